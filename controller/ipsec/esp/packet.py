@@ -1,0 +1,153 @@
+"""Ethernet/IP views for the ESP engine: find the IP payload, rebuild headers around a new one.
+
+Only what ESP needs (RFC 4303 section 3.1): where the protected part of an IPv4
+or IPv6 packet starts, and how to fix lengths, the protocol/next-header field
+and the IPv4 checksum once it has been replaced.  struct and slicing only;
+this is the per-packet path.
+"""
+
+from __future__ import annotations
+
+import struct
+
+ETH_IPV4 = 0x0800
+ETH_IPV6 = 0x86DD
+ETH_VLAN = 0x8100
+PROTO_IPV4 = 4
+PROTO_IPV6 = 41
+PROTO_UDP = 17
+PROTO_ESP = 50
+_IPV6_HOP_BY_HOP = 0
+_IPV6_ROUTING = 43
+_IPV6_FRAGMENT = 44
+_ETH_LEN = 14
+
+_H = struct.Struct("!H")
+_UDP = struct.Struct("!HHHH")
+_IPV4 = struct.Struct("!BBHHHBBH4s4s")
+_IPV6 = struct.Struct("!IHBB16s16s")
+
+
+class PacketError(Exception):
+    """A frame the engine cannot handle; the message says what and where."""
+
+
+class IpView:
+    """An Ethernet frame split as l2 | ip header (+ unfragmentable IPv6 headers) | payload."""
+
+    __slots__ = ("dst", "header", "l2", "nh_offset", "payload", "proto", "src", "version")
+
+    def __init__(self, frame: bytes) -> None:
+        if len(frame) < _ETH_LEN:
+            raise PacketError(f"frame of {len(frame)} octets has no Ethernet header")
+        l2_len = _ETH_LEN
+        ethertype = _H.unpack_from(frame, 12)[0]
+        if ethertype == ETH_VLAN:  # one 802.1Q tag
+            l2_len += 4
+            if len(frame) < l2_len:
+                raise PacketError("802.1Q frame truncated in its tag")
+            ethertype = _H.unpack_from(frame, 16)[0]
+        self.l2 = frame[:l2_len]
+        ip = frame[l2_len:]
+        if ethertype == ETH_IPV4:
+            self._parse_v4(ip)
+        elif ethertype == ETH_IPV6:
+            self._parse_v6(ip)
+        else:
+            raise PacketError(f"ethertype 0x{ethertype:04x} is neither IPv4 nor IPv6")
+
+    def _parse_v4(self, ip: bytes) -> None:
+        if len(ip) < 20 or ip[0] >> 4 != 4:
+            raise PacketError("IPv4 header truncated or version is not 4")
+        ihl = (ip[0] & 0x0F) * 4
+        total = _H.unpack_from(ip, 2)[0]
+        if ihl < 20 or total < ihl or total > len(ip):
+            raise PacketError(f"IPv4 header length {ihl} / total length {total} inconsistent")
+        if _H.unpack_from(ip, 6)[0] & 0x3FFF:
+            raise PacketError("IPv4 fragment: ESP applies to whole datagrams (RFC 4303 3.1)")
+        self.version = 4
+        self.header = bytearray(ip[:ihl])
+        self.nh_offset = 9
+        self.proto = ip[9]
+        self.payload = ip[ihl:total]  # drops Ethernet padding
+        self.src = ip[12:16]
+        self.dst = ip[16:20]
+
+    def _parse_v6(self, ip: bytes) -> None:
+        if len(ip) < 40 or ip[0] >> 4 != 6:
+            raise PacketError("IPv6 header truncated or version is not 6")
+        end = 40 + _H.unpack_from(ip, 4)[0]
+        if end > len(ip):
+            raise PacketError(f"IPv6 payload length {end - 40} exceeds the frame")
+        nh_offset, nh, offset = 6, ip[6], 40
+        # Hop-by-hop and routing headers stay in front of ESP (RFC 4303 section 3.1.1).
+        while nh in (_IPV6_HOP_BY_HOP, _IPV6_ROUTING):
+            if offset + 8 > end:
+                raise PacketError("IPv6 extension header truncated")
+            nh_offset, nh = offset, ip[offset]
+            offset += (ip[offset + 1] + 1) * 8
+        if offset > end:
+            raise PacketError("IPv6 extension header runs past the payload")
+        if nh == _IPV6_FRAGMENT:
+            raise PacketError("IPv6 fragment: ESP applies to whole datagrams (RFC 4303 3.1)")
+        self.version = 6
+        self.header = bytearray(ip[:offset])
+        self.nh_offset = nh_offset
+        self.proto = nh
+        self.payload = ip[offset:end]
+        self.src = ip[8:24]
+        self.dst = ip[24:40]
+
+    def rebuild(self, proto: int, payload: bytes) -> bytes:
+        """The frame with payload and protocol replaced and lengths/checksum fixed."""
+        header = self.header
+        header[self.nh_offset] = proto
+        if self.version == 4:
+            header[2:4] = _H.pack(len(header) + len(payload))
+            header[10:12] = b"\x00\x00"
+            header[10:12] = _H.pack(checksum(header))
+        else:
+            header[4:6] = _H.pack(len(header) - 40 + len(payload))
+        return self.l2 + header + payload
+
+    def inner(self) -> bytes:
+        """The whole IP packet (tunnel mode protects it as a unit)."""
+        return bytes(self.header) + self.payload
+
+
+def checksum(data: bytes | bytearray) -> int:
+    """RFC 1071 Internet checksum."""
+    if len(data) % 2:
+        data = bytes(data) + b"\x00"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def udp_header(src: bytes, dst: bytes, sport: int, dport: int, payload: bytes) -> bytes:
+    """UDP header for ESP-in-UDP (RFC 3948 section 2.1).
+
+    The checksum is zero over IPv4 (RFC 3948 section 2.1 says SHOULD); over
+    IPv6 it is computed, since a zero UDP checksum is not allowed there in
+    general (RFC 8200 section 8.1).
+    """
+    length = 8 + len(payload)
+    if len(src) == 4:
+        return _UDP.pack(sport, dport, length, 0)
+    pseudo = src + dst + struct.pack("!IxxxB", length, PROTO_UDP)
+    csum = checksum(pseudo + _UDP.pack(sport, dport, length, 0) + payload) or 0xFFFF
+    return _UDP.pack(sport, dport, length, csum)
+
+
+def outer_header(src: bytes, dst: bytes, proto: int, payload_len: int, tos: int) -> bytes:
+    """A fresh outer IP header for tunnel mode (RFC 4301 section 5.1.2)."""
+    if len(src) == 4:
+        header = bytearray(_IPV4.pack(0x45, tos, 20 + payload_len, 0, 0, 64, proto, 0, src, dst))
+        header[10:12] = _H.pack(checksum(header))
+        return bytes(header)
+    return _IPV6.pack((6 << 28) | (tos << 20), payload_len, proto, 64, src, dst)
+
+
+def ethertype_for(version: int) -> bytes:
+    return _H.pack(ETH_IPV4 if version == 4 else ETH_IPV6)

@@ -1,0 +1,184 @@
+"""Run-time state of one ESP SA: sequence numbers, anti-replay, counters, lifetimes.
+
+Packet format handled here (RFC 4303 section 2, Figure 1):
+
+     0                   1                   2                   3
+     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+    |               Security Parameters Index (SPI)                 |
+    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+    |                      Sequence Number                          |
+    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+    |                    IV + Payload Data (variable)               |
+    +               +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+    |               |     Padding (0-255 bytes)                     |
+    +-+-+-+-+-+-+-+-+               +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+    |                               |  Pad Length   | Next Header   |
+    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+    |         Integrity Check Value (variable)                      |
+    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+
+Sequence numbers never wrap (RFC 4303 section 3.3.3): the SA soft-expires
+when 15/16 of the number space is used, so IKE can rekey, and hard-expires
+right after the last number has been sent.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from controller.ipsec.crypto_port import Result
+from controller.ipsec.esp.replay import ReplayWindow
+from controller.ipsec.esp.transforms import AuthError, LengthError, make_transform
+from controller.ipsec.installer import (
+    Direction,
+    ExpiryEvent,
+    ExpiryKind,
+    ExpiryReason,
+    Lifetime,
+    SaCounters,
+    SaParams,
+)
+
+_ESP = struct.Struct("!II")
+_PAD = bytes(range(1, 256))  # RFC 4303 section 2.4: default padding 1, 2, 3, ...
+_INF = float("inf")
+
+
+class Reject(Exception):
+    """A packet refused by an SA: the crypto-port result code and a one-line reason."""
+
+    def __init__(self, result: Result, reason: str) -> None:
+        super().__init__(reason)
+        self.result = result
+
+
+class _Limits:
+    __slots__ = ("bytes", "packets", "seconds")
+
+    def __init__(self, lifetime: Lifetime) -> None:
+        self.packets = lifetime.packets or _INF
+        self.bytes = lifetime.bytes or _INF
+        self.seconds = lifetime.seconds or _INF
+
+
+class SaState:
+    __slots__ = (
+        "added",
+        "counters",
+        "esn",
+        "hard",
+        "hard_reason",
+        "max_seq",
+        "params",
+        "replay",
+        "seq",
+        "soft",
+        "soft_fired",
+        "soft_seq",
+        "spi_bytes",
+        "timed",
+        "transform",
+    )
+
+    def __init__(self, params: SaParams, now: float) -> None:
+        self.params = params
+        self.transform = make_transform(params.suite, params.keys)
+        self.esn = params.esn
+        self.seq = 0  # last sequence number sent
+        self.max_seq = (1 << 64) - 1 if params.esn else (1 << 32) - 1
+        self.soft_seq = self.max_seq - (self.max_seq >> 4)
+        inbound = params.direction is Direction.INBOUND
+        self.replay = ReplayWindow(params.replay_window, params.esn) if inbound else None
+        self.counters = SaCounters()
+        self.added = now
+        self.soft_fired = False
+        self.hard_reason: ExpiryReason | None = None
+        self.set_lifetimes(params.soft, params.hard)
+
+    def set_lifetimes(self, soft: Lifetime, hard: Lifetime) -> None:
+        self.soft = _Limits(soft)
+        self.hard = _Limits(hard)
+        self.timed = soft.seconds is not None or hard.seconds is not None
+
+    def count_error(self, result: Result) -> None:
+        errors = self.counters.errors
+        errors[result.name] = errors.get(result.name, 0) + 1
+
+    def refuse_if_expired(self) -> None:
+        if self.hard_reason is ExpiryReason.SEQUENCE:
+            raise Reject(Result.SEQ_EXHAUSTED, "sequence numbers exhausted")
+        if self.hard_reason is not None:
+            raise Reject(Result.SA_EXPIRED, f"hard lifetime ({self.hard_reason.value}) reached")
+
+    # --- per-packet transforms ---------------------------------------------------------
+
+    def encrypt(self, next_header: int, payload: bytes) -> bytes:
+        """ESP header + sealed payload/trailer for one outbound packet."""
+        seq = self.seq + 1
+        self.seq = seq
+        header = _ESP.pack(self.params.spi, seq & 0xFFFFFFFF)
+        transform = self.transform
+        pad = -(len(payload) + 2) % transform.block
+        plaintext = payload + _PAD[:pad] + bytes((pad, next_header))
+        return header + transform.seal(header, seq, self.esn, plaintext)
+
+    def decrypt(self, esp: bytes) -> tuple[int, bytes]:
+        """(next header, payload) of one inbound ESP packet (header included in esp)."""
+        replay = self.replay
+        assert replay is not None
+        seq = replay.infer(_ESP.unpack_from(esp)[1])
+        if seq is None or not replay.check(seq):
+            raise Reject(Result.REPLAY, "sequence number replayed or left of the window")
+        try:
+            plaintext = self.transform.open(esp[:8], seq, self.esn, esp[8:])
+        except AuthError:
+            raise Reject(Result.AUTH_FAILED, "ICV check failed") from None
+        except LengthError as exc:
+            raise Reject(Result.MALFORMED, str(exc)) from None
+        replay.update(seq)  # only authenticated packets move the window
+        pad = plaintext[-2]
+        end = len(plaintext) - 2 - pad
+        if end < 0 or plaintext[end:-2] != _PAD[:pad]:
+            raise Reject(Result.MALFORMED, f"bad ESP padding (pad length {pad})")
+        return plaintext[-1], plaintext[:end]
+
+    # --- lifetimes -----------------------------------------------------------------------
+
+    def account(self, octets: int, now: float) -> list[ExpiryEvent]:
+        """Count one processed packet; return the expiry events it triggers."""
+        counters = self.counters
+        counters.packets += 1
+        counters.bytes += octets
+        return self.check_limits(now)
+
+    def check_limits(self, now: float) -> list[ExpiryEvent]:
+        events: list[ExpiryEvent] = []
+        if self.hard_reason is None:
+            reason = self._reached(self.hard, now, self.seq >= self.max_seq)
+            if reason is not None:
+                self.hard_reason = reason
+                self.soft_fired = True  # a hard expiry supersedes a pending soft one
+                events.append(self._event(ExpiryKind.HARD, reason))
+        if not self.soft_fired:
+            reason = self._reached(self.soft, now, self.seq >= self.soft_seq)
+            if reason is not None:
+                self.soft_fired = True
+                events.append(self._event(ExpiryKind.SOFT, reason))
+        return events
+
+    def _reached(self, limits: _Limits, now: float, seq_done: bool) -> ExpiryReason | None:
+        counters = self.counters
+        if counters.packets >= limits.packets:
+            return ExpiryReason.PACKETS
+        if counters.bytes >= limits.bytes:
+            return ExpiryReason.BYTES
+        if now - self.added >= limits.seconds:
+            return ExpiryReason.SECONDS
+        if seq_done:
+            return ExpiryReason.SEQUENCE
+        return None
+
+    def _event(self, kind: ExpiryKind, reason: ExpiryReason) -> ExpiryEvent:
+        p = self.params
+        return ExpiryEvent(p.sa_index, p.spi, p.direction, kind, reason)
