@@ -1,0 +1,156 @@
+// Second pass: frames coming back from the ESP engine on the crypto port.
+// ENCRYPT: count per SA, then route the ESP packet out a black port.
+// DECRYPT: accept only if the SA the engine used belongs to the tunnel whose
+// black loopback is the outer source (draft sections 5 and 7), then pop the
+// VPN label, pick the VRF by label and route in it. Non-MPLS traffic that
+// came through a control SA (red BGP to the RR) is punted to the CPU.
+
+#ifndef SL3VPN_CRYPTO_RETURN_P4
+#define SL3VPN_CRYPTO_RETURN_P4
+
+control CryptoReturn(inout headers_t hdr,
+                     inout local_metadata_t meta,
+                     inout standard_metadata_t std) {
+    @id(COUNTER_SA_TX)
+    counter(MAX_SAS, CounterType.packets_and_bytes) sa_tx_counter;
+    @id(COUNTER_SA_RX)
+    counter(MAX_SAS, CounterType.packets_and_bytes) sa_rx_counter;
+
+    @id(ACTION_INBOUND_SA_OK)
+    action inbound_sa_ok(tunnel_id_t tunnel_id) {
+        meta.via_sa = 1;
+        meta.tunnel_id = tunnel_id;
+    }
+
+    @id(ACTION_INBOUND_SA_MISMATCH)
+    action inbound_sa_mismatch() {
+        meta.drop_reason = DROP_SA_TUNNEL_MISMATCH;
+    }
+
+    // One entry per inbound SA: (sa_index, the peer's black loopback).
+    @id(TABLE_INBOUND_SA_V4)
+    table inbound_sa_v4 {
+        key = {
+            hdr.crypto.sa_index : exact @name("sa_index");
+            hdr.ipv4.src_addr   : exact @name("ipv4_src");
+        }
+        actions = {
+            inbound_sa_ok;
+            @defaultonly inbound_sa_mismatch;
+        }
+        const default_action = inbound_sa_mismatch();
+        size = SA_TABLE_SIZE;
+    }
+
+    @id(TABLE_INBOUND_SA_V6)
+    table inbound_sa_v6 {
+        key = {
+            hdr.crypto.sa_index : exact @name("sa_index");
+            hdr.ipv6.src_addr   : exact @name("ipv6_src");
+        }
+        actions = {
+            inbound_sa_ok;
+            @defaultonly inbound_sa_mismatch;
+        }
+        const default_action = inbound_sa_mismatch();
+        size = SA_TABLE_SIZE;
+    }
+
+    @id(ACTION_SET_LABEL_VRF)
+    action set_label_vrf(vrf_id_t vrf_id) {
+        meta.vrf_id = vrf_id;
+    }
+
+    @id(ACTION_UNKNOWN_LABEL)
+    action unknown_label() {
+        meta.drop_reason = DROP_UNKNOWN_LABEL;
+    }
+
+    // The VPN labels this C-PE advertised, each naming the VRF to route in.
+    @id(TABLE_VPN_LABEL)
+    table vpn_label {
+        key = {
+            hdr.mpls.label : exact @name("label");
+        }
+        actions = {
+            set_label_vrf;
+            @defaultonly unknown_label;
+        }
+        const default_action = unknown_label();
+        size = VPN_LABEL_SIZE;
+    }
+
+    apply {
+        if (hdr.crypto.version != CRYPTO_VERSION
+                || (hdr.crypto.op != CRYPTO_OP_ENCRYPT && hdr.crypto.op != CRYPTO_OP_DECRYPT)) {
+            meta.drop_reason = DROP_CRYPTO_BAD_HEADER;
+            return;
+        }
+        if (hdr.crypto.result != CRYPTO_RESULT_OK) {
+            if (hdr.crypto.result == CRYPTO_RESULT_NO_SA) {
+                meta.drop_reason = DROP_UNKNOWN_SA;
+            } else if (hdr.crypto.result == CRYPTO_RESULT_AUTH_FAILED) {
+                meta.drop_reason = DROP_DECRYPT_FAILED;
+            } else if (hdr.crypto.result == CRYPTO_RESULT_REPLAY) {
+                meta.drop_reason = DROP_REPLAY;
+            } else if (hdr.crypto.result == CRYPTO_RESULT_SA_EXPIRED) {
+                meta.drop_reason = DROP_SA_EXPIRED;
+            } else if (hdr.crypto.result == CRYPTO_RESULT_SEQ_EXHAUSTED) {
+                meta.drop_reason = DROP_SEQ_EXHAUSTED;
+            } else {
+                meta.drop_reason = DROP_ESP_MALFORMED;
+            }
+            return;
+        }
+        meta.sa_index = hdr.crypto.sa_index;
+        if (hdr.crypto.op == CRYPTO_OP_ENCRYPT) {
+            sa_tx_counter.count((bit<32>) hdr.crypto.sa_index);
+            meta.via_encrypt = 1;
+            meta.route_black = 1;
+            hdr.crypto.setInvalid();
+            return;
+        }
+
+        sa_rx_counter.count((bit<32>) hdr.crypto.sa_index);
+        if (hdr.ipv4.isValid()) {
+            inbound_sa_v4.apply();
+        } else if (hdr.ipv6.isValid()) {
+            inbound_sa_v6.apply();
+        } else {
+            meta.drop_reason = DROP_ESP_MALFORMED;
+        }
+        if (meta.via_sa == 0) {
+            return;
+        }
+        if (!hdr.mpls.isValid()) {
+            meta.punt_reason = PUNT_CONTROL_SA;
+            return;
+        }
+        if (hdr.mpls.bos == 0 || !(hdr.inner_ipv4.isValid() || hdr.inner_ipv6.isValid())) {
+            meta.drop_reason = DROP_LABEL_STACK;
+            return;
+        }
+        vpn_label.apply();
+        if (meta.drop_reason != DROP_NONE) {
+            return;
+        }
+        // Pop the label and strip the outer IP header (short pipe: the label
+        // TTL is not copied into the tenant header).
+        if (hdr.inner_ipv4.isValid()) {
+            hdr.ipv6.setInvalid();
+            hdr.ipv4 = hdr.inner_ipv4;
+            hdr.ethernet.ether_type = ETHERTYPE_IPV4;
+        } else {
+            hdr.ipv4.setInvalid();
+            hdr.ipv6 = hdr.inner_ipv6;
+            hdr.ethernet.ether_type = ETHERTYPE_IPV6;
+        }
+        hdr.inner_ipv4.setInvalid();
+        hdr.inner_ipv6.setInvalid();
+        hdr.mpls.setInvalid();
+        hdr.crypto.setInvalid();
+        meta.route_in_vrf = 1;
+    }
+}
+
+#endif  // SL3VPN_CRYPTO_RETURN_P4

@@ -1,0 +1,158 @@
+// Header types and the metadata structs of the C-PE program.
+
+#ifndef SL3VPN_HEADERS_P4
+#define SL3VPN_HEADERS_P4
+
+#include "defines.p4"
+#include "crypto.p4"
+
+// Packet-in metadata (switch -> controller), P4Runtime metadata ids 1..3.
+@controller_header("packet_in")
+header packet_in_h {
+    port_t ingress_port;  // port the packet originally entered on
+    bit<8> reason;        // PUNT_*
+    bit<7> pad;
+}
+
+// Packet-out metadata (controller -> switch), P4Runtime metadata ids 1..3.
+// do_forward = 0: send straight out egress_port; 1: run the packet through
+// the pipeline as traffic originated by the C-PE (SPD, black routing).
+@controller_header("packet_out")
+header packet_out_h {
+    port_t egress_port;
+    bit<1> do_forward;
+    bit<6> pad;
+}
+
+header ethernet_h {
+    mac_addr_t dst_addr;
+    mac_addr_t src_addr;
+    bit<16>    ether_type;
+}
+
+// IEEE 802.1Q tag; ether_type is the type of what follows the tag.
+header vlan_h {
+    bit<3>    pcp;
+    bit<1>    dei;
+    vlan_id_t vid;
+    bit<16>   ether_type;
+}
+
+header ipv4_h {
+    bit<4>      version;
+    bit<4>      ihl;
+    bit<8>      dscp_ecn;
+    bit<16>     total_len;
+    bit<16>     identification;
+    bit<3>      flags;
+    bit<13>     frag_offset;
+    bit<8>      ttl;
+    bit<8>      protocol;
+    bit<16>     hdr_checksum;
+    ipv4_addr_t src_addr;
+    ipv4_addr_t dst_addr;
+}
+
+header ipv6_h {
+    bit<4>      version;
+    bit<8>      traffic_class;
+    bit<20>     flow_label;
+    bit<16>     payload_len;
+    bit<8>      next_hdr;
+    bit<8>      hop_limit;
+    ipv6_addr_t src_addr;
+    ipv6_addr_t dst_addr;
+}
+
+// RFC 3032 label stack entry.
+header mpls_h {
+    mpls_label_t label;
+    bit<3>       tc;
+    bit<1>       bos;
+    bit<8>       ttl;
+}
+
+header tcp_h {
+    bit<16> src_port;
+    bit<16> dst_port;
+    bit<32> seq_no;
+    bit<32> ack_no;
+    bit<4>  data_offset;
+    bit<4>  res;
+    bit<8>  flags;
+    bit<16> window;
+    bit<16> checksum;
+    bit<16> urgent_ptr;
+}
+
+header udp_h {
+    bit<16> src_port;
+    bit<16> dst_port;
+    bit<16> length;
+    bit<16> checksum;
+}
+
+// ICMP and ICMPv6 share the first four octets.
+header icmp_h {
+    bit<8>  icmp_type;
+    bit<8>  icmp_code;
+    bit<16> checksum;
+}
+
+// RFC 4303 ESP header (the part the pipeline can see).
+header esp_h {
+    bit<32> spi;
+    bit<32> seq_no;
+}
+
+struct headers_t {
+    packet_out_h packet_out;
+    packet_in_h  packet_in;
+    crypto_h     crypto;
+    ethernet_h   ethernet;
+    vlan_h       vlan;
+    ipv4_h       ipv4;        // the outermost IPv4 header
+    ipv6_h       ipv6;        // the outermost IPv6 header
+    mpls_h       mpls;
+    ipv4_h       inner_ipv4;  // tenant header behind the VPN label
+    ipv6_h       inner_ipv6;
+    tcp_h        tcp;
+    udp_h        udp;
+    icmp_h       icmp;
+    esp_h        esp;
+}
+
+struct local_metadata_t {
+    port_t       orig_port;    // where the packet entered the switch (first pass)
+    bit<2>       src_role;     // ROLE_* of orig_port
+    bit<2>       dst_role;     // ROLE_* of the chosen egress port
+    vrf_id_t     vrf_id;
+    bit<1>       is_subif;     // red frame arrived with a bound 802.1Q tag
+    bit<1>       route_in_vrf; // run the VRF FIB
+    bit<1>       route_black;  // run the black FIB
+    bit<1>       via_sa;       // decrypted and bound to the outer source's tunnel
+    bit<1>       via_encrypt;  // came back encrypted from the engine
+    bit<1>       fwd_done;     // egress_spec has been chosen
+    bit<1>       to_us;        // black destination is one of our addresses
+    bit<1>       to_loopback;  // ... and it is our black loopback
+    bit<2>       fwd_kind;     // FWD_*
+    nexthop_id_t nexthop_id;
+    tunnel_id_t  tunnel_id;
+    mpls_label_t label;
+    sa_index_t   sa_index;
+    vrf_id_t     dst_vrf_id;   // VRF of the chosen red next hop
+    vlan_id_t    out_vlan;     // 802.1Q tag to push on local delivery (0: none)
+    bit<1>       outer_v6;     // tunnel encapsulates in IPv6
+    bit<128>     outer_src;    // tunnel endpoints (IPv4 in the low 32 bits)
+    bit<128>     outer_dst;
+    bit<1>       spd_protect;  // controller traffic matched an SPD protect rule
+    bit<16>      tunnel_mtu;   // largest MPLS-in-IP packet the tunnel takes
+    bit<8>       drop_reason;  // DROP_*
+    bit<8>       punt_reason;  // PUNT_*
+    bit<8>       l4_proto;
+    bit<16>      l4_sport;
+    bit<16>      l4_dport;
+    bit<16>      encap_len;    // IP length after MPLS-in-IP encapsulation
+}
+
+#endif  // SL3VPN_HEADERS_P4

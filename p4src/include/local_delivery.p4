@@ -1,0 +1,91 @@
+// Local delivery to a red port: next hop (port, MACs, optional VLAN), the
+// extranet policy when the next hop is in another VRF (draft section 7).
+
+#ifndef SL3VPN_LOCAL_DELIVERY_P4
+#define SL3VPN_LOCAL_DELIVERY_P4
+
+control LocalDelivery(inout headers_t hdr,
+                      inout local_metadata_t meta,
+                      inout standard_metadata_t std) {
+    // vlan_id 0: send untagged; otherwise tag with the subinterface VLAN.
+    @id(ACTION_SET_RED_NEXTHOP)
+    action set_red_nexthop(port_t port, mac_addr_t src_mac, mac_addr_t dst_mac,
+                           vlan_id_t vlan_id, vrf_id_t vrf_id) {
+        std.egress_spec = port;
+        hdr.ethernet.src_addr = src_mac;
+        hdr.ethernet.dst_addr = dst_mac;
+        meta.out_vlan = vlan_id;
+        meta.dst_vrf_id = vrf_id;
+        meta.fwd_done = 1;
+    }
+
+    @id(ACTION_NO_NEXTHOP)
+    action no_nexthop() {
+        meta.drop_reason = DROP_NO_NEXTHOP;
+    }
+
+    @id(TABLE_RED_NEXTHOP)
+    table red_nexthop {
+        key = {
+            meta.nexthop_id : exact @name("nexthop_id");
+        }
+        actions = {
+            set_red_nexthop;
+            @defaultonly no_nexthop;
+        }
+        const default_action = no_nexthop();
+        size = RED_NEXTHOP_SIZE;
+    }
+
+    @id(ACTION_EXTRANET_ALLOW)
+    action extranet_allow() {
+    }
+
+    @id(ACTION_EXTRANET_DENY)
+    action extranet_deny() {
+        meta.drop_reason = DROP_EXTRANET_DENIED;
+        meta.fwd_done = 0;
+    }
+
+    // Which VRF may deliver into which other VRF on this C-PE.
+    @id(TABLE_EXTRANET)
+    table extranet {
+        key = {
+            meta.vrf_id     : exact @name("src_vrf_id");
+            meta.dst_vrf_id : exact @name("dst_vrf_id");
+        }
+        actions = {
+            extranet_allow;
+            @defaultonly extranet_deny;
+        }
+        const default_action = extranet_deny();
+        size = EXTRANET_SIZE;
+    }
+
+    apply {
+        red_nexthop.apply();
+        if (meta.fwd_done == 0) {
+            return;
+        }
+        if (meta.dst_vrf_id != meta.vrf_id) {
+            extranet.apply();
+            if (meta.fwd_done == 0) {
+                return;
+            }
+        }
+        if (hdr.vlan.isValid()) {
+            hdr.ethernet.ether_type = hdr.vlan.ether_type;
+            hdr.vlan.setInvalid();
+        }
+        if (meta.out_vlan != 0) {
+            hdr.vlan.setValid();
+            hdr.vlan.pcp = 0;
+            hdr.vlan.dei = 0;
+            hdr.vlan.vid = meta.out_vlan;
+            hdr.vlan.ether_type = hdr.ethernet.ether_type;
+            hdr.ethernet.ether_type = ETHERTYPE_VLAN;
+        }
+    }
+}
+
+#endif  // SL3VPN_LOCAL_DELIVERY_P4

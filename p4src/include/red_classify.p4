@@ -1,0 +1,25 @@
+// Red ingress before routing: control traffic to the CPU, IP into the VRF.
+
+#ifndef SL3VPN_RED_CLASSIFY_P4
+#define SL3VPN_RED_CLASSIFY_P4
+
+control RedClassify(inout headers_t hdr,
+                    inout local_metadata_t meta,
+                    inout standard_metadata_t std) {
+    apply {
+        if (hdr.ethernet.ether_type == ETHERTYPE_ARP
+                || (hdr.vlan.isValid() && hdr.vlan.ether_type == ETHERTYPE_ARP)) {
+            meta.punt_reason = PUNT_ARP;
+        } else if (hdr.ipv6.isValid() && hdr.icmp.isValid()
+                   && hdr.icmp.icmp_type >= ICMPV6_ND_FIRST
+                   && hdr.icmp.icmp_type <= ICMPV6_ND_LAST) {
+            meta.punt_reason = PUNT_ND;
+        } else if (hdr.ipv4.isValid() || hdr.ipv6.isValid()) {
+            meta.route_in_vrf = 1;
+        } else {
+            meta.drop_reason = DROP_NOT_IP;
+        }
+    }
+}
+
+#endif  // SL3VPN_RED_CLASSIFY_P4
