@@ -1,0 +1,113 @@
+"""Client arbitration and primary election (P4Runtime spec section 5).
+
+Sans-I/O: the server tells this object about streams and gets back the
+arbitration updates to send. Only the default role (empty name) exists.
+
+- The first message of a stream must be a MasterArbitrationUpdate with the
+  server's device_id (else NOT_FOUND) and an election_id no other open stream
+  uses (else INVALID_ARGUMENT). A stream may send another update later to
+  change its election_id.
+- The primary is the open stream with the highest election_id; a stream that
+  sent no election_id (0) is always a backup.
+- Every stream is told when the primary changes: status OK to the primary,
+  ALREADY_EXISTS to backups, NOT_FOUND to all when no primary remains; the
+  election_id in the update is the primary's (or the highest seen).
+- Write and SetForwardingPipelineConfig are accepted only with the primary's
+  election_id (else PERMISSION_DENIED).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+import grpc
+from finsy.proto import p4r, rpc_code
+
+from targets.p4sim.runtime.errors import P4RTError, not_found, unimplemented
+
+Uint128 = int
+
+
+def election_int(eid: p4r.Uint128) -> int:
+    return (eid.high << 64) | eid.low
+
+
+def _uint128(value: int) -> p4r.Uint128:
+    return p4r.Uint128(high=value >> 64, low=value & ((1 << 64) - 1))
+
+
+class Arbitration:
+    def __init__(self, device_id: int) -> None:
+        self.device_id = device_id
+        self._streams: dict[Hashable, int] = {}  # stream -> election id (0 = none)
+        self._primary: Hashable | None = None
+        self._highest = 0
+
+    @property
+    def primary_election_id(self) -> int | None:
+        return None if self._primary is None else self._streams[self._primary]
+
+    def is_primary_stream(self, stream: Hashable) -> bool:
+        return stream is not None and stream == self._primary
+
+    def check_writer(self, device_id: int, election_id: int, role: str = "") -> None:
+        """Raise unless a request with these fields may change the device."""
+        if device_id != self.device_id:
+            raise not_found(f"no device with id {device_id} (this is device {self.device_id})")
+        if role:
+            raise unimplemented(f"role {role!r}: only the default role is supported")
+        primary = self.primary_election_id
+        if primary is None or election_id != primary:
+            raise P4RTError(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"election_id {election_id} is not the primary's"
+                + ("" if primary is None else f" ({primary})"),
+            )
+
+    def update(
+        self, stream: Hashable, msg: p4r.MasterArbitrationUpdate
+    ) -> list[tuple[Hashable, p4r.MasterArbitrationUpdate]]:
+        """Register/refresh a stream's arbitration; the updates to send out."""
+        if msg.device_id != self.device_id:
+            raise not_found(f"no device with id {msg.device_id} (this is device {self.device_id})")
+        if msg.role.name:
+            raise unimplemented(f"role {msg.role.name!r}: only the default role is supported")
+        eid = election_int(msg.election_id) if msg.HasField("election_id") else 0
+        if eid and any(s != stream and e == eid for s, e in self._streams.items()):
+            raise P4RTError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"election_id {eid} is already used by another controller",
+            )
+        self._streams[stream] = eid
+        self._highest = max(self._highest, eid)
+        return self._elect(always_notify=stream)
+
+    def remove(self, stream: Hashable) -> list[tuple[Hashable, p4r.MasterArbitrationUpdate]]:
+        if self._streams.pop(stream, None) is None:
+            return []
+        return self._elect(always_notify=None)
+
+    def _elect(
+        self, always_notify: Hashable | None
+    ) -> list[tuple[Hashable, p4r.MasterArbitrationUpdate]]:
+        candidates = [(e, s) for s, e in self._streams.items() if e > 0]
+        new = max(candidates, key=lambda c: c[0])[1] if candidates else None
+        changed = new != self._primary
+        self._primary = new
+        targets = list(self._streams) if changed else [always_notify]
+        return [(s, self._update_for(s)) for s in targets if s is not None]
+
+    def _update_for(self, stream: Hashable) -> p4r.MasterArbitrationUpdate:
+        out = p4r.MasterArbitrationUpdate(device_id=self.device_id)
+        primary = self.primary_election_id
+        out.election_id.CopyFrom(_uint128(primary if primary is not None else self._highest))
+        if self._primary is None:
+            out.status.code = rpc_code.NOT_FOUND
+            out.status.message = "no primary controller"
+        elif stream == self._primary:
+            out.status.code = rpc_code.OK
+            out.status.message = "is primary"
+        else:
+            out.status.code = rpc_code.ALREADY_EXISTS
+            out.status.message = "is backup"
+        return out

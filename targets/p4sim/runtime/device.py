@@ -1,0 +1,280 @@
+"""One P4Runtime device: its pipeline, its state, and its packet path.
+
+Everything a gRPC call or a port does to the switch goes through here, under
+one lock, so table writes and packets never interleave halfway. The gRPC
+layer (server.py) only translates between this object and the wire.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import grpc
+from finsy.proto import p4i, p4r
+
+from targets.p4sim.runtime import entities
+from targets.p4sim.runtime.arbitration import Arbitration, election_int
+from targets.p4sim.runtime.bundle import Bundle
+from targets.p4sim.runtime.errors import P4RTError, invalid, not_found, unimplemented
+from targets.p4sim.runtime.packetio import ControllerHeader, controller_headers
+from targets.p4sim.runtime.program import LoadedProgram, ProgramError
+from targets.p4sim.runtime.table_codec import (
+    ParamIds,
+    decode_action,
+    decode_matches,
+    encode_entry,
+    entry_from_msg,
+    find_table,
+    param_ids_from_p4info,
+)
+from targets.p4sim.state import StateError, Table
+
+log = logging.getLogger("p4sim.runtime")
+
+Loader = Callable[[Bundle], LoadedProgram]
+PacketInSink = Callable[[p4r.PacketIn], None]
+EmitFn = Callable[[int, bytes], None]
+
+_FAILED_PRECONDITION = grpc.StatusCode.FAILED_PRECONDITION
+Action = p4r.SetForwardingPipelineConfigRequest.Action
+RespType = p4r.GetForwardingPipelineConfigRequest.ResponseType
+
+
+@dataclass
+class Pipeline:
+    config: p4r.ForwardingPipelineConfig
+    program: LoadedProgram
+    pids: ParamIds
+    headers: dict[str, ControllerHeader]
+
+
+def _first_difference(want: p4i.P4Info, got: p4i.P4Info) -> str:
+    for fd in p4i.P4Info.DESCRIPTOR.fields:
+        a, b = getattr(want, fd.name), getattr(got, fd.name)
+        if a != b:
+            if fd.label == fd.LABEL_REPEATED:
+                for x, y in zip(a, b, strict=False):
+                    if x != y:
+                        name = getattr(getattr(x, "preamble", None), "name", "")
+                        return f"{fd.name} {name or ''}".strip()
+                return f"{fd.name} (count {len(a)} vs {len(b)})"
+            return fd.name
+    return "?"
+
+
+class Device:
+    def __init__(self, loader: Loader, device_id: int = 0, cpu_port: int | None = None) -> None:
+        self.loader = loader
+        self.device_id = device_id
+        self.cpu_port = cpu_port
+        self.arbitration = Arbitration(device_id)
+        self.lock = threading.RLock()
+        self.pipeline: Pipeline | None = None
+        self.saved: Pipeline | None = None
+        self.packet_in_sink: PacketInSink | None = None
+        self.emit: EmitFn | None = None
+        self.tracer: Callable[[str], None] | None = None
+        self.packet_errors = 0
+
+    # -- pipeline ------------------------------------------------------------
+    def _verify(self, config: p4r.ForwardingPipelineConfig) -> Pipeline:
+        if not config.HasField("p4info"):
+            raise invalid("ForwardingPipelineConfig has no p4info")
+        if not config.p4_device_config:
+            raise invalid("ForwardingPipelineConfig has no p4_device_config (P4 source bundle)")
+        try:
+            program = self.loader(Bundle.decode(config.p4_device_config))
+        except ProgramError as exc:
+            raise invalid(f"device config: {exc}") from None
+        if program.p4info != config.p4info:
+            where = _first_difference(program.p4info, config.p4info)
+            raise invalid(f"p4info does not match the program's (first difference: {where})")
+        pids = param_ids_from_p4info(program.p4info)
+        return Pipeline(config, program, pids, controller_headers(program.p4info))
+
+    def set_pipeline(self, req: p4r.SetForwardingPipelineConfigRequest) -> None:
+        with self.lock:
+            self.arbitration.check_writer(req.device_id, election_int(req.election_id), req.role)
+            if req.action == Action.VERIFY:
+                self._verify(req.config)
+            elif req.action == Action.VERIFY_AND_SAVE:
+                self.saved = self._verify(req.config)
+            elif req.action == Action.VERIFY_AND_COMMIT:
+                self.pipeline, self.saved = self._verify(req.config), None
+            elif req.action == Action.COMMIT:
+                if self.saved is None:
+                    raise P4RTError(_FAILED_PRECONDITION, "COMMIT without a saved pipeline")
+                self.pipeline, self.saved = self.saved, None
+            elif req.action == Action.RECONCILE_AND_COMMIT:
+                raise unimplemented("RECONCILE_AND_COMMIT is not supported")
+            else:
+                raise invalid("SetForwardingPipelineConfig needs an action")
+            if req.action in (Action.VERIFY_AND_COMMIT, Action.COMMIT):
+                assert self.pipeline is not None
+                log.info("pipeline committed (cookie %d)", self.pipeline.config.cookie.cookie)
+
+    def get_pipeline(
+        self, req: p4r.GetForwardingPipelineConfigRequest
+    ) -> p4r.ForwardingPipelineConfig:
+        if req.device_id != self.device_id:
+            raise not_found(f"no device with id {req.device_id}")
+        pipe = self._require_pipeline()
+        out = p4r.ForwardingPipelineConfig()
+        out.cookie.CopyFrom(pipe.config.cookie)
+        if req.response_type in (RespType.ALL, RespType.P4INFO_AND_COOKIE):
+            out.p4info.CopyFrom(pipe.config.p4info)
+        if req.response_type in (RespType.ALL, RespType.DEVICE_CONFIG_AND_COOKIE):
+            out.p4_device_config = pipe.config.p4_device_config
+        return out
+
+    def _require_pipeline(self) -> Pipeline:
+        if self.pipeline is None:
+            raise P4RTError(_FAILED_PRECONDITION, "no forwarding pipeline configured")
+        return self.pipeline
+
+    # -- write / read --------------------------------------------------------
+    def write(self, req: p4r.WriteRequest) -> list[P4RTError | None]:
+        """Top-level problems raise; otherwise one result per update (None = OK)."""
+        with self.lock:
+            self.arbitration.check_writer(req.device_id, election_int(req.election_id), req.role)
+            pipe = self._require_pipeline()
+            if req.atomicity != p4r.WriteRequest.CONTINUE_ON_ERROR:
+                name = p4r.WriteRequest.Atomicity.Name(req.atomicity)
+                raise unimplemented(f"atomicity {name} is not supported (use CONTINUE_ON_ERROR)")
+            results: list[P4RTError | None] = []
+            for upd in req.updates:
+                try:
+                    self._update(pipe, upd)
+                    results.append(None)
+                except P4RTError as exc:
+                    results.append(exc)
+                except StateError as exc:
+                    results.append(P4RTError.from_state(exc))
+            return results
+
+    def _update(self, pipe: Pipeline, upd: p4r.Update) -> None:
+        if upd.type not in (p4r.Update.INSERT, p4r.Update.MODIFY, p4r.Update.DELETE):
+            raise invalid("update type must be INSERT, MODIFY or DELETE")
+        st = pipe.program.state
+        if upd.entity.WhichOneof("entity") == "table_entry":
+            te = upd.entity.table_entry
+            table = find_table(st.tables, te.table_id)
+            if te.is_default_action:
+                self._write_default(table, pipe.pids, upd.type, te)
+            elif upd.type == p4r.Update.INSERT:
+                table.insert(entry_from_msg(table, pipe.pids, te))
+            elif upd.type == p4r.Update.MODIFY:
+                table.modify(entry_from_msg(table, pipe.pids, te))
+            else:
+                # DELETE identifies the entry by match and priority; the action is ignored.
+                table.delete(decode_matches(table, te), _priority(table, te))
+        else:
+            entities.write(st, upd.type, upd.entity)
+
+    def _write_default(self, table: Table, pids: ParamIds, op: int, te: p4r.TableEntry) -> None:
+        if op != p4r.Update.MODIFY:
+            raise invalid(f"table {table.name}: the default entry can only be MODIFYed")
+        if te.match or te.priority:
+            raise invalid(f"table {table.name}: a default entry has no match and no priority")
+        if table.const_default:
+            raise P4RTError(
+                grpc.StatusCode.PERMISSION_DENIED, f"table {table.name}: default action is const"
+            )
+        if te.HasField("action"):
+            table.set_default(decode_action(table, pids, te, default=True))
+        else:
+            table.reset_default()  # no action = back to the program's initial default
+
+    def read(self, req: p4r.ReadRequest) -> Iterator[p4r.Entity]:
+        if req.device_id != self.device_id:
+            raise not_found(f"no device with id {req.device_id}")
+        with self.lock:
+            pipe = self._require_pipeline()
+            out: list[p4r.Entity] = []
+            for ent in req.entities:
+                if ent.WhichOneof("entity") == "table_entry":
+                    out.extend(self._read_tables(pipe, ent.table_entry))
+                else:
+                    out.extend(entities.read(pipe.program.state, ent))
+        return iter(out)
+
+    def _read_tables(self, pipe: Pipeline, te: p4r.TableEntry) -> Iterator[p4r.Entity]:
+        st = pipe.program.state
+        tables = (
+            list(st.tables.values()) if te.table_id == 0 else [find_table(st.tables, te.table_id)]
+        )
+        for table in tables:
+            with_counters = te.HasField("counter_data") and table.direct_counter is not None
+            if te.is_default_action:
+                found = [(table.default_entry, True)]
+            elif te.match:
+                matches = decode_matches(table, te)
+                try:
+                    found = [(table.get(matches, _priority(table, te)), False)]
+                except StateError:
+                    found = []
+            else:
+                found = [(e, False) for e in table.entries()]
+            for e, is_default in found:
+                msg = encode_entry(table, pipe.pids, e, default=is_default)
+                if with_counters:
+                    msg.counter_data.packet_count, msg.counter_data.byte_count = e.packets, e.bytes
+                yield p4r.Entity(table_entry=msg)
+
+    # -- packets -------------------------------------------------------------
+    def receive(self, port: int, frame: bytes) -> None:
+        """A frame arrived on ``port``: run the pipeline and deliver its outputs."""
+        with self.lock:
+            pipe = self.pipeline
+            if pipe is None:
+                return  # no program: the switch drops everything, like BMv2 without one
+            try:
+                if self.tracer is not None and pipe.program.trace is not None:
+                    for line in pipe.program.trace(port, frame):
+                        self.tracer(line)
+                outputs = pipe.program.process(port, frame)
+            except Exception as exc:  # the executor must never take the switch down
+                self.packet_errors += 1
+                log.warning("port %d: packet of %d bytes dropped: %s", port, len(frame), exc)
+                return
+        for egress, data in outputs:
+            if egress == self.cpu_port:
+                self._to_controller(pipe, data)
+            elif self.emit is not None:
+                self.emit(egress, data)
+
+    def _to_controller(self, pipe: Pipeline, frame: bytes) -> None:
+        hdr = pipe.headers.get("packet_in")
+        msg = p4r.PacketIn()
+        if hdr is None:
+            msg.payload = frame
+        else:
+            try:
+                metadata, msg.payload = hdr.unpack(frame)
+            except ValueError as exc:
+                log.warning("packet to CPU port dropped: %s", exc)
+                return
+            msg.metadata.extend(metadata)
+        if self.packet_in_sink is not None:
+            self.packet_in_sink(msg)
+
+    def packet_out(self, msg: p4r.PacketOut) -> None:
+        """Inject a PacketOut at the CPU port with its packet_out header in front."""
+        pipe = self._require_pipeline()
+        if self.cpu_port is None:
+            raise P4RTError(_FAILED_PRECONDITION, "no CPU port configured (--cpu-port)")
+        hdr = pipe.headers.get("packet_out")
+        if hdr is None:
+            if msg.metadata:
+                raise invalid("the program has no packet_out header for metadata")
+            frame = msg.payload
+        else:
+            frame = hdr.pack(list(msg.metadata)) + msg.payload
+        self.receive(self.cpu_port, frame)
+
+
+def _priority(table: Table, te: p4r.TableEntry) -> int:
+    return te.priority if table.needs_priority else 0

@@ -1,0 +1,284 @@
+"""Writes and reads of the non-table entities (P4Runtime spec sections 9.4-9.7).
+
+Counters, direct counters, registers, meters, direct meters and the packet
+replication engine. Extern arrays exist for the program's whole life, so they
+only accept MODIFY (INSERT/DELETE are INVALID_ARGUMENT); an index beyond the
+array is OUT_OF_RANGE; a zero id or an unset index on read is a wildcard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+from finsy.proto import p4r
+
+from targets.p4sim.runtime import bytestrings as bs
+from targets.p4sim.runtime.errors import P4RTError, invalid, not_found, unimplemented
+from targets.p4sim.runtime.program import ProgramState
+from targets.p4sim.runtime.table_codec import decode_matches, find_table
+from targets.p4sim.state import (
+    Counter,
+    Meter,
+    MeterConfig,
+    Register,
+    Replica,
+    StateError,
+    TableEntry,
+)
+
+T = TypeVar("T")
+MODIFY = p4r.Update.MODIFY
+INSERT = p4r.Update.INSERT
+DELETE = p4r.Update.DELETE
+
+
+def _modify_only(op: int, what: str) -> None:
+    if op != MODIFY:
+        raise invalid(f"{what}: only MODIFY is allowed ({p4r.Update.Type.Name(op)} given)")
+
+
+def _get(items: dict[int, T], key: int, what: str) -> T:
+    item = items.get(key)
+    if item is None:
+        raise not_found(f"no {what} with id {key}")
+    return item
+
+
+def _meter_config(cfg: p4r.MeterConfig, what: str) -> MeterConfig | None:
+    if cfg.ByteSize() == 0:
+        return None  # an empty config resets the meter to "all green"
+    if cfg.cir < 0 or cfg.pir < 0 or cfg.cburst < 0 or cfg.pburst < 0:
+        raise invalid(f"{what}: negative rate or burst")
+    if cfg.cir > cfg.pir:
+        raise invalid(f"{what}: CIR {cfg.cir} exceeds PIR {cfg.pir}")
+    return MeterConfig(cfg.cir, cfg.cburst, cfg.pir, cfg.pburst)
+
+
+def _encode_meter(config: MeterConfig | None) -> p4r.MeterConfig:
+    if config is None:
+        return p4r.MeterConfig()
+    return p4r.MeterConfig(
+        cir=config.cir, cburst=config.cburst, pir=config.pir, pburst=config.pburst
+    )
+
+
+def _direct_entry(st: ProgramState, te: p4r.TableEntry, what: str) -> TableEntry:
+    table = find_table(st.tables, te.table_id)
+    if te.is_default_action:
+        return table.default_entry
+    matches = decode_matches(table, te)
+    try:
+        return table.get(matches, te.priority)
+    except StateError as exc:
+        raise P4RTError.from_state(exc) from None
+
+
+def write(st: ProgramState, op: int, entity: p4r.Entity) -> None:
+    """Apply one non-table update; P4RTError on failure."""
+    which = entity.WhichOneof("entity")
+    try:
+        if which == "counter_entry":
+            ce = entity.counter_entry
+            _modify_only(op, "counter")
+            c = _get(st.counters, ce.counter_id, "counter")
+            c.write(ce.index.index, ce.data.packet_count, ce.data.byte_count)
+        elif which == "direct_counter_entry":
+            dce = entity.direct_counter_entry
+            _modify_only(op, "direct counter")
+            e = _direct_entry(st, dce.table_entry, "direct counter")
+            e.packets, e.bytes = dce.data.packet_count, dce.data.byte_count
+        elif which == "register_entry":
+            re_ = entity.register_entry
+            _modify_only(op, "register")
+            r = _get(st.registers, re_.register_id, "register")
+            if re_.data.WhichOneof("data") != "bitstring":
+                raise invalid(f"register {r.name}: data must be a bitstring")
+            r.write(re_.index.index, bs.decode(re_.data.bitstring, r.width, f"register {r.name}"))
+        elif which == "meter_entry":
+            me = entity.meter_entry
+            _modify_only(op, "meter")
+            m = _get(st.meters, me.meter_id, "meter")
+            m.set_config(me.index.index, _meter_config(me.config, f"meter {m.name}"))
+        elif which == "direct_meter_entry":
+            dme = entity.direct_meter_entry
+            _modify_only(op, "direct meter")
+            e = _direct_entry(st, dme.table_entry, "direct meter")
+            e.meter_config = _meter_config(dme.config, "direct meter")
+            e.meter_state = []
+        elif which == "packet_replication_engine_entry":
+            _write_pre(st, op, entity.packet_replication_engine_entry)
+        else:
+            raise unimplemented(f"writing {which or 'an empty entity'} is not supported")
+    except StateError as exc:
+        raise P4RTError.from_state(exc) from None
+
+
+def _replicas(rs: Iterable[p4r.Replica]) -> list[Replica]:
+    out = []
+    for r in rs:
+        if r.WhichOneof("port_kind") == "port":
+            port = int.from_bytes(r.port, "big")
+        else:
+            port = r.egress_port
+        out.append(Replica(port, r.instance))
+    return out
+
+
+def _write_pre(st: ProgramState, op: int, pre: p4r.PacketReplicationEngineEntry) -> None:
+    which = pre.WhichOneof("type")
+    if which == "multicast_group_entry":
+        g = pre.multicast_group_entry
+        if op == INSERT:
+            st.pre.insert_group(g.multicast_group_id, _replicas(g.replicas))
+        elif op == MODIFY:
+            st.pre.modify_group(g.multicast_group_id, _replicas(g.replicas))
+        else:
+            st.pre.delete_group(g.multicast_group_id)
+    elif which == "clone_session_entry":
+        c = pre.clone_session_entry
+        if op == DELETE:
+            st.pre.delete_session(c.session_id)
+            return
+        reps = _replicas(c.replicas)
+        args = (c.session_id, reps, c.class_of_service, c.packet_length_bytes)
+        if op == INSERT:
+            st.pre.insert_session(*args)
+        else:
+            st.pre.modify_session(*args)
+    else:
+        raise invalid("packet replication engine entry without a group or session")
+
+
+def _indices(size: int, index: p4r.Index, has_index: bool, what: str) -> range:
+    if not has_index:
+        return range(size)
+    if not 0 <= index.index < size:
+        raise P4RTError.from_state(
+            StateError(f"{what}: index {index.index} out of range", "out_of_range")
+        )
+    return range(index.index, index.index + 1)
+
+
+def _select(items: dict[int, T], key: int, what: str) -> list[T]:
+    return list(items.values()) if key == 0 else [_get(items, key, what)]
+
+
+def read(st: ProgramState, entity: p4r.Entity) -> Iterator[p4r.Entity]:
+    """Entities matching one (possibly wildcard) read request entity."""
+    which = entity.WhichOneof("entity")
+    if which == "counter_entry":
+        ce = entity.counter_entry
+        for c in _select(st.counters, ce.counter_id, "counter"):
+            yield from _read_counter(c, ce)
+    elif which == "register_entry":
+        re_ = entity.register_entry
+        for r in _select(st.registers, re_.register_id, "register"):
+            yield from _read_register(r, re_)
+    elif which == "meter_entry":
+        me = entity.meter_entry
+        for m in _select(st.meters, me.meter_id, "meter"):
+            yield from _read_meter(m, me)
+    elif which in ("direct_counter_entry", "direct_meter_entry"):
+        yield from _read_direct(st, entity, which)
+    elif which == "packet_replication_engine_entry":
+        yield from _read_pre(st, entity.packet_replication_engine_entry)
+    else:
+        raise unimplemented(f"reading {which or 'an empty entity'} is not supported")
+
+
+def _read_counter(c: Counter, req: p4r.CounterEntry) -> Iterator[p4r.Entity]:
+    for i in _indices(c.size, req.index, req.HasField("index"), f"counter {c.name}"):
+        out = p4r.Entity()
+        ce = out.counter_entry
+        ce.counter_id, ce.index.index = c.id, i
+        ce.data.packet_count, ce.data.byte_count = c.packets[i], c.bytes[i]
+        yield out
+
+
+def _read_register(r: Register, req: p4r.RegisterEntry) -> Iterator[p4r.Entity]:
+    for i in _indices(r.size, req.index, req.HasField("index"), f"register {r.name}"):
+        out = p4r.Entity()
+        re_ = out.register_entry
+        re_.register_id, re_.index.index = r.id, i
+        re_.data.bitstring = bs.encode(r.cells[i])
+        yield out
+
+
+def _read_meter(m: Meter, req: p4r.MeterEntry) -> Iterator[p4r.Entity]:
+    for i in _indices(m.size, req.index, req.HasField("index"), f"meter {m.name}"):
+        out = p4r.Entity()
+        me = out.meter_entry
+        me.meter_id, me.index.index = m.id, i
+        cfg = m.get_config(i)
+        if cfg is not None:
+            me.config.CopyFrom(_encode_meter(cfg))
+        yield out
+
+
+def _read_direct(st: ProgramState, entity: p4r.Entity, which: str) -> Iterator[p4r.Entity]:
+    from targets.p4sim.runtime.table_codec import encode_match_only
+
+    req = getattr(entity, which)
+    te = req.table_entry
+    counter = which == "direct_counter_entry"
+    tables = list(st.tables.values()) if te.table_id == 0 else [find_table(st.tables, te.table_id)]
+    for table in tables:
+        if (table.direct_counter if counter else table.direct_meter) is None:
+            if te.table_id:
+                raise invalid(
+                    f"table {table.name} has no direct {'counter' if counter else 'meter'}"
+                )
+            continue
+        if te.match or te.is_default_action:
+            entries = [_direct_entry(st, te, which)]
+        else:
+            entries = list(table.entries())
+        for e in entries:
+            out = p4r.Entity()
+            d = getattr(out, which)
+            d.table_entry.CopyFrom(encode_match_only(table, e, default=e is table.default_entry))
+            if counter:
+                d.data.packet_count, d.data.byte_count = e.packets, e.bytes
+            elif isinstance(e.meter_config, MeterConfig):
+                d.config.CopyFrom(_encode_meter(e.meter_config))
+            yield out
+
+
+def _read_pre(st: ProgramState, req: p4r.PacketReplicationEngineEntry) -> Iterator[p4r.Entity]:
+    which = req.WhichOneof("type")
+    if which == "multicast_group_entry":
+        gid = req.multicast_group_entry.multicast_group_id
+        groups = (
+            list(st.pre.groups.values())
+            if gid == 0
+            else [st.pre.groups[gid]]
+            if gid in st.pre.groups
+            else []
+        )
+        for g in sorted(groups, key=lambda g: g.id):
+            out = p4r.Entity()
+            mg = out.packet_replication_engine_entry.multicast_group_entry
+            mg.multicast_group_id = g.id
+            for r in g.replicas:
+                mg.replicas.add(egress_port=r.egress_port, instance=r.instance)
+            yield out
+    elif which == "clone_session_entry":
+        sid = req.clone_session_entry.session_id
+        sessions = (
+            list(st.pre.sessions.values())
+            if sid == 0
+            else [st.pre.sessions[sid]]
+            if sid in st.pre.sessions
+            else []
+        )
+        for s in sorted(sessions, key=lambda s: s.id):
+            out = p4r.Entity()
+            cs = out.packet_replication_engine_entry.clone_session_entry
+            cs.session_id, cs.class_of_service = s.id, s.class_of_service
+            cs.packet_length_bytes = s.packet_length_bytes
+            for r in s.replicas:
+                cs.replicas.add(egress_port=r.egress_port, instance=r.instance)
+            yield out
+    else:
+        raise invalid("packet replication engine read without a group or session")

@@ -1,0 +1,219 @@
+"""The P4Runtime v1 gRPC service of p4sim (grpc.aio), over a :class:`Device`.
+
+Error reporting follows P4Runtime spec section 12 (Error Reporting): a
+request-level problem aborts the RPC with its canonical code; a Write whose
+updates were tried returns UNKNOWN with one ``p4.v1.Error`` per update (OK
+ones included) in the ``google.rpc.Status`` details when any update failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Hashable
+
+import grpc
+from finsy.proto import p4r, p4r_grpc, rpc_code, rpc_status
+
+from targets.p4sim.runtime.arbitration import election_int
+from targets.p4sim.runtime.device import Device
+from targets.p4sim.runtime.errors import P4RTError
+
+log = logging.getLogger("p4sim.runtime")
+
+API_VERSION = "1.4.1"
+READ_CHUNK = 500  # entities per ReadResponse
+STREAM_QUEUE_LIMIT = 4096  # PacketIns queued for a slow controller before dropping
+
+
+class _Stream:
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[p4r.StreamMessageResponse | P4RTError | None] = asyncio.Queue()
+        self.arbitrated = False
+
+
+async def _abort(context: grpc.aio.ServicerContext, err: P4RTError) -> None:
+    await context.abort(err.code, err.message)
+
+
+class P4RuntimeServicer(p4r_grpc.P4RuntimeServicer):
+    def __init__(self, device: Device) -> None:
+        self.device = device
+        self.streams: dict[Hashable, _Stream] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.packet_in_dropped = 0
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Route the device's PacketIns (from any thread) to the primary's stream."""
+        self.loop = loop
+        self.device.packet_in_sink = self._packet_in_threadsafe
+
+    # -- unary RPCs ----------------------------------------------------------
+    async def Capabilities(
+        self, request: p4r.CapabilitiesRequest, context: grpc.aio.ServicerContext
+    ) -> p4r.CapabilitiesResponse:
+        return p4r.CapabilitiesResponse(p4runtime_api_version=API_VERSION)
+
+    async def SetForwardingPipelineConfig(
+        self, request: p4r.SetForwardingPipelineConfigRequest, context: grpc.aio.ServicerContext
+    ) -> p4r.SetForwardingPipelineConfigResponse:
+        try:
+            await asyncio.to_thread(self.device.set_pipeline, request)
+        except P4RTError as err:
+            await _abort(context, err)
+        return p4r.SetForwardingPipelineConfigResponse()
+
+    async def GetForwardingPipelineConfig(
+        self, request: p4r.GetForwardingPipelineConfigRequest, context: grpc.aio.ServicerContext
+    ) -> p4r.GetForwardingPipelineConfigResponse:
+        try:
+            config = self.device.get_pipeline(request)
+        except P4RTError as err:
+            await _abort(context, err)
+        return p4r.GetForwardingPipelineConfigResponse(config=config)
+
+    async def Write(
+        self, request: p4r.WriteRequest, context: grpc.aio.ServicerContext
+    ) -> p4r.WriteResponse:
+        try:
+            results = self.device.write(request)
+        except P4RTError as err:
+            await _abort(context, err)
+        if any(r is not None for r in results):
+            status = rpc_status.Status(code=rpc_code.UNKNOWN, message="write failed")
+            failed = sum(r is not None for r in results)
+            status.message = f"{failed} of {len(results)} updates failed"
+            for r in results:
+                detail = p4r.Error(canonical_code=rpc_code.OK if r is None else r.rpc_code)
+                if r is not None:
+                    detail.message = r.message
+                status.details.add().Pack(detail)
+            first = next(r for r in results if r is not None)
+            await context.abort(
+                grpc.StatusCode.UNKNOWN,
+                f"{status.message}; first: {first.message}",
+                trailing_metadata=(("grpc-status-details-bin", status.SerializeToString()),),
+            )
+        return p4r.WriteResponse()
+
+    async def Read(
+        self, request: p4r.ReadRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[p4r.ReadResponse]:
+        try:
+            found = list(self.device.read(request))
+        except P4RTError as err:
+            await _abort(context, err)
+            return
+        for i in range(0, max(len(found), 1), READ_CHUNK):
+            yield p4r.ReadResponse(entities=found[i : i + READ_CHUNK])
+
+    # -- stream channel --------------------------------------------------------
+    async def StreamChannel(
+        self,
+        request_iterator: AsyncIterator[p4r.StreamMessageRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[p4r.StreamMessageResponse]:
+        stream = _Stream()
+        self.streams[stream] = stream
+        reader = asyncio.create_task(self._read_stream(stream, request_iterator))
+        try:
+            while True:
+                item = await stream.queue.get()
+                if item is None:
+                    return
+                if isinstance(item, P4RTError):
+                    await _abort(context, item)
+                    return
+                yield item
+        finally:
+            reader.cancel()
+            del self.streams[stream]
+            self._send(self.device.arbitration.remove(stream))
+
+    async def _read_stream(
+        self, stream: _Stream, requests: AsyncIterator[p4r.StreamMessageRequest]
+    ) -> None:
+        try:
+            async for msg in requests:
+                which = msg.WhichOneof("update")
+                if which == "arbitration":
+                    try:
+                        updates = self.device.arbitration.update(stream, msg.arbitration)
+                    except P4RTError as err:
+                        stream.queue.put_nowait(err)
+                        return
+                    stream.arbitrated = True
+                    self._send(updates)
+                elif which == "packet":
+                    self._packet_out(stream, msg.packet)
+                else:
+                    self._stream_error(
+                        stream, P4RTError(grpc.StatusCode.UNIMPLEMENTED, f"{which} not supported")
+                    )
+        except (asyncio.CancelledError, grpc.aio.AioRpcError):
+            pass
+        except Exception as exc:  # a broken stream must not take the server down
+            log.warning("stream channel closed: %s", exc)
+        stream.queue.put_nowait(None)
+
+    def _packet_out(self, stream: _Stream, packet: p4r.PacketOut) -> None:
+        if not self.device.arbitration.is_primary_stream(stream):
+            err = P4RTError(grpc.StatusCode.PERMISSION_DENIED, "PacketOut from a non-primary")
+            self._stream_error(stream, err, packet)
+            return
+        try:
+            self.device.packet_out(packet)
+        except P4RTError as err:
+            self._stream_error(stream, err, packet)
+
+    def _stream_error(
+        self, stream: _Stream, err: P4RTError, packet: p4r.PacketOut | None = None
+    ) -> None:
+        out = p4r.StreamMessageResponse()
+        out.error.canonical_code = err.rpc_code
+        out.error.message = err.message
+        if packet is not None:
+            out.error.packet_out.packet_out.CopyFrom(packet)
+        stream.queue.put_nowait(out)
+
+    def _send(self, updates: list[tuple[Hashable, p4r.MasterArbitrationUpdate]]) -> None:
+        for target, upd in updates:
+            s = self.streams.get(target)
+            if s is not None:
+                s.queue.put_nowait(p4r.StreamMessageResponse(arbitration=upd))
+
+    # -- packet-in -------------------------------------------------------------
+    def _packet_in_threadsafe(self, msg: p4r.PacketIn) -> None:
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self._packet_in, msg)
+
+    def _packet_in(self, msg: p4r.PacketIn) -> None:
+        primary = next(
+            (s for s in self.streams.values() if self.device.arbitration.is_primary_stream(s)),
+            None,
+        )
+        if primary is None or primary.queue.qsize() >= STREAM_QUEUE_LIMIT:
+            self.packet_in_dropped += 1
+            return
+        primary.queue.put_nowait(p4r.StreamMessageResponse(packet=msg))
+
+
+async def start_server(device: Device, address: str) -> tuple[grpc.aio.Server, int]:
+    """Start serving ``device`` on ``address`` (host:port, port 0 = any); the bound port."""
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", 256 * 1024 * 1024),
+            ("grpc.max_send_message_length", 256 * 1024 * 1024),
+        ]
+    )
+    servicer = P4RuntimeServicer(device)
+    servicer.attach(asyncio.get_running_loop())
+    p4r_grpc.add_P4RuntimeServicer_to_server(servicer, server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"cannot listen on {address}")
+    await server.start()
+    return server, port
+
+
+__all__ = ["P4RuntimeServicer", "election_int", "start_server"]
