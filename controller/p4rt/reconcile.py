@@ -1,0 +1,156 @@
+"""Desired-state reconciliation: the minimal Write that makes the switch hold what we want.
+
+``diff`` is a pure function over encoded entities: given what the switch should
+hold and what it holds (from a wildcard Read), it returns the INSERT, MODIFY and
+DELETE updates, and nothing for entries already right. Order matters to a
+pipeline whose entries refer to each other (a route names a tunnel index, the
+tunnel names an SA): deletes come first, dependents before what they depend on;
+then inserts, referenced entries before their dependents; then modifies, which
+may now point at the new entries. A server may reorder updates inside one
+Write (P4Runtime spec v1.4, section 12.2), so each dependency level is its own
+phase, written as separate Write RPCs. The
+dependency order is a list of table names, "a later table may refer to
+entries of an earlier one"; packet replication entries come before all tables.
+
+Table default entries and indexed externs (counters, registers, meters, value
+sets) always exist on the switch, so they are only ever MODIFYed; counters are
+statistics, not state, and are never part of a diff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from finsy.proto import p4r
+
+from controller.p4rt.codec import Codec
+
+INSERT = p4r.Update.INSERT
+MODIFY = p4r.Update.MODIFY
+DELETE = p4r.Update.DELETE
+
+_ALWAYS_EXIST = (
+    "counter_entry",
+    "register_entry",
+    "meter_entry",
+    "value_set_entry",
+    "direct_meter_entry",
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The updates of one reconciliation as phases; each phase is one or more Writes."""
+
+    phases: list[list[p4r.Update]]
+    unchanged: int
+
+    @property
+    def updates(self) -> list[p4r.Update]:
+        """All updates in write order."""
+        return [upd for phase in self.phases for upd in phase]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = {"insert": 0, "modify": 0, "delete": 0}
+        for upd in self.updates:
+            out[p4r.Update.Type.Name(upd.type).lower()] += 1
+        return out
+
+
+def normalize(msg: p4r.Entity) -> p4r.Entity:
+    """A copy without read-only data (counters, const flag) and with sorted matches."""
+    out = p4r.Entity()
+    out.CopyFrom(msg)
+    if out.WhichOneof("entity") == "table_entry":
+        te = out.table_entry
+        te.ClearField("counter_data")
+        te.ClearField("meter_counter_data")
+        te.ClearField("is_const")
+        te.ClearField("time_since_last_hit")
+        matches = sorted(te.match, key=lambda m: m.field_id)
+        del te.match[:]
+        te.match.extend(matches)
+    return out
+
+
+def _rank(codec: Codec, msg: p4r.Entity, order: dict[int, int]) -> int:
+    kind = msg.WhichOneof("entity")
+    if kind == "packet_replication_engine_entry":
+        return -1
+    if kind == "table_entry":
+        return order.get(msg.table_entry.table_id, len(order))
+    return len(order) + 1
+
+
+def diff(
+    codec: Codec,
+    desired: Iterable[p4r.Entity],
+    current: Iterable[p4r.Entity],
+    *,
+    order: Sequence[str] = (),
+) -> Plan:
+    """The minimal updates turning ``current`` into ``desired`` (both encoded entities)."""
+    tables = codec.schema.tables
+    table_order = {tables[name].id: i for i, name in enumerate(order)}
+    # Tables not named in ``order`` keep their P4Info order after the named ones.
+    for tbl in tables:
+        table_order.setdefault(tbl.id, len(table_order))
+    const_ids = {t.id for t in tables if t.is_const}
+
+    have: dict[bytes, p4r.Entity] = {}
+    for msg in current:
+        norm = normalize(msg)
+        have[codec.key(norm)] = norm
+    want: dict[bytes, p4r.Entity] = {}
+    for msg in desired:
+        norm = normalize(msg)
+        want[codec.key(norm)] = norm
+
+    deletes: list[p4r.Entity] = []
+    modifies: list[p4r.Entity] = []
+    inserts: list[p4r.Entity] = []
+    unchanged = 0
+    for key, msg in want.items():
+        old = have.get(key)
+        kind = msg.WhichOneof("entity")
+        always = kind in _ALWAYS_EXIST or (
+            kind == "table_entry" and msg.table_entry.is_default_action
+        )
+        if old is None:
+            (modifies if always else inserts).append(msg)
+        elif old.SerializeToString(deterministic=True) != msg.SerializeToString(deterministic=True):
+            modifies.append(msg)
+        else:
+            unchanged += 1
+    for key, msg in have.items():
+        if key in want:
+            continue
+        kind = msg.WhichOneof("entity")
+        if kind in _ALWAYS_EXIST or kind in ("counter_entry", "direct_counter_entry"):
+            continue  # cannot be deleted; left as they are
+        if kind == "table_entry" and (
+            msg.table_entry.is_default_action or msg.table_entry.table_id in const_ids
+        ):
+            continue
+        deletes.append(msg)
+
+    def rank(m: p4r.Entity) -> int:
+        return _rank(codec, m, table_order)
+
+    phases = _phases(DELETE, deletes, rank, reverse=True)
+    phases += _phases(INSERT, inserts, rank)
+    if modifies:
+        phases.append([p4r.Update(type=MODIFY, entity=m) for m in sorted(modifies, key=rank)])
+    return Plan(phases, unchanged)
+
+
+def _phases(
+    kind: int, msgs: list[p4r.Entity], rank: Callable[[p4r.Entity], int], *, reverse: bool = False
+) -> list[list[p4r.Update]]:
+    """One phase per dependency level, in level order."""
+    levels: dict[int, list[p4r.Update]] = {}
+    for msg in msgs:
+        levels.setdefault(rank(msg), []).append(p4r.Update(type=kind, entity=msg))  # type: ignore[arg-type]
+    return [levels[r] for r in sorted(levels, reverse=reverse)]
