@@ -55,7 +55,7 @@ def _first_difference(want: p4i.P4Info, got: p4i.P4Info) -> str:
     for fd in p4i.P4Info.DESCRIPTOR.fields:
         a, b = getattr(want, fd.name), getattr(got, fd.name)
         if a != b:
-            if fd.label == fd.LABEL_REPEATED:
+            if fd.is_repeated:
                 for x, y in zip(a, b, strict=False):
                     if x != y:
                         name = getattr(getattr(x, "preamble", None), "name", "")

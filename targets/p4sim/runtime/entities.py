@@ -65,6 +65,9 @@ def _encode_meter(config: MeterConfig | None) -> p4r.MeterConfig:
 
 def _direct_entry(st: ProgramState, te: p4r.TableEntry, what: str) -> TableEntry:
     table = find_table(st.tables, te.table_id)
+    attached = table.direct_counter if "counter" in what else table.direct_meter
+    if attached is None:
+        raise invalid(f"table {table.name} has no {what.replace('_entry', '').replace('_', ' ')}")
     if te.is_default_action:
         return table.default_entry
     matches = decode_matches(table, te)

@@ -38,7 +38,7 @@ class Controller:
                 return
             yield msg
 
-    async def open(self, device_id: int = 0) -> p4r.StreamMessageResponse:
+    async def open(self, device_id: int = 0, timeout: float = 5.0) -> p4r.StreamMessageResponse:
         call = self.stub.StreamChannel(self._requests())
         self.call = call
 
@@ -55,7 +55,7 @@ class Controller:
         if self.election_id:
             req.arbitration.election_id.CopyFrom(eid(self.election_id))
         await self.outbox.put(req)
-        return await self.next("arbitration")
+        return await self.next("arbitration", timeout)
 
     async def next(self, kind: str, timeout: float = 5.0) -> p4r.StreamMessageResponse:
         while True:

@@ -1,0 +1,161 @@
+"""Arbitration over StreamChannel, and SetForwardingPipelineConfig / Get / Capabilities."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from finsy.proto import p4r, rpc_code
+
+from .conftest import Rig, eid
+from .fake_program import FWD, fake_bundle, fake_p4info
+
+pytestmark = pytest.mark.unit
+Action = p4r.SetForwardingPipelineConfigRequest.Action
+NO_PIPELINE = grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_primary_then_backup_then_failover(rig: Rig) -> None:
+    a = await rig.controller(10)
+    await rig.controller(5)  # a backup joining changes nothing for a
+    # c with a higher id takes over: everyone is told
+    c = await rig.controller(20)
+    upd_a = await a.next("arbitration")
+    assert upd_a.arbitration.status.code == rpc_code.ALREADY_EXISTS
+    assert upd_a.arbitration.election_id.low == 20
+    # the new primary may write, the old one may not
+    from .builders import INSERT, fwd, update
+
+    await rig.push(election_id=20)
+    await rig.write(update(INSERT, fwd(b"\x01")), election_id=20)
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await rig.write(update(INSERT, fwd(b"\x02")), election_id=10)
+    assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    # c leaves: a becomes primary again and is told so
+    await c.close()
+    upd_a = await a.next("arbitration")
+    assert upd_a.arbitration.status.code == rpc_code.OK
+    assert upd_a.arbitration.election_id.low == 10
+
+
+async def test_arbitration_status_codes(rig: Rig) -> None:
+    from .conftest import Controller
+
+    a = Controller(rig.stub, 10)
+    rig.controllers.append(a)
+    resp = await a.open()
+    assert resp.arbitration.status.code == rpc_code.OK
+    b = Controller(rig.stub, 4)
+    rig.controllers.append(b)
+    resp = await b.open()
+    assert resp.arbitration.status.code == rpc_code.ALREADY_EXISTS
+    assert resp.arbitration.election_id.low == 10
+
+
+async def test_duplicate_election_id_and_wrong_device_end_the_stream(rig: Rig) -> None:
+    from .conftest import Controller
+
+    await rig.controller(10)
+    dup = Controller(rig.stub, 10)
+    rig.controllers.append(dup)
+    with pytest.raises(TimeoutError):
+        await dup.open(timeout=0.5)  # no arbitration answer: the stream was closed
+    assert dup.call is not None
+    assert await dup.call.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    wrong = Controller(rig.stub, 11)
+    rig.controllers.append(wrong)
+    with pytest.raises(TimeoutError):
+        await wrong.open(device_id=9, timeout=0.5)
+    assert await wrong.call.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
+
+
+def pipeline_request(action: int, election_id: int = 10) -> p4r.SetForwardingPipelineConfigRequest:
+    req = p4r.SetForwardingPipelineConfigRequest(device_id=0, action=action)
+    req.election_id.CopyFrom(eid(election_id))
+    req.config.p4info.CopyFrom(fake_p4info())
+    req.config.p4_device_config = fake_bundle()
+    req.config.cookie.cookie = 42
+    return req
+
+
+async def expect_code(coro: object, code: grpc.StatusCode) -> str:
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await coro  # type: ignore[misc]
+    assert exc.value.code() == code, exc.value.details()
+    return exc.value.details() or ""
+
+
+async def test_pipeline_actions(rig: Rig) -> None:
+    await rig.controller(10)
+    get = p4r.GetForwardingPipelineConfigRequest(device_id=0)
+    await expect_code(
+        rig.stub.GetForwardingPipelineConfig(get), grpc.StatusCode.FAILED_PRECONDITION
+    )
+    await expect_code(
+        rig.stub.SetForwardingPipelineConfig(pipeline_request(Action.COMMIT)),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
+    await rig.stub.SetForwardingPipelineConfig(pipeline_request(Action.VERIFY))
+    await expect_code(
+        rig.stub.GetForwardingPipelineConfig(get), grpc.StatusCode.FAILED_PRECONDITION
+    )
+    await rig.stub.SetForwardingPipelineConfig(pipeline_request(Action.VERIFY_AND_SAVE))
+    await expect_code(
+        rig.stub.GetForwardingPipelineConfig(get), grpc.StatusCode.FAILED_PRECONDITION
+    )
+    commit = pipeline_request(Action.COMMIT)
+    commit.ClearField("config")
+    await rig.stub.SetForwardingPipelineConfig(commit)
+    got = await rig.stub.GetForwardingPipelineConfig(get)
+    assert got.config.cookie.cookie == 42
+    assert got.config.p4info == fake_p4info()
+    assert got.config.p4_device_config == fake_bundle()
+    cookie_only = p4r.GetForwardingPipelineConfigRequest(
+        device_id=0, response_type=p4r.GetForwardingPipelineConfigRequest.COOKIE_ONLY
+    )
+    got = await rig.stub.GetForwardingPipelineConfig(cookie_only)
+    assert got.config.cookie.cookie == 42 and not got.config.HasField("p4info")
+    assert not got.config.p4_device_config
+
+
+async def test_commit_clears_state(primed: Rig) -> None:
+    from .builders import INSERT, fwd, update
+
+    await primed.write(update(INSERT, fwd(b"\x01")))
+    await primed.stub.SetForwardingPipelineConfig(pipeline_request(Action.VERIFY_AND_COMMIT))
+    assert await primed.read(p4r.Entity(table_entry=p4r.TableEntry(table_id=FWD))) == []
+
+
+async def test_pipeline_rejections(rig: Rig) -> None:
+    await rig.controller(10)
+    push = rig.stub.SetForwardingPipelineConfig
+    await expect_code(
+        push(pipeline_request(Action.VERIFY_AND_COMMIT, election_id=3)),
+        grpc.StatusCode.PERMISSION_DENIED,
+    )
+    bad_info = pipeline_request(Action.VERIFY_AND_COMMIT)
+    bad_info.config.p4info.tables[0].size = 99
+    msg = await expect_code(push(bad_info), grpc.StatusCode.INVALID_ARGUMENT)
+    assert "MyIngress.fwd" in msg
+    bad_src = pipeline_request(Action.VERIFY_AND_COMMIT)
+    bad_src.config.p4_device_config = b"control oops {"
+    msg = await expect_code(push(bad_src), grpc.StatusCode.INVALID_ARGUMENT)
+    assert "syntax error" in msg
+    bad_json = pipeline_request(Action.VERIFY_AND_COMMIT)
+    bad_json.config.p4_device_config = b'{"p4sim_bundle": 1, "main": "x.p4", "sources": {}}'
+    msg = await expect_code(push(bad_json), grpc.StatusCode.INVALID_ARGUMENT)
+    assert "main" in msg
+    no_info = pipeline_request(Action.VERIFY_AND_COMMIT)
+    no_info.config.ClearField("p4info")
+    await expect_code(push(no_info), grpc.StatusCode.INVALID_ARGUMENT)
+    await expect_code(
+        push(pipeline_request(Action.RECONCILE_AND_COMMIT)), grpc.StatusCode.UNIMPLEMENTED
+    )
+    await expect_code(push(pipeline_request(Action.UNSPECIFIED)), grpc.StatusCode.INVALID_ARGUMENT)
+    wrong_dev = pipeline_request(Action.VERIFY)
+    wrong_dev.device_id = 5
+    await expect_code(push(wrong_dev), grpc.StatusCode.NOT_FOUND)
+
+
+async def test_capabilities(rig: Rig) -> None:
+    resp = await rig.stub.Capabilities(p4r.CapabilitiesRequest())
+    assert resp.p4runtime_api_version.startswith("1.")

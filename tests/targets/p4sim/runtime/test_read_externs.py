@@ -1,0 +1,190 @@
+"""Read with wildcards; counters, direct counters, registers, meters, PRE entries."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from finsy.proto import p4r
+
+from .builders import DELETE, INSERT, MODIFY, acl, fwd, lpm, update
+from .conftest import Rig, write_errors
+from .fake_program import FWD, LAST_SEEN, LPM, PORT_PKTS, RATE
+
+pytestmark = pytest.mark.unit
+C = grpc.StatusCode
+
+
+async def test_wildcard_reads(primed: Rig) -> None:
+    await primed.write(
+        update(INSERT, fwd(b"\x01")),
+        update(INSERT, fwd(b"\x02")),
+        update(INSERT, lpm(b"\x0a\x00\x00\x00", 8)),
+        update(INSERT, acl(5, opt=b"\x01")),
+    )
+    everything = await primed.read(p4r.Entity(table_entry=p4r.TableEntry()))
+    assert sorted(e.table_entry.table_id for e in everything) == [FWD, FWD, LPM, 33554435]
+    one = fwd(b"\x02")
+    one.table_entry.ClearField("action")
+    (got,) = await primed.read(one)
+    assert got.table_entry.match[0].exact.value == b"\x02"
+    absent = fwd(b"\x07")
+    assert await primed.read(absent) == []
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await primed.read(p4r.Entity(table_entry=p4r.TableEntry(table_id=999)))
+    assert exc.value.code() == C.NOT_FOUND
+
+
+async def test_indirect_counter_read_write(primed: Rig) -> None:
+    primed.device.receive(3, b"\x00" * 64)
+    primed.device.receive(3, b"\x00" * 100)
+    req = p4r.Entity()
+    req.counter_entry.counter_id = PORT_PKTS
+    req.counter_entry.index.index = 3
+    (got,) = await primed.read(req)
+    assert (got.counter_entry.data.packet_count, got.counter_entry.data.byte_count) == (2, 164)
+    all_cells = await primed.read(p4r.Entity(counter_entry=p4r.CounterEntry()))
+    assert len(all_cells) == 8  # counter_id 0 = every counter, no index = every cell
+    req.counter_entry.data.packet_count = 0
+    req.counter_entry.data.byte_count = 0
+    await primed.write(update(MODIFY, req))
+    (got,) = await primed.read(req)
+    assert got.counter_entry.data.packet_count == 0
+    req.counter_entry.index.index = 8
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await primed.write(update(MODIFY, req), update(INSERT, req))
+    codes = [e.canonical_code for e in write_errors(exc.value)]
+    assert codes == [C.OUT_OF_RANGE.value[0], C.INVALID_ARGUMENT.value[0]]
+    with pytest.raises(grpc.aio.AioRpcError) as rexc:
+        await primed.read(req)
+    assert rexc.value.code() == C.OUT_OF_RANGE
+
+
+async def test_direct_counter(primed: Rig) -> None:
+    await primed.write(update(INSERT, lpm(b"\x0a\x00\x00\x00", 8)))
+    e = primed.device.pipeline.program.state.tables[LPM].lookup((0x0A010203,))  # type: ignore[union-attr]
+    assert e is not None
+    e.packets, e.bytes = 3, 300  # what the executor does on a hit
+    req = p4r.Entity()
+    req.direct_counter_entry.table_entry.table_id = 0
+    (got,) = await primed.read(req)
+    assert got.direct_counter_entry.data.packet_count == 3
+    assert got.direct_counter_entry.table_entry.match[0].lpm.prefix_len == 8
+    te = p4r.TableEntry(table_id=LPM)
+    te.counter_data.SetInParent()
+    (with_data,) = await primed.read(p4r.Entity(table_entry=te))
+    assert with_data.table_entry.counter_data.byte_count == 300
+    got.direct_counter_entry.data.packet_count = 0
+    got.direct_counter_entry.data.byte_count = 0
+    await primed.write(update(MODIFY, got))
+    (got,) = await primed.read(req)
+    assert got.direct_counter_entry.data.packet_count == 0
+    no_counter = p4r.Entity()
+    no_counter.direct_counter_entry.table_entry.table_id = FWD
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await primed.read(no_counter)
+    assert exc.value.code() == C.INVALID_ARGUMENT
+
+
+async def test_registers(primed: Rig) -> None:
+    req = p4r.Entity()
+    req.register_entry.register_id = LAST_SEEN
+    req.register_entry.index.index = 2
+    req.register_entry.data.bitstring = b"\x00\x00\x12\x34"
+    await primed.write(update(MODIFY, req))
+    all_cells = await primed.read(p4r.Entity(register_entry=p4r.RegisterEntry()))
+    assert [c.register_entry.data.bitstring for c in all_cells] == [b"\x00"] * 2 + [
+        b"\x12\x34",
+        b"\x00",
+    ]
+    req.register_entry.data.bitstring = b"\x01\x00\x00\x00\x00"
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await primed.write(update(MODIFY, req))
+    assert write_errors(exc.value)[0].canonical_code == C.OUT_OF_RANGE.value[0]
+
+
+async def test_meters(primed: Rig) -> None:
+    req = p4r.Entity()
+    req.meter_entry.meter_id = RATE
+    req.meter_entry.index.index = 1
+    req.meter_entry.config.cir, req.meter_entry.config.cburst = 1000, 100
+    req.meter_entry.config.pir, req.meter_entry.config.pburst = 2000, 200
+    await primed.write(update(MODIFY, req))
+    cells = await primed.read(p4r.Entity(meter_entry=p4r.MeterEntry(meter_id=RATE)))
+    assert [c.meter_entry.config.pir for c in cells] == [0, 2000]
+    req.meter_entry.config.cir = 5000  # CIR > PIR
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await primed.write(update(MODIFY, req))
+    assert write_errors(exc.value)[0].canonical_code == C.INVALID_ARGUMENT.value[0]
+
+
+def group(gid: int, *ports: int) -> p4r.Entity:
+    e = p4r.Entity()
+    g = e.packet_replication_engine_entry.multicast_group_entry
+    g.multicast_group_id = gid
+    for i, p in enumerate(ports):
+        g.replicas.add(egress_port=p, instance=i)
+    return e
+
+
+def session(sid: int, port: int) -> p4r.Entity:
+    e = p4r.Entity()
+    s = e.packet_replication_engine_entry.clone_session_entry
+    s.session_id = sid
+    s.replicas.add(egress_port=port, instance=1)
+    return e
+
+
+async def test_multicast_groups_and_clone_sessions(primed: Rig) -> None:
+    await primed.write(update(INSERT, group(1, 1, 2)), update(INSERT, session(5, 255)))
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await primed.write(
+            update(INSERT, group(1, 3)),
+            update(MODIFY, group(2, 3)),
+            update(DELETE, session(6, 1)),
+            update(INSERT, group(3, 600)),
+        )
+    codes = [e.canonical_code for e in write_errors(exc.value)]
+    assert codes == [
+        code.value[0] for code in (C.ALREADY_EXISTS, C.NOT_FOUND, C.NOT_FOUND, C.OUT_OF_RANGE)
+    ]
+    await primed.write(update(MODIFY, group(1, 4, 5, 6)))
+    (got,) = await primed.read(group(0))
+    assert [
+        r.egress_port for r in got.packet_replication_engine_entry.multicast_group_entry.replicas
+    ] == [4, 5, 6]
+    (s,) = await primed.read(session(0, 0))
+    assert s.packet_replication_engine_entry.clone_session_entry.session_id == 5
+    await primed.write(update(DELETE, group(1)))
+    assert await primed.read(group(0)) == []
+
+
+async def test_unsupported_entities_are_unimplemented(primed: Rig) -> None:
+    e = p4r.Entity()
+    e.action_profile_member.action_profile_id = 1
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await primed.write(update(INSERT, e))
+    assert write_errors(exc.value)[0].canonical_code == C.UNIMPLEMENTED.value[0]
+    with pytest.raises(grpc.aio.AioRpcError) as rexc:
+        await primed.read(e)
+    assert rexc.value.code() == C.UNIMPLEMENTED
+
+
+async def test_direct_meter(primed: Rig) -> None:
+    await primed.write(update(INSERT, lpm(b"\x0a\x00\x00\x00", 8)))
+    e = p4r.Entity()
+    e.direct_meter_entry.table_entry.CopyFrom(lpm(b"\x0a\x00\x00\x00", 8).table_entry)
+    e.direct_meter_entry.table_entry.ClearField("action")
+    e.direct_meter_entry.config.cir = 10
+    e.direct_meter_entry.config.pir = 20
+    # the table has a direct counter but no direct meter
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await primed.write(update(MODIFY, e))
+    (err,) = write_errors(exc.value)
+    assert err.canonical_code == C.INVALID_ARGUMENT.value[0] and "direct meter" in err.message
+    missing = p4r.Entity()
+    missing.direct_counter_entry.table_entry.CopyFrom(e.direct_meter_entry.table_entry)
+    missing.direct_counter_entry.table_entry.match[0].lpm.prefix_len = 16
+    missing.direct_counter_entry.table_entry.match[0].lpm.value = b"\x0a\x01\x00\x00"
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await primed.write(update(MODIFY, missing))
+    assert write_errors(exc.value)[0].canonical_code == C.NOT_FOUND.value[0]
