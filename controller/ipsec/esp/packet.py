@@ -115,11 +115,17 @@ class IpView:
         return bytes(self.header) + self.payload
 
 
+_WORDS: dict[int, struct.Struct] = {}
+
+
 def checksum(data: bytes | bytearray) -> int:
     """RFC 1071 Internet checksum."""
     if len(data) % 2:
         data = bytes(data) + b"\x00"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    words = _WORDS.get(len(data))
+    if words is None:
+        words = _WORDS.setdefault(len(data), struct.Struct(f"!{len(data) // 2}H"))
+    total = sum(words.unpack(data))
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     return ~total & 0xFFFF

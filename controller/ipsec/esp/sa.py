@@ -70,13 +70,13 @@ class SaState:
         "hard",
         "hard_reason",
         "max_seq",
+        "next_check",
         "params",
         "replay",
         "seq",
         "soft",
         "soft_fired",
         "soft_seq",
-        "spi_bytes",
         "timed",
         "transform",
     )
@@ -100,6 +100,25 @@ class SaState:
         self.soft = _Limits(soft)
         self.hard = _Limits(hard)
         self.timed = soft.seconds is not None or hard.seconds is not None
+        self._plan_next_check()
+
+    def _plan_next_check(self) -> None:
+        """(packets, bytes, seq) below which no count or sequence limit can be due.
+
+        Keeps the per-packet cost of lifetimes to three comparisons; the full
+        check runs only when one of these is crossed (or for time limits).
+        """
+        pending = [self.hard] if self.hard_reason is None else []
+        if not self.soft_fired:
+            pending.append(self.soft)
+        if not pending:
+            self.next_check = (_INF, _INF, _INF)
+            return
+        self.next_check = (
+            min(limit.packets for limit in pending),
+            min(limit.bytes for limit in pending),
+            self.soft_seq if not self.soft_fired else self.max_seq,
+        )
 
     def count_error(self, result: Result) -> None:
         errors = self.counters.errors
@@ -150,7 +169,15 @@ class SaState:
         counters = self.counters
         counters.packets += 1
         counters.bytes += octets
-        return self.check_limits(now)
+        packets, octets_limit, seq = self.next_check
+        if (
+            counters.packets >= packets
+            or counters.bytes >= octets_limit
+            or self.seq >= seq
+            or self.timed
+        ):
+            return self.check_limits(now)
+        return []
 
     def check_limits(self, now: float) -> list[ExpiryEvent]:
         events: list[ExpiryEvent] = []
@@ -165,6 +192,8 @@ class SaState:
             if reason is not None:
                 self.soft_fired = True
                 events.append(self._event(ExpiryKind.SOFT, reason))
+        if events:
+            self._plan_next_check()
         return events
 
     def _reached(self, limits: _Limits, now: float, seq_done: bool) -> ExpiryReason | None:
