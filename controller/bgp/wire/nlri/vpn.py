@@ -1,0 +1,96 @@
+"""Labeled VPN-IPv4/VPN-IPv6 NLRI (RFC 4364 4.3.4, RFC 4659 3.2, RFC 8277 2).
+
+::
+
+    +---------------------------+
+    |   Length (1 octet, bits)  |  labels*24 + 64 + prefix bits
+    +---------------------------+
+    |   Label stack (3n octets) |  until the S bit (see labels.py)
+    +---------------------------+
+    |   Route Distinguisher (8) |
+    +---------------------------+
+    |   Prefix (variable)       |
+    +---------------------------+
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from controller.bgp.wire.errors import BgpError
+from controller.bgp.wire.nlri.labels import (
+    LEGACY_WITHDRAW_FIELD,
+    WITHDRAW_LABEL_FIELD,
+    Label,
+)
+from controller.bgp.wire.nlri.prefix import IPNetwork, network_from_bits
+from controller.bgp.wire.nlri.rd import RouteDistinguisher
+from controller.bgp.wire.reader import Reader
+
+
+@dataclass(frozen=True, slots=True)
+class VpnPrefix:
+    """A VPN-IP route key (RD + prefix) and its label stack.
+
+    Equality and hashing cover the labels too; use :attr:`key` to index RIBs.
+    An empty ``labels`` encodes the withdrawal label field 0x800000.
+    """
+
+    rd: RouteDistinguisher
+    prefix: IPNetwork
+    labels: tuple[Label, ...] = ()
+
+    @property
+    def key(self) -> tuple[RouteDistinguisher, IPNetwork]:
+        return (self.rd, self.prefix)
+
+    def __str__(self) -> str:
+        text = f"{self.rd}:{self.prefix}"
+        if self.labels:
+            text += " label " + ",".join(str(lb) for lb in self.labels)
+        return text
+
+    def encode(self) -> bytes:
+        if self.labels:
+            stack = b"".join(lb.encode() for lb in self.labels)
+        else:
+            stack = WITHDRAW_LABEL_FIELD.to_bytes(3, "big")
+        plen = self.prefix.prefixlen
+        bits = len(stack) * 8 + 64 + plen
+        addr = self.prefix.network_address.packed[: (plen + 7) // 8]
+        return bytes([bits]) + stack + self.rd.encode() + addr
+
+
+def decode_vpn_prefixes(
+    data: bytes, width: int, error: Callable[[str], BgpError]
+) -> tuple[VpnPrefix, ...]:
+    """Decode a run of labeled VPN NLRI of ``width``-bit prefixes.
+
+    Labels are read up to the S bit. A 0x800000 or 0x000000 field also ends
+    the stack and yields no label: that is the withdrawal value (RFC 8277 2.4,
+    whose 0x800000 has S clear), which the receiver ignores.
+    """
+    r = Reader(data, error)
+    out: list[VpnPrefix] = []
+    while r.remaining:
+        bits = r.u8("VPN NLRI length")
+        labels: list[Label] = []
+        used = 0
+        while True:
+            used += 24
+            if used + 64 > bits:
+                raise error(f"VPN NLRI length {bits} too short for labels and RD")
+            field = int.from_bytes(r.take(3, "label"), "big")
+            if field in (WITHDRAW_LABEL_FIELD, LEGACY_WITHDRAW_FIELD):
+                break
+            labels.append(Label.from_field(field))
+            if field & 1:
+                break
+        rd = RouteDistinguisher.decode(r.take(8, "route distinguisher"))
+        plen = bits - used - 64
+        if plen > width:
+            raise error(f"VPN prefix length {plen} exceeds {width}")
+        addr = r.take((plen + 7) // 8, f"/{plen} VPN prefix")
+        out.append(VpnPrefix(rd, network_from_bits(addr, plen, width), tuple(labels)))
+    return tuple(out)
