@@ -1,0 +1,160 @@
+"""Attach the ESP engine to a switch's crypto port: in-process, or on a Linux interface.
+
+The engine is sans-I/O; these adapters move crypto-port frames to and from
+it.  Neither imports a switch: :class:`InlineCryptoPort` has the shape of
+p4sim's port transport (``start(deliver)``, ``send(port, frame)``,
+``close()``), so the application can bind it to p4sim's crypto port number;
+:class:`AfPacketCryptoPort` serves the crypto port of BMv2 (or p4sim) wired to
+a veth, e.g. ``simple_switch_grpc -i 254@veth-crypto0`` with the engine on
+the peer ``veth-crypto1``.
+
+:class:`LockedEngine` serialises packet processing and SA installation when
+they come from different threads (switch port threads vs the IKE loop).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+from collections.abc import Callable
+
+from controller.ipsec.esp.engine import EspEngine
+from controller.ipsec.installer import ExpiryCallback, SaCounters, SaParams, SaUpdate
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[int, bytes], None]  # (port the frame arrives on, frame) into the switch
+_ETH_P_ALL = 0x0003
+_SOL_PACKET = 263
+_PACKET_IGNORE_OUTGOING = 23
+_PACKET_OUTGOING = 4
+
+
+class LockedEngine:
+    """An EspEngine behind one lock: process() and every SaInstaller call."""
+
+    def __init__(self, engine: EspEngine) -> None:
+        self.engine = engine
+        self.lock = threading.Lock()
+
+    def process(self, frame: bytes) -> bytes:
+        with self.lock:
+            return self.engine.process(frame)
+
+    def allocate_spi(self) -> int:
+        with self.lock:
+            return self.engine.allocate_spi()
+
+    def add_sa(self, params: SaParams) -> None:
+        with self.lock:
+            self.engine.add_sa(params)
+
+    def update_sa(self, sa_index: int, update: SaUpdate) -> None:
+        with self.lock:
+            self.engine.update_sa(sa_index, update)
+
+    def delete_sa(self, sa_index: int) -> None:
+        with self.lock:
+            self.engine.delete_sa(sa_index)
+
+    def switch_outbound(self, old_sa_index: int, new_sa_index: int) -> None:
+        with self.lock:
+            self.engine.switch_outbound(old_sa_index, new_sa_index)
+
+    def counters(self, sa_index: int) -> SaCounters:
+        with self.lock:
+            return self.engine.counters(sa_index)
+
+    def subscribe(self, callback: ExpiryCallback) -> Callable[[], None]:
+        with self.lock:
+            return self.engine.subscribe(callback)
+
+    def tick(self, now: float | None = None) -> None:
+        with self.lock:
+            self.engine.tick(now)
+
+
+class InlineCryptoPort:
+    """The engine as a port transport: what the switch sends is answered at once.
+
+    ``send`` is called with a frame the pipeline emitted on the crypto port;
+    the answer goes straight back into the switch on the same port (a second
+    pipeline pass).  A frame with no readable crypto header yields no answer.
+    """
+
+    def __init__(self, engine: EspEngine | LockedEngine) -> None:
+        self.engine = engine
+        self._deliver: Deliver | None = None
+        self.frames = 0
+
+    def start(self, deliver: Deliver) -> None:
+        self._deliver = deliver
+
+    def send(self, port: int, frame: bytes) -> None:
+        deliver = self._deliver
+        if deliver is None:
+            raise RuntimeError("crypto port used before start()")
+        self.frames += 1
+        answer = self.engine.process(frame)
+        if answer:
+            deliver(port, answer)
+
+    def close(self) -> None:
+        self._deliver = None
+
+
+class AfPacketCryptoPort:
+    """The engine serving a crypto port wired to a Linux interface (AF_PACKET, raw frames)."""
+
+    def __init__(self, ifname: str, engine: EspEngine | LockedEngine) -> None:
+        self.ifname = ifname
+        self.engine = engine
+        try:
+            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(_ETH_P_ALL))
+            self.sock.bind((ifname, 0))
+        except OSError as exc:
+            raise OSError(f"crypto port on {ifname}: cannot open AF_PACKET socket: {exc}") from None
+        with contextlib.suppress(OSError):  # older kernels: filtered by packet type below
+            self.sock.setsockopt(_SOL_PACKET, _PACKET_IGNORE_OUTGOING, 1)
+        self.frames = 0
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.serve, name=f"esp-{self.ifname}", daemon=True)
+        self._thread.start()
+
+    def serve(self) -> None:
+        """Answer frames until close(); one bad frame never stops the loop."""
+        while not self._closed:
+            try:
+                frame, addr = self.sock.recvfrom(65535)
+            except OSError:
+                if self._closed:
+                    return
+                continue
+            if addr[2] == _PACKET_OUTGOING:
+                continue
+            self.frames += 1
+            answer = self.engine.process(frame)
+            if not answer:
+                continue
+            try:
+                self.sock.send(answer)
+            except OSError as exc:
+                log.warning(
+                    "crypto port %s: answer of %d octets not sent: %s",
+                    self.ifname,
+                    len(answer),
+                    exc,
+                )
+
+    def close(self) -> None:
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
