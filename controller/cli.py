@@ -16,7 +16,11 @@ from collections.abc import Sequence
 import controller
 
 # Subcommand modules, in the order `sl3vpn --help` lists them.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("controller.demo",)
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "controller.demo",
+    "targets.p4sim.cli",
+    "controller.config.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -95,6 +95,15 @@ class Device:
         pids = param_ids_from_p4info(program.p4info)
         return Pipeline(config, program, pids, controller_headers(program.p4info))
 
+    def load_at_start(self, bundle: Bundle) -> None:
+        """Commit a program given on the command line (its P4Info is the generated one)."""
+        program = self.loader(bundle)
+        config = p4r.ForwardingPipelineConfig(p4_device_config=bundle.encode())
+        config.p4info.CopyFrom(program.p4info)
+        with self.lock:
+            pids = param_ids_from_p4info(program.p4info)
+            self.pipeline = Pipeline(config, program, pids, controller_headers(program.p4info))
+
     def set_pipeline(self, req: p4r.SetForwardingPipelineConfigRequest) -> None:
         with self.lock:
             self.arbitration.check_writer(req.device_id, election_int(req.election_id), req.role)

@@ -1,0 +1,24 @@
+"""``sl3vpn p4sim``: the p4sim software P4 target.
+
+Subcommands: ``run`` (the switch with its P4Runtime server,
+targets/p4sim/runtime/cli.py). The engine adds ``compile`` and ``stf`` here:
+one ``add_..._parser(sub)`` call each in :func:`add_parser`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from targets.p4sim.runtime.cli import add_run_parser
+
+    p = subparsers.add_parser("p4sim", help="the p4sim software P4 target")
+    sub = p.add_subparsers(dest="p4sim_command", metavar="SUBCOMMAND")
+    add_run_parser(sub)
+
+    def usage(args: argparse.Namespace) -> int:
+        p.print_help()
+        return 2
+
+    p.set_defaults(func=usage)
