@@ -1,0 +1,148 @@
+"""What the application configures a speaker with, checked against the draft's rules.
+
+Mistakes that would break a MUST of draft-rosen-bess-secure-l3vpn are refused
+here with a one-line message naming the offending item: VPN-IP families on a
+black neighbour (section 2), per-tenant red loopbacks sharing a Security Handle
+(section 4), a red loopback equal to the black one (section 3.1).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from controller.bgp.path import (
+    IPV4_UNICAST,
+    IPV6_UNICAST,
+    VPNV4,
+    VPNV6,
+    Color,
+    Family,
+    IPAddress,
+    is_vpn_family,
+)
+from controller.bgp.vrf import VrfConfig
+from controller.bgp.wire.context import (
+    DEFAULT_MPLS_IN_IPSEC_TUNNEL_TYPE,
+    DEFAULT_SECURITY_HANDLE_SUBTLV,
+)
+
+RED_DEFAULT_FAMILIES = (IPV4_UNICAST, IPV6_UNICAST, VPNV4, VPNV6)
+BLACK_DEFAULT_FAMILIES = (IPV4_UNICAST, IPV6_UNICAST)
+
+
+class ConfigError(ValueError):
+    """A configuration the speaker refuses; the message names the item."""
+
+
+@dataclass(frozen=True)
+class NeighborConfig:
+    address: IPAddress
+    remote_as: int
+    color: Color
+    families: tuple[Family, ...] = ()
+    rr_client: bool = False
+    passive: bool = False
+    hold_time: int = 90
+    connect_retry_time: float = 5.0
+    idle_hold_time: float = 2.0
+    port: int = 179
+    # Our address on this session, used as next hop when we must set it to ourselves.
+    local_address: IPAddress | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.families:
+            default = RED_DEFAULT_FAMILIES if self.color is Color.RED else BLACK_DEFAULT_FAMILIES
+            object.__setattr__(self, "families", default)
+        if self.color is Color.BLACK:
+            bad = [str(f) for f in self.families if is_vpn_family(f)]
+            if bad:
+                raise ConfigError(
+                    f"neighbor {self.address}: {', '.join(bad)} cannot be enabled on a black "
+                    "session (draft section 2: VPN-IP only on IPsec-protected sessions)"
+                )
+        if self.hold_time in (1, 2) or not 0 <= self.hold_time <= 0xFFFF:
+            raise ConfigError(f"neighbor {self.address}: hold time {self.hold_time} invalid")
+
+
+@dataclass(frozen=True)
+class RedLoopback:
+    """A red loopback and what its red loopback route advertises (draft 3.1, 3.3, 4)."""
+
+    address: IPAddress
+    security_handle: bytes | None = None
+    tenant: str = ""  # the VRF this loopback serves when tenants have their own SAs
+
+
+@dataclass(frozen=True)
+class SpeakerConfig:
+    local_as: int
+    router_id: ipaddress.IPv4Address
+    black_loopback: IPAddress | None = None
+    red_loopbacks: tuple[RedLoopback, ...] = ()
+    neighbors: tuple[NeighborConfig, ...] = ()
+    vrfs: tuple[VrfConfig, ...] = ()
+    cluster_id: ipaddress.IPv4Address | None = None
+    mpls_in_ipsec_tunnel_type: int = DEFAULT_MPLS_IN_IPSEC_TUNNEL_TYPE
+    security_handle_subtlv: int = DEFAULT_SECURITY_HANDLE_SUBTLV
+    label_range: tuple[int, int] = (100, 0xFFFFF)
+    # Restart time we announce in our (helper-only) Graceful Restart capability.
+    graceful_restart_time: int = 120
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        seen: set[IPAddress] = set()
+        for n in self.neighbors:
+            if n.address in seen:
+                raise ConfigError(f"neighbor {n.address}: configured twice")
+            seen.add(n.address)
+        handles: dict[bytes, IPAddress] = {}
+        addrs: set[IPAddress] = set()
+        for lo in self.red_loopbacks:
+            if lo.address in addrs:
+                raise ConfigError(f"red loopback {lo.address}: configured twice")
+            addrs.add(lo.address)
+            if lo.address == self.black_loopback:
+                raise ConfigError(
+                    f"red loopback {lo.address}: must differ from the black loopback (draft 3.1)"
+                )
+            if lo.security_handle is not None:
+                if len(lo.security_handle) > 255:
+                    raise ConfigError(
+                        f"red loopback {lo.address}: Security Handle longer than 255 octets"
+                    )
+                other = handles.get(lo.security_handle)
+                if other is not None:
+                    raise ConfigError(
+                        f"red loopback {lo.address}: Security Handle equals that of {other} "
+                        "(draft section 4: per-tenant handles MUST be distinct)"
+                    )
+                handles[lo.security_handle] = lo.address
+        names = [v.name for v in self.vrfs]
+        if len(set(names)) != len(names):
+            raise ConfigError("vrf names must be unique")
+        tenants = {lo.tenant for lo in self.red_loopbacks if lo.tenant}
+        for t in tenants - set(names):
+            raise ConfigError(f"red loopback tenant {t!r}: no such vrf")
+        if self.vrfs and not self.red_loopbacks:
+            raise ConfigError("vrfs need a red loopback to use as VPN next hop (draft 3.3)")
+
+    @property
+    def effective_cluster_id(self) -> ipaddress.IPv4Address:
+        return self.cluster_id or self.router_id
+
+    def neighbor(self, address: IPAddress) -> NeighborConfig | None:
+        for n in self.neighbors:
+            if n.address == address:
+                return n
+        return None
+
+    def red_loopback_for(self, vrf: str) -> RedLoopback | None:
+        for lo in self.red_loopbacks:
+            if lo.tenant == vrf:
+                return lo
+        for lo in self.red_loopbacks:
+            if not lo.tenant:
+                return lo
+        return self.red_loopbacks[0] if self.red_loopbacks else None

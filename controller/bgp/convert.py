@@ -1,0 +1,301 @@
+"""UPDATE messages ↔ the core's route model (``path.py``).
+
+Decoding turns one UPDATE into announced paths, withdrawn NLRIs, an End-of-RIB
+marker (RFC 4724 2) and notes about RFC 7606 handling that happened
+(treat-as-withdraw turns the announcements into withdrawals; attribute-discard
+drops the attribute). Encoding groups announcements that share attributes and
+packs as many NLRIs per UPDATE as the negotiated message size allows.
+
+Attributes the core does not interpret travel as their decoded wire objects;
+an unknown optional transitive one goes on with the Partial bit (RFC 4271 5),
+an unknown non-transitive one is dropped.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from controller.bgp.negotiate import Negotiated
+from controller.bgp.path import (
+    IPV4_UNICAST,
+    Attrs,
+    Family,
+    Nlri,
+    Origin,
+    Path,
+    Source,
+    Tunnel,
+)
+from controller.bgp.wire.attributes.as_path import As4Path, AsPath, AsSegment
+from controller.bgp.wire.attributes.base import PathAttribute, UnknownAttribute
+from controller.bgp.wire.attributes.basic import LocalPref, Med, NextHopAttr
+from controller.bgp.wire.attributes.basic import Origin as OriginAttr
+from controller.bgp.wire.attributes.communities import Communities
+from controller.bgp.wire.attributes.ext_communities import ExtendedCommunities
+from controller.bgp.wire.attributes.mp import MpReachNlri, MpUnreachNlri
+from controller.bgp.wire.attributes.mp import Nlri as WireNlri
+from controller.bgp.wire.attributes.reflection import ClusterList, OriginatorId
+from controller.bgp.wire.attributes.tunnel_encap import (
+    TunnelEncapsulation,
+    tunnel_problems,
+)
+from controller.bgp.wire.context import CodecContext
+from controller.bgp.wire.errors import BgpError, ErrorAction
+from controller.bgp.wire.message import BgpMessage
+from controller.bgp.wire.nlri.labels import label_stack
+from controller.bgp.wire.nlri.nexthop import NextHop
+from controller.bgp.wire.nlri.prefix import encode_prefix
+from controller.bgp.wire.nlri.vpn import VpnPrefix
+from controller.bgp.wire.update import Update
+
+# Room for the header, the two length fields and the fixed part of MP_REACH_NLRI.
+_OVERHEAD = 19 + 4 + 4 + 5 + 2 * 24 + 1
+
+
+class SessionReset(Exception):
+    """The UPDATE must end the session (RFC 7606 session reset); ``error`` is the NOTIFICATION."""
+
+    def __init__(self, error: BgpError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass
+class RouteUpdate:
+    announced: list[Path] = field(default_factory=list)
+    withdrawn: list[Nlri] = field(default_factory=list)
+    eor: Family | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def end_of_rib(family: Family) -> BgpMessage:
+    """RFC 4724 2: an empty UPDATE for IPv4 unicast, an empty MP_UNREACH_NLRI otherwise."""
+    if family == IPV4_UNICAST:
+        return Update()
+    return Update(attributes=(MpUnreachNlri(family.afi, family.safi),))
+
+
+# ---- decoding ---------------------------------------------------------------------
+
+
+def _to_key(family: Family, n: WireNlri) -> tuple[Nlri, tuple[int, ...]]:
+    if isinstance(n, VpnPrefix):
+        return Nlri(family, n.prefix, n.rd), tuple(lb.value for lb in n.labels)
+    return Nlri(family, n), ()
+
+
+def _tunnels(attr: TunnelEncapsulation, notes: list[str]) -> tuple[Tunnel, ...]:
+    out = []
+    for tlv in attr.tunnels:
+        problems = tunnel_problems(tlv)
+        if problems:
+            notes.append(f"tunnel type {tlv.tunnel_type} unusable: {'; '.join(problems)}")
+            continue
+        end = tlv.egress_endpoint
+        handle = tlv.security_handle
+        out.append(
+            Tunnel(
+                tlv.tunnel_type,
+                end.address if end is not None else None,
+                handle.handle if handle is not None else None,
+            )
+        )
+    return tuple(out)
+
+
+def attrs_from_wire(attributes: Iterable[PathAttribute], notes: list[str]) -> Attrs:
+    kw: dict[str, object] = {}
+    extra: list[object] = []
+    as4: As4Path | None = None
+    for a in attributes:
+        if isinstance(a, OriginAttr):
+            kw["origin"] = Origin(a.origin) if a.origin in (0, 1, 2) else Origin.INCOMPLETE
+        elif isinstance(a, AsPath):
+            kw["as_path"] = tuple((seg.type, seg.asns) for seg in a.segments)
+        elif isinstance(a, As4Path):
+            as4 = a
+        elif isinstance(a, NextHopAttr):
+            kw.setdefault("next_hop", a.address)
+        elif isinstance(a, Med):
+            kw["med"] = a.med
+        elif isinstance(a, LocalPref):
+            kw["local_pref"] = a.local_pref
+        elif isinstance(a, Communities):
+            kw["communities"] = a.communities
+        elif isinstance(a, ExtendedCommunities):
+            kw["ext_communities"] = a.communities
+        elif isinstance(a, OriginatorId):
+            kw["originator_id"] = a.originator
+        elif isinstance(a, ClusterList):
+            kw["cluster_list"] = a.clusters
+        elif isinstance(a, TunnelEncapsulation):
+            kw["tunnels"] = _tunnels(a, notes)
+            kw["tunnel_wire"] = a
+        elif isinstance(a, MpReachNlri | MpUnreachNlri):
+            continue
+        elif isinstance(a, UnknownAttribute):
+            if a.transitive:
+                extra.append(a.with_partial())
+        else:
+            extra.append(a)
+    if as4 is not None and "as_path" not in kw:
+        kw["as_path"] = tuple((seg.type, seg.asns) for seg in as4.segments)
+    return Attrs(extra=tuple(extra), **kw)  # type: ignore[arg-type]
+
+
+def decode_update(msg: object, source: Source, neg: Negotiated) -> RouteUpdate:
+    """The routes an UPDATE carries, after RFC 7606 handling of its errors."""
+    assert isinstance(msg, Update)
+    out = RouteUpdate()
+    worst = msg.action
+    if worst is not None and worst >= ErrorAction.AFI_SAFI_DISABLE:
+        raise SessionReset(max(msg.errors, key=lambda e: e.action))
+    out.notes += [str(e) for e in msg.errors]
+    out.eor = msg.end_of_rib
+    if out.eor is not None:
+        return out
+    out.withdrawn = [_to_key(fam, n)[0] for fam, n in msg.withdrawals()]
+    announced = msg.announced()
+    if not announced:
+        return out
+    if worst is ErrorAction.TREAT_AS_WITHDRAW:
+        out.notes.append(f"treat-as-withdraw: {len(announced)} routes withdrawn")
+        out.withdrawn += [_to_key(fam, n)[0] for fam, n in announced]
+        return out
+    missing = _missing_mandatory(msg)
+    if missing:
+        # RFC 7606 3.d: a missing well-known mandatory attribute means treat-as-withdraw.
+        out.notes.append(f"missing {missing}: treat-as-withdraw of {len(announced)} routes")
+        out.withdrawn += [_to_key(fam, n)[0] for fam, n in announced]
+        return out
+    attrs = attrs_from_wire(msg.attributes, out.notes)
+    mp = msg.get(MpReachNlri)
+    mp_attrs = attrs
+    if mp is not None and mp.next_hop is not None:
+        mp_attrs = attrs.with_(next_hop=mp.next_hop.address)
+    for fam, n in announced:
+        key, labels = _to_key(fam, n)
+        a = attrs if mp is None or fam != mp.family else mp_attrs
+        out.announced.append(Path(key, a, source, labels))
+    return out
+
+
+def _missing_mandatory(msg: Update) -> str:
+    names = []
+    if msg.get(OriginAttr) is None:
+        names.append("ORIGIN")
+    if msg.get(AsPath) is None:
+        names.append("AS_PATH")
+    if msg.nlri and msg.get(NextHopAttr) is None:
+        names.append("NEXT_HOP")
+    return ", ".join(names)
+
+
+# ---- encoding ---------------------------------------------------------------------
+
+
+def attrs_to_wire(attrs: Attrs, ctx: CodecContext) -> list[PathAttribute]:
+    out: list[PathAttribute] = [
+        OriginAttr(int(attrs.origin)),
+        AsPath(tuple(AsSegment(t, asns) for t, asns in attrs.as_path)),
+    ]
+    if attrs.med is not None:
+        out.append(Med(attrs.med))
+    if attrs.local_pref is not None:
+        out.append(LocalPref(attrs.local_pref))
+    if attrs.communities:
+        out.append(Communities(attrs.communities))
+    if attrs.originator_id is not None:
+        out.append(OriginatorId(attrs.originator_id))
+    if attrs.cluster_list:
+        out.append(ClusterList(attrs.cluster_list))
+    if attrs.ext_communities:
+        out.append(ExtendedCommunities(attrs.ext_communities))
+    if isinstance(attrs.tunnel_wire, TunnelEncapsulation):
+        out.append(attrs.tunnel_wire)  # as received: reflection keeps it byte for byte
+    elif attrs.tunnels:
+        for t in attrs.tunnels:
+            assert t.endpoint is not None
+            out.append(TunnelEncapsulation.mpls_in_ipsec(t.endpoint, t.security_handle, ctx))
+    out += [a for a in attrs.extra if isinstance(a, PathAttribute)]
+    return out
+
+
+def _chunks(items: list[bytes], room: int) -> Iterator[int]:
+    """Yield how many of ``items`` fit in successive messages of ``room`` octets."""
+    i = 0
+    while i < len(items):
+        size, n = 0, 0
+        while i + n < len(items) and size + len(items[i + n]) <= room:
+            size += len(items[i + n])
+            n += 1
+        n = max(n, 1)
+        yield n
+        i += n
+
+
+def _wire_nlri(nlri: Nlri, labels: tuple[int, ...]) -> WireNlri:
+    if nlri.rd is not None:
+        return VpnPrefix(nlri.rd, nlri.prefix, label_stack(*labels))
+    return nlri.prefix
+
+
+def encode_updates(
+    announce: list[tuple[Nlri, Attrs, tuple[int, ...]]],
+    withdraw: list[Nlri],
+    neg: Negotiated,
+) -> list[BgpMessage]:
+    ctx = neg.codec
+    limit = ctx.max_message_len - _OVERHEAD
+    msgs: list[BgpMessage] = []
+    by_fam: dict[Family, list[Nlri]] = {}
+    for n in withdraw:
+        by_fam.setdefault(n.family, []).append(n)
+    for fam, nlris in by_fam.items():
+        objs = [_wire_nlri(n, ()) for n in nlris]
+        sizes = [_nlri_bytes(fam, o) for o in objs]
+        i = 0
+        for k in _chunks(sizes, limit):
+            part = tuple(objs[i : i + k])
+            i += k
+            if fam == IPV4_UNICAST:
+                v4 = tuple(n for n in part if isinstance(n, ipaddress.IPv4Network))
+                msgs.append(Update(withdrawn=v4))
+            else:
+                msgs.append(Update(attributes=(MpUnreachNlri(fam.afi, fam.safi, part),)))
+    groups: dict[tuple[Family, Attrs], list[WireNlri]] = {}
+    for nlri, attrs, labels in announce:
+        groups.setdefault((nlri.family, attrs), []).append(_wire_nlri(nlri, labels))
+    for (fam, attrs), objs in groups.items():
+        base = attrs_to_wire(attrs, ctx)
+        room = limit - sum(len(a.encode(ctx)) for a in base)
+        sizes = [_nlri_bytes(fam, o) for o in objs]
+        i = 0
+        for k in _chunks(sizes, max(room, 64)):
+            part = tuple(objs[i : i + k])
+            i += k
+            msgs.append(_announce(fam, attrs, base, part))
+    return msgs
+
+
+def _nlri_bytes(fam: Family, obj: WireNlri) -> bytes:
+    if isinstance(obj, VpnPrefix):
+        return obj.encode()
+    return encode_prefix(obj)
+
+
+def _announce(
+    fam: Family, attrs: Attrs, base: list[PathAttribute], part: tuple[WireNlri, ...]
+) -> Update:
+    nh = attrs.next_hop
+    assert nh is not None
+    if fam == IPV4_UNICAST and nh.version == 4:
+        v4 = tuple(n for n in part if isinstance(n, ipaddress.IPv4Network))
+        return Update(attributes=(*base, NextHopAttr(nh)), nlri=v4)
+    mp_nh = NextHop(nh)
+    if fam.afi == 2 and nh.version == 4:
+        # RFC 4659 3.2.1.2 / RFC 4798: an IPv4 next hop in an IPv6 family is IPv4-mapped.
+        mp_nh = NextHop(ipaddress.IPv6Address("::ffff:" + str(nh)))
+    return Update(attributes=(*base, MpReachNlri(fam.afi, fam.safi, mp_nh, part)))

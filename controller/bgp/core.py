@@ -1,0 +1,537 @@
+"""The speaker core, sans I/O: sessions, RIBs, VRFs, policy and resolution together.
+
+``SpeakerCore`` owns one ``Session`` per neighbour, a red and a black Loc-RIB
+(red and black routes never compete or mix, draft 3.4), Adj-RIB-Out per
+neighbour, the VRFs and the resolver. The adapter feeds it transport events
+and time, and drains transport operations; the application drains
+``RouteEvent``s (what each VRF prefix resolves to, or why it must not be used).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from controller.bgp import convert
+from controller.bgp import session as s
+from controller.bgp.config import ConfigError, NeighborConfig, SpeakerConfig
+from controller.bgp.path import (
+    IPV4_UNICAST,
+    IPV6_UNICAST,
+    Attrs,
+    Color,
+    Family,
+    IPAddress,
+    IPNetwork,
+    Nlri,
+    Path,
+    Source,
+    Tunnel,
+    is_vpn_family,
+)
+from controller.bgp.policy import export_attrs, import_reject
+from controller.bgp.resolve import Resolution, Resolver, Verdict
+from controller.bgp.rib import Change, Rib
+from controller.bgp.vrf import LabelAllocator, Vrf
+from controller.bgp.wire.route_refresh import RefreshSubtype, RouteRefreshMessage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RouteEvent:
+    """What one VRF prefix now resolves to; ``withdrawn`` when it left the VRF.
+
+    For a remote route the data plane needs ``label`` (pushed), ``tunnel_endpoint``
+    (the remote black loopback, from the Tunnel Encapsulation attribute) and
+    ``security_handle``; ``verdict`` says whether it may be used at all.
+    """
+
+    vrf: str
+    prefix: IPNetwork
+    withdrawn: bool = False
+    local: bool = False
+    label: int | None = None
+    next_hop: IPAddress | None = None
+    verdict: Verdict | None = None
+    tunnel_type: int | None = None
+    tunnel_endpoint: IPAddress | None = None
+    security_handle: bytes | None = None
+    rd: str = ""
+
+
+class SpeakerCore:
+    def __init__(self, cfg: SpeakerConfig) -> None:
+        self.cfg = cfg
+        self.sessions: dict[IPAddress, s.Session] = {}
+        self.red = Rib(self._next_hop_cost)
+        self.black = Rib()
+        self.resolver = Resolver(self.red, self.black, cfg.mpls_in_ipsec_tunnel_type)
+        self.labels = LabelAllocator(*cfg.label_range)
+        self.vrfs: dict[str, Vrf] = {}
+        for vc in cfg.vrfs:
+            try:
+                self.vrfs[vc.name] = Vrf(vc, self.labels)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+        self.black_loopback = cfg.black_loopback
+        self.counters: Counter[str] = Counter()
+        self.rejects: Counter[tuple[IPAddress, str]] = Counter()
+        self.spoofs: dict[Nlri, Resolution] = {}
+        self.adj_out: dict[IPAddress, dict[Nlri, tuple[Attrs, tuple[int, ...]]]] = {}
+        self._pending: dict[IPAddress, set[Nlri]] = {}
+        self._ops: list[tuple[IPAddress, s.TransportOp]] = []
+        self._route_events: list[RouteEvent] = []
+        self._vrf_state: dict[tuple[str, IPNetwork], RouteEvent] = {}
+        self._gr_deadline: dict[IPAddress, float] = {}
+        self._red_loopbacks_seen: set[IPAddress] = set()
+        self._deps: dict[IPAddress, set[Nlri]] = {}
+        self._res_cache: dict[IPAddress, Resolution] = {}
+        self.resolves = bool(cfg.vrfs)
+        self.now = 0.0
+        for n in cfg.neighbors:
+            self.add_neighbor(n)
+        self._originate_red_loopbacks()
+
+    # ---- configuration --------------------------------------------------------
+
+    def add_neighbor(self, n: NeighborConfig) -> None:
+        if n.address in self.sessions:
+            raise ConfigError(f"neighbor {n.address}: configured twice")
+        self.sessions[n.address] = s.Session(n, self.cfg)
+        self.adj_out[n.address] = {}
+        self._pending[n.address] = set()
+
+    def start(self, now: float) -> None:
+        self.now = now
+        for sess in self.sessions.values():
+            sess.start(now)
+        self._pump()
+
+    def stop(self, now: float) -> None:
+        self.now = now
+        for sess in self.sessions.values():
+            sess.stop(now)
+        self._pump()
+
+    def set_transport_protected(self, peer: IPAddress, protected: bool, now: float) -> None:
+        """The IPsec layer's word on a red session's transport (draft 3.2)."""
+        self.now = now
+        self._session(peer).set_protected(protected, now)
+        self._pump()
+
+    def set_black_loopback(self, address: IPAddress, now: float) -> None:
+        """Mobility (draft 3.2): re-advertise the red loopback routes with the new endpoint."""
+        self.now = now
+        log.info("black loopback changed %s -> %s", self.black_loopback, address)
+        self.black_loopback = address
+        self._originate_red_loopbacks()
+        self._pump()
+
+    def add_vrf_route(self, vrf: str, prefix: IPNetwork, now: float) -> int:
+        """Add a tenant's local route: exported as VPN-IP on red sessions; returns its label."""
+        self.now = now
+        v = self._vrf(vrf)
+        label = v.add_local(prefix)
+        lo = self.cfg.red_loopback_for(vrf)
+        assert lo is not None  # SpeakerConfig guarantees a red loopback when there are VRFs
+        self._apply(self.red, [self.red.update(v.export_path(prefix, lo.address))])
+        self._refresh_vrf(v, prefix)
+        self._pump()
+        return label
+
+    def remove_vrf_route(self, vrf: str, prefix: IPNetwork, now: float) -> None:
+        self.now = now
+        v = self._vrf(vrf)
+        if v.remove_local(prefix):
+            self._apply(self.red, [self.red.withdraw(v.export_nlri(prefix), None)])
+            self._refresh_vrf(v, prefix)
+        self._pump()
+
+    def announce(
+        self,
+        prefix: IPNetwork,
+        next_hop: IPAddress,
+        color: Color,
+        now: float,
+        tunnels: tuple[Tunnel, ...] = (),
+    ) -> None:
+        """Originate a plain IP route on the red or black side (e.g. the black loopback)."""
+        self.now = now
+        fam = IPV4_UNICAST if prefix.version == 4 else IPV6_UNICAST
+        attrs = Attrs(next_hop=next_hop, local_pref=100, tunnels=tunnels)
+        rib = self._rib(color)
+        self._apply(rib, [rib.update(Path(Nlri(fam, prefix), attrs, Source(color)))])
+        self._pump()
+
+    def withdraw(self, prefix: IPNetwork, color: Color, now: float) -> None:
+        self.now = now
+        fam = IPV4_UNICAST if prefix.version == 4 else IPV6_UNICAST
+        rib = self._rib(color)
+        self._apply(rib, [rib.withdraw(Nlri(fam, prefix), None)])
+        self._pump()
+
+    def _vrf(self, name: str) -> Vrf:
+        v = self.vrfs.get(name)
+        if v is None:
+            raise ConfigError(f"vrf {name!r}: not configured")
+        return v
+
+    def _session(self, peer: IPAddress) -> s.Session:
+        sess = self.sessions.get(peer)
+        if sess is None:
+            raise ConfigError(f"neighbor {peer}: not configured")
+        return sess
+
+    def _originate_red_loopbacks(self) -> None:
+        """Draft 3.3: host route of each red loopback, next hop and tunnel endpoint = black."""
+        if self.black_loopback is None:
+            return
+        changes: list[Change | None] = []
+        for lo in self.cfg.red_loopbacks:
+            fam = IPV4_UNICAST if lo.address.version == 4 else IPV6_UNICAST
+            net = ipaddress.ip_network(lo.address)
+            tt = self.cfg.mpls_in_ipsec_tunnel_type
+            tun = Tunnel(tt, self.black_loopback, lo.security_handle)
+            attrs = Attrs(next_hop=self.black_loopback, local_pref=100, tunnels=(tun,))
+            changes.append(self.red.update(Path(Nlri(fam, net), attrs, Source(Color.RED))))
+        self._apply(self.red, changes)
+
+    # ---- transport events -------------------------------------------------------
+
+    def connection_made(self, peer: IPAddress, conn: int, outbound: bool, now: float) -> None:
+        self.now = now
+        sess = self.sessions.get(peer)
+        if sess is None:
+            log.warning("connection from %s refused: not a configured neighbor", peer)
+            self.counters["refused-unknown-peer"] += 1
+            self._ops.append((peer, s.Close(conn)))
+            return
+        sess.on_connection_made(conn, outbound, now)
+        self._pump()
+
+    def connection_failed(self, peer: IPAddress, now: float) -> None:
+        self.now = now
+        self._session(peer).on_connection_failed(now)
+        self._pump()
+
+    def connection_lost(self, peer: IPAddress, conn: int, now: float) -> None:
+        self.now = now
+        self._session(peer).on_connection_lost(conn, now)
+        self._pump()
+
+    def data_received(self, peer: IPAddress, conn: int, data: bytes, now: float) -> None:
+        self.now = now
+        self._session(peer).on_data(conn, data, now)
+        self._pump()
+
+    def poll(self, now: float) -> None:
+        self.now = now
+        for sess in self.sessions.values():
+            sess.poll(now)
+        for peer, deadline in list(self._gr_deadline.items()):
+            if now >= deadline:
+                del self._gr_deadline[peer]
+                log.info("neighbor %s: graceful restart timer expired, stale routes purged", peer)
+                self._purge_stale(peer, None)
+        self._pump()
+
+    def next_deadline(self) -> float | None:
+        times = [t for t in (x.next_deadline() for x in self.sessions.values()) if t is not None]
+        times += self._gr_deadline.values()
+        return min(times) if times else None
+
+    def transport_ops(self) -> list[tuple[IPAddress, s.TransportOp]]:
+        out, self._ops = self._ops, []
+        return out
+
+    def route_events(self) -> list[RouteEvent]:
+        out, self._route_events = self._route_events, []
+        return out
+
+    # ---- the loop -----------------------------------------------------------------
+
+    def _pump(self) -> None:
+        """Handle session events until none are left, then send what changed."""
+        busy = True
+        while busy:
+            busy = False
+            for peer, sess in self.sessions.items():
+                for ev in sess.events():
+                    busy = True
+                    self._on_event(peer, sess, ev)
+        self._flush()
+        for peer, sess in self.sessions.items():
+            for op in sess.transport_ops():
+                self._ops.append((peer, op))
+
+    def _on_event(self, peer: IPAddress, sess: s.Session, ev: s.SessionEvent) -> None:
+        if isinstance(ev, s.Up):
+            self.adj_out[peer] = {}
+            rib = self._rib(sess.neighbor.color)
+            for p in rib.best_paths():
+                if p.nlri.family in ev.negotiated.families:
+                    self._pending[peer].add(p.nlri)
+            self._flush_peer(peer)
+            for fam in sorted(ev.negotiated.families):
+                sess.send(convert.end_of_rib(fam))
+        elif isinstance(ev, s.Down):
+            self._on_down(peer, sess, ev)
+        elif isinstance(ev.message, RouteRefreshMessage):
+            self._on_refresh(peer, sess, ev.message)
+        else:
+            self._on_update(peer, sess, ev.message)
+
+    def _on_down(self, peer: IPAddress, sess: s.Session, ev: s.Down) -> None:
+        self.adj_out[peer] = {}
+        self._pending[peer].clear()
+        neg = sess.last_negotiated
+        gr = neg.graceful_restart if neg is not None else None
+        rib = self._rib(sess.neighbor.color)
+        if ev.silent and gr is not None and gr.families:
+            # RFC 4724 4.2: keep the routes of the families the peer preserves, marked stale.
+            fams = {Family(x.afi, x.safi) for x in gr.families}
+            others = {p.nlri.family for p in rib.adj_in(peer)} - fams
+            n = rib.mark_stale(peer, fams)
+            self._apply(rib, rib.withdraw_peer(peer, others))
+            self._gr_deadline[peer] = self.now + gr.restart_time
+            log.info("neighbor %s: graceful restart, keeping %d stale routes", peer, n)
+        else:
+            self._apply(rib, rib.withdraw_peer(peer))
+
+    def _purge_stale(self, peer: IPAddress, family: Family | None) -> None:
+        sess = self.sessions[peer]
+        rib = self._rib(sess.neighbor.color)
+        fams = None if family is None else [family]
+        self._apply(rib, rib.withdraw_peer(peer, fams, stale_only=True))
+
+    def _on_refresh(self, peer: IPAddress, sess: s.Session, msg: RouteRefreshMessage) -> None:
+        fam = msg.family
+        neg = sess.negotiated
+        if neg is None or fam not in neg.families:
+            return
+        rib = self._rib(sess.neighbor.color)
+        if msg.subtype == RefreshSubtype.REQUEST:
+            # RFC 2918 / RFC 7313 4: resend the whole Adj-RIB-Out, bracketed by BoRR/EoRR.
+            enhanced = neg.enhanced_route_refresh
+            if enhanced:
+                sess.send(RouteRefreshMessage(fam.afi, fam.safi, RefreshSubtype.BORR))
+            out = self.adj_out[peer]
+            for nlri in [n for n in out if n.family == fam]:
+                del out[nlri]
+            for p in rib.best_paths(fam):
+                self._pending[peer].add(p.nlri)
+            self._flush_peer(peer)
+            if enhanced:
+                sess.send(RouteRefreshMessage(fam.afi, fam.safi, RefreshSubtype.EORR))
+        elif msg.subtype == RefreshSubtype.BORR:
+            rib.mark_stale(peer, [fam])
+        elif msg.subtype == RefreshSubtype.EORR:
+            self._purge_stale(peer, fam)
+
+    def _on_update(self, peer: IPAddress, sess: s.Session, msg: object) -> None:
+        neg = sess.negotiated
+        assert neg is not None and sess.peer_open is not None
+        n = sess.neighbor
+        src = Source(
+            n.color,
+            peer,
+            n.remote_as,
+            sess.peer_open.bgp_id,
+            ebgp=n.remote_as != self.cfg.local_as,
+            rr_client=n.rr_client,
+        )
+        try:
+            upd = convert.decode_update(msg, src, neg)
+        except convert.SessionReset as exc:
+            sess.reset(exc.error, self.now)
+            return
+        for note in upd.notes:
+            self._reject(peer, note)
+        rib = self._rib(n.color)
+        changes: list[Change | None] = []
+        for nlri in upd.withdrawn:
+            changes.append(rib.withdraw(nlri, peer))
+        red_loopbacks = self._known_red_loopbacks()
+        for path in upd.announced:
+            reason: str | None
+            if path.nlri.family not in neg.families:
+                reason = f"{path.nlri.family} was not negotiated"
+                if is_vpn_family(path.nlri.family) and n.color is Color.BLACK:
+                    reason = "VPN-IP route received on a black session (draft 2, 3.3)"
+            else:
+                reason = import_reject(path, n, self.cfg, red_loopbacks)
+            if reason is not None:
+                self._reject(peer, f"{path.nlri}: {reason}")
+                changes.append(rib.withdraw(path.nlri, peer))
+                continue
+            changes.append(rib.update(path))
+        self._apply(rib, changes)
+        if upd.eor is not None:
+            self._purge_stale(peer, upd.eor)
+            if peer in self._gr_deadline and not any(p.stale for p in rib.adj_in(peer)):
+                del self._gr_deadline[peer]
+
+    def _reject(self, peer: IPAddress, reason: str) -> None:
+        key = reason.split(": ", 1)[-1]
+        self.rejects[(peer, key)] += 1
+        self.counters["rejected"] += 1
+        log.warning("neighbor %s: %s", peer, reason)
+
+    def _known_red_loopbacks(self) -> set[IPAddress]:
+        return {lo.address for lo in self.cfg.red_loopbacks} | self._red_loopbacks_seen
+
+    def _rib(self, color: Color) -> Rib:
+        return self.red if color is Color.RED else self.black
+
+    # ---- best-path changes ------------------------------------------------------
+
+    def _apply(self, rib: Rib, changes: Sequence[Change | None]) -> None:
+        color = Color.RED if rib is self.red else Color.BLACK
+        todo = [c for c in changes if c is not None]
+        while todo:
+            ch = todo.pop()
+            for peer, sess in self.sessions.items():
+                if sess.neighbor.color is color and sess.established:
+                    self._pending[peer].add(ch.nlri)
+            fam = ch.nlri.family
+            if is_vpn_family(fam):
+                if color is Color.RED and self.vrfs:
+                    for v in self.vrfs.values():
+                        if v.set_imported(ch.nlri, ch.new) or (
+                            ch.old is not None and v.imports(ch.old)
+                        ):
+                            self._refresh_vrf(v, ch.nlri.prefix)
+                continue
+            # A unicast change may change how VPN next hops resolve.
+            self._track_red_loopback(ch, color)
+            self._res_cache.clear()
+            net = ch.nlri.prefix
+            for nh in [nh for nh in self._deps if nh.version == net.version and nh in net]:
+                todo += self.red.reselect(self._deps[nh])
+                for v in self.vrfs.values():
+                    for nlri in self._deps[nh]:
+                        if nlri.prefix in v.imported or nlri.prefix in v.local:
+                            self._refresh_vrf(v, nlri.prefix)
+
+    def _track_red_loopback(self, ch: Change, color: Color) -> None:
+        if color is not Color.RED or ch.nlri.prefix.num_addresses != 1:
+            return
+        addr = ch.nlri.prefix.network_address
+        tt = self.cfg.mpls_in_ipsec_tunnel_type
+        if ch.new is not None and any(t.tunnel_type == tt for t in ch.new.attrs.tunnels):
+            self._red_loopbacks_seen.add(addr)
+        elif ch.new is None:
+            self._red_loopbacks_seen.discard(addr)
+
+    def _next_hop_cost(self, path: Path) -> int | None:
+        """Red RIB: a VPN path is a candidate only if its next hop resolves cleanly (draft 4)."""
+        if not self.resolves or not is_vpn_family(path.nlri.family) or path.source.local:
+            return 0
+        res = self.resolve(path)
+        if res.verdict is Verdict.SPOOF:
+            if self.spoofs.get(path.nlri) != res:
+                self.counters["spoof"] += 1
+                log.warning(
+                    "SPOOF: VPN route %s from %s: next hop %s resolves through %s learned on a "
+                    "black session; route not used",
+                    path.nlri,
+                    path.source.peer,
+                    res.next_hop,
+                    res.via,
+                )
+            self.spoofs[path.nlri] = res
+        else:
+            self.spoofs.pop(path.nlri, None)
+        return 0 if res.usable else None
+
+    def resolve(self, path: Path) -> Resolution:
+        nh = path.attrs.next_hop
+        if nh is None:
+            return self.resolver.resolve(path)
+        self._deps.setdefault(nh, set()).add(path.nlri)
+        res = self._res_cache.get(nh)
+        if res is None:
+            res = self._res_cache[nh] = self.resolver.resolve(path)
+        return res
+
+    def _refresh_vrf(self, v: Vrf, prefix: IPNetwork) -> None:
+        """Recompute one VRF prefix and tell the app if what it resolves to changed."""
+        key = (v.name, prefix)
+        ev: RouteEvent
+        if prefix in v.local:
+            ev = RouteEvent(v.name, prefix, local=True, label=v.local[prefix], rd=str(v.rd))
+        else:
+            best = v.best_remote(prefix)
+            if best is None:
+                ev = RouteEvent(v.name, prefix, withdrawn=True)
+            else:
+                res = self.resolve(best)
+                ev = RouteEvent(
+                    v.name,
+                    prefix,
+                    label=best.labels[0] if best.labels else None,
+                    next_hop=best.attrs.next_hop,
+                    verdict=res.verdict,
+                    tunnel_type=res.tunnel_type,
+                    tunnel_endpoint=res.tunnel_endpoint,
+                    security_handle=res.security_handle,
+                    rd=str(best.nlri.rd),
+                )
+        old = self._vrf_state.get(key)
+        if ev.withdrawn:
+            if old is None:
+                return
+            del self._vrf_state[key]
+        elif old == ev:
+            return
+        else:
+            self._vrf_state[key] = ev
+        self._route_events.append(ev)
+
+    def vrf_routes(self, vrf: str) -> list[RouteEvent]:
+        return [ev for (name, _), ev in sorted(self._vrf_state.items(), key=str) if name == vrf]
+
+    # ---- Adj-RIB-Out ----------------------------------------------------------------
+
+    def _flush(self) -> None:
+        for peer in self.sessions:
+            if self._pending[peer]:
+                self._flush_peer(peer)
+
+    def _flush_peer(self, peer: IPAddress) -> None:
+        sess = self.sessions[peer]
+        pending, self._pending[peer] = self._pending[peer], set()
+        neg = sess.negotiated
+        if neg is None or sess.peer_open is None:
+            return
+        dst = sess.neighbor
+        rib = self._rib(dst.color)
+        out = self.adj_out[peer]
+        announce: list[tuple[Nlri, Attrs, tuple[int, ...]]] = []
+        withdraw: list[Nlri] = []
+        for nlri in pending:
+            if nlri.family not in neg.families:
+                continue
+            best = rib.best(nlri)
+            attrs = None
+            if best is not None:
+                src = self.sessions[best.source.peer].neighbor if best.source.peer else None
+                attrs = export_attrs(best, src, dst, self.cfg, sess.peer_open.bgp_id)
+                if attrs is not None and attrs.next_hop is None:
+                    attrs = None
+            if attrs is None:
+                if out.pop(nlri, None) is not None:
+                    withdraw.append(nlri)
+                continue
+            assert best is not None
+            entry = (attrs, best.labels)
+            if out.get(nlri) == entry:
+                continue
+            out[nlri] = entry
+            announce.append((nlri, attrs, best.labels))
+        for msg in convert.encode_updates(announce, withdraw, neg):
+            sess.send(msg)

@@ -1,0 +1,424 @@
+"""The BGP finite state machine of RFC 4271 section 8, sans I/O.
+
+One ``Fsm`` per configured peer. It is driven by the RFC's events (start,
+stop, TCP connection up/failed/lost, a received message, a timer) and answers
+with actions for the layer below (open a TCP connection, send an OPEN, a
+KEEPALIVE or a NOTIFICATION, close a connection) and events for the layer
+above (session established / down). Time is an explicit ``now`` argument; the
+caller asks ``next_deadline()`` and calls ``poll(now)`` when it passes.
+
+A peer may briefly have two TCP connections (one we opened, one it opened);
+connection collision detection (RFC 4271 6.8) keeps the one opened by the
+speaker with the higher BGP Identifier and closes the other with Cease /
+Connection Collision Resolution (RFC 4486).
+
+Red sessions (draft 3.2) carry a gate: until the IPsec layer reports that the
+transport is protected, the FSM stays in Idle, refuses incoming connections
+and opens none, and says why in ``idle_reason``.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from dataclasses import dataclass, field
+
+from controller.bgp.wire.constants import CeaseSubcode, ErrorCode, OpenSubcode
+from controller.bgp.wire.errors import BgpError
+
+# RFC 6608: FSM Error subcodes name the state the unexpected message arrived in.
+FSM_UNEXPECTED_IN_OPENSENT = 1
+FSM_UNEXPECTED_IN_OPENCONFIRM = 2
+FSM_UNEXPECTED_IN_ESTABLISHED = 3
+
+LARGE_HOLD_TIME = 240.0  # RFC 4271 8.2.2: "suggested default value ... is 4 minutes"
+
+
+class State(enum.IntEnum):
+    IDLE = 0
+    CONNECT = 1
+    ACTIVE = 2
+    OPEN_SENT = 3
+    OPEN_CONFIRM = 4
+    ESTABLISHED = 5
+
+    def __str__(self) -> str:
+        # The RFC's spelling: Idle, Connect, Active, OpenSent, OpenConfirm, Established.
+        return self.name.title().replace("_", "")
+
+
+@dataclass(frozen=True)
+class FsmConfig:
+    local_as: int
+    peer_as: int
+    router_id: ipaddress.IPv4Address
+    hold_time: int = 90
+    connect_retry_time: float = 30.0
+    idle_hold_time: float = 5.0  # delay before an automatic restart after an error
+    passive: bool = False
+    # Red sessions wait for the IPsec layer (draft 3.2).
+    needs_protection: bool = False
+
+
+@dataclass(frozen=True)
+class PeerOpen:
+    """The parts of a received OPEN the FSM checks (RFC 4271 6.2)."""
+
+    asn: int  # from the 4-octet AS capability when present (RFC 6793)
+    hold_time: int
+    router_id: ipaddress.IPv4Address
+
+
+# ---- actions for the transport layer -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Connect:
+    """Open a TCP connection to the peer."""
+
+
+@dataclass(frozen=True)
+class SendOpen:
+    conn: int
+
+
+@dataclass(frozen=True)
+class SendKeepalive:
+    conn: int
+
+
+@dataclass(frozen=True)
+class SendNotification:
+    conn: int
+    code: int
+    subcode: int
+    data: bytes = b""
+
+
+@dataclass(frozen=True)
+class Close:
+    conn: int
+
+
+# ---- events for the speaker ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Established:
+    conn: int
+    peer_open: PeerOpen
+    hold_time: int
+
+
+@dataclass(frozen=True)
+class Down:
+    reason: str
+    # True when the peer closed without a NOTIFICATION (graceful restart keeps its routes).
+    silent: bool = False
+
+
+Action = Connect | SendOpen | SendKeepalive | SendNotification | Close | Established | Down
+
+
+@dataclass
+class _Conn:
+    outbound: bool
+    state: State = State.OPEN_SENT
+    peer_open: PeerOpen | None = None
+    hold_time: int = 0
+    hold_deadline: float | None = None
+    keepalive_deadline: float | None = None
+
+
+@dataclass
+class Fsm:
+    config: FsmConfig
+    base_state: State = State.IDLE
+    protected: bool = False
+    started: bool = False
+    idle_reason: str = "not started"
+    last_error: str = ""
+    conns: dict[int, _Conn] = field(default_factory=dict)
+    connect_retry_deadline: float | None = None
+    idle_hold_deadline: float | None = None
+    actions: list[Action] = field(default_factory=list)
+    established_conn: int | None = None
+
+    # ---- state ----
+
+    @property
+    def state(self) -> State:
+        if self.conns:
+            return max(c.state for c in self.conns.values())
+        return self.base_state
+
+    def take_actions(self) -> list[Action]:
+        out, self.actions = self.actions, []
+        return out
+
+    def next_deadline(self) -> float | None:
+        times = [self.connect_retry_deadline, self.idle_hold_deadline]
+        for c in self.conns.values():
+            times += [c.hold_deadline, c.keepalive_deadline]
+        live = [t for t in times if t is not None]
+        return min(live) if live else None
+
+    # ---- administrative events ----
+
+    def start(self, now: float) -> None:
+        """ManualStart (RFC 4271 8.1.2 events 1 and 4)."""
+        self.started = True
+        self._try_start(now)
+
+    def stop(self, now: float, subcode: int = CeaseSubcode.ADMINISTRATIVE_SHUTDOWN) -> None:
+        """ManualStop: Cease every connection and stay Idle."""
+        self.started = False
+        self._drop_all(ErrorCode.CEASE, subcode, "stopped by operator")
+        self._idle("stopped by operator")
+
+    def set_protected(self, protected: bool, now: float) -> None:
+        """The IPsec layer's verdict on this session's transport (draft 3.2)."""
+        was = self.protected
+        self.protected = protected
+        if not self.config.needs_protection or was == protected:
+            return
+        if protected:
+            self._try_start(now)
+        else:
+            self._drop_all(
+                ErrorCode.CEASE,
+                CeaseSubcode.OTHER_CONFIGURATION_CHANGE,
+                "IPsec protection of the transport was withdrawn",
+            )
+            self._idle("transport not IPsec-protected")
+
+    def _try_start(self, now: float) -> None:
+        if not self.started or self.base_state is not State.IDLE or self.conns:
+            return
+        if self.config.needs_protection and not self.protected:
+            self._idle("transport not IPsec-protected")
+            return
+        self.idle_hold_deadline = None
+        self.idle_reason = ""
+        self.connect_retry_deadline = now + self.config.connect_retry_time
+        if self.config.passive:
+            self.base_state = State.ACTIVE
+        else:
+            self.base_state = State.CONNECT
+            self.actions.append(Connect())
+
+    def _idle(self, reason: str) -> None:
+        self.base_state = State.IDLE
+        self.idle_reason = reason
+        self.connect_retry_deadline = None
+        self.idle_hold_deadline = None
+
+    # ---- transport events ----
+
+    def connection_made(self, conn: int, outbound: bool, now: float) -> None:
+        """TcpConnectionConfirmed / Tcp_CR_Acked: send our OPEN."""
+        if not self.started or (self.config.needs_protection and not self.protected):
+            # Refuse: not configured to run, or the red session's transport is not protected.
+            self.actions.append(Close(conn))
+            return
+        if self.config.passive and outbound:
+            self.actions.append(Close(conn))
+            return
+        self.connect_retry_deadline = None
+        self.conns[conn] = _Conn(outbound, hold_deadline=now + LARGE_HOLD_TIME)
+        self.actions.append(SendOpen(conn))
+
+    def connection_failed(self, now: float) -> None:
+        """TcpConnectionFails on an outbound attempt: wait in Active for ConnectRetry."""
+        if self.base_state is State.CONNECT:
+            self.base_state = State.ACTIVE
+            if self.connect_retry_deadline is None:
+                self.connect_retry_deadline = now + self.config.connect_retry_time
+
+    def connection_lost(self, conn: int, now: float) -> None:
+        c = self.conns.pop(conn, None)
+        if c is None:
+            return
+        if c.state is State.ESTABLISHED or not self.conns:
+            self._after_loss(c, "connection closed by peer", now, silent=True)
+
+    # ---- messages ----
+
+    def open_received(self, conn: int, peer: PeerOpen, now: float) -> None:
+        c = self.conns.get(conn)
+        if c is None:
+            return
+        if c.state is not State.OPEN_SENT:
+            self._fsm_error(conn, c, now)
+            return
+        try:
+            self._check_open(peer)
+        except BgpError as err:
+            self._fail(conn, err.code, err.subcode, str(err), now, err.data)
+            return
+        c.peer_open = peer
+        if self._collision(conn, c, peer, now):
+            return
+        c.state = State.OPEN_CONFIRM
+        c.hold_time = min(self.config.hold_time, peer.hold_time)
+        self._arm(c, now)
+        self.actions.append(SendKeepalive(conn))
+
+    def _check_open(self, peer: PeerOpen) -> None:
+        cfg = self.config
+        if peer.asn != cfg.peer_as:
+            raise BgpError(
+                ErrorCode.OPEN_MESSAGE,
+                OpenSubcode.BAD_PEER_AS,
+                f"peer AS {peer.asn}, configured {cfg.peer_as}",
+                where="OPEN My Autonomous System",
+            )
+        if peer.hold_time in (1, 2):
+            raise BgpError(
+                ErrorCode.OPEN_MESSAGE,
+                OpenSubcode.UNACCEPTABLE_HOLD_TIME,
+                f"hold time {peer.hold_time} is below 3 seconds",
+                where="OPEN Hold Time",
+            )
+        rid = peer.router_id
+        if int(rid) == 0 or (cfg.peer_as == cfg.local_as and rid == cfg.router_id):
+            raise BgpError(
+                ErrorCode.OPEN_MESSAGE,
+                OpenSubcode.BAD_BGP_IDENTIFIER,
+                f"BGP Identifier {rid} is zero or ours",
+                where="OPEN BGP Identifier",
+            )
+
+    def _collision(self, conn: int, c: _Conn, peer: PeerOpen, now: float) -> bool:
+        """RFC 4271 6.8; True when ``conn`` itself was closed."""
+        for other_id, other in list(self.conns.items()):
+            if other_id == conn:
+                continue
+            if other.state is State.ESTABLISHED:
+                loser = conn  # the established session stands
+            elif other.state is State.OPEN_CONFIRM or other.peer_open is not None:
+                # Keep the connection opened by the side with the higher BGP Identifier.
+                we_win = int(self.config.router_id) > int(peer.router_id)
+                keep_outbound = we_win
+                loser = other_id if other.outbound != keep_outbound else conn
+            else:
+                continue
+            lc = self.conns.pop(loser)
+            self.actions += [
+                SendNotification(
+                    loser, ErrorCode.CEASE, CeaseSubcode.CONNECTION_COLLISION_RESOLUTION
+                ),
+                Close(loser),
+            ]
+            del lc
+            if loser == conn:
+                return True
+        return False
+
+    def keepalive_received(self, conn: int, now: float) -> None:
+        c = self.conns.get(conn)
+        if c is None:
+            return
+        if c.state is State.OPEN_CONFIRM:
+            c.state = State.ESTABLISHED
+            self.established_conn = conn
+            self.base_state = State.IDLE
+            self.last_error = ""
+            self._arm(c, now)
+            assert c.peer_open is not None
+            self.actions.append(Established(conn, c.peer_open, c.hold_time))
+        elif c.state is State.ESTABLISHED:
+            self._arm_hold(c, now)
+        else:
+            self._fsm_error(conn, c, now)
+
+    def update_received(self, conn: int, now: float) -> bool:
+        """An UPDATE or ROUTE-REFRESH arrived; False if it was not acceptable in this state."""
+        c = self.conns.get(conn)
+        if c is None:
+            return False
+        if c.state is not State.ESTABLISHED:
+            self._fsm_error(conn, c, now)
+            return False
+        self._arm_hold(c, now)
+        return True
+
+    def notification_received(self, conn: int, reason: str, now: float) -> None:
+        c = self.conns.pop(conn, None)
+        if c is None:
+            return
+        self.actions.append(Close(conn))
+        self.last_error = f"received NOTIFICATION: {reason}"
+        if c.state is State.ESTABLISHED or not self.conns:
+            self._after_loss(c, self.last_error, now, silent=False)
+
+    def protocol_error(self, conn: int, err: BgpError, now: float) -> None:
+        """A decode error whose RFC 7606 action is a session reset."""
+        self._fail(conn, err.code, err.subcode, f"sent NOTIFICATION: {err}", now, err.data)
+
+    # ---- timers ----
+
+    def poll(self, now: float) -> None:
+        if self.idle_hold_deadline is not None and now >= self.idle_hold_deadline:
+            self.idle_hold_deadline = None
+            self._try_start(now)
+        if self.connect_retry_deadline is not None and now >= self.connect_retry_deadline:
+            self.connect_retry_deadline = now + self.config.connect_retry_time
+            if self.base_state in (State.CONNECT, State.ACTIVE) and not self.config.passive:
+                self.base_state = State.CONNECT
+                self.actions.append(Connect())
+        for conn, c in list(self.conns.items()):
+            if c.hold_deadline is not None and now >= c.hold_deadline:
+                self._fail(conn, ErrorCode.HOLD_TIMER_EXPIRED, 0, "hold timer expired", now)
+                continue
+            if c.keepalive_deadline is not None and now >= c.keepalive_deadline:
+                self.actions.append(SendKeepalive(conn))
+                c.keepalive_deadline = now + c.hold_time / 3
+
+    def _arm(self, c: _Conn, now: float) -> None:
+        self._arm_hold(c, now)
+        c.keepalive_deadline = now + c.hold_time / 3 if c.hold_time else None
+
+    def _arm_hold(self, c: _Conn, now: float) -> None:
+        c.hold_deadline = now + c.hold_time if c.hold_time else None
+
+    # ---- failures ----
+
+    def _fsm_error(self, conn: int, c: _Conn, now: float) -> None:
+        sub = {
+            State.OPEN_SENT: FSM_UNEXPECTED_IN_OPENSENT,
+            State.OPEN_CONFIRM: FSM_UNEXPECTED_IN_OPENCONFIRM,
+            State.ESTABLISHED: FSM_UNEXPECTED_IN_ESTABLISHED,
+        }.get(c.state, 0)
+        self._fail(conn, ErrorCode.FSM, sub, f"unexpected message in {c.state}", now)
+
+    def _fail(
+        self, conn: int, code: int, subcode: int, reason: str, now: float, data: bytes = b""
+    ) -> None:
+        c = self.conns.pop(conn, None)
+        if c is None:
+            return
+        self.actions += [SendNotification(conn, code, subcode, data), Close(conn)]
+        self.last_error = reason
+        if c.state is State.ESTABLISHED or not self.conns:
+            self._after_loss(c, reason, now, silent=False)
+
+    def _drop_all(self, code: int, subcode: int, reason: str) -> None:
+        had_session = any(c.state is State.ESTABLISHED for c in self.conns.values())
+        for conn in list(self.conns):
+            self.actions += [SendNotification(conn, code, subcode), Close(conn)]
+        self.conns.clear()
+        self.established_conn = None
+        if had_session:
+            self.actions.append(Down(reason))
+
+    def _after_loss(self, c: _Conn, reason: str, now: float, silent: bool) -> None:
+        if c.state is State.ESTABLISHED:
+            self.established_conn = None
+            self.actions.append(Down(reason, silent=silent))
+        if self.conns:
+            return
+        self._idle(reason)
+        if self.started:
+            # AutomaticStart after IdleHoldTimer (RFC 4271 8.1.1 optional attributes).
+            self.idle_hold_deadline = now + self.config.idle_hold_time

@@ -1,0 +1,103 @@
+"""OPEN capabilities: what we offer and what both sides end up with.
+
+RFC 5492 capability advertisement; families (RFC 4760), 4-octet AS (RFC 6793),
+route refresh (RFC 2918) and enhanced route refresh (RFC 7313), graceful
+restart helper mode (RFC 4724: our capability lists no families, so peers know
+we retain their routes but do not expect us to preserve forwarding), extended
+messages (RFC 8654). Unknown capabilities are ignored (RFC 5492 3).
+
+A black session never offers a VPN-IP family (draft section 2): the neighbour
+config refuses it, and ``local_open`` filters again for defence in depth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from controller.bgp.config import NeighborConfig, SpeakerConfig
+from controller.bgp.path import Color, Family, is_vpn_family
+from controller.bgp.wire.capabilities import (
+    Capability,
+    EnhancedRouteRefresh,
+    ExtendedMessage,
+    FourOctetAs,
+    GracefulRestart,
+    MultiProtocol,
+    RouteRefresh,
+)
+from controller.bgp.wire.constants import ErrorCode, OpenSubcode
+from controller.bgp.wire.context import CodecContext
+from controller.bgp.wire.errors import BgpError
+from controller.bgp.wire.open import Open
+
+
+def offered_families(neighbor: NeighborConfig) -> tuple[Family, ...]:
+    fams = neighbor.families
+    if neighbor.color is Color.BLACK:
+        fams = tuple(f for f in fams if not is_vpn_family(f))
+    return fams
+
+
+def local_open(neighbor: NeighborConfig, cfg: SpeakerConfig) -> Open:
+    caps: list[Capability] = [MultiProtocol(f.afi, f.safi) for f in offered_families(neighbor)]
+    caps += [
+        RouteRefresh(),
+        EnhancedRouteRefresh(),
+        GracefulRestart(restart_time=cfg.graceful_restart_time),
+        FourOctetAs(cfg.local_as),
+        ExtendedMessage(),
+    ]
+    return Open.create(cfg.local_as, neighbor.hold_time, cfg.router_id, caps)
+
+
+@dataclass(frozen=True)
+class Negotiated:
+    """What both OPENs agree on; ``codec`` is the context for the rest of the session."""
+
+    families: frozenset[Family]
+    four_octet_as: bool
+    route_refresh: bool
+    enhanced_route_refresh: bool
+    extended_message: bool
+    # The peer's graceful restart families (we keep its routes for these on restart).
+    graceful_restart: GracefulRestart | None
+    peer_families: frozenset[Family]
+    codec: CodecContext
+
+
+def negotiate(ours: Open, theirs: Open, cfg: SpeakerConfig) -> Negotiated:
+    """Intersect capabilities; raises Unsupported Capability when no family is shared."""
+    peer_fams = frozenset(theirs.families) if theirs.families else frozenset({Family(1, 1)})
+    shared = frozenset(ours.families) & peer_fams
+    if not shared:
+        data = b"".join(c.encode() for c in ours.capabilities if isinstance(c, MultiProtocol))
+        raise BgpError(
+            ErrorCode.OPEN_MESSAGE,
+            OpenSubcode.UNSUPPORTED_CAPABILITY,
+            "no address family in common "
+            f"(we offer {', '.join(map(str, ours.families))}; "
+            f"peer offers {', '.join(map(str, peer_fams))})",
+            where="OPEN capabilities",
+            data=data,
+        )
+
+    def both(kind: type[Capability]) -> bool:
+        return ours.find(kind) is not None and theirs.find(kind) is not None
+
+    four = both(FourOctetAs)
+    ext = both(ExtendedMessage)
+    return Negotiated(
+        families=shared,
+        four_octet_as=four,
+        route_refresh=both(RouteRefresh),
+        enhanced_route_refresh=both(EnhancedRouteRefresh),
+        extended_message=ext,
+        graceful_restart=theirs.find(GracefulRestart),
+        peer_families=peer_fams,
+        codec=CodecContext(
+            four_octet_as=four,
+            extended_message=ext,
+            security_handle_subtlv=cfg.security_handle_subtlv,
+            mpls_in_ipsec_tunnel_type=cfg.mpls_in_ipsec_tunnel_type,
+        ),
+    )

@@ -1,0 +1,160 @@
+"""The abstract route model the RIBs, the decision process and the policy work on.
+
+The wire layer (``controller.bgp.wire``) turns UPDATE messages into these
+objects and back (see ``controller.bgp.convert``); nothing above it sees bytes,
+except attributes the core does not interpret, which ride along as opaque wire
+objects in ``Attrs.extra`` so that they are re-emitted unchanged (RFC 4271 5:
+unknown optional transitive attributes are passed on, with the Partial bit).
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from dataclasses import dataclass, field, replace
+
+from controller.bgp.wire.attributes.ext_communities import ExtCommunity
+from controller.bgp.wire.constants import IPV4_UNICAST, IPV6_UNICAST, VPNV4, VPNV6, Family
+from controller.bgp.wire.nlri.rd import RouteDistinguisher
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+FAMILY_NAMES = {
+    IPV4_UNICAST: "ipv4-unicast",
+    IPV6_UNICAST: "ipv6-unicast",
+    VPNV4: "vpnv4",
+    VPNV6: "vpnv6",
+}
+FAMILIES_BY_NAME = {name: fam for fam, name in FAMILY_NAMES.items()}
+
+# Draft section 2: "a VPN-IP route is a route whose AFI is 1 or 2 and whose
+# SAFI is 128, 129, or 5".
+VPN_SAFIS = frozenset({128, 129, 5})
+
+
+def is_vpn_family(family: Family) -> bool:
+    """True for the VPN-IP AFI/SAFIs that must never touch a black session."""
+    return family.afi in (1, 2) and family.safi in VPN_SAFIS
+
+
+class Origin(enum.IntEnum):
+    """ORIGIN values (RFC 4271 4.3); lower is preferred."""
+
+    IGP = 0
+    EGP = 1
+    INCOMPLETE = 2
+
+
+ZERO_ID = ipaddress.IPv4Address(0)
+AS_SET = 1
+AS_SEQUENCE = 2
+
+
+class Color(enum.Enum):
+    """Which side of the draft's red/black split a session or route belongs to."""
+
+    RED = "red"
+    BLACK = "black"
+
+
+@dataclass(frozen=True, slots=True)
+class Nlri:
+    """A destination: the RIB key; ``rd`` is set for the VPN families."""
+
+    family: Family
+    prefix: IPNetwork
+    rd: RouteDistinguisher | None = None
+
+    def __str__(self) -> str:
+        if self.rd is None:
+            return str(self.prefix)
+        return f"{self.rd}:{self.prefix}"
+
+
+@dataclass(frozen=True, slots=True)
+class Tunnel:
+    """What the core needs from one tunnel TLV of a Tunnel Encapsulation attribute (RFC 9012).
+
+    ``wire`` keeps the decoded attribute as received so that reflection sends it
+    back byte for byte; the semantic fields are what resolution uses.
+    """
+
+    tunnel_type: int
+    endpoint: IPAddress | None
+    security_handle: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attrs:
+    """Path attributes the core interprets (RFC 4271 5, RFC 4456 8, RFC 4360, RFC 9012)."""
+
+    origin: Origin = Origin.IGP
+    as_path: tuple[tuple[int, tuple[int, ...]], ...] = ()
+    next_hop: IPAddress | None = None
+    med: int | None = None
+    local_pref: int | None = None
+    communities: tuple[int, ...] = ()
+    ext_communities: tuple[ExtCommunity, ...] = ()
+    originator_id: ipaddress.IPv4Address | None = None
+    cluster_list: tuple[ipaddress.IPv4Address, ...] = ()
+    tunnels: tuple[Tunnel, ...] = ()
+    # The decoded Tunnel Encapsulation attribute as received (opaque to the core).
+    tunnel_wire: object | None = None
+    # Attributes the core does not interpret, as decoded wire objects.
+    extra: tuple[object, ...] = ()
+
+    def as_path_length(self) -> int:
+        """RFC 4271 9.1.2.2 a): an AS_SET counts as one, a sequence by its members."""
+        return sum(1 if kind == AS_SET else len(asns) for kind, asns in self.as_path)
+
+    def neighbor_as(self) -> int | None:
+        """The first AS of the path, the one MED comparison groups by (RFC 4271 9.1.2.2 c)."""
+        for kind, asns in self.as_path:
+            if kind == AS_SEQUENCE and asns:
+                return asns[0]
+        return None
+
+    def contains_as(self, asn: int) -> bool:
+        return any(asn in asns for _, asns in self.as_path)
+
+    def route_targets(self) -> tuple[ExtCommunity, ...]:
+        """Route Target extended communities (RFC 4360 4)."""
+        return tuple(ec for ec in self.ext_communities if ec.is_route_target)
+
+    def with_(self, **changes: object) -> Attrs:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a path came from: a peer, or this speaker (``peer is None``)."""
+
+    color: Color
+    peer: IPAddress | None = None
+    peer_as: int = 0
+    router_id: ipaddress.IPv4Address = ZERO_ID
+    ebgp: bool = False
+    rr_client: bool = False
+
+    @property
+    def local(self) -> bool:
+        return self.peer is None
+
+
+@dataclass(slots=True)
+class Path:
+    """One candidate route for an NLRI."""
+
+    nlri: Nlri
+    attrs: Attrs
+    source: Source
+    labels: tuple[int, ...] = ()
+    stale: bool = False
+    # Set by the RIB's next-hop resolver before the decision process runs.
+    igp_cost: int | None = field(default=0)
+
+    def __str__(self) -> str:
+        src = "local" if self.source.peer is None else str(self.source.peer)
+        return f"{self.nlri} via {self.attrs.next_hop} from {src}"
