@@ -1,0 +1,74 @@
+"""IKEv2 settings (RFC 7296) for the SAs that protect red traffic (draft section 5).
+
+Authentication is a pre-shared key or certificates (CA, our certificate, our
+private key); keys may come from files or the environment (see ``secrets``).
+``sa_mode`` says when CHILD_SAs are set up: ``eager`` as soon as a remote
+C-PE's red loopback route is known, ``lazy`` on the first packet for it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from controller.config.secrets import Secret
+from controller.config.switch import Strict
+
+
+class Certificates(Strict):
+    ca: list[str]
+    cert: str
+    key: Secret
+
+
+class IkeAuth(Strict):
+    psk: Secret | None = None
+    certificates: Certificates | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> IkeAuth:
+        if (self.psk is None) == (self.certificates is None):
+            raise ValueError("give exactly one of psk or certificates")
+        return self
+
+
+class Lifetimes(Strict):
+    """Seconds (and optional byte/packet limits) before rekey (soft) and expiry (hard)."""
+
+    ike_rekey: int = Field(default=14400, ge=60)
+    ike_life: int = Field(default=15840, ge=60)
+    child_rekey: int = Field(default=3600, ge=30)
+    child_life: int = Field(default=3960, ge=30)
+    child_rekey_bytes: int | None = Field(default=None, ge=1)
+    child_rekey_packets: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> Lifetimes:
+        if self.ike_life <= self.ike_rekey:
+            raise ValueError("ike_life must exceed ike_rekey")
+        if self.child_life <= self.child_rekey:
+            raise ValueError("child_life must exceed child_rekey")
+        return self
+
+
+class NatTraversal(Strict):
+    enabled: bool = True
+    force_encap: bool = False  # run ESP in UDP 4500 even without a NAT (RFC 3948)
+    keepalive: int = Field(default=20, ge=1, le=3600)
+
+
+class Ike(Strict):
+    auth: IkeAuth
+    local_id: str | None = None  # defaults to the black loopback address
+    ike_proposals: list[str] = Field(
+        default_factory=lambda: ["aes128gcm16-prfsha256-x25519"], min_length=1
+    )
+    esp_proposals: list[str] = Field(default_factory=lambda: ["aes128gcm16"], min_length=1)
+    lifetimes: Lifetimes = Field(default_factory=Lifetimes)
+    sa_mode: Literal["eager", "lazy"] = "eager"
+    per_tenant_sas: bool = False
+    replay_window: int = Field(default=64, ge=0, le=4096)
+    nat_traversal: NatTraversal = Field(default_factory=NatTraversal)
+    dpd: int = Field(default=30, ge=0)
+    port: int = Field(default=500, ge=1, le=65535)

@@ -1,0 +1,85 @@
+"""The daemon configuration: one YAML file per C-PE or route reflector.
+
+Top-level sections (see ``examples/cpe1.yml`` and ``examples/rr1.yml``)::
+
+    node:      name, role (cpe | rr), as, router_id
+    loopbacks: black, red, tenants (per-tenant red loopbacks, draft section 4)
+    switch:    p4sim (default) or p4runtime (address, device id); ports and roles
+    vrfs:      name, rd, import, export, label_mode, label, routes, interfaces
+    bgp:       neighbors (address, as, type red|black, families, rr client), cluster_id
+    ike:       auth (psk | certificates), proposals, lifetimes, sa_mode, NAT-T
+    tunnel_encapsulation: the draft's two code points without IANA values
+    logging, metrics, control_socket
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal
+
+from pydantic import Field
+
+from controller.config.ike import Ike
+from controller.config.switch import Strict, Switch
+from controller.config.vpn import Bgp, IPAddress, Vrf
+
+# The same defaults as the BGP codec's (controller/bgp/wire/context.py), which
+# explains them: the Security Handle takes RFC 9012's experimental one-octet-length
+# sub-TLV range (126-127); the MPLS-in-IPsec tunnel type has no experimental
+# range, so the default is 0xFFFE, the last value First Come First Served reaches.
+DEFAULT_SECURITY_HANDLE_SUBTLV = 126
+DEFAULT_MPLS_IN_IPSEC_TUNNEL_TYPE = 0xFFFE
+
+
+class Node(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+    role: Literal["cpe", "rr"]
+    asn: int = Field(alias="as", ge=1, le=0xFFFFFFFF)
+    router_id: ipaddress.IPv4Address
+
+
+class Loopbacks(Strict):
+    black: IPAddress | None = None
+    red: IPAddress | None = None
+    # Per-tenant red loopbacks: VRF name -> address; each gets its own SAs.
+    tenants: dict[str, IPAddress] = Field(default_factory=dict)
+
+
+class TunnelEncapsulation(Strict):
+    mpls_in_ipsec_tunnel_type: int = Field(
+        default=DEFAULT_MPLS_IN_IPSEC_TUNNEL_TYPE, ge=1, le=0xFFFE
+    )
+    security_handle_subtlv: int = Field(default=DEFAULT_SECURITY_HANDLE_SUBTLV, ge=0, le=127)
+
+
+class Logging(Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["text", "json"] = "text"
+    file: str | None = None  # stderr when absent
+
+
+class Metrics(Strict):
+    enabled: bool = True
+    listen: str = "127.0.0.1:9100"  # Prometheus text format over HTTP
+
+
+class Config(Strict):
+    node: Node
+    loopbacks: Loopbacks = Field(default_factory=Loopbacks)
+    switch: Switch = Field(default_factory=Switch)
+    vrfs: list[Vrf] = Field(default_factory=list)
+    bgp: Bgp = Field(default_factory=Bgp)
+    ike: Ike | None = None
+    tunnel_encapsulation: TunnelEncapsulation = Field(default_factory=TunnelEncapsulation)
+    logging: Logging = Field(default_factory=Logging)
+    metrics: Metrics = Field(default_factory=Metrics)
+    control_socket: str = "/run/sl3vpn/{name}.sock"
+    # Where the configuration came from (set by the loader, not the file).
+    source: str = Field(default="", exclude=True)
+
+    @property
+    def control_socket_path(self) -> str:
+        return self.control_socket.replace("{name}", self.node.name)
+
+    def vrf(self, name: str) -> Vrf | None:
+        return next((v for v in self.vrfs if v.name == name), None)
