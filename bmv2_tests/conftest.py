@@ -1,0 +1,72 @@
+"""Plumbing of the packet suite: one target per session, clean state per test.
+
+The target (p4sim by default, BMv2 with SL3VPN_TARGET=bmv2) is started once,
+the C-PE pipeline pushed over P4Runtime, PTF's nanomsg dataplane attached to
+every port and the ESP engine to the crypto port. After each test every entry
+the test wrote is deleted again, the engine forgets its SAs, and queued
+frames and packet-ins are discarded, so no test sees another's state.
+Counters are compared as before/after differences.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bmv2_tests.lib.cpe import ALL_PORTS, Cpe
+from bmv2_tests.lib.crypto_port import CryptoPortEngine
+from bmv2_tests.lib.dataplane import Dataplane
+from bmv2_tests.lib.runtime import SyncP4Runtime
+from bmv2_tests.lib.target import (
+    CRYPTO_PORT,
+    DEVICE_ID,
+    RunningTarget,
+    TargetUnavailable,
+    start_target,
+)
+
+
+@pytest.fixture(scope="session")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningTarget]:
+    try:
+        running = start_target(Path(tmp_path_factory.mktemp("target")))
+    except TargetUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def session_cpe(target: RunningTarget) -> Iterator[Cpe]:
+    sw = SyncP4Runtime(target.grpc_address, device_id=DEVICE_ID)
+    dp: Dataplane | None = None
+    crypto: CryptoPortEngine | None = None
+    try:
+        sw.connect()
+        sw.set_pipeline(target.p4info, target.device_config)
+        dp = Dataplane(target.nn_address, ALL_PORTS)
+        crypto = CryptoPortEngine(dp, CRYPTO_PORT)
+        yield Cpe(sw, dp, crypto)
+    finally:
+        if crypto is not None:
+            crypto.stop()
+        if dp is not None:
+            dp.close()
+        sw.close()
+
+
+@pytest.fixture
+def cpe(session_cpe: Cpe) -> Iterator[Cpe]:
+    session_cpe.written.clear()
+    yield session_cpe
+    written = list(reversed(session_cpe.written))
+    session_cpe.written.clear()
+    if written:
+        session_cpe.sw.delete(written)
+    session_cpe.crypto.reset()
+    session_cpe.dp.flush()
+    session_cpe.sw.drain_packet_ins()

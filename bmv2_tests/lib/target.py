@@ -1,0 +1,154 @@
+"""Start the P4 target under test and push the C-PE pipeline to it.
+
+``SL3VPN_TARGET`` chooses the target from outside the suite:
+
+* ``p4sim`` (default): our software target, ``sl3vpn p4sim run`` with its
+  P4Runtime server and nanomsg packet port, the program pushed as a source
+  bundle with the P4Info p4sim's compiler generates.
+* ``bmv2``: ``p4c-bm2-ss`` compiles ``p4src/cpe.p4`` and
+  ``simple_switch_grpc --packet-in`` runs it; both are taken from PATH.
+
+Whatever cannot be found is reported as a skip reason, never as a failure.
+The process is started in its own process group and stopped by its PID.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from finsy.proto import p4i
+from google.protobuf import text_format
+
+REPO = Path(__file__).resolve().parents[2]
+PROGRAM = REPO / "p4src" / "cpe.p4"
+CPU_PORT = 255
+CRYPTO_PORT = 254
+DEVICE_ID = 1
+
+
+class TargetUnavailable(Exception):
+    """The chosen target cannot run here; the message is the skip reason."""
+
+
+@dataclass
+class RunningTarget:
+    kind: str
+    grpc_address: str
+    nn_address: str
+    p4info: p4i.P4Info
+    device_config: bytes
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+
+
+def target_kind() -> str:
+    kind = os.environ.get("SL3VPN_TARGET", "p4sim").strip().lower() or "p4sim"
+    if kind not in ("p4sim", "bmv2"):
+        raise TargetUnavailable(f"SL3VPN_TARGET={kind!r}: expected 'p4sim' or 'bmv2'")
+    return kind
+
+
+def _free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _sl3vpn() -> list[str]:
+    return [sys.executable, "-m", "controller"]
+
+
+def _p4sim_artifacts(workdir: Path) -> tuple[p4i.P4Info, bytes]:
+    try:
+        from targets.p4sim.runtime.bundle import bundle_from_path
+    except ImportError as exc:
+        raise TargetUnavailable(f"p4sim runtime not importable: {exc}") from None
+    p4info_path = workdir / "cpe.p4info.txt"
+    cmd = [*_sl3vpn(), "p4sim", "compile", str(PROGRAM), "--p4info", str(p4info_path)]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if res.returncode != 0 or not p4info_path.exists():
+        detail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise TargetUnavailable(f"`sl3vpn p4sim compile` unavailable or failed: {detail[0]}")
+    p4info = text_format.Parse(p4info_path.read_text(), p4i.P4Info())
+    return p4info, bundle_from_path(PROGRAM).encode()
+
+
+def _bmv2_artifacts(workdir: Path) -> tuple[p4i.P4Info, bytes]:
+    p4c = shutil.which("p4c-bm2-ss")
+    if p4c is None:
+        raise TargetUnavailable("SL3VPN_TARGET=bmv2 but p4c-bm2-ss is not on PATH")
+    p4info_path, json_path = workdir / "cpe.p4info.txt", workdir / "cpe.json"
+    cmd = [p4c, "--arch", "v1model", "--p4runtime-files", str(p4info_path)]
+    cmd += ["-o", str(json_path), str(PROGRAM)]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if res.returncode != 0:
+        raise AssertionError(f"p4c-bm2-ss rejected p4src/cpe.p4:\n{res.stderr}")
+    p4info = text_format.Parse(p4info_path.read_text(), p4i.P4Info())
+    return p4info, json_path.read_bytes()
+
+
+def start_target(workdir: Path) -> RunningTarget:
+    """Start the target chosen by SL3VPN_TARGET; raise TargetUnavailable to skip."""
+    kind = target_kind()
+    workdir.mkdir(parents=True, exist_ok=True)
+    grpc_port = _free_tcp_port()
+    grpc_address = f"127.0.0.1:{grpc_port}"
+    nn_address = f"ipc://{workdir}/dataplane-{os.getpid()}.ipc"
+    if kind == "p4sim":
+        p4info, config = _p4sim_artifacts(workdir)
+        cmd = [*_sl3vpn(), "p4sim", "run", "--no-p4", "--device-id", str(DEVICE_ID)]
+        cmd += ["--packet-in", nn_address, "--grpc-server-addr", grpc_address]
+        cmd += ["--cpu-port", str(CPU_PORT)]
+    else:
+        p4info, config = _bmv2_artifacts(workdir)
+        ssg = shutil.which("simple_switch_grpc")
+        if ssg is None:
+            raise TargetUnavailable("SL3VPN_TARGET=bmv2 but simple_switch_grpc is not on PATH")
+        cmd = [ssg, "--no-p4", "--device-id", str(DEVICE_ID), "--packet-in", nn_address]
+        cmd += ["--", "--grpc-server-addr", grpc_address, "--cpu-port", str(CPU_PORT)]
+    log_path = workdir / f"{kind}.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True
+        )
+    target = RunningTarget(kind, grpc_address, nn_address, p4info, config, proc, log_path)
+    _wait_listening(target, grpc_port)
+    return target
+
+
+def _wait_listening(target: RunningTarget, port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if target.proc.poll() is not None:
+            raise TargetUnavailable(
+                f"{target.kind} exited with {target.proc.returncode}: {target.log_tail(5)}"
+            )
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    target.stop()
+    raise AssertionError(f"{target.kind} did not listen on {port} within {timeout}s")
