@@ -58,6 +58,8 @@ class VpnPrefix:
             stack = WITHDRAW_LABEL_FIELD.to_bytes(3, "big")
         plen = self.prefix.prefixlen
         bits = len(stack) * 8 + 64 + plen
+        if bits > 255:
+            raise ValueError(f"{self}: {len(self.labels)} labels and /{plen} exceed 255 bits")
         addr = self.prefix.network_address.packed[: (plen + 7) // 8]
         return bytes([bits]) + stack + self.rd.encode() + addr
 

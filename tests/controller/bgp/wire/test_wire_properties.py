@@ -1,0 +1,119 @@
+"""Property tests: decoders only ever raise BgpError; valid objects round trip."""
+
+import contextlib
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from controller.bgp.wire import (
+    ATTRIBUTE_CLASSES,
+    BgpError,
+    CodecContext,
+    MessageType,
+    Open,
+    Update,
+    decode_attributes,
+    decode_message,
+)
+from controller.bgp.wire.capabilities import decode_capabilities
+from controller.bgp.wire.constants import MARKER
+
+from .strategies import CTX, attribute, mp_reach, v4net
+
+pytestmark = pytest.mark.unit
+fast = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+contexts = st.builds(CodecContext, st.booleans(), st.booleans())
+
+
+def _frame(mtype: int, body: bytes) -> bytes:
+    return MARKER + (19 + len(body)).to_bytes(2, "big") + bytes([mtype]) + body
+
+
+@fast
+@given(st.binary(max_size=200), contexts)
+def test_random_bytes_into_decode_message(data: bytes, ctx: CodecContext) -> None:
+    with contextlib.suppress(BgpError):
+        decode_message(data, ctx)
+
+
+@fast
+@given(st.sampled_from(list(MessageType)), st.binary(max_size=300), contexts)
+def test_random_bodies_behind_a_valid_header(
+    mtype: MessageType, body: bytes, ctx: CodecContext
+) -> None:
+    with contextlib.suppress(BgpError):
+        decode_message(_frame(mtype, body), ctx)
+
+
+@fast
+@given(st.sampled_from(sorted(ATTRIBUTE_CLASSES)), st.binary(max_size=120), contexts)
+def test_random_values_into_every_attribute_decoder(
+    code: int, value: bytes, ctx: CodecContext
+) -> None:
+    with contextlib.suppress(BgpError):
+        ATTRIBUTE_CLASSES[code].decode_value(value, ctx)
+
+
+@fast
+@given(st.binary(max_size=300), contexts)
+def test_random_attribute_fields(data: bytes, ctx: CodecContext) -> None:
+    try:
+        attrs, _errors = decode_attributes(data, ctx)
+    except BgpError:
+        return
+    for a in attrs:  # whatever decoded must re-encode
+        a.encode(ctx)
+
+
+@fast
+@given(st.binary(max_size=100))
+def test_random_capabilities(data: bytes) -> None:
+    with contextlib.suppress(BgpError):
+        decode_capabilities(data)
+
+
+@fast
+@given(attribute)
+def test_attribute_round_trip(attr: object) -> None:
+    from controller.bgp.wire import PathAttribute
+
+    assert isinstance(attr, PathAttribute)
+    data = attr.encode(CTX)
+    attrs, errors = decode_attributes(data, CTX)
+    assert errors == ()
+    assert attrs == (attr,)
+    assert attrs[0].encode(CTX) == data
+
+
+@fast
+@given(
+    st.lists(v4net(), max_size=5),
+    st.lists(attribute, max_size=6, unique_by=lambda a: a.type_code),
+    st.lists(v4net(), max_size=5),
+)
+def test_update_round_trip(withdrawn: list, attrs: list, nlri: list) -> None:
+    msg = Update(tuple(withdrawn), tuple(attrs), tuple(nlri))
+    data = msg.encode(CodecContext(extended_message=True))
+    back = decode_message(data, CodecContext(extended_message=True))
+    assert back == msg
+    assert isinstance(back, Update) and back.errors == ()
+
+
+@fast
+@given(mp_reach())
+def test_mp_reach_in_two_octet_session(attr: object) -> None:
+    ctx = CodecContext(four_octet_as=False)
+    msg = Update(attributes=(attr,))  # type: ignore[arg-type]
+    assert decode_message(msg.encode(ctx), ctx) == msg
+
+
+@fast
+@given(
+    st.integers(1, 0xFFFFFFFF),
+    st.integers(0, 0xFFFF),
+    st.builds(lambda n: f"10.0.{n // 256}.{n % 256}", st.integers(1, 65535)),
+)
+def test_open_round_trip(asn: int, hold: int, rid: str) -> None:
+    msg = Open.create(asn, hold, rid)
+    assert decode_message(msg.encode()) == msg
