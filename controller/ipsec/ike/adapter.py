@@ -1,0 +1,127 @@
+"""asyncio adapter: UDP 500 and 4500 sockets around a sans-I/O :class:`IkeDaemon`.
+
+Port 4500 carries IKE behind the 4-octet non-ESP marker and UDP-encapsulated ESP
+(RFC 3948 2.2); a lone 0xff is a NAT keepalive. ESP received there goes to
+``esp_sink``; :meth:`IkeService.send_esp` sends ESP the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from controller.ipsec.ike.daemon import IkeDaemon
+from controller.ipsec.ike.events import Event
+from controller.ipsec.ike.sa import Addr, IkeSa
+
+NON_ESP_MARKER = bytes(4)
+NAT_T_PORT = 4500
+
+
+def _same(proto: _Proto) -> _Proto:
+    return proto
+
+
+class _Proto(asyncio.DatagramProtocol):
+    def __init__(self, service: IkeService, port: int) -> None:
+        self.service, self.port = service, port
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        self.service._datagram(data, (addr[0], addr[1]), self.port)
+
+    def error_received(self, exc: Exception) -> None:
+        self.service.daemon.log(f"IKE socket on port {self.port}: {exc}")
+
+
+class IkeService:
+    def __init__(
+        self,
+        daemon: IkeDaemon,
+        local_ip: str,
+        esp_sink: Callable[[bytes, Addr], None] | None = None,
+    ) -> None:
+        self.daemon = daemon
+        self.local_ip = local_ip
+        self.esp_sink = esp_sink
+        self.events: asyncio.Queue[tuple[IkeSa, Event]] = asyncio.Queue()
+        self.listeners: list[Callable[[IkeSa, Event], None]] = []
+        self._transports: dict[int, asyncio.DatagramTransport] = {}
+        self._wake = asyncio.Event()
+        self._timer: asyncio.Task[None] | None = None
+
+    @property
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    async def start(self, socks: dict[int, socket.socket] | None = None) -> None:
+        """Bind ports 500/4500 on ``local_ip``, or use ready sockets (e.g. made in a netns)."""
+        loop = asyncio.get_running_loop()
+        for port in (500, NAT_T_PORT):
+            proto = _Proto(self, port)
+            if socks:
+                tr, _ = await loop.create_datagram_endpoint(
+                    functools.partial(_same, proto), sock=socks[port]
+                )
+            else:
+                addr = (self.local_ip, port)
+                tr, _ = await loop.create_datagram_endpoint(
+                    functools.partial(_same, proto), local_addr=addr
+                )
+            self._transports[port] = tr
+        self._timer = asyncio.create_task(self._timers())
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        for tr in self._transports.values():
+            tr.close()
+
+    def initiate(self, name: str, remote_ip: str, child: str | None = None) -> IkeSa:
+        sa = self.daemon.initiate(name, (self.local_ip, 500), (remote_ip, 500), self.now, child)
+        self._flush()
+        return sa
+
+    def poke(self) -> None:
+        """Something changed the daemon outside receive/tick (an app call): flush and rearm."""
+        self._flush()
+
+    def send_esp(self, data: bytes, dst: Addr) -> None:
+        self._transports[NAT_T_PORT].sendto(data, dst)
+
+    def _datagram(self, data: bytes, src: Addr, port: int) -> None:
+        if port == NAT_T_PORT:
+            if data == b"\xff":
+                return  # NAT keepalive (RFC 3948 2.3)
+            if data[:4] != NON_ESP_MARKER:
+                if self.esp_sink is not None and len(data) >= 8:
+                    self.esp_sink(data, src)
+                return
+            data = data[4:]
+        self.daemon.receive(data, src, (self.local_ip, port), self.now)
+        self._flush()
+
+    def _flush(self) -> None:
+        out, events = self.daemon.drain()
+        for dg in out:
+            port = dg.src[1] if dg.src[1] in self._transports else 500
+            payload = NON_ESP_MARKER + dg.data if port == NAT_T_PORT else dg.data
+            self._transports[port].sendto(payload, dg.dst)
+        for item in events:
+            self.events.put_nowait(item)
+            for cb in self.listeners:
+                cb(*item)
+        self._wake.set()
+
+    async def _timers(self) -> None:
+        while True:
+            due = self.daemon.next_deadline()
+            delay = 3600.0 if due is None else max(0.0, due - self.now)
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=min(delay, 3600.0))
+            except TimeoutError:
+                self.daemon.tick(self.now)
+                self._flush()

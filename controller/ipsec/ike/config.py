@@ -1,0 +1,76 @@
+"""Configuration of IKE SAs and their CHILD_SAs (what swanctl.conf says for strongSwan)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from controller.ipsec.ike.wire.ts import TrafficSelector
+
+
+@dataclass
+class Lifetimes:
+    """Rekey (soft) and expiry (hard) limits; None = no limit of that sort."""
+
+    rekey_seconds: float | None = 3600.0
+    life_seconds: float | None = 3960.0
+    rekey_bytes: int | None = None
+    rekey_packets: int | None = None
+    life_bytes: int | None = None
+    life_packets: int | None = None
+
+
+@dataclass
+class ChildConfig:
+    name: str
+    local_ts: list[TrafficSelector]
+    remote_ts: list[TrafficSelector]
+    esp_proposals: list[str] = field(default_factory=lambda: ["aes128gcm16"])
+    transport: bool = True  # USE_TRANSPORT_MODE (RFC 7296 1.3.1); tunnel otherwise
+    lifetimes: Lifetimes = field(default_factory=Lifetimes)
+
+
+@dataclass
+class Credentials:
+    """Certificate auth (RFC 7427): our chain and key, and the CAs we trust."""
+
+    cert_der: bytes
+    key_pem: bytes
+    ca_der: list[bytes]
+
+    def __repr__(self) -> str:
+        return (
+            f"Credentials(cert={len(self.cert_der)} octets, key=<hidden>, {len(self.ca_der)} CAs)"
+        )
+
+
+@dataclass
+class IkeConfig:
+    """One peering: who we are, who they must be, how to authenticate, what to negotiate."""
+
+    name: str
+    local_id: str
+    remote_id: str | None  # None: anyone the CA vouches for (certificate auth only)
+    psk: bytes | None = None
+    creds: Credentials | None = None
+    ike_proposals: list[str] = field(default_factory=lambda: ["aes128gcm16-prfsha256-x25519"])
+    children: list[ChildConfig] = field(default_factory=list)
+    lifetimes: Lifetimes = field(default_factory=lambda: Lifetimes(14400.0, 15840.0))
+    dpd_seconds: float | None = 30.0
+    retransmit_base: float = 2.0  # seconds; doubles per try (RFC 7296 2.1)
+    retransmit_tries: int = 5
+    fragment_size: int | None = 1280  # RFC 7383: fragment above this when the peer agrees
+    force_encap: bool = False  # pretend a NAT so ESP runs in UDP 4500 (RFC 3948)
+    remote_addr: str | None = None  # responder: accept IKE_SA_INIT from here only (None: any)
+
+    def __repr__(self) -> str:
+        # never show the PSK
+        return (
+            f"IkeConfig(name={self.name!r}, local_id={self.local_id!r}, "
+            f"remote_id={self.remote_id!r}, auth={'psk' if self.psk else 'cert'})"
+        )
+
+    def child(self, name: str) -> ChildConfig:
+        for c in self.children:
+            if c.name == name:
+                return c
+        raise KeyError(f"IKE config {self.name!r} has no CHILD_SA config {name!r}")

@@ -1,0 +1,176 @@
+"""Many IKE SAs behind one address: dispatch by SPI, half-open SAs, cookies (RFC 7296 2.6).
+
+Sans-I/O like :class:`IkeSa`: datagrams and time in; datagrams and (sa, event)
+pairs out via :meth:`IkeDaemon.drain`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import os
+from collections.abc import Callable
+
+from controller.ipsec.ike.config import IkeConfig
+from controller.ipsec.ike.events import Event
+from controller.ipsec.ike.sa import Addr, Datagram, IkeSa, IkeState, random_spi
+from controller.ipsec.ike.tasks.ike_auth import IkeAuth
+from controller.ipsec.ike.tasks.ike_init import IkeInit
+from controller.ipsec.ike.wire.consts import ExchangeType, Notify
+from controller.ipsec.ike.wire.errors import IkeError
+from controller.ipsec.ike.wire.header import IkeHeader
+from controller.ipsec.ike.wire.ident import Identity
+from controller.ipsec.ike.wire.message import Message, decode_message, encode_message
+from controller.ipsec.ike.wire.notify import NotifyPayload
+from controller.ipsec.ike.wire.simple import NoncePayload
+
+
+class IkeDaemon:
+    def __init__(
+        self,
+        configs: list[IkeConfig],
+        spi_alloc: Callable[[], int] = random_spi,
+        cookie_threshold: int = 64,
+        log: Callable[[str], None] = lambda line: None,
+    ) -> None:
+        self.configs = configs
+        self.spi_alloc = spi_alloc
+        self.cookie_threshold = cookie_threshold
+        self.log = log
+        self.sas: dict[bytes, IkeSa] = {}  # by our own SPI
+        self._half_open: dict[tuple[bytes, Addr], IkeSa] = {}
+        self._secret = os.urandom(32)
+        self._out: list[Datagram] = []
+        self._events: list[tuple[IkeSa, Event]] = []
+
+    # -- the app's calls ----------------------------------------------------------------
+
+    def initiate(
+        self, name: str, local: Addr, remote: Addr, now: float, child: str | None = None
+    ) -> IkeSa:
+        cfg = self.config(name)
+        sa = IkeSa(cfg, True, local, remote, now, spi_alloc=self.spi_alloc)
+        sa.log = self.log
+        self.sas[sa.spi_i] = sa
+        first_child = cfg.child(child) if child else (cfg.children[0] if cfg.children else None)
+        sa.queue(IkeInit(True), now)
+        sa.queue(IkeAuth(True, first_child), now)
+        self._collect(sa)
+        return sa
+
+    def config(self, name: str) -> IkeConfig:
+        for c in self.configs:
+            if c.name == name:
+                return c
+        raise KeyError(f"no IKE config named {name!r}")
+
+    def established(self) -> list[IkeSa]:
+        return [sa for sa in self.sas.values() if sa.state == IkeState.ESTABLISHED]
+
+    # -- I/O in ---------------------------------------------------------------------------
+
+    def receive(self, data: bytes, src: Addr, dst: Addr, now: float) -> None:
+        try:
+            hdr = IkeHeader.decode(data)
+        except IkeError as exc:
+            self.log(f"IKE datagram from {src[0]}:{src[1]} dropped: {exc}")
+            return
+        ours = hdr.spi_r if hdr.from_initiator else hdr.spi_i
+        sa = self.sas.get(ours)
+        if sa is None and hdr.exchange == ExchangeType.IKE_SA_INIT and not hdr.is_response:
+            if hdr.message_id != 0 or hdr.spi_r != bytes(8):
+                return
+            sa = self._half_open.get((hdr.spi_i, src)) or self._new_responder(data, src, dst, now)
+        if sa is None:
+            self.log(f"IKE message for unknown SPI {ours.hex()} from {src[0]} dropped")
+            return
+        sa.receive(data, src, dst, now)
+        self._collect(sa)
+
+    def _new_responder(self, data: bytes, src: Addr, dst: Addr, now: float) -> IkeSa | None:
+        cfg = next((c for c in self.configs if c.remote_addr in (None, src[0])), None)
+        if cfg is None:
+            self.log(f"IKE_SA_INIT from {src[0]} matches no config, dropped")
+            return None
+        try:
+            msg = decode_message(data)
+        except IkeError as exc:
+            self.log(f"IKE_SA_INIT from {src[0]} dropped: {exc}")
+            return None
+        assert isinstance(msg, Message)
+        if len(self._half_open) >= self.cookie_threshold and not self._cookie_ok(msg, src):
+            self._send_cookie(msg, src, dst)
+            return None
+        sa = IkeSa(cfg, False, dst, src, now, spi_i=msg.spi_i, spi_alloc=self.spi_alloc)
+        sa.log = self.log
+        if len(self.configs) > 1:
+            sa.lookup = self._lookup
+        self.sas[sa.spi_r] = sa
+        self._half_open[(sa.spi_i, src)] = sa
+        return sa
+
+    def _lookup(self, ident: Identity) -> IkeConfig | None:
+        for c in self.configs:
+            if c.remote_id is not None and Identity.from_str(c.remote_id) == ident:
+                return c
+        return next((c for c in self.configs if c.remote_id is None), None)
+
+    # RFC 7296 2.6: Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>)
+    def _cookie(self, msg: Message, src: Addr) -> bytes:
+        nonce = msg.get(NoncePayload)
+        ni = nonce.nonce if nonce else b""
+        ip = ipaddress.ip_address(src[0]).packed
+        return b"\x01" + hmac.new(self._secret, ni + ip + msg.spi_i, hashlib.sha256).digest()
+
+    def _cookie_ok(self, msg: Message, src: Addr) -> bool:
+        n = msg.notify(Notify.COOKIE)
+        return n is not None and hmac.compare_digest(n.data, self._cookie(msg, src))
+
+    def _send_cookie(self, msg: Message, src: Addr, dst: Addr) -> None:
+        resp = Message(
+            ExchangeType.IKE_SA_INIT,
+            0,
+            msg.spi_i,
+            bytes(8),
+            True,
+            False,
+            [NotifyPayload(Notify.COOKIE, self._cookie(msg, src))],
+        )
+        self._out.extend(Datagram(d, dst, src) for d in encode_message(resp))
+
+    # -- time and outputs -------------------------------------------------------------------
+
+    def tick(self, now: float) -> None:
+        for sa in list(self.sas.values()):
+            due = sa.next_deadline()
+            if due is not None and now >= due:
+                sa.tick(now)
+                self._collect(sa)
+
+    def next_deadline(self) -> float | None:
+        times = [t for t in (sa.next_deadline() for sa in self.sas.values()) if t is not None]
+        return min(times) if times else None
+
+    def drain(self) -> tuple[list[Datagram], list[tuple[IkeSa, Event]]]:
+        out, ev = self._out, self._events
+        self._out, self._events = [], []
+        return out, ev
+
+    def _collect(self, sa: IkeSa) -> None:
+        self._out += sa.outbox
+        self._events += [(sa, e) for e in sa.events]
+        sa.outbox, sa.events = [], []
+        if sa.state != IkeState.CONNECTING:
+            self._half_open.pop((sa.spi_i, sa.remote), None)
+            for key in [k for k, v in self._half_open.items() if v is sa]:
+                del self._half_open[key]
+        new = sa.successor
+        if new is not None:
+            our = new.spi_i if new.initiator else new.spi_r
+            if our not in self.sas:
+                self.sas[our] = new
+            self._collect(new)
+        if sa.state == IkeState.DELETED:
+            our = sa.spi_i if sa.initiator else sa.spi_r
+            self.sas.pop(our, None)

@@ -1,0 +1,322 @@
+"""One IKE SA: message IDs, retransmission, duplicate detection, task queue, timers.
+
+Sans-I/O: :meth:`IkeSa.receive` takes a datagram and the time, :meth:`IkeSa.tick`
+takes the time; results accumulate in ``outbox`` (datagrams to send) and
+``events``. Window size 1 each way (RFC 7296 2.3): one request of ours in
+flight, and the next request we accept from the peer is ``mid_in``; a copy of
+``mid_in - 1`` gets the cached response again (2.1).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from controller.ipsec.ike.child import ChildSa, ChildState
+from controller.ipsec.ike.config import IkeConfig
+from controller.ipsec.ike.crypto.cipher import SkCipher
+from controller.ipsec.ike.crypto.keys import IkeKeys, IkeSuite
+from controller.ipsec.ike.events import ChildDown, Event, IkeDown
+from controller.ipsec.ike.tasks import DONE, RETRY, Task
+from controller.ipsec.ike.wire.consts import ExchangeType, Notify
+from controller.ipsec.ike.wire.errors import IkeError
+from controller.ipsec.ike.wire.ident import Identity
+from controller.ipsec.ike.wire.message import (
+    Fragment,
+    Message,
+    Reassembler,
+    decode_message,
+    encode_message,
+    error_response,
+)
+
+Addr = tuple[str, int]
+
+
+@dataclass
+class Datagram:
+    data: bytes
+    src: Addr
+    dst: Addr
+
+
+class IkeState(enum.Enum):
+    CONNECTING = "connecting"
+    ESTABLISHED = "established"
+    DELETING = "deleting"
+    DELETED = "deleted"
+
+
+def random_spi() -> int:
+    return random.randint(0x100, 0xFFFFFFFF)
+
+
+class IkeSa:
+    def __init__(
+        self,
+        cfg: IkeConfig,
+        initiator: bool,
+        local: Addr,
+        remote: Addr,
+        now: float,
+        spi_i: bytes | None = None,
+        spi_r: bytes | None = None,
+        spi_alloc: Callable[[], int] = random_spi,
+    ) -> None:
+        self.cfg = cfg
+        self.initiator = initiator  # original initiator (the I flag we send)
+        self.local, self.remote = local, remote
+        self.spi_i = spi_i if spi_i is not None else os.urandom(8)
+        self.spi_r = spi_r if spi_r is not None else (bytes(8) if initiator else os.urandom(8))
+        self.spi_alloc = spi_alloc
+        self.state = IkeState.CONNECTING
+        self.suite: IkeSuite | None = None
+        self.keys: IkeKeys | None = None
+        self.cipher_out: SkCipher | None = None
+        self.cipher_in: SkCipher | None = None
+        self.ni = self.nr = b""
+        self.init_request = self.init_response = b""  # RealMessage1/2 for AUTH
+        self.peer_fragments = False
+        self.nat_here = self.nat_there = False
+        self.remote_id = ""
+        self.children: list[ChildSa] = []
+        self.mid_out = self.mid_in = 0
+        self.pending: deque[Task] = deque()
+        self.active: Task | None = None
+        self._sent: list[bytes] = []
+        self._tries = 0
+        self._retransmit_at: float | None = None
+        self._last_response: tuple[int, list[bytes]] | None = None
+        self._reasm = Reassembler()
+        self.outbox: list[Datagram] = []
+        self.events: list[Event] = []
+        self.successor: IkeSa | None = None  # set when an IKE rekey created a new SA
+        self.created = now
+        self.last_heard = now
+        self.rekey_at: float | None = None
+        self.expire_at: float | None = None
+        self.log: Callable[[str], None] = lambda line: None
+        # responder: find the config for the identity in IDi (several peers, one daemon)
+        self.lookup: Callable[[Identity], IkeConfig | None] | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"IkeSa({self.cfg.name}, {self.spi_i.hex()}_i {self.spi_r.hex()}_r, {self.state.value})"
+        )
+
+    @property
+    def spis(self) -> tuple[bytes, bytes]:
+        return (self.spi_i, self.spi_r)
+
+    @property
+    def encap(self) -> bool:
+        return self.nat_here or self.nat_there or self.cfg.force_encap
+
+    # -- requests we send ---------------------------------------------------------
+
+    def queue(self, task: Task, now: float) -> None:
+        self.pending.append(task)
+        self._start_next(now)
+
+    def _start_next(self, now: float) -> None:
+        if self.active is not None or not self.pending or self.state == IkeState.DELETED:
+            return
+        while self.pending:
+            task = self.pending.popleft()
+            if not task.obsolete(self):
+                self.active = task
+                self._send_request(now)
+                return
+
+    def _send_request(self, now: float) -> None:
+        assert self.active is not None
+        req = Message(
+            self.active.exchange, self.mid_out, self.spi_i, self.spi_r, False, self.initiator
+        )
+        req.encrypted = self.active.exchange != ExchangeType.IKE_SA_INIT
+        self.active.build(self, req)
+        self._sent = self._encode(req)
+        if req.exchange == ExchangeType.IKE_SA_INIT:
+            self.init_request = self._sent[0]
+        self._tries = 0
+        self._retransmit_at = now + self.cfg.retransmit_base
+        self._emit(self._sent)
+
+    def _encode(self, msg: Message) -> list[bytes]:
+        frag = self.cfg.fragment_size if self.peer_fragments else None
+        return encode_message(msg, self.cipher_out if msg.encrypted else None, frag)
+
+    def _emit(self, packets: list[bytes]) -> None:
+        self.outbox.extend(Datagram(p, self.local, self.remote) for p in packets)
+
+    # -- datagrams we receive -------------------------------------------------------
+
+    def receive(self, data: bytes, src: Addr, dst: Addr, now: float) -> None:
+        """One datagram for this SA; never raises for anything the peer sent."""
+        try:
+            decoded = decode_message(data, self.cipher_in)
+            if isinstance(decoded, Fragment):
+                got = self._reasm.add(decoded)
+                if got is None:
+                    return
+            else:
+                got = decoded
+        except IkeError as exc:
+            self.log(f"{self.cfg.name}: dropped message from {src[0]}:{src[1]}: {exc}")
+            return
+        self.last_heard = now
+        got_raw = data
+        if got.response:
+            self._on_response(got, got_raw, now)
+        else:
+            self._on_request(got, got_raw, src, dst, now)
+
+    def _on_response(self, msg: Message, raw: bytes, now: float) -> None:
+        task = self.active
+        if task is None or msg.message_id != self.mid_out or msg.exchange != task.exchange:
+            self.log(f"{self.cfg.name}: unexpected response {msg.message_id}, dropped")
+            return
+        if msg.exchange == ExchangeType.IKE_SA_INIT:
+            self.init_response = raw
+        try:
+            result = task.process(self, msg)
+        except IkeError as exc:
+            self.log(f"{self.cfg.name}: {task!r} failed: {exc}")
+            self._finish_request(now)
+            task.failed(self, str(exc))
+            if msg.exchange in (ExchangeType.IKE_SA_INIT, ExchangeType.IKE_AUTH):
+                self.fail(f"{ExchangeType(msg.exchange).name} failed: {exc}")
+            self._start_next(now)
+            return
+        if result == RETRY:
+            self._send_request(now)
+            return
+        assert result == DONE
+        self._finish_request(now)
+        self._start_next(now)
+
+    def _finish_request(self, now: float) -> None:
+        self.active = None
+        self._sent = []
+        self._retransmit_at = None
+        self.mid_out += 1
+
+    def _on_request(self, msg: Message, raw: bytes, src: Addr, dst: Addr, now: float) -> None:
+        if msg.message_id == self.mid_in - 1 and self._last_response is not None:
+            mid, packets = self._last_response
+            if mid == msg.message_id:
+                self._emit(packets)  # the peer lost our response (RFC 7296 2.1)
+            return
+        if msg.message_id != self.mid_in:
+            self.log(f"{self.cfg.name}: request {msg.message_id} outside window {self.mid_in}")
+            return
+        if msg.encrypted and self.encap and src != self.remote:
+            self.remote = src  # NAT mapping changed (RFC 7296 2.23); follow authenticated peer
+        task = self._responder_task(msg)
+        if msg.exchange == ExchangeType.IKE_SA_INIT:
+            self.init_request = raw
+        resp = Message(msg.exchange, msg.message_id, self.spi_i, self.spi_r, True, self.initiator)
+        resp.encrypted = msg.encrypted
+        if task is None:
+            resp = error_response(msg, Notify.INVALID_SYNTAX)
+            resp.initiator = self.initiator
+        else:
+            try:
+                task.process(self, msg)
+                task.build(self, resp)
+            except IkeError as exc:
+                self.log(f"{self.cfg.name}: request {msg.message_id} refused: {exc}")
+                if exc.notify is None:
+                    return
+                resp = error_response(msg, exc.notify, exc.data)
+                resp.initiator = self.initiator
+                init = msg.exchange == ExchangeType.IKE_SA_INIT
+                resp.spi_r = bytes(8) if init else self.spi_r
+        packets = self._encode(resp)
+        if msg.exchange == ExchangeType.IKE_SA_INIT:
+            self.init_response = packets[0]
+        self._last_response = (msg.message_id, packets)
+        self.mid_in += 1
+        self._emit(packets)
+        if task is not None:
+            task.responded(self)
+        early = msg.exchange in (ExchangeType.IKE_SA_INIT, ExchangeType.IKE_AUTH)
+        if self.state == IkeState.CONNECTING and early and resp.error_notify() is not None:
+            self.fail(f"{ExchangeType(msg.exchange).name} refused")
+        self._start_next(now)
+
+    def _responder_task(self, msg: Message) -> Task | None:
+        from controller.ipsec.ike.tasks.dispatch import responder_task
+
+        return responder_task(self, msg)
+
+    # -- timers ---------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        times = [self._retransmit_at, self.rekey_at, self.expire_at]
+        if self.state == IkeState.ESTABLISHED and self.cfg.dpd_seconds:
+            times.append(self.last_heard + self.cfg.dpd_seconds)
+        for c in self.children:
+            times += [c.rekey_at, c.expire_at]
+        real = [t for t in times if t is not None]
+        return min(real) if real else None
+
+    def tick(self, now: float) -> None:
+        from controller.ipsec.ike.tasks.dispatch import timers_due
+
+        if self.state == IkeState.DELETED:
+            return
+        if self._retransmit_at is not None and now >= self._retransmit_at:
+            self._tries += 1
+            if self._tries > self.cfg.retransmit_tries:
+                self.fail(f"no response after {self.cfg.retransmit_tries} retransmissions")
+                return
+            self._retransmit_at = now + self.cfg.retransmit_base * 2**self._tries
+            self._emit(self._sent)
+        timers_due(self, now)
+        self._start_next(now)
+
+    # -- endings --------------------------------------------------------------------
+
+    def rekey_child(self, child: ChildSa, now: float) -> None:
+        """Rekey now (e.g. the ESP engine's soft lifetime fired)."""
+        from controller.ipsec.ike.tasks.dispatch import rekey_child
+
+        rekey_child(self, child, now)
+
+    def fail(self, reason: str) -> None:
+        """Tear down locally (no message): children down, SA down."""
+        if self.state == IkeState.DELETED:
+            return
+        for child in list(self.children):
+            self.remove_child(child, reason)
+        self.state = IkeState.DELETED
+        self.active = None
+        self.pending.clear()
+        self._retransmit_at = None
+        self.events.append(IkeDown(self.cfg.name, self.spis, reason))
+
+    def remove_child(self, child: ChildSa, reason: str) -> None:
+        if child in self.children:
+            self.children.remove(child)
+            child.state = ChildState.DELETED
+            self.events.append(ChildDown(self.cfg.name, child, reason))
+
+    def find_child(self, spi: int, inbound: bool) -> ChildSa | None:
+        for c in self.children:
+            if (c.spi_in if inbound else c.spi_out) == spi:
+                return c
+        return None
+
+
+def notify_error(msg: Message) -> IkeError | None:
+    """An error NOTIFY in a response as an :class:`IkeError` (None if there is none)."""
+    n = msg.error_notify()
+    if n is None:
+        return None
+    name = Notify(n.notify_type).name if n.notify_type in set(Notify) else str(n.notify_type)
+    return IkeError(Notify.INVALID_SYNTAX, f"peer answered {name}")

@@ -1,0 +1,156 @@
+"""CHILD_SA negotiation shared by IKE_AUTH and CREATE_CHILD_SA (RFC 7296 1.3, 2.9, 2.17)."""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from controller.ipsec.ike.child import ChildSa
+from controller.ipsec.ike.config import ChildConfig
+from controller.ipsec.ike.crypto.keys import derive_child_keys
+from controller.ipsec.ike.proposals import one, parse_proposals, select
+from controller.ipsec.ike.wire.consts import Esn, Notify, Protocol, TransformType
+from controller.ipsec.ike.wire.errors import IkeError, syntax
+from controller.ipsec.ike.wire.message import Message
+from controller.ipsec.ike.wire.notify import NotifyPayload
+from controller.ipsec.ike.wire.sa import Proposal, SaPayload
+from controller.ipsec.ike.wire.ts import TrafficSelector, TsiPayload, TsrPayload, narrow
+
+if TYPE_CHECKING:
+    from controller.ipsec.ike.sa import IkeSa
+
+
+def offer(cfg: ChildConfig, spi: int, pfs: bool) -> SaPayload:
+    props = parse_proposals(cfg.esp_proposals, Protocol.ESP, struct.pack("!I", spi))
+    if not pfs:
+        for p in props:
+            p.transforms = [t for t in p.transforms if t.type != TransformType.DH]
+    return SaPayload(props)
+
+
+def add_request(msg: Message, cfg: ChildConfig, spi: int, pfs: bool) -> None:
+    if cfg.transport:
+        msg.payloads.append(NotifyPayload(Notify.USE_TRANSPORT_MODE))
+    msg.payloads += [offer(cfg, spi, pfs), TsiPayload(cfg.local_ts), TsrPayload(cfg.remote_ts)]
+
+
+def responder_choose(
+    sa: IkeSa, msg: Message, with_dh: bool
+) -> tuple[ChildConfig, Proposal, list[TrafficSelector], list[TrafficSelector], bool]:
+    """Pick config, proposal, narrowed (their TSi = our remote, their TSr = our local)."""
+    sa_p, tsi, tsr = msg.get(SaPayload), msg.get(TsiPayload), msg.get(TsrPayload)
+    if sa_p is None or tsi is None or tsr is None:
+        raise syntax("CHILD_SA request lacks SA, TSi or TSr")
+    transport = msg.notify(Notify.USE_TRANSPORT_MODE) is not None
+    for cfg in sa.cfg.children:
+        remote = narrow(tsi.selectors, cfg.remote_ts)
+        local = narrow(tsr.selectors, cfg.local_ts)
+        if not remote or not local:
+            continue
+        chosen = select(
+            sa_p.proposals, parse_proposals(cfg.esp_proposals, Protocol.ESP), skip_dh=not with_dh
+        )
+        if chosen is None:
+            raise IkeError(Notify.NO_PROPOSAL_CHOSEN, f"no acceptable ESP proposal for {cfg.name}")
+        if len(chosen.spi) != 4:
+            raise syntax(f"ESP SPI of {len(chosen.spi)} octets")
+        return cfg, chosen, local, remote, transport and cfg.transport
+    raise IkeError(Notify.TS_UNACCEPTABLE, "traffic selectors match no CHILD_SA config")
+
+
+def add_response(
+    msg: Message,
+    chosen: Proposal,
+    spi: int,
+    local: list[TrafficSelector],
+    remote: list[TrafficSelector],
+    transport: bool,
+) -> None:
+    if transport:
+        msg.payloads.append(NotifyPayload(Notify.USE_TRANSPORT_MODE))
+    mine = Proposal(chosen.num, chosen.protocol, struct.pack("!I", spi), chosen.transforms)
+    msg.payloads += [SaPayload([mine]), TsiPayload(remote), TsrPayload(local)]
+
+
+def initiator_accept(
+    cfg: ChildConfig, msg: Message, pfs: bool
+) -> tuple[Proposal, list[TrafficSelector], list[TrafficSelector], bool]:
+    err = msg.error_notify()
+    if err is not None:
+        name = (
+            Notify(err.notify_type).name if err.notify_type in set(Notify) else str(err.notify_type)
+        )
+        raise IkeError(None, f"CHILD_SA {cfg.name} refused: {name}")
+    sa_p, tsi, tsr = msg.get(SaPayload), msg.get(TsiPayload), msg.get(TsrPayload)
+    if sa_p is None or tsi is None or tsr is None or len(sa_p.proposals) != 1:
+        raise syntax("CHILD_SA response lacks SA, TSi or TSr")
+    chosen = select(
+        sa_p.proposals, parse_proposals(cfg.esp_proposals, Protocol.ESP), skip_dh=not pfs
+    )
+    if chosen is None or len(chosen.spi) != 4:
+        raise IkeError(None, f"CHILD_SA {cfg.name}: responder chose a proposal we did not offer")
+    local, remote = narrow(tsi.selectors, cfg.local_ts), narrow(tsr.selectors, cfg.remote_ts)
+    if not local or not remote:
+        raise IkeError(None, f"CHILD_SA {cfg.name}: responder's selectors are outside ours")
+    transport = msg.notify(Notify.USE_TRANSPORT_MODE) is not None
+    if cfg.transport and not transport:
+        raise IkeError(None, f"CHILD_SA {cfg.name}: responder refused transport mode")
+    return chosen, local, remote, transport
+
+
+def make_child(
+    sa: IkeSa,
+    cfg: ChildConfig,
+    chosen: Proposal,
+    spi_in: int,
+    local: list[TrafficSelector],
+    remote: list[TrafficSelector],
+    transport: bool,
+    we_initiated: bool,
+    ni: bytes,
+    nr: bytes,
+    now: float,
+    shared: bytes | None = None,
+) -> ChildSa:
+    assert sa.keys is not None and sa.suite is not None
+    encr = one(chosen, TransformType.ENCR)
+    integ = one(chosen, TransformType.INTEG)
+    esn = one(chosen, TransformType.ESN)
+    dh = one(chosen, TransformType.DH)
+    assert encr is not None
+    keys = derive_child_keys(
+        sa.suite.prf,
+        sa.keys.sk_d,
+        ni,
+        nr,
+        encr.id,
+        encr.key_length or 128,
+        integ.id if integ else 0,
+        shared,
+    )
+    (spi_out,) = struct.unpack("!I", chosen.spi)
+    life = cfg.lifetimes
+    child = ChildSa(
+        cfg.name,
+        spi_in,
+        spi_out,
+        encr.id,
+        encr.key_length or 128,
+        integ.id if integ else 0,
+        bool(esn and esn.id == Esn.YES),
+        transport,
+        local,
+        remote,
+        keys,
+        we_initiated,
+        encap=sa.encap,
+        dh_group=dh.id if dh else 0,
+        created=now,
+    )
+    child.nonces = (ni, nr)
+    if life.rekey_seconds:
+        # initiators rekey a little earlier so both ends rarely collide (RFC 7296 2.8.1)
+        child.rekey_at = now + life.rekey_seconds * (0.95 if we_initiated else 1.0)
+    if life.life_seconds:
+        child.expire_at = now + life.life_seconds
+    return child

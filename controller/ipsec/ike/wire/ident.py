@@ -1,0 +1,77 @@
+"""Identification payloads IDi/IDr, RFC 7296 section 3.5.
+
+|   ID Type     |                 RESERVED                      |
+~                   Identification Data                         ~
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from controller.ipsec.ike.wire.consts import IdType, PayloadType
+from controller.ipsec.ike.wire.payload import Payload, need, register
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An IKE identity: type + data, with helpers to build from meaning."""
+
+    id_type: int
+    data: bytes
+
+    @classmethod
+    def from_str(cls, text: str) -> Identity:
+        """IP address, ``user@fqdn``, DN (``CN=...``) or FQDN, like swanctl's ``id``."""
+        try:
+            addr = ipaddress.ip_address(text)
+        except ValueError:
+            pass
+        else:
+            kind = IdType.IPV4_ADDR if addr.version == 4 else IdType.IPV6_ADDR
+            return cls(kind, addr.packed)
+        if "=" in text:
+            from controller.ipsec.ike.x509 import dn_der  # only needed for DN identities
+
+            return cls(IdType.DER_ASN1_DN, dn_der(text))
+        if "@" in text:
+            return cls(IdType.RFC822_ADDR, text.encode())
+        return cls(IdType.FQDN, text.encode())
+
+    def body(self) -> bytes:
+        """ID type, 3 reserved octets, data: what RFC 7296 2.15 MACs (RestOfIDPayload)."""
+        return bytes([self.id_type, 0, 0, 0]) + self.data
+
+    def __str__(self) -> str:
+        if self.id_type in (IdType.IPV4_ADDR, IdType.IPV6_ADDR):
+            return str(ipaddress.ip_address(self.data))
+        if self.id_type in (IdType.FQDN, IdType.RFC822_ADDR):
+            return self.data.decode(errors="replace")
+        kind = IdType(self.id_type).name if self.id_type in set(IdType) else str(self.id_type)
+        return f"{kind}:{self.data.hex()}"
+
+
+class _IdPayload(Payload):
+    identity: Identity
+
+    def encode_body(self) -> bytes:
+        return self.identity.body()
+
+    @classmethod
+    def decode_body(cls, body: bytes) -> Payload:
+        need(body, 4, "ID payload")
+        return cls(Identity(body[0], body[4:]))  # type: ignore[call-arg]
+
+
+@register
+@dataclass
+class IdiPayload(_IdPayload):
+    TYPE = PayloadType.IDI
+    identity: Identity
+
+
+@register
+@dataclass
+class IdrPayload(_IdPayload):
+    TYPE = PayloadType.IDR
+    identity: Identity

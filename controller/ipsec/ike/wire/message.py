@@ -1,0 +1,196 @@
+"""IKE messages: header + payloads, sealed in SK or split into SKF fragments.
+
+A :class:`Message` carries payloads by meaning; ``encrypted`` says whether they go
+inside an SK payload (everything after IKE_SA_INIT) or travel in the clear.
+:func:`encode_message` yields one datagram or, when fragmentation is on and the
+message is too big, RFC 7383 fragments. :func:`decode_message` opens SK; SKF
+fragments come back as :class:`Fragment` for a :class:`Reassembler`.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
+
+from controller.ipsec.ike.wire import auth, ident, notify, sa, simple, sk, ts  # noqa: F401 (registry)
+from controller.ipsec.ike.wire.consts import Flag, Notify, PayloadType
+from controller.ipsec.ike.wire.errors import IkeError, syntax
+from controller.ipsec.ike.wire.header import HEADER_LEN, IkeHeader
+from controller.ipsec.ike.wire.notify import NotifyPayload
+from controller.ipsec.ike.wire.payload import (
+    GENERIC_LEN,
+    Payload,
+    decode_chain,
+    decode_raw,
+    encode_chain,
+    walk_chain,
+)
+
+if TYPE_CHECKING:
+    from controller.ipsec.ike.crypto.cipher import SkCipher
+
+T = TypeVar("T", bound=Payload)
+MAX_FRAGMENTS = 64  # bound on reassembly state a peer can make us hold
+
+
+@dataclass
+class Message:
+    exchange: int
+    message_id: int
+    spi_i: bytes
+    spi_r: bytes
+    response: bool
+    initiator: bool  # the I flag: sent by the original initiator of the IKE SA
+    payloads: list[Payload] = field(default_factory=list)
+    encrypted: bool = False
+
+    def get(self, cls: type[T]) -> T | None:
+        for p in self.payloads:
+            if isinstance(p, cls):
+                return p
+        return None
+
+    def all(self, cls: type[T]) -> list[T]:
+        return [p for p in self.payloads if isinstance(p, cls)]
+
+    def notify(self, ntype: int) -> NotifyPayload | None:
+        for p in self.all(NotifyPayload):
+            if p.notify_type == ntype:
+                return p
+        return None
+
+    def error_notify(self) -> NotifyPayload | None:
+        for p in self.all(NotifyPayload):
+            if p.is_error:
+                return p
+        return None
+
+    @property
+    def flags(self) -> int:
+        return (Flag.RESPONSE if self.response else 0) | (Flag.INITIATOR if self.initiator else 0)
+
+    def header(self, next_payload: int, length: int) -> IkeHeader:
+        return IkeHeader(
+            self.spi_i, self.spi_r, next_payload, self.exchange, self.flags, self.message_id, length
+        )
+
+
+def encode_message(
+    msg: Message, cipher: SkCipher | None = None, fragment_size: int | None = None
+) -> list[bytes]:
+    """Datagrams for ``msg``; ``fragment_size`` (max datagram octets) enables RFC 7383."""
+    if not msg.encrypted:
+        first, body = encode_chain(msg.payloads)
+        return [msg.header(first, HEADER_LEN + len(body)).encode() + body]
+    if cipher is None:
+        raise ValueError("an encrypted message needs an SK cipher")
+    first, inner = encode_chain(msg.payloads)
+    whole = HEADER_LEN + GENERIC_LEN + cipher.sealed_len(len(inner))
+    if fragment_size is None or whole <= fragment_size:
+        head = msg.header(PayloadType.SK, whole).encode()
+        gen = struct.pack("!BBH", first, 0, whole - HEADER_LEN)
+        return [head + gen + cipher.seal(head + gen, inner)]
+    overhead = HEADER_LEN + GENERIC_LEN + 4 + cipher.sealed_len(0)
+    room = max(fragment_size - overhead - 16, 16)  # 16: worst-case CBC padding
+    chunks = [inner[i : i + room] for i in range(0, len(inner), room)]
+    out = []
+    for n, chunk in enumerate(chunks, 1):
+        length = HEADER_LEN + GENERIC_LEN + 4 + cipher.sealed_len(len(chunk))
+        head = msg.header(PayloadType.SKF, length).encode()
+        gen = struct.pack("!BBH", first if n == 1 else 0, 0, length - HEADER_LEN)
+        gen += struct.pack("!HH", n, len(chunks))
+        out.append(head + gen + cipher.seal(head + gen, chunk))
+    return out
+
+
+@dataclass
+class Fragment:
+    """One opened RFC 7383 fragment, waiting for its siblings."""
+
+    header: IkeHeader
+    number: int
+    total: int
+    first_inner: int
+    plain: bytes
+
+
+def decode_message(data: bytes, cipher: SkCipher | None = None) -> Message | Fragment:
+    """Parse (and open) one datagram. Raises only :class:`IkeError`."""
+    hdr = IkeHeader.decode(data)
+    raws = walk_chain(hdr.next_payload, data[HEADER_LEN:], HEADER_LEN)
+    msg = Message(
+        hdr.exchange, hdr.message_id, hdr.spi_i, hdr.spi_r, hdr.is_response, hdr.from_initiator
+    )
+    if not raws or raws[-1].type_code not in (PayloadType.SK, PayloadType.SKF):
+        msg.payloads = [decode_raw(r) for r in raws]
+        return msg
+    last = raws[-1]
+    if len(raws) > 1:
+        # RFC 7296 3.14: nothing may precede SK except in IKE_SA_INIT (not encrypted)
+        raise syntax("payloads in the clear before the encrypted payload")
+    if cipher is None:
+        raise IkeError(None, "encrypted payload but no keys for this IKE SA yet")
+    msg.encrypted = True
+    if last.type_code == PayloadType.SK:
+        aad = data[: last.offset + GENERIC_LEN]
+        plain = cipher.open(aad, last.body)
+        msg.payloads = decode_chain(last.next_payload, plain)
+        return msg
+    if len(last.body) < 4:
+        raise syntax("SKF payload truncated")
+    number, total = struct.unpack_from("!HH", last.body)
+    if not 1 <= number <= total or total > MAX_FRAGMENTS:
+        raise IkeError(None, f"fragment {number} of {total} is out of range")
+    if (number == 1) == (last.next_payload == 0):
+        raise IkeError(None, f"fragment {number} has next payload {last.next_payload}")
+    plain = cipher.open(data[: last.offset + GENERIC_LEN + 4], last.body[4:])
+    return Fragment(hdr, number, total, last.next_payload, plain)
+
+
+class Reassembler:
+    """Collects SKF fragments per message ID (RFC 7383 2.6)."""
+
+    def __init__(self) -> None:
+        self._parts: dict[tuple[int, bool], dict[int, Fragment]] = {}
+
+    def add(self, frag: Fragment) -> Message | None:
+        key = (frag.header.message_id, frag.header.is_response)
+        parts = self._parts.setdefault(key, {})
+        if parts and next(iter(parts.values())).total != frag.total:
+            raise IkeError(None, f"fragment total changed to {frag.total} mid-message")
+        parts[frag.number] = frag
+        if len(parts) < frag.total:
+            return None
+        del self._parts[key]
+        ordered = [parts[n] for n in range(1, frag.total + 1)]
+        hdr = frag.header
+        msg = Message(
+            hdr.exchange,
+            hdr.message_id,
+            hdr.spi_i,
+            hdr.spi_r,
+            hdr.is_response,
+            hdr.from_initiator,
+            encrypted=True,
+        )
+        msg.payloads = decode_chain(ordered[0].first_inner, b"".join(f.plain for f in ordered))
+        return msg
+
+    def forget_below(self, message_id: int) -> None:
+        for key in [k for k in self._parts if k[0] < message_id]:
+            del self._parts[key]
+
+
+def error_response(request: Message, ntype: Notify, data: bytes = b"") -> Message:
+    """A response carrying only one error NOTIFY."""
+    return Message(
+        request.exchange,
+        request.message_id,
+        request.spi_i,
+        request.spi_r,
+        True,
+        not request.initiator,
+        [NotifyPayload(ntype, data)],
+        request.encrypted,
+    )
