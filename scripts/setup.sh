@@ -45,4 +45,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install -q -e ".$extra"
     touch "$stamp"
 fi
+# p4runtime-shell pins protobuf 3.x, which conflicts with ours: its own venv (interop tests).
+if [ "$mode" = "--dev" ] && [ ! -f .venv-p4rtsh/.installed ]; then
+    echo "setup: creating .venv-p4rtsh (p4runtime-shell)"
+    "$py" -m venv .venv-p4rtsh
+    .venv-p4rtsh/bin/python -m pip install -q "p4runtime-shell>=0.0.6"
+    touch .venv-p4rtsh/.installed
+fi
 echo "setup: ready ($mode)"
