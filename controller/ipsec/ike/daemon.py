@@ -12,11 +12,15 @@ import ipaddress
 import os
 from collections.abc import Callable
 
+from controller.ipsec.ike.child import ChildSa
 from controller.ipsec.ike.config import IkeConfig
 from controller.ipsec.ike.events import Event
 from controller.ipsec.ike.sa import Addr, Datagram, IkeSa, IkeState, random_spi
+from controller.ipsec.ike.tasks.child_create import ChildCreate
 from controller.ipsec.ike.tasks.ike_auth import IkeAuth
 from controller.ipsec.ike.tasks.ike_init import IkeInit
+from controller.ipsec.ike.tasks.ike_rekey import IkeRekey
+from controller.ipsec.ike.tasks.informational import Informational
 from controller.ipsec.ike.wire.consts import ExchangeType, Notify
 from controller.ipsec.ike.wire.errors import IkeError
 from controller.ipsec.ike.wire.header import IkeHeader
@@ -64,6 +68,43 @@ class IkeDaemon:
             if c.name == name:
                 return c
         raise KeyError(f"no IKE config named {name!r}")
+
+    def find_child(self, spi_in: int) -> tuple[IkeSa, ChildSa] | None:
+        for sa in self.sas.values():
+            child = sa.find_child(spi_in, inbound=True)
+            if child is not None:
+                return sa, child
+        return None
+
+    def rekey_child(self, spi_in: int, now: float) -> bool:
+        """Rekey the CHILD_SA with this inbound SPI (soft expiry); False if unknown."""
+        found = self.find_child(spi_in)
+        if found is None:
+            return False
+        found[0].rekey_child(found[1], now)
+        self._collect(found[0])
+        return True
+
+    def delete_child(self, spi_in: int, now: float) -> bool:
+        found = self.find_child(spi_in)
+        if found is None:
+            return False
+        found[0].queue(Informational(True, children=[found[1]]), now)
+        self._collect(found[0])
+        return True
+
+    def add_child(self, sa: IkeSa, child: str, now: float) -> None:
+        """Another CHILD_SA on an established IKE SA (e.g. one per tenant)."""
+        sa.queue(ChildCreate(True, sa.cfg.child(child)), now)
+        self._collect(sa)
+
+    def rekey_ike(self, sa: IkeSa, now: float) -> None:
+        sa.queue(IkeRekey(True), now)
+        self._collect(sa)
+
+    def delete_ike(self, sa: IkeSa, now: float) -> None:
+        sa.queue(Informational(True, delete_ike=True), now)
+        self._collect(sa)
 
     def established(self) -> list[IkeSa]:
         return [sa for sa in self.sas.values() if sa.state == IkeState.ESTABLISHED]

@@ -311,12 +311,3 @@ class IkeSa:
             if (c.spi_in if inbound else c.spi_out) == spi:
                 return c
         return None
-
-
-def notify_error(msg: Message) -> IkeError | None:
-    """An error NOTIFY in a response as an :class:`IkeError` (None if there is none)."""
-    n = msg.error_notify()
-    if n is None:
-        return None
-    name = Notify(n.notify_type).name if n.notify_type in set(Notify) else str(n.notify_type)
-    return IkeError(Notify.INVALID_SYNTAX, f"peer answered {name}")

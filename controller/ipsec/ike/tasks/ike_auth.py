@@ -16,7 +16,13 @@ from controller.ipsec.ike.tasks.childneg import (
     responder_choose,
 )
 from controller.ipsec.ike.wire.auth import AuthPayload, CertPayload, CertReqPayload
-from controller.ipsec.ike.wire.consts import AuthMethod, CertEncoding, ExchangeType, Notify
+from controller.ipsec.ike.wire.consts import (
+    AuthMethod,
+    CertEncoding,
+    ExchangeType,
+    Notify,
+    notify_name,
+)
 from controller.ipsec.ike.wire.errors import IkeError, syntax
 from controller.ipsec.ike.wire.ident import Identity, IdiPayload, IdrPayload
 from controller.ipsec.ike.wire.message import Message
@@ -144,7 +150,7 @@ class IkeAuth(Task):
         if self.initiator:
             err = msg.error_notify()
             if err is not None and msg.get(AuthPayload) is None:
-                raise IkeError(None, f"peer refused IKE_AUTH with notify {err.notify_type}")
+                raise IkeError(None, f"peer refused IKE_AUTH: {notify_name(err.notify_type)}")
             idr = msg.get(IdrPayload)
             if idr is None:
                 raise syntax("IKE_AUTH response without IDr")

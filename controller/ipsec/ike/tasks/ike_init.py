@@ -14,7 +14,13 @@ from controller.ipsec.ike.crypto.keys import IkeSuite, derive_ike_keys, skeyseed
 from controller.ipsec.ike.crypto.prf import PRFS
 from controller.ipsec.ike.proposals import one, parse_proposals, select
 from controller.ipsec.ike.tasks import DONE, RETRY, Task
-from controller.ipsec.ike.wire.consts import ExchangeType, Notify, Protocol, TransformType
+from controller.ipsec.ike.wire.consts import (
+    ExchangeType,
+    Notify,
+    Protocol,
+    TransformType,
+    notify_name,
+)
 from controller.ipsec.ike.wire.errors import IkeError, syntax
 from controller.ipsec.ike.wire.message import Message
 from controller.ipsec.ike.wire.notify import NotifyPayload
@@ -159,7 +165,7 @@ class IkeInit(Task):
             raise IkeError(Notify.NO_PROPOSAL_CHOSEN, f"peer wants DH group {group}, not offered")
         err = msg.error_notify()
         if err is not None:
-            raise IkeError(None, f"peer refused IKE_SA_INIT with notify {err.notify_type}")
+            raise IkeError(None, f"peer refused IKE_SA_INIT: {notify_name(err.notify_type)}")
         sa_p, ke, nonce = msg.get(SaPayload), msg.get(KePayload), msg.get(NoncePayload)
         if sa_p is None or ke is None or nonce is None or len(sa_p.proposals) != 1:
             raise syntax("IKE_SA_INIT response lacks SA, KE or Nonce")

@@ -16,7 +16,13 @@ from controller.ipsec.ike.events import IkeRekeyed
 from controller.ipsec.ike.proposals import one, parse_proposals, select
 from controller.ipsec.ike.tasks import DONE, Task
 from controller.ipsec.ike.tasks.ike_init import suite_of
-from controller.ipsec.ike.wire.consts import ExchangeType, Notify, Protocol, TransformType
+from controller.ipsec.ike.wire.consts import (
+    ExchangeType,
+    Notify,
+    Protocol,
+    TransformType,
+    notify_name,
+)
 from controller.ipsec.ike.wire.errors import IkeError, syntax
 from controller.ipsec.ike.wire.message import Message
 from controller.ipsec.ike.wire.sa import Proposal, SaPayload
@@ -62,7 +68,7 @@ class IkeRekey(Task):
         if self.initiator:
             err = msg.error_notify()
             if err is not None:
-                raise IkeError(None, f"peer refused IKE rekey with notify {err.notify_type}")
+                raise IkeError(None, f"peer refused IKE rekey: {notify_name(err.notify_type)}")
         if sa_p is None or ke is None or nonce is None:
             raise syntax("IKE rekey without SA, KE or Nonce")
         chosen = select(sa_p.proposals, parse_proposals(sa.cfg.ike_proposals, Protocol.IKE))

@@ -164,3 +164,7 @@ class Notify(IntEnum):
 
 
 ERROR_NOTIFY_MAX = 16383  # types below 16384 are errors (RFC 7296 section 3.10.1)
+
+
+def notify_name(code: int) -> str:
+    return Notify(code).name if code in Notify._value2member_map_ else f"notify {code}"
