@@ -21,6 +21,7 @@ Deleting ``old`` later removes the alias as well.
 from __future__ import annotations
 
 import enum
+import hmac
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -91,21 +92,58 @@ class ExpiryReason(enum.Enum):
     SEQUENCE = "sequence"  # the sequence number space is (nearly) used up
 
 
-@dataclass(frozen=True)
 class SaKeys:
-    """Key material of one SA direction; never printed."""
+    """Key material of one SA direction; never printed.
 
-    enc_key: bytes
-    salt: bytes = b""
-    auth_key: bytes = b""
+    Deliberately not a dataclass: ``dataclasses.asdict()`` of an SaParams
+    would otherwise turn the keys into a plain dict of bytes that prints.
+    """
+
+    __slots__ = ("_auth_key", "_enc_key", "_salt")
+
+    def __init__(self, enc_key: bytes, salt: bytes = b"", auth_key: bytes = b"") -> None:
+        self._enc_key = bytes(enc_key)
+        self._salt = bytes(salt)
+        self._auth_key = bytes(auth_key)
+
+    @property
+    def enc_key(self) -> bytes:
+        return self._enc_key
+
+    @property
+    def salt(self) -> bytes:
+        return self._salt
+
+    @property
+    def auth_key(self) -> bytes:
+        return self._auth_key
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SaKeys):
+            return NotImplemented
+        mine = self._enc_key + self._salt + self._auth_key
+        theirs = other._enc_key + other._salt + other._auth_key
+        return hmac.compare_digest(mine, theirs)
+
+    def __hash__(self) -> int:
+        return hash((len(self._enc_key), len(self._salt), len(self._auth_key)))
 
     def __repr__(self) -> str:
         return (
-            f"SaKeys(enc_key=<{len(self.enc_key)} octets>, salt=<{len(self.salt)} octets>, "
-            f"auth_key=<{len(self.auth_key)} octets>)"
+            f"SaKeys(enc_key=<{len(self._enc_key)} octets>, salt=<{len(self._salt)} octets>, "
+            f"auth_key=<{len(self._auth_key)} octets>)"
         )
 
     __str__ = __repr__
+
+    def __copy__(self) -> SaKeys:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: dict[int, object]) -> SaKeys:
+        return self
+
+    def __reduce__(self) -> str | tuple[object, ...]:
+        raise TypeError("SaKeys are not serialisable: keys stay in memory")
 
     def check(self, suite: CipherSuite) -> None:
         if len(self.enc_key) != suite.enc_key_len:

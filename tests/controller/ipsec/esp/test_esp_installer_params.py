@@ -68,3 +68,15 @@ def test_invalid_params_name_the_problem(changes: dict[str, object], message: st
     with pytest.raises(SaInstallError, match=message) as info:
         _params(**changes).check()
     assert "\n" not in str(info.value)
+
+
+def test_keys_survive_asdict_and_copy_without_showing() -> None:
+    import copy
+    import pickle
+
+    params = _params()
+    flat = dataclasses.asdict(params)
+    assert KEY.hex() not in repr(flat) and "\\xa0\\xa1" not in repr(flat)
+    assert copy.deepcopy(params) == params
+    with pytest.raises(TypeError, match="not serialisable"):
+        pickle.dumps(params)
