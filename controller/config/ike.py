@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from controller.config.secrets import Secret
 from controller.config.switch import Strict
+from controller.ipsec.ike.proposals import ProposalError, parse_proposal
+from controller.ipsec.ike.wire.consts import Protocol
 
 
 class Certificates(Strict):
@@ -72,3 +74,23 @@ class Ike(Strict):
     nat_traversal: NatTraversal = Field(default_factory=NatTraversal)
     dpd: int = Field(default=30, ge=0)
     port: int = Field(default=500, ge=1, le=65535)
+
+    # Proposals read as in swanctl.conf; the IKE daemon's own parser decides what we implement.
+    @field_validator("ike_proposals")
+    @classmethod
+    def _ike(cls, values: list[str]) -> list[str]:
+        return _proposals(values, Protocol.IKE)
+
+    @field_validator("esp_proposals")
+    @classmethod
+    def _esp(cls, values: list[str]) -> list[str]:
+        return _proposals(values, Protocol.ESP)
+
+
+def _proposals(values: list[str], protocol: int) -> list[str]:
+    for text in values:
+        try:
+            parse_proposal(text, protocol)
+        except ProposalError as exc:
+            raise ValueError(str(exc)) from None
+    return values

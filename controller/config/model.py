@@ -19,16 +19,13 @@ from typing import Literal
 
 from pydantic import Field
 
+from controller.bgp.wire.context import (
+    DEFAULT_MPLS_IN_IPSEC_TUNNEL_TYPE,
+    DEFAULT_SECURITY_HANDLE_SUBTLV,
+)
 from controller.config.ike import Ike
 from controller.config.switch import Strict, Switch
 from controller.config.vpn import Bgp, IPAddress, Vrf
-
-# The same defaults as the BGP codec's (controller/bgp/wire/context.py), which
-# explains them: the Security Handle takes RFC 9012's experimental one-octet-length
-# sub-TLV range (126-127); the MPLS-in-IPsec tunnel type has no experimental
-# range, so the default is 0xFFFE, the last value First Come First Served reaches.
-DEFAULT_SECURITY_HANDLE_SUBTLV = 126
-DEFAULT_MPLS_IN_IPSEC_TUNNEL_TYPE = 0xFFFE
 
 
 class Node(Strict):
@@ -46,6 +43,10 @@ class Loopbacks(Strict):
 
 
 class TunnelEncapsulation(Strict):
+    """The draft's code points that IANA never assigned; defaults and reasons live with
+    the BGP codec (controller/bgp/wire/context.py): Security Handle sub-TLV 126 (RFC 9012
+    experimental range), MPLS-in-IPsec tunnel type 0xFFFE (the last FCFS value)."""
+
     mpls_in_ipsec_tunnel_type: int = Field(
         default=DEFAULT_MPLS_IN_IPSEC_TUNNEL_TYPE, ge=1, le=0xFFFE
     )

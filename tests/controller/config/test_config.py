@@ -133,6 +133,11 @@ CASES = [
     ({"ike__per_tenant_sas": True}, "vrfs[0]: ike.per_tenant_sas needs loopbacks.tenants.blue"),
     ({"ike__auth": {}}, "ike.auth: give exactly one of psk or certificates"),
     ({"ike__lifetimes": {"child_rekey": 4000}}, "child_life must exceed child_rekey"),
+    (
+        {"ike__esp_proposals": ["aes128gcm16", "chacha"]},
+        "ike.esp_proposals: proposal 'chacha': unknown algorithm 'chacha'",
+    ),
+    ({"ike__ike_proposals": ["aes128gcm16-prfsha256"]}, "an IKE proposal needs a DH group"),
     ({"ike__sa_mode": "sometimes"}, "ike.sa_mode: Input should be 'eager' or 'lazy'"),
     (
         {"tunnel_encapsulation": {"security_handle_subtlv": 200}},
