@@ -1,0 +1,94 @@
+"""Packets per second of the C-PE program on p4sim, with the ESP engine on the crypto port.
+
+    .venv/bin/python benchmarks/cpe_pps.py [--seconds S]
+
+Red -> black (VRF lookup, label push, MPLS-in-IP, ESP encrypt, second pass,
+black routing) and black -> red (ESP decrypt, SA/tunnel check, label pop,
+VRF lookup), for 64-octet and 1400-octet Ethernet frames. Each pass is the
+whole in-process path: P4Runtime-configured p4sim Device -> crypto port ->
+ESP engine -> Device again. Prints one line per case; figures depend on this
+machine and are not asserted anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scapy.layers.l2 import Ether
+
+from bmv2_tests.lib.cpe import (
+    BLACK,
+    BLACK_GW_MAC,
+    RED_A1,
+    V4,
+    VRF_A,
+    Cpe,
+    host_mac,
+    router_mac,
+)
+from bmv2_tests.lib.inproc import InProcessSwitch
+from bmv2_tests.lib.packets import eth, mpls_in_ip, tenant_ip
+
+LABEL = 100
+
+
+def sized_tenant_packet(frame_len: int, dst: str, src: str, ttl: int = 64) -> object:
+    overhead = len(eth("00:00:00:00:00:00", "00:00:00:00:00:00", tenant_ip(4, src, dst, ttl, b"")))
+    return tenant_ip(4, src, dst, ttl, b"p" * max(0, frame_len - overhead))
+
+
+def run(name: str, frames: list[bytes], port: int, switch: InProcessSwitch, seconds: float) -> None:
+    want = BLACK if port == RED_A1 else RED_A1
+    got = switch.send(port, frames[0])
+    if [p for p, _ in got] != [want]:
+        raise SystemExit(f"{name}: expected one frame out of port {want}, got {got!r}")
+    sent, i, start = 1, 1, time.perf_counter()
+    while time.perf_counter() - start < seconds and i < len(frames):
+        switch.send(port, frames[i])
+        i += 1
+        sent += 1
+    elapsed = time.perf_counter() - start
+    print(
+        f"{name:<24} {len(frames[0]):>5} B {sent / elapsed:9.0f} pkt/s ({sent} in {elapsed:.2f}s)"
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=2.0, help="time per case")
+    ap.add_argument("--max-packets", type=int, default=20000, help="frames prepared per case")
+    args = ap.parse_args()
+
+    switch = InProcessSwitch()
+    cpe = Cpe(switch, None, switch.crypto)  # type: ignore[arg-type]
+    cpe.set_up_vrf_a(V4)
+    cpe.set_up_black(V4)
+    tunnel = cpe.set_up_tunnel(V4)
+    cpe.set_up_remote_route(V4, VRF_A, V4.remote_net, LABEL, tunnel.tunnel_id)
+    cpe.set_up_vpn_label(LABEL, VRF_A)
+
+    print(f"p4sim in-process, p4src/cpe.p4, AES-GCM-128 transport mode, {args.seconds}s per case")
+    for size in (64, 1400):
+        ip = sized_tenant_packet(size, V4.remote_host, V4.tenant_host1)
+        frame = eth(host_mac(RED_A1), router_mac(RED_A1), ip)
+        run("red->black (encrypt)", [frame] * args.max_packets, RED_A1, switch, args.seconds)
+
+        # Black -> red needs a fresh sequence number per packet (anti-replay).
+        inner = sized_tenant_packet(size - 38, V4.tenant_host1, V4.remote_host, ttl=30)
+        plain = mpls_in_ip(4, V4.peer_loopback, V4.our_loopback, LABEL, inner)
+        esp_frames = []
+        budget = time.perf_counter() + 10.0
+        while len(esp_frames) < args.max_packets and time.perf_counter() < budget:
+            esp = tunnel.in_sa.encrypt(plain)
+            esp_frames.append(bytes(Ether(src=BLACK_GW_MAC, dst=router_mac(BLACK)) / esp))
+        run("black->red (decrypt)", esp_frames, BLACK, switch, args.seconds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

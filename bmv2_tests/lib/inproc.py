@@ -1,0 +1,104 @@
+"""The C-PE pipeline on p4sim inside this process, for benchmarks and debugging.
+
+The same P4Runtime messages the gRPC server would get are handed to p4sim's
+``Device`` directly (encoded by the controller's own codec from names), and
+the ESP engine answers the crypto port synchronously. No sockets, no threads:
+``send()`` returns every frame the switch emitted for that input.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Iterable
+
+from finsy.proto import p4r
+
+from bmv2_tests.lib.target import CPU_PORT, CRYPTO_PORT, DEVICE_ID, PROGRAM, TargetUnavailable
+from controller.ipsec.esp.engine import EspEngine
+from controller.p4rt import CounterEntry, PacketIn, TableEntry
+from controller.p4rt.codec import Codec
+from controller.p4rt.schema import P4Schema
+
+
+class InlineCrypto:
+    """The ESP engine as the crypto-port peer, called in-line."""
+
+    def __init__(self) -> None:
+        self.engine = EspEngine()
+        self.lock = threading.Lock()
+
+
+class InProcessSwitch:
+    """p4sim's Device running p4src/cpe.p4, written to with P4Runtime messages."""
+
+    def __init__(self) -> None:
+        try:
+            engine_mod = importlib.import_module("targets.p4sim.engine")
+        except ImportError as exc:
+            raise TargetUnavailable(f"p4sim engine not available: {exc}") from None
+        from targets.p4sim.runtime.bundle import bundle_from_path
+        from targets.p4sim.runtime.device import Device
+        from targets.p4sim.runtime.loader import load_engine
+
+        program = engine_mod.load_program(PROGRAM, defines={})
+        self.p4info = program.p4info
+        self.codec = Codec(P4Schema(self.p4info))
+        self.device = Device(load_engine, device_id=DEVICE_ID, cpu_port=CPU_PORT)
+        arb = p4r.MasterArbitrationUpdate(device_id=DEVICE_ID)
+        arb.election_id.low = 1
+        self.device.arbitration.update("inproc", arb)
+        req = p4r.SetForwardingPipelineConfigRequest(
+            device_id=DEVICE_ID,
+            action=p4r.SetForwardingPipelineConfigRequest.Action.VERIFY_AND_COMMIT,
+        )
+        req.election_id.low = 1
+        req.config.p4info.CopyFrom(self.p4info)
+        req.config.p4_device_config = bundle_from_path(PROGRAM).encode()
+        self.device.set_pipeline(req)
+        self.crypto = InlineCrypto()
+        self.out: list[tuple[int, bytes]] = []
+        self.packet_ins: list[PacketIn] = []
+        self.device.emit = self._emit
+        self.device.packet_in_sink = lambda msg: self.packet_ins.append(
+            self.codec.decode_packet_in(msg)
+        )
+
+    def _emit(self, port: int, frame: bytes) -> None:
+        if port == CRYPTO_PORT:
+            with self.crypto.lock:
+                answer = self.crypto.engine.process(frame)
+            if answer:
+                self.device.receive(CRYPTO_PORT, answer)
+            return
+        self.out.append((port, frame))
+
+    def send(self, port: int, frame: bytes) -> list[tuple[int, bytes]]:
+        self.out = []
+        self.device.receive(port, frame)
+        return self.out
+
+    def _write(self, kind: int, entries: Iterable[TableEntry]) -> None:
+        req = p4r.WriteRequest(device_id=DEVICE_ID)
+        req.election_id.low = 1
+        for ent in entries:
+            req.updates.add(type=kind, entity=self.codec.encode(ent))
+        errors = self.device.write(req)
+        failed = [str(err) for err in errors if err is not None]
+        if failed:
+            raise AssertionError(f"write refused: {failed}")
+
+    def insert(self, entries: Iterable[TableEntry]) -> None:
+        self._write(p4r.Update.INSERT, entries)
+
+    def delete(self, entries: Iterable[TableEntry]) -> None:
+        self._write(p4r.Update.DELETE, entries)
+
+    def counter(self, name: str, index: int) -> tuple[int, int]:
+        req = p4r.ReadRequest(device_id=DEVICE_ID)
+        req.entities.append(self.codec.encode(CounterEntry(name, index), for_read=True))
+        for msg in self.device.read(req):
+            ent = self.codec.decode(msg)
+            if isinstance(ent, CounterEntry) and ent.index == index and ent.data is not None:
+                return ent.data.packets, ent.data.bytes
+        raise AssertionError(f"counter {name}[{index}] not returned")
