@@ -41,7 +41,6 @@ from controller.ipsec.installer import (
     Direction,
     ExpiryCallback,
     ExpiryEvent,
-    Mode,
     SaCounters,
     SaInstallError,
     SaParams,
@@ -196,40 +195,42 @@ class EspEngine:
         if sa is None:
             raise Reject(Result.NO_SA, f"no outbound SA {index}")
         self._sa = sa
-        now = self._clock() if sa.timed else 0.0
+        now = 0.0
         if sa.timed:
+            now = self._clock()
             self._emit(sa.check_limits(now))
-        sa.refuse_if_expired()
+        if sa.hard_reason is not None:
+            sa.refuse_if_expired()
         view = IpView(frame[HEADER_LEN:])
         p = sa.params
-        if p.mode is Mode.TRANSPORT:
+        encap = p.udp_encap
+        answer = frame[:2] + sa.index_bytes + b"\x00" + frame[5:HEADER_LEN]
+        if not sa.tunnel:
             protected = view.payload
             esp = sa.encrypt(view.proto, protected)
             proto = PROTO_ESP
-            if p.udp_encap is not None:
-                esp = (
-                    udp_header(
-                        view.src, view.dst, p.udp_encap.local_port, p.udp_encap.remote_port, esp
-                    )
-                    + esp
-                )
+            if encap is not None:
+                udp = udp_header(view.src, view.dst, encap.local_port, encap.remote_port, esp)
+                esp = udp + esp
                 proto = PROTO_UDP
-            out = view.rebuild(proto, esp)
+            out = view.rebuild(proto, esp, answer)
         else:
             protected = view.inner()
             esp = sa.encrypt(PROTO_IPV4 if view.version == 4 else PROTO_IPV6, protected)
             src, dst = p.local.packed, p.remote.packed
             proto = PROTO_ESP
-            if p.udp_encap is not None:
-                encap = p.udp_encap
+            if encap is not None:
                 esp = udp_header(src, dst, encap.local_port, encap.remote_port, esp) + esp
                 proto = PROTO_UDP
             h = view.header
             tos = h[1] if view.version == 4 else ((h[0] & 0x0F) << 4) | (h[1] >> 4)
             outer = outer_header(src, dst, proto, len(esp), tos)
-            out = view.l2[:-2] + ethertype_for(p.local.version) + outer + esp
-        self._emit(sa.account(len(protected), now))
-        return frame[:2] + _H.pack(p.sa_index) + b"\x00" + frame[5:HEADER_LEN] + out
+            l2 = view.l2[:-2] + ethertype_for(p.local.version)
+            out = b"".join((answer, l2, outer, esp))
+        events = sa.account(len(protected), now)
+        if events:
+            self._emit(events)
+        return out
 
     def _decrypt(self, frame: bytes) -> bytes:
         view = IpView(frame[HEADER_LEN:])
@@ -257,20 +258,25 @@ class EspEngine:
         encap = p.udp_encap
         if (encap is None) != (dport == 0) or (encap is not None and dport != encap.local_port):
             raise Reject(Result.MALFORMED, f"SPI 0x{spi:08x}: UDP encapsulation mismatch")
-        now = self._clock() if sa.timed else 0.0
+        now = 0.0
         if sa.timed:
+            now = self._clock()
             self._emit(sa.check_limits(now))
-        sa.refuse_if_expired()
+        if sa.hard_reason is not None:
+            sa.refuse_if_expired()
         next_header, data = sa.decrypt(esp)
-        if p.mode is Mode.TRANSPORT:
-            out = view.rebuild(next_header, data)
+        answer = frame[:2] + sa.index_bytes + b"\x00" + frame[5:HEADER_LEN]
+        if not sa.tunnel:
+            out = view.rebuild(next_header, data, answer)
         else:
             version = data[0] >> 4 if data else 0
             if (next_header, version) not in ((PROTO_IPV4, 4), (PROTO_IPV6, 6)):
                 raise Reject(Result.MALFORMED, f"tunnel mode: next header {next_header}")
-            out = view.l2[:-2] + ethertype_for(version) + data
-        self._emit(sa.account(len(data), now))
-        return frame[:2] + _H.pack(p.sa_index) + b"\x00" + frame[5:HEADER_LEN] + out
+            out = b"".join((answer, view.l2[:-2], ethertype_for(version), data))
+        events = sa.account(len(data), now)
+        if events:
+            self._emit(events)
+        return out
 
     # --- helpers --------------------------------------------------------------------------
 

@@ -98,8 +98,8 @@ class IpView:
         self.src = ip[8:24]
         self.dst = ip[24:40]
 
-    def rebuild(self, proto: int, payload: bytes) -> bytes:
-        """The frame with payload and protocol replaced and lengths/checksum fixed."""
+    def rebuild(self, proto: int, payload: bytes, prefix: bytes = b"") -> bytes:
+        """prefix + the frame with payload and protocol replaced, lengths/checksum fixed."""
         header = self.header
         header[self.nh_offset] = proto
         if self.version == 4:
@@ -108,7 +108,7 @@ class IpView:
             header[10:12] = _H.pack(checksum(header))
         else:
             header[4:6] = _H.pack(len(header) - 40 + len(payload))
-        return self.l2 + header + payload
+        return b"".join((prefix, self.l2, header, payload))
 
     def inner(self) -> bytes:
         """The whole IP packet (tunnel mode protects it as a unit)."""

@@ -36,6 +36,7 @@ from controller.ipsec.installer import (
     ExpiryKind,
     ExpiryReason,
     Lifetime,
+    Mode,
     SaCounters,
     SaParams,
 )
@@ -69,6 +70,7 @@ class SaState:
         "esn",
         "hard",
         "hard_reason",
+        "index_bytes",
         "max_seq",
         "next_check",
         "params",
@@ -79,10 +81,13 @@ class SaState:
         "soft_seq",
         "timed",
         "transform",
+        "tunnel",
     )
 
     def __init__(self, params: SaParams, now: float) -> None:
         self.params = params
+        self.index_bytes = params.sa_index.to_bytes(2, "big")
+        self.tunnel = params.mode is Mode.TUNNEL
         self.transform = make_transform(params.suite, params.keys)
         self.esn = params.esn
         self.seq = 0  # last sequence number sent
