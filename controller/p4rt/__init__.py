@@ -14,7 +14,7 @@ Controller code never sees a P4Info ID. Typical use::
         TableEntry("vrf_fib", action="drop", is_default=True),   # use modify() for defaults
     ])
     entries = await client.read([TableEntry("vrf_fib")])        # wildcard read
-    [client.entry_string(x) for x in entries]
+    [client.entry_string(x) for x in entries]   # or: await client.dump_tables()
     # -> ["vrf_fib vrf=2 dst=10.1.0.0/16 -> push_label(label=100, tunnel=3)", ...]
     plan = await client.reconcile(desired, scope=[TableEntry("vrf_fib")],
                                   order=["tunnel", "vrf_fib"])

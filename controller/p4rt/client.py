@@ -304,6 +304,11 @@ class P4RuntimeClient:
             await self.write(phase)
         return plan
 
+    async def dump_tables(self) -> list[str]:
+        """Every table entry on the switch as sorted canonical strings (``show tables``)."""
+        entries = await self.read([e.TableEntry("*")])
+        return sorted(self.entry_string(ent) for ent in entries)
+
     def entry_string(self, ent: e.Entity) -> str:
         """The canonical readable string of an entity (see ``canonical``)."""
         return entity_string(self._codec(), ent)

@@ -326,9 +326,11 @@ class FakeSwitch(p4r_grpc.P4RuntimeServicer):
         yield out
 
 
-async def start_fake(switch: FakeSwitch) -> tuple[grpc.aio.Server, str]:
+async def start_fake(
+    switch: FakeSwitch, address: str = "127.0.0.1:0"
+) -> tuple[grpc.aio.Server, str]:
     server = grpc.aio.server()
     p4r_grpc.add_P4RuntimeServicer_to_server(switch, server)
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = server.add_insecure_port(address)
     await server.start()
     return server, f"127.0.0.1:{port}"

@@ -193,3 +193,36 @@ async def test_connect_to_nothing_fails_clearly() -> None:
     cli = P4RuntimeClient("127.0.0.1:1", backoff=(0.01, 0.05))
     with pytest.raises(NotPrimaryError, match=r"127\.0\.0\.1:1 device 1: no arbitration answer"):
         await cli.connect(timeout=0.3)
+
+
+async def test_switch_restart_reconnects_and_tells_the_app(
+    p4info: p4i.P4Info, unused_tcp_port: int
+) -> None:
+    from .fake_switch import start_fake
+
+    address = f"127.0.0.1:{unused_tcp_port}"
+    first = FakeSwitch()
+    server, _ = await start_fake(first, address)
+    cli = P4RuntimeClient(address, device_id=1, election_id=4, backoff=(0.02, 0.2))
+    events: list[bool] = []
+    cli.on_primary(events.append)
+    try:
+        await cli.connect(timeout=5)
+        await cli.set_pipeline(p4info, b"cfg")
+        await cli.insert([route(1, "10.0.0.0/8", 1)])
+        await server.stop(None)
+        await wait_for(lambda: events == [True, False])
+        # The switch comes back empty: the client re-arbitrates by itself, and the
+        # application (told through on_primary) pushes pipeline and state again.
+        second = FakeSwitch()
+        server, _ = await start_fake(second, address)
+        await wait_for(lambda: events == [True, False, True])
+        await cli.set_pipeline(p4info, b"cfg")
+        plan = await cli.reconcile([route(1, "10.0.0.0/8", 1)], [TableEntry("vrf_fib")])
+        assert plan.counts["insert"] == 1
+        assert await cli.dump_tables() == [
+            "vrf_fib vrf=1 dst=10.0.0.0/8 -> push_label(label=1, tunnel=1)"
+        ]
+    finally:
+        await cli.close()
+        await server.stop(None)
