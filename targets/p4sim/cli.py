@@ -2,7 +2,8 @@
 
 Subcommands: ``run`` (the switch with its P4Runtime server,
 targets/p4sim/runtime/cli.py). The engine adds ``compile`` and ``stf`` here:
-one ``add_..._parser(sub)`` call each in :func:`add_parser`.
+one ``add_..._parser(sub)`` call each in :func:`add_parser`. What ``run``
+needs from the engine is in targets/p4sim/runtime/README.md (load_program).
 """
 
 from __future__ import annotations
