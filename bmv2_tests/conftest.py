@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bmv2_tests.lib.cpe import ALL_PORTS, Cpe
+from bmv2_tests.lib.cpe import DATA_PORTS, Cpe
 from bmv2_tests.lib.crypto_port import CryptoPortEngine
 from bmv2_tests.lib.dataplane import Dataplane
 from bmv2_tests.lib.runtime import SyncP4Runtime
@@ -48,7 +48,7 @@ def session_cpe(target: RunningTarget) -> Iterator[Cpe]:
     try:
         sw.connect()
         sw.set_pipeline(target.p4info, target.device_config)
-        dp = Dataplane(target.nn_address, ALL_PORTS)
+        dp = Dataplane(target.nn_address, [*DATA_PORTS, CRYPTO_PORT], watch=DATA_PORTS)
         crypto = CryptoPortEngine(dp, CRYPTO_PORT)
         yield Cpe(sw, dp, crypto)
     finally:

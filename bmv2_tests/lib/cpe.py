@@ -142,8 +142,11 @@ class Cpe:
     # -- writing -------------------------------------------------------------------------
 
     def insert(self, *entries: TableEntry) -> None:
-        self.sw.insert(entries)
-        self.written.extend(entries)
+        """Write entries; ones this test already wrote are skipped, so helpers compose."""
+        new = [ent for ent in entries if ent not in self.written]
+        if new:
+            self.sw.insert(new)
+            self.written.extend(new)
 
     def counter(self, name: str, index: int) -> tuple[int, int]:
         return self.sw.counter(name, index)

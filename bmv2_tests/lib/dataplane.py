@@ -19,8 +19,11 @@ logging.getLogger("dataplane").setLevel(logging.ERROR)
 class Dataplane:
     """Send frames into switch ports and collect what the switch sends out."""
 
-    def __init__(self, nn_address: str, ports: list[int]) -> None:
+    def __init__(self, nn_address: str, ports: list[int], watch: list[int]) -> None:
+        """Attach ``ports``; ``watch`` are the ones ``expect_none`` checks by default
+        (not the crypto port, whose frames belong to the engine thread)."""
         self.ports = list(ports)
+        self.watch = list(watch)
         self.dp = DataPlane(config={"platform": "nn", "qlen": 1000})
         for port in self.ports:
             self.dp.port_add(nn_address, 0, port)
@@ -51,7 +54,7 @@ class Dataplane:
 
     def expect_none(self, ports: list[int] | None = None, timeout: float = 0.3) -> None:
         """Nothing arrived on ``ports`` (default: all) within ``timeout`` seconds."""
-        for port in ports if ports is not None else self.ports:
+        for port in ports if ports is not None else self.watch:
             got = self.recv(port, timeout)
             timeout = 0.0  # the first wait covers all ports
             if got is not None:
