@@ -50,6 +50,7 @@ from controller.ipsec.installer import (
 log = logging.getLogger(__name__)
 _H = struct.Struct("!H")
 _UDP_PORTS = struct.Struct("!HH")
+_NO_NEXT_HEADER = 59
 
 
 class EspEngine:
@@ -265,6 +266,8 @@ class EspEngine:
         if sa.hard_reason is not None:
             sa.refuse_if_expired()
         next_header, data = sa.decrypt(esp)
+        if next_header == _NO_NEXT_HEADER:  # RFC 4303 2.6: a TFC dummy packet, to be dropped
+            raise Reject(Result.MALFORMED, "dummy packet (next header 59) discarded")
         answer = frame[:2] + sa.index_bytes + b"\x00" + frame[5:HEADER_LEN]
         if not sa.tunnel:
             out = view.rebuild(next_header, data, answer)

@@ -158,3 +158,12 @@ def test_encrypt_needs_an_outbound_sa() -> None:
         hdr, body = split(engine.process(request(cp.Op.ENCRYPT, frame, index)))
         assert hdr.result == cp.Result.NO_SA and body == frame
     assert engine.errors == {"NO_SA": 2}
+
+
+def test_dummy_packet_is_dropped() -> None:
+    """RFC 4303 section 2.6: next header 59 marks a TFC dummy packet."""
+    engine = EspEngine()
+    params = _inbound(engine)
+    dummy = _gcm_with_trailer(params, b"\x01\x02\x02\x3b")
+    assert _decrypt(engine, dummy)[0].result == cp.Result.MALFORMED
+    assert engine.counters(4).errors == {"MALFORMED": 1}
