@@ -1,0 +1,1 @@
+"""The lab: a Secured L3VPN topology built from network namespaces on one host."""

@@ -1,0 +1,113 @@
+"""Network namespaces, veth links, addresses and routes, through iproute2.
+
+The lab builds every node (underlay router, C-PEs, RRs, tenant hosts) as a
+network namespace joined by veth pairs. iproute2's `ip` is the tool every
+operator already knows and its error messages are clear, so the lab drives it
+rather than speaking netlink itself. Every failure becomes a NetnsError that
+names the command and what `ip` said.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class NetnsError(RuntimeError):
+    """An iproute2 command failed; the message names the command and its error."""
+
+
+def require_tools() -> None:
+    """Fail clearly when the host cannot build a lab."""
+    if shutil.which("ip") is None:
+        raise NetnsError("the lab needs iproute2's `ip` command (apt-get install iproute2)")
+
+
+def run(argv: Sequence[str], *, check: bool = True, timeout: float = 10.0) -> str:
+    try:
+        proc = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout)
+    except FileNotFoundError as exc:
+        raise NetnsError(f"{argv[0]}: not found") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise NetnsError(f"`{' '.join(argv)}` did not finish in {timeout:g}s") from exc
+    if check and proc.returncode != 0:
+        msg = (proc.stderr or proc.stdout).strip().splitlines()
+        raise NetnsError(f"`{' '.join(argv)}` failed: {msg[-1] if msg else proc.returncode}")
+    return proc.stdout
+
+
+def list_netns() -> set[str]:
+    out = run(["ip", "netns", "list"])
+    return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
+@dataclass(frozen=True)
+class Netns:
+    """One network namespace, by name."""
+
+    name: str
+
+    def exec_argv(self, argv: Sequence[str]) -> list[str]:
+        return ["ip", "netns", "exec", self.name, *argv]
+
+    def run(self, argv: Sequence[str], *, check: bool = True, timeout: float = 10.0) -> str:
+        return run(self.exec_argv(argv), check=check, timeout=timeout)
+
+    def ip(self, *args: str) -> str:
+        return run(["ip", "-n", self.name, *args])
+
+    def create(self) -> None:
+        run(["ip", "netns", "add", self.name])
+        self.ip("link", "set", "lo", "up")
+
+    def delete(self) -> None:
+        run(["ip", "netns", "delete", self.name], check=False)
+
+    def exists(self) -> bool:
+        return self.name in list_netns()
+
+    def add_address(self, ifname: str, iface: str) -> None:
+        """Add an address in CIDR form (``192.0.2.1/24``) to an interface."""
+        ipaddress.ip_interface(iface)  # fail early, with Python's message, on a typo
+        self.ip("addr", "add", iface, "dev", ifname)
+
+    def add_route(self, prefix: str, via: str | None = None, dev: str | None = None) -> None:
+        args = ["route", "replace", str(ipaddress.ip_network(prefix, strict=False))]
+        if via:
+            args += ["via", via]
+        if dev:
+            args += ["dev", dev]
+        if ipaddress.ip_network(prefix, strict=False).version == 6:
+            args = ["-6", *args]
+        self.ip(*args)
+
+    def set_sysctl(self, key: str, value: str) -> None:
+        self.run(["sysctl", "-q", "-w", f"{key}={value}"])
+
+    def enable_forwarding(self) -> None:
+        self.set_sysctl("net.ipv4.ip_forward", "1")
+        self.set_sysctl("net.ipv6.conf.all.forwarding", "1")
+
+    def link_up(self, ifname: str) -> None:
+        self.ip("link", "set", "dev", ifname, "up")
+
+
+def veth(a: Netns, a_if: str, b: Netns, b_if: str, *, mtu: int | None = None) -> None:
+    """Join two namespaces with a veth pair and bring both ends up."""
+    if max(len(a_if), len(b_if)) > 15:
+        raise NetnsError(f"interface names are at most 15 characters: {a_if!r}, {b_if!r}")
+    argv = ["ip", "link", "add", a_if, "netns", a.name]
+    if mtu:
+        argv += ["mtu", str(mtu)]
+    argv += ["type", "veth", "peer", "name", b_if, "netns", b.name]
+    if mtu:
+        argv += ["mtu", str(mtu)]
+    run(argv)
+    a.link_up(a_if)
+    b.link_up(b_if)
+    for ns, ifname in ((a, a_if), (b, b_if)):
+        # Tenant hosts and routers answer ND at once instead of waiting for DAD.
+        ns.set_sysctl(f"net.ipv6.conf.{ifname}.accept_dad", "0")
