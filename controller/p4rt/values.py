@@ -22,8 +22,23 @@ Value = int | str | bytes
 
 _MAC_RE = re.compile(r"^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$")
 # Field names that hold addresses; width alone cannot tell an IPv4 address from a
-# 32-bit counter or label, so the P4 name decides how a value is shown.
-_ADDR_NAME_RE = re.compile(r"(addr|ip|dst|src|nexthop|next_hop|loopback|endpoint|peer|prefix)")
+# 32-bit counter or label, so the words of the P4 name decide how a value is shown.
+_ADDR_WORDS = frozenset(
+    [
+        "addr", "address", "ip", "ipv4", "ipv6", "dst", "src", "daddr", "saddr", "dip",
+        "sip", "nexthop", "nh", "loopback", "endpoint", "peer", "prefix",
+    ]
+)  # fmt: skip
+_WORD_RE = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+
+
+def _words(name: str) -> set[str]:
+    """Lower-case words of a P4 name: "hdr.ipv4.dstAddr" -> {hdr, ipv4, dst, addr}.
+
+    A trailing family digit counts both ways ("nexthop6" is also "nexthop").
+    """
+    words = {w.lower() for w in _WORD_RE.findall(name)}
+    return words | {w.rstrip("0123456789") for w in words}
 
 
 def parse_int(value: Value, bitwidth: int, what: str) -> int:
@@ -103,13 +118,13 @@ def format_value(number: int, bitwidth: int, name: str = "", *, address: bool = 
     the field name looks like an address; 48-bit fields print as MACs when the
     name mentions "mac" or "eth" or "addr"; everything else is decimal.
     """
-    lowered = name.lower()
-    looks_addr = address or bool(_ADDR_NAME_RE.search(lowered))
+    words = _words(name)
+    looks_addr = address or bool(words & _ADDR_WORDS)
     if bitwidth == 32 and looks_addr:
         return str(ipaddress.IPv4Address(number))
     if bitwidth == 128 and looks_addr:
         return str(ipaddress.IPv6Address(number))
-    if bitwidth == 48 and ("mac" in lowered or "eth" in lowered or "addr" in lowered):
+    if bitwidth == 48 and any("mac" in w or w in ("eth", "addr") for w in words):
         raw = number.to_bytes(6, "big")
         return ":".join(f"{b:02x}" for b in raw)
     return str(number)

@@ -121,3 +121,24 @@ def test_arbitrary_text_never_raises_anything_but_value_error(text: str) -> None
         parse_int(text, 32, "f")
     except P4ValueError as exc:
         assert str(exc).startswith("f:")
+
+
+@pytest.mark.parametrize(
+    ("name", "width", "shown"),
+    [
+        ("hdr.ipv4.dstAddr", 32, "10.1.0.0"),
+        ("remote_addr", 32, "10.1.0.0"),
+        ("src_ip", 32, "10.1.0.0"),
+        ("pipeline_id", 32, "167837696"),  # "ip" inside a word is not an address
+        ("sa_index", 32, "167837696"),
+        ("label", 32, "167837696"),
+    ],
+)
+def test_addresses_are_recognised_by_name_words(name: str, width: int, shown: str) -> None:
+    assert format_value(0x0A010000, width, name) == shown
+
+
+def test_macs_by_name_words() -> None:
+    assert format_value(1, 48, "hdr.ethernet.dstAddr") == "00:00:00:00:00:01"
+    assert format_value(1, 48, "smac") == "00:00:00:00:00:01"
+    assert format_value(1, 48, "timestamp") == "1"
