@@ -99,7 +99,7 @@ def veth(a: Netns, a_if: str, b: Netns, b_if: str, *, mtu: int | None = None) ->
     """Join two namespaces with a veth pair and bring both ends up."""
     if max(len(a_if), len(b_if)) > 15:
         raise NetnsError(f"interface names are at most 15 characters: {a_if!r}, {b_if!r}")
-    argv = ["ip", "link", "add", a_if, "netns", a.name]
+    argv = ["ip", "link", "add", "name", a_if, "netns", a.name]
     if mtu:
         argv += ["mtu", str(mtu)]
     argv += ["type", "veth", "peer", "name", b_if, "netns", b.name]
