@@ -15,7 +15,7 @@ the new inbound SA, install the new outbound SA, then
 ``switch_outbound(old, new)``: from then on every ENCRYPT request naming
 ``old`` is encrypted with ``new``, so no packet is lost or sent under the old
 SA whatever the moment the pipeline's tunnel -> sa_index entry is rewritten.
-Deleting ``old`` later removes the alias as well.
+``old`` is retired for good; deleting it later removes the alias as well.
 """
 
 from __future__ import annotations

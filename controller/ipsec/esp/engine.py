@@ -131,12 +131,15 @@ class EspEngine:
         for index in (old_sa_index, new_sa_index):
             if index not in self._outbound:
                 raise SaInstallError(f"SA {index}: no outbound SA with this index")
+        if self._outbound[new_sa_index].retired:
+            raise SaInstallError(f"SA {new_sa_index}: already retired by an earlier switch")
         if old_sa_index == new_sa_index:
             raise SaInstallError(f"SA {old_sa_index}: cannot switch an SA to itself")
         for retired, successor in self._alias.items():
             if successor == old_sa_index:
                 self._alias[retired] = new_sa_index
         self._alias[old_sa_index] = new_sa_index
+        self._outbound[old_sa_index].retired = True
         log.info("ESP outbound switched: %d -> %d", old_sa_index, new_sa_index)
 
     def counters(self, sa_index: int) -> SaCounters:
@@ -193,7 +196,8 @@ class EspEngine:
     def _encrypt(self, frame: bytes) -> bytes:
         index = _H.unpack_from(frame, 2)[0]
         sa = self._outbound.get(self._alias.get(index, index))
-        if sa is None:
+        # A retired SA never encrypts again, even after its successor was deleted.
+        if sa is None or sa.retired:
             raise Reject(Result.NO_SA, f"no outbound SA {index}")
         self._sa = sa
         now = 0.0

@@ -75,6 +75,7 @@ class SaState:
         "next_check",
         "params",
         "replay",
+        "retired",
         "seq",
         "soft",
         "soft_fired",
@@ -98,6 +99,7 @@ class SaState:
         self.counters = SaCounters()
         self.added = now
         self.soft_fired = False
+        self.retired = False  # replaced by switch_outbound(); never encrypts again
         self.hard_reason: ExpiryReason | None = None
         self.set_lifetimes(params.soft, params.hard)
 

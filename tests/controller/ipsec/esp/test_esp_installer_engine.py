@@ -97,6 +97,11 @@ def test_hitless_outbound_switch() -> None:
     engine.add_sa(sa_params(Direction.OUTBOUND, sa_index=12, spi=0xC000))
     engine.switch_outbound(11, 12)
     assert {Ether(_encrypt(engine, i)[1])[ESP].spi for i in (10, 11, 12)} == {0xC000}
+    with pytest.raises(SaInstallError, match="already retired"):
+        engine.switch_outbound(12, 10)
+    engine.delete_sa(12)  # even without its successor, a retired SA stays out of use
+    assert [_encrypt(engine, i)[0].result for i in (10, 11)] == [cp.Result.NO_SA] * 2
+    engine.add_sa(sa_params(Direction.OUTBOUND, sa_index=12, spi=0xC000))
     engine.delete_sa(10)
     engine.delete_sa(11)
     assert _encrypt(engine, 10)[0].result == cp.Result.NO_SA
