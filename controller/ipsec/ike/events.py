@@ -44,4 +44,13 @@ class ChildDown:
     reason: str
 
 
-Event = IkeUp | IkeDown | IkeRekeyed | ChildUp | ChildDown
+@dataclass(frozen=True)
+class PeerMoved:
+    """An authenticated request came from a new address (NAT rebinding, RFC 7296 2.23)."""
+
+    ike_name: str
+    old: tuple[str, int]
+    new: tuple[str, int]
+
+
+Event = IkeUp | IkeDown | IkeRekeyed | ChildUp | ChildDown | PeerMoved

@@ -20,7 +20,7 @@ from controller.ipsec.ike.child import ChildSa, ChildState
 from controller.ipsec.ike.config import IkeConfig
 from controller.ipsec.ike.crypto.cipher import SkCipher
 from controller.ipsec.ike.crypto.keys import IkeKeys, IkeSuite
-from controller.ipsec.ike.events import ChildDown, Event, IkeDown
+from controller.ipsec.ike.events import ChildDown, Event, IkeDown, PeerMoved
 from controller.ipsec.ike.tasks import DONE, RETRY, Task
 from controller.ipsec.ike.wire.consts import ExchangeType, Notify
 from controller.ipsec.ike.wire.errors import IkeError
@@ -214,8 +214,15 @@ class IkeSa:
         if msg.message_id != self.mid_in:
             self.log(f"{self.cfg.name}: request {msg.message_id} outside window {self.mid_in}")
             return
-        if msg.encrypted and self.encap and src != self.remote:
-            self.remote = src  # NAT mapping changed (RFC 7296 2.23); follow authenticated peer
+        if (
+            msg.encrypted
+            and self.encap
+            and src != self.remote
+            and self.state == IkeState.ESTABLISHED
+        ):
+            # NAT mapping changed (RFC 7296 2.23): follow the authenticated peer
+            self.events.append(PeerMoved(self.cfg.name, self.remote, src))
+            self.remote = src
         task = self._responder_task(msg)
         if msg.exchange == ExchangeType.IKE_SA_INIT:
             self.init_request = raw

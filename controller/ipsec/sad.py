@@ -1,0 +1,244 @@
+"""The SA database: negotiated CHILD_SAs in, SA-installer calls out.
+
+IKE reports :class:`~controller.ipsec.ike.events.ChildUp`/``ChildDown``; this
+module picks SA indexes, installs both directions through the
+:class:`~controller.ipsec.installer.SaInstaller` seam, and does a rekey
+hitlessly (RFC 7296 2.8): new inbound first, then new outbound, then
+``switch_outbound(old, new)``; the old pair stays installed for
+``drain_seconds`` so packets already in flight under it still decrypt.
+
+It also remembers which SA currently carries each tunnel (peer black address,
+tenant, CHILD_SA name), which is what the app writes into the P4 tables
+(``on_change``), and maps the engine's expiry events back to CHILD_SAs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from controller.ipsec.ike.child import ChildSa
+from controller.ipsec.ike.wire.consts import Encr, Integ
+from controller.ipsec.installer import (
+    SA_INDEX_MAX,
+    SA_INDEX_MIN,
+    CipherSuite,
+    Direction,
+    ExpiryEvent,
+    ExpiryKind,
+    IPAddress,
+    Lifetime,
+    Mode,
+    SaInstaller,
+    SaKeys,
+    SaParams,
+    SaUpdate,
+    UdpEncap,
+)
+
+TunnelKey = tuple[IPAddress, str | None, str]  # (peer black address, tenant, CHILD_SA name)
+
+
+class SadError(ValueError):
+    """A CHILD_SA the data path cannot carry (one-line reason)."""
+
+
+_SUITES: dict[tuple[int, int, int], CipherSuite] = {
+    (Encr.AES_GCM_16, 128, Integ.NONE): CipherSuite.AES_GCM_16_128,
+    (Encr.AES_GCM_16, 256, Integ.NONE): CipherSuite.AES_GCM_16_256,
+    (Encr.AES_CBC, 128, Integ.HMAC_SHA2_256_128): CipherSuite.AES_CBC_128_HMAC_SHA2_256_128,
+    (Encr.AES_CBC, 256, Integ.HMAC_SHA2_256_128): CipherSuite.AES_CBC_256_HMAC_SHA2_256_128,
+}
+
+
+def suite_of(child: ChildSa) -> CipherSuite:
+    suite = _SUITES.get((child.encr, child.key_bits, child.integ))
+    if suite is None:
+        what = f"{child.encr}/{child.key_bits}/{child.integ}"
+        raise SadError(f"CHILD_SA {child.name}: ESP transform {what} is not in the engine")
+    return suite
+
+
+def keys_of(suite: CipherSuite, keymat: tuple[bytes, bytes]) -> SaKeys:
+    encr, integ = keymat
+    if suite.is_aead:
+        return SaKeys(encr[: -suite.salt_len], encr[-suite.salt_len :])  # RFC 4106 8.1
+    return SaKeys(encr, b"", integ)
+
+
+@dataclass
+class Installed:
+    child: ChildSa
+    peer: IPAddress
+    tenant: str | None
+    in_index: int
+    out_index: int
+    remote_port: int
+
+    @property
+    def key(self) -> TunnelKey:
+        return (self.peer, self.tenant, self.child.name)
+
+
+@dataclass(frozen=True)
+class TunnelChange:
+    """The SA index the pipeline should use for a tunnel (None: no SA any more)."""
+
+    key: TunnelKey
+    out_index: int | None
+    in_index: int | None
+
+
+class SaDatabase:
+    def __init__(
+        self,
+        installer: SaInstaller,
+        local: IPAddress,
+        drain_seconds: float = 2.0,
+        on_change: Callable[[TunnelChange], None] = lambda change: None,
+        log: Callable[[str], None] = lambda line: None,
+    ) -> None:
+        self.installer = installer
+        self.local = local
+        self.drain_seconds = drain_seconds
+        self.on_change = on_change
+        self.log = log
+        self._by_spi: dict[int, Installed] = {}  # by inbound SPI
+        self._by_index: dict[int, Installed] = {}
+        self.tunnels: dict[TunnelKey, Installed] = {}
+        self._draining: list[tuple[float, Installed]] = []
+        self._next_index = SA_INDEX_MIN
+
+    # -- IKE events in -------------------------------------------------------------------
+
+    def child_up(
+        self,
+        child: ChildSa,
+        peer: IPAddress | str,
+        now: float,
+        replaces: ChildSa | None = None,
+        tenant: str | None = None,
+        remote_port: int = 4500,
+        soft: Lifetime | None = None,
+        hard: Lifetime | None = None,
+    ) -> Installed:
+        peer = ipaddress.ip_address(peer)
+        suite = suite_of(child)
+        inst = Installed(child, peer, tenant, self._alloc(), 0, remote_port)
+        inst.out_index = self._alloc()
+        inbound = SaParams(
+            Direction.INBOUND,
+            child.spi_in,
+            inst.in_index,
+            self.local,
+            peer,
+            suite,
+            keys_of(suite, child.key_in),
+            mode=Mode.TRANSPORT if child.transport else Mode.TUNNEL,
+            udp_encap=UdpEncap(4500, remote_port) if child.encap else None,
+            esn=child.esn,
+            soft=soft or Lifetime(),
+            hard=hard or Lifetime(),
+        )
+        outbound = dataclasses.replace(
+            inbound,
+            direction=Direction.OUTBOUND,
+            spi=child.spi_out,
+            sa_index=inst.out_index,
+            keys=keys_of(suite, child.key_out),
+        )
+        self.installer.add_sa(inbound)  # inbound first: the peer may use the new SA at once
+        try:
+            self.installer.add_sa(outbound)
+        except Exception:
+            self.installer.delete_sa(inst.in_index)
+            raise
+        self._by_spi[child.spi_in] = inst
+        self._by_index[inst.in_index] = self._by_index[inst.out_index] = inst
+        old = self._by_spi.get(replaces.spi_in) if replaces is not None else None
+        current = self.tunnels.get(inst.key)
+        if old is not None and current is old:
+            self.installer.switch_outbound(old.out_index, inst.out_index)
+        if current is None or current is old or old is None:
+            self.tunnels[inst.key] = inst
+            self.on_change(TunnelChange(inst.key, inst.out_index, inst.in_index))
+        self.log(f"SAD: {child} installed as in={inst.in_index} out={inst.out_index}")
+        return inst
+
+    def child_down(self, child: ChildSa, now: float) -> None:
+        """The CHILD_SA is gone from IKE; its SAs leave after the drain time."""
+        inst = self._by_spi.get(child.spi_in)
+        if inst is None:
+            return
+        if self.tunnels.get(inst.key) is inst:
+            # no successor: the tunnel has no SA now
+            del self.tunnels[inst.key]
+            self.on_change(TunnelChange(inst.key, None, None))
+            self._remove(inst)
+            return
+        self._draining.append((now + self.drain_seconds, inst))
+
+    def tick(self, now: float) -> None:
+        due = [i for t, i in self._draining if t <= now]
+        self._draining = [(t, i) for t, i in self._draining if t > now]
+        for inst in due:
+            self._remove(inst)
+
+    def _remove(self, inst: Installed) -> None:
+        for index in (inst.out_index, inst.in_index):
+            self.installer.delete_sa(index)
+            self._by_index.pop(index, None)
+        self._by_spi.pop(inst.child.spi_in, None)
+        self.log(f"SAD: removed SAs {inst.in_index}/{inst.out_index} of {inst.child.name}")
+
+    # -- engine events in ------------------------------------------------------------------
+
+    def expiry(self, event: ExpiryEvent) -> tuple[ExpiryKind, int] | None:
+        """(kind, inbound SPI of the CHILD_SA) for an engine expiry; None if stale."""
+        inst = self._by_index.get(event.sa_index)
+        if inst is None or inst.child.spi_in not in self._by_spi:
+            return None
+        return event.kind, inst.child.spi_in
+
+    # -- mobility ----------------------------------------------------------------------------
+
+    def peer_moved(
+        self, old: IPAddress | str, new: IPAddress | str, remote_port: int | None = None
+    ) -> int:
+        """Point every SA of a peer at its new black address; returns how many moved."""
+        old, new = ipaddress.ip_address(old), ipaddress.ip_address(new)
+        moved = 0
+        for inst in {id(i): i for i in self._by_spi.values()}.values():
+            if inst.peer != old:
+                continue
+            port = remote_port or inst.remote_port
+            encap = UdpEncap(4500, port) if inst.child.encap else None
+            for index in (inst.in_index, inst.out_index):
+                self.installer.update_sa(index, SaUpdate(remote=new, udp_encap=encap))
+            key = inst.key
+            inst.peer, inst.remote_port = new, port
+            if self.tunnels.get(key) is inst:
+                del self.tunnels[key]
+                self.tunnels[inst.key] = inst
+                self.on_change(TunnelChange(key, None, None))
+                self.on_change(TunnelChange(inst.key, inst.out_index, inst.in_index))
+            moved += 1
+        return moved
+
+    def outbound_index(
+        self, peer: IPAddress | str, tenant: str | None = None, child: str = "mpls"
+    ) -> int | None:
+        inst = self.tunnels.get((ipaddress.ip_address(peer), tenant, child))
+        return inst.out_index if inst else None
+
+    def _alloc(self) -> int:
+        for _ in range(SA_INDEX_MAX):
+            index = self._next_index
+            self._next_index = index + 1 if index < SA_INDEX_MAX else SA_INDEX_MIN
+            if index not in self._by_index and all(
+                index not in (i.in_index, i.out_index) for _, i in self._draining
+            ):
+                return index
+        raise SadError("all 65535 SA indexes are in use")

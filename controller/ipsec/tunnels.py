@@ -1,0 +1,185 @@
+"""Tunnels between C-PEs: when to start IKE, and keeping the SA database in step.
+
+The app (which knows BGP) calls :meth:`TunnelManager.ensure_tunnel` when a red
+loopback route for a peer arrives (draft section 4: eager setup), or
+:meth:`TunnelManager.packet_needs_tunnel` when traffic first needs an SA (lazy
+setup); both are keyed by the peer's black address. IKE knows no BGP.
+
+One IKE SA per C-PE pair carries a CHILD_SA for MPLS-in-IP (IP protocol 137,
+RFC 4023) and one for BGP (TCP) between the black loopbacks, in transport
+mode. With ``per_tenant``, each tenant gets its own MPLS CHILD_SA
+(``mpls-<tenant>``) on the same IKE SA.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from controller.ipsec.ike.config import ChildConfig, IkeConfig, Lifetimes
+from controller.ipsec.ike.daemon import IkeDaemon
+from controller.ipsec.ike.events import ChildDown, ChildUp, Event, IkeDown, PeerMoved
+from controller.ipsec.ike.sa import IkeSa, IkeState
+from controller.ipsec.ike.wire.ts import TrafficSelector
+from controller.ipsec.installer import ExpiryEvent, ExpiryKind
+from controller.ipsec.sad import SaDatabase
+
+PROTO_MPLS_IN_IP = 137  # RFC 4023
+PROTO_TCP = 6
+
+
+def mpls_child(
+    local: str, peer: str, tenant: str | None = None, lifetimes: Lifetimes | None = None
+) -> ChildConfig:
+    name = f"mpls-{tenant}" if tenant else "mpls"
+    return ChildConfig(
+        name,
+        [TrafficSelector.host(local, PROTO_MPLS_IN_IP)],
+        [TrafficSelector.host(peer, PROTO_MPLS_IN_IP)],
+        lifetimes=lifetimes or Lifetimes(),
+    )
+
+
+def bgp_child(local: str, peer: str, lifetimes: Lifetimes | None = None) -> ChildConfig:
+    # TCP between the loopbacks; the pipeline's SPD steers only port 179 into it.
+    return ChildConfig(
+        "bgp",
+        [TrafficSelector.host(local, PROTO_TCP)],
+        [TrafficSelector.host(peer, PROTO_TCP)],
+        lifetimes=lifetimes or Lifetimes(),
+    )
+
+
+@dataclass
+class Tunnel:
+    peer: str
+    tenant: str | None
+    security_handle: bytes | None = None
+    ike: IkeSa | None = None
+    children: set[str] = field(default_factory=set)
+
+
+class TunnelManager:
+    def __init__(
+        self,
+        daemon: IkeDaemon,
+        sad: SaDatabase,
+        local_black: str,
+        make_config: Callable[[str], IkeConfig],
+        per_tenant: bool = False,
+        lazy: bool = False,
+        log: Callable[[str], None] = lambda line: None,
+    ) -> None:
+        self.daemon, self.sad = daemon, sad
+        self.local = local_black
+        self.make_config = make_config
+        self.per_tenant, self.lazy = per_tenant, lazy
+        self.log = log
+        self.tunnels: dict[tuple[str, str | None], Tunnel] = {}
+
+    # -- app calls ----------------------------------------------------------------------
+
+    def ensure_tunnel(
+        self,
+        peer_black_addr: str,
+        now: float,
+        security_handle: bytes | None = None,
+        tenant: str | None = None,
+    ) -> None:
+        """A red loopback route for this peer arrived: set up SAs now (lazy: on first packet)."""
+        key = self._key(peer_black_addr, tenant)
+        tun = self.tunnels.setdefault(key, Tunnel(key[0], key[1]))
+        tun.security_handle = security_handle
+        if not self.lazy:
+            self._start(tun, now)
+
+    def packet_needs_tunnel(
+        self, peer_black_addr: str, now: float, tenant: str | None = None
+    ) -> None:
+        key = self._key(peer_black_addr, tenant)
+        self._start(self.tunnels.setdefault(key, Tunnel(key[0], key[1])), now)
+
+    def withdraw(self, peer_black_addr: str, now: float, tenant: str | None = None) -> None:
+        """The peer's red loopback route is gone: delete its IKE SA (and so its CHILD_SAs)."""
+        tun = self.tunnels.pop(self._key(peer_black_addr, tenant), None)
+        if tun is not None and tun.ike is not None and tun.ike.state == IkeState.ESTABLISHED:
+            self.daemon.delete_ike(tun.ike, now)
+
+    def peer_moved(self, old: str, new: str, now: float) -> None:
+        """Mobility: the peer's black address changed (new red loopback route)."""
+        for key in [k for k in self.tunnels if k[0] == str(ipaddress.ip_address(old))]:
+            tun = self.tunnels.pop(key)
+            tun.peer = str(ipaddress.ip_address(new))
+            self.tunnels[(tun.peer, key[1])] = tun
+            if tun.ike is not None:
+                tun.ike.remote = (tun.peer, tun.ike.remote[1])
+        self.sad.peer_moved(old, new)
+
+    # -- inputs from IKE and the engine ----------------------------------------------------
+
+    def on_events(self, events: list[tuple[IkeSa, Event]], now: float) -> None:
+        for sa, ev in events:
+            if isinstance(ev, ChildUp):
+                tenant = self._tenant_of(ev.child.name)
+                port = sa.remote[1] if sa.encap else 4500
+                self.sad.child_up(ev.child, sa.remote[0], now, ev.replaces, tenant, port)
+            elif isinstance(ev, ChildDown):
+                self.sad.child_down(ev.child, now)
+            elif isinstance(ev, PeerMoved):
+                self.sad.peer_moved(ev.old[0], ev.new[0], ev.new[1])
+            elif isinstance(ev, IkeDown) and sa.successor is None:
+                for tun in self.tunnels.values():
+                    if tun.ike is sa:
+                        tun.ike = None  # the next trigger starts over
+                        tun.children.clear()
+
+    def on_expiry(self, event: ExpiryEvent, now: float) -> None:
+        """Engine lifetimes: soft → rekey the CHILD_SA, hard → delete it."""
+        found = self.sad.expiry(event)
+        if found is None:
+            return
+        kind, spi_in = found
+        if kind is ExpiryKind.SOFT:
+            self.daemon.rekey_child(spi_in, now)
+        else:
+            self.daemon.delete_child(spi_in, now)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _key(self, peer: str, tenant: str | None) -> tuple[str, str | None]:
+        return (str(ipaddress.ip_address(peer)), tenant if self.per_tenant else None)
+
+    def _tenant_of(self, child_name: str) -> str | None:
+        return child_name[5:] if child_name.startswith("mpls-") else None
+
+    def _start(self, tun: Tunnel, now: float) -> None:
+        name = f"cpe-{tun.peer}"
+        try:
+            cfg = self.daemon.config(name)
+        except KeyError:
+            cfg = self.make_config(tun.peer)
+            cfg.name = name
+            self.daemon.configs.append(cfg)
+        child = f"mpls-{tun.tenant}" if tun.tenant else "mpls"
+        if all(c.name != child for c in cfg.children):
+            cfg.children.append(mpls_child(self.local, tun.peer, tun.tenant))
+        live = self._ike_for(tun.peer)
+        if live is None:
+            tun.ike = self.daemon.initiate(name, (self.local, 500), (tun.peer, 500), now, child)
+            tun.children.add(child)
+            for extra in cfg.children:
+                if extra.name != child:
+                    self.daemon.add_child(tun.ike, extra.name, now)
+                    tun.children.add(extra.name)
+            return
+        tun.ike = live
+        if child not in tun.children and all(c.name != child for c in live.children):
+            self.daemon.add_child(live, child, now)
+            tun.children.add(child)
+
+    def _ike_for(self, peer: str) -> IkeSa | None:
+        for sa in self.daemon.sas.values():
+            if sa.remote[0] == peer and sa.state in (IkeState.CONNECTING, IkeState.ESTABLISHED):
+                return sa
+        return None

@@ -1,0 +1,170 @@
+"""SA database + tunnel manager over two real ESP engines: install, rekey, expiry, moves."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from controller.ipsec import crypto_port as cp
+from controller.ipsec.esp import EspEngine
+from controller.ipsec.esp.packet import outer_header
+from controller.ipsec.ike.config import IkeConfig, Lifetimes
+from controller.ipsec.ike.daemon import IkeDaemon
+from controller.ipsec.installer import Direction, ExpiryEvent, ExpiryKind, ExpiryReason
+from controller.ipsec.sad import SaDatabase, TunnelChange
+from controller.ipsec.tunnels import TunnelManager, bgp_child, mpls_child
+
+from .harness import A_ADDR, B_ADDR, PSK, Net
+
+pytestmark = pytest.mark.unit
+MPLS = bytes.fromhex("00064140") + b"tenant packet" * 4
+
+
+def frame(op: int, index: int, src: str, dst: str, proto: int, payload: bytes) -> bytes:
+    ip = outer_header(
+        ipaddress.ip_address(src).packed, ipaddress.ip_address(dst).packed, proto, len(payload), 0
+    )
+    eth = b"\x02\x00\x00\x00\x00\x0b\x02\x00\x00\x00\x00\x0a\x08\x00"
+    return cp.CryptoHeader(op, index).encode() + eth + ip + payload
+
+
+class Side:
+    def __init__(self, me: str, peer: str, clock: list[float]) -> None:
+        self.me = me
+        self.engine = EspEngine(clock=lambda: clock[0])
+        self.changes: list[TunnelChange] = []
+        self.sad = SaDatabase(self.engine, ipaddress.ip_address(me), 2.0, self.changes.append)
+
+        def make(peer_addr: str) -> IkeConfig:
+            return IkeConfig(
+                "x",
+                me,
+                peer_addr,
+                psk=PSK,
+                children=[bgp_child(me, peer_addr)],
+                lifetimes=Lifetimes(None, None),
+            )
+
+        self.daemon = IkeDaemon([], spi_alloc=self.engine.allocate_spi)
+        self.mgr = TunnelManager(self.daemon, self.sad, me, make)
+        if me == B_ADDR:  # the responder needs the config before any route arrives
+            self.daemon.configs.append(make(peer))
+            self.daemon.configs[0].name = f"cpe-{peer}"
+            self.daemon.configs[0].children.insert(0, mpls_child(me, peer))
+
+    def send(self, peer: str, payload: bytes = MPLS) -> bytes:
+        index = self.sad.outbound_index(peer)
+        assert index is not None
+        out = self.engine.process(frame(cp.Op.ENCRYPT, index, self.me, peer, 137, payload))
+        assert out[4] == cp.Result.OK, self.engine.last_error
+        return out
+
+    def receive(self, encrypted: bytes) -> tuple[int, bytes]:
+        out = self.engine.process(cp.CryptoHeader(cp.Op.DECRYPT).encode() + encrypted[8:])
+        return out[4], out[8 + 14 + 20 :]
+
+
+def setup() -> tuple[Net, Side, Side, list[float]]:
+    clock = [0.0]
+    a, b = Side(A_ADDR, B_ADDR, clock), Side(B_ADDR, A_ADDR, clock)
+    net = Net({A_ADDR: a.daemon, B_ADDR: b.daemon})
+
+    def pump() -> None:
+        Net.pump(net)
+        for side, name in ((a, A_ADDR), (b, B_ADDR)):
+            side.mgr.on_events(net.events.pop(name, []), net.now)
+
+    net.pump = pump  # type: ignore[method-assign]
+    return net, a, b, clock
+
+
+def test_eager_tunnel_installs_both_directions_in_both_engines() -> None:
+    net, a, b, _ = setup()
+    a.mgr.ensure_tunnel(B_ADDR, net.now, security_handle=b"\x01")
+    net.pump()
+    assert a.sad.outbound_index(B_ADDR) is not None and b.sad.outbound_index(A_ADDR) is not None
+    assert a.sad.outbound_index(B_ADDR, child="bgp") is not None
+    dirs = sorted(p.direction.value for p in a.engine.sas())
+    assert dirs == ["in", "in", "out", "out"]  # mpls + bgp, each both ways
+    result, plain = b.receive(a.send(B_ADDR))
+    assert result == cp.Result.OK and plain == MPLS
+    result, plain = a.receive(b.send(A_ADDR))
+    assert result == cp.Result.OK and plain == MPLS
+
+
+def test_lazy_trigger_waits_for_the_first_packet() -> None:
+    net, a, _b, _ = setup()
+    a.mgr.lazy = True
+    a.mgr.ensure_tunnel(B_ADDR, net.now)
+    net.pump()
+    assert a.sad.outbound_index(B_ADDR) is None and not list(a.engine.sas())
+    a.mgr.packet_needs_tunnel(B_ADDR, net.now)
+    net.pump()
+    assert a.sad.outbound_index(B_ADDR) is not None
+
+
+def test_rekey_is_hitless_and_old_inbound_drains() -> None:
+    net, a, b, clock = setup()
+    a.mgr.ensure_tunnel(B_ADDR, net.now)
+    net.pump()
+    old_index = a.sad.outbound_index(B_ADDR)
+    in_flight = a.send(B_ADDR)  # encrypted under the old SA, delivered after the rekey
+    (ike,) = a.daemon.established()
+    old_spi = next(c.spi_in for c in ike.children if c.name == "mpls")
+    # the engine's soft expiry drives the rekey
+    a.mgr.on_expiry(
+        ExpiryEvent(old_index or 0, 0, Direction.OUTBOUND, ExpiryKind.SOFT, ExpiryReason.PACKETS),
+        net.now,
+    )
+    net.pump()
+    new_index = a.sad.outbound_index(B_ADDR)
+    assert new_index != old_index
+    assert a.changes[-1].out_index == new_index  # the app rewrites the tunnel entry
+    # stale pipeline entry still naming the old index: encrypted with the new SA
+    stale = a.engine.process(frame(cp.Op.ENCRYPT, old_index or 0, A_ADDR, B_ADDR, 137, MPLS))
+    assert b.receive(stale) == (cp.Result.OK, MPLS)
+    assert b.receive(in_flight) == (cp.Result.OK, MPLS)  # old inbound kept while draining
+    assert b.receive(a.send(B_ADDR)) == (cp.Result.OK, MPLS)
+    clock[0] = net.now = 3.0
+    a.sad.tick(net.now)
+    b.sad.tick(net.now)
+    assert all(p.spi != old_spi for p in a.engine.sas())
+    assert b.receive(a.send(B_ADDR)) == (cp.Result.OK, MPLS)
+    assert len(list(a.engine.sas())) == 4
+
+
+def test_hard_expiry_deletes_the_child_everywhere() -> None:
+    net, a, b, _ = setup()
+    a.mgr.ensure_tunnel(B_ADDR, net.now)
+    net.pump()
+    index = a.sad.outbound_index(B_ADDR) or 0
+    a.mgr.on_expiry(
+        ExpiryEvent(index, 0, Direction.OUTBOUND, ExpiryKind.HARD, ExpiryReason.BYTES), net.now
+    )
+    net.pump()
+    assert a.sad.outbound_index(B_ADDR) is None and b.sad.outbound_index(A_ADDR) is None
+    assert a.changes[-1] == TunnelChange(a.changes[-1].key, None, None)
+
+
+def test_peer_mobility_moves_the_sas() -> None:
+    net, a, _b, _ = setup()
+    a.mgr.ensure_tunnel(B_ADDR, net.now)
+    net.pump()
+    new_addr = "198.51.100.77"
+    a.mgr.peer_moved(B_ADDR, new_addr, net.now)
+    assert a.sad.outbound_index(new_addr) is not None and a.sad.outbound_index(B_ADDR) is None
+    outs = {str(p.remote) for p in a.engine.sas()}
+    assert outs == {new_addr}
+    (ike,) = a.daemon.established()
+    assert ike.remote[0] == new_addr
+
+
+def test_withdraw_deletes_the_ike_sa() -> None:
+    net, a, b, _ = setup()
+    a.mgr.ensure_tunnel(B_ADDR, net.now)
+    net.pump()
+    a.mgr.withdraw(B_ADDR, net.now)
+    net.pump()
+    assert not list(a.engine.sas()) and not list(b.engine.sas())
+    assert not a.daemon.sas and not b.daemon.sas
