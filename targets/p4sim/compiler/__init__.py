@@ -1,0 +1,1 @@
+"""Checked IR and code generation: AST -> specialised Python per block."""

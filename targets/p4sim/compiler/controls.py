@@ -1,0 +1,453 @@
+"""Calls: header/stack methods, sub-controls, functions, extern instances and functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from targets.p4sim import types as T
+from targets.p4sim.compiler.infos import ExternInfo
+from targets.p4sim.compiler.scope import Scope
+from targets.p4sim.compiler.stmts import StmtGen, qualify
+from targets.p4sim.compiler.values import Emitter, Val, key, leaves, read
+from targets.p4sim.frontend import ast as A
+from targets.p4sim.frontend.errors import Loc
+
+EXTERN_KINDS = {
+    "counter",
+    "direct_counter",
+    "meter",
+    "direct_meter",
+    "register",
+    "Checksum16",
+    "action_profile",
+    "action_selector",
+}
+
+
+class ControlGen(StmtGen):
+    # -- calls ----------------------------------------------------------------------------
+    def call(self, e: A.Call, sc: Scope, stmt: bool = False) -> Val:
+        f = self.expr(e.func, sc)
+        if f.kind == "action":
+            if not stmt:
+                raise self.err(e.loc, "an action call cannot be used as a value")
+            if sc.in_parser:
+                raise self.err(e.loc, "actions cannot be called from a parser")
+            self.call_action(f, e, sc)
+            return Val(T.VOID)
+        if f.kind == "method":
+            base, name = f.obj
+            return self.method(base, name, e, sc)
+        if f.kind == "extfunc":
+            return self.extern_function(f.obj.name, e, sc)
+        if f.kind == "func":
+            return self.user_function(f.obj, e, sc)
+        raise self.err(e.loc, "this expression cannot be called")
+
+    def method(self, base: Val, name: str, e: A.Call, sc: Scope) -> Val:
+        em = self.em
+        if base.kind == "table":
+            if name != "apply":
+                raise self.err(e.loc, f"tables have no method {name}")
+            if sc.in_action:
+                raise self.err(e.loc, "tables cannot be applied from an action")
+            info, fn = base.obj
+            tv = em.temp()
+            em(f"{tv} = {fn}(F)")
+            return Val(T.VOID, tv, kind="tableresult", obj=info)
+        if base.kind == "control":
+            if name != "apply":
+                raise self.err(e.loc, f"controls have no method {name}")
+            return self.apply_control(base, e, sc)
+        if base.kind == "packet":
+            return self.packet_method(base, name, e, sc)  # type: ignore[attr-defined]
+        if base.kind == "inst":
+            return self.extern_method(base, name, e, sc)
+        t = base.type
+        if isinstance(t, T.StructT):
+            return self.header_method(base, name, e)
+        if isinstance(t, T.StackT):
+            return self.stack_method(base, name, e, sc)
+        raise self.err(e.loc, f"cannot call {name} here")
+
+    def header_method(self, base: Val, name: str, e: A.Call) -> Val:
+        t = base.type
+        assert isinstance(t, T.StructT) and base.path is not None
+        p = base.path
+        if name == "isValid":
+            if t.kind == "header_union":
+                ors = " or ".join(read(f"{p}.{m}.$v") for m in t.fields) or "False"
+                return Val(T.BOOL, f"({ors})")
+            if t.kind != "header":
+                raise self.err(e.loc, f"isValid() needs a header, not {t}")
+            return Val(T.BOOL, read(p + ".$v"))
+        if name in ("minSizeInBits", "minSizeInBytes"):
+            w = t.bit_width()
+            c = w if name == "minSizeInBits" else w // 8
+            return Val(T.INFINT, repr(c), const=c)
+        if t.kind != "header":
+            raise self.err(e.loc, f"{name}() needs a header, not {t}")
+        em = self.em
+        vk = key(p + ".$v")
+        if name == "setValid":
+            # An invalid header becomes valid with all fields zero (see README).
+            em(f"if not F[{vk}]:")
+            for lp, _lt in leaves(t, p)[1:]:
+                em(f"    F[{key(lp)}] = 0")
+            em(f"    F[{vk}] = True")
+            self.invalidate_siblings(base)
+        elif name == "setInvalid":
+            em(f"F[{vk}] = False")
+        else:
+            raise self.err(e.loc, f"headers have no method {name}")
+        return Val(T.VOID)
+
+    def invalidate_siblings(self, hv: Val) -> None:
+        if isinstance(hv.obj, tuple) and hv.obj and hv.obj[0] == "inunion":
+            _, upath, ut = hv.obj
+            for m in ut.fields:
+                mp = f"{upath}.{m}"
+                if mp != hv.path:
+                    self.em(f"F[{key(mp + '.$v')}] = False")
+
+    def stack_method(self, base: Val, name: str, e: A.Call, sc: Scope) -> Val:
+        t = base.type
+        assert isinstance(t, T.StackT) and base.path is not None
+        if len(e.args) != 1:
+            raise self.err(e.loc, f"{name} takes one argument")
+        n = self.expr(e.args[0], sc)
+        if not n.is_const or n.const < 0:
+            raise self.err(e.loc, f"{name} needs a non-negative constant count")
+        count, size, p = int(n.const), t.size, base.path
+        em = self.em
+        elem_leaves = [lp[len(p) + 3 :] for lp, _ in leaves(t.elem, f"{p}[0]")]
+
+        def copy(dst: int, src: int) -> None:
+            for suf in elem_leaves:
+                em(f"F[{key(f'{p}[{dst}]{suf}')}] = F[{key(f'{p}[{src}]{suf}')}]")
+
+        def clear(i: int) -> None:
+            em(f"F[{key(f'{p}[{i}].$v')}] = False")
+
+        if name == "push_front":
+            for i in range(size - 1, -1, -1):
+                if i >= count:
+                    copy(i, i - count)
+                else:
+                    clear(i)
+            em(f"F[{key(p + '.$n')}] = min({size}, F[{key(p + '.$n')}] + {count})")
+        elif name == "pop_front":
+            for i in range(size):
+                if i + count < size:
+                    copy(i, i + count)
+                else:
+                    clear(i)
+            em(f"F[{key(p + '.$n')}] = max(0, F[{key(p + '.$n')}] - {count})")
+        else:
+            raise self.err(e.loc, f"header stacks have no method {name}")
+        return Val(T.VOID)
+
+    # -- controls and functions ----------------------------------------------------------------
+    def bind_params(
+        self, params: list[A.Param], e: A.Call, sc: Scope, slot_prefix: str, what: str
+    ) -> dict[str, Val]:
+        if len(e.args) > len(params):
+            raise self.err(e.loc, f"too many arguments to {what}")
+        binds: dict[str, Val] = {}
+        for i, p in enumerate(params):
+            if i >= len(e.args):
+                if p.default is None:
+                    raise self.err(e.loc, f"missing argument {p.name} of {what}")
+                a = p.default
+            else:
+                a = e.args[i]
+            pt = self.env.resolve(p.type)
+            v = self.expr(a, sc, pt)
+            if v.kind == "default":
+                slot = f"$arg.{slot_prefix}.{p.name}"
+                self.alloc(pt, slot)
+                binds[p.name] = Val(pt, read(slot), path=slot)
+                continue
+            v = self.coerce(v, pt, a.loc, f"argument {p.name}")
+            if p.direction in ("out", "inout") or (v.path is not None and v.slice is None):
+                if p.direction in ("out", "inout") and (v.path is None or v.slice is not None):
+                    raise self.err(a.loc, f"argument {p.name} of {what} must be an lvalue")
+                binds[p.name] = v
+            else:
+                slot = f"$arg.{slot_prefix}.{p.name}"
+                self.alloc(pt, slot)
+                lv = (
+                    Val(pt, read(slot), path=slot)
+                    if not isinstance(pt, T.StructT)
+                    else Val(pt, path=slot)
+                )
+                self.assign(lv, v, a.loc)
+                binds[p.name] = lv
+        return binds
+
+    def apply_control(self, base: Val, e: A.Call, sc: Scope) -> Val:
+        decl, prefix, ctor = base.obj
+        binds = self.bind_params(decl.params, e, sc, prefix, f"control {decl.name}")
+        sig = repr((prefix, sorted((k, v.path) for k, v in binds.items())))
+        fn = self._control_cache.get(sig)
+        if fn is None:
+            fn = self.gen_control(decl, prefix, {**binds, **ctor})
+            self._control_cache[sig] = fn
+        self.em(f"{fn}(F)")
+        return Val(T.VOID)
+
+    def gen_control(self, decl: A.ControlDecl, prefix: str, binds: dict[str, Val]) -> str:
+        sc = Scope(self.root_scope, prefix)
+        sc.names.update(binds)
+        sc.control = decl
+        saved = self.em
+        self.em = Emitter()
+        fn = self.fresh("c_")
+        self.em.lines.append(f"def {fn}(F):")
+        for d in decl.locals:
+            self.local_decl(d, sc)
+        self.block(decl.body, sc)
+        self.funcs.append("\n".join(self.em.lines))
+        self.em = saved
+        return fn
+
+    def local_decl(self, d: A.Decl, sc: Scope) -> None:
+        if isinstance(d, A.VarDecl):
+            self.var_decl(d, sc)
+        elif isinstance(d, A.ActionDecl):
+            sc.names[d.name] = Val(T.VOID, kind="action", obj=(d, sc))
+        elif isinstance(d, A.TableDecl):
+            sc.names[d.name] = self.gen_table(d, sc)
+        elif isinstance(d, A.Instance):
+            sc.names[d.name] = self.instantiate(d, sc)
+        elif isinstance(d, A.ValueSetDecl):
+            sc.names[d.name] = self.value_set(d, sc)  # type: ignore[attr-defined]
+        else:
+            raise self.err(d.loc, f"unsupported local declaration {type(d).__name__}")
+
+    def user_function(self, decl: A.FunctionDecl, e: A.Call, sc: Scope) -> Val:
+        rt = self.env.resolve(decl.ret)
+        fn = self._function_cache.get(id(decl))
+        if fn is None:
+            fn = self.fresh("f_")
+            self._function_cache[id(decl)] = fn
+            fsc = Scope(self.root_scope, decl.name)
+            fsc.names["$ret"] = Val(rt)
+            args = []
+            for p in decl.params:
+                if p.direction in ("out", "inout"):
+                    raise self.err(p.loc, "out/inout function parameters are not supported")
+                pt = self.env.resolve(p.type)
+                fsc.names[p.name] = Val(pt, f"p_{p.name}", kind="pyvar")
+                args.append(f"p_{p.name}")
+            saved = self.em
+            self.em = Emitter()
+            self.em.lines.append(f"def {fn}(F{''.join(', ' + a for a in args)}):")
+            self.block(decl.body, fsc)
+            self.funcs.append("\n".join(self.em.lines))
+            self.em = saved
+        if len(e.args) != len(decl.params):
+            raise self.err(e.loc, f"{decl.name} takes {len(decl.params)} arguments")
+        srcs = []
+        for p, a in zip(decl.params, e.args, strict=True):
+            pt = self.env.resolve(p.type)
+            srcs.append(self.coerce(self.expr(a, sc, pt), pt, a.loc).src)
+        return Val(rt, f"{fn}(F{''.join(', ' + s for s in srcs)})")
+
+    # -- extern instances ------------------------------------------------------------------------
+    def instantiate(self, d: A.Instance, sc: Scope) -> Val:
+        tname = d.type.name
+        fq = qualify(sc.prefix, d)
+        if tname in self.env.blocks:
+            decl = self.env.blocks[tname]
+            if not isinstance(decl, A.ControlDecl):
+                raise self.err(d.loc, "sub-parsers are not supported by p4sim yet")
+            ctor: dict[str, Val] = {}
+            for p, a in zip(decl.ctor_params, d.args, strict=False):
+                pt = self.env.resolve(p.type)
+                ctor[p.name] = self.coerce(self.expr(a, sc, pt), pt, a.loc)
+            return Val(T.VOID, kind="control", obj=(decl, fq, ctor))
+        if tname not in EXTERN_KINDS:
+            raise self.err(d.type.loc, f"cannot instantiate {tname} here")
+        args = [self.expr(a, sc) for a in d.args]
+        info = ExternInfo(tname, fq, d.annotations, type_name=tname)
+        targs = [self.env.resolve(a) for a in d.type.args]
+        if tname in ("counter", "meter"):
+            if len(args) != 2 or not args[0].is_const:
+                raise self.err(d.loc, f"{tname} needs (size, type) arguments")
+            info.size = int(args[0].const)
+            info.unit = self.enum_member_name(args[1])
+            if targs:
+                info.index_width = T.width_of(targs[0])
+        elif tname in ("direct_counter", "direct_meter"):
+            if len(args) != 1:
+                raise self.err(d.loc, f"{tname} needs a type argument")
+            info.unit = self.enum_member_name(args[0])
+        elif tname == "register":
+            if len(args) < 1 or not args[0].is_const or not targs:
+                raise self.err(d.loc, "register needs a cell type and a size")
+            info.size = int(args[0].const)
+            info.width = T.width_of(targs[0])
+            if len(targs) > 1:
+                info.index_width = T.width_of(targs[1])
+        info.gname = self.fresh("X")
+        self.G[info.gname] = None  # filled in with the run-time object later
+        if tname not in ("Checksum16", "action_profile", "action_selector"):
+            self.externs[fq] = info
+        return Val(T.ObjT("extern", tname), kind="inst", obj=info)
+
+    def enum_member_name(self, v: Val) -> str:
+        t = v.type
+        if isinstance(t, T.EnumT) and v.is_const:
+            return next(n for n, c in t.members.items() if c == v.const)
+        raise self.err(Loc("?", 0, 0), "expected an enum member")
+
+    def fields_src(self, v: Val, loc: Loc) -> str:
+        parts = []
+        for f in self.flatten(v, loc):
+            t = f.type
+            if t == T.BOOL:
+                parts.append(f"(int({f.src}), 1)")
+            elif t == T.INFINT:
+                raise self.err(loc, "field list values need a width (cast the constant)")
+            else:
+                try:
+                    parts.append(f"({f.src}, {T.width_of(t) if t != T.ERROR else 32})")
+                except TypeError:
+                    raise self.err(loc, f"cannot hash or checksum a value of type {t}") from None
+        return "(" + "".join(p + ", " for p in parts) + ")"
+
+    def out_arg(self, e: A.Expr, sc: Scope, what: str) -> Val:
+        v = self.expr(e, sc)
+        if v.path is None and v.kind != "pyvar":
+            raise self.err(e.loc, f"{what} must be an lvalue")
+        return v
+
+    def extern_method(self, base: Val, name: str, e: A.Call, sc: Scope) -> Val:
+        info: ExternInfo = base.obj
+        g, em, k = info.gname, self.em, info.kind
+        args = e.args
+        plen = "F['sm.packet_length']"
+        if k == "counter" and name == "count":
+            idx = self.expr(args[0], sc, T.BitsT(info.index_width))
+            em(f"{g}.count({idx.src}, {plen})")
+        elif k == "direct_counter" and name == "count":
+            pass  # counted on table hit, as BMv2 does
+        elif k == "meter" and name == "execute_meter":
+            idx = self.expr(args[0], sc, T.BitsT(info.index_width))
+            out = self.out_arg(args[1], sc, "meter result")
+            self.assign(
+                out, Val(T.BitsT(T.width_of(out.type)), f"{g}.execute({idx.src}, {plen})"), e.loc
+            )
+        elif k == "direct_meter" and name == "read":
+            out = self.out_arg(args[0], sc, "meter result")
+            self.assign(out, Val(out.type, f"F.get('$dm.{info.fq}', 0)"), e.loc)
+        elif k == "register" and name == "read":
+            rt = T.BitsT(info.width)
+            if len(args) == 1:
+                idx = self.expr(args[0], sc, T.BitsT(info.index_width))
+                return Val(rt, f"{g}.dp_read({idx.src})")
+            out = self.out_arg(args[0], sc, "register read result")
+            idx = self.expr(args[1], sc, T.BitsT(info.index_width))
+            self.assign(out, Val(out.type, f"{g}.dp_read({idx.src})"), e.loc)
+        elif k == "register" and name == "write":
+            idx = self.expr(args[0], sc, T.BitsT(info.index_width))
+            val = self.expr(args[1], sc, T.BitsT(info.width))
+            em(f"{g}.dp_write({idx.src}, {val.src})")
+        elif k == "Checksum16" and name == "get":
+            data = self.expr(args[0], sc)
+            return Val(T.BitsT(16), f"_hash('csum16', {self.fields_src(data, e.loc)})")
+        else:
+            raise self.err(e.loc, f"{k} has no method {name}")
+        return Val(T.VOID)
+
+    # -- extern functions ----------------------------------------------------------------------
+    def extern_function(self, name: str, e: A.Call, sc: Scope) -> Val:
+        em, args, loc = self.em, e.args, e.loc
+
+        def arg(i: int, want: T.P4Type | None = None) -> Val:
+            if i >= len(args):
+                raise self.err(loc, f"{name} needs more arguments")
+            return self.expr(args[i], sc, want)
+
+        if name == "mark_to_drop":
+            sm = "sm" if not args else arg(0).path
+            em(f"F['{sm}.egress_spec'] = 511")
+            em(f"F['{sm}.mcast_grp'] = 0")
+        elif name == "hash":
+            out = self.out_arg(args[0], sc, "hash result")
+            ot = out.type
+            algo = self.enum_member_name(arg(1))
+            base = arg(2, ot)
+            data = arg(3)
+            mx = arg(4, ot if isinstance(ot, T.BitsT) else None)
+            h = f"_hash({algo!r}, {self.fields_src(data, loc)})"
+            m = (1 << T.width_of(ot)) - 1
+            em(f"_m = {mx.src}")
+            src = f"(({base.src} + ({h} % _m if _m else {h})) & {m})"
+            self.assign(out, Val(ot, src), loc)
+        elif name == "random":
+            out = self.out_arg(args[0], sc, "random result")
+            lo, hi = arg(1, out.type), arg(2, out.type)
+            self.assign(out, Val(out.type, f"_random({lo.src}, {hi.src})"), loc)
+        elif name == "digest":
+            recv = arg(0, T.BitsT(32))
+            data = arg(1)
+            tn = data.type.name if isinstance(data.type, T.StructT) else "digest"
+            self.digest_types.setdefault(tn, data.type)
+            em(f"_S.digests.append(({tn!r}, {recv.src}, {self.fields_src(data, loc)}))")
+        elif name in ("clone", "clone3", "clone_preserving_field_list"):
+            ct = arg(0)
+            sess = arg(1, T.BitsT(32))
+            fl = "None"
+            if name == "clone_preserving_field_list":
+                fl = arg(2, T.BitsT(8)).src
+            em(f"F['$clone'] = ({ct.src}, {sess.src}, {fl})")
+        elif name in ("resubmit", "resubmit_preserving_field_list"):
+            fl = arg(0, T.BitsT(8)).src if name.endswith("list") else "None"
+            em(f"F['$resubmit'] = ({fl},)")
+        elif name in ("recirculate", "recirculate_preserving_field_list"):
+            fl = arg(0, T.BitsT(8)).src if name.endswith("list") else "None"
+            em(f"F['$recirc'] = ({fl},)")
+        elif name == "truncate":
+            em(f"F['$truncate'] = {arg(0, T.BitsT(32)).src}")
+        elif name in (
+            "verify_checksum",
+            "update_checksum",
+            "verify_checksum_with_payload",
+            "update_checksum_with_payload",
+        ):
+            cond = self.cond(args[0], sc)
+            data = arg(1)
+            ck = self.out_arg(args[2], sc, "checksum")
+            algo = self.enum_member_name(arg(3))
+            pl = ", F['$payload']" if name.endswith("payload") else ""
+            h = f"_hash({algo!r}, {self.fields_src(data, loc)}{pl})"
+            m = (1 << T.width_of(ck.type)) - 1
+            if name.startswith("verify"):
+                em(f"if {cond.src} and ({h} & {m}) != {ck.src}:")
+                em("    F['sm.checksum_error'] = 1")
+            else:
+                em(f"if {cond.src}:")
+                em.indent()
+                self.assign(ck, Val(ck.type, f"({h} & {m})"), loc)
+                em.dedent()
+        elif name == "verify":
+            if not sc.in_parser:
+                raise self.err(loc, "verify() is only allowed in parsers")
+            cond = self.cond(args[0], sc)
+            err = arg(1)
+            em(f"if not {cond.src}:")
+            em(f"    raise _PErr({err.src})")
+        elif name == "log_msg":
+            vals = self.fields_src(arg(1), loc) if len(args) > 1 else "()"
+            em(f"_log({arg(0).src}, {vals})")
+        elif name in ("assert", "assume"):
+            cond = self.cond(args[0], sc)
+            em(f"if not {cond.src}:")
+            em(f"    _log({name + ' failed at ' + str(loc)!r}, ())")
+        else:
+            raise self.err(loc, f"extern function {name} is not supported by p4sim")
+        return Val(T.VOID)
+
+    digest_types: dict[str, Any]

@@ -1,0 +1,75 @@
+"""What code generation learns about a program's control-plane objects.
+
+These records feed P4Info generation and the construction of run-time
+state; they carry fully-qualified P4Info names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from targets.p4sim.frontend import ast as A
+
+
+@dataclass
+class ActionInfo:
+    fq: str
+    params: list[tuple[str, int]]  # (name, bitwidth)
+    annotations: list[A.Annotation]
+    fn: str = ""  # generated function name
+
+
+@dataclass
+class KeyInfo:
+    name: str
+    match_kind: str
+    width: int
+    annotations: list[A.Annotation]
+
+
+@dataclass
+class TableInfo:
+    fq: str
+    annotations: list[A.Annotation]
+    keys: list[KeyInfo]
+    actions: list[tuple[str, str, list[A.Annotation]]]  # (fq action, scope, annotations)
+    default_action: tuple[str, tuple[int, ...]]
+    const_default: bool
+    size: int
+    entries: list[tuple[list[Any], str, tuple[int, ...], int | None]] | None
+    direct_counter: str | None = None
+    direct_meter: str | None = None
+    implementation: str | None = None
+    idle_timeout: bool = False
+    gname: str = ""
+    has_entries_prop: bool = False
+
+
+@dataclass
+class ExternInfo:
+    kind: str  # counter, direct_counter, meter, direct_meter, register, ...
+    fq: str
+    annotations: list[A.Annotation]
+    size: int = 0
+    unit: str = ""  # counter/meter unit
+    width: int = 0  # register cell width
+    index_width: int = 32
+    gname: str = ""
+    table: str | None = None  # owner table of direct resources
+    type_name: str = ""
+
+
+@dataclass
+class DigestInfo:
+    fq: str  # the struct type name
+    fields: list[tuple[str, int]]
+    annotations: list[A.Annotation] = field(default_factory=list)
+
+
+@dataclass
+class ControllerHeaderInfo:
+    name: str  # "packet_in" / "packet_out"
+    type_name: str
+    fields: list[tuple[str, int, list[A.Annotation]]]
+    annotations: list[A.Annotation]

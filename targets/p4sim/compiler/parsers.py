@@ -1,0 +1,311 @@
+"""Parsers (state machines over the packet bytes) and deparsers (emit)."""
+
+from __future__ import annotations
+
+from targets.p4sim import types as T
+from targets.p4sim.compiler.controls import ControlGen
+from targets.p4sim.compiler.infos import ExternInfo
+from targets.p4sim.compiler.scope import Scope
+from targets.p4sim.compiler.values import Emitter, Val, key, leaves
+from targets.p4sim.frontend import ast as A
+from targets.p4sim.frontend.errors import Loc
+
+
+class ParserGen(ControlGen):
+    def err_code(self, name: str) -> int:
+        return self.env.errors[name]
+
+    def gen_parser(self, decl: A.ParserDecl, prefix: str, binds: dict[str, Val]) -> str:
+        sc = Scope(self.root_scope, prefix)
+        sc.in_parser = True
+        sc.names.update(binds)
+        saved = self.em
+        em = self.em = Emitter()
+        fn = self.fresh("p_")
+        em.lines.append(f"def {fn}(F, pkt):")
+        em("L = len(pkt)")
+        em("pos = 0")
+        for d in decl.locals:
+            self.local_decl(d, sc)
+        states = {s.name: i for i, s in enumerate(decl.states)}
+        if "start" not in states:
+            raise self.err(decl.loc, f"parser {decl.name} has no start state")
+        states["accept"] = -1
+        states["reject"] = -2
+        em(f"st = {states['start']}")
+        em("n = 0")
+        em("try:")
+        em("    while True:")
+        em("        n += 1")
+        em("        if n > 4096:")
+        em(f"            raise _PErr({self.err_code('ParserTimeout')})")
+        em.depth += 2
+        for i, s in enumerate(decl.states):
+            em(f"{'if' if i == 0 else 'elif'} st == {i}:")
+            em.indent()
+            em("if _S.trace is not None:")
+            em(f"    _S.trace.append(('state', {s.name!r}))")
+            ssc = sc.child()
+            for stmt in s.stmts:
+                self.stmt(stmt, ssc)
+            self.transition(s, ssc, states)
+            em.dedent()
+        em.depth -= 2
+        em("except _PErr as _pe:")
+        em("    if _S.trace is not None:")
+        em("        _S.trace.append(('parser_error', _pe.code))")
+        em("    F['sm.parser_error'] = _pe.code")
+        em("except _Reject:")
+        em("    if _S.trace is not None:")
+        em("        _S.trace.append(('parser reject',))")
+        em("return pos")
+        self.funcs.append("\n".join(em.lines))
+        self.em = saved
+        return fn
+
+    def goto(self, target: str, states: dict[str, int], loc: Loc) -> str:
+        if target not in states:
+            raise self.err(loc, f"unknown parser state {target}")
+        i = states[target]
+        if i == -1:
+            return "return pos"
+        if i == -2:
+            return "raise _Reject()"
+        return f"st = {i}"
+
+    def transition(self, s: A.StateDecl, sc: Scope, states: dict[str, int]) -> None:
+        em = self.em
+        tr = s.transition
+        if tr is None:
+            em("raise _Reject()")
+            return
+        if tr.select is None:
+            em(self.goto(tr.state, states, tr.loc))
+            return
+        sel = [self.expr(x, sc) for x in tr.select]
+        tvs = []
+        for v in sel:
+            tv = em.temp()
+            em(f"{tv} = {v.src if v.type != T.BOOL else 'int(' + v.src + ')'}")
+            tvs.append((tv, v))
+        first = True
+        for case in tr.cases:
+            ks = case.keyset
+            if len(ks) == 1 and len(tvs) > 1 and not isinstance(ks[0], A.Default):
+                kv = self.expr(ks[0], sc)
+                if kv.kind == "valueset":
+                    conds = [self.valueset_match(kv, [t for t, _ in tvs])]
+                else:
+                    raise self.err(case.loc, f"select has {len(tvs)} values, keyset has 1")
+            elif len(ks) == 1 and isinstance(ks[0], A.Default):
+                conds = []
+            else:
+                if len(ks) != len(tvs):
+                    raise self.err(case.loc, f"select has {len(tvs)} values, keyset has {len(ks)}")
+                conds = [self.keyset_cond(k, tv, v, sc) for k, (tv, v) in zip(ks, tvs, strict=True)]
+                conds = [c for c in conds if c != "True"]
+            cond = " and ".join(conds) or "True"
+            em(f"{'if' if first else 'elif'} {cond}:")
+            first = False
+            em(f"    {self.goto(case.state, states, case.loc)}")
+        em("else:" if not first else "if True:")
+        em(f"    raise _PErr({self.err_code('NoMatch')})")
+
+    def keyset_cond(self, k: A.Expr, tv: str, v: Val, sc: Scope) -> str:
+        t = v.type if v.type != T.BOOL else T.BitsT(1)
+        if isinstance(k, A.Default):
+            return "True"
+        if isinstance(k, A.Mask):
+            a = self.expr(k.value, sc, t)
+            m = self.expr(k.mask, sc, t)
+            return f"({tv} & {m.src}) == ({a.src} & {m.src})"
+        if isinstance(k, A.RangeExpr):
+            lo, hi = self.expr(k.low, sc, t), self.expr(k.high, sc, t)
+            return f"{lo.src} <= {tv} <= {hi.src}"
+        kv = self.expr(k, sc, t)
+        if kv.kind == "valueset":
+            return self.valueset_match(kv, [tv])
+        if kv.type == T.BOOL:
+            return f"{tv} == {int(kv.const) if kv.is_const else 'int(' + kv.src + ')'}"
+        kv = self.coerce(kv, t if isinstance(t, T.BitsT) else v.type, k.loc)
+        return f"{tv} == {kv.src}"
+
+    def value_set(self, d: A.ValueSetDecl, sc: Scope) -> Val:
+        info = ExternInfo("value_set", f"{sc.prefix}.{d.name}", d.annotations)
+        t = self.env.resolve(d.type)
+        info.size = int(self.expr(d.size, sc).const)
+        info.width = T.width_of(t) if not isinstance(t, T.StructT) else t.bit_width()
+        info.gname = self.fresh("VS")
+        self.G[info.gname] = []  # list of (value, mask) tuples, filled by the control plane
+        self.externs[info.fq] = info
+        return Val(t, kind="valueset", obj=info)
+
+    def valueset_match(self, kv: Val, tvs: list[str]) -> str:
+        info: ExternInfo = kv.obj
+        packed = tvs[0] if len(tvs) == 1 else "(" + " ++ ".join(tvs) + ")"
+        return f"any(({packed} & _m) == _v for _v, _m in {info.gname})"
+
+    # -- packet_in / packet_out --------------------------------------------------------------
+    def packet_method(self, base: Val, name: str, e: A.Call, sc: Scope) -> Val:
+        em = self.em
+        if base.obj == "out":
+            if name != "emit":
+                raise self.err(e.loc, f"packet_out has no method {name}")
+            self.emit(self.expr(e.args[0], sc), e.loc)
+            return Val(T.VOID)
+        if name == "extract":
+            hv = self.expr(e.args[0], sc)
+            var = self.expr(e.args[1], sc, T.BitsT(32)) if len(e.args) > 1 else None
+            self.extract(hv, var, e.loc)
+            return Val(T.VOID)
+        if name == "lookahead":
+            if len(e.type_args) != 1:
+                raise self.err(e.loc, "lookahead needs a type argument")
+            t = self.env.resolve(e.type_args[0])
+            w = T.width_of(t)
+            nb = (w + 7) // 8
+            tv = em.temp()
+            em(f"if pos + {nb} > L:")
+            em(f"    raise _PErr({self.err_code('PacketTooShort')})")
+            em(f"{tv} = int.from_bytes(pkt[pos:pos + {nb}], 'big') >> {nb * 8 - w}")
+            if isinstance(t, T.StructT):
+                path = f"$la.{self.fresh('')}"
+                self.alloc(t, path)
+                self.unpack_fields(t, path, tv, w)
+                em(f"F['{path}.$v'] = True")
+                return Val(t, path=path)
+            return Val(t, tv)
+        if name == "advance":
+            n = self.expr(e.args[0], sc, T.BitsT(32))
+            tv = em.temp()
+            em(f"{tv} = {n.src}")
+            em(f"if {tv} % 8:")
+            em(f"    raise _PErr({self.err_code('ParserInvalidArgument')})")
+            em(f"if pos + {tv} // 8 > L:")
+            em(f"    raise _PErr({self.err_code('PacketTooShort')})")
+            em(f"pos += {tv} // 8")
+            return Val(T.VOID)
+        if name == "length":
+            return Val(T.BitsT(32), "(L & 0xFFFFFFFF)")
+        raise self.err(e.loc, f"packet_in has no method {name}")
+
+    def unpack_fields(self, t: T.StructT, path: str, tv: str, total: int) -> None:
+        shift = total
+        for fname, ft in t.fields.items():
+            w = T.width_of(ft)
+            shift -= w
+            src = f"({tv} >> {shift}) & {(1 << w) - 1}" if shift else f"{tv} & {(1 << w) - 1}"
+            if ft == T.BOOL:
+                src = f"bool({src})"
+            self.em(f"F[{key(f'{path}.{fname}')}] = {src}")
+
+    def extract(self, hv: Val, var: Val | None, loc: Loc) -> None:
+        em = self.em
+        t = hv.type
+        if not isinstance(t, T.StructT) or t.kind != "header":
+            raise self.err(loc, f"extract needs a header, not {t}")
+        assert hv.path is not None
+        path = hv.path
+        if isinstance(hv.obj, tuple) and hv.obj and hv.obj[0] == "next":
+            _, sp, st = hv.obj
+            em(f"_i = F['{sp}.$n']")
+            em(f"if _i >= {st.size}:")
+            em(f"    raise _PErr({self.err_code('StackOutOfBounds')})")
+            path = f"{sp}[{{_i}}]"
+        fixed = t.bit_width()
+        vb = [(n, ft) for n, ft in t.fields.items() if isinstance(ft, T.VarbitT)]
+        if vb and var is None:
+            raise self.err(loc, f"header {t.name} has a varbit field: extract needs its size")
+        if not vb and var is not None:
+            raise self.err(loc, f"header {t.name} has no varbit field")
+        if vb:
+            vname, vt = vb[0]
+            assert isinstance(vt, T.VarbitT) and var is not None
+            if list(t.fields)[-1] != vname:
+                raise self.err(loc, "p4sim supports a varbit field only as the last field")
+            em(f"_vl = {var.src}")
+            em(f"if _vl > {vt.max} or _vl % 8:")
+            em(f"    raise _PErr({self.err_code('HeaderTooShort')})")
+            em(f"_nb = {fixed // 8} + _vl // 8")
+        else:
+            if fixed % 8:
+                raise self.err(loc, f"header {t.name} is {fixed} bits, not a whole number of bytes")
+            em(f"_nb = {fixed // 8}")
+        em("if pos + _nb > L:")
+        em(f"    raise _PErr({self.err_code('PacketTooShort')})")
+        em("_v = int.from_bytes(pkt[pos:pos + _nb], 'big')")
+        em("pos += _nb")
+        if vb:
+            vname = vb[0][0]
+            em(f"F[{key(f'{path}.{vname}')}] = _v & ((1 << _vl) - 1)")
+            em(f"F[{key(f'{path}.{vname}.$len')}] = _vl")
+            em("_v >>= _vl")
+            fixed_t = T.StructT(
+                t.name, "header", {n: ft for n, ft in t.fields.items() if n != vname}
+            )
+            self.unpack_fields(fixed_t, path, "_v", fixed)
+        else:
+            self.unpack_fields(t, path, "_v", fixed)
+        em(f"F[{key(path + '.$v')}] = True")
+        self.invalidate_siblings(hv)
+        if isinstance(hv.obj, tuple) and hv.obj and hv.obj[0] == "next":
+            em(f"F['{hv.obj[1]}.$n'] = _i + 1")
+
+    def emit(self, v: Val, loc: Loc) -> None:
+        t = v.type
+        em = self.em
+        if isinstance(t, T.StackT):
+            assert v.path is not None
+            for i in range(t.size):
+                self.emit(Val(t.elem, path=f"{v.path}[{i}]"), loc)
+            return
+        if not isinstance(t, T.StructT):
+            raise self.err(loc, f"emit needs a header, struct or stack, not {t}")
+        if t.kind != "header":
+            for n in t.fields:
+                self.emit(self.field_of(v, n, loc), loc)
+            return
+        assert v.path is not None
+        p = v.path
+        em(f"if F[{key(p + '.$v')}]:")
+        parts = []
+        vb = None
+        shift = t.bit_width()
+        for n, ft in t.fields.items():
+            if isinstance(ft, T.VarbitT):
+                vb = n
+                continue
+            w = T.width_of(ft)
+            shift -= w
+            src = f"F[{key(f'{p}.{n}')}]"
+            if ft == T.BOOL:
+                src = f"int({src})"
+            parts.append(f"({src} << {shift})" if shift else src)
+        nb = t.bit_width() // 8
+        body = " | ".join(parts) or "0"
+        if vb is None:
+            em(f"    _out.append(({body}).to_bytes({nb}, 'big'))")
+        else:
+            lk = key(f"{p}.{vb}.$len")
+            em(f"    _vl = F[{lk}]")
+            em(
+                f"    _out.append(((({body}) << _vl) | F[{key(f'{p}.{vb}')}])"
+                f".to_bytes({nb} + _vl // 8, 'big'))"
+            )
+
+    def gen_deparser(self, decl: A.ControlDecl, prefix: str, binds: dict[str, Val]) -> str:
+        sc = Scope(self.root_scope, prefix)
+        sc.names.update(binds)
+        saved = self.em
+        self.em = Emitter()
+        fn = self.fresh("d_")
+        self.em.lines.append(f"def {fn}(F, _out):")
+        for d in decl.locals:
+            self.local_decl(d, sc)
+        self.block(decl.body, sc)
+        self.funcs.append("\n".join(self.em.lines))
+        self.em = saved
+        return fn
+
+    def alloc_leaves(self, t: T.P4Type, path: str) -> list[str]:
+        return [p for p, _ in leaves(t, path)]

@@ -1,0 +1,235 @@
+"""P4Info generation with p4c's naming and id rules.
+
+* Names are fully qualified: control instance + local name (top-level blocks
+  are named after their declarations), `@name` overrides the local part and a
+  leading '.' makes it absolute.
+* Ids: (resource prefix << 24) | (Jenkins one-at-a-time hash of the name &
+  0xFFFFFF). `@id` values are reserved first; on a collision the hash is
+  incremented (wrapping within 24 bits) until free, as p4c does.
+* Aliases are the shortest dot-separated suffix unique among all names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from finsy.proto import p4i
+
+from targets.p4sim import types as T
+from targets.p4sim.compiler.gen import Generated
+from targets.p4sim.frontend import ast as A
+
+ACTION, TABLE, VALUE_SET, CONTROLLER_HEADER = 0x01, 0x02, 0x03, 0x04
+COUNTER, DIRECT_COUNTER, METER, DIRECT_METER, REGISTER, DIGEST = 0x12, 0x13, 0x14, 0x15, 0x16, 0x17
+MATCH_TYPES = {"exact": 2, "lpm": 3, "ternary": 4, "range": 5, "optional": 6}
+# Annotations p4c consumes itself rather than copying into P4Info.
+HIDDEN_ANNOTATIONS = {
+    "name",
+    "id",
+    "defaultonly",
+    "tableonly",
+    "field_list",
+    "noWarn",
+    "hidden",
+    "pipeline",
+    "deparser",
+    "metadata",
+    "alias",
+    "priority",
+    "controller_header",
+    "match",
+}
+
+
+def jenkins_one_at_a_time(data: bytes) -> int:
+    h = 0
+    for b in data:
+        h = (h + b) & 0xFFFFFFFF
+        h = (h + (h << 10)) & 0xFFFFFFFF
+        h ^= h >> 6
+    h = (h + (h << 3)) & 0xFFFFFFFF
+    h ^= h >> 11
+    h = (h + (h << 15)) & 0xFFFFFFFF
+    return h
+
+
+class IdAllocator:
+    def __init__(self) -> None:
+        self.used: set[int] = set()
+        self.ids: dict[tuple[int, str], int] = {}
+
+    def reserve(self, prefix: int, name: str, annotations: Iterable[A.Annotation]) -> None:
+        for a in annotations:
+            if a.name == "id" and a.args and isinstance(a.args[0], int):
+                v = a.args[0]
+                i = v if v >> 24 else (prefix << 24) | v
+                self.used.add(i)
+                self.ids[(prefix, name)] = i
+
+    def get(self, prefix: int, name: str) -> int:
+        k = (prefix, name)
+        if k in self.ids:
+            return self.ids[k]
+        low = jenkins_one_at_a_time(name.encode()) & 0xFFFFFF
+        while (prefix << 24) | low in self.used:
+            low = (low + 1) & 0xFFFFFF
+        i = (prefix << 24) | low
+        self.used.add(i)
+        self.ids[k] = i
+        return i
+
+
+def alias_map(names: Iterable[str]) -> dict[str, str]:
+    names = list(dict.fromkeys(names))
+    out = {}
+    for n in names:
+        parts = n.split(".")
+        for k in range(1, len(parts) + 1):
+            suffix = ".".join(parts[-k:])
+            clash = [m for m in names if m != n and (m == suffix or m.endswith("." + suffix))]
+            if not clash:
+                out[n] = suffix
+                break
+        else:
+            out[n] = n
+    return out
+
+
+def _annos(annotations: Iterable[A.Annotation]) -> list[str]:
+    out = []
+    for a in annotations:
+        if a.name in HIDDEN_ANNOTATIONS:
+            continue
+        if a.args:
+            args = ", ".join(f'"{x}"' if isinstance(x, str) else str(x) for x in a.args)
+            out.append(f"@{a.name}({args})")
+        else:
+            out.append(f"@{a.name}")
+    return out
+
+
+def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdAllocator]:
+    """P4Info message for a generated program, and the id allocator used."""
+    ids = ids or IdAllocator()
+    info = p4i.P4Info()
+    info.pkg_info.arch = "v1model"
+    # Reserve @id values first so hashed ids avoid them.
+    for a in g.actions.values():
+        ids.reserve(ACTION, a.fq, a.annotations)
+    for t in g.tables.values():
+        ids.reserve(TABLE, t.fq, t.annotations)
+    kinds = {
+        "counter": COUNTER,
+        "direct_counter": DIRECT_COUNTER,
+        "meter": METER,
+        "direct_meter": DIRECT_METER,
+        "register": REGISTER,
+        "value_set": VALUE_SET,
+    }
+    for e in g.externs.values():
+        if e.kind in kinds:
+            ids.reserve(kinds[e.kind], e.fq, e.annotations)
+    all_names = [*g.tables, *g.actions, *g.externs]
+    aliases = alias_map(all_names)
+
+    def preamble(msg: Any, prefix: int, name: str, annotations: Iterable[A.Annotation]) -> None:
+        msg.preamble.id = ids.get(prefix, name)
+        msg.preamble.name = name
+        msg.preamble.alias = aliases.get(name, name)
+        msg.preamble.annotations.extend(_annos(annotations))
+
+    for t in g.tables.values():
+        tm = info.tables.add()
+        preamble(tm, TABLE, t.fq, t.annotations)
+        for i, k in enumerate(t.keys, 1):
+            mf = tm.match_fields.add(id=i, name=k.name, bitwidth=k.width)
+            if k.match_kind in MATCH_TYPES:
+                mf.match_type = MATCH_TYPES[k.match_kind]
+            else:
+                mf.other_match_type = k.match_kind
+        for fq, scope, _ in t.actions:
+            ar = tm.action_refs.add(id=ids.get(ACTION, fq))
+            if scope == "DEFAULT_ONLY":
+                ar.scope = p4i.ActionRef.Scope.DEFAULT_ONLY
+                ar.annotations.append("@defaultonly")
+            elif scope == "TABLE_ONLY":
+                ar.scope = p4i.ActionRef.Scope.TABLE_ONLY
+                ar.annotations.append("@tableonly")
+        if t.const_default:
+            tm.const_default_action_id = ids.get(ACTION, t.default_action[0])
+        for res in (t.direct_counter, t.direct_meter):
+            if res:
+                kind = g.externs[res].kind
+                tm.direct_resource_ids.append(ids.get(kinds[kind], res))
+        tm.size = t.size
+        if t.idle_timeout:
+            tm.idle_timeout_behavior = p4i.Table.IdleTimeoutBehavior.NOTIFY_CONTROL
+        if t.entries is not None:
+            tm.is_const_table = True
+            tm.has_initial_entries = True
+    for a in g.actions.values():
+        am = info.actions.add()
+        preamble(am, ACTION, a.fq, a.annotations)
+        for i, (pn, w) in enumerate(a.params, 1):
+            am.params.add(id=i, name=pn, bitwidth=w)
+    for e in g.externs.values():
+        if e.kind == "counter":
+            m = info.counters.add()
+            preamble(m, COUNTER, e.fq, e.annotations)
+            m.spec.unit = _counter_unit(e.unit)
+            m.size = e.size
+        elif e.kind == "direct_counter" and e.table:
+            m = info.direct_counters.add()
+            preamble(m, DIRECT_COUNTER, e.fq, e.annotations)
+            m.spec.unit = _counter_unit(e.unit)
+            m.direct_table_id = ids.get(TABLE, e.table)
+        elif e.kind == "meter":
+            m = info.meters.add()
+            preamble(m, METER, e.fq, e.annotations)
+            m.spec.unit = _meter_unit(e.unit)
+            m.size = e.size
+        elif e.kind == "direct_meter" and e.table:
+            m = info.direct_meters.add()
+            preamble(m, DIRECT_METER, e.fq, e.annotations)
+            m.spec.unit = _meter_unit(e.unit)
+            m.direct_table_id = ids.get(TABLE, e.table)
+        elif e.kind == "register":
+            m = info.registers.add()
+            preamble(m, REGISTER, e.fq, e.annotations)
+            m.type_spec.bitstring.bit.bitwidth = e.width
+            m.size = e.size
+        elif e.kind == "value_set":
+            m = info.value_sets.add()
+            preamble(m, VALUE_SET, e.fq, e.annotations)
+            m.match.add(id=1, name=e.fq.split(".")[-1], bitwidth=e.width, match_type=2)
+            m.size = e.size
+    for ch in g.controller_headers:
+        m = info.controller_packet_metadata.add()
+        m.preamble.id = ids.get(CONTROLLER_HEADER, ch.name)
+        m.preamble.name = ch.name
+        m.preamble.alias = ch.name
+        m.preamble.annotations.append(f'@controller_header("{ch.name}")')
+        for i, (fn, w, fa) in enumerate(ch.fields, 1):
+            md = m.metadata.add(id=i, name=fn, bitwidth=w)
+            md.annotations.extend(_annos(fa))
+    for name, st in g.digests.items():
+        m = info.digests.add()
+        m.preamble.id = ids.get(DIGEST, name)
+        m.preamble.name = name
+        m.preamble.alias = name
+        m.type_spec.struct.name = name
+        if isinstance(st, T.StructT):
+            ts = info.type_info.structs[name]
+            for fname, ft in st.fields.items():
+                mem = ts.members.add(name=fname)
+                mem.type_spec.bitstring.bit.bitwidth = T.width_of(ft) if ft != T.ERROR else 32
+    return info, ids
+
+
+def _counter_unit(unit: str) -> int:
+    return {"bytes": 1, "packets": 2, "packets_and_bytes": 3}.get(unit, 0)
+
+
+def _meter_unit(unit: str) -> int:
+    return {"bytes": 1, "packets": 2}.get(unit, 0)

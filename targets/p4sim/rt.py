@@ -1,0 +1,72 @@
+"""Helpers the generated code calls at run time."""
+
+from __future__ import annotations
+
+import random as _rnd
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from targets.p4sim import hashes
+from targets.p4sim.state import MeterColor, SwitchState, TableEntry
+from targets.p4sim.state.externs import MeterBucket, MeterConfig
+
+
+class Exit(Exception):
+    """`exit` statement: ends the current pipeline block."""
+
+
+class ParserError(Exception):
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class Reject(Exception):
+    """Transition to the reject state."""
+
+
+def sx(v: int, w: int) -> int:
+    return v - (1 << w) if v >> (w - 1) & 1 else v
+
+
+def hash_fields(algo: str, fields: Sequence[tuple[int, int]], payload: bytes = b"") -> int:
+    return hashes.compute(algo, fields, payload)
+
+
+def random_between(lo: int, hi: int) -> int:
+    return lo if hi <= lo else _rnd.randint(lo, hi)
+
+
+class Runtime:
+    """Per-switch mutable context visible to generated code as ``_S``."""
+
+    def __init__(self) -> None:
+        self.trace: list[tuple[Any, ...]] | None = None
+        self.digests: list[tuple[str, int, tuple[tuple[int, int], ...]]] = []
+        self.log: list[str] = []
+
+
+def direct_meter_executor(state: SwitchState) -> Callable[[TableEntry, int, str], int]:
+    import time
+
+    def run(entry: TableEntry, nbytes: int, meter: str) -> int:
+        cfg = entry.meter_config
+        if not isinstance(cfg, MeterConfig):
+            return MeterColor.GREEN
+        if not entry.meter_state or entry.meter_state[0] is not cfg:
+            entry.meter_state = [cfg, MeterBucket(cfg, time.monotonic())]  # type: ignore[list-item]
+        bucket: MeterBucket = entry.meter_state[1]  # type: ignore[assignment]
+        del meter
+        return bucket.execute(nbytes, time.monotonic())
+
+    return run
+
+
+HELPERS: dict[str, Any] = {
+    "_Exit": Exit,
+    "_PErr": ParserError,
+    "_Reject": Reject,
+    "_sx": sx,
+    "_hash": hash_fields,
+    "_random": random_between,
+}
