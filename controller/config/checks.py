@@ -49,6 +49,14 @@ def check_ports(cfg: Config) -> Found:
         ],
         "port/VLAN",
     )
+    first_role: dict[int, tuple[str, int]] = {}
+    for i, port in enumerate(ports):
+        role, at = first_role.setdefault(port.port, (port.role, i))
+        if role != port.role:
+            yield (
+                f"switch.ports[{i}].role",
+                (f"port {port.port} is already {role} at switch.ports[{at}] (one role per port)"),
+            )
     vrfs = {v.name for v in cfg.vrfs}
     for i, port in enumerate(ports):
         if port.role == "red" and port.vrf not in vrfs:

@@ -8,6 +8,7 @@ crypto (to the ESP engine).
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -41,7 +42,11 @@ class P4SimSwitch(Strict):
     program: str = "p4src/cpe.p4"
     grpc_address: str = "127.0.0.1:9559"
     device_id: int = Field(default=1, ge=0)
-    # Extra command-line flags for p4sim, e.g. interface bindings.
+    # Preprocessor defines for the program (-D NAME=VALUE); CPU_PORT and CRYPTO_PORT
+    # are added from the port roles below.
+    defines: dict[str, str] = Field(default_factory=dict)
+    pcap: str | None = None  # directory for per-port pcaps
+    # Extra command-line flags for p4sim.
     args: list[str] = Field(default_factory=list)
 
     @field_validator("grpc_address")
@@ -69,6 +74,8 @@ class Port(Strict):
     port: int = Field(ge=0, le=PORT_MAX)
     role: Literal["red", "black", "cpu", "crypto"]
     name: str | None = None
+    # Linux interface the switch port is bound to (p4sim/simple_switch "-i PORT@IFACE").
+    interface: str | None = None
     vrf: str | None = None
     vlan: int | None = Field(default=None, ge=1, le=4094)
     address: list[ipaddress.IPv4Interface | ipaddress.IPv6Interface] = Field(default_factory=list)
@@ -109,3 +116,31 @@ class Switch(Strict):
 
     def by_role(self, role: str) -> list[Port]:
         return [p for p in self.ports if p.role == role]
+
+    def p4sim_command(self, base: Path | None = None) -> list[str]:
+        """Arguments after ``sl3vpn`` that start p4sim for this switch (program relative
+        to ``base``), with the CPU and crypto ports passed to the program as defines."""
+        sim = self.p4sim
+        if sim is None:
+            raise ValueError("this switch is a remote P4Runtime target, not p4sim")
+        argv = ["p4sim", "run", "--device-id", str(sim.device_id)]
+        argv += ["--grpc-server-addr", sim.grpc_address]
+        defines = dict(sim.defines)
+        for role, define in (("cpu", "CPU_PORT"), ("crypto", "CRYPTO_PORT")):
+            found = self.by_role(role)
+            if found:
+                defines.setdefault(define, str(found[0].port))
+        cpu = self.by_role("cpu")
+        if cpu:
+            argv += ["--cpu-port", str(cpu[0].port)]
+        for port in self.ports:
+            if port.interface and port.vlan is None:
+                argv += ["-i", f"{port.port}@{port.interface}"]
+        if sim.pcap is not None:
+            argv += ["--pcap", sim.pcap]
+        for name, value in sorted(defines.items()):
+            argv += ["-D", f"{name}={value}"]
+        program = Path(sim.program)
+        if base is not None and not program.is_absolute():
+            program = base / program
+        return [*argv, *sim.args, str(program)]

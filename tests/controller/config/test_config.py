@@ -106,6 +106,11 @@ CASES = [
     ({"switch__ports__0__vrf": "green"}, "switch.ports[0].vrf: VRF 'green' is not defined"),
     ({"switch__ports__0__vrf": None}, "switch.ports[0]: a red port needs a vrf"),
     ({"switch__ports__1__port": 1}, "switch.ports[1].port: port number 1 is already used at"),
+    ({"switch__ports__1__vlan": 5}, "switch.ports[1]: vrf/vlan only apply to red ports"),
+    (
+        {"switch__ports__0__vlan": 5, "switch__ports__1__port": 1},
+        "switch.ports[1].role: port 1 is already red at switch.ports[0] (one role per port)",
+    ),
     ({"switch__ports__0__port": 600}, "switch.ports[0].port: Input should be less than or"),
     (
         {"switch__ports__0__address": "10.1.0.300/24"},
@@ -274,3 +279,28 @@ def test_arbitrary_text_gives_config_error_not_traceback(text: str) -> None:
         parse(text, "t.yml")
     except ConfigError as exc:
         assert all("\n" not in line for line in exc.lines())
+
+
+def test_p4sim_command_follows_port_roles() -> None:
+    data = variant(switch__ports__0__interface="veth-blue0")
+    data["switch"]["p4sim"] = {
+        "program": "p4src/cpe.p4",
+        "grpc_address": "127.0.0.1:9600",
+        "pcap": "/tmp/pcaps",
+    }
+    cfg = parse(yaml.safe_dump(data), "t.yml")
+    assert cfg.switch.p4sim_command(Path("/repo")) == [
+        "p4sim", "run", "--device-id", "1", "--grpc-server-addr", "127.0.0.1:9600",
+        "--cpu-port", "255", "-i", "1@veth-blue0", "--pcap", "/tmp/pcaps",
+        "-D", "CPU_PORT=255", "-D", "CRYPTO_PORT=254", "/repo/p4src/cpe.p4",
+    ]  # fmt: skip
+    remote = variant()
+    remote["switch"]["p4runtime"] = {"address": "10.0.0.1:9559", "device_id": 3}
+    cfg = parse(yaml.safe_dump(remote), "t.yml")
+    assert cfg.switch.p4runtime is not None and cfg.switch.p4runtime.device_id == 3
+    with pytest.raises(ValueError, match="remote P4Runtime target"):
+        cfg.switch.p4sim_command()
+    both = variant()
+    both["switch"]["p4runtime"] = {"address": "10.0.0.1:9559"}
+    both["switch"]["p4sim"] = {}
+    assert any("switch: give either p4sim or p4runtime, not both" in x for x in problems(both))
