@@ -16,8 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from finsy.proto import p4r
+
 from controller.p4rt import entities as e
 from controller.p4rt.codec import Codec
+from controller.p4rt.errors import P4RuntimeClientError
 from controller.p4rt.schema import Field
 from controller.p4rt.values import format_value
 
@@ -116,3 +119,13 @@ def entity_string(codec: Codec, ent: e.Entity) -> str:
             members.append(" ".join(fields))
         return f"value_set {_short(vs.short)} {{{'; '.join(members)}}}"
     raise TypeError(f"no canonical form for {type(ent).__name__}")
+
+
+def describe(codec: Codec | None, entity: p4r.Entity) -> str:
+    """The canonical string of an encoded entity, or its kind when it cannot be decoded."""
+    if codec is not None:
+        try:
+            return entity_string(codec, codec.decode(entity))
+        except (P4RuntimeClientError, TypeError, ValueError):
+            pass
+    return str(entity.WhichOneof("entity"))

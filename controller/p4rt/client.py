@@ -48,6 +48,7 @@ class P4RuntimeClient:
         *,
         batch_size: int = 500,
         backoff: tuple[float, float] = (0.1, 5.0),
+        rpc_timeout: float = 60.0,
     ) -> None:
         self.address = address
         self.device_id = device_id
@@ -55,6 +56,8 @@ class P4RuntimeClient:
         self.role = role
         self.batch_size = batch_size
         self.backoff = backoff
+        # A switch that stops answering must not hang the controller forever.
+        self.rpc_timeout = rpc_timeout
         self.codec: Codec | None = None
         self.packet_ins: asyncio.Queue[e.PacketIn] = asyncio.Queue(maxsize=4096)
         self._channel: grpc.aio.Channel | None = None
@@ -235,7 +238,7 @@ class P4RuntimeClient:
     async def _unary(self, rpc: str, req: object) -> Any:
         method = getattr(self._stub_or_fail(), rpc)
         try:
-            return await method(req)
+            return await method(req, timeout=self.rpc_timeout)
         except grpc.aio.AioRpcError as exc:
             raise RpcError(rpc, exc.code().name, exc.details() or "") from None
 
@@ -256,7 +259,7 @@ class P4RuntimeClient:
             )
             req.updates.extend(batch)
             try:
-                await stub.Write(req)
+                await stub.Write(req, timeout=self.rpc_timeout)
             except grpc.aio.AioRpcError as exc:
                 raise decode_write_error(exc, batch, self.codec, start) from None
 
@@ -281,7 +284,7 @@ class P4RuntimeClient:
         req.entities.extend(entities)
         out: list[p4r.Entity] = []
         try:
-            async for resp in self._stub_or_fail().Read(req):
+            async for resp in self._stub_or_fail().Read(req, timeout=self.rpc_timeout):
                 out.extend(resp.entities)
         except grpc.aio.AioRpcError as exc:
             raise RpcError("Read", exc.code().name, exc.details() or "") from None

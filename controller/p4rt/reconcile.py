@@ -24,7 +24,9 @@ from dataclasses import dataclass
 
 from finsy.proto import p4r
 
+from controller.p4rt.canonical import describe
 from controller.p4rt.codec import Codec
+from controller.p4rt.errors import P4ValueError
 
 INSERT = p4r.Update.INSERT
 MODIFY = p4r.Update.MODIFY
@@ -106,7 +108,15 @@ def diff(
     want: dict[bytes, p4r.Entity] = {}
     for msg in desired:
         norm = normalize(msg)
-        want[codec.key(norm)] = norm
+        key = codec.key(norm)
+        prev = want.get(key)
+        if prev is not None and prev != norm:
+            # Two different wishes for one entry: writing either would silently lose the other.
+            raise P4ValueError(
+                f"desired state has conflicting entries: {describe(codec, prev)} "
+                f"vs {describe(codec, norm)}"
+            )
+        want[key] = norm
 
     deletes: list[p4r.Entity] = []
     modifies: list[p4r.Entity] = []

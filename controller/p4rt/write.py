@@ -13,23 +13,11 @@ from typing import Any
 import grpc
 from finsy.proto import p4r, rpc_code, rpc_status
 
+from controller.p4rt.canonical import describe
 from controller.p4rt.codec import Codec
 from controller.p4rt.errors import P4RuntimeClientError, RpcError, UpdateFailure, WriteError
 
 _DETAILS_KEY = "grpc-status-details-bin"
-
-
-def describe(codec: Codec | None, entity: p4r.Entity) -> str:
-    """The canonical string of an encoded entity, or its kind when it cannot be decoded."""
-    if codec is not None:
-        # Imported here: canonical imports codec, and codec users import this module.
-        from controller.p4rt.canonical import entity_string
-
-        try:
-            return entity_string(codec, codec.decode(entity))
-        except (P4RuntimeClientError, TypeError, ValueError):
-            pass
-    return str(entity.WhichOneof("entity"))
 
 
 def decode_write_error(

@@ -159,3 +159,17 @@ def test_diff_is_minimal_and_converges(
     )
     # A second pass has nothing left to do.
     assert diff(codec, enc(desired), list(state.values())).updates == []
+
+
+def test_conflicting_desired_entries_are_refused(codec: Codec) -> None:
+    from controller.p4rt import P4ValueError
+
+    same = [codec.encode(route(1, "10.0.0.0/8", 5)), codec.encode(route(1, "10.0.0.0/8", 5))]
+    assert len(diff(codec, same, []).updates) == 1  # identical duplicates are harmless
+    clash = [codec.encode(route(1, "10.0.0.0/8", 5)), codec.encode(route(1, "10.0.0.0/8", 6))]
+    with pytest.raises(
+        P4ValueError,
+        match=r"conflicting entries: vrf_fib vrf=1 dst=10\.0\.0\.0/8 "
+        r"-> push_label\(label=5, tunnel=1\) vs .*label=6",
+    ):
+        diff(codec, clash, [])
