@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from controller.bgp.wire.attributes.ext_communities import ExtCommunity
+from controller.bgp.wire.nlri.rd import RouteDistinguisher
 from controller.config.switch import Strict
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -66,15 +68,22 @@ class Vrf(Strict):
     routes: list[LocalRoute] = Field(default_factory=list)
     interfaces: list[str] = Field(default_factory=list)
 
+    # Our parser explains what is wrong; the BGP codec's then confirms the speaker
+    # will accept exactly what the configuration passed.
     @field_validator("rd")
     @classmethod
     def _rd(cls, value: str) -> str:
-        return parse_rd(value)
+        text = parse_rd(value)
+        RouteDistinguisher.parse(text)
+        return text
 
     @field_validator("import_rts", "export_rts")
     @classmethod
     def _rts(cls, values: list[str]) -> list[str]:
-        return [parse_rd(v) for v in values]
+        texts = [parse_rd(v) for v in values]
+        for text in texts:
+            ExtCommunity.route_target(text)
+        return texts
 
     @model_validator(mode="after")
     def _label_mode(self) -> Vrf:

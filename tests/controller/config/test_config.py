@@ -304,3 +304,25 @@ def test_p4sim_command_follows_port_roles() -> None:
     both["switch"]["p4runtime"] = {"address": "10.0.0.1:9559"}
     both["switch"]["p4sim"] = {}
     assert any("switch: give either p4sim or p4runtime, not both" in x for x in problems(both))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_examples_build_a_bgp_speaker_config(path: Path) -> None:
+    from controller.bgp.config import Color
+    from controller.bgp.path import FAMILY_NAMES
+    from controller.config.adapters import speaker_config
+
+    cfg = load_config(path)
+    speaker = speaker_config(cfg)
+    assert speaker.local_as == cfg.node.asn and speaker.router_id == cfg.node.router_id
+    assert [str(n.address) for n in speaker.neighbors] == [
+        str(n.address) for n in cfg.bgp.neighbors
+    ]
+    for ours, theirs in zip(cfg.bgp.neighbors, speaker.neighbors, strict=True):
+        assert theirs.color is (Color.RED if ours.type == "red" else Color.BLACK)
+        assert [FAMILY_NAMES[f] for f in theirs.families] == ours.families
+        assert theirs.rr_client == ours.route_reflector_client
+    assert [v.name for v in speaker.vrfs] == [v.name for v in cfg.vrfs]
+    for vrf in speaker.vrfs:
+        assert vrf.red_loopback == cfg.loopbacks.tenants.get(vrf.name, cfg.loopbacks.red)
+    assert speaker.mpls_in_ipsec_tunnel_type == cfg.tunnel_encapsulation.mpls_in_ipsec_tunnel_type

@@ -1,0 +1,64 @@
+"""From the validated configuration to the settings objects of the protocol cores.
+
+The daemon composes the cores; these functions are the one place that maps
+configuration fields onto their constructors, so the file format and the
+cores can evolve separately.
+"""
+
+from __future__ import annotations
+
+from controller.bgp.config import ConfigError as BgpConfigError
+from controller.bgp.config import NeighborConfig, RedLoopback, SpeakerConfig
+from controller.bgp.path import FAMILIES_BY_NAME, Color
+from controller.bgp.vrf import LabelMode, VrfConfig
+from controller.config.errors import ConfigError, Problem
+from controller.config.model import Config
+
+
+def speaker_config(cfg: Config) -> SpeakerConfig:
+    """The BGP speaker's configuration; red sessions run from the red loopback (draft 3.4)."""
+    lb = cfg.loopbacks
+    red_loopbacks = [RedLoopback(lb.red)] if lb.red is not None else []
+    red_loopbacks += [RedLoopback(addr, tenant=name) for name, addr in lb.tenants.items()]
+    neighbors = tuple(
+        NeighborConfig(
+            address=n.address,
+            remote_as=n.asn,
+            color=Color.RED if n.type == "red" else Color.BLACK,
+            families=tuple(FAMILIES_BY_NAME[f] for f in n.families),
+            rr_client=n.route_reflector_client,
+            passive=n.passive,
+            hold_time=n.hold_time,
+            local_address=lb.red if n.type == "red" else None,
+            description=n.description,
+        )
+        for n in cfg.bgp.neighbors
+    )
+    vrfs = tuple(
+        VrfConfig(
+            name=v.name,
+            rd=v.rd,
+            import_rts=tuple(v.import_rts),
+            export_rts=tuple(v.export_rts),
+            label_mode=LabelMode(v.label_mode),
+            red_loopback=lb.tenants.get(v.name, lb.red),
+        )
+        for v in cfg.vrfs
+    )
+    enc = cfg.tunnel_encapsulation
+    try:
+        return SpeakerConfig(
+            local_as=cfg.node.asn,
+            router_id=cfg.node.router_id,
+            black_loopback=lb.black,
+            red_loopbacks=tuple(red_loopbacks),
+            neighbors=neighbors,
+            vrfs=vrfs,
+            cluster_id=cfg.bgp.cluster_id,
+            mpls_in_ipsec_tunnel_type=enc.mpls_in_ipsec_tunnel_type,
+            security_handle_subtlv=enc.security_handle_subtlv,
+            label_range=cfg.bgp.label_range,
+        )
+    except (BgpConfigError, ValueError) as exc:
+        # The checks above should have caught it; still one line, never a traceback.
+        raise ConfigError([Problem("bgp", str(exc), cfg.source)]) from None
