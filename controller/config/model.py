@@ -17,14 +17,14 @@ from __future__ import annotations
 import ipaddress
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from controller.bgp.wire.context import (
     DEFAULT_MPLS_IN_IPSEC_TUNNEL_TYPE,
     DEFAULT_SECURITY_HANDLE_SUBTLV,
 )
 from controller.config.ike import Ike
-from controller.config.switch import Strict, Switch
+from controller.config.switch import Strict, Switch, host_port
 from controller.config.vpn import Bgp, IPAddress, Vrf
 
 
@@ -63,6 +63,11 @@ class Metrics(Strict):
     enabled: bool = True
     listen: str = "127.0.0.1:9100"  # Prometheus text format over HTTP
 
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        return host_port(value)
+
 
 class Config(Strict):
     node: Node
@@ -75,6 +80,18 @@ class Config(Strict):
     logging: Logging = Field(default_factory=Logging)
     metrics: Metrics = Field(default_factory=Metrics)
     control_socket: str = "/run/sl3vpn/{name}.sock"
+
+    @field_validator("control_socket")
+    @classmethod
+    def _socket(cls, value: str) -> str:
+        # A Unix socket path is limited to 107 bytes (sun_path); relative paths would
+        # depend on the daemon's working directory.
+        if not value.startswith("/"):
+            raise ValueError("must be an absolute path")
+        if len(value.encode()) > 100:
+            raise ValueError("is longer than a Unix socket path may be")
+        return value
+
     # Where the configuration came from (set by the loader, not the file).
     source: str = Field(default="", exclude=True)
 

@@ -22,7 +22,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-def _host_port(text: str) -> str:
+def host_port(text: str) -> str:
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"{text!r} is not HOST:PORT")
@@ -52,7 +52,7 @@ class P4SimSwitch(Strict):
     @field_validator("grpc_address")
     @classmethod
     def _check_address(cls, value: str) -> str:
-        return _host_port(value)
+        return host_port(value)
 
 
 class RemoteSwitch(Strict):
@@ -67,7 +67,7 @@ class RemoteSwitch(Strict):
     @field_validator("address")
     @classmethod
     def _check_address(cls, value: str) -> str:
-        return _host_port(value)
+        return host_port(value)
 
 
 class Port(Strict):

@@ -143,6 +143,8 @@ CASES = [
         "ike.esp_proposals: proposal 'chacha': unknown algorithm 'chacha'",
     ),
     ({"ike__ike_proposals": ["aes128gcm16-prfsha256"]}, "an IKE proposal needs a DH group"),
+    ({"metrics": {"listen": "9100"}}, "metrics.listen: '9100' is not HOST:PORT"),
+    ({"control_socket": "run/x.sock"}, "control_socket: must be an absolute path"),
     ({"ike__sa_mode": "sometimes"}, "ike.sa_mode: Input should be 'eager' or 'lazy'"),
     (
         {"tunnel_encapsulation": {"security_handle_subtlv": 200}},
