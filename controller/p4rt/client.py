@@ -135,7 +135,10 @@ class P4RuntimeClient:
             self._primary_event.clear()
         log.info("p4rt %s device %d: primary=%s", self.address, self.device_id, primary)
         for listener in self._listeners:
-            listener(primary)
+            try:
+                listener(primary)
+            except Exception:  # a faulty listener must not stop the stream task
+                log.exception("p4rt: primaryship listener failed")
 
     async def _requests(self) -> AsyncIterator[p4r.StreamMessageRequest]:
         yield self._arbitration()

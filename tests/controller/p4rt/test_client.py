@@ -226,3 +226,20 @@ async def test_switch_restart_reconnects_and_tells_the_app(
     finally:
         await cli.close()
         await server.stop(None)
+
+
+async def test_a_failing_listener_does_not_break_the_stream(
+    client: P4RuntimeClient,
+    fake,
+    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
+) -> None:
+    switch, _ = fake
+
+    def broken(primary: bool) -> None:
+        raise RuntimeError("listener bug")
+
+    client.on_primary(broken)
+    switch.kick_all_streams()
+    await wait_for(lambda: "primaryship listener failed" in caplog.text)
+    await wait_for(lambda: client.is_primary)
+    await client.insert([route(1, "10.0.0.0/8", 1)])
