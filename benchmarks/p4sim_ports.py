@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -106,7 +107,7 @@ def _state_device() -> object:
     return device
 
 
-def run_switch(kind: str, ready: mp.Event, stop: mp.Event) -> None:  # type: ignore[valid-type]
+def run_switch(kind: str, ready: Any, stop: Any) -> None:
     from targets.p4sim.runtime.ports import AfPacketPort, PortManager
 
     device = _engine_device() if kind == "engine" else _state_device()

@@ -22,13 +22,7 @@ from pathlib import Path
 DEFAULT_GRPC_ADDR = "0.0.0.0:9559"
 
 
-def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "run",
-        help="run the p4sim switch with a P4Runtime server (simple_switch_grpc's flags)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def _add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device-id", type=int, default=0)
     p.add_argument(
         "-i", "--interface", action="append", default=[], metavar="PORT@IFACE",
@@ -40,33 +34,39 @@ def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p.add_argument("--no-p4", action="store_true", help="start without a program")
     p.add_argument("--thrift-port", type=int, help="accepted for compatibility; ignored")
     p.add_argument("--trace", action="store_true", help="print a per-packet pipeline trace")
-    p.add_argument("--grpc-server-addr", default=None, metavar="HOST:PORT")
+    p.add_argument("--grpc-server-addr", default=DEFAULT_GRPC_ADDR, metavar="HOST:PORT")
     p.add_argument("--cpu-port", type=int, default=None)
     p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE")
-    p.add_argument(
-        "positional", nargs="*", metavar="PROGRAM.p4 [-- TARGET OPTIONS]",
-        help="P4 program to load at start, then BMv2-style target options after --",
-    )  # fmt: skip
+
+
+def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run the p4sim switch with a P4Runtime server (simple_switch_grpc's flags)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_options(p)
+    p.add_argument("program", nargs="?", metavar="PROGRAM.p4", help="P4 program to load at start")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
 def _target_options(args: argparse.Namespace) -> argparse.Namespace:
-    """Split positionals into the program path and BMv2's after-``--`` options."""
-    items: list[str] = list(args.positional)
-    program = items.pop(0) if items and not items[0].startswith("-") else None
-    extra = argparse.ArgumentParser(prog="sl3vpn p4sim run --", add_help=False)
-    extra.add_argument("--grpc-server-addr")
-    extra.add_argument("--cpu-port", type=int)
-    extra.add_argument("--device-id", type=int)
-    more, unknown = extra.parse_known_args(items)
-    if unknown:
-        raise SystemExit(f"sl3vpn p4sim run: unknown target option(s): {' '.join(unknown)}")
-    args.program = program
-    args.grpc_server_addr = more.grpc_server_addr or args.grpc_server_addr or DEFAULT_GRPC_ADDR
-    args.cpu_port = more.cpu_port if more.cpu_port is not None else args.cpu_port
-    if more.device_id is not None:
-        args.device_id = more.device_id
-    return args
+    """Parse what follows the program and BMv2's ``--``: the same options again.
+
+    argparse stops option parsing at the first positional of a subcommand, so
+    ``PROGRAM.p4 -i 1@veth1 -- --cpu-port 255`` arrives here as a remainder.
+    """
+    rest = ([args.program] if args.program else []) + [x for x in args.rest if x != "--"]
+    again = argparse.ArgumentParser(prog="sl3vpn p4sim run", add_help=False)
+    _add_options(again)
+    again.add_argument("program", nargs="?")
+    args.program = None
+    try:
+        return again.parse_intermixed_args(rest, namespace=args)
+    except SystemExit:
+        raise SystemExit(f"sl3vpn p4sim run: cannot parse options: {' '.join(rest)}") from None
 
 
 def _interfaces(specs: list[str]) -> list[tuple[int, str]]:

@@ -242,9 +242,11 @@ class Device:
                 return  # no program: the switch drops everything, like BMv2 without one
             try:
                 if self.tracer is not None and pipe.program.trace is not None:
-                    for line in pipe.program.trace(port, frame):
+                    outputs, lines = pipe.program.trace(port, frame)
+                    for line in lines:
                         self.tracer(line)
-                outputs = pipe.program.process(port, frame)
+                else:
+                    outputs = pipe.program.process(port, frame)
             except Exception as exc:  # the executor must never take the switch down
                 self.packet_errors += 1
                 log.warning("port %d: packet of %d bytes dropped: %s", port, len(frame), exc)

@@ -33,8 +33,9 @@ from targets.p4sim.state import (
 
 # (ingress port, frame) -> [(egress port, frame)]
 ProcessFn = Callable[[int, bytes], list[tuple[int, bytes]]]
-# (ingress port, frame) -> readable lines describing what the pipeline did
-TraceFn = Callable[[int, bytes], list[str]]
+# Like ProcessFn, plus readable lines saying what the pipeline did (parser
+# states, table hits with the entry, actions, drop reason).
+TraceFn = Callable[[int, bytes], tuple[list[tuple[int, bytes]], list[str]]]
 
 
 class ProgramError(Exception):

@@ -136,8 +136,9 @@ def load_fake(bundle: Bundle) -> LoadedProgram:
             return [(CPU_PORT, (port << 7).to_bytes(2, "big") + frame)]
         return []
 
-    def trace(port: int, frame: bytes) -> list[str]:
+    def trace(port: int, frame: bytes) -> tuple[list[tuple[int, bytes]], list[str]]:
         hit = fwd.lookup((port,))
-        return [f"port {port}: table MyIngress.fwd {'hit' if hit else 'miss'}"]
+        line = f"port {port}: table MyIngress.fwd {'hit' if hit else 'miss'}"
+        return process(port, frame), [line]
 
     return LoadedProgram(p4info, st, process, trace)

@@ -99,3 +99,13 @@ async def test_pipeline_exception_is_contained(primed: Rig) -> None:
     assert primed.device.packet_errors == 1
     resp = await primed.stub.Capabilities(p4r.CapabilitiesRequest())
     assert resp.p4runtime_api_version
+
+
+def test_trace_lines_go_to_the_tracer(primed: Rig) -> None:
+    lines: list[str] = []
+    primed.device.tracer = lines.append
+    primed.device.receive(4, b"\x00" * 20)
+    assert lines == ["port 4: table MyIngress.fwd miss"]
+    pipe = primed.device.pipeline
+    assert pipe is not None
+    assert pipe.program.state.counters[302011393].packets[4] == 1  # processed once
