@@ -6,6 +6,7 @@ plugin, a private tmpfs /run, a private vici socket and STRONGSWAN_CONF.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -81,35 +82,51 @@ class Charon:
     def log_text(self) -> str:
         return self.log.read_text() if self.log.exists() else "(no log)"
 
-    def swanctl(self, *args: str, timeout: float = 30) -> str:
+    async def swanctl(self, *args: str, timeout: float = 30) -> str:
+        """Run swanctl without blocking the event loop (our daemon must keep answering)."""
         cmd = ["swanctl", *args, "--uri", f"unix://{self.vici}"]
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        if res.returncode != 0:
-            raise RuntimeError(f"swanctl {' '.join(args)} failed: {res.stdout}{res.stderr}")
-        return res.stdout
+        proc = await asyncio.create_subprocess_exec(
+            *cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        try:
+            out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise
+        text = out.decode(errors="replace")
+        if proc.returncode != 0:
+            raise RuntimeError(f"swanctl {' '.join(args)} failed: {text}")
+        return text
 
-    def load(self, swanctl_conf: str) -> None:
+    async def load(self, swanctl_conf: str) -> None:
         path = self.dir / "swanctl.conf"
         path.write_text(swanctl_conf)
-        self.swanctl("--load-all", "--noprompt", "--file", str(path))
+        await self.swanctl("--load-all", "--noprompt", "--file", str(path))
 
-    def list_sas(self) -> str:
-        return self.swanctl("--list-sas")
+    async def list_sas(self) -> str:
+        return await self.swanctl("--list-sas")
 
-    def child_spis(self) -> list[tuple[str, str]]:
-        """(in, out) SPIs of installed CHILD_SAs, as swanctl prints them."""
-        return re.findall(r"in\s+([0-9a-f]{8}).*?\n\s+out\s+([0-9a-f]{8})", self.list_sas())
-
-    def wait_for(self, pattern: str, timeout: float = 15) -> str:
+    async def wait_for(self, pattern: str, timeout: float = 15) -> str:
         deadline = time.monotonic() + timeout
+        out = ""
         while time.monotonic() < deadline:
-            out = self.list_sas()
-            if re.search(pattern, out):
+            out = await self.list_sas()
+            if re.search(pattern, out, re.MULTILINE):
                 return out
-            time.sleep(0.1)
-        raise AssertionError(
-            f"strongSwan never showed {pattern!r}:\n{out}\nlog:\n{self.log_text()[-4000:]}"
-        )
+            await asyncio.sleep(0.1)
+        log = self.log_text()[-4000:]
+        raise AssertionError(f"strongSwan never showed {pattern!r}:\n{out}\nlog:\n{log}")
+
+    async def wait_gone(self, text: str, timeout: float = 15) -> str:
+        deadline = time.monotonic() + timeout
+        out = ""
+        while time.monotonic() < deadline:
+            out = await self.list_sas()
+            if text not in out:
+                return out
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"strongSwan still shows {text!r}:\n{out}\n{self.log_text()[-3000:]}")
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -2,25 +2,135 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from swan_common import our_config, start_service, swanctl_conf, wait_event
 from swan_netns import SS_IP, Topo
 
-from controller.ipsec.ike.events import ChildUp, IkeUp
+from controller.ipsec.ike.events import ChildDown, ChildUp, IkeDown, IkeRekeyed, IkeUp
 from controller.ipsec.ike.sa import IkeState
 
 pytestmark = [pytest.mark.interop]
 
 
 async def test_strongswan_psk_we_initiate(topo: Topo) -> None:
-    topo.charon.load(swanctl_conf())
+    await topo.charon.load(swanctl_conf())
     svc = await start_service(topo, our_config())
     try:
         sa = svc.initiate("ss", SS_IP)
         await wait_event(svc, lambda s, e: isinstance(e, IkeUp))
         _, up = await wait_event(svc, lambda s, e: isinstance(e, ChildUp))
         assert sa.state == IkeState.ESTABLISHED
-        out = topo.charon.wait_for(r"net: #\d+.*INSTALLED, TUNNEL-in-UDP")
+        out = await topo.charon.wait_for(r"net: #\d+.*INSTALLED, TUNNEL-in-UDP")
         assert f"{up.child.spi_in:08x}" in out and f"{up.child.spi_out:08x}" in out
+    finally:
+        await svc.stop()
+
+
+async def _established(topo: Topo, cfg_kw: dict | None = None, conf_kw: dict | None = None):  # type: ignore[no-untyped-def]
+    await topo.charon.load(swanctl_conf(**(conf_kw or {})))
+    svc = await start_service(topo, our_config(**(cfg_kw or {})))
+    sa = svc.initiate("ss", SS_IP)
+    _, up = await wait_event(svc, lambda s, e: isinstance(e, ChildUp))
+    await topo.charon.wait_for(r"INSTALLED, TUNNEL-in-UDP")
+    return svc, sa, up.child
+
+
+async def test_strongswan_psk_strongswan_initiates(topo: Topo) -> None:
+    await topo.charon.load(swanctl_conf())
+    svc = await start_service(topo, our_config())
+    try:
+        await topo.charon.swanctl("--initiate", "--child", "net", "--timeout", "10")
+        sa, up = await wait_event(svc, lambda s, e: isinstance(e, ChildUp))
+        assert not sa.initiator and sa.state == IkeState.ESTABLISHED
+        out = await topo.charon.wait_for(r"net: #\d+.*INSTALLED, TUNNEL-in-UDP")
+        assert f"{up.child.spi_in:08x}" in out
+    finally:
+        await svc.stop()
+
+
+async def test_strongswan_child_rekey_both_directions(topo: Topo) -> None:
+    svc, sa, child = await _established(topo)
+    try:
+        # we rekey
+        svc.daemon.rekey_child(child.spi_in, svc.now)
+        svc.poke()
+        _, up = await wait_event(svc, lambda s, e: isinstance(e, ChildUp) and e.replaces is child)
+        await wait_event(svc, lambda s, e: isinstance(e, ChildDown) and e.child is child)
+        new = up.child  # type: ignore[union-attr]
+        await topo.charon.wait_for(f"in  {new.spi_out:08x}")
+        await topo.charon.wait_gone(f"{child.spi_out:08x}")
+        # strongSwan rekeys
+        await topo.charon.swanctl("--rekey", "--child", "net")
+        _, up2 = await wait_event(svc, lambda s, e: isinstance(e, ChildUp) and e.replaces is new)
+        await wait_event(svc, lambda s, e: isinstance(e, ChildDown) and e.child is new)
+        newer = up2.child  # type: ignore[union-attr]
+        await topo.charon.wait_for(f"in  {newer.spi_out:08x}")
+        assert [c.spi_in for c in sa.children] == [newer.spi_in]
+    finally:
+        await svc.stop()
+
+
+async def test_strongswan_ike_rekey_both_directions(topo: Topo) -> None:
+    svc, sa, child = await _established(topo)
+    try:
+        svc.daemon.rekey_ike(sa, svc.now)
+        svc.poke()
+        await wait_event(svc, lambda s, e: isinstance(e, IkeRekeyed))
+        await wait_event(svc, lambda s, e: isinstance(e, IkeDown) and s is sa)
+        new = sa.successor
+        assert new is not None and new.state == IkeState.ESTABLISHED and child in new.children
+        await topo.charon.wait_for(new.spi_i.hex() + r"_i\*? " + new.spi_r.hex())
+        await topo.charon.swanctl("--rekey", "--ike", "us")
+        await wait_event(svc, lambda s, e: isinstance(e, IkeRekeyed) and s is new)
+        await wait_event(svc, lambda s, e: isinstance(e, IkeDown) and s is new)
+        newer = new.successor
+        assert newer is not None and child in newer.children
+        out = await topo.charon.wait_for(newer.spi_i.hex())
+        assert "ESTABLISHED" in out
+        # the CHILD_SA survived both rekeys and still works: rekey it over the newest IKE SA
+        svc.daemon.rekey_child(child.spi_in, svc.now)
+        svc.poke()
+        await wait_event(svc, lambda s, e: isinstance(e, ChildUp) and e.replaces is child)
+    finally:
+        await svc.stop()
+
+
+async def test_strongswan_answers_our_liveness_checks(topo: Topo) -> None:
+    svc, sa, _ = await _established(topo, cfg_kw={"dpd_seconds": 1.0})
+    try:
+        await asyncio.sleep(2.5)
+        assert "parsed INFORMATIONAL request" in topo.charon.log_text()
+        assert sa.mid_out >= 3 and sa.state == IkeState.ESTABLISHED  # answered, not timed out
+    finally:
+        await svc.stop()
+
+
+async def test_strongswan_liveness_checks_answered_then_deletes(topo: Topo) -> None:
+    svc, sa, child = await _established(topo, conf_kw={"extra_conn": "dpd_delay = 1s"})
+    try:
+        await asyncio.sleep(2.5)
+        assert "parsed INFORMATIONAL response" in topo.charon.log_text()
+        assert sa.mid_in >= 2
+        # strongSwan deletes the CHILD_SA, then we delete the IKE SA
+        await topo.charon.swanctl("--terminate", "--child", "net", "--timeout", "5")
+        await wait_event(svc, lambda s, e: isinstance(e, ChildDown) and e.child is child)
+        assert not sa.children
+        svc.daemon.delete_ike(sa, svc.now)
+        svc.poke()
+        await wait_event(svc, lambda s, e: isinstance(e, IkeDown))
+        await topo.charon.wait_gone("ESTABLISHED")
+        assert not svc.daemon.sas
+    finally:
+        await svc.stop()
+
+
+async def test_strongswan_deletes_the_ike_sa(topo: Topo) -> None:
+    svc, sa, _ = await _established(topo)
+    try:
+        await topo.charon.swanctl("--terminate", "--ike", "us", "--timeout", "5")
+        await wait_event(svc, lambda s, e: isinstance(e, IkeDown) and s is sa)
+        assert not svc.daemon.sas and not sa.children
     finally:
         await svc.stop()
