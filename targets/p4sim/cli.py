@@ -12,11 +12,14 @@ import argparse
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from targets.p4sim.compile_cli import add_compile_parser, add_stf_parser
     from targets.p4sim.runtime.cli import add_run_parser
 
     p = subparsers.add_parser("p4sim", help="the p4sim software P4 target")
     sub = p.add_subparsers(dest="p4sim_command", metavar="SUBCOMMAND")
     add_run_parser(sub)
+    add_compile_parser(sub)
+    add_stf_parser(sub)
 
     def usage(args: argparse.Namespace) -> int:
         p.print_help()

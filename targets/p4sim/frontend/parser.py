@@ -524,9 +524,11 @@ class Parser:
             return True
         if t.kind == "kw" and t.text == "error":
             return self.peek().kind == "id"
+        nxt = self.peek()
+        if t.kind == "id" and t.text not in self.type_names and nxt.kind == "id":
+            self.error(f"unknown type {t.text}")
         if t.kind != "id" or t.text not in self.type_names:
             return False
-        nxt = self.peek()
         if nxt.kind == "id" or nxt.text in ("<", "("):
             return True
         if nxt.text == "[":  # `T[4] x;` vs `a[4] = ...`: scan to the matching ']'

@@ -1,0 +1,287 @@
+"""Runner for p4c-style STF test files.
+
+Supported commands: ``add TABLE [PRIORITY] KEY:VALUE... ACTION(PARAM:VALUE, ...)``
+(values: ``V``, ``V/PLEN``, ``V&&&MASK``, ``LO..HI``, ``*``), ``setdefault TABLE
+ACTION(...)``, ``packet PORT HEX``, ``expect PORT HEX[$]`` (``*`` = any nibble,
+``$`` = the packet ends there), ``mirroring_add SESSION PORT``,
+``mc_mgrp_create GRP``, ``mc_node_create RID PORT...``, ``mc_node_associate
+GRP NODE``, ``register_write REG INDEX VALUE``, ``check_register REG INDEX
+VALUE``, ``check_counter COUNTER(INDEX) [packets|bytes] == VALUE``, ``wait``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from targets.p4sim.state import (
+    ActionCall,
+    Exact,
+    Lpm,
+    MatchKind,
+    Optional,
+    Range,
+    Replica,
+    StateError,
+    Table,
+    TableEntry,
+    Ternary,
+)
+from targets.p4sim.state.tables import FieldMatch
+from targets.p4sim.switch import Switch
+
+
+class StfError(Exception):
+    """A malformed or failing STF line (message names the line)."""
+
+
+@dataclass
+class Expectation:
+    line: int
+    port: int
+    pattern: str  # hex nibbles and '*'
+    exact_end: bool
+
+
+@dataclass
+class StfResult:
+    failures: list[str] = field(default_factory=list)
+    packets: int = 0
+    expects: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def _int(tok: str, where: str) -> int:
+    try:
+        return int(tok.replace("_", ""), 0)
+    except ValueError:
+        raise StfError(f"{where}: bad number {tok!r}") from None
+
+
+def _resolve(names: list[str], want: str, what: str, where: str) -> str:
+    if want in names:
+        return want
+    hits = [n for n in names if n.endswith("." + want)]
+    if len(hits) == 1:
+        return hits[0]
+    raise StfError(
+        f"{where}: unknown {what} {want!r}" if not hits else f"{where}: ambiguous {what} {want!r}"
+    )
+
+
+class StfRunner:
+    def __init__(self, switch: Switch) -> None:
+        self.sw = switch
+        self.nodes: dict[int, list[Replica]] = {}
+        self.outputs: dict[int, list[bytes]] = {}
+        self.expects: list[Expectation] = []
+        self.result = StfResult()
+
+    def table(self, name: str, where: str) -> Table:
+        return self.sw.state.tables[_resolve(list(self.sw.state.tables), name, "table", where)]
+
+    def action(self, t: Table, text: str, where: str) -> ActionCall:
+        m = re.fullmatch(r"\s*([\w.$]+)\s*(?:\((.*)\))?\s*", text)
+        if not m:
+            raise StfError(f"{where}: bad action {text!r}")
+        an = _resolve(list(t.actions), m.group(1), "action", where)
+        spec = t.actions[an]
+        given: dict[str, int] = {}
+        for part in filter(None, (p.strip() for p in (m.group(2) or "").split(","))):
+            k, _, v = part.partition(":")
+            given[k.strip()] = _int(v.strip(), where)
+        args = []
+        for pname, _ in spec.params:
+            if pname not in given:
+                raise StfError(f"{where}: action {an} needs parameter {pname}")
+            args.append(given.pop(pname))
+        if given:
+            raise StfError(f"{where}: action {an} has no parameter {', '.join(given)}")
+        return ActionCall(an, tuple(args))
+
+    def match(self, t: Table, tok: str, where: str) -> tuple[int, FieldMatch | None]:
+        fname, _, val = tok.rpartition(":")
+        names = [k.name for k in t.keys]
+        kn = _resolve(names, fname, "key field", where)
+        i = names.index(kn)
+        k = t.keys[i]
+        if val == "*":
+            return i, None
+        if "&&&" in val:
+            v, mk = val.split("&&&")
+            value, mask = _int(v, where), _int(mk, where)
+            if k.match_kind is MatchKind.LPM:
+                return i, Lpm(value & mask, bin(mask).count("1"))
+            return i, Ternary(value & mask, mask)
+        if "/" in val:
+            v, plen = val.split("/")
+            p = _int(plen, where)
+            mask = ((1 << k.bitwidth) - 1) ^ (((1 << k.bitwidth) - 1) >> p)
+            if k.match_kind is MatchKind.TERNARY:
+                return i, Ternary(_int(v, where) & mask, mask)
+            return i, Lpm(_int(v, where) & mask, p)
+        if ".." in val:
+            lo, hi = val.split("..")
+            return i, Range(_int(lo, where), _int(hi, where))
+        n = _int(val, where)
+        by_kind: dict[MatchKind, FieldMatch] = {
+            MatchKind.EXACT: Exact(n),
+            MatchKind.LPM: Lpm(n, k.bitwidth),
+            MatchKind.TERNARY: Ternary(n, (1 << k.bitwidth) - 1),
+            MatchKind.RANGE: Range(n, n),
+            MatchKind.OPTIONAL: Optional(n),
+        }
+        return i, by_kind[k.match_kind]
+
+    def run_line(self, lineno: int, raw: str) -> None:
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            return
+        where = f"line {lineno}"
+        cmd, _, rest = line.partition(" ")
+        rest = rest.strip()
+        try:
+            self._dispatch(cmd, rest, where, lineno)
+        except StateError as exc:
+            raise StfError(f"{where}: {exc}") from None
+
+    def _dispatch(self, cmd: str, rest: str, where: str, lineno: int) -> None:
+        sw = self.sw
+        if cmd == "add":
+            toks = rest.split(None, 1)
+            t = self.table(toks[0], where)
+            body = toks[1] if len(toks) > 1 else ""
+            am = re.search(r"([\w.$]+)\s*\(.*\)\s*$|([\w.$]+)\s*$", body)
+            if am is None:
+                raise StfError(f"{where}: add needs an action")
+            key_part, act_part = body[: am.start()].split(), body[am.start() :]
+            prio = 0
+            if key_part and re.fullmatch(r"\d+", key_part[0]):
+                prio = int(key_part.pop(0))
+            matches: list[FieldMatch | None] = [None] * len(t.keys)
+            for tok in key_part:
+                i, m = self.match(t, tok, where)
+                matches[i] = m
+            for i, k in enumerate(t.keys):
+                if matches[i] is None and k.match_kind is MatchKind.EXACT:
+                    raise StfError(f"{where}: missing key field {k.name}")
+            if t.needs_priority and prio == 0:
+                prio = 1
+            t.insert(TableEntry(tuple(matches), self.action(t, act_part, where), priority=prio))
+        elif cmd == "setdefault":
+            tn, _, act = rest.partition(" ")
+            t = self.table(tn, where)
+            t.set_default(self.action(t, act, where))
+        elif cmd == "packet":
+            port, _, data = rest.partition(" ")
+            hexs = re.sub(r"\s+", "", data)
+            if not re.fullmatch(r"([0-9a-fA-F]{2})*", hexs):
+                raise StfError(f"{where}: packet data must be whole hex bytes")
+            self.result.packets += 1
+            for p, frame in sw.process(_int(port, where), bytes.fromhex(hexs)):
+                self.outputs.setdefault(p, []).append(frame)
+        elif cmd == "expect":
+            port, _, data = rest.partition(" ")
+            pat = re.sub(r"\s+", "", data)
+            exact = pat.endswith("$")
+            pat = pat.rstrip("$")
+            if not re.fullmatch(r"[0-9a-fA-F*]*", pat):
+                raise StfError(f"{where}: expect data must be hex nibbles or '*'")
+            self.result.expects += 1
+            self.expects.append(Expectation(lineno, _int(port, where), pat.lower(), exact))
+        elif cmd == "mirroring_add":
+            sess, port = rest.split()[:2]
+            sid = _int(sess, where)
+            if sid in sw.state.pre.sessions:
+                sw.state.pre.delete_session(sid)
+            sw.state.pre.insert_session(sid, [Replica(_int(port, where), 0)])
+        elif cmd == "mc_mgrp_create":
+            gid = _int(rest.split()[0], where)
+            sw.state.pre.insert_group(gid, [])
+        elif cmd == "mc_node_create":
+            toks = rest.split()
+            rid = _int(toks[0], where)
+            self.nodes[len(self.nodes)] = [Replica(_int(p, where), rid) for p in toks[1:]]
+        elif cmd == "mc_node_associate":
+            g, n = (_int(x, where) for x in rest.split()[:2])
+            if n not in self.nodes or g not in sw.state.pre.groups:
+                raise StfError(f"{where}: unknown group {g} or node {n}")
+            grp = sw.state.pre.groups[g]
+            sw.state.pre.modify_group(g, [*grp.replicas, *self.nodes[n]])
+        elif cmd == "register_write":
+            name, idx, val = rest.split()[:3]
+            reg = sw.state.register(_resolve(list(sw.state.registers), name, "register", where))
+            reg.write(_int(idx, where), _int(val, where))
+        elif cmd == "check_register":
+            name, idx, val = rest.replace("==", " ").split()[:3]
+            reg = sw.state.register(_resolve(list(sw.state.registers), name, "register", where))
+            got = reg.read(_int(idx, where))
+            if got != _int(val, where):
+                self.result.failures.append(
+                    f"{where}: register {name}[{idx}] is {got}, expected {val}"
+                )
+        elif cmd == "check_counter":
+            cm = re.fullmatch(r"([\w.$]+)\((\w+)\)\s*(packets|bytes)?\s*==\s*(\w+)", rest)
+            if not cm:
+                raise StfError(f"{where}: expected check_counter NAME(INDEX) [packets|bytes] == N")
+            cn = _resolve(list(sw.state.counters), cm.group(1), "counter", where)
+            pk, by = sw.state.counter(cn).read(_int(cm.group(2), where))
+            got = by if cm.group(3) == "bytes" else pk
+            if got != _int(cm.group(4), where):
+                self.result.failures.append(
+                    f"{where}: counter {cn}({cm.group(2)}) {cm.group(3) or 'packets'} "
+                    f"is {got}, expected {cm.group(4)}"
+                )
+        elif cmd in ("wait", "no_packet"):
+            pass
+        else:
+            raise StfError(f"{where}: unknown STF command {cmd!r}")
+
+    def finish(self) -> StfResult:
+        by_port: dict[int, list[Expectation]] = {}
+        for e in self.expects:
+            by_port.setdefault(e.port, []).append(e)
+        for port in sorted(set(by_port) | set(self.outputs)):
+            exp = by_port.get(port, [])
+            got = self.outputs.get(port, [])
+            for i, e in enumerate(exp):
+                if i >= len(got):
+                    self.result.failures.append(
+                        f"line {e.line}: expected a packet on port {port}, none came"
+                    )
+                    continue
+                h = got[i].hex()
+                if not _matches(e.pattern, h, e.exact_end):
+                    self.result.failures.append(
+                        f"line {e.line}: packet on port {port} differs\n"
+                        f"  expected {e.pattern}{'$' if e.exact_end else ''}\n"
+                        f"  received {h}\n"
+                        f"  diff     {_diff(e.pattern, h)}"
+                    )
+            for extra in got[len(exp) :]:
+                self.result.failures.append(f"unexpected packet on port {port}: {extra.hex()}")
+        return self.result
+
+
+def _matches(pattern: str, got: str, exact_end: bool) -> bool:
+    if len(got) < len(pattern) or (exact_end and len(got) != len(pattern)):
+        return False
+    return all(p in ("*", g) for p, g in zip(pattern, got, strict=False))
+
+
+def _diff(pattern: str, got: str) -> str:
+    n = max(len(pattern), len(got))
+    return "".join(
+        " " if i < len(pattern) and i < len(got) and pattern[i] in ("*", got[i]) else "^"
+        for i in range(n)
+    )
+
+
+def run_stf(switch: Switch, text: str) -> StfResult:
+    r = StfRunner(switch)
+    for i, line in enumerate(text.splitlines(), 1):
+        r.run_line(i, line)
+    return r.finish()
