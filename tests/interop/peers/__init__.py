@@ -1,0 +1,1 @@
+"""Real-peer harness: GoBGP, BIRD, FRR bgpd and ExaBGP in network namespaces."""
