@@ -11,7 +11,7 @@ from scapy.packet import Raw
 
 from controller.ipsec import crypto_port as cp
 from controller.ipsec.esp import EspEngine
-from controller.ipsec.installer import CipherSuite, Direction, SaParams
+from controller.ipsec.installer import CipherSuite, Direction, Mode, SaParams
 
 pytestmark = pytest.mark.unit
 
@@ -167,3 +167,27 @@ def test_dummy_packet_is_dropped() -> None:
     dummy = _gcm_with_trailer(params, b"\x01\x02\x02\x3b")
     assert _decrypt(engine, dummy)[0].result == cp.Result.MALFORMED
     assert engine.counters(4).errors == {"MALFORMED": 1}
+
+
+def test_tunnel_mode_tfc_padding_is_removed_and_bad_inner_lengths_refused() -> None:
+    """RFC 4303 2.7: the sender may pad the inner packet; its own length says where it ends."""
+    engine = EspEngine()
+    params = _inbound(engine, mode=Mode.TUNNEL)
+    inner = bytes(IP(src="10.2.0.1", dst="10.1.0.1") / Raw(b"t" * 10))
+
+    def tunnel_packet(payload: bytes, seq: int) -> bytes:
+        pad = -(len(payload) + 2) % 4
+        plaintext = payload + bytes(range(1, pad + 1)) + bytes((pad, 4))
+        header = struct.pack("!II", params.spi, seq)
+        iv = seq.to_bytes(8, "big")
+        sealed = AESGCM(params.keys.enc_key).encrypt(params.keys.salt + iv, plaintext, header)
+        outer = IP(src=str(params.remote), dst=str(params.local), proto=50)
+        return eth(4, outer / Raw(header + iv + sealed))
+
+    hdr, out = _decrypt(engine, tunnel_packet(inner + b"\x00" * 23, 1))
+    assert hdr.result == cp.Result.OK
+    assert bytes(Ether(out)[IP]) == inner
+    too_long = bytearray(inner)
+    too_long[2:4] = (len(inner) + 40).to_bytes(2, "big")
+    assert _decrypt(engine, tunnel_packet(bytes(too_long), 2))[0].result == cp.Result.MALFORMED
+    assert _decrypt(engine, tunnel_packet(b"\x45" * 8, 3))[0].result == cp.Result.MALFORMED
