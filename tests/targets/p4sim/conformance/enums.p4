@@ -1,0 +1,57 @@
+// serializable enum casts and plain enum comparisons
+#include <core.p4>
+#include <v1model.p4>
+
+enum bit<8> Color { Red = 1, Green = 2, Blue = 3 }
+enum Kind { A, B }
+
+header data_t {
+    bit<32> f1;
+    bit<32> f2;
+    bit<8> b1;
+    bit<8> b2;
+    bit<16> h1;
+}
+
+struct headers_t {
+    data_t data;
+}
+
+struct metadata_t {
+}
+
+parser MyParser(packet_in pkt, out headers_t hdr, inout metadata_t meta,
+                inout standard_metadata_t sm) {
+    state start { pkt.extract(hdr.data); transition accept; }
+}
+
+control MyVerify(inout headers_t hdr, inout metadata_t meta) {
+    apply { }
+}
+
+control MyIngress(inout headers_t hdr, inout metadata_t meta,
+                  inout standard_metadata_t sm) {
+    apply {
+        Color c = (Color) hdr.data.b1;
+        Kind k = Kind.B;
+        if (c == Color.Blue) { hdr.data.b2 = 1; }
+        if (k == Kind.B) { hdr.data.h1 = (bit<16>) Color.Green; }
+        hdr.data.b1 = (bit<8>) Color.Red;
+        sm.egress_spec = 2;
+    }
+}
+
+control MyEgress(inout headers_t hdr, inout metadata_t meta,
+                 inout standard_metadata_t sm) {
+    apply { }
+}
+
+control MyCompute(inout headers_t hdr, inout metadata_t meta) {
+    apply { }
+}
+
+control MyDeparser(packet_out pkt, in headers_t hdr) {
+    apply { pkt.emit(hdr); }
+}
+
+V1Switch(MyParser(), MyVerify(), MyIngress(), MyEgress(), MyCompute(), MyDeparser()) main;

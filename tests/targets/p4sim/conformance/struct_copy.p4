@@ -1,0 +1,57 @@
+// header assignment copies fields and validity; struct initializers; == on headers
+#include <core.p4>
+#include <v1model.p4>
+
+struct pair_t { bit<8> a; bit<8> b; }
+
+header data_t {
+    bit<32> f1;
+    bit<32> f2;
+    bit<8> b1;
+    bit<8> b2;
+    bit<16> h1;
+}
+
+struct headers_t {
+    data_t data;
+    data_t copy;
+}
+
+struct metadata_t {
+}
+
+parser MyParser(packet_in pkt, out headers_t hdr, inout metadata_t meta,
+                inout standard_metadata_t sm) {
+    state start { pkt.extract(hdr.data); transition accept; }
+}
+
+control MyVerify(inout headers_t hdr, inout metadata_t meta) {
+    apply { }
+}
+
+control MyIngress(inout headers_t hdr, inout metadata_t meta,
+                  inout standard_metadata_t sm) {
+    apply {
+        hdr.copy = hdr.data;
+        pair_t p = { a = hdr.data.b1, b = hdr.data.b2 };
+        hdr.data.b1 = p.b;
+        hdr.data.b2 = p.a;
+        if (hdr.copy == hdr.copy) { hdr.data.h1 = 1; }
+        sm.egress_spec = 2;
+    }
+}
+
+control MyEgress(inout headers_t hdr, inout metadata_t meta,
+                 inout standard_metadata_t sm) {
+    apply { }
+}
+
+control MyCompute(inout headers_t hdr, inout metadata_t meta) {
+    apply { }
+}
+
+control MyDeparser(packet_out pkt, in headers_t hdr) {
+    apply { pkt.emit(hdr); }
+}
+
+V1Switch(MyParser(), MyVerify(), MyIngress(), MyEgress(), MyCompute(), MyDeparser()) main;
