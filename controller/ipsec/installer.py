@@ -210,6 +210,12 @@ class SaParams:
 
     def check(self) -> None:
         """Raise SaInstallError naming the first inconsistent parameter."""
+        for name, kind in _FIELD_TYPES:
+            value = getattr(self, name)
+            if not isinstance(value, kind):  # the value itself is not shown: it may be a key
+                raise SaInstallError(
+                    f"SA parameter {name} is a {type(value).__name__}, not {kind_name(kind)}"
+                )
         where = f"SA {self.sa_index} (SPI 0x{self.spi:08x})" if self.spi >= 0 else "SA"
         if not SA_INDEX_MIN <= self.sa_index <= SA_INDEX_MAX:
             raise SaInstallError(f"{where}: sa_index must be in 1..65535")
@@ -227,6 +233,28 @@ class SaParams:
                 self.udp_encap.check()
         except SaInstallError as exc:
             raise SaInstallError(f"{where}: {exc}") from None
+
+
+_FIELD_TYPES: tuple[tuple[str, type | tuple[type, ...]], ...] = (
+    ("direction", Direction),
+    ("spi", int),
+    ("sa_index", int),
+    ("local", (ipaddress.IPv4Address, ipaddress.IPv6Address)),
+    ("remote", (ipaddress.IPv4Address, ipaddress.IPv6Address)),
+    ("suite", CipherSuite),
+    ("keys", SaKeys),
+    ("mode", Mode),
+    ("udp_encap", (UdpEncap, type(None))),
+    ("esn", bool),
+    ("replay_window", int),
+    ("soft", Lifetime),
+    ("hard", Lifetime),
+)
+
+
+def kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(k.__name__ for k in kinds)
 
 
 @dataclass(frozen=True)

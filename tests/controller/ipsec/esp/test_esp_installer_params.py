@@ -80,3 +80,17 @@ def test_keys_survive_asdict_and_copy_without_showing() -> None:
     assert copy.deepcopy(params) == params
     with pytest.raises(TypeError, match="not serialisable"):
         pickle.dumps(params)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"local": "192.0.2.1"}, "local is a str, not IPv4Address or IPv6Address"),
+        ({"suite": "aes128gcm16"}, "suite is a str, not CipherSuite"),
+        ({"keys": b"\x00" * 16}, "keys is a bytes, not SaKeys"),
+    ],
+)
+def test_wrong_types_are_one_line_errors(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(SaInstallError, match=message) as info:
+        _params(**changes).check()
+    assert "\\x00" not in str(info.value)  # a key passed in the wrong place is not echoed
