@@ -5,9 +5,10 @@ from __future__ import annotations
 import importlib
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from targets.p4sim.runtime.bundle import Bundle
-from targets.p4sim.runtime.program import LoadedProgram, ProgramError, ProgramState
+from targets.p4sim.runtime.program import LoadedProgram, ProgramError, ProgramState, TraceFn
 from targets.p4sim.state import SwitchState
 
 
@@ -34,8 +35,25 @@ def load_engine(bundle: Bundle) -> LoadedProgram:
         except Exception as exc:  # the engine's errors are one-line user-facing messages
             raise ProgramError(str(exc).replace(tmp + "/", "")) from None
     return LoadedProgram(
-        program.p4info,
-        state_by_id(program.state),
-        program.process,
-        getattr(program, "trace", None),
+        program.p4info, state_by_id(program.state), program.process, _trace_fn(program)
     )
+
+
+def _trace_fn(program: Any) -> TraceFn | None:
+    """A trace function that processes the packet once and returns outputs and lines."""
+    switch = getattr(program, "switch", None)
+    try:
+        packet_trace = importlib.import_module("targets.p4sim.switch").PacketTrace
+    except (ImportError, AttributeError):
+        packet_trace = None
+    if switch is None or packet_trace is None:
+        return getattr(program, "trace", None)
+
+    def trace(port: int, frame: bytes) -> tuple[list[tuple[int, bytes]], list[str]]:
+        tr = packet_trace()
+        out = switch.process(port, frame, tr)
+        lines = str(tr).splitlines()
+        lines += [f"output port {p}: {len(f)} bytes" for p, f in out] or ["no output (dropped)"]
+        return out, lines
+
+    return trace

@@ -1,4 +1,4 @@
-"""Run under .venv-p4rtsh (p4runtime-shell, protobuf 3): push a pipeline, write, read.
+"""Run under .venv-p4rtsh (p4runtime-shell, protobuf 3): push basic.p4, write, read.
 
 Usage: python p4rtsh_script.py GRPC_ADDR P4INFO_TXT DEVICE_CONFIG
 Prints one line per checked fact; exits non-zero on any mismatch.
@@ -18,28 +18,28 @@ sh.setup(
 )
 try:
     for port, out in ((1, 2), (2, 1), (7, 3)):
-        te = sh.TableEntry("MyIngress.fwd")(action="MyIngress.set_port")
-        te.match["standard_metadata.ingress_port"] = str(port)
+        te = sh.TableEntry("BasicIngress.fwd")(action="BasicIngress.set_port")
+        te.match["sm.ingress_port"] = str(port)
         te.action["port"] = str(out)
         te.insert()
-    lpm = sh.TableEntry("MyIngress.ipv4_lpm")(action="MyIngress.set_port")
-    lpm.match["hdr.ipv4.dstAddr"] = "10.1.0.0/16"
+    lpm = sh.TableEntry("BasicIngress.ipv4_lpm")(action="BasicIngress.route")
+    lpm.match["hdr.ipv4.dst_addr"] = "10.1.0.0/16"
     lpm.action["port"] = "4"
     lpm.insert()
     got = sorted(
         (
-            int.from_bytes(e.match["standard_metadata.ingress_port"].exact.value, "big"),
+            int.from_bytes(e.match["sm.ingress_port"].exact.value, "big"),
             int.from_bytes(e.action["port"].value, "big"),
         )
-        for e in sh.TableEntry("MyIngress.fwd").read()
+        for e in sh.TableEntry("BasicIngress.fwd").read()
     )
     print("fwd entries", got)
     assert got == [(1, 2), (2, 1), (7, 3)], got
-    (entry,) = list(sh.TableEntry("MyIngress.ipv4_lpm").read())
-    print("lpm entry", entry.match["hdr.ipv4.dstAddr"].lpm.prefix_len)
-    assert entry.match["hdr.ipv4.dstAddr"].lpm.prefix_len == 16
-    dup = sh.TableEntry("MyIngress.fwd")(action="MyIngress.drop")
-    dup.match["standard_metadata.ingress_port"] = "1"
+    (entry,) = list(sh.TableEntry("BasicIngress.ipv4_lpm").read())
+    print("lpm entry", entry.match["hdr.ipv4.dst_addr"].lpm.prefix_len)
+    assert entry.match["hdr.ipv4.dst_addr"].lpm.prefix_len == 16
+    dup = sh.TableEntry("BasicIngress.fwd")(action="BasicIngress.drop")
+    dup.match["sm.ingress_port"] = "1"
     try:
         dup.insert()
     except P4RuntimeWriteException as exc:
@@ -47,7 +47,7 @@ try:
         assert "ALREADY_EXISTS" in str(exc)
     else:
         raise AssertionError("duplicate insert accepted")
-    c = sh.CounterEntry("MyIngress.port_pkts")
+    c = sh.CounterEntry("BasicIngress.port_pkts")
     c.index = 1
     (cell,) = list(c.read())
     print("counter cell", cell.index, cell.packet_count)
