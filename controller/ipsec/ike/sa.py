@@ -214,12 +214,9 @@ class IkeSa:
         if msg.message_id != self.mid_in:
             self.log(f"{self.cfg.name}: request {msg.message_id} outside window {self.mid_in}")
             return
-        if (
-            msg.encrypted
-            and self.encap
-            and src != self.remote
-            and self.state == IkeState.ESTABLISHED
-        ):
+        if self.state == IkeState.CONNECTING:
+            self.local, self.remote = dst, src  # the initiator may have floated to 4500
+        elif msg.encrypted and self.encap and src != self.remote:
             # NAT mapping changed (RFC 7296 2.23): follow the authenticated peer
             self.events.append(PeerMoved(self.cfg.name, self.remote, src))
             self.remote = src

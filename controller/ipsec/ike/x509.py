@@ -7,6 +7,7 @@ for RSA and P-256, SHA-384 for P-384, and verify any of the AlgorithmIdentifiers
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 
 from cryptography import x509
@@ -120,6 +121,10 @@ def verify_peer(
         issuer = None
     if issuer is None:
         raise _fail(f"certificate {end.subject.rfc4514_string()} does not chain to a trusted CA")
+    now = datetime.datetime.now(datetime.UTC)
+    for cert in (end, current):
+        if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+            raise _fail(f"certificate {cert.subject.rfc4514_string()} is not valid now")
     if not _identity_matches(end, ident):
         raise _fail(f"certificate does not name identity {ident}")
     if not auth or len(auth) < auth[0] + 1:

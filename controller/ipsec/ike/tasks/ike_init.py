@@ -9,12 +9,15 @@ import os
 import struct
 from typing import TYPE_CHECKING
 
+from controller.ipsec.ike import x509
 from controller.ipsec.ike.crypto.dh import DhExchange
 from controller.ipsec.ike.crypto.keys import IkeSuite, derive_ike_keys, skeyseed
 from controller.ipsec.ike.crypto.prf import PRFS
 from controller.ipsec.ike.proposals import one, parse_proposals, select
 from controller.ipsec.ike.tasks import DONE, RETRY, Task
+from controller.ipsec.ike.wire.auth import CertReqPayload
 from controller.ipsec.ike.wire.consts import (
+    CertEncoding,
     ExchangeType,
     Notify,
     Protocol,
@@ -118,6 +121,10 @@ class IkeInit(Task):
         ]
         self._nat_notifies(sa, msg, sa.spi_r)
         self._extras(sa, msg)
+        if sa.cfg.creds is not None:
+            # ask for the initiator's certificate (RFC 7296 3.7); peers send it only if asked
+            ca = x509.ca_hashes(sa.cfg.creds.ca_der)
+            msg.payloads.append(CertReqPayload(CertEncoding.X509_SIGNATURE, ca))
         sa.ni, sa.nr = self.peer_nonce, self.nonce
         self._derive(sa, self.peer_ke)
 
