@@ -2,10 +2,6 @@
 #include <core.p4>
 #include <v1model.p4>
 
-typedef bit<9> port_t;
-type bit<32> wide_t;
-const port_t GLOBAL_PORT = 4;
-
 header data_t {
     bit<32> f1;
     bit<32> f2;
@@ -13,6 +9,10 @@ header data_t {
     bit<8> b2;
     bit<16> h1;
 }
+
+typedef bit<9> port_t;
+type bit<32> wide_t;
+const port_t GLOBAL_PORT = 4;
 
 struct headers_t {
     data_t data;

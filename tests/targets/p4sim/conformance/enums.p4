@@ -2,9 +2,6 @@
 #include <core.p4>
 #include <v1model.p4>
 
-enum bit<8> Color { Red = 1, Green = 2, Blue = 3 }
-enum Kind { A, B }
-
 header data_t {
     bit<32> f1;
     bit<32> f2;
@@ -12,6 +9,9 @@ header data_t {
     bit<8> b2;
     bit<16> h1;
 }
+
+enum bit<8> Color { Red = 1, Green = 2, Blue = 3 }
+enum Kind { A, B }
 
 struct headers_t {
     data_t data;

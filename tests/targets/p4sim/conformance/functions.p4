@@ -2,12 +2,6 @@
 #include <core.p4>
 #include <v1model.p4>
 
-bit<32> max32(in bit<32> a, in bit<32> b) {
-    if (a > b) { return a; }
-    return b;
-}
-bit<8> incr(in bit<8> x) { return x + 1; }
-
 header data_t {
     bit<32> f1;
     bit<32> f2;
@@ -15,6 +9,12 @@ header data_t {
     bit<8> b2;
     bit<16> h1;
 }
+
+bit<32> max32(in bit<32> a, in bit<32> b) {
+    if (a > b) { return a; }
+    return b;
+}
+bit<8> incr(in bit<8> x) { return x + 1; }
 
 struct headers_t {
     data_t data;

@@ -2,7 +2,6 @@
 #include <core.p4>
 #include <v1model.p4>
 
-
 header data_t {
     bit<32> f1;
     bit<32> f2;
@@ -10,6 +9,7 @@ header data_t {
     bit<8> b2;
     bit<16> h1;
 }
+
 
 struct headers_t {
     data_t data;

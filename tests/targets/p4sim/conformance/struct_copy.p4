@@ -2,8 +2,6 @@
 #include <core.p4>
 #include <v1model.p4>
 
-struct pair_t { bit<8> a; bit<8> b; }
-
 header data_t {
     bit<32> f1;
     bit<32> f2;
@@ -11,6 +9,8 @@ header data_t {
     bit<8> b2;
     bit<16> h1;
 }
+
+struct pair_t { bit<8> a; bit<8> b; }
 
 struct headers_t {
     data_t data;

@@ -1,0 +1,59 @@
+// isValid() as an exact table key
+#include <core.p4>
+#include <v1model.p4>
+
+header data_t {
+    bit<32> f1;
+    bit<32> f2;
+    bit<8> b1;
+    bit<8> b2;
+    bit<16> h1;
+}
+
+
+struct headers_t {
+    data_t data;
+    data_t opt;
+}
+
+struct metadata_t {
+}
+
+parser MyParser(packet_in pkt, out headers_t hdr, inout metadata_t meta,
+                inout standard_metadata_t sm) {
+    state start {
+        pkt.extract(hdr.data);
+        transition select(hdr.data.b1) { 1: parse_opt; default: accept; }
+    }
+    state parse_opt { pkt.extract(hdr.opt); transition accept; }
+}
+
+control MyVerify(inout headers_t hdr, inout metadata_t meta) {
+    apply { }
+}
+
+control MyIngress(inout headers_t hdr, inout metadata_t meta,
+                  inout standard_metadata_t sm) {
+    action fwd(bit<9> port) { sm.egress_spec = port; }
+    table t {
+        key = { hdr.opt.isValid(): exact; }
+        actions = { fwd; }
+        default_action = fwd(9);
+    }
+    apply { t.apply(); }
+}
+
+control MyEgress(inout headers_t hdr, inout metadata_t meta,
+                 inout standard_metadata_t sm) {
+    apply { }
+}
+
+control MyCompute(inout headers_t hdr, inout metadata_t meta) {
+    apply { }
+}
+
+control MyDeparser(packet_out pkt, in headers_t hdr) {
+    apply { pkt.emit(hdr); }
+}
+
+V1Switch(MyParser(), MyVerify(), MyIngress(), MyEgress(), MyCompute(), MyDeparser()) main;

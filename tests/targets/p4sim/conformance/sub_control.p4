@@ -1,0 +1,60 @@
+// a control instantiated inside another, with its own table
+#include <core.p4>
+#include <v1model.p4>
+
+header data_t {
+    bit<32> f1;
+    bit<32> f2;
+    bit<8> b1;
+    bit<8> b2;
+    bit<16> h1;
+}
+
+control Inner(inout data_t hdr, inout standard_metadata_t sm) {
+    action setp(bit<9> p) { sm.egress_spec = p; hdr.b2 = 0x99; }
+    table t {
+        key = { hdr.b1: exact; }
+        actions = { setp; NoAction; }
+        default_action = NoAction();
+    }
+    apply { t.apply(); }
+}
+
+struct headers_t {
+    data_t data;
+}
+
+struct metadata_t {
+}
+
+parser MyParser(packet_in pkt, out headers_t hdr, inout metadata_t meta,
+                inout standard_metadata_t sm) {
+    state start { pkt.extract(hdr.data); transition accept; }
+}
+
+control MyVerify(inout headers_t hdr, inout metadata_t meta) {
+    apply { }
+}
+
+control MyIngress(inout headers_t hdr, inout metadata_t meta,
+                  inout standard_metadata_t sm) {
+    Inner() inner;
+    apply {
+        inner.apply(hdr.data, sm);
+    }
+}
+
+control MyEgress(inout headers_t hdr, inout metadata_t meta,
+                 inout standard_metadata_t sm) {
+    apply { }
+}
+
+control MyCompute(inout headers_t hdr, inout metadata_t meta) {
+    apply { }
+}
+
+control MyDeparser(packet_out pkt, in headers_t hdr) {
+    apply { pkt.emit(hdr); }
+}
+
+V1Switch(MyParser(), MyVerify(), MyIngress(), MyEgress(), MyCompute(), MyDeparser()) main;
