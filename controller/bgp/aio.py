@@ -1,0 +1,198 @@
+"""The asyncio adapter: TCP for the sans-I/O ``SpeakerCore``, and its clock.
+
+``BgpSpeaker`` listens for BGP connections, opens the ones the core asks for,
+feeds received bytes and timer expiries into the core, writes what the core
+sends, and hands the application the core's ``RouteEvent``s through a queue.
+Nothing protocol-related happens here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from controller.bgp import session as s
+from controller.bgp.config import SpeakerConfig
+from controller.bgp.core import RouteEvent, SpeakerCore
+from controller.bgp.path import Color, IPAddress, IPNetwork, Tunnel
+
+log = logging.getLogger(__name__)
+
+
+class BgpSpeaker:
+    """One BGP speaker process: configure, ``await start()``, then drive it from the app."""
+
+    def __init__(
+        self,
+        cfg: SpeakerConfig,
+        *,
+        listen_host: str | None = None,
+        listen_port: int | None = 179,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.core = SpeakerCore(cfg)
+        self.cfg = cfg
+        self.listen_host = listen_host
+        self.listen_port = listen_port
+        self.clock = clock
+        self.events: asyncio.Queue[RouteEvent] = asyncio.Queue()
+        self._server: asyncio.Server | None = None
+        self._writers: dict[int, asyncio.StreamWriter] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._next_conn = 1
+        self._wake = asyncio.Event()
+        self._timer: asyncio.Task[None] | None = None
+        self._running = False
+
+    @property
+    def port(self) -> int | None:
+        """The port actually listened on (useful with ``listen_port=0``)."""
+        if self._server is None or not self._server.sockets:
+            return None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        if self.listen_port is not None:
+            self._server = await asyncio.start_server(
+                self._accept, self.listen_host, self.listen_port
+            )
+        self._running = True
+        self._timer = asyncio.create_task(self._timer_loop())
+        self.core.start(self.clock())
+        self._drain()
+
+    async def stop(self) -> None:
+        self._running = False
+        self.core.stop(self.clock())
+        self._drain()
+        await asyncio.sleep(0)
+        if self._server is not None:
+            self._server.close()
+        if self._timer is not None:
+            self._timer.cancel()
+        for w in list(self._writers.values()):
+            w.close()
+        self._writers.clear()
+        for t in list(self._tasks):
+            t.cancel()
+        pending = [*self._tasks, *([self._timer] if self._timer else [])]
+        await asyncio.gather(*pending, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    # ---- what the app calls ----
+
+    def set_transport_protected(self, peer: IPAddress, protected: bool) -> None:
+        self.core.set_transport_protected(peer, protected, self.clock())
+        self._drain()
+
+    def add_vrf_route(self, vrf: str, prefix: IPNetwork) -> int:
+        label = self.core.add_vrf_route(vrf, prefix, self.clock())
+        self._drain()
+        return label
+
+    def remove_vrf_route(self, vrf: str, prefix: IPNetwork) -> None:
+        self.core.remove_vrf_route(vrf, prefix, self.clock())
+        self._drain()
+
+    def set_black_loopback(self, address: IPAddress) -> None:
+        self.core.set_black_loopback(address, self.clock())
+        self._drain()
+
+    def announce(
+        self, prefix: IPNetwork, next_hop: IPAddress, color: Color, tunnels: tuple[Tunnel, ...] = ()
+    ) -> None:
+        self.core.announce(prefix, next_hop, color, self.clock(), tunnels)
+        self._drain()
+
+    # ---- transport ----
+
+    def _drain(self) -> None:
+        for peer, op in self.core.transport_ops():
+            if isinstance(op, s.Connect):
+                self._spawn(self._connect(peer))
+            elif isinstance(op, s.Write):
+                w = self._writers.get(op.conn)
+                if w is not None and not w.is_closing():
+                    w.write(op.data)
+            elif isinstance(op, s.Close):
+                w = self._writers.pop(op.conn, None)
+                if w is not None:
+                    w.close()
+        for ev in self.core.route_events():
+            self.events.put_nowait(ev)
+        self._wake.set()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _connect(self, peer: IPAddress) -> None:
+        n = self.core.sessions[peer].neighbor
+        local = (str(n.local_address), 0) if n.local_address is not None else None
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(str(peer), n.port, local_addr=local), timeout=10
+            )
+        except (OSError, TimeoutError) as exc:
+            log.info("neighbor %s: connect failed: %s", peer, exc)
+            self.core.connection_failed(peer, self.clock())
+            self._drain()
+            return
+        await self._run_conn(peer, reader, writer, outbound=True)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        host = writer.get_extra_info("peername")[0]
+        peer = ipaddress.ip_address(host.split("%")[0])
+        if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
+            peer = peer.ipv4_mapped
+        await self._run_conn(peer, reader, writer, outbound=False)
+
+    async def _run_conn(
+        self,
+        peer: IPAddress,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        outbound: bool,
+    ) -> None:
+        conn = self._next_conn
+        self._next_conn += 1
+        self._writers[conn] = writer
+        self.core.connection_made(peer, conn, outbound, self.clock())
+        self._drain()
+        try:
+            while conn in self._writers:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                self.core.data_received(peer, conn, data, self.clock())
+                self._drain()
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            log.info("neighbor %s: connection error: %s", peer, exc)
+        finally:
+            if self._writers.pop(conn, None) is not None:
+                writer.close()
+                self.core.connection_lost(peer, conn, self.clock())
+                self._drain()
+
+    async def _timer_loop(self) -> None:
+        # A flag, not only cancel(): wait_for() can swallow a cancellation that races
+        # with the wake-up event (Python 3.11).
+        while self._running:
+            deadline = self.core.next_deadline()
+            self._wake.clear()
+            delay = None if deadline is None else max(0.0, deadline - self.clock())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            self.core.poll(self.clock())
+            self._drain()
