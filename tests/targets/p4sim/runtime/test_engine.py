@@ -120,3 +120,19 @@ async def test_engine_rejections(engine_rig: tuple[Rig, InprocPort]) -> None:
         )
     codes = [e.canonical_code for e in write_errors(exc.value)]
     assert codes == [rpc_code.OUT_OF_RANGE, rpc_code.INVALID_ARGUMENT]
+
+
+async def test_trace_names_parser_states_and_table_hits(
+    engine_rig: tuple[Rig, InprocPort],
+) -> None:
+    rig, wire = engine_rig
+    await rig.write(p4r.Update(type=INSERT, entity=fwd_entry(1, "BasicIngress.set_port", b"\x02")))
+    lines: list[str] = []
+    rig.device.tracer = lines.append
+    await asyncio.to_thread(wire.inject, 1, ipv4_frame(b"\x0b\x00\x00\x01"))
+    await asyncio.to_thread(wire.inject, 6, ipv4_frame(b"\x0b\x00\x00\x01"))
+    text = "\n".join(lines)
+    assert "parser state parse_ipv4" in text
+    assert "table BasicIngress.fwd: hit" in text and "table BasicIngress.fwd: miss" in text
+    assert "output port 2: 64 bytes" in text and "no output (dropped)" in text
+    assert wire.sent.get_nowait()[0] == 2 and wire.sent.empty()  # each packet ran once
