@@ -107,6 +107,7 @@ class Program:
         G: dict[str, Any] = dict(rt.HELPERS)
         G.update(g.globals)
         G["_S"] = runtime
+        G["_log"] = runtime.log_msg
         for fq, t in g.tables.items():
             G[t.gname] = state.tables[fq]
         for fq, e in g.externs.items():

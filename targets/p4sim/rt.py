@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random as _rnd
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -43,7 +44,17 @@ class Runtime:
     def __init__(self) -> None:
         self.trace: list[tuple[Any, ...]] | None = None
         self.digests: list[tuple[str, int, tuple[tuple[int, int], ...]]] = []
-        self.log: list[str] = []
+        self.log: deque[str] = deque(maxlen=1000)
+
+    def log_msg(self, fmt: str, values: tuple[tuple[int, int], ...]) -> None:
+        """v1model log_msg: `{}` placeholders take the values in order."""
+        parts = fmt.split("{}")
+        text = parts[0] + "".join(
+            (str(values[i][0]) if i < len(values) else "{}") + p for i, p in enumerate(parts[1:])
+        )
+        self.log.append(text)
+        if self.trace is not None:
+            self.trace.append(("log", text))
 
 
 def direct_meter_executor(state: SwitchState) -> Callable[[TableEntry, int, str], int]:
