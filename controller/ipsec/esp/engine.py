@@ -216,7 +216,7 @@ class EspEngine:
             self._emit(sa.check_limits(now))
         if sa.hard_reason is not None:
             sa.refuse_if_expired()
-        view = IpView(frame[HEADER_LEN:])
+        view = IpView(frame, HEADER_LEN)
         p = sa.params
         encap = p.udp_encap
         answer = frame[:2] + sa.index_bytes + b"\x00" + frame[5:HEADER_LEN]
@@ -248,7 +248,7 @@ class EspEngine:
         return out
 
     def _decrypt(self, frame: bytes) -> bytes:
-        view = IpView(frame[HEADER_LEN:])
+        view = IpView(frame, HEADER_LEN)
         body = view.payload
         dport = 0
         if view.proto == PROTO_UDP:

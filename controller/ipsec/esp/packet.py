@@ -37,66 +37,66 @@ class IpView:
 
     __slots__ = ("dst", "header", "l2", "nh_offset", "payload", "proto", "src", "version")
 
-    def __init__(self, frame: bytes) -> None:
-        if len(frame) < _ETH_LEN:
-            raise PacketError(f"frame of {len(frame)} octets has no Ethernet header")
-        l2_len = _ETH_LEN
-        ethertype = _H.unpack_from(frame, 12)[0]
+    def __init__(self, frame: bytes, start: int = 0) -> None:
+        # Offsets into the caller's buffer: the frame itself is never copied.
+        if len(frame) < start + _ETH_LEN:
+            raise PacketError(f"frame of {len(frame) - start} octets has no Ethernet header")
+        ip = start + _ETH_LEN
+        ethertype = _H.unpack_from(frame, ip - 2)[0]
         if ethertype == ETH_VLAN:  # one 802.1Q tag
-            l2_len += 4
-            if len(frame) < l2_len:
+            ip += 4
+            if len(frame) < ip:
                 raise PacketError("802.1Q frame truncated in its tag")
-            ethertype = _H.unpack_from(frame, 16)[0]
-        self.l2 = frame[:l2_len]
-        ip = frame[l2_len:]
+            ethertype = _H.unpack_from(frame, ip - 2)[0]
+        self.l2 = frame[start:ip]
         if ethertype == ETH_IPV4:
-            self._parse_v4(ip)
+            self._parse_v4(frame, ip)
         elif ethertype == ETH_IPV6:
-            self._parse_v6(ip)
+            self._parse_v6(frame, ip)
         else:
             raise PacketError(f"ethertype 0x{ethertype:04x} is neither IPv4 nor IPv6")
 
-    def _parse_v4(self, ip: bytes) -> None:
-        if len(ip) < 20 or ip[0] >> 4 != 4:
+    def _parse_v4(self, frame: bytes, ip: int) -> None:
+        if len(frame) < ip + 20 or frame[ip] >> 4 != 4:
             raise PacketError("IPv4 header truncated or version is not 4")
-        ihl = (ip[0] & 0x0F) * 4
-        total = _H.unpack_from(ip, 2)[0]
-        if ihl < 20 or total < ihl or total > len(ip):
+        ihl = (frame[ip] & 0x0F) * 4
+        total = _H.unpack_from(frame, ip + 2)[0]
+        if ihl < 20 or total < ihl or ip + total > len(frame):
             raise PacketError(f"IPv4 header length {ihl} / total length {total} inconsistent")
-        if _H.unpack_from(ip, 6)[0] & 0x3FFF:
+        if _H.unpack_from(frame, ip + 6)[0] & 0x3FFF:
             raise PacketError("IPv4 fragment: ESP applies to whole datagrams (RFC 4303 3.1)")
         self.version = 4
-        self.header = bytearray(ip[:ihl])
+        self.header = bytearray(frame[ip : ip + ihl])
         self.nh_offset = 9
-        self.proto = ip[9]
-        self.payload = ip[ihl:total]  # drops Ethernet padding
-        self.src = ip[12:16]
-        self.dst = ip[16:20]
+        self.proto = frame[ip + 9]
+        self.payload = frame[ip + ihl : ip + total]  # drops Ethernet padding
+        self.src = frame[ip + 12 : ip + 16]
+        self.dst = frame[ip + 16 : ip + 20]
 
-    def _parse_v6(self, ip: bytes) -> None:
-        if len(ip) < 40 or ip[0] >> 4 != 6:
+    def _parse_v6(self, frame: bytes, ip: int) -> None:
+        if len(frame) < ip + 40 or frame[ip] >> 4 != 6:
             raise PacketError("IPv6 header truncated or version is not 6")
-        end = 40 + _H.unpack_from(ip, 4)[0]
-        if end > len(ip):
-            raise PacketError(f"IPv6 payload length {end - 40} exceeds the frame")
-        nh_offset, nh, offset = 6, ip[6], 40
+        end = ip + 40 + _H.unpack_from(frame, ip + 4)[0]
+        if end > len(frame):
+            raise PacketError(f"IPv6 payload length {end - ip - 40} exceeds the frame")
+        nh_offset, nh, offset = 6, frame[ip + 6], ip + 40
         # Hop-by-hop and routing headers stay in front of ESP (RFC 4303 section 3.1.1).
         while nh in (_IPV6_HOP_BY_HOP, _IPV6_ROUTING):
             if offset + 8 > end:
                 raise PacketError("IPv6 extension header truncated")
-            nh_offset, nh = offset, ip[offset]
-            offset += (ip[offset + 1] + 1) * 8
+            nh_offset, nh = offset - ip, frame[offset]
+            offset += (frame[offset + 1] + 1) * 8
         if offset > end:
             raise PacketError("IPv6 extension header runs past the payload")
         if nh == _IPV6_FRAGMENT:
             raise PacketError("IPv6 fragment: ESP applies to whole datagrams (RFC 4303 3.1)")
         self.version = 6
-        self.header = bytearray(ip[:offset])
+        self.header = bytearray(frame[ip:offset])
         self.nh_offset = nh_offset
         self.proto = nh
-        self.payload = ip[offset:end]
-        self.src = ip[8:24]
-        self.dst = ip[24:40]
+        self.payload = frame[offset:end]
+        self.src = frame[ip + 8 : ip + 24]
+        self.dst = frame[ip + 24 : ip + 40]
 
     def rebuild(self, proto: int, payload: bytes, prefix: bytes = b"") -> bytes:
         """prefix + the frame with payload and protocol replaced, lengths/checksum fixed."""
