@@ -76,7 +76,7 @@ class Update(BgpMessage):
     attributes: tuple[PathAttribute, ...] = ()
     nlri: tuple[ipaddress.IPv4Network, ...] = ()
     # RFC 7606 errors handled without a reset while decoding (not part of equality).
-    errors: tuple[BgpError, ...] = field(default=(), compare=False)
+    errors: tuple[BgpError, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def action(self) -> ErrorAction | None:

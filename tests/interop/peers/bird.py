@@ -46,10 +46,11 @@ class Bird(Daemon):
                     f"  {_CHANNEL[fam]} {{",
                     f"    table {_TABLE[fam]};",
                     "    import all;",
-                    "    export where source = RTS_BGP;",
+                    "    export where source ~ [RTS_BGP, RTS_STATIC];",
                     "  };",
                 ]
             lines.append("}")
+        lines += self.extra_config
         (self.workdir / "bird.conf").write_text("\n".join(lines) + "\n")
 
     def command(self) -> list[str]:

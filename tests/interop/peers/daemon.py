@@ -87,6 +87,8 @@ class Daemon:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.workdir / "daemon.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        # Daemon-specific config lines appended verbatim (static routes, networks...).
+        self.extra_config: list[str] = []
 
     # -- to implement -------------------------------------------------------
     def write_config(self) -> None:

@@ -12,7 +12,7 @@ test ends, pass or fail.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,8 +83,13 @@ class BgpLab:
         clients: int = 2,
         rr: bool = True,
         client_asn: int | None = None,
+        configure: Callable[[Daemon, Lab], None] | None = None,
     ) -> RunningPeer:
-        """Start ``kind`` (gobgp, bird, frr, exabgp) with ``clients`` test-side neighbors."""
+        """Start ``kind`` (gobgp, bird, frr, exabgp) with ``clients`` test-side neighbors.
+
+        ``configure(daemon, lab)`` runs before the daemon starts, to add config
+        (``Daemon.extra_config``, ``FrrBgpd.af_config``) that needs lab addresses.
+        """
         cls = DAEMONS[kind]
         require_binaries(*cls.BINARIES)
         lab = make_lab(kind, n_us=max(clients, 1))
@@ -96,6 +101,8 @@ class BgpLab:
         daemon = cls(lab.peer, spec, self.workdir / lab.tag)
         peer = RunningPeer(lab, daemon, client_asn or asn, families)
         self.running.append(peer)
+        if configure is not None:
+            configure(daemon, lab)
         daemon.start()
         return peer
 

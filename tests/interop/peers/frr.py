@@ -15,6 +15,11 @@ class FrrBgpd(Daemon):
     NAME: ClassVar[str] = "frr"
     BINARIES: ClassVar[tuple[str, ...]] = (BGPD, "vtysh")
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Per-family lines inside "address-family", e.g. vpnv4: network .. rd .. label ..
+        self.af_config: dict[str, list[str]] = {}
+
     def write_config(self) -> None:
         s = self.spec
         lines = [
@@ -44,6 +49,7 @@ class FrrBgpd(Daemon):
                 lines.append(f"  neighbor {n.address} activate")
                 if n.rr_client:
                     lines.append(f"  neighbor {n.address} route-reflector-client")
+            lines += [f"  {line}" for line in self.af_config.get(fam, [])]
             lines.append(" exit-address-family")
         (self.workdir / "bgpd.conf").write_text("\n".join(lines) + "\n")
 
