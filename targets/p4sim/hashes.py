@@ -83,6 +83,29 @@ ALGORITHMS: dict[str, Callable[[bytes], int]] = {
 }
 
 
+def compute_packed(algo: str, value: int, nbits: int, payload: bytes = b"") -> int:
+    """Hash of fields already packed MSB-first into ``value`` (``nbits`` wide)."""
+    if algo == "csum16" and not nbits % 8:
+        # Ones'-complement sum of 16-bit words == value mod 0xFFFF (2^16 = 1 mod 0xFFFF),
+        # with 0xFFFF rather than 0 for non-zero data (end-around carry never yields 0).
+        if payload:
+            value = (value << (8 * len(payload))) | int.from_bytes(payload, "big")
+            nbits += 8 * len(payload)
+        if nbits % 16:
+            value <<= 8
+        r = value % 0xFFFF
+        if r == 0 and value:
+            r = 0xFFFF
+        return ~r & 0xFFFF
+    pad = (-nbits) % 8
+    data = (value << pad).to_bytes((nbits + pad) // 8, "big") + payload
+    if algo == "random":
+        import random as _random
+
+        return _random.getrandbits(32)
+    return ALGORITHMS[algo](data)
+
+
 def compute(algo: str, fields: Sequence[tuple[int, int]], payload: bytes = b"") -> int:
     import random as _random
 

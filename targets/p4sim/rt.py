@@ -79,5 +79,6 @@ HELPERS: dict[str, Any] = {
     "_Reject": Reject,
     "_sx": sx,
     "_hash": hash_fields,
+    "_hashv": hashes.compute_packed,
     "_random": random_between,
 }

@@ -317,6 +317,28 @@ class ControlGen(StmtGen):
                     raise self.err(loc, f"cannot hash or checksum a value of type {t}") from None
         return "(" + "".join(p + ", " for p in parts) + ")"
 
+    def packed_src(self, v: Val, loc: Loc) -> tuple[str, int]:
+        """One Python int expression packing the fields MSB-first, and its width."""
+        items: list[tuple[str, int]] = []
+        for f in self.flatten(v, loc):
+            t = f.type
+            if t == T.BOOL:
+                items.append((f"int({f.src})", 1))
+            elif t == T.INFINT:
+                raise self.err(loc, "field list values need a width (cast the constant)")
+            else:
+                try:
+                    items.append((f.src, T.width_of(t) if t != T.ERROR else 32))
+                except TypeError:
+                    raise self.err(loc, f"cannot hash or checksum a value of type {t}") from None
+        total = sum(w for _, w in items)
+        shift = total
+        parts = []
+        for src, w in items:
+            shift -= w
+            parts.append(f"({src} << {shift})" if shift else src)
+        return "(" + (" | ".join(parts) or "0") + ")", total
+
     def out_arg(self, e: A.Expr, sc: Scope, what: str) -> Val:
         v = self.expr(e, sc)
         if v.path is None and v.kind != "pyvar":
@@ -356,7 +378,8 @@ class ControlGen(StmtGen):
             em(f"{g}.dp_write({idx.src}, {val.src})")
         elif k == "Checksum16" and name == "get":
             data = self.expr(args[0], sc)
-            return Val(T.BitsT(16), f"_hash('csum16', {self.fields_src(data, e.loc)})")
+            pv, nb = self.packed_src(data, e.loc)
+            return Val(T.BitsT(16), f"_hashv('csum16', {pv}, {nb})")
         else:
             raise self.err(e.loc, f"{k} has no method {name}")
         return Val(T.VOID)
@@ -381,7 +404,8 @@ class ControlGen(StmtGen):
             base = arg(2, ot)
             data = arg(3)
             mx = arg(4, ot if isinstance(ot, T.BitsT) else None)
-            h = f"_hash({algo!r}, {self.fields_src(data, loc)})"
+            pv, nb = self.packed_src(data, loc)
+            h = f"_hashv({algo!r}, {pv}, {nb})"
             m = (1 << T.width_of(ot)) - 1
             em(f"_m = {mx.src}")
             src = f"(({base.src} + ({h} % _m if _m else {h})) & {m})"
@@ -422,7 +446,8 @@ class ControlGen(StmtGen):
             ck = self.out_arg(args[2], sc, "checksum")
             algo = self.enum_member_name(arg(3))
             pl = ", F['$payload']" if name.endswith("payload") else ""
-            h = f"_hash({algo!r}, {self.fields_src(data, loc)}{pl})"
+            pv, nb = self.packed_src(data, loc)
+            h = f"_hashv({algo!r}, {pv}, {nb}{pl})"
             m = (1 << T.width_of(ck.type)) - 1
             if name.startswith("verify"):
                 em(f"if {cond.src} and ({h} & {m}) != {ck.src}:")
