@@ -1,6 +1,6 @@
 """Packets/s delivered by p4sim over veth/AF_PACKET for a one-table IPv4 LPM program.
 
-    sudo .venv/bin/python benchmarks/p4sim_ports.py [--seconds 3] [--size 64]
+    sudo .venv/bin/python benchmarks/p4sim_ports.py [--seconds 3] [--size 64] [--rate PPS]
 
 Builds a network namespace with two veth pairs (sw1-h1, sw2-h2), runs the
 switch in its own process on sw1/sw2 (ports 1 and 2), blasts 64-byte IPv4
@@ -131,7 +131,7 @@ def frame(size: int, seq: int) -> bytes:
     return (eth + ip + body).ljust(size, b"\x00")
 
 
-def measure(seconds: float, size: int, kind: str) -> None:
+def measure(seconds: float, size: int, kind: str, rate: float) -> None:
     ctx = mp.get_context("spawn")
     ready, stop = ctx.Event(), ctx.Event()
     sw = ctx.Process(target=run_switch, args=(kind, ready, stop), daemon=True)
@@ -165,8 +165,11 @@ def measure(seconds: float, size: int, kind: str) -> None:
     sent = 0
     start = time.perf_counter()
     end = start + seconds
-    while time.perf_counter() < end:
-        for f in frames[:64]:
+    while (now := time.perf_counter()) < end:
+        if rate and sent >= (now - start) * rate:
+            time.sleep(0.0005)  # paced: wait for the schedule to catch up
+            continue
+        for f in frames[:16]:
             try:
                 tx.send(f)
                 sent += 1
@@ -179,7 +182,8 @@ def measure(seconds: float, size: int, kind: str) -> None:
     stop.set()
     sw.join(5)
     print(
-        f"p4sim AF_PACKET/veth, one-table LPM ({kind}), {size} B: "
+        f"p4sim AF_PACKET/veth, one-table LPM ({kind}), {size} B"
+        f"{f', paced at {rate:,.0f} pps' if rate else ''}: "
         f"offered {sent / elapsed:,.0f} pps, delivered {got / elapsed:,.0f} pps "
         f"({got}/{sent} frames in {elapsed:.1f} s)"
     )
@@ -190,13 +194,14 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--pipeline", choices=["engine", "state", "both"], default="both")
+    ap.add_argument("--rate", type=float, default=0, help="offered pps (0 = as fast as possible)")
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     kinds = ["engine", "state"] if args.pipeline == "both" else [args.pipeline]
     if args.inside:
         for kind in kinds:
             try:
-                measure(args.seconds, args.size, kind)
+                measure(args.seconds, args.size, kind, args.rate)
             except Exception as exc:
                 print(f"p4sim AF_PACKET/veth ({kind}): not measured: {exc}")
         return 0
@@ -226,7 +231,7 @@ def main() -> int:
                     check=False,
                 )
         cmd = [sys.executable, __file__, "--inside", "--seconds", str(args.seconds)]
-        cmd += ["--size", str(args.size), "--pipeline", args.pipeline]
+        cmd += ["--size", str(args.size), "--pipeline", args.pipeline, "--rate", str(args.rate)]
         return subprocess.run(["ip", "netns", "exec", ns, *cmd], check=False).returncode
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
