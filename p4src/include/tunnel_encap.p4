@@ -104,6 +104,11 @@ control TunnelEncap(inout headers_t hdr,
             return;
         }
 
+        if (hdr.ipv4.isValid()) {
+            hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
+        } else {
+            hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
+        }
         if (hdr.vlan.isValid()) {
             hdr.ethernet.ether_type = hdr.vlan.ether_type;
             hdr.vlan.setInvalid();

@@ -85,21 +85,13 @@ control VrfRouting(inout headers_t hdr,
             return;
         }
         // The C-PE is one IP hop in either direction; expiry is punted so the
-        // controller can answer with ICMP Time Exceeded.
-        if (hdr.ipv4.isValid()) {
-            if (hdr.ipv4.ttl <= 1) {
-                meta.punt_reason = PUNT_TTL_EXPIRED;
-                meta.fwd_kind = FWD_NONE;
-            } else {
-                hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
-            }
-        } else {
-            if (hdr.ipv6.hop_limit <= 1) {
-                meta.punt_reason = PUNT_TTL_EXPIRED;
-                meta.fwd_kind = FWD_NONE;
-            } else {
-                hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
-            }
+        // controller can answer with ICMP Time Exceeded. The decrement itself
+        // happens where the packet is committed to leave (LocalDelivery,
+        // TunnelEncap), so packets punted before that are the ones received.
+        if ((hdr.ipv4.isValid() && hdr.ipv4.ttl <= 1)
+                || (hdr.ipv6.isValid() && hdr.ipv6.hop_limit <= 1)) {
+            meta.punt_reason = PUNT_TTL_EXPIRED;
+            meta.fwd_kind = FWD_NONE;
         }
     }
 }
