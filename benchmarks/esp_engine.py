@@ -43,6 +43,17 @@ def _rate(fn: Callable[[], object], seconds: float) -> float:
             return done / (now - start)
 
 
+def _compare(
+    raw: Callable[[], object], engine: Callable[[], object], seconds: float, rounds: int = 5
+) -> tuple[float, float]:
+    """Best rates of both, measured alternately so both see the same machine load."""
+    best_raw = best_engine = 0.0
+    for _ in range(rounds):
+        best_raw = max(best_raw, _rate(raw, seconds / rounds))
+        best_engine = max(best_engine, _rate(engine, seconds / rounds))
+    return best_raw, best_engine
+
+
 def _frame(src: ipaddress.IPv4Address, dst: ipaddress.IPv4Address, payload: bytes) -> bytes:
     ip = struct.pack(
         "!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0, 64, 137, 0, src.packed, dst.packed
@@ -73,13 +84,15 @@ def _measure(size: int, keys: SaKeys, seconds: float) -> dict[str, tuple[float, 
     sealed = aead.encrypt(nonce, payload, b"12345678")
     # replay_window=0 lets the same captured packet be decrypted again and again
     results = {
-        "encrypt": (
-            _rate(lambda: aead.encrypt(nonce, payload, b"12345678"), seconds),
-            _rate(lambda: sender.process(enc_req), seconds),
+        "encrypt": _compare(
+            lambda: aead.encrypt(nonce, payload, b"12345678"),
+            lambda: sender.process(enc_req),
+            seconds,
         ),
-        "decrypt": (
-            _rate(lambda: aead.decrypt(nonce, sealed, b"12345678"), seconds),
-            _rate(lambda: receiver.process(dec_req), seconds),
+        "decrypt": _compare(
+            lambda: aead.decrypt(nonce, sealed, b"12345678"),
+            lambda: receiver.process(dec_req),
+            seconds,
         ),
     }
     return results
