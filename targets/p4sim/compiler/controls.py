@@ -417,8 +417,11 @@ class ControlGen(StmtGen):
         elif name == "digest":
             recv = arg(0, T.BitsT(32))
             data = arg(1)
-            tn = data.type.name if isinstance(data.type, T.StructT) else "digest"
-            self.digest_types.setdefault(tn, data.type)
+            dt = self.env.resolve(e.type_args[0]) if e.type_args else data.type
+            if isinstance(dt, T.StructT) and data.kind == "list":
+                data = self.cast(dt, data, loc)
+            tn = dt.name if isinstance(dt, T.StructT) else "digest"
+            self.digest_types.setdefault(tn, dt)
             em(f"_S.digests.append(({tn!r}, {recv.src}, {self.fields_src(data, loc)}))")
         elif name in ("clone", "clone3", "clone_preserving_field_list"):
             ct = arg(0)

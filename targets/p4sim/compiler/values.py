@@ -40,6 +40,8 @@ def key(path: str) -> str:
 
 
 def read(path: str) -> str:
+    if "{" in path:  # dynamic stack index: out-of-range reads give 0 rather than failing
+        return f"F.get({key(path)}, 0)"
     return f"F[{key(path)}]"
 
 
