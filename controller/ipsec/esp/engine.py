@@ -22,6 +22,7 @@ import secrets
 import struct
 import time
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from controller.ipsec.crypto_port import HEADER_LEN, VERSION, Op, Result
 from controller.ipsec.esp.packet import (
@@ -42,6 +43,7 @@ from controller.ipsec.installer import (
     ExpiryCallback,
     ExpiryEvent,
     SaCounters,
+    SaInstaller,
     SaInstallError,
     SaParams,
     SaUpdate,
@@ -330,3 +332,9 @@ class EspEngine:
                     callback(event)
                 except Exception as exc:  # a subscriber bug must not stop the data path
                     log.warning("expiry subscriber %r failed: %s", callback, exc)
+
+
+if TYPE_CHECKING:  # mypy proves the engine implements the installer seam (structurally)
+
+    def _installer(engine: EspEngine) -> SaInstaller:
+        return engine

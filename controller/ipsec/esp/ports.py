@@ -19,9 +19,16 @@ import logging
 import socket
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from controller.ipsec.esp.engine import EspEngine
-from controller.ipsec.installer import ExpiryCallback, SaCounters, SaParams, SaUpdate
+from controller.ipsec.installer import (
+    ExpiryCallback,
+    SaCounters,
+    SaInstaller,
+    SaParams,
+    SaUpdate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -158,3 +165,9 @@ class AfPacketCryptoPort:
         self.sock.close()
         if self._thread is not None:
             self._thread.join(timeout=2)
+
+
+if TYPE_CHECKING:  # mypy proves the locked wrapper is still a complete SaInstaller
+
+    def _installer(engine: LockedEngine) -> SaInstaller:
+        return engine
