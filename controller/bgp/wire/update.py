@@ -45,6 +45,7 @@ from controller.bgp.wire.nlri.prefix import decode_prefixes, encode_prefix
 
 _A = TypeVar("_A", bound=PathAttribute)
 _MP_CODES = (MpReachNlri.TYPE_CODE, MpUnreachNlri.TYPE_CODE)
+_AS4_CODES = (17, 18)  # AS4_PATH, AS4_AGGREGATOR
 
 
 def _list_error(reason: str) -> BgpError:
@@ -204,6 +205,18 @@ def decode_attributes(
             errors.append(err)
             continue
         seen.add(code)
+        if ctx.four_octet_as and code in _AS4_CODES:
+            # RFC 6793 4.1: between 4-octet speakers AS4_PATH/AS4_AGGREGATOR are discarded.
+            errors.append(
+                update_error(
+                    UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR,
+                    f"attribute type {code} from a 4-octet AS speaker discarded (RFC 6793 4.1)",
+                    where="UPDATE path attributes",
+                    data=raw,
+                    action=ErrorAction.ATTRIBUTE_DISCARD,
+                )
+            )
+            continue
         attr = _decode_one(flags, code, value, raw, ctx, errors)
         if attr is not None:
             attrs.append(attr)

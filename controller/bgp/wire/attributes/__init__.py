@@ -1,7 +1,13 @@
 """Path attributes: one class per type code, registered in ``ATTRIBUTE_CLASSES``."""
 
 from controller.bgp.wire.attributes.aggregator import Aggregator, As4Aggregator
-from controller.bgp.wire.attributes.as_path import As4Path, AsPath, AsSegment, SegmentType
+from controller.bgp.wire.attributes.as_path import (
+    As4Path,
+    AsPath,
+    AsSegment,
+    SegmentType,
+    reconstruct_as_path,
+)
 from controller.bgp.wire.attributes.base import (
     ATTRIBUTE_CLASSES,
     EXTENDED_LENGTH,
@@ -83,5 +89,6 @@ __all__ = [
     "TunnelTlv",
     "UnknownAttribute",
     "UnknownSubTlv",
+    "reconstruct_as_path",
     "tunnel_problems",
 ]

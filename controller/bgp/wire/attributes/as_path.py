@@ -160,3 +160,38 @@ class As4Path(_PathBase):
     @classmethod
     def decode_value(cls, value: bytes, ctx: CodecContext) -> Self:
         return cls(_decode_segments(cls, value, 4))
+
+
+def reconstruct_as_path(as_path: AsPath, as4_path: As4Path | None) -> AsPath:
+    """The real path from a 2-octet session's AS_PATH and AS4_PATH (RFC 6793 4.2.3).
+
+    If AS4_PATH is longer than AS_PATH it is ignored; otherwise the leading
+    ASes of AS_PATH that AS4_PATH lacks (a set counts 1, confederation
+    segments 0) are put in front of AS4_PATH. The caller ignores AS4_PATH when
+    AGGREGATOR carries an AS other than AS_TRANS (same section).
+    """
+    if as4_path is None or as4_path.path_length > as_path.path_length:
+        return as_path
+    keep = as_path.path_length - as4_path.path_length
+    head: list[AsSegment] = []
+    for seg in as_path.segments:
+        if keep == 0:
+            break
+        if seg.type in (SegmentType.AS_CONFED_SEQUENCE, SegmentType.AS_CONFED_SET):
+            head.append(seg)
+        elif seg.type == SegmentType.AS_SET:
+            head.append(seg)
+            keep -= 1
+        else:
+            head.append(AsSegment(seg.type, seg.asns[:keep]))
+            keep -= min(keep, len(seg.asns))
+    segments = [*head, *as4_path.segments]
+    # Join a kept AS_SEQUENCE with AS4_PATH's leading one, as the sender had them.
+    merged: list[AsSegment] = []
+    for seg in segments:
+        prev = merged[-1] if merged else None
+        if prev and prev.type == seg.type == SegmentType.AS_SEQUENCE:
+            merged[-1] = AsSegment(seg.type, prev.asns + seg.asns)
+        else:
+            merged.append(seg)
+    return AsPath(tuple(merged))

@@ -13,6 +13,7 @@ from controller.bgp.wire import (
 )
 from controller.bgp.wire.attributes import (
     Aggregator,
+    As4Aggregator,
     As4Path,
     AsPath,
     AsSegment,
@@ -121,6 +122,7 @@ attribute = st.one_of(
     st.builds(LocalPref, u32),
     st.just(AtomicAggregate()),
     st.builds(Aggregator, u32, v4addr),
+    st.builds(As4Aggregator, u32, v4addr),
     st.builds(Communities, st.lists(u32, min_size=1, max_size=10).map(tuple)),
     st.builds(OriginatorId, v4addr),
     st.builds(ClusterList, st.lists(v4addr, min_size=1, max_size=5).map(tuple)),

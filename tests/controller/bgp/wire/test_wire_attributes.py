@@ -13,10 +13,12 @@ from controller.bgp.wire import (
     NextHop,
     RouteDistinguisher,
     VpnPrefix,
+    decode_attributes,
     label_stack,
 )
 from controller.bgp.wire.attributes import (
     Aggregator,
+    As4Path,
     AsPath,
     AsSegment,
     ExtCommunity,
@@ -30,6 +32,7 @@ from controller.bgp.wire.attributes import (
     TunnelEncapsulation,
     TunnelTlv,
     UnknownSubTlv,
+    reconstruct_as_path,
     tunnel_problems,
 )
 from controller.bgp.wire.nlri.vpn import decode_vpn_prefixes
@@ -116,6 +119,40 @@ def test_malformed_as_path(value: str) -> None:
     with pytest.raises(BgpError) as exc:
         AsPath.decode_value(bytes.fromhex(value), CTX4)
     assert (exc.value.subcode, exc.value.action) == (11, ErrorAction.TREAT_AS_WITHDRAW)
+
+
+@pytest.mark.parametrize(
+    ("as_path", "as4_path", "expected"),
+    [
+        # 2-octet view: 65001 AS_TRANS AS_TRANS; AS4_PATH holds the last two for real.
+        ("65001 23456 23456", "4200000000 4200000001", "65001 4200000000 4200000001"),
+        # AS4_PATH longer than AS_PATH: ignored.
+        ("65001", "4200000000 4200000001", "65001"),
+        # A set in the leading part counts as one.
+        ("{1 2} 23456", "4200000000", "{1 2} 4200000000"),
+    ],
+)
+def test_reconstruct_as_path_rfc6793(as_path: str, as4_path: str, expected: str) -> None:
+    def parse(text: str, cls: type) -> object:
+        segs = []
+        for part in text.replace("{", "|{").replace("}", "}|").split("|"):
+            part = part.strip()
+            if part.startswith("{"):
+                segs.append(AsSegment(SegmentType.AS_SET, tuple(map(int, part[1:-1].split()))))
+            elif part:
+                segs.append(AsSegment(SegmentType.AS_SEQUENCE, tuple(map(int, part.split()))))
+        return cls(tuple(segs))
+
+    got = reconstruct_as_path(parse(as_path, AsPath), parse(as4_path, As4Path))  # type: ignore[arg-type]
+    assert str(got) == expected
+
+
+def test_as4_attributes_discarded_between_four_octet_speakers() -> None:
+    as4 = As4Path.sequence(4200000000).encode(CTX4)
+    attrs, errors = decode_attributes(as4, CTX4)
+    assert attrs == () and [e.action for e in errors] == [ErrorAction.ATTRIBUTE_DISCARD]
+    attrs, errors = decode_attributes(as4, CTX2)
+    assert attrs == (As4Path.sequence(4200000000),) and errors == ()
 
 
 def test_aggregator_width_follows_session() -> None:

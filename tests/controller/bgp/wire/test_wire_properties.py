@@ -79,11 +79,13 @@ def test_attribute_round_trip(attr: object) -> None:
     from controller.bgp.wire import PathAttribute
 
     assert isinstance(attr, PathAttribute)
-    data = attr.encode(CTX)
-    attrs, errors = decode_attributes(data, CTX)
+    # AS4_* only travel between a 4-octet and a 2-octet speaker (RFC 6793 4.1).
+    ctx = CodecContext(four_octet_as=False) if attr.type_code in (17, 18) else CTX
+    data = attr.encode(ctx)
+    attrs, errors = decode_attributes(data, ctx)
     assert errors == ()
     assert attrs == (attr,)
-    assert attrs[0].encode(CTX) == data
+    assert attrs[0].encode(ctx) == data
 
 
 @fast
@@ -93,6 +95,7 @@ def test_attribute_round_trip(attr: object) -> None:
     st.lists(v4net(), max_size=5),
 )
 def test_update_round_trip(withdrawn: list, attrs: list, nlri: list) -> None:
+    attrs = [a for a in attrs if a.type_code not in (17, 18)]  # see test_attribute_round_trip
     msg = Update(tuple(withdrawn), tuple(attrs), tuple(nlri))
     data = msg.encode(CodecContext(extended_message=True))
     back = decode_message(data, CodecContext(extended_message=True))
