@@ -23,9 +23,14 @@ from controller.ipsec.ike.tasks.ike_rekey import IkeRekey
 from controller.ipsec.ike.tasks.informational import Informational
 from controller.ipsec.ike.wire.consts import ExchangeType, Notify
 from controller.ipsec.ike.wire.errors import IkeError
-from controller.ipsec.ike.wire.header import IkeHeader
+from controller.ipsec.ike.wire.header import HEADER_LEN, IkeHeader
 from controller.ipsec.ike.wire.ident import Identity
-from controller.ipsec.ike.wire.message import Message, decode_message, encode_message
+from controller.ipsec.ike.wire.message import (
+    Message,
+    decode_message,
+    encode_message,
+    error_response,
+)
 from controller.ipsec.ike.wire.notify import NotifyPayload
 from controller.ipsec.ike.wire.simple import NoncePayload
 
@@ -116,6 +121,8 @@ class IkeDaemon:
             hdr = IkeHeader.decode(data)
         except IkeError as exc:
             self.log(f"IKE datagram from {src[0]}:{src[1]} dropped: {exc}")
+            if exc.notify == Notify.INVALID_MAJOR_VERSION and len(data) >= HEADER_LEN:
+                self._wrong_version(data, src, dst)
             return
         ours = hdr.spi_r if hdr.from_initiator else hdr.spi_i
         sa = self.sas.get(ours)
@@ -137,7 +144,12 @@ class IkeDaemon:
         try:
             msg = decode_message(data)
         except IkeError as exc:
-            self.log(f"IKE_SA_INIT from {src[0]} dropped: {exc}")
+            self.log(f"IKE_SA_INIT from {src[0]} refused: {exc}")
+            if exc.notify is not None:  # IKE_SA_INIT needs no keys: answer in the clear
+                hdr = IkeHeader.decode(data)
+                req = Message(ExchangeType.IKE_SA_INIT, 0, hdr.spi_i, bytes(8), False, True)
+                resp = error_response(req, exc.notify, exc.data)
+                self._out.extend(Datagram(d, dst, src) for d in encode_message(resp))
             return None
         assert isinstance(msg, Message)
         if len(self._half_open) >= self.cookie_threshold and not self._cookie_ok(msg, src):
@@ -156,6 +168,17 @@ class IkeDaemon:
             if c.remote_id is not None and Identity.from_str(c.remote_id) == ident:
                 return c
         return next((c for c in self.configs if c.remote_id is None), None)
+
+    def _wrong_version(self, data: bytes, src: Addr, dst: Addr) -> None:
+        """RFC 7296 2.5: answer an IKE_SA_INIT of another major version with the highest we do."""
+        hdr = IkeHeader(
+            data[:8], data[8:16], 0, data[18], data[19], int.from_bytes(data[20:24], "big")
+        )
+        if hdr.exchange != ExchangeType.IKE_SA_INIT or hdr.is_response:
+            return
+        req = Message(ExchangeType.IKE_SA_INIT, hdr.message_id, hdr.spi_i, hdr.spi_r, False, True)
+        resp = error_response(req, Notify.INVALID_MAJOR_VERSION)
+        self._out.extend(Datagram(d, dst, src) for d in encode_message(resp))
 
     # RFC 7296 2.6: Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>)
     def _cookie(self, msg: Message, src: Addr) -> bytes:

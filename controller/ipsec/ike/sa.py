@@ -24,6 +24,7 @@ from controller.ipsec.ike.events import ChildDown, Event, IkeDown, PeerMoved
 from controller.ipsec.ike.tasks import DONE, RETRY, Task
 from controller.ipsec.ike.wire.consts import ExchangeType, Notify
 from controller.ipsec.ike.wire.errors import IkeError
+from controller.ipsec.ike.wire.header import IkeHeader
 from controller.ipsec.ike.wire.ident import Identity
 from controller.ipsec.ike.wire.message import (
     Fragment,
@@ -167,6 +168,8 @@ class IkeSa:
                 got = decoded
         except IkeError as exc:
             self.log(f"{self.cfg.name}: dropped message from {src[0]}:{src[1]}: {exc}")
+            if exc.authenticated and exc.notify is not None:
+                self._refuse(data, exc)
             return
         self.last_heard = now
         got_raw = data
@@ -174,6 +177,21 @@ class IkeSa:
             self._on_response(got, got_raw, now)
         else:
             self._on_request(got, got_raw, src, dst, now)
+
+    def _refuse(self, data: bytes, exc: IkeError) -> None:
+        """Answer an authenticated but unacceptable request with its error NOTIFY."""
+        hdr = IkeHeader.decode(data)
+        if hdr.is_response or hdr.message_id != self.mid_in or exc.notify is None:
+            return  # errors in responses are never answered (RFC 7296 2.21)
+        req = Message(
+            hdr.exchange, hdr.message_id, self.spi_i, self.spi_r, False, not self.initiator
+        )
+        req.encrypted = hdr.exchange != ExchangeType.IKE_SA_INIT
+        resp = error_response(req, exc.notify, exc.data)
+        packets = self._encode(resp)
+        self._last_response = (hdr.message_id, packets)
+        self.mid_in += 1
+        self._emit(packets)
 
     def _on_response(self, msg: Message, raw: bytes, now: float) -> None:
         task = self.active

@@ -17,6 +17,9 @@ class IkeError(Exception):
         self.notify = notify
         self.detail = detail
         self.data = data
+        # set once the message's integrity was verified (or it needs none: IKE_SA_INIT);
+        # only then may an error NOTIFY go back (RFC 7296 2.21.2)
+        self.authenticated = False
 
     def __str__(self) -> str:
         name = self.notify.name if self.notify is not None else "drop"

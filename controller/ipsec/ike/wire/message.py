@@ -10,6 +10,7 @@ fragments come back as :class:`Fragment` for a :class:`Reassembler`.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
@@ -104,6 +105,17 @@ def encode_message(
     return out
 
 
+def _authenticated(
+    decode: Callable[[int, bytes], list[Payload]], first: int, data: bytes
+) -> list[Payload]:
+    """Decode verified plaintext; errors from here may be answered with a NOTIFY."""
+    try:
+        return decode(first, data)
+    except IkeError as exc:
+        exc.authenticated = True
+        raise
+
+
 @dataclass
 class Fragment:
     """One opened RFC 7383 fragment, waiting for its siblings."""
@@ -135,7 +147,7 @@ def decode_message(data: bytes, cipher: SkCipher | None = None) -> Message | Fra
     if last.type_code == PayloadType.SK:
         aad = data[: last.offset + GENERIC_LEN]
         plain = cipher.open(aad, last.body)
-        msg.payloads = decode_chain(last.next_payload, plain)
+        msg.payloads = _authenticated(decode_chain, last.next_payload, plain)
         return msg
     if len(last.body) < 4:
         raise syntax("SKF payload truncated")
@@ -174,7 +186,8 @@ class Reassembler:
             hdr.from_initiator,
             encrypted=True,
         )
-        msg.payloads = decode_chain(ordered[0].first_inner, b"".join(f.plain for f in ordered))
+        whole = b"".join(f.plain for f in ordered)
+        msg.payloads = _authenticated(decode_chain, ordered[0].first_inner, whole)
         return msg
 
     def forget_below(self, message_id: int) -> None:

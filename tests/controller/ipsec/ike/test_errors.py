@@ -1,0 +1,103 @@
+"""Error paths at the SA and daemon level: the right NOTIFY, or a silent drop; never a crash."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from controller.ipsec.ike.wire import (
+    Message,
+    NotifyPayload,
+    UnknownPayload,
+    decode_message,
+    encode_message,
+)
+from controller.ipsec.ike.wire.consts import ExchangeType, Notify
+
+from .harness import A_ADDR, B_ADDR, connect, pair
+
+pytestmark = pytest.mark.unit
+
+
+def _established():  # type: ignore[no-untyped-def]
+    net, a, b = pair()
+    sa = connect(net, a)
+    (peer,) = b.established()
+    return net, a, b, sa, peer
+
+
+def _send(net, a, sa, payloads, mid=None) -> list[Message]:  # type: ignore[no-untyped-def]
+    """Inject a request from A's SA (bypassing its task machinery) and collect B's answers."""
+    msg = Message(
+        ExchangeType.INFORMATIONAL,
+        sa.mid_out if mid is None else mid,
+        sa.spi_i,
+        sa.spi_r,
+        False,
+        True,
+        payloads,
+        True,
+    )
+    answers = []
+    for data in encode_message(msg, sa.cipher_out):
+        net.nodes[B_ADDR].receive(data, (A_ADDR, 500), (B_ADDR, 500), net.now)
+    out, _ = net.nodes[B_ADDR].drain()
+    for d in out:
+        got = decode_message(d.data, sa.cipher_in)
+        assert isinstance(got, Message)
+        answers.append(got)
+    return answers
+
+
+def test_unknown_critical_payload_in_a_request_is_answered() -> None:
+    net, a, _b, sa, peer = _established()
+    crit = UnknownPayload(222, b"must understand")
+    crit.critical = True
+    (resp,) = _send(net, a, sa, [crit])
+    n = resp.get(NotifyPayload)
+    assert resp.response and n is not None and n.notify_type == Notify.UNSUPPORTED_CRITICAL_PAYLOAD
+    assert n.data == bytes([222])
+    assert peer.state.value == "established"
+
+
+def test_unknown_non_critical_payload_is_ignored_and_answered_normally() -> None:
+    net, a, _b, sa, _peer = _established()
+    (resp,) = _send(net, a, sa, [UnknownPayload(222, b"ignore me")])
+    assert resp.response and not resp.payloads  # an empty INFORMATIONAL response
+
+
+def test_duplicate_request_gets_the_cached_response_and_old_ids_are_dropped() -> None:
+    net, a, _b, sa, peer = _established()
+    first = _send(net, a, sa, [])
+    again = _send(net, a, sa, [])  # same message ID: a retransmission
+    assert [m.message_id for m in first] == [m.message_id for m in again] == [sa.mid_out]
+    assert _send(net, a, sa, [], mid=sa.mid_out + 5) == []  # outside the window: dropped
+    assert peer.mid_in == sa.mid_out + 1
+
+
+def test_garbage_and_wrong_version_never_crash_the_daemon() -> None:
+    net, _a, _b = pair()
+    d = net.nodes[B_ADDR]
+    for junk in (b"", b"\x00", os.urandom(27), os.urandom(28), os.urandom(300)):
+        d.receive(junk, (A_ADDR, 500), (B_ADDR, 500), 0.0)
+    hdr = (
+        os.urandom(8) + bytes(8) + bytes([33, 0x30, 34, 0x08]) + bytes(4) + (28).to_bytes(4, "big")
+    )
+    d.receive(hdr, (A_ADDR, 500), (B_ADDR, 500), 0.0)
+    out, events = d.drain()
+    (resp,) = [decode_message(x.data) for x in out]
+    assert isinstance(resp, Message)
+    n = resp.get(NotifyPayload)
+    assert n is not None and n.notify_type == Notify.INVALID_MAJOR_VERSION
+    assert not d.sas and not events
+
+
+def test_tampered_encrypted_request_is_dropped_silently() -> None:
+    net, _a, b, sa, peer = _established()
+    msg = Message(ExchangeType.INFORMATIONAL, sa.mid_out, sa.spi_i, sa.spi_r, False, True, [], True)
+    data = bytearray(encode_message(msg, sa.cipher_out)[0])
+    data[-1] ^= 0x80
+    b.receive(bytes(data), (A_ADDR, 500), (B_ADDR, 500), net.now)
+    out, _ = b.drain()
+    assert out == [] and peer.mid_in == sa.mid_out  # nothing answered, window unchanged
