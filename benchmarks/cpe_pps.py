@@ -42,11 +42,14 @@ def sized_tenant_packet(frame_len: int, dst: str, src: str, ttl: int = 64) -> ob
     return tenant_ip(4, src, dst, ttl, b"p" * max(0, frame_len - overhead))
 
 
-def run(name: str, frames: list[bytes], port: int, switch: InProcessSwitch, seconds: float) -> None:
+def run(
+    name: str, size: int, frames: list[bytes], port: int, switch: InProcessSwitch, seconds: float
+) -> None:
     want = BLACK if port == RED_A1 else RED_A1
     got = switch.send(port, frames[0])
     if [p for p, _ in got] != [want]:
         raise SystemExit(f"{name}: expected one frame out of port {want}, got {got!r}")
+    black_len = len(got[0][1]) if port == RED_A1 else len(frames[0])
     sent, i, start = 1, 1, time.perf_counter()
     while time.perf_counter() - start < seconds and i < len(frames):
         switch.send(port, frames[i])
@@ -54,7 +57,8 @@ def run(name: str, frames: list[bytes], port: int, switch: InProcessSwitch, seco
         sent += 1
     elapsed = time.perf_counter() - start
     print(
-        f"{name:<24} {len(frames[0]):>5} B {sent / elapsed:9.0f} pkt/s ({sent} in {elapsed:.2f}s)"
+        f"{name:<22} tenant {size:>4} B  black {black_len:>4} B  {sent / elapsed:8.0f} pkt/s"
+        f"  ({sent} in {elapsed:.2f}s)"
     )
 
 
@@ -76,17 +80,18 @@ def main() -> int:
     for size in (64, 1400):
         ip = sized_tenant_packet(size, V4.remote_host, V4.tenant_host1)
         frame = eth(host_mac(RED_A1), router_mac(RED_A1), ip)
-        run("red->black (encrypt)", [frame] * args.max_packets, RED_A1, switch, args.seconds)
+        run("red->black (encrypt)", size, [frame] * args.max_packets, RED_A1, switch, args.seconds)
 
-        # Black -> red needs a fresh sequence number per packet (anti-replay).
-        inner = sized_tenant_packet(size - 38, V4.tenant_host1, V4.remote_host, ttl=30)
+        # Black -> red needs a fresh sequence number per packet (anti-replay);
+        # the tenant frame delivered on the red port has the same size as above.
+        inner = sized_tenant_packet(size, V4.tenant_host1, V4.remote_host, ttl=30)
         plain = mpls_in_ip(4, V4.peer_loopback, V4.our_loopback, LABEL, inner)
         esp_frames = []
         budget = time.perf_counter() + 10.0
         while len(esp_frames) < args.max_packets and time.perf_counter() < budget:
             esp = tunnel.in_sa.encrypt(plain)
             esp_frames.append(bytes(Ether(src=BLACK_GW_MAC, dst=router_mac(BLACK)) / esp))
-        run("black->red (decrypt)", esp_frames, BLACK, switch, args.seconds)
+        run("black->red (decrypt)", size, esp_frames, BLACK, switch, args.seconds)
     return 0
 
 
