@@ -174,9 +174,15 @@ class Device:
             if te.is_default_action:
                 self._write_default(table, pipe.pids, upd.type, te)
             elif upd.type == p4r.Update.INSERT:
-                table.insert(entry_from_msg(table, pipe.pids, te))
+                entry = entry_from_msg(table, pipe.pids, te)
+                entities.check_entry_extras(table, te)
+                entities.apply_entry_extras(table, te, entry)
+                table.insert(entry)
             elif upd.type == p4r.Update.MODIFY:
-                table.modify(entry_from_msg(table, pipe.pids, te))
+                entry = entry_from_msg(table, pipe.pids, te)
+                entities.check_entry_extras(table, te)
+                table.modify(entry)
+                entities.apply_entry_extras(table, te, table.get(entry.matches, entry.priority))
             else:
                 # DELETE identifies the entry by match and priority; the action is ignored.
                 table.delete(decode_matches(table, te), _priority(table, te))

@@ -24,6 +24,7 @@ from targets.p4sim.state import (
     Register,
     Replica,
     StateError,
+    Table,
     TableEntry,
 )
 
@@ -75,6 +76,27 @@ def _direct_entry(st: ProgramState, te: p4r.TableEntry, what: str) -> TableEntry
         return table.get(matches, te.priority)
     except StateError as exc:
         raise P4RTError.from_state(exc) from None
+
+
+def check_entry_extras(table: Table, te: p4r.TableEntry) -> None:
+    """Reject table entry fields this table cannot honour (spec 9.1: INVALID_ARGUMENT)."""
+    if te.idle_timeout_ns:
+        raise invalid(f"table {table.name} does not support idle timeout")
+    if te.HasField("counter_data") and table.direct_counter is None:
+        raise invalid(f"table {table.name} has no direct counter for counter_data")
+    if te.HasField("meter_config") and table.direct_meter is None:
+        raise invalid(f"table {table.name} has no direct meter for meter_config")
+    if te.HasField("meter_config"):
+        _meter_config(te.meter_config, f"table {table.name} meter_config")
+
+
+def apply_entry_extras(table: Table, te: p4r.TableEntry, entry: TableEntry) -> None:
+    """Direct counter data / meter config given inline with an INSERT or MODIFY."""
+    if te.HasField("counter_data"):
+        entry.packets, entry.bytes = te.counter_data.packet_count, te.counter_data.byte_count
+    if te.HasField("meter_config"):
+        entry.meter_config = _meter_config(te.meter_config, f"table {table.name} meter_config")
+        entry.meter_state = []
 
 
 def write(st: ProgramState, op: int, entity: p4r.Entity) -> None:

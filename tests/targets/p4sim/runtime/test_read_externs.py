@@ -188,3 +188,30 @@ async def test_direct_meter(primed: Rig) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as exc:
         await primed.write(update(MODIFY, missing))
     assert write_errors(exc.value)[0].canonical_code == C.NOT_FOUND.value[0]
+
+
+async def test_inline_direct_counter_data_and_unsupported_extras(primed: Rig) -> None:
+    e = lpm(b"\x0a\x00\x00\x00", 8)
+    e.table_entry.counter_data.packet_count = 5
+    e.table_entry.counter_data.byte_count = 500
+    await primed.write(update(INSERT, e))
+    req = p4r.Entity()
+    req.direct_counter_entry.table_entry.table_id = LPM
+    (got,) = await primed.read(req)
+    assert got.direct_counter_entry.data.byte_count == 500
+    e.table_entry.counter_data.byte_count = 7
+    await primed.write(update(MODIFY, e))
+    (got,) = await primed.read(req)
+    assert got.direct_counter_entry.data.byte_count == 7
+    idle = fwd(b"\x01")
+    idle.table_entry.idle_timeout_ns = 1000
+    no_counter = fwd(b"\x02")
+    no_counter.table_entry.counter_data.packet_count = 1
+    no_meter = lpm(b"\x0b\x00\x00\x00", 8)
+    no_meter.table_entry.meter_config.cir = 1
+    no_meter.table_entry.meter_config.pir = 2
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await primed.write(*[update(INSERT, x) for x in (idle, no_counter, no_meter)])
+    errs = write_errors(exc.value)
+    assert [x.canonical_code for x in errs] == [C.INVALID_ARGUMENT.value[0]] * 3
+    assert "idle timeout" in errs[0].message and "direct meter" in errs[2].message
