@@ -166,7 +166,7 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
         if t.idle_timeout:
             tm.idle_timeout_behavior = p4i.Table.IdleTimeoutBehavior.NOTIFY_CONTROL
         if t.entries is not None:
-            tm.is_const_table = True
+            tm.is_const_table = t.const_entries
             tm.has_initial_entries = True
     for a in g.actions.values():
         am = info.actions.add()

@@ -70,7 +70,7 @@ class Program:
                 specs,
                 ActionCall(*t.default_action),
                 const_default=t.const_default,
-                const_entries=t.entries is not None,
+                const_entries=t.const_entries,
                 size=t.size,
                 direct_counter=t.direct_counter,
                 direct_meter=t.direct_meter,
@@ -82,7 +82,9 @@ class Program:
                 )
                 # p4c: without explicit priorities, earlier entries win.
                 p = prio if prio is not None else (n - idx if table.needs_priority else 0)
-                table.insert(TableEntry(matches, ActionCall(act, args), priority=p, is_const=True))
+                table.insert(
+                    TableEntry(matches, ActionCall(act, args), priority=p, is_const=t.const_entries)
+                )
             st.tables[fq] = table
             if t.direct_counter:
                 st.direct_counters[t.direct_counter] = fq

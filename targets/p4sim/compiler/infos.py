@@ -44,6 +44,7 @@ class TableInfo:
     idle_timeout: bool = False
     gname: str = ""
     has_entries_prop: bool = False
+    const_entries: bool = False
 
 
 @dataclass

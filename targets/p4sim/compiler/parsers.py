@@ -94,7 +94,7 @@ class ParserGen(ControlGen):
             if len(ks) == 1 and len(tvs) > 1 and not isinstance(ks[0], A.Default):
                 kv = self.expr(ks[0], sc)
                 if kv.kind == "valueset":
-                    conds = [self.valueset_match(kv, [t for t, _ in tvs])]
+                    conds = [self.valueset_match(kv, tvs)]
                 else:
                     raise self.err(case.loc, f"select has {len(tvs)} values, keyset has 1")
             elif len(ks) == 1 and isinstance(ks[0], A.Default):
@@ -124,7 +124,7 @@ class ParserGen(ControlGen):
             return f"{lo.src} <= {tv} <= {hi.src}"
         kv = self.expr(k, sc, t)
         if kv.kind == "valueset":
-            return self.valueset_match(kv, [tv])
+            return self.valueset_match(kv, [(tv, v)])
         if kv.type == T.BOOL:
             return f"{tv} == {int(kv.const) if kv.is_const else 'int(' + kv.src + ')'}"
         kv = self.coerce(kv, t if isinstance(t, T.BitsT) else v.type, k.loc)
@@ -140,9 +140,16 @@ class ParserGen(ControlGen):
         self.externs[info.fq] = info
         return Val(t, kind="valueset", obj=info)
 
-    def valueset_match(self, kv: Val, tvs: list[str]) -> str:
+    def valueset_match(self, kv: Val, tvs: list[tuple[str, Val]]) -> str:
+        """Any (value, mask) member of the value set matches the packed select values."""
         info: ExternInfo = kv.obj
-        packed = tvs[0] if len(tvs) == 1 else "(" + " ++ ".join(tvs) + ")"
+        widths = [1 if v.type == T.BOOL else T.width_of(v.type) for _, v in tvs]
+        shift = sum(widths)
+        parts = []
+        for (tv, _), w in zip(tvs, widths, strict=True):
+            shift -= w
+            parts.append(f"({tv} << {shift})" if shift else tv)
+        packed = "(" + " | ".join(parts) + ")"
         return f"any(({packed} & _m) == _v for _v, _m in {info.gname})"
 
     # -- packet_in / packet_out --------------------------------------------------------------

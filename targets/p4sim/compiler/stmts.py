@@ -419,6 +419,7 @@ class StmtGen(ExprGen):
             entries,
         )
         tinfo.has_entries_prop = ep is not None
+        tinfo.const_entries = ep is not None and ep.is_const
         for prop_name, attr in (("counters", "direct_counter"), ("meters", "direct_meter")):
             p = d.prop(prop_name)
             if p is not None:

@@ -132,3 +132,16 @@ def test_random_frames_never_raise(name: str) -> None:
             assert isinstance(data, bytes)
 
     run()
+
+
+def test_p4info_annotations() -> None:
+    info = load(CONF / "annotations.p4").p4info
+    (t,) = info.tables
+    assert t.preamble.name == "MyIngress.renamed"
+    assert t.preamble.annotations == ['@brief("a table with annotations")']
+    assert t.match_fields[0].name == "byte1"
+    actions = {a.preamble.name: a.preamble.id for a in info.actions}
+    assert actions["global_fwd"] == 0x01000077
+    assert not t.is_const_table and t.has_initial_entries  # `entries`, not `const entries`
+    t2 = load(CONF / "const_entries.p4").p4info.tables[0]
+    assert t2.is_const_table and t2.has_initial_entries
