@@ -170,3 +170,22 @@ def test_arbitration_object_rejects_foreign_device() -> None:
     arb = Arbitration(0)
     with pytest.raises(P4RTError):
         arb.update("s", p4r.MasterArbitrationUpdate(device_id=1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64))
+def test_random_nanomsg_messages_are_handled_or_refused(msg: bytes) -> None:
+    from targets.p4sim.runtime.ports.nanomsg import HDR, PACKET_IN, NanomsgTransport
+
+    delivered: list[tuple[int, bytes]] = []
+    nn = NanomsgTransport.__new__(NanomsgTransport)  # the parser only; no socket
+    nn.ports, nn._send = set(), lambda data: None  # type: ignore[method-assign]
+    try:
+        nn._handle(msg, lambda port, frame: delivered.append((port, frame)))
+    except ValueError as exc:
+        assert str(exc)
+        return
+    if delivered:
+        kind, port, length = HDR.unpack_from(msg)
+        assert kind == PACKET_IN and delivered == [(port, msg[HDR.size :])]
+        assert length == len(msg) - HDR.size
