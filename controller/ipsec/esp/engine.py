@@ -34,6 +34,7 @@ from controller.ipsec.esp.packet import (
     PacketError,
     ethertype_for,
     outer_header,
+    refresh_l4_checksum,
     udp_header,
 )
 from controller.ipsec.esp.sa import Reject, SaState
@@ -286,6 +287,8 @@ class EspEngine:
             raise Reject(Result.MALFORMED, "dummy packet (next header 59) discarded")
         answer = frame[:2] + sa.index_bytes + b"\x00" + frame[5:HEADER_LEN]
         if not sa.tunnel:
+            if encap is not None:  # a NAT may have changed the addresses the checksum covers
+                data = refresh_l4_checksum(view.src, view.dst, next_header, data)
             out = view.rebuild(next_header, data, answer)
         else:
             version = data[0] >> 4 if data else 0

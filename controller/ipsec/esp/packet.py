@@ -146,6 +146,40 @@ def udp_header(src: bytes, dst: bytes, sport: int, dport: int, payload: bytes) -
     return _UDP.pack(sport, dport, length, csum)
 
 
+PROTO_TCP = 6
+_L4_CHECKSUM_AT = {PROTO_TCP: 16, PROTO_UDP: 6}
+
+
+def refresh_l4_checksum(src: bytes, dst: bytes, proto: int, segment: bytes) -> bytes:
+    """TCP/UDP segment with its checksum recomputed for the addresses it now travels with.
+
+    RFC 3948 section 3.1.2: after transport-mode ESP-in-UDP crossed a NAT,
+    the sender's TCP/UDP checksum covers addresses the packet no longer
+    carries, so the receiver recomputes it.  Segments too short to hold the
+    checksum, and IPv4 UDP without a checksum (0), are returned as they are.
+    """
+    at = _L4_CHECKSUM_AT.get(proto)
+    if at is None or len(segment) < at + 2:
+        return segment
+    if proto == PROTO_UDP and len(src) == 4 and segment[at : at + 2] == b"\x00\x00":
+        return segment
+    zeroed = segment[:at] + b"\x00\x00" + segment[at + 2 :]
+    length = len(segment)
+    pseudo = (
+        src
+        + dst
+        + (
+            struct.pack("!IxxxB", length, proto)
+            if len(src) == 16
+            else struct.pack("!xBH", proto, length)
+        )
+    )
+    csum = checksum(pseudo + zeroed)
+    if proto == PROTO_UDP and csum == 0:
+        csum = 0xFFFF
+    return segment[:at] + _H.pack(csum) + segment[at + 2 :]
+
+
 def outer_header(src: bytes, dst: bytes, proto: int, payload_len: int, tos: int) -> bytes:
     """A fresh outer IP header for tunnel mode (RFC 4301 section 5.1.2)."""
     if len(src) == 4:
