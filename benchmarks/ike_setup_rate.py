@@ -1,0 +1,202 @@
+"""IKE SAs established per second: our IKEv2 core vs strongSwan against itself.
+
+Every setup is a full IKE_SA_INIT + IKE_AUTH with one CHILD_SA, PSK,
+aes128gcm16-prfsha256-x25519 (ESP aes128gcm16). Measured:
+  * ours, sans-I/O: our initiator and responder pumped against each other in one
+    process (no sockets): the cost of the protocol core and its crypto.
+  * ours, UDP: two asyncio IKE services on 127.0.0.1 / 127.0.0.2 (real sockets),
+    setups run sequentially like the strongSwan loop below.
+  * strongSwan: two charons (kernel-libipsec) in two network namespaces,
+    `swanctl --initiate` in a loop against the other (each SA is terminated again,
+    untimed); each timed call also pays for starting swanctl and its vici round
+    trips, so this under-states charon itself.
+The ratios are ours / strongSwan. The strongSwan part needs root and charon.
+
+Usage: .venv/bin/python benchmarks/ike_setup_rate.py [--count 200] [--swan-count 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from controller.ipsec.ike.adapter import IkeService
+from controller.ipsec.ike.config import ChildConfig, IkeConfig, Lifetimes
+from controller.ipsec.ike.daemon import IkeDaemon
+from controller.ipsec.ike.events import ChildUp
+from controller.ipsec.ike.wire.ts import TrafficSelector
+
+PSK = b"benchmark-secret-0123456789"
+
+
+def config(me: str, peer: str) -> IkeConfig:
+    child = ChildConfig(
+        "net",
+        [TrafficSelector.host(me, 137)],
+        [TrafficSelector.host(peer, 137)],
+        ["aes128gcm16"],
+        lifetimes=Lifetimes(None, None),
+    )
+    return IkeConfig(
+        "peer",
+        me,
+        peer,
+        psk=PSK,
+        ike_proposals=["aes128gcm16-prfsha256-x25519"],
+        children=[child],
+        lifetimes=Lifetimes(None, None),
+        dpd_seconds=None,
+    )
+
+
+def ours_sans_io(count: int) -> float:
+    a_ip, b_ip = "192.0.2.1", "198.51.100.2"
+    a, b = IkeDaemon([config(a_ip, b_ip)]), IkeDaemon([config(b_ip, a_ip)])
+    nodes = {a_ip: a, b_ip: b}
+    start = time.perf_counter()
+    for _ in range(count):
+        a.initiate("peer", (a_ip, 500), (b_ip, 500), 0.0)
+        moving = True
+        while moving:
+            moving = False
+            for d in (a, b):
+                out, _ = d.drain()
+                for dg in out:
+                    moving = True
+                    nodes[dg.dst[0]].receive(dg.data, dg.src, dg.dst, 0.0)
+    elapsed = time.perf_counter() - start
+    assert len(a.established()) == count == len(b.established())
+    return count / elapsed
+
+
+async def _ours_udp(count: int) -> float:
+    a_ip, b_ip = "127.0.0.1", "127.0.0.2"
+    services = []
+    for me, peer in ((a_ip, b_ip), (b_ip, a_ip)):
+        svc = IkeService(IkeDaemon([config(me, peer)]), me)
+        await svc.start()
+        services.append(svc)
+    a = services[0]
+    start = time.perf_counter()
+    for _ in range(count):
+        a.initiate("peer", b_ip)
+        while True:
+            _, ev = await a.events.get()
+            if isinstance(ev, ChildUp):
+                break
+    elapsed = time.perf_counter() - start
+    for svc in services:
+        await svc.stop()
+    return count / elapsed
+
+
+def ours_udp(count: int) -> float | str:
+    for port in (500, 4500):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind(("127.0.0.2", port))
+        except OSError as exc:
+            return f"skipped: cannot bind 127.0.0.2:{port} ({exc.strerror})"
+        finally:
+            s.close()
+    return asyncio.run(_ours_udp(count))
+
+
+def strongswan(count: int) -> float | str:
+    if os.geteuid() != 0 or not Path("/usr/lib/ipsec/charon").exists():
+        return "skipped: needs root and /usr/lib/ipsec/charon"
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "interop" / "ipsec"))
+    from swan_charon import Charon  # the interop tests' charon launcher
+    from swan_netns import Netns, veth_pair
+
+    tag = f"b{os.getpid() % 100000}"
+    ns_a, ns_b = Netns(f"sl3ike-ba-{tag}"), Netns(f"sl3ike-bb-{tag}")
+    charons: list[Charon] = []
+    try:
+        veth_pair(ns_a, "10.77.0.1", ns_b, "10.77.0.2", tag)
+        with tempfile.TemporaryDirectory() as tmp:
+            for ns, me, peer in (
+                (ns_a, "10.77.0.1", "10.77.0.2"),
+                (ns_b, "10.77.0.2", "10.77.0.1"),
+            ):
+                d = Path(tmp) / me
+                d.mkdir()
+                ns.run("ip", "addr", "add", f"10.88.{me[-1]}.1/32", "dev", "lo")
+                c = Charon(ns, d)
+                charons.append(c)
+                conf = f"""connections {{ peer {{
+  local_addrs = {me}
+  remote_addrs = {peer}
+  proposals = aes128gcm16-prfsha256-x25519
+  encap = yes
+  unique = never
+  local {{ auth = psk
+    id = {me} }}
+  remote {{ auth = psk
+    id = {peer} }}
+  children {{ net {{ local_ts = 10.88.{me[-1]}.1/32
+    remote_ts = 10.88.{peer[-1]}.1/32
+    esp_proposals = aes128gcm16 }} }}
+}} }}
+secrets {{ ike-1 {{ id-1 = {me}
+  id-2 = {peer}
+  secret = "{PSK.decode()}" }} }}
+"""
+                asyncio.run(c.load(conf))
+            a = charons[0]
+
+            async def loop() -> float:
+                # charon refuses a duplicate CHILD_SA, so each SA is torn down again; only
+                # the time of the --initiate calls (which return once established) counts
+                busy = 0.0
+                for _ in range(count):
+                    start = time.perf_counter()
+                    out = await a.swanctl("--initiate", "--child", "net", "--timeout", "10")
+                    busy += time.perf_counter() - start
+                    if "initiate completed successfully" not in out:
+                        raise RuntimeError(f"strongSwan setup failed: {out[-300:]}")
+                    await a.swanctl("--terminate", "--ike", "peer", "--timeout", "10")
+                return count / busy
+
+            return asyncio.run(loop())
+    finally:
+        for c in charons:
+            c.stop()
+        ns_a.delete()
+        ns_b.delete()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--count", type=int, default=200)
+    ap.add_argument("--swan-count", type=int, default=50)
+    args = ap.parse_args()
+    sans = ours_sans_io(args.count)
+    udp = ours_udp(args.count)
+    swan = strongswan(args.swan_count)
+    print(
+        "IKE SA setups per second (IKE_SA_INIT + IKE_AUTH + 1 CHILD_SA, PSK, x25519, AES-GCM-128)"
+    )
+    print(f"  ours, sans-I/O in-process ({args.count} SAs): {sans:8.1f} /s")
+    print(
+        f"  ours, asyncio UDP on loopback ({args.count} SAs): "
+        + (f"{udp:8.1f} /s" if isinstance(udp, float) else udp)
+    )
+    print(
+        f"  strongSwan vs strongSwan, swanctl loop ({args.swan_count} SAs): "
+        + (f"{swan:8.1f} /s" if isinstance(swan, float) else swan)
+    )
+    if isinstance(swan, float):
+        print(f"  ratio ours sans-I/O / strongSwan: {sans / swan:6.2f}")
+        if isinstance(udp, float):
+            print(f"  ratio ours UDP / strongSwan:      {udp / swan:6.2f}")
+
+
+if __name__ == "__main__":
+    main()
