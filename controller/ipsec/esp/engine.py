@@ -35,6 +35,7 @@ from controller.ipsec.esp.packet import (
     ethertype_for,
     outer_header,
     refresh_l4_checksum,
+    trim_inner,
     udp_header,
 )
 from controller.ipsec.esp.sa import Reject, SaState
@@ -54,16 +55,6 @@ log = logging.getLogger(__name__)
 _H = struct.Struct("!H")
 _UDP_PORTS = struct.Struct("!HH")
 _NO_NEXT_HEADER = 59
-
-
-def _trim_inner(data: bytes, version: int) -> bytes:
-    """The inner packet without TFC padding (RFC 4303 section 2.7) that may follow it."""
-    if len(data) < (20 if version == 4 else 40):
-        raise Reject(Result.MALFORMED, f"tunnel mode: inner IPv{version} header truncated")
-    length = _H.unpack_from(data, 2)[0] if version == 4 else 40 + _H.unpack_from(data, 4)[0]
-    if length > len(data):
-        raise Reject(Result.MALFORMED, f"tunnel mode: inner packet length {length} too long")
-    return data[:length]
 
 
 class EspEngine:
@@ -294,7 +285,7 @@ class EspEngine:
             version = data[0] >> 4 if data else 0
             if (next_header, version) not in ((PROTO_IPV4, 4), (PROTO_IPV6, 6)):
                 raise Reject(Result.MALFORMED, f"tunnel mode: next header {next_header}")
-            data = _trim_inner(data, version)
+            data = trim_inner(data, version)
             out = b"".join((answer, view.l2[:-2], ethertype_for(version), data))
         events = sa.account(len(data), now)
         if events:

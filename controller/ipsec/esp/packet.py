@@ -189,5 +189,15 @@ def outer_header(src: bytes, dst: bytes, proto: int, payload_len: int, tos: int)
     return _IPV6.pack((6 << 28) | (tos << 20), payload_len, proto, 64, src, dst)
 
 
+def trim_inner(data: bytes, version: int) -> bytes:
+    """A tunnel-mode inner packet without TFC padding after it (RFC 4303 section 2.7)."""
+    if len(data) < (20 if version == 4 else 40):
+        raise PacketError(f"tunnel mode: inner IPv{version} header truncated")
+    length = _H.unpack_from(data, 2)[0] if version == 4 else 40 + _H.unpack_from(data, 4)[0]
+    if length > len(data):
+        raise PacketError(f"tunnel mode: inner packet length {length} too long")
+    return data[:length]
+
+
 def ethertype_for(version: int) -> bytes:
     return _H.pack(ETH_IPV4 if version == 4 else ETH_IPV6)
