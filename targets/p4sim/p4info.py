@@ -30,7 +30,6 @@ HIDDEN_ANNOTATIONS = {
     "defaultonly",
     "tableonly",
     "field_list",
-    "noWarn",
     "hidden",
     "pipeline",
     "deparser",

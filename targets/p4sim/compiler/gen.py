@@ -49,6 +49,7 @@ class Gen(ParserGen):
         self._control_cache: dict[str, str] = {}
         self._function_cache: dict[int, str] = {}
         self._action_tables: list[tuple[str, TableInfo]] = []
+        self._action_decls: dict[str, A.ActionDecl] = {}
         self.digest_types = {}
         self.root_scope = Scope(None, "")
 
@@ -142,6 +143,15 @@ class Gen(ParserGen):
         field_lists: dict[int, list[str]] = {}
         assert isinstance(mt, T.StructT)
         self.collect_field_lists(mt, "meta", field_lists)
+        # P4Info lists actions in source order (p4c walks the program), not use order.
+        order: dict[int, int] = {}
+        for d in self.env.program.decls:
+            order[id(d)] = len(order)
+            for local in getattr(d, "locals", []):
+                order[id(local)] = len(order)
+        self.actions = dict(
+            sorted(self.actions.items(), key=lambda kv: order.get(id(self._action_decls[kv[0]]), 0))
+        )
         src = "\n\n".join(self.funcs) + "\n"
         return Generated(
             src,

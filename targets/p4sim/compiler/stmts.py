@@ -66,6 +66,7 @@ class StmtGen(ExprGen):
     _control_cache: dict[str, str]
     _function_cache: dict[int, str]
     _action_tables: list[tuple[str, TableInfo]]
+    _action_decls: dict[str, A.ActionDecl]
 
     def fresh(self, prefix: str) -> str:
         self.nfunc += 1
@@ -290,8 +291,6 @@ class StmtGen(ExprGen):
         self.block(decl.body, sc)
         self.funcs.append("\n".join(self.em.lines))
         self.em = saved
-        if not bound:
-            self.actions.setdefault(fq, info)
         return info
 
     def call_action(self, av: Val, call: A.Call, sc: Scope) -> None:
@@ -354,6 +353,8 @@ class StmtGen(ExprGen):
             if av.kind != "action":
                 raise self.err(ref.loc, f"{ref.name} is not an action")
             info = self.gen_action(av)
+            self.actions.setdefault(info.fq, info)
+            self._action_decls[info.fq] = av.obj[0]
             names = {a.name for a in ref.annotations}
             scope = (
                 "DEFAULT_ONLY"
@@ -376,6 +377,8 @@ class StmtGen(ExprGen):
             if "NoAction" not in act_vals:
                 na = self.name(A.Name(d.loc, "NoAction", dotted=True), sc)
                 info_na = self.gen_action(na)
+                self.actions.setdefault(info_na.fq, info_na)
+                self._action_decls[info_na.fq] = na.obj[0]
                 actions.append((info_na.fq, "DEFAULT_ONLY", []))
                 act_vals["NoAction"] = (na, info_na)
             default = ("NoAction", ())

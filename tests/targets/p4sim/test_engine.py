@@ -145,3 +145,11 @@ def test_p4info_annotations() -> None:
     assert not t.is_const_table and t.has_initial_entries  # `entries`, not `const entries`
     t2 = load(CONF / "const_entries.p4").p4info.tables[0]
     assert t2.is_const_table and t2.has_initial_entries
+
+
+def test_p4info_action_order_and_nowarn() -> None:
+    # p4c lists actions in source order (core.p4's NoAction first) with @noWarn kept.
+    info = load(ROUTER).p4info
+    names = [a.preamble.name for a in info.actions]
+    assert names == ["NoAction", "MyIngress.drop", "MyIngress.ipv4_forward"]
+    assert list(info.actions[0].preamble.annotations) == ['@noWarn("unused")']
