@@ -156,7 +156,9 @@ class BgpSpeaker:
         peer = ipaddress.ip_address(host.split("%")[0])
         if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
             peer = peer.ipv4_mapped
-        await self._run_conn(peer, reader, writer, outbound=False)
+        # The server's callback inspects this task's result: end quietly when stopped.
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._run_conn(peer, reader, writer, outbound=False)
 
     async def _run_conn(
         self,

@@ -59,13 +59,38 @@ class Color(enum.Enum):
     BLACK = "black"
 
 
-@dataclass(frozen=True, slots=True)
 class Nlri:
-    """A destination: the RIB key; ``rd`` is set for the VPN families."""
+    """A destination: the RIB key; ``rd`` is set for the VPN families.
 
-    family: Family
-    prefix: IPNetwork
-    rd: RouteDistinguisher | None = None
+    Hand-written rather than a dataclass: it is hashed on every RIB operation, so
+    the hash is computed once (``ipaddress`` hashes are slow) and kept.
+    """
+
+    __slots__ = ("_hash", "family", "prefix", "rd")
+
+    def __init__(
+        self, family: Family, prefix: IPNetwork, rd: RouteDistinguisher | None = None
+    ) -> None:
+        self.family = family
+        self.prefix = prefix
+        self.rd = rd
+        self._hash = hash((family, prefix, rd))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Nlri):
+            return NotImplemented
+        return (
+            self._hash == other._hash
+            and self.prefix == other.prefix
+            and self.rd == other.rd
+            and self.family == other.family
+        )
+
+    def __repr__(self) -> str:
+        return f"Nlri({self.family}, {self.prefix}, {self.rd})"
 
     def __str__(self) -> str:
         if self.rd is None:

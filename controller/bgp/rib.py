@@ -44,6 +44,8 @@ class Rib:
         self._dests: dict[Nlri, _Dest] = {}
         self._by_peer: dict[PeerKey, set[Nlri]] = {}
         self._cost = next_hop_cost or (lambda _p: 0)
+        # Upper bound of stale paths per peer, so an End-of-RIB with none left is cheap.
+        self._stale: dict[PeerKey, int] = {}
 
     def __len__(self) -> int:
         return len(self._dests)
@@ -75,7 +77,9 @@ class Rib:
     ) -> list[Change]:
         """Drop a peer's paths (all, or those of some families, or only the stale ones)."""
         fams = None if families is None else set(families)
-        changes = []
+        changes: list[Change] = []
+        if stale_only and not self._stale.get(peer):
+            return changes
         for nlri in list(self._by_peer.get(peer, ())):
             if fams is not None and nlri.family not in fams:
                 continue
@@ -86,6 +90,8 @@ class Rib:
             ch = self.withdraw(nlri, peer)
             if ch is not None:
                 changes.append(ch)
+        if families is None:
+            self._stale.pop(peer, None)
         return changes
 
     def mark_stale(self, peer: PeerKey, families: Iterable[Family] | None = None) -> int:
@@ -96,6 +102,7 @@ class Rib:
             if fams is None or nlri.family in fams:
                 self._dests[nlri].paths[peer].stale = True
                 n += 1
+        self._stale[peer] = self._stale.get(peer, 0) + n
         return n
 
     def reselect(self, nlris: Iterable[Nlri] | None = None) -> list[Change]:
