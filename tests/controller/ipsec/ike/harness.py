@@ -52,6 +52,7 @@ class Net:
     reorder: bool = False
     rng: random.Random = field(default_factory=lambda: random.Random(7))
     events: dict[str, list[tuple[IkeSa, Event]]] = field(default_factory=dict)
+    nat: Callable[[Datagram], Datagram] | None = None  # rewrites addresses in flight
     sent: list[Datagram] = field(default_factory=list)
 
     def pump(self, rounds: int = 50) -> None:
@@ -70,6 +71,8 @@ class Net:
                 self.sent.append(dg)
                 if self.drop(dg):
                     continue
+                if self.nat is not None:
+                    dg = self.nat(dg)
                 copies = 2 if self.duplicate else 1
                 for _ in range(copies):
                     self.nodes[dg.dst[0]].receive(dg.data, dg.src, dg.dst, self.now)

@@ -1,0 +1,170 @@
+"""Transform matrix, ESN, PFS, tunnel mode, NAT traversal and per-tenant CHILD_SAs."""
+
+from __future__ import annotations
+
+import pytest
+
+from controller.ipsec.ike.config import ChildConfig, Lifetimes
+from controller.ipsec.ike.sa import Datagram
+from controller.ipsec.ike.wire.ts import TrafficSelector
+
+from .harness import A_ADDR, B_ADDR, connect, pair, transport_child
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    "proposal",
+    [
+        "aes128gcm16-prfsha256-x25519",
+        "aes256gcm16-prfsha384-ecp384",
+        "aes256gcm16-prfsha512-ecp256",
+        "aes128-sha256-modp2048",
+        "aes256-sha512-prfsha384-x25519",
+    ],
+)
+def test_ike_transforms(proposal: str) -> None:
+    net, a, _b = pair(a_kw={"ike_proposals": [proposal]}, b_kw={"ike_proposals": [proposal]})
+    sa = connect(net, a)
+    assert sa.state.value == "established" and sa.children
+    a.rekey_ike(sa, net.now)  # the rekeyed SA derives keys through the same suite
+    net.pump()
+    (new,) = a.established()
+    assert new.spis != sa.spis and new.children
+
+
+def _child(esp: str, transport: bool = True) -> ChildConfig:
+    c = transport_child(A_ADDR, B_ADDR)
+    c.esp_proposals = [esp]
+    c.transport = transport
+    return c
+
+
+def _mirror(c: ChildConfig) -> ChildConfig:
+    return ChildConfig(c.name, c.remote_ts, c.local_ts, c.esp_proposals, c.transport, c.lifetimes)
+
+
+@pytest.mark.parametrize(
+    ("esp", "esn"), [("aes128gcm16-esn", True), ("aes256-sha256-noesn", False)]
+)
+def test_esp_transforms_and_esn(esp: str, esn: bool) -> None:
+    c = _child(esp)
+    net, a, _b = pair(a_kw={"children": [c]}, b_kw={"children": [_mirror(c)]})
+    sa = connect(net, a)
+    (child,) = sa.children
+    assert child.esn is esn
+    assert len(child.key_out[0]) == (20 if "gcm" in esp else 32)  # GCM: key + 4-octet salt
+
+
+def test_esn_offered_with_fallback_picks_what_the_responder_has() -> None:
+    c = _child("aes128gcm16-esn-noesn")
+    net, a, _b = pair(
+        a_kw={"children": [c]}, b_kw={"children": [_mirror(_child("aes128gcm16-noesn"))]}
+    )
+    sa = connect(net, a)
+    assert sa.children[0].esn is False
+
+
+def test_pfs_rekey_carries_a_key_exchange() -> None:
+    c = _child("aes128gcm16-x25519")
+    net, a, b = pair(a_kw={"children": [c]}, b_kw={"children": [_mirror(c)]})
+    sa = connect(net, a)
+    assert sa.children[0].dh_group == 0  # IKE_AUTH's CHILD_SA has no KE of its own
+    a.rekey_child(sa.children[0].spi_in, net.now)
+    net.pump()
+    (child,) = sa.children
+    (peer,) = b.established()
+    assert child.dh_group == 31 and child.key_out == peer.children[0].key_in
+
+
+def test_tunnel_mode_child() -> None:
+    c = ChildConfig(
+        "net",
+        [TrafficSelector.subnet("10.1.0.0/16")],
+        [TrafficSelector.subnet("10.2.0.0/16")],
+        transport=False,
+        lifetimes=Lifetimes(None, None),
+    )
+    net, a, _b = pair(a_kw={"children": [c]}, b_kw={"children": [_mirror(c)]})
+    sa = connect(net, a)
+    (child,) = sa.children
+    assert not child.transport and str(child.remote_ts[0]) == "10.2.0.0-10.2.255.255[0]"
+
+
+def test_traffic_selectors_are_narrowed_to_the_responders_policy() -> None:
+    wide = ChildConfig(
+        "net",
+        [TrafficSelector.subnet("10.1.0.0/16")],
+        [TrafficSelector.subnet("10.0.0.0/8")],
+        transport=False,
+    )
+    narrow = ChildConfig(
+        "net",
+        [TrafficSelector.subnet("10.2.0.0/16")],
+        [TrafficSelector.subnet("10.1.0.0/24")],
+        transport=False,
+    )
+    net, a, _b = pair(a_kw={"children": [wide]}, b_kw={"children": [narrow]})
+    sa = connect(net, a)
+    (child,) = sa.children
+    assert str(child.local_ts[0]) == "10.1.0.0-10.1.0.255[0]"
+    assert str(child.remote_ts[0]) == "10.2.0.0-10.2.255.255[0]"
+
+
+def test_disjoint_selectors_fail_the_child_but_not_the_ike_sa() -> None:
+    c = _child("aes128gcm16")
+    other = ChildConfig(
+        "mpls", [TrafficSelector.host(B_ADDR, 6)], [TrafficSelector.host(A_ADDR, 6)]
+    )
+    net, a, _b = pair(a_kw={"children": [c]}, b_kw={"children": [other]})
+    sa = connect(net, a)
+    assert sa.state.value == "established" and not sa.children
+
+
+def test_nat_detected_floats_to_4500_and_marks_the_child_encapsulated() -> None:
+    public = "203.0.113.9"
+    net, a, b = pair()
+    net.nodes[public] = a
+
+    def nat(dg: Datagram) -> Datagram:
+        if dg.src[0] == A_ADDR:  # outbound through the NAT: new source address and port
+            return Datagram(dg.data, (public, 40000 + dg.src[1]), dg.dst)
+        if dg.dst[0] == public:
+            return Datagram(dg.data, dg.src, (A_ADDR, dg.dst[1] - 40000))
+        return dg
+
+    net.nat = nat
+    sa = connect(net, a)
+    (peer,) = b.established()
+    assert sa.nat_here and not sa.nat_there and peer.nat_there
+    assert sa.local[1] == 4500 and peer.remote == (public, 44500)
+    assert sa.children[0].encap and peer.children[0].encap
+    # the NAT mapping changes: the responder follows the authenticated peer
+    net.nat = lambda dg: (
+        Datagram(dg.data, (public, 50000), dg.dst)
+        if dg.src[0] == A_ADDR
+        else (Datagram(dg.data, dg.src, (A_ADDR, 4500)) if dg.dst[0] == public else dg)
+    )
+    a.rekey_child(sa.children[0].spi_in, net.now)
+    net.pump()
+    assert peer.remote == (public, 50000)
+    assert "PeerMoved" in net.kinds(B_ADDR)
+
+
+def test_no_nat_no_encapsulation() -> None:
+    net, a, _b = pair()
+    sa = connect(net, a)
+    assert not sa.encap and sa.local[1] == 500 and not sa.children[0].encap
+
+
+def test_per_tenant_children_on_one_ike_sa() -> None:
+    red = transport_child(A_ADDR, B_ADDR, "mpls-red")
+    blue = transport_child(A_ADDR, B_ADDR, "mpls-blue")
+    net, a, _b = pair(
+        a_kw={"children": [red, blue]}, b_kw={"children": [_mirror(red), _mirror(blue)]}
+    )
+    sa = connect(net, a)
+    a.add_child(sa, "mpls-blue", net.now)
+    net.pump()
+    assert [c.name for c in sa.children] == ["mpls-red", "mpls-blue"]
+    assert len({c.spi_in for c in sa.children}) == 2
