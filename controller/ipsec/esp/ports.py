@@ -44,7 +44,8 @@ class LockedEngine:
 
     def __init__(self, engine: EspEngine) -> None:
         self.engine = engine
-        self.lock = threading.Lock()
+        # Re-entrant: an expiry subscriber runs inside process() and may install SAs.
+        self.lock = threading.RLock()
 
     def process(self, frame: bytes) -> bytes:
         with self.lock:

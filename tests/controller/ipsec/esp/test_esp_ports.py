@@ -121,3 +121,22 @@ def test_afpacket_port_on_a_veth_in_a_namespace() -> None:
             assert esp_pkt[ESP].spi == params.spi
             assert bytes(scapy_sa(params).decrypt(esp_pkt).payload) == bytes(clear.payload)
     assert report["frames"] == 3
+
+
+@pytest.mark.unit
+def test_locked_engine_lets_a_subscriber_rekey_from_inside_process() -> None:
+    """IKE may react to a soft expiry by installing SAs while the packet is still in flight."""
+    from controller.ipsec.installer import ExpiryEvent, Lifetime
+
+    locked = LockedEngine(EspEngine())
+    locked.add_sa(sa_params(Direction.OUTBOUND, sa_index=1, soft=Lifetime(packets=1)))
+
+    def rekey(event: ExpiryEvent) -> None:
+        locked.add_sa(sa_params(Direction.OUTBOUND, sa_index=2, spi=0x2222))
+        locked.switch_outbound(1, 2)
+
+    locked.subscribe(rekey)
+    frame = request(cp.Op.ENCRYPT, eth(4, ip_packet(4, outbound=True)), 1)
+    assert split(locked.process(frame))[0].sa_index == 1  # the soft expiry fires here
+    hdr, out = split(locked.process(frame))
+    assert (hdr.result, hdr.sa_index, Ether(out)[ESP].spi) == (cp.Result.OK, 2, 0x2222)
