@@ -242,3 +242,45 @@ def test_exabgp_malformed_attributes_classified_per_rfc7606(
     update = a.wait_update(_has_prefix("10.77.0.0/16"))
     assert update.action is action
     assert [(e.code, e.subcode) for e in update.errors] == [(3, subcode)]
+
+
+def test_bird_static_vpn_route_decodes(bgp_lab: BgpLab) -> None:
+    gateway = ""
+
+    def static_route(daemon, lab) -> None:  # type: ignore[no-untyped-def]
+        nonlocal gateway
+        # A gateway on the connected subnet that is not the receiving neighbor itself:
+        # BIRD does not send a route to the neighbor its next hop points at.
+        gateway = lab.peer_ip.rsplit(".", 1)[0] + ".99"
+        daemon.extra_config += [
+            "protocol static s4 {",
+            "  vpn4 { table vpntab4; };",
+            f"  route 65000:3 10.3.0.0/24 via {gateway} mpls 300;",
+            "}",
+        ]
+
+    peer = bgp_lab.start("bird", families=("vpnv4",), clients=1, configure=static_route)
+    b = peer.connect(0)
+    update = b.wait_update(_has_vpn("10.3.0.0/24"))
+    mp = update.get(MpReachNlri)
+    assert mp is not None and mp.next_hop is not None
+    (route,) = mp.nlri
+    assert isinstance(route, VpnPrefix)
+    assert (str(route.rd), [lb.value for lb in route.labels]) == ("65000:3", [300])
+    assert str(mp.next_hop) == gateway
+    assert update.encode(b.ctx) == b.raw_of(update)
+
+
+def test_frr_vpn_network_with_type1_rd_decodes(bgp_lab: BgpLab) -> None:
+    def network(daemon, lab) -> None:  # type: ignore[no-untyped-def]
+        daemon.af_config["vpnv4"] = ["network 10.4.0.0/24 rd 1.2.3.4:4 label 400"]
+
+    peer = bgp_lab.start("frr", families=("vpnv4",), clients=1, configure=network)
+    b = peer.connect(0)
+    update = b.wait_update(_has_vpn("10.4.0.0/24"))
+    mp = update.get(MpReachNlri)
+    assert mp is not None
+    (route,) = mp.nlri
+    assert isinstance(route, VpnPrefix)
+    assert (route.rd.type, str(route.rd), route.labels[0].value) == (1, "1.2.3.4:4", 400)
+    assert update.encode(b.ctx) == b.raw_of(update)
