@@ -36,6 +36,7 @@ from controller.ipsec.ike.wire.message import (
 )
 
 Addr = tuple[str, int]
+HALF_OPEN_TIMEOUT = 30.0  # seconds a responder keeps an SA that never authenticates
 
 
 @dataclass
@@ -280,6 +281,8 @@ class IkeSa:
 
     def next_deadline(self) -> float | None:
         times = [self._retransmit_at, self.rekey_at, self.expire_at]
+        if self.state == IkeState.CONNECTING and not self.initiator:
+            times.append(self.created + HALF_OPEN_TIMEOUT)
         if self.state == IkeState.ESTABLISHED and self.cfg.dpd_seconds:
             times.append(self.last_heard + self.cfg.dpd_seconds)
         for c in self.children:
@@ -291,6 +294,10 @@ class IkeSa:
         from controller.ipsec.ike.tasks.dispatch import timers_due
 
         if self.state == IkeState.DELETED:
+            return
+        half_open = self.state == IkeState.CONNECTING and not self.initiator
+        if half_open and now >= self.created + HALF_OPEN_TIMEOUT:
+            self.fail("half-open: the initiator never completed IKE_AUTH")
             return
         if self._retransmit_at is not None and now >= self._retransmit_at:
             self._tries += 1

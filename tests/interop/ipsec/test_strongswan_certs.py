@@ -18,11 +18,12 @@ US_ID, SS_ID = "us.example.net", "ss.example.net"
 
 
 @pytest.mark.parametrize(
-    ("ours", "theirs", "we_initiate"),
-    [("rsa", "ecdsa256", True), ("ecdsa256", "rsa", False)],
+    ("ours", "theirs", "we_initiate", "fragment_size"),
+    [("rsa", "ecdsa256", True, 400), ("ecdsa256", "rsa", False, None)],
+    ids=["rsa-initiator-fragmented", "ecdsa-responder"],
 )
 async def test_strongswan_certificates(
-    topo: Topo, tmp_path: Path, ours: str, theirs: str, we_initiate: bool
+    topo: Topo, tmp_path: Path, ours: str, theirs: str, we_initiate: bool, fragment_size: int | None
 ) -> None:
     ca = make_ca("interop CA", "ecdsa384")
     mine, peer = issue(ca, US_ID, ours), issue(ca, SS_ID, theirs)
@@ -38,7 +39,10 @@ async def test_strongswan_certificates(
     )
     creds = Credentials(mine.cert_der, mine.key_pem, [ca.cert_der])
     svc = await start_service(
-        topo, our_config(psk=False, creds=creds, local_id=US_ID, remote_id=SS_ID)
+        topo,
+        our_config(
+            psk=False, creds=creds, local_id=US_ID, remote_id=SS_ID, fragment_size=fragment_size
+        ),
     )
     try:
         if we_initiate:
@@ -52,5 +56,7 @@ async def test_strongswan_certificates(
         scheme = "RSA_EMSA_PKCS1_SHA2_256" if ours == "rsa" else "ECDSA_WITH_SHA256_DER"
         assert f"authentication of '{US_ID}' with {scheme} successful" in log
         await topo.charon.wait_for(f"in  {up.child.spi_out:08x}")  # type: ignore[union-attr]
+        if fragment_size:  # our IKE_AUTH (with an RSA certificate) went as RFC 7383 fragments
+            assert "received fragment #1 of" in log and "reassembled fragmented IKE message" in log
     finally:
         await svc.stop()

@@ -116,6 +116,11 @@ class IkeRekey(Task):
         new.nat_here, new.nat_there = sa.nat_here, sa.nat_there
         new.peer_fragments, new.remote_id, new.log = sa.peer_fragments, sa.remote_id, sa.log
         new.children, sa.children = sa.children, []
+        # CHILD_SA work queued on the old SA continues on the new one (RFC 7296 2.18)
+        from controller.ipsec.ike.tasks.child_create import ChildCreate
+
+        new.pending.extend(t for t in sa.pending if isinstance(t, ChildCreate))
+        sa.pending = type(sa.pending)(t for t in sa.pending if not isinstance(t, ChildCreate))
         new.state = IkeState.ESTABLISHED
         life = sa.cfg.lifetimes
         if life.rekey_seconds:

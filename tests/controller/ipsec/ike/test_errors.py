@@ -101,3 +101,26 @@ def test_tampered_encrypted_request_is_dropped_silently() -> None:
     b.receive(bytes(data), (A_ADDR, 500), (B_ADDR, 500), net.now)
     out, _ = b.drain()
     assert out == [] and peer.mid_in == sa.mid_out  # nothing answered, window unchanged
+
+
+def test_half_open_sa_is_dropped_after_its_timeout() -> None:
+    net, a, b = pair()
+    net.drop = lambda d: d.data[18] == ExchangeType.IKE_AUTH  # IKE_AUTH never arrives
+    a.initiate(f"to-{B_ADDR}", (A_ADDR, 500), (B_ADDR, 500), net.now)
+    net.pump()
+    assert len(b.sas) == 1 and len(b._half_open) == 1
+    net.advance(31)
+    assert not b.sas and not b._half_open
+    assert net.kinds(B_ADDR) == ["IkeDown"]
+
+
+def test_nothing_key_bearing_prints_its_keys() -> None:
+    _net, _a, _b, sa, _peer = _established()
+    child = sa.children[0]
+    secrets = [child.key_in[0], child.key_out[0], sa.keys.sk_d, sa.keys.sk_ei, sa.cfg.psk]
+    text = " ".join(
+        repr(x) for x in (sa, sa.keys, sa.cipher_in, sa.cipher_out, child, sa.cfg, child.keys)
+    )
+    text += " ".join(str(x) for x in (sa, child))
+    for s in secrets:
+        assert s.hex() not in text and repr(s) not in text
