@@ -174,6 +174,17 @@ class SpeakerCore:
         self._apply(rib, [rib.withdraw(Nlri(fam, prefix), None)])
         self._pump()
 
+    def request_refresh(self, peer: IPAddress, family: Family, now: float) -> bool:
+        """Ask a peer to resend its routes of ``family`` (RFC 2918); False if not possible."""
+        self.now = now
+        sess = self._session(peer)
+        neg = sess.negotiated
+        if neg is None or not neg.route_refresh or family not in neg.families:
+            return False
+        sess.send(RouteRefreshMessage(family.afi, family.safi))
+        self._pump()
+        return True
+
     def _vrf(self, name: str) -> Vrf:
         v = self.vrfs.get(name)
         if v is None:

@@ -1,0 +1,110 @@
+"""RFC 7606 handling of malformed UPDATEs as the speaker applies it, and attribute pass-through."""
+
+import pytest
+from bgp_pump import RR, A, B, inject, ip, net_, notifications, states, vpn_trio
+
+from controller.bgp import convert
+from controller.bgp.path import VPNV4, Attrs, Nlri
+from controller.bgp.wire.attributes.base import PARTIAL, UnknownAttribute
+from controller.bgp.wire.attributes.ext_communities import ExtCommunity
+from controller.bgp.wire.nlri.rd import RouteDistinguisher
+from controller.bgp.wire.update import Update
+
+pytestmark = pytest.mark.unit
+RD = RouteDistinguisher.parse("10.255.0.2:1")
+PREFIX = net_("172.16.2.0/24")
+RT = ExtCommunity.route_target("65000:100")
+
+
+def _update(net, extra: tuple = (), drop: type | None = None) -> list:
+    """A's view of B's route, rebuilt by hand with extra/missing attributes."""
+    a = net.node(A)
+    neg = a.sessions[ip(RR)].negotiated
+    attrs = Attrs(next_hop=ip("10.255.0.2"), local_pref=100, ext_communities=(RT,))
+    (msg,) = convert.encode_updates([(Nlri(VPNV4, PREFIX, RD), attrs, (100,))], [], neg)
+    kept = tuple(x for x in msg.attributes if drop is None or not isinstance(x, drop))
+    return [Update(attributes=kept + extra)]
+
+
+@pytest.fixture
+def net():
+    net = vpn_trio()
+    net.node(B).add_vrf_route("blue", PREFIX, net.now)
+    net.settle()
+    assert [e.prefix for e in net.node(A).route_events()] == [PREFIX]
+    return net
+
+
+def test_malformed_origin_is_treat_as_withdraw(net) -> None:
+    bad_origin = UnknownAttribute(code=1, value=b"\x00\x00", flags=0x40)  # ORIGIN of 2 octets
+    msgs = _update(net)
+    msgs = [Update(attributes=(bad_origin, *msgs[0].attributes[1:]))]
+    inject(net, RR, A, msgs)
+    a = net.node(A)
+    assert [(e.prefix, e.withdrawn) for e in a.route_events()] == [(PREFIX, True)]
+    assert states(a)[RR] == "Established"
+    assert any("treat-as-withdraw" in reason for (_, reason) in a.rejects)
+
+
+def test_missing_mandatory_attribute_is_treat_as_withdraw(net) -> None:
+    from controller.bgp.wire.attributes.basic import Origin
+
+    inject(net, RR, A, _update(net, drop=Origin))
+    a = net.node(A)
+    assert [(e.prefix, e.withdrawn) for e in a.route_events()] == [(PREFIX, True)]
+    assert states(a)[RR] == "Established"
+
+
+def test_malformed_atomic_aggregate_is_discarded_route_kept(net) -> None:
+    bad = UnknownAttribute(code=6, value=b"\x01", flags=0x40)  # ATOMIC_AGGREGATE must be empty
+    inject(net, RR, A, _update(net, extra=(bad,)))
+    a = net.node(A)
+    assert a.route_events() == []  # same route, still there
+    assert [e.prefix for e in a.vrf_routes("blue")] == [PREFIX]
+    assert states(a)[RR] == "Established"
+
+
+def test_malformed_mp_reach_resets_the_session(net) -> None:
+    a = net.node(A)
+    ctx = a.sessions[ip(RR)]._ctx[next(iter(a.sessions[ip(RR)]._ctx))]
+    body = Update().encode(ctx)[19:]
+    # Total path attribute length 6: MP_REACH_NLRI (flags 0x80, type 14, length 3) truncated.
+    raw_attrs = bytes([0x80, 14, 3, 0, 1, 128])
+    body = b"\x00\x00" + len(raw_attrs).to_bytes(2, "big") + raw_attrs
+    data = b"\xff" * 16 + (19 + len(body)).to_bytes(2, "big") + b"\x02" + body
+    conn = next(c for (n, c), (p, _) in net.links.items() if n == ip(A) and p == ip(RR))
+    a.data_received(ip(RR), conn, data, net.now)
+    net.settle()
+    assert any(code == 3 for code, _ in notifications(net, A))
+    assert [(e.prefix, e.withdrawn) for e in a.route_events()] == [(PREFIX, True)]
+    net.advance(10)  # idle hold, then the session comes back with the routes
+    assert states(a)[RR] == "Established"
+    assert [e.prefix for e in a.vrf_routes("blue")] == [PREFIX]
+
+
+def test_unknown_optional_transitive_passes_with_partial_bit(net) -> None:
+    odd = UnknownAttribute(code=99, value=b"xyz", flags=0xC0)
+    a_neg = net.node(B).sessions[ip(RR)].negotiated
+    attrs = Attrs(next_hop=ip("10.255.0.1"), local_pref=100, ext_communities=(RT,))
+    (msg,) = convert.encode_updates(
+        [
+            (
+                Nlri(VPNV4, net_("172.16.7.0/24"), RouteDistinguisher.parse("10.255.0.1:1")),
+                attrs,
+                (55,),
+            )
+        ],
+        [],
+        a_neg,
+    )
+    inject(net, A, RR, [Update(attributes=(*msg.attributes, odd))])
+    b = net.node(B)
+    (p,) = [x for x in b.red.best_paths(VPNV4) if x.nlri.prefix == net_("172.16.7.0/24")]
+    (got,) = [x for x in p.attrs.extra if isinstance(x, UnknownAttribute)]
+    assert (got.code, got.value) == (99, b"xyz")
+    assert got.wire_flags(3) & PARTIAL
+    # An unknown non-transitive attribute is not passed on.
+    nontrans = UnknownAttribute(code=98, value=b"q", flags=0x80)
+    inject(net, A, RR, [Update(attributes=(*msg.attributes, nontrans))])
+    (p,) = [x for x in b.red.best_paths(VPNV4) if x.nlri.prefix == net_("172.16.7.0/24")]
+    assert not [x for x in p.attrs.extra if isinstance(x, UnknownAttribute)]
