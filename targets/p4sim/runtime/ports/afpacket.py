@@ -32,8 +32,10 @@ class AfPacketPort:
             self.sock.bind((ifname, 0))
         except OSError as exc:
             raise OSError(f"port {number}@{ifname}: cannot open AF_PACKET socket: {exc}") from None
+        self._kernel_filters_outgoing = False
         with contextlib.suppress(OSError):  # older kernels: filtered by packet type below
             self.sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+            self._kernel_filters_outgoing = True
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, RCVBUF)
         self._thread: threading.Thread | None = None
@@ -46,16 +48,20 @@ class AfPacketPort:
         self._thread.start()
 
     def _loop(self, deliver: Deliver) -> None:
-        recv = self.sock.recvfrom
         number = self.number
+        fast = self._kernel_filters_outgoing  # then plain recv(): no address tuple per frame
+        recv, recvfrom = self.sock.recv, self.sock.recvfrom
         while not self._closed:
             try:
-                frame, addr = recv(65535)
+                if fast:
+                    frame = recv(65535)
+                else:
+                    frame, addr = recvfrom(65535)
+                    if addr[2] == PACKET_OUTGOING:
+                        continue
             except OSError:
                 if self._closed:
                     return
-                continue
-            if addr[2] == PACKET_OUTGOING:
                 continue
             try:
                 deliver(number, frame)
