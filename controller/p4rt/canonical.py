@@ -33,7 +33,10 @@ def _fmt_match(fld: Field, value: Any) -> str:
         return f"{fld.name}={format_addr(number, w, fld.name, True)}/{length}"
     if kind == "ternary":
         number, mask = value
-        return f"{fld.name}={format_addr(number, w, fld.name)}&&&0x{mask:x}"
+        # Address masks read best as addresses (255.255.0.0); other masks in hex.
+        shown = format_addr(mask, w, fld.name)
+        mask_text = shown if not shown.isdigit() else f"0x{mask:x}"
+        return f"{fld.name}={format_addr(number, w, fld.name)}&&&{mask_text}"
     if kind == "range":
         low, high = value
         return f"{fld.name}={low}..{high}"

@@ -46,7 +46,8 @@ class Codec:
             raise P4ValueError(f"{what}: priority must be 0 for tables without ternary/range")
         msg.priority = ent.priority
         if ent.action is not None:
-            msg.action.action.CopyFrom(self._encode_action(table, ent.action, ent.params))
+            action = self._encode_action(table, ent.action, ent.params, ent.is_default)
+            msg.action.action.CopyFrom(action)
         elif not for_read and not ent.is_default:
             raise P4ValueError(f"{what}: an entry needs an action")
         if ent.meter is not None:
@@ -55,8 +56,10 @@ class Codec:
             msg.counter_data.CopyFrom(_counter_msg(ent.counter))
         return msg
 
-    def _encode_action(self, table: Table, name: str, params: Mapping[str, object]) -> p4r.Action:
-        act = self.schema.table_action(table, name)
+    def _encode_action(
+        self, table: Table, name: str, params: Mapping[str, object], default: bool
+    ) -> p4r.Action:
+        act = self.schema.table_action(table, name, default=default)
         what = f"table {table.short} action {act.short}"
         known = {p.name for p in act.params}
         extra = set(params) - known

@@ -60,6 +60,9 @@ class Action(Named):
 class Table(Named):
     match_fields: tuple[Field, ...]
     action_ids: tuple[int, ...]
+    # Actions restricted by @tableonly / @defaultonly (P4Info ActionRef.scope).
+    table_only_ids: frozenset[int]
+    default_only_ids: frozenset[int]
     size: int
     const_default_action_id: int
     direct_resource_ids: tuple[int, ...]
@@ -169,6 +172,12 @@ class P4Schema:
                     *_named(tbl.preamble),
                     match_fields=fields,
                     action_ids=tuple(ref.id for ref in tbl.action_refs),
+                    table_only_ids=frozenset(
+                        r.id for r in tbl.action_refs if r.scope == p4i.ActionRef.TABLE_ONLY
+                    ),
+                    default_only_ids=frozenset(
+                        r.id for r in tbl.action_refs if r.scope == p4i.ActionRef.DEFAULT_ONLY
+                    ),
                     size=tbl.size,
                     const_default_action_id=tbl.const_default_action_id,
                     direct_resource_ids=tuple(tbl.direct_resource_ids),
@@ -203,14 +212,18 @@ class P4Schema:
             mfields = tuple(Field(m.id, m.name, "", m.bitwidth) for m in cpm.metadata)
             self.packet_metadata.add(PacketMetadata(*_named(cpm.preamble), fields=mfields))
 
-    def table_action(self, table: Table, action_name: str) -> Action:
-        """The action, checked to be one the table may run."""
+    def table_action(self, table: Table, action_name: str, *, default: bool = False) -> Action:
+        """The action, checked to be one the table may run (as entry or as default)."""
         act = self.actions[action_name]
         if act.id not in table.action_ids:
             allowed = ", ".join(self.actions[i].short for i in table.action_ids)
             raise SchemaError(
                 f"table {table.short}: action {act.short} not allowed (allowed: {allowed})"
             )
+        if default and act.id in table.table_only_ids:
+            raise SchemaError(f"table {table.short}: action {act.short} is @tableonly")
+        if not default and act.id in table.default_only_ids:
+            raise SchemaError(f"table {table.short}: action {act.short} is @defaultonly")
         return act
 
     @classmethod

@@ -85,7 +85,7 @@ def test_ternary_range_optional_and_dont_care(codec: Codec) -> None:
     )
     back = round_trip(codec, acl)
     assert entity_string(codec, back) == (
-        "acl prio=10 src_addr=10.0.0.0&&&0xff000000 proto=6&&&0xff dport=179..179 in_port=4"
+        "acl prio=10 src_addr=10.0.0.0&&&255.0.0.0 proto=6&&&0xff dport=179..179 in_port=4"
         " -> punt()"
     )
     # Don't-care values are omitted, as the spec requires.
@@ -120,6 +120,8 @@ def test_ternary_range_optional_and_dont_care(codec: Codec) -> None:
         (TableEntry("acl", {"dport": 5}, "punt", priority=1), "expected (a, b)"),
         (TableEntry("vrf_fib", {"vrf": 1, "dst": "10.0.0.1/8"}, "drop"), "host bits"),
         (TableEntry("vrf_fib", {"vrf": 1}, "drop", is_default=True), "default entry has no"),
+        (TableEntry("vrf_fib", {"vrf": 1}, "NoAction"), "action NoAction is @defaultonly"),
+        (TableEntry("acl", action="punt", is_default=True), "action punt is @tableonly"),
     ],
 )
 def test_bad_entries_are_one_line_errors(codec: Codec, entry: TableEntry, message: str) -> None:
