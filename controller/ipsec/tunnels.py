@@ -83,9 +83,10 @@ class TunnelManager:
     def ensure_tunnel(
         self,
         peer_black_addr: str,
-        now: float,
         security_handle: bytes | None = None,
         tenant: str | None = None,
+        *,
+        now: float,
     ) -> None:
         """A red loopback route for this peer arrived: set up SAs now (lazy: on first packet)."""
         key = self._key(peer_black_addr, tenant)
@@ -95,18 +96,18 @@ class TunnelManager:
             self._start(tun, now)
 
     def packet_needs_tunnel(
-        self, peer_black_addr: str, now: float, tenant: str | None = None
+        self, peer_black_addr: str, tenant: str | None = None, *, now: float
     ) -> None:
         key = self._key(peer_black_addr, tenant)
         self._start(self.tunnels.setdefault(key, Tunnel(key[0], key[1])), now)
 
-    def withdraw(self, peer_black_addr: str, now: float, tenant: str | None = None) -> None:
+    def withdraw(self, peer_black_addr: str, tenant: str | None = None, *, now: float) -> None:
         """The peer's red loopback route is gone: delete its IKE SA (and so its CHILD_SAs)."""
         tun = self.tunnels.pop(self._key(peer_black_addr, tenant), None)
         if tun is not None and tun.ike is not None and tun.ike.state == IkeState.ESTABLISHED:
             self.daemon.delete_ike(tun.ike, now)
 
-    def peer_moved(self, old: str, new: str, now: float) -> None:
+    def peer_moved(self, old: str, new: str, *, now: float) -> None:
         """Mobility: the peer's black address changed (new red loopback route)."""
         for key in [k for k in self.tunnels if k[0] == str(ipaddress.ip_address(old))]:
             tun = self.tunnels.pop(key)
@@ -153,14 +154,23 @@ class TunnelManager:
     def _tenant_of(self, child_name: str) -> str | None:
         return child_name[5:] if child_name.startswith("mpls-") else None
 
+    def accept(self, peer_black_addr: str) -> IkeConfig:
+        """Make sure the daemon has a config for this peer, so it may initiate to us."""
+        peer = str(ipaddress.ip_address(peer_black_addr))
+        name = f"cpe-{peer}"
+        try:
+            return self.daemon.config(name)
+        except KeyError:
+            cfg = self.make_config(peer)
+            cfg.name, cfg.remote_addr = name, peer
+            if all(c.name != "mpls" for c in cfg.children):
+                cfg.children.insert(0, mpls_child(self.local, peer))
+            self.daemon.configs.append(cfg)
+            return cfg
+
     def _start(self, tun: Tunnel, now: float) -> None:
         name = f"cpe-{tun.peer}"
-        try:
-            cfg = self.daemon.config(name)
-        except KeyError:
-            cfg = self.make_config(tun.peer)
-            cfg.name = name
-            self.daemon.configs.append(cfg)
+        cfg = self.accept(tun.peer)
         child = f"mpls-{tun.tenant}" if tun.tenant else "mpls"
         if all(c.name != child for c in cfg.children):
             cfg.children.append(mpls_child(self.local, tun.peer, tun.tenant))

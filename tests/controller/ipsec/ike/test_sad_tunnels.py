@@ -81,7 +81,7 @@ def setup() -> tuple[Net, Side, Side, list[float]]:
 
 def test_eager_tunnel_installs_both_directions_in_both_engines() -> None:
     net, a, b, _ = setup()
-    a.mgr.ensure_tunnel(B_ADDR, net.now, security_handle=b"\x01")
+    a.mgr.ensure_tunnel(B_ADDR, b"\x01", now=net.now)
     net.pump()
     assert a.sad.outbound_index(B_ADDR) is not None and b.sad.outbound_index(A_ADDR) is not None
     assert a.sad.outbound_index(B_ADDR, child="bgp") is not None
@@ -96,17 +96,17 @@ def test_eager_tunnel_installs_both_directions_in_both_engines() -> None:
 def test_lazy_trigger_waits_for_the_first_packet() -> None:
     net, a, _b, _ = setup()
     a.mgr.lazy = True
-    a.mgr.ensure_tunnel(B_ADDR, net.now)
+    a.mgr.ensure_tunnel(B_ADDR, now=net.now)
     net.pump()
     assert a.sad.outbound_index(B_ADDR) is None and not list(a.engine.sas())
-    a.mgr.packet_needs_tunnel(B_ADDR, net.now)
+    a.mgr.packet_needs_tunnel(B_ADDR, now=net.now)
     net.pump()
     assert a.sad.outbound_index(B_ADDR) is not None
 
 
 def test_rekey_is_hitless_and_old_inbound_drains() -> None:
     net, a, b, clock = setup()
-    a.mgr.ensure_tunnel(B_ADDR, net.now)
+    a.mgr.ensure_tunnel(B_ADDR, now=net.now)
     net.pump()
     old_index = a.sad.outbound_index(B_ADDR)
     in_flight = a.send(B_ADDR)  # encrypted under the old SA, delivered after the rekey
@@ -136,7 +136,7 @@ def test_rekey_is_hitless_and_old_inbound_drains() -> None:
 
 def test_hard_expiry_deletes_the_child_everywhere() -> None:
     net, a, b, _ = setup()
-    a.mgr.ensure_tunnel(B_ADDR, net.now)
+    a.mgr.ensure_tunnel(B_ADDR, now=net.now)
     net.pump()
     index = a.sad.outbound_index(B_ADDR) or 0
     a.mgr.on_expiry(
@@ -149,10 +149,10 @@ def test_hard_expiry_deletes_the_child_everywhere() -> None:
 
 def test_peer_mobility_moves_the_sas() -> None:
     net, a, _b, _ = setup()
-    a.mgr.ensure_tunnel(B_ADDR, net.now)
+    a.mgr.ensure_tunnel(B_ADDR, now=net.now)
     net.pump()
     new_addr = "198.51.100.77"
-    a.mgr.peer_moved(B_ADDR, new_addr, net.now)
+    a.mgr.peer_moved(B_ADDR, new_addr, now=net.now)
     assert a.sad.outbound_index(new_addr) is not None and a.sad.outbound_index(B_ADDR) is None
     outs = {str(p.remote) for p in a.engine.sas()}
     assert outs == {new_addr}
@@ -162,9 +162,9 @@ def test_peer_mobility_moves_the_sas() -> None:
 
 def test_withdraw_deletes_the_ike_sa() -> None:
     net, a, b, _ = setup()
-    a.mgr.ensure_tunnel(B_ADDR, net.now)
+    a.mgr.ensure_tunnel(B_ADDR, now=net.now)
     net.pump()
-    a.mgr.withdraw(B_ADDR, net.now)
+    a.mgr.withdraw(B_ADDR, now=net.now)
     net.pump()
     assert not list(a.engine.sas()) and not list(b.engine.sas())
     assert not a.daemon.sas and not b.daemon.sas

@@ -1,0 +1,104 @@
+"""asyncio glue for the app: IKE service + tunnel manager + SA database on one installer.
+
+The app calls :meth:`IpsecRuntime.ensure_tunnel` (eager) or
+:meth:`IpsecRuntime.packet_needs_tunnel` (lazy) with a peer's black address; SAs
+reach the data path only through the :class:`SaInstaller` given here, and
+``on_change`` tells the app which SA index each tunnel now uses (P4 entries).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Callable
+
+from controller.ipsec.ike.adapter import IkeService
+from controller.ipsec.ike.config import IkeConfig
+from controller.ipsec.ike.daemon import IkeDaemon
+from controller.ipsec.ike.events import Event
+from controller.ipsec.ike.sa import Addr, IkeSa
+from controller.ipsec.installer import ExpiryEvent, SaInstaller
+from controller.ipsec.sad import SaDatabase, TunnelChange
+from controller.ipsec.tunnels import TunnelManager
+
+TICK_SECONDS = 0.5  # how often drained SAs are looked at
+
+
+class IpsecRuntime:
+    def __init__(
+        self,
+        installer: SaInstaller,
+        local_black: str,
+        make_config: Callable[[str], IkeConfig],
+        *,
+        per_tenant: bool = False,
+        lazy: bool = False,
+        drain_seconds: float = 2.0,
+        on_change: Callable[[TunnelChange], None] = lambda change: None,
+        esp_sink: Callable[[bytes, Addr], None] | None = None,
+        log: Callable[[str], None] = lambda line: None,
+    ) -> None:
+        self.daemon = IkeDaemon([], spi_alloc=installer.allocate_spi, log=log)
+        local = ipaddress.ip_address(local_black)
+        self.sad = SaDatabase(installer, local, drain_seconds, on_change, log)
+        self.service = IkeService(self.daemon, local_black, esp_sink)
+        self.tunnels = TunnelManager(
+            self.daemon, self.sad, local_black, make_config, per_tenant, lazy, log
+        )
+        self.service.listeners.append(self._on_event)
+        self._unsubscribe = installer.subscribe(self._on_expiry)
+        self._ticker: asyncio.Task[None] | None = None
+
+    async def start(self, socks: dict[int, socket.socket] | None = None) -> None:
+        await self.service.start(socks)
+        self._ticker = asyncio.create_task(self._tick())
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        self._unsubscribe()
+        await self.service.stop()
+
+    # -- the app's calls -------------------------------------------------------------------
+
+    def ensure_tunnel(
+        self, peer_black_addr: str, security_handle: bytes | None = None, tenant: str | None = None
+    ) -> None:
+        self.tunnels.ensure_tunnel(peer_black_addr, security_handle, tenant, now=self.service.now)
+        self.service.poke()
+
+    def packet_needs_tunnel(self, peer_black_addr: str, tenant: str | None = None) -> None:
+        self.tunnels.packet_needs_tunnel(peer_black_addr, tenant, now=self.service.now)
+        self.service.poke()
+
+    def withdraw(self, peer_black_addr: str, tenant: str | None = None) -> None:
+        self.tunnels.withdraw(peer_black_addr, tenant, now=self.service.now)
+        self.service.poke()
+
+    def peer_moved(self, old: str, new: str) -> None:
+        self.tunnels.peer_moved(old, new, now=self.service.now)
+        self.service.poke()
+
+    def accept(self, peer_black_addr: str) -> None:
+        """Let this peer set up SAs towards us before we ever need it (responder side)."""
+        self.tunnels.accept(peer_black_addr)
+
+    def outbound_index(
+        self, peer_black_addr: str, tenant: str | None = None, child: str = "mpls"
+    ) -> int | None:
+        return self.sad.outbound_index(peer_black_addr, tenant, child)
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def _on_event(self, sa: IkeSa, event: Event) -> None:
+        self.tunnels.on_events([(sa, event)], self.service.now)
+
+    def _on_expiry(self, event: ExpiryEvent) -> None:
+        self.tunnels.on_expiry(event, self.service.now)
+        self.service.poke()
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            self.sad.tick(self.service.now)
