@@ -20,6 +20,8 @@ from bmv2_tests.lib.cpe import (
     PUNT,
     RED_A1,
     RED_B,
+    TRUNK,
+    VLAN_B,
     VRF_A,
     VRF_B,
     Cpe,
@@ -167,3 +169,31 @@ def test_engine_without_the_sa_drops(cpe: Cpe) -> None:
     cpe.dp.send(RED_A1, eth(host_mac(RED_A1), router_mac(RED_A1), ip))
     cpe.dp.expect_none()
     assert cpe.drops("UNKNOWN_SA", want=before + 1) == before + 1
+
+
+def test_tagged_subinterface_traffic_leaves_untagged_inside_the_tunnel(cpe: Cpe) -> None:
+    fam = FAMILIES[4]
+    cpe.set_up_vrf_b(fam)
+    cpe.set_up_black(fam)
+    tunnel = cpe.set_up_tunnel(fam)
+    cpe.set_up_remote_route(fam, VRF_B, fam.remote_net, LABEL_B, tunnel.tunnel_id)
+    ip = tenant_ip(4, fam.tenant_host2, fam.remote_host)
+    cpe.dp.send(TRUNK, eth(host_mac(TRUNK), router_mac(TRUNK), ip, vlan=VLAN_B))
+    frame = cpe.dp.recv(BLACK, timeout=3.0)
+    assert frame is not None
+    want = mpls_in_ip(4, fam.our_loopback, fam.peer_loopback, LABEL_B, decremented(ip))
+    assert open_esp(tunnel, frame) == bytes(want)
+
+
+def test_tunnel_state_reads_back_by_name(cpe: Cpe) -> None:
+    fam = FAMILIES[4]
+    tunnel = cpe.set_up_tunnel(fam, tunnel_id=3, mtu=1400)
+    got = sorted(cpe.sw.entry_string(e) for e in cpe.sw.read_table("tunnel"))
+    assert got == [
+        "tunnel tunnel_id=3 -> set_tunnel_v4("
+        f"src_addr={fam.our_loopback}, dst_addr={fam.peer_loopback}, mtu=1400)"
+    ]
+    got = [cpe.sw.entry_string(e) for e in cpe.sw.read_table("tunnel_sa")]
+    assert got == [
+        f"tunnel_sa tunnel_id=3 -> set_outbound_sa(sa_index={tunnel.out_params.sa_index})"
+    ]
