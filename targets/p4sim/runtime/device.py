@@ -41,6 +41,7 @@ EmitFn = Callable[[int, bytes], None]
 _FAILED_PRECONDITION = grpc.StatusCode.FAILED_PRECONDITION
 Action = p4r.SetForwardingPipelineConfigRequest.Action
 RespType = p4r.GetForwardingPipelineConfigRequest.ResponseType
+_PIPELINE_ACTIONS = (Action.VERIFY, Action.VERIFY_AND_SAVE, Action.VERIFY_AND_COMMIT, Action.COMMIT)
 
 
 @dataclass
@@ -105,23 +106,30 @@ class Device:
             self.pipeline = Pipeline(config, program, pids, controller_headers(program.p4info))
 
     def set_pipeline(self, req: p4r.SetForwardingPipelineConfigRequest) -> None:
+        eid, act = election_int(req.election_id), req.action
+        self.arbitration.check_writer(req.device_id, eid, req.role)
+        if act == Action.RECONCILE_AND_COMMIT:
+            raise unimplemented("RECONCILE_AND_COMMIT is not supported")
+        if act not in (
+            Action.VERIFY,
+            Action.VERIFY_AND_SAVE,
+            Action.VERIFY_AND_COMMIT,
+            Action.COMMIT,
+        ):
+            raise invalid("SetForwardingPipelineConfig needs an action")
+        # Compile outside the lock: the running pipeline keeps forwarding meanwhile.
+        new = None if act == Action.COMMIT else self._verify(req.config)
         with self.lock:
-            self.arbitration.check_writer(req.device_id, election_int(req.election_id), req.role)
-            if req.action == Action.VERIFY:
-                self._verify(req.config)
-            elif req.action == Action.VERIFY_AND_SAVE:
-                self.saved = self._verify(req.config)
-            elif req.action == Action.VERIFY_AND_COMMIT:
-                self.pipeline, self.saved = self._verify(req.config), None
-            elif req.action == Action.COMMIT:
+            self.arbitration.check_writer(req.device_id, eid, req.role)  # still primary?
+            if act == Action.VERIFY_AND_SAVE:
+                self.saved = new
+            elif act == Action.VERIFY_AND_COMMIT:
+                self.pipeline, self.saved = new, None
+            elif act == Action.COMMIT:
                 if self.saved is None:
                     raise P4RTError(_FAILED_PRECONDITION, "COMMIT without a saved pipeline")
                 self.pipeline, self.saved = self.saved, None
-            elif req.action == Action.RECONCILE_AND_COMMIT:
-                raise unimplemented("RECONCILE_AND_COMMIT is not supported")
-            else:
-                raise invalid("SetForwardingPipelineConfig needs an action")
-            if req.action in (Action.VERIFY_AND_COMMIT, Action.COMMIT):
+            if act in (Action.VERIFY_AND_COMMIT, Action.COMMIT):
                 assert self.pipeline is not None
                 log.info("pipeline committed (cookie %d)", self.pipeline.config.cookie.cookie)
 
