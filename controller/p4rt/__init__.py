@@ -30,7 +30,8 @@ Modules:
   ValueSetEntry, PacketIn, PacketOut) and the accepted match value forms.
 - ``codec``: entities <-> ``p4.v1.Entity`` (canonical bytes, strict checks).
 - ``canonical``: one-line readable strings for entities.
-- ``reconcile``: the pure desired/current diff (``diff`` -> ``Plan``).
+- ``reconcile``: the pure desired/current diff (``diff`` -> ``Plan``, ``entity_key``).
+- ``stream``: the arbitrated StreamChannel (primaryship, back-off reconnect, packets).
 - ``write``: per-update error decoding into ``WriteError``.
 - ``client``: the asyncio gRPC client (arbitration with back-off, pipeline,
   Write/Read/reconcile, PacketIn/Out).

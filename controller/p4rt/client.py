@@ -1,20 +1,16 @@
-"""Asyncio P4Runtime client: arbitration, pipeline, Write/Read, packet I/O.
+"""Asyncio P4Runtime client: pipeline, Write/Read/reconcile, packet I/O.
 
-One ``P4RuntimeClient`` holds one gRPC channel and one StreamChannel to a
-device (P4Runtime spec v1.4, section 5 "Client arbitration"). A background task
-keeps the stream open: it sends a MasterArbitrationUpdate with our election ID,
-tracks whether we are primary, queues PacketIns, and when the stream breaks it
-reopens it with exponential back-off and arbitrates again. Listeners added with
-``on_primary`` hear every change (True: we became primary; False: lost it), so
-the application can re-push pipeline and state after a switch restart.
+One ``P4RuntimeClient`` holds one gRPC channel and one arbitrated StreamChannel
+(``stream``) to a device. Listeners added with ``on_primary`` hear every change
+of primaryship (True: we became primary; False: lost it, e.g. the switch
+restarted), so the application can re-push pipeline and state.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import grpc
@@ -26,6 +22,7 @@ from controller.p4rt.codec import Codec
 from controller.p4rt.errors import NotPrimaryError, P4RuntimeClientError, RpcError
 from controller.p4rt.reconcile import Plan, diff
 from controller.p4rt.schema import P4Schema
+from controller.p4rt.stream import StreamChannel
 from controller.p4rt.write import decode_write_error
 
 log = logging.getLogger(__name__)
@@ -60,53 +57,45 @@ class P4RuntimeClient:
         self.rpc_timeout = rpc_timeout
         self.codec: Codec | None = None
         self.packet_ins: asyncio.Queue[e.PacketIn] = asyncio.Queue(maxsize=4096)
+        self.dropped_packet_ins = 0
         self._channel: grpc.aio.Channel | None = None
         # Any: finsy's generated stub types describe the sync API, we use grpc.aio's.
         self._stub: Any = None
-        self._outbox: asyncio.Queue[p4r.StreamMessageRequest] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self._primary = False
-        self._primary_event = asyncio.Event()
-        self._arbitrated = asyncio.Event()
-        self._listeners: list[Callable[[bool], None]] = []
-        self.dropped_packet_ins = 0
+        self._stream = StreamChannel(
+            address, device_id, election_id, role, backoff, self._on_packet_in
+        )
 
     # -- connection and arbitration ------------------------------------------------------
 
     @property
     def is_primary(self) -> bool:
-        return self._primary
+        return self._stream.primary
 
     def on_primary(self, listener: Callable[[bool], None]) -> None:
         """Call ``listener(True/False)`` whenever primaryship is gained or lost."""
-        self._listeners.append(listener)
+        self._stream.on_primary(listener)
 
     async def connect(self, timeout: float = 10.0, *, require_primary: bool = True) -> None:
         """Open the channel and stream; wait until arbitration answers (and we are primary)."""
         self._channel = grpc.aio.insecure_channel(self.address, options=_GRPC_OPTIONS)
         self._stub = p4r_grpc.P4RuntimeStub(self._channel)
-        self._task = asyncio.create_task(self._stream_loop(), name=f"p4rt-stream-{self.address}")
+        self._stream.start(self._stub)
         try:
-            await asyncio.wait_for(self._arbitrated.wait(), timeout)
+            await asyncio.wait_for(self._stream.arbitrated.wait(), timeout)
             if require_primary:
-                await asyncio.wait_for(self._primary_event.wait(), timeout)
+                await asyncio.wait_for(self._stream.primary_event.wait(), timeout)
         except TimeoutError:
             await self.close()
-            what = "primary" if self._arbitrated.is_set() else "arbitration answer"
+            what = "primary" if self._stream.arbitrated.is_set() else "arbitration answer"
             raise NotPrimaryError(
                 f"P4Runtime {self.address} device {self.device_id}: no {what} within {timeout}s"
             ) from None
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._stream.stop()
         if self._channel is not None:
             await self._channel.close(None)
             self._channel = None
-        self._set_primary(False)
 
     async def __aenter__(self) -> P4RuntimeClient:
         await self.connect()
@@ -115,78 +104,21 @@ class P4RuntimeClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def _arbitration(self) -> p4r.StreamMessageRequest:
-        req = p4r.StreamMessageRequest()
-        arb = req.arbitration
-        arb.device_id = self.device_id
-        arb.election_id.high = self.election_id >> 64
-        arb.election_id.low = self.election_id & ((1 << 64) - 1)
-        if self.role:
-            arb.role.name = self.role
-        return req
-
-    def _set_primary(self, primary: bool) -> None:
-        if primary == self._primary:
+    def _on_packet_in(self, msg: p4r.PacketIn) -> None:
+        if self.codec is None:
+            log.warning("p4rt: PacketIn before a pipeline is known; dropped")
+            self.dropped_packet_ins += 1
             return
-        self._primary = primary
-        if primary:
-            self._primary_event.set()
-        else:
-            self._primary_event.clear()
-        log.info("p4rt %s device %d: primary=%s", self.address, self.device_id, primary)
-        for listener in self._listeners:
-            try:
-                listener(primary)
-            except Exception:  # a faulty listener must not stop the stream task
-                log.exception("p4rt: primaryship listener failed")
-
-    async def _requests(self) -> AsyncIterator[p4r.StreamMessageRequest]:
-        yield self._arbitration()
-        while True:
-            yield await self._outbox.get()
-
-    async def _stream_loop(self) -> None:
-        delay = self.backoff[0]
-        while True:
-            assert self._stub is not None
-            call = self._stub.StreamChannel(self._requests())
-            try:
-                async for resp in call:
-                    delay = self.backoff[0]
-                    self._handle(resp)
-                reason = "stream closed by the switch"
-            except grpc.aio.AioRpcError as exc:
-                reason = f"{exc.code().name}: {exc.details()}"
-            finally:
-                call.cancel()
-            self._set_primary(False)
-            log.warning("p4rt %s: %s; reconnecting in %.1fs", self.address, reason, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.backoff[1])
-
-    def _handle(self, resp: p4r.StreamMessageResponse) -> None:
-        kind = resp.WhichOneof("update")
-        if kind == "arbitration":
-            arb = resp.arbitration
-            eid = (arb.election_id.high << 64) | arb.election_id.low
-            self._arbitrated.set()
-            self._set_primary(arb.status.code == 0 and eid == self.election_id)
-        elif kind == "packet":
-            if self.codec is None:
-                log.warning("p4rt: PacketIn before a pipeline is known; dropped")
-                return
-            try:
-                pkt = self.codec.decode_packet_in(resp.packet)
-            except P4RuntimeClientError as exc:
-                log.warning("p4rt: bad PacketIn dropped: %s", exc)
-                return
-            try:
-                self.packet_ins.put_nowait(pkt)
-            except asyncio.QueueFull:
-                self.dropped_packet_ins += 1
-        elif kind == "error":
-            err = resp.error
-            log.warning("p4rt stream error %d: %s", err.canonical_code, err.message)
+        try:
+            pkt = self.codec.decode_packet_in(msg)
+        except P4RuntimeClientError as exc:
+            log.warning("p4rt: bad PacketIn dropped: %s", exc)
+            self.dropped_packet_ins += 1
+            return
+        try:
+            self.packet_ins.put_nowait(pkt)
+        except asyncio.QueueFull:
+            self.dropped_packet_ins += 1
 
     # -- pipeline ------------------------------------------------------------------------
 
@@ -323,11 +255,11 @@ class P4RuntimeClient:
 
     async def packet_out(self, pkt: e.PacketOut) -> None:
         """Queue a PacketOut on the stream (metadata by name)."""
-        if not self._primary:
+        if not self.is_primary:
             raise NotPrimaryError(f"P4Runtime {self.address}: PacketOut needs primaryship")
         req = p4r.StreamMessageRequest()
         req.packet.CopyFrom(self._codec().encode_packet_out(pkt))
-        await self._outbox.put(req)
+        await self._stream.send(req)
 
     async def packet_in(self, timeout: float | None = None) -> e.PacketIn:
         """The next PacketIn (metadata decoded by name)."""

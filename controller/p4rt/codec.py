@@ -2,9 +2,7 @@
 
 ``Codec.encode`` always produces canonical bytestrings, so an entity encodes to
 the same bytes the switch returns on Read; ``Codec.decode`` is its inverse
-(entities come back with ints, see ``entities``). ``Codec.key`` is the identity
-of an entity on the switch (what INSERT/MODIFY/DELETE address), used by the
-reconciler.
+(entities come back with ints, see ``entities``).
 """
 
 from __future__ import annotations
@@ -210,42 +208,6 @@ class Codec:
             ]
             return e.ValueSetEntry(vs.short, members)
         raise SchemaError(f"cannot decode entity kind {kind!r}")
-
-    def key(self, msg: p4r.Entity) -> bytes:
-        """Identity of an entity on the switch: what Write addresses, without its data."""
-        ident = p4r.Entity()
-        kind = msg.WhichOneof("entity")
-        if kind == "table_entry":
-            te = msg.table_entry
-            ident.table_entry.table_id = te.table_id
-            ident.table_entry.is_default_action = te.is_default_action
-            ident.table_entry.priority = te.priority
-            # Match order from a server may differ from ours; sort by field id.
-            ident.table_entry.match.extend(sorted(te.match, key=lambda m: m.field_id))
-        elif kind == "packet_replication_engine_entry":
-            pre = msg.packet_replication_engine_entry
-            if pre.WhichOneof("type") == "multicast_group_entry":
-                mg_id = pre.multicast_group_entry.multicast_group_id
-                ident.packet_replication_engine_entry.multicast_group_entry.multicast_group_id = (
-                    mg_id
-                )
-            else:
-                sid = pre.clone_session_entry.session_id
-                ident.packet_replication_engine_entry.clone_session_entry.session_id = sid
-        elif kind == "counter_entry":
-            ident.counter_entry.counter_id = msg.counter_entry.counter_id
-            ident.counter_entry.index.CopyFrom(msg.counter_entry.index)
-        elif kind == "register_entry":
-            ident.register_entry.register_id = msg.register_entry.register_id
-            ident.register_entry.index.CopyFrom(msg.register_entry.index)
-        elif kind == "meter_entry":
-            ident.meter_entry.meter_id = msg.meter_entry.meter_id
-            ident.meter_entry.index.CopyFrom(msg.meter_entry.index)
-        elif kind == "value_set_entry":
-            ident.value_set_entry.value_set_id = msg.value_set_entry.value_set_id
-        else:
-            ident.CopyFrom(msg)
-        return ident.SerializeToString(deterministic=True)
 
     # -- packet I/O ----------------------------------------------------------------------
 

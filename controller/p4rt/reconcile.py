@@ -77,6 +77,41 @@ def normalize(msg: p4r.Entity) -> p4r.Entity:
     return out
 
 
+def entity_key(msg: p4r.Entity) -> bytes:
+    """Identity of an entity on the switch: what Write addresses, without its data."""
+    ident = p4r.Entity()
+    kind = msg.WhichOneof("entity")
+    if kind == "table_entry":
+        te = msg.table_entry
+        ident.table_entry.table_id = te.table_id
+        ident.table_entry.is_default_action = te.is_default_action
+        ident.table_entry.priority = te.priority
+        # Match order from a server may differ from ours; sort by field id.
+        ident.table_entry.match.extend(sorted(te.match, key=lambda m: m.field_id))
+    elif kind == "packet_replication_engine_entry":
+        pre = msg.packet_replication_engine_entry
+        if pre.WhichOneof("type") == "multicast_group_entry":
+            mg_id = pre.multicast_group_entry.multicast_group_id
+            ident.packet_replication_engine_entry.multicast_group_entry.multicast_group_id = mg_id
+        else:
+            sid = pre.clone_session_entry.session_id
+            ident.packet_replication_engine_entry.clone_session_entry.session_id = sid
+    elif kind == "counter_entry":
+        ident.counter_entry.counter_id = msg.counter_entry.counter_id
+        ident.counter_entry.index.CopyFrom(msg.counter_entry.index)
+    elif kind == "register_entry":
+        ident.register_entry.register_id = msg.register_entry.register_id
+        ident.register_entry.index.CopyFrom(msg.register_entry.index)
+    elif kind == "meter_entry":
+        ident.meter_entry.meter_id = msg.meter_entry.meter_id
+        ident.meter_entry.index.CopyFrom(msg.meter_entry.index)
+    elif kind == "value_set_entry":
+        ident.value_set_entry.value_set_id = msg.value_set_entry.value_set_id
+    else:
+        ident.CopyFrom(msg)
+    return ident.SerializeToString(deterministic=True)
+
+
 def _rank(codec: Codec, msg: p4r.Entity, order: dict[int, int]) -> int:
     kind = msg.WhichOneof("entity")
     if kind == "packet_replication_engine_entry":
@@ -104,11 +139,11 @@ def diff(
     have: dict[bytes, p4r.Entity] = {}
     for msg in current:
         norm = normalize(msg)
-        have[codec.key(norm)] = norm
+        have[entity_key(norm)] = norm
     want: dict[bytes, p4r.Entity] = {}
     for msg in desired:
         norm = normalize(msg)
-        key = codec.key(norm)
+        key = entity_key(norm)
         prev = want.get(key)
         if prev is not None and prev != norm:
             # Two different wishes for one entry: writing either would silently lose the other.
