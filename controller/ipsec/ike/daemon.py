@@ -229,10 +229,9 @@ class IkeDaemon:
             self._half_open.pop((sa.spi_i, sa.remote), None)
             for key in [k for k, v in self._half_open.items() if v is sa]:
                 del self._half_open[key]
-        new = sa.successor
-        if new is not None:
+        for new in sa.spawned:
             our = new.spi_i if new.initiator else new.spi_r
-            if our not in self.sas:
+            if our not in self.sas and new.state != IkeState.DELETED:
                 self.sas[our] = new
             self._collect(new)
         if sa.state == IkeState.DELETED:

@@ -96,7 +96,9 @@ class IkeSa:
         self._reasm = Reassembler()
         self.outbox: list[Datagram] = []
         self.events: list[Event] = []
-        self.successor: IkeSa | None = None  # set when an IKE rekey created a new SA
+        self.successor: IkeSa | None = None  # the SA an IKE rekey replaced this one with
+        self.spawned: list[IkeSa] = []  # every SA a rekey created here (the daemon adopts them)
+        self.collision: tuple[IkeSa, bytes] | None = None  # peer's rekey during ours, its nonce
         self.created = now
         self.last_heard = now
         self.rekey_at: float | None = None

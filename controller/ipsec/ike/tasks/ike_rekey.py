@@ -61,7 +61,16 @@ class IkeRekey(Task):
             NoncePayload(self.nonce),
             KePayload(self.dh.group, self.dh.public),
         ]
-        self._switch(sa, self.peer_spi, self.spi, self.peer_nonce, self.nonce, self.peer_ke)
+        new = self._make(sa, self.peer_spi, self.spi, self.peer_nonce, self.nonce, self.peer_ke)
+        mine_out = sa.active
+        if isinstance(mine_out, IkeRekey) and mine_out.initiator:
+            # both ends rekey at once (RFC 7296 2.8.2): our own exchange settles it
+            sa.collision = (new, min(self.peer_nonce, self.nonce))
+        else:
+            _adopt(sa, new)
+
+    def obsolete(self, sa: IkeSa) -> bool:
+        return sa.successor is not None
 
     def process(self, sa: IkeSa, msg: Message) -> str:
         sa_p, ke, nonce = msg.get(SaPayload), msg.get(KePayload), msg.get(NoncePayload)
@@ -79,11 +88,11 @@ class IkeRekey(Task):
             assert self.dh is not None
             if ke.group != self.dh.group:
                 raise IkeError(None, f"IKE rekey answered with KE group {ke.group}")
-            self._switch(sa, self.spi, chosen.spi, self.nonce, nonce.nonce, ke.data)
-            from controller.ipsec.ike.tasks.informational import Informational
-
-            sa.queue(Informational(True, delete_ike=True), sa.last_heard)
+            new = self._make(sa, self.spi, chosen.spi, self.nonce, nonce.nonce, ke.data)
+            self._settle(sa, new, min(self.nonce, nonce.nonce))
             return DONE
+        if sa.successor is not None:
+            raise IkeError(Notify.TEMPORARY_FAILURE, "this IKE SA is already rekeyed")
         group = one(chosen, TransformType.DH)
         assert group is not None
         if ke.group != group.id:
@@ -94,9 +103,26 @@ class IkeRekey(Task):
         self.peer_spi, self.peer_nonce, self.peer_ke = chosen.spi, nonce.nonce, ke.data
         return DONE
 
-    def _switch(
+    def _settle(self, sa: IkeSa, ours: IkeSa, our_min: bytes) -> None:
+        """Our rekey completed: adopt our new SA, or the peer's on a collision we lost."""
+        from controller.ipsec.ike.sa import IkeState
+        from controller.ipsec.ike.tasks.informational import Informational
+
+        theirs = sa.collision
+        sa.collision = None
+        if theirs is not None and theirs[0].state == IkeState.ESTABLISHED and our_min < theirs[1]:
+            # ours holds the lowest nonce: it is redundant; we delete it, the peer deletes
+            # the old SA (RFC 7296 2.8.2)
+            _adopt(sa, theirs[0])
+            ours.queue(Informational(True, delete_ike=True), sa.last_heard)
+            return
+        _adopt(sa, ours)
+        sa.queue(Informational(True, delete_ike=True), sa.last_heard)
+
+    def _make(
         self, sa: IkeSa, spi_i: bytes, spi_r: bytes, ni: bytes, nr: bytes, peer_ke: bytes
-    ) -> None:
+    ) -> IkeSa:
+        """The new IKE SA with keys from SK_d (old) and the new DH secret; not yet in use."""
         from controller.ipsec.ike.sa import IkeSa as Sa
         from controller.ipsec.ike.sa import IkeState
 
@@ -115,18 +141,23 @@ class IkeRekey(Task):
         new.cipher_out, new.cipher_in = new.keys.ciphers(suite, self.initiator)
         new.nat_here, new.nat_there = sa.nat_here, sa.nat_there
         new.peer_fragments, new.remote_id, new.log = sa.peer_fragments, sa.remote_id, sa.log
-        new.children, sa.children = sa.children, []
-        # CHILD_SA work queued on the old SA continues on the new one (RFC 7296 2.18)
-        from controller.ipsec.ike.tasks.child_create import ChildCreate
-
-        new.pending.extend(t for t in sa.pending if isinstance(t, ChildCreate))
-        sa.pending = type(sa.pending)(t for t in sa.pending if not isinstance(t, ChildCreate))
         new.state = IkeState.ESTABLISHED
         life = sa.cfg.lifetimes
         if life.rekey_seconds:
             new.rekey_at = now + life.rekey_seconds * (0.95 if self.initiator else 1.0)
         if life.life_seconds:
             new.expire_at = now + life.life_seconds
-        sa.rekey_at = sa.expire_at = None
-        sa.successor = new
-        sa.events.append(IkeRekeyed(sa.cfg.name, sa.spis, new.spis))
+        sa.spawned.append(new)
+        return new
+
+
+def _adopt(sa: IkeSa, new: IkeSa) -> None:
+    """``new`` replaces ``sa``: CHILD_SAs and queued CHILD_SA work move over (RFC 7296 2.18)."""
+    from controller.ipsec.ike.tasks.child_create import ChildCreate
+
+    new.children, sa.children = sa.children, []
+    new.pending.extend(t for t in sa.pending if isinstance(t, ChildCreate))
+    sa.pending = type(sa.pending)(t for t in sa.pending if not isinstance(t, ChildCreate))
+    sa.rekey_at = sa.expire_at = None
+    sa.successor = new
+    sa.events.append(IkeRekeyed(sa.cfg.name, sa.spis, new.spis))

@@ -165,3 +165,23 @@ def test_no_common_proposal() -> None:
     sa = connect(net, a)
     assert sa.state.value == "deleted"
     assert not b.sas
+
+
+def test_simultaneous_ike_rekey_leaves_one_ike_sa_with_the_children() -> None:
+    for seed in range(6):
+        net, a, b, sa, peer = _up()
+        net.rng.seed(seed)
+        net.reorder = True
+        a.rekey_ike(sa, net.now)
+        b.rekey_ike(peer, net.now)
+        net.pump()
+        net.advance(2)
+        (new_a,) = a.established()
+        (new_b,) = b.established()
+        assert new_a.spis == new_b.spis and new_a.spis != sa.spis, seed
+        assert len(new_a.children) == 1 and len(new_b.children) == 1, seed
+        assert new_a.children[0].spi_out == new_b.children[0].spi_in
+        # the survivor works: a CHILD_SA rekey over it
+        a.rekey_child(new_a.children[0].spi_in, net.now)
+        net.pump()
+        assert new_a.children[0].key_out == new_b.children[0].key_in, seed
