@@ -214,6 +214,8 @@ class IkeSa:
             self._start_next(now)
             return
         if result == RETRY:
+            if msg.exchange != ExchangeType.IKE_SA_INIT:
+                self.mid_out += 1  # that exchange is over; the retry is a new request
             self._send_request(now)
             return
         assert result == DONE

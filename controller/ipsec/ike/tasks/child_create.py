@@ -16,7 +16,7 @@ from controller.ipsec.ike.child import ChildSa, ChildState
 from controller.ipsec.ike.crypto.dh import DhExchange
 from controller.ipsec.ike.events import ChildUp
 from controller.ipsec.ike.proposals import one, parse_proposal
-from controller.ipsec.ike.tasks import DONE, Task
+from controller.ipsec.ike.tasks import DONE, RETRY, Task
 from controller.ipsec.ike.tasks.childneg import (
     add_request,
     add_response,
@@ -54,6 +54,7 @@ class ChildCreate(Task):
         self.dh: DhExchange | None = None
         self.peer_nonce = b""
         self.new: ChildSa | None = None
+        self.group = 0  # set by an INVALID_KE_PAYLOAD answer
 
     def obsolete(self, sa: IkeSa) -> bool:
         old = self.old
@@ -70,7 +71,7 @@ class ChildCreate(Task):
                     )
                 )
             self.spi_in = sa.spi_alloc()
-            group = _pfs_group(self.cfg)
+            group = self.group or _pfs_group(self.cfg)
             add_request(msg, self.cfg, self.spi_in, pfs=bool(group))
             msg.payloads.append(NoncePayload(self.nonce))
             if group:
@@ -89,6 +90,17 @@ class ChildCreate(Task):
             self._respond(sa, msg)
             return DONE
         assert self.cfg is not None
+        bad_ke = msg.notify(Notify.INVALID_KE_PAYLOAD)
+        if bad_ke is not None and len(bad_ke.data) == 2 and self.dh is not None:
+            (want,) = struct.unpack("!H", bad_ke.data)
+            offered = {
+                t.id
+                for text in self.cfg.esp_proposals
+                for t in parse_proposal(text, Protocol.ESP).of_type(TransformType.DH)
+            }
+            if want in offered and want != self.dh.group and not self.group:
+                self.group = want  # RFC 7296 1.3: retry once with the group the peer wants
+                return RETRY
         try:
             chosen, local, remote, transport = initiator_accept(
                 self.cfg, msg, pfs=self.dh is not None

@@ -168,3 +168,17 @@ def test_per_tenant_children_on_one_ike_sa() -> None:
     net.pump()
     assert [c.name for c in sa.children] == ["mpls-red", "mpls-blue"]
     assert len({c.spi_in for c in sa.children}) == 2
+
+
+def test_pfs_group_mismatch_is_recovered_with_invalid_ke() -> None:
+    c = _child("aes128gcm16-x25519-ecp256")
+    net, a, b = pair(
+        a_kw={"children": [c]}, b_kw={"children": [_mirror(_child("aes128gcm16-ecp256"))]}
+    )
+    sa = connect(net, a)
+    a.rekey_child(sa.children[0].spi_in, net.now)
+    net.pump()
+    (child,) = sa.children
+    (peer,) = b.established()
+    assert child.dh_group == 19 and child.key_out == peer.children[0].key_in
+    assert sa.mid_out == peer.mid_in == 5  # INIT, AUTH, refused rekey, retried rekey, delete
