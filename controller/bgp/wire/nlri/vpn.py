@@ -69,9 +69,10 @@ def decode_vpn_prefixes(
 ) -> tuple[VpnPrefix, ...]:
     """Decode a run of labeled VPN NLRI of ``width``-bit prefixes.
 
-    Labels are read up to the S bit. A 0x800000 or 0x000000 field also ends
-    the stack and yields no label: that is the withdrawal value (RFC 8277 2.4,
-    whose 0x800000 has S clear), which the receiver ignores.
+    Labels are read up to the S bit. A first field of 0x800000 or 0x000000
+    ends the stack and yields no label: that is the withdrawal value (RFC 8277
+    2.4, whose 0x800000 has S clear), which the receiver ignores. (So label
+    524288 or 0 without S cannot start a stack; no speaker allocates those so.)
     """
     r = Reader(data, error)
     out: list[VpnPrefix] = []
@@ -84,7 +85,7 @@ def decode_vpn_prefixes(
             if used + 64 > bits:
                 raise error(f"VPN NLRI length {bits} too short for labels and RD")
             field = int.from_bytes(r.take(3, "label"), "big")
-            if field in (WITHDRAW_LABEL_FIELD, LEGACY_WITHDRAW_FIELD):
+            if not labels and field in (WITHDRAW_LABEL_FIELD, LEGACY_WITHDRAW_FIELD):
                 break
             labels.append(Label.from_field(field))
             if field & 1:

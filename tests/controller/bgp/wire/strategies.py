@@ -66,8 +66,10 @@ rd = st.one_of(
         lambda a, n: RouteDistinguisher.parse(f"{a}:{n}"), st.integers(0x10000, 0xFFFFFFFF), u16
     ),
 )
-# Labels 16 and up: 0-15 are reserved, and a non-bottom label 0 would read as a withdrawal.
-labels = st.lists(st.integers(16, 2**20 - 1), min_size=1, max_size=3).map(lambda v: label_stack(*v))
+# Labels 16 and up (0-15 are reserved); 524288 without S is the withdrawal field 0x800000.
+labels = st.lists(
+    st.integers(16, 2**20 - 1).filter(lambda v: v != 0x80000), min_size=1, max_size=3
+).map(lambda v: label_stack(*v))
 
 
 def vpn(net: st.SearchStrategy) -> st.SearchStrategy[VpnPrefix]:

@@ -1,6 +1,7 @@
 """Property tests: decoders only ever raise BgpError; valid objects round trip."""
 
 import contextlib
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,7 +23,11 @@ from controller.bgp.wire.constants import MARKER
 from .strategies import CTX, attribute, mp_reach, v4net
 
 pytestmark = pytest.mark.unit
-fast = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+fast = settings(
+    max_examples=int(__import__("os").environ.get("WIRE_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 contexts = st.builds(CodecContext, st.booleans(), st.booleans())
 
 
@@ -120,3 +125,36 @@ def test_mp_reach_in_two_octet_session(attr: object) -> None:
 def test_open_round_trip(asn: int, hold: int, rid: str) -> None:
     msg = Open.create(asn, hold, rid)
     assert decode_message(msg.encode()) == msg
+
+
+def _vector_frames() -> list[tuple[bytes, bool]]:
+    import yaml
+
+    out = []
+    for path in sorted((Path(__file__).parent / "vectors").glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text())
+        if doc.get("kind", "message") == "message":
+            raw = bytes.fromhex("".join(doc["hex"].split()))
+            out.append((raw, doc["context"]["four_octet_as"]))
+    return out
+
+
+VECTOR_FRAMES = _vector_frames()
+
+
+@fast
+@given(
+    st.sampled_from(VECTOR_FRAMES),
+    st.lists(st.tuples(st.integers(19, 10_000), st.integers(0, 255)), min_size=1, max_size=4),
+)
+def test_mutated_peer_captures(frame: tuple[bytes, bool], edits: list[tuple[int, int]]) -> None:
+    """Real messages with a few octets of the body changed: BgpError or a re-encodable object."""
+    data = bytearray(frame[0])
+    for pos, value in edits:
+        data[19 + (pos - 19) % max(len(data) - 19, 1)] = value
+    ctx = CodecContext(four_octet_as=frame[1])
+    try:
+        msg = decode_message(bytes(data), ctx)
+    except BgpError:
+        return
+    msg.encode(CodecContext(four_octet_as=frame[1], extended_message=True))
