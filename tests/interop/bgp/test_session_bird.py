@@ -1,0 +1,115 @@
+"""Our speaker as route reflector with BIRD 2 as a client (vpn4 channel), next to our C-PE.
+
+BIRD originates a static VPN-IPv4 route with a route target; our RR reflects it
+to our C-PE, and reflects the C-PE's VPN routes to BIRD with ORIGINATOR_ID and
+CLUSTER_LIST. The red sessions are told their transport is protected (IPsec is
+outside these tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+
+import pytest
+from peers.bird import Bird
+from peers.daemon import Daemon
+from peers.fixtures import BgpLab
+from peers.netns import Lab
+from test_session_gobgp import cpe, run_in, wait_for
+
+from controller.bgp.aio import BgpSpeaker
+from controller.bgp.config import NeighborConfig, SpeakerConfig
+from controller.bgp.path import Color
+
+pytestmark = [pytest.mark.interop, pytest.mark.slow]
+ip = ipaddress.ip_address
+net = ipaddress.ip_network
+
+
+def gateway(lab: Lab) -> str:
+    return lab.peer_ip.rsplit(".", 1)[0] + ".200"
+
+
+def test_bird_client_of_our_rr(bgp_lab: BgpLab) -> None:
+    def static_route(daemon: Daemon, lab: Lab) -> None:
+        daemon.extra_config += [
+            "protocol static {",
+            "  vpn4 { table vpntab4; };",
+            # A gateway on the lab subnet that is not our RR: BIRD does not send a
+            # route to the neighbour that is its own next hop.
+            f"  route 65000:9 172.16.9.0/24 via {gateway(lab)} mpls 900 {{",
+            "    bgp_ext_community.add((rt, 65000, 100));",
+            "  };",
+            "}",
+        ]
+
+    peer = bgp_lab.start(
+        "bird", families=("ipv4", "vpnv4"), clients=1, rr=False, configure=static_route
+    )
+    bird = peer.daemon
+    assert isinstance(bird, Bird)
+    me = peer.client_ip(0)
+    rr_cfg = SpeakerConfig(
+        65000,
+        ip("10.255.255.1"),
+        neighbors=(
+            NeighborConfig(
+                ip(peer.address),
+                65000,
+                Color.RED,
+                rr_client=True,
+                local_address=ip(me),
+                connect_retry_time=1,
+                idle_hold_time=0.5,
+            ),
+            NeighborConfig(ip("127.0.0.2"), 65000, Color.RED, rr_client=True, passive=True),
+        ),
+    )
+
+    async def scenario() -> None:
+        rr = BgpSpeaker(rr_cfg, listen_host="127.0.0.1", listen_port=0)
+        await rr.start()
+        assert rr.port is not None
+        base = cpe("127.0.0.2", "127.0.0.1", "10.255.0.3", "198.51.100.3", b"\x33", port=rr.port)
+        c = BgpSpeaker(base, listen_port=None)
+        await c.start()
+        try:
+            for addr in (peer.address, "127.0.0.2"):
+                rr.set_transport_protected(ip(addr), True)
+            c.set_transport_protected(ip("127.0.0.1"), True)
+            await wait_for(
+                lambda: all(s.established for s in rr.core.sessions.values()), "RR sessions"
+            )
+            c.add_vrf_route("blue", net("172.16.3.0/24"))
+            await wait_for(
+                lambda: any(
+                    str(p.nlri) == "65000:9:172.16.9.0/24"
+                    for d in c.core.red.destinations()
+                    for p in c.core.red.paths(d)
+                ),
+                "BIRD's route at our C-PE",
+            )
+            (got,) = [
+                p
+                for d in c.core.red.destinations()
+                for p in c.core.red.paths(d)
+                if str(p.nlri) == "65000:9:172.16.9.0/24"
+            ]
+            assert got.labels == (900,)
+            assert got.attrs.next_hop == ip(gateway(peer.lab))
+            assert [str(rt) for rt in got.attrs.route_targets()] == ["rt 65000:100"]
+            assert got.attrs.cluster_list == (ip("10.255.255.1"),)
+            for _ in range(100):
+                routes = await asyncio.to_thread(bird.routes, "vpnv4")
+                if "172.16.3.0/24" in routes:
+                    break
+                await asyncio.sleep(0.1)
+            assert "10.255.0.3:1 172.16.3.0/24" in routes
+            assert "BGP.originator_id: 10.255.0.3" in routes
+            assert "BGP.cluster_list: 10.255.255.1" in routes
+        finally:
+            await c.stop()
+            await rr.stop()
+
+    run_in(peer.lab.us.call, scenario)
