@@ -217,6 +217,8 @@ class P4RuntimeClient:
     async def read_raw(self, entities: Iterable[p4r.Entity]) -> list[p4r.Entity]:
         req = p4r.ReadRequest(device_id=self.device_id, role=self.role)
         req.entities.extend(entities)
+        if not req.entities:
+            return []  # nothing asked; an empty Read is an error on some servers
         out: list[p4r.Entity] = []
         try:
             async for resp in self._stub_or_fail().Read(req, timeout=self.rpc_timeout):
