@@ -25,7 +25,7 @@ ZERO_IPV4 = ipaddress.IPv4Address(0)
 
 def network_from_bits(addr_bytes: bytes, plen: int, width: int) -> IPNetwork:
     """Build the network from a truncated address, masking bits past ``plen``."""
-    full = int.from_bytes(addr_bytes.ljust(width // 8, b"\x00"), "big")
+    full = int.from_bytes(addr_bytes, "big") << (width - 8 * len(addr_bytes))
     full &= ((1 << width) - 1) ^ ((1 << (width - plen)) - 1)
     if width == 32:
         return ipaddress.IPv4Network((full, plen))
