@@ -1,0 +1,117 @@
+"""Desired switch state from config, kernel neighbours, BGP routes and SAs, written to p4sim."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from controller.app.desired import (
+    TABLE_ORDER,
+    BlackRoute,
+    ControlPeer,
+    DesiredState,
+    Neighbour,
+    SaPair,
+    VpnRoute,
+)
+from controller.config import Config
+from controller.p4rt import P4RuntimeClient, TableEntry
+
+pytestmark = pytest.mark.unit
+ip = ipaddress.ip_address
+net = ipaddress.ip_network
+MACS = {1: "02:00:00:00:01:01", 2: "02:00:00:00:01:02", 3: "02:00:00:00:01:03"}
+
+
+def state(cfg: Config) -> DesiredState:
+    d = DesiredState(cfg, MACS)
+    d.neighbours.add(Neighbour(ip("203.0.113.1"), "02:aa:00:00:00:01", 3))
+    d.neighbours.add(Neighbour(ip("10.1.1.10"), "02:bb:00:00:00:10", 1))
+    d.black_routes.add(BlackRoute(net("0.0.0.0/0"), 3, ip("203.0.113.1")))
+    d.set_route(VpnRoute("blue", net("10.1.1.0/24"), 100, local=True))
+    d.set_route(VpnRoute("blue", net("10.2.2.0/24"), 200, False, ip("198.51.100.12")))
+    d.set_sa("198.51.100.12", None, SaPair(out_index=2, in_index=1))
+    return d
+
+
+async def write(switch: P4RuntimeClient, d: DesiredState) -> dict[str, int]:
+    plan = await switch.reconcile(d.entries(), [TableEntry("*")], order=TABLE_ORDER)
+    return plan.counts
+
+
+async def test_state_is_accepted_by_the_switch_and_reads_back(
+    switch: P4RuntimeClient, cpe_config: Config
+) -> None:
+    d = state(cpe_config)
+    counts = await write(switch, d)
+    assert counts["insert"] == len(d.entries()) and counts["delete"] == 0
+    tables = "\n".join(await switch.dump_tables())
+    for want in (
+        "port_role port=1 -> set_red_port(vrf_id=1)",
+        "port_role port=3 -> set_black_port()",
+        "egress_port_role port=3 -> egress_black()",
+        "my_black_v4 ipv4_dst=198.51.100.11 -> my_loopback()",
+        "my_black_v4 ipv4_dst=203.0.113.2 -> my_address()",
+        "black_fib_v4 -> set_black_nexthop_id(nexthop_id=1)",  # /0: wildcard
+        "vrf_fib_v4 vrf_id=1 ipv4_dst=10.2.2.0/24 -> route_remote(label=200, tunnel_id=1)",
+        "tunnel_sa tunnel_id=1 -> set_outbound_sa(sa_index=2)",
+        "inbound_sa_v4 sa_index=1 ipv4_src=198.51.100.12 -> inbound_sa_ok(tunnel_id=1)",
+        "vpn_label label=100 -> set_label_vrf(vrf_id=1)",
+        "vrf_fib_v4 vrf_id=1 ipv4_dst=10.1.1.10/32 -> route_local(nexthop_id=1)",
+        "vrf_fib_v6 vrf_id=1 ipv6_dst=2001:db8:1:1::1/128 -> route_to_cpu()",
+    ):
+        assert want in tables, want
+    assert "dst_addr=198.51.100.12" in tables and "mtu=1452" in tables
+    # Nothing changed: nothing is written (what a restarted daemon relies on).
+    again = await write(switch, state(cpe_config))
+    assert again == {"insert": 0, "modify": 0, "delete": 0}
+
+
+async def test_route_without_sa_is_kept_out_and_sa_change_is_one_modify(
+    switch: P4RuntimeClient, cpe_config: Config
+) -> None:
+    d = state(cpe_config)
+    d.set_sa("198.51.100.12", None, None)
+    await write(switch, d)
+    tables = "\n".join(await switch.dump_tables())
+    assert "route_remote" not in tables and "tunnel " not in tables
+    d.set_sa("198.51.100.12", None, SaPair(2, 1))
+    await write(switch, d)
+    # A rekey moves the tunnel to new SAs: tunnel_sa modified, inbound entry replaced.
+    d.set_sa("198.51.100.12", None, SaPair(4, 3))
+    counts = await write(switch, d)
+    assert counts == {"insert": 1, "modify": 1, "delete": 1}
+    tables = "\n".join(await switch.dump_tables())
+    assert "tunnel_sa tunnel_id=1 -> set_outbound_sa(sa_index=4)" in tables
+
+
+async def test_withdrawn_route_and_lost_neighbour_are_deleted(
+    switch: P4RuntimeClient, cpe_config: Config
+) -> None:
+    d = state(cpe_config)
+    await write(switch, d)
+    d.remove_route("blue", net("10.2.2.0/24"))
+    d.neighbours.discard(Neighbour(ip("203.0.113.1"), "02:aa:00:00:00:01", 3))
+    counts = await write(switch, d)
+    # route, tunnel, tunnel_sa, inbound_sa; black nexthop, host route, default route
+    assert counts == {"insert": 0, "modify": 0, "delete": 7}
+    tables = "\n".join(await switch.dump_tables())
+    assert "black_fib" not in tables and "tunnel" not in tables
+
+
+async def test_control_sa_protects_bgp_to_the_red_rr(
+    switch: P4RuntimeClient, cpe_config: Config
+) -> None:
+    d = state(cpe_config)
+    d.control[ip("10.255.0.1")] = ControlPeer(ip("10.255.0.1"), SaPair(6, 5), ip("10.255.0.11"))
+    await write(switch, d)
+    tables = "\n".join(await switch.dump_tables())
+    assert "spd_protect(sa_index=6)" in tables
+    assert "inbound_sa_v4 sa_index=5 ipv4_src=10.255.0.1 -> inbound_sa_ok(tunnel_id=0)" in tables
+
+
+def test_overlapping_tenants_use_their_own_vrf_ids(cpe_config: Config) -> None:
+    d = DesiredState(cpe_config, MACS)
+    fib = [e for e in d.entries() if e.table == "vrf_fib_v4"]
+    assert {e.match["vrf_id"] for e in fib if e.match["ipv4_dst"] == "10.1.1.0/24"} == {1, 2}
