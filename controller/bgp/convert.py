@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 
 from controller.bgp.negotiate import Negotiated
 from controller.bgp.path import (
+    AS_SEQUENCE as AS_SEQ,
+)
+from controller.bgp.path import (
     IPV4_UNICAST,
     Attrs,
     Family,
@@ -41,6 +44,7 @@ from controller.bgp.wire.attributes.tunnel_encap import (
     TunnelEncapsulation,
     tunnel_problems,
 )
+from controller.bgp.wire.constants import AS_TRANS
 from controller.bgp.wire.context import CodecContext
 from controller.bgp.wire.errors import BgpError, ErrorAction
 from controller.bgp.wire.message import BgpMessage
@@ -105,7 +109,9 @@ def _tunnels(attr: TunnelEncapsulation, notes: list[str]) -> tuple[Tunnel, ...]:
     return tuple(out)
 
 
-def attrs_from_wire(attributes: Iterable[PathAttribute], notes: list[str]) -> Attrs:
+def attrs_from_wire(
+    attributes: Iterable[PathAttribute], notes: list[str], four_octet: bool = True
+) -> Attrs:
     kw: dict[str, object] = {}
     extra: list[object] = []
     as4: As4Path | None = None
@@ -140,9 +146,27 @@ def attrs_from_wire(attributes: Iterable[PathAttribute], notes: list[str]) -> At
                 extra.append(a.with_partial())
         else:
             extra.append(a)
-    if as4 is not None and "as_path" not in kw:
-        kw["as_path"] = tuple((seg.type, seg.asns) for seg in as4.segments)
+    if as4 is not None and not four_octet:
+        kw["as_path"] = _merge_as4(kw.get("as_path", ()), as4, notes)  # type: ignore[arg-type]
     return Attrs(extra=tuple(extra), **kw)  # type: ignore[arg-type]
+
+
+Segments = tuple[tuple[int, tuple[int, ...]], ...]
+
+
+def _plen(segs: Segments) -> int:
+    return sum(1 if t == 1 else len(a) for t, a in segs)
+
+
+def _merge_as4(as_path: Segments, as4: As4Path, notes: list[str]) -> Segments:
+    """RFC 6793 4.2.3: rebuild the 4-octet path from AS_PATH (with AS_TRANS) and AS4_PATH."""
+    segs4 = tuple((seg.type, seg.asns) for seg in as4.segments)
+    n2, n4 = _plen(as_path), _plen(segs4)
+    if n2 < n4:
+        notes.append("AS4_PATH longer than AS_PATH: AS4_PATH ignored (RFC 6793 4.2.3)")
+        return as_path
+    lead = [a for t, asns in as_path if t == AS_SEQ for a in asns][: n2 - n4]
+    return (((AS_SEQ, tuple(lead)),) if lead else ()) + segs4
 
 
 def decode_update(msg: object, source: Source, neg: Negotiated) -> RouteUpdate:
@@ -170,7 +194,7 @@ def decode_update(msg: object, source: Source, neg: Negotiated) -> RouteUpdate:
         out.notes.append(f"missing {missing}: treat-as-withdraw of {len(announced)} routes")
         out.withdrawn += [_to_key(fam, n)[0] for fam, n in announced]
         return out
-    attrs = attrs_from_wire(msg.attributes, out.notes)
+    attrs = attrs_from_wire(msg.attributes, out.notes, neg.four_octet_as)
     mp = msg.get(MpReachNlri)
     mp_attrs = attrs
     if mp is not None and mp.next_hop is not None:
@@ -197,10 +221,17 @@ def _missing_mandatory(msg: Update) -> str:
 
 
 def attrs_to_wire(attrs: Attrs, ctx: CodecContext) -> list[PathAttribute]:
-    out: list[PathAttribute] = [
-        OriginAttr(int(attrs.origin)),
-        AsPath(tuple(AsSegment(t, asns) for t, asns in attrs.as_path)),
-    ]
+    segs = tuple(AsSegment(t, asns) for t, asns in attrs.as_path)
+    out: list[PathAttribute] = [OriginAttr(int(attrs.origin))]
+    if not ctx.four_octet_as and any(a > 0xFFFF for _, asns in attrs.as_path for a in asns):
+        # RFC 6793 4.2.2: a 2-octet peer gets AS_TRANS in AS_PATH and the real path in AS4_PATH.
+        two = tuple(
+            AsSegment(t, tuple(a if a <= 0xFFFF else AS_TRANS for a in asns))
+            for t, asns in attrs.as_path
+        )
+        out += [AsPath(two), As4Path(segs)]
+    else:
+        out.append(AsPath(segs))
     if attrs.med is not None:
         out.append(Med(attrs.med))
     if attrs.local_pref is not None:
