@@ -18,8 +18,13 @@ from controller.config.model import Config
 def speaker_config(cfg: Config) -> SpeakerConfig:
     """The BGP speaker's configuration; red sessions run from the red loopback (draft 3.4)."""
     lb = cfg.loopbacks
-    red_loopbacks = [RedLoopback(lb.red)] if lb.red is not None else []
-    red_loopbacks += [RedLoopback(addr, tenant=name) for name, addr in lb.tenants.items()]
+    red_loopbacks = []
+    if lb.red is not None:
+        red_loopbacks.append(RedLoopback(lb.red, security_handle=lb.security_handle("red")))
+    red_loopbacks += [
+        RedLoopback(addr, security_handle=lb.security_handle(name), tenant=name)
+        for name, addr in lb.tenants.items()
+    ]
     neighbors = tuple(
         NeighborConfig(
             address=n.address,

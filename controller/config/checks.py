@@ -98,6 +98,18 @@ def check_loopbacks(cfg: Config) -> Found:
         if addr in seen:
             yield path, f"address {addr} is already used at {seen[addr]}"
         seen[addr] = path
+    handles: dict[bytes, str] = {}
+    for key in lb.security_handles:
+        path = f"loopbacks.security_handles.{key}"
+        if key == "red" and lb.red is None:
+            yield path, "there is no loopbacks.red"
+        elif key != "red" and key not in lb.tenants:
+            yield path, f"there is no loopbacks.tenants.{key}"
+        data = lb.security_handle(key)
+        if data is not None and data in handles:
+            yield path, f"equals the handle of {handles[data]} (draft section 4: MUST be distinct)"
+        elif data is not None:
+            handles[data] = key
     if cfg.ike is not None and cfg.ike.per_tenant_sas:
         for i, vrf in enumerate(cfg.vrfs):
             if vrf.name not in lb.tenants:

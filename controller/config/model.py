@@ -40,6 +40,31 @@ class Loopbacks(Strict):
     red: IPAddress | None = None
     # Per-tenant red loopbacks: VRF name -> address; each gets its own SAs.
     tenants: dict[str, IPAddress] = Field(default_factory=dict)
+    # Security Handle sub-TLV values (draft section 6, "deployment specific"), keyed
+    # "red" or by tenant: "0x..." for octets, other text as UTF-8. Omitted when absent.
+    security_handles: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("security_handles")
+    @classmethod
+    def _handles(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, text in value.items():
+            data = security_handle_bytes(text)
+            if not 0 < len(data) <= 255:
+                raise ValueError(f"{key}: a Security Handle has 1 to 255 octets (one-octet length)")
+        return value
+
+    def security_handle(self, key: str) -> bytes | None:
+        text = self.security_handles.get(key)
+        return None if text is None else security_handle_bytes(text)
+
+
+def security_handle_bytes(text: str) -> bytes:
+    if text.lower().startswith("0x"):
+        try:
+            return bytes.fromhex(text[2:])
+        except ValueError:
+            raise ValueError(f"{text!r} is not an even number of hex digits") from None
+    return text.encode()
 
 
 class TunnelEncapsulation(Strict):

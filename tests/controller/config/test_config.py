@@ -85,6 +85,8 @@ def test_every_example_config_validates(path: Path) -> None:
 
 def test_examples_exist() -> None:
     assert {p.name for p in EXAMPLES} >= {"cpe1.yml", "rr1.yml"}
+    cpe2 = load_config(ROOT / "examples" / "cpe2.yml")
+    assert cpe2.loopbacks.security_handle("blue") == bytes.fromhex("0c0201")
 
 
 def test_base_is_valid_and_defaults_are_filled() -> None:
@@ -121,6 +123,22 @@ CASES = [
     ({"loopbacks__black": None}, "loopbacks.black: a C-PE needs a black loopback"),
     ({"loopbacks__red": "198.51.100.9"}, "loopbacks.red: must differ from the black loopback"),
     ({"loopbacks__tenants": {"green": "10.255.1.9"}}, "loopbacks.tenants.green: VRF 'green'"),
+    (
+        {"loopbacks__security_handles": {"red": "0x123"}},
+        "loopbacks.security_handles: '0x123' is not an even number of hex digits",
+    ),
+    ({"loopbacks__security_handles": {"red": "x" * 256}}, "red: a Security Handle has 1 to 255"),
+    (
+        {"loopbacks__security_handles": {"blue": "0x01"}},
+        "loopbacks.security_handles.blue: there is no loopbacks.tenants.blue",
+    ),
+    (
+        {
+            "loopbacks__tenants": {"blue": "10.255.1.9"},
+            "loopbacks__security_handles": {"red": "0x01", "blue": "\x01"},
+        },
+        "loopbacks.security_handles.blue: equals the handle of red (draft section 4",
+    ),
     ({"vrfs__0__rd": "65000"}, "vrfs[0].rd: '65000' is not ASN:NN or IPv4:NN"),
     ({"vrfs__0__rd": "300.1.1.1:5"}, "'300.1.1.1' is not an IPv4 address"),
     ({"vrfs__0__rd": "70000:70000"}, "assigned number 70000 is above 65535"),
@@ -327,4 +345,6 @@ def test_examples_build_a_bgp_speaker_config(path: Path) -> None:
     assert [v.name for v in speaker.vrfs] == [v.name for v in cfg.vrfs]
     for vrf in speaker.vrfs:
         assert vrf.red_loopback == cfg.loopbacks.tenants.get(vrf.name, cfg.loopbacks.red)
+    for lo in speaker.red_loopbacks:
+        assert lo.security_handle == cfg.loopbacks.security_handle(lo.tenant or "red")
     assert speaker.mpls_in_ipsec_tunnel_type == cfg.tunnel_encapsulation.mpls_in_ipsec_tunnel_type
