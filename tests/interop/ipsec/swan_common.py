@@ -23,13 +23,15 @@ def our_config(
     creds: Credentials | None = None,
     remote_id: str | None = SS_IP,
     local_id: str = US_IP,
+    ike_proposal: str = IKE_PROPOSAL,
+    esp_proposal: str = "aes128gcm16",
     **kw: object,
 ) -> IkeConfig:
     child = ChildConfig(
         "net",
         [TrafficSelector.subnet("10.10.1.0/24")],
         [TrafficSelector.subnet("10.10.2.0/24")],
-        ["aes128gcm16"],
+        [esp_proposal],
         transport=False,
         lifetimes=Lifetimes(rekey_seconds=None, life_seconds=None),
     )
@@ -39,7 +41,7 @@ def our_config(
         remote_id,
         psk=PSK.encode() if psk else None,
         creds=creds,
-        ike_proposals=[IKE_PROPOSAL],
+        ike_proposals=[ike_proposal],
         children=[child],
         lifetimes=Lifetimes(rekey_seconds=None, life_seconds=None),
         dpd_seconds=None,
@@ -58,6 +60,8 @@ def swanctl_conf(
     local_id: str = SS_IP,
     remote_id: str = US_IP,
     certs: str = "",
+    ike_proposal: str = IKE_PROPOSAL,
+    esp_proposal: str = "aes128gcm16",
 ) -> str:
     secrets = (
         f"secrets {{\n  ike-1 {{\n    id-1 = {US_IP}\n    id-2 = {SS_IP}\n"
@@ -68,7 +72,7 @@ def swanctl_conf(
     version = 2
     local_addrs = {SS_IP}
     remote_addrs = {US_IP}
-    proposals = {IKE_PROPOSAL}
+    proposals = {ike_proposal}
     encap = yes
     {extra_conn}
     local {{
@@ -84,7 +88,7 @@ def swanctl_conf(
       net {{
         local_ts = 10.10.2.0/24
         remote_ts = 10.10.1.0/24
-        esp_proposals = aes128gcm16
+        esp_proposals = {esp_proposal}
         mode = tunnel
         {extra_child}
       }}

@@ -134,3 +134,47 @@ async def test_strongswan_deletes_the_ike_sa(topo: Topo) -> None:
         assert not svc.daemon.sas and not sa.children
     finally:
         await svc.stop()
+
+
+@pytest.mark.parametrize(
+    ("ike", "esp", "shown"),
+    [
+        (
+            "aes256-sha256-modp2048",
+            "aes256-sha256",
+            "AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048",
+        ),
+        # no "-esn": kernel-libipsec refuses ESN SAs ("IPsec SA: ESN not supported")
+        (
+            "aes256gcm16-prfsha384-ecp384",
+            "aes256gcm16",
+            "AES_GCM_16_256/PRF_HMAC_SHA2_384/ECP_384",
+        ),
+        (
+            "aes128-sha512-prfsha512-ecp256",
+            "aes128gcm16-x25519",
+            "AES_CBC_128/HMAC_SHA2_512_256/PRF_HMAC_SHA2_512/ECP_256",
+        ),
+    ],
+)
+async def test_strongswan_transforms(topo: Topo, ike: str, esp: str, shown: str) -> None:
+    """Each IKE suite and DH group against strongSwan, with a CHILD_SA and an IKE SA rekey."""
+    svc, sa, child = await _established(
+        topo,
+        cfg_kw={"ike_proposal": ike, "esp_proposal": esp},
+        conf_kw={"ike_proposal": ike, "esp_proposal": esp},
+    )
+    try:
+        assert f"selected proposal: IKE:{shown}" in topo.charon.log_text()
+        svc.daemon.rekey_child(child.spi_in, svc.now)  # with PFS when the ESP proposal has DH
+        svc.poke()
+        _, up = await wait_event(svc, lambda s, e: isinstance(e, ChildUp) and e.replaces is child)
+        await topo.charon.wait_for(f"in  {up.child.spi_out:08x}")  # type: ignore[union-attr]
+        if "x25519" in esp:
+            assert up.child.dh_group == 31  # type: ignore[union-attr]
+        svc.daemon.rekey_ike(sa, svc.now)
+        svc.poke()
+        await wait_event(svc, lambda s, e: isinstance(e, IkeDown) and s is sa)
+        assert sa.successor is not None and sa.successor.state == IkeState.ESTABLISHED
+    finally:
+        await svc.stop()

@@ -73,10 +73,11 @@ class EnginePeer:
         self.echoed += 1
 
 
-async def test_strongswan_esp_traffic_through_our_engine(topo: Topo) -> None:
-    await topo.charon.load(swanctl_conf())
+@pytest.mark.parametrize("esp", ["aes128gcm16", "aes256-sha256"])
+async def test_strongswan_esp_traffic_through_our_engine(topo: Topo, esp: str) -> None:
+    await topo.charon.load(swanctl_conf(esp_proposal=esp))
     peer = EnginePeer()
-    svc = await start_service(topo, our_config())
+    svc = await start_service(topo, our_config(esp_proposal=esp))
     svc.esp_sink = peer.esp_in
     peer.svc = svc  # type: ignore[assignment]
 
