@@ -26,9 +26,11 @@ from peers.routes import (
 from controller.bgp.wire import (
     VPNV4,
     VPNV6,
+    BgpError,
     ErrorAction,
     FourOctetAs,
     MultiProtocol,
+    Notification,
     Update,
     VpnPrefix,
     validate_update,
@@ -229,6 +231,7 @@ def test_exabgp_receives_our_tunnel_attribute_and_sends_one(bgp_lab: BgpLab) -> 
         ("[0x06 0x40 0x00]", ErrorAction.ATTRIBUTE_DISCARD, 5),  # ATOMIC_AGGREGATE with a value
         ("[0x17 0xc0 0xfffe0020]", ErrorAction.TREAT_AS_WITHDRAW, 5),  # tunnel TLV overruns
         ("[0x08 0xc0 0x0001]", ErrorAction.TREAT_AS_WITHDRAW, 5),  # COMMUNITIES of 2 octets
+        ("[0x05 0x80 0x00000064]", ErrorAction.TREAT_AS_WITHDRAW, 4),  # LOCAL_PREF as optional
     ],
 )
 def test_exabgp_malformed_attributes_classified_per_rfc7606(
@@ -242,6 +245,18 @@ def test_exabgp_malformed_attributes_classified_per_rfc7606(
     update = a.wait_update(_has_prefix("10.77.0.0/16"))
     assert update.action is action
     assert [(e.code, e.subcode) for e in update.errors] == [(3, subcode)]
+
+
+def test_exabgp_unrecognized_well_known_attribute_resets_session(bgp_lab: BgpLab) -> None:
+    peer = bgp_lab.start("exabgp", families=("ipv4",), clients=1, rr=False)
+    a = peer.connect(0)
+    peer.daemon.api(  # type: ignore[attr-defined]
+        "announce route 10.78.0.0/16 next-hop 10.0.0.9 attribute [0x63 0x40 0x0102]"
+    )
+    with pytest.raises(BgpError) as exc:
+        a.wait_update(_has_prefix("10.78.0.0/16"))
+    assert (exc.value.code, exc.value.subcode, exc.value.data) == (3, 2, b"\x40\x63\x02\x01\x02")
+    assert Notification.from_error(exc.value).encode()[19:21] == b"\x03\x02"
 
 
 def test_bird_static_vpn_route_decodes(bgp_lab: BgpLab) -> None:
