@@ -85,6 +85,19 @@ class Netns:
 
         return self.call(make)
 
+    def tcp_listen(self, address: str, port: int = 179) -> socket.socket:
+        """A listening TCP socket inside this namespace (for daemons configured as active)."""
+
+        def make() -> socket.socket:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            s = socket.socket(family, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((address, port))
+            s.listen(8)
+            return s
+
+        return self.call(make)
+
     def delete(self) -> None:
         sh("ip", "netns", "del", self.name, check=False)
 
