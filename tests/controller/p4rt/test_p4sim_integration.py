@@ -1,13 +1,15 @@
-"""The client against p4sim's real P4Runtime server and switch state, over gRPC.
+"""The client against p4sim's real P4Runtime server, compiling a real P4 program.
 
-The pipeline is a small program double (this package's test P4Info and an echo
-executor for the CPU port), loaded through p4sim's own Device, state objects and
-server, so every request is validated by the target the product runs on.
+``programs/small.p4`` has the table shapes of the C-PE, one of each extern, a
+parser value set and packet I/O (a PacketOut comes back as a PacketIn). p4sim
+compiles it, generates its P4Info and serves it over gRPC, so every request is
+validated by the target the product runs on.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from finsy.proto import p4i
@@ -27,9 +29,9 @@ from controller.p4rt import (
     TableEntry,
     WriteError,
 )
-from targets.p4sim.runtime.bundle import Bundle
+from targets.p4sim.runtime.bundle import Bundle, bundle_from_path
 from targets.p4sim.runtime.device import Device
-from targets.p4sim.runtime.program import LoadedProgram, ProgramError, state_from_p4info
+from targets.p4sim.runtime.loader import load_engine
 from targets.p4sim.runtime.server import start_server
 
 from .test_client import wait_for
@@ -37,33 +39,18 @@ from .test_client import wait_for
 pytestmark = pytest.mark.unit
 
 CPU_PORT = 255
-SOURCE = "// p4rt client integration program\n"
+PROGRAM = Path(__file__).with_name("programs") / "small.p4"
 
 
-def make_loader(p4info: p4i.P4Info):  # type: ignore[no-untyped-def]
-    def load(bundle: Bundle) -> LoadedProgram:
-        if bundle.sources.get(bundle.main) != SOURCE:
-            raise ProgramError(f"{bundle.main}:1: unknown program")
-        state = state_from_p4info(p4info)
-
-        def process(port: int, frame: bytes) -> list[tuple[int, bytes]]:
-            if port != CPU_PORT or len(frame) < 3:
-                return []
-            # packet_out: egress_port(9) mode(8) pad(7); echo back as packet_in:
-            # ingress_port(9) = egress_port, reason(8) = 7, pad(7).
-            hdr = int.from_bytes(frame[:3], "big") >> 7
-            egress = hdr >> 8
-            back = ((egress << 8) | 7) << 7
-            return [(CPU_PORT, back.to_bytes(3, "big") + frame[3:])]
-
-        return LoadedProgram(p4info, state, process)
-
-    return load
+@pytest.fixture(scope="module")
+def small() -> tuple[Bundle, p4i.P4Info]:
+    bundle = bundle_from_path(PROGRAM)
+    return bundle, load_engine(bundle).p4info
 
 
 @pytest.fixture
-async def switch(p4info: p4i.P4Info) -> AsyncIterator[tuple[Device, str]]:
-    device = Device(make_loader(p4info), device_id=1, cpu_port=CPU_PORT)
+async def switch() -> AsyncIterator[tuple[Device, str]]:
+    device = Device(load_engine, device_id=1, cpu_port=CPU_PORT)
     server, port = await start_server(device, "127.0.0.1:0")
     try:
         yield device, f"127.0.0.1:{port}"
@@ -72,11 +59,14 @@ async def switch(p4info: p4i.P4Info) -> AsyncIterator[tuple[Device, str]]:
 
 
 @pytest.fixture
-async def client(switch: tuple[Device, str], p4info: p4i.P4Info) -> AsyncIterator[P4RuntimeClient]:
+async def client(
+    switch: tuple[Device, str], small: tuple[Bundle, p4i.P4Info]
+) -> AsyncIterator[P4RuntimeClient]:
     _, address = switch
+    bundle, p4info = small
     cli = P4RuntimeClient(address, device_id=1, election_id=3, backoff=(0.02, 0.1))
     await cli.connect(timeout=5)
-    await cli.set_pipeline(p4info, Bundle("main.p4", {"main.p4": SOURCE}).encode())
+    await cli.set_pipeline(p4info, bundle.encode())
     try:
         yield cli
     finally:
@@ -105,10 +95,12 @@ ENTRIES = [
 ]
 
 
-async def test_capabilities_and_pipeline(client: P4RuntimeClient, p4info: p4i.P4Info) -> None:
+async def test_capabilities_and_pipeline(
+    client: P4RuntimeClient, small: tuple[Bundle, p4i.P4Info]
+) -> None:
     assert (await client.capabilities()).startswith("1.")
     config = await client.get_pipeline()
-    assert config.p4info == p4info
+    assert config.p4info == small[1]
 
 
 async def test_entries_read_back_identical(client: P4RuntimeClient) -> None:
@@ -116,9 +108,20 @@ async def test_entries_read_back_identical(client: P4RuntimeClient) -> None:
     got = sorted(client.entry_string(x) for x in await client.read([TableEntry("*")]))
     assert got == sorted(client.entry_string(x) for x in ENTRIES)
     assert "vrf_fib vrf=2 dst=10.1.0.0/16 -> push_label(label=100, tunnel=3)" in got
-    await client.modify([TableEntry("vrf_fib", action="drop", is_default=True)])
-    default = await client.read([TableEntry("vrf_fib", is_default=True)])
-    assert [client.entry_string(x) for x in default] == ["vrf_fib default -> drop()"]
+    await client.modify(
+        [
+            TableEntry(
+                "tunnel",
+                action="set_tunnel",
+                is_default=True,
+                params={"remote_addr": "192.0.2.9", "sa_index": 9},
+            )
+        ]
+    )
+    default = await client.read([TableEntry("tunnel", is_default=True)])
+    assert [client.entry_string(x) for x in default] == [
+        "tunnel default -> set_tunnel(remote_addr=192.0.2.9, sa_index=9)"
+    ]
 
 
 async def test_p4sim_write_errors_are_decoded(client: P4RuntimeClient) -> None:
@@ -172,10 +175,10 @@ async def test_externs_and_replication(client: P4RuntimeClient) -> None:
 
 
 async def test_packet_out_comes_back_as_packet_in(client: P4RuntimeClient) -> None:
-    await client.packet_out(PacketOut(b"\xde\xad\xbe\xef", {"egress_port": 5, "mode": 1}))
+    await client.packet_out(PacketOut(b"\xde\xad\xbe\xef", {"egress_port": 5, "mode": 1, "pad": 0}))
     pkt = await client.packet_in(timeout=5)
     assert pkt.payload == b"\xde\xad\xbe\xef"
-    assert pkt.metadata == {"ingress_port": 5, "reason": 7}
+    assert pkt.metadata == {"ingress_port": 5, "reason": 7, "pad": 0}
 
 
 async def test_p4sim_arbitration_moves_primaryship(
