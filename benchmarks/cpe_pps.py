@@ -43,19 +43,20 @@ def sized_tenant_packet(frame_len: int, dst: str, src: str, ttl: int = 64) -> ob
 
 
 def run(
-    name: str, size: int, frames: list[bytes], port: int, switch: InProcessSwitch, seconds: float
+    name: str, size: int, frame: bytes, port: int, switch: InProcessSwitch, seconds: float
 ) -> None:
     want = BLACK if port == RED_A1 else RED_A1
-    got = switch.send(port, frames[0])
+    got = switch.send(port, frame)
     if [p for p, _ in got] != [want]:
         raise SystemExit(f"{name}: expected one frame out of port {want}, got {got!r}")
-    black_len = len(got[0][1]) if port == RED_A1 else len(frames[0])
-    sent, i, start = 1, 1, time.perf_counter()
-    while time.perf_counter() - start < seconds and i < len(frames):
-        switch.send(port, frames[i])
-        i += 1
-        sent += 1
-    elapsed = time.perf_counter() - start
+    black_len = len(got[0][1]) if port == RED_A1 else len(frame)
+    sent, delivered, start = 0, 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        for _ in range(100):
+            delivered += len(switch.send(port, frame))
+        sent += 100
+    if delivered != sent:
+        raise SystemExit(f"{name}: only {delivered} of {sent} frames came out of port {want}")
     print(
         f"{name:<22} tenant {size:>4} B  black {black_len:>4} B  {sent / elapsed:8.0f} pkt/s"
         f"  ({sent} in {elapsed:.2f}s)"
@@ -65,14 +66,15 @@ def run(
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=2.0, help="time per case")
-    ap.add_argument("--max-packets", type=int, default=20000, help="frames prepared per case")
     args = ap.parse_args()
 
     switch = InProcessSwitch()
     cpe = Cpe(switch, None, switch.crypto)  # type: ignore[arg-type]
     cpe.set_up_vrf_a(V4)
     cpe.set_up_black(V4)
-    tunnel = cpe.set_up_tunnel(V4)
+    # Anti-replay off on the inbound SA so one ESP frame can be resent; the
+    # window check is a few integer operations and does not change the figure.
+    tunnel = cpe.set_up_tunnel(V4, replay_window=0)
     cpe.set_up_remote_route(V4, VRF_A, V4.remote_net, LABEL, tunnel.tunnel_id)
     cpe.set_up_vpn_label(LABEL, VRF_A)
 
@@ -80,18 +82,12 @@ def main() -> int:
     for size in (64, 1400):
         ip = sized_tenant_packet(size, V4.remote_host, V4.tenant_host1)
         frame = eth(host_mac(RED_A1), router_mac(RED_A1), ip)
-        run("red->black (encrypt)", size, [frame] * args.max_packets, RED_A1, switch, args.seconds)
-
-        # Black -> red needs a fresh sequence number per packet (anti-replay);
-        # the tenant frame delivered on the red port has the same size as above.
+        run("red->black (encrypt)", size, frame, RED_A1, switch, args.seconds)
         inner = sized_tenant_packet(size, V4.tenant_host1, V4.remote_host, ttl=30)
         plain = mpls_in_ip(4, V4.peer_loopback, V4.our_loopback, LABEL, inner)
-        esp_frames = []
-        budget = time.perf_counter() + 10.0
-        while len(esp_frames) < args.max_packets and time.perf_counter() < budget:
-            esp = tunnel.in_sa.encrypt(plain)
-            esp_frames.append(bytes(Ether(src=BLACK_GW_MAC, dst=router_mac(BLACK)) / esp))
-        run("black->red (decrypt)", size, esp_frames, BLACK, switch, args.seconds)
+        esp = tunnel.in_sa.encrypt(plain)
+        esp_frame = bytes(Ether(src=BLACK_GW_MAC, dst=router_mac(BLACK)) / esp)
+        run("black->red (decrypt)", size, esp_frame, BLACK, switch, args.seconds)
     return 0
 
 

@@ -263,7 +263,9 @@ class Cpe:
             ),
         )
 
-    def _sa_params(self, direction: Direction, outer: Family, udp: bool) -> SaParams:
+    def _sa_params(
+        self, direction: Direction, outer: Family, udp: bool, replay_window: int = 64
+    ) -> SaParams:
         suite = CipherSuite.AES_GCM_16_128
         keys = SaKeys(enc_key=os.urandom(suite.enc_key_len), salt=os.urandom(suite.salt_len))
         index, spi = self._next_sa, self._next_spi
@@ -278,14 +280,23 @@ class Cpe:
             suite=suite,
             keys=keys,
             udp_encap=UdpEncap(4500, 4500) if udp else None,
+            replay_window=replay_window,
         )
 
     def set_up_tunnel(
-        self, outer: Family, tunnel_id: int = 1, mtu: int = 1500, udp: bool = False
+        self,
+        outer: Family,
+        tunnel_id: int = 1,
+        mtu: int = 1500,
+        udp: bool = False,
+        replay_window: int = 64,
     ) -> Tunnel:
-        """Tunnel to the peer's black loopback with an outbound and an inbound SA."""
+        """Tunnel to the peer's black loopback with an outbound and an inbound SA.
+
+        ``replay_window=0`` turns anti-replay off (benchmarks resend one frame).
+        """
         out_p = self._sa_params(Direction.OUTBOUND, outer, udp)
-        in_p = self._sa_params(Direction.INBOUND, outer, udp)
+        in_p = self._sa_params(Direction.INBOUND, outer, udp, replay_window)
         with self.crypto.lock:
             self.crypto.engine.add_sa(out_p)
             self.crypto.engine.add_sa(in_p)
