@@ -238,8 +238,18 @@ class P4RuntimeClient:
     ) -> Plan:
         """Read ``scope`` (wildcards), diff against ``desired``, write only the difference."""
         codec = self._codec()
-        current = await self.read_raw(codec.encode(ent, for_read=True) for ent in scope)
-        plan = diff(codec, (codec.encode(ent) for ent in desired), current, order=tuple(order))
+        wanted = [codec.encode(ent) for ent in desired]
+        reads = [codec.encode(ent, for_read=True) for ent in scope]
+        # Wildcard reads never return default entries (spec 9.1.4): read the ones we
+        # manage explicitly, or they would be rewritten on every pass.
+        for msg in wanted:
+            if msg.WhichOneof("entity") == "table_entry" and msg.table_entry.is_default_action:
+                read = p4r.Entity()
+                read.table_entry.table_id = msg.table_entry.table_id
+                read.table_entry.is_default_action = True
+                reads.append(read)
+        current = await self.read_raw(reads)
+        plan = diff(codec, wanted, current, order=tuple(order))
         for phase in plan.phases:
             await self.write(phase)
         return plan

@@ -195,3 +195,20 @@ async def test_p4sim_arbitration_moves_primaryship(
         await other.close()
     await wait_for(lambda: client.is_primary)
     assert events == [False, True]
+
+
+async def test_reconcile_manages_default_entries(client: P4RuntimeClient) -> None:
+    desired = [
+        *ENTRIES[:2],
+        TableEntry(
+            "tunnel",
+            action="set_tunnel",
+            is_default=True,
+            params={"remote_addr": "192.0.2.9", "sa_index": 9},
+        ),
+    ]
+    scope = [TableEntry("vrf_fib"), TableEntry("tunnel")]
+    plan = await client.reconcile(desired, scope)
+    assert plan.counts == {"insert": 2, "modify": 1, "delete": 0}
+    plan = await client.reconcile(desired, scope)
+    assert plan.updates == [] and plan.unchanged == 3
