@@ -24,6 +24,7 @@ from peers.routes import (
 )
 
 from controller.bgp.wire import (
+    AS_TRANS,
     VPNV4,
     VPNV6,
     BgpError,
@@ -37,11 +38,16 @@ from controller.bgp.wire import (
 )
 from controller.bgp.wire.attributes import (
     PARTIAL,
+    Aggregator,
+    As4Aggregator,
+    As4Path,
+    AsPath,
     ClusterList,
     ExtendedCommunities,
     MpReachNlri,
     OriginatorId,
     TunnelEncapsulation,
+    reconstruct_as_path,
 )
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
@@ -299,3 +305,24 @@ def test_frr_vpn_network_with_type1_rd_decodes(bgp_lab: BgpLab) -> None:
     assert isinstance(route, VpnPrefix)
     assert (route.rd.type, str(route.rd), route.labels[0].value) == (1, "1.2.3.4:4", 400)
     assert update.encode(b.ctx) == b.raw_of(update)
+
+
+def test_exabgp_sends_as4_path_to_a_two_octet_speaker(bgp_lab: BgpLab) -> None:
+    peer = bgp_lab.start("exabgp", families=("ipv4",), clients=1, rr=False)
+    a = peer.connect(0, four_octet=False)
+    assert not a.ctx.four_octet_as
+    peer.daemon.api(  # type: ignore[attr-defined]
+        "announce route 10.79.0.0/16 next-hop 10.0.0.9 as-path [ 65001 4200000000 ] "
+        "aggregator ( 4200000001:192.0.2.1 )"
+    )
+    update = a.wait_update(_has_prefix("10.79.0.0/16"))
+    assert update.errors == ()
+    as_path, as4_path = update.get(AsPath), update.get(As4Path)
+    assert as_path is not None and as4_path is not None
+    # ExaBGP sends the whole path in AS4_PATH (RFC 6793 allows any suffix).
+    assert (as_path.asns, as4_path.asns) == ((65001, AS_TRANS), (65001, 4200000000))
+    assert str(reconstruct_as_path(as_path, as4_path)) == "65001 4200000000"
+    agg, agg4 = update.get(Aggregator), update.get(As4Aggregator)
+    assert agg is not None and agg4 is not None
+    assert (agg.asn, agg4.asn) == (AS_TRANS, 4200000001)
+    assert update.encode(a.ctx) == a.raw_of(update)

@@ -54,14 +54,16 @@ class RunningPeer:
     def client_ip(self, index: int) -> str:
         return self.lab.us_ips[index]
 
-    def connect(self, index: int, families: tuple[str, ...] | None = None) -> RawSpeaker:
+    def connect(
+        self, index: int, families: tuple[str, ...] | None = None, *, four_octet: bool = True
+    ) -> RawSpeaker:
         """Open a session from test-side address ``index`` and finish the OPEN exchange."""
         ip = self.lab.us_ips[index]
         sock = self.lab.us.tcp_connect(ip, self.lab.peer_ip)
         fams = tuple(WIRE_FAMILY[f] for f in (families or self.families))
         speaker = RawSpeaker(sock, self.asn, ip, fams)
         self.speakers.append(speaker)
-        speaker.establish()
+        speaker.establish(four_octet=four_octet)
         self.daemon.wait_established(ip)
         return speaker
 

@@ -86,17 +86,26 @@ class RawSpeaker:
                 raise PeerClosed("peer closed the TCP connection")
             self._reader.feed(chunk)
 
-    def establish(self, extra: Iterable[Capability] = (), timeout: float = 15) -> Open:
-        """OPEN/KEEPALIVE exchange; returns the peer's OPEN and sets the session context."""
+    def establish(
+        self, extra: Iterable[Capability] = (), timeout: float = 15, *, four_octet: bool = True
+    ) -> Open:
+        """OPEN/KEEPALIVE exchange; returns the peer's OPEN and sets the session context.
+
+        ``four_octet=False`` plays an old (RFC 4271-only) speaker: no 4-octet AS
+        capability, so the peer must send AS_PATH with AS_TRANS plus AS4_PATH.
+        """
         caps: list[Capability] = [MultiProtocol(f.afi, f.safi) for f in self.families]
         caps += [RouteRefresh(), EnhancedRouteRefresh(), *extra]
-        self.send(Open.create(self.asn, self.hold_time, self.router_id, caps))
+        self.send(
+            Open.create(self.asn, self.hold_time, self.router_id, caps, four_octet=four_octet)
+        )
         deadline = time.monotonic() + timeout
         rec = self._recv_one(deadline)
         if not isinstance(rec.message, Open):
             raise AssertionError(f"expected OPEN, got {rec.message}")
         self.peer_open = rec.message
-        self.ctx = CodecContext(four_octet_as=rec.message.find(FourOctetAs) is not None)
+        both = four_octet and rec.message.find(FourOctetAs) is not None
+        self.ctx = CodecContext(four_octet_as=both)
         self._reader.ctx = self.ctx
         self.send(Keepalive())
         while not isinstance(self._recv_one(deadline).message, Keepalive):
