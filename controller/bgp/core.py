@@ -90,6 +90,7 @@ class SpeakerCore:
         self._red_loopbacks_seen: set[IPAddress] = set()
         self._deps: dict[IPAddress, set[Nlri]] = {}
         self._res_cache: dict[IPAddress, Resolution] = {}
+        self._vrf_dirty: set[tuple[str, IPNetwork]] | None = None
         self.resolves = bool(cfg.vrfs)
         self.now = 0.0
         for n in cfg.neighbors:
@@ -401,32 +402,44 @@ class SpeakerCore:
     # ---- best-path changes ------------------------------------------------------
 
     def _apply(self, rib: Rib, changes: Sequence[Change | None]) -> None:
+        """Propagate best-path changes: Adj-RIB-Out, VRF imports, dependent resolutions.
+
+        VRF prefixes are recomputed once, after every consequence has been applied,
+        so the app never sees a transient state (e.g. unresolved just before withdrawn).
+        """
+        outer = self._vrf_dirty is None
+        if outer:
+            self._vrf_dirty = set()
+        assert self._vrf_dirty is not None
         color = Color.RED if rib is self.red else Color.BLACK
-        todo = [c for c in changes if c is not None]
-        while todo:
-            ch = todo.pop()
+        for ch in changes:
+            if ch is None:
+                continue
             for peer, sess in self.sessions.items():
                 if sess.neighbor.color is color and sess.established:
                     self._pending[peer].add(ch.nlri)
-            fam = ch.nlri.family
-            if is_vpn_family(fam):
-                if color is Color.RED and self.vrfs:
+            if is_vpn_family(ch.nlri.family):
+                if color is Color.RED:
                     for v in self.vrfs.values():
                         if v.set_imported(ch.nlri, ch.new) or (
                             ch.old is not None and v.imports(ch.old)
                         ):
-                            self._refresh_vrf(v, ch.nlri.prefix)
+                            self._vrf_dirty.add((v.name, ch.nlri.prefix))
                 continue
-            # A unicast change may change how VPN next hops resolve.
+            # A unicast change (red or black) may change how VPN next hops resolve.
             self._track_red_loopback(ch, color)
             self._res_cache.clear()
             net = ch.nlri.prefix
             for nh in [nh for nh in self._deps if nh.version == net.version and nh in net]:
-                todo += self.red.reselect(self._deps[nh])
                 for v in self.vrfs.values():
                     for nlri in self._deps[nh]:
-                        if nlri.prefix in v.imported or nlri.prefix in v.local:
-                            self._refresh_vrf(v, nlri.prefix)
+                        if nlri.prefix in v.imported:
+                            self._vrf_dirty.add((v.name, nlri.prefix))
+                self._apply(self.red, self.red.reselect(self._deps[nh]))
+        if outer:
+            dirty, self._vrf_dirty = self._vrf_dirty, None
+            for name, prefix in sorted(dirty, key=str):
+                self._refresh_vrf(self.vrfs[name], prefix)
 
     def _track_red_loopback(self, ch: Change, color: Color) -> None:
         if color is not Color.RED or ch.nlri.prefix.num_addresses != 1:

@@ -389,3 +389,21 @@ def test_s32_mobility_black_loopback_change_converges() -> None:
     assert ev.prefix == net_("172.16.1.0/24") and ev.tunnel_endpoint == ip("198.51.100.99")
     assert ev.verdict is Verdict.RESOLVED
     assert ipaddress.ip_address("198.51.100.99") == b.vrf_routes("blue")[0].tunnel_endpoint
+
+
+def test_s4_spoof_detected_when_black_route_arrives_after_vpn_route() -> None:
+    net = _spoof_setup()
+    a, b, e = net.node(A), net.node(B), net.node(E)
+    a.add_vrf_route("blue", net_("172.16.1.0/24"), net.now)
+    net.settle()
+    assert b.spoofs == {} and b.vrf_routes("blue") == []  # unresolved: no red loopback route
+    e.announce(net_("10.0.0.0/8"), ip(E), Color.BLACK, net.now)
+    net.settle()
+    assert [r.verdict for r in b.spoofs.values()] == [Verdict.SPOOF]
+    assert b.vrf_routes("blue") == [] and b.counters["spoof"] == 1
+    e.withdraw(net_("10.0.0.0/8"), Color.BLACK, net.now)
+    net.settle()
+    assert b.spoofs == {}
+    a.set_black_loopback(ip("198.51.100.1"), net.now)
+    net.settle()
+    assert [ev.verdict for ev in b.vrf_routes("blue")] == [Verdict.RESOLVED]
