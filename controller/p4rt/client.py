@@ -19,7 +19,7 @@ from finsy.proto import p4i, p4r, p4r_grpc
 from controller.p4rt import entities as e
 from controller.p4rt.canonical import entity_string
 from controller.p4rt.codec import Codec
-from controller.p4rt.errors import NotPrimaryError, P4RuntimeClientError, RpcError
+from controller.p4rt.errors import NotPrimaryError, P4RuntimeClientError, P4ValueError, RpcError
 from controller.p4rt.reconcile import Plan, diff
 from controller.p4rt.schema import P4Schema
 from controller.p4rt.stream import StreamChannel
@@ -236,7 +236,12 @@ class P4RuntimeClient:
     async def reconcile(
         self, desired: Iterable[e.Entity], scope: Iterable[e.Entity], *, order: Iterable[str] = ()
     ) -> Plan:
-        """Read ``scope`` (wildcards), diff against ``desired``, write only the difference."""
+        """Read ``scope`` (wildcards), diff against ``desired``, write only the difference.
+
+        ``scope`` names what this caller manages: entries found there and not desired
+        are deleted. Every desired table entry must lie in scope (else P4ValueError);
+        default entries among ``desired`` are read and compared automatically.
+        """
         codec = self._codec()
         wanted = [codec.encode(ent) for ent in desired]
         reads = [codec.encode(ent, for_read=True) for ent in scope]
@@ -248,6 +253,7 @@ class P4RuntimeClient:
                 read.table_entry.table_id = msg.table_entry.table_id
                 read.table_entry.is_default_action = True
                 reads.append(read)
+        _check_scope(codec, wanted, reads)
         current = await self.read_raw(reads)
         plan = diff(codec, wanted, current, order=tuple(order))
         for phase in plan.phases:
@@ -276,3 +282,27 @@ class P4RuntimeClient:
     async def packet_in(self, timeout: float | None = None) -> e.PacketIn:
         """The next PacketIn (metadata decoded by name)."""
         return await asyncio.wait_for(self.packet_ins.get(), timeout)
+
+
+def _check_scope(codec: Codec, wanted: list[p4r.Entity], reads: list[p4r.Entity]) -> None:
+    """Refuse desired entries that the scope does not read: they would be re-inserted
+    on every pass (ALREADY_EXISTS) instead of being compared."""
+    tables = {r.table_entry.table_id for r in reads if r.WhichOneof("entity") == "table_entry"}
+    pre = {
+        r.packet_replication_engine_entry.WhichOneof("type")
+        for r in reads
+        if r.WhichOneof("entity") == "packet_replication_engine_entry"
+    }
+    for msg in wanted:
+        kind = msg.WhichOneof("entity")
+        if kind == "table_entry" and not msg.table_entry.is_default_action:
+            tid = msg.table_entry.table_id
+            if 0 not in tables and tid not in tables:
+                name = codec.schema.tables[tid].short
+                raise P4ValueError(
+                    f"reconcile: table {name} has desired entries but is not in scope"
+                )
+        elif kind == "packet_replication_engine_entry":
+            sub = msg.packet_replication_engine_entry.WhichOneof("type")
+            if sub not in pre:
+                raise P4ValueError(f"reconcile: {sub} entries desired but not in scope")

@@ -243,3 +243,19 @@ async def test_a_failing_listener_does_not_break_the_stream(
     await wait_for(lambda: "primaryship listener failed" in caplog.text)
     await wait_for(lambda: client.is_primary)
     await client.insert([route(1, "10.0.0.0/8", 1)])
+
+
+async def test_reconcile_refuses_entries_outside_its_scope(client: P4RuntimeClient) -> None:
+    from controller.p4rt import P4ValueError
+
+    with pytest.raises(P4ValueError, match="table vrf_fib has desired entries but is not in scope"):
+        await client.reconcile([route(1, "10.0.0.0/8", 1)], [TableEntry("tunnel")])
+    with pytest.raises(
+        P4ValueError, match="multicast_group_entry entries desired but not in scope"
+    ):
+        await client.reconcile([MulticastGroup(1, [Replica(1)])], [TableEntry("*")])
+    plan = await client.reconcile(
+        [MulticastGroup(1, [Replica(1)]), route(1, "10.0.0.0/8", 1)],
+        [TableEntry("*"), MulticastGroup(0)],
+    )
+    assert plan.counts == {"insert": 2, "modify": 0, "delete": 0}
