@@ -1,0 +1,176 @@
+"""The events the daemon carries between BGP, IPsec and the switch (sans I/O).
+
+BGP, IKE and the switch never import each other (architecture: "Who may import
+whom"); this class is where their events meet:
+
+* BGP ``RouteEvent`` for a remote VPN prefix, resolved through a red loopback
+  route with an MPLS-in-IPsec tunnel → ask IPsec for SAs to the tunnel endpoint
+  (draft section 4, eager or lazy) and remember the route; it reaches the VRF
+  FIB only once its tunnel has an SA, so nothing is ever sent in the clear.
+* a ``SPOOF`` verdict (the next hop resolves through a black-session route,
+  draft section 4 "IMPORTANT") is logged, counted and kept out of the FIB;
+  ``UNRESOLVED``/``NO_TUNNEL`` routes are kept out too.
+* SA database ``TunnelChange`` → the tunnel's SA indexes in the pipeline; for
+  the control SA of a red BGP neighbour → "transport protected" to BGP
+  (draft 3.2: a red session runs only inside IPsec).
+
+The daemon applies the returned :class:`Action`s (calls into IpsecRuntime and
+BgpSpeaker) and writes ``state.entries()`` when ``dirty`` is set.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections import Counter
+from dataclasses import dataclass
+
+from controller.app.desired import ControlPeer, DesiredState, SaPair, VpnRoute
+from controller.bgp.core import RouteEvent
+from controller.bgp.resolve import Verdict
+from controller.ipsec.sad import TunnelChange
+
+log = logging.getLogger(__name__)
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class EnsureTunnel:
+    peer: str
+    security_handle: bytes | None
+    tenant: str | None
+
+
+@dataclass(frozen=True)
+class WithdrawTunnel:
+    peer: str
+    tenant: str | None
+
+
+@dataclass(frozen=True)
+class SetProtected:
+    """Tell BGP whether the session to this red neighbour is inside IPsec."""
+
+    neighbour: IPAddress
+    protected: bool
+
+
+Action = EnsureTunnel | WithdrawTunnel | SetProtected
+
+
+class Composer:
+    def __init__(
+        self,
+        state: DesiredState,
+        control_peers: dict[str, IPAddress],
+        local_red: IPAddress | None,
+        per_tenant: bool = False,
+    ) -> None:
+        """``control_peers`` maps a red BGP neighbour's black address to its red address."""
+        self.state = state
+        self.control_peers = control_peers
+        self.local_red = local_red
+        self.per_tenant = per_tenant
+        self.dirty = True
+        self.counters: Counter[str] = Counter()
+        self.rejected: dict[tuple[str, str], RouteEvent] = {}  # (vrf, prefix) -> why not used
+        self._users: dict[tuple[str, str | None], set[tuple[str, str]]] = {}
+
+    # -- BGP --------------------------------------------------------------------------------
+
+    def route_event(self, ev: RouteEvent) -> list[Action]:
+        key = (ev.vrf, str(ev.prefix))
+        self.dirty = True
+        if ev.withdrawn:
+            self.state.remove_route(ev.vrf, ev.prefix)
+            self.rejected.pop(key, None)
+            return self._release(key)
+        if ev.local:
+            if ev.label is None:
+                return []
+            self.state.set_route(VpnRoute(ev.vrf, ev.prefix, ev.label, local=True))
+            return self._release(key)
+        verdict = ev.verdict
+        if verdict is not Verdict.RESOLVED or ev.tunnel_endpoint is None or ev.label is None:
+            self.state.remove_route(ev.vrf, ev.prefix)
+            self.rejected[key] = ev
+            name = verdict.value if verdict is not None else "unresolved"
+            self.counters[f"routes_{name}"] += 1
+            if verdict is Verdict.SPOOF:
+                log.warning(
+                    "VRF %s %s: next hop %s resolves through a black-session route: spoof, "
+                    "not installed (draft section 4)",
+                    ev.vrf,
+                    ev.prefix,
+                    ev.next_hop,
+                )
+            return self._release(key)
+        self.rejected.pop(key, None)
+        tenant = ev.vrf if self.per_tenant else None
+        peer = str(ev.tunnel_endpoint)
+        self.state.set_route(
+            VpnRoute(ev.vrf, ev.prefix, ev.label, False, ev.tunnel_endpoint, tenant)
+        )
+        actions = self._release(key, keep=(peer, tenant))
+        users = self._users.setdefault((peer, tenant), set())
+        if not users:
+            actions.append(EnsureTunnel(peer, ev.security_handle, tenant))
+        users.add(key)
+        return actions
+
+    def _release(
+        self, key: tuple[str, str], keep: tuple[str, str | None] | None = None
+    ) -> list[Action]:
+        """Forget ``key``'s use of any other tunnel; the last user withdraws it."""
+        actions: list[Action] = []
+        for tkey, users in list(self._users.items()):
+            if tkey == keep or key not in users:
+                continue
+            users.discard(key)
+            if not users:
+                del self._users[tkey]
+                if tkey[0] not in self.control_peers:
+                    actions.append(WithdrawTunnel(*tkey))
+        return actions
+
+    # -- IPsec ------------------------------------------------------------------------------
+
+    def tunnel_change(self, change: TunnelChange) -> list[Action]:
+        peer_addr, tenant, child = change.key
+        peer = str(peer_addr)
+        self.dirty = True
+        pair = (
+            SaPair(change.out_index, change.in_index)
+            if change.out_index is not None and change.in_index is not None
+            else None
+        )
+        if child == "bgp":
+            red = self.control_peers.get(peer)
+            if red is None or self.local_red is None:
+                return []
+            if pair is None:
+                self.state.control.pop(red, None)
+                return [SetProtected(red, False)]
+            self.state.control[red] = ControlPeer(red, pair, self.local_red)
+            return [SetProtected(red, True)]
+        if child.startswith("mpls"):
+            self.state.set_sa(peer, tenant, pair)
+        return []
+
+    def status(self) -> dict[str, object]:
+        return {
+            "counters": dict(self.counters),
+            "rejected": [
+                {
+                    "vrf": ev.vrf,
+                    "prefix": str(ev.prefix),
+                    "verdict": ev.verdict.value if ev.verdict else "unresolved",
+                    "next_hop": str(ev.next_hop) if ev.next_hop else None,
+                }
+                for ev in self.rejected.values()
+            ],
+            "tunnels": {
+                f"{peer}" + (f"/{tenant}" if tenant else ""): len(users)
+                for (peer, tenant), users in sorted(self._users.items(), key=str)
+            },
+        }

@@ -1,0 +1,148 @@
+"""Event composition with the real cores pumped in one process: BGP -> IKE -> SAD -> P4 state.
+
+Three BGP speaker cores (an RR and C-PEs A and B) run over the BGP test pump;
+A's and B's IKE daemons, tunnel managers and SA databases (real ESP engines as
+installers) exchange datagrams directly. The composer between them must turn
+B's VPN route into an IKE tunnel and, only once the SA exists, into P4 entries.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from pathlib import Path
+
+import pytest
+
+from controller.app.compose import Composer, EnsureTunnel, SetProtected, WithdrawTunnel
+from controller.app.desired import DesiredState
+from controller.bgp.core import RouteEvent
+from controller.bgp.resolve import Verdict
+from controller.config import Config
+from controller.ipsec.esp import EspEngine
+from controller.ipsec.ike.config import IkeConfig, Lifetimes
+from controller.ipsec.ike.daemon import IkeDaemon
+from controller.ipsec.sad import SaDatabase, TunnelChange
+from controller.ipsec.tunnels import TunnelManager
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bgp"))
+from bgp_pump import A, B, net_, vpn_trio
+
+pytestmark = pytest.mark.unit
+ip = ipaddress.ip_address
+BLACK_A, BLACK_B = "198.51.100.1", "198.51.100.2"
+
+
+class IpsecNode:
+    """What IpsecRuntime does, minus asyncio: daemon + SAD + tunnel manager on an engine."""
+
+    def __init__(self, me: str, changes: list[TunnelChange]) -> None:
+        self.engine = EspEngine()
+        self.daemon = IkeDaemon([], spi_alloc=self.engine.allocate_spi)
+        self.sad = SaDatabase(self.engine, ip(me), 0.5, changes.append)
+
+        def make(peer: str) -> IkeConfig:
+            return IkeConfig(
+                "x", me, peer, psk=b"k", lifetimes=Lifetimes(None, None), dpd_seconds=None
+            )
+
+        self.tunnels = TunnelManager(self.daemon, self.sad, me, make)
+
+
+def pump(nodes: dict[str, IpsecNode], now: float) -> None:
+    for _ in range(50):
+        busy = False
+        for node in nodes.values():
+            out, events = node.daemon.drain()
+            node.tunnels.on_events(events, now)
+            for dg in out:
+                busy = True
+                nodes[dg.dst[0]].daemon.receive(dg.data, dg.src, dg.dst, now)
+        if not busy:
+            return
+
+
+def test_vpn_route_to_tunnel_to_sa_to_fib(cpe_config: Config) -> None:
+    net = vpn_trio()
+    a, b = net.node(A), net.node(B)
+    a.add_vrf_route("blue", net_("10.1.0.0/24"), net.now)
+    net.advance(1)
+    changes: list[TunnelChange] = []
+    ipsec = {BLACK_A: IpsecNode(BLACK_A, []), BLACK_B: IpsecNode(BLACK_B, changes)}
+    ipsec[BLACK_A].tunnels.accept(BLACK_B)
+    # B's composer: B's VRF "blue" is the test config's VRF id 1.
+    state = DesiredState(cpe_config, {})
+    comp = Composer(state, {}, ip("10.255.0.11"))
+    actions = []
+    for ev in b.route_events():
+        actions += comp.route_event(ev)
+    remote = [e for e in state.routes.values() if not e.local]
+    assert [str(r.prefix) for r in remote] == ["10.1.0.0/24"]
+    assert actions == [EnsureTunnel(BLACK_A, b"\x01\x02", None)]
+    # No SA yet: the route must not be in the FIB (never in the clear).
+    assert not [e for e in state.entries() if e.action == "route_remote"]
+    ipsec[BLACK_B].tunnels.ensure_tunnel(BLACK_A, b"\x01\x02", now=0.0)
+    pump(ipsec, 0.0)
+    assert [c.key[2] for c in changes] == ["mpls"]
+    for change in changes:
+        assert comp.tunnel_change(change) == []
+    fib = [e for e in state.entries() if e.action == "route_remote"]
+    assert len(fib) == 1 and fib[0].params["label"] == remote[0].label
+    tunnel = next(e for e in state.entries() if e.table == "tunnel")
+    assert tunnel.params["dst_addr"] == BLACK_A
+    sa = next(e for e in state.entries() if e.table == "tunnel_sa")
+    assert sa.params["sa_index"] == changes[0].out_index
+    # The engine holds exactly the SA the pipeline will name.
+    assert ipsec[BLACK_B].engine.counters(changes[0].out_index) is not None
+    # A withdraws: the route leaves, the tunnel is released.
+    a.remove_vrf_route("blue", net_("10.1.0.0/24"), net.now)
+    net.advance(1)
+    actions = []
+    for ev in b.route_events():
+        actions += comp.route_event(ev)
+    assert actions == [WithdrawTunnel(BLACK_A, None)]
+    assert not [
+        e for e in state.entries() if e.table in ("vrf_fib_v4",) and e.action == "route_remote"
+    ]
+
+
+def test_spoofed_route_is_counted_and_kept_out(cpe_config: Config) -> None:
+    state = DesiredState(cpe_config, {})
+    comp = Composer(state, {}, None)
+    ev = RouteEvent(
+        "blue",
+        net_("10.9.0.0/24"),
+        label=300,
+        next_hop=ip("10.255.0.99"),
+        verdict=Verdict.SPOOF,
+    )
+    assert comp.route_event(ev) == []
+    assert comp.counters["routes_spoof"] == 1
+    assert comp.status()["rejected"] == [
+        {"vrf": "blue", "prefix": "10.9.0.0/24", "verdict": "spoof", "next_hop": "10.255.0.99"}
+    ]
+    assert not [e for e in state.entries() if e.action == "route_remote"]
+    # A previously good route that turns into a spoof is removed and its tunnel released.
+    good = RouteEvent(
+        "blue",
+        net_("10.9.0.0/24"),
+        label=300,
+        next_hop=ip("10.255.0.99"),
+        verdict=Verdict.RESOLVED,
+        tunnel_endpoint=ip("198.51.100.99"),
+    )
+    assert comp.route_event(good) == [EnsureTunnel("198.51.100.99", None, None)]
+    assert comp.route_event(ev) == [WithdrawTunnel("198.51.100.99", None)]
+    assert ("blue", net_("10.9.0.0/24")) not in state.routes
+
+
+def test_control_sa_marks_the_red_session_protected(cpe_config: Config) -> None:
+    state = DesiredState(cpe_config, {})
+    rr_red = ip("10.255.0.1")
+    comp = Composer(state, {"198.51.100.1": rr_red}, ip("10.255.0.11"))
+    up = TunnelChange((ip("198.51.100.1"), None, "bgp"), 8, 7)
+    assert comp.tunnel_change(up) == [SetProtected(rr_red, True)]
+    assert any(e.table == "spd_v4" for e in state.entries())
+    down = TunnelChange((ip("198.51.100.1"), None, "bgp"), None, None)
+    assert comp.tunnel_change(down) == [SetProtected(rr_red, False)]
+    assert not any(e.table == "spd_v4" for e in state.entries())
