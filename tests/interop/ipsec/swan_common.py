@@ -98,13 +98,13 @@ def swanctl_conf(
 {secrets if auth == "psk" else ""}"""
 
 
-async def start_service(topo: Topo, cfg: IkeConfig) -> IkeService:
+async def start_service(topo: Topo, cfg: IkeConfig, local_ip: str = US_IP) -> IkeService:
     logs: list[str] = []
     daemon = IkeDaemon([cfg], log=logs.append)
-    svc = IkeService(daemon, US_IP)
+    svc = IkeService(daemon, local_ip)
     svc.logs = logs  # type: ignore[attr-defined]
     svc.charon_log = topo.charon.log_text  # type: ignore[attr-defined]
-    socks = {p: topo.us.udp_socket(US_IP, p) for p in (500, 4500)}
+    socks = {p: topo.us.udp_socket(local_ip, p) for p in (500, 4500)}
     await svc.start(socks)
     return svc
 
