@@ -94,7 +94,8 @@ const bit<8> DROP_NO_NEXTHOP = 22;         // local route names an unknown red n
 const bit<8> DROP_NO_DECISION = 23;        // internal: no path chose an egress port
 const bit<8> DROP_LABEL_STACK = 24;        // more than one label after decryption
 const bit<8> DROP_SPD_DISCARD = 25;        // controller packet-out matched an SPD discard rule
-const bit<8> DROP_REASON_COUNT = 32;       // drop_counter size
+// drop_counter size (an int: extern constructor arguments are bit<32>).
+#define DROP_REASON_COUNT 32
 
 // Punt reasons: packet_in.reason and index into punt_counter.
 const bit<8> PUNT_NONE = 0;
@@ -107,7 +108,7 @@ const bit<8> PUNT_TTL_EXPIRED = 6;
 const bit<8> PUNT_MTU_EXCEEDED = 7;
 const bit<8> PUNT_ROUTE_TO_CPU = 8; // VRF route with to_cpu action (our red addresses)
 const bit<8> PUNT_BLACK_POLICY = 9; // black_acl punt (e.g. black BGP sessions)
-const bit<8> PUNT_REASON_COUNT = 16;
+#define PUNT_REASON_COUNT 16
 
 // Table and counter sizes.
 #define PORT_TABLE_SIZE 512
