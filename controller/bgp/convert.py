@@ -199,9 +199,10 @@ def decode_update(msg: object, source: Source, neg: Negotiated) -> RouteUpdate:
     mp_attrs = attrs
     if mp is not None and mp.next_hop is not None:
         mp_attrs = attrs.with_(next_hop=mp.next_hop.address)
+    mp_fam = None if mp is None else mp.family
     for fam, n in announced:
         key, labels = _to_key(fam, n)
-        a = attrs if mp is None or fam != mp.family else mp_attrs
+        a = mp_attrs if fam == mp_fam else attrs
         out.announced.append(Path(key, a, source, labels))
     return out
 

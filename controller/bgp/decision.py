@@ -64,6 +64,9 @@ def _med_filter(paths: list[Path]) -> list[Path]:
 
 def best_path(candidates: Sequence[Path]) -> Path | None:
     """The best usable path, or None if none has a resolvable next hop."""
+    if len(candidates) == 1:  # the common case, kept cheap
+        only = candidates[0]
+        return only if only.igp_cost is not None else None
     paths = [p for p in candidates if p.igp_cost is not None]
     if len(paths) <= 1:
         return paths[0] if paths else None
