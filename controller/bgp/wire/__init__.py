@@ -17,7 +17,8 @@ Framing and messages
 
 Capabilities (RFC 5492): ``MultiProtocol(afi, safi)``, ``RouteRefresh()``,
     ``EnhancedRouteRefresh()``, ``GracefulRestart(...)``, ``FourOctetAs(asn)``,
-    ``ExtendedMessage()``; anything else is ``UnknownCapability`` (kept raw).
+    ``ExtendedMessage()``, ``ExtendedNextHop(...)``, ``AddPath(...)`` (decoded,
+    never offered by us); anything else is ``UnknownCapability`` (kept raw).
 
 Session context
     ``CodecContext(four_octet_as, extended_message, security_handle_subtlv=126,
@@ -49,13 +50,17 @@ from controller.bgp.wire import keepalive, notification, open, route_refresh, up
 from controller.bgp.wire.attributes import *  # noqa: F403
 from controller.bgp.wire.attributes import __all__ as _attr_all
 from controller.bgp.wire.capabilities import (
+    AddPath,
+    AddPathFamily,
     Capability,
     EnhancedRouteRefresh,
     ExtendedMessage,
+    ExtendedNextHop,
     FourOctetAs,
     GracefulRestart,
     GracefulRestartFamily,
     MultiProtocol,
+    NextHopEncoding,
     RouteRefresh,
     UnknownCapability,
 )
@@ -121,6 +126,8 @@ __all__ = [
     "SAFI_UNICAST",
     "VPNV4",
     "VPNV6",
+    "AddPath",
+    "AddPathFamily",
     "BgpError",
     "BgpMessage",
     "Capability",
@@ -130,6 +137,7 @@ __all__ = [
     "ErrorAction",
     "ErrorCode",
     "ExtendedMessage",
+    "ExtendedNextHop",
     "Family",
     "FourOctetAs",
     "FrameReader",
@@ -143,6 +151,7 @@ __all__ = [
     "MessageType",
     "MultiProtocol",
     "NextHop",
+    "NextHopEncoding",
     "Notification",
     "Open",
     "OptionalParameter",

@@ -121,6 +121,49 @@ class RouteRefresh(Capability):
         return cls()
 
 
+@dataclass(frozen=True, slots=True)
+class NextHopEncoding:
+    """One entry of the Extended Next Hop Encoding capability."""
+
+    afi: int
+    safi: int
+    next_hop_afi: int
+
+
+@register_capability
+@dataclass(frozen=True, slots=True)
+class ExtendedNextHop(Capability):
+    """Extended Next Hop Encoding (RFC 8950 4): NLRI AFI(2), SAFI(2), next hop AFI(2), repeated.
+
+    Lets IPv4 routes carry IPv6 next hops; decoded so sessions can show and
+    decline it (this product does not use IPv4 NLRI with IPv6 next hops).
+    """
+
+    CODE: ClassVar[int] = 5
+    entries: tuple[NextHopEncoding, ...] = ()
+
+    def encode_value(self) -> bytes:
+        return b"".join(
+            e.afi.to_bytes(2, "big") + e.safi.to_bytes(2, "big") + e.next_hop_afi.to_bytes(2, "big")
+            for e in self.entries
+        )
+
+    @classmethod
+    def decode_value(cls, value: bytes) -> Self:
+        if len(value) % 6:
+            raise capability_error(f"length {len(value)} is not a multiple of 6", cls.CODE, value)
+        return cls(
+            tuple(
+                NextHopEncoding(
+                    int.from_bytes(value[i : i + 2], "big"),
+                    int.from_bytes(value[i + 2 : i + 4], "big"),
+                    int.from_bytes(value[i + 4 : i + 6], "big"),
+                )
+                for i in range(0, len(value), 6)
+            )
+        )
+
+
 @register_capability
 @dataclass(frozen=True, slots=True)
 class ExtendedMessage(Capability):
@@ -212,6 +255,42 @@ class FourOctetAs(Capability):
         if len(value) != 4:
             raise capability_error(f"length {len(value)}, expected 4", cls.CODE, value)
         return cls(int.from_bytes(value, "big"))
+
+
+@dataclass(frozen=True, slots=True)
+class AddPathFamily:
+    """One AFI/SAFI of the ADD-PATH capability; mode 1 receive, 2 send, 3 both."""
+
+    afi: int
+    safi: int
+    mode: int
+
+
+@register_capability
+@dataclass(frozen=True, slots=True)
+class AddPath(Capability):
+    """ADD-PATH (RFC 7911 4): AFI(2), SAFI(1), Send/Receive(1), repeated.
+
+    Decoded so the session can see it was offered; this product never
+    advertises it, so no path identifiers ever appear on our sessions.
+    """
+
+    CODE: ClassVar[int] = 69
+    families: tuple[AddPathFamily, ...] = ()
+
+    def encode_value(self) -> bytes:
+        return b"".join(f.afi.to_bytes(2, "big") + bytes([f.safi, f.mode]) for f in self.families)
+
+    @classmethod
+    def decode_value(cls, value: bytes) -> Self:
+        if len(value) % 4:
+            raise capability_error(f"length {len(value)} is not a multiple of 4", cls.CODE, value)
+        return cls(
+            tuple(
+                AddPathFamily(int.from_bytes(value[i : i + 2], "big"), value[i + 2], value[i + 3])
+                for i in range(0, len(value), 4)
+            )
+        )
 
 
 @register_capability

@@ -8,11 +8,14 @@ from controller.bgp.wire import (
     AS_TRANS,
     PRE_OPEN_CONTEXT,
     VPNV4,
+    AddPath,
+    AddPathFamily,
     BgpError,
     CodecContext,
     EnhancedRouteRefresh,
     ErrorAction,
     ExtendedMessage,
+    ExtendedNextHop,
     FourOctetAs,
     FrameReader,
     GracefulRestart,
@@ -20,6 +23,7 @@ from controller.bgp.wire import (
     Keepalive,
     MessageTooLong,
     MultiProtocol,
+    NextHopEncoding,
     Notification,
     Open,
     RefreshSubtype,
@@ -68,6 +72,8 @@ def test_open_round_trip_with_all_capabilities() -> None:
         ExtendedMessage(),
         GracefulRestart(120, families=(GracefulRestartFamily(1, 128, True),)),
         UnknownCapability(unknown_code=73, value=b"\x05host1\x00"),
+        ExtendedNextHop((NextHopEncoding(1, 1, 2), NextHopEncoding(1, 128, 2))),
+        AddPath((AddPathFamily(1, 128, 3),)),
     ]
     msg = Open.create(4200000000, 90, "192.0.2.1", caps)
     assert msg.my_as == AS_TRANS
@@ -130,6 +136,14 @@ def test_open_bad_version_reports_supported_version() -> None:
     with pytest.raises(BgpError) as exc:
         msg.validate()
     assert (exc.value.subcode, exc.value.data) == (1, b"\x00\x04")
+
+
+def test_capability_wire_forms() -> None:
+    enh = ExtendedNextHop((NextHopEncoding(1, 1, 2),))
+    assert enh.encode().hex() == "0506000100010002"
+    assert AddPath((AddPathFamily(1, 128, 1),)).encode().hex() == "450400018001"
+    gr = GracefulRestart(300, restarting=True, families=(GracefulRestartFamily(1, 128, True),))
+    assert gr.encode().hex() == "4006812c00018080"
 
 
 def test_malformed_capability_is_an_open_error() -> None:
