@@ -168,3 +168,24 @@ def test_withdraw_deletes_the_ike_sa() -> None:
     net.pump()
     assert not list(a.engine.sas()) and not list(b.engine.sas())
     assert not a.daemon.sas and not b.daemon.sas
+
+
+def test_ike_detected_move_and_sequence_exhaustion_reach_the_engine() -> None:
+    from controller.ipsec.ike.events import PeerMoved
+
+    net, a, b, _ = setup()
+    a.mgr.ensure_tunnel(B_ADDR, now=net.now)
+    net.pump()
+    (ike_b,) = b.daemon.established()
+    # IKE saw the peer's authenticated requests come from a new address (NAT rebinding)
+    b.mgr.on_events(
+        [(ike_b, PeerMoved(ike_b.cfg.name, (A_ADDR, 4500), ("203.0.113.5", 4500)))], 0.0
+    )
+    assert {str(p.remote) for p in b.engine.sas()} == {"203.0.113.5"}
+    assert b.sad.outbound_index("203.0.113.5") is not None
+    # the engine's sequence space nearly used up: a soft expiry, answered by a rekey
+    index = a.sad.outbound_index(B_ADDR) or 0
+    event = ExpiryEvent(index, 0, Direction.OUTBOUND, ExpiryKind.SOFT, ExpiryReason.SEQUENCE)
+    a.mgr.on_expiry(event, net.now)
+    net.pump()
+    assert a.sad.outbound_index(B_ADDR) not in (None, index)
