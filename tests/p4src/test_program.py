@@ -56,3 +56,22 @@ def test_crypto_header_constants_follow_the_contract() -> None:
     assert consts["CRYPTO_OP_ENCRYPT"] == "1" and consts["CRYPTO_OP_DECRYPT"] == "2"
     results = ["OK", "NO_SA", "AUTH_FAILED", "REPLAY", "MALFORMED", "SA_EXPIRED", "SEQ_EXHAUSTED"]
     assert [int(consts[f"CRYPTO_RESULT_{r}"]) for r in results] == list(range(7))
+
+
+def test_readme_names_every_table_and_counter_p4info_has() -> None:
+    """The P4Runtime names in p4src/README.md are the ones the compiled program exposes."""
+    engine = pytest.importorskip("targets.p4sim.engine")
+    p4info = engine.load_program(P4SRC / "cpe.p4", defines={}).p4info
+    names = {t.preamble.name for t in p4info.tables} | {c.preamble.name for c in p4info.counters}
+    readme = (P4SRC / "README.md").read_text()
+    documented = set()
+    # "`CpeIngress.c.t_v4` / `_v6`" and "`CpeIngress.c.x_counter` / `y_counter`" name two.
+    for full, other in re.findall(r"`(Cpe(?:Ingress|Egress)\.[\w.]+)`(?: / `(\w+)`)?", readme):
+        documented.add(full)
+        if other.startswith("_"):
+            documented.add(full.removesuffix("_v4") + other)
+        elif other:
+            documented.add(full.rsplit(".", 1)[0] + "." + other)
+    assert documented == names, (
+        f"documented only: {sorted(documented - names)}; undocumented: {sorted(names - documented)}"
+    )
