@@ -143,6 +143,9 @@ class Fsm:
     idle_hold_deadline: float | None = None
     actions: list[Action] = field(default_factory=list)
     established_conn: int | None = None
+    # Set while Established with a peer that announced Graceful Restart: a new
+    # connection from it means it restarted (RFC 4724 4.2), so it replaces the old.
+    peer_restarts_gracefully: bool = False
 
     # ---- state ----
 
@@ -293,6 +296,13 @@ class Fsm:
         """RFC 4271 6.8; True when ``conn`` itself was closed."""
         for other_id, other in list(self.conns.items()):
             if other_id == conn:
+                continue
+            if other.state is State.ESTABLISHED and self.peer_restarts_gracefully:
+                # RFC 4724 4.2: the peer restarted; drop the old session as if its TCP
+                # connection had failed (its routes are kept stale by the speaker).
+                del self.conns[other_id]
+                self.established_conn = None
+                self.actions += [Close(other_id), Down("peer restarted (new connection)", True)]
                 continue
             if other.state is State.ESTABLISHED:
                 loser = conn  # the established session stands

@@ -257,6 +257,8 @@ class Session:
                 self.conn = act.conn
                 self.negotiated = self._pending.pop(act.conn)
                 self.last_negotiated = self.negotiated
+                gr = self.negotiated.graceful_restart
+                self.fsm.peer_restarts_gracefully = gr is not None and bool(gr.families)
                 self.counters["established"] += 1
                 log.info("neighbor %s: Established", self.neighbor.address)
                 self._events.append(Up(self.negotiated))

@@ -128,3 +128,24 @@ def test_borr_then_eorr_without_routes_purges_them() -> None:
     )
     assert [(e.prefix, e.withdrawn) for e in a.route_events()] == [(net_("172.16.2.0/24"), True)]
     assert states(a)[RR] == "Established"
+
+
+def test_new_connection_from_restarted_peer_replaces_established_session() -> None:
+    net = gr_capable_b()
+    a, b, rr = net.node(A), net.node(B), net.node(RR)
+    b.add_vrf_route("blue", net_("172.16.2.0/24"), net.now)
+    net.settle()
+    a.route_events()
+    # B restarts: its side of the TCP connection is gone, the RR has not noticed yet.
+    ((bconn, (_, rrconn)),) = [
+        (c, other) for (n, c), other in net.links.items() if n == ip(B) and other[0] == ip(RR)
+    ]
+    del net.links[(ip(B), bconn)]
+    del net.links[(ip(RR), rrconn)]
+    b.connection_lost(ip(RR), bconn, net.now)
+    assert states(rr)[B] == "Established"
+    net.advance(5)  # B reconnects; the RR takes the new connection (RFC 4724 4.2)
+    assert states(rr)[B] == "Established" and states(b)[RR] == "Established"
+    assert rr.sessions[ip(B)].fsm.conns.keys() != {rrconn}
+    assert not any(p.stale for p in rr.red.adj_in(ip(B)))
+    assert a.route_events() == []  # A never lost the route
