@@ -40,6 +40,8 @@ class ChildSa:
     expire_at: float | None = None
     state: ChildState = ChildState.INSTALLED
     nonces: tuple[bytes, bytes] = field(default=(b"", b""), repr=False)
+    # the SA the peer created by rekeying this one while our own rekey was in flight
+    peer_rekey: ChildSa | None = field(default=None, repr=False)
 
     @property
     def key_in(self) -> tuple[bytes, bytes]:

@@ -142,7 +142,7 @@ class ChildCreate(Task):
         """Our rekey of ``old`` completed: delete old, or our redundant SA on a collision."""
         from controller.ipsec.ike.tasks.informational import Informational
 
-        theirs = getattr(old, "peer_rekey", None)
+        theirs = old.peer_rekey
         if theirs is not None and theirs in sa.children and min(ours.nonces) < min(theirs.nonces):
             # we lost: the peer's new SA survives, and the peer deletes the old one
             ours.state = ChildState.REKEYED
@@ -200,6 +200,6 @@ class ChildCreate(Task):
         sa.events.append(ChildUp(sa.cfg.name, new, old))
         if old is not None:
             if old.state == ChildState.REKEYING:
-                old.peer_rekey = new  # type: ignore[attr-defined]  # collision: settled by our task
+                old.peer_rekey = new  # collision: settled by our own task
             else:
                 old.state = ChildState.REKEYED  # the peer deletes it once it has our answer

@@ -15,7 +15,7 @@ the critical bit set is refused with UNSUPPORTED_CRITICAL_PAYLOAD.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
@@ -148,6 +148,3 @@ def need(body: bytes, n: int, what: str) -> None:
     """Raise INVALID_SYNTAX unless ``body`` has at least ``n`` octets."""
     if len(body) < n:
         raise syntax(f"{what} truncated ({len(body)} < {n} octets)")
-
-
-Finder = Callable[[list[Payload]], Payload | None]
