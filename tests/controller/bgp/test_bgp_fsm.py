@@ -183,3 +183,40 @@ def test_garbage_from_an_established_peer_never_raises(junk: bytes, cut: int) ->
     net.settle()
     sess = x.sessions[ipaddress.ip_address(Y)]
     assert sess.state.name in ("ESTABLISHED", "IDLE", "ACTIVE", "CONNECT")
+
+
+def _open_from_peer(core: SpeakerCore, peer, open_msg) -> list[s.TransportOp]:
+    core.connection_made(peer, 7, False, 0)
+    _sent(core)
+    core.data_received(peer, 7, open_msg.encode(), 1)
+    return _sent(core)
+
+
+def test_unknown_capability_is_ignored() -> None:
+    from controller.bgp.wire.capabilities import MultiProtocol, UnknownCapability
+    from controller.bgp.wire.open import Open
+
+    core, peer = _lone()
+    caps = [MultiProtocol(1, 1), UnknownCapability(unknown_code=200, value=b"\x01\x02")]
+    ops = _open_from_peer(core, peer, Open.create(65000, 90, str(peer), caps))
+    assert core.sessions[peer].state.name == "OPEN_CONFIRM"
+    assert isinstance(ops[0], s.Write) and ops[0].data[18] == 4  # our KEEPALIVE
+
+
+def test_peer_hold_time_of_two_seconds_is_unacceptable() -> None:
+    from controller.bgp.wire.capabilities import MultiProtocol
+    from controller.bgp.wire.open import Open
+
+    core, peer = _lone()
+    ops = _open_from_peer(core, peer, Open.create(65000, 2, str(peer), [MultiProtocol(1, 1)]))
+    assert isinstance(ops[0], s.Write) and ops[0].data[18:21] == bytes([3, 2, 6])
+    assert ops[-1] == s.Close(7)
+
+
+def test_zero_hold_time_means_no_keepalives_and_no_expiry() -> None:
+    net = black_pair(x_kw={"hold_time": 0})
+    start_all(net)
+    sent_before = len(net.captured)
+    net.advance(1000)
+    assert states(net.node(X)) == {Y: "Established"}
+    assert len(net.captured) == sent_before  # nothing exchanged at all
