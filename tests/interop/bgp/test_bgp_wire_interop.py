@@ -15,6 +15,7 @@ import ipaddress
 import pytest
 from peers.fixtures import BgpLab, RunningPeer
 from peers.routes import (
+    BLACK_LOOPBACK,
     RD,
     RT,
     raw_attribute,
@@ -46,7 +47,9 @@ from controller.bgp.wire.attributes import (
     ExtendedCommunities,
     MpReachNlri,
     OriginatorId,
+    TunnelEgressEndpoint,
     TunnelEncapsulation,
+    TunnelTlv,
     reconstruct_as_path,
 )
 
@@ -326,3 +329,26 @@ def test_exabgp_sends_as4_path_to_a_two_octet_speaker(bgp_lab: BgpLab) -> None:
     assert agg is not None and agg4 is not None
     assert (agg.asn, agg4.asn) == (AS_TRANS, 4200000001)
     assert update.encode(a.ctx) == a.raw_of(update)
+
+
+@pytest.mark.parametrize(("kind", "kept"), [("gobgp", False), ("bird", True)])
+def test_gobgp_and_bird_egress_endpoint_reserved_field(
+    bgp_lab: BgpLab, kind: str, kept: bool
+) -> None:
+    """GoBGP rebuilds attribute 23 and zeroes the reserved field of sub-TLV 6; BIRD passes
+    it through untouched. Our encoder always sends zero there, so both reflect us exactly."""
+    peer = bgp_lab.start(kind, families=("ipv4",))
+    a, b = peer.connect(0), peer.connect(1)
+    tlv = tunnel_attribute().tunnels[0]
+    odd = TunnelEncapsulation(
+        (TunnelTlv(tlv.tunnel_type, (TunnelEgressEndpoint(BLACK_LOOPBACK, 0xDEADBEEF),)),)
+    )
+    update = red_loopback_update(RED_LOOPBACK, peer.client_ip(0))
+    attrs = tuple(odd if isinstance(x, TunnelEncapsulation) else x for x in update.attributes)
+    a.send(Update(attributes=attrs, nlri=update.nlri))
+    got = b.wait_update(_has_prefix(f"{RED_LOOPBACK}/32"))
+    tea = got.get(TunnelEncapsulation)
+    assert tea is not None
+    endpoint = tea.tunnels[0].egress_endpoint
+    assert endpoint is not None and endpoint.address == BLACK_LOOPBACK
+    assert endpoint.reserved == (0xDEADBEEF if kept else 0)
