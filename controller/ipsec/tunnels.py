@@ -22,7 +22,7 @@ from controller.ipsec.ike.daemon import IkeDaemon
 from controller.ipsec.ike.events import ChildDown, ChildUp, Event, IkeDown, PeerMoved
 from controller.ipsec.ike.sa import IkeSa, IkeState
 from controller.ipsec.ike.wire.ts import TrafficSelector
-from controller.ipsec.installer import ExpiryEvent, ExpiryKind
+from controller.ipsec.installer import ExpiryEvent, ExpiryKind, Lifetime
 from controller.ipsec.sad import SaDatabase
 
 PROTO_MPLS_IN_IP = 137  # RFC 4023
@@ -49,6 +49,20 @@ def bgp_child(local: str, peer: str, lifetimes: Lifetimes | None = None) -> Chil
         [TrafficSelector.host(peer, PROTO_TCP)],
         lifetimes=lifetimes or Lifetimes(),
     )
+
+
+def engine_lifetimes(cfg: IkeConfig, child: str) -> tuple[Lifetime, Lifetime]:
+    """Byte/packet limits for the engine: soft ones trigger a rekey, hard ones a delete.
+
+    Time limits stay with IKE (its own timers); the engine counts traffic.
+    """
+    try:
+        life = cfg.child(child).lifetimes
+    except KeyError:
+        return Lifetime(), Lifetime()
+    soft = Lifetime(packets=life.rekey_packets, bytes=life.rekey_bytes)
+    hard = Lifetime(packets=life.life_packets, bytes=life.life_bytes)
+    return soft, hard
 
 
 @dataclass
@@ -124,7 +138,10 @@ class TunnelManager:
             if isinstance(ev, ChildUp):
                 tenant = self._tenant_of(ev.child.name)
                 port = sa.remote[1] if sa.encap else 4500
-                self.sad.child_up(ev.child, sa.remote[0], now, ev.replaces, tenant, port)
+                soft, hard = engine_lifetimes(sa.cfg, ev.child.name)
+                self.sad.child_up(
+                    ev.child, sa.remote[0], now, ev.replaces, tenant, port, soft, hard
+                )
             elif isinstance(ev, ChildDown):
                 self.sad.child_down(ev.child, now)
             elif isinstance(ev, PeerMoved):

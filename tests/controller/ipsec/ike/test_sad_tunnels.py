@@ -189,3 +189,21 @@ def test_ike_detected_move_and_sequence_exhaustion_reach_the_engine() -> None:
     a.mgr.on_expiry(event, net.now)
     net.pump()
     assert a.sad.outbound_index(B_ADDR) not in (None, index)
+
+
+def test_packet_lifetime_in_the_engine_rekeys_through_ike() -> None:
+    net, a, b, _ = setup()
+    a.mgr.ensure_tunnel(B_ADDR, now=net.now)
+    cfg = a.daemon.config(f"cpe-{B_ADDR}")
+    cfg.child("mpls").lifetimes = Lifetimes(None, None, rekey_packets=3, life_packets=10)
+    events: list[ExpiryEvent] = []
+    a.engine.subscribe(events.append)
+    net.pump()
+    first = a.sad.outbound_index(B_ADDR)
+    for _ in range(3):
+        a.send(B_ADDR)
+    assert [e.kind for e in events] == [ExpiryKind.SOFT]
+    a.mgr.on_expiry(events[0], net.now)
+    net.pump()
+    assert a.sad.outbound_index(B_ADDR) not in (None, first)
+    assert b.receive(a.send(B_ADDR)) == (cp.Result.OK, MPLS)
