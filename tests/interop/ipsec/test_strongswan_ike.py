@@ -178,3 +178,32 @@ async def test_strongswan_transforms(topo: Topo, ike: str, esp: str, shown: str)
         assert sa.successor is not None and sa.successor.state == IkeState.ESTABLISHED
     finally:
         await svc.stop()
+
+
+async def test_strongswan_retries_with_our_cookie_and_our_ke_group(topo: Topo) -> None:
+    """We demand a cookie (RFC 7296 2.6) and another DH group (INVALID_KE_PAYLOAD)."""
+    await topo.charon.load(swanctl_conf(ike_proposal="aes128gcm16-prfsha256-x25519-ecp256"))
+    svc = await start_service(topo, our_config(ike_proposal="aes128gcm16-prfsha256-ecp256"))
+    svc.daemon.cookie_threshold = 0
+    try:
+        await topo.charon.swanctl("--initiate", "--child", "net", "--timeout", "10")
+        sa, _ = await wait_event(svc, lambda s, e: isinstance(e, ChildUp))
+        assert sa.suite is not None and sa.suite.dh_group == 19
+        log = topo.charon.log_text()
+        assert "received COOKIE notify" in log
+        assert "peer didn't accept DH group CURVE_25519, it requested ECP_256" in log
+    finally:
+        await svc.stop()
+
+
+async def test_strongswan_asks_us_for_another_ke_group(topo: Topo) -> None:
+    await topo.charon.load(swanctl_conf(ike_proposal="aes128gcm16-prfsha256-ecp384"))
+    cfg = our_config(ike_proposal="aes128gcm16-prfsha256-x25519-ecp384")
+    svc = await start_service(topo, cfg)
+    try:
+        sa = svc.initiate("ss", SS_IP)
+        await wait_event(svc, lambda s, e: isinstance(e, ChildUp))
+        assert sa.suite is not None and sa.suite.dh_group == 20
+        assert "N(INVAL_KE)" in topo.charon.log_text()
+    finally:
+        await svc.stop()
