@@ -182,3 +182,19 @@ def test_pfs_group_mismatch_is_recovered_with_invalid_ke() -> None:
     (peer,) = b.established()
     assert child.dh_group == 19 and child.key_out == peer.children[0].key_in
     assert sa.mid_out == peer.mid_in == 5  # INIT, AUTH, refused rekey, retried rekey, delete
+
+
+def test_ipv6_black_addresses() -> None:
+    from controller.ipsec.ike.daemon import IkeDaemon
+
+    from .harness import Net, psk_config
+
+    a6, b6 = "2001:db8::1", "2001:db8:2::2"
+    a, b = IkeDaemon([psk_config(a6, b6)]), IkeDaemon([psk_config(b6, a6)])
+    net = Net({a6: a, b6: b})
+    sa = a.initiate(f"to-{b6}", (a6, 500), (b6, 500), net.now)
+    net.pump()
+    (child,) = sa.children
+    assert sa.state.value == "established" and str(child.remote_ts[0]) == f"{b6}[137]"
+    (peer,) = b.established()
+    assert peer.remote_id == a6 and child.key_out == peer.children[0].key_in
