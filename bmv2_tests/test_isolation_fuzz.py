@@ -117,7 +117,7 @@ def is_esp(frame: bytes) -> bool:
 
 
 @settings(
-    max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(port=st.sampled_from(sorted(RED_PORTS)), frame=frames())
 def test_red_input_leaves_black_only_as_esp(
@@ -131,7 +131,7 @@ def test_red_input_leaves_black_only_as_esp(
 
 
 @settings(
-    max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(frame=frames())
 def test_black_input_never_reaches_red_without_sa(inproc: InProcessSwitch, frame: bytes) -> None:

@@ -1,32 +1,36 @@
 """The C-PE pipeline on p4sim inside this process, for benchmarks and debugging.
 
 The same P4Runtime messages the gRPC server would get are handed to p4sim's
-``Device`` directly (encoded by the controller's own codec from names), and
-the ESP engine answers the crypto port synchronously. No sockets, no threads:
-``send()`` returns every frame the switch emitted for that input.
+``Device`` directly (encoded by the controller's own codec from names). Ports
+are p4sim's own transports: the ESP engine's ``InlineCryptoPort`` is bound
+to the crypto port (the in-process attachment the application uses) and an
+``InprocPort`` serves every other port. No sockets, no threads: ``send()``
+returns every frame the switch emitted for that input.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-import threading
 from collections.abc import Iterable
 
 from finsy.proto import p4r
 
 from bmv2_tests.lib.target import CPU_PORT, CRYPTO_PORT, DEVICE_ID, PROGRAM, TargetUnavailable
 from controller.ipsec.esp.engine import EspEngine
+from controller.ipsec.esp.ports import InlineCryptoPort, LockedEngine
 from controller.p4rt import CounterEntry, PacketIn, TableEntry
 from controller.p4rt.codec import Codec
 from controller.p4rt.schema import P4Schema
 
 
 class InlineCrypto:
-    """The ESP engine as the crypto-port peer, called in-line."""
+    """The ESP engine the crypto port is bound to, as the feature helpers see it."""
 
     def __init__(self) -> None:
-        self.engine = EspEngine()
-        self.lock = threading.Lock()
+        self.engine = LockedEngine(EspEngine())
+        self.lock = contextlib.nullcontext()  # LockedEngine serialises by itself
+        self.port = InlineCryptoPort(self.engine)
 
 
 class InProcessSwitch:
@@ -40,6 +44,8 @@ class InProcessSwitch:
         from targets.p4sim.runtime.bundle import bundle_from_path
         from targets.p4sim.runtime.device import Device
         from targets.p4sim.runtime.loader import load_engine
+        from targets.p4sim.runtime.ports.base import PortManager
+        from targets.p4sim.runtime.ports.inproc import InprocPort
 
         program = engine_mod.load_program(PROGRAM, defines={})
         self.p4info = program.p4info
@@ -57,26 +63,23 @@ class InProcessSwitch:
         req.config.p4_device_config = bundle_from_path(PROGRAM).encode()
         self.device.set_pipeline(req)
         self.crypto = InlineCrypto()
-        self.out: list[tuple[int, bytes]] = []
+        self.wire = InprocPort()
+        self.ports = PortManager(self.device)
+        self.ports.add(CRYPTO_PORT, self.crypto.port)
+        self.ports.set_default(self.wire)
+        self.device.emit = self.ports.emit
         self.packet_ins: list[PacketIn] = []
-        self.device.emit = self._emit
         self.device.packet_in_sink = lambda msg: self.packet_ins.append(
             self.codec.decode_packet_in(msg)
         )
-
-    def _emit(self, port: int, frame: bytes) -> None:
-        if port == CRYPTO_PORT:
-            with self.crypto.lock:
-                answer = self.crypto.engine.process(frame)
-            if answer:
-                self.device.receive(CRYPTO_PORT, answer)
-            return
-        self.out.append((port, frame))
+        self.ports.start()
 
     def send(self, port: int, frame: bytes) -> list[tuple[int, bytes]]:
-        self.out = []
-        self.device.receive(port, frame)
-        return self.out
+        self.wire.inject(port, frame)
+        out = []
+        while not self.wire.sent.empty():
+            out.append(self.wire.sent.get_nowait())
+        return out
 
     def _write(self, kind: int, entries: Iterable[TableEntry]) -> None:
         req = p4r.WriteRequest(device_id=DEVICE_ID)
