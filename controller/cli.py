@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "controller.demo",
     "targets.p4sim.cli",
     "controller.config.cli",
+    "controller.bgp.wire.cli",
 )
 
 
