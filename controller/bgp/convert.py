@@ -44,7 +44,7 @@ from controller.bgp.wire.attributes.tunnel_encap import (
     TunnelEncapsulation,
     tunnel_problems,
 )
-from controller.bgp.wire.constants import AS_TRANS
+from controller.bgp.wire.constants import AS_TRANS, SAFI_UNICAST
 from controller.bgp.wire.context import CodecContext
 from controller.bgp.wire.errors import BgpError, ErrorAction
 from controller.bgp.wire.message import BgpMessage
@@ -279,12 +279,17 @@ def encode_updates(
     withdraw: list[Nlri],
     neg: Negotiated,
 ) -> list[BgpMessage]:
+    """UPDATEs for a batch of changes, in an order that spares receivers transient states.
+
+    Plain IP announcements (red loopback routes) go before VPN-IP routes that may
+    resolve through them, and plain IP withdrawals after the VPN-IP withdrawals.
+    """
     ctx = neg.codec
     limit = ctx.max_message_len - _OVERHEAD
-    msgs: list[BgpMessage] = []
     by_fam: dict[Family, list[Nlri]] = {}
     for n in withdraw:
         by_fam.setdefault(n.family, []).append(n)
+    withdrawals: list[tuple[bool, BgpMessage]] = []
     for fam, nlris in by_fam.items():
         objs = [_wire_nlri(n, ()) for n in nlris]
         sizes = [_nlri_bytes(fam, o) for o in objs]
@@ -292,14 +297,17 @@ def encode_updates(
         for k in _chunks(sizes, limit):
             part = tuple(objs[i : i + k])
             i += k
+            msg: BgpMessage
             if fam == IPV4_UNICAST:
                 v4 = tuple(n for n in part if isinstance(n, ipaddress.IPv4Network))
-                msgs.append(Update(withdrawn=v4))
+                msg = Update(withdrawn=v4)
             else:
-                msgs.append(Update(attributes=(MpUnreachNlri(fam.afi, fam.safi, part),)))
+                msg = Update(attributes=(MpUnreachNlri(fam.afi, fam.safi, part),))
+            withdrawals.append((fam.safi == SAFI_UNICAST, msg))
     groups: dict[tuple[Family, Attrs], list[WireNlri]] = {}
     for nlri, attrs, labels in announce:
         groups.setdefault((nlri.family, attrs), []).append(_wire_nlri(nlri, labels))
+    announcements: list[tuple[bool, BgpMessage]] = []
     for (fam, attrs), objs in groups.items():
         base = attrs_to_wire(attrs, ctx)
         room = limit - sum(len(a.encode(ctx)) for a in base)
@@ -308,8 +316,13 @@ def encode_updates(
         for k in _chunks(sizes, max(room, 64)):
             part = tuple(objs[i : i + k])
             i += k
-            msgs.append(_announce(fam, attrs, base, part))
-    return msgs
+            announcements.append((fam.safi == SAFI_UNICAST, _announce(fam, attrs, base, part)))
+    return (
+        [m for plain, m in announcements if plain]
+        + [m for plain, m in withdrawals if not plain]
+        + [m for plain, m in announcements if not plain]
+        + [m for plain, m in withdrawals if plain]
+    )
 
 
 def _nlri_bytes(fam: Family, obj: WireNlri) -> bytes:

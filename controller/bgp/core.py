@@ -415,16 +415,18 @@ class SpeakerCore:
         for ch in changes:
             if ch is None:
                 continue
-            for peer, sess in self.sessions.items():
-                if sess.neighbor.color is color and sess.established:
-                    self._pending[peer].add(ch.nlri)
+            if ch.best_changed:
+                for peer, sess in self.sessions.items():
+                    if sess.neighbor.color is color and sess.established:
+                        self._pending[peer].add(ch.nlri)
             if is_vpn_family(ch.nlri.family):
-                if color is Color.RED:
+                if color is Color.RED and self.vrfs:
+                    paths = rib.paths(ch.nlri)
                     for v in self.vrfs.values():
-                        if v.set_imported(ch.nlri, ch.new) or (
-                            ch.old is not None and v.imports(ch.old)
-                        ):
+                        if v.set_candidates(ch.nlri, paths):
                             self._vrf_dirty.add((v.name, ch.nlri.prefix))
+                continue
+            if not ch.best_changed:
                 continue
             # A unicast change (red or black) may change how VPN next hops resolve.
             self._track_red_loopback(ch, color)
@@ -490,8 +492,20 @@ class SpeakerCore:
             ev = RouteEvent(v.name, prefix, local=True, label=v.local[prefix], rd=str(v.rd))
         else:
             best = v.best_remote(prefix)
-            if best is None:
+            cands = v.candidates(prefix) if best is None else []
+            if best is None and not cands:
                 ev = RouteEvent(v.name, prefix, withdrawn=True)
+            elif best is None:
+                # Nothing usable: report why (spoof, unresolved, no tunnel); not for the FIB.
+                res = self.resolve(cands[0])
+                ev = RouteEvent(
+                    v.name,
+                    prefix,
+                    label=cands[0].labels[0] if cands[0].labels else None,
+                    next_hop=cands[0].attrs.next_hop,
+                    verdict=res.verdict,
+                    rd=str(cands[0].nlri.rd),
+                )
             else:
                 res = self.resolve(best)
                 ev = RouteEvent(

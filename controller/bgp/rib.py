@@ -22,11 +22,15 @@ NextHopCost = Callable[[Path], int | None]
 
 @dataclass(slots=True)
 class Change:
-    """The best path for ``nlri`` went from ``old`` to ``new`` (either may be None)."""
+    """The paths for ``nlri`` changed; the best went from ``old`` to ``new`` (maybe the same)."""
 
     nlri: Nlri
     old: Path | None
     new: Path | None
+
+    @property
+    def best_changed(self) -> bool:
+        return self.old is not self.new
 
 
 class _Dest:
@@ -50,24 +54,27 @@ class Rib:
     def __len__(self) -> int:
         return len(self._dests)
 
-    def update(self, path: Path) -> Change | None:
-        """Insert or replace the path from ``path.source``; returns the best-path change."""
+    def update(self, path: Path) -> Change:
+        """Insert or replace the path from ``path.source``; the change (best may be unchanged)."""
         key = path.source.peer
         dest = self._dests.get(path.nlri)
         if dest is None:
             dest = self._dests[path.nlri] = _Dest()
         dest.paths[key] = path
         self._by_peer.setdefault(key, set()).add(path.nlri)
-        return self._select(path.nlri, dest)
+        change = self._select(path.nlri, dest, always=True)
+        assert change is not None  # always=True
+        return change
 
     def withdraw(self, nlri: Nlri, peer: PeerKey) -> Change | None:
+        """Remove a peer's path; the change, or None if there was no such path."""
         dest = self._dests.get(nlri)
         if dest is None or dest.paths.pop(peer, None) is None:
             return None
         peer_set = self._by_peer.get(peer)
         if peer_set is not None:
             peer_set.discard(nlri)
-        change = self._select(nlri, dest)
+        change = self._select(nlri, dest, always=True)
         if not dest.paths:
             del self._dests[nlri]
         return change
@@ -116,13 +123,13 @@ class Rib:
                     changes.append(ch)
         return changes
 
-    def _select(self, nlri: Nlri, dest: _Dest) -> Change | None:
+    def _select(self, nlri: Nlri, dest: _Dest, always: bool = False) -> Change | None:
         for p in dest.paths.values():
             p.igp_cost = self._cost(p)
         new = best_path(list(dest.paths.values()))
         old = dest.best
         dest.best = new
-        if old is new:
+        if old is new and not always:
             return None
         return Change(nlri, old, new)
 

@@ -101,7 +101,8 @@ class Vrf:
     import_rts: frozenset[ExtCommunity] = frozenset()
     export_rts: tuple[ExtCommunity, ...] = ()
     local: dict[IPNetwork, int] = field(default_factory=dict)
-    imported: dict[IPNetwork, dict[Nlri, Path]] = field(default_factory=dict)
+    # prefix -> VPN NLRI (one per RD) -> the candidate paths whose RTs we import
+    imported: dict[IPNetwork, dict[Nlri, list[Path]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         c = self.config
@@ -153,12 +154,19 @@ class Vrf:
     def imports(self, path: Path) -> bool:
         return not self.import_rts.isdisjoint(path.attrs.route_targets())
 
-    def set_imported(self, nlri: Nlri, path: Path | None) -> bool:
-        """Record the VPN best path for ``nlri`` (None = gone); True if this VRF's view changed."""
-        if path is not None and not path.source.local and self.imports(path):
-            self.imported.setdefault(nlri.prefix, {})[nlri] = path
-            return True
+    def set_candidates(self, nlri: Nlri, paths: list[Path]) -> bool:
+        """Record the received paths for ``nlri`` this VRF imports; True if its view changed.
+
+        All candidates are kept, usable or not, so that a prefix whose only paths
+        cannot be used (a spoof, say) is still visible with its verdict.
+        """
+        mine = [p for p in paths if not p.source.local and self.imports(p)]
         cands = self.imported.get(nlri.prefix)
+        if mine:
+            if cands is not None and cands.get(nlri) == mine:
+                return False
+            self.imported.setdefault(nlri.prefix, {})[nlri] = mine
+            return True
         if cands is None or cands.pop(nlri, None) is None:
             return False
         if not cands:
@@ -166,7 +174,13 @@ class Vrf:
         return True
 
     def best_remote(self, prefix: IPNetwork) -> Path | None:
-        return best_path(list(self.imported.get(prefix, {}).values()))
+        """The best usable imported path (RFC 4271 decision among all RDs), or None."""
+        return best_path([p for ps in self.imported.get(prefix, {}).values() for p in ps])
+
+    def candidates(self, prefix: IPNetwork) -> list[Path]:
+        """Every imported path for ``prefix``, in a stable order (for unusable-route reports)."""
+        out = [p for ps in self.imported.get(prefix, {}).values() for p in ps]
+        return sorted(out, key=lambda p: (str(p.nlri), str(p.source.peer)))
 
     def prefixes(self) -> Iterable[IPNetwork]:
         return set(self.local) | set(self.imported)

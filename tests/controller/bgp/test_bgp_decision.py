@@ -130,13 +130,16 @@ def test_lowest_peer_address_last() -> None:
     assert pick(path("10.0.0.9", rid="1.1.1.1"), path("10.0.0.3", rid="1.1.1.1")) == "10.0.0.3"
 
 
-def test_rib_reports_best_path_changes_only() -> None:
+def test_rib_reports_changes_and_whether_the_best_moved() -> None:
     rib = Rib()
     a = path("10.0.0.1", local_pref=100)
     b = path("10.0.0.2", local_pref=200)
     assert rib.update(a).new is a
     ch = rib.update(b)
-    assert ch is not None and (ch.old, ch.new) == (a, b)
-    assert rib.withdraw(N, a.source.peer) is None  # best unchanged
+    assert (ch.old, ch.new, ch.best_changed) == (a, b, True)
+    ch = rib.withdraw(N, a.source.peer)
+    assert ch is not None and not ch.best_changed  # a candidate went, the best stayed
+    assert rib.withdraw(N, a.source.peer) is None  # nothing left to withdraw
+    assert rib.reselect() == []  # reselect reports only moves of the best
     ch = rib.withdraw(N, b.source.peer)
     assert ch is not None and ch.new is None and len(rib) == 0

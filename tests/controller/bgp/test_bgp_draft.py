@@ -270,8 +270,15 @@ def test_s4_resolution_through_black_route_is_a_spoof() -> None:
     e.announce(net_("10.255.0.0/16"), ip(E), Color.BLACK, net.now)
     a.add_vrf_route("blue", net_("172.16.1.0/24"), net.now)
     net.settle()
-    # The VPN route arrived but is not used: not in the VRF, counted, listed.
-    assert b.vrf_routes("blue") == []
+    # The VPN route arrived but is not used: the app is told SPOOF (no tunnel endpoint,
+    # nothing for the FIB), and it is counted and listed.
+    (ev,) = b.route_events()
+    assert (ev.prefix, ev.verdict, ev.tunnel_endpoint) == (
+        net_("172.16.1.0/24"),
+        Verdict.SPOOF,
+        None,
+    )
+    assert b.vrf_routes("blue") == [ev]
     assert b.counters["spoof"] == 1
     ((nlri, res),) = b.spoofs.items()
     assert nlri.prefix == net_("172.16.1.0/24")
@@ -291,7 +298,7 @@ def test_s4_spoof_through_black_host_route_for_unknown_red_loopback() -> None:
     e.announce(net_("10.255.0.1/32"), ip(E), Color.BLACK, net.now)
     a.add_vrf_route("blue", net_("172.16.1.0/24"), net.now)
     net.settle()
-    assert b.vrf_routes("blue") == []
+    assert [ev.verdict for ev in b.vrf_routes("blue")] == [Verdict.SPOOF]
     assert [r.verdict for r in b.spoofs.values()] == [Verdict.SPOOF]
 
 
@@ -396,14 +403,17 @@ def test_s4_spoof_detected_when_black_route_arrives_after_vpn_route() -> None:
     a, b, e = net.node(A), net.node(B), net.node(E)
     a.add_vrf_route("blue", net_("172.16.1.0/24"), net.now)
     net.settle()
-    assert b.spoofs == {} and b.vrf_routes("blue") == []  # unresolved: no red loopback route
+    assert b.spoofs == {}  # no red loopback route yet: unresolved, not a spoof
+    assert [ev.verdict for ev in b.vrf_routes("blue")] == [Verdict.UNRESOLVED]
     e.announce(net_("10.0.0.0/8"), ip(E), Color.BLACK, net.now)
     net.settle()
     assert [r.verdict for r in b.spoofs.values()] == [Verdict.SPOOF]
-    assert b.vrf_routes("blue") == [] and b.counters["spoof"] == 1
+    assert [ev.verdict for ev in b.vrf_routes("blue")] == [Verdict.SPOOF]
+    assert b.counters["spoof"] == 1
     e.withdraw(net_("10.0.0.0/8"), Color.BLACK, net.now)
     net.settle()
     assert b.spoofs == {}
+    assert [ev.verdict for ev in b.vrf_routes("blue")] == [Verdict.UNRESOLVED]
     a.set_black_loopback(ip("198.51.100.1"), net.now)
     net.settle()
     assert [ev.verdict for ev in b.vrf_routes("blue")] == [Verdict.RESOLVED]

@@ -34,7 +34,10 @@ def test_show_everything_after_a_spoof() -> None:
     assert "SPOOF 10.255.0.1:1:172.16.1.0/24" in show.resolution_text(b)
 
     vrf = show.vrf_data(b, "blue")
-    assert [(r["prefix"], r["verdict"]) for r in vrf["routes"]] == [("172.16.2.0/24", "local")]
+    assert [(r["prefix"], r["verdict"]) for r in vrf["routes"]] == [
+        ("172.16.1.0/24", "spoof"),
+        ("172.16.2.0/24", "local"),
+    ]
     assert vrf["import"] == ["65000:100"]
     assert "172.16.2.0/24" in show.vrf_text(b, "blue")
 
