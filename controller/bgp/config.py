@@ -125,6 +125,12 @@ class SpeakerConfig:
         tenants = {lo.tenant for lo in self.red_loopbacks if lo.tenant}
         for t in tenants - set(names):
             raise ConfigError(f"red loopback tenant {t!r}: no such vrf")
+        for v in self.vrfs:
+            if v.red_loopback is not None and v.red_loopback not in addrs:
+                raise ConfigError(
+                    f"vrf {v.name}: red loopback {v.red_loopback} is not one of the configured "
+                    "red loopbacks (its VPN routes would not resolve, draft 4)"
+                )
         if self.vrfs and not self.red_loopbacks:
             raise ConfigError("vrfs need a red loopback to use as VPN next hop (draft 3.3)")
 

@@ -137,9 +137,12 @@ class SpeakerCore:
         self.now = now
         v = self._vrf(vrf)
         label = v.add_local(prefix)
-        lo = self.cfg.red_loopback_for(vrf)
-        assert lo is not None  # SpeakerConfig guarantees a red loopback when there are VRFs
-        self._apply(self.red, [self.red.update(v.export_path(prefix, lo.address))])
+        nh = v.config.red_loopback
+        if nh is None:
+            lo = self.cfg.red_loopback_for(vrf)
+            assert lo is not None  # SpeakerConfig guarantees a red loopback when there are VRFs
+            nh = lo.address
+        self._apply(self.red, [self.red.update(v.export_path(prefix, nh))])
         self._refresh_vrf(v, prefix)
         self._pump()
         return label

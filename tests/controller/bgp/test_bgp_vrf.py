@@ -1,7 +1,7 @@
 """VRFs: route-target import/export between tenants, per-VRF and per-prefix labels (RFC 4364)."""
 
 import pytest
-from bgp_pump import RR, A, B, Net, cpe_config, net_, rr_config, start_all
+from bgp_pump import RR, A, B, Net, cpe_config, ip, net_, rr_config, start_all
 
 from controller.bgp.config import ConfigError, SpeakerConfig
 from controller.bgp.core import SpeakerCore
@@ -92,3 +92,16 @@ def test_bad_vrf_config_is_a_one_line_error() -> None:
         SpeakerCore(cfg)
     with pytest.raises(ConfigError, match="vrfs need a red loopback"):
         SpeakerConfig(65000, cfg.router_id, vrfs=cfg.vrfs)
+
+
+def test_vrf_red_loopback_must_be_configured() -> None:
+    cfg = cpe_config("10.255.0.1", "10.255.0.1", "198.51.100.1", [RR])
+    bad = VrfConfig("blue", "65000:1", (), (), red_loopback=ip("10.255.9.9"))
+    with pytest.raises(ConfigError, match=r"vrf blue: red loopback 10\.255\.9\.9 is not one of"):
+        SpeakerConfig(
+            65000,
+            cfg.router_id,
+            black_loopback=cfg.black_loopback,
+            red_loopbacks=cfg.red_loopbacks,
+            vrfs=(bad,),
+        )
