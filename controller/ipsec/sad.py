@@ -173,11 +173,24 @@ class SaDatabase:
         if inst is None:
             return
         if self.tunnels.get(inst.key) is inst:
-            # no successor: the tunnel has no SA now
             del self.tunnels[inst.key]
-            self.on_change(TunnelChange(inst.key, None, None))
-            self._remove(inst)
-            return
+            draining = {id(i) for _, i in self._draining}
+            spare = next(
+                (
+                    i
+                    for i in self._by_spi.values()
+                    if i is not inst and i.key == inst.key and id(i) not in draining
+                ),
+                None,
+            )
+            if spare is None:  # no other SA for this tunnel: it has none now
+                self.on_change(TunnelChange(inst.key, None, None))
+                self._remove(inst)
+                return
+            # another SA pair serves the same tunnel (a duplicate IKE SA's): use it
+            self.tunnels[inst.key] = spare
+            self.installer.switch_outbound(inst.out_index, spare.out_index)
+            self.on_change(TunnelChange(inst.key, spare.out_index, spare.in_index))
         self._draining.append((now + self.drain_seconds, inst))
 
     def tick(self, now: float) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from controller.ipsec.ike.config import ChildConfig, IkeConfig, Lifetimes
 from controller.ipsec.ike.daemon import IkeDaemon
-from controller.ipsec.ike.events import ChildDown, ChildUp, Event, IkeDown, PeerMoved
+from controller.ipsec.ike.events import ChildDown, ChildUp, Event, IkeDown, IkeUp, PeerMoved
 from controller.ipsec.ike.sa import IkeSa, IkeState
 from controller.ipsec.ike.wire.ts import TrafficSelector
 from controller.ipsec.installer import ExpiryEvent, ExpiryKind, Lifetime
@@ -144,6 +144,8 @@ class TunnelManager:
                 )
             elif isinstance(ev, ChildDown):
                 self.sad.child_down(ev.child, now)
+            elif isinstance(ev, IkeUp):
+                self._dedupe(sa, now)
             elif isinstance(ev, PeerMoved):
                 self.sad.peer_moved(ev.old[0], ev.new[0], ev.new[1])
             elif isinstance(ev, IkeDown) and sa.successor is None:
@@ -164,6 +166,28 @@ class TunnelManager:
             self.daemon.delete_child(spi_in, now)
 
     # -- internals --------------------------------------------------------------------------
+
+    def _dedupe(self, sa: IkeSa, now: float) -> None:
+        """Both C-PEs started an IKE SA at once: keep one, the same one at both ends.
+
+        The survivor is the SA whose initiator has the lower black address; the
+        initiator of every other one deletes it (its CHILD_SAs hand their tunnels
+        to the survivor's in the SA database).
+        """
+        peer = sa.remote[0]
+        same = [o for o in self.daemon.established() if o.remote[0] == peer and o.successor is None]
+        if len(same) < 2:
+            return
+
+        def rank(o: IkeSa) -> tuple[int, bytes]:
+            initiator = self.local if o.initiator else peer
+            return (int(ipaddress.ip_address(initiator)), o.spi_i)
+
+        keep = min(same, key=rank)
+        for o in same:
+            if o is not keep and o.initiator:
+                self.log(f"duplicate IKE SA to {peer}: deleting {o.spi_i.hex()}")
+                self.daemon.delete_ike(o, now)
 
     def _key(self, peer: str, tenant: str | None) -> tuple[str, str | None]:
         return (str(ipaddress.ip_address(peer)), tenant if self.per_tenant else None)

@@ -104,15 +104,20 @@ class IkeService:
         self._flush()
 
     def _flush(self) -> None:
-        out, events = self.daemon.drain()
-        for dg in out:
-            port = dg.src[1] if dg.src[1] in self._transports else 500
-            payload = NON_ESP_MARKER + dg.data if port == NAT_T_PORT else dg.data
-            self._transports[port].sendto(payload, dg.dst)
-        for item in events:
-            self.events.put_nowait(item)
-            for cb in self.listeners:
-                cb(*item)
+        # listeners may call back into the daemon (e.g. delete a duplicate SA): go on
+        # until it has nothing more to send or tell
+        for _ in range(100):
+            out, events = self.daemon.drain()
+            if not out and not events:
+                break
+            for dg in out:
+                port = dg.src[1] if dg.src[1] in self._transports else 500
+                payload = NON_ESP_MARKER + dg.data if port == NAT_T_PORT else dg.data
+                self._transports[port].sendto(payload, dg.dst)
+            for item in events:
+                self.events.put_nowait(item)
+                for cb in self.listeners:
+                    cb(*item)
         self._wake.set()
 
     async def _timers(self) -> None:

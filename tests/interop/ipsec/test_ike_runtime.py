@@ -87,3 +87,33 @@ async def test_runtime_eager_tunnel_reaches_both_engines() -> None:
         for rt in runtimes:
             await rt.stop()
         ns.delete()
+
+
+async def test_runtime_both_ends_trigger_at_once_keep_one_ike_sa() -> None:
+    if os.geteuid() != 0:
+        pytest.fail("needs root for a network namespace")
+    ns = Netns(f"sl3ike-rt2-{os.getpid() % 100000}")
+    runtimes: list[IpsecRuntime] = []
+    try:
+        for ip in (A, B):
+            ns.run("ip", "addr", "add", f"{ip}/32", "dev", "lo")
+        engines = {A: EspEngine(), B: EspEngine()}
+        for me in (A, B):
+            rt = IpsecRuntime(engines[me], me, make_config(me), drain_seconds=0.2)
+            await rt.start({p: ns.udp_socket(me, p) for p in (500, 4500)})
+            runtimes.append(rt)
+        ra, rb = runtimes
+        ra.ensure_tunnel(B)
+        rb.ensure_tunnel(A)
+        await until(
+            lambda: (
+                len(ra.daemon.established()) == len(rb.daemon.established()) == 1
+                and len(list(engines[A].sas())) == len(list(engines[B].sas())) == 4
+            )
+        )
+        assert ra.daemon.established()[0].spis == rb.daemon.established()[0].spis
+        assert ra.outbound_index(B) is not None and rb.outbound_index(A) is not None
+    finally:
+        for rt in runtimes:
+            await rt.stop()
+        ns.delete()

@@ -71,9 +71,13 @@ def setup() -> tuple[Net, Side, Side, list[float]]:
     net = Net({A_ADDR: a.daemon, B_ADDR: b.daemon})
 
     def pump() -> None:
-        Net.pump(net)
-        for side, name in ((a, A_ADDR), (b, B_ADDR)):
-            side.mgr.on_events(net.events.pop(name, []), net.now)
+        for _ in range(20):  # until neither IKE nor the managers have anything left to say
+            Net.pump(net)
+            events = [(side, net.events.pop(name, [])) for side, name in ((a, A_ADDR), (b, B_ADDR))]
+            if not any(ev for _, ev in events):
+                return
+            for side, ev in events:
+                side.mgr.on_events(ev, net.now)
 
     net.pump = pump  # type: ignore[method-assign]
     return net, a, b, clock
@@ -207,3 +211,23 @@ def test_packet_lifetime_in_the_engine_rekeys_through_ike() -> None:
     net.pump()
     assert a.sad.outbound_index(B_ADDR) not in (None, first)
     assert b.receive(a.send(B_ADDR)) == (cp.Result.OK, MPLS)
+
+
+def test_both_ends_trigger_at_once_and_traffic_flows_both_ways() -> None:
+    net, a, b, clock = setup()
+    b.mgr.accept(A_ADDR)
+    a.mgr.ensure_tunnel(B_ADDR, now=net.now)
+    b.mgr.ensure_tunnel(A_ADDR, now=net.now)
+    net.pump()
+    assert b.receive(a.send(B_ADDR)) == (cp.Result.OK, MPLS)
+    assert a.receive(b.send(A_ADDR)) == (cp.Result.OK, MPLS)
+    # one IKE SA survives, the same at both ends: the one the lower address initiated
+    (ike_a,) = a.daemon.established()
+    (ike_b,) = b.daemon.established()
+    assert ike_a.spis == ike_b.spis and ike_a.initiator
+    clock[0] = net.now = 5.0
+    a.sad.tick(net.now)
+    b.sad.tick(net.now)
+    assert len(list(a.engine.sas())) == len(list(b.engine.sas())) == 4
+    assert b.receive(a.send(B_ADDR)) == (cp.Result.OK, MPLS)
+    assert a.receive(b.send(A_ADDR)) == (cp.Result.OK, MPLS)
