@@ -1,0 +1,138 @@
+"""Black-link captures: record with tcpdump, classify with tshark, search bytes ourselves.
+
+The draft's promise on the black side (section 7) is checked two ways:
+tshark names every frame's protocols, and only ESP (bare or in UDP 4500),
+IKE (ISAKMP on UDP 500/4500), ARP and IPv6 neighbour discovery may appear; and
+every captured frame is searched byte-wise for the payloads the tenants sent,
+which must never appear in cleartext. The pcap reader is ours (a few lines of
+libpcap's file format) so the byte search does not depend on a dissector.
+"""
+
+from __future__ import annotations
+
+import signal
+import struct
+import subprocess
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from controller.lab.netns import Netns
+
+# ICMPv6 types of neighbour discovery (RFC 4861 section 4): RS, RA, NS, NA, Redirect.
+ND_TYPES = {"133", "134", "135", "136", "137"}
+
+
+class CaptureError(RuntimeError):
+    """A capture could not be started or read (one line)."""
+
+
+def read_pcap(path: Path) -> list[bytes]:
+    """Frames of a classic pcap file (either byte order, micro- or nanosecond stamps)."""
+    data = path.read_bytes()
+    if len(data) < 24:
+        raise CaptureError(f"{path}: {len(data)} octets is shorter than a pcap header")
+    magic = data[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        endian = "<"
+    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        endian = ">"
+    else:
+        raise CaptureError(f"{path}: not a pcap file (magic {magic.hex()})")
+    rec = struct.Struct(endian + "IIII")
+    frames, off = [], 24
+    while off + rec.size <= len(data):
+        _, _, incl, _ = rec.unpack_from(data, off)
+        off += rec.size
+        if off + incl > len(data):
+            break  # a record cut short by the capture stopping
+        frames.append(data[off : off + incl])
+        off += incl
+    return frames
+
+
+@dataclass
+class Verdict:
+    """What one black-link capture showed."""
+
+    link: str
+    frames: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)
+    forbidden: list[str] = field(default_factory=list)  # "frame N: protocols"
+    cleartext: list[int] = field(default_factory=list)  # frame numbers holding a payload
+
+    @property
+    def ok(self) -> bool:
+        return self.frames > 0 and not self.forbidden and not self.cleartext
+
+
+def classify(protocols: str, icmpv6_type: str) -> str | None:
+    """The allowed kind of a frame from tshark's frame.protocols, or None if forbidden."""
+    layers = protocols.split(":")
+    if "esp" in layers:
+        return "ESP-in-UDP" if "udp" in layers else "ESP"
+    if "isakmp" in layers:
+        return "IKE"
+    if "arp" in layers:
+        return "ARP"
+    if "icmpv6" in layers and icmpv6_type in ND_TYPES:
+        return "ND"
+    return None
+
+
+class BlackCapture:
+    """tcpdump on one interface of a namespace, for the duration of a ``with`` block."""
+
+    def __init__(self, ns: str, ifname: str, path: Path) -> None:
+        self.ns, self.ifname, self.path = ns, ifname, path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> BlackCapture:
+        argv = Netns(self.ns).exec_argv(
+            ["tcpdump", "-i", self.ifname, "-U", "-n", "-s", "0", "-w", str(self.path)]
+        )
+        try:
+            self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        except FileNotFoundError:
+            raise CaptureError("tcpdump is not installed (apt-get install tcpdump)") from None
+        assert self.proc.stderr is not None
+        line = self.proc.stderr.readline().decode(errors="replace")  # "listening on ..."
+        if "listening" not in line:
+            self.proc.kill()
+            raise CaptureError(f"tcpdump on {self.ns}/{self.ifname}: {line.strip()}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            time.sleep(0.2)  # let the last frames reach the file
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def verdict(self, payloads: list[bytes]) -> Verdict:
+        v = Verdict(f"{self.ns}/{self.ifname}")
+        frames = read_pcap(self.path)
+        v.frames = len(frames)
+        for index, frame in enumerate(frames, start=1):
+            if any(p in frame for p in payloads):
+                v.cleartext.append(index)
+        try:
+            out = subprocess.run(
+                ["tshark", "-r", str(self.path), "-T", "fields", "-e", "frame.number",
+                 "-e", "frame.protocols", "-e", "icmpv6.type"],
+                capture_output=True, text=True, timeout=60,
+            ).stdout  # fmt: skip
+        except FileNotFoundError:
+            raise CaptureError("tshark is not installed (apt-get install tshark)") from None
+        for line in out.splitlines():
+            number, protocols, icmp6 = [*line.split("\t"), "", "", ""][:3]
+            kind = classify(protocols, icmp6)
+            if kind is None:
+                v.forbidden.append(f"frame {number}: {protocols}")
+            else:
+                v.kinds[kind] += 1
+        return v

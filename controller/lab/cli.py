@@ -1,0 +1,98 @@
+"""``sl3vpn lab up TOPOLOGY.yml | status | down``: the lab on this host's namespaces."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("lab", help="build, inspect or remove a lab topology (network namespaces)")
+    lab = p.add_subparsers(dest="lab_command", metavar="SUBCOMMAND")
+    up = lab.add_parser("up", help="bring a topology up (needs root)")
+    up.add_argument("topology", metavar="TOPOLOGY.yml")
+    up.add_argument("--prefix", help="namespace prefix (default sl3-<topology name>)")
+    up.add_argument("--timeout", type=float, default=120.0, help="readiness limit, seconds")
+    up.set_defaults(func=run_up)
+    st = lab.add_parser("status", help="processes, SAs and counters of a running lab")
+    st.add_argument("--prefix", help="which lab (default: the only one up)")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=run_status)
+    dn = lab.add_parser("down", help="stop a lab's processes and delete its namespaces")
+    dn.add_argument("--prefix", help="which lab (default: the only one up)")
+    dn.set_defaults(func=run_down)
+
+    def usage(args: argparse.Namespace) -> int:
+        p.print_help()
+        return 2
+
+    p.set_defaults(func=usage)
+
+
+def _err(msg: str) -> int:
+    print(f"sl3vpn lab: {msg}", file=sys.stderr)
+    return 1
+
+
+def _which(prefix: str | None) -> str:
+    from controller.lab.state import labs
+
+    if prefix:
+        return prefix
+    up = labs()
+    if len(up) == 1:
+        return up[0]
+    if not up:
+        raise LookupError("no lab is up")
+    raise LookupError(f"several labs are up ({', '.join(up)}): give --prefix")
+
+
+def run_up(args: argparse.Namespace) -> int:
+    from controller.lab.lab import up
+
+    try:
+        up(args.topology, args.prefix, timeout=args.timeout)
+    except Exception as exc:  # every lab failure is reported as one line
+        return _err(str(exc) if str(exc) else type(exc).__name__)
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from controller.lab.lab import status
+
+    try:
+        info = status(_which(args.prefix))
+    except LookupError as exc:
+        return _err(str(exc))
+    if args.json:
+        print(json.dumps(info, indent=1))
+        return 0
+    print(f"lab {info['prefix']} ({info['mode']} data plane), topology {info['topology']}")
+    print(f"  namespaces: {len(info['namespaces'])}")  # type: ignore[arg-type]
+    nodes = info["nodes"]
+    assert isinstance(nodes, dict)
+    for node, n in nodes.items():
+        state = "running" if n["running"] else "NOT RUNNING"
+        print(f"  {node:<8} pid {n['pid']:<8} {state}")
+        for sa in n.get("sas", []):
+            tenant = f" tenant {sa['tenant']}" if sa["tenant"] else ""
+            udp = " udp-encap" if sa["udp_encap"] else ""
+            print(
+                f"    SA {sa['sa_index']:>3} {sa['direction']:<3} SPI {sa['spi']} "
+                f"peer {sa['peer']}{tenant}{udp}: {sa['packets']} packets, "
+                f"{sa['bytes']} bytes, {sa['errors']} errors"
+            )
+    return 0
+
+
+def run_down(args: argparse.Namespace) -> int:
+    from controller.lab.lab import down
+
+    try:
+        prefix = _which(args.prefix)
+    except LookupError as exc:
+        return _err(str(exc))
+    if not down(prefix):
+        return _err(f"no lab {prefix!r} is up")
+    return 0

@@ -1,0 +1,149 @@
+"""Each lab node's daemon configuration, generated from the topology.
+
+The files follow the daemon's own model (controller/config, see
+examples/cpe1.yml and rr1.yml) and are checked with its loader as they are
+written, so a topology that would give a daemon a bad configuration fails at
+`lab up`, naming the node. The IKE PSK is random per lab, written once to a
+0600 file beside the configurations and referenced as ``psk: {file: psk}``;
+it is never printed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from controller.config import ConfigError, parse
+from controller.lab.plan import BLACK_PORT, CPU_PORT, CRYPTO_PORT, CpePlan, LabPlan
+from controller.lab.state import write_private
+
+PROGRAM = str(Path(__file__).resolve().parents[2] / "p4src" / "cpe.p4")
+
+
+class LabConfigError(ValueError):
+    """A generated daemon configuration did not validate (names node and problem)."""
+
+
+def _switch(black_if: str, red: list[dict[str, Any]]) -> dict[str, Any]:
+    ports = [{"port": BLACK_PORT, "name": "wan0", "role": "black", "address": black_if}, *red]
+    ports += [{"port": CPU_PORT, "role": "cpu"}, {"port": CRYPTO_PORT, "role": "crypto"}]
+    return {
+        "p4sim": {"program": PROGRAM, "grpc_address": "127.0.0.1:9559", "device_id": 1},
+        "ports": ports,
+    }
+
+
+def _ike(plan: LabPlan) -> dict[str, Any]:
+    return {
+        "auth": {"psk": {"file": "psk"}},
+        "sa_mode": "eager",
+        "per_tenant_sas": plan.topo.sa.per_tenant,
+        "nat_traversal": {"enabled": True},
+    }
+
+
+def tenant_loopback(c: CpePlan, vrf_id: int) -> ipaddress.IPv4Address:
+    """Per-tenant red loopback (draft section 4): the red loopback + 256 x tenant id."""
+    return c.cpe.red_loopback + 256 * vrf_id
+
+
+def cpe_config(plan: LabPlan, c: CpePlan, run_dir: Path) -> dict[str, Any]:
+    topo = plan.topo
+    red_ports, vrfs = [], []
+    for r in c.red:
+        s = r.site
+        addrs = [f"{s.gateway}/{s.subnet.prefixlen}"]
+        routes = [{"prefix": str(s.subnet), "interface": r.ifname}]
+        if s.subnet6 is not None:
+            addrs.append(f"{s.gateway6}/{s.subnet6.prefixlen}")
+            routes.append({"prefix": str(s.subnet6), "interface": r.ifname})
+        red_ports.append(
+            {"port": r.port, "name": r.ifname, "role": "red", "vrf": s.tenant, "address": addrs}
+        )
+        rt = f"{topo.asn}:{r.vrf_id}"
+        vrfs.append(
+            {
+                "name": s.tenant,
+                "rd": f"{c.cpe.red_loopback}:{r.vrf_id}",  # type 1: unique per C-PE
+                "import": [rt],
+                "export": [rt],
+                "label_mode": "per-vrf",
+                "table_id": r.vrf_id,
+                "interfaces": [r.ifname],
+                "routes": routes,
+            }
+        )
+    loopbacks: dict[str, Any] = {
+        "black": str(c.cpe.black_loopback),
+        "red": str(c.cpe.red_loopback),
+    }
+    if topo.sa.per_tenant:
+        loopbacks["tenants"] = {r.site.tenant: str(tenant_loopback(c, r.vrf_id)) for r in c.red}
+    neighbors = [
+        {"address": str(rr.red_loopback), "as": topo.asn, "type": "red",
+         "families": ["vpnv4", "vpnv6", "ipv4-unicast"]}
+        for rr in topo.rrs
+    ]  # fmt: skip
+    return {
+        "node": {
+            "name": c.name,
+            "role": "cpe",
+            "as": topo.asn,
+            "router_id": str(c.cpe.red_loopback),
+        },
+        "loopbacks": loopbacks,
+        "switch": _switch(str(c.black_if_addr), red_ports),
+        "vrfs": vrfs,
+        "bgp": {"neighbors": neighbors},
+        "ike": _ike(plan),
+        "control_socket": str(run_dir / f"{c.name}.sock"),
+    }
+
+
+def rr_configs(plan: LabPlan, run_dir: Path) -> dict[str, dict[str, Any]]:
+    topo = plan.topo
+    out = {}
+    for rr in topo.rrs:
+        neighbors = [
+            {"address": str(c.red_loopback), "as": topo.asn, "type": "red",
+             "route_reflector_client": True, "families": ["vpnv4", "vpnv6", "ipv4-unicast"]}
+            for c in topo.cpes
+        ] + [
+            {"address": str(o.red_loopback), "as": topo.asn, "type": "red",
+             "families": ["vpnv4", "vpnv6", "ipv4-unicast"]}
+            for o in topo.rrs if o is not rr
+        ]  # fmt: skip
+        out[rr.name] = {
+            "node": {"name": rr.name, "role": "rr", "as": topo.asn,
+                     "router_id": str(rr.red_loopback)},
+            "loopbacks": {"black": str(rr.black_loopback), "red": str(rr.red_loopback)},
+            "switch": _switch(str(rr.link_address), []),
+            "bgp": {"cluster_id": str(rr.red_loopback), "neighbors": neighbors},
+            "ike": _ike(plan),
+            "control_socket": str(run_dir / f"{rr.name}.sock"),
+        }  # fmt: skip
+    return out
+
+
+def write_configs(plan: LabPlan, directory: Path) -> dict[str, Path]:
+    """Write and validate every node's configuration; return node -> file."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_private(directory / "psk", secrets.token_urlsafe(32))
+    run_dir = directory.parent
+    configs = {c.name: cpe_config(plan, c, run_dir) for c in plan.cpes}
+    configs.update(rr_configs(plan, run_dir))
+    files = {}
+    for node, cfg in configs.items():
+        path = directory / f"{node}.yml"
+        text = yaml.safe_dump(cfg, sort_keys=False)
+        try:
+            parse(text, str(path), directory)
+        except ConfigError as exc:
+            raise LabConfigError(f"generated configuration for {node} is invalid: {exc}") from None
+        path.write_text(text)
+        files[node] = path
+    return files

@@ -1,0 +1,39 @@
+import stat
+from pathlib import Path
+
+import pytest
+
+from controller.config import load_config
+from controller.lab.dconfig import write_configs
+from controller.lab.plan import make_plan
+from controller.lab.topology import load_topology
+
+pytestmark = pytest.mark.unit
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
+
+@pytest.mark.parametrize("name", ["lab-default.yml", "lab-per-tenant-sa.yml", "lab-nat.yml"])
+def test_generated_configs_load_with_the_daemon_model(tmp_path: Path, name: str) -> None:
+    topo = load_topology(EXAMPLES / name)
+    files = write_configs(make_plan(topo, "t"), tmp_path / "configs")
+    assert sorted(files) == ["cpe1", "cpe2", "cpe3", "rr1", "rr2"]
+    psk = tmp_path / "configs" / "psk"
+    assert stat.S_IMODE(psk.stat().st_mode) == 0o600
+    secret = psk.read_text()
+    for node, path in files.items():
+        assert secret not in path.read_text()  # referenced by file, never inline
+        cfg = load_config(path)
+        assert cfg.node.name == node
+        assert cfg.ike.per_tenant_sas == topo.sa.per_tenant
+    cpe1 = load_config(files["cpe1"])
+    assert [v.name for v in cpe1.vrfs] == ["blue", "green"]
+    assert {str(n.address) for n in cpe1.bgp.neighbors} == {"10.255.0.1", "10.255.0.2"}
+    rr1 = load_config(files["rr1"])
+    assert sum(n.route_reflector_client for n in rr1.bgp.neighbors) == 3
+
+
+def test_each_lab_gets_a_fresh_psk(tmp_path: Path) -> None:
+    plan = make_plan(load_topology(EXAMPLES / "lab-default.yml"), "t")
+    write_configs(plan, tmp_path / "a")
+    write_configs(plan, tmp_path / "b")
+    assert (tmp_path / "a" / "psk").read_text() != (tmp_path / "b" / "psk").read_text()
