@@ -20,6 +20,8 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "controller.demo",
     "targets.p4sim.cli",
     "controller.config.cli",
+    "controller.app.cli",
+    "controller.lab.cli",
     "controller.bgp.wire.cli",
 )
 
