@@ -13,7 +13,6 @@ import ipaddress
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from controller.bgp import convert
 from controller.bgp import session as s
@@ -33,43 +32,24 @@ from controller.bgp.path import (
     is_vpn_family,
 )
 from controller.bgp.policy import export_attrs, import_reject
-from controller.bgp.resolve import Resolution, Resolver, Verdict
+from controller.bgp.resolve import Resolution, Resolver
 from controller.bgp.rib import Change, Rib
+from controller.bgp.vpnview import RouteEvent, VpnView
 from controller.bgp.vrf import LabelAllocator, Vrf
 from controller.bgp.wire.route_refresh import RefreshSubtype, RouteRefreshMessage
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class RouteEvent:
-    """What one VRF prefix now resolves to; ``withdrawn`` when it left the VRF.
-
-    For a remote route the data plane needs ``label`` (pushed), ``tunnel_endpoint``
-    (the remote black loopback, from the Tunnel Encapsulation attribute) and
-    ``security_handle``; ``verdict`` says whether it may be used at all.
-    """
-
-    vrf: str
-    prefix: IPNetwork
-    withdrawn: bool = False
-    local: bool = False
-    label: int | None = None
-    next_hop: IPAddress | None = None
-    verdict: Verdict | None = None
-    tunnel_type: int | None = None
-    tunnel_endpoint: IPAddress | None = None
-    security_handle: bytes | None = None
-    rd: str = ""
-
-
 class SpeakerCore:
     def __init__(self, cfg: SpeakerConfig) -> None:
         self.cfg = cfg
         self.sessions: dict[IPAddress, s.Session] = {}
-        self.red = Rib(self._next_hop_cost)
+        self.counters: Counter[str] = Counter()
+        self.red = Rib(lambda p: self.vpn.next_hop_cost(p))
         self.black = Rib()
         self.resolver = Resolver(self.red, self.black, cfg.mpls_in_ipsec_tunnel_type)
+        self.vpn = VpnView(self.resolver, self.counters, enabled=bool(cfg.vrfs))
         self.labels = LabelAllocator(*cfg.label_range)
         self.vrfs: dict[str, Vrf] = {}
         for vc in cfg.vrfs:
@@ -78,20 +58,13 @@ class SpeakerCore:
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
         self.black_loopback = cfg.black_loopback
-        self.counters: Counter[str] = Counter()
         self.rejects: Counter[tuple[IPAddress, str]] = Counter()
-        self.spoofs: dict[Nlri, Resolution] = {}
         self.adj_out: dict[IPAddress, dict[Nlri, tuple[Attrs, tuple[int, ...]]]] = {}
         self._pending: dict[IPAddress, set[Nlri]] = {}
         self._ops: list[tuple[IPAddress, s.TransportOp]] = []
-        self._route_events: list[RouteEvent] = []
-        self._vrf_state: dict[tuple[str, IPNetwork], RouteEvent] = {}
         self._gr_deadline: dict[IPAddress, float] = {}
         self._red_loopbacks_seen: set[IPAddress] = set()
-        self._deps: dict[IPAddress, set[Nlri]] = {}
-        self._res_cache: dict[IPAddress, Resolution] = {}
         self._vrf_dirty: set[tuple[str, IPNetwork]] | None = None
-        self.resolves = bool(cfg.vrfs)
         self.now = 0.0
         for n in cfg.neighbors:
             self.add_neighbor(n)
@@ -143,7 +116,7 @@ class SpeakerCore:
             assert lo is not None  # SpeakerConfig guarantees a red loopback when there are VRFs
             nh = lo.address
         self._apply(self.red, [self.red.update(v.export_path(prefix, nh))])
-        self._refresh_vrf(v, prefix)
+        self.vpn.refresh(v, prefix)
         self._pump()
         return label
 
@@ -152,7 +125,7 @@ class SpeakerCore:
         v = self._vrf(vrf)
         if v.remove_local(prefix):
             self._apply(self.red, [self.red.withdraw(v.export_nlri(prefix), None)])
-            self._refresh_vrf(v, prefix)
+            self.vpn.refresh(v, prefix)
         self._pump()
 
     def announce(
@@ -264,8 +237,7 @@ class SpeakerCore:
         return out
 
     def route_events(self) -> list[RouteEvent]:
-        out, self._route_events = self._route_events, []
-        return out
+        return self.vpn.take_events()
 
     # ---- the loop -----------------------------------------------------------------
 
@@ -433,18 +405,16 @@ class SpeakerCore:
                 continue
             # A unicast change (red or black) may change how VPN next hops resolve.
             self._track_red_loopback(ch, color)
-            self._res_cache.clear()
-            net = ch.nlri.prefix
-            for nh in [nh for nh in self._deps if nh.version == net.version and nh in net]:
+            for deps in self.vpn.unicast_changed(ch.nlri.prefix):
                 for v in self.vrfs.values():
-                    for nlri in self._deps[nh]:
+                    for nlri in deps:
                         if nlri.prefix in v.imported:
                             self._vrf_dirty.add((v.name, nlri.prefix))
-                self._apply(self.red, self.red.reselect(self._deps[nh]))
+                self._apply(self.red, self.red.reselect(deps))
         if outer:
             dirty, self._vrf_dirty = self._vrf_dirty, None
             for name, prefix in sorted(dirty, key=str):
-                self._refresh_vrf(self.vrfs[name], prefix)
+                self.vpn.refresh(self.vrfs[name], prefix)
 
     def _track_red_loopback(self, ch: Change, color: Color) -> None:
         if color is not Color.RED or ch.nlri.prefix.num_addresses != 1:
@@ -456,85 +426,15 @@ class SpeakerCore:
         elif ch.new is None:
             self._red_loopbacks_seen.discard(addr)
 
-    def _next_hop_cost(self, path: Path) -> int | None:
-        """Red RIB: a VPN path is a candidate only if its next hop resolves cleanly (draft 4)."""
-        if not self.resolves or not is_vpn_family(path.nlri.family) or path.source.local:
-            return 0
-        res = self.resolve(path)
-        if res.verdict is Verdict.SPOOF:
-            if self.spoofs.get(path.nlri) != res:
-                self.counters["spoof"] += 1
-                log.warning(
-                    "SPOOF: VPN route %s from %s: next hop %s resolves through %s learned on a "
-                    "black session; route not used",
-                    path.nlri,
-                    path.source.peer,
-                    res.next_hop,
-                    res.via,
-                )
-            self.spoofs[path.nlri] = res
-        else:
-            self.spoofs.pop(path.nlri, None)
-        return 0 if res.usable else None
-
     def resolve(self, path: Path) -> Resolution:
-        nh = path.attrs.next_hop
-        if nh is None:
-            return self.resolver.resolve(path)
-        self._deps.setdefault(nh, set()).add(path.nlri)
-        res = self._res_cache.get(nh)
-        if res is None:
-            res = self._res_cache[nh] = self.resolver.resolve(path)
-        return res
+        return self.vpn.resolve(path)
 
-    def _refresh_vrf(self, v: Vrf, prefix: IPNetwork) -> None:
-        """Recompute one VRF prefix and tell the app if what it resolves to changed."""
-        key = (v.name, prefix)
-        ev: RouteEvent
-        if prefix in v.local:
-            ev = RouteEvent(v.name, prefix, local=True, label=v.local[prefix], rd=str(v.rd))
-        else:
-            best = v.best_remote(prefix)
-            cands = v.candidates(prefix) if best is None else []
-            if best is None and not cands:
-                ev = RouteEvent(v.name, prefix, withdrawn=True)
-            elif best is None:
-                # Nothing usable: report why (spoof, unresolved, no tunnel); not for the FIB.
-                res = self.resolve(cands[0])
-                ev = RouteEvent(
-                    v.name,
-                    prefix,
-                    label=cands[0].labels[0] if cands[0].labels else None,
-                    next_hop=cands[0].attrs.next_hop,
-                    verdict=res.verdict,
-                    rd=str(cands[0].nlri.rd),
-                )
-            else:
-                res = self.resolve(best)
-                ev = RouteEvent(
-                    v.name,
-                    prefix,
-                    label=best.labels[0] if best.labels else None,
-                    next_hop=best.attrs.next_hop,
-                    verdict=res.verdict,
-                    tunnel_type=res.tunnel_type,
-                    tunnel_endpoint=res.tunnel_endpoint,
-                    security_handle=res.security_handle,
-                    rd=str(best.nlri.rd),
-                )
-        old = self._vrf_state.get(key)
-        if ev.withdrawn:
-            if old is None:
-                return
-            del self._vrf_state[key]
-        elif old == ev:
-            return
-        else:
-            self._vrf_state[key] = ev
-        self._route_events.append(ev)
+    @property
+    def spoofs(self) -> dict[Nlri, Resolution]:
+        return self.vpn.spoofs
 
     def vrf_routes(self, vrf: str) -> list[RouteEvent]:
-        return [ev for (name, _), ev in sorted(self._vrf_state.items(), key=str) if name == vrf]
+        return self.vpn.routes(vrf)
 
     # ---- Adj-RIB-Out ----------------------------------------------------------------
 
