@@ -41,6 +41,16 @@ Path attributes (``attributes/``): one frozen dataclass per type code with
     Length) for byte-exact re-encoding; ``with_partial()`` for passing on an
     unknown optional transitive attribute.
 
+Code points without an IANA value (draft-rosen-bess-secure-l3vpn 5, 6), both
+    configuration with defaults in ``context.py``: the Security Handle sub-TLV
+    is 126 (RFC 9012's Experimental Use range for one-octet-length sub-TLVs);
+    the MPLS-in-IPsec tunnel type is 0xFFFE: the tunnel type registry is all
+    First Come First Served, allocated upward from 1, with no experimental
+    range, so its highest non-reserved value is the last an assignment will
+    reach; the deprecated type 6 (RFC 5566 MPLS-in-IP with IPsec) is avoided so
+    no peer applies its old semantics. GoBGP, BIRD and FRR carry both unchanged
+    (tests/interop/bgp; FRR not on IPv4 unicast).
+
 NLRI (``nlri/``): IPv4/IPv6 prefixes are ``ipaddress`` networks;
     ``VpnPrefix(rd, prefix, labels)`` with ``RouteDistinguisher.parse("65000:1")``
     and ``label_stack(100)``; ``NextHop(address, link_local)`` for MP_REACH.

@@ -49,11 +49,18 @@ class Communities(PathAttribute):
 
     @classmethod
     def parse(cls, *texts: str) -> Communities:
+        """From "AS:value" texts or the well-known names; ValueError names the bad text."""
+        names = {v: k for k, v in _WELL_KNOWN_NAMES.items()}
         out = []
         for t in texts:
+            if t in names:
+                out.append(names[t])
+                continue
             hi, sep, lo = t.partition(":")
-            if not sep or not (0 <= int(hi) <= 0xFFFF and 0 <= int(lo) <= 0xFFFF):
+            if not (sep and hi.isdigit() and lo.isdigit()):
                 raise ValueError(f"bad community {t!r}: expected AS:value")
+            if int(hi) > 0xFFFF or int(lo) > 0xFFFF:
+                raise ValueError(f"bad community {t!r}: both parts must be 0-65535")
             out.append((int(hi) << 16) | int(lo))
         return cls(tuple(out))
 

@@ -44,7 +44,7 @@ class RouteDistinguisher:
         """Parse "ASN:n", "a.b.c.d:n" or "ASN4:n"; raises ValueError naming the text."""
         admin, sep, num = text.strip().rpartition(":")
         try:
-            if not sep:
+            if not sep or not num.isdigit():
                 raise ValueError
             number = int(num)
             if "." in admin:
@@ -52,6 +52,8 @@ class RouteDistinguisher:
                 if not 0 <= number <= 0xFFFF:
                     raise ValueError
                 return cls(1, addr.packed + number.to_bytes(2, "big"))
+            if not admin.isdigit():
+                raise ValueError
             asn = int(admin)
             if 0 <= asn <= 0xFFFF and 0 <= number <= 0xFFFFFFFF:
                 return cls(0, asn.to_bytes(2, "big") + number.to_bytes(4, "big"))

@@ -158,3 +158,17 @@ def test_mutated_peer_captures(frame: tuple[bytes, bool], edits: list[tuple[int,
     except BgpError:
         return
     msg.encode(CodecContext(four_octet_as=frame[1], extended_message=True))
+
+
+@fast
+@given(st.text(max_size=30))
+def test_text_parsers_only_raise_value_error_naming_the_text(text: str) -> None:
+    from controller.bgp.wire import RouteDistinguisher
+    from controller.bgp.wire.attributes import Communities, ExtCommunity
+
+    for parse in (RouteDistinguisher.parse, ExtCommunity.route_target, Communities.parse):
+        try:
+            parse(text)
+        except ValueError as exc:
+            assert repr(text) in str(exc)
+            assert "\n" not in str(exc)
