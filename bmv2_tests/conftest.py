@@ -60,13 +60,23 @@ def session_cpe(target: RunningTarget) -> Iterator[Cpe]:
 
 
 @pytest.fixture
-def cpe(session_cpe: Cpe) -> Iterator[Cpe]:
+def cpe(session_cpe: Cpe, target: RunningTarget) -> Iterator[Cpe]:
     session_cpe.written.clear()
     yield session_cpe
+    if target.proc.poll() is not None:
+        pytest.fail(f"{target.kind} died during the test:\n{target.log_tail()}")
     written = list(reversed(session_cpe.written))
     session_cpe.written.clear()
-    if written:
-        session_cpe.sw.delete(written)
+    try:
+        if session_cpe.dirty:
+            raise RuntimeError("unknown switch state")
+        if written:
+            session_cpe.sw.delete(written)
+    except Exception:
+        # A half-written state (a failed write, a failed delete): a fresh
+        # pipeline push clears every table and counter.
+        session_cpe.sw.set_pipeline(target.p4info, target.device_config)
+        session_cpe.dirty = False
     session_cpe.crypto.reset()
     session_cpe.dp.flush()
     session_cpe.sw.drain_packet_ins()

@@ -138,6 +138,7 @@ class Cpe:
     _next_sa: int = 1
     _next_spi: int = 0x1000
     written: list[TableEntry] = field(default_factory=list)
+    dirty: bool = False  # the switch may hold entries ``written`` does not list
 
     # -- writing -------------------------------------------------------------------------
 
@@ -145,7 +146,11 @@ class Cpe:
         """Write entries; ones this test already wrote are skipped, so helpers compose."""
         new = [ent for ent in entries if ent not in self.written]
         if new:
-            self.sw.insert(new)
+            try:
+                self.sw.insert(new)
+            except Exception:
+                self.dirty = True  # some of the batch may have been written
+                raise
             self.written.extend(new)
 
     def counter(self, name: str, index: int) -> tuple[int, int]:
