@@ -185,3 +185,20 @@ def test_simultaneous_ike_rekey_leaves_one_ike_sa_with_the_children() -> None:
         a.rekey_child(new_a.children[0].spi_in, net.now)
         net.pump()
         assert new_a.children[0].key_out == new_b.children[0].key_in, seed
+
+
+def test_hard_lifetimes_delete_child_and_ike_sa() -> None:
+    from controller.ipsec.ike.config import Lifetimes
+
+    net, a, b = pair(a_kw={"lifetimes": Lifetimes(None, 100.0)})
+    sa = connect(net, a)
+    a.config(f"to-{B_ADDR}").children[0].lifetimes = Lifetimes(None, 30.0)
+    a.rekey_child(sa.children[0].spi_in, net.now)  # the new CHILD_SA gets the 30 s life
+    net.pump()
+    (peer,) = b.established()
+    net.advance(31)
+    assert not sa.children and not peer.children
+    assert sa.state.value == "established"
+    net.advance(70)
+    assert not a.sas and not b.sas
+    assert net.kinds(B_ADDR)[-1] == "IkeDown"
