@@ -58,7 +58,9 @@ class Family:
 
 
 def escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
+    # HELP is documentation: fold all whitespace (CR, tabs, newlines) into single spaces,
+    # which leaves only the backslash to escape.
+    return " ".join(text.split()).replace("\\", "\\\\")
 
 
 def escape_label(text: str) -> str:
