@@ -18,6 +18,7 @@ import controller
 # Subcommand modules, in the order `sl3vpn --help` lists them.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "controller.demo",
+    "controller.ipsec.ike.pki_cli",
     "targets.p4sim.cli",
     "controller.config.cli",
     "controller.app.cli",
