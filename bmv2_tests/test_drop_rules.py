@@ -194,3 +194,28 @@ def test_port_counters(cpe: Cpe) -> None:
     assert cpe.packets("port_tx_counter", RED_A2, want=tx[0] + 1) == tx[0] + 1
     assert cpe.counter("port_rx_counter", RED_A1)[1] == rx[1] + len(frame)
     assert cpe.counter("port_tx_counter", RED_A2)[1] == tx[1] + len(out)
+
+
+@pytest.mark.parametrize(
+    ("result", "reason"),
+    [
+        (cp.Result.NO_SA, "UNKNOWN_SA"),
+        (cp.Result.AUTH_FAILED, "DECRYPT_FAILED"),
+        (cp.Result.REPLAY, "REPLAY"),
+        (cp.Result.MALFORMED, "ESP_MALFORMED"),
+        (cp.Result.SA_EXPIRED, "SA_EXPIRED"),
+        (cp.Result.SEQ_EXHAUSTED, "SEQ_EXHAUSTED"),
+    ],
+)
+@pytest.mark.parametrize("op", [cp.Op.ENCRYPT, cp.Op.DECRYPT], ids=["encrypt", "decrypt"])
+def test_every_engine_refusal_has_its_drop_reason(
+    cpe: Cpe, op: cp.Op, result: cp.Result, reason: str
+) -> None:
+    """The contract's result codes, as the engine would answer them on the crypto port."""
+    fam = FAMILIES[4]
+    cpe.set_up_black(fam)
+    body = bytes(
+        Ether() / IP(src=fam.peer_loopback, dst=fam.our_loopback, proto=50) / Raw(b"x" * 40)
+    )
+    answer = cp.CryptoHeader(op=op, sa_index=1, result=result, ingress_port=BLACK)
+    expect_drop(cpe, CRYPTO_PORT, cp.frame(answer, body), reason)
