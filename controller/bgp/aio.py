@@ -177,7 +177,11 @@ class BgpSpeaker:
                 data = await reader.read(65536)
                 if not data:
                     break
-                self.core.data_received(peer, conn, data, self.clock())
+                try:
+                    self.core.data_received(peer, conn, data, self.clock())
+                except Exception as exc:  # a bug must not take the speaker down with it
+                    log.error("neighbor %s: internal error, connection dropped: %r", peer, exc)
+                    break
                 self._drain()
         except (OSError, asyncio.IncompleteReadError) as exc:
             log.info("neighbor %s: connection error: %s", peer, exc)

@@ -181,7 +181,13 @@ class Session:
         """Send an UPDATE or ROUTE-REFRESH on the established connection."""
         if self.conn is None:
             return
-        self._ops.append(Write(self.conn, msg.encode(self._ctx[self.conn])))
+        try:
+            data = msg.encode(self._ctx[self.conn])
+        except ValueError as exc:  # MessageTooLong and values the codec cannot carry
+            log.warning("neighbor %s: %s not sent: %s", self.neighbor.address, msg.TYPE.name, exc)
+            self.counters["send-errors"] += 1
+            return
+        self._ops.append(Write(self.conn, data))
         self.counters[f"out-{msg.TYPE.name.lower()}"] += 1
 
     def reset(self, err: BgpError, now: float) -> None:

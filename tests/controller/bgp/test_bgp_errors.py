@@ -2,6 +2,8 @@
 
 import pytest
 from bgp_pump import RR, A, B, inject, ip, net_, notifications, states, vpn_trio
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from controller.bgp import convert
 from controller.bgp.path import VPNV4, Attrs, Nlri
@@ -108,3 +110,55 @@ def test_unknown_optional_transitive_passes_with_partial_bit(net) -> None:
     inject(net, A, RR, [Update(attributes=(*msg.attributes, nontrans))])
     (p,) = [x for x in b.red.best_paths(VPNV4) if x.nlri.prefix == net_("172.16.7.0/24")]
     assert not [x for x in p.attrs.extra if isinstance(x, UnknownAttribute)]
+
+
+def _attr(draw_flags: int, code: int, value: bytes) -> bytes:
+    if len(value) > 255:
+        return bytes([draw_flags | 0x10, code]) + len(value).to_bytes(2, "big") + value
+    return bytes([draw_flags & 0xEF, code, len(value)]) + value
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    attrs=st.lists(
+        st.tuples(
+            st.sampled_from([0x40, 0x80, 0xC0, 0xE0, 0x50]),
+            st.sampled_from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17, 18, 23, 32, 99]),
+            st.binary(max_size=40),
+        ),
+        max_size=6,
+    ),
+    nlri=st.one_of(st.binary(max_size=12), st.just(b"\x18\xac\x10\x05")),
+    base=st.booleans(),
+)
+def test_fuzzed_update_never_breaks_the_speaker(net, attrs, nlri, base) -> None:
+    a = net.node(A)
+    # With ``base``, well-formed ORIGIN, AS_PATH and NEXT_HOP come first, so the odd
+    # attributes reach the route handling rather than stopping at a missing attribute.
+    valid = _attr(0x40, 1, b"\x00") + _attr(0x40, 2, b"") + _attr(0x40, 3, bytes([10, 255, 0, 2]))
+    body_attrs = (valid if base else b"") + b"".join(_attr(f, c, v) for f, c, v in attrs)
+    body = b"\x00\x00" + len(body_attrs).to_bytes(2, "big") + body_attrs + nlri
+    data = b"\xff" * 16 + (19 + len(body)).to_bytes(2, "big") + b"\x02" + body
+    links = [c for (n, c), (p, _) in net.links.items() if n == ip(A) and p == ip(RR)]
+    if not links:
+        net.advance(5)
+        links = [c for (n, c), (p, _) in net.links.items() if n == ip(A) and p == ip(RR)]
+    a.data_received(ip(RR), links[0], data, net.now)
+    net.settle()
+    # Either the UPDATE was handled (session up) or it reset the session with a NOTIFICATION.
+    assert states(a)[RR] in ("Established", "Idle")
+    assert show_ok(a)
+
+
+def show_ok(core) -> bool:
+    from controller.bgp import show
+
+    show.sessions_text(core)
+    show.routes_text(core, "vpnv4")
+    show.routes_text(core, "ipv4-unicast")
+    show.vrf_text(core, "blue")
+    return True
