@@ -25,6 +25,7 @@ from controller.bgp.config import NeighborConfig, RedLoopback, SpeakerConfig
 from controller.bgp.core import RouteEvent
 from controller.bgp.path import IPV4_UNICAST, VPNV4, Color, Nlri
 from controller.bgp.resolve import Verdict
+from controller.bgp.session import Write
 from controller.bgp.vrf import VrfConfig
 from controller.bgp.wire.attributes.tunnel_encap import TunnelEncapsulation
 from controller.bgp.wire.context import CodecContext
@@ -71,6 +72,26 @@ async def events_until(sp: BgpSpeaker, n: int, timeout: float = 15) -> list[Rout
     return out
 
 
+def tap(sp: BgpSpeaker, received: bytearray, sent: bytearray) -> None:
+    """Copy every octet the speaker's core receives and sends into the two buffers."""
+    core = sp.core
+    orig_in, orig_ops = core.data_received, core.transport_ops
+
+    def data_received(peer, conn, data, now):  # type: ignore[no-untyped-def]
+        received.extend(data)
+        orig_in(peer, conn, data, now)
+
+    def transport_ops():  # type: ignore[no-untyped-def]
+        ops = orig_ops()
+        for _, op in ops:
+            if isinstance(op, Write):
+                sent.extend(op.data)
+        return ops
+
+    core.data_received = data_received  # type: ignore[method-assign]
+    core.transport_ops = transport_ops  # type: ignore[method-assign]
+
+
 def run_in(
     ns_call: Callable[[Callable[[], None]], None], coro: Callable[[], Awaitable[None]]
 ) -> None:
@@ -89,6 +110,11 @@ def test_gobgp_rr_reflects_vpn_routes_between_our_cpes(bgp_lab: BgpLab) -> None:
     async def scenario() -> None:
         a = BgpSpeaker(a_cfg, listen_port=None)
         b = BgpSpeaker(b_cfg, listen_port=None)
+        # Record the raw bytes each speaker sends and receives on the wire.
+        wire_in: dict[BgpSpeaker, bytearray] = {a: bytearray(), b: bytearray()}
+        wire_out: dict[BgpSpeaker, bytearray] = {a: bytearray(), b: bytearray()}
+        for sp in (a, b):
+            tap(sp, wire_in[sp], wire_out[sp])
         try:
             for sp in (a, b):
                 await sp.start()
@@ -112,13 +138,16 @@ def test_gobgp_rr_reflects_vpn_routes_between_our_cpes(bgp_lab: BgpLab) -> None:
                     assert ev.tunnel_endpoint == ip(other_black)
                     assert ev.security_handle == handle
                     assert ev.label is not None
-            # The red loopback route's Tunnel Encapsulation attribute, as B received it
-            # after GoBGP reflected it, encodes to exactly what A built.
+            # The red loopback route's Tunnel Encapsulation attribute (with the Security
+            # Handle sub-TLV): the exact octets A sent are among those B received.
             lo = b.core.red.best(Nlri(IPV4_UNICAST, net("10.255.0.1/32")))
             assert lo is not None and isinstance(lo.attrs.tunnel_wire, TunnelEncapsulation)
             ctx = CodecContext()
             sent = TunnelEncapsulation.mpls_in_ipsec(ip("198.51.100.1"), b"\x00\x00\x10\x01", ctx)
-            assert lo.attrs.tunnel_wire.encode(ctx) == sent.encode(ctx)
+            raw = sent.encode(ctx)
+            assert raw[:2] == b"\xc0\x17" and b"\x7e\x04\x00\x00\x10\x01" in raw
+            assert raw in wire_out[a] and raw in wire_in[b]
+            assert lo.attrs.tunnel_wire.encode(ctx) == raw
             assert lo.attrs.originator_id == ip("10.255.0.1")
             assert lo.attrs.cluster_list == (ip(rr),)
             # Withdrawal travels too.
