@@ -129,14 +129,12 @@ class Open(BgpMessage):
 
     def encode_body(self, ctx: CodecContext) -> bytes:
         chunks = [(p.type, p.encoded_value()) for p in self.parameters]
-        extended = self.extended_parameters or any(len(v) > 255 for _, v in chunks)
-        if not extended:
-            params = b"".join(bytes([t, len(v)]) + v for t, v in chunks)
-            extended = len(params) > 255
+        extended = self.extended_parameters or self._needs_extended()
         if extended:
             params = b"".join(bytes([t]) + len(v).to_bytes(2, "big") + v for t, v in chunks)
             plen = b"\xff\xff" + len(params).to_bytes(2, "big")
         else:
+            params = b"".join(bytes([t, len(v)]) + v for t, v in chunks)
             plen = bytes([len(params)])
         return (
             bytes([self.version])
@@ -173,9 +171,16 @@ class Open(BgpMessage):
                 params.append(OptionalParameter(ptype, capabilities=decode_capabilities(value)))
             else:
                 params.append(OptionalParameter(ptype, value))
-        return cls(
-            my_as, hold, bgp_id, tuple(params), version=version, extended_parameters=extended
-        )
+        msg = cls(my_as, hold, bgp_id, tuple(params), version=version)
+        # Keep the flag only when the encoder would not pick the RFC 9072 form by itself,
+        # so an OPEN re-encodes byte for byte and built OPENs compare equal to decoded ones.
+        if extended and not msg._needs_extended():
+            msg = cls(my_as, hold, bgp_id, tuple(params), version=version, extended_parameters=True)
+        return msg
+
+    def _needs_extended(self) -> bool:
+        values = [p.encoded_value() for p in self.parameters]
+        return any(len(v) > 255 for v in values) or sum(2 + len(v) for v in values) > 255
 
     def validate(self) -> None:
         """RFC 4271 6.2 checks that need no configuration (peer AS is the session's job)."""

@@ -5,9 +5,21 @@ import ipaddress
 from hypothesis import strategies as st
 
 from controller.bgp.wire import (
+    AddPath,
+    AddPathFamily,
     CodecContext,
+    EnhancedRouteRefresh,
+    ExtendedMessage,
+    ExtendedNextHop,
+    FourOctetAs,
+    GracefulRestart,
+    GracefulRestartFamily,
+    MultiProtocol,
     NextHop,
+    NextHopEncoding,
     RouteDistinguisher,
+    RouteRefresh,
+    UnknownCapability,
     VpnPrefix,
     label_stack,
 )
@@ -38,8 +50,10 @@ from controller.bgp.wire.attributes import (
     UnknownAttribute,
     UnknownSubTlv,
 )
+from controller.bgp.wire.capabilities import _REGISTRY as _CAPABILITIES
 
 CTX = CodecContext()
+CAPABILITY_CODES = frozenset(_CAPABILITIES)
 u8 = st.integers(0, 0xFF)
 u16 = st.integers(0, 0xFFFF)
 u32 = st.integers(0, 0xFFFFFFFF)
@@ -148,5 +162,32 @@ attribute = st.one_of(
         code=st.sampled_from([19, 33, 99, 200, 255]),
         value=st.binary(max_size=300),
         flags=st.sampled_from([0xC0, 0xE0, 0x80, 0xD0, 0xF0]),
+    ),
+)
+
+
+capability = st.one_of(
+    st.builds(MultiProtocol, u16, u8),
+    st.just(RouteRefresh()),
+    st.just(EnhancedRouteRefresh()),
+    st.just(ExtendedMessage()),
+    st.builds(FourOctetAs, u32),
+    st.builds(
+        GracefulRestart,
+        st.integers(0, 0xFFF),
+        st.booleans(),
+        st.booleans(),
+        st.lists(st.builds(GracefulRestartFamily, u16, u8, st.booleans()), max_size=4).map(tuple),
+        st.integers(0, 3),
+    ),
+    st.builds(
+        ExtendedNextHop,
+        st.lists(st.builds(NextHopEncoding, u16, u16, u16), max_size=4).map(tuple),
+    ),
+    st.builds(AddPath, st.lists(st.builds(AddPathFamily, u16, u8, u8), max_size=4).map(tuple)),
+    st.builds(
+        UnknownCapability,
+        unknown_code=st.integers(0, 255).filter(lambda c: c not in CAPABILITY_CODES),
+        value=st.binary(max_size=40),
     ),
 )

@@ -108,8 +108,14 @@ def test_open_extended_optional_parameters_rfc9072() -> None:
     data = msg.encode()
     assert data[28] == 255 and data[29] == 255  # Non-Ext OP Len and Non-Ext OP Type markers
     back = decode_message(data)
-    assert isinstance(back, Open) and back.extended_parameters
-    assert back.capabilities == msg.capabilities
+    assert back == msg and back.encode() == data  # the long form is implied by the size
+    # A speaker may use the long form for short parameters too: that is kept.
+    short = Open.create(65000, 90, "10.0.0.1", [RouteRefresh()])
+    long_form = Open(short.my_as, 90, short.bgp_id, short.parameters, extended_parameters=True)
+    raw = long_form.encode()
+    assert raw[28:30] == b"\xff\xff"
+    again = decode_message(raw)
+    assert isinstance(again, Open) and again.extended_parameters and again.encode() == raw
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,9 @@ from controller.bgp.wire import (
     BgpError,
     CodecContext,
     MessageType,
+    Notification,
     Open,
+    RouteRefreshMessage,
     Update,
     decode_attributes,
     decode_message,
@@ -20,7 +22,7 @@ from controller.bgp.wire import (
 from controller.bgp.wire.capabilities import decode_capabilities
 from controller.bgp.wire.constants import MARKER
 
-from .strategies import CTX, attribute, mp_reach, v4net
+from .strategies import CTX, attribute, capability, mp_reach, v4net
 
 pytestmark = pytest.mark.unit
 fast = settings(
@@ -124,6 +126,31 @@ def test_mp_reach_in_two_octet_session(attr: object) -> None:
 )
 def test_open_round_trip(asn: int, hold: int, rid: str) -> None:
     msg = Open.create(asn, hold, rid)
+    assert decode_message(msg.encode()) == msg
+
+
+@fast
+@given(st.lists(capability, max_size=12))
+def test_open_capabilities_round_trip(caps: list) -> None:
+    msg = Open.create(65000, 90, "192.0.2.1", caps, four_octet=False)
+    back = decode_message(msg.encode())
+    assert back == msg
+    assert isinstance(back, Open) and list(back.capabilities) == caps
+
+
+@fast
+@given(st.integers(0, 255), st.integers(0, 255), st.binary(max_size=100))
+def test_notification_round_trip(code: int, subcode: int, data: bytes) -> None:
+    msg = Notification(code, subcode, data)
+    assert decode_message(msg.encode()) == msg
+    str(msg)  # any data renders as one line
+    assert "\n" not in str(msg)
+
+
+@fast
+@given(st.integers(0, 0xFFFF), st.integers(0, 255), st.integers(0, 255))
+def test_route_refresh_round_trip(afi: int, safi: int, subtype: int) -> None:
+    msg = RouteRefreshMessage(afi, safi, subtype)
     assert decode_message(msg.encode()) == msg
 
 
