@@ -170,7 +170,11 @@ class BgpSpeaker:
         conn = self._next_conn
         self._next_conn += 1
         self._writers[conn] = writer
-        self.core.connection_made(peer, conn, outbound, self.clock())
+        sock = writer.get_extra_info("sockname")
+        local = ipaddress.ip_address(sock[0].split("%")[0]) if sock else None
+        if isinstance(local, ipaddress.IPv6Address) and local.ipv4_mapped is not None:
+            local = local.ipv4_mapped
+        self.core.connection_made(peer, conn, outbound, self.clock(), local)
         self._drain()
         try:
             while conn in self._writers:

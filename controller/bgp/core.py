@@ -190,7 +190,14 @@ class SpeakerCore:
 
     # ---- transport events -------------------------------------------------------
 
-    def connection_made(self, peer: IPAddress, conn: int, outbound: bool, now: float) -> None:
+    def connection_made(
+        self,
+        peer: IPAddress,
+        conn: int,
+        outbound: bool,
+        now: float,
+        local_address: IPAddress | None = None,
+    ) -> None:
         self.now = now
         sess = self.sessions.get(peer)
         if sess is None:
@@ -198,7 +205,7 @@ class SpeakerCore:
             self.counters["refused-unknown-peer"] += 1
             self._ops.append((peer, s.Close(conn)))
             return
-        sess.on_connection_made(conn, outbound, now)
+        sess.on_connection_made(conn, outbound, now, local_address)
         self._pump()
 
     def connection_failed(self, peer: IPAddress, now: float) -> None:
@@ -461,7 +468,9 @@ class SpeakerCore:
             attrs = None
             if best is not None:
                 src = self.sessions[best.source.peer].neighbor if best.source.peer else None
-                attrs = export_attrs(best, src, dst, self.cfg, sess.peer_open.bgp_id)
+                attrs = export_attrs(
+                    best, src, dst, self.cfg, sess.peer_open.bgp_id, sess.local_address
+                )
                 if attrs is not None and attrs.next_hop is None:
                     attrs = None
             if attrs is None:

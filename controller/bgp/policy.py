@@ -63,8 +63,13 @@ def export_attrs(
     dst: NeighborConfig,
     cfg: SpeakerConfig,
     dst_router_id: IPAddress | None = None,
+    session_address: IPAddress | None = None,
 ) -> Attrs | None:
-    """The attributes to send ``path`` to ``dst`` with, or None if it must not go there."""
+    """The attributes to send ``path`` to ``dst`` with, or None if it must not go there.
+
+    ``session_address`` is our end of the TCP connection: the next hop we set when
+    a black EBGP route must point at ourselves (RFC 4271 5.1.3).
+    """
     if path.source.color is not dst.color:
         return None  # draft 3.3/3.4: nothing crosses between red and black
     if dst.color is Color.BLACK and is_vpn_family(path.nlri.family):
@@ -102,6 +107,6 @@ def export_attrs(
         med=a.med if path.source.local else None,
     )
     if dst.color is Color.BLACK:
-        a = a.with_(next_hop=dst.local_address or cfg.router_id)
+        a = a.with_(next_hop=session_address or dst.local_address or cfg.router_id)
     # Red: next hop unchanged even on EBGP (draft 3.4), so the SA ends at the egress C-PE.
     return a

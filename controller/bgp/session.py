@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from controller.bgp import fsm as f
 from controller.bgp.config import NeighborConfig, SpeakerConfig
 from controller.bgp.negotiate import Negotiated, local_open, negotiate
-from controller.bgp.path import Color
+from controller.bgp.path import Color, IPAddress
 from controller.bgp.wire.constants import ErrorCode, MessageType
 from controller.bgp.wire.context import PRE_OPEN_CONTEXT, CodecContext
 from controller.bgp.wire.errors import BgpError
@@ -103,7 +103,9 @@ class Session:
         self.last_negotiated: Negotiated | None = None
         self.peer_open: Open | None = None
         self.conn: int | None = None
-        self.established_at: float | None = None
+        # Our address on the established connection (as the adapter saw the socket).
+        self.local_address: IPAddress | None = None
+        self._local_addrs: dict[int, IPAddress | None] = {}
         self.counters: Counter[str] = Counter()
 
     # ---- queries ----
@@ -145,7 +147,10 @@ class Session:
         self.fsm.poll(now)
         self._run_fsm()
 
-    def on_connection_made(self, conn: int, outbound: bool, now: float) -> None:
+    def on_connection_made(
+        self, conn: int, outbound: bool, now: float, local_address: IPAddress | None = None
+    ) -> None:
+        self._local_addrs[conn] = local_address
         self._readers[conn] = FrameReader(PRE_OPEN_CONTEXT)
         self._ctx[conn] = PRE_OPEN_CONTEXT
         self.fsm.connection_made(conn, outbound, now)
@@ -261,6 +266,7 @@ class Session:
                 self._forget(act.conn)
             elif isinstance(act, f.Established):
                 self.conn = act.conn
+                self.local_address = self._local_addrs.get(act.conn)
                 self.negotiated = self._pending.pop(act.conn)
                 self.last_negotiated = self.negotiated
                 gr = self.negotiated.graceful_restart
@@ -282,3 +288,4 @@ class Session:
         self._readers.pop(conn, None)
         self._ctx.pop(conn, None)
         self._pending.pop(conn, None)
+        self._local_addrs.pop(conn, None)

@@ -93,8 +93,9 @@ class Net:
             self._next_conn += 2
             self.links[(addr, c1)] = (peer, c2)
             self.links[(peer, c2)] = (addr, c1)
-            node.connection_made(peer, c1, True, self.now)
-            target.connection_made(addr, c2, False, self.now)
+            # Each end learns its own address on the connection, as a socket would tell it.
+            node.connection_made(peer, c1, True, self.now, addr)
+            target.connection_made(addr, c2, False, self.now, peer)
         elif isinstance(op, s.Write):
             other = self.links.get((addr, op.conn))
             if other is None:

@@ -207,6 +207,8 @@ def test_s34_no_propagation_between_red_and_black_whatever_the_rts() -> None:
     assert len(rr.black) == 0
     got = e.black.best(Nlri(IPV4_UNICAST, net_("192.0.2.0/24")))
     assert got is not None and got.source.peer == ip(B)  # B's own black route did go to E
+    # EBGP on a black session: next hop is B's end of the session, AS path prepended.
+    assert got.attrs.next_hop == ip(B) and got.attrs.as_path == ((2, (65000,)),)
 
 
 def test_s34_next_hop_unchanged_on_ebgp_red_sessions() -> None:
