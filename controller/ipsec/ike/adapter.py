@@ -112,7 +112,8 @@ class IkeService:
                 break
             for dg in out:
                 port = dg.src[1] if dg.src[1] in self._transports else 500
-                payload = NON_ESP_MARKER + dg.data if port == NAT_T_PORT else dg.data
+                marker = port == NAT_T_PORT and not dg.keepalive
+                payload = NON_ESP_MARKER + dg.data if marker else dg.data
                 self._transports[port].sendto(payload, dg.dst)
             for item in events:
                 self.events.put_nowait(item)

@@ -37,6 +37,7 @@ from controller.ipsec.ike.wire.message import (
 
 Addr = tuple[str, int]
 HALF_OPEN_TIMEOUT = 30.0  # seconds a responder keeps an SA that never authenticates
+NAT_KEEPALIVE = 20.0  # RFC 3948 2.3 suggests 20 s: keeps our NAT mapping open when idle
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Datagram:
     data: bytes
     src: Addr
     dst: Addr
+    keepalive: bool = False  # a NAT keepalive (RFC 3948 2.3): sent as is, no non-ESP marker
 
 
 class IkeState(enum.Enum):
@@ -101,6 +103,7 @@ class IkeSa:
         self.collision: tuple[IkeSa, bytes] | None = None  # peer's rekey during ours, its nonce
         self.created = now
         self.last_heard = now
+        self.last_sent = now
         self.rekey_at: float | None = None
         self.expire_at: float | None = None
         self.log: Callable[[str], None] = lambda line: None
@@ -148,14 +151,16 @@ class IkeSa:
             self.init_request = self._sent[0]
         self._tries = 0
         self._retransmit_at = now + self.cfg.retransmit_base
-        self._emit(self._sent)
+        self._emit(self._sent, now)
 
     def _encode(self, msg: Message) -> list[bytes]:
         frag = self.cfg.fragment_size if self.peer_fragments else None
         return encode_message(msg, self.cipher_out if msg.encrypted else None, frag)
 
-    def _emit(self, packets: list[bytes]) -> None:
+    def _emit(self, packets: list[bytes], now: float | None = None) -> None:
         self.outbox.extend(Datagram(p, self.local, self.remote) for p in packets)
+        if now is not None:
+            self.last_sent = now
 
     # -- datagrams we receive -------------------------------------------------------
 
@@ -232,7 +237,7 @@ class IkeSa:
         if msg.message_id == self.mid_in - 1 and self._last_response is not None:
             mid, packets = self._last_response
             if mid == msg.message_id:
-                self._emit(packets)  # the peer lost our response (RFC 7296 2.1)
+                self._emit(packets, now)  # the peer lost our response (RFC 7296 2.1)
             return
         if msg.message_id != self.mid_in:
             self.log(f"{self.cfg.name}: request {msg.message_id} outside window {self.mid_in}")
@@ -268,7 +273,7 @@ class IkeSa:
             self.init_response = packets[0]
         self._last_response = (msg.message_id, packets)
         self.mid_in += 1
-        self._emit(packets)
+        self._emit(packets, now)
         if task is not None:
             task.responded(self)
         early = msg.exchange in (ExchangeType.IKE_SA_INIT, ExchangeType.IKE_AUTH)
@@ -289,6 +294,8 @@ class IkeSa:
             times.append(self.created + HALF_OPEN_TIMEOUT)
         if self.state == IkeState.ESTABLISHED and self.cfg.dpd_seconds:
             times.append(self.last_heard + self.cfg.dpd_seconds)
+        if self.state == IkeState.ESTABLISHED and self.nat_here:
+            times.append(self.last_sent + NAT_KEEPALIVE)
         for c in self.children:
             times += [c.rekey_at, c.expire_at]
         real = [t for t in times if t is not None]
@@ -309,9 +316,13 @@ class IkeSa:
                 self.fail(f"no response after {self.cfg.retransmit_tries} retransmissions")
                 return
             self._retransmit_at = now + self.cfg.retransmit_base * 2**self._tries
-            self._emit(self._sent)
+            self._emit(self._sent, now)
         timers_due(self, now)
         self._start_next(now)
+        natted = self.state == IkeState.ESTABLISHED and self.nat_here
+        if natted and now >= self.last_sent + NAT_KEEPALIVE:
+            self.outbox.append(Datagram(b"\xff", self.local, self.remote, keepalive=True))
+            self.last_sent = now
 
     # -- endings --------------------------------------------------------------------
 

@@ -198,3 +198,24 @@ def test_ipv6_black_addresses() -> None:
     assert sa.state.value == "established" and str(child.remote_ts[0]) == f"{b6}[137]"
     (peer,) = b.established()
     assert peer.remote_id == a6 and child.key_out == peer.children[0].key_in
+
+
+def test_behind_a_nat_we_send_keepalives_when_idle() -> None:
+    public = "203.0.113.9"
+    net, a, _ = pair(a_kw={"dpd_seconds": None}, b_kw={"dpd_seconds": None})  # idle both ways
+    net.nodes[public] = a
+    net.nat = lambda dg: (
+        Datagram(dg.data, (public, 40000 + dg.src[1]), dg.dst, dg.keepalive)
+        if dg.src[0] == A_ADDR
+        else Datagram(dg.data, dg.src, (A_ADDR, dg.dst[1] - 40000), dg.keepalive)
+        if dg.dst[0] == public
+        else dg
+    )
+    sa = connect(net, a)
+    before = len(net.sent)
+    net.advance(45)
+    keepalives = [d for d in net.sent[before:] if d.keepalive]
+    assert len(keepalives) == 2 and all(
+        d.data == b"\xff" and d.src == (A_ADDR, 4500) for d in keepalives
+    )
+    assert sa.state.value == "established"
