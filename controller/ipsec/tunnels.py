@@ -9,6 +9,18 @@ One IKE SA per C-PE pair carries a CHILD_SA for MPLS-in-IP (IP protocol 137,
 RFC 4023) and one for BGP (TCP) between the black loopbacks, in transport
 mode. With ``per_tenant``, each tenant gets its own MPLS CHILD_SA
 (``mpls-<tenant>``) on the same IKE SA.
+
+Choices worth knowing:
+  * IKE carries no tenant: all per-tenant MPLS CHILD_SAs have the same selectors,
+    so a responder files a peer-initiated one under the first matching config.
+    Per-tenant SAs are therefore meant to be initiated by the C-PE that knows the
+    tenant (the one whose route triggered them).
+  * The BGP CHILD_SA's selectors are TCP between the loopbacks (any port): "port
+    179 in either direction" is not one selector pair; the pipeline's SPD table
+    steers only port 179 into it.
+  * If both C-PEs start an IKE SA at once, the one the lower black address
+    initiated survives (see :meth:`TunnelManager._dedupe`).
+  * The Security Handle is kept with the tunnel for the app; IKE does not need it.
 """
 
 from __future__ import annotations
