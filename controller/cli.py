@@ -23,6 +23,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "controller.config.cli",
     "controller.app.cli",
     "controller.lab.cli",
+    "controller.api.cli",
     "controller.bgp.wire.cli",
 )
 
