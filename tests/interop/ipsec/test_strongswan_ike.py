@@ -207,3 +207,46 @@ async def test_strongswan_asks_us_for_another_ke_group(topo: Topo) -> None:
         assert "N(INVAL_KE)" in topo.charon.log_text()
     finally:
         await svc.stop()
+
+
+async def test_strongswan_additional_child_sas_both_directions(topo: Topo) -> None:
+    """CREATE_CHILD_SA for new CHILD_SAs (not rekeys) on an existing IKE SA, each side."""
+    from controller.ipsec.ike.config import ChildConfig, Lifetimes
+    from controller.ipsec.ike.wire.ts import TrafficSelector
+
+    extra = """}
+      net2 {
+        local_ts = 10.20.2.0/24
+        remote_ts = 10.20.1.0/24
+        esp_proposals = aes128gcm16
+        mode = tunnel"""
+    cfg = our_config()
+    cfg.children.append(
+        ChildConfig(
+            "net2",
+            [TrafficSelector.subnet("10.20.1.0/24")],
+            [TrafficSelector.subnet("10.20.2.0/24")],
+            transport=False,
+            lifetimes=Lifetimes(None, None),
+        )
+    )
+    topo.ss.run("ip", "addr", "add", "10.20.2.1/32", "dev", "lo")  # kernel-libipsec routes from it
+    await topo.charon.load(swanctl_conf(extra_child=extra))
+    svc = await start_service(topo, cfg)
+    try:
+        sa = svc.initiate("ss", SS_IP, child="net")
+        await wait_event(svc, lambda s, e: isinstance(e, ChildUp) and e.child.name == "net")
+        svc.daemon.add_child(sa, "net2", svc.now)  # we add one
+        svc.poke()
+        await wait_event(svc, lambda s, e: isinstance(e, ChildUp) and e.child.name == "net2")
+        await topo.charon.wait_for(r"net2: #\d+.*INSTALLED")
+        await topo.charon.swanctl("--terminate", "--child", "net2", "--timeout", "5")
+        await wait_event(svc, lambda s, e: isinstance(e, ChildDown) and e.child.name == "net2")
+        await topo.charon.swanctl("--initiate", "--child", "net2", "--timeout", "10")  # it adds one
+        _, up = await wait_event(
+            svc, lambda s, e: isinstance(e, ChildUp) and e.child.name == "net2"
+        )
+        assert up.replaces is None and sorted(c.name for c in sa.children) == ["net", "net2"]  # type: ignore[union-attr]
+        assert len(svc.daemon.sas) == 1  # all on the one IKE SA
+    finally:
+        await svc.stop()
