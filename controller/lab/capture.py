@@ -2,7 +2,8 @@
 
 The draft's promise on the black side (section 7) is checked two ways:
 tshark names every frame's protocols, and only ESP (bare or in UDP 4500),
-IKE (ISAKMP on UDP 500/4500), ARP and IPv6 neighbour discovery may appear; and
+IKE (ISAKMP on UDP 500/4500), NAT-keepalives (RFC 3948), ARP and IPv6
+neighbour discovery may appear; and
 every captured frame is searched byte-wise for the payloads the tenants sent,
 which must never appear in cleartext. The pcap reader is ours (a few lines of
 libpcap's file format) so the byte search does not depend on a dissector.
@@ -67,13 +68,15 @@ class Verdict:
         return self.frames > 0 and not self.forbidden and not self.cleartext
 
 
-def classify(protocols: str, icmpv6_type: str) -> str | None:
+def classify(protocols: str, icmpv6_type: str, udp_length: str = "") -> str | None:
     """The allowed kind of a frame from tshark's frame.protocols, or None if forbidden."""
     layers = protocols.split(":")
     if "esp" in layers:
         return "ESP-in-UDP" if "udp" in layers else "ESP"
     if "isakmp" in layers:
         return "IKE"
+    if layers[-1] == "udpencap" and udp_length == "9":  # RFC 3948 2.2: one 0xFF octet
+        return "NAT-keepalive"
     if "arp" in layers:
         return "ARP"
     if "icmpv6" in layers and icmpv6_type in ND_TYPES:
@@ -123,14 +126,14 @@ class BlackCapture:
         try:
             out = subprocess.run(
                 ["tshark", "-r", str(self.path), "-T", "fields", "-e", "frame.number",
-                 "-e", "frame.protocols", "-e", "icmpv6.type"],
+                 "-e", "frame.protocols", "-e", "icmpv6.type", "-e", "udp.length"],
                 capture_output=True, text=True, timeout=60,
             ).stdout  # fmt: skip
         except FileNotFoundError:
             raise CaptureError("tshark is not installed (apt-get install tshark)") from None
         for line in out.splitlines():
-            number, protocols, icmp6 = [*line.split("\t"), "", "", ""][:3]
-            kind = classify(protocols, icmp6)
+            number, protocols, icmp6, udp_len = [*line.split("\t"), "", "", "", ""][:4]
+            kind = classify(protocols, icmp6, udp_len)
             if kind is None:
                 v.forbidden.append(f"frame {number}: {protocols}")
             else:

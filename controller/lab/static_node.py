@@ -29,7 +29,7 @@ from controller.ipsec.esp.engine import EspEngine
 from controller.ipsec.installer import Direction, SaParams
 from controller.lab.plan import BLACK_PORT, CPU_PORT, CRYPTO_PORT, make_plan
 from controller.lab.state import LabState
-from controller.lab.static_plane import StaticSa, node_state
+from controller.lab.static_plane import StaticSa, keepalives, node_state
 from controller.lab.topology import load_topology
 from controller.p4rt import TableEntry
 from controller.p4rt.codec import Codec
@@ -127,6 +127,8 @@ def serve(run_dir: Path, node: str) -> int:
     crypto = CryptoPort(engine)
     ports.add(CRYPTO_PORT, crypto)
     ports.start()
+    black = ports.ports[BLACK_PORT]
+    nat_hello = keepalives(plan, node)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -138,6 +140,8 @@ def serve(run_dir: Path, node: str) -> int:
     status_file = run_dir / f"{node}.status.json"
     peers = {s.spi: (s.src, s.dst, s.tenant) for s in sas}
     while not stop.is_set():
+        for frame in nat_hello:  # RFC 3948 2.2, every second: opens and keeps the NAT mapping
+            black.send(BLACK_PORT, frame)
         rows = []
         with crypto.lock:
             for p in engine.sas():

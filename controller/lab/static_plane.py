@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import struct
 from dataclasses import dataclass
 
 from controller.ipsec.installer import CipherSuite, Direction, SaKeys, SaParams, UdpEncap
@@ -232,3 +233,35 @@ def _remote_routes(
                 )
             )
     return out
+
+
+def nat_keepalive(
+    src_mac: str, dst_mac: str, src: ipaddress.IPv4Address, dst: ipaddress.IPv4Address
+) -> bytes:
+    """An RFC 3948 section 2.2 NAT-keepalive frame: UDP 4500 -> 4500 carrying one 0xFF.
+
+    A C-PE behind NAT sends these to every peer so that the NAT keeps (and,
+    at start, creates) the mapping the peers' UDP-encapsulated ESP comes back
+    through; IKE would do the same. UDP checksum zero, as the RFC says.
+    """
+    udp = struct.pack("!HHHH", 4500, 4500, 9, 0) + b"\xff"
+    head = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0x4000, 64, 17, 0,
+                       src.packed, dst.packed)  # fmt: skip
+    csum = sum(struct.unpack("!10H", head))
+    while csum > 0xFFFF:
+        csum = (csum & 0xFFFF) + (csum >> 16)
+    head = head[:10] + struct.pack("!H", ~csum & 0xFFFF) + head[12:]
+    eth = bytes.fromhex(dst_mac.replace(":", "")) + bytes.fromhex(src_mac.replace(":", ""))
+    return eth + b"\x08\x00" + head + udp
+
+
+def keepalives(plan: LabPlan, name: str) -> list[bytes]:
+    """The NAT-keepalive frames C-PE ``name`` sends (none unless it is behind NAT)."""
+    me = plan.cpe(name)
+    if me.nat_ns is None:
+        return []
+    return [
+        nat_keepalive(me.black_mac, me.black_gw_mac, me.cpe.black_loopback, outer_address(p))
+        for p in plan.cpes
+        if p is not me
+    ]

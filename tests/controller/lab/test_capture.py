@@ -36,6 +36,7 @@ def test_read_pcap_refuses_non_pcap(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("protocols", "icmp6", "kind"),
     [
+        ("eth:ethertype:ip:udp:udpencap", "", None),  # UDP 4500, not a keepalive
         ("eth:ethertype:ip:esp", "", "ESP"),
         ("eth:ethertype:ip:udp:udpencap:esp", "", "ESP-in-UDP"),
         ("eth:ethertype:ip:udp:isakmp", "", "IKE"),
@@ -48,6 +49,11 @@ def test_read_pcap_refuses_non_pcap(tmp_path: Path) -> None:
 )
 def test_classify(protocols: str, icmp6: str, kind: str | None) -> None:
     assert classify(protocols, icmp6) == kind
+
+
+def test_classify_nat_keepalive_needs_its_length() -> None:
+    assert classify("eth:ethertype:ip:udp:udpencap", "", "9") == "NAT-keepalive"
+    assert classify("eth:ethertype:ip:udp:udpencap", "", "40") is None
 
 
 @pytest.mark.skipif(shutil.which("tshark") is None, reason="needs tshark")

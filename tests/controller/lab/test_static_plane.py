@@ -108,3 +108,25 @@ def test_nat_peer_is_reached_at_the_nat_address_in_udp() -> None:
     to2 = [p for p in params if str(p.remote) == "198.51.100.12"]
     assert to2 and all(p.udp_encap is None for p in to2)
     assert any(e.table == "tunnel" and e.params["dst_addr"] == "203.0.113.10" for e in entries)
+
+
+def test_nat_keepalive_frame_is_rfc3948() -> None:
+    import ipaddress
+
+    from controller.lab.static_plane import keepalives, nat_keepalive
+
+    frame = nat_keepalive(
+        "02:00:00:00:00:01", "02:00:00:00:00:02",
+        ipaddress.IPv4Address("198.51.100.13"), ipaddress.IPv4Address("198.51.100.11"),
+    )  # fmt: skip
+    pkt = Ether(frame)
+    ip = pkt[IP]
+    assert (ip.src, ip.dst, ip.proto) == ("198.51.100.13", "198.51.100.11", 17)
+    again = ip.copy()
+    del again.chksum
+    assert IP(bytes(again)).chksum == ip.chksum
+    assert (ip.payload.sport, ip.payload.dport, ip.payload.chksum) == (4500, 4500, 0)
+    assert bytes(ip.payload.payload) == b"\xff"
+    plan = make_plan(load_topology(EXAMPLES / "lab-nat.yml"), "u")
+    assert keepalives(plan, "cpe1") == []
+    assert len(keepalives(plan, "cpe3")) == 2

@@ -1,0 +1,61 @@
+"""Scenario tests: whole labs in network namespaces (root only).
+
+Each lab gets a prefix carrying this test process's pid and a private run
+directory, and is taken down (processes by PID, namespaces by name) however
+the test ends.
+"""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from controller.lab.lab import down, plan_of, up
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lab_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    old = os.environ.get("SL3VPN_LAB_RUN")
+    path = tmp_path_factory.mktemp("labrun")
+    os.environ["SL3VPN_LAB_RUN"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("SL3VPN_LAB_RUN", None)
+    else:
+        os.environ["SL3VPN_LAB_RUN"] = old
+
+
+class Lab:
+    def __init__(self, topology: str, tag: str) -> None:
+        self.prefix = f"s{os.getpid()}{tag}"
+        self.state = up(EXAMPLES / topology, self.prefix, progress=lambda _m: None)
+        _, self.topo, self.plan = plan_of(self.prefix)
+
+    def down(self) -> None:
+        down(self.prefix, progress=lambda _m: None)
+
+
+def lab_fixture(topology: str, tag: str):
+    @pytest.fixture(scope="module")
+    def fixture() -> Iterator[Lab]:
+        lab = Lab(topology, tag)
+        try:
+            yield lab
+        finally:
+            lab.down()
+
+    return fixture
+
+
+@pytest.fixture
+def make_lab() -> Iterator[type[Lab]]:
+    """The Lab class itself, for tests that bring a lab up and down themselves."""
+    yield Lab
+
+
+default_lab = lab_fixture("lab-default.yml", "d")
+per_tenant_lab = lab_fixture("lab-per-tenant-sa.yml", "t")
+nat_lab = lab_fixture("lab-nat.yml", "n")
