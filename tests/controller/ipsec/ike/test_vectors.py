@@ -23,6 +23,7 @@ from controller.ipsec.ike.wire import (
     Message,
     NoncePayload,
     NotifyPayload,
+    SaPayload,
     decode_message,
     encode_message,
 )
@@ -126,3 +127,55 @@ def test_strongswan_ike_auth_request_opens_and_its_auth_verifies() -> None:
     # and the decrypted payloads re-encode to a message we can open again
     again = encode_message(msg, cipher)[0]
     assert decode_message(again, cipher) == msg
+
+
+V2 = json.loads(
+    (Path(__file__).parent / "vectors" / "strongswan_psk_cbc_modp2048_rekey.json").read_text()
+)
+SUITE2 = IkeSuite(Encr.AES_CBC, 256, PRF, Integ.HMAC_SHA2_256_128, DhGroup.MODP_2048)
+
+
+def b2(name: str) -> bytes:
+    return bytes.fromhex(V2[name])
+
+
+def test_cbc_hmac_modp2048_keys_and_ike_rekey_match_strongswan() -> None:
+    init_req, init_resp = (
+        decode_message(b2("ike_sa_init_request")),
+        decode_message(b2("ike_sa_init_response")),
+    )
+    assert isinstance(init_req, Message) and isinstance(init_resp, Message)
+    ni, nr = init_req.get(NoncePayload), init_resp.get(NoncePayload)
+    assert ni is not None and nr is not None
+    seed = skeyseed(PRF, ni.nonce, nr.nonce, b2("shared_secret"))
+    assert seed == b2("skeyseed")
+    keys = derive_ike_keys(SUITE2, seed, ni.nonce, nr.nonce, init_req.spi_i, init_resp.spi_r)
+    for name in ("sk_d", "sk_ai", "sk_ar", "sk_ei", "sk_er", "sk_pi", "sk_pr"):
+        assert getattr(keys, name) == b2(name), name
+    # ESP AES-CBC-256 + HMAC-SHA2-256-128: encryption key, then integrity key, per direction
+    child = derive_child_keys(
+        PRF, keys.sk_d, ni.nonce, nr.nonce, Encr.AES_CBC, 256, Integ.HMAC_SHA2_256_128
+    )
+    assert (child.encr_i, child.integ_i) == (b2("child_encr_i"), b2("child_integ_i"))
+    assert (child.encr_r, child.integ_r) == (b2("child_encr_r"), b2("child_integ_r"))
+    # the IKE SA rekey strongSwan initiated: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr)
+    c_i = SkCipher(Encr.AES_CBC, Integ.HMAC_SHA2_256_128, keys.sk_ei, keys.sk_ai)
+    c_r = SkCipher(Encr.AES_CBC, Integ.HMAC_SHA2_256_128, keys.sk_er, keys.sk_ar)
+    req, resp = (
+        decode_message(b2("ike_rekey_request"), c_i),
+        decode_message(b2("ike_rekey_response"), c_r),
+    )
+    assert isinstance(req, Message) and isinstance(resp, Message)
+    rni, rnr = req.get(NoncePayload), resp.get(NoncePayload)
+    sa_i, sa_r = req.get(SaPayload), resp.get(SaPayload)
+    assert rni is not None and rnr is not None and sa_i is not None and sa_r is not None
+    seed2 = skeyseed(PRF, rni.nonce, rnr.nonce, b2("rekey_shared_secret"), old_sk_d=keys.sk_d)
+    assert seed2 == b2("rekey_skeyseed")
+    new = derive_ike_keys(
+        SUITE2, seed2, rni.nonce, rnr.nonce, sa_i.proposals[0].spi, sa_r.proposals[0].spi
+    )
+    for name in ("sk_d", "sk_ai", "sk_ar", "sk_ei", "sk_er", "sk_pi", "sk_pr"):
+        assert getattr(new, name) == b2("rekey_" + name), name
+    # and what we sent in that conversation opens with the keys strongSwan derived
+    auth_resp = decode_message(b2("ike_auth_response"), c_r)
+    assert isinstance(auth_resp, Message) and auth_resp.get(AuthPayload) is not None
