@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import os
-import random
+import secrets
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,7 +56,8 @@ class IkeState(enum.Enum):
 
 
 def random_spi() -> int:
-    return random.randint(0x100, 0xFFFFFFFF)
+    """An inbound ESP SPI (>= 256, RFC 4303 2.1) when no installer allocates them."""
+    return 0x100 + secrets.randbelow(0xFFFFFFFF - 0xFF)
 
 
 class IkeSa:
@@ -180,6 +181,7 @@ class IkeSa:
                 self._refuse(data, exc)
             return
         self.last_heard = now
+        self._reasm.forget_below(min(self.mid_in, self.mid_out))  # stale partial messages
         got_raw = data
         if got.response:
             self._on_response(got, got_raw, now)
