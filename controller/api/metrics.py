@@ -35,6 +35,7 @@ from controller.api.source import (
     SaStatus,
     StatusSource,
     TunnelInfo,
+    records,
 )
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,9 @@ class Family:
     help: str
     samples: list[tuple[dict[str, str], float]] = field(default_factory=list)
 
-    def add(self, value: float, **labels: object) -> None:
+    def add(self, value: float | None, **labels: object) -> None:
+        if value is None:  # the daemon did not report this figure
+            return
         self.samples.append(({k: "" if v is None else str(v) for k, v in labels.items()}, value))
 
 
@@ -102,6 +105,10 @@ def exposition(families: Iterable[Family]) -> str:
     return "\n".join(out) + "\n" if out else ""
 
 
+def _hex(spi: int | None) -> str:
+    return "" if spi is None else f"0x{spi:08x}"
+
+
 def bgp_families(sessions: list[BgpSessionInfo]) -> list[Family]:
     state = Family(
         "sl3vpn_bgp_session_state",
@@ -128,7 +135,7 @@ def bgp_families(sessions: list[BgpSessionInfo]) -> list[Family]:
     )
     for s in sessions:
         key = {"neighbor": s["neighbor"], "color": s["color"]}
-        state.add(BGP_STATES.get(s["state"].lower(), 0), **key)
+        state.add(BGP_STATES.get(str(s["state"]).lower(), 0), **key)
         if s["uptime"] is not None:
             up.add(float(s["uptime"]), **key)
         rx.add(s["received"], **key)
@@ -147,18 +154,18 @@ def sa_families(status: SaStatus) -> list[Family]:
         "gauge",
         "One per installed CHILD_SA pair (value 1), described by labels.",
     )
-    for sa in status["ike"]:
+    for sa in status["ike"] or []:
         ike.add(1 if sa["state"] == "established" else 0, local=sa["local"], remote=sa["remote"])
-    for name, n in sorted(Tally(sa["state"] for sa in status["ike"]).items()):
+    for name, n in sorted(Tally(str(sa["state"]) for sa in status["ike"] or []).items()):
         ike_states.add(n, state=name)
-    for c in status["child"]:
+    for c in status["child"] or []:
         child.add(
             1,
             name=c["name"],
             peer=c["peer"],
             tenant=c["tenant"],
-            spi_in=f"0x{c['spi_in']:08x}",
-            spi_out=f"0x{c['spi_out']:08x}",
+            spi_in=_hex(c["spi_in"]),
+            spi_out=_hex(c["spi_out"]),
             suite=c["suite"],
             mode=c["mode"],
             nat_t="yes" if c["nat_t"] else "no",
@@ -181,21 +188,21 @@ def counter_families(counters: Counters) -> list[Family]:
             ("port_tx_bytes", "Octets sent on the switch port."),
         )
     }
-    for v in counters["vrf"]:
+    for v in counters["vrf"] or []:
         fams["vrf_packets"].add(v["packets"], vrf=v["vrf"])
         fams["vrf_bytes"].add(v["bytes"], vrf=v["vrf"])
-    for s in counters["sa"]:
+    for s in counters["sa"] or []:
         key = {
             "sa_index": s["sa_index"],
             "direction": s["direction"],
-            "spi": f"0x{s['spi']:08x}",
+            "spi": _hex(s["spi"]),
             "peer": s["peer"],
         }
         fams["sa_packets"].add(s["packets"], **key)
         fams["sa_bytes"].add(s["bytes"], **key)
-        for kind, n in sorted(s["errors"].items()):
+        for kind, n in sorted((s["errors"] or {}).items()):
             fams["sa_errors"].add(n, **key, kind=kind)
-    for p in counters["port"]:
+    for p in counters["port"] or []:
         key = {"port": p["port"], "name": p["name"], "role": p["role"]}
         for what in ("rx_packets", "rx_bytes", "tx_packets", "tx_bytes"):
             fams["port_" + what].add(p[what], **key)
@@ -219,7 +226,7 @@ def tunnel_families(tunnels: list[TunnelInfo]) -> list[Family]:
     fam = Family(
         "sl3vpn_tunnels", "gauge", "Tunnels to remote C-PEs by resolution verdict (spoof: refused)."
     )
-    for verdict, n in sorted(Tally(t["verdict"] for t in tunnels).items()):
+    for verdict, n in sorted(Tally(str(t["verdict"]) for t in tunnels).items()):
         fam.add(n, verdict=verdict)
     return [fam]
 
@@ -244,7 +251,7 @@ async def collect(source: StatusSource) -> str:
             data = getattr(source, method)()
             if inspect.isawaitable(data):
                 data = await data
-            families += build(data)
+            families += build(records(data))
         except Exception as exc:
             log.warning("metrics: reading %s failed: %s: %s", method, type(exc).__name__, exc)
             failed.add(1, part=method)

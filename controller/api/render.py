@@ -3,6 +3,10 @@
 One renderer per show kind, each taking exactly the data the control API
 returns (see controller/api/source.py) and returning text ending in a newline.
 Counts are right-aligned, names left-aligned; absent values print as ``-``.
+
+A field missing from a record (a daemon that does not know it yet) also
+prints as ``-`` rather than failing the whole command: the operator sees what
+the daemon has. Data of the wrong type is a :class:`RenderError`.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import json
 from collections.abc import Callable, Sequence
 from itertools import groupby
 from typing import Any
+
+from controller.api.source import records
 
 Cell = str | int | float | None
 
@@ -48,12 +54,20 @@ def duration(seconds: float | None) -> str:
     return f"{days}d{h:02d}h{m:02d}m" if days else f"{h:02d}:{m:02d}:{sec:02d}"
 
 
-def spi(value: int, octets: int = 4) -> str:
-    return f"0x{value:0{octets * 2}x}"
+def spi(value: int | None, octets: int = 4) -> str:
+    return "-" if value is None else f"0x{value:0{octets * 2}x}"
 
 
-def errors(counts: dict[str, int]) -> str:
-    return ",".join(f"{k}={v}" for k, v in sorted(counts.items()) if v) or "-"
+def errors(counts: dict[str, int] | None) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted((counts or {}).items()) if v) or "-"
+
+
+def joined(items: list[str] | None) -> str:
+    return ",".join(items or []) or "-"
+
+
+def pair(a: Cell, b: Cell) -> str | None:
+    return None if a is None and b is None else f"{cell(a)}/{cell(b)}"
 
 
 def render_vrf(vrfs: list[dict[str, Any]]) -> str:
@@ -64,10 +78,10 @@ def render_vrf(vrfs: list[dict[str, Any]]) -> str:
             v["name"],
             v["vrf_id"],
             v["rd"],
-            ",".join(v["import_rts"]),
-            ",".join(v["export_rts"]),
+            joined(v["import_rts"]),
+            joined(v["export_rts"]),
             v["label_mode"],
-            ",".join(v["ports"]),
+            joined(v["ports"]),
             v["routes"],
         )
         for v in vrfs
@@ -83,7 +97,7 @@ def render_routes(routes: list[dict[str, Any]]) -> str:
     legend = "Codes: * installed in the switch, L local, S spoof refused\n\n"
     out = [legend]
     for vrf, group in groupby(
-        sorted(routes, key=lambda r: (r["vrf"], r["family"])), key=lambda r: r["vrf"]
+        sorted(routes, key=lambda r: (str(r["vrf"]), str(r["family"]))), key=lambda r: r["vrf"]
     ):
         rows = []
         for r in group:
@@ -122,11 +136,11 @@ def render_bgp(sessions: list[dict[str, Any]]) -> str:
                 s["neighbor"],
                 s["remote_as"],
                 s["color"],
-                duration(s["uptime"]) if established else "never",
+                ("-" if s["uptime"] is None else duration(s["uptime"])) if established else "never",
                 s["received"] if established else s["state"],
                 s["advertised"],
                 s["rejected"],
-                ",".join(s["families"]),
+                joined(s["families"]),
             )
         )
     head = ("Neighbor", "AS", "Color", "Up/Down", "State/PfxRcd", "PfxSnt", "Rej", "Families")
@@ -134,8 +148,9 @@ def render_bgp(sessions: list[dict[str, Any]]) -> str:
     up = sum(1 for s in sessions if s["state"] == "Established")
     text += f"\nTotal neighbors {len(sessions)}, established {up}\n"
     for s in sessions:
-        if s["last_error"]:
-            text += f"  {s['neighbor']}: last error: {s['last_error']}\n"
+        error = s["last_error"] or s["reason"]  # "reason": controller.bgp.show's name
+        if error:
+            text += f"  {s['neighbor']}: last error: {error}\n"
     return text
 
 
@@ -145,15 +160,15 @@ def render_sa(status: dict[str, Any]) -> str:
             sa["local"],
             sa["remote"],
             sa["state"],
-            "initiator" if sa["initiator"] else "responder",
+            None if sa["initiator"] is None else "initiator" if sa["initiator"] else "responder",
             f"{spi(sa['spi_i'], 8)}/{spi(sa['spi_r'], 8)}",
             sa["suite"],
-            "yes" if sa["nat_t"] else "no",
+            sa["nat_t"],
             duration(sa["established"]),
             None if sa["rekey_in"] is None else duration(sa["rekey_in"]),
             sa["children"],
         )
-        for sa in status["ike"]
+        for sa in status["ike"] or []
     ]
     ike_head = (
         "Local",
@@ -173,17 +188,17 @@ def render_sa(status: dict[str, Any]) -> str:
             c["peer"],
             c["tenant"],
             f"{spi(c['spi_in'])}/{spi(c['spi_out'])}",
-            f"{c['sa_in']}/{c['sa_out']}",
+            pair(c["sa_in"], c["sa_out"]),
             c["suite"],
             c["mode"],
-            f"udp/{c['encap_port']}" if c["nat_t"] else "no",
+            f"udp/{cell(c['encap_port'])}" if c["nat_t"] else c["nat_t"],
             duration(c["established"]),
             None if c["rekey_in"] is None else duration(c["rekey_in"]),
-            f"{c['packets_in']}/{c['packets_out']}",
-            f"{c['bytes_in']}/{c['bytes_out']}",
+            pair(c["packets_in"], c["packets_out"]),
+            pair(c["bytes_in"], c["bytes_out"]),
             errors(c["errors"]),
         )
-        for c in status["child"]
+        for c in status["child"] or []
     ]
     child_head = (
         "Name", "Peer", "Tenant", "SPI in/out", "SA in/out", "Suite", "Mode", "NAT-T", "Up",
@@ -206,7 +221,7 @@ def render_tunnels(tunnels: list[dict[str, Any]]) -> str:
             t["endpoint"],
             None if t["security_handle_len"] is None else f"{t['security_handle_len']}B",
             t["tunnel_id"],
-            None if t["sa_out"] is None else f"{t['sa_out']}/{cell(t['sa_in'])}",
+            pair(t["sa_out"], t["sa_in"]),
             t["child_sa"],
             t["verdict"],
             t["via"],
@@ -247,7 +262,7 @@ def render_tables(entries: list[str]) -> str:
 def render_counters(counters: dict[str, Any]) -> str:
     vrf = table(
         ("VRF", "ID", "Packets", "Bytes"),
-        [(v["vrf"], v["vrf_id"], v["packets"], v["bytes"]) for v in counters["vrf"]],
+        [(v["vrf"], v["vrf_id"], v["packets"], v["bytes"]) for v in counters["vrf"] or []],
         (1, 2, 3),
     )
     sa = table(
@@ -262,7 +277,7 @@ def render_counters(counters: dict[str, Any]) -> str:
                 s["bytes"],
                 errors(s["errors"]),
             )
-            for s in counters["sa"]
+            for s in counters["sa"] or []
         ],
         (0, 4, 5),
     )
@@ -278,7 +293,7 @@ def render_counters(counters: dict[str, Any]) -> str:
                 p["tx_packets"],
                 p["tx_bytes"],
             )
-            for p in counters["port"]
+            for p in counters["port"] or []
         ],
         (0, 3, 4, 5, 6),
     )
@@ -290,11 +305,12 @@ def render_drops(drops: list[dict[str, Any]]) -> str:
         return "No drops counted.\n"
     rows = [
         (d["code"], d["reason"], d["packets"], d["bytes"])
-        for d in sorted(drops, key=lambda d: d["code"])
+        for d in sorted(drops, key=lambda d: d["code"] or 0)
     ]
     text = table(("Code", "Reason", "Packets", "Bytes"), rows, (0, 2, 3))
-    total = sum(d["packets"] for d in drops)
-    return text + f"\nTotal dropped: {total} packets, {sum(d['bytes'] for d in drops)} bytes\n"
+    packets = sum(d["packets"] or 0 for d in drops)
+    octets = sum(d["bytes"] or 0 for d in drops)
+    return text + f"\nTotal dropped: {packets} packets, {octets} bytes\n"
 
 
 RENDERERS: dict[str, Callable[[Any], str]] = {
@@ -315,10 +331,8 @@ class RenderError(ValueError):
 
 def render(what: str, data: Any) -> str:
     try:
-        return RENDERERS[what](data)
-    except KeyError as exc:
-        raise RenderError(f"show {what}: reply lacks field {exc}") from None
-    except (TypeError, ValueError, AttributeError) as exc:
+        return RENDERERS[what](records(data))
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
         raise RenderError(f"show {what}: reply is not in the expected shape ({exc})") from None
 
 

@@ -17,7 +17,7 @@ parameters (draft-rosen-bess-secure-l3vpn section 6).
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Protocol, TypedDict, runtime_checkable
+from typing import Any, Protocol, TypedDict, runtime_checkable
 
 # CpeIngress.drop_counter index -> reason, from p4src/include/defines.p4 (DROP_*).
 DROP_REASONS: dict[int, str] = {
@@ -217,3 +217,20 @@ class StatusSource(Protocol):
     def counters(self) -> Counters | Awaitable[Counters]: ...
 
     def drops(self) -> list[DropCount] | Awaitable[list[DropCount]]: ...
+
+
+class Record(dict[str, Any]):
+    """A reply record where an absent field reads as None (renderers and metrics use it,
+    so a daemon that does not fill a field yet shows '-' instead of failing)."""
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
+def records(data: Any) -> Any:
+    """``data`` with every dict turned into a :class:`Record`."""
+    if isinstance(data, dict):
+        return Record({k: records(v) for k, v in data.items()})
+    if isinstance(data, list):
+        return [records(v) for v in data]
+    return data

@@ -97,6 +97,23 @@ async def test_a_failing_part_is_reported_and_the_rest_still_served() -> None:
     assert "sl3vpn_drop_packets" in fams
 
 
+async def test_partial_records_skip_missing_figures() -> None:
+    class Partial(fake.FakeSource):
+        def bgp(self):  # type: ignore[no-untyped-def]
+            return [{"neighbor": "10.255.0.1", "color": "red", "state": "Established"}]
+
+        async def counters(self):  # type: ignore[no-untyped-def]
+            return {"vrf": [{"vrf": "blue", "packets": 5}], "writes": {"ok": 3}}
+
+    fams = parse(await collect(Partial()))
+    assert fams["sl3vpn_bgp_session_state"][2] == {
+        (("color", "red"), ("neighbor", "10.255.0.1")): 6
+    }
+    assert "sl3vpn_bgp_session_uptime_seconds" not in fams
+    assert fams["sl3vpn_vrf_packets"][2] == {(("vrf", "blue"),): 5}
+    assert "sl3vpn_vrf_bytes" not in fams and "sl3vpn_scrape_error" not in fams
+
+
 label_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
 
 

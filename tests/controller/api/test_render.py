@@ -190,10 +190,35 @@ def test_drops_sorted_by_code_with_total() -> None:
 
 
 def test_wrong_shape_is_a_render_error() -> None:
-    with pytest.raises(RenderError, match="show bgp: reply lacks field 'remote_as'"):
-        render("bgp", [{"neighbor": "1.2.3.4", "state": "Idle"}])
     with pytest.raises(RenderError, match="show sa: reply is not in the expected shape"):
         render("sa", ["not", "a", "dict"])
+    with pytest.raises(RenderError, match="show bgp: reply is not in the expected shape"):
+        render("bgp", [{"neighbor": "1.2.3.4", "families": 7}])
+
+
+def test_partial_records_print_dashes() -> None:
+    """A daemon that fills only some fields: the rest shows as '-', nothing fails."""
+    bgp = render("bgp", [{"neighbor": "10.255.0.1", "state": "Idle", "reason": "hold timer"}])
+    assert bgp.splitlines()[1].split() == ["10.255.0.1", "-", "-", "never", "Idle", "-", "-", "-"]
+    assert "  10.255.0.1: last error: hold timer" in bgp.splitlines()
+    sa = render("sa", {"ike": [{"local": "a:500", "remote": "b:500", "state": "established"}],
+                       "child": [{"name": "c", "spi_in": 0x1000, "sa_in": 1}]})  # fmt: skip
+    child = next(ln for ln in sa.splitlines() if ln.startswith("c "))
+    assert child.split()[:5] == ["c", "-", "-", "0x00001000/-", "1/-"]
+    tunnels = render("tunnels", [{"endpoint": "198.51.100.12", "tunnel_id": 3, "sa_out": 2}])
+    assert tunnels.splitlines()[1].split() == [
+        "-",
+        "-",
+        "198.51.100.12",
+        "-",
+        "3",
+        "2/-",
+        "-",
+        "-",
+        "-",
+    ]
+    counters = render("counters", {"vrf": [{"vrf": "blue", "packets": 5}], "writes": {}})
+    assert counters.splitlines()[2].split() == ["blue", "-", "5", "-"]
 
 
 def test_helpers() -> None:
