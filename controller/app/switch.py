@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 from finsy.proto import p4i
 
 from controller.config import Config
-from controller.p4rt import P4RuntimeClient, load_p4info
+from controller.p4rt import P4RuntimeClient, RpcError, load_p4info
 
 log = logging.getLogger(__name__)
 SOURCE_SUFFIXES = (".p4", ".p4h", ".h")
@@ -105,8 +105,13 @@ def build_pipeline(cfg: Config, base: Path) -> Pipeline:
 
 async def ensure_pipeline(client: P4RuntimeClient, pipe: Pipeline) -> bool:
     """Make the switch run ``pipe``; True if it had to be pushed (fresh switch state)."""
-    current = await client.get_pipeline()
-    if current.cookie.cookie == pipe.cookie and current.p4info.tables:
+    try:
+        current = await client.get_pipeline()
+    except RpcError as exc:
+        if exc.code != "FAILED_PRECONDITION":  # P4Runtime: "no pipeline configured yet"
+            raise
+        current = None
+    if current is not None and current.cookie.cookie == pipe.cookie and current.p4info.tables:
         client.use_pipeline(pipe.p4info)
         return False
     await client.set_pipeline(pipe.p4info, pipe.device_config, cookie=pipe.cookie)

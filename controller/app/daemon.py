@@ -1,0 +1,376 @@
+"""The C-PE / RR daemon: one asyncio process composing switch, hostif, BGP and IPsec.
+
+Start-up order (each step needs the one before):
+
+1. namespace: ``lo`` up with the black and red loopbacks (the BGP and IKE
+   sockets bind to them);
+2. ESP engine and its crypto-port veth; p4sim as a child (or a P4Runtime
+   target by address); arbitration as primary; pipeline pushed unless the
+   switch already runs ours (cookie), then the first reconciliation;
+3. hostif: a TAP per black port (the kernel carries ARP/ND, IKE, BGP), the
+   userspace responder on red ports; packet-in/out bridged;
+4. IKE (control SAs to the red RRs first), BGP (red sessions wait for their
+   control SA), then the event loops.
+
+Every change ends in ``Composer.dirty``; the writer task turns the desired
+state into the minimal P4Runtime writes, diffing against what it last wrote
+(after a start or a switch restart: against what it reads from the switch).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import signal
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from finsy.proto import p4r
+
+from controller.app import switch as sw
+from controller.app.compose import Action, Composer, EnsureTunnel, SetProtected, WithdrawTunnel
+from controller.app.desired import TABLE_ORDER, BlackRoute, DesiredState, Neighbour
+from controller.app.hostports import HostPorts, port_mac
+from controller.app.ikeconf import make_ike_config
+from controller.app.status import DaemonStatus
+from controller.bgp.aio import BgpSpeaker
+from controller.config import Config
+from controller.config.adapters import speaker_config
+from controller.ipsec.esp import EspEngine
+from controller.ipsec.esp.ports import AfPacketCryptoPort, LockedEngine
+from controller.ipsec.ike.runtime import IpsecRuntime
+from controller.ipsec.sad import TunnelChange
+from controller.p4rt import P4RuntimeClient, PacketOut, TableEntry, diff
+from controller.p4rt.errors import P4RuntimeClientError
+
+log = logging.getLogger("sl3vpn.daemon")
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class DaemonError(RuntimeError):
+    """The daemon cannot start (one line: what and why)."""
+
+
+class Daemon:
+    def __init__(
+        self,
+        cfg: Config,
+        base: Path,
+        peer_black: dict[IPAddress, IPAddress],
+        *,
+        black_gateway: IPAddress | None = None,
+        keep_switch: bool = False,
+        run_dir: Path = Path("/tmp"),
+    ) -> None:
+        self.cfg, self.base = cfg, base
+        self.keep_switch = keep_switch
+        self.run_dir = run_dir
+        macs = {p.port: port_mac(cfg.node.name, p.port) for p in cfg.switch.ports}
+        self.state = DesiredState(cfg, macs)
+        red_nbrs = {n.address for n in cfg.bgp.neighbors if n.type == "red"}
+        missing = sorted(str(a) for a in red_nbrs - set(peer_black))
+        if missing:
+            raise DaemonError(
+                f"{cfg.source}: bgp.neighbors: no black address known for red neighbour(s) "
+                f"{', '.join(missing)} (give --peer-black RED=BLACK)"
+            )
+        self.control_peers = {str(peer_black[a]): a for a in red_nbrs}
+        self.composer = Composer(
+            self.state,
+            self.control_peers,
+            cfg.loopbacks.red,
+            per_tenant=cfg.ike.per_tenant_sas if cfg.ike else False,
+        )
+        self.black_gateway = black_gateway
+        self.engine = LockedEngine(EspEngine())
+        self.crypto: AfPacketCryptoPort | None = None
+        self.sim: sw.P4SimProcess | None = None
+        self.client: P4RuntimeClient | None = None
+        self.pipeline: sw.Pipeline | None = None
+        self.host = HostPorts(cfg, macs, self._send_out)
+        self.status = DaemonStatus(self)
+        self.ipsec: IpsecRuntime | None = None
+        self.bgp: BgpSpeaker | None = None
+        self._written: list[p4r.Entity] | None = None  # what we last wrote (encoded)
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.writes = {"insert": 0, "modify": 0, "delete": 0, "rounds": 0, "errors": 0}
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        try:
+            await self.start()
+            await self._stop.wait()
+            return 0
+        finally:
+            await self.stop()
+
+    async def start(self) -> None:
+        cfg = self.cfg
+        self.host.prepare_namespace()
+        loop = asyncio.get_running_loop()
+        self.pipeline = await loop.run_in_executor(None, sw.build_pipeline, cfg, self.base)
+        if cfg.switch.p4sim is not None:
+            sw.crypto_veth()
+            self.crypto = AfPacketCryptoPort(sw.CRYPTO_VETH[1], self.engine)
+            self.crypto.start()
+        await self._connect_switch()
+        await self.host.start(self.client_or_fail)
+        self._spawn(self._packet_ins())
+        self._spawn(self._writer())
+        self._spawn(self._kernel_sync())
+        if cfg.ike is not None and cfg.loopbacks.black is not None:
+            await self._start_ipsec(str(cfg.loopbacks.black))
+        self.bgp = BgpSpeaker(speaker_config(cfg), listen_port=cfg.bgp.listen_port)
+        await self.bgp.start()
+        for vrf in cfg.vrfs:
+            for route in vrf.routes:
+                self.bgp.add_vrf_route(vrf.name, route.prefix)
+        self._spawn(self._route_events())
+        self._spawn(self._ticker())
+        self._spawn(self._status_dumps())
+        log.info("%s %s up", cfg.node.role, cfg.node.name)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.bgp is not None:
+            await self.bgp.stop()
+        if self.ipsec is not None:
+            await self.ipsec.stop()
+        self.host.close()
+        if self.client is not None:
+            await self.client.close()
+        if self.sim is not None and not self.keep_switch:
+            await self.sim.stop()
+        if self.crypto is not None:
+            self.crypto.close()
+        log.info("%s stopped", self.cfg.node.name)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        self._tasks.append(asyncio.ensure_future(coro))
+
+    def client_or_fail(self) -> P4RuntimeClient:
+        if self.client is None:
+            raise DaemonError("no switch connection")
+        return self.client
+
+    # -- switch -------------------------------------------------------------------------------
+
+    async def _connect_switch(self) -> None:
+        cfg = self.cfg
+        assert self.pipeline is not None
+        if cfg.switch.p4runtime is not None:
+            r = cfg.switch.p4runtime
+            address, device_id, election = r.address, r.device_id, r.election_id
+        else:
+            assert cfg.switch.p4sim is not None
+            address, device_id, election = (
+                cfg.switch.p4sim.grpc_address,
+                cfg.switch.p4sim.device_id,
+                1,
+            )
+            try:  # a switch left running by our previous life: adopt it
+                self.client = await sw.connect(address, device_id, election, timeout=1.0)
+            except sw.SwitchError:
+                argv = sw.p4sim_argv(cfg, self.base)
+                self.sim = sw.P4SimProcess(argv, self.run_dir / f"{cfg.node.name}-p4sim.log")
+                await self.sim.start()
+                self._spawn(self._watch_sim())
+        if self.client is None:
+            self.client = await sw.connect(address, device_id, election, timeout=60.0)
+        pushed = await sw.ensure_pipeline(self.client, self.pipeline)
+        log.info(
+            "switch %s: pipeline %s", address, "pushed" if pushed else "already running (kept)"
+        )
+        self._written = None  # read what the switch holds before the first diff
+        self._wake.set()
+
+    async def _watch_sim(self) -> None:
+        """p4sim died: start it again, push the pipeline and the whole state."""
+        while True:
+            assert self.sim is not None
+            code = await self.sim.wait()
+            log.warning("p4sim exited (code %s): restarting it", code)
+            if self.client is not None:
+                await self.client.close()
+                self.client = None
+            await asyncio.sleep(0.5)
+            await self.sim.start()
+            await self._connect_switch()
+
+    def _send_out(self, frame: bytes, port: int, forward: bool) -> None:
+        if self.client is None:
+            return
+        meta: dict[str, int | str | bytes] = {
+            "egress_port": port,
+            "do_forward": int(forward),
+            "pad": 0,
+        }
+        task = asyncio.ensure_future(self.client.packet_out(PacketOut(frame, meta)))
+        task.add_done_callback(_quiet)
+
+    async def _packet_ins(self) -> None:
+        while True:
+            client = self.client
+            if client is None:
+                await asyncio.sleep(0.1)
+                continue
+            try:
+                pkt = await client.packet_in(timeout=1.0)
+            except TimeoutError:
+                continue
+            port = int(pkt.metadata.get("ingress_port", -1))
+            reason = int(pkt.metadata.get("reason", 0))
+            learned = self.host.packet_in(port, reason, pkt.payload)
+            if learned:
+                for ip, mac in learned:
+                    self.state.neighbours.add(Neighbour(ip, mac, port))
+                self._wake.set()
+
+    async def _writer(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await asyncio.sleep(0.01)  # let a burst of events land in one write
+            await self.write_state()
+
+    async def write_state(self) -> dict[str, int]:
+        client = self.client
+        if client is None or client.codec is None:
+            return {}
+        codec = client.codec
+        try:
+            desired = [codec.encode(e) for e in self.state.entries()]
+            if self._written is None:
+                scope = [codec.encode(TableEntry("*"), for_read=True)]
+                current = await client.read_raw(scope)
+            else:
+                current = self._written
+            plan = diff(codec, desired, current, order=TABLE_ORDER)
+            for phase in plan.phases:
+                await client.write(phase)
+        except (P4RuntimeClientError, OverflowError) as exc:
+            self.writes["errors"] += 1
+            log.error("switch write failed: %s", str(exc).splitlines()[0])
+            self._written = None
+            return {}
+        self._written = desired
+        counts = plan.counts
+        self.writes["rounds"] += 1
+        for k, v in counts.items():
+            self.writes[k] += v
+        if any(counts.values()):
+            log.info("switch: %s", ", ".join(f"{v} {k}" for k, v in counts.items() if v))
+        return counts
+
+    # -- kernel (black side) ------------------------------------------------------------------
+
+    async def _kernel_sync(self) -> None:
+        loop = asyncio.get_running_loop()
+        red_addrs = set(self.control_peers.values())
+        while True:
+            neigh, routes = await loop.run_in_executor(None, self.host.read_kernel)
+            black = {
+                Neighbour(n.ip, n.mac, port)
+                for n in neigh
+                if (port := self.host.black_port_of(n.dev)) is not None and n.ip not in red_addrs
+            }
+            broutes = {
+                BlackRoute(r.prefix, port, r.gateway)
+                for r in routes
+                if (port := self.host.black_port_of(r.dev)) is not None
+                and r.prefix.network_address not in red_addrs
+            }
+            red_now = {n for n in self.state.neighbours if n.port not in self.host.black_ports}
+            if black | red_now != self.state.neighbours or broutes != self.state.black_routes:
+                self.state.neighbours = black | red_now
+                self.state.black_routes = broutes
+                self._wake.set()
+            await asyncio.sleep(1.0)
+
+    # -- IPsec and BGP ------------------------------------------------------------------------
+
+    async def _start_ipsec(self, black: str) -> None:
+        cfg = self.cfg
+        assert cfg.ike is not None
+        self.ipsec = IpsecRuntime(
+            self.engine,
+            black,
+            lambda peer: make_ike_config(cfg, peer, self.control_peers),
+            per_tenant=cfg.ike.per_tenant_sas,
+            lazy=cfg.ike.sa_mode == "lazy",
+            on_change=self._on_tunnel_change,
+            log=logging.getLogger("sl3vpn.ike").info,
+        )
+        await self.ipsec.start()
+        self.host.route_control_peers(self.control_peers, self.black_gateway)
+        for peer_black in self.control_peers:
+            self.ipsec.accept(peer_black)
+            if self._initiates_to(peer_black):
+                self.ipsec.tunnels.packet_needs_tunnel(peer_black, now=self.ipsec.service.now)
+                self.ipsec.service.poke()
+
+    def _initiates_to(self, peer_black: str) -> bool:
+        """C-PEs initiate to their RRs; an RR waits for its clients; between RRs the
+        lower black address initiates (so one IKE SA per pair, not two racing)."""
+        if self.cfg.node.role == "cpe":
+            return True
+        red = self.control_peers[peer_black]
+        if any(n.address == red and n.route_reflector_client for n in self.cfg.bgp.neighbors):
+            return False
+        own = self.cfg.loopbacks.black
+        return own is not None and own.packed < ipaddress.ip_address(peer_black).packed
+
+    def _on_tunnel_change(self, change: TunnelChange) -> None:
+        self._apply(self.composer.tunnel_change(change))
+
+    async def _route_events(self) -> None:
+        assert self.bgp is not None
+        while True:
+            ev = await self.bgp.events.get()
+            self._apply(self.composer.route_event(ev))
+
+    def _apply(self, actions: list[Action]) -> None:
+        for act in actions:
+            if isinstance(act, EnsureTunnel) and self.ipsec is not None:
+                self.ipsec.ensure_tunnel(act.peer, act.security_handle, act.tenant)
+            elif isinstance(act, WithdrawTunnel) and self.ipsec is not None:
+                self.ipsec.withdraw(act.peer, act.tenant)
+            elif isinstance(act, SetProtected) and self.bgp is not None:
+                log.info(
+                    "red session to %s: transport %s",
+                    act.neighbour,
+                    "protected" if act.protected else "NOT protected",
+                )
+                self.bgp.set_transport_protected(act.neighbour, act.protected)
+        if self.composer.dirty:
+            self.composer.dirty = False
+            self._wake.set()
+
+    async def _status_dumps(self) -> None:
+        path = self.run_dir / f"{self.cfg.node.name}-status.json"
+        while True:
+            await self.status.dump(path)
+            await asyncio.sleep(1.0)
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self.engine.tick()
+
+
+def _quiet(task: asyncio.Future[None]) -> None:
+    with contextlib.suppress(asyncio.CancelledError):
+        exc = task.exception()
+        if exc is not None:
+            log.debug("packet-out failed: %s", exc)

@@ -1,0 +1,67 @@
+"""IKE settings for each peer, from the daemon configuration (RFC 7296; draft section 5).
+
+Every peer gets the MPLS-in-IP CHILD_SA the tunnel manager adds (transport mode
+between black loopbacks, RFC 4023 8.1). A red BGP neighbour also gets the
+control CHILD_SA ``bgp``: TCP between the two red loopbacks, carried in tunnel
+mode between the black loopbacks. Tunnel mode because the red session runs
+between red loopbacks (draft 3.1/3.4), which the draft forbids to be routable
+on the black side: only the black loopbacks may appear in the outer header.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from controller.config import Config
+from controller.ipsec.ike.config import ChildConfig, IkeConfig, Lifetimes
+from controller.ipsec.ike.wire.ts import TrafficSelector
+
+PROTO_TCP = 6
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def child_lifetimes(cfg: Config) -> Lifetimes:
+    lt = cfg.ike.lifetimes if cfg.ike is not None else None
+    if lt is None:
+        return Lifetimes()
+    return Lifetimes(
+        float(lt.child_rekey),
+        float(lt.child_life),
+        rekey_bytes=lt.child_rekey_bytes,
+        rekey_packets=lt.child_rekey_packets,
+    )
+
+
+def control_child(cfg: Config, local_red: IPAddress, peer_red: IPAddress) -> ChildConfig:
+    assert cfg.ike is not None
+    return ChildConfig(
+        "bgp",
+        [TrafficSelector.host(str(local_red), PROTO_TCP)],
+        [TrafficSelector.host(str(peer_red), PROTO_TCP)],
+        esp_proposals=list(cfg.ike.esp_proposals),
+        transport=False,
+        lifetimes=child_lifetimes(cfg),
+    )
+
+
+def make_ike_config(cfg: Config, peer_black: str, control_peers: dict[str, IPAddress]) -> IkeConfig:
+    """The IKE config for one peer (called by the tunnel manager with its black address)."""
+    ike = cfg.ike
+    assert ike is not None and ike.auth.psk is not None, "PSK authentication only"
+    black = cfg.loopbacks.black
+    local_id = ike.local_id or str(black)
+    children = []
+    red = cfg.loopbacks.red
+    if peer_black in control_peers and red is not None:
+        children.append(control_child(cfg, red, control_peers[peer_black]))
+    return IkeConfig(
+        f"cpe-{peer_black}",
+        local_id,
+        peer_black,
+        psk=ike.auth.psk.reveal(),
+        ike_proposals=list(ike.ike_proposals),
+        children=children,
+        lifetimes=Lifetimes(float(ike.lifetimes.ike_rekey), float(ike.lifetimes.ike_life)),
+        dpd_seconds=float(ike.dpd) if ike.dpd else None,
+        force_encap=ike.nat_traversal.force_encap,
+    )

@@ -1,0 +1,209 @@
+"""The daemon's state as JSON-able records, for the control API and ``sl3vpn show``.
+
+Method names and record shapes follow ``controller/api``'s ``StatusSource``
+(vrfs, routes, bgp, sas, tunnels, tables, counters, drops). No key material:
+SAs are described by SPI, index and suite only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from controller.bgp.show import sessions_data
+from controller.p4rt import CounterEntry
+
+if TYPE_CHECKING:
+    from controller.app.daemon import Daemon
+
+log = logging.getLogger("sl3vpn.status")
+Record = dict[str, Any]
+
+
+class DaemonStatus:
+    def __init__(self, daemon: Daemon) -> None:
+        self.d = daemon
+
+    def vrfs(self) -> list[Record]:
+        cfg, state = self.d.cfg, self.d.state
+        return [
+            {
+                "name": v.name,
+                "vrf_id": state.vrf_ids.get(v.name),
+                "rd": v.rd,
+                "import_rts": list(v.import_rts),
+                "export_rts": list(v.export_rts),
+                "label_mode": v.label_mode,
+                "ports": [p.label for p in cfg.switch.by_role("red") if p.vrf == v.name],
+                "routes": sum(1 for (name, _) in state.routes if name == v.name),
+            }
+            for v in cfg.vrfs
+        ]
+
+    def routes(self, vrf: str | None = None, family: str | None = None) -> list[Record]:
+        state, comp = self.d.state, self.d.composer
+        out: list[Record] = []
+        for (name, prefix), r in sorted(state.routes.items(), key=lambda kv: str(kv[0])):
+            if (vrf and name != vrf) or (family and family != f"ipv{prefix.version}"):
+                continue
+            installed = r.local or (str(r.endpoint), r.tenant) in state.sas
+            out.append(
+                {
+                    "vrf": name,
+                    "prefix": str(prefix),
+                    "family": f"ipv{prefix.version}",
+                    "local": r.local,
+                    "next_hop": None,
+                    "label": r.label,
+                    "rd": None,
+                    "verdict": "local" if r.local else "resolved",
+                    "tunnel_endpoint": str(r.endpoint) if r.endpoint else None,
+                    "installed": installed,
+                }
+            )
+        rejected: list[Record] = comp.status()["rejected"]  # type: ignore[assignment]
+        for rej in rejected:
+            fam = "ipv6" if ":" in rej["prefix"] else "ipv4"
+            if (vrf and rej["vrf"] != vrf) or (family and fam != family):
+                continue
+            out.append({**rej, "local": False, "installed": False, "label": None})
+        return out
+
+    def bgp(self) -> list[Record]:
+        if self.d.bgp is None:
+            return []
+        return sessions_data(self.d.bgp.core)
+
+    def sas(self) -> Record:
+        ipsec = self.d.ipsec
+        if ipsec is None:
+            return {"ike": [], "child": []}
+        ike = [
+            {
+                "local": f"{sa.local[0]}:{sa.local[1]}",
+                "remote": f"{sa.remote[0]}:{sa.remote[1]}",
+                "state": str(sa.state.name).lower(),
+                "initiator": sa.initiator,
+                "spi_i": int.from_bytes(sa.spi_i, "big"),
+                "spi_r": int.from_bytes(sa.spi_r, "big"),
+                "children": len(sa.children),
+            }
+            for sa in ipsec.daemon.sas.values()
+        ]
+        child = []
+        for (peer, tenant, name), inst in sorted(ipsec.sad.tunnels.items(), key=str):
+            c_in = self.d.engine.counters(inst.in_index)
+            c_out = self.d.engine.counters(inst.out_index)
+            child.append(
+                {
+                    "name": name,
+                    "peer": str(peer),
+                    "tenant": tenant,
+                    "spi_in": inst.child.spi_in,
+                    "spi_out": inst.child.spi_out,
+                    "sa_in": inst.in_index,
+                    "sa_out": inst.out_index,
+                    "mode": "transport" if inst.child.transport else "tunnel",
+                    "nat_t": inst.child.encap,
+                    "packets_in": c_in.packets,
+                    "bytes_in": c_in.bytes,
+                    "packets_out": c_out.packets,
+                    "bytes_out": c_out.bytes,
+                    "errors": {str(k): v for k, v in c_in.errors.items()},
+                }
+            )
+        return {"ike": ike, "child": child}
+
+    def tunnels(self) -> list[Record]:
+        state = self.d.state
+        out = []
+        for (peer, tenant), pair in sorted(state.sas.items(), key=str):
+            tid = state.tunnel_ids.peek((peer, tenant))
+            out.append(
+                {
+                    "endpoint": peer,
+                    "tenant": tenant,
+                    "tunnel_id": tid,
+                    "sa_out": pair.out_index,
+                    "sa_in": pair.in_index,
+                    "verdict": "resolved" if tid is not None else "no-routes",
+                }
+            )
+        return out
+
+    def tables(self) -> list[str]:
+        client = self.d.client
+        if client is None:
+            return []
+        return sorted(client.entry_string(e) for e in self.d.state.entries())
+
+    async def _counter(self, name: str) -> dict[int, tuple[int, int]]:
+        client = self.d.client
+        if client is None:
+            return {}
+        out = {}
+        for ent in await client.read([CounterEntry(name)]):
+            assert isinstance(ent, CounterEntry)
+            if ent.data is not None and ent.index is not None and ent.data.packets:
+                out[ent.index] = (ent.data.packets, ent.data.bytes)
+        return out
+
+    async def drops(self) -> list[Record]:
+        names = _drop_names()
+        cells = await self._counter("drop_counter")
+        return [
+            {"reason": names.get(i, str(i)), "code": i, "packets": p, "bytes": b}
+            for i, (p, b) in sorted(cells.items())
+        ]
+
+    async def counters(self) -> Record:
+        vrf_cells = await self._counter("vrf_counter")
+        ids = {self.d.state.vrf_ids.get(v.name): v.name for v in self.d.cfg.vrfs}
+        return {
+            "vrf": [
+                {"vrf": ids.get(i, str(i)), "vrf_id": i, "packets": p, "bytes": b}
+                for i, (p, b) in sorted(vrf_cells.items())
+            ],
+            "writes": dict(self.d.writes),
+            "composer": self.d.composer.status()["counters"],
+        }
+
+    async def snapshot(self) -> Record:
+        return {
+            "node": self.d.cfg.node.name,
+            "time": time.time(),
+            "vrfs": self.vrfs(),
+            "routes": self.routes(),
+            "bgp": self.bgp(),
+            "sas": self.sas(),
+            "tunnels": self.tunnels(),
+            "tables": self.tables(),
+            "counters": await self.counters(),
+            "drops": await self.drops(),
+        }
+
+    async def dump(self, path: Path) -> None:
+        """Write the snapshot atomically (the lab and tests read it)."""
+        try:
+            doc = await self.snapshot()
+        except Exception as exc:  # a switch hiccup must not stop the dumps
+            log.debug("status snapshot failed: %s", exc)
+            return
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, indent=1, default=str))
+        tmp.replace(path)
+
+
+def _drop_names() -> dict[int, str]:
+    """Drop reasons from p4src/README.md (``CpeIngress.drop_counter`` index)."""
+    text = (
+        "PORT_UNKNOWN RED_TO_BLACK_CLEAR BLACK_TO_RED_NO_SA CLEAR_MPLS_IN_IP UNKNOWN_LABEL "
+        "VRF_MISS UNKNOWN_SA DECRYPT_FAILED REPLAY SA_TUNNEL_MISMATCH EXTRANET_DENIED "
+        "BLACK_POLICY ESP_MALFORMED SA_EXPIRED SEQ_EXHAUSTED NO_BLACK_ROUTE ROUTE_BLACKHOLE "
+        "NOT_IP NO_TUNNEL CRYPTO_BAD_HEADER UNKNOWN_VLAN NO_NEXTHOP NO_DECISION LABEL_STACK "
+        "SPD_DISCARD"
+    )
+    return dict(enumerate(text.split(), start=1))

@@ -1,0 +1,215 @@
+"""A small lab for the daemon tests: underlay router, two C-PEs, one RR, tenant hosts.
+
+Every namespace name carries the test process pid; everything is deleted in
+``down()``. Daemons run as ``sl3vpn cpe|rr`` inside their namespace and are
+stopped by PID.
+
+    underlay u:   203.0.113.1/30 -- cpe1 wan (.2)    routes 198.51.100.11 via .2
+                  203.0.113.5/30 -- cpe2 wan (.6)    routes 198.51.100.12 via .6
+                  203.0.113.9/30 -- rr1  wan (.10)   routes 198.51.100.1  via .10
+    cpe1 red port 1 (VRF blue) -- host a1 10.1.1.10/24, 2001:db8:1::10/64
+    cpe2 red port 1 (VRF blue) -- host b1 10.2.2.10/24, 2001:db8:2::10/64
+    cpe1/cpe2 red port 2 (VRF green, overlapping 10.1.1.0/24 / 10.2.2.0/24) -- a2 / b2
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from controller.lab.netns import Netns, veth
+
+ROOT = Path(__file__).resolve().parents[3]
+PSK = "lab pre-shared key"
+
+
+def cpe_yaml(n: int, two_tenants: bool) -> str:
+    site = {1: 1, 2: 2}[n]
+    green = (
+        f"""
+    - {{port: 2, name: green0, role: red, vrf: green, interface: sw-green,
+       address: [10.{site}.{site}.1/24]}}"""
+        if two_tenants
+        else ""
+    )
+    green_vrf = (
+        f"""
+  - {{name: green, rd: "65000:2{n}", import: ["65000:2"], export: ["65000:2"], table_id: 2,
+     routes: [{{prefix: 10.{site}.{site}.0/24, interface: green0}}]}}"""
+        if two_tenants
+        else ""
+    )
+    return f"""
+node: {{name: cpe{n}, role: cpe, as: 65000, router_id: 192.0.2.1{n}}}
+loopbacks: {{black: 198.51.100.1{n}, red: 10.255.0.1{n}}}
+switch:
+  p4sim: {{program: {ROOT}/p4src/cpe.p4, grpc_address: "127.0.0.1:9559"}}
+  ports:
+    - {{port: 1, name: blue0, role: red, vrf: blue, interface: sw-blue,
+       address: [10.{site}.{site}.1/24, "2001:db8:{site}::1/64"]}}{green}
+    - {{port: 3, name: wan0, role: black, interface: sw-wan,
+       address: 203.0.113.{4 * (n - 1) + 2}/30}}
+    - {{port: 255, role: cpu}}
+    - {{port: 254, role: crypto}}
+vrfs:
+  - {{name: blue, rd: "65000:1{n}", import: ["65000:1"], export: ["65000:1"], table_id: 1,
+     routes: [{{prefix: 10.{site}.{site}.0/24, interface: blue0}},
+              {{prefix: "2001:db8:{site}::/64", interface: blue0}}]}}{green_vrf}
+bgp:
+  neighbors:
+    - {{address: 10.255.0.1, as: 65000, type: red, hold_time: 30}}
+ike: {{auth: {{psk: "{PSK}"}}, lifetimes: {{child_rekey: 3000, child_life: 3300}}}}
+logging: {{level: info, format: json}}
+"""
+
+
+RR_YAML = f"""
+node: {{name: rr1, role: rr, as: 65000, router_id: 192.0.2.1}}
+loopbacks: {{black: 198.51.100.1, red: 10.255.0.1}}
+switch:
+  p4sim: {{program: {ROOT}/p4src/cpe.p4, grpc_address: "127.0.0.1:9559"}}
+  ports:
+    - {{port: 1, name: wan0, role: black, interface: sw-wan, address: 203.0.113.10/30}}
+    - {{port: 255, role: cpu}}
+    - {{port: 254, role: crypto}}
+bgp:
+  cluster_id: 10.255.0.1
+  neighbors:
+    - {{address: 10.255.0.11, as: 65000, type: red, route_reflector_client: true,
+       passive: true, hold_time: 30}}
+    - {{address: 10.255.0.12, as: 65000, type: red, route_reflector_client: true,
+       passive: true, hold_time: 30}}
+ike: {{auth: {{psk: "{PSK}"}}}}
+logging: {{level: info, format: json}}
+"""
+
+
+class Lab:
+    def __init__(self, workdir: Path, two_tenants: bool = False) -> None:
+        tag = os.getpid() % 100000
+        self.dir = workdir
+        self.two = two_tenants
+        self.ns = {
+            name: Netns(f"sl3app-{name}-{tag}")
+            for name in ("u", "cpe1", "cpe2", "rr1", "a1", "b1", "a2", "b2")
+        }
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def up(self) -> None:
+        ns = self.ns
+        for n in ns.values():
+            n.create()
+        u = ns["u"]
+        u.enable_forwarding()
+        for i, node in enumerate(("cpe1", "cpe2", "rr1")):
+            veth(u, f"u-{node}", ns[node], "sw-wan")
+            u.add_address(f"u-{node}", f"203.0.113.{4 * i + 1}/30")
+        u.add_route("198.51.100.11/32", via="203.0.113.2")
+        u.add_route("198.51.100.12/32", via="203.0.113.6")
+        u.add_route("198.51.100.1/32", via="203.0.113.10")
+        hosts = [("a1", "cpe1", "sw-blue", 1), ("b1", "cpe2", "sw-blue", 2)]
+        if self.two:
+            hosts += [("a2", "cpe1", "sw-green", 1), ("b2", "cpe2", "sw-green", 2)]
+        for host, cpe, sw_if, site in hosts:
+            veth(ns[host], "eth0", ns[cpe], sw_if)
+            ns[host].add_address("eth0", f"10.{site}.{site}.10/24")
+            ns[host].add_route("0.0.0.0/0", via=f"10.{site}.{site}.1")
+            if host.endswith("1"):
+                ns[host].add_address("eth0", f"2001:db8:{site}::10/64")
+                ns[host].add_route("::/0", via=f"2001:db8:{site}::1")
+        for node in ("cpe1", "cpe2", "rr1"):
+            # p4sim owns the switch-port interfaces: the kernel must stay silent on them.
+            for ifname in ("sw-wan", "sw-blue", "sw-green"):
+                ns[node].run(
+                    ["sysctl", "-q", "-w", f"net.ipv6.conf.{ifname}.disable_ipv6=1"], check=False
+                )
+        (self.dir / "cpe1.yml").write_text(cpe_yaml(1, self.two))
+        (self.dir / "cpe2.yml").write_text(cpe_yaml(2, self.two))
+        (self.dir / "rr1.yml").write_text(RR_YAML)
+
+    def start(self, node: str, *extra: str) -> None:
+        role = "rr" if node.startswith("rr") else "cpe"
+        if role == "cpe":
+            peers = ["--peer-black", "10.255.0.1=198.51.100.1"]
+            gw = "203.0.113.1" if node == "cpe1" else "203.0.113.5"
+        else:
+            peers = ["--peer-black", "10.255.0.11=198.51.100.11"]
+            peers += ["--peer-black", "10.255.0.12=198.51.100.12"]
+            gw = "203.0.113.9"
+        argv = self.ns[node].exec_argv(
+            [
+                sys.executable,
+                "-m",
+                "controller",
+                role,
+                "--config",
+                str(self.dir / f"{node}.yml"),
+                *peers,
+                "--black-gateway",
+                gw,
+                "--run-dir",
+                str(self.dir),
+                *extra,
+            ]
+        )
+        log = open(self.dir / f"{node}.log", "ab")  # noqa: SIM115
+        self.procs[node] = subprocess.Popen(argv, stdout=log, stderr=log, cwd=ROOT)
+        log.close()
+
+    def stop(self, node: str, sig: int = signal.SIGTERM) -> None:
+        proc = self.procs.pop(node, None)
+        if proc is None:
+            return
+        proc.send_signal(sig)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def status(self, node: str) -> dict:  # type: ignore[type-arg]
+        path = self.dir / f"{node}-status.json"
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def wait(self, what: str, cond, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if cond():
+                return
+            for node, proc in self.procs.items():
+                if proc.poll() is not None:
+                    raise AssertionError(
+                        f"{node} exited ({proc.returncode}):\n{self.log_tail(node)}"
+                    )
+            time.sleep(0.25)
+        raise AssertionError(
+            f"timed out waiting for {what}\n"
+            + "\n".join(f"--- {n}\n{self.log_tail(n)}" for n in self.procs)
+        )
+
+    def log_tail(self, node: str, lines: int = 25) -> str:
+        try:
+            return "\n".join((self.dir / f"{node}.log").read_text().splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def ping(self, host: str, dst: str, count: int = 3) -> bool:
+        argv = ["ping", "-c", str(count), "-i", "0.2", "-W", "1", dst]
+        if ":" in dst:
+            argv.insert(1, "-6")
+        proc = subprocess.run(self.ns[host].exec_argv(argv), capture_output=True, timeout=30)
+        return proc.returncode == 0
+
+    def down(self) -> None:
+        for node in list(self.procs):
+            self.stop(node)
+        for n in self.ns.values():
+            n.delete()
