@@ -54,6 +54,17 @@ class Resolution:
         return self.verdict is Verdict.RESOLVED
 
 
+def resolution_address(nh: IPAddress) -> IPAddress:
+    """The address a next hop resolves as.
+
+    VPN-IPv6 routes from an IPv4 red loopback carry ::ffff:a.b.c.d (RFC 4659
+    3.2.1.2); they resolve through the IPv4 red loopback route.
+    """
+    if isinstance(nh, ipaddress.IPv6Address) and nh.ipv4_mapped is not None:
+        return nh.ipv4_mapped
+    return nh
+
+
 def _candidates(nh: IPAddress) -> Iterator[Nlri]:
     family = IPV4_UNICAST if nh.version == 4 else IPV6_UNICAST
     for plen in range(nh.max_prefixlen, -1, -1):
@@ -84,9 +95,7 @@ class Resolver:
         nh = path.attrs.next_hop
         if nh is None:
             return Resolution(Verdict.UNRESOLVED, None)
-        if isinstance(nh, ipaddress.IPv6Address) and nh.ipv4_mapped is not None:
-            # VPN-IPv6 over an IPv4 core uses ::ffff:a.b.c.d next hops (RFC 4659 3.2.1.2).
-            nh = nh.ipv4_mapped
+        nh = resolution_address(nh)
         via, black = self.lookup(nh)
         if via is None:
             return Resolution(Verdict.UNRESOLVED, nh)

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from controller.bgp.path import IPAddress, IPNetwork, Nlri, Path, is_vpn_family
-from controller.bgp.resolve import Resolution, Resolver, Verdict
+from controller.bgp.resolve import Resolution, Resolver, Verdict, resolution_address
 from controller.bgp.vrf import Vrf
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,9 @@ class VpnView:
         nh = path.attrs.next_hop
         if nh is None:
             return self.resolver.resolve(path)
+        # Keyed by the address it resolves as, so IPv4-mapped next hops of VPN-IPv6
+        # routes are re-evaluated when the IPv4 red loopback route changes.
+        nh = resolution_address(nh)
         self._deps.setdefault(nh, set()).add(path.nlri)
         res = self._cache.get(nh)
         if res is None:

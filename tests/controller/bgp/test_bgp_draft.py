@@ -387,6 +387,7 @@ def test_s32_mobility_black_loopback_change_converges() -> None:
     net = _trio()
     a, b, rr = net.node(A), net.node(B), net.node(RR)
     a.add_vrf_route("blue", net_("172.16.1.0/24"), net.now)
+    a.add_vrf_route("blue", net_("2001:db8:1::/48"), net.now)  # next hop ::ffff:10.255.0.1
     net.settle()
     b.route_events()
     a.set_black_loopback(ip("198.51.100.99"), net.now)
@@ -394,10 +395,13 @@ def test_s32_mobility_black_loopback_change_converges() -> None:
     p = rr.red.best(Nlri(IPV4_UNICAST, net_("10.255.0.1/32")))
     assert p is not None and p.attrs.next_hop == ip("198.51.100.99")
     assert p.attrs.tunnels[0].endpoint == ip("198.51.100.99")
-    (ev,) = b.route_events()
-    assert ev.prefix == net_("172.16.1.0/24") and ev.tunnel_endpoint == ip("198.51.100.99")
-    assert ev.verdict is Verdict.RESOLVED
-    assert ipaddress.ip_address("198.51.100.99") == b.vrf_routes("blue")[0].tunnel_endpoint
+    events = b.route_events()
+    assert sorted(str(ev.prefix) for ev in events) == ["172.16.1.0/24", "2001:db8:1::/48"]
+    for ev in events:
+        assert ev.tunnel_endpoint == ip("198.51.100.99") and ev.verdict is Verdict.RESOLVED
+    assert {ev.tunnel_endpoint for ev in b.vrf_routes("blue")} == {
+        ipaddress.ip_address("198.51.100.99")
+    }
 
 
 def test_s4_spoof_detected_when_black_route_arrives_after_vpn_route() -> None:

@@ -156,6 +156,12 @@ def test_gobgp_rr_reflects_vpn_routes_between_our_cpes(bgp_lab: BgpLab) -> None:
             assert (gone.prefix, gone.withdrawn) == (net("172.16.1.0/24"), True)
             rib = str(await asyncio.to_thread(gobgp.rib, "vpnv4"))
             assert "172.16.2.0/24" in rib and "172.16.1.0/24" not in rib
+            # Mobility (draft 3.2): A's black loopback changes; through GoBGP, B moves
+            # A's remaining route to the new tunnel endpoint.
+            a.set_black_loopback(ip("203.0.113.77"))
+            (moved,) = await events_until(b, 1)
+            assert moved.prefix == net("2001:db8:1::/48")
+            assert (moved.verdict, moved.tunnel_endpoint) == (Verdict.RESOLVED, ip("203.0.113.77"))
         finally:
             for sp in (a, b):
                 await sp.stop()
