@@ -164,7 +164,8 @@ def serve(run_dir: Path, node: str) -> int:
         tmp.write_text(json.dumps({"node": node, "time": time.time(), "sas": rows}))
         tmp.replace(status_file)
         stop.wait(1.0)
-    ports.close()
+    # No ports.close(): each AF_PACKET receiver would be joined with a timeout while
+    # it sits in recv(); its threads are daemons and the sockets close with the process.
     return 0
 
 

@@ -28,6 +28,15 @@ pytestmark = [
 ]
 
 
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a zombie may linger until this process reaps it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(") ", 1)[1][0] != "Z"
+
+
 def _assert_matrix(plan, pattern=b"\x00" * 16):
     results = ping_matrix(plan, pattern)
     bad = [r.line() for r in results if not r.ok]
@@ -151,6 +160,6 @@ def test_down_removes_processes_and_namespaces(make_lab) -> None:
     run_dir = lab.state.run_dir
     lab.down()
     assert not [ns for ns in list_netns() if ns.startswith(lab.prefix + "-")]
-    assert not [p for p in pids if os.path.exists(f"/proc/{p}")]
+    assert not [p for p in pids if _running(p)]
     assert not run_dir.exists()
     json.dumps(pids)  # PIDs were plain ints in the state file

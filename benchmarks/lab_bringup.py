@@ -1,0 +1,83 @@
+"""Lab bring-up and tear-down time (root).
+
+    sudo .venv/bin/python benchmarks/lab_bringup.py [--topology examples/lab-default.yml] [--runs 5]
+
+Each run: `lab up` (namespaces, veths, underlay routes, configuration
+generation and checks, one p4sim C-PE process per site loading p4src/cpe.p4,
+static entries and SAs written) until every C-PE reports it forwards; then the
+first IPv4 ping between two sites of one tenant that succeeds (time to first
+tenant packet through ESP); then `lab down`. Prints each run and the median.
+Figures depend on this machine and its load; nothing here is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from controller.lab.lab import down, plan_of, up
+from controller.lab.netns import Netns
+from controller.lab.plan import make_plan
+from controller.lab.topology import load_topology
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def first_ping(prefix: str, limit: float = 10.0) -> float:
+    """Seconds until the first tenant ping between two sites succeeds."""
+    _, _, plan = plan_of(prefix)
+    src_cpe, src = plan.hosts()[0]
+    dst = next(r for c, r in plan.hosts() if c is not src_cpe and r.site.tenant == src.site.tenant)
+    argv = Netns(src.host_ns).exec_argv(["ping", "-c", "1", "-W", "0.2", str(dst.site.host)])
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        if subprocess.run(argv, capture_output=True).returncode == 0:
+            return time.monotonic() - t0
+    raise SystemExit(f"no tenant ping from {src.host_ns} within {limit}s")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--topology", default=str(REPO / "examples" / "lab-default.yml"))
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("lab_bringup: needs root (network namespaces)")
+    os.environ.setdefault("SL3VPN_LAB_RUN", tempfile.mkdtemp(prefix="sl3vpn-bench-"))
+    ups, pings, downs = [], [], []
+    for i in range(args.runs):
+        prefix = f"bench{os.getpid()}r{i}"
+        t0 = time.monotonic()
+        up(args.topology, prefix, progress=lambda _m: None)
+        t1 = time.monotonic()
+        try:
+            ping = first_ping(prefix)
+        finally:
+            t2 = time.monotonic()
+            down(prefix, progress=lambda _m: None)
+            t3 = time.monotonic()
+        ups.append(t1 - t0)
+        pings.append(ping)
+        downs.append(t3 - t2)
+        print(f"run {i + 1}: up {ups[-1]:.2f}s, first tenant ping after {ping:.3f}s, "
+              f"down {downs[-1]:.2f}s", flush=True)  # fmt: skip
+    plan = make_plan(load_topology(args.topology), "count")
+    print(
+        f"{Path(args.topology).name}: {len(plan.namespaces)} namespaces, {len(plan.links)} links, "
+        f"{len(plan.cpes)} C-PE processes; median of {args.runs}: up {statistics.median(ups):.2f}s "
+        f"(min {min(ups):.2f}, max {max(ups):.2f}), first ping +{statistics.median(pings):.3f}s, "
+        f"down {statistics.median(downs):.2f}s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
