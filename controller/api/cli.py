@@ -1,4 +1,7 @@
-"""`sl3vpn show vrf|routes|bgp|sa|tunnels|tables|counters|drops [--json] [--socket PATH]`.
+"""`sl3vpn show vrf|routes|bgp|sa|tunnels|tables|counters|drops|metrics [--json] [--socket PATH]`.
+
+``show metrics`` prints what the daemon's Prometheus endpoint would serve,
+through the control socket (handy where the HTTP listener is off).
 
 The socket is, in order: ``--socket``, ``$SL3VPN_SOCKET``, the
 ``control_socket`` of ``--config FILE``, ``/run/sl3vpn/NODE.sock`` for
@@ -25,9 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="show a running daemon's VRFs, routes, BGP, SAs, tunnels, tables, counters, drops",
         description="Ask a running C-PE or RR daemon over its control socket.",
     )
-    p.add_argument(
-        "what", choices=SHOW_KINDS, metavar="WHAT", help="one of: " + ", ".join(SHOW_KINDS)
-    )
+    kinds = (*SHOW_KINDS, "metrics")
+    p.add_argument("what", choices=kinds, metavar="WHAT", help="one of: " + ", ".join(kinds))
     p.add_argument("--json", action="store_true", help="print the data as JSON")
     where = p.add_mutually_exclusive_group()
     where.add_argument(
@@ -89,8 +91,12 @@ def run_show(args: argparse.Namespace) -> int:
     try:
         path = socket_path(args)
         params = {"vrf": args.vrf, "family": args.family} if args.what == "routes" else {}
-        data = client.show(path, args.what, timeout=args.timeout, **params)
-        text = to_json(data) if args.json else render(args.what, data)
+        if args.what == "metrics":
+            exposition = client.metrics(path, timeout=args.timeout)
+            text = to_json(exposition) if args.json else exposition
+        else:
+            data = client.show(path, args.what, timeout=args.timeout, **params)
+            text = to_json(data) if args.json else render(args.what, data)
     except (SocketNotFound, client.DaemonNotRunning, ReplyError, RenderError) as exc:
         print(f"sl3vpn show {args.what}: {exc}", file=sys.stderr)
         return 1

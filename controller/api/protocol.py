@@ -14,6 +14,8 @@ parser can be fuzzed without sockets.
 
 from __future__ import annotations
 
+import enum
+import ipaddress
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,8 +113,33 @@ def _check_args(what: str, args: dict[str, Any]) -> dict[str, str | None]:
     return out
 
 
+_IP_TYPES = (
+    ipaddress.IPv4Address,
+    ipaddress.IPv6Address,
+    ipaddress.IPv4Network,
+    ipaddress.IPv6Network,
+)
+
+
+def _plain(value: object) -> object:
+    """JSON for the values a daemon naturally holds: addresses, networks, enums.
+
+    Bytes are refused, not stringified: the only bytes a daemon holds that an
+    operator must not see are keys, and a reply never carries raw octets.
+    """
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raise TypeError("reply contains raw bytes (refused: it could be key material)")
+    if isinstance(value, enum.Enum):
+        return value.value if isinstance(value.value, (str, int)) else value.name
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    if isinstance(value, _IP_TYPES):
+        return str(value)
+    raise TypeError(f"reply contains a {type(value).__name__}, which has no JSON form")
+
+
 def encode_result(data: object) -> bytes:
-    return json.dumps({"result": data}, separators=(",", ":")).encode() + b"\n"
+    return json.dumps({"result": data}, separators=(",", ":"), default=_plain).encode() + b"\n"
 
 
 def encode_error(message: str) -> bytes:

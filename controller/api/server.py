@@ -39,6 +39,8 @@ from controller.api.source import StatusSource
 log = logging.getLogger(__name__)
 
 SOCKET_MODE = 0o660
+# A show that waits on the switch (counters over P4Runtime) gives up after this long.
+REQUEST_TIMEOUT = 30.0
 
 
 class ControlSocketError(OSError):
@@ -46,9 +48,12 @@ class ControlSocketError(OSError):
 
 
 class ControlServer:
-    def __init__(self, source: StatusSource, path: str) -> None:
+    def __init__(
+        self, source: StatusSource, path: str, request_timeout: float = REQUEST_TIMEOUT
+    ) -> None:
         self.source = source
         self.path = path
+        self.request_timeout = request_timeout
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.Task[None]] = set()
 
@@ -117,9 +122,14 @@ class ControlServer:
         except RequestError as exc:
             return encode_error(str(exc))
         try:
-            return encode_result(await self.dispatch(request))
+            result = await asyncio.wait_for(self.dispatch(request), self.request_timeout)
+            return encode_result(result)
         except RequestError as exc:
             return encode_error(str(exc))
+        except TimeoutError:
+            what = request.method + (f" {request.what}" if request.what else "")
+            log.warning("control API: %s took longer than %g s", what, self.request_timeout)
+            return encode_error(f"{what}: no answer within {self.request_timeout:g} s")
         except Exception as exc:  # the daemon's bug must not end the API
             what = request.method + (f" {request.what}" if request.what else "")
             log.exception("control API: %s failed", what)

@@ -51,6 +51,13 @@ async def test_show_text_and_json(sock: str, capsys: pytest.CaptureFixture[str])
     assert json.loads(capsys.readouterr().out) == fake.DROPS
 
 
+async def test_show_metrics(sock: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert await asyncio.to_thread(run, ["show", "metrics", "--socket", sock]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "# TYPE sl3vpn_drop_packets_total counter" in lines
+    assert 'sl3vpn_vrf_packets_total{vrf="blue"} 3000' in lines
+
+
 async def test_routes_filters(sock: str, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["show", "routes", "--vrf", "green", "--json", "--socket", sock]
     assert await asyncio.to_thread(run, argv) == 0

@@ -115,3 +115,30 @@ def test_reply_codec() -> None:
         decode_reply(b"<html>\n")
     with pytest.raises(ReplyError, match="neither result nor error"):
         decode_reply(b'{"ok": 1}\n')
+
+
+def test_results_carry_addresses_and_enums_but_never_bytes() -> None:
+    import enum
+    import ipaddress
+
+    class Color(enum.Enum):
+        RED = "red"
+
+    data = {
+        "peer": ipaddress.ip_address("2001:db8::1"),
+        "net": ipaddress.ip_network("10.1.0.0/16"),
+        "color": Color.RED,
+        "tenants": {"green", "blue"},
+        "pair": (1, 2),
+    }
+    assert decode_reply(encode_result(data)) == {
+        "peer": "2001:db8::1",
+        "net": "10.1.0.0/16",
+        "color": "red",
+        "tenants": ["blue", "green"],
+        "pair": [1, 2],
+    }
+    with pytest.raises(TypeError, match="raw bytes"):
+        encode_result({"key": b"\x01" * 16})
+    with pytest.raises(TypeError, match="has no JSON form"):
+        encode_result({"x": object()})

@@ -171,3 +171,21 @@ async def test_regular_file_in_the_way_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ControlSocketError, match="exists and is not a socket"):
         await ControlServer(fake.FakeSource(), str(path)).start()
     assert path.read_text() == "not a socket"
+
+
+async def test_bytes_in_a_reply_are_refused_and_a_slow_source_times_out(tmp_path: Path) -> None:
+    class Leaky(fake.FakeSource):
+        def tables(self) -> list[str]:
+            return [b"\x01\x02 secret"]  # type: ignore[list-item]
+
+        async def counters(self):  # type: ignore[no-untyped-def]
+            await asyncio.sleep(30)
+
+    server = ControlServer(Leaky(), str(tmp_path / "c.sock"), request_timeout=0.2)
+    async with server, client.AsyncClient(server.path) as c:
+        with pytest.raises(ReplyError, match="raw bytes") as info:
+            await c.show("tables")
+        assert "secret" not in str(info.value)
+        with pytest.raises(ReplyError, match=r"show counters: no answer within 0.2 s"):
+            await c.show("counters")
+        assert await c.request(Request("ping")) == "pong"
