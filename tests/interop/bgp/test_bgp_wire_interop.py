@@ -29,10 +29,14 @@ from controller.bgp.wire import (
     VPNV4,
     VPNV6,
     BgpError,
+    EnhancedRouteRefresh,
     ErrorAction,
     FourOctetAs,
+    GracefulRestart,
     MultiProtocol,
     Notification,
+    RefreshSubtype,
+    RouteRefreshMessage,
     Update,
     VpnPrefix,
     validate_update,
@@ -352,3 +356,45 @@ def test_gobgp_and_bird_egress_endpoint_reserved_field(
     endpoint = tea.tunnels[0].egress_endpoint
     assert endpoint is not None and endpoint.address == BLACK_LOOPBACK
     assert endpoint.reserved == (0xDEADBEEF if kept else 0)
+
+
+@pytest.mark.parametrize("kind", ["bird", "frr", "gobgp"])
+def test_bird_frr_gobgp_answer_route_refresh(bgp_lab: BgpLab, kind: str) -> None:
+    """B asks for VPN-IPv4 again. BIRD and FRR offered Enhanced Route Refresh, so the routes
+    come back between a BoRR and an EoRR (RFC 7313 4); GoBGP just sends them again.
+
+    FRR ignores a refresh until it has sent its own End-of-RIB for the family ("rcvd
+    route-refresh before EoR" in its log), and it sends End-of-RIB only to peers that
+    offered Graceful Restart: so B offers it (helper mode, nothing preserved) and waits
+    for FRR's End-of-RIB first."""
+    peer = bgp_lab.start(kind, families=("vpnv4",))
+    a = peer.connect(0)
+    b = peer.connect(1, extra=(GracefulRestart(120),))
+    a.send(vpn_update("10.1.1.0/24", peer.client_ip(0), 100))
+    b.wait_update(_has_vpn("10.1.1.0/24"))
+    assert b.peer_open is not None
+    enhanced = b.peer_open.find(EnhancedRouteRefresh) is not None
+    assert enhanced == (kind != "gobgp")
+    b.send_end_of_rib()
+    if kind == "frr":
+        b.wait_update(lambda u: u.end_of_rib == VPNV4)
+    start = len(b.received)
+    b.send(RouteRefreshMessage(VPNV4.afi, VPNV4.safi, RefreshSubtype.REQUEST))
+
+    def events() -> list[str]:
+        out = []
+        for rec in b.received[start:]:
+            m = rec.message
+            if isinstance(m, RouteRefreshMessage):
+                assert m.family == VPNV4
+                out.append(RefreshSubtype(m.subtype).name)
+            elif isinstance(m, Update) and _has_vpn("10.1.1.0/24")(m):
+                out.append("ROUTE")
+        return out
+
+    if enhanced:
+        b.collect(lambda: events()[-1:] == ["EORR"])
+        assert events() == ["BORR", "ROUTE", "EORR"]
+    else:
+        b.collect(lambda: "ROUTE" in events())
+        assert events() == ["ROUTE"]

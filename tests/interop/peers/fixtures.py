@@ -18,7 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from controller.bgp.wire import AFI_IPV4, AFI_IPV6, SAFI_MPLS_VPN, SAFI_UNICAST, Family
+from controller.bgp.wire import (
+    AFI_IPV4,
+    AFI_IPV6,
+    SAFI_MPLS_VPN,
+    SAFI_UNICAST,
+    Capability,
+    Family,
+)
 
 from .bird import Bird
 from .daemon import Daemon, Neighbor, PeerSpec, require_binaries
@@ -55,7 +62,12 @@ class RunningPeer:
         return self.lab.us_ips[index]
 
     def connect(
-        self, index: int, families: tuple[str, ...] | None = None, *, four_octet: bool = True
+        self,
+        index: int,
+        families: tuple[str, ...] | None = None,
+        *,
+        four_octet: bool = True,
+        extra: tuple[Capability, ...] = (),
     ) -> RawSpeaker:
         """Open a session from test-side address ``index`` and finish the OPEN exchange."""
         ip = self.lab.us_ips[index]
@@ -63,7 +75,7 @@ class RunningPeer:
         fams = tuple(WIRE_FAMILY[f] for f in (families or self.families))
         speaker = RawSpeaker(sock, self.asn, ip, fams)
         self.speakers.append(speaker)
-        speaker.establish(four_octet=four_octet)
+        speaker.establish(extra, four_octet=four_octet)
         self.daemon.wait_established(ip)
         return speaker
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from controller.bgp.wire import (
+    IPV4_UNICAST,
     BgpMessage,
     Capability,
     CodecContext,
@@ -29,6 +30,7 @@ from controller.bgp.wire import (
     Update,
     decode_message,
 )
+from controller.bgp.wire.attributes import MpUnreachNlri
 from controller.bgp.wire.context import PRE_OPEN_CONTEXT
 
 
@@ -122,6 +124,21 @@ class RawSpeaker:
             rec = self._recv_one(deadline)
             if isinstance(rec.message, Update) and predicate(rec.message):
                 return rec.message
+
+    def send_end_of_rib(self) -> None:
+        """End-of-RIB for every family we offered (RFC 4724 2): FRR, for one, ignores
+        ROUTE-REFRESH requests from a peer that has not sent them yet."""
+        for fam in self.families:
+            if fam == IPV4_UNICAST:
+                self.send(Update())
+            else:
+                self.send(Update(attributes=(MpUnreachNlri(fam.afi, fam.safi),)))
+
+    def collect(self, done: Callable[[], bool], timeout: float = 20) -> None:
+        """Receive (into ``received``) until ``done()`` holds; TimeoutError if it never does."""
+        deadline = time.monotonic() + timeout
+        while not done():
+            self._recv_one(deadline)
 
     def raw_of(self, update: Update) -> bytes:
         for rec in self.received:
