@@ -140,3 +140,17 @@ def test_sl3vpn_show_end_to_end_without_a_daemon(tmp_path: Path) -> None:
         pytest.fail("controller.api.cli is not registered in controller/cli.py SUBCOMMAND_MODULES")
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.endswith("no such socket\n") and proc.stderr.count("\n") == 1
+
+
+async def test_sl3vpn_show_end_to_end_against_a_live_server(sock: str) -> None:
+    """The real command in its own process, talking to a server in this event loop."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "controller", "show", "sa", "--socket", sock,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err
+    lines = out.decode().splitlines()
+    assert lines[0] == "IKE SAs: 2" and "CHILD SAs: 2" in lines
