@@ -76,6 +76,18 @@ class Received:
 SessionEvent = Up | Down | Received
 
 
+def describe(note: Notification) -> str:
+    """A NOTIFICATION for logs and show output, with at most 8 octets of its data.
+
+    The data often echoes an attribute, which may hold a Security Handle: enough
+    to see which attribute it was, not the value.
+    """
+    if note.shutdown_message is not None or len(note.data) <= 8:
+        return str(note)
+    short = Notification(note.code, note.subcode, note.data[:8])
+    return f"{short}... ({len(note.data)} octets)"
+
+
 class Session:
     def __init__(self, neighbor: NeighborConfig, cfg: SpeakerConfig) -> None:
         self.neighbor = neighbor
@@ -215,8 +227,9 @@ class Session:
         elif isinstance(msg, Keepalive):
             self.fsm.keepalive_received(conn, now)
         elif isinstance(msg, Notification):
-            log.warning("neighbor %s sent %s", self.neighbor.address, msg)
-            self.fsm.notification_received(conn, str(msg), now)
+            text = describe(msg)
+            log.warning("neighbor %s sent %s", self.neighbor.address, text)
+            self.fsm.notification_received(conn, text, now)
         elif msg.TYPE in (MessageType.UPDATE, MessageType.ROUTE_REFRESH):
             if not self.fsm.update_received(conn, now):
                 return
@@ -259,7 +272,7 @@ class Session:
             elif isinstance(act, f.SendNotification):
                 note = Notification(act.code, act.subcode, act.data)
                 if act.code != ErrorCode.CEASE:
-                    log.warning("neighbor %s: sending %s", self.neighbor.address, note)
+                    log.warning("neighbor %s: sending %s", self.neighbor.address, describe(note))
                 self._write(act.conn, note)
             elif isinstance(act, f.Close):
                 self._ops.append(Close(act.conn))
