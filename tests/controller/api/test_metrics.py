@@ -177,3 +177,24 @@ async def test_http_get_metrics_and_refusals() -> None:
             assert status.split(" ")[1] == want, raw[:30]
         status, _, _ = await _http(srv.port, b"GET /metrics?x=1 HTTP/1.0\r\n\r\n")
         assert status == "HTTP/1.1 200 OK"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.binary(max_size=100)
+    | st.builds(
+        lambda m, path, tail: f"{m} {path} HTTP/1.1\r\n{tail}\r\n\r\n".encode(),
+        st.sampled_from(["GET", "HEAD", "POST", "get", ""]),
+        st.sampled_from(["/metrics", "/", "/metrics?x", "metrics", ""]) | st.text(max_size=10),
+        st.text(max_size=20),
+    )
+)
+async def test_any_request_head_gets_a_proper_http_response(head: bytes) -> None:
+    reply = await MetricsHttpServer(fake.FakeSource(), "127.0.0.1:0").answer(head)
+    status, _, rest = reply.partition(b"\r\n")
+    assert status.split(b" ")[:2][1] in (b"200", b"400", b"404", b"405")
+    hdrs, _, body = rest.partition(b"\r\n\r\n")
+    length = next(
+        int(h.split(b":")[1]) for h in hdrs.split(b"\r\n") if h.startswith(b"Content-Length")
+    )
+    assert length == len(body) or (head.startswith(b"HEAD ") and body == b"")

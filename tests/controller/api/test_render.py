@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from controller.api.render import RENDERERS, RenderError, duration, render, table, to_json
 from controller.api.source import SHOW_KINDS
@@ -229,3 +231,27 @@ def test_helpers() -> None:
         "A         Num\nx           5\nlonger  12345\ny           -\n"
     )
     assert json.loads(to_json(fake.SAS)) == fake.SAS
+
+
+_FIELDS = sorted(
+    {k for rows in (fake.VRFS, fake.ROUTES, fake.BGP, fake.TUNNELS) for r in rows for k in r}
+)
+_values = st.none() | st.booleans() | st.integers(-5, 2**70) | st.floats() | st.text(max_size=8)
+_records = st.dictionaries(
+    st.sampled_from([*_FIELDS, "ike", "child", "vrf", "sa", "port", "errors", "spi"]),
+    _values | st.lists(_values, max_size=3) | st.dictionaries(st.text(max_size=4), _values),
+    max_size=8,
+)
+_replies = _records | st.lists(_records, max_size=3) | st.lists(_values, max_size=3) | _values
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(SHOW_KINDS), _replies)
+def test_any_reply_renders_or_is_a_render_error(what: str, data: object) -> None:
+    """Whatever comes back over the socket: text, or one clear error; never a traceback."""
+    try:
+        text = render(what, data)
+    except RenderError as exc:
+        assert str(exc).startswith(f"show {what}: ") and "\n" not in str(exc)
+    else:
+        assert isinstance(text, str) and text.endswith("\n")
