@@ -19,6 +19,7 @@ from controller.bgp.path import (
     Color,
     Family,
     IPAddress,
+    IPNetwork,
     is_vpn_family,
 )
 from controller.bgp.vrf import VrfConfig
@@ -67,6 +68,37 @@ class NeighborConfig:
 
 
 @dataclass(frozen=True)
+class DynamicNeighbors:
+    """Accept sessions from any address in ``prefix`` (an RR auto-discovering C-PEs, draft 3.2).
+
+    Each peer that connects gets a passive neighbour built from these settings; a
+    red one still waits for the IPsec layer to report its transport protected.
+    """
+
+    prefix: IPNetwork
+    remote_as: int
+    color: Color
+    rr_client: bool = True
+    families: tuple[Family, ...] = ()
+    hold_time: int = 90
+
+    def __post_init__(self) -> None:
+        self.neighbor(self.prefix.network_address)  # same checks as a configured neighbour
+
+    def neighbor(self, address: IPAddress) -> NeighborConfig:
+        return NeighborConfig(
+            address,
+            self.remote_as,
+            self.color,
+            families=self.families,
+            rr_client=self.rr_client,
+            passive=True,
+            hold_time=self.hold_time,
+            description=f"dynamic from {self.prefix}",
+        )
+
+
+@dataclass(frozen=True)
 class RedLoopback:
     """A red loopback and what its red loopback route advertises (draft 3.1, 3.3, 4)."""
 
@@ -82,6 +114,7 @@ class SpeakerConfig:
     black_loopback: IPAddress | None = None
     red_loopbacks: tuple[RedLoopback, ...] = ()
     neighbors: tuple[NeighborConfig, ...] = ()
+    dynamic_neighbors: tuple[DynamicNeighbors, ...] = ()
     vrfs: tuple[VrfConfig, ...] = ()
     cluster_id: ipaddress.IPv4Address | None = None
     mpls_in_ipsec_tunnel_type: int = DEFAULT_MPLS_IN_IPSEC_TUNNEL_TYPE
@@ -139,9 +172,13 @@ class SpeakerConfig:
         return self.cluster_id or self.router_id
 
     def neighbor(self, address: IPAddress) -> NeighborConfig | None:
+        """The configured neighbour at ``address``, or one built from a dynamic range."""
         for n in self.neighbors:
             if n.address == address:
                 return n
+        for d in self.dynamic_neighbors:
+            if address.version == d.prefix.version and address in d.prefix:
+                return d.neighbor(address)
         return None
 
     def red_loopback_for(self, vrf: str) -> RedLoopback | None:

@@ -168,8 +168,21 @@ class SpeakerCore:
             raise ConfigError(f"vrf {name!r}: not configured")
         return v
 
+    def _dynamic(self, peer: IPAddress) -> s.Session | None:
+        """A session for ``peer`` from a dynamic-neighbour range, created on first contact."""
+        if not self.cfg.dynamic_neighbors:
+            return None
+        n = self.cfg.neighbor(peer)
+        if n is None:
+            return None
+        self.add_neighbor(n)
+        log.info("neighbor %s: dynamic (%s)", peer, n.description)
+        sess = self.sessions[peer]
+        sess.start(self.now)
+        return sess
+
     def _session(self, peer: IPAddress) -> s.Session:
-        sess = self.sessions.get(peer)
+        sess = self.sessions.get(peer) or self._dynamic(peer)
         if sess is None:
             raise ConfigError(f"neighbor {peer}: not configured")
         return sess
@@ -199,7 +212,7 @@ class SpeakerCore:
         local_address: IPAddress | None = None,
     ) -> None:
         self.now = now
-        sess = self.sessions.get(peer)
+        sess = self.sessions.get(peer) or self._dynamic(peer)
         if sess is None:
             log.warning("connection from %s refused: not a configured neighbor", peer)
             self.counters["refused-unknown-peer"] += 1

@@ -112,3 +112,34 @@ def test_cpe_with_two_rrs_survives_losing_one() -> None:
     net.advance(30)
     assert states(b) == {rr1: "Established", rr2: "Established"}
     assert ipaddress.ip_address(rr1) in {p.source.peer for p in b.red.paths(nlri)}
+
+
+def test_rr_auto_discovers_cpes_from_a_dynamic_range() -> None:
+    from controller.bgp.config import ConfigError, DynamicNeighbors
+    from controller.bgp.path import VPNV4
+
+    dyn = DynamicNeighbors(net_("192.0.2.0/28"), 65000, Color.RED)
+    net = Net()
+    net.add(RR, SpeakerCore(SpeakerConfig(65000, ip(RR), dynamic_neighbors=(dyn,))))
+    outside = "192.0.2.50"
+    for addr, red in ((A, "10.255.0.1"), (B, "10.255.0.2"), (outside, "10.255.0.50")):
+        net.add(
+            addr, SpeakerCore(cpe_config(red, red, f"198.51.100.{red.rsplit('.', 1)[1]}", [RR]))
+        )
+    start_all(net)  # protects every red session each node knows about (only its own RR)
+    rr = net.node(RR)
+    assert set(rr.sessions) == {ip(A), ip(B)}  # created on first contact, outside refused
+    assert rr.counters["refused-unknown-peer"] >= 1
+    # The IPsec layer reports the dynamic peers' control SAs up: the sessions come up.
+    for addr in (A, B):
+        rr.set_transport_protected(ip(addr), True, net.now)
+    net.advance(10)
+    assert states(rr) == {A: "Established", B: "Established"}
+    net.node(A).add_vrf_route("blue", net_("172.16.1.0/24"), net.now)
+    net.settle()
+    assert [e.prefix for e in net.node(B).vrf_routes("blue")] == [net_("172.16.1.0/24")]
+    assert [
+        p.attrs.cluster_list for p in net.node(B).red.best_paths(VPNV4) if not p.source.local
+    ] == [(ip(RR),)]
+    with pytest.raises(ConfigError, match="cannot be enabled on a black session"):
+        DynamicNeighbors(net_("203.0.113.0/24"), 64999, Color.BLACK, families=(VPNV4,))
