@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.api.render import RENDERERS, RenderError, duration, render, table, to_json
+from controller.api.render import RENDERERS, RenderError, render, to_json
+from controller.api.textfmt import duration, table
 from controller.api.source import SHOW_KINDS
 
 from . import fake
