@@ -156,11 +156,18 @@ def _match(k: Any, kind: str, width: int) -> FieldMatch | None:
 
 
 def compile_text(text: str, filename: str) -> Program:
-    prog = parse(text, filename)
-    env = Env(prog)
-    gen = Gen(env).generate()
-    p4info, ids = build_p4info(gen)
-    return Program(filename, gen, p4info, ids)
+    try:
+        prog = parse(text, filename)
+        env = Env(prog)
+        gen = Gen(env).generate()
+        p4info, ids = build_p4info(gen)
+        return Program(filename, gen, p4info, ids)
+    except (CompileError, RecursionError):
+        raise
+    except Exception as exc:  # a p4sim bug must still not surface as a traceback
+        raise CompileError(
+            Loc(filename, 0, 0), f"internal error in p4sim: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def load(

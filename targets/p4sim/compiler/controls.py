@@ -24,6 +24,28 @@ EXTERN_KINDS = {
 }
 
 
+METHOD_ARITY: dict[tuple[str, str], tuple[int, int]] = {
+    ("packet_out", "emit"): (1, 1),
+    ("packet_in", "extract"): (1, 2),
+    ("packet_in", "lookahead"): (0, 0),
+    ("packet_in", "advance"): (1, 1),
+    ("packet_in", "length"): (0, 0),
+    ("*", "isValid"): (0, 0),
+    ("*", "setValid"): (0, 0),
+    ("*", "setInvalid"): (0, 0),
+    ("*", "minSizeInBits"): (0, 0),
+    ("*", "minSizeInBytes"): (0, 0),
+    ("table", "apply"): (0, 0),
+    ("counter", "count"): (1, 1),
+    ("direct_counter", "count"): (0, 0),
+    ("meter", "execute_meter"): (2, 2),
+    ("direct_meter", "read"): (1, 1),
+    ("register", "read"): (1, 2),
+    ("register", "write"): (2, 2),
+    ("Checksum16", "get"): (1, 1),
+}
+
+
 class ControlGen(StmtGen):
     # -- calls ----------------------------------------------------------------------------
     def call(self, e: A.Call, sc: Scope, stmt: bool = False) -> Val:
@@ -46,6 +68,15 @@ class ControlGen(StmtGen):
 
     def method(self, base: Val, name: str, e: A.Call, sc: Scope) -> Val:
         em = self.em
+        kind = base.kind
+        if kind == "inst":
+            kind = base.obj.kind
+        elif kind == "packet":
+            kind = f"packet_{base.obj}"
+        arity = METHOD_ARITY.get((kind, name)) or METHOD_ARITY.get(("*", name))
+        if arity is not None and not arity[0] <= len(e.args) <= arity[1]:
+            want = str(arity[0]) if arity[0] == arity[1] else f"{arity[0]} or {arity[1]}"
+            raise self.err(e.loc, f"{name} takes {want} argument(s), got {len(e.args)}")
         if base.kind == "table":
             if name != "apply":
                 raise self.err(e.loc, f"tables have no method {name}")
@@ -72,8 +103,8 @@ class ControlGen(StmtGen):
 
     def header_method(self, base: Val, name: str, e: A.Call) -> Val:
         t = base.type
-        assert isinstance(t, T.StructT) and base.path is not None
-        p = base.path
+        assert isinstance(t, T.StructT)
+        p = self.need_path(base, e.loc, f"receiver of {name}()")
         if name == "isValid":
             if t.kind == "header_union":
                 ors = " or ".join(read(f"{p}.{m}.$v") for m in t.fields) or "False"
@@ -112,13 +143,14 @@ class ControlGen(StmtGen):
 
     def stack_method(self, base: Val, name: str, e: A.Call, sc: Scope) -> Val:
         t = base.type
-        assert isinstance(t, T.StackT) and base.path is not None
+        assert isinstance(t, T.StackT)
+        self.need_path(base, e.loc, f"receiver of {name}()")
         if len(e.args) != 1:
             raise self.err(e.loc, f"{name} takes one argument")
         n = self.expr(e.args[0], sc)
         if not n.is_const or n.const < 0:
             raise self.err(e.loc, f"{name} needs a non-negative constant count")
-        count, size, p = int(n.const), t.size, base.path
+        count, size, p = int(n.const), t.size, self.need_path(base, e.loc)
         em = self.em
         elem_leaves = [lp[len(p) + 3 :] for lp, _ in leaves(t.elem, f"{p}[0]")]
 

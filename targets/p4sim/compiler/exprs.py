@@ -29,6 +29,12 @@ class ExprGen:
     def err(self, loc: Loc, msg: str) -> CompileError:
         return CompileError(loc, msg)
 
+    def need_path(self, v: Val, loc: Loc, what: str = "this expression") -> str:
+        """The storage path of an lvalue, or a compile error naming ``what``."""
+        if v.path is None:
+            raise self.err(loc, f"{what} must be a header, struct or field reference")
+        return v.path
+
     # -- names --------------------------------------------------------------------
     def name(self, e: A.Name, sc: Scope) -> Val:
         v = None if e.dotted else sc.lookup(e.name)
@@ -401,8 +407,7 @@ class ExprGen:
                 return Val(T.VOID, kind="method", obj=(base, n))
             raise self.err(e.loc, f"{t} has no field or method {n}")
         if isinstance(t, T.StackT):
-            p = base.path
-            assert p is not None
+            p = self.need_path(base, e.loc, "header stack")
             if n == "next":
                 return Val(t.elem, path=f"{p}[{{F['{p}.$n']}}]", kind="val", obj=("next", p, t))
             if n == "last":

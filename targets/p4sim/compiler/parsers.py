@@ -211,8 +211,7 @@ class ParserGen(ControlGen):
         t = hv.type
         if not isinstance(t, T.StructT) or t.kind != "header":
             raise self.err(loc, f"extract needs a header, not {t}")
-        assert hv.path is not None
-        path = hv.path
+        path = self.need_path(hv, loc, "extract target")
         if isinstance(hv.obj, tuple) and hv.obj and hv.obj[0] == "next":
             _, sp, st = hv.obj
             em(f"_i = F['{sp}.$n']")
@@ -262,7 +261,7 @@ class ParserGen(ControlGen):
         t = v.type
         em = self.em
         if isinstance(t, T.StackT):
-            assert v.path is not None
+            self.need_path(v, loc, "emitted stack")
             for i in range(t.size):
                 self.emit(Val(t.elem, path=f"{v.path}[{i}]"), loc)
             return
@@ -272,8 +271,7 @@ class ParserGen(ControlGen):
             for n in t.fields:
                 self.emit(self.field_of(v, n, loc), loc)
             return
-        assert v.path is not None
-        p = v.path
+        p = self.need_path(v, loc, "emitted header")
         em(f"if F[{key(p + '.$v')}]:")
         parts = []
         vb = None

@@ -167,10 +167,11 @@ class StmtGen(ExprGen):
         if lhs.slice is not None:
             hi, lo = lhs.slice
             base = lhs.obj
-            assert isinstance(base, Val) and base.path is not None
+            assert isinstance(base, Val)
+            bpath = self.need_path(base, loc, "sliced value")
             rhs = self.coerce(rhs, t, loc)
             m = ((1 << (hi - lo + 1)) - 1) << lo
-            k = key(base.path)
+            k = key(bpath)
             full = (1 << T.width_of(base.type)) - 1
             self.em(f"F[{k}] = (F[{k}] & {~m & full}) | (({rhs.src} << {lo}) & {m})")
             return
@@ -187,23 +188,24 @@ class StmtGen(ExprGen):
 
     def assign_aggregate(self, lhs: Val, rhs: Val, loc: Loc) -> None:
         t = lhs.type
-        assert lhs.path is not None
+        lpath = self.need_path(lhs, loc, "left-hand side of the assignment")
         if rhs.kind == "list":
-            assert isinstance(t, T.StructT) and rhs.items is not None
+            if not isinstance(t, T.StructT) or rhs.items is None:
+                raise self.err(loc, f"cannot assign a list to {t}")
             names = rhs.names or list(t.fields)
             if len(names) != len(t.fields) or set(names) != set(t.fields):
                 raise self.err(loc, f"initializer does not match the fields of {t}")
             if t.kind == "header":
-                self.em(f"F[{key(lhs.path + '.$v')}] = True")
+                self.em(f"F[{key(lpath + '.$v')}] = True")
             for n, item in zip(names, rhs.items, strict=True):
                 self.assign(self.field_of(lhs, n, loc), item, loc)
             return
         if rhs.kind == "invalid":
-            self.em(f"F[{key(lhs.path + '.$v')}] = False")
+            self.em(f"F[{key(lpath + '.$v')}] = False")
             return
         rhs = self.coerce(rhs, t, loc)
-        assert rhs.path is not None
-        for (pd, _), (ps, _) in zip(leaves(t, lhs.path), leaves(t, rhs.path), strict=True):
+        rpath = self.need_path(rhs, loc, "right-hand side of the assignment")
+        for (pd, _), (ps, _) in zip(leaves(t, lpath), leaves(t, rpath), strict=True):
             self.em(f"F[{key(pd)}] = F[{key(ps)}]")
 
     def switch(self, s: A.Switch, sc: Scope) -> None:
@@ -218,7 +220,8 @@ class StmtGen(ExprGen):
             if case.label is None:
                 cond = "True"
             elif is_action_run:
-                assert isinstance(case.label, A.Name)
+                if not isinstance(case.label, A.Name):
+                    raise self.err(case.loc, "action_run cases must name actions")
                 table: TableInfo = sel.obj
                 fq = next(
                     (

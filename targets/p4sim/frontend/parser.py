@@ -30,14 +30,15 @@ BINARY_PREC: list[set[str]] = [
 
 class Parser:
     def __init__(self, tokens: list[Token]) -> None:
-        self.toks = tokens
+        # Extra EOF tokens make fixed-distance lookahead past the end safe.
+        self.toks = tokens + [tokens[-1]] * 8
         self.i = 0
         self.type_names: set[str] = set()
 
     # -- token helpers -------------------------------------------------------
     @property
     def tok(self) -> Token:
-        return self.toks[self.i]
+        return self.toks[min(self.i, len(self.toks) - 1)]
 
     def peek(self, k: int = 1) -> Token:
         return self.toks[min(self.i + k, len(self.toks) - 1)]
@@ -97,7 +98,7 @@ class Parser:
             name = self.tok.text
             self.i += 1
             args: list[object] = []
-            if self.at("(") and not self.tok.space_before:
+            if self.at("("):
                 self.i += 1
                 depth = 1
                 while depth:
