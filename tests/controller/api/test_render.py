@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller.api.render import RENDERERS, RenderError, render, to_json
-from controller.api.textfmt import duration, table
 from controller.api.source import SHOW_KINDS
+from controller.api.textfmt import duration, table
 
 from . import fake
 
