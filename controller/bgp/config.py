@@ -9,7 +9,7 @@ black neighbour (section 2), per-tenant red loopbacks sharing a Security Handle
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from controller.bgp.path import (
     IPV4_UNICAST,
@@ -122,7 +122,6 @@ class SpeakerConfig:
     label_range: tuple[int, int] = (100, 0xFFFFF)
     # Restart time we announce in our (helper-only) Graceful Restart capability.
     graceful_restart_time: int = 120
-    extra: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         seen: set[IPAddress] = set()
