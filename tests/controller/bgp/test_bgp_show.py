@@ -50,3 +50,22 @@ def test_show_everything_after_a_spoof() -> None:
     # JSON round-trips, and Security Handles never appear in clear.
     blob = show.to_json({"r": show.routes_data(net.node(RR), "ipv4-unicast")})
     assert json.loads(blob)["r"][0]["tunnels"][0]["security_handle_len"] == 2
+
+
+def test_show_adj_rib_in_and_out_of_a_neighbor() -> None:
+    from bgp_pump import vpn_trio
+
+    net = vpn_trio()
+    a, rr = net.node(A), net.node(RR)
+    a.add_vrf_route("blue", net_("172.16.1.0/24"), net.now)
+    net.settle()
+    sent = show.neighbor_routes_data(a, ip(RR), "advertised")
+    assert {(d["family"], d["nlri"]) for d in sent} == {
+        ("ipv4-unicast", "10.255.0.1/32"),
+        ("vpnv4", "10.255.0.1:1:172.16.1.0/24"),
+    }
+    got = show.neighbor_routes_data(rr, ip(A), "received")
+    assert [d["nlri"] for d in got] == [d["nlri"] for d in sorted(sent, key=lambda d: d["nlri"])]
+    assert all(d["best"] for d in got)
+    with pytest.raises(ValueError, match="expected 'received' or 'advertised'"):
+        show.neighbor_routes_data(rr, ip(A), "sideways")
