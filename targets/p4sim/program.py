@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -101,7 +102,7 @@ class Program:
                 st.registers[fq] = Register(fq, i, e.size, e.width)
         return st
 
-    def bind(self, state: SwitchState, runtime: Any) -> dict[str, Any]:
+    def bind(self, state: SwitchState, runtime: Any, clock: Any = None) -> dict[str, Any]:
         """Fresh module globals for the generated code, wired to ``state``."""
         from targets.p4sim import rt
 
@@ -123,7 +124,8 @@ class Program:
                 G[e.gname] = []
         for gname, _info in g.action_tables:
             G[gname] = dict(g.globals[gname])
-        G["_dmeter"] = rt.direct_meter_executor(state)
+        units = {fq: e.unit == "packets" for fq, e in g.externs.items() if e.kind == "direct_meter"}
+        G["_dmeter"] = rt.direct_meter_executor(clock or time.monotonic, units)
         exec(self.code, G)
         for gname, _ in g.action_tables:
             G[gname] = {a: G[fn] for a, fn in G[gname].items()}

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from targets.p4sim import hashes
-from targets.p4sim.state import MeterColor, SwitchState, TableEntry
+from targets.p4sim.state import MeterColor, TableEntry
 from targets.p4sim.state.externs import MeterBucket, MeterConfig
 
 
@@ -57,18 +57,20 @@ class Runtime:
             self.trace.append(("log", text))
 
 
-def direct_meter_executor(state: SwitchState) -> Callable[[TableEntry, int, str], int]:
-    import time
+def direct_meter_executor(
+    clock: Callable[[], float], packets: dict[str, bool] | None = None
+) -> Callable[[TableEntry, int, str], int]:
+    """Executes a table entry's direct meter (trTCM state kept on the entry)."""
 
     def run(entry: TableEntry, nbytes: int, meter: str) -> int:
         cfg = entry.meter_config
         if not isinstance(cfg, MeterConfig):
             return MeterColor.GREEN
         if not entry.meter_state or entry.meter_state[0] is not cfg:
-            entry.meter_state = [cfg, MeterBucket(cfg, time.monotonic())]  # type: ignore[list-item]
+            entry.meter_state = [cfg, MeterBucket(cfg, clock())]  # type: ignore[list-item]
         bucket: MeterBucket = entry.meter_state[1]  # type: ignore[assignment]
-        del meter
-        return bucket.execute(nbytes, time.monotonic())
+        amount = 1 if packets and packets.get(meter) else nbytes
+        return bucket.execute(amount, clock())
 
     return run
 

@@ -48,12 +48,12 @@ class Switch:
     def __init__(self, program: Program, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.program = program
         self.clock = clock
-        self.state: SwitchState = program.new_state()
+        self.state: SwitchState = program.new_state(clock)
         self.runtime = Runtime()
         self._bind()
 
     def _bind(self) -> None:
-        G = self.program.bind(self.state, self.runtime)
+        G = self.program.bind(self.state, self.runtime, self.clock)
         e = self.program.gen.entry
         self._parser = G[e["parser"]]
         self._verify = G[e["verify_checksum"]]

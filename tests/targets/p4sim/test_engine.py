@@ -10,7 +10,7 @@ from controller.cli import main as sl3vpn
 from targets.p4sim.engine import load_program
 from targets.p4sim.p4info import alias_map, jenkins_one_at_a_time
 from targets.p4sim.program import load
-from targets.p4sim.state import ActionCall, Exact, Lpm, TableEntry
+from targets.p4sim.state import ActionCall, Exact, Lpm, MeterConfig, TableEntry
 from targets.p4sim.switch import Switch
 
 pytestmark = pytest.mark.unit
@@ -153,3 +153,23 @@ def test_p4info_action_order_and_nowarn() -> None:
     names = [a.preamble.name for a in info.actions]
     assert names == ["NoAction", "MyIngress.drop", "MyIngress.ipv4_forward"]
     assert list(info.actions[0].preamble.annotations) == ['@noWarn("unused")']
+
+
+def test_meters_two_rate_three_colour() -> None:
+    now = [100.0]
+    sw = Switch(load(HERE / "programs" / "meters.p4"), clock=lambda: now[0])
+    cfg = MeterConfig(cir=1, cburst=1, pir=2, pburst=2)  # packets/s, packets
+    sw.state.meter("MyIngress.m").set_config(1, cfg)
+    t = sw.state.table("MyIngress.t")
+    t.insert(TableEntry((Exact(1),), ActionCall("MyIngress.colour")))
+    (entry,) = t.entries()
+    entry.meter_config = cfg
+    colours = [sw.process(0, b"\x01\x00\x00")[0][1][1:] for _ in range(3)]
+    # GREEN, YELLOW, RED for both the indirect (byte 1) and the direct meter (byte 2)
+    assert colours == [b"\x00\x00", b"\x01\x01", b"\x02\x02"]
+    now[0] += 10.0  # buckets refill
+    assert sw.process(0, b"\x01\x00\x00")[0][1][1:] == b"\x00\x00"
+    assert sw.process(0, b"\x02\x00\x00")[0][1][1:] == b"\x00\x00"  # unconfigured cell
+    info = sw.program.p4info
+    assert info.direct_meters[0].direct_table_id == info.tables[0].preamble.id
+    assert info.meters[0].spec.unit == 2  # PACKETS
