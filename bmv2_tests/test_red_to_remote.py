@@ -197,3 +197,27 @@ def test_tunnel_state_reads_back_by_name(cpe: Cpe) -> None:
     assert got == [
         f"tunnel_sa tunnel_id=3 -> set_outbound_sa(sa_index={tunnel.out_params.sa_index})"
     ]
+
+
+def test_rekey_switches_the_tunnel_to_the_new_sa(cpe: Cpe) -> None:
+    """A rekey is one MODIFY of tunnel_sa: the next packet leaves on the new SA."""
+    tunnel = set_up_remote(cpe, 4, 4)
+    expected = send_remote(cpe, 4, tunnel)
+    frame = cpe.dp.recv(BLACK, timeout=3.0)
+    assert frame is not None
+    assert open_esp(tunnel, frame) == expected
+    rekeyed = cpe.set_up_tunnel(tunnel.outer, tunnel_id=2)  # a second SA pair to borrow
+    cpe.sw.modify(
+        [
+            TableEntry(
+                "tunnel_sa",
+                {"tunnel_id": tunnel.tunnel_id},
+                "set_outbound_sa",
+                {"sa_index": rekeyed.out_params.sa_index},
+            )
+        ]
+    )
+    expected = send_remote(cpe, 4, tunnel)
+    frame = cpe.dp.recv(BLACK, timeout=3.0)
+    assert frame is not None
+    assert open_esp(rekeyed, frame) == expected

@@ -20,7 +20,7 @@ from scapy.layers.ipsec import ESP, SecurityAssociation
 from bmv2_tests.lib.crypto_port import CryptoPortEngine
 from bmv2_tests.lib.dataplane import Dataplane
 from bmv2_tests.lib.runtime import SyncP4Runtime
-from bmv2_tests.lib.target import CPU_PORT, CRYPTO_PORT, REPO
+from bmv2_tests.lib.target import REPO
 from controller.ipsec.installer import CipherSuite, Direction, SaKeys, SaParams, UdpEncap
 from controller.p4rt import TableEntry
 
@@ -38,7 +38,6 @@ PUNT = _reasons("PUNT")
 # Test topology.
 RED_A1, RED_A2, RED_B, TRUNK, BLACK = 1, 2, 3, 4, 5
 DATA_PORTS = [RED_A1, RED_A2, RED_B, TRUNK, BLACK]
-ALL_PORTS = [*DATA_PORTS, CPU_PORT, CRYPTO_PORT]
 VRF_A, VRF_B = 10, 20
 VLAN_A, VLAN_B = 100, 200
 
