@@ -82,6 +82,19 @@ def format_value(value: float) -> str:
     return repr(float(value))
 
 
+def _merged(fam: Family) -> list[tuple[dict[str, str], float]]:
+    """One sample per label set, as Prometheus requires: a counter's duplicates add up
+    (two SAs of one peer during a rekey), a gauge keeps the largest (any IKE SA up)."""
+    seen: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], float]] = {}
+    for labels, value in fam.samples:
+        key = tuple(labels.items())
+        if key in seen:
+            old = seen[key][1]
+            value = old + value if fam.kind == "counter" else max(old, value)
+        seen[key] = (labels, value)
+    return list(seen.values())
+
+
 def exposition(families: Iterable[Family]) -> str:
     """The text format for these families; families without samples are left out."""
     out: list[str] = []
@@ -92,7 +105,7 @@ def exposition(families: Iterable[Family]) -> str:
             raise ValueError(f"metric {fam.name!r}: bad name or type {fam.kind!r}")
         out.append(f"# HELP {fam.name} {escape_help(fam.help)}")
         out.append(f"# TYPE {fam.name} {fam.kind}")
-        for labels, value in fam.samples:
+        for labels, value in _merged(fam):
             for name in labels:
                 if not _LABEL.match(name) or name.startswith("__"):
                     raise ValueError(f"metric {fam.name}: bad label name {name!r}")

@@ -135,6 +135,18 @@ def test_escaping_round_trips_through_the_reference_parser(
         assert got == number
 
 
+def test_duplicate_series_are_merged() -> None:
+    up = Family("sl3vpn_ike_sa_established", "gauge", "x")
+    up.add(0, remote="b")  # the old IKE SA, deleting
+    up.add(1, remote="b")  # its replacement
+    pk = Family("sl3vpn_sa_packets_total", "counter", "x")
+    pk.add(5, peer="b")
+    pk.add(7, peer="b")
+    fams = parse(exposition([up, pk]))
+    assert fams["sl3vpn_ike_sa_established"][2] == {(("remote", "b"),): 1}
+    assert fams["sl3vpn_sa_packets"][2] == {(("peer", "b"),): 12}
+
+
 def test_bad_names_are_refused() -> None:
     with pytest.raises(ValueError, match="bad name"):
         exposition([Family("9bad", "gauge", "x", [({}, 1)])])
