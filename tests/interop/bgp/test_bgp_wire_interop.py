@@ -112,6 +112,7 @@ def _reflect(peer: RunningPeer) -> dict[str, tuple[Update, bytes, bytes]]:
 
 
 def _check_open(peer: RunningPeer) -> None:
+    """Our OPEN offers all four families; the peer's OPEN must offer both VPN families."""
     speaker = peer.connect(0, FAMILIES)
     their = speaker.peer_open
     assert their is not None
@@ -398,3 +399,22 @@ def test_bird_frr_gobgp_answer_route_refresh(bgp_lab: BgpLab, kind: str) -> None
     else:
         b.collect(lambda: "ROUTE" in events())
         assert events() == ["ROUTE"]
+
+
+@pytest.mark.parametrize("kind", ["gobgp", "bird", "frr", "exabgp"])
+def test_gobgp_bird_frr_exabgp_vpn_session_over_ipv6_transport(bgp_lab: BgpLab, kind: str) -> None:
+    """The same OPEN negotiation, and a VPN-IPv6 route, on a session between IPv6 addresses."""
+    rr = kind != "exabgp"
+    peer = bgp_lab.start(
+        kind, families=FAMILIES, clients=2 if rr else 1, rr=rr, ipv6_transport=True
+    )
+    _check_open(peer)
+    if not rr:
+        return
+    a, b = peer.speakers[0], peer.connect(1)
+    a.send(vpn_update("2001:db8:7::/48", peer.client_ip(0), 107))
+    update = b.wait_update(_has_vpn("2001:db8:7::/48"))
+    mp = update.get(MpReachNlri)
+    assert mp is not None and mp.family == VPNV6 and mp.next_hop is not None
+    (route,) = mp.nlri
+    assert isinstance(route, VpnPrefix) and route.labels[0].value == 107

@@ -34,7 +34,7 @@ class Bird(Daemon):
         for i, n in enumerate(s.neighbors):
             lines += [
                 f"protocol bgp n{i} {{",
-                f"  local {s.address} as {s.asn};",
+                f"  local {s.local_for(n)} as {s.asn};",
                 f"  neighbor {n.address} as {n.asn};",
             ]
             if n.passive:

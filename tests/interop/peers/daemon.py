@@ -45,6 +45,19 @@ class PeerSpec:
     address: str
     neighbors: list[Neighbor] = field(default_factory=list)
     cluster_id: str | None = None
+    address6: str | None = None  # for neighbors with IPv6 addresses (IPv6 transport)
+
+    def local_for(self, neighbor: Neighbor) -> str:
+        """The daemon's address facing ``neighbor``: same family as the neighbor's."""
+        if ":" in neighbor.address:
+            if self.address6 is None:
+                raise ValueError(f"neighbor {neighbor.address} needs PeerSpec.address6")
+            return self.address6
+        return self.address
+
+    @property
+    def addresses(self) -> list[str]:
+        return [self.address] + ([self.address6] if self.address6 else [])
 
 
 def wait_until(

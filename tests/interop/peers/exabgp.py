@@ -46,7 +46,7 @@ class ExaBgp(Daemon):
             lines += [
                 f"neighbor {n.address} {{",
                 f"  router-id {s.router_id};",
-                f"  local-address {s.address};",
+                f"  local-address {s.local_for(n)};",
                 f"  local-as {s.asn};",
                 f"  peer-as {n.asn};",
                 "  hold-time 90;",
@@ -76,7 +76,7 @@ class ExaBgp(Daemon):
                 # Run as root inside the namespace (peers.md: otherwise it drops to nobody).
                 "exabgp.daemon.user": "root",
                 "exabgp.daemon.daemonize": "false",
-                "exabgp.tcp.bind": self.spec.address,
+                "exabgp.tcp.bind": " ".join(self.spec.addresses),
                 "exabgp.tcp.port": "179",
                 "exabgp.log.destination": "stdout",
                 "exabgp.log.level": "INFO",
@@ -89,7 +89,7 @@ class ExaBgp(Daemon):
     def ready(self) -> bool:
         # ExaBGP logs nothing when its passive listener is up at INFO level: ask the kernel.
         out = self.ns.run("ss", "-Hltn", "sport", "=", ":179").stdout
-        return f"{self.spec.address}:179" in out
+        return all(f"{a}:179" in out or f"[{a}]:179" in out for a in self.spec.addresses)
 
     def events(self) -> list[dict[str, Any]]:
         out = []

@@ -52,14 +52,17 @@ class RunningPeer:
     daemon: Daemon
     asn: int
     families: tuple[str, ...]
+    ipv6_transport: bool = False
     speakers: list[RawSpeaker] = field(default_factory=list)
 
     @property
     def address(self) -> str:
-        return self.lab.peer_ip
+        """The daemon's session address."""
+        return self.lab.peer_ip6 if self.ipv6_transport else self.lab.peer_ip
 
     def client_ip(self, index: int) -> str:
-        return self.lab.us_ips[index]
+        """Session address of test-side speaker ``index``."""
+        return (self.lab.us_ip6s if self.ipv6_transport else self.lab.us_ips)[index]
 
     def connect(
         self,
@@ -70,10 +73,11 @@ class RunningPeer:
         extra: tuple[Capability, ...] = (),
     ) -> RawSpeaker:
         """Open a session from test-side address ``index`` and finish the OPEN exchange."""
-        ip = self.lab.us_ips[index]
-        sock = self.lab.us.tcp_connect(ip, self.lab.peer_ip)
+        ip = self.client_ip(index)
+        sock = self.lab.us.tcp_connect(ip, self.address)
         fams = tuple(WIRE_FAMILY[f] for f in (families or self.families))
-        speaker = RawSpeaker(sock, self.asn, ip, fams)
+        # The BGP identifier is always an IPv4 address: the speaker's IPv4 one.
+        speaker = RawSpeaker(sock, self.asn, self.lab.us_ips[index], fams)
         self.speakers.append(speaker)
         speaker.establish(extra, four_octet=four_octet)
         self.daemon.wait_established(ip)
@@ -98,22 +102,27 @@ class BgpLab:
         rr: bool = True,
         client_asn: int | None = None,
         configure: Callable[[Daemon, Lab], None] | None = None,
+        ipv6_transport: bool = False,
     ) -> RunningPeer:
         """Start ``kind`` (gobgp, bird, frr, exabgp) with ``clients`` test-side neighbors.
 
         ``configure(daemon, lab)`` runs before the daemon starts, to add config
         (``Daemon.extra_config``, ``FrrBgpd.af_config``) that needs lab addresses.
+        ``ipv6_transport`` puts the sessions on the lab's IPv6 addresses.
         """
         cls = DAEMONS[kind]
         require_binaries(*cls.BINARIES)
         lab = make_lab(kind, n_us=max(clients, 1))
         self._labs.append(lab)
+        client_ips = lab.us_ip6s if ipv6_transport else lab.us_ips
         neighbors = [
-            Neighbor(ip, client_asn or asn, families, rr_client=rr) for ip in lab.us_ips[:clients]
+            Neighbor(ip, client_asn or asn, families, rr_client=rr) for ip in client_ips[:clients]
         ]
-        spec = PeerSpec(asn, lab.peer_ip, lab.peer_ip, neighbors, cluster_id=lab.peer_ip)
+        spec = PeerSpec(
+            asn, lab.peer_ip, lab.peer_ip, neighbors, cluster_id=lab.peer_ip, address6=lab.peer_ip6
+        )
         daemon = cls(lab.peer, spec, self.workdir / lab.tag)
-        peer = RunningPeer(lab, daemon, client_asn or asn, families)
+        peer = RunningPeer(lab, daemon, client_asn or asn, families, ipv6_transport=ipv6_transport)
         self.running.append(peer)
         if configure is not None:
             configure(daemon, lab)

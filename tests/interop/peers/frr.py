@@ -36,7 +36,7 @@ class FrrBgpd(Daemon):
         for n in s.neighbors:
             lines += [
                 f" neighbor {n.address} remote-as {n.asn}",
-                f" neighbor {n.address} update-source {s.address}",
+                f" neighbor {n.address} update-source {s.local_for(n)}",
             ]
             if n.passive:
                 lines.append(f" neighbor {n.address} passive")
@@ -65,8 +65,7 @@ class FrrBgpd(Daemon):
             "root",
             "-g",
             "root",
-            "-l",
-            self.spec.address,
+            *(arg for a in self.spec.addresses for arg in ("-l", a)),
             "-i",
             str(self.workdir / "bgpd.pid"),
             "--vty_socket",

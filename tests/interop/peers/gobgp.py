@@ -26,7 +26,7 @@ class GoBgp(Daemon):
             "[global.config]",
             f"  as = {s.asn}",
             f'  router-id = "{s.router_id}"',
-            f'  local-address-list = ["{s.address}"]',
+            "  local-address-list = [" + ", ".join(f'"{a}"' for a in s.addresses) + "]",
         ]
         for n in s.neighbors:
             lines += [
@@ -36,7 +36,7 @@ class GoBgp(Daemon):
                 f"    peer-as = {n.asn}",
                 "  [neighbors.transport.config]",
                 f"    passive-mode = {'true' if n.passive else 'false'}",
-                f'    local-address = "{s.address}"',
+                f'    local-address = "{s.local_for(n)}"',
             ]
             if n.rr_client:
                 lines += [

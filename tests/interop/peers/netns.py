@@ -8,6 +8,7 @@ to the two namespaces, so nothing touches the root namespace's routing.
 from __future__ import annotations
 
 import ctypes
+import ipaddress
 import itertools
 import os
 import socket
@@ -136,8 +137,9 @@ def make_lab(kind: str, n_us: int = 3) -> Lab:
     peer_ip = f"{net}.1"
     us_ips = tuple(f"{net}.{10 + i}" for i in range(n_us))
     net6 = f"fd00:5b3:{seq % 0xFFFF:x}"
-    peer_ip6 = f"{net6}::1"
-    us_ip6s = tuple(f"{net6}::{10 + i:x}" for i in range(n_us))
+    # Canonical text, as the daemons print it in their CLIs and JSON.
+    peer_ip6 = str(ipaddress.IPv6Address(f"{net6}::1"))
+    us_ip6s = tuple(str(ipaddress.IPv6Address(f"{net6}::{10 + i:x}")) for i in range(n_us))
     veth_us, veth_peer = f"vu{tag}"[:15], f"vp{tag}"[:15]
     lab = Lab(tag, us, peer, peer_ip, us_ips, peer_ip6, us_ip6s, veth_us, veth_peer)
     try:
