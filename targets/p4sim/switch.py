@@ -159,7 +159,7 @@ class Switch:
         if spec == DROP_PORT:
             self._note("drop: egress_spec is the drop port (511)")
             return
-        work.append(("eg", spec, F, itype if itype != RESUBMIT else NORMAL, 0))
+        work.append(("eg", spec, F, itype, 0))
 
     def _egress_pass(
         self,
