@@ -47,6 +47,7 @@ class NeighborConfig:
     hold_time: int = 90
     connect_retry_time: float = 5.0
     idle_hold_time: float = 2.0
+    delay_open_time: float = 0.0  # RFC 4271 DelayOpen; 0 = send OPEN at once
     port: int = 179
     # Our address on this session, used as next hop when we must set it to ourselves.
     local_address: IPAddress | None = None

@@ -56,6 +56,8 @@ class FsmConfig:
     connect_retry_time: float = 30.0
     idle_hold_time: float = 5.0  # delay before an automatic restart after an error
     passive: bool = False
+    # RFC 4271 8.1.1 DelayOpen: wait this long for the peer's OPEN before sending ours.
+    delay_open_time: float = 0.0
     # Red sessions wait for the IPsec layer (draft 3.2).
     needs_protection: bool = False
 
@@ -128,6 +130,7 @@ class _Conn:
     hold_time: int = 0
     hold_deadline: float | None = None
     keepalive_deadline: float | None = None
+    delay_open_deadline: float | None = None
 
 
 @dataclass
@@ -162,7 +165,7 @@ class Fsm:
     def next_deadline(self) -> float | None:
         times = [self.connect_retry_deadline, self.idle_hold_deadline]
         for c in self.conns.values():
-            times += [c.hold_deadline, c.keepalive_deadline]
+            times += [c.hold_deadline, c.keepalive_deadline, c.delay_open_deadline]
         live = [t for t in times if t is not None]
         return min(live) if live else None
 
@@ -228,8 +231,24 @@ class Fsm:
             self.actions.append(Close(conn))
             return
         self.connect_retry_deadline = None
+        delay = self.config.delay_open_time
+        if delay > 0:
+            # DelayOpen: stay in Connect/Active with the connection up, OPEN not yet sent.
+            state = State.CONNECT if outbound else State.ACTIVE
+            self.conns[conn] = _Conn(
+                outbound,
+                state,
+                hold_deadline=now + LARGE_HOLD_TIME,
+                delay_open_deadline=now + delay,
+            )
+            return
         self.conns[conn] = _Conn(outbound, hold_deadline=now + LARGE_HOLD_TIME)
         self.actions.append(SendOpen(conn))
+
+    def accepts_open(self, conn: int) -> bool:
+        """Whether an OPEN on ``conn`` is expected now (OpenSent, or DelayOpen running)."""
+        c = self.conns.get(conn)
+        return c is not None and (c.state is State.OPEN_SENT or c.delay_open_deadline is not None)
 
     def connection_failed(self, now: float) -> None:
         """TcpConnectionFails on an outbound attempt: wait in Active for ConnectRetry."""
@@ -251,6 +270,11 @@ class Fsm:
         c = self.conns.get(conn)
         if c is None:
             return
+        if c.delay_open_deadline is not None:
+            # RFC 4271 8.2.2: OPEN while DelayOpenTimer runs: send ours now, then confirm.
+            c.delay_open_deadline = None
+            c.state = State.OPEN_SENT
+            self.actions.append(SendOpen(conn))
         if c.state is not State.OPEN_SENT:
             self._fsm_error(conn, c, now)
             return
@@ -378,6 +402,10 @@ class Fsm:
                 self.base_state = State.CONNECT
                 self.actions.append(Connect())
         for conn, c in list(self.conns.items()):
+            if c.delay_open_deadline is not None and now >= c.delay_open_deadline:
+                c.delay_open_deadline = None
+                c.state = State.OPEN_SENT
+                self.actions.append(SendOpen(conn))
             if c.hold_deadline is not None and now >= c.hold_deadline:
                 self._fail(conn, ErrorCode.HOLD_TIMER_EXPIRED, 0, "hold timer expired", now)
                 continue

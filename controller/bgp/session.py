@@ -101,6 +101,7 @@ class Session:
                 connect_retry_time=neighbor.connect_retry_time,
                 idle_hold_time=neighbor.idle_hold_time,
                 passive=neighbor.passive,
+                delay_open_time=neighbor.delay_open_time,
                 needs_protection=neighbor.color is Color.RED,
             )
         )
@@ -244,7 +245,7 @@ class Session:
             self._events.append(Received(msg))
 
     def _on_open(self, conn: int, msg: Open, now: float) -> None:
-        if self.fsm.conns.get(conn) is None or self.fsm.conns[conn].state is not f.State.OPEN_SENT:
+        if not self.fsm.accepts_open(conn):
             self.fsm.open_received(conn, f.PeerOpen(msg.asn, msg.hold_time, msg.bgp_id), now)
             return
         try:

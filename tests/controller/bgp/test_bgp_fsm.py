@@ -220,3 +220,33 @@ def test_zero_hold_time_means_no_keepalives_and_no_expiry() -> None:
     net.advance(1000)
     assert states(net.node(X)) == {Y: "Established"}
     assert len(net.captured) == sent_before  # nothing exchanged at all
+
+
+def _first_open_sender(net: Net) -> str:
+    for src, _dst, data in net.captured:
+        if len(data) > 18 and data[18] == 1:
+            return str(src)
+    raise AssertionError("no OPEN sent")
+
+
+def test_delay_open_waits_for_the_peers_open() -> None:
+    # X connects with DelayOpen 5 s; passive Y sends its OPEN at once, and X answers it.
+    net = black_pair(x_kw={"delay_open_time": 5.0}, y_kw={"passive": True})
+    for n in net.nodes.values():
+        n.start(net.now)
+    net.settle()
+    assert _first_open_sender(net) == Y
+    assert states(net.node(X)) == {Y: "Established"}
+    assert net.now == 0.0  # no timer was needed
+
+
+def test_delay_open_timer_expiry_sends_open() -> None:
+    # Both sides delay: nothing happens until X's DelayOpenTimer (2 s) expires.
+    net = black_pair(x_kw={"delay_open_time": 2.0}, y_kw={"passive": True, "delay_open_time": 10.0})
+    for n in net.nodes.values():
+        n.start(net.now)
+    net.settle()
+    assert net.captured == [] and states(net.node(X)) == {Y: "Connect"}
+    net.advance(2.5)
+    assert _first_open_sender(net) == X
+    assert states(net.node(X)) == {Y: "Established"}
