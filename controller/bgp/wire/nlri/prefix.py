@@ -16,7 +16,6 @@ import ipaddress
 from collections.abc import Callable
 
 from controller.bgp.wire.errors import BgpError
-from controller.bgp.wire.reader import Reader
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -41,11 +40,15 @@ def decode_prefixes(
     data: bytes, width: int, error: Callable[[str], BgpError]
 ) -> tuple[IPNetwork, ...]:
     """Decode a run of prefixes of ``width`` bits (32 or 128); ``error`` builds the failure."""
-    r = Reader(data, error)
     out: list[IPNetwork] = []
-    while r.remaining:
-        plen = r.u8("prefix length")
+    n, i = len(data), 0
+    while i < n:  # index arithmetic: this runs once per route of a full table
+        plen = data[i]
         if plen > width:
             raise error(f"prefix length {plen} exceeds {width}")
-        out.append(network_from_bits(r.take((plen + 7) // 8, f"/{plen} prefix"), plen, width))
+        nbytes = (plen + 7) // 8
+        if i + 1 + nbytes > n:
+            raise error(f"/{plen} prefix needs {nbytes} octets, {n - i - 1} left")
+        out.append(network_from_bits(data[i + 1 : i + 1 + nbytes], plen, width))
+        i += 1 + nbytes
     return tuple(out)
