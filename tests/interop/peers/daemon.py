@@ -71,7 +71,7 @@ def wait_until(
             value = probe()
             if value:
                 return value
-        except (RuntimeError, ValueError, OSError, subprocess.TimeoutExpired) as exc:
+        except (RuntimeError, ValueError, KeyError, OSError, subprocess.TimeoutExpired) as exc:
             last_error = exc
         time.sleep(step)
     detail = f" (last error: {last_error})" if last_error else ""
