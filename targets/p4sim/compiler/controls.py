@@ -120,6 +120,8 @@ class ControlGen(StmtGen):
             raise self.err(e.loc, f"{name}() needs a header, not {t}")
         em = self.em
         vk = key(p + ".$v")
+        if name in ("setValid", "setInvalid"):
+            self.check_writable(base, e.loc)
         if name == "setValid":
             # An invalid header becomes valid with all fields zero (see README).
             em(f"if not F[{vk}]:")
@@ -151,6 +153,7 @@ class ControlGen(StmtGen):
         if not n.is_const or n.const < 0:
             raise self.err(e.loc, f"{name} needs a non-negative constant count")
         count, size, p = int(n.const), t.size, self.need_path(base, e.loc)
+        self.check_writable(base, e.loc)
         em = self.em
         elem_leaves = [lp[len(p) + 3 :] for lp, _ in leaves(t.elem, f"{p}[0]")]
 
@@ -204,6 +207,8 @@ class ControlGen(StmtGen):
             if p.direction in ("out", "inout") or (v.path is not None and v.slice is None):
                 if p.direction in ("out", "inout") and (v.path is None or v.slice is not None):
                     raise self.err(a.loc, f"argument {p.name} of {what} must be an lvalue")
+                if p.direction in ("out", "inout"):
+                    self.check_writable(v, a.loc)
                 binds[p.name] = v
             else:
                 slot = f"$arg.{slot_prefix}.{p.name}"
@@ -223,12 +228,32 @@ class ControlGen(StmtGen):
         sig = repr((prefix, sorted((k, v.path) for k, v in binds.items())))
         fn = self._control_cache.get(sig)
         if fn is None:
-            fn = self.gen_control(decl, prefix, {**binds, **ctor})
+            ro = frozenset(
+                v.path
+                for p in decl.params
+                if p.direction not in ("out", "inout")
+                for v in [binds[p.name]]
+                if v.path is not None
+            )
+            fn = self.gen_control(decl, prefix, {**binds, **ctor}, ro)
             self._control_cache[sig] = fn
         self.em(f"{fn}(F)")
         return Val(T.VOID)
 
-    def gen_control(self, decl: A.ControlDecl, prefix: str, binds: dict[str, Val]) -> str:
+    def gen_control(
+        self,
+        decl: A.ControlDecl,
+        prefix: str,
+        binds: dict[str, Val],
+        readonly: frozenset[str] = frozenset(),
+    ) -> str:
+        saved_ro, self.readonly = self.readonly, readonly
+        try:
+            return self._gen_control(decl, prefix, binds)
+        finally:
+            self.readonly = saved_ro
+
+    def _gen_control(self, decl: A.ControlDecl, prefix: str, binds: dict[str, Val]) -> str:
         sc = Scope(self.root_scope, prefix)
         sc.names.update(binds)
         sc.control = decl

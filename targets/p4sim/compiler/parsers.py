@@ -212,6 +212,7 @@ class ParserGen(ControlGen):
         if not isinstance(t, T.StructT) or t.kind != "header":
             raise self.err(loc, f"extract needs a header, not {t}")
         path = self.need_path(hv, loc, "extract target")
+        self.check_writable(hv, loc)
         if isinstance(hv.obj, tuple) and hv.obj and hv.obj[0] == "next":
             _, sp, st = hv.obj
             em(f"_i = F['{sp}.$n']")
@@ -299,6 +300,14 @@ class ParserGen(ControlGen):
             )
 
     def gen_deparser(self, decl: A.ControlDecl, prefix: str, binds: dict[str, Val]) -> str:
+        saved_ro = self.readonly
+        self.readonly = frozenset({"hdr"})  # `in H hdr`
+        try:
+            return self._gen_deparser(decl, prefix, binds)
+        finally:
+            self.readonly = saved_ro
+
+    def _gen_deparser(self, decl: A.ControlDecl, prefix: str, binds: dict[str, Val]) -> str:
         sc = Scope(self.root_scope, prefix)
         sc.names.update(binds)
         saved = self.em

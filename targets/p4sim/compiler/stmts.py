@@ -67,6 +67,19 @@ class StmtGen(ExprGen):
     _function_cache: dict[int, str]
     _action_tables: list[tuple[str, TableInfo]]
     _action_decls: dict[str, A.ActionDecl]
+    readonly: frozenset[str] = frozenset()  # storage roots bound to `in` parameters
+
+    def check_writable(self, v: Val, loc: Loc) -> None:
+        """Reject writes to `in` / directionless parameters (P4_16 §6.8)."""
+        if v.kind == "pyvar":
+            raise self.err(loc, f"cannot assign to read-only parameter {v.src[2:]}")
+        p = v.path
+        if p is None and isinstance(v.obj, Val):
+            p = v.obj.path
+        if p is not None and any(
+            p == r or p.startswith(r + ".") or p.startswith(r + "[") for r in self.readonly
+        ):
+            raise self.err(loc, f"cannot write to {p.split('.')[-1]}: it is an 'in' parameter")
 
     def fresh(self, prefix: str) -> str:
         self.nfunc += 1
@@ -163,6 +176,7 @@ class StmtGen(ExprGen):
         sc.names[s.name] = lv
 
     def assign(self, lhs: Val, rhs: Val, loc: Loc) -> None:
+        self.check_writable(lhs, loc)
         t = lhs.type
         if lhs.slice is not None:
             hi, lo = lhs.slice
@@ -181,8 +195,6 @@ class StmtGen(ExprGen):
         rhs = self.coerce(rhs, t, loc)
         if lhs.path is not None:
             self.em(f"F[{key(lhs.path)}] = {rhs.src}")
-        elif lhs.kind == "pyvar":
-            self.em(f"{lhs.src} = {rhs.src}")
         else:
             raise self.err(loc, "left-hand side of an assignment must be an lvalue")
 
