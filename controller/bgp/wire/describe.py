@@ -24,10 +24,15 @@ from controller.bgp.wire.attributes.tunnel_encap import (
     UnknownSubTlv,
 )
 from controller.bgp.wire.capabilities import (
+    AddPath,
     Capability,
+    EnhancedRouteRefresh,
+    ExtendedMessage,
+    ExtendedNextHop,
     FourOctetAs,
     GracefulRestart,
     MultiProtocol,
+    RouteRefresh,
     UnknownCapability,
 )
 from controller.bgp.wire.constants import Family
@@ -38,6 +43,12 @@ from controller.bgp.wire.open import Open
 from controller.bgp.wire.route_refresh import RefreshSubtype, RouteRefreshMessage
 from controller.bgp.wire.update import Update
 
+_SIMPLE: dict[type[Capability], str] = {
+    RouteRefresh: "route refresh",
+    EnhancedRouteRefresh: "enhanced route refresh",
+    ExtendedMessage: "extended message",
+}
+
 
 def _capability(c: Capability) -> str:
     if isinstance(c, MultiProtocol):
@@ -47,9 +58,18 @@ def _capability(c: Capability) -> str:
     if isinstance(c, GracefulRestart):
         fams = ", ".join(str(Family(f.afi, f.safi)) for f in c.families) or "no families"
         return f"graceful restart {c.restart_time}s ({fams})"
+    if isinstance(c, AddPath):
+        modes = {1: "receive", 2: "send", 3: "send/receive"}
+        fams = ", ".join(
+            f"{Family(f.afi, f.safi)} {modes.get(f.mode, f'mode {f.mode}')}" for f in c.families
+        )
+        return f"add-path ({fams})"
+    if isinstance(c, ExtendedNextHop):
+        ents = ", ".join(f"{Family(e.afi, e.safi)} via afi {e.next_hop_afi}" for e in c.entries)
+        return f"extended next hop ({ents})"
     if isinstance(c, UnknownCapability):
         return f"capability {c.code} ({c.value.hex() or 'empty'})"
-    return type(c).__name__
+    return _SIMPLE.get(type(c), type(c).__name__)
 
 
 def _tunnels(attr: TunnelEncapsulation) -> str:

@@ -16,6 +16,7 @@ import yaml
 import controller.bgp.wire as wire
 from controller.bgp.wire import CodecContext, Update, decode_attributes, decode_message
 from controller.bgp.wire.attributes import tunnel_encap
+from controller.bgp.wire.capabilities import _REGISTRY as CAPABILITIES
 from controller.bgp.wire.nlri import labels
 
 pytestmark = pytest.mark.unit
@@ -58,3 +59,19 @@ def test_vector_both_ways(path: Path) -> None:
     if isinstance(msg, Update):
         assert msg.errors == ()
     assert obj.encode(ctx) == raw
+
+
+@pytest.mark.parametrize("path", VECTORS, ids=[p.stem for p in VECTORS])
+def test_vector_describes_in_plain_lines(path: Path) -> None:
+    from controller.bgp.wire.describe import attribute_text, describe
+
+    doc, _raw, _ctx, obj = _load(path)
+    if doc.get("kind", "message") == "attributes":
+        lines = [attribute_text(a) for a in obj]
+    else:
+        lines = describe(obj)
+    assert lines and all("\n" not in line for line in lines)
+    # Every attribute and capability we decode has its own wording, never a repr fallback.
+    assert not any("(flags=" in line or "Capability(" in line for line in lines), lines
+    class_names = {cls.__name__ for cls in CAPABILITIES.values()}
+    assert not any(line.strip() in class_names for line in lines), lines
