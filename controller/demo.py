@@ -7,12 +7,11 @@ other and cross-tenant pairs do not, that the black links carried only ESP,
 IKE, ARP and ND, and that no tenant payload appears there in cleartext; then
 tears the lab down and prints PASS or FAIL (exit status 1 on FAIL).
 
-What runs today: every C-PE's real data plane (p4src/cpe.p4 on p4sim with the
-ESP engine on its crypto port) in its own namespace, forwarding real packets
-between real tenant namespaces across an underlay router. The routes and SAs
-are installed by the lab (static keys, random per run), because the C-PE and
-RR daemons (BGP + IKE, `sl3vpn cpe` / `sl3vpn rr`) do not yet run end to end;
-the demo says so in its output instead of pretending to wait for them.
+By default every node runs the real daemon (`sl3vpn cpe` / `sl3vpn rr`: p4sim
+with p4src/cpe.p4, the ESP engine, IKEv2, BGP to two red RRs over IPsec), and
+the demo waits until every session, SA and VPN route is in place. With
+``--static`` the C-PEs run only their data plane, with routes and SAs written
+by the lab (random keys per run), and no BGP or IKE: the output says so.
 """
 
 from __future__ import annotations
@@ -30,6 +29,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser("demo", help="the main job: bring up the default lab, prove isolation")
     p.add_argument("--topology", default=str(TOPOLOGY), help="lab topology (default: %(default)s)")
     p.add_argument("--keep", action="store_true", help="leave the lab up afterwards")
+    p.add_argument(
+        "--static",
+        action="store_true",
+        help="lab-written routes and SAs instead of the BGP/IKE daemons (data plane only)",
+    )
     p.set_defaults(func=run)
 
 
@@ -47,11 +51,17 @@ def run(args: argparse.Namespace) -> int:
         return 1
     prefix = f"sl3demo{os.getpid()}"
     _say("sl3vpn demo: Secured L3VPN (draft-rosen-bess-secure-l3vpn) on network namespaces")
-    _say(
-        "  what runs: p4src/cpe.p4 on p4sim + the ESP engine per C-PE, real packets between\n"
-        "  tenant namespaces over an underlay router. Routes and SAs are installed by the lab\n"
-        "  (random keys per run): the BGP/IKE daemons are not part of the demo yet."
-    )
+    if args.static:
+        _say(
+            "  what runs (--static): p4src/cpe.p4 on p4sim + the ESP engine per C-PE; routes\n"
+            "  and SAs written by the lab (random keys per run); no BGP, no IKE, no RR daemons."
+        )
+    else:
+        _say(
+            "  what runs: 3 C-PE and 2 RR daemons (sl3vpn cpe/rr), each with p4sim running\n"
+            "  p4src/cpe.p4 and the ESP engine; IKEv2 between all of them, red BGP to both RRs\n"
+            "  inside IPsec, VPN routes -> tunnels -> P4 entries; tenant hosts in namespaces."
+        )
     try:
         return _demo(args, prefix)
     except KeyboardInterrupt:
@@ -73,14 +83,18 @@ def _demo(args: argparse.Namespace, prefix: str) -> int:
     results: list[tuple[str, bool, str]] = []
     t0 = time.monotonic()
     try:
-        up(args.topology, prefix, progress=_say)
+        up(args.topology, prefix, progress=_say, daemons=not args.static)
     except (TopologyError, OSError, RuntimeError, ValueError) as exc:
         _say(f"FAIL lab up: {exc}")
         return 1
     results.append(("lab up", True, f"{time.monotonic() - t0:.1f}s"))
     _state, _topo, plan = plan_of(prefix)
-    _say("step: BGP and IKE - not run (no daemon yet); SAs installed by the lab:")
-    _show_sas(prefix)
+    if args.static:
+        _say("step: BGP and IKE - not run (--static); SAs installed by the lab:")
+        _show_sas(prefix)
+    else:
+        _say("step: BGP sessions and SAs (lab up waited for all of them)")
+        _show_daemons(prefix, [c.name for c in plan.cpes][:1] + list(plan.rr_ns)[:1])
 
     pattern = new_pattern()
     tmp = Path(tempfile.mkdtemp(prefix="sl3vpn-demo-"))
@@ -140,3 +154,39 @@ def _show_sas(prefix: str) -> None:
             _say(
                 f"    {sa['direction']:<3} SPI {sa['spi']} peer {sa['peer']} AES-GCM-128, transport"
             )
+
+
+def _show_daemons(prefix: str, nodes: list[str]) -> None:
+    """`sl3vpn show bgp` and `show sa` of some nodes; the status snapshot if show fails."""
+    import json
+    import subprocess
+    import sys
+
+    from controller.lab.state import run_dir_for
+
+    run_dir = run_dir_for(prefix)
+    for node in nodes:
+        cfg = run_dir / "configs" / f"{node}.yml"
+        for what in ("bgp", "sa"):
+            argv = [sys.executable, "-m", "controller", "show", what, "--config", str(cfg)]
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+            if proc.returncode == 0:
+                _say(f"  $ sl3vpn show {what}   ({node})")
+                for line in proc.stdout.rstrip().splitlines():
+                    _say(f"    {line}")
+                continue
+            err = (proc.stderr.strip().splitlines() or ["failed"])[-1]
+            _say(f"  {node}: {err}")
+            _say(f"  {node}: {what} from the daemon's status snapshot instead:")
+            doc = json.loads((run_dir / f"{node}-status.json").read_text())
+            if what == "bgp":
+                for b in doc.get("bgp", []):
+                    _say(f"    neighbor {b['neighbor']:<12} {b['color']:<5} {b['state']:<12} "
+                         f"received {b['received']} advertised {b['advertised']}")  # fmt: skip
+            else:
+                for s in doc.get("sas", {}).get("ike", []):
+                    _say(f"    IKE {s['local']} -> {s['remote']} {s['state']}, "
+                         f"{s['children']} CHILD_SAs")  # fmt: skip
+                for c in doc.get("sas", {}).get("child", []):
+                    _say(f"    CHILD_SA {c['name']:<4} peer {c['peer']:<14} {c['mode']:<9} "
+                         f"in 0x{c['spi_in']:08x} out 0x{c['spi_out']:08x}")  # fmt: skip

@@ -29,8 +29,13 @@ def _neigh(ns: Netns, addr: str, lladdr: str, dev: str) -> None:
     ns.ip("neigh", "replace", addr, "lladdr", lladdr, "dev", dev, "nud", "permanent")
 
 
-def build(plan: LabPlan, progress: Progress = print) -> None:
-    """Create everything; on failure remove what was made and re-raise."""
+def build(plan: LabPlan, progress: Progress = print, daemons: bool = False) -> None:
+    """Create everything; on failure remove what was made and re-raise.
+
+    With ``daemons`` the C-PE and RR namespaces are left bare for the daemon
+    (it puts its loopbacks on lo and carries ARP through its own TAP), so
+    neither RR addresses nor static neighbours are set up.
+    """
     require_tools()
     clash = sorted(set(plan.namespaces) & list_netns())
     if clash:
@@ -38,13 +43,13 @@ def build(plan: LabPlan, progress: Progress = print) -> None:
             f"namespaces already exist: {', '.join(clash)} (is the lab up? `sl3vpn lab down`)"
         )
     try:
-        _build(plan, progress)
+        _build(plan, progress, daemons)
     except BaseException:
         destroy(plan.namespaces)
         raise
 
 
-def _build(plan: LabPlan, progress: Progress) -> None:
+def _build(plan: LabPlan, progress: Progress, daemons: bool) -> None:
     topo = plan.topo
     hosts = {r.host_ns for c in plan.cpes for r in c.red}
     for name in plan.namespaces:
@@ -67,6 +72,8 @@ def _build(plan: LabPlan, progress: Progress) -> None:
         ns = Netns(plan.rr_ns[rr.name])
         under.add_address(rr.name, str(rr.underlay_address))
         under.add_route(f"{rr.black_loopback}/32", via=str(rr.link_address.ip))
+        if daemons:
+            continue
         ns.add_address("wan0", str(rr.link_address))
         ns.add_address("lo", f"{rr.black_loopback}/32")
         ns.add_address("lo", f"{rr.red_loopback}/32")
@@ -81,22 +88,29 @@ def _build(plan: LabPlan, progress: Progress) -> None:
             nat.add_address("out0", str(c.cpe.link_address))
             nat.add_route("0.0.0.0/0", via=str(c.cpe.underlay_address.ip))
             nat.add_route(f"{c.cpe.black_loopback}/32", via=str(own.ip))
-            _neigh(nat, str(own.ip), c.black_mac, "in0")
+            if not daemons:
+                _neigh(nat, str(own.ip), c.black_mac, "in0")
             _masquerade(nat, "out0")
         else:
             under.add_route(f"{c.cpe.black_loopback}/32", via=str(c.black_if_addr.ip))
-            _neigh(under, str(c.black_if_addr.ip), c.black_mac, c.name)
+            if not daemons:
+                _neigh(under, str(c.black_if_addr.ip), c.black_mac, c.name)
         for r in c.red:
             host = Netns(r.host_ns)
             s = r.site
             host.add_address("eth0", f"{s.host}/{s.subnet.prefixlen}")
             host.add_route("0.0.0.0/0", via=str(s.gateway))
-            _neigh(host, str(s.gateway), r.mac, "eth0")
+            if not daemons:  # the daemon answers ARP/ND on red ports itself
+                _neigh(host, str(s.gateway), r.mac, "eth0")
             if s.host6 is not None and s.subnet6 is not None:
                 host.add_address("eth0", f"{s.host6}/{s.subnet6.prefixlen}")
                 host.add_route("::/0", via=str(s.gateway6))
-                _neigh(host, str(s.gateway6), r.mac, "eth0")
-    progress("  addresses, underlay routes and static neighbours in place")
+                if not daemons:
+                    _neigh(host, str(s.gateway6), r.mac, "eth0")
+    progress(
+        "  addresses and underlay routes in place"
+        + ("" if daemons else "; static neighbours for the switches (no ARP without hostif)")
+    )
 
 
 def _masquerade(ns: Netns, out_if: str) -> None:

@@ -14,6 +14,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     up.add_argument("topology", metavar="TOPOLOGY.yml")
     up.add_argument("--prefix", help="namespace prefix (default sl3-<topology name>)")
     up.add_argument("--timeout", type=float, default=120.0, help="readiness limit, seconds")
+    up.add_argument(
+        "--daemons",
+        action="store_true",
+        help="run `sl3vpn cpe`/`sl3vpn rr` (BGP + IKE) in the nodes instead of the lab's "
+        "static data plane",
+    )
     up.set_defaults(func=run_up)
     st = lab.add_parser("status", help="processes, SAs and counters of a running lab")
     st.add_argument("--prefix", help="which lab (default: the only one up)")
@@ -52,7 +58,7 @@ def run_up(args: argparse.Namespace) -> int:
     from controller.lab.lab import up
 
     try:
-        up(args.topology, args.prefix, timeout=args.timeout)
+        up(args.topology, args.prefix, timeout=args.timeout, daemons=args.daemons)
     except Exception as exc:  # every lab failure is reported as one line
         return _err(str(exc) if str(exc) else type(exc).__name__)
     return 0

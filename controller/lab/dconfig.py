@@ -29,7 +29,11 @@ class LabConfigError(ValueError):
 
 
 def _switch(black_if: str, red: list[dict[str, Any]]) -> dict[str, Any]:
-    ports = [{"port": BLACK_PORT, "name": "wan0", "role": "black", "address": black_if}, *red]
+    # `interface` binds the switch port to the namespace's veth; the daemon names the
+    # kernel's TAP for a black port after `name` (wan0-h when both are equal).
+    black = {"port": BLACK_PORT, "name": "wan0", "interface": "wan0", "role": "black",
+             "address": black_if}  # fmt: skip
+    ports = [black, *red]
     ports += [{"port": CPU_PORT, "role": "cpu"}, {"port": CRYPTO_PORT, "role": "crypto"}]
     return {
         "p4sim": {"program": PROGRAM, "grpc_address": "127.0.0.1:9559", "device_id": 1},
@@ -62,7 +66,14 @@ def cpe_config(plan: LabPlan, c: CpePlan, run_dir: Path) -> dict[str, Any]:
             addrs.append(f"{s.gateway6}/{s.subnet6.prefixlen}")
             routes.append({"prefix": str(s.subnet6), "interface": r.ifname})
         red_ports.append(
-            {"port": r.port, "name": r.ifname, "role": "red", "vrf": s.tenant, "address": addrs}
+            {
+                "port": r.port,
+                "name": r.ifname,
+                "interface": r.ifname,
+                "role": "red",
+                "vrf": s.tenant,
+                "address": addrs,
+            }
         )
         rt = f"{topo.asn}:{r.vrf_id}"
         vrfs.append(

@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from controller.lab.build import build, destroy
 from controller.lab.dconfig import write_configs
@@ -45,7 +46,7 @@ def check_privileges() -> None:
 
 
 def up(topology_path: str | Path, prefix: str | None = None, progress: Progress = print,
-       timeout: float = 120.0) -> LabState:  # fmt: skip
+       timeout: float = 120.0, daemons: bool = False) -> LabState:  # fmt: skip
     check_privileges()
     topo = load_topology(topology_path)
     prefix = prefix or f"sl3-{topo.name}"
@@ -54,20 +55,33 @@ def up(topology_path: str | Path, prefix: str | None = None, progress: Progress 
         raise LabError(f"lab {prefix!r} is already up (`sl3vpn lab down --prefix {prefix}`)")
     t0 = time.monotonic()
     run_dir = make_run_dir(prefix)
-    state = LabState(prefix, str(Path(topology_path).resolve()), "static", plan.namespaces,
+    mode = "daemon" if daemons else "static"
+    state = LabState(prefix, str(Path(topology_path).resolve()), mode, plan.namespaces,
                      started=time.time())  # fmt: skip
     state.save()
     try:
         progress(f"lab {prefix}: building {len(plan.namespaces)} namespaces")
-        build(plan, progress)
-        write_configs(plan, run_dir / "configs")
+        build(plan, progress, daemons)
+        configs = write_configs(plan, run_dir / "configs")
         progress(f"  daemon configurations in {run_dir / 'configs'} (checked)")
-        write_private(run_dir / "sas.json", json.dumps([s.to_json() for s in generate_sas(plan)]))
-        for c in plan.cpes:
-            state.pids[c.name] = _start(run_dir, c.ns, c.name)
-        state.save()
-        progress(f"  started {len(plan.cpes)} C-PE data planes (p4sim + ESP engine)")
-        _wait_ready(state, plan, progress, timeout)
+        if daemons:
+            for node, argv in daemon_argvs(plan, configs, run_dir).items():
+                ns = plan.rr_ns.get(node) or plan.cpe(node).ns
+                state.pids[node] = _start(run_dir, ns, node, argv)
+            state.save()
+            progress(f"  started {len(state.pids)} daemons (sl3vpn cpe / sl3vpn rr)")
+        else:
+            sas = json.dumps([s.to_json() for s in generate_sas(plan)])
+            write_private(run_dir / "sas.json", sas)
+            for c in plan.cpes:
+                argv = ["-m", "controller.lab.static_node", "--run-dir", str(run_dir),
+                        "--node", c.name]  # fmt: skip
+                state.pids[c.name] = _start(run_dir, c.ns, c.name, argv)
+            state.save()
+            progress(f"  started {len(plan.cpes)} C-PE data planes (p4sim + ESP engine)")
+        _wait_ready(state, progress, timeout)
+        if daemons:
+            _wait_converged(state, plan, progress, deadline=time.monotonic() + timeout)
     except BaseException:
         down(prefix, progress=lambda _m: None)
         raise
@@ -75,10 +89,30 @@ def up(topology_path: str | Path, prefix: str | None = None, progress: Progress 
     return state
 
 
-def _start(run_dir: Path, ns: str, node: str) -> int:
+def daemon_argvs(plan: LabPlan, configs: dict[str, Path], run_dir: Path) -> dict[str, list[str]]:
+    """`sl3vpn cpe|rr` for every node, with the black addresses of its red neighbours."""
+    topo = plan.topo
+    black = {str(n.red_loopback): str(n.black_loopback) for n in (*topo.rrs, *topo.cpes)}
+    out: dict[str, list[str]] = {}
+    for node in (*topo.rrs, *topo.cpes):
+        role = "rr" if node.name in plan.rr_ns else "cpe"
+        if role == "rr":
+            peers = [str(n.red_loopback) for n in (*topo.cpes, *topo.rrs) if n is not node]
+            gateway = str(node.underlay_address.ip)
+        else:
+            peers = [str(rr.red_loopback) for rr in topo.rrs]
+            gateway = str(plan.cpe(node.name).black_gw)
+        argv = ["-m", "controller", role, "--config", str(configs[node.name]),
+                "--black-gateway", gateway, "--run-dir", str(run_dir)]  # fmt: skip
+        for red in peers:
+            argv += ["--peer-black", f"{red}={black[red]}"]
+        out[node.name] = argv
+    return out
+
+
+def _start(run_dir: Path, ns: str, node: str, args: list[str]) -> int:
     log = open(run_dir / f"{node}.log", "ab")  # noqa: SIM115 - handed to the child
-    argv = ["ip", "netns", "exec", ns, sys.executable, "-m", "controller.lab.static_node",
-            "--run-dir", str(run_dir), "--node", node]  # fmt: skip
+    argv = ["ip", "netns", "exec", ns, sys.executable, *args]
     proc = subprocess.Popen(
         argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True
     )
@@ -100,17 +134,37 @@ def _ours(pid: int, run_dir: Path) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return str(run_dir).encode() in cmdline and b"controller.lab.static_node" in cmdline
+    return any(str(run_dir).encode() in arg for arg in cmdline)
 
 
-def _wait_ready(state: LabState, plan: LabPlan, progress: Progress, timeout: float) -> None:
+def _ready_file(state: LabState, node: str) -> Path:
+    name = f"{node}-status.json" if state.mode == "daemon" else f"{node}.status.json"
+    return state.run_dir / name
+
+
+def _group(pgid: int) -> list[int]:
+    """Live processes in process group ``pgid`` (each node runs in its own session)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            out.append(int(entry.name))
+    return out
+
+
+def _wait_ready(state: LabState, progress: Progress, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    waiting = {c.name for c in plan.cpes}
+    waiting = set(state.pids)
     last = 0.0
     while waiting:
         for node in sorted(waiting):
             pid = state.pids[node]
-            if (state.run_dir / f"{node}.status.json").exists():
+            if _ready_file(state, node).exists():
                 waiting.discard(node)
             elif not _alive(pid):
                 tail = _log_tail(state.run_dir / f"{node}.log")
@@ -119,9 +173,65 @@ def _wait_ready(state: LabState, plan: LabPlan, progress: Progress, timeout: flo
         if waiting and now > deadline:
             raise LabError(f"not ready after {timeout:.0f}s: {', '.join(sorted(waiting))}")
         if waiting and now - last >= 2.0:
-            progress(f"  waiting for {', '.join(sorted(waiting))} to load p4src/cpe.p4 ...")
+            progress(f"  waiting for {', '.join(sorted(waiting))} to start ...")
             last = now
         time.sleep(0.1)
+
+
+def missing(plan: LabPlan, docs: dict[str, dict[str, Any]]) -> list[str]:
+    """What the daemons' status snapshots still lack: sessions, SAs, VPN routes."""
+    out = []
+    for c in plan.cpes:
+        doc = docs.get(c.name, {})
+        down = [b["neighbor"] for b in doc.get("bgp", []) if b.get("state") != "Established"]
+        if down or not doc.get("bgp"):
+            out.append(f"{c.name}: BGP to {', '.join(down) or 'RRs'}")
+        sa_peers = {s.get("peer") for s in doc.get("sas", {}).get("child", [])
+                    if s.get("name") == "mpls"}  # fmt: skip
+        no_sa = [p.name for p in plan.cpes if p is not c
+                 and str(p.cpe.black_loopback) not in sa_peers
+                 and str(p.cpe.link_address.ip) not in sa_peers]  # fmt: skip
+        if no_sa:
+            out.append(f"{c.name}: IKE/ESP to {', '.join(no_sa)}")
+        have = {(r.get("vrf"), r.get("prefix")) for r in doc.get("routes", [])
+                if r.get("installed")}  # fmt: skip
+        ours = {r.site.tenant for r in c.red}
+        want = {
+            (r.site.tenant, str(net))
+            for p in plan.cpes
+            if p is not c
+            for r in p.red
+            if r.site.tenant in ours
+            for net in (r.site.subnet, r.site.subnet6)
+            if net
+        }
+        if want - have:
+            out.append(f"{c.name}: {len(want - have)} VPN routes")
+    return out
+
+
+def _wait_converged(state: LabState, plan: LabPlan, progress: Progress, deadline: float) -> None:
+    last, waited = "", time.monotonic()
+    while True:
+        docs = {}
+        for node in state.pids:
+            with contextlib.suppress(OSError, ValueError):
+                docs[node] = json.loads(_ready_file(state, node).read_text())
+        todo = missing(plan, docs)
+        if not todo:
+            return
+        for node, pid in state.pids.items():
+            if not _alive(pid):
+                tail = _log_tail(state.run_dir / f"{node}.log")
+                raise LabError(f"{node} (pid {pid}) exited: {tail}")
+        now = time.monotonic()
+        if now > deadline:
+            raise LabError(f"not converged: {'; '.join(todo)}")
+        text = "; ".join(todo[:3]) + (f" (+{len(todo) - 3} more)" if len(todo) > 3 else "")
+        if text != last or now - waited > 5:
+            progress(f"  waiting for {text}")
+            last, waited = text, now
+        time.sleep(0.5)
 
 
 def _log_tail(path: Path) -> str:
@@ -141,13 +251,14 @@ def down(prefix: str, progress: Progress = print) -> bool:
         return False
     for pid in state.pids.values():
         if _ours(pid, run_dir):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 3.0
+            os.kill(pid, signal.SIGTERM)  # a daemon stops its own p4sim child
+    deadline = time.monotonic() + 5.0
     for pid in state.pids.values():
-        while _ours(pid, run_dir) and time.monotonic() < deadline:
+        while _group(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if _ours(pid, run_dir):
-            os.kill(pid, signal.SIGKILL)
+        for member in _group(pid):  # still there: the process or a child it left behind
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(member, signal.SIGKILL)
     gone = destroy(state.namespaces)
     progress(f"lab {prefix}: {len(state.pids)} processes stopped, {len(gone)} namespaces deleted")
     for child in sorted(run_dir.rglob("*"), reverse=True):
@@ -164,7 +275,7 @@ def status(prefix: str) -> dict[str, object]:
     for node, pid in state.pids.items():
         info: dict[str, object] = {"pid": pid, "running": _ours(pid, run_dir)}
         with contextlib.suppress(OSError, ValueError):
-            info.update(json.loads((run_dir / f"{node}.status.json").read_text()))
+            info.update(json.loads(_ready_file(state, node).read_text()))
         nodes[node] = info
     return {"prefix": prefix, "mode": state.mode, "topology": state.topology,
             "namespaces": state.namespaces, "nodes": nodes}  # fmt: skip
