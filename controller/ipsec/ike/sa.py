@@ -9,22 +9,27 @@ flight, and the next request we accept from the peer is ``mid_in``; a copy of
 
 from __future__ import annotations
 
-import enum
 import os
 import secrets
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from controller.ipsec.ike.child import ChildSa, ChildState
 from controller.ipsec.ike.config import IkeConfig
 from controller.ipsec.ike.crypto.cipher import SkCipher
 from controller.ipsec.ike.crypto.keys import IkeKeys, IkeSuite
-from controller.ipsec.ike.events import ChildDown, Event, IkeDown, PeerMoved
+from controller.ipsec.ike.events import ChildDown, Event, IkeDown
+from controller.ipsec.ike.responder import on_request, refuse
+from controller.ipsec.ike.state import (
+    HALF_OPEN_TIMEOUT,
+    NAT_KEEPALIVE,
+    Addr,
+    Datagram,
+    IkeState,
+)
 from controller.ipsec.ike.tasks import DONE, RETRY, Task
-from controller.ipsec.ike.wire.consts import ExchangeType, Notify
+from controller.ipsec.ike.wire.consts import ExchangeType
 from controller.ipsec.ike.wire.errors import IkeError
-from controller.ipsec.ike.wire.header import IkeHeader
 from controller.ipsec.ike.wire.ident import Identity
 from controller.ipsec.ike.wire.message import (
     Fragment,
@@ -32,27 +37,9 @@ from controller.ipsec.ike.wire.message import (
     Reassembler,
     decode_message,
     encode_message,
-    error_response,
 )
 
-Addr = tuple[str, int]
-HALF_OPEN_TIMEOUT = 30.0  # seconds a responder keeps an SA that never authenticates
-NAT_KEEPALIVE = 20.0  # RFC 3948 2.3 suggests 20 s: keeps our NAT mapping open when idle
-
-
-@dataclass
-class Datagram:
-    data: bytes
-    src: Addr
-    dst: Addr
-    keepalive: bool = False  # a NAT keepalive (RFC 3948 2.3): sent as is, no non-ESP marker
-
-
-class IkeState(enum.Enum):
-    CONNECTING = "connecting"
-    ESTABLISHED = "established"
-    DELETING = "deleting"
-    DELETED = "deleted"
+__all__ = ["Addr", "Datagram", "IkeSa", "IkeState", "random_spi"]
 
 
 def random_spi() -> int:
@@ -95,7 +82,7 @@ class IkeSa:
         self._sent: list[bytes] = []
         self._tries = 0
         self._retransmit_at: float | None = None
-        self._last_response: tuple[int, list[bytes]] | None = None
+        self.last_response: tuple[int, list[bytes]] | None = None
         self._reasm = Reassembler()
         self.outbox: list[Datagram] = []
         self.events: list[Event] = []
@@ -128,9 +115,9 @@ class IkeSa:
 
     def queue(self, task: Task, now: float) -> None:
         self.pending.append(task)
-        self._start_next(now)
+        self.start_next(now)
 
-    def _start_next(self, now: float) -> None:
+    def start_next(self, now: float) -> None:
         if self.active is not None or not self.pending or self.state == IkeState.DELETED:
             return
         while self.pending:
@@ -147,18 +134,18 @@ class IkeSa:
         )
         req.encrypted = self.active.exchange != ExchangeType.IKE_SA_INIT
         self.active.build(self, req)
-        self._sent = self._encode(req)
+        self._sent = self.encode(req)
         if req.exchange == ExchangeType.IKE_SA_INIT:
             self.init_request = self._sent[0]
         self._tries = 0
         self._retransmit_at = now + self.cfg.retransmit_base
-        self._emit(self._sent, now)
+        self.emit(self._sent, now)
 
-    def _encode(self, msg: Message) -> list[bytes]:
+    def encode(self, msg: Message) -> list[bytes]:
         frag = self.cfg.fragment_size if self.peer_fragments else None
         return encode_message(msg, self.cipher_out if msg.encrypted else None, frag)
 
-    def _emit(self, packets: list[bytes], now: float | None = None) -> None:
+    def emit(self, packets: list[bytes], now: float | None = None) -> None:
         self.outbox.extend(Datagram(p, self.local, self.remote) for p in packets)
         if now is not None:
             self.last_sent = now
@@ -178,7 +165,7 @@ class IkeSa:
         except IkeError as exc:
             self.log(f"{self.cfg.name}: dropped message from {src[0]}:{src[1]}: {exc}")
             if exc.authenticated and exc.notify is not None:
-                self._refuse(data, exc)
+                refuse(self, data, exc)
             return
         self.last_heard = now
         self._reasm.forget_below(min(self.mid_in, self.mid_out))  # stale partial messages
@@ -186,22 +173,7 @@ class IkeSa:
         if got.response:
             self._on_response(got, got_raw, now)
         else:
-            self._on_request(got, got_raw, src, dst, now)
-
-    def _refuse(self, data: bytes, exc: IkeError) -> None:
-        """Answer an authenticated but unacceptable request with its error NOTIFY."""
-        hdr = IkeHeader.decode(data)
-        if hdr.is_response or hdr.message_id != self.mid_in or exc.notify is None:
-            return  # errors in responses are never answered (RFC 7296 2.21)
-        req = Message(
-            hdr.exchange, hdr.message_id, self.spi_i, self.spi_r, False, not self.initiator
-        )
-        req.encrypted = hdr.exchange != ExchangeType.IKE_SA_INIT
-        resp = error_response(req, exc.notify, exc.data)
-        packets = self._encode(resp)
-        self._last_response = (hdr.message_id, packets)
-        self.mid_in += 1
-        self._emit(packets)
+            on_request(self, got, got_raw, src, dst, now)
 
     def _on_response(self, msg: Message, raw: bytes, now: float) -> None:
         task = self.active
@@ -218,7 +190,7 @@ class IkeSa:
             task.failed(self, str(exc))
             if msg.exchange in (ExchangeType.IKE_SA_INIT, ExchangeType.IKE_AUTH):
                 self.fail(f"{ExchangeType(msg.exchange).name} failed: {exc}")
-            self._start_next(now)
+            self.start_next(now)
             return
         if result == RETRY:
             if msg.exchange != ExchangeType.IKE_SA_INIT:
@@ -227,66 +199,13 @@ class IkeSa:
             return
         assert result == DONE
         self._finish_request(now)
-        self._start_next(now)
+        self.start_next(now)
 
     def _finish_request(self, now: float) -> None:
         self.active = None
         self._sent = []
         self._retransmit_at = None
         self.mid_out += 1
-
-    def _on_request(self, msg: Message, raw: bytes, src: Addr, dst: Addr, now: float) -> None:
-        if msg.message_id == self.mid_in - 1 and self._last_response is not None:
-            mid, packets = self._last_response
-            if mid == msg.message_id:
-                self._emit(packets, now)  # the peer lost our response (RFC 7296 2.1)
-            return
-        if msg.message_id != self.mid_in:
-            self.log(f"{self.cfg.name}: request {msg.message_id} outside window {self.mid_in}")
-            return
-        if self.state == IkeState.CONNECTING:
-            self.local, self.remote = dst, src  # the initiator may have floated to 4500
-        elif msg.encrypted and self.encap and src != self.remote:
-            # NAT mapping changed (RFC 7296 2.23): follow the authenticated peer
-            self.events.append(PeerMoved(self.cfg.name, self.remote, src))
-            self.remote = src
-        task = self._responder_task(msg)
-        if msg.exchange == ExchangeType.IKE_SA_INIT:
-            self.init_request = raw
-        resp = Message(msg.exchange, msg.message_id, self.spi_i, self.spi_r, True, self.initiator)
-        resp.encrypted = msg.encrypted
-        if task is None:
-            resp = error_response(msg, Notify.INVALID_SYNTAX)
-            resp.initiator = self.initiator
-        else:
-            try:
-                task.process(self, msg)
-                task.build(self, resp)
-            except IkeError as exc:
-                self.log(f"{self.cfg.name}: request {msg.message_id} refused: {exc}")
-                if exc.notify is None:
-                    return
-                resp = error_response(msg, exc.notify, exc.data)
-                resp.initiator = self.initiator
-                init = msg.exchange == ExchangeType.IKE_SA_INIT
-                resp.spi_r = bytes(8) if init else self.spi_r
-        packets = self._encode(resp)
-        if msg.exchange == ExchangeType.IKE_SA_INIT:
-            self.init_response = packets[0]
-        self._last_response = (msg.message_id, packets)
-        self.mid_in += 1
-        self._emit(packets, now)
-        if task is not None:
-            task.responded(self)
-        early = msg.exchange in (ExchangeType.IKE_SA_INIT, ExchangeType.IKE_AUTH)
-        if self.state == IkeState.CONNECTING and early and resp.error_notify() is not None:
-            self.fail(f"{ExchangeType(msg.exchange).name} refused")
-        self._start_next(now)
-
-    def _responder_task(self, msg: Message) -> Task | None:
-        from controller.ipsec.ike.tasks.dispatch import responder_task
-
-        return responder_task(self, msg)
 
     # -- timers ---------------------------------------------------------------------
 
@@ -318,9 +237,9 @@ class IkeSa:
                 self.fail(f"no response after {self.cfg.retransmit_tries} retransmissions")
                 return
             self._retransmit_at = now + self.cfg.retransmit_base * 2**self._tries
-            self._emit(self._sent, now)
+            self.emit(self._sent, now)
         timers_due(self, now)
-        self._start_next(now)
+        self.start_next(now)
         natted = self.state == IkeState.ESTABLISHED and self.nat_here
         if natted and now >= self.last_sent + NAT_KEEPALIVE:
             self.outbox.append(Datagram(b"\xff", self.local, self.remote, keepalive=True))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from controller.ipsec.ike.child import ChildState
+from controller.ipsec.ike.state import IkeState
 from controller.ipsec.ike.tasks import Task
 from controller.ipsec.ike.tasks.child_create import ChildCreate
 from controller.ipsec.ike.tasks.ike_auth import IkeAuth
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 
 
 def responder_task(sa: IkeSa, msg: Message) -> Task | None:
-    from controller.ipsec.ike.sa import IkeState
 
     if msg.exchange == ExchangeType.IKE_SA_INIT:
         return IkeInit(False) if sa.state == IkeState.CONNECTING and msg.message_id == 0 else None
@@ -40,7 +40,6 @@ def responder_task(sa: IkeSa, msg: Message) -> Task | None:
 
 
 def timers_due(sa: IkeSa, now: float) -> None:
-    from controller.ipsec.ike.sa import IkeState
 
     if sa.state != IkeState.ESTABLISHED:
         return

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from controller.ipsec.ike import x509
 from controller.ipsec.ike.auth import psk_auth, signed_octets, verify_psk
 from controller.ipsec.ike.events import ChildUp, IkeUp
+from controller.ipsec.ike.state import IkeState
 from controller.ipsec.ike.tasks import DONE, Task
 from controller.ipsec.ike.tasks.childneg import (
     add_request,
@@ -131,7 +132,6 @@ class IkeAuth(Task):
         self._up(sa)
 
     def _up(self, sa: IkeSa) -> None:
-        from controller.ipsec.ike.sa import IkeState
 
         if sa.state != IkeState.ESTABLISHED:
             sa.state = IkeState.ESTABLISHED

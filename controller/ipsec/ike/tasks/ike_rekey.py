@@ -14,6 +14,7 @@ from controller.ipsec.ike.crypto.dh import DhExchange
 from controller.ipsec.ike.crypto.keys import derive_ike_keys, skeyseed
 from controller.ipsec.ike.events import IkeRekeyed
 from controller.ipsec.ike.proposals import one, parse_proposals, select
+from controller.ipsec.ike.state import IkeState
 from controller.ipsec.ike.tasks import DONE, Task
 from controller.ipsec.ike.tasks.ike_init import suite_of
 from controller.ipsec.ike.wire.consts import (
@@ -105,7 +106,6 @@ class IkeRekey(Task):
 
     def _settle(self, sa: IkeSa, ours: IkeSa, our_min: bytes) -> None:
         """Our rekey completed: adopt our new SA, or the peer's on a collision we lost."""
-        from controller.ipsec.ike.sa import IkeState
         from controller.ipsec.ike.tasks.informational import Informational
 
         theirs = sa.collision
@@ -124,7 +124,6 @@ class IkeRekey(Task):
     ) -> IkeSa:
         """The new IKE SA with keys from SK_d (old) and the new DH secret; not yet in use."""
         from controller.ipsec.ike.sa import IkeSa as Sa
-        from controller.ipsec.ike.sa import IkeState
 
         assert (
             self.dh is not None

@@ -6,6 +6,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from controller.ipsec.ike.child import ChildSa, ChildState
+from controller.ipsec.ike.state import IkeState
 from controller.ipsec.ike.tasks import DONE, Task
 from controller.ipsec.ike.wire.consts import ExchangeType, Protocol
 from controller.ipsec.ike.wire.message import Message
@@ -27,7 +28,6 @@ class Informational(Task):
         self._answer: list[ChildSa] = []
 
     def build(self, sa: IkeSa, msg: Message) -> None:
-        from controller.ipsec.ike.sa import IkeState
 
         if self.initiator:
             if self.delete_ike:
