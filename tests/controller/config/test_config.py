@@ -18,7 +18,8 @@ from controller.config import ConfigError, load_config, parse
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[3]
-EXAMPLES = sorted((ROOT / "examples").glob("*.yml"))
+# Daemon configurations; lab-*.yml files are lab topologies (controller/lab), not daemon configs.
+EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.yml") if not p.name.startswith("lab-"))
 LAB_PSK = "lab-psk-do-not-use-0123456789"
 
 BASE: dict[str, Any] = {
