@@ -21,6 +21,7 @@ from targets.p4sim.compiler.gen import Generated
 from targets.p4sim.frontend import ast as A
 
 ACTION, TABLE, VALUE_SET, CONTROLLER_HEADER = 0x01, 0x02, 0x03, 0x04
+ACTION_PROFILE = 0x11
 COUNTER, DIRECT_COUNTER, METER, DIRECT_METER, REGISTER, DIGEST = 0x12, 0x13, 0x14, 0x15, 0x16, 0x17
 MATCH_TYPES = {"exact": 2, "lpm": 3, "ternary": 4, "range": 5, "optional": 6}
 # Annotations p4c consumes itself rather than copying into P4Info.
@@ -125,6 +126,8 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
         "direct_meter": DIRECT_METER,
         "register": REGISTER,
         "value_set": VALUE_SET,
+        "action_profile": ACTION_PROFILE,
+        "action_selector": ACTION_PROFILE,
     }
     for e in g.externs.values():
         if e.kind in kinds:
@@ -161,6 +164,8 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
             if res:
                 kind = g.externs[res].kind
                 tm.direct_resource_ids.append(ids.get(kinds[kind], res))
+        if t.implementation:
+            tm.implementation_id = ids.get(ACTION_PROFILE, t.implementation)
         tm.size = t.size
         if t.idle_timeout:
             tm.idle_timeout_behavior = p4i.Table.IdleTimeoutBehavior.NOTIFY_CONTROL
@@ -197,6 +202,12 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
             m = info.registers.add()
             preamble(m, REGISTER, e.fq, e.annotations)
             m.type_spec.bitstring.bit.bitwidth = e.width
+            m.size = e.size
+        elif e.kind in ("action_profile", "action_selector"):
+            m = info.action_profiles.add()
+            preamble(m, ACTION_PROFILE, e.fq, e.annotations)
+            m.table_ids.extend(ids.get(TABLE, t) for t in e.tables)
+            m.with_selector = e.kind == "action_selector"
             m.size = e.size
         elif e.kind == "value_set":
             m = info.value_sets.add()

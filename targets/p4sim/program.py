@@ -15,6 +15,7 @@ from targets.p4sim.frontend.preprocess import preprocess
 from targets.p4sim.p4info import IdAllocator, build_p4info
 from targets.p4sim.state import (
     ActionCall,
+    ActionProfile,
     ActionSpec,
     Counter,
     CounterType,
@@ -100,6 +101,13 @@ class Program:
                 st.meters[fq] = Meter(fq, i, e.size, MeterType(e.unit), **kw)
             elif e.kind == "register":
                 st.registers[fq] = Register(fq, i, e.size, e.width)
+            elif e.kind in ("action_profile", "action_selector"):
+                ap = ActionProfile(fq, i, e.size, with_selector=e.kind == "action_selector")
+                st.action_profiles[fq] = ap
+                for tname in e.tables:
+                    table = st.tables[tname]
+                    table.profile = ap
+                    ap.check_action = table._check_action
         return st
 
     def bind(self, state: SwitchState, runtime: Any, clock: Any = None) -> dict[str, Any]:
@@ -122,6 +130,8 @@ class Program:
                 G[e.gname] = state.registers[fq]
             elif e.kind == "value_set":
                 G[e.gname] = []
+            elif e.kind in ("action_profile", "action_selector"):
+                G[e.gname] = state.action_profiles[fq]
         for gname, _info in g.action_tables:
             G[gname] = dict(g.globals[gname])
         units = {fq: e.unit == "packets" for fq, e in g.externs.items() if e.kind == "direct_meter"}

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from targets.p4sim import hashes
-from targets.p4sim.state import MeterColor, TableEntry
+from targets.p4sim.state import ActionCall, MeterColor, TableEntry
 from targets.p4sim.state.externs import MeterBucket, MeterConfig
 
 
@@ -77,6 +77,7 @@ def direct_meter_executor(
 
 HELPERS: dict[str, Any] = {
     "_Exit": Exit,
+    "_AC": ActionCall,
     "_PErr": ParserError,
     "_Reject": Reject,
     "_sx": sx,

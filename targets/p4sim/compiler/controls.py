@@ -340,6 +340,16 @@ class ControlGen(StmtGen):
             if len(args) != 1:
                 raise self.err(d.loc, f"{tname} needs a type argument")
             info.unit = self.enum_member_name(args[0])
+        elif tname in ("action_profile", "action_selector"):
+            sel = tname == "action_selector"
+            if len(args) != (3 if sel else 1) or not args[1 if sel else 0].is_const:
+                raise self.err(
+                    d.loc, f"{tname} needs " + ("(algorithm, size, width)" if sel else "(size)")
+                )
+            info.size = int(args[1 if sel else 0].const)
+            if sel:
+                info.unit = self.enum_member_name(args[0])  # the selector's hash algorithm
+                info.width = int(args[2].const) if args[2].is_const else 32
         elif tname == "register":
             if len(args) < 1 or not args[0].is_const or not targs:
                 raise self.err(d.loc, "register needs a cell type and a size")
@@ -349,7 +359,7 @@ class ControlGen(StmtGen):
                 info.index_width = T.width_of(targs[1])
         info.gname = self.fresh("X")
         self.G[info.gname] = None  # filled in with the run-time object later
-        if tname not in ("Checksum16", "action_profile", "action_selector"):
+        if tname != "Checksum16":
             self.externs[fq] = info
         return Val(T.ObjT("extern", tname), kind="inst", obj=info)
 

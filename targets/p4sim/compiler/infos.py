@@ -58,6 +58,7 @@ class ExternInfo:
     index_width: int = 32
     gname: str = ""
     table: str | None = None  # owner table of direct resources
+    tables: list[str] = field(default_factory=list)  # tables using an action profile
     type_name: str = ""
 
 

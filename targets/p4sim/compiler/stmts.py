@@ -333,6 +333,7 @@ class StmtGen(ExprGen):
         fq = qualify(sc.prefix, d)
         keys: list[KeyInfo] = []
         key_srcs: list[str] = []
+        selector_vals: list[Val] = []
         kp = d.prop("key")
         fem = Emitter()
         saved = self.em
@@ -344,6 +345,7 @@ class StmtGen(ExprGen):
             if k.match_kind not in self.env.match_kinds:
                 raise self.err(k.loc, f"unknown match kind {k.match_kind}")
             if k.match_kind == "selector":
+                selector_vals.append(v)
                 continue
             if v.type == T.BOOL:
                 src, w = f"int({v.src})", 1
@@ -448,8 +450,19 @@ class StmtGen(ExprGen):
                 ext.table = fq
                 setattr(tinfo, attr, ext.fq)
         ip = d.prop("implementation")
+        prof: ExternInfo | None = None
         if ip is not None:
-            raise self.err(ip.loc, "action profiles/selectors are not supported by p4sim yet")
+            pv = self.expr(ip.value, sc)
+            if pv.kind != "inst" or pv.obj.kind not in ("action_profile", "action_selector"):
+                raise self.err(ip.loc, "implementation must name an action_profile/action_selector")
+            prof = pv.obj
+            assert prof is not None
+            if prof.table is None:
+                prof.table = fq
+            prof.tables.append(fq)
+            tinfo.implementation = prof.fq
+            if selector_vals and prof.kind != "action_selector":
+                raise self.err(ip.loc, "selector keys need an action_selector")
         st = d.prop("support_timeout")
         tinfo.idle_timeout = bool(st and self.expr(st.value, sc).const)
         tg = self.fresh("T")
@@ -473,6 +486,18 @@ class StmtGen(ExprGen):
                 f"_dmeter(_e, F['sm.packet_length'], {tinfo.direct_meter!r})"
             )
         self.em("_a = _e.action")
+        if prof is not None:
+            packed, nbits = self.packed_src(  # type: ignore[attr-defined]
+                Val(T.TupleT([v.type for v in selector_vals]), items=selector_vals, kind="list"),
+                d.loc,
+            )
+            h = f"_hashv({prof.unit!r}, {packed}, {nbits})" if selector_vals else "0"
+            self.em("if _a.__class__ is not _AC:")
+            self.em(f"    _a = {prof.gname}.resolve(_a, {h})")
+            self.em("    if _a is None:")
+            self.em(f"        _e = {tg}.default_entry")
+            self.em("        _hit = False")
+            self.em("        _a = _e.action")
         self.em("if _S.trace is not None:")
         self.em(
             f"    _S.trace.append(('table', {fq!r}, _hit, _a.action, _a.args,"

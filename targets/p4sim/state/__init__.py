@@ -19,6 +19,7 @@ from targets.p4sim.state.externs import (
     Register,
 )
 from targets.p4sim.state.pre import CloneSession, MulticastGroup, PacketReplicationEngine, Replica
+from targets.p4sim.state.profiles import ActionProfile, ProfileRef
 from targets.p4sim.state.switch_state import SwitchState
 from targets.p4sim.state.tables import (
     ActionCall,
@@ -36,6 +37,7 @@ from targets.p4sim.state.tables import (
 
 __all__ = [
     "ActionCall",
+    "ActionProfile",
     "ActionSpec",
     "CloneSession",
     "Counter",
@@ -51,6 +53,7 @@ __all__ = [
     "MulticastGroup",
     "Optional",
     "PacketReplicationEngine",
+    "ProfileRef",
     "Range",
     "Register",
     "Replica",

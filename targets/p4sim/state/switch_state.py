@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from targets.p4sim.state.errors import StateError
 from targets.p4sim.state.externs import Counter, Meter, Register
 from targets.p4sim.state.pre import PacketReplicationEngine
+from targets.p4sim.state.profiles import ActionProfile
 from targets.p4sim.state.tables import Table
 
 
@@ -23,6 +24,7 @@ class SwitchState:
     counters: dict[str, Counter] = field(default_factory=dict)
     meters: dict[str, Meter] = field(default_factory=dict)
     registers: dict[str, Register] = field(default_factory=dict)
+    action_profiles: dict[str, ActionProfile] = field(default_factory=dict)
     direct_counters: dict[str, str] = field(default_factory=dict)
     direct_meters: dict[str, str] = field(default_factory=dict)
     ids: dict[int, str] = field(default_factory=dict)  # P4Info id -> name
@@ -59,6 +61,12 @@ class SwitchState:
             raise StateError(f"no register {name!r}", "not_found")
         return self.registers[name]
 
+    def action_profile(self, key: str | int) -> ActionProfile:
+        name = self._name(key)
+        if name not in self.action_profiles:
+            raise StateError(f"no action profile {name!r}", "not_found")
+        return self.action_profiles[name]
+
     def direct_table(self, key: str | int) -> Table:
         """The table owning a direct counter or direct meter."""
         name = self._name(key)
@@ -77,4 +85,6 @@ class SwitchState:
             m.reset()
         for r in self.registers.values():
             r.reset()
+        for ap in self.action_profiles.values():
+            ap.reset()
         self.pre.reset()

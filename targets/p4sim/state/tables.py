@@ -93,7 +93,7 @@ class TableEntry:
     """
 
     matches: tuple[FieldMatch | None, ...]
-    action: ActionCall
+    action: ActionCall  # or a ProfileRef for tables with an action profile
     priority: int = 0
     controller_metadata: int = 0
     is_const: bool = False
@@ -135,6 +135,7 @@ class Table:
         self.const_entries = const_entries
         self.direct_counter = direct_counter
         self.direct_meter = direct_meter
+        self.profile: object = None  # ActionProfile when the table has an implementation
         self._initial_default = default_action
         self.default_entry = TableEntry((), self._check_action(default_action, default=True))
         kinds = {k.match_kind for k in self.keys}
@@ -152,6 +153,12 @@ class Table:
 
     # -- validation -----------------------------------------------------
     def _check_action(self, call: ActionCall, *, default: bool = False) -> ActionCall:
+        if not isinstance(call, ActionCall):
+            check_ref = getattr(self.profile, "check_ref", None)
+            if check_ref is None or default:
+                raise StateError(f"table {self.name}: entries need a direct action")
+            check_ref(call)
+            return call
         spec = self.actions.get(call.action)
         if spec is None:
             raise StateError(f"table {self.name}: action {call.action!r} is not in its actions")

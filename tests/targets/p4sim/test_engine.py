@@ -173,3 +173,37 @@ def test_meters_two_rate_three_colour() -> None:
     info = sw.program.p4info
     assert info.direct_meters[0].direct_table_id == info.tables[0].preamble.id
     assert info.meters[0].spec.unit == 2  # PACKETS
+
+
+def test_action_selector_ecmp() -> None:
+    from targets.p4sim.hashes import crc16
+    from targets.p4sim.state import ProfileRef, StateError
+
+    prog = load(HERE / "programs" / "ecmp.p4")
+    info = prog.p4info
+    (ap,) = info.action_profiles
+    assert (ap.preamble.name, ap.with_selector, ap.size) == ("MyIngress.ecmp_selector", True, 128)
+    assert ap.preamble.id >> 24 == 0x11
+    assert info.tables[0].implementation_id == ap.preamble.id
+    assert [m.name for m in info.tables[0].match_fields] == ["hdr.flow.dst"]  # no selector keys
+    sw = Switch(prog)
+    prof = sw.state.action_profile("MyIngress.ecmp_selector")
+    for m in range(4):
+        prof.insert_member(m, ActionCall("MyIngress.set_nhop", (10 + m, m)))
+    prof.insert_group(1, [0, 1, 2, 3])
+    t = sw.state.table("MyIngress.ecmp")
+    t.insert(TableEntry((Lpm(0x0A000000, 8),), ProfileRef(group_id=1)))  # type: ignore[arg-type]
+    t.insert(TableEntry((Lpm(0x0B000000, 8),), ProfileRef(member_id=2)))  # type: ignore[arg-type]
+    seen = set()
+    for src in range(64):
+        frame = src.to_bytes(4, "big") + bytes.fromhex("0a000001") + b"\x06\x00"
+        ((port, out),) = sw.process(0, frame)
+        member = crc16(frame[:4] + frame[8:9]) % 4  # BMv2: hash of the selector fields
+        assert (port, out[-1]) == (10 + member, member)
+        seen.add(port)
+    assert seen == {10, 11, 12, 13}
+    assert sw.process(0, bytes(4) + bytes.fromhex("0b000001") + b"\x06\x00")[0][0] == 12
+    with pytest.raises(StateError):
+        prof.delete_member(1)  # still in group 1
+    with pytest.raises(StateError):
+        t.insert(TableEntry((Lpm(0x0C000000, 8),), ProfileRef(member_id=99)))  # type: ignore[arg-type]
