@@ -283,17 +283,38 @@ class ControlGen(StmtGen):
             raise self.err(d.loc, f"unsupported local declaration {type(d).__name__}")
 
     def user_function(self, decl: A.FunctionDecl, e: A.Call, sc: Scope) -> Val:
+        """Call a function; out/inout parameters alias the caller's lvalues.
+
+        A function with out/inout parameters is specialised per distinct set
+        of argument paths (like actions called with directional arguments).
+        """
         rt = self.env.resolve(decl.ret)
-        fn = self._function_cache.get(id(decl))
+        if len(e.args) != len(decl.params):
+            raise self.err(e.loc, f"{decl.name} takes {len(decl.params)} arguments")
+        srcs: list[str] = []
+        bound: dict[str, Val] = {}
+        for p, a in zip(decl.params, e.args, strict=True):
+            pt = self.env.resolve(p.type)
+            v = self.coerce(self.expr(a, sc, pt), pt, a.loc, f"argument {p.name}")
+            if p.direction in ("out", "inout"):
+                if v.path is None or v.slice is not None:
+                    raise self.err(a.loc, f"argument {p.name} of {decl.name} must be an lvalue")
+                self.check_writable(v, a.loc)
+                bound[p.name] = v
+            else:
+                srcs.append(v.src)
+        sig = f"{id(decl)}:{sorted((k, v.path) for k, v in bound.items())}"
+        fn = self._fn_cache.get(sig)
         if fn is None:
             fn = self.fresh("f_")
-            self._function_cache[id(decl)] = fn
+            self._fn_cache[sig] = fn
             fsc = Scope(self.root_scope, decl.name)
             fsc.names["$ret"] = Val(rt)
             args = []
             for p in decl.params:
-                if p.direction in ("out", "inout"):
-                    raise self.err(p.loc, "out/inout function parameters are not supported")
+                if p.name in bound:
+                    fsc.names[p.name] = bound[p.name]
+                    continue
                 pt = self.env.resolve(p.type)
                 fsc.names[p.name] = Val(pt, f"p_{p.name}", kind="pyvar")
                 args.append(f"p_{p.name}")
@@ -303,13 +324,11 @@ class ControlGen(StmtGen):
             self.block(decl.body, fsc)
             self.funcs.append("\n".join(self.em.lines))
             self.em = saved
-        if len(e.args) != len(decl.params):
-            raise self.err(e.loc, f"{decl.name} takes {len(decl.params)} arguments")
-        srcs = []
-        for p, a in zip(decl.params, e.args, strict=True):
-            pt = self.env.resolve(p.type)
-            srcs.append(self.coerce(self.expr(a, sc, pt), pt, a.loc).src)
-        return Val(rt, f"{fn}(F{''.join(', ' + s for s in srcs)})")
+        call = f"{fn}(F{''.join(', ' + s for s in srcs)})"
+        if rt == T.VOID:
+            self.em(call)
+            return Val(T.VOID)
+        return Val(rt, call)
 
     # -- extern instances ------------------------------------------------------------------------
     def instantiate(self, d: A.Instance, sc: Scope) -> Val:

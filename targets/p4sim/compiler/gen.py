@@ -47,7 +47,7 @@ class Gen(ParserGen):
         self.nfunc = 0
         self._action_cache: dict[str, ActionInfo] = {}
         self._control_cache: dict[str, str] = {}
-        self._function_cache: dict[int, str] = {}
+        self._fn_cache: dict[str, str] = {}
         self._action_tables: list[tuple[str, TableInfo]] = []
         self._action_decls: dict[str, A.ActionDecl] = {}
         self.digest_types = {}

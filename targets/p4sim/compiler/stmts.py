@@ -64,7 +64,7 @@ class StmtGen(ExprGen):
     root_scope: Scope
     _action_cache: dict[str, ActionInfo]
     _control_cache: dict[str, str]
-    _function_cache: dict[int, str]
+    _fn_cache: dict[str, str]
     _action_tables: list[tuple[str, TableInfo]]
     _action_decls: dict[str, A.ActionDecl]
     readonly: frozenset[str] = frozenset()  # storage roots bound to `in` parameters
