@@ -61,6 +61,7 @@ class IkeDaemon:
         cfg = self.config(name)
         sa = IkeSa(cfg, True, local, remote, now, spi_alloc=self.spi_alloc)
         sa.log = self.log
+        sa.first_contact = self._first_contact
         self.sas[sa.spi_i] = sa
         first_child = cfg.child(child) if child else (cfg.children[0] if cfg.children else None)
         sa.queue(IkeInit(True), now)
@@ -157,11 +158,28 @@ class IkeDaemon:
             return None
         sa = IkeSa(cfg, False, dst, src, now, spi_i=msg.spi_i, spi_alloc=self.spi_alloc)
         sa.log = self.log
+        sa.on_initial_contact = self._initial_contact
         if len(self.configs) > 1:
             sa.lookup = self._lookup
         self.sas[sa.spi_r] = sa
         self._half_open[(sa.spi_i, src)] = sa
         return sa
+
+    def _first_contact(self, sa: IkeSa) -> bool:
+        """No other SA with this peer, in any state (checked as IKE_AUTH is built)."""
+        return not any(
+            o is not sa and o.remote[0] == sa.remote[0] and o.state != IkeState.DELETED
+            for o in self.sas.values()
+        )
+
+    def _initial_contact(self, new: IkeSa) -> None:
+        """RFC 7296 2.4: the peer has no other SA with us, so ours with it are stale."""
+        for old in list(self.sas.values()):
+            same_peer = old.remote_id == new.remote_id and old.cfg.name == new.cfg.name
+            if old is not new and same_peer and old.state != IkeState.CONNECTING:
+                self.log(f"{new.remote_id} sent INITIAL_CONTACT: dropping IKE SA {old.spi_i.hex()}")
+                old.fail("peer restarted (INITIAL_CONTACT)")
+                self._collect(old)
 
     def _lookup(self, ident: Identity) -> IkeConfig | None:
         for c in self.configs:

@@ -97,6 +97,11 @@ class IkeSa:
         self.log: Callable[[str], None] = lambda line: None
         # responder: find the config for the identity in IDi (several peers, one daemon)
         self.lookup: Callable[[Identity], IkeConfig | None] | None = None
+        # initiator: asked when IKE_AUTH is built; True = no other SA with this peer, so
+        # send INITIAL_CONTACT
+        self.first_contact: Callable[[IkeSa], bool] | None = None
+        # responder: the peer sent INITIAL_CONTACT; the daemon drops its older SAs
+        self.on_initial_contact: Callable[[IkeSa], None] | None = None
 
     def __repr__(self) -> str:
         return (

@@ -97,6 +97,10 @@ class IkeAuth(Task):
                 msg.payloads.append(IdrPayload(Identity.from_str(sa.cfg.remote_id)))
             octets = signed_octets(sa.suite.prf, sa.init_request, sa.nr, sa.keys.sk_pi, me)
             msg.payloads.append(_my_auth(sa, octets))
+            if sa.first_contact is not None and sa.first_contact(sa):
+                # we hold no other SA with this peer (e.g. we restarted): RFC 7296 2.4 lets
+                # the peer drop whatever it still has with us
+                msg.payloads.append(NotifyPayload(Notify.INITIAL_CONTACT))
             if self.child_cfg is not None:
                 self.spi_in = sa.spi_alloc()
                 add_request(msg, self.child_cfg, self.spi_in, pfs=False)
@@ -193,6 +197,8 @@ class IkeAuth(Task):
             sa.cfg = cfg
         octets = signed_octets(sa.suite.prf, sa.init_request, sa.nr, sa.keys.sk_pi, idi.identity)
         _check_peer(sa, msg, idi.identity, octets)
+        if msg.notify(Notify.INITIAL_CONTACT) is not None and sa.on_initial_contact is not None:
+            sa.on_initial_contact(sa)
         self._chosen = None
         try:
             self._chosen = responder_choose(sa, msg, with_dh=False)

@@ -202,3 +202,26 @@ def test_hard_lifetimes_delete_child_and_ike_sa() -> None:
     net.advance(70)
     assert not a.sas and not b.sas
     assert net.kinds(B_ADDR)[-1] == "IkeDown"
+
+
+def test_peer_restart_with_initial_contact_replaces_stale_sas() -> None:
+    from controller.ipsec.ike.daemon import IkeDaemon
+
+    from .harness import psk_config
+
+    net, _, b, _, peer = _up()
+    old_child = peer.children[0]
+    # A restarts: a fresh daemon, no memory of its SAs; B still holds the old ones
+    a2 = IkeDaemon([psk_config(A_ADDR, B_ADDR)])
+    net.nodes[A_ADDR] = a2
+    fresh = connect(net, a2)
+    assert fresh.state.value == "established"
+    (current,) = b.established()
+    assert current.spis == fresh.spis and peer.state.value == "deleted"
+    kinds = [(type(e).__name__, getattr(e, "child", None)) for _, e in net.events[B_ADDR]]
+    assert ("ChildDown", old_child) in kinds
+    # a second IKE SA to the same peer from the same daemon does not claim first contact
+    again = a2.initiate(f"to-{B_ADDR}", (A_ADDR, 500), (B_ADDR, 500), net.now)
+    net.pump()
+    assert again.state.value == "established" and current.state.value == "established"
+    assert len(b.established()) == 2
