@@ -100,7 +100,10 @@ class IkeService:
                     self.esp_sink(data, src)
                 return
             data = data[4:]
-        self.daemon.receive(data, src, (self.local_ip, port), self.now)
+        try:
+            self.daemon.receive(data, src, (self.local_ip, port), self.now)
+        except Exception as exc:  # a bug must not take the daemon down with it
+            self.daemon.log(f"IKE: internal error on a datagram from {src[0]}: {exc!r}")
         self._flush()
 
     def _flush(self) -> None:
@@ -129,5 +132,8 @@ class IkeService:
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=min(delay, 3600.0))
             except TimeoutError:
-                self.daemon.tick(self.now)
+                try:
+                    self.daemon.tick(self.now)
+                except Exception as exc:  # keep the timers running whatever happened
+                    self.daemon.log(f"IKE: internal error in timers: {exc!r}")
                 self._flush()
