@@ -77,6 +77,8 @@ class Switch:
         self, ingress_port: int, frame: bytes, trace: PacketTrace | None = None
     ) -> list[tuple[int, bytes]]:
         """Run one frame through the pipeline; returns (egress_port, frame) outputs."""
+        if not 0 <= ingress_port < 512:
+            raise ValueError(f"ingress port {ingress_port} is not a 9-bit v1model port")
         self.runtime.trace = trace.events if trace is not None else None
         try:
             out: list[tuple[int, bytes]] = []
@@ -112,7 +114,6 @@ class Switch:
             F.update(keep)
         pos = self._parser(F, pkt)
         F["$payload"] = pkt[pos:]
-        F["$orig"] = pkt
         self._verify(F)
         return F
 
