@@ -69,7 +69,7 @@ def run_stf_cmd(args: argparse.Namespace) -> int:
         print(f"{args.stf}: error: {exc.strerror}", file=sys.stderr)
         return 1
     try:
-        result = run_stf(Switch(prog), text)
+        result = run_stf(Switch(prog), text, print if args.verbose else None)
     except StfError as exc:
         print(f"{args.stf}: error: {exc}", file=sys.stderr)
         return 1

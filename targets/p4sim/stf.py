@@ -12,6 +12,7 @@ VALUE``, ``check_counter COUNTER(INDEX) [packets|bytes] == VALUE``, ``wait``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from targets.p4sim.state import (
@@ -28,7 +29,7 @@ from targets.p4sim.state import (
     Ternary,
 )
 from targets.p4sim.state.tables import FieldMatch
-from targets.p4sim.switch import Switch
+from targets.p4sim.switch import PacketTrace, Switch
 
 
 class StfError(Exception):
@@ -73,8 +74,9 @@ def _resolve(names: list[str], want: str, what: str, where: str) -> str:
 
 
 class StfRunner:
-    def __init__(self, switch: Switch) -> None:
+    def __init__(self, switch: Switch, trace: Callable[[str], None] | None = None) -> None:
         self.sw = switch
+        self.trace = trace
         self.nodes: dict[int, list[Replica]] = {}
         self.outputs: dict[int, list[bytes]] = {}
         self.expects: list[Expectation] = []
@@ -181,7 +183,15 @@ class StfRunner:
             if not re.fullmatch(r"([0-9a-fA-F]{2})*", hexs):
                 raise StfError(f"{where}: packet data must be whole hex bytes")
             self.result.packets += 1
-            for p, frame in sw.process(_int(port, where), bytes.fromhex(hexs)):
+            tr = PacketTrace() if self.trace else None
+            outs = sw.process(_int(port, where), bytes.fromhex(hexs), tr)
+            if self.trace and tr is not None:
+                self.trace(f"{where}: packet on port {port}")
+                for ln in str(tr).splitlines():
+                    self.trace(f"    {ln}")
+                for p, frame in outs:
+                    self.trace(f"    -> port {p}: {frame.hex()}")
+            for p, frame in outs:
                 self.outputs.setdefault(p, []).append(frame)
         elif cmd == "expect":
             port, _, data = rest.partition(" ")
@@ -280,8 +290,9 @@ def _diff(pattern: str, got: str) -> str:
     )
 
 
-def run_stf(switch: Switch, text: str) -> StfResult:
-    r = StfRunner(switch)
+def run_stf(switch: Switch, text: str, trace: Callable[[str], None] | None = None) -> StfResult:
+    """Run an STF script; ``trace`` (e.g. print) receives a per-packet trace."""
+    r = StfRunner(switch, trace)
     for i, line in enumerate(text.splitlines(), 1):
         r.run_line(i, line)
     return r.finish()

@@ -207,3 +207,12 @@ def test_action_selector_ecmp() -> None:
         prof.delete_member(1)  # still in group 1
     with pytest.raises(StateError):
         t.insert(TableEntry((Lpm(0x0C000000, 8),), ProfileRef(member_id=99)))  # type: ignore[arg-type]
+
+
+def test_stf_verbose_trace(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["p4sim", "stf", "-v", str(CONF / "calc.p4"), str(CONF / "calc.stf")]
+    assert sl3vpn(args) == 0
+    out = capsys.readouterr().out
+    assert "table CalcIngress.calculate: hit" in out
+    assert "drop: mark_to_drop" not in out  # ingress drops are reported as egress_spec 511
+    assert "drop: egress_spec is the drop port (511)" in out
