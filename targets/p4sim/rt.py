@@ -43,7 +43,8 @@ class Runtime:
 
     def __init__(self) -> None:
         self.trace: list[tuple[Any, ...]] | None = None
-        self.digests: list[tuple[str, int, tuple[tuple[int, int], ...]]] = []
+        # Bounded so a long-running switch nobody drains cannot grow without limit.
+        self.digests: deque[tuple[str, int, tuple[tuple[int, int], ...]]] = deque(maxlen=10000)
         self.log: deque[str] = deque(maxlen=1000)
 
     def log_msg(self, fmt: str, values: tuple[tuple[int, int], ...]) -> None:

@@ -69,7 +69,8 @@ class Switch:
         }
 
     @property
-    def digests(self) -> list[tuple[str, int, tuple[tuple[int, int], ...]]]:
+    def digests(self) -> deque[tuple[str, int, tuple[tuple[int, int], ...]]]:
+        """Digests generated so far (oldest first); consumers pop from the left."""
         return self.runtime.digests
 
     # -- packet flow -------------------------------------------------------------------

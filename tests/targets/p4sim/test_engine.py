@@ -113,7 +113,7 @@ def test_direct_counter_and_digest() -> None:
     assert (entry.packets, entry.bytes) == (2, 24)
     sw = Switch(load(CONF / "log_digest.p4"))
     sw.process(1, bytes.fromhex("000000070000000003000000"))
-    assert sw.digests == [("learn_t", 1, ((7, 32), (3, 8)))]
+    assert list(sw.digests) == [("learn_t", 1, ((7, 32), (3, 8)))]
     assert list(sw.runtime.log) == ["b1=3"]
 
 
