@@ -425,7 +425,7 @@ class SpeakerCore:
                 continue
             # A unicast change (red or black) may change how VPN next hops resolve.
             self._track_red_loopback(ch, color)
-            for deps in self.vpn.unicast_changed(ch.nlri.prefix):
+            for deps in self.vpn.unicast_changed(ch.nlri.prefix, self.red):
                 for v in self.vrfs.values():
                     for nlri in deps:
                         if nlri.prefix in v.imported:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from controller.bgp.path import IPAddress, IPNetwork, Nlri, Path, is_vpn_family
 from controller.bgp.resolve import Resolution, Resolver, Verdict, resolution_address
+from controller.bgp.rib import Rib
 from controller.bgp.vrf import Vrf
 
 log = logging.getLogger(__name__)
@@ -90,10 +91,21 @@ class VpnView:
             res = self._cache[nh] = self.resolver.resolve(path)
         return res
 
-    def unicast_changed(self, net: IPNetwork) -> list[set[Nlri]]:
-        """A unicast best path for ``net`` changed: the VPN routes whose next hop it covers."""
+    def unicast_changed(self, net: IPNetwork, rib: Rib) -> list[set[Nlri]]:
+        """A unicast best path for ``net`` changed: the VPN routes whose next hop it covers.
+
+        Routes gone from ``rib`` since they were resolved are forgotten on the way.
+        """
         self._cache.clear()
-        return [deps for nh, deps in self._deps.items() if nh.version == net.version and nh in net]
+        out = []
+        for nh in [nh for nh in self._deps if nh.version == net.version and nh in net]:
+            deps = self._deps[nh]
+            deps.difference_update([n for n in deps if not rib.paths(n)])
+            if deps:
+                out.append(deps)
+            else:
+                del self._deps[nh]
+        return out
 
     # ---- per-VRF results ----
 

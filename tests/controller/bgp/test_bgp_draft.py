@@ -423,3 +423,17 @@ def test_s4_spoof_detected_when_black_route_arrives_after_vpn_route() -> None:
     a.set_black_loopback(ip("198.51.100.1"), net.now)
     net.settle()
     assert [ev.verdict for ev in b.vrf_routes("blue")] == [Verdict.RESOLVED]
+
+
+def test_resolution_dependencies_of_withdrawn_routes_are_forgotten() -> None:
+    net = _trio()
+    a, b = net.node(A), net.node(B)
+    for i in range(5):
+        a.add_vrf_route("blue", net_(f"172.16.{i}.0/24"), net.now)
+    net.settle()
+    assert sum(len(d) for d in b.vpn._deps.values()) == 5
+    for i in range(5):
+        a.remove_vrf_route("blue", net_(f"172.16.{i}.0/24"), net.now)
+    a.set_black_loopback(ip("198.51.100.42"), net.now)  # a unicast change prunes
+    net.settle()
+    assert b.vpn._deps == {}
