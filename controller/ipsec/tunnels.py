@@ -11,10 +11,10 @@ mode. With ``per_tenant``, each tenant gets its own MPLS CHILD_SA
 (``mpls-<tenant>``) on the same IKE SA.
 
 Choices worth knowing:
-  * IKE carries no tenant: all per-tenant MPLS CHILD_SAs have the same selectors,
-    so a responder files a peer-initiated one under the first matching config.
-    Per-tenant SAs are therefore meant to be initiated by the C-PE that knows the
-    tenant (the one whose route triggered them).
+  * Per-tenant MPLS CHILD_SAs all have the same selectors; our initiator names the
+    CHILD_SA config in a private-use status NOTIFY (type 40960) so our responder
+    files it under the same tenant. A third-party peer ignores it and gets the
+    first matching config.
   * The BGP CHILD_SA's selectors are TCP between the loopbacks (any port): "port
     179 in either direction" is not one selector pair; the pipeline's SPD table
     steers only port 179 into it.

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from controller.ipsec.ike.sa import IkeSa
 
 
+# RFC 7296 3.10.1: status types 40960-65535 are for private use. Ours carries the
+# CHILD_SA config name, so per-tenant SAs with identical selectors land right.
+CHILD_NAME_NOTIFY = 40960
+
+
 def offer(cfg: ChildConfig, spi: int, pfs: bool) -> SaPayload:
     props = parse_proposals(cfg.esp_proposals, Protocol.ESP, struct.pack("!I", spi))
     if not pfs:
@@ -31,6 +36,8 @@ def offer(cfg: ChildConfig, spi: int, pfs: bool) -> SaPayload:
 def add_request(msg: Message, cfg: ChildConfig, spi: int, pfs: bool) -> None:
     if cfg.transport:
         msg.payloads.append(NotifyPayload(Notify.USE_TRANSPORT_MODE))
+    # which of our same-selector CHILD_SAs this is (e.g. per tenant); other peers ignore it
+    msg.payloads.append(NotifyPayload(CHILD_NAME_NOTIFY, cfg.name.encode()))
     msg.payloads += [offer(cfg, spi, pfs), TsiPayload(cfg.local_ts), TsrPayload(cfg.remote_ts)]
 
 
@@ -42,7 +49,11 @@ def responder_choose(
     if sa_p is None or tsi is None or tsr is None:
         raise syntax("CHILD_SA request lacks SA, TSi or TSr")
     transport = msg.notify(Notify.USE_TRANSPORT_MODE) is not None
-    for cfg in sa.cfg.children:
+    named = msg.notify(CHILD_NAME_NOTIFY)
+    wanted = named.data.decode(errors="replace") if named is not None else None
+    # a config of the name the initiator gave comes first; selectors still decide
+    order = sorted(sa.cfg.children, key=lambda c: c.name != wanted)
+    for cfg in order:
         remote = narrow(tsi.selectors, cfg.remote_ts)
         local = narrow(tsr.selectors, cfg.local_ts)
         if not remote or not local:

@@ -219,3 +219,22 @@ def test_behind_a_nat_we_send_keepalives_when_idle() -> None:
         d.data == b"\xff" and d.src == (A_ADDR, 4500) for d in keepalives
     )
     assert sa.state.value == "established"
+
+
+def test_responder_files_same_selector_children_by_the_initiators_name() -> None:
+    red = transport_child(A_ADDR, B_ADDR, "mpls-red")
+    blue = transport_child(A_ADDR, B_ADDR, "mpls-blue")
+    net, a, b = pair(
+        a_kw={"children": [red, blue]}, b_kw={"children": [_mirror(red), _mirror(blue)]}
+    )
+    sa = connect(
+        net,
+        a,
+    )
+    a.add_child(sa, "mpls-blue", net.now)
+    net.pump()
+    (peer,) = b.established()
+    names = {c.spi_out: c.name for c in peer.children}
+    assert {names[c.spi_in] for c in sa.children} == {"mpls-red", "mpls-blue"}
+    for c in sa.children:
+        assert names[c.spi_in] == c.name  # blue on A is blue on B, not the first match
