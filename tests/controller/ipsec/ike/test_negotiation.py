@@ -227,10 +227,7 @@ def test_responder_files_same_selector_children_by_the_initiators_name() -> None
     net, a, b = pair(
         a_kw={"children": [red, blue]}, b_kw={"children": [_mirror(red), _mirror(blue)]}
     )
-    sa = connect(
-        net,
-        a,
-    )
+    sa = connect(net, a)
     a.add_child(sa, "mpls-blue", net.now)
     net.pump()
     (peer,) = b.established()
