@@ -86,6 +86,10 @@ class ControlGen(StmtGen):
             tv = em.temp()
             em(f"{tv} = {fn}(F)")
             return Val(T.VOID, tv, kind="tableresult", obj=info)
+        if base.kind == "subparser":
+            if name != "apply":
+                raise self.err(e.loc, f"parsers have no method {name}")
+            return self.apply_subparser(base, e, sc)  # type: ignore[attr-defined,no-any-return]
         if base.kind == "control":
             if name != "apply":
                 raise self.err(e.loc, f"controls have no method {name}")
@@ -336,12 +340,16 @@ class ControlGen(StmtGen):
         fq = qualify(sc.prefix, d)
         if tname in self.env.blocks:
             decl = self.env.blocks[tname]
-            if not isinstance(decl, A.ControlDecl):
-                raise self.err(d.loc, "sub-parsers are not supported by p4sim yet")
             ctor: dict[str, Val] = {}
             for p, a in zip(decl.ctor_params, d.args, strict=False):
                 pt = self.env.resolve(p.type)
                 ctor[p.name] = self.coerce(self.expr(a, sc, pt), pt, a.loc)
+            if isinstance(decl, A.ParserDecl):
+                if not sc.in_parser:
+                    raise self.err(d.loc, "parsers can only be instantiated in parsers")
+                return Val(T.VOID, kind="subparser", obj=(decl, fq, ctor))
+            if sc.in_parser:
+                raise self.err(d.loc, "controls cannot be instantiated in parsers")
             return Val(T.VOID, kind="control", obj=(decl, fq, ctor))
         if tname not in EXTERN_KINDS:
             raise self.err(d.type.loc, f"cannot instantiate {tname} here")

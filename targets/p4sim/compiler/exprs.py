@@ -397,7 +397,7 @@ class ExprGen:
             if n == "action_run":
                 return Val(T.VOID, f"{base.src}[1]", kind="action_run", obj=base.obj)
             raise self.err(e.loc, f"table apply result has no member {n}")
-        if base.kind in ("table", "inst", "packet", "control"):
+        if base.kind in ("table", "inst", "packet", "control", "subparser"):
             return Val(T.VOID, kind="method", obj=(base, n))
         t = base.type
         if isinstance(t, T.StructT):

@@ -15,16 +15,22 @@ class ParserGen(ControlGen):
     def err_code(self, name: str) -> int:
         return self.env.errors[name]
 
-    def gen_parser(self, decl: A.ParserDecl, prefix: str, binds: dict[str, Val]) -> str:
+    def gen_parser(
+        self, decl: A.ParserDecl, prefix: str, binds: dict[str, Val], *, sub: bool = False
+    ) -> str:
+        """A parser as one function. The top-level parser catches parser errors
+        (setting parser_error); a sub-parser (``sub``) takes and returns the
+        packet offset and lets errors and reject propagate to its caller."""
         sc = Scope(self.root_scope, prefix)
         sc.in_parser = True
         sc.names.update(binds)
         saved = self.em
         em = self.em = Emitter()
         fn = self.fresh("p_")
-        em.lines.append(f"def {fn}(F, pkt):")
+        em.lines.append(f"def {fn}(F, pkt, pos):" if sub else f"def {fn}(F, pkt):")
         em("L = len(pkt)")
-        em("pos = 0")
+        if not sub:
+            em("pos = 0")
         for d in decl.locals:
             self.local_decl(d, sc)
         states = {s.name: i for i, s in enumerate(decl.states)}
@@ -34,7 +40,7 @@ class ParserGen(ControlGen):
         states["reject"] = -2
         em(f"st = {states['start']}")
         em("n = 0")
-        em("try:")
+        em("if True:" if sub else "try:")
         em("    while True:")
         em("        n += 1")
         em("        if n > 4096:")
@@ -51,6 +57,10 @@ class ParserGen(ControlGen):
             self.transition(s, ssc, states)
             em.dedent()
         em.depth -= 2
+        if sub:
+            self.funcs.append("\n".join(em.lines))
+            self.em = saved
+            return fn
         em("except _PErr as _pe:")
         em("    if _S.trace is not None:")
         em("        _S.trace.append(('parser_error', _pe.code))")
@@ -151,6 +161,37 @@ class ParserGen(ControlGen):
             parts.append(f"({tv} << {shift})" if shift else tv)
         packed = "(" + " | ".join(parts) + ")"
         return f"any(({packed} & _m) == _v for _v, _m in {info.gname})"
+
+    def apply_subparser(self, base: Val, e: A.Call, sc: Scope) -> Val:
+        if not sc.in_parser:
+            raise self.err(e.loc, "a parser can only be applied from a parser state")
+        decl, prefix, ctor = base.obj
+        if not e.args:
+            raise self.err(e.loc, f"parser {decl.name} needs its packet_in argument")
+        pk = self.expr(e.args[0], sc)
+        if pk.kind != "packet" or pk.obj != "in":
+            raise self.err(e.args[0].loc, "the first argument must be the packet_in")
+        rest = A.Call(e.loc, e.func, e.type_args, e.args[1:], e.arg_names[1:])
+        binds = self.bind_params(decl.params[1:], rest, sc, prefix, f"parser {decl.name}")
+        binds[decl.params[0].name] = pk
+        sig = repr(("parser", prefix, sorted((k, v.path) for k, v in binds.items())))
+        fn = self._control_cache.get(sig)
+        if fn is None:
+            saved_ro = self.readonly
+            self.readonly = frozenset(
+                v.path
+                for p in decl.params[1:]
+                if p.direction not in ("out", "inout")
+                for v in [binds[p.name]]
+                if v.path is not None
+            )
+            try:
+                fn = self.gen_parser(decl, prefix, {**binds, **ctor}, sub=True)
+            finally:
+                self.readonly = saved_ro
+            self._control_cache[sig] = fn
+        self.em(f"pos = {fn}(F, pkt, pos)")
+        return Val(T.VOID)
 
     # -- packet_in / packet_out --------------------------------------------------------------
     def packet_method(self, base: Val, name: str, e: A.Call, sc: Scope) -> Val:
