@@ -89,7 +89,7 @@ class ControlGen(StmtGen):
         if base.kind == "subparser":
             if name != "apply":
                 raise self.err(e.loc, f"parsers have no method {name}")
-            return self.apply_subparser(base, e, sc)  # type: ignore[attr-defined,no-any-return]
+            return self.apply_subparser(base, e, sc)  # type: ignore[attr-defined]
         if base.kind == "control":
             if name != "apply":
                 raise self.err(e.loc, f"controls have no method {name}")
