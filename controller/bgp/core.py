@@ -411,9 +411,13 @@ class SpeakerCore:
             if ch is None:
                 continue
             if ch.best_changed:
+                src = ch.new.source.peer if ch.new is not None else None
                 for peer, sess in self.sessions.items():
-                    if sess.neighbor.color is color and sess.established:
-                        self._pending[peer].add(ch.nlri)
+                    if sess.neighbor.color is not color or not sess.established:
+                        continue
+                    if peer == src and ch.nlri not in self.adj_out[peer]:
+                        continue  # its own route, and nothing of ours to withdraw there
+                    self._pending[peer].add(ch.nlri)
             if is_vpn_family(ch.nlri.family):
                 if color is Color.RED and self.vrfs:
                     paths = rib.paths(ch.nlri)
