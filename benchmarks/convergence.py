@@ -37,8 +37,13 @@ from bgp_pump import A, B, vpn_trio  # noqa: E402
 
 from controller.app.compose import Composer  # noqa: E402
 from controller.app.desired import TABLE_ORDER, DesiredState, SaPair  # noqa: E402
-from controller.app.switch import connect, ensure_pipeline, p4sim_bundle  # noqa: E402
-from controller.app.switch import Pipeline, compile_p4info  # noqa: E402
+from controller.app.switch import (  # noqa: E402
+    Pipeline,
+    compile_p4info,
+    connect,
+    ensure_pipeline,
+    p4sim_bundle,
+)
 from controller.config import parse  # noqa: E402
 from controller.p4rt import TableEntry, diff  # noqa: E402
 
@@ -137,7 +142,10 @@ def main() -> None:
     program = ROOT / "p4src" / "cpe.p4"
     defines = {"CPU_PORT": "255", "CRYPTO_PORT": "254"}
     pipe = Pipeline(compile_p4info(program, defines), p4sim_bundle(program, defines), 1)
-    print(f"{'routes':>7} {'UPDATEs':>8} {'median ms':>10} {'p99 ms':>8} {'max ms':>8} {'P4 write s':>11}")
+    print(
+        f"{'routes':>7} {'UPDATEs':>8} {'median ms':>10} {'p99 ms':>8} {'max ms':>8}"
+        f" {'P4 write s':>11}"
+    )
     for n in args.routes or [1000, 10000]:
         r = asyncio.run(run(n, args.batch, pipe))
         print(
