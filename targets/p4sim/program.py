@@ -118,6 +118,7 @@ class Program:
         G: dict[str, Any] = dict(rt.HELPERS)
         G.update(g.globals)
         G["_S"] = runtime
+        G["_TR"] = False  # tracing on: the Switch flips this for traced packets
         G["_log"] = runtime.log_msg
         for fq, t in g.tables.items():
             G[t.gname] = state.tables[fq]

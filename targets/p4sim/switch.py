@@ -54,6 +54,7 @@ class Switch:
 
     def _bind(self) -> None:
         G = self.program.bind(self.state, self.runtime, self.clock)
+        self._G = G
         e = self.program.gen.entry
         self._parser = G[e["parser"]]
         self._verify = G[e["verify_checksum"]]
@@ -81,6 +82,7 @@ class Switch:
         if not 0 <= ingress_port < 512:
             raise ValueError(f"ingress port {ingress_port} is not a 9-bit v1model port")
         self.runtime.trace = trace.events if trace is not None else None
+        self._G["_TR"] = trace is not None
         try:
             out: list[tuple[int, bytes]] = []
             work: deque[tuple[Any, ...]] = deque([("in", ingress_port, bytes(frame), NORMAL, None)])
@@ -98,6 +100,7 @@ class Switch:
             return out
         finally:
             self.runtime.trace = None
+            self._G["_TR"] = False
 
     def _note(self, msg: str) -> None:
         if self.runtime.trace is not None:

@@ -49,7 +49,7 @@ class ParserGen(ControlGen):
         for i, s in enumerate(decl.states):
             em(f"{'if' if i == 0 else 'elif'} st == {i}:")
             em.indent()
-            em("if _S.trace is not None:")
+            em("if _TR:")
             em(f"    _S.trace.append(('state', {s.name!r}))")
             ssc = sc.child()
             for stmt in s.stmts:
@@ -62,11 +62,11 @@ class ParserGen(ControlGen):
             self.em = saved
             return fn
         em("except _PErr as _pe:")
-        em("    if _S.trace is not None:")
+        em("    if _TR:")
         em("        _S.trace.append(('parser_error', _pe.code))")
         em("    F['sm.parser_error'] = _pe.code")
         em("except _Reject:")
-        em("    if _S.trace is not None:")
+        em("    if _TR:")
         em("        _S.trace.append(('parser reject',))")
         em("return pos")
         self.funcs.append("\n".join(em.lines))

@@ -498,7 +498,7 @@ class StmtGen(ExprGen):
             self.em(f"        _e = {tg}.default_entry")
             self.em("        _hit = False")
             self.em("        _a = _e.action")
-        self.em("if _S.trace is not None:")
+        self.em("if _TR:")
         self.em(
             f"    _S.trace.append(('table', {fq!r}, _hit, _a.action, _a.args,"
             " _e.matches if _hit else None))"
