@@ -22,6 +22,16 @@ from targets.p4sim.frontend import ast as A
 
 ACTION, TABLE, VALUE_SET, CONTROLLER_HEADER = 0x01, 0x02, 0x03, 0x04
 ACTION_PROFILE = 0x11
+EXTERN_PREFIX = {
+    "counter": 0x12,
+    "direct_counter": 0x13,
+    "meter": 0x14,
+    "direct_meter": 0x15,
+    "register": 0x16,
+    "value_set": VALUE_SET,
+    "action_profile": ACTION_PROFILE,
+    "action_selector": ACTION_PROFILE,
+}
 COUNTER, DIRECT_COUNTER, METER, DIRECT_METER, REGISTER, DIGEST = 0x12, 0x13, 0x14, 0x15, 0x16, 0x17
 MATCH_TYPES = {"exact": 2, "lpm": 3, "ternary": 4, "range": 5, "optional": 6}
 # Annotations p4c consumes itself rather than copying into P4Info.

@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from targets.p4sim import p4info as P
 from targets.p4sim.compiler.env import Env
 from targets.p4sim.compiler.gen import Gen, Generated
 from targets.p4sim.frontend.errors import CompileError, Loc
@@ -54,20 +55,23 @@ class Program:
     def new_state(self, clock: Any = None) -> SwitchState:
         g = self.gen
         st = SwitchState()
-        name_to_id = {name: i for (_, name), i in self.ids.ids.items()}
-        st.ids = {i: name for name, i in name_to_id.items()}
+        st.ids = {i: name for (_, name), i in self.ids.ids.items()}
+
+        def pid(prefix: int, name: str) -> int:
+            return self.ids.ids.get((prefix, name), 0)
+
         for fq, t in g.tables.items():
             keys = [
                 KeyField(k.name, i, MatchKind(k.match_kind), k.width)
                 for i, k in enumerate(t.keys, 1)
             ]
             specs = [
-                ActionSpec(a, name_to_id.get(a, 0), tuple(g.actions[a].params), scope)
+                ActionSpec(a, pid(P.ACTION, a), tuple(g.actions[a].params), scope)
                 for a, scope, _ in t.actions
             ]
             table = Table(
                 fq,
-                name_to_id.get(fq, 0),
+                pid(P.TABLE, fq),
                 keys,
                 specs,
                 ActionCall(*t.default_action),
@@ -93,7 +97,7 @@ class Program:
             if t.direct_meter:
                 st.direct_meters[t.direct_meter] = fq
         for fq, e in g.externs.items():
-            i = name_to_id.get(fq, 0)
+            i = pid(P.EXTERN_PREFIX.get(e.kind, 0), fq)
             if e.kind == "counter":
                 st.counters[fq] = Counter(fq, i, e.size, CounterType(e.unit))
             elif e.kind == "meter":
