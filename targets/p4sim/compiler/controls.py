@@ -273,6 +273,8 @@ class ControlGen(StmtGen):
         return fn
 
     def local_decl(self, d: A.Decl, sc: Scope) -> None:
+        if d.name in sc.names and not isinstance(d, A.VarDecl):
+            raise self.err(d.loc, f"{d.name} is already declared in this scope")
         if isinstance(d, A.VarDecl):
             self.var_decl(d, sc)
         elif isinstance(d, A.ActionDecl):

@@ -128,15 +128,21 @@ class ParserGen(ControlGen):
         if isinstance(k, A.Mask):
             a = self.expr(k.value, sc, t)
             m = self.expr(k.mask, sc, t)
+            if not (a.is_const and m.is_const):
+                raise self.err(k.loc, "select masks must be compile-time constants")
             return f"({tv} & {m.src}) == ({a.src} & {m.src})"
         if isinstance(k, A.RangeExpr):
             lo, hi = self.expr(k.low, sc, t), self.expr(k.high, sc, t)
+            if not (lo.is_const and hi.is_const):
+                raise self.err(k.loc, "select ranges must be compile-time constants")
             return f"{lo.src} <= {tv} <= {hi.src}"
         kv = self.expr(k, sc, t)
         if kv.kind == "valueset":
             return self.valueset_match(kv, [(tv, v)])
+        if not kv.is_const:
+            raise self.err(k.loc, "select cases must be compile-time constants or value sets")
         if kv.type == T.BOOL:
-            return f"{tv} == {int(kv.const) if kv.is_const else 'int(' + kv.src + ')'}"
+            return f"{tv} == {int(kv.const)}"
         kv = self.coerce(kv, t if isinstance(t, T.BitsT) else v.type, k.loc)
         return f"{tv} == {kv.src}"
 

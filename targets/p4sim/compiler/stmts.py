@@ -129,6 +129,8 @@ class StmtGen(ExprGen):
         elif isinstance(s, A.Return):
             if s.value is not None:
                 ret = sc.lookup("$ret")
+                if ret is None:
+                    raise self.err(s.loc, "return with a value outside a function")
                 v = self.expr(s.value, sc, ret.type if ret else None)
                 if ret is not None:
                     v = self.coerce(v, ret.type, s.loc, "return value")
@@ -153,6 +155,8 @@ class StmtGen(ExprGen):
             self.em("pass")
 
     def var_decl(self, s: A.VarDecl, sc: Scope) -> None:
+        if s.name in sc.names:
+            raise self.err(s.loc, f"{s.name} is already declared in this scope")
         t = self.env.resolve(s.type)
         if s.is_const:
             assert s.init is not None
@@ -253,6 +257,8 @@ class StmtGen(ExprGen):
                 cond = f"{tv} == {fq!r}"
             else:
                 lv = self.coerce(self.expr(case.label, sc, sel.type), sel.type, case.loc)
+                if not lv.is_const:
+                    raise self.err(case.loc, "switch labels must be compile-time constants")
                 cond = f"{tv} == {lv.src}"
             pending.append(cond)
             if case.body is None:
