@@ -1,0 +1,266 @@
+"""v1model extern instances (counters, meters, registers, profiles, checksums)
+and extern functions (hash, clone, resubmit, recirculate, digest, checksums, ...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from targets.p4sim import types as T
+from targets.p4sim.compiler.infos import ExternInfo
+from targets.p4sim.compiler.scope import Scope
+from targets.p4sim.compiler.stmts import qualify
+from targets.p4sim.compiler.tables import TableGen
+from targets.p4sim.compiler.values import Val
+from targets.p4sim.frontend import ast as A
+from targets.p4sim.frontend.errors import Loc
+
+EXTERN_KINDS = {
+    "counter",
+    "direct_counter",
+    "meter",
+    "direct_meter",
+    "register",
+    "Checksum16",
+    "action_profile",
+    "action_selector",
+}
+
+
+class ExternGen(TableGen):
+    digest_types: dict[str, Any]
+
+    def instantiate(self, d: A.Instance, sc: Scope) -> Val:
+        tname = d.type.name
+        fq = qualify(sc.prefix, d)
+        if tname in self.env.blocks:
+            decl = self.env.blocks[tname]
+            ctor: dict[str, Val] = {}
+            for p, a in zip(decl.ctor_params, d.args, strict=False):
+                pt = self.env.resolve(p.type)
+                ctor[p.name] = self.coerce(self.expr(a, sc, pt), pt, a.loc)
+            if isinstance(decl, A.ParserDecl):
+                if not sc.in_parser:
+                    raise self.err(d.loc, "parsers can only be instantiated in parsers")
+                return Val(T.VOID, kind="subparser", obj=(decl, fq, ctor))
+            if sc.in_parser:
+                raise self.err(d.loc, "controls cannot be instantiated in parsers")
+            return Val(T.VOID, kind="control", obj=(decl, fq, ctor))
+        if tname not in EXTERN_KINDS:
+            raise self.err(d.type.loc, f"cannot instantiate {tname} here")
+        args = [self.expr(a, sc) for a in d.args]
+        info = ExternInfo(tname, fq, d.annotations, type_name=tname)
+        targs = [self.env.resolve(a) for a in d.type.args]
+        if tname in ("counter", "meter"):
+            if len(args) != 2 or not args[0].is_const:
+                raise self.err(d.loc, f"{tname} needs (size, type) arguments")
+            info.size = int(args[0].const)
+            info.unit = self.enum_member_name(args[1])
+            if targs:
+                info.index_width = T.width_of(targs[0])
+        elif tname in ("direct_counter", "direct_meter"):
+            if len(args) != 1:
+                raise self.err(d.loc, f"{tname} needs a type argument")
+            info.unit = self.enum_member_name(args[0])
+        elif tname in ("action_profile", "action_selector"):
+            sel = tname == "action_selector"
+            if len(args) != (3 if sel else 1) or not args[1 if sel else 0].is_const:
+                raise self.err(
+                    d.loc, f"{tname} needs " + ("(algorithm, size, width)" if sel else "(size)")
+                )
+            info.size = int(args[1 if sel else 0].const)
+            if sel:
+                info.unit = self.enum_member_name(args[0])  # the selector's hash algorithm
+                info.width = int(args[2].const) if args[2].is_const else 32
+        elif tname == "register":
+            if len(args) < 1 or not args[0].is_const or not targs:
+                raise self.err(d.loc, "register needs a cell type and a size")
+            info.size = int(args[0].const)
+            info.width = T.width_of(targs[0])
+            if len(targs) > 1:
+                info.index_width = T.width_of(targs[1])
+        info.gname = self.fresh("X")
+        self.G[info.gname] = None  # filled in with the run-time object later
+        if tname != "Checksum16":
+            self.externs[fq] = info
+        return Val(T.ObjT("extern", tname), kind="inst", obj=info)
+
+    def enum_member_name(self, v: Val) -> str:
+        t = v.type
+        if isinstance(t, T.EnumT) and v.is_const:
+            return next(n for n, c in t.members.items() if c == v.const)
+        raise self.err(Loc("?", 0, 0), "expected an enum member")
+
+    def fields_src(self, v: Val, loc: Loc) -> str:
+        parts = []
+        for f in self.flatten(v, loc):
+            t = f.type
+            if t == T.BOOL:
+                parts.append(f"(int({f.src}), 1)")
+            elif t == T.INFINT:
+                raise self.err(loc, "field list values need a width (cast the constant)")
+            else:
+                try:
+                    parts.append(f"({f.src}, {T.width_of(t) if t != T.ERROR else 32})")
+                except TypeError:
+                    raise self.err(loc, f"cannot hash or checksum a value of type {t}") from None
+        return "(" + "".join(p + ", " for p in parts) + ")"
+
+    def packed_src(self, v: Val, loc: Loc) -> tuple[str, int]:
+        """One Python int expression packing the fields MSB-first, and its width."""
+        items: list[tuple[str, int]] = []
+        for f in self.flatten(v, loc):
+            t = f.type
+            if t == T.BOOL:
+                items.append((f"int({f.src})", 1))
+            elif t == T.INFINT:
+                raise self.err(loc, "field list values need a width (cast the constant)")
+            else:
+                try:
+                    items.append((f.src, T.width_of(t) if t != T.ERROR else 32))
+                except TypeError:
+                    raise self.err(loc, f"cannot hash or checksum a value of type {t}") from None
+        total = sum(w for _, w in items)
+        shift = total
+        parts = []
+        for src, w in items:
+            shift -= w
+            parts.append(f"({src} << {shift})" if shift else src)
+        return "(" + (" | ".join(parts) or "0") + ")", total
+
+    def out_arg(self, e: A.Expr, sc: Scope, what: str) -> Val:
+        v = self.expr(e, sc)
+        if v.path is None and v.kind != "pyvar":
+            raise self.err(e.loc, f"{what} must be an lvalue")
+        return v
+
+    def extern_method(self, base: Val, name: str, e: A.Call, sc: Scope) -> Val:
+        info: ExternInfo = base.obj
+        g, em, k = info.gname, self.em, info.kind
+        args = e.args
+        plen = "F['sm.packet_length']"
+        if k == "counter" and name == "count":
+            idx = self.expr(args[0], sc, T.BitsT(info.index_width))
+            em(f"{g}.count({idx.src}, {plen})")
+        elif k == "direct_counter" and name == "count":
+            pass  # counted on table hit, as BMv2 does
+        elif k == "meter" and name == "execute_meter":
+            idx = self.expr(args[0], sc, T.BitsT(info.index_width))
+            out = self.out_arg(args[1], sc, "meter result")
+            self.assign(
+                out, Val(T.BitsT(T.width_of(out.type)), f"{g}.execute({idx.src}, {plen})"), e.loc
+            )
+        elif k == "direct_meter" and name == "read":
+            out = self.out_arg(args[0], sc, "meter result")
+            self.assign(out, Val(out.type, f"F.get('$dm.{info.fq}', 0)"), e.loc)
+        elif k == "register" and name == "read":
+            rt = T.BitsT(info.width)
+            if len(args) == 1:
+                idx = self.expr(args[0], sc, T.BitsT(info.index_width))
+                return Val(rt, f"{g}.dp_read({idx.src})")
+            out = self.out_arg(args[0], sc, "register read result")
+            idx = self.expr(args[1], sc, T.BitsT(info.index_width))
+            self.assign(out, Val(out.type, f"{g}.dp_read({idx.src})"), e.loc)
+        elif k == "register" and name == "write":
+            idx = self.expr(args[0], sc, T.BitsT(info.index_width))
+            val = self.expr(args[1], sc, T.BitsT(info.width))
+            em(f"{g}.dp_write({idx.src}, {val.src})")
+        elif k == "Checksum16" and name == "get":
+            data = self.expr(args[0], sc)
+            pv, nb = self.packed_src(data, e.loc)
+            return Val(T.BitsT(16), f"_hashv('csum16', {pv}, {nb})")
+        else:
+            raise self.err(e.loc, f"{k} has no method {name}")
+        return Val(T.VOID)
+
+    def extern_function(self, name: str, e: A.Call, sc: Scope) -> Val:
+        em, args, loc = self.em, e.args, e.loc
+
+        def arg(i: int, want: T.P4Type | None = None) -> Val:
+            if i >= len(args):
+                raise self.err(loc, f"{name} needs more arguments")
+            return self.expr(args[i], sc, want)
+
+        if name == "mark_to_drop":
+            sm = "sm" if not args else arg(0).path
+            em(f"F['{sm}.egress_spec'] = 511")
+            em(f"F['{sm}.mcast_grp'] = 0")
+        elif name == "hash":
+            out = self.out_arg(args[0], sc, "hash result")
+            ot = out.type
+            algo = self.enum_member_name(arg(1))
+            base = arg(2, ot)
+            data = arg(3)
+            mx = arg(4, ot if isinstance(ot, T.BitsT) else None)
+            pv, nb = self.packed_src(data, loc)
+            h = f"_hashv({algo!r}, {pv}, {nb})"
+            m = (1 << T.width_of(ot)) - 1
+            em(f"_m = {mx.src}")
+            src = f"(({base.src} + ({h} % _m if _m else {h})) & {m})"
+            self.assign(out, Val(ot, src), loc)
+        elif name == "random":
+            out = self.out_arg(args[0], sc, "random result")
+            lo, hi = arg(1, out.type), arg(2, out.type)
+            self.assign(out, Val(out.type, f"_random({lo.src}, {hi.src})"), loc)
+        elif name == "digest":
+            recv = arg(0, T.BitsT(32))
+            data = arg(1)
+            dt = self.env.resolve(e.type_args[0]) if e.type_args else data.type
+            if isinstance(dt, T.StructT) and data.kind == "list":
+                data = self.cast(dt, data, loc)
+            tn = dt.name if isinstance(dt, T.StructT) else "digest"
+            self.digest_types.setdefault(tn, dt)
+            em(f"_S.digests.append(({tn!r}, {recv.src}, {self.fields_src(data, loc)}))")
+        elif name in ("clone", "clone3", "clone_preserving_field_list"):
+            ct = arg(0)
+            sess = arg(1, T.BitsT(32))
+            fl = "None"
+            if name == "clone_preserving_field_list":
+                fl = arg(2, T.BitsT(8)).src
+            em(f"F['$clone'] = ({ct.src}, {sess.src}, {fl})")
+        elif name in ("resubmit", "resubmit_preserving_field_list"):
+            fl = arg(0, T.BitsT(8)).src if name.endswith("list") else "None"
+            em(f"F['$resubmit'] = ({fl},)")
+        elif name in ("recirculate", "recirculate_preserving_field_list"):
+            fl = arg(0, T.BitsT(8)).src if name.endswith("list") else "None"
+            em(f"F['$recirc'] = ({fl},)")
+        elif name == "truncate":
+            em(f"F['$truncate'] = {arg(0, T.BitsT(32)).src}")
+        elif name in (
+            "verify_checksum",
+            "update_checksum",
+            "verify_checksum_with_payload",
+            "update_checksum_with_payload",
+        ):
+            cond = self.cond(args[0], sc)
+            data = arg(1)
+            ck = self.out_arg(args[2], sc, "checksum")
+            algo = self.enum_member_name(arg(3))
+            pl = ", F['$payload']" if name.endswith("payload") else ""
+            pv, nb = self.packed_src(data, loc)
+            h = f"_hashv({algo!r}, {pv}, {nb}{pl})"
+            m = (1 << T.width_of(ck.type)) - 1
+            if name.startswith("verify"):
+                em(f"if {cond.src} and ({h} & {m}) != {ck.src}:")
+                em("    F['sm.checksum_error'] = 1")
+            else:
+                em(f"if {cond.src}:")
+                em.indent()
+                self.assign(ck, Val(ck.type, f"({h} & {m})"), loc)
+                em.dedent()
+        elif name == "verify":
+            if not sc.in_parser:
+                raise self.err(loc, "verify() is only allowed in parsers")
+            cond = self.cond(args[0], sc)
+            err = arg(1)
+            em(f"if not {cond.src}:")
+            em(f"    raise _PErr({err.src})")
+        elif name == "log_msg":
+            vals = self.fields_src(arg(1), loc) if len(args) > 1 else "()"
+            em(f"_log({arg(0).src}, {vals})")
+        elif name in ("assert", "assume"):
+            cond = self.cond(args[0], sc)
+            em(f"if not {cond.src}:")
+            em(f"    _log({name + ' failed at ' + str(loc)!r}, ())")
+        else:
+            raise self.err(loc, f"extern function {name} is not supported by p4sim")
+        return Val(T.VOID)

@@ -1,0 +1,231 @@
+"""Tables: keys, action lists, default actions, entries -> one lookup function each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from targets.p4sim import types as T
+from targets.p4sim.compiler.infos import ActionInfo, ExternInfo, KeyInfo, TableInfo
+from targets.p4sim.compiler.scope import Scope
+from targets.p4sim.compiler.stmts import StmtGen, qualify, unparse
+from targets.p4sim.compiler.values import Emitter, Val
+from targets.p4sim.frontend import ast as A
+
+
+class TableGen(StmtGen):
+    def gen_table(self, d: A.TableDecl, sc: Scope) -> Val:
+        fq = qualify(sc.prefix, d)
+        keys: list[KeyInfo] = []
+        key_srcs: list[str] = []
+        selector_vals: list[Val] = []
+        kp = d.prop("key")
+        fem = Emitter()
+        saved = self.em
+        self.em = fem
+        fn = self.fresh("t_")
+        fem.lines.append(f"def {fn}(F):")
+        for k in kp.value if kp else []:
+            v = self.expr(k.expr, sc)
+            if k.match_kind not in self.env.match_kinds:
+                raise self.err(k.loc, f"unknown match kind {k.match_kind}")
+            if k.match_kind == "selector":
+                selector_vals.append(v)
+                continue
+            if v.type == T.BOOL:
+                src, w = f"int({v.src})", 1
+            elif isinstance(v.type, T.BitsT | T.EnumT) or v.type == T.ERROR:
+                src = v.src
+                w = T.width_of(v.type) if v.type != T.ERROR else 32
+            else:
+                raise self.err(k.loc, f"table key cannot have type {v.type}")
+            name = unparse(k.expr)
+            ka = next((a for a in k.annotations if a.name == "name"), None)
+            if ka is not None and ka.args:
+                name = str(ka.args[0])
+            keys.append(KeyInfo(name, k.match_kind, w, k.annotations))
+            key_srcs.append(src)
+        ap = d.prop("actions")
+        if ap is None:
+            raise self.err(d.loc, f"table {d.name} has no actions property")
+        act_vals: dict[str, tuple[Val, ActionInfo]] = {}
+        actions: list[tuple[str, str, list[A.Annotation]]] = []
+        for ref in ap.value:
+            av = sc.lookup(ref.name) or self.name(A.Name(ref.loc, ref.name), sc)
+            if av.kind != "action":
+                raise self.err(ref.loc, f"{ref.name} is not an action")
+            info = self.gen_action(av)
+            self.actions.setdefault(info.fq, info)
+            self._action_decls[info.fq] = av.obj[0]
+            names = {a.name for a in ref.annotations}
+            scope = (
+                "DEFAULT_ONLY"
+                if "defaultonly" in names
+                else ("TABLE_ONLY" if "tableonly" in names else "TABLE_AND_DEFAULT")
+            )
+            actions.append((info.fq, scope, ref.annotations))
+            act_vals[ref.name] = (av, info)
+            act_vals[info.fq] = (av, info)
+        dp = d.prop("default_action")
+        if dp is not None:
+            ref = dp.value
+            if ref.name not in act_vals:
+                raise self.err(
+                    ref.loc, f"default action {ref.name} is not in the actions of {d.name}"
+                )
+            default = (act_vals[ref.name][1].fq, self.const_args(act_vals[ref.name], ref, sc))
+        else:
+            # p4c's default: NoAction, added to the table's actions as @defaultonly.
+            if "NoAction" not in act_vals:
+                na = self.name(A.Name(d.loc, "NoAction", dotted=True), sc)
+                info_na = self.gen_action(na)
+                self.actions.setdefault(info_na.fq, info_na)
+                self._action_decls[info_na.fq] = na.obj[0]
+                actions.append((info_na.fq, "DEFAULT_ONLY", []))
+                act_vals["NoAction"] = (na, info_na)
+            default = ("NoAction", ())
+        size_p = d.prop("size")
+        size = int(self.expr(size_p.value, sc).const) if size_p else 1024
+        entries = None
+        ep = d.prop("entries")
+        if ep is not None:
+            entries = []
+            for i, ent in enumerate(ep.value):
+                if len(ent.keyset) != len(keys):
+                    raise self.err(
+                        ent.loc, f"entry has {len(ent.keyset)} keys, table has {len(keys)}"
+                    )
+                ks = [self.keyset_value(x, ki, sc) for x, ki in zip(ent.keyset, keys, strict=True)]
+                if ent.action.name not in act_vals:
+                    raise self.err(
+                        ent.action.loc, f"{ent.action.name} is not an action of {d.name}"
+                    )
+                pv = self.expr(ent.priority, sc).const if ent.priority is not None else None
+                pa = next((a for a in ent.annotations if a.name == "priority"), None)
+                if pa is not None:
+                    pv = int(pa.args[0])
+                entries.append(
+                    (
+                        ks,
+                        act_vals[ent.action.name][1].fq,
+                        self.const_args(act_vals[ent.action.name], ent.action, sc),
+                        pv if pv is not None else None,
+                    )
+                )
+                del i
+        tinfo = TableInfo(
+            fq,
+            d.annotations,
+            keys,
+            actions,
+            default,
+            bool(dp and dp.is_const),
+            size,
+            entries,
+        )
+        tinfo.has_entries_prop = ep is not None
+        tinfo.const_entries = ep is not None and ep.is_const
+        for prop_name, attr in (("counters", "direct_counter"), ("meters", "direct_meter")):
+            p = d.prop(prop_name)
+            if p is not None:
+                iv = self.expr(p.value, sc)
+                if iv.kind != "inst":
+                    raise self.err(p.loc, f"{prop_name} must name a direct extern instance")
+                ext: ExternInfo = iv.obj
+                ext.table = fq
+                setattr(tinfo, attr, ext.fq)
+        ip = d.prop("implementation")
+        prof: ExternInfo | None = None
+        if ip is not None:
+            pv = self.expr(ip.value, sc)
+            if pv.kind != "inst" or pv.obj.kind not in ("action_profile", "action_selector"):
+                raise self.err(ip.loc, "implementation must name an action_profile/action_selector")
+            prof = pv.obj
+            assert prof is not None
+            if prof.table is None:
+                prof.table = fq
+            prof.tables.append(fq)
+            tinfo.implementation = prof.fq
+            if selector_vals and prof.kind != "action_selector":
+                raise self.err(ip.loc, "selector keys need an action_selector")
+        st = d.prop("support_timeout")
+        tinfo.idle_timeout = bool(st and self.expr(st.value, sc).const)
+        tg = self.fresh("T")
+        tinfo.gname = tg
+        ag = self.fresh("AT")
+        self.G[ag] = {fqa: act_vals[fqa][1].fn for fqa, _, _ in actions}
+        self._action_tables.append((ag, tinfo))
+        self.tables[fq] = tinfo
+        self.em(f"_e = {tg}.lookup(({''.join(s + ', ' for s in key_srcs)}))")
+        self.em("if _e is None:")
+        self.em(f"    _e = {tg}.default_entry")
+        self.em("    _hit = False")
+        self.em("else:")
+        self.em("    _hit = True")
+        if tinfo.direct_counter:
+            self.em("    _e.packets += 1")
+            self.em("    _e.bytes += F['sm.packet_length']")
+        if tinfo.direct_meter:
+            self.em(
+                f"F['$dm.{tinfo.direct_meter}'] = "
+                f"_dmeter(_e, F['sm.packet_length'], {tinfo.direct_meter!r})"
+            )
+        self.em("_a = _e.action")
+        if prof is not None:
+            packed, nbits = self.packed_src(  # type: ignore[attr-defined]
+                Val(T.TupleT([v.type for v in selector_vals]), items=selector_vals, kind="list"),
+                d.loc,
+            )
+            h = f"_hashv({prof.unit!r}, {packed}, {nbits})" if selector_vals else "0"
+            self.em("if _a.__class__ is not _AC:")
+            self.em(f"    _a = {prof.gname}.resolve(_a, {h})")
+            self.em("    if _a is None:")
+            self.em(f"        _e = {tg}.default_entry")
+            self.em("        _hit = False")
+            self.em("        _a = _e.action")
+        self.em("if _TR:")
+        self.em(
+            f"    _S.trace.append(('table', {fq!r}, _hit, _a.action, _a.args,"
+            " _e.matches if _hit else None))"
+        )
+        self.em(f"{ag}[_a.action](F, *_a.args)")
+        self.em("return _hit, _a.action")
+        self.funcs.append("\n".join(fem.lines))
+        self.em = saved
+        return Val(T.VOID, kind="table", obj=(tinfo, fn))
+
+    def const_args(
+        self, entry: tuple[Val, ActionInfo], ref: A.ActionRefAst, sc: Scope
+    ) -> tuple[int, ...]:
+        av, _info = entry
+        decl = av.obj[0]
+        dirless = [p for p in decl.params if not p.direction]
+        if len(ref.args) != len(dirless):
+            raise self.err(
+                ref.loc, f"action {ref.name} needs {len(dirless)} arguments, got {len(ref.args)}"
+            )
+        out = []
+        for p, a in zip(dirless, ref.args, strict=True):
+            pt = self.env.resolve(p.type)
+            v = self.coerce(self.expr(a, sc, pt), pt, a.loc)
+            if not v.is_const:
+                raise self.err(a.loc, "action argument must be a compile-time constant")
+            out.append(int(v.const))
+        return tuple(out)
+
+    def keyset_value(self, x: A.Expr, k: KeyInfo, sc: Scope) -> Any:
+        t = T.BitsT(k.width)
+        if isinstance(x, A.Default):
+            return None
+        if isinstance(x, A.Mask):
+            return ("mask", self.keyset_const(x.value, t, sc), self.keyset_const(x.mask, t, sc))
+        if isinstance(x, A.RangeExpr):
+            return ("range", self.keyset_const(x.low, t, sc), self.keyset_const(x.high, t, sc))
+        return ("value", self.keyset_const(x, t, sc))
+
+    def keyset_const(self, x: A.Expr, t: T.BitsT, sc: Scope) -> int:
+        v = self.expr(x, sc, t)
+        if v.type == T.BOOL and v.is_const:
+            return int(v.const)
+        if not v.is_const:
+            raise self.err(x.loc, "keyset values must be compile-time constants")
+        return int(v.const) & t.mask
