@@ -53,7 +53,7 @@ class TableGen(StmtGen):
             av = sc.lookup(ref.name) or self.name(A.Name(ref.loc, ref.name), sc)
             if av.kind != "action":
                 raise self.err(ref.loc, f"{ref.name} is not an action")
-            info = self.gen_action(av)
+            info = self.gen_action(av, self.bind_action_list_args(av, ref, sc) or None)
             self.actions.setdefault(info.fq, info)
             self._action_decls[info.fq] = av.obj[0]
             names = {a.name for a in ref.annotations}
@@ -192,6 +192,25 @@ class TableGen(StmtGen):
         self.funcs.append("\n".join(fem.lines))
         self.em = saved
         return Val(T.VOID, kind="table", obj=(tinfo, fn))
+
+    def bind_action_list_args(self, av: Val, ref: A.ActionRefAst, sc: Scope) -> dict[str, Val]:
+        """Arguments written in the actions list bind the directional parameters."""
+        decl = av.obj[0]
+        dparams = [p for p in decl.params if p.direction]
+        if len(ref.args) != len(dparams):
+            raise self.err(
+                ref.loc, f"action {ref.name} needs {len(dparams)} arguments in the actions list"
+            )
+        bound: dict[str, Val] = {}
+        for p, a in zip(dparams, ref.args, strict=True):
+            pt = self.env.resolve(p.type)
+            v = self.coerce(self.expr(a, sc, pt), pt, a.loc, f"argument {p.name}")
+            if v.path is None or v.slice is not None:
+                raise self.err(a.loc, f"argument {p.name} must be a field or header reference")
+            if p.direction in ("out", "inout"):
+                self.check_writable(v, a.loc)
+            bound[p.name] = v
+        return bound
 
     def const_args(
         self, entry: tuple[Val, ActionInfo], ref: A.ActionRefAst, sc: Scope
