@@ -216,3 +216,12 @@ def test_stf_verbose_trace(capsys: pytest.CaptureFixture[str]) -> None:
     assert "table CalcIngress.calculate: hit" in out
     assert "drop: mark_to_drop" not in out  # ingress drops are reported as egress_spec 511
     assert "drop: egress_spec is the drop port (511)" in out
+
+
+@pytest.mark.parametrize("program", [ROUTER, HERE / "programs" / "ecmp.p4", CONF / "calc.p4"])
+def test_p4info_loads_in_finsy(program: Path) -> None:
+    # The controller reads P4Info through finsy: it must accept what we generate.
+    import finsy
+
+    schema = finsy.P4Schema(load(program).p4info)
+    assert len(schema.tables) == len(load(program).p4info.tables)
