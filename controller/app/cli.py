@@ -51,8 +51,9 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
     from pathlib import Path
 
+    from controller.api.logging import setup_logging
+    from controller.api.server import ControlSocketError
     from controller.app.daemon import Daemon, DaemonError
-    from controller.app.logs import setup_logging
     from controller.app.switch import SwitchError
     from controller.config import ConfigError, load_config
 
@@ -92,6 +93,6 @@ def run(args: argparse.Namespace) -> int:
             run_dir=Path(args.run_dir),
         )
         return asyncio.run(daemon.run())
-    except (DaemonError, SwitchError, OSError) as exc:
+    except (DaemonError, SwitchError, ControlSocketError, OSError) as exc:
         print(f"sl3vpn {args.role}: {exc}", file=sys.stderr)
         return 2

@@ -26,10 +26,13 @@ import logging
 import signal
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from finsy.proto import p4r
 
+from controller.api.metrics_http import MetricsHttpServer
+from controller.api.server import ControlServer
+from controller.api.source import StatusSource
 from controller.app import switch as sw
 from controller.app.compose import Action, Composer, EnsureTunnel, SetProtected, WithdrawTunnel
 from controller.app.desired import TABLE_ORDER, BlackRoute, DesiredState, Neighbour
@@ -48,6 +51,10 @@ from controller.p4rt.errors import P4RuntimeClientError
 
 log = logging.getLogger("sl3vpn.daemon")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+HOLD_MAX = 60.0  # seconds after start at most before stale entries are deleted
+HOLD_QUIET = 3.0  # ... or once red sessions are up and routes stopped changing this long
 
 
 class DaemonError(RuntimeError):
@@ -90,8 +97,16 @@ class Daemon:
         self.sim: sw.P4SimProcess | None = None
         self.client: P4RuntimeClient | None = None
         self.pipeline: sw.Pipeline | None = None
-        self.host = HostPorts(cfg, macs, self._send_out)
+        self.host = HostPorts(cfg, macs, self._send_out, self._needs_route)
         self.status = DaemonStatus(self)
+        self.api: ControlServer | None = None
+        self.metrics: MetricsHttpServer | None = None
+        # Until BGP has reconverged after a start, never delete what the switch holds:
+        # a restarted daemon must not tear down forwarding that is still right.
+        self.hold_deletes = True
+        self._last_event = 0.0
+        self._lost_switch = False
+        self.switch_restarts = 0
         self.ipsec: IpsecRuntime | None = None
         self.bgp: BgpSpeaker | None = None
         self._written: list[p4r.Entity] | None = None  # what we last wrote (encoded)
@@ -115,6 +130,7 @@ class Daemon:
 
     async def start(self) -> None:
         cfg = self.cfg
+        self.started = asyncio.get_running_loop().time()
         self.host.prepare_namespace()
         loop = asyncio.get_running_loop()
         self.pipeline = await loop.run_in_executor(None, sw.build_pipeline, cfg, self.base)
@@ -137,9 +153,22 @@ class Daemon:
         self._spawn(self._route_events())
         self._spawn(self._ticker())
         self._spawn(self._status_dumps())
+        await self._start_api()
         log.info("%s %s up", cfg.node.role, cfg.node.name)
 
+    async def _start_api(self) -> None:
+        # Records are partial (absent fields show as "-"): see controller/api/render.py.
+        source = cast(StatusSource, self.status)
+        self.api = ControlServer(source, self.cfg.control_socket_path)
+        await self.api.start()
+        if self.cfg.metrics.enabled:
+            self.metrics = MetricsHttpServer(source, self.cfg.metrics.listen)
+            await self.metrics.start()
+
     async def stop(self) -> None:
+        for server in (self.api, self.metrics):
+            if server is not None:
+                await server.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -189,6 +218,7 @@ class Daemon:
         if self.client is None:
             self.client = await sw.connect(address, device_id, election, timeout=60.0)
         pushed = await sw.ensure_pipeline(self.client, self.pipeline)
+        self.client.on_primary(self._on_primary)
         log.info(
             "switch %s: pipeline %s", address, "pushed" if pushed else "already running (kept)"
         )
@@ -196,17 +226,38 @@ class Daemon:
         self._wake.set()
 
     async def _watch_sim(self) -> None:
-        """p4sim died: start it again, push the pipeline and the whole state."""
+        """p4sim died: start it again (the stream reconnects; ``_on_primary`` re-pushes)."""
         while True:
             assert self.sim is not None
             code = await self.sim.wait()
             log.warning("p4sim exited (code %s): restarting it", code)
-            if self.client is not None:
-                await self.client.close()
-                self.client = None
+            self.switch_restarts += 1
             await asyncio.sleep(0.5)
             await self.sim.start()
-            await self._connect_switch()
+
+    def _on_primary(self, primary: bool) -> None:
+        if not primary:
+            self._lost_switch = True
+            return
+        if self._lost_switch:
+            self._lost_switch = False
+            self._spawn(self._resync())
+
+    async def _resync(self) -> None:
+        """Primary again after losing the switch: it may be a fresh one (switch restart)."""
+        client, pipe = self.client, self.pipeline
+        if client is None or pipe is None:
+            return
+        try:
+            pushed = await sw.ensure_pipeline(client, pipe)
+        except P4RuntimeClientError as exc:
+            log.error("switch resync failed: %s", exc)
+            return
+        log.warning(
+            "switch back: pipeline %s; rewriting the difference", "pushed" if pushed else "kept"
+        )
+        self._written = None
+        self._wake.set()
 
     def _send_out(self, frame: bytes, port: int, forward: bool) -> None:
         if self.client is None:
@@ -239,7 +290,13 @@ class Daemon:
 
     async def _writer(self) -> None:
         while True:
-            await self._wake.wait()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            except TimeoutError:
+                if not (self.hold_deletes and self._converged()):
+                    continue
+                self.hold_deletes = False
+                log.info("converged: stale switch entries may now be removed")
             self._wake.clear()
             await asyncio.sleep(0.01)  # let a burst of events land in one write
             await self.write_state()
@@ -257,18 +314,25 @@ class Daemon:
             else:
                 current = self._written
             plan = diff(codec, desired, current, order=TABLE_ORDER)
+            held = self.hold_deletes and plan.counts["delete"] > 0
             for phase in plan.phases:
-                await client.write(phase)
+                if held:
+                    phase = [u for u in phase if u.type != p4r.Update.DELETE]
+                if phase:
+                    await client.write(phase)
         except (P4RuntimeClientError, OverflowError) as exc:
             self.writes["errors"] += 1
             log.error("switch write failed: %s", str(exc).splitlines()[0])
             self._written = None
             return {}
-        self._written = desired
+        self._written = None if held else desired  # held: re-read what stays
         counts = plan.counts
+        if held:
+            self.writes["held_rounds"] = self.writes.get("held_rounds", 0) + 1
+            counts["delete"] = 0
         self.writes["rounds"] += 1
         for k, v in counts.items():
-            self.writes[k] += v
+            self.writes[k] = self.writes.get(k, 0) + v
         if any(counts.values()):
             log.info("switch: %s", ", ".join(f"{v} {k}" for k, v in counts.items() if v))
         return counts
@@ -338,7 +402,28 @@ class Daemon:
         assert self.bgp is not None
         while True:
             ev = await self.bgp.events.get()
+            self._last_event = asyncio.get_running_loop().time()
             self._apply(self.composer.route_event(ev))
+
+    def _needs_route(self, port: int, dst: IPAddress) -> None:
+        """Lazy SA setup: the first packet to a remote prefix without its SA."""
+        red = next((p for p in self.cfg.switch.by_role("red") if p.port == port), None)
+        route = self.state.lookup(red.vrf, dst) if red is not None and red.vrf else None
+        if route is None or route.local or route.endpoint is None or self.ipsec is None:
+            return
+        self.composer.counters["lazy_triggers"] += 1
+        self.ipsec.packet_needs_tunnel(str(route.endpoint), route.tenant)
+
+    def _converged(self) -> bool:
+        """Red sessions up (or none configured) and no route news for a while."""
+        loop = asyncio.get_running_loop()
+        if loop.time() - self.started > HOLD_MAX:
+            return True
+        if self.bgp is None:
+            return False
+        red = [s for s in self.bgp.core.sessions.values() if s.neighbor.color.value == "red"]
+        up = all(str(s.state) == "Established" for s in red)
+        return up and loop.time() - self._last_event > HOLD_QUIET
 
     def _apply(self, actions: list[Action]) -> None:
         for act in actions:

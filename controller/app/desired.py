@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from controller.app.ids import IdPool
 from controller.config import Config
@@ -122,6 +123,9 @@ class DesiredState:
         self.routes: dict[tuple[str, IPNetwork], VpnRoute] = {}
         self.sas: dict[tuple[str, str | None], SaPair] = {}  # (peer black addr, tenant)
         self.control: dict[IPAddress, ControlPeer] = {}
+        # Lazy SA setup (draft section 4): a remote route without an SA sends its
+        # first packets to the CPU, which asks IKE for the SA.
+        self.lazy = cfg.ike is not None and cfg.ike.sa_mode == "lazy"
         self.black_acl_punts: list[tuple[int, int | None, int | None]] = []
         if any(n.type == "black" for n in cfg.bgp.neighbors):
             # An unprotected black BGP session to a provider (draft section 2).
@@ -282,6 +286,16 @@ class DesiredState:
     def tunnel_of(self, endpoint: IPAddress, tenant: str | None) -> int | None:
         return self.tunnel_ids.peek((str(endpoint), tenant))
 
+    def lookup(self, vrf: str, dst: IPAddress) -> VpnRoute | None:
+        """Longest-prefix match among the routes of a VRF (for lazy SA triggers)."""
+        best: VpnRoute | None = None
+        for (name, prefix), route in self.routes.items():
+            if name != vrf or prefix.version != dst.version or dst not in prefix:
+                continue
+            if best is None or prefix.prefixlen > best.prefix.prefixlen:
+                best = route
+        return best
+
     def _vpn(self) -> Iterator[TableEntry]:
         black = self.cfg.loopbacks.black
         labels: dict[int, int] = {}
@@ -302,7 +316,14 @@ class DesiredState:
                 continue  # the pipeline's tunnel has one family for both ends
             tkey = (str(route.endpoint), route.tenant)
             if tkey not in self.sas:
-                continue  # no SA yet: the prefix stays a VRF miss, never sent in the clear
+                # No SA yet: never sent in the clear; a VRF miss, or (lazy) to the CPU.
+                if self.lazy:
+                    miss: dict[str, Any] = {
+                        "vrf_id": vrf_id,
+                        f"ipv{prefix.version}_dst": str(prefix),
+                    }
+                    fib.append(TableEntry(f"vrf_fib_v{prefix.version}", miss, "route_to_cpu"))
+                continue
             tid = self.tunnel_ids.get(tkey)
             tunnels[tkey] = tid
             v = prefix.version

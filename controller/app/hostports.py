@@ -45,6 +45,15 @@ def _ip(*args: str, check: bool = True) -> str:
 SendOut = Callable[[bytes, int, bool], None]
 
 
+def _ip_dst(frame: bytes) -> IPAddress | None:
+    ethertype = int.from_bytes(frame[12:14], "big") if len(frame) >= 14 else 0
+    if ethertype == 0x0800 and len(frame) >= 34:
+        return ipaddress.IPv4Address(frame[30:34])
+    if ethertype == 0x86DD and len(frame) >= 54:
+        return ipaddress.IPv6Address(frame[38:54])
+    return None
+
+
 def silence(ifname: str) -> None:
     """Keep the namespace's own IP stack off a switch-port interface.
 
@@ -70,8 +79,15 @@ def silence(ifname: str) -> None:
 
 
 class HostPorts:
-    def __init__(self, cfg: Config, macs: dict[int, str], send_out: SendOut) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        macs: dict[int, str],
+        send_out: SendOut,
+        needs_route: Callable[[int, IPAddress], None] = lambda port, dst: None,
+    ) -> None:
         self.cfg = cfg
+        self.needs_route = needs_route
         self.macs = macs
         self.send_out = send_out
         self.hostif = HostIf(send_out)
@@ -163,8 +179,13 @@ class HostPorts:
 
     def packet_in(self, port: int, reason: int, frame: bytes) -> list[tuple[IPAddress, str]]:
         """Deliver a punted frame; returns red neighbours learned from it."""
-        if reason == PUNT_ROUTE_TO_CPU and self._solicit(frame):
-            return []
+        if reason == PUNT_ROUTE_TO_CPU:
+            if self._solicit(frame):
+                return []
+            dst = _ip_dst(frame)
+            if dst is not None and port not in self.black_ports:
+                self.needs_route(port, dst)  # a remote prefix without its SA yet (lazy)
+                return []
         if port in self.black_ports:
             self.hostif.packet_in(port, frame)
             return []
@@ -183,13 +204,8 @@ class HostPorts:
         subnet holds the address; with overlapping tenants each host answers on
         its own port and each VRF gets its own host entry. The packet is lost.
         """
-        ethertype = int.from_bytes(frame[12:14], "big") if len(frame) >= 14 else 0
-        dst: IPAddress
-        if ethertype == 0x0800 and len(frame) >= 34:
-            dst = ipaddress.IPv4Address(frame[30:34])
-        elif ethertype == 0x86DD and len(frame) >= 54:
-            dst = ipaddress.IPv6Address(frame[38:54])
-        else:
+        dst = _ip_dst(frame)
+        if dst is None:
             return False
         asked = False
         for port in self.cfg.switch.by_role("red"):

@@ -175,6 +175,12 @@ class DaemonStatus:
         return {
             "node": self.d.cfg.node.name,
             "time": time.time(),
+            "switch": {
+                "pid": self.d.sim.proc.pid if self.d.sim and self.d.sim.proc else None,
+                "primary": self.d.client.is_primary if self.d.client else False,
+                "restarts": self.d.switch_restarts,
+                "hold_deletes": self.d.hold_deletes,
+            },
             "vrfs": self.vrfs(),
             "routes": self.routes(),
             "bgp": self.bgp(),

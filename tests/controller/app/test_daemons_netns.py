@@ -8,9 +8,11 @@ the namespaces); otherwise it fails saying so (it never skips silently).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,8 +40,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     lab = Lab(tmp_path_factory.mktemp("daemons"), two_tenants=True)
     try:
         lab.up()
-        for node in ("rr1", "cpe1", "cpe2"):
-            lab.start(node)
+        lab.start("rr1")
+        lab.start("cpe1", "--keep-switch")  # the restart test below keeps its p4sim
+        lab.start("cpe2")
 
         def converged() -> bool:
             nodes = [lab.status(n) for n in ("rr1", "cpe1", "cpe2")]
@@ -140,3 +143,75 @@ def test_black_link_carries_only_esp_ike_and_arp(lab: Lab, tmp_path: Path) -> No
         assert IP in pkt, pkt.summary()
         ok = pkt[IP].proto == 50 or (UDP in pkt and {pkt[UDP].sport, pkt[UDP].dport} & {500, 4500})
         assert ok, pkt.summary()
+
+
+def test_show_over_the_control_socket(lab: Lab) -> None:
+    for what in ("bgp", "tables", "sa", "drops"):
+        argv = [sys.executable, "-m", "controller", "show", what, "--json"]
+        argv += ["--socket", str(lab.dir / "cpe1.sock")]
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        data = json.loads(out.stdout)
+        if what == "bgp":
+            assert [s["state"] for s in data] == ["Established"]
+        if what == "tables":
+            assert any("route_remote" in line for line in data)
+    text = subprocess.run(
+        [sys.executable, "-m", "controller", "show", "bgp", "--socket", str(lab.dir / "cpe1.sock")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert "10.255.0.1" in text.stdout and "established 1" in text.stdout
+
+
+def converged(lab: Lab, node: str) -> bool:
+    st = lab.status(node)
+    remote = [r for r in st.get("routes", []) if not r["local"] and r["installed"]]
+    return (
+        [s["state"] for s in st.get("bgp", [])] == ["Established"]
+        and len(remote) >= 3
+        and not st.get("switch", {}).get("hold_deletes", True)
+    )
+
+
+def test_daemon_restart_keeps_the_switch_and_writes_only_the_difference(lab: Lab) -> None:
+    before = set(lab.status("cpe1")["tables"])
+    switch_pid = lab.status("cpe1")["switch"]["pid"]
+    lab.stop("cpe1")
+    (lab.dir / "cpe1-status.json").unlink()
+    lab.start("cpe1", "--keep-switch")
+    lab.wait("cpe1 to reconverge", lambda: converged(lab, "cpe1"), timeout=90)
+    st = lab.status("cpe1")
+    assert st["switch"]["pid"] is None  # the running p4sim was adopted, not restarted
+    assert os.path.exists(f"/proc/{switch_pid}")
+    after = set(st["tables"])
+    writes = st["counters"]["writes"]
+    # Entries that did not change were neither rewritten nor deleted and re-added.
+    assert writes["insert"] + writes["modify"] <= len(after - before) + len(
+        [e for e in after if "sa_index" in e or "tunnel" in e]
+    )
+    assert writes["insert"] < len(after)
+    lab.ping("a1", "10.2.2.10", count=1)
+    assert lab.ping("a1", "10.2.2.10", count=3)
+
+
+def test_switch_restart_repushes_pipeline_and_state(lab: Lab) -> None:
+    lab.stop("cpe2")
+    (lab.dir / "cpe2-status.json").unlink()
+    lab.start("cpe2")
+    lab.wait("cpe2 up", lambda: converged(lab, "cpe2"), timeout=90)
+    pid = lab.status("cpe2")["switch"]["pid"]
+    assert pid is not None
+    assert b"p4sim" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    os.kill(pid, 9)  # the switch dies; its daemon starts a new one and re-pushes
+    lab.wait(
+        "cpe2's new switch",
+        lambda: (
+            lab.status("cpe2").get("switch", {}).get("restarts", 0) == 1
+            and lab.status("cpe2")["switch"]["primary"]
+        ),
+        timeout=60,
+    )
+    tables = lambda: lab.status("cpe2").get("tables", [])  # noqa: E731
+    lab.wait("routes back", lambda: any("route_remote" in t for t in tables()), timeout=60)
+    lab.ping("a1", "10.2.2.10", count=1)
+    assert lab.ping("a1", "10.2.2.10", count=3)

@@ -115,3 +115,18 @@ def test_overlapping_tenants_use_their_own_vrf_ids(cpe_config: Config) -> None:
     d = DesiredState(cpe_config, MACS)
     fib = [e for e in d.entries() if e.table == "vrf_fib_v4"]
     assert {e.match["vrf_id"] for e in fib if e.match["ipv4_dst"] == "10.1.1.0/24"} == {1, 2}
+
+
+def test_lazy_mode_sends_first_packets_to_the_cpu(cpe_config: Config) -> None:
+    lazy = cpe_config.model_copy(deep=True)
+    assert lazy.ike is not None
+    lazy.ike.sa_mode = "lazy"
+    d = state(lazy)
+    d.set_sa("198.51.100.12", None, None)
+    fib = {(e.match["ipv4_dst"], e.action) for e in d.entries() if e.table == "vrf_fib_v4"}
+    assert ("10.2.2.0/24", "route_to_cpu") in fib
+    assert d.lookup("blue", ip("10.2.2.7")) == d.routes[("blue", net("10.2.2.0/24"))]
+    assert d.lookup("green", ip("10.2.2.7")) is None
+    d.set_sa("198.51.100.12", None, SaPair(2, 1))
+    fib = {(e.match["ipv4_dst"], e.action) for e in d.entries() if e.table == "vrf_fib_v4"}
+    assert ("10.2.2.0/24", "route_remote") in fib and ("10.2.2.0/24", "route_to_cpu") not in fib

@@ -65,6 +65,8 @@ bgp:
     - {{address: 10.255.0.1, as: 65000, type: red, hold_time: 30}}
 ike: {{auth: {{psk: "{PSK}"}}, lifetimes: {{child_rekey: 3000, child_life: 3300}}}}
 logging: {{level: info, format: json}}
+control_socket: "{{CTL}}/cpe{n}.sock"
+metrics: {{listen: "127.0.0.1:9100"}}
 """
 
 
@@ -86,6 +88,7 @@ bgp:
        passive: true, hold_time: 30}}
 ike: {{auth: {{psk: "{PSK}"}}}}
 logging: {{level: info, format: json}}
+control_socket: "{{CTL}}/rr1.sock"
 """
 
 
@@ -99,6 +102,7 @@ class Lab:
             for name in ("u", "cpe1", "cpe2", "rr1", "a1", "b1", "a2", "b2")
         }
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.switch_pids: set[int] = set()  # p4sim children left running (--keep-switch)
 
     def up(self) -> None:
         ns = self.ns
@@ -128,9 +132,10 @@ class Lab:
                 ns[node].run(
                     ["sysctl", "-q", "-w", f"net.ipv6.conf.{ifname}.disable_ipv6=1"], check=False
                 )
-        (self.dir / "cpe1.yml").write_text(cpe_yaml(1, self.two))
-        (self.dir / "cpe2.yml").write_text(cpe_yaml(2, self.two))
-        (self.dir / "rr1.yml").write_text(RR_YAML)
+        ctl = str(self.dir)
+        (self.dir / "cpe1.yml").write_text(cpe_yaml(1, self.two).replace("{CTL}", ctl))
+        (self.dir / "cpe2.yml").write_text(cpe_yaml(2, self.two).replace("{CTL}", ctl))
+        (self.dir / "rr1.yml").write_text(RR_YAML.replace("{CTL}", ctl))
 
     def start(self, node: str, *extra: str) -> None:
         role = "rr" if node.startswith("rr") else "cpe"
@@ -165,6 +170,9 @@ class Lab:
         proc = self.procs.pop(node, None)
         if proc is None:
             return
+        pid = self.status(node).get("switch", {}).get("pid")
+        if pid:
+            self.switch_pids.add(pid)
         proc.send_signal(sig)
         try:
             proc.wait(10)
@@ -211,5 +219,11 @@ class Lab:
     def down(self) -> None:
         for node in list(self.procs):
             self.stop(node)
+        for pid in self.switch_pids:  # only our own p4sim processes, by PID
+            try:
+                if b"p4sim" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
         for n in self.ns.values():
             n.delete()
