@@ -136,6 +136,12 @@ class TableGen(StmtGen):
         ip = d.prop("implementation")
         prof: ExternInfo | None = None
         if ip is not None:
+            if isinstance(ip.value, A.Call):
+                raise self.err(
+                    ip.loc,
+                    "p4sim needs a named action_profile/action_selector instance here "
+                    "(declare it in the control and write its name)",
+                )
             pv = self.expr(ip.value, sc)
             if pv.kind != "inst" or pv.obj.kind not in ("action_profile", "action_selector"):
                 raise self.err(ip.loc, "implementation must name an action_profile/action_selector")
