@@ -16,7 +16,7 @@ from typing import Any
 
 from targets.p4sim.program import Program
 from targets.p4sim.rt import Exit, Runtime
-from targets.p4sim.state import SwitchState
+from targets.p4sim.state import Exact, Lpm, Optional, Range, SwitchState, Ternary
 
 DROP_PORT = 511
 NORMAL, I2E_CLONE, E2E_CLONE, RECIRC, REPLICATION, RESUBMIT = 0, 1, 2, 4, 5, 6
@@ -37,11 +37,27 @@ class PacketTrace:
                 lines.append(f"parser state {ev[1]}")
             elif kind == "table":
                 _, name, hit, action, args, matches = ev
-                what = f"hit {matches}" if hit else "miss"
-                lines.append(f"table {name}: {what} -> {action}{tuple(args)}")
+                what = "hit [" + ", ".join(map(_fmt_match, matches)) + "]" if hit else "miss"
+                shown = ", ".join(hex(a) for a in args)
+                lines.append(f"table {name}: {what} -> {action}({shown})")
             else:
                 lines.append(" ".join(str(x) for x in ev))
         return "\n".join(lines)
+
+
+def _fmt_match(m: object) -> str:
+    """An entry's field match as STF/CLI users write it."""
+    if isinstance(m, Exact):
+        return hex(m.value)
+    if isinstance(m, Lpm):
+        return f"{m.value:#x}/{m.prefix_len}"
+    if isinstance(m, Ternary):
+        return f"{m.value:#x}&&&{m.mask:#x}"
+    if isinstance(m, Range):
+        return f"{m.low:#x}..{m.high:#x}"
+    if isinstance(m, Optional):
+        return "*" if m.value is None else hex(m.value)
+    return str(m)
 
 
 class Switch:
