@@ -130,12 +130,17 @@ class BgpLab:
         return peer
 
     def close(self) -> None:
-        for peer in self.running:
-            for s in peer.speakers:
-                s.close()
-            peer.daemon.stop()
-        for lab in self._labs:
-            lab.close()
+        """Stop everything; a failure stopping one part never leaves a namespace behind."""
+        try:
+            for peer in self.running:
+                try:
+                    for s in peer.speakers:
+                        s.close()
+                finally:
+                    peer.daemon.stop()
+        finally:
+            for lab in self._labs:
+                lab.close()
 
 
 @pytest.fixture
