@@ -236,6 +236,18 @@ def test_exabgp_receives_our_tunnel_attribute_and_sends_one(bgp_lab: BgpLab) -> 
     )
     update = a.wait_update(_has_prefix("10.9.0.0/16"))
     assert update.get(TunnelEncapsulation) == tunnel_attribute()
+    exa.api(  # type: ignore[attr-defined]
+        "announce route 10.10.0.0/16 rd 4200000000:9 label [ 909 ] next-hop 10.0.0.9 "
+        "extended-community [ target:65000:1 ]"
+    )
+    vpn = a.wait_update(_has_vpn("10.10.0.0/16"))
+    mp = vpn.get(MpReachNlri)
+    assert mp is not None and mp.family == VPNV4
+    (route,) = mp.nlri
+    assert isinstance(route, VpnPrefix)
+    assert (str(route.rd), [lb.value for lb in route.labels]) == ("4200000000:9", [909])
+    ext = vpn.get(ExtendedCommunities)
+    assert ext is not None and ext.route_targets == (RT,)
 
 
 @pytest.mark.parametrize(
