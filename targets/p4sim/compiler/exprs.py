@@ -29,6 +29,15 @@ class ExprGen:
     def err(self, loc: Loc, msg: str) -> CompileError:
         return CompileError(loc, msg)
 
+    def width(self, t: T.P4Type, loc: Loc) -> int:
+        """Bit width of a type that must have one (bit/int/bool/serializable enum)."""
+        if t == T.ERROR:
+            return 32
+        try:
+            return T.width_of(t)
+        except TypeError:
+            raise self.err(loc, f"{t} has no fixed bit width here") from None
+
     def need_path(self, v: Val, loc: Loc, what: str = "this expression") -> str:
         """The storage path of an lvalue, or a compile error naming ``what``."""
         if v.path is None:

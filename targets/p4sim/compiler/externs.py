@@ -56,7 +56,7 @@ class ExternGen(TableGen):
             info.size = int(args[0].const)
             info.unit = self.enum_member_name(args[1])
             if targs:
-                info.index_width = T.width_of(targs[0])
+                info.index_width = self.width(targs[0], d.loc)
         elif tname in ("direct_counter", "direct_meter"):
             if len(args) != 1:
                 raise self.err(d.loc, f"{tname} needs a type argument")
@@ -75,9 +75,9 @@ class ExternGen(TableGen):
             if len(args) < 1 or not args[0].is_const or not targs:
                 raise self.err(d.loc, "register needs a cell type and a size")
             info.size = int(args[0].const)
-            info.width = T.width_of(targs[0])
+            info.width = self.width(targs[0], d.loc)
             if len(targs) > 1:
-                info.index_width = T.width_of(targs[1])
+                info.index_width = self.width(targs[1], d.loc)
         info.gname = self.fresh("X")
         self.G[info.gname] = None  # filled in with the run-time object later
         if tname != "Checksum16":
@@ -146,9 +146,8 @@ class ExternGen(TableGen):
         elif k == "meter" and name == "execute_meter":
             idx = self.expr(args[0], sc, T.BitsT(info.index_width))
             out = self.out_arg(args[1], sc, "meter result")
-            self.assign(
-                out, Val(T.BitsT(T.width_of(out.type)), f"{g}.execute({idx.src}, {plen})"), e.loc
-            )
+            colour = Val(T.BitsT(self.width(out.type, e.loc)), f"{g}.execute({idx.src}, {plen})")
+            self.assign(out, colour, e.loc)
         elif k == "direct_meter" and name == "read":
             out = self.out_arg(args[0], sc, "meter result")
             self.assign(out, Val(out.type, f"F.get('$dm.{info.fq}', 0)"), e.loc)
@@ -193,7 +192,7 @@ class ExternGen(TableGen):
             mx = arg(4, ot if isinstance(ot, T.BitsT) else None)
             pv, nb = self.packed_src(data, loc)
             h = f"_hashv({algo!r}, {pv}, {nb})"
-            m = (1 << T.width_of(ot)) - 1
+            m = (1 << self.width(ot, loc)) - 1
             em(f"_m = {mx.src}")
             src = f"(({base.src} + ({h} % _m if _m else {h})) & {m})"
             self.assign(out, Val(ot, src), loc)
@@ -238,7 +237,7 @@ class ExternGen(TableGen):
             pl = ", F['$payload']" if name.endswith("payload") else ""
             pv, nb = self.packed_src(data, loc)
             h = f"_hashv({algo!r}, {pv}, {nb}{pl})"
-            m = (1 << T.width_of(ck.type)) - 1
+            m = (1 << self.width(ck.type, loc)) - 1
             if name.startswith("verify"):
                 em(f"if {cond.src} and ({h} & {m}) != {ck.src}:")
                 em("    F['sm.checksum_error'] = 1")

@@ -150,7 +150,7 @@ class ParserGen(ControlGen):
         info = ExternInfo("value_set", f"{sc.prefix}.{d.name}", d.annotations)
         t = self.env.resolve(d.type)
         info.size = int(self.expr(d.size, sc).const)
-        info.width = T.width_of(t) if not isinstance(t, T.StructT) else t.bit_width()
+        info.width = self.width(t, d.loc) if not isinstance(t, T.StructT) else t.bit_width()
         info.gname = self.fresh("VS")
         self.G[info.gname] = []  # list of (value, mask) tuples, filled by the control plane
         self.externs[info.fq] = info
@@ -216,7 +216,7 @@ class ParserGen(ControlGen):
             if len(e.type_args) != 1:
                 raise self.err(e.loc, "lookahead needs a type argument")
             t = self.env.resolve(e.type_args[0])
-            w = T.width_of(t)
+            w = self.width(t, e.loc)
             nb = (w + 7) // 8
             tv = em.temp()
             em(f"if pos + {nb} > L:")

@@ -300,9 +300,7 @@ class StmtGen(ExprGen):
             args.append(pn)
             sc.names[p.name] = Val(pt, pn, kind="pyvar")
             if not p.direction:
-                params.append(
-                    (local_name(p), T.width_of(pt) if not isinstance(pt, T.SimpleT) else 1)
-                )
+                params.append((local_name(p), self.width(pt, p.loc) if pt != T.BOOL else 1))
         fn = self.fresh("a_")
         info = ActionInfo(fq, params, decl.annotations, fn)
         self._action_cache[repr(cache_key)] = info

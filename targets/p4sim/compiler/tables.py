@@ -35,7 +35,7 @@ class TableGen(StmtGen):
                 src, w = f"int({v.src})", 1
             elif isinstance(v.type, T.BitsT | T.EnumT) or v.type == T.ERROR:
                 src = v.src
-                w = T.width_of(v.type) if v.type != T.ERROR else 32
+                w = self.width(v.type, k.loc)
             else:
                 raise self.err(k.loc, f"table key cannot have type {v.type}")
             name = unparse(k.expr)
