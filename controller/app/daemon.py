@@ -360,6 +360,9 @@ class Daemon:
                 self.state.neighbours = black | red_now
                 self.state.black_routes = broutes
                 self._wake.set()
+            for _vrf, gateway, _prefix, nh in self.state.static_next_hops():
+                if nh is None:
+                    self.host.solicit(gateway)  # a tenant router we have not heard yet
             await asyncio.sleep(1.0)
 
     # -- IPsec and BGP ------------------------------------------------------------------------

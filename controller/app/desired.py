@@ -282,6 +282,26 @@ class DesiredState:
             v = n.ip.version
             key = {"vrf_id": vrf_id, f"ipv{v}_dst": f"{n.ip}/{n.ip.max_prefixlen}"}
             yield TableEntry(f"vrf_fib_v{v}", key, "route_local", {"nexthop_id": nh})
+        for static_vrf, _gw, prefix, static_nh in self.static_next_hops():
+            if static_nh is not None:  # unresolved: a VRF miss until the tenant router answers
+                v = prefix.version
+                key = {"vrf_id": static_vrf, f"ipv{v}_dst": str(prefix)}
+                yield TableEntry(f"vrf_fib_v{v}", key, "route_local", {"nexthop_id": static_nh})
+
+    def static_next_hops(self) -> Iterator[tuple[int, IPAddress, IPNetwork, int | None]]:
+        """Configured VRF routes via a tenant router: (vrf id, next hop, prefix, next-hop id)."""
+        for vrf in self.cfg.vrfs:
+            ports = {p.port for p in self.cfg.switch.by_role("red") if p.vrf == vrf.name}
+            for route in vrf.routes:
+                if route.next_hop is None:
+                    continue
+                found = next(
+                    (n for n in sorted(self.neighbours, key=lambda n: (n.port, n.mac))
+                     if n.ip == route.next_hop and n.port in ports),
+                    None,
+                )  # fmt: skip
+                nh = self.red_nh_ids.get((found.port, found.mac)) if found else None
+                yield self.vrf_ids.get(vrf.name), route.next_hop, route.prefix, nh
 
     def tunnel_of(self, endpoint: IPAddress, tenant: str | None) -> int | None:
         return self.tunnel_ids.peek((str(endpoint), tenant))

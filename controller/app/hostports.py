@@ -207,6 +207,10 @@ class HostPorts:
         dst = _ip_dst(frame)
         if dst is None:
             return False
+        return self.solicit(dst)
+
+    def solicit(self, dst: IPAddress) -> bool:
+        """ARP/NS for ``dst`` on every red port whose subnet holds it; True if asked."""
         asked = False
         for port in self.cfg.switch.by_role("red"):
             if any(dst in iface.network and dst != iface.ip for iface in port.address):

@@ -130,3 +130,22 @@ def test_lazy_mode_sends_first_packets_to_the_cpu(cpe_config: Config) -> None:
     d.set_sa("198.51.100.12", None, SaPair(2, 1))
     fib = {(e.match["ipv4_dst"], e.action) for e in d.entries() if e.table == "vrf_fib_v4"}
     assert ("10.2.2.0/24", "route_remote") in fib and ("10.2.2.0/24", "route_to_cpu") not in fib
+
+
+def test_static_route_via_tenant_router_follows_its_neighbour(cpe_config: Config) -> None:
+    cfg = cpe_config.model_copy(deep=True)
+    from controller.config.vpn import LocalRoute
+
+    cfg.vrfs[0].routes.append(LocalRoute(prefix=net("172.20.0.0/16"), next_hop=ip("10.1.1.254")))
+    d = DesiredState(cfg, MACS)
+    assert [x[3] for x in d.static_next_hops()] == [None]
+    assert not [e for e in d.entries() if e.match.get("ipv4_dst") == "172.20.0.0/16"]
+    d.neighbours.add(Neighbour(ip("10.1.1.254"), "02:cc:00:00:00:fe", 1))
+    # The same address learned on a port of another VRF does not count.
+    d.neighbours.add(Neighbour(ip("10.1.1.254"), "02:dd:00:00:00:fe", 2))
+    route = next(e for e in d.entries() if e.match.get("ipv4_dst") == "172.20.0.0/16")
+    nh = route.params["nexthop_id"]
+    red_nh = next(
+        e for e in d.entries() if e.table == "red_nexthop" and e.match["nexthop_id"] == nh
+    )
+    assert (route.match["vrf_id"], red_nh.params["dst_mac"]) == (1, "02:cc:00:00:00:fe")
