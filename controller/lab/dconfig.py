@@ -41,6 +41,18 @@ def _switch(black_if: str, red: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _red(plan: LabPlan, address: object, **extra: object) -> dict[str, Any]:
+    """A red BGP neighbour (between red loopbacks, inside IPsec; draft 3.1)."""
+    return {
+        "address": str(address),
+        "as": plan.topo.asn,
+        "type": "red",
+        "hold_time": plan.topo.bgp_hold_time,
+        "families": ["vpnv4", "vpnv6", "ipv4-unicast"],
+        **extra,
+    }
+
+
 def _ike(plan: LabPlan) -> dict[str, Any]:
     return {
         "auth": {"psk": {"file": "psk"}},
@@ -94,11 +106,7 @@ def cpe_config(plan: LabPlan, c: CpePlan, run_dir: Path) -> dict[str, Any]:
     }
     if topo.sa.per_tenant:
         loopbacks["tenants"] = {r.site.tenant: str(tenant_loopback(c, r.vrf_id)) for r in c.red}
-    neighbors = [
-        {"address": str(rr.red_loopback), "as": topo.asn, "type": "red",
-         "families": ["vpnv4", "vpnv6", "ipv4-unicast"]}
-        for rr in topo.rrs
-    ]  # fmt: skip
+    neighbors = [_red(plan, rr.red_loopback) for rr in topo.rrs]  # fmt: skip
     return {
         "node": {
             "name": c.name,
@@ -119,15 +127,8 @@ def rr_configs(plan: LabPlan, run_dir: Path) -> dict[str, dict[str, Any]]:
     topo = plan.topo
     out = {}
     for rr in topo.rrs:
-        neighbors = [
-            {"address": str(c.red_loopback), "as": topo.asn, "type": "red",
-             "route_reflector_client": True, "families": ["vpnv4", "vpnv6", "ipv4-unicast"]}
-            for c in topo.cpes
-        ] + [
-            {"address": str(o.red_loopback), "as": topo.asn, "type": "red",
-             "families": ["vpnv4", "vpnv6", "ipv4-unicast"]}
-            for o in topo.rrs if o is not rr
-        ]  # fmt: skip
+        neighbors = [_red(plan, c.red_loopback, route_reflector_client=True) for c in topo.cpes]
+        neighbors += [_red(plan, o.red_loopback) for o in topo.rrs if o is not rr]  # fmt: skip
         out[rr.name] = {
             "node": {"name": rr.name, "role": "rr", "as": topo.asn,
                      "router_id": str(rr.red_loopback)},

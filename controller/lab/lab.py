@@ -102,8 +102,10 @@ def daemon_argvs(plan: LabPlan, configs: dict[str, Path], run_dir: Path) -> dict
         else:
             peers = [str(rr.red_loopback) for rr in topo.rrs]
             gateway = str(plan.cpe(node.name).black_gw)
+        # --keep-switch: a restarted daemon finds its p4sim still forwarding and only
+        # reconciles; `lab down` stops the daemon's whole process group.
         argv = ["-m", "controller", role, "--config", str(configs[node.name]),
-                "--black-gateway", gateway, "--run-dir", str(run_dir)]  # fmt: skip
+                "--black-gateway", gateway, "--run-dir", str(run_dir), "--keep-switch"]  # fmt: skip
         for red in peers:
             argv += ["--peer-black", f"{red}={black[red]}"]
         out[node.name] = argv
@@ -251,7 +253,8 @@ def down(prefix: str, progress: Progress = print) -> bool:
         return False
     for pid in state.pids.values():
         if _ours(pid, run_dir):
-            os.kill(pid, signal.SIGTERM)  # a daemon stops its own p4sim child
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGTERM)  # the node and its children (a daemon's p4sim)
     deadline = time.monotonic() + 5.0
     for pid in state.pids.values():
         while _group(pid) and time.monotonic() < deadline:

@@ -16,6 +16,7 @@
           - {tenant: blue, subnet: 10.1.1.0/24, host: 10.1.1.10,
              subnet6: "2001:db8:1:1::/64", host6: "2001:db8:1:1::10"}
     sa: {per_tenant: false}
+    bgp_hold_time: 90                     # red sessions, seconds
 
 A tenant's VRF uses RD ``AS:id`` (plus the C-PE's index, so each C-PE's RD is
 unique, RFC 4364 section 4.2) and route target ``AS:id``. Every address must
@@ -151,6 +152,9 @@ class Topology(_Strict):
     rrs: list[Rr] = Field(default_factory=list, max_length=2)
     cpes: list[Cpe] = Field(min_length=2)
     sa: SaPolicy = Field(default_factory=SaPolicy)
+    # Red BGP hold time in the generated daemon configurations (RFC 4271 4.2): how
+    # long a C-PE keeps routes from an RR that died without a word.
+    bgp_hold_time: int = Field(default=90, ge=3, le=0xFFFF)
 
     @model_validator(mode="after")
     def _consistent(self) -> Topology:

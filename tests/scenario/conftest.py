@@ -29,19 +29,20 @@ def lab_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 class Lab:
-    def __init__(self, topology: str, tag: str) -> None:
+    def __init__(self, topology: str | Path, tag: str, daemons: bool = False) -> None:
         self.prefix = f"s{os.getpid()}{tag}"
-        self.state = up(EXAMPLES / topology, self.prefix, progress=lambda _m: None)
+        path = EXAMPLES / topology  # an absolute path stays as it is
+        self.state = up(path, self.prefix, progress=lambda _m: None, daemons=daemons, timeout=120)
         _, self.topo, self.plan = plan_of(self.prefix)
 
     def down(self) -> None:
         down(self.prefix, progress=lambda _m: None)
 
 
-def lab_fixture(topology: str, tag: str):
+def lab_fixture(topology: str, tag: str, daemons: bool = False):
     @pytest.fixture(scope="module")
     def fixture() -> Iterator[Lab]:
-        lab = Lab(topology, tag)
+        lab = Lab(topology, tag, daemons)
         try:
             yield lab
         finally:
@@ -59,3 +60,16 @@ def make_lab() -> Iterator[type[Lab]]:
 default_lab = lab_fixture("lab-default.yml", "d")
 per_tenant_lab = lab_fixture("lab-per-tenant-sa.yml", "t")
 nat_lab = lab_fixture("lab-nat.yml", "n")
+
+
+@pytest.fixture(scope="module")
+def daemon_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """The default lab on the daemons, with a 9 s red hold time so that a crashed RR
+    is noticed within this suite's time budget."""
+    topo = tmp_path_factory.mktemp("topo") / "lab-default-hold9.yml"
+    topo.write_text((EXAMPLES / "lab-default.yml").read_text() + "bgp_hold_time: 9\n")
+    lab = Lab(topo, "D", daemons=True)
+    try:
+        yield lab
+    finally:
+        lab.down()
