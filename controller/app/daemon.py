@@ -37,7 +37,7 @@ from controller.app import switch as sw
 from controller.app.compose import Action, Composer, EnsureTunnel, SetProtected, WithdrawTunnel
 from controller.app.desired import TABLE_ORDER, BlackRoute, DesiredState, Neighbour
 from controller.app.hostports import HostPorts, port_mac
-from controller.app.ikeconf import make_ike_config
+from controller.app.ikeconf import credentials, make_ike_config
 from controller.app.status import DaemonStatus
 from controller.bgp.aio import BgpSpeaker
 from controller.config import Config
@@ -370,10 +370,14 @@ class Daemon:
     async def _start_ipsec(self, black: str) -> None:
         cfg = self.cfg
         assert cfg.ike is not None
+        try:
+            creds = credentials(cfg, Path(cfg.source).resolve().parent)
+        except (OSError, ValueError) as exc:
+            raise DaemonError(f"{cfg.source}: ike.auth.certificates: {exc}") from None
         self.ipsec = IpsecRuntime(
             self.engine,
             black,
-            lambda peer: make_ike_config(cfg, peer, self.control_peers),
+            lambda peer: make_ike_config(cfg, peer, self.control_peers, creds),
             per_tenant=cfg.ike.per_tenant_sas,
             lazy=cfg.ike.sa_mode == "lazy",
             on_change=self._on_tunnel_change,

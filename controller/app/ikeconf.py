@@ -11,9 +11,13 @@ on the black side: only the black loopbacks may appear in the outer header.
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from controller.config import Config
-from controller.ipsec.ike.config import ChildConfig, IkeConfig, Lifetimes
+from controller.ipsec.ike.config import ChildConfig, Credentials, IkeConfig, Lifetimes
 from controller.ipsec.ike.wire.ts import TrafficSelector
 
 PROTO_TCP = 6
@@ -44,10 +48,42 @@ def control_child(cfg: Config, local_red: IPAddress, peer_red: IPAddress) -> Chi
     )
 
 
-def make_ike_config(cfg: Config, peer_black: str, control_peers: dict[str, IPAddress]) -> IkeConfig:
+def _der(path: Path) -> bytes:
+    """A certificate file, PEM or DER, as DER."""
+    data = path.read_bytes()
+    if b"-----BEGIN" in data:
+        return x509.load_pem_x509_certificate(data).public_bytes(serialization.Encoding.DER)
+    return data
+
+
+def credentials(cfg: Config, base: Path) -> Credentials | None:
+    """Certificate authentication (RFC 7427): our certificate, our key, the CAs we trust.
+
+    With certificates the peer's identity must be its black address (the
+    certificate's subjectAltName), which is what ``remote_id`` says below.
+    """
+    ike = cfg.ike
+    if ike is None or ike.auth.certificates is None:
+        return None
+    certs = ike.auth.certificates
+
+    def where(name: str) -> Path:
+        return Path(name) if Path(name).is_absolute() else base / name
+
+    return Credentials(
+        _der(where(certs.cert)), certs.key.reveal(), [_der(where(ca)) for ca in certs.ca]
+    )
+
+
+def make_ike_config(
+    cfg: Config,
+    peer_black: str,
+    control_peers: dict[str, IPAddress],
+    creds: Credentials | None = None,
+) -> IkeConfig:
     """The IKE config for one peer (called by the tunnel manager with its black address)."""
     ike = cfg.ike
-    assert ike is not None and ike.auth.psk is not None, "PSK authentication only"
+    assert ike is not None
     black = cfg.loopbacks.black
     local_id = ike.local_id or str(black)
     children = []
@@ -58,7 +94,8 @@ def make_ike_config(cfg: Config, peer_black: str, control_peers: dict[str, IPAdd
         f"cpe-{peer_black}",
         local_id,
         peer_black,
-        psk=ike.auth.psk.reveal(),
+        psk=ike.auth.psk.reveal() if ike.auth.psk is not None else None,
+        creds=creds,
         ike_proposals=list(ike.ike_proposals),
         children=children,
         lifetimes=Lifetimes(float(ike.lifetimes.ike_rekey), float(ike.lifetimes.ike_life)),
