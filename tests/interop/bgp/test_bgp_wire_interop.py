@@ -31,14 +31,17 @@ from controller.bgp.wire import (
     BgpError,
     EnhancedRouteRefresh,
     ErrorAction,
+    ExtendedMessage,
     FourOctetAs,
     GracefulRestart,
     MultiProtocol,
+    NextHop,
     Notification,
     RefreshSubtype,
     RouteRefreshMessage,
     Update,
     VpnPrefix,
+    label_stack,
     validate_update,
 )
 from controller.bgp.wire.attributes import (
@@ -430,3 +433,35 @@ def test_gobgp_bird_frr_exabgp_vpn_session_over_ipv6_transport(bgp_lab: BgpLab, 
     assert mp is not None and mp.family == VPNV6 and mp.next_hop is not None
     (route,) = mp.nlri
     assert isinstance(route, VpnPrefix) and route.labels[0].value == 107
+
+
+def test_frr_extended_message_update_over_4096_octets(bgp_lab: BgpLab) -> None:
+    """RFC 8654: with Extended Message on both sides, one UPDATE of about 6,000 octets
+    (400 VPN-IPv4 routes) is accepted, and every route reaches the other client."""
+    peer = bgp_lab.start("frr", families=("vpnv4",))
+    a = peer.connect(0, extra=(ExtendedMessage(),))
+    b = peer.connect(1, extra=(ExtendedMessage(),))
+    assert a.ctx.extended_message and b.ctx.extended_message  # FRR offers it too
+    routes = tuple(
+        VpnPrefix(RD, ipaddress.IPv4Network((0x0A400000 + (i << 8), 24)), label_stack(1000 + i))
+        for i in range(400)
+    )
+    big = Update(
+        attributes=(
+            MpReachNlri(1, 128, NextHop.of(peer.client_ip(0)), routes),
+            *vpn_update("10.0.0.0/24", peer.client_ip(0)).attributes[1:],
+        )
+    )
+    assert len(a.send(big)) > 4096
+    wanted = {r.prefix for r in routes}
+    got: set[ipaddress.IPv4Network | ipaddress.IPv6Network] = set()
+
+    def all_arrived() -> bool:
+        for u in b.updates():
+            mp = u.get(MpReachNlri)
+            if mp is not None:
+                got.update(n.prefix for n in mp.nlri if isinstance(n, VpnPrefix))
+        return wanted <= got
+
+    b.collect(all_arrived)
+    assert wanted <= got

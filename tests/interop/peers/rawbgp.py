@@ -19,6 +19,7 @@ from controller.bgp.wire import (
     Capability,
     CodecContext,
     EnhancedRouteRefresh,
+    ExtendedMessage,
     Family,
     FourOctetAs,
     FrameReader,
@@ -107,7 +108,11 @@ class RawSpeaker:
             raise AssertionError(f"expected OPEN, got {rec.message}")
         self.peer_open = rec.message
         both = four_octet and rec.message.find(FourOctetAs) is not None
-        self.ctx = CodecContext(four_octet_as=both)
+        # RFC 8654: large messages only once both sides offered Extended Message.
+        extended = any(isinstance(c, ExtendedMessage) for c in caps) and (
+            rec.message.find(ExtendedMessage) is not None
+        )
+        self.ctx = CodecContext(four_octet_as=both, extended_message=extended)
         self._reader.ctx = self.ctx
         self.send(Keepalive())
         while not isinstance(self._recv_one(deadline).message, Keepalive):
