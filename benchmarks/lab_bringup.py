@@ -1,10 +1,11 @@
 """Lab bring-up and tear-down time (root).
 
-    sudo .venv/bin/python benchmarks/lab_bringup.py [--topology examples/lab-default.yml] [--runs 5]
+    sudo .venv/bin/python benchmarks/lab_bringup.py [--topology FILE] [--runs 5] [--daemons]
 
 Each run: `lab up` (namespaces, veths, underlay routes, configuration
-generation and checks, one p4sim C-PE process per site loading p4src/cpe.p4,
-static entries and SAs written) until every C-PE reports it forwards; then the
+generation and checks; then either one static C-PE data plane per site, up
+when each forwards, or with --daemons the five sl3vpn cpe/rr daemons, up
+when every red BGP session, C-PE to C-PE SA and VPN route is in place); then the
 first IPv4 ping between two sites of one tenant that succeeds (time to first
 tenant packet through ESP); then `lab down`. Prints each run and the median.
 Figures depend on this machine and its load; nothing here is asserted.
@@ -48,6 +49,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--topology", default=str(REPO / "examples" / "lab-default.yml"))
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument(
+        "--daemons",
+        action="store_true",
+        help="run sl3vpn cpe/rr (up = every BGP session, SA and VPN route in place)",
+    )
     args = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("lab_bringup: needs root (network namespaces)")
@@ -56,7 +62,7 @@ def main() -> int:
     for i in range(args.runs):
         prefix = f"bench{os.getpid()}r{i}"
         t0 = time.monotonic()
-        up(args.topology, prefix, progress=lambda _m: None)
+        up(args.topology, prefix, progress=lambda _m: None, daemons=args.daemons)
         t1 = time.monotonic()
         try:
             ping = first_ping(prefix)
@@ -72,7 +78,8 @@ def main() -> int:
     plan = make_plan(load_topology(args.topology), "count")
     print(
         f"{Path(args.topology).name}: {len(plan.namespaces)} namespaces, {len(plan.links)} links, "
-        f"{len(plan.cpes)} C-PE processes; median of {args.runs}: up {statistics.median(ups):.2f}s "
+        f"{'daemons' if args.daemons else 'static data plane'}; median of {args.runs}: "
+        f"up {statistics.median(ups):.2f}s "
         f"(min {min(ups):.2f}, max {max(ups):.2f}), first ping +{statistics.median(pings):.3f}s, "
         f"down {statistics.median(downs):.2f}s"
     )

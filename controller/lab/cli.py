@@ -99,6 +99,6 @@ def run_down(args: argparse.Namespace) -> int:
         prefix = _which(args.prefix)
     except LookupError as exc:
         return _err(str(exc))
-    if not down(prefix):
+    if down(prefix) is None:
         return _err(f"no lab {prefix!r} is up")
     return 0

@@ -82,8 +82,10 @@ def up(topology_path: str | Path, prefix: str | None = None, progress: Progress 
         _wait_ready(state, progress, timeout)
         if daemons:
             _wait_converged(state, plan, progress, deadline=time.monotonic() + timeout)
-    except BaseException:
-        down(prefix, progress=lambda _m: None)
+    except BaseException as exc:
+        kept = down(prefix, progress=lambda _m: None, keep_logs=True)
+        if isinstance(exc, LabError) and kept:
+            raise LabError(f"{exc} (node logs kept in {kept})") from None
         raise
     progress(f"lab {prefix}: up in {time.monotonic() - t0:.1f}s")
     return state
@@ -244,13 +246,17 @@ def _log_tail(path: Path) -> str:
     return lines[-1] if lines else "(empty log)"
 
 
-def down(prefix: str, progress: Progress = print) -> bool:
-    """Stop the lab's processes and delete its namespaces; False if no such lab."""
+def down(prefix: str, progress: Progress = print, keep_logs: bool = False) -> Path | None:
+    """Stop the lab's processes and delete its namespaces; None if there is no such lab.
+
+    Returns the run directory, or with ``keep_logs`` the directory the node logs
+    were moved to (for a failed bring-up), before the run directory goes.
+    """
     run_dir = run_dir_for(prefix)
     try:
         state = LabState.load(run_dir)
     except LookupError:
-        return False
+        return None
     for pid in state.pids.values():
         if _ours(pid, run_dir):
             with contextlib.suppress(ProcessLookupError):
@@ -264,10 +270,16 @@ def down(prefix: str, progress: Progress = print) -> bool:
                 os.kill(member, signal.SIGKILL)
     gone = destroy(state.namespaces)
     progress(f"lab {prefix}: {len(state.pids)} processes stopped, {len(gone)} namespaces deleted")
+    result = run_dir
+    if keep_logs:
+        result = run_dir.with_name(f"{prefix}-failed-{int(time.time())}")
+        result.mkdir(mode=0o700)
+        for log in run_dir.glob("*.log"):
+            log.rename(result / log.name)
     for child in sorted(run_dir.rglob("*"), reverse=True):
         child.unlink() if not child.is_dir() else child.rmdir()
     run_dir.rmdir()
-    return True
+    return result
 
 
 def status(prefix: str) -> dict[str, object]:
