@@ -54,13 +54,17 @@ class ExternGen(TableGen):
             if len(args) != 2 or not args[0].is_const:
                 raise self.err(d.loc, f"{tname} needs (size, type) arguments")
             info.size = int(args[0].const)
-            info.unit = self.enum_member_name(args[1])
+            unit_enum = "CounterType" if tname == "counter" else "MeterType"
+            info.unit = self.enum_member_name(args[1], d.loc, unit_enum)
+            if info.size < 1:
+                raise self.err(d.loc, f"{tname} size must be positive")
             if targs:
                 info.index_width = self.width(targs[0], d.loc)
         elif tname in ("direct_counter", "direct_meter"):
             if len(args) != 1:
                 raise self.err(d.loc, f"{tname} needs a type argument")
-            info.unit = self.enum_member_name(args[0])
+            unit_enum = "CounterType" if tname == "direct_counter" else "MeterType"
+            info.unit = self.enum_member_name(args[0], d.loc, unit_enum)
         elif tname in ("action_profile", "action_selector"):
             sel = tname == "action_selector"
             if len(args) != (3 if sel else 1) or not args[1 if sel else 0].is_const:
@@ -69,7 +73,7 @@ class ExternGen(TableGen):
                 )
             info.size = int(args[1 if sel else 0].const)
             if sel:
-                info.unit = self.enum_member_name(args[0])  # the selector's hash algorithm
+                info.unit = self.enum_member_name(args[0], d.loc, "HashAlgorithm")
                 info.width = int(args[2].const) if args[2].is_const else 32
         elif tname == "register":
             if len(args) < 1 or not args[0].is_const or not targs:
@@ -84,11 +88,15 @@ class ExternGen(TableGen):
             self.externs[fq] = info
         return Val(T.ObjT("extern", tname), kind="inst", obj=info)
 
-    def enum_member_name(self, v: Val) -> str:
+    def enum_member_name(self, v: Val, loc: Loc, enum: str | None = None) -> str:
         t = v.type
+        if enum is not None and not (isinstance(t, T.EnumT) and t.name == enum):
+            raise self.err(loc, f"expected a {enum} member, not {t}")
         if isinstance(t, T.EnumT) and v.is_const:
-            return next(n for n, c in t.members.items() if c == v.const)
-        raise self.err(Loc("?", 0, 0), "expected an enum member")
+            name = next((n for n, c in t.members.items() if c == v.const), None)
+            if name is not None:
+                return name
+        raise self.err(loc, f"expected an enum member (e.g. HashAlgorithm.crc16), not {t}")
 
     def fields_src(self, v: Val, loc: Loc) -> str:
         parts = []
@@ -186,7 +194,7 @@ class ExternGen(TableGen):
         elif name == "hash":
             out = self.out_arg(args[0], sc, "hash result")
             ot = out.type
-            algo = self.enum_member_name(arg(1))
+            algo = self.enum_member_name(arg(1), loc, "HashAlgorithm")
             base = arg(2, ot)
             data = arg(3)
             mx = arg(4, ot if isinstance(ot, T.BitsT) else None)
@@ -233,7 +241,7 @@ class ExternGen(TableGen):
             cond = self.cond(args[0], sc)
             data = arg(1)
             ck = self.out_arg(args[2], sc, "checksum")
-            algo = self.enum_member_name(arg(3))
+            algo = self.enum_member_name(arg(3), loc, "HashAlgorithm")
             pl = ", F['$payload']" if name.endswith("payload") else ""
             pv, nb = self.packed_src(data, loc)
             h = f"_hashv({algo!r}, {pv}, {nb}{pl})"

@@ -102,7 +102,9 @@ class TableGen(StmtGen):
                 pv = self.expr(ent.priority, sc).const if ent.priority is not None else None
                 pa = next((a for a in ent.annotations if a.name == "priority"), None)
                 if pa is not None:
-                    pv = int(pa.args[0])
+                    if not pa.args or not isinstance(pa.args[0], int):
+                        raise self.err(pa.loc, "@priority needs an integer argument")
+                    pv = pa.args[0]
                 entries.append(
                     (
                         ks,
