@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from targets.p4sim.frontend.errors import CompileError
 from targets.p4sim.frontend.preprocess import preprocess
 from targets.p4sim.program import compile_text
+from targets.p4sim.switch import Switch
 
 pytestmark = pytest.mark.unit
 HERE = Path(__file__).parent
@@ -26,6 +27,7 @@ TOKEN = r'#line[^\n]*\n|"[^"]*"|\w+|&&&|&&|\|\||==|!=|<=|>=|\+\+|\|\+\||\|-\||\.
 TOKENS = [re.findall(TOKEN, s) for s in SOURCES]
 EXTRA = ["{", "}", "(", ")", ";", "<", ">", "bit", "8w3", "hdr", ".", "apply", "=", "if", "_", "["]
 NUMBERS = ["0", "1", "8w255", "16w0", "9", "300", "4s7", "0x1ff", "64"]
+FRAMES = [bytes(range(n, n + 40)) for n in (0, 7, 200)] + [b"", b"\x01" * 13, b"\xff" * 64]
 EDIT = st.tuples(
     st.integers(0, 10**6),
     st.sampled_from(["del", "dup", "ins", "swap", "ident", "num"]),
@@ -54,7 +56,12 @@ def test_mutated_programs_never_crash(which: int, edits: list[tuple[int, str, in
         else:
             toks.insert(i, EXTRA[pick % len(EXTRA)])
     try:
-        compile_text(" ".join(toks), "mutated.p4")
+        prog = compile_text(" ".join(toks), "mutated.p4")
     except CompileError as exc:
         assert ": error: " in str(exc)
         assert "internal error" not in str(exc), str(exc)
+        return
+    # A program that compiles must also run: generated code never raises on packets.
+    sw = Switch(prog)
+    for i, frame in enumerate(FRAMES):
+        sw.process(i * 37 % 512, frame)
