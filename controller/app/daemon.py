@@ -28,8 +28,6 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, cast
 
-from finsy.proto import p4r
-
 from controller.api.metrics_http import MetricsHttpServer
 from controller.api.server import ControlServer
 from controller.api.source import StatusSource
@@ -39,6 +37,7 @@ from controller.app.desired import TABLE_ORDER, BlackRoute, DesiredState, Neighb
 from controller.app.hostports import HostPorts, port_mac
 from controller.app.ikeconf import credentials, make_ike_config
 from controller.app.status import DaemonStatus
+from controller.app.writer import SwitchWriter
 from controller.bgp.aio import BgpSpeaker
 from controller.config import Config
 from controller.config.adapters import speaker_config
@@ -46,7 +45,7 @@ from controller.ipsec.esp import EspEngine
 from controller.ipsec.esp.ports import AfPacketCryptoPort, LockedEngine
 from controller.ipsec.ike.runtime import IpsecRuntime
 from controller.ipsec.sad import TunnelChange
-from controller.p4rt import P4RuntimeClient, PacketOut, TableEntry, diff
+from controller.p4rt import P4RuntimeClient, PacketOut
 from controller.p4rt.errors import P4RuntimeClientError
 
 log = logging.getLogger("sl3vpn.daemon")
@@ -109,11 +108,11 @@ class Daemon:
         self.switch_restarts = 0
         self.ipsec: IpsecRuntime | None = None
         self.bgp: BgpSpeaker | None = None
-        self._written: list[p4r.Entity] | None = None  # what we last wrote (encoded)
+        self.writer = SwitchWriter(TABLE_ORDER)
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self.writes = {"insert": 0, "modify": 0, "delete": 0, "rounds": 0, "errors": 0}
+        self.write_errors = 0
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -222,7 +221,7 @@ class Daemon:
         log.info(
             "switch %s: pipeline %s", address, "pushed" if pushed else "already running (kept)"
         )
-        self._written = None  # read what the switch holds before the first diff
+        self.writer.forget()  # read what the switch holds before the first diff
         self._wake.set()
 
     async def _watch_sim(self) -> None:
@@ -256,7 +255,7 @@ class Daemon:
         log.warning(
             "switch back: pipeline %s; rewriting the difference", "pushed" if pushed else "kept"
         )
-        self._written = None
+        self.writer.forget()
         self._wake.set()
 
     def _send_out(self, frame: bytes, port: int, forward: bool) -> None:
@@ -305,34 +304,12 @@ class Daemon:
         client = self.client
         if client is None or client.codec is None:
             return {}
-        codec = client.codec
         try:
-            desired = [codec.encode(e) for e in self.state.entries()]
-            if self._written is None:
-                scope = [codec.encode(TableEntry("*"), for_read=True)]
-                current = await client.read_raw(scope)
-            else:
-                current = self._written
-            plan = diff(codec, desired, current, order=TABLE_ORDER)
-            held = self.hold_deletes and plan.counts["delete"] > 0
-            for phase in plan.phases:
-                if held:
-                    phase = [u for u in phase if u.type != p4r.Update.DELETE]
-                if phase:
-                    await client.write(phase)
+            counts = await self.writer.write(client, self.state.entries(), self.hold_deletes)
         except (P4RuntimeClientError, OverflowError) as exc:
-            self.writes["errors"] += 1
+            self.write_errors += 1
             log.error("switch write failed: %s", str(exc).splitlines()[0])
-            self._written = None
             return {}
-        self._written = None if held else desired  # held: re-read what stays
-        counts = plan.counts
-        if held:
-            self.writes["held_rounds"] = self.writes.get("held_rounds", 0) + 1
-            counts["delete"] = 0
-        self.writes["rounds"] += 1
-        for k, v in counts.items():
-            self.writes[k] = self.writes.get(k, 0) + v
         if any(counts.values()):
             log.info("switch: %s", ", ".join(f"{v} {k}" for k, v in counts.items() if v))
         return counts

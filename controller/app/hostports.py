@@ -54,6 +54,24 @@ def _ip_dst(frame: bytes) -> IPAddress | None:
     return None
 
 
+def _sysctl(key: str, value: str, ifname: str) -> None:
+    try:
+        (Path("/proc/sys/net") / key).write_text(value)
+    except OSError as exc:
+        log.warning("%s: cannot set %s: %s", ifname, key, exc.strerror)
+
+
+def quiet_ipv6(ifname: str, has_v6: bool) -> None:
+    """What the kernel may say on a black TAP: nothing IPv6 unless the port has IPv6
+    (then ND only: no router solicitations, no autoconfiguration)."""
+    name = ifname.replace(".", "/")
+    if not has_v6:
+        _sysctl(f"ipv6/conf/{name}/disable_ipv6", "1", ifname)
+        return
+    for key in ("accept_ra", "router_solicitations", "autoconf"):
+        _sysctl(f"ipv6/conf/{name}/{key}", "0", ifname)
+
+
 def silence(ifname: str) -> None:
     """Keep the namespace's own IP stack off a switch-port interface.
 
@@ -65,17 +83,10 @@ def silence(ifname: str) -> None:
     after AF_PACKET has handed it to the switch.
     """
     _ip("link", "set", "dev", ifname, "arp", "off", "up")
-    proc = Path("/proc/sys/net")
     name = ifname.replace(".", "/")
-    for key, value in (
-        (f"ipv6/conf/{name}/disable_ipv6", "1"),
-        (f"ipv4/conf/{name}/rp_filter", "1"),
-        (f"ipv4/conf/{name}/arp_ignore", "8"),
-    ):
-        try:
-            (proc / key).write_text(value)
-        except OSError as exc:
-            log.warning("%s: cannot set %s: %s", ifname, key, exc.strerror)
+    _sysctl(f"ipv6/conf/{name}/disable_ipv6", "1", ifname)
+    _sysctl(f"ipv4/conf/{name}/rp_filter", "1", ifname)
+    _sysctl(f"ipv4/conf/{name}/arp_ignore", "8", ifname)
 
 
 class HostPorts:
@@ -116,6 +127,7 @@ class HostPorts:
             if port.role == "black":
                 name = self.tap_name(port.name, port.port, port.interface)
                 tap = Tap(name, self.macs[port.port], port.mtu)
+                quiet_ipv6(name, has_v6=any(i.version == 6 for i in port.address))
                 for iface in port.address:
                     _ip("addr", "replace", str(iface), "dev", name)
                 self.taps[port.port] = tap

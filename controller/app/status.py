@@ -167,7 +167,7 @@ class DaemonStatus:
                 {"vrf": ids.get(i, str(i)), "vrf_id": i, "packets": p, "bytes": b}
                 for i, (p, b) in sorted(vrf_cells.items())
             ],
-            "writes": dict(self.d.writes),
+            "writes": {**self.d.writer.totals, "errors": self.d.write_errors},
             "composer": self.d.composer.status()["counters"],
         }
 
