@@ -29,6 +29,7 @@ from targets.p4sim.state import (
     Optional,
     Range,
     Register,
+    StateError,
     SwitchState,
     Table,
     TableEntry,
@@ -82,15 +83,20 @@ class Program:
                 direct_meter=t.direct_meter,
             )
             n = len(t.entries or [])
-            for idx, (ks, act, args, prio) in enumerate(t.entries or []):
-                matches = tuple(
-                    _match(k, ki.match_kind, ki.width) for k, ki in zip(ks, t.keys, strict=True)
-                )
+            for idx, (ks, act, args, prio, loc) in enumerate(t.entries or []):
                 # p4c: without explicit priorities, earlier entries win.
                 p = prio if prio is not None else (n - idx if table.needs_priority else 0)
-                table.insert(
-                    TableEntry(matches, ActionCall(act, args), priority=p, is_const=t.const_entries)
-                )
+                try:
+                    matches = tuple(
+                        _match(k, ki.match_kind, ki.width) for k, ki in zip(ks, t.keys, strict=True)
+                    )
+                    table.insert(
+                        TableEntry(
+                            matches, ActionCall(act, args), priority=p, is_const=t.const_entries
+                        )
+                    )
+                except (StateError, ValueError) as exc:
+                    raise CompileError(loc, f"invalid entry: {exc}") from None
             st.tables[fq] = table
             if t.direct_counter:
                 st.direct_counters[t.direct_counter] = fq
@@ -157,6 +163,8 @@ def _match(k: Any, kind: str, width: int) -> FieldMatch | None:
     if kind == "lpm":
         if tag == "mask":
             plen = bin(k[2]).count("1")
+            if k[2] != top ^ (top >> plen):
+                raise ValueError(f"mask {k[2]:#x} is not a prefix mask")
             return Lpm(k[1] & k[2], plen)
         return Lpm(k[1], width)
     if kind == "ternary":
@@ -178,7 +186,9 @@ def compile_text(text: str, filename: str) -> Program:
         env = Env(prog)
         gen = Gen(env).generate()
         p4info, ids = build_p4info(gen)
-        return Program(filename, gen, p4info, ids)
+        program = Program(filename, gen, p4info, ids)
+        program.new_state()  # validates the program's table entries
+        return program
     except (CompileError, RecursionError):
         raise
     except Exception as exc:  # a p4sim bug must still not surface as a traceback

@@ -37,7 +37,7 @@ class TableInfo:
     default_action: tuple[str, tuple[int, ...]]
     const_default: bool
     size: int
-    entries: list[tuple[list[Any], str, tuple[int, ...], int | None]] | None
+    entries: list[tuple[list[Any], str, tuple[int, ...], int | None, Any]] | None
     direct_counter: str | None = None
     direct_meter: str | None = None
     implementation: str | None = None

@@ -111,6 +111,7 @@ class TableGen(StmtGen):
                         act_vals[ent.action.name][1].fq,
                         self.const_args(act_vals[ent.action.name], ent.action, sc),
                         pv if pv is not None else None,
+                        ent.loc,
                     )
                 )
                 del i
