@@ -15,6 +15,7 @@ restarted daemon reconverges): those rounds always re-read the switch.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Hashable
 
 from finsy.proto import p4r
@@ -34,6 +35,7 @@ class SwitchWriter:
         self.order = order
         self.last: dict[Hashable, TableEntry] | None = None  # None: read the switch first
         self.totals = {"insert": 0, "modify": 0, "delete": 0, "rounds": 0, "held_rounds": 0}
+        self.rpc_seconds = 0.0  # time spent in Read/Write RPCs (the switch's share)
 
     def forget(self) -> None:
         """The switch may hold anything (new connection, failed write): read it next time."""
@@ -47,7 +49,9 @@ class SwitchWriter:
         keyed = {entry_key(e): e for e in entries}
         if self.last is None or hold_deletes:
             scope = [codec.encode(TableEntry("*"), for_read=True)]
+            t0 = time.perf_counter()
             current = await client.read_raw(scope)
+            self.rpc_seconds += time.perf_counter() - t0
             desired = [codec.encode(e) for e in keyed.values()]
         else:
             old = self.last
@@ -59,6 +63,7 @@ class SwitchWriter:
         plan = diff(codec, desired, current, order=self.order)
         counts = plan.counts
         held = hold_deletes and counts["delete"] > 0
+        t0 = time.perf_counter()
         try:
             for phase in plan.phases:
                 if held:
@@ -68,6 +73,8 @@ class SwitchWriter:
         except Exception:
             self.last = None
             raise
+        finally:
+            self.rpc_seconds += time.perf_counter() - t0
         self.last = None if held else keyed
         if held:
             counts["delete"] = 0
