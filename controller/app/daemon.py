@@ -113,6 +113,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.write_errors = 0
+        self.failed = False
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -123,7 +124,7 @@ class Daemon:
         try:
             await self.start()
             await self._stop.wait()
-            return 0
+            return 1 if self.failed else 0
         finally:
             await self.stop()
 
@@ -185,7 +186,18 @@ class Daemon:
         log.info("%s stopped", self.cfg.node.name)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        self._tasks.append(asyncio.ensure_future(coro))
+        task = asyncio.ensure_future(coro)
+        task.add_done_callback(self._task_done)
+        self._tasks.append(task)
+
+    def _task_done(self, task: asyncio.Future[None]) -> None:
+        """A loop of ours died: say so in one line and stop (exit 1) rather than limp on."""
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        log.error("internal error, stopping: %s: %s", type(exc).__name__, exc)
+        self.failed = True
+        self._stop.set()
 
     def client_or_fail(self) -> P4RuntimeClient:
         if self.client is None:
@@ -215,7 +227,15 @@ class Daemon:
                 await self.sim.start()
                 self._spawn(self._watch_sim())
         if self.client is None:
-            self.client = await sw.connect(address, device_id, election, timeout=60.0)
+            connecting = asyncio.ensure_future(
+                sw.connect(address, device_id, election, timeout=60.0)
+            )
+            while not connecting.done():
+                await asyncio.wait([connecting], timeout=0.5)
+                if self.sim is not None and not self.sim.running and not connecting.done():
+                    connecting.cancel()
+                    raise sw.SwitchError(f"p4sim exited at start: {self.sim.last_log_line()}")
+            self.client = connecting.result()
         pushed = await sw.ensure_pipeline(self.client, self.pipeline)
         self.client.on_primary(self._on_primary)
         log.info(

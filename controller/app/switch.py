@@ -164,6 +164,15 @@ class P4SimProcess:
                 out.close()  # type: ignore[union-attr]
         log.info("p4sim started, pid %d", self.proc.pid)
 
+    def last_log_line(self) -> str:
+        if self.log_path is None:
+            return "(no log)"
+        try:
+            lines = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "(no log)"
+        return lines[-1] if lines else "(empty log)"
+
     @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.returncode is None

@@ -46,3 +46,28 @@ def test_red_neighbour_without_black_address(
     assert "no black address known for red neighbour(s) 10.255.0.1" in err[0]
     code, err = run(["cpe", "--config", str(cfg), "--peer-black", "10.255.0.1"], capsys)
     assert (code, err) == (2, ["sl3vpn cpe: --peer-black '10.255.0.1': expected RED=BLACK"])
+
+
+def test_p4sim_that_cannot_start_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from controller.lab.netns import Netns
+
+    if os.geteuid() != 0:
+        pytest.fail("needs root: a network namespace for the daemon")
+    ns = Netns(f"sl3app-cli-{os.getpid() % 100000}")
+    ns.create()
+    try:
+        cfg = tmp_path / "cpe.yml"
+        # An option p4sim does not know: it exits at once and says why.
+        cfg.write_text(CPE.replace("ports:\n", "p4sim: {args: [--no-such-flag]}\n  ports:\n", 1))
+        argv = [sys.executable, "-m", "controller", "cpe", "--config", str(cfg)]
+        argv += ["--peer-black", "10.255.0.1=198.51.100.1", "--run-dir", str(tmp_path)]
+        proc = subprocess.run(ns.exec_argv(argv), capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 2, proc.stderr
+        last = proc.stderr.strip().splitlines()[-1]
+        assert last.startswith("sl3vpn cpe: p4sim exited at start:") and "no-such-flag" in last
+    finally:
+        ns.delete()
