@@ -54,7 +54,15 @@ def _red(plan: LabPlan, address: object, **extra: object) -> dict[str, Any]:
 
 
 def _ike(plan: LabPlan) -> dict[str, Any]:
+    sa = plan.topo.sa
+    life: dict[str, int] = {}
+    if sa.rekey_packets is not None:
+        life["child_rekey_packets"] = sa.rekey_packets
+    if sa.rekey_seconds is not None:
+        life.update(child_rekey=sa.rekey_seconds, child_life=sa.rekey_seconds + 10)
+    extra: dict[str, Any] = {"lifetimes": life} if life else {}
     return {
+        **extra,
         "auth": {"psk": {"file": "psk"}},
         "sa_mode": "eager",
         "per_tenant_sas": plan.topo.sa.per_tenant,
@@ -106,7 +114,12 @@ def cpe_config(plan: LabPlan, c: CpePlan, run_dir: Path) -> dict[str, Any]:
     }
     if topo.sa.per_tenant:
         loopbacks["tenants"] = {r.site.tenant: str(tenant_loopback(c, r.vrf_id)) for r in c.red}
-    neighbors = [_red(plan, rr.red_loopback) for rr in topo.rrs]  # fmt: skip
+    neighbors = [_red(plan, rr.red_loopback) for rr in topo.rrs]
+    if c.cpe.black_bgp:
+        neighbors.append(
+            {"address": str(c.black_gw), "as": topo.underlay.asn, "type": "black",
+             "families": ["ipv4-unicast"], "hold_time": topo.bgp_hold_time}
+        )  # fmt: skip  # fmt: skip
     return {
         "node": {
             "name": c.name,

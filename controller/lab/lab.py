@@ -187,7 +187,11 @@ def missing(plan: LabPlan, docs: dict[str, dict[str, Any]]) -> list[str]:
     out = []
     for c in plan.cpes:
         doc = docs.get(c.name, {})
-        down = [b["neighbor"] for b in doc.get("bgp", []) if b.get("state") != "Established"]
+        down = [
+            b["neighbor"]
+            for b in doc.get("bgp", [])
+            if b.get("state") != "Established" and b.get("color", "red") == "red"
+        ]
         if down or not doc.get("bgp"):
             out.append(f"{c.name}: BGP to {', '.join(down) or 'RRs'}")
         sa_peers = {s.get("peer") for s in doc.get("sas", {}).get("child", [])

@@ -133,15 +133,24 @@ class Rr(BlackNode):
 
 class Cpe(BlackNode):
     behind_nat: bool = False
+    # A black BGP session (IPv4 unicast) with the underlay router, as with an SP
+    # (draft section 2: never VPN routes there). Tests use it to inject spoofs.
+    black_bgp: bool = False
     sites: list[Site] = Field(min_length=1)
 
 
 class SaPolicy(_Strict):
     per_tenant: bool = False  # one SA pair per C-PE pair (default) or per tenant too
+    # CHILD_SA rekey after this many packets (soft lifetime; None: time-based only).
+    rekey_packets: int | None = Field(default=None, ge=1)
+    # CHILD_SA rekey after this many seconds (the daemon's default when None); the
+    # hard lifetime is set 10 s later.
+    rekey_seconds: int | None = Field(default=None, ge=30)
 
 
 class Underlay(_Strict):
     name: str = Field(default="inet", pattern=NAME)
+    asn: int = Field(alias="as", default=64500, ge=1, le=0xFFFFFFFF)  # the SP's AS
 
 
 class Topology(_Strict):

@@ -37,3 +37,27 @@ def test_each_lab_gets_a_fresh_psk(tmp_path: Path) -> None:
     write_configs(plan, tmp_path / "a")
     write_configs(plan, tmp_path / "b")
     assert (tmp_path / "a" / "psk").read_text() != (tmp_path / "b" / "psk").read_text()
+
+
+def test_black_session_rekey_and_hold_time_options(tmp_path: Path) -> None:
+    text = (EXAMPLES / "lab-default.yml").read_text()
+    text = text.replace(
+        "    red_loopback: 10.255.0.11\n", "    red_loopback: 10.255.0.11\n    black_bgp: true\n"
+    )
+    text = text.replace(
+        "sa: {per_tenant: false}", "sa: {per_tenant: false, rekey_seconds: 40, rekey_packets: 500}"
+    )
+    text += "bgp_hold_time: 9\n"
+    from controller.lab.topology import parse_topology
+
+    plan = make_plan(parse_topology(text, "t.yml"), "t")
+    files = write_configs(plan, tmp_path / "configs")
+    cpe1, cpe2 = load_config(files["cpe1"]), load_config(files["cpe2"])
+    black = [n for n in cpe1.bgp.neighbors if n.type == "black"]
+    assert [(str(n.address), n.asn, n.families) for n in black] == [
+        ("203.0.113.1", 64500, ["ipv4-unicast"])
+    ]
+    assert not [n for n in cpe2.bgp.neighbors if n.type == "black"]
+    assert {n.hold_time for n in cpe1.bgp.neighbors} == {9}
+    life = cpe1.ike.lifetimes
+    assert (life.child_rekey, life.child_life, life.child_rekey_packets) == (40, 50, 500)
