@@ -224,6 +224,8 @@ class ExprGen:
                 return Val(T.BOOL, repr(not v.const), const=not v.const)
             return Val(T.BOOL, f"(not {v.src})")
         if t == T.INFINT:
+            if v.const is None:
+                raise self.err(e.loc, "values of type int must be compile-time constants")
             c = -v.const if e.op == "-" else ~v.const
             return Val(T.INFINT, repr(c), const=c)
         if not isinstance(t, T.BitsT):
@@ -262,6 +264,8 @@ class ExprGen:
                 return Val(T.BOOL, repr(c), const=c)
             return Val(T.BOOL, f"({a.src} {op} {b.src})")
         if t == T.INFINT:
+            if a.const is None or b.const is None:
+                raise self.err(e.loc, "values of type int must be compile-time constants")
             c = self.env._fold(
                 A.Binary(e.loc, op, A.IntLit(e.loc, a.const), A.IntLit(e.loc, b.const))
             )

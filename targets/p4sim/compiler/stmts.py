@@ -165,6 +165,8 @@ class StmtGen(ExprGen):
                 raise self.err(s.loc, f"constant {s.name} needs a compile-time value")
             sc.names[s.name] = v
             return
+        if t in (T.INFINT, T.STRING, T.VOID) or isinstance(t, T.ObjT | T.TupleT):
+            raise self.err(s.loc, f"variables of type {t} are not supported")
         path = f"$l.{sc.prefix}.{s.name}.{self.fresh('')}"
         self.alloc(t, path)
         lv = (
