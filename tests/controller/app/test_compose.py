@@ -146,3 +146,27 @@ def test_control_sa_marks_the_red_session_protected(cpe_config: Config) -> None:
     down = TunnelChange((ip("198.51.100.1"), None, "bgp"), None, None)
     assert comp.tunnel_change(down) == [SetProtected(rr_red, False)]
     assert not any(e.table == "spd_v4" for e in state.entries())
+
+
+def test_per_tenant_sas_give_each_vrf_its_own_tunnel(cpe_config: Config) -> None:
+    state = DesiredState(cpe_config, {})
+    comp = Composer(state, {}, ip("10.255.0.11"), per_tenant=True)
+    peer = ip("198.51.100.12")
+    acts = []
+    for vrf, label in (("blue", 100), ("green", 101)):
+        ev = RouteEvent(
+            vrf, net_("10.2.2.0/24"), label=label, next_hop=ip("10.255.0.12"),
+            verdict=Verdict.RESOLVED, tunnel_endpoint=peer, security_handle=vrf.encode(),
+        )  # fmt: skip
+        acts += comp.route_event(ev)
+    assert acts == [
+        EnsureTunnel(str(peer), b"blue", "blue"),
+        EnsureTunnel(str(peer), b"green", "green"),
+    ]
+    comp.tunnel_change(TunnelChange((peer, "blue", "mpls-blue"), 6, 5))
+    comp.tunnel_change(TunnelChange((peer, "green", "mpls-green"), 10, 9))
+    entries = state.entries()
+    fib = {e.match["vrf_id"]: e.params["tunnel_id"] for e in entries if e.action == "route_remote"}
+    sa = {e.match["tunnel_id"]: e.params["sa_index"] for e in entries if e.table == "tunnel_sa"}
+    # blue (VRF 1) and green (VRF 2) leave through different tunnels and SAs.
+    assert fib[1] != fib[2] and (sa[fib[1]], sa[fib[2]]) == (6, 10)

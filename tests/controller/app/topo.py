@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[3]
 PSK = "lab pre-shared key"
 
 
-def cpe_yaml(n: int, two_tenants: bool) -> str:
+def cpe_yaml(n: int, two_tenants: bool, per_tenant: bool = False) -> str:
     site = {1: 1, 2: 2}[n]
     green = (
         f"""
@@ -44,9 +44,11 @@ def cpe_yaml(n: int, two_tenants: bool) -> str:
         if two_tenants
         else ""
     )
+    tenants = f", tenants: {{blue: 10.255.1.1{n}, green: 10.255.2.1{n}}}" if per_tenant else ""
+    per = ", per_tenant_sas: true" if per_tenant else ""
     return f"""
 node: {{name: cpe{n}, role: cpe, as: 65000, router_id: 192.0.2.1{n}}}
-loopbacks: {{black: 198.51.100.1{n}, red: 10.255.0.1{n}}}
+loopbacks: {{black: 198.51.100.1{n}, red: 10.255.0.1{n}{tenants}}}
 switch:
   p4sim: {{program: {ROOT}/p4src/cpe.p4, grpc_address: "127.0.0.1:9559"}}
   ports:
@@ -63,7 +65,7 @@ vrfs:
 bgp:
   neighbors:
     - {{address: 10.255.0.1, as: 65000, type: red, hold_time: 30}}
-ike: {{auth: {{psk: "{PSK}"}}, lifetimes: {{child_rekey: 3000, child_life: 3300}}}}
+ike: {{auth: {{psk: "{PSK}"}}, lifetimes: {{child_rekey: 3000, child_life: 3300}}{per}}}
 logging: {{level: info, format: json}}
 control_socket: "{{CTL}}/cpe{n}.sock"
 metrics: {{listen: "127.0.0.1:9100"}}
@@ -93,7 +95,8 @@ control_socket: "{{CTL}}/rr1.sock"
 
 
 class Lab:
-    def __init__(self, workdir: Path, two_tenants: bool = False) -> None:
+    def __init__(self, workdir: Path, two_tenants: bool = False, per_tenant: bool = False) -> None:
+        self.per_tenant = per_tenant
         tag = os.getpid() % 100000
         self.dir = workdir
         self.two = two_tenants
@@ -133,8 +136,12 @@ class Lab:
                     ["sysctl", "-q", "-w", f"net.ipv6.conf.{ifname}.disable_ipv6=1"], check=False
                 )
         ctl = str(self.dir)
-        (self.dir / "cpe1.yml").write_text(cpe_yaml(1, self.two).replace("{CTL}", ctl))
-        (self.dir / "cpe2.yml").write_text(cpe_yaml(2, self.two).replace("{CTL}", ctl))
+        (self.dir / "cpe1.yml").write_text(
+            cpe_yaml(1, self.two, self.per_tenant).replace("{CTL}", ctl)
+        )
+        (self.dir / "cpe2.yml").write_text(
+            cpe_yaml(2, self.two, self.per_tenant).replace("{CTL}", ctl)
+        )
         (self.dir / "rr1.yml").write_text(RR_YAML.replace("{CTL}", ctl))
 
     def start(self, node: str, *extra: str) -> None:
