@@ -74,6 +74,7 @@ class Composer:
         self.dirty = True
         self.counters: Counter[str] = Counter()
         self.rejected: dict[tuple[str, str], RouteEvent] = {}  # (vrf, prefix) -> why not used
+        self.last_event: dict[tuple[str, str], RouteEvent] = {}  # for show: next hop, RD
         self._users: dict[tuple[str, str | None], set[tuple[str, str]]] = {}
 
     # -- BGP --------------------------------------------------------------------------------
@@ -81,6 +82,10 @@ class Composer:
     def route_event(self, ev: RouteEvent) -> list[Action]:
         key = (ev.vrf, str(ev.prefix))
         self.dirty = True
+        if ev.withdrawn:
+            self.last_event.pop(key, None)
+        else:
+            self.last_event[key] = ev
         if ev.withdrawn:
             self.state.remove_route(ev.vrf, ev.prefix)
             self.rejected.pop(key, None)

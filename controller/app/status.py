@@ -50,15 +50,16 @@ class DaemonStatus:
             if (vrf and name != vrf) or (family and family != f"ipv{prefix.version}"):
                 continue
             installed = r.local or (str(r.endpoint), r.tenant) in state.sas
+            ev = comp.last_event.get((name, str(prefix)))
             out.append(
                 {
                     "vrf": name,
                     "prefix": str(prefix),
                     "family": f"ipv{prefix.version}",
                     "local": r.local,
-                    "next_hop": None,
+                    "next_hop": str(ev.next_hop) if ev and ev.next_hop else None,
                     "label": r.label,
-                    "rd": None,
+                    "rd": ev.rd if ev and ev.rd else None,
                     "verdict": "local" if r.local else "resolved",
                     "tunnel_endpoint": str(r.endpoint) if r.endpoint else None,
                     "installed": installed,
@@ -118,27 +119,40 @@ class DaemonStatus:
         return {"ike": ike, "child": child}
 
     def tunnels(self) -> list[Record]:
-        state = self.d.state
+        state, comp = self.d.state, self.d.composer
+        wanted = {(str(r.endpoint), r.tenant) for r in state.routes.values() if r.endpoint}
         out = []
-        for (peer, tenant), pair in sorted(state.sas.items(), key=str):
-            tid = state.tunnel_ids.peek((peer, tenant))
+        for peer, tenant in sorted(wanted | set(state.sas), key=str):
+            pair = state.sas.get((peer, tenant))
+            ev = next(
+                (e for e in comp.last_event.values() if str(e.tunnel_endpoint) == peer),
+                None,
+            )
+            handle = ev.security_handle if ev is not None else None
             out.append(
                 {
+                    "remote": str(ev.next_hop) if ev and ev.next_hop else None,
                     "endpoint": peer,
                     "tenant": tenant,
-                    "tunnel_id": tid,
-                    "sa_out": pair.out_index,
-                    "sa_in": pair.in_index,
-                    "verdict": "resolved" if tid is not None else "no-routes",
+                    "security_handle_len": len(handle) if handle is not None else None,
+                    "tunnel_id": state.tunnel_ids.peek((peer, tenant)),
+                    "sa_out": pair.out_index if pair else None,
+                    "sa_in": pair.in_index if pair else None,
+                    "child_sa": (f"mpls-{tenant}" if tenant else "mpls") if pair else None,
+                    "verdict": "resolved" if pair else "no-sa",
+                    "via": None,
                 }
             )
         return out
 
     def tables(self) -> list[str]:
+        """What the daemon last wrote to the switch (its desired state while none)."""
         client = self.d.client
-        if client is None:
+        if client is None or client.codec is None:
             return []
-        return sorted(client.entry_string(e) for e in self.d.state.entries())
+        last = self.d.writer.last
+        entries = list(last.values()) if last is not None else self.d.state.entries()
+        return sorted(client.entry_string(e) for e in entries)
 
     async def _counter(self, name: str) -> dict[int, tuple[int, int]]:
         client = self.d.client

@@ -1,0 +1,68 @@
+"""The daemon's status records, rendered by the control API's own renderers."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from pathlib import Path
+
+import pytest
+
+from controller.api.render import render
+from controller.app.daemon import Daemon
+from controller.bgp.core import RouteEvent
+from controller.bgp.resolve import Verdict
+from controller.config import Config
+from controller.ipsec.sad import TunnelChange
+
+pytestmark = pytest.mark.unit
+ip, net = ipaddress.ip_address, ipaddress.ip_network
+
+
+def test_records_render_and_serialise(cpe_config: Config) -> None:
+    d = Daemon(cpe_config, Path("."), {ip("10.255.0.1"): ip("198.51.100.1")})
+    peer = ip("198.51.100.12")
+    for ev in (
+        RouteEvent("blue", net("10.1.1.0/24"), local=True, label=100, rd="65000:1"),
+        RouteEvent(
+            "blue", net("10.2.2.0/24"), label=200, next_hop=ip("10.255.0.12"),
+            verdict=Verdict.RESOLVED, tunnel_endpoint=peer, security_handle=b"\x01\x02",
+            rd="65000:2",
+        ),
+        RouteEvent("green", net("10.9.0.0/24"), label=300, next_hop=ip("10.255.0.99"),
+                   verdict=Verdict.SPOOF),
+    ):  # fmt: skip
+        d.composer.route_event(ev)
+    d.composer.tunnel_change(TunnelChange((peer, None, "mpls"), 2, 1))
+    routes = d.status.routes()
+    by_prefix = {r["prefix"]: r for r in routes}
+    assert by_prefix["10.2.2.0/24"]["installed"] and by_prefix["10.2.2.0/24"]["rd"] == "65000:2"
+    assert by_prefix["10.9.0.0/24"]["verdict"] == "spoof"
+    assert not by_prefix["10.9.0.0/24"]["installed"]
+    assert d.status.routes(vrf="green", family="ipv6") == []
+    tunnels = d.status.tunnels()
+    assert tunnels == [
+        {
+            "remote": "10.255.0.12",
+            "endpoint": "198.51.100.12",
+            "tenant": None,
+            "security_handle_len": 2,
+            "tunnel_id": None,  # ids are given when entries are rendered
+            "sa_out": 2,
+            "sa_in": 1,
+            "child_sa": "mpls",
+            "verdict": "resolved",
+            "via": None,
+        }
+    ]
+    for what, data in (
+        ("vrf", d.status.vrfs()),
+        ("routes", routes),
+        ("bgp", d.status.bgp()),
+        ("sa", d.status.sas()),
+        ("tunnels", tunnels),
+    ):
+        text = render(what, data)
+        assert isinstance(text, str) and text
+        json.dumps(data)
+    assert "spoof" in render("routes", routes)
