@@ -182,20 +182,35 @@ class Device:
             if te.is_default_action:
                 self._write_default(table, pipe.pids, upd.type, te)
             elif upd.type == p4r.Update.INSERT:
+                if table.const_entries:
+                    raise _const_denied(table, "INSERT into")
                 entry = entry_from_msg(table, pipe.pids, te)
                 entities.check_entry_extras(table, te)
                 entities.apply_entry_extras(table, te, entry)
                 table.insert(entry)
             elif upd.type == p4r.Update.MODIFY:
+                if table.const_entries or _is_const_entry(table, te):
+                    self._modify_const(table, te)
+                    return
                 entry = entry_from_msg(table, pipe.pids, te)
                 entities.check_entry_extras(table, te)
                 table.modify(entry)
                 entities.apply_entry_extras(table, te, table.get(entry.matches, entry.priority))
             else:
                 # DELETE identifies the entry by match and priority; the action is ignored.
+                if table.const_entries or _is_const_entry(table, te):
+                    raise _const_denied(table, "DELETE from")
                 table.delete(decode_matches(table, te), _priority(table, te))
         else:
             entities.write(st, upd.type, upd.entity)
+
+    def _modify_const(self, table: Table, te: p4r.TableEntry) -> None:
+        """MODIFY of a const entry: only its direct resources (spec 9.1.3, Constant Tables)."""
+        if te.HasField("action"):
+            raise _const_denied(table, "MODIFY of the action in")
+        entry = table.get(decode_matches(table, te), _priority(table, te))
+        entities.check_entry_extras(table, te)
+        entities.apply_entry_extras(table, te, entry)
 
     def _write_default(self, table: Table, pids: ParamIds, op: int, te: p4r.TableEntry) -> None:
         if op != p4r.Update.MODIFY:
@@ -303,3 +318,19 @@ class Device:
 
 def _priority(table: Table, te: p4r.TableEntry) -> int:
     return te.priority if table.needs_priority else 0
+
+
+def _const_denied(table: Table, what: str) -> P4RTError:
+    # P4Runtime spec 9.1.3 (Constant Tables): the only writes allowed on a
+    # table with const entries are MODIFYs of direct resources and of a
+    # non-const default action; anything else is PERMISSION_DENIED. Entries
+    # marked const in a preinitialized table behave the same (9.1.4).
+    return P4RTError(grpc.StatusCode.PERMISSION_DENIED, f"{what} table {table.name}: const entries")
+
+
+def _is_const_entry(table: Table, te: p4r.TableEntry) -> bool:
+    """Whether the entry this update names exists and is marked const."""
+    try:
+        return table.get(decode_matches(table, te), _priority(table, te)).is_const
+    except StateError:
+        return False

@@ -14,7 +14,7 @@ from typing import TypeVar
 from finsy.proto import p4r
 
 from targets.p4sim.runtime import bytestrings as bs
-from targets.p4sim.runtime.errors import P4RTError, invalid, not_found, unimplemented
+from targets.p4sim.runtime.errors import P4RTError, invalid, unimplemented
 from targets.p4sim.runtime.program import ProgramState
 from targets.p4sim.runtime.table_codec import decode_matches, find_table
 from targets.p4sim.state import (
@@ -40,9 +40,11 @@ def _modify_only(op: int, what: str) -> None:
 
 
 def _get(items: dict[int, T], key: int, what: str) -> T:
+    # An id the P4Info does not define is a malformed request (spec 8.1.1 and
+    # 12, see table_codec.find_table): INVALID_ARGUMENT, not NOT_FOUND.
     item = items.get(key)
     if item is None:
-        raise not_found(f"no {what} with id {key}")
+        raise invalid(f"no {what} with id {key} in the P4Info")
     return item
 
 

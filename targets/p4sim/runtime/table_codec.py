@@ -15,13 +15,16 @@ P4Runtime spec sections 9.1 (TableEntry) and 8.4 (bytestrings):
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from finsy.proto import p4i, p4r
 
 from targets.p4sim.runtime import bytestrings as bs
-from targets.p4sim.runtime.errors import invalid, not_found, unimplemented
+from targets.p4sim.runtime.errors import invalid, unimplemented
 from targets.p4sim.state import (
     ActionCall,
     Exact,
+    KeyField,
     Lpm,
     MatchKind,
     Optional,
@@ -43,17 +46,24 @@ _KIND_OF_ONEOF = {
 
 def decode_matches(table: Table, msg: p4r.TableEntry) -> tuple[FieldMatch | None, ...]:
     """The entry's key in state form; ``None`` for an omitted (don't-care) field."""
-    by_id = {k.id: (i, k) for i, k in enumerate(table.keys)}
-    out: list[FieldMatch | None] = [None] * len(table.keys)
+    return decode_field_matches(table.keys, f"table {table.name}", msg.match)
+
+
+def decode_field_matches(
+    keys: Sequence[KeyField], owner: str, match: Iterable[p4r.FieldMatch]
+) -> tuple[FieldMatch | None, ...]:
+    """FieldMatches against ``keys`` (a table's key or a value set's match), spec 9.1.1."""
+    by_id = {k.id: (i, k) for i, k in enumerate(keys)}
+    out: list[FieldMatch | None] = [None] * len(keys)
     seen: set[int] = set()
-    for fm in msg.match:
+    for fm in match:
         if fm.field_id not in by_id:
-            raise invalid(f"table {table.name}: no match field with id {fm.field_id}")
+            raise invalid(f"{owner}: no match field with id {fm.field_id}")
         if fm.field_id in seen:
-            raise invalid(f"table {table.name}: match field id {fm.field_id} given twice")
+            raise invalid(f"{owner}: match field id {fm.field_id} given twice")
         seen.add(fm.field_id)
         i, key = by_id[fm.field_id]
-        where = f"table {table.name} field {key.name}"
+        where = f"{owner} field {key.name}"
         which = fm.WhichOneof("field_match_type")
         if which is None or _KIND_OF_ONEOF.get(which) is not key.match_kind:
             raise invalid(f"{where}: {which or 'no'} match given for a {key.match_kind} field")
@@ -87,9 +97,9 @@ def decode_matches(table: Table, msg: p4r.TableEntry) -> tuple[FieldMatch | None
             out[i] = Range(low, high)
         else:
             out[i] = Optional(bs.decode(fm.optional.value, w, where))
-    for i, key in enumerate(table.keys):
+    for i, key in enumerate(keys):
         if out[i] is None and key.match_kind is MatchKind.EXACT:
-            raise invalid(f"table {table.name}: exact field {key.name} is missing")
+            raise invalid(f"{owner}: exact field {key.name} is missing")
     return tuple(out)
 
 
@@ -166,21 +176,7 @@ def encode_entry(
     if default:
         msg.is_default_action = True
     else:
-        for key, m in zip(table.keys, entry.matches, strict=True):
-            top = (1 << key.bitwidth) - 1
-            if isinstance(m, Exact):
-                msg.match.add(field_id=key.id).exact.value = bs.encode(m.value)
-            elif isinstance(m, Lpm) and m.prefix_len:
-                f = msg.match.add(field_id=key.id)
-                f.lpm.value, f.lpm.prefix_len = bs.encode(m.value), m.prefix_len
-            elif isinstance(m, Ternary) and m.mask:
-                f = msg.match.add(field_id=key.id)
-                f.ternary.value, f.ternary.mask = bs.encode(m.value), bs.encode(m.mask)
-            elif isinstance(m, Range) and (m.low, m.high) != (0, top):
-                f = msg.match.add(field_id=key.id)
-                f.range.low, f.range.high = bs.encode(m.low), bs.encode(m.high)
-            elif isinstance(m, Optional) and m.value is not None:
-                msg.match.add(field_id=key.id).optional.value = bs.encode(m.value)
+        msg.match.extend(encode_field_matches(table.keys, entry.matches))
         msg.priority = entry.priority
         msg.is_const = entry.is_const
     msg.action.CopyFrom(encode_action(table, pids, entry.action))
@@ -189,10 +185,42 @@ def encode_entry(
     return msg
 
 
+def encode_field_matches(
+    keys: Sequence[KeyField], matches: Sequence[FieldMatch | None]
+) -> list[p4r.FieldMatch]:
+    """Canonical FieldMatches (don't-care fields omitted, shortest bytestrings)."""
+    out = []
+    for key, m in zip(keys, matches, strict=True):
+        top = (1 << key.bitwidth) - 1
+        f = p4r.FieldMatch(field_id=key.id)
+        if isinstance(m, Exact):
+            f.exact.value = bs.encode(m.value)
+        elif isinstance(m, Lpm) and m.prefix_len:
+            f.lpm.value, f.lpm.prefix_len = bs.encode(m.value), m.prefix_len
+        elif isinstance(m, Ternary) and m.mask:
+            f.ternary.value, f.ternary.mask = bs.encode(m.value), bs.encode(m.mask)
+        elif isinstance(m, Range) and (m.low, m.high) != (0, top):
+            f.range.low, f.range.high = bs.encode(m.low), bs.encode(m.high)
+        elif isinstance(m, Optional) and m.value is not None:
+            f.optional.value = bs.encode(m.value)
+        else:
+            continue
+        out.append(f)
+    return out
+
+
 def find_table(tables: dict[int, Table], table_id: int) -> Table:
+    """The table with this P4Info id; an id the P4Info does not define is INVALID_ARGUMENT.
+
+    P4Runtime spec 8.1.1 (0 is never a valid object id in a write) and 12
+    (Write RPC: "If the entity is malformed, an INVALID_ARGUMENT error is
+    usually returned"): an unknown id makes the request malformed. NOT_FOUND
+    is kept for things the controller creates at runtime (entries, groups,
+    sessions) that are missing; PI/simple_switch_grpc answer the same way.
+    """
     table = tables.get(table_id)
     if table is None:
-        raise not_found(f"no table with id {table_id}")
+        raise invalid(f"no table with id {table_id} in the P4Info")
     return table
 
 

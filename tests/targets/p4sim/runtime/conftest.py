@@ -11,8 +11,11 @@ import pytest
 from finsy.proto import p4r, p4r_grpc, rpc_status
 
 from targets.p4sim.runtime.device import Device
+from targets.p4sim.runtime.loader import load_engine
+from targets.p4sim.runtime.ports import InprocPort, PortManager
 from targets.p4sim.runtime.server import start_server
 
+from .engine_rig import valueset_request
 from .fake_program import CPU_PORT, fake_bundle, fake_p4info, load_fake
 
 
@@ -143,3 +146,27 @@ async def primed(rig: Rig) -> Rig:
     await rig.controller(10)
     await rig.push()
     return rig
+
+
+@pytest.fixture
+async def vs_rig() -> AsyncIterator[tuple[Rig, InprocPort]]:
+    """valueset.p4 on the real engine, primary controller 10, one in-process wire."""
+    device = Device(load_engine, device_id=0, cpu_port=CPU_PORT)
+    ports = PortManager(device)
+    device.emit = ports.emit
+    wire = InprocPort()
+    ports.set_default(wire)
+    ports.start()
+    server, port = await start_server(device, "127.0.0.1:0")
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    rig = Rig(device, p4r_grpc.P4RuntimeStub(channel), port, [], [])
+    try:
+        await rig.controller(10)
+        await rig.stub.SetForwardingPipelineConfig(valueset_request())
+        yield rig, wire
+    finally:
+        for c in rig.controllers:
+            await c.close()
+        await channel.close()
+        await server.stop(None)
+        ports.close()

@@ -61,3 +61,22 @@ def pipeline_request(election_id: int = 10) -> p4r.SetForwardingPipelineConfigRe
     req.config.p4info.CopyFrom(basic_p4info())
     req.config.p4_device_config = basic_bundle().encode()
     return req
+
+
+VALUESET_P4 = Path(__file__).with_name("p4") / "valueset.p4"
+
+
+@cache
+def valueset_p4info() -> p4i.P4Info:
+    return load_engine(bundle_from_path(VALUESET_P4)).p4info
+
+
+def valueset_request(election_id: int = 10) -> p4r.SetForwardingPipelineConfigRequest:
+    """VERIFY_AND_COMMIT of valueset.p4 (parser value set + const table)."""
+    req = p4r.SetForwardingPipelineConfigRequest(
+        device_id=0, action=p4r.SetForwardingPipelineConfigRequest.VERIFY_AND_COMMIT
+    )
+    req.election_id.low = election_id
+    req.config.p4info.CopyFrom(valueset_p4info())
+    req.config.p4_device_config = bundle_from_path(VALUESET_P4).encode()
+    return req

@@ -31,7 +31,7 @@ async def test_wildcard_reads(primed: Rig) -> None:
     assert await primed.read(absent) == []
     with pytest.raises(grpc.aio.AioRpcError) as exc:
         await primed.read(p4r.Entity(table_entry=p4r.TableEntry(table_id=999)))
-    assert exc.value.code() == C.NOT_FOUND
+    assert exc.value.code() == C.INVALID_ARGUMENT  # unknown P4Info id (spec 8.1.1, 12)
 
 
 async def test_indirect_counter_read_write(primed: Rig) -> None:

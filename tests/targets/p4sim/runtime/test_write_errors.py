@@ -41,11 +41,34 @@ async def test_not_found_on_modify_and_delete_of_missing_entry(primed: Rig) -> N
     assert (await one_error(primed, update(DELETE, fwd(b"\x09"))))[0] == C.NOT_FOUND.value[0]
 
 
-async def test_not_found_for_unknown_table(primed: Rig) -> None:
+async def test_unknown_ids_are_invalid_argument_spec_8_1_1_and_12(primed: Rig) -> None:
+    """An id the P4Info does not define makes the entity malformed (spec 8.1.1, 12).
+
+    NOT_FOUND stays for runtime-created things that are missing (entries,
+    groups, sessions); PI/simple_switch_grpc answer INVALID_ARGUMENT here too.
+    """
     e = fwd(b"\x01")
     e.table_entry.table_id = 12345
-    code, msg = await one_error(primed, update(INSERT, e))
-    assert code == C.NOT_FOUND.value[0] and "12345" in msg
+    counter = p4r.Entity()
+    counter.counter_entry.counter_id = 999
+    counter.counter_entry.index.index = 0
+    register = p4r.Entity()
+    register.register_entry.register_id = 998
+    meter = p4r.Entity()
+    meter.meter_entry.meter_id = 997
+    zero = fwd(b"\x01")
+    zero.table_entry.table_id = 0  # 0 is never a valid id in a write (8.1.1)
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await primed.write(
+            update(INSERT, e),
+            update(MODIFY, counter),
+            update(MODIFY, register),
+            update(MODIFY, meter),
+            update(INSERT, zero),
+        )
+    errs = write_errors(exc.value)
+    assert [x.canonical_code for x in errs] == [C.INVALID_ARGUMENT.value[0]] * 5
+    assert "12345" in errs[0].message and "999" in errs[1].message
 
 
 async def test_resource_exhausted_when_table_full(primed: Rig) -> None:
