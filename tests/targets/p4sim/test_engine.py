@@ -10,7 +10,7 @@ from controller.cli import main as sl3vpn
 from targets.p4sim.engine import load_program
 from targets.p4sim.p4info import alias_map, jenkins_one_at_a_time
 from targets.p4sim.program import load
-from targets.p4sim.state import ActionCall, Exact, Lpm, MeterConfig, TableEntry
+from targets.p4sim.state import ActionCall, Exact, Lpm, MeterConfig, Replica, TableEntry
 from targets.p4sim.switch import Switch
 
 pytestmark = pytest.mark.unit
@@ -118,14 +118,20 @@ def test_direct_counter_and_digest() -> None:
     assert list(sw.runtime.log) == ["b1=3"]
 
 
-FUZZ_PROGRAMS = ["ipv4_router", "header_stack", "varbit_options", "header_union", "recirculate"]
+FUZZ_PROGRAMS = sorted(p.stem for p in CONF.glob("*.stf"))
+HEAVY = {"ipv4_router", "header_stack", "varbit_options", "header_union", "recirculate", "calc"}
 
 
 @pytest.mark.parametrize("name", FUZZ_PROGRAMS)
 def test_random_frames_never_raise(name: str) -> None:
     sw = Switch(load(CONF / f"{name}.p4"))
+    # PRE state so clone/multicast paths run too.
+    sw.state.pre.insert_group(1, [Replica(2, 1), Replica(3, 2)])
+    for session in (5, 6):
+        sw.state.pre.insert_session(session, [Replica(7)])
+    examples = 150 if name in HEAVY else 25
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))
     @given(port=st.integers(0, 511), frame=st.binary(max_size=96))
     def run(port: int, frame: bytes) -> None:
         for out_port, data in sw.process(port, frame):
