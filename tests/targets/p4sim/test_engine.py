@@ -115,6 +115,17 @@ def test_direct_counter_and_digest() -> None:
     sw = Switch(load(CONF / "log_digest.p4"))
     sw.process(1, bytes.fromhex("000000070000000003000000"))
     assert list(sw.digests) == [("learn_t", 1, ((7, 32), (3, 8)))]
+    (dg,) = sw.program.p4info.digests
+    assert (dg.preamble.name, dg.preamble.id >> 24, dg.type_spec.struct.name) == (
+        "learn_t",
+        0x17,
+        "learn_t",
+    )
+    members = sw.program.p4info.type_info.structs["learn_t"].members
+    assert [(m.name, m.type_spec.bitstring.bit.bitwidth) for m in members] == [
+        ("f1", 32),
+        ("b1", 8),
+    ]
     assert list(sw.runtime.log) == ["b1=3"]
 
 
