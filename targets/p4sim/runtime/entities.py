@@ -14,6 +14,7 @@ from typing import TypeVar
 from finsy.proto import p4r
 
 from targets.p4sim.runtime import bytestrings as bs
+from targets.p4sim.runtime import value_sets
 from targets.p4sim.runtime.errors import P4RTError, invalid, unimplemented
 from targets.p4sim.runtime.program import ProgramState
 from targets.p4sim.runtime.table_codec import decode_matches, find_table
@@ -135,6 +136,8 @@ def write(st: ProgramState, op: int, entity: p4r.Entity) -> None:
             e.meter_state = []
         elif which == "packet_replication_engine_entry":
             _write_pre(st, op, entity.packet_replication_engine_entry)
+        elif which == "value_set_entry":
+            value_sets.write(st.value_sets, op, entity.value_set_entry)
         else:
             raise unimplemented(f"writing {which or 'an empty entity'} is not supported")
     except StateError as exc:
@@ -210,6 +213,8 @@ def read(st: ProgramState, entity: p4r.Entity) -> Iterator[p4r.Entity]:
         yield from _read_direct(st, entity, which)
     elif which == "packet_replication_engine_entry":
         yield from _read_pre(st, entity.packet_replication_engine_entry)
+    elif which == "value_set_entry":
+        yield from value_sets.read(st.value_sets, entity.value_set_entry)
     else:
         raise unimplemented(f"reading {which or 'an empty entity'} is not supported")
 

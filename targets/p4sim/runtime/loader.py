@@ -9,6 +9,7 @@ from typing import Any
 
 from targets.p4sim.runtime.bundle import Bundle
 from targets.p4sim.runtime.program import LoadedProgram, ProgramError, ProgramState, TraceFn
+from targets.p4sim.runtime.value_sets import value_sets_from_p4info
 from targets.p4sim.state import SwitchState
 
 
@@ -34,9 +35,11 @@ def load_engine(bundle: Bundle) -> LoadedProgram:
             program = engine.load_program(main, defines=bundle.defines)
         except Exception as exc:  # the engine's errors are one-line user-facing messages
             raise ProgramError(str(exc).replace(tmp + "/", "")) from None
-    return LoadedProgram(
-        program.p4info, state_by_id(program.state), program.process, _trace_fn(program)
-    )
+    state = state_by_id(program.state)
+    # The compiled parser's value-set lists, by fully-qualified name (Switch.value_sets).
+    lists = getattr(getattr(program, "switch", None), "value_sets", None) or {}
+    state.value_sets = value_sets_from_p4info(program.p4info, lists)
+    return LoadedProgram(program.p4info, state, program.process, _trace_fn(program))
 
 
 def _trace_fn(program: Any) -> TraceFn | None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from finsy.proto import p4i
 
+from targets.p4sim.runtime.value_sets import ValueSet, value_sets_from_p4info
 from targets.p4sim.state import (
     ActionCall,
     ActionSpec,
@@ -49,6 +50,7 @@ class ProgramState:
     meters: dict[int, Meter] = field(default_factory=dict)
     registers: dict[int, Register] = field(default_factory=dict)
     pre: PacketReplicationEngine = field(default_factory=PacketReplicationEngine)
+    value_sets: dict[int, ValueSet] = field(default_factory=dict)
 
 
 @dataclass
@@ -127,4 +129,5 @@ def state_from_p4info(p4info: p4i.P4Info) -> ProgramState:
     for r in p4info.registers:
         width = r.type_spec.bitstring.bit.bitwidth or r.type_spec.bitstring.int.bitwidth
         st.registers[r.preamble.id] = Register(r.preamble.name, r.preamble.id, r.size, width)
+    st.value_sets = value_sets_from_p4info(p4info)
     return st
