@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random as _rnd
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from targets.p4sim import hashes
@@ -28,10 +28,6 @@ class Reject(Exception):
 
 def sx(v: int, w: int) -> int:
     return v - (1 << w) if v >> (w - 1) & 1 else v
-
-
-def hash_fields(algo: str, fields: Sequence[tuple[int, int]], payload: bytes = b"") -> int:
-    return hashes.compute(algo, fields, payload)
 
 
 def random_between(lo: int, hi: int) -> int:
@@ -82,7 +78,6 @@ HELPERS: dict[str, Any] = {
     "_PErr": ParserError,
     "_Reject": Reject,
     "_sx": sx,
-    "_hash": hash_fields,
     "_hashv": hashes.compute_packed,
     "_random": random_between,
 }

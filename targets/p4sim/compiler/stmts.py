@@ -85,11 +85,6 @@ class StmtGen(ExprGen):
         self.nfunc += 1
         return f"{prefix}{self.nfunc}"
 
-    def glob(self, obj: Any, prefix: str) -> str:
-        n = self.fresh(prefix)
-        self.G[n] = obj
-        return n
-
     def alloc(self, t: T.P4Type, path: str) -> None:
         for p, lt in leaves(t, path):
             self.template[p] = zero(lt)
