@@ -53,6 +53,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 HOLD_MAX = 60.0  # seconds after start at most before stale entries are deleted
+RED_TTL = 600.0  # seconds a tenant host stays known without being heard
+RED_PROBE_WINDOW = 60.0  # ... and it is asked again (ARP/NS) in its last minute
 HOLD_QUIET = 3.0  # ... or once red sessions are up and routes stopped changing this long
 
 
@@ -113,6 +115,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.write_errors = 0
+        self._red_seen: dict[tuple[int, IPAddress], tuple[str, float]] = {}
         self.failed = False
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -301,11 +304,32 @@ class Daemon:
                 continue
             port = int(pkt.metadata.get("ingress_port", -1))
             reason = int(pkt.metadata.get("reason", 0))
-            learned = self.host.packet_in(port, reason, pkt.payload)
-            if learned:
-                for ip, mac in learned:
-                    self.state.neighbours.add(Neighbour(ip, mac, port))
+            for ip, mac in self.host.packet_in(port, reason, pkt.payload):
+                self._learn_red(port, ip, mac)
+
+    def _learn_red(self, port: int, ip: IPAddress, mac: str) -> None:
+        """A tenant host spoke (ARP/NS/NA): (re)learn it; a new MAC replaces the old one."""
+        now = asyncio.get_running_loop().time()
+        old = self._red_seen.get((port, ip))
+        self._red_seen[(port, ip)] = (mac, now)
+        if old is not None and old[0] == mac:
+            return
+        if old is not None:
+            self.state.neighbours.discard(Neighbour(ip, old[0], port))
+        self.state.neighbours.add(Neighbour(ip, mac, port))
+        self._wake.set()
+
+    def _age_red(self) -> None:
+        """Tenant hosts not heard for RED_TTL are forgotten; asked again before that."""
+        now = asyncio.get_running_loop().time()
+        for (port, ip), (mac, seen) in list(self._red_seen.items()):
+            age = now - seen
+            if age > RED_TTL:
+                del self._red_seen[(port, ip)]
+                self.state.neighbours.discard(Neighbour(ip, mac, port))
                 self._wake.set()
+            elif age > RED_TTL - RED_PROBE_WINDOW and int(age) % 10 == 0:
+                self.host.solicit(ip)
 
     async def _writer(self) -> None:
         while True:
@@ -357,6 +381,7 @@ class Daemon:
                 self.state.neighbours = black | red_now
                 self.state.black_routes = broutes
                 self._wake.set()
+            self._age_red()
             for _vrf, gateway, _prefix, nh in self.state.static_next_hops():
                 if nh is None:
                     self.host.solicit(gateway)  # a tenant router we have not heard yet

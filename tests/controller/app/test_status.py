@@ -66,3 +66,20 @@ def test_records_render_and_serialise(cpe_config: Config) -> None:
         assert isinstance(text, str) and text
         json.dumps(data)
     assert "spoof" in render("routes", routes)
+
+
+async def test_tenant_hosts_are_relearned_and_aged(cpe_config: Config) -> None:
+    from controller.app import daemon as dmod
+    from controller.app.desired import Neighbour
+
+    d = Daemon(cpe_config, Path("."), {ip("10.255.0.1"): ip("198.51.100.1")})
+    d._learn_red(1, ip("10.1.1.10"), "02:bb:00:00:00:10")
+    d._learn_red(1, ip("10.1.1.10"), "02:bb:00:00:00:11")  # the host's NIC was replaced
+    assert d.state.neighbours == {Neighbour(ip("10.1.1.10"), "02:bb:00:00:00:11", 1)}
+    d._learn_red(2, ip("10.1.1.10"), "02:cc:00:00:00:10")  # same address, other tenant
+    assert len(d.state.neighbours) == 2
+    # Not heard for longer than the TTL: forgotten; the other one stays.
+    mac, _ = d._red_seen[(1, ip("10.1.1.10"))]
+    d._red_seen[(1, ip("10.1.1.10"))] = (mac, -dmod.RED_TTL - 1.0)
+    d._age_red()
+    assert d.state.neighbours == {Neighbour(ip("10.1.1.10"), "02:cc:00:00:00:10", 2)}
