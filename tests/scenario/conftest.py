@@ -73,3 +73,12 @@ def daemon_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield lab
     finally:
         lab.down()
+
+
+@pytest.fixture(scope="module")
+def per_tenant_daemon_lab() -> Iterator[Lab]:
+    lab = Lab("lab-per-tenant-sa.yml", "P", daemons=True)
+    try:
+        yield lab
+    finally:
+        lab.down()
