@@ -179,11 +179,17 @@ class Device:
         if upd.entity.WhichOneof("entity") == "table_entry":
             te = upd.entity.table_entry
             table = find_table(st.tables, te.table_id)
+            if te.is_const:
+                # spec 9.1: is_const must be false in every INSERT/MODIFY/DELETE
+                raise invalid(f"table {table.name}: is_const must not be set in a write")
             if te.is_default_action:
                 self._write_default(table, pipe.pids, upd.type, te)
             elif upd.type == p4r.Update.INSERT:
                 if table.const_entries:
                     raise _const_denied(table, "INSERT into")
+                if not table.keys:
+                    # spec 9.1: a keyless table only has its default entry
+                    raise invalid(f"table {table.name} has no key: only its default entry exists")
                 entry = entry_from_msg(table, pipe.pids, te)
                 entities.check_entry_extras(table, te)
                 entities.apply_entry_extras(table, te, entry)
@@ -192,10 +198,15 @@ class Device:
                 if table.const_entries or _is_const_entry(table, te):
                     self._modify_const(table, te)
                     return
+                if not te.HasField("action"):
+                    # spec 9.1.2: an unset action in a MODIFY keeps the entry's action
+                    self._modify_extras(table, te)
+                    return
                 entry = entry_from_msg(table, pipe.pids, te)
                 entities.check_entry_extras(table, te)
                 table.modify(entry)
-                entities.apply_entry_extras(table, te, table.get(entry.matches, entry.priority))
+                stored = table.get(entry.matches, entry.priority)
+                entities.apply_entry_extras(table, te, stored, modify=True)
             else:
                 # DELETE identifies the entry by match and priority; the action is ignored.
                 if table.const_entries or _is_const_entry(table, te):
@@ -208,15 +219,22 @@ class Device:
         """MODIFY of a const entry: only its direct resources (spec 9.1.3, Constant Tables)."""
         if te.HasField("action"):
             raise _const_denied(table, "MODIFY of the action in")
+        self._modify_extras(table, te)
+
+    def _modify_extras(self, table: Table, te: p4r.TableEntry) -> None:
+        """A MODIFY without action: direct resources (and the cookie) of an existing entry."""
         entry = table.get(decode_matches(table, te), _priority(table, te))
         entities.check_entry_extras(table, te)
-        entities.apply_entry_extras(table, te, entry)
+        entities.apply_entry_extras(table, te, entry, modify=True)
+        entry.controller_metadata = te.controller_metadata
 
     def _write_default(self, table: Table, pids: ParamIds, op: int, te: p4r.TableEntry) -> None:
         if op != p4r.Update.MODIFY:
             raise invalid(f"table {table.name}: the default entry can only be MODIFYed")
         if te.match or te.priority:
             raise invalid(f"table {table.name}: a default entry has no match and no priority")
+        if te.idle_timeout_ns or te.HasField("time_since_last_hit"):
+            raise invalid(f"table {table.name}: a default entry has no idle timeout (spec 9.1.7)")
         if table.const_default:
             raise P4RTError(
                 grpc.StatusCode.PERMISSION_DENIED, f"table {table.name}: default action is const"

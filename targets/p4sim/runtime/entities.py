@@ -83,7 +83,7 @@ def _direct_entry(st: ProgramState, te: p4r.TableEntry, what: str) -> TableEntry
 
 def check_entry_extras(table: Table, te: p4r.TableEntry) -> None:
     """Reject table entry fields this table cannot honour (spec 9.1: INVALID_ARGUMENT)."""
-    if te.idle_timeout_ns:
+    if te.idle_timeout_ns or te.HasField("time_since_last_hit"):
         raise invalid(f"table {table.name} does not support idle timeout")
     if te.HasField("counter_data") and table.direct_counter is None:
         raise invalid(f"table {table.name} has no direct counter for counter_data")
@@ -93,13 +93,22 @@ def check_entry_extras(table: Table, te: p4r.TableEntry) -> None:
         _meter_config(te.meter_config, f"table {table.name} meter_config")
 
 
-def apply_entry_extras(table: Table, te: p4r.TableEntry, entry: TableEntry) -> None:
-    """Direct counter data / meter config given inline with an INSERT or MODIFY."""
+def apply_entry_extras(
+    table: Table, te: p4r.TableEntry, entry: TableEntry, *, modify: bool = False
+) -> None:
+    """Direct counter data / meter config given inline with an INSERT or MODIFY.
+
+    Spec 9.1.5 (Direct Resources): an unset counter_data leaves the counter
+    alone; an unset meter_config in a MODIFY resets the meter to its default
+    (every packet GREEN).
+    """
     if te.HasField("counter_data"):
         entry.packets, entry.bytes = te.counter_data.packet_count, te.counter_data.byte_count
     if te.HasField("meter_config"):
         entry.meter_config = _meter_config(te.meter_config, f"table {table.name} meter_config")
         entry.meter_state = []
+    elif modify and table.direct_meter is not None:
+        entry.meter_config, entry.meter_state = None, []
 
 
 def write(st: ProgramState, op: int, entity: p4r.Entity) -> None:

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import grpc
 from finsy.proto import p4i, p4r
 
 from targets.p4sim.runtime import bytestrings as bs
-from targets.p4sim.runtime.errors import invalid, unimplemented
+from targets.p4sim.runtime.errors import P4RTError, invalid, unimplemented
 from targets.p4sim.state import (
     ActionCall,
     Exact,
@@ -34,6 +35,8 @@ from targets.p4sim.state import (
     Ternary,
 )
 from targets.p4sim.state.tables import FieldMatch
+
+DENIED = grpc.StatusCode.PERMISSION_DENIED
 
 _KIND_OF_ONEOF = {
     "exact": MatchKind.EXACT,
@@ -125,10 +128,12 @@ def decode_action(
     spec = next((a for a in table.actions.values() if a.id == act.action_id), None)
     if spec is None:
         raise invalid(f"table {table.name}: action id {act.action_id} is not one of its actions")
+    # A valid action used outside its P4Info scope is PERMISSION_DENIED, not
+    # INVALID_ARGUMENT (spec 9.1.2, Action Specification).
     if default and spec.scope == "TABLE_ONLY":
-        raise invalid(f"table {table.name}: action {spec.name} is @tableonly")
+        raise P4RTError(DENIED, f"table {table.name}: action {spec.name} is @tableonly")
     if not default and spec.scope == "DEFAULT_ONLY":
-        raise invalid(f"table {table.name}: action {spec.name} is @defaultonly")
+        raise P4RTError(DENIED, f"table {table.name}: action {spec.name} is @defaultonly")
     ids = _param_ids(pids, spec.name, spec.params)
     by_id = {pid: (i, name, w) for i, (pid, (name, w)) in enumerate(ids)}
     args: list[int | None] = [None] * len(spec.params)

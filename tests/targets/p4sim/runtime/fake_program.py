@@ -63,6 +63,12 @@ tables {
   initial_default_action { action_id: 16777219 }
   size: 16
 }
+tables {
+  preamble { id: 33554437 name: "MyIngress.keyless" alias: "keyless" }
+  action_refs { id: 16777219 }
+  initial_default_action { action_id: 16777219 }
+  size: 1
+}
 actions { preamble { id: 16777217 name: "MyIngress.set_port" alias: "set_port" }
   params { id: 1 name: "port" bitwidth: 9 } }
 actions { preamble { id: 16777218 name: "MyIngress.to_cpu" alias: "to_cpu" } }
@@ -101,7 +107,7 @@ controller_packet_metadata {
 """
 
 CPU_PORT = 255
-FWD, LPM, ACL, FIXED = 33554433, 33554434, 33554435, 33554436
+FWD, LPM, ACL, FIXED, KEYLESS = 33554433, 33554434, 33554435, 33554436, 33554437
 SET_PORT, TO_CPU, DROP, MISS_TO_CPU, PERMIT = 16777217, 16777218, 16777219, 16777220, 16777221
 PORT_PKTS, LPM_HITS, RATE, LAST_SEEN = 302011393, 318767105, 335544321, 369098753
 

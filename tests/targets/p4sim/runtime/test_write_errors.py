@@ -8,7 +8,7 @@ from finsy.proto import p4r
 
 from .builders import DELETE, INSERT, MODIFY, acl, action, fwd, lpm, update
 from .conftest import Rig, eid, write_errors
-from .fake_program import DROP, FIXED, FWD, LPM, MISS_TO_CPU, PERMIT, SET_PORT, TO_CPU
+from .fake_program import DROP, FIXED, FWD, KEYLESS, LPM, MISS_TO_CPU, PERMIT, SET_PORT, TO_CPU
 
 pytestmark = pytest.mark.unit
 C = grpc.StatusCode
@@ -157,14 +157,11 @@ async def test_invalid_argument_actions_and_fields(primed: Rig) -> None:
     unknown_field = fwd(b"\x01")
     unknown_field.table_entry.match[0].field_id = 7
     not_in_table = fwd(b"\x01", action_id=PERMIT)
-    default_only = lpm(b"\x0a\x00\x00\x00", 8)
-    default_only.table_entry.action.action.action_id = MISS_TO_CPU
-    del default_only.table_entry.action.action.params[:]
     missing_param = fwd(b"\x01")
     del missing_param.table_entry.action.action.params[:]
     no_action = fwd(b"\x01")
     no_action.table_entry.ClearField("action")
-    cases = [missing_exact, wrong_kind, unknown_field, not_in_table, default_only]
+    cases = [missing_exact, wrong_kind, unknown_field, not_in_table]
     cases += [missing_param, no_action]
     with pytest.raises(grpc.aio.AioRpcError) as exc:
         await primed.write(*[update(INSERT, e) for e in cases])
@@ -209,8 +206,10 @@ async def test_default_entries(primed: Rig) -> None:
     assert code == C.INVALID_ARGUMENT.value[0]
     code, _ = await one_error(primed, update(MODIFY, default_entry(FIXED, DROP)))
     assert code == C.PERMISSION_DENIED.value[0]
-    # @tableonly action as default
-    code, _ = await one_error(primed, update(MODIFY, default_entry(33554435, PERMIT, b"\x01")))
+    # a default entry has no idle timeout (spec 9.1.7)
+    timed = default_entry(FWD, DROP)
+    timed.table_entry.idle_timeout_ns = 1000
+    code, _ = await one_error(primed, update(MODIFY, timed))
     assert code == C.INVALID_ARGUMENT.value[0]
     # MODIFY without action resets to the program's initial default
     await primed.write(update(MODIFY, default_entry(FWD, None)))
@@ -231,3 +230,72 @@ async def test_empty_update_and_unknown_type_are_rejected(primed: Rig) -> None:
     assert code == C.UNIMPLEMENTED.value[0]
     code, _ = await one_error(primed, p4r.Update(type=p4r.Update.UNSPECIFIED, entity=fwd(b"\x01")))
     assert code == C.INVALID_ARGUMENT.value[0]
+
+
+async def test_action_outside_its_scope_is_permission_denied_spec_9_1_2(primed: Rig) -> None:
+    """A valid action used against its @tableonly/@defaultonly scope: PERMISSION_DENIED."""
+    default_only = lpm(b"\x0a\x00\x00\x00", 8)
+    default_only.table_entry.action.action.action_id = MISS_TO_CPU
+    del default_only.table_entry.action.action.params[:]
+    table_only_default = default_entry(33554435, PERMIT, b"\x01")
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await primed.write(update(INSERT, default_only), update(MODIFY, table_only_default))
+    errs = write_errors(exc.value)
+    assert [e.canonical_code for e in errs] == [C.PERMISSION_DENIED.value[0]] * 2
+    assert "@defaultonly" in errs[0].message and "@tableonly" in errs[1].message
+
+
+async def test_is_const_and_keyless_inserts_are_invalid_argument_spec_9_1(primed: Rig) -> None:
+    """is_const must be false in every write; a keyless table takes no match entries."""
+    flagged = [fwd(b"\x01") for _ in range(3)]
+    for e in flagged:
+        e.table_entry.is_const = True
+    keyless = p4r.Entity(table_entry=action(p4r.TableEntry(table_id=KEYLESS), DROP))
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await primed.write(
+            update(INSERT, flagged[0]),
+            update(MODIFY, flagged[1]),
+            update(DELETE, flagged[2]),
+            update(INSERT, keyless),
+        )
+    errs = write_errors(exc.value)
+    assert [e.canonical_code for e in errs] == [C.INVALID_ARGUMENT.value[0]] * 4
+    assert "is_const" in errs[0].message and "no key" in errs[3].message
+    assert await primed.read(p4r.Entity(table_entry=p4r.TableEntry(table_id=FWD))) == []
+
+
+async def test_modify_without_action_keeps_the_action_spec_9_1_2(primed: Rig) -> None:
+    await primed.write(update(INSERT, fwd(b"\x01", out=b"\x05")))
+    bare = fwd(b"\x01")
+    bare.table_entry.ClearField("action")
+    bare.table_entry.controller_metadata = 77
+    await primed.write(update(MODIFY, bare))
+    (got,) = await primed.read(p4r.Entity(table_entry=p4r.TableEntry(table_id=FWD)))
+    assert got.table_entry.action.action.action_id == SET_PORT
+    assert got.table_entry.action.action.params[0].value == b"\x05"
+    assert got.table_entry.controller_metadata == 77
+    missing = fwd(b"\x09")
+    missing.table_entry.ClearField("action")
+    code, _ = await one_error(primed, update(MODIFY, missing))
+    assert code == C.NOT_FOUND.value[0]
+
+
+def test_modify_without_meter_config_resets_the_direct_meter_spec_9_1_5() -> None:
+    """Direct Resources: MODIFY with meter_config unset = default meter (all GREEN)."""
+    from targets.p4sim.runtime import entities
+    from targets.p4sim.state import ActionCall, ActionSpec, Exact, KeyField, MatchKind, Table
+    from targets.p4sim.state import TableEntry as StateEntry
+
+    keys = [KeyField("k", 1, MatchKind.EXACT, 8)]
+    drop = ActionSpec("drop", 1, (), "TABLE_AND_DEFAULT")
+    table = Table("t", 2, keys, [drop], ActionCall("drop", ()), direct_meter="t_meter")
+    entry = StateEntry((Exact(1),), ActionCall("drop", ()))
+    te = p4r.TableEntry(table_id=2)
+    te.meter_config.cir, te.meter_config.pir = 5, 10
+    entities.apply_entry_extras(table, te, entry)
+    assert entry.meter_config is not None
+    te.ClearField("meter_config")
+    entities.apply_entry_extras(table, te, entry)  # INSERT-style: nothing to change
+    assert entry.meter_config is not None
+    entities.apply_entry_extras(table, te, entry, modify=True)
+    assert entry.meter_config is None
