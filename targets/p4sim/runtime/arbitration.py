@@ -55,7 +55,9 @@ class Arbitration:
         if device_id != self.device_id:
             raise not_found(f"no device with id {device_id} (this is device {self.device_id})")
         if role:
-            raise unimplemented(f"role {role!r}: only the default role is supported")
+            # spec 12 (Write) and 14 (SetForwardingPipelineConfig): a role the
+            # device does not have is NOT_FOUND; p4sim has only the default role.
+            raise not_found(f"no role {role!r} on device {device_id} (only the default role)")
         primary = self.primary_election_id
         if primary is None or election_id != primary:
             raise P4RTError(

@@ -110,6 +110,8 @@ class Device:
         self.arbitration.check_writer(req.device_id, eid, req.role)
         if act == Action.RECONCILE_AND_COMMIT:
             raise unimplemented("RECONCILE_AND_COMMIT is not supported")
+        if act == Action.COMMIT and req.HasField("config"):
+            raise invalid("COMMIT takes no config (it commits the saved one; spec 14)")
         if act not in (
             Action.VERIFY,
             Action.VERIFY_AND_SAVE,
@@ -127,7 +129,8 @@ class Device:
                 self.pipeline, self.saved = new, None
             elif act == Action.COMMIT:
                 if self.saved is None:
-                    raise P4RTError(_FAILED_PRECONDITION, "COMMIT without a saved pipeline")
+                    # spec 14: "Returns a NOT_FOUND error if no saved config is found"
+                    raise not_found("COMMIT without a saved pipeline (VERIFY_AND_SAVE first)")
                 self.pipeline, self.saved = self.saved, None
             if act in (Action.VERIFY_AND_COMMIT, Action.COMMIT):
                 assert self.pipeline is not None
@@ -135,10 +138,13 @@ class Device:
 
     def get_pipeline(
         self, req: p4r.GetForwardingPipelineConfigRequest
-    ) -> p4r.ForwardingPipelineConfig:
+    ) -> p4r.ForwardingPipelineConfig | None:
+        """The config to answer with; None (config unset, not an error) before any (spec 15)."""
         if req.device_id != self.device_id:
             raise not_found(f"no device with id {req.device_id}")
-        pipe = self._require_pipeline()
+        pipe = self.pipeline
+        if pipe is None:
+            return None
         out = p4r.ForwardingPipelineConfig()
         out.cookie.CopyFrom(pipe.config.cookie)
         if req.response_type in (RespType.ALL, RespType.P4INFO_AND_COOKIE):

@@ -70,6 +70,8 @@ class P4RuntimeServicer(p4r_grpc.P4RuntimeServicer):
             config = self.device.get_pipeline(request)
         except P4RTError as err:
             await _abort(context, err)
+        if config is None:
+            return p4r.GetForwardingPipelineConfigResponse()  # no pipeline: config unset
         return p4r.GetForwardingPipelineConfigResponse(config=config)
 
     async def Write(

@@ -85,23 +85,22 @@ async def expect_code(coro: object, code: grpc.StatusCode) -> str:
 
 
 async def test_pipeline_actions(rig: Rig) -> None:
+    """Spec 14/15: COMMIT without a saved config NOT_FOUND, with a config INVALID_ARGUMENT;
+    GetForwardingPipelineConfig before any pipeline answers with config unset."""
     await rig.controller(10)
     get = p4r.GetForwardingPipelineConfigRequest(device_id=0)
-    await expect_code(
-        rig.stub.GetForwardingPipelineConfig(get), grpc.StatusCode.FAILED_PRECONDITION
-    )
+    assert not (await rig.stub.GetForwardingPipelineConfig(get)).HasField("config")
+    bare_commit = pipeline_request(Action.COMMIT)
+    bare_commit.ClearField("config")
+    await expect_code(rig.stub.SetForwardingPipelineConfig(bare_commit), grpc.StatusCode.NOT_FOUND)
     await expect_code(
         rig.stub.SetForwardingPipelineConfig(pipeline_request(Action.COMMIT)),
-        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.INVALID_ARGUMENT,
     )
     await rig.stub.SetForwardingPipelineConfig(pipeline_request(Action.VERIFY))
-    await expect_code(
-        rig.stub.GetForwardingPipelineConfig(get), grpc.StatusCode.FAILED_PRECONDITION
-    )
+    assert not (await rig.stub.GetForwardingPipelineConfig(get)).HasField("config")
     await rig.stub.SetForwardingPipelineConfig(pipeline_request(Action.VERIFY_AND_SAVE))
-    await expect_code(
-        rig.stub.GetForwardingPipelineConfig(get), grpc.StatusCode.FAILED_PRECONDITION
-    )
+    assert not (await rig.stub.GetForwardingPipelineConfig(get)).HasField("config")
     commit = pipeline_request(Action.COMMIT)
     commit.ClearField("config")
     await rig.stub.SetForwardingPipelineConfig(commit)
@@ -159,3 +158,17 @@ async def test_pipeline_rejections(rig: Rig) -> None:
 async def test_capabilities(rig: Rig) -> None:
     resp = await rig.stub.Capabilities(p4r.CapabilitiesRequest())
     assert resp.p4runtime_api_version.startswith("1.")
+
+
+async def test_write_and_pipeline_with_unknown_role_are_not_found_spec_12_14(
+    primed: Rig,
+) -> None:
+    """Only the default role exists; a request naming another role: NOT_FOUND."""
+    from .builders import INSERT, fwd, update
+
+    req = p4r.WriteRequest(device_id=0, role="tenant", updates=[update(INSERT, fwd(b"\x01"))])
+    req.election_id.CopyFrom(eid(10))
+    await expect_code(primed.stub.Write(req), grpc.StatusCode.NOT_FOUND)
+    push = pipeline_request(Action.VERIFY)
+    push.role = "tenant"
+    await expect_code(primed.stub.SetForwardingPipelineConfig(push), grpc.StatusCode.NOT_FOUND)

@@ -54,8 +54,11 @@ def test_run_serves_p4runtime_and_stops_on_sigterm(tmp_path: Path) -> None:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
             stub = p4r_grpc.P4RuntimeStub(ch)
             assert stub.Capabilities(p4r.CapabilitiesRequest()).p4runtime_api_version
+            # no pipeline yet: config unset in the answer (spec 15), Read FAILED_PRECONDITION
+            got = stub.GetForwardingPipelineConfig(p4r.GetForwardingPipelineConfigRequest())
+            assert not got.HasField("config")
             with pytest.raises(grpc.RpcError) as exc:
-                stub.GetForwardingPipelineConfig(p4r.GetForwardingPipelineConfigRequest())
+                list(stub.Read(p4r.ReadRequest(entities=[p4r.Entity(table_entry={})])))
             assert exc.value.code() == grpc.StatusCode.FAILED_PRECONDITION  # type: ignore[attr-defined]
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
