@@ -81,6 +81,9 @@ def run_status(args: argparse.Namespace) -> int:
     for node, n in nodes.items():
         state = "running" if n["running"] else "NOT RUNNING"
         print(f"  {node:<8} pid {n['pid']:<8} {state}")
+        if info["mode"] == "daemon":
+            _daemon_lines(n)
+            continue
         for sa in n.get("sas", []):
             tenant = f" tenant {sa['tenant']}" if sa["tenant"] else ""
             udp = " udp-encap" if sa["udp_encap"] else ""
@@ -90,6 +93,21 @@ def run_status(args: argparse.Namespace) -> int:
                 f"{sa['bytes']} bytes, {sa['errors']} errors"
             )
     return 0
+
+
+def _daemon_lines(n: dict[str, object]) -> None:
+    """A daemon's sessions and SAs from its status snapshot (details: `sl3vpn show`)."""
+    bgp = n.get("bgp") or []
+    sas = n.get("sas") or {}
+    assert isinstance(bgp, list) and isinstance(sas, dict)
+    up = sum(b.get("state") == "Established" for b in bgp)
+    child = sas.get("child", [])
+    print(f"    BGP {up}/{len(bgp)} established; IKE SAs {len(sas.get('ike', []))}")
+    for c in child:
+        print(
+            f"    CHILD_SA {c['name']:<10} peer {c['peer']:<15} "
+            f"{c['packets_in']}/{c['packets_out']} packets in/out"
+        )
 
 
 def run_down(args: argparse.Namespace) -> int:

@@ -130,3 +130,40 @@ def test_nat_keepalive_frame_is_rfc3948() -> None:
     plan = make_plan(load_topology(EXAMPLES / "lab-nat.yml"), "u")
     assert keepalives(plan, "cpe1") == []
     assert len(keepalives(plan, "cpe3")) == 2
+
+
+def test_missing_lists_what_daemons_still_lack() -> None:
+    from controller.lab.lab import missing
+
+    plan = make_plan(load_topology(EXAMPLES / "lab-default.yml"), "u")
+
+    def doc(c, bgp_state="Established", sa_peers=None, routes=True):
+        others = [p for p in plan.cpes if p is not c]
+        peers = sa_peers if sa_peers is not None else [str(p.cpe.black_loopback) for p in others]
+        rts = []
+        if routes:
+            for p in others:
+                for r in p.red:
+                    for net in (r.site.subnet, r.site.subnet6):
+                        rts.append({"vrf": r.site.tenant, "prefix": str(net), "installed": True})
+        return {
+            "bgp": [
+                {"neighbor": "10.255.0.1", "state": bgp_state, "color": "red"},
+                {"neighbor": "10.255.0.2", "state": "Established", "color": "red"},
+                {"neighbor": "203.0.113.1", "state": "Active", "color": "black"},  # ignored
+            ],
+            "sas": {"child": [{"name": "mpls", "peer": p} for p in peers]},
+            "routes": rts,
+        }
+
+    c1, c2, c3 = plan.cpes
+    docs = {c.name: doc(c) for c in plan.cpes}
+    assert missing(plan, docs) == []
+    docs["cpe2"] = doc(c2, bgp_state="Connect", sa_peers=[str(c1.cpe.black_loopback)])
+    docs["cpe3"] = doc(c3, routes=False)
+    assert missing(plan, docs) == [
+        "cpe2: BGP to 10.255.0.1",
+        "cpe2: IKE/ESP to cpe3",
+        "cpe3: 8 VPN routes",
+    ]
+    assert "cpe1: BGP to RRs" in missing(plan, {})
