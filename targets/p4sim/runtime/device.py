@@ -30,7 +30,7 @@ from targets.p4sim.runtime.table_codec import (
     find_table,
     param_ids_from_p4info,
 )
-from targets.p4sim.state import StateError, Table
+from targets.p4sim.state import StateError, Table, TableEntry
 
 log = logging.getLogger("p4sim.runtime")
 
@@ -257,6 +257,9 @@ class Device:
             pipe = self._require_pipeline()
             out: list[p4r.Entity] = []
             for ent in req.entities:
+                if ent.WhichOneof("entity") is None:
+                    # spec 11.2: the entity oneof must be set (no "read everything")
+                    raise invalid("read request entity has no entity set")
                 if ent.WhichOneof("entity") == "table_entry":
                     out.extend(self._read_tables(pipe, ent.table_entry))
                 else:
@@ -265,6 +268,8 @@ class Device:
 
     def _read_tables(self, pipe: Pipeline, te: p4r.TableEntry) -> Iterator[p4r.Entity]:
         st = pipe.program.state
+        if te.table_id == 0 and te.match:
+            raise invalid("a wildcard read over all tables (table_id 0) cannot filter on match")
         tables = (
             list(st.tables.values()) if te.table_id == 0 else [find_table(st.tables, te.table_id)]
         )
@@ -281,6 +286,8 @@ class Device:
             else:
                 found = [(e, False) for e in table.entries()]
             for e, is_default in found:
+                if not _read_filter(table, te, e):
+                    continue
                 msg = encode_entry(table, pipe.pids, e, default=is_default)
                 if with_counters:
                     msg.counter_data.packet_count, msg.counter_data.byte_count = e.packets, e.bytes
@@ -342,6 +349,19 @@ class Device:
 
 def _priority(table: Table, te: p4r.TableEntry) -> int:
     return te.priority if table.needs_priority else 0
+
+
+def _read_filter(table: Table, te: p4r.TableEntry, e: TableEntry) -> bool:
+    """Spec 9.1.4 (Wildcard Reads): a non-default priority, controller_metadata or
+    action_id in the request selects only the entries that have it."""
+    if te.priority and e.priority != te.priority:
+        return False
+    if te.controller_metadata and e.controller_metadata != te.controller_metadata:
+        return False
+    if te.action.WhichOneof("type") == "action" and te.action.action.action_id:
+        spec = table.actions.get(getattr(e.action, "action", ""))
+        return spec is not None and spec.id == te.action.action.action_id
+    return True
 
 
 def _const_denied(table: Table, what: str) -> P4RTError:

@@ -147,8 +147,10 @@ def write(st: ProgramState, op: int, entity: p4r.Entity) -> None:
             _write_pre(st, op, entity.packet_replication_engine_entry)
         elif which == "value_set_entry":
             value_sets.write(st.value_sets, op, entity.value_set_entry)
+        elif which is None:
+            raise invalid("update has no entity set")  # malformed (spec 12)
         else:
-            raise unimplemented(f"writing {which or 'an empty entity'} is not supported")
+            raise unimplemented(f"writing {which} is not supported")
     except StateError as exc:
         raise P4RTError.from_state(exc) from None
 

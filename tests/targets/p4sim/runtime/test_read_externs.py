@@ -215,3 +215,35 @@ async def test_inline_direct_counter_data_and_unsupported_extras(primed: Rig) ->
     errs = write_errors(exc.value)
     assert [x.canonical_code for x in errs] == [C.INVALID_ARGUMENT.value[0]] * 3
     assert "idle timeout" in errs[0].message and "direct meter" in errs[2].message
+
+
+async def test_read_rules_spec_9_1_4_and_11(primed: Rig) -> None:
+    """Wildcard-read filters (priority, controller_metadata, action_id); an empty entity
+    and a match under table_id 0 are INVALID_ARGUMENT."""
+    cookie = fwd(b"\x02")
+    cookie.table_entry.controller_metadata = 9
+    await primed.write(
+        update(INSERT, acl(5, opt=b"\x01")),
+        update(INSERT, acl(6, opt=b"\x02")),
+        update(INSERT, fwd(b"\x03", action_id=16777218)),  # to_cpu
+        update(INSERT, fwd(b"\x01")),
+        update(INSERT, cookie),
+    )
+    prio6 = p4r.TableEntry(table_id=33554435, priority=6)
+    by_prio = await primed.read(p4r.Entity(table_entry=prio6))
+    assert [e.table_entry.priority for e in by_prio] == [6]
+    by_action = p4r.TableEntry(table_id=FWD)
+    by_action.action.action.action_id = 16777218
+    (got,) = await primed.read(p4r.Entity(table_entry=by_action))
+    assert got.table_entry.match[0].exact.value == b"\x03"
+    by_cookie = p4r.TableEntry(controller_metadata=9)  # all tables, filtered
+    (got,) = await primed.read(p4r.Entity(table_entry=by_cookie))
+    assert got.table_entry.table_id == FWD and got.table_entry.match[0].exact.value == b"\x02"
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await primed.read(p4r.Entity())
+    assert exc.value.code() == C.INVALID_ARGUMENT
+    all_tables_with_match = fwd(b"\x01")
+    all_tables_with_match.table_entry.table_id = 0
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await primed.read(all_tables_with_match)
+    assert exc.value.code() == C.INVALID_ARGUMENT

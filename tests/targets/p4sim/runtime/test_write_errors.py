@@ -227,7 +227,7 @@ async def test_modify_changes_action(primed: Rig) -> None:
 
 async def test_empty_update_and_unknown_type_are_rejected(primed: Rig) -> None:
     code, _ = await one_error(primed, p4r.Update(type=INSERT))
-    assert code == C.UNIMPLEMENTED.value[0]
+    assert code == C.INVALID_ARGUMENT.value[0]  # malformed: no entity (spec 12)
     code, _ = await one_error(primed, p4r.Update(type=p4r.Update.UNSPECIFIED, entity=fwd(b"\x01")))
     assert code == C.INVALID_ARGUMENT.value[0]
 
