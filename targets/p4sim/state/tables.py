@@ -10,6 +10,7 @@ order.
 
 from __future__ import annotations
 
+import bisect
 import enum
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -148,8 +149,10 @@ class Table:
         self._by_plen: dict[int, dict[tuple[int, ...], TableEntry]] = {}
         self._plens: list[int] = []
         self._plen_masks: dict[int, int] = {}
-        self._scan: list[TableEntry] = []
+        # Ternary/range/optional: entries in match order, with their sort keys.
         self._scan_checks: list[tuple[TableEntry, tuple[tuple[int, int, int, int], ...]]] = []
+        self._scan_order: list[tuple[int, int]] = []
+        self._seq = 0
 
     # -- validation -----------------------------------------------------
     def _check_action(self, call: ActionCall, *, default: bool = False) -> ActionCall:
@@ -241,7 +244,7 @@ class Table:
         if len(self._entries) >= self.size and not entry.is_const:
             raise StateError(f"table {self.name} is full ({self.size} entries)", "exhausted")
         self._entries[ident] = entry
-        self._rebuild()
+        self._index_add(entry)
 
     def _find(self, matches: Sequence[FieldMatch | None], priority: int) -> tuple[object, ...]:
         ident = self._identity(self._normalise(matches), priority)
@@ -261,8 +264,7 @@ class Table:
     def delete(self, matches: Sequence[FieldMatch | None], priority: int = 0) -> None:
         if self.const_entries:
             raise StateError(f"table {self.name} has const entries", "invalid")
-        del self._entries[self._find(matches, priority)]
-        self._rebuild()
+        self._index_remove(self._entries.pop(self._find(matches, priority)))
 
     def get(self, matches: Sequence[FieldMatch | None], priority: int = 0) -> TableEntry:
         return self._entries[self._find(matches, priority)]
@@ -288,50 +290,82 @@ class Table:
         return len(self._entries)
 
     # -- data-plane lookup -------------------------------------------------
+    # Lookup structures are updated per entry, so bulk writes of n entries cost
+    # O(n log n) overall instead of a full rebuild per write.
     def _rebuild(self) -> None:
-        entries = list(self._entries.values())
+        self._by_plen = {}
+        self._plens = []
+        self._plen_masks = {}
+        self._scan_checks = []
+        self._scan_order = []
+        for e in self._entries.values():
+            self._index_add(e)
+
+    def _exact_lpm_slot(self, e: TableEntry) -> tuple[int, tuple[int, ...]]:
+        vals = []
+        plen = 0
+        for m in e.matches:
+            if isinstance(m, Lpm):
+                plen = m.prefix_len
+            assert isinstance(m, Exact | Lpm)
+            vals.append(m.value)
+        return plen, tuple(vals)
+
+    def _set_plens(self) -> None:
+        self._plens = sorted(self._by_plen, reverse=True)
+        li = self._lpm_index
+        if li >= 0:
+            top = (1 << self.keys[li].bitwidth) - 1
+            self._plen_masks = {p: top ^ (top >> p) for p in self._plens}
+
+    def _scan_tests(self, e: TableEntry) -> tuple[tuple[int, int, int, int], ...]:
+        tests: list[tuple[int, int, int, int]] = []  # (index, mode, a, b)
+        for i, (k, m) in enumerate(zip(self.keys, e.matches, strict=True)):
+            w = k.bitwidth
+            if isinstance(m, Exact):
+                tests.append((i, 0, (1 << w) - 1, m.value))
+            elif isinstance(m, Lpm):
+                if m.prefix_len:
+                    mask = ((1 << w) - 1) ^ (((1 << w) - 1) >> m.prefix_len)
+                    tests.append((i, 0, mask, m.value))
+            elif isinstance(m, Ternary):
+                if m.mask:
+                    tests.append((i, 0, m.mask, m.value))
+            elif isinstance(m, Range):
+                if (m.low, m.high) != (0, (1 << w) - 1):
+                    tests.append((i, 1, m.low, m.high))
+            elif isinstance(m, Optional) and m.value is not None:
+                tests.append((i, 0, (1 << w) - 1, m.value))
+        return tuple(tests)
+
+    def _index_add(self, e: TableEntry) -> None:
         if not self.needs_priority:
-            self._by_plen = {}
-            li = self._lpm_index
-            for e in entries:
-                vals = []
-                plen = 0
-                for m in e.matches:
-                    if isinstance(m, Lpm):
-                        plen = m.prefix_len
-                        vals.append(m.value)
-                    else:
-                        assert isinstance(m, Exact)
-                        vals.append(m.value)
-                self._by_plen.setdefault(plen, {})[tuple(vals)] = e
-            self._plens = sorted(self._by_plen, reverse=True)
-            if li >= 0:
-                w = self.keys[li].bitwidth
-                self._plen_masks = {p: ((1 << w) - 1) ^ (((1 << w) - 1) >> p) for p in self._plens}
+            plen, vals = self._exact_lpm_slot(e)
+            bucket = self._by_plen.get(plen)
+            if bucket is None:
+                bucket = self._by_plen[plen] = {}
+                self._set_plens()
+            bucket[vals] = e
             return
-        # Stable sort: equal priorities keep insertion order (first wins).
-        entries.sort(key=lambda e: -e.priority)
-        checks = []
-        for e in entries:
-            tests: list[tuple[int, int, int, int]] = []  # (index, mode, a, b)
-            for i, (k, m) in enumerate(zip(self.keys, e.matches, strict=True)):
-                w = k.bitwidth
-                if isinstance(m, Exact):
-                    tests.append((i, 0, (1 << w) - 1, m.value))
-                elif isinstance(m, Lpm):
-                    if m.prefix_len:
-                        mask = ((1 << w) - 1) ^ (((1 << w) - 1) >> m.prefix_len)
-                        tests.append((i, 0, mask, m.value))
-                elif isinstance(m, Ternary):
-                    if m.mask:
-                        tests.append((i, 0, m.mask, m.value))
-                elif isinstance(m, Range):
-                    if (m.low, m.high) != (0, (1 << w) - 1):
-                        tests.append((i, 1, m.low, m.high))
-                elif isinstance(m, Optional) and m.value is not None:
-                    tests.append((i, 0, (1 << w) - 1, m.value))
-            checks.append((e, tuple(tests)))
-        self._scan_checks = checks
+        # Higher priority first; equal priorities keep insertion order (first wins).
+        self._seq += 1
+        order = (-e.priority, self._seq)
+        at = bisect.bisect(self._scan_order, order)
+        self._scan_order.insert(at, order)
+        self._scan_checks.insert(at, (e, self._scan_tests(e)))
+
+    def _index_remove(self, e: TableEntry) -> None:
+        if not self.needs_priority:
+            plen, vals = self._exact_lpm_slot(e)
+            bucket = self._by_plen[plen]
+            del bucket[vals]
+            if not bucket:
+                del self._by_plen[plen]
+                self._set_plens()
+            return
+        at = next(i for i, (x, _) in enumerate(self._scan_checks) if x is e)
+        del self._scan_checks[at]
+        del self._scan_order[at]
 
     def lookup(self, key: tuple[int, ...]) -> TableEntry | None:
         """The matching entry for these key values, or None (miss)."""
