@@ -86,6 +86,12 @@ class Daemon:
                 f"{', '.join(missing)} (give --peer-black RED=BLACK)"
             )
         self.control_peers = {str(peer_black[a]): a for a in red_nbrs}
+        crypto = cfg.switch.by_role("crypto")
+        if cfg.switch.p4sim is not None and crypto and crypto[0].interface:
+            raise DaemonError(
+                f"{cfg.source}: switch.ports (crypto): with p4sim the daemon makes the crypto "
+                "link itself; leave out `interface`"
+            )
         self.composer = Composer(
             self.state,
             self.control_peers,
@@ -137,9 +143,14 @@ class Daemon:
         self.host.prepare_namespace()
         loop = asyncio.get_running_loop()
         self.pipeline = await loop.run_in_executor(None, sw.build_pipeline, cfg, self.base)
+        crypto = cfg.switch.by_role("crypto")
         if cfg.switch.p4sim is not None:
             sw.crypto_veth()
             self.crypto = AfPacketCryptoPort(sw.CRYPTO_VETH[1], self.engine)
+        elif crypto and crypto[0].interface and cfg.switch.p4runtime is not None:
+            # A remote switch (BMv2): the interface is our end of the link to its crypto port.
+            self.crypto = AfPacketCryptoPort(crypto[0].interface, self.engine)
+        if self.crypto is not None:
             self.crypto.start()
         await self._connect_switch()
         await self.host.start(self.client_or_fail)

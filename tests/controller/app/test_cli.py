@@ -48,6 +48,19 @@ def test_red_neighbour_without_black_address(
     assert (code, err) == (2, ["sl3vpn cpe: --peer-black '10.255.0.1': expected RED=BLACK"])
 
 
+def test_crypto_interface_with_p4sim_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "cpe.yml"
+    cfg.write_text(
+        CPE.replace("{port: 254, role: crypto}", "{port: 254, role: crypto, interface: c0}")
+    )
+    code, err = run(
+        ["cpe", "--config", str(cfg), "--peer-black", "10.255.0.1=198.51.100.1"], capsys
+    )
+    assert code == 2 and len(err) == 1 and "leave out `interface`" in err[0]
+
+
 def test_p4sim_that_cannot_start_is_one_line_and_exit_2(tmp_path: Path) -> None:
     import os
     import subprocess
