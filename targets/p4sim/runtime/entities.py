@@ -15,7 +15,7 @@ from finsy.proto import p4r
 
 from targets.p4sim.runtime import bytestrings as bs
 from targets.p4sim.runtime import value_sets
-from targets.p4sim.runtime.errors import P4RTError, invalid, unimplemented
+from targets.p4sim.runtime.errors import P4RTError, invalid, out_of_range, unimplemented
 from targets.p4sim.runtime.program import ProgramState
 from targets.p4sim.runtime.table_codec import decode_matches, find_table
 from targets.p4sim.state import (
@@ -56,6 +56,9 @@ def _meter_config(cfg: p4r.MeterConfig, what: str) -> MeterConfig | None:
         raise invalid(f"{what}: negative rate or burst")
     if cfg.cir > cfg.pir:
         raise invalid(f"{what}: CIR {cfg.cir} exceeds PIR {cfg.pir}")
+    if cfg.eburst:
+        # v1model meters are two-rate three-colour: eburst must be unset (spec 9.3)
+        raise invalid(f"{what}: eburst is only for single-rate meters")
     return MeterConfig(cfg.cir, cfg.cburst, cfg.pir, cfg.pburst)
 
 
@@ -119,27 +122,36 @@ def write(st: ProgramState, op: int, entity: p4r.Entity) -> None:
             ce = entity.counter_entry
             _modify_only(op, "counter")
             c = _get(st.counters, ce.counter_id, "counter")
-            c.write(ce.index.index, ce.data.packet_count, ce.data.byte_count)
+            if ce.HasField("data"):  # spec 9.2.2: unset data leaves the counter alone
+                for i in _write_cells(c.size, ce.index, ce.HasField("index"), f"counter {c.name}"):
+                    c.write(i, ce.data.packet_count, ce.data.byte_count)
         elif which == "direct_counter_entry":
             dce = entity.direct_counter_entry
             _modify_only(op, "direct counter")
             e = _direct_entry(st, dce.table_entry, "direct counter")
-            e.packets, e.bytes = dce.data.packet_count, dce.data.byte_count
+            if dce.HasField("data"):  # spec 9.2.1: unset data leaves the counter alone
+                e.packets, e.bytes = dce.data.packet_count, dce.data.byte_count
         elif which == "register_entry":
             re_ = entity.register_entry
             _modify_only(op, "register")
             r = _get(st.registers, re_.register_id, "register")
             if re_.data.WhichOneof("data") != "bitstring":
                 raise invalid(f"register {r.name}: data must be a bitstring")
-            r.write(re_.index.index, bs.decode(re_.data.bitstring, r.width, f"register {r.name}"))
+            value = bs.decode(re_.data.bitstring, r.width, f"register {r.name}")
+            for i in _write_cells(r.size, re_.index, re_.HasField("index"), f"register {r.name}"):
+                r.write(i, value)
         elif which == "meter_entry":
             me = entity.meter_entry
             _modify_only(op, "meter")
             m = _get(st.meters, me.meter_id, "meter")
-            m.set_config(me.index.index, _meter_config(me.config, f"meter {m.name}"))
+            _no_color_counters(me.HasField("counter_data"), f"meter {m.name}")
+            cfg = _meter_config(me.config, f"meter {m.name}")
+            for i in _write_cells(m.size, me.index, me.HasField("index"), f"meter {m.name}"):
+                m.set_config(i, cfg)
         elif which == "direct_meter_entry":
             dme = entity.direct_meter_entry
             _modify_only(op, "direct meter")
+            _no_color_counters(dme.HasField("counter_data"), "direct meter")
             e = _direct_entry(st, dme.table_entry, "direct meter")
             e.meter_config = _meter_config(dme.config, "direct meter")
             e.meter_state = []
@@ -153,6 +165,24 @@ def write(st: ProgramState, op: int, entity: p4r.Entity) -> None:
             raise unimplemented(f"writing {which} is not supported")
     except StateError as exc:
         raise P4RTError.from_state(exc) from None
+
+
+def _write_cells(size: int, index: p4r.Index, has_index: bool, what: str) -> range:
+    """The cells a MODIFY sets: all of them when index is unset (spec 9.2.2, 9.3.2, 9.9);
+    a negative index is INVALID_ARGUMENT, one beyond the array OUT_OF_RANGE."""
+    if not has_index:
+        return range(size)
+    if index.index < 0:
+        raise invalid(f"{what}: negative index {index.index}")
+    if index.index >= size:
+        raise out_of_range(f"{what}: index {index.index} out of range (size {size})")
+    return range(index.index, index.index + 1)
+
+
+def _no_color_counters(present: bool, what: str) -> None:
+    # spec 9.3.3: targets without per-colour meter counters answer UNIMPLEMENTED
+    if present:
+        raise unimplemented(f"{what}: per-colour counter_data is not supported")
 
 
 def _replicas(rs: Iterable[p4r.Replica]) -> list[Replica]:
@@ -194,6 +224,8 @@ def _write_pre(st: ProgramState, op: int, pre: p4r.PacketReplicationEngineEntry)
 def _indices(size: int, index: p4r.Index, has_index: bool, what: str) -> range:
     if not has_index:
         return range(size)
+    if index.index < 0:
+        raise invalid(f"{what}: negative index {index.index}")
     if not 0 <= index.index < size:
         raise P4RTError.from_state(
             StateError(f"{what}: index {index.index} out of range", "out_of_range")

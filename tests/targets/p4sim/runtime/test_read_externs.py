@@ -247,3 +247,60 @@ async def test_read_rules_spec_9_1_4_and_11(primed: Rig) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as exc:
         await primed.read(all_tables_with_match)
     assert exc.value.code() == C.INVALID_ARGUMENT
+
+
+async def test_extern_array_rules_spec_9_2_9_3_9_9(primed: Rig) -> None:
+    """Unset index in a MODIFY sets every cell; a negative index is INVALID_ARGUMENT;
+    unset counter data changes nothing; eburst and per-colour counters are refused."""
+    primed.device.receive(2, b"\x00" * 10)
+    every = p4r.Entity()
+    every.counter_entry.counter_id = PORT_PKTS
+    every.counter_entry.data.packet_count = 4
+    await primed.write(update(MODIFY, every))  # no index: the whole array
+    cells = await primed.read(p4r.Entity(counter_entry=p4r.CounterEntry(counter_id=PORT_PKTS)))
+    assert {c.counter_entry.data.packet_count for c in cells} == {4}
+    no_data = p4r.Entity()
+    no_data.counter_entry.counter_id = PORT_PKTS
+    no_data.counter_entry.index.index = 2
+    await primed.write(update(MODIFY, no_data))  # data unset: untouched
+    (got,) = await primed.read(no_data)
+    assert got.counter_entry.data.packet_count == 4
+    reg = p4r.Entity()
+    reg.register_entry.register_id = LAST_SEEN
+    reg.register_entry.data.bitstring = b"\x2a"
+    await primed.write(update(MODIFY, reg))
+    cells = await primed.read(p4r.Entity(register_entry=p4r.RegisterEntry(register_id=LAST_SEEN)))
+    assert {c.register_entry.data.bitstring for c in cells} == {b"\x2a"}
+    negative = p4r.Entity()
+    negative.counter_entry.counter_id = PORT_PKTS
+    negative.counter_entry.index.index = -1
+    negative.counter_entry.data.packet_count = 1
+    eburst = p4r.Entity()
+    eburst.meter_entry.meter_id = RATE
+    eburst.meter_entry.config.cir, eburst.meter_entry.config.pir = 1, 2
+    eburst.meter_entry.config.eburst = 5
+    colours = p4r.Entity()
+    colours.meter_entry.meter_id = RATE
+    colours.meter_entry.counter_data.green.packet_count = 0
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await primed.write(*[update(MODIFY, x) for x in (negative, eburst, colours)])
+    codes = [e.canonical_code for e in write_errors(exc.value)]
+    assert codes == [C.INVALID_ARGUMENT.value[0]] * 2 + [C.UNIMPLEMENTED.value[0]]
+    with pytest.raises(grpc.aio.AioRpcError) as rexc:
+        await primed.read(negative)
+    assert rexc.value.code() == C.INVALID_ARGUMENT
+
+
+async def test_direct_counter_modify_without_data_keeps_the_value_spec_9_2_1(
+    primed: Rig,
+) -> None:
+    await primed.write(update(INSERT, lpm(b"\x0a\x00\x00\x00", 8)))
+    dce = p4r.Entity()
+    dce.direct_counter_entry.table_entry.CopyFrom(lpm(b"\x0a\x00\x00\x00", 8).table_entry)
+    dce.direct_counter_entry.table_entry.ClearField("action")
+    dce.direct_counter_entry.data.packet_count = 7
+    await primed.write(update(MODIFY, dce))
+    dce.direct_counter_entry.ClearField("data")
+    await primed.write(update(MODIFY, dce))
+    (got,) = await primed.read(dce)
+    assert got.direct_counter_entry.data.packet_count == 7
