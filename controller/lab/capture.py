@@ -23,6 +23,8 @@ from controller.lab.netns import Netns
 
 # ICMPv6 types of neighbour discovery (RFC 4861 section 4): RS, RA, NS, NA, Redirect.
 ND_TYPES = {"133", "134", "135", "136", "137"}
+FIELDS = ("frame.number", "frame.protocols", "icmpv6.type", "udp.length",
+          "ip.src", "ip.dst", "tcp.dstport", "udp.dstport")  # fmt: skip
 
 
 class CaptureError(RuntimeError):
@@ -125,17 +127,20 @@ class BlackCapture:
                 v.cleartext.append(index)
         try:
             out = subprocess.run(
-                ["tshark", "-r", str(self.path), "-T", "fields", "-e", "frame.number",
-                 "-e", "frame.protocols", "-e", "icmpv6.type", "-e", "udp.length"],
+                ["tshark", "-r", str(self.path), "-T", "fields",
+                 *(x for f in FIELDS for x in ("-e", f))],
                 capture_output=True, text=True, timeout=60,
             ).stdout  # fmt: skip
         except FileNotFoundError:
             raise CaptureError("tshark is not installed (apt-get install tshark)") from None
         for line in out.splitlines():
-            number, protocols, icmp6, udp_len = [*line.split("\t"), "", "", "", ""][:4]
+            cols = [*line.split("\t"), *[""] * 8][:8]
+            number, protocols, icmp6, udp_len, src, dst, tport, uport = cols
             kind = classify(protocols, icmp6, udp_len)
             if kind is None:
-                v.forbidden.append(f"frame {number}: {protocols}")
+                where = f" {src} -> {dst}" if src else ""
+                port = f" tcp/{tport}" if tport else (f" udp/{uport}" if uport else "")
+                v.forbidden.append(f"frame {number}: {protocols}{where}{port}")
             else:
                 v.kinds[kind] += 1
         return v

@@ -46,7 +46,10 @@ def check_privileges() -> None:
 
 
 def up(topology_path: str | Path, prefix: str | None = None, progress: Progress = print,
-       timeout: float = 120.0, daemons: bool = False) -> LabState:  # fmt: skip
+       timeout: float = 120.0, daemons: bool = False,
+       after_build: Callable[[LabPlan], None] | None = None) -> LabState:  # fmt: skip
+    """Bring a lab up; ``after_build`` runs once the namespaces and links exist and
+    before any node starts (e.g. to capture the black links from the first packet)."""
     check_privileges()
     topo = load_topology(topology_path)
     prefix = prefix or f"sl3-{topo.name}"
@@ -62,6 +65,8 @@ def up(topology_path: str | Path, prefix: str | None = None, progress: Progress 
     try:
         progress(f"lab {prefix}: building {len(plan.namespaces)} namespaces")
         build(plan, progress, daemons)
+        if after_build is not None:
+            after_build(plan)
         configs = write_configs(plan, run_dir / "configs")
         progress(f"  daemon configurations in {run_dir / 'configs'} (checked)")
         if daemons:
