@@ -198,6 +198,19 @@ def _replicas(rs: Iterable[p4r.Replica]) -> list[Replica]:
 
 def _write_pre(st: ProgramState, op: int, pre: p4r.PacketReplicationEngineEntry) -> None:
     which = pre.WhichOneof("type")
+    # spec 9.5: id 0 is the read wildcard, never valid in a write (INVALID_ARGUMENT
+    # for MODIFY/DELETE too); backup replicas are optional, UNIMPLEMENTED here.
+    if which == "multicast_group_entry":
+        ident, reps = (
+            pre.multicast_group_entry.multicast_group_id,
+            pre.multicast_group_entry.replicas,
+        )
+    else:
+        ident, reps = pre.clone_session_entry.session_id, pre.clone_session_entry.replicas
+    if which is not None and ident == 0:
+        raise invalid(f"{which}: id 0 is reserved for wildcard reads")
+    if any(r.backup_replicas for r in reps):
+        raise unimplemented("backup replicas are not supported")
     if which == "multicast_group_entry":
         g = pre.multicast_group_entry
         if op == INSERT:

@@ -304,3 +304,22 @@ async def test_direct_counter_modify_without_data_keeps_the_value_spec_9_2_1(
     await primed.write(update(MODIFY, dce))
     (got,) = await primed.read(dce)
     assert got.direct_counter_entry.data.packet_count == 7
+
+
+async def test_pre_ids_zero_and_backup_replicas_spec_9_5(primed: Rig) -> None:
+    """Group/session id 0 is the read wildcard: INVALID_ARGUMENT in every write;
+    backup replicas (optional in the spec) are UNIMPLEMENTED."""
+    backup = group(4, 1)
+    mg = backup.packet_replication_engine_entry.multicast_group_entry
+    mg.replicas[0].backup_replicas.add(port=b"\x02", instance=0)
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await primed.write(
+            update(INSERT, group(0, 1)),
+            update(MODIFY, group(0, 1)),
+            update(DELETE, group(0)),
+            update(DELETE, session(0, 1)),
+            update(INSERT, backup),
+        )
+    codes = [e.canonical_code for e in write_errors(exc.value)]
+    assert codes == [C.INVALID_ARGUMENT.value[0]] * 4 + [C.UNIMPLEMENTED.value[0]]
+    assert await primed.read(group(0)) == []
