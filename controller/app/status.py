@@ -176,14 +176,59 @@ class DaemonStatus:
     async def counters(self) -> Record:
         vrf_cells = await self._counter("vrf_counter")
         ids = {self.d.state.vrf_ids.get(v.name): v.name for v in self.d.cfg.vrfs}
+        rx = await self._counter("port_rx_counter")
+        tx = await self._counter("port_tx_counter")
+        ports = []
+        for port in self.d.cfg.switch.ports:
+            if port.vlan is not None:
+                continue
+            r, t = rx.get(port.port, (0, 0)), tx.get(port.port, (0, 0))
+            ports.append(
+                {
+                    "port": port.port,
+                    "name": port.label,
+                    "role": port.role,
+                    "rx_packets": r[0],
+                    "rx_bytes": r[1],
+                    "tx_packets": t[0],
+                    "tx_bytes": t[1],
+                }
+            )
         return {
             "vrf": [
                 {"vrf": ids.get(i, str(i)), "vrf_id": i, "packets": p, "bytes": b}
                 for i, (p, b) in sorted(vrf_cells.items())
             ],
+            "sa": self._sa_counters(),
+            "port": ports,
             "writes": {**self.d.writer.totals, "errors": self.d.write_errors},
             "composer": self.d.composer.status()["counters"],
         }
+
+    def _sa_counters(self) -> list[Record]:
+        """Per-SA packets/bytes as the ESP engine counted them (after the crypto pass)."""
+        ipsec = self.d.ipsec
+        if ipsec is None:
+            return []
+        out = []
+        for (peer, _tenant, _name), inst in sorted(ipsec.sad.tunnels.items(), key=str):
+            for direction, index, spi in (
+                ("in", inst.in_index, inst.child.spi_in),
+                ("out", inst.out_index, inst.child.spi_out),
+            ):
+                c = self.d.engine.counters(index)
+                out.append(
+                    {
+                        "sa_index": index,
+                        "direction": direction,
+                        "spi": spi,
+                        "peer": str(peer),
+                        "packets": c.packets,
+                        "bytes": c.bytes,
+                        "errors": {str(k): v for k, v in c.errors.items()},
+                    }
+                )
+        return out
 
     async def snapshot(self) -> Record:
         return {

@@ -148,7 +148,7 @@ def test_black_link_carries_only_esp_ike_and_arp(lab: Lab, tmp_path: Path) -> No
 
 
 def test_show_over_the_control_socket(lab: Lab) -> None:
-    for what in ("bgp", "tables", "sa", "drops"):
+    for what in ("bgp", "tables", "sa", "drops", "counters", "tunnels", "routes", "vrf"):
         argv = [sys.executable, "-m", "controller", "show", what, "--json"]
         argv += ["--socket", str(lab.dir / "cpe1.sock")]
         out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
@@ -158,6 +158,10 @@ def test_show_over_the_control_socket(lab: Lab) -> None:
             assert [s["state"] for s in data] == ["Established"]
         if what == "tables":
             assert any("route_remote" in line for line in data)
+        if what == "counters":
+            wan = next(p for p in data["port"] if p["name"] == "wan0")
+            assert wan["rx_packets"] > 0 and wan["tx_packets"] > 0
+            assert any(sa["packets"] > 0 for sa in data["sa"])
     text = subprocess.run(
         [sys.executable, "-m", "controller", "show", "bgp", "--socket", str(lab.dir / "cpe1.sock")],
         capture_output=True, text=True, timeout=60,
