@@ -7,11 +7,16 @@ arbitration updates to send. Only the default role (empty name) exists.
   server's device_id (else NOT_FOUND) and an election_id no other open stream
   uses (else INVALID_ARGUMENT). A stream may send another update later to
   change its election_id.
-- The primary is the open stream with the highest election_id; a stream that
-  sent no election_id (0) is always a backup.
+- The primary is the open stream with the highest election_id; when it
+  leaves, the next highest open stream is promoted. This is what
+  simple_switch_grpc (PI) does and what the controller relies on (it regains
+  primaryship when a higher controller leaves); spec 5 words it as "the
+  highest election_id ever received", under which nobody would be promoted.
+  An unset election_id is lower than any, so such a controller is always a
+  backup; {high: 0, low: 0} is a real id (spec 5.4).
 - Every stream is told when the primary changes: status OK to the primary,
-  ALREADY_EXISTS to backups, NOT_FOUND to all when no primary remains; the
-  election_id in the update is the primary's (or the highest seen).
+  ALREADY_EXISTS to backups, NOT_FOUND to all when there is no primary; the
+  election_id in the update is the highest one seen, unset if none was ever.
 - Write and SetForwardingPipelineConfig are accepted only with the primary's
   election_id (else PERMISSION_DENIED).
 """
@@ -25,8 +30,6 @@ from finsy.proto import p4r, rpc_code
 
 from targets.p4sim.runtime.errors import P4RTError, not_found, unimplemented
 
-Uint128 = int
-
 
 def election_int(eid: p4r.Uint128) -> int:
     return (eid.high << 64) | eid.low
@@ -39,9 +42,11 @@ def _uint128(value: int) -> p4r.Uint128:
 class Arbitration:
     def __init__(self, device_id: int) -> None:
         self.device_id = device_id
-        self._streams: dict[Hashable, int] = {}  # stream -> election id (0 = none)
+        self._streams: dict[Hashable, int | None] = {}  # stream -> election id (None = unset)
         self._primary: Hashable | None = None
-        self._highest = 0
+        # The highest election id ever received; None until one was (then the
+        # advisory updates leave election_id unset, spec 5.2).
+        self._highest: int | None = None
 
     @property
     def primary_election_id(self) -> int | None:
@@ -69,31 +74,34 @@ class Arbitration:
     def update(
         self, stream: Hashable, msg: p4r.MasterArbitrationUpdate
     ) -> list[tuple[Hashable, p4r.MasterArbitrationUpdate]]:
-        """Register/refresh a stream's arbitration; the updates to send out."""
+        """Register/refresh a stream's arbitration; the updates to send out (spec 5.3)."""
         if msg.device_id != self.device_id:
             raise not_found(f"no device with id {msg.device_id} (this is device {self.device_id})")
         if msg.role.name:
             raise unimplemented(f"role {msg.role.name!r}: only the default role is supported")
-        eid = election_int(msg.election_id) if msg.HasField("election_id") else 0
-        if eid and any(s != stream and e == eid for s, e in self._streams.items()):
+        # An unset election_id is lower than any, {high: 0, low: 0} included (5.4).
+        eid = election_int(msg.election_id) if msg.HasField("election_id") else None
+        if eid is not None and any(s != stream and e == eid for s, e in self._streams.items()):
             raise P4RTError(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"election_id {eid} is already used by another controller",
             )
         self._streams[stream] = eid
-        self._highest = max(self._highest, eid)
+        if eid is not None and (self._highest is None or eid > self._highest):
+            self._highest = eid
         return self._elect(always_notify=stream)
 
     def remove(self, stream: Hashable) -> list[tuple[Hashable, p4r.MasterArbitrationUpdate]]:
-        if self._streams.pop(stream, None) is None:
+        if stream not in self._streams:
             return []
+        del self._streams[stream]
         return self._elect(always_notify=None)
 
     def _elect(
         self, always_notify: Hashable | None
     ) -> list[tuple[Hashable, p4r.MasterArbitrationUpdate]]:
-        candidates = [(e, s) for s, e in self._streams.items() if e > 0]
-        new = max(candidates, key=lambda c: c[0])[1] if candidates else None
+        live = [(e, s) for s, e in self._streams.items() if e is not None]
+        new = max(live, key=lambda c: c[0])[1] if live else None
         changed = new != self._primary
         self._primary = new
         targets = list(self._streams) if changed else [always_notify]
@@ -102,7 +110,9 @@ class Arbitration:
     def _update_for(self, stream: Hashable) -> p4r.MasterArbitrationUpdate:
         out = p4r.MasterArbitrationUpdate(device_id=self.device_id)
         primary = self.primary_election_id
-        out.election_id.CopyFrom(_uint128(primary if primary is not None else self._highest))
+        shown = primary if primary is not None else self._highest
+        if shown is not None:  # left unset while there has never been a primary (5.2)
+            out.election_id.CopyFrom(_uint128(shown))
         if self._primary is None:
             out.status.code = rpc_code.NOT_FOUND
             out.status.message = "no primary controller"

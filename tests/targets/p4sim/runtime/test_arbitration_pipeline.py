@@ -6,6 +6,8 @@ import grpc
 import pytest
 from finsy.proto import p4r, rpc_code
 
+from targets.p4sim.runtime.errors import P4RTError
+
 from .conftest import Rig, eid
 from .fake_program import FWD, fake_bundle, fake_p4info
 
@@ -172,3 +174,28 @@ async def test_write_and_pipeline_with_unknown_role_are_not_found_spec_12_14(
     push = pipeline_request(Action.VERIFY)
     push.role = "tenant"
     await expect_code(primed.stub.SetForwardingPipelineConfig(push), grpc.StatusCode.NOT_FOUND)
+
+
+def test_unset_and_zero_election_ids_spec_5_2_and_5_4() -> None:
+    """An unset election_id is lower than any: always a backup, and while no controller
+    ever sent one the advisory leaves election_id unset; {high: 0, low: 0} is a real id."""
+    from targets.p4sim.runtime.arbitration import Arbitration
+
+    arb = Arbitration(0)
+    unset = p4r.MasterArbitrationUpdate(device_id=0)
+    ((target, upd),) = arb.update("watcher", unset)
+    assert target == "watcher" and upd.status.code == rpc_code.NOT_FOUND
+    assert not upd.HasField("election_id")
+    zero = p4r.MasterArbitrationUpdate(device_id=0)
+    zero.election_id.SetInParent()  # set, value 0
+    sent = dict(arb.update("zero", zero))
+    assert sent["zero"].status.code == rpc_code.OK  # the only real id: primary
+    assert sent["watcher"].status.code == rpc_code.ALREADY_EXISTS
+    assert sent["watcher"].HasField("election_id") and sent["watcher"].election_id.low == 0
+    with pytest.raises(P4RTError) as exc:  # a second controller with id 0: duplicate
+        arb.update("other", zero)
+    assert exc.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    arb.check_writer(0, 0)  # the primary's (zero) election id may write
+    sent = dict(arb.remove("zero"))
+    assert sent["watcher"].status.code == rpc_code.NOT_FOUND
+    assert sent["watcher"].election_id.low == 0  # the highest ever seen
