@@ -8,10 +8,11 @@ arbitration updates to send. Only the default role (empty name) exists.
   uses (else INVALID_ARGUMENT). A stream may send another update later to
   change its election_id.
 - The primary is the open stream with the highest election_id; when it
-  leaves, the next highest open stream is promoted. This is what
-  simple_switch_grpc (PI) does and what the controller relies on (it regains
-  primaryship when a higher controller leaves); spec 5 words it as "the
-  highest election_id ever received", under which nobody would be promoted.
+  leaves, the next highest open stream is promoted. KNOWN DEVIATION: spec 5
+  says "the highest election_id ever received", under which nobody would be
+  promoted until a controller sends an id at least that high (Stratum does
+  that). It is kept because the controller's p4rt client and its tests
+  (tests/controller/p4rt) rely on regaining primaryship.
   An unset election_id is lower than any, so such a controller is always a
   backup; {high: 0, low: 0} is a real id (spec 5.4).
 - Every stream is told when the primary changes: status OK to the primary,
