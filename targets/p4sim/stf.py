@@ -62,6 +62,14 @@ def _int(tok: str, where: str) -> int:
         raise StfError(f"{where}: bad number {tok!r}") from None
 
 
+def _words(rest: str, n: int, usage: str, where: str) -> list[str]:
+    """The words of a command's arguments; too few is a malformed line, not a crash."""
+    words = rest.split()
+    if len(words) < n:
+        raise StfError(f"{where}: expected {usage}")
+    return words
+
+
 def _resolve(names: list[str], want: str, what: str, where: str) -> str:
     if want in names:
         return want
@@ -153,6 +161,7 @@ class StfRunner:
     def _dispatch(self, cmd: str, rest: str, where: str, lineno: int) -> None:
         sw = self.sw
         if cmd == "add":
+            _words(rest, 1, "add TABLE [PRIORITY] KEY:VALUE... ACTION(...)", where)
             toks = rest.split(None, 1)
             t = self.table(toks[0], where)
             body = toks[1] if len(toks) > 1 else ""
@@ -182,9 +191,12 @@ class StfRunner:
             hexs = re.sub(r"\s+", "", data)
             if not re.fullmatch(r"([0-9a-fA-F]{2})*", hexs):
                 raise StfError(f"{where}: packet data must be whole hex bytes")
+            pnum = _int(port, where)
+            if not 0 <= pnum < 512:
+                raise StfError(f"{where}: packet port {pnum} is not a 9-bit v1model port")
             self.result.packets += 1
             tr = PacketTrace() if self.trace else None
-            outs = sw.process(_int(port, where), bytes.fromhex(hexs), tr)
+            outs = sw.process(pnum, bytes.fromhex(hexs), tr)
             if self.trace and tr is not None:
                 self.trace(f"{where}: packet on port {port}")
                 for ln in str(tr).splitlines():
@@ -203,30 +215,33 @@ class StfRunner:
             self.result.expects += 1
             self.expects.append(Expectation(lineno, _int(port, where), pat.lower(), exact))
         elif cmd == "mirroring_add":
-            sess, port = rest.split()[:2]
+            sess, port = _words(rest, 2, "mirroring_add SESSION PORT", where)[:2]
             sid = _int(sess, where)
             if sid in sw.state.pre.sessions:
                 sw.state.pre.delete_session(sid)
             sw.state.pre.insert_session(sid, [Replica(_int(port, where), 0)])
         elif cmd == "mc_mgrp_create":
-            gid = _int(rest.split()[0], where)
+            gid = _int(_words(rest, 1, "mc_mgrp_create GRP", where)[0], where)
             sw.state.pre.insert_group(gid, [])
         elif cmd == "mc_node_create":
-            toks = rest.split()
+            toks = _words(rest, 1, "mc_node_create RID PORT...", where)
             rid = _int(toks[0], where)
             self.nodes[len(self.nodes)] = [Replica(_int(p, where), rid) for p in toks[1:]]
         elif cmd == "mc_node_associate":
-            g, n = (_int(x, where) for x in rest.split()[:2])
+            g, n = (
+                _int(x, where) for x in _words(rest, 2, "mc_node_associate GRP NODE", where)[:2]
+            )
             if n not in self.nodes or g not in sw.state.pre.groups:
                 raise StfError(f"{where}: unknown group {g} or node {n}")
             grp = sw.state.pre.groups[g]
             sw.state.pre.modify_group(g, [*grp.replicas, *self.nodes[n]])
         elif cmd == "register_write":
-            name, idx, val = rest.split()[:3]
+            name, idx, val = _words(rest, 3, "register_write REG INDEX VALUE", where)[:3]
             reg = sw.state.register(_resolve(list(sw.state.registers), name, "register", where))
             reg.write(_int(idx, where), _int(val, where))
         elif cmd == "check_register":
-            name, idx, val = rest.replace("==", " ").split()[:3]
+            usage = "check_register REG INDEX VALUE"
+            name, idx, val = _words(rest.replace("==", " "), 3, usage, where)[:3]
             reg = sw.state.register(_resolve(list(sw.state.registers), name, "register", where))
             got = reg.read(_int(idx, where))
             if got != _int(val, where):
