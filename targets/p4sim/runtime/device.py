@@ -245,10 +245,19 @@ class Device:
             raise P4RTError(
                 grpc.StatusCode.PERMISSION_DENIED, f"table {table.name}: default action is const"
             )
+        # Spec 9.1.6: apart from these rules the default entry is a regular entry,
+        # direct resources and cookie included; resetting it (no action) also
+        # resets its cookie and direct-resource configuration.
+        entities.check_entry_extras(table, te)
+        entry = table.default_entry
         if te.HasField("action"):
             table.set_default(decode_action(table, pids, te, default=True))
+            entities.apply_entry_extras(table, te, entry, modify=True)
+            entry.controller_metadata = te.controller_metadata
         else:
             table.reset_default()  # no action = back to the program's initial default
+            entry.controller_metadata = 0
+            entry.meter_config, entry.meter_state = None, []
 
     def read(self, req: p4r.ReadRequest) -> Iterator[p4r.Entity]:
         if req.device_id != self.device_id:

@@ -299,3 +299,21 @@ def test_modify_without_meter_config_resets_the_direct_meter_spec_9_1_5() -> Non
     assert entry.meter_config is not None
     entities.apply_entry_extras(table, te, entry, modify=True)
     assert entry.meter_config is None
+
+
+async def test_default_entry_cookie_and_direct_counter_spec_9_1_6(primed: Rig) -> None:
+    """The default entry carries a cookie and direct-counter data like any entry;
+    resetting it (MODIFY without action) resets the cookie."""
+    d = default_entry(LPM, MISS_TO_CPU)
+    d.table_entry.controller_metadata = 5
+    d.table_entry.counter_data.packet_count = 3
+    await primed.write(update(MODIFY, d))
+    query = default_entry(LPM, None)
+    query.table_entry.counter_data.SetInParent()
+    (got,) = await primed.read(query)
+    assert got.table_entry.controller_metadata == 5
+    assert got.table_entry.counter_data.packet_count == 3
+    await primed.write(update(MODIFY, default_entry(LPM, None)))
+    (got,) = await primed.read(query)
+    assert got.table_entry.controller_metadata == 0
+    assert got.table_entry.action.action.action_id == DROP  # the program's initial default
