@@ -3,14 +3,37 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
+
+_MACRO_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _define(text: str) -> str:
+    """-D NAME[=VALUE] as cpp takes it; a bad NAME is a usage error, not a cpp message."""
+    name = text.partition("=")[0]
+    if not _MACRO_NAME.fullmatch(name):
+        raise argparse.ArgumentTypeError(f"{text!r}: NAME must be a C identifier")
+    return text
+
+
+def _include_dir(text: str) -> str:
+    """-I DIR must exist: a mistyped include path would otherwise only show up as a
+    missing #include much later."""
+    if not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r}: not a directory")
+    return text
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("program", metavar="PROGRAM.p4")
-    p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VALUE]")
-    p.add_argument("-I", dest="includes", action="append", default=[], metavar="DIR")
+    p.add_argument(
+        "-D", dest="defines", action="append", default=[], metavar="NAME[=VALUE]", type=_define
+    )
+    p.add_argument(
+        "-I", dest="includes", action="append", default=[], metavar="DIR", type=_include_dir
+    )
 
 
 def add_compile_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,6 +61,24 @@ def _load(args: argparse.Namespace) -> object | None:
     except CompileError as exc:
         print(exc, file=sys.stderr)
         return None
+    except UnicodeDecodeError as exc:
+        # pcpp reads #include files itself and lets the decode error through.
+        try:
+            Path(args.program).read_bytes().decode()
+            what = "a file it #includes"
+        except UnicodeDecodeError:
+            what = "the program"
+        print(f"{args.program}: error: {what} is not UTF-8 text ({exc.reason})", file=sys.stderr)
+        return None
+
+
+def _write(path: str, text: str) -> bool:
+    try:
+        Path(path).write_text(text)
+    except OSError as exc:
+        print(f"{path}: error: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def run_compile(args: argparse.Namespace) -> int:
@@ -48,10 +89,10 @@ def run_compile(args: argparse.Namespace) -> int:
     prog = _load(args)
     if not isinstance(prog, Program):
         return 1
-    if args.p4info:
-        Path(args.p4info).write_text(text_format.MessageToString(prog.p4info))
-    if args.emit_python:
-        Path(args.emit_python).write_text(prog.source)
+    if args.p4info and not _write(args.p4info, text_format.MessageToString(prog.p4info)):
+        return 1
+    if args.emit_python and not _write(args.emit_python, prog.source):
+        return 1
     return 0
 
 
@@ -67,6 +108,9 @@ def run_stf_cmd(args: argparse.Namespace) -> int:
         text = Path(args.stf).read_text()
     except OSError as exc:
         print(f"{args.stf}: error: {exc.strerror}", file=sys.stderr)
+        return 1
+    except UnicodeDecodeError as exc:
+        print(f"{args.stf}: error: not UTF-8 text ({exc.reason})", file=sys.stderr)
         return 1
     try:
         result = run_stf(Switch(prog), text, print if args.verbose else None)
