@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 
@@ -23,12 +24,33 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _write(path: Path, data: bytes, secret: bool = False) -> None:
-    path.write_bytes(data)
-    if secret:
-        os.chmod(path, 0o600)
+    # A private key is created 0600 rather than chmod-ed after the fact, so it is
+    # never readable by others, not even for a moment.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if secret else 0o644)
+    with os.fdopen(fd, "wb") as f:
+        if secret:
+            os.fchmod(f.fileno(), 0o600)  # an existing file keeps its old mode otherwise
+        f.write(data)
+
+
+def _fail(message: str) -> int:
+    print(f"sl3vpn ike-pki: {message}", file=sys.stderr)
+    return 1
 
 
 def run(args: argparse.Namespace) -> int:
+    # Identities are checked before anything is written, so a typo leaves DIR as it was.
+    for ident in args.identity:
+        if "/" in ident or "\0" in ident or ident in ("", ".", ".."):
+            return _fail(f"identity {ident!r} cannot name a file")
+    try:
+        return _issue_all(args)
+    except OSError as exc:
+        where = exc.filename if exc.filename is not None else args.dir
+        return _fail(f"{where}: {exc.strerror or exc}")
+
+
+def _issue_all(args: argparse.Namespace) -> int:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -43,21 +65,24 @@ def run(args: argparse.Namespace) -> int:
             key = serialization.load_pem_private_key(ca_key.read_bytes(), password=None)
             cert = x509.load_pem_x509_certificate(ca_pem.read_bytes())
         except ValueError as exc:
-            print(f"sl3vpn ike-pki: {ca_pem} / {ca_key}: not a usable CA: {exc}")
-            return 1
+            return _fail(f"{ca_pem} / {ca_key}: not a usable CA: {exc}")
         if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-            print(f"sl3vpn ike-pki: {ca_key}: only RSA and ECDSA CA keys are supported")
-            return 1
-        ca = Issued(cert, key)
+            return _fail(f"{ca_key}: only RSA and ECDSA CA keys are supported")
+        ca, new_ca = Issued(cert, key), False
     else:
-        ca = make_ca()
+        ca, new_ca = make_ca(), True
+    # Issue everything in memory first: an identity the certificate cannot carry
+    # (e.g. a non-ASCII DNS name, a CN over 64 characters) then writes nothing.
+    issued: list[tuple[str, Issued]] = []
+    for ident in args.identity:
+        try:
+            issued.append((ident, issue(ca, ident, args.key)))
+        except ValueError as exc:
+            return _fail(f"identity {ident!r}: {exc}")
+    if new_ca:
         _write(ca_pem, ca.cert_pem)
         _write(ca_key, ca.key_pem, secret=True)
-    for ident in args.identity:
-        if "/" in ident or not ident:
-            print(f"sl3vpn ike-pki: identity {ident!r} cannot name a file")
-            return 1
-        cpe = issue(ca, ident, args.key)
+    for ident, cpe in issued:
         _write(out / f"{ident}.pem", cpe.cert_pem)
         _write(out / f"{ident}.key.pem", cpe.key_pem, secret=True)
         print(f"{ident}: {out / (ident + '.pem')}")

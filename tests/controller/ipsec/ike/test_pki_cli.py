@@ -34,4 +34,4 @@ def test_ike_pki_issues_certificates_that_authenticate(tmp_path: Path) -> None:
 
 def test_ike_pki_refuses_a_bad_identity(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ike-pki", str(tmp_path), "--identity", "../evil"]) == 1
-    assert "cannot name a file" in capsys.readouterr().out
+    assert "cannot name a file" in capsys.readouterr().err

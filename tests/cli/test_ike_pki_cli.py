@@ -1,0 +1,68 @@
+"""`sl3vpn ike-pki` on bad output dirs and identities: one stderr line, DIR left as it was."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.unit
+Run = Any
+
+
+@pytest.mark.parametrize(
+    ("ident", "needle"),
+    [
+        ("", "cannot name a file"),
+        ("..", "cannot name a file"),
+        ("../x", "cannot name a file"),
+        ("é.example", "A-label"),
+        ("a" * 300, "64"),
+    ],
+)
+def test_bad_identity_writes_nothing(sl3vpn: Run, tmp_path: Path, ident: str, needle: str):
+    out = tmp_path / "pki"
+    res = sl3vpn("ike-pki", str(out), "--identity", "ok.example", "--identity", ident)
+    assert res.rc == 1 and res.out == ""
+    res.one_error_line("sl3vpn ike-pki: identity", needle)
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_dir_is_a_file(sl3vpn: Run, tmp_path: Path) -> None:
+    f = tmp_path / "file"
+    f.write_text("x")
+    res = sl3vpn("ike-pki", str(f), "--identity", "a.example")
+    assert res.rc == 1
+    res.one_error_line(str(f), "File exists")
+
+
+def test_dir_cannot_be_created(sl3vpn: Run) -> None:
+    res = sl3vpn("ike-pki", "/proc/sl3vpn-no-such-dir", "--identity", "a.example")
+    assert res.rc == 1
+    res.one_error_line("/proc/sl3vpn-no-such-dir")
+
+
+def test_ca_key_is_a_directory(sl3vpn: Run, tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text("x")
+    (tmp_path / "ca.key.pem").mkdir()
+    res = sl3vpn("ike-pki", str(tmp_path), "--identity", "a.example")
+    assert res.rc == 1
+    res.one_error_line(str(tmp_path / "ca.key.pem"), "Is a directory")
+
+
+def test_garbage_ca_goes_to_stderr(sl3vpn: Run, tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_bytes(b"\xff\x00garbage")
+    (tmp_path / "ca.key.pem").write_bytes(b"\xff\x00garbage")
+    res = sl3vpn("ike-pki", str(tmp_path), "--identity", "a.example")
+    assert res.rc == 1 and res.out == ""
+    res.one_error_line("not a usable CA")
+
+
+def test_reissue_keeps_key_private(sl3vpn: Run, tmp_path: Path) -> None:
+    key = tmp_path / "a.example.key.pem"
+    key.write_text("old")
+    key.chmod(0o644)
+    assert sl3vpn("ike-pki", str(tmp_path), "--identity", "a.example").rc == 0
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert key.read_bytes().startswith(b"-----BEGIN")
