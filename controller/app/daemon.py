@@ -36,6 +36,7 @@ from controller.app.compose import Action, Composer, EnsureTunnel, SetProtected,
 from controller.app.desired import TABLE_ORDER, BlackRoute, DesiredState, Neighbour
 from controller.app.hostports import HostPorts, port_mac
 from controller.app.ikeconf import credentials, make_ike_config
+from controller.app.redhosts import RedHosts
 from controller.app.status import DaemonStatus
 from controller.app.writer import SwitchWriter
 from controller.bgp.aio import BgpSpeaker
@@ -53,8 +54,6 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 HOLD_MAX = 60.0  # seconds after start at most before stale entries are deleted
-RED_TTL = 600.0  # seconds a tenant host stays known without being heard
-RED_PROBE_WINDOW = 60.0  # ... and it is asked again (ARP/NS) in its last minute
 HOLD_QUIET = 3.0  # ... or once red sessions are up and routes stopped changing this long
 
 
@@ -121,7 +120,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.write_errors = 0
-        self._red_seen: dict[tuple[int, IPAddress], tuple[str, float]] = {}
+        self.red_hosts = RedHosts(self.state.neighbours)
         self.failed = False
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -319,28 +318,15 @@ class Daemon:
                 self._learn_red(port, ip, mac)
 
     def _learn_red(self, port: int, ip: IPAddress, mac: str) -> None:
-        """A tenant host spoke (ARP/NS/NA): (re)learn it; a new MAC replaces the old one."""
-        now = asyncio.get_running_loop().time()
-        old = self._red_seen.get((port, ip))
-        self._red_seen[(port, ip)] = (mac, now)
-        if old is not None and old[0] == mac:
-            return
-        if old is not None:
-            self.state.neighbours.discard(Neighbour(ip, old[0], port))
-        self.state.neighbours.add(Neighbour(ip, mac, port))
-        self._wake.set()
+        if self.red_hosts.learn(port, ip, mac, asyncio.get_running_loop().time()):
+            self._wake.set()
 
     def _age_red(self) -> None:
-        """Tenant hosts not heard for RED_TTL are forgotten; asked again before that."""
-        now = asyncio.get_running_loop().time()
-        for (port, ip), (mac, seen) in list(self._red_seen.items()):
-            age = now - seen
-            if age > RED_TTL:
-                del self._red_seen[(port, ip)]
-                self.state.neighbours.discard(Neighbour(ip, mac, port))
-                self._wake.set()
-            elif age > RED_TTL - RED_PROBE_WINDOW and int(age) % 10 == 0:
-                self.host.solicit(ip)
+        changed, probe = self.red_hosts.age(asyncio.get_running_loop().time())
+        for ip in probe:
+            self.host.solicit(ip)
+        if changed:
+            self._wake.set()
 
     async def _writer(self) -> None:
         while True:
@@ -389,7 +375,9 @@ class Daemon:
             }
             red_now = {n for n in self.state.neighbours if n.port not in self.host.black_ports}
             if black | red_now != self.state.neighbours or broutes != self.state.black_routes:
-                self.state.neighbours = black | red_now
+                # In place: the red-host table shares this set.
+                self.state.neighbours.intersection_update(black | red_now)
+                self.state.neighbours.update(black)
                 self.state.black_routes = broutes
                 self._wake.set()
             self._age_red()

@@ -68,18 +68,20 @@ def test_records_render_and_serialise(cpe_config: Config) -> None:
     assert "spoof" in render("routes", routes)
 
 
-async def test_tenant_hosts_are_relearned_and_aged(cpe_config: Config) -> None:
-    from controller.app import daemon as dmod
+def test_tenant_hosts_are_relearned_aged_and_probed() -> None:
     from controller.app.desired import Neighbour
+    from controller.app.redhosts import RedHosts
 
-    d = Daemon(cpe_config, Path("."), {ip("10.255.0.1"): ip("198.51.100.1")})
-    d._learn_red(1, ip("10.1.1.10"), "02:bb:00:00:00:10")
-    d._learn_red(1, ip("10.1.1.10"), "02:bb:00:00:00:11")  # the host's NIC was replaced
-    assert d.state.neighbours == {Neighbour(ip("10.1.1.10"), "02:bb:00:00:00:11", 1)}
-    d._learn_red(2, ip("10.1.1.10"), "02:cc:00:00:00:10")  # same address, other tenant
-    assert len(d.state.neighbours) == 2
-    # Not heard for longer than the TTL: forgotten; the other one stays.
-    mac, _ = d._red_seen[(1, ip("10.1.1.10"))]
-    d._red_seen[(1, ip("10.1.1.10"))] = (mac, -dmod.RED_TTL - 1.0)
-    d._age_red()
-    assert d.state.neighbours == {Neighbour(ip("10.1.1.10"), "02:cc:00:00:00:10", 2)}
+    table: set[Neighbour] = set()
+    hosts = RedHosts(table, ttl=600, probe_window=60, probe_every=10)
+    a = ip("10.1.1.10")
+    assert hosts.learn(1, a, "02:bb:00:00:00:10", now=0)
+    assert not hosts.learn(1, a, "02:bb:00:00:00:10", now=5)  # heard again: no change
+    assert hosts.learn(1, a, "02:bb:00:00:00:11", now=6)  # the host's NIC was replaced
+    assert table == {Neighbour(a, "02:bb:00:00:00:11", 1)}
+    assert hosts.learn(2, a, "02:cc:00:00:00:10", now=300)  # same address, other tenant
+    assert hosts.age(now=500) == (False, [])
+    assert hosts.age(now=550) == (False, [a])  # port 1's host: last minute, asked
+    assert hosts.age(now=555) == (False, [])  # ... not again within probe_every
+    assert hosts.age(now=607) == (True, [])  # never answered: forgotten
+    assert table == {Neighbour(a, "02:cc:00:00:00:10", 2)}
