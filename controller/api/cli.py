@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import math
 import os
 import sys
 
@@ -39,12 +40,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--config", metavar="FILE", help="take control_socket from this daemon config"
     )
     where.add_argument(
-        "--node", metavar="NAME", help=f"the daemon of this node: {RUN_DIR}/NAME.sock"
+        "--node", metavar="NAME", type=_node, help=f"the daemon of this node: {RUN_DIR}/NAME.sock"
     )
     p.add_argument("--vrf", help="routes: only this VRF")
     p.add_argument("--family", choices=("ipv4", "ipv6"), help="routes: only this address family")
-    p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="reply timeout")
+    p.add_argument(
+        "--timeout", type=_timeout, default=10.0, metavar="SECONDS", help="reply timeout"
+    )
     p.set_defaults(func=run_show)
+
+
+def _timeout(text: str) -> float:
+    """A positive, finite number of seconds (the socket refuses anything else)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a positive number of seconds")
+    return value
+
+
+def _node(text: str) -> str:
+    """A node name, not a path: it only selects a socket inside RUN_DIR."""
+    if not text or "/" in text or "\0" in text or text in (".", ".."):
+        raise argparse.ArgumentTypeError(f"{text!r}: not a node name")
+    return text
 
 
 class SocketNotFound(LookupError):
