@@ -23,11 +23,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _read_stdin() -> str:
+    """stdin as text; read as bytes so a stray non-UTF-8 byte is "not hex", not a traceback."""
+    raw = getattr(sys.stdin, "buffer", None)
+    if raw is None:  # a text stream without bytes underneath (tests, embedding)
+        return sys.stdin.read()
+    return bytes(raw.read()).decode("ascii", "replace")
+
+
 def run(args: argparse.Namespace) -> int:
     from controller.bgp.wire import BgpError, CodecContext, FrameReader, decode_message
     from controller.bgp.wire.describe import describe
 
-    text = args.hex if args.hex is not None else sys.stdin.read()
+    text = args.hex if args.hex is not None else _read_stdin()
     cleaned = "".join(text.replace(":", " ").split())
     try:
         data = bytes.fromhex(cleaned)
