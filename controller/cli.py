@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -41,18 +42,50 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; its exit code (argparse's SystemExit passes through)."""
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:  # Ctrl-C, also while the subcommand modules import
+        print("sl3vpn: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
         return 2
+    name = f"sl3vpn {args.command}"
     try:
         return int(func(args))
-    except KeyboardInterrupt:
-        return 130
     except BrokenPipeError:
-        return 0
+        # The reader went away (`| head`): not an error worth a line. Point stdout at
+        # /dev/null so the interpreter's final flush does not complain either.
+        _discard_stdout()
+        return 141  # what a shell reports for a writer ended by SIGPIPE
+    # Safety net for what a subcommand did not catch where it happens: one line, no
+    # traceback. Each subcommand is expected to name the file and place itself.
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        if exc.filename is None:  # maybe stdout itself (e.g. /dev/full): no 2nd error at exit
+            _discard_stdout()
+        print(f"{name}: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except UnicodeDecodeError as exc:
+        print(f"{name}: input is not UTF-8 text ({exc.reason})", file=sys.stderr)
+        return 1
+
+
+def _discard_stdout() -> None:
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return  # not a real file (captured in tests, or already closed)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 if __name__ == "__main__":
