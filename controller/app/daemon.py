@@ -20,7 +20,6 @@ state into the minimal P4Runtime writes, diffing against what it last wrote
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
 import signal
@@ -38,6 +37,7 @@ from controller.app.hostports import HostPorts, port_mac
 from controller.app.ikeconf import credentials, make_ike_config
 from controller.app.redhosts import RedHosts
 from controller.app.status import DaemonStatus
+from controller.app.switchlink import SwitchLink
 from controller.app.writer import SwitchWriter
 from controller.bgp.aio import BgpSpeaker
 from controller.config import Config
@@ -46,7 +46,7 @@ from controller.ipsec.esp import EspEngine
 from controller.ipsec.esp.ports import AfPacketCryptoPort, LockedEngine
 from controller.ipsec.ike.runtime import IpsecRuntime
 from controller.ipsec.sad import TunnelChange
-from controller.p4rt import P4RuntimeClient, PacketOut
+from controller.p4rt import P4RuntimeClient
 from controller.p4rt.errors import P4RuntimeClientError
 
 log = logging.getLogger("sl3vpn.daemon")
@@ -100,10 +100,8 @@ class Daemon:
         self.black_gateway = black_gateway
         self.engine = LockedEngine(EspEngine())
         self.crypto: AfPacketCryptoPort | None = None
-        self.sim: sw.P4SimProcess | None = None
-        self.client: P4RuntimeClient | None = None
-        self.pipeline: sw.Pipeline | None = None
-        self.host = HostPorts(cfg, macs, self._send_out, self._needs_route)
+        self.link = SwitchLink(cfg, base, run_dir, self._switch_fresh, self._spawn)
+        self.host = HostPorts(cfg, macs, self.link.send_out, self._needs_route)
         self.status = DaemonStatus(self)
         self.api: ControlServer | None = None
         self.metrics: MetricsHttpServer | None = None
@@ -111,8 +109,6 @@ class Daemon:
         # a restarted daemon must not tear down forwarding that is still right.
         self.hold_deletes = True
         self._last_event = 0.0
-        self._lost_switch = False
-        self.switch_restarts = 0
         self.ipsec: IpsecRuntime | None = None
         self.bgp: BgpSpeaker | None = None
         self.writer = SwitchWriter(TABLE_ORDER)
@@ -140,8 +136,7 @@ class Daemon:
         cfg = self.cfg
         self.started = asyncio.get_running_loop().time()
         self.host.prepare_namespace()
-        loop = asyncio.get_running_loop()
-        self.pipeline = await loop.run_in_executor(None, sw.build_pipeline, cfg, self.base)
+        await self.link.prepare()
         crypto = cfg.switch.by_role("crypto")
         if cfg.switch.p4sim is not None:
             sw.crypto_veth()
@@ -151,7 +146,7 @@ class Daemon:
             self.crypto = AfPacketCryptoPort(crypto[0].interface, self.engine)
         if self.crypto is not None:
             self.crypto.start()
-        await self._connect_switch()
+        await self.link.connect()
         await self.host.start(self.client_or_fail)
         self._spawn(self._packet_ins())
         self._spawn(self._writer())
@@ -190,10 +185,7 @@ class Daemon:
         if self.ipsec is not None:
             await self.ipsec.stop()
         self.host.close()
-        if self.client is not None:
-            await self.client.close()
-        if self.sim is not None and not self.keep_switch:
-            await self.sim.stop()
+        await self.link.close(self.keep_switch)
         if self.crypto is not None:
             self.crypto.close()
         log.info("%s stopped", self.cfg.node.name)
@@ -212,95 +204,29 @@ class Daemon:
         self.failed = True
         self._stop.set()
 
+    @property
+    def client(self) -> P4RuntimeClient | None:
+        return self.link.client
+
+    @property
+    def sim(self) -> sw.P4SimProcess | None:
+        return self.link.sim
+
+    @property
+    def switch_restarts(self) -> int:
+        return self.link.restarts
+
+    def _switch_fresh(self) -> None:
+        """The switch may hold anything now: read it before the next write."""
+        self.writer.forget()
+        self._wake.set()
+
     def client_or_fail(self) -> P4RuntimeClient:
         if self.client is None:
             raise DaemonError("no switch connection")
         return self.client
 
     # -- switch -------------------------------------------------------------------------------
-
-    async def _connect_switch(self) -> None:
-        cfg = self.cfg
-        assert self.pipeline is not None
-        if cfg.switch.p4runtime is not None:
-            r = cfg.switch.p4runtime
-            address, device_id, election = r.address, r.device_id, r.election_id
-        else:
-            assert cfg.switch.p4sim is not None
-            address, device_id, election = (
-                cfg.switch.p4sim.grpc_address,
-                cfg.switch.p4sim.device_id,
-                1,
-            )
-            try:  # a switch left running by our previous life: adopt it
-                self.client = await sw.connect(address, device_id, election, timeout=1.0)
-            except sw.SwitchError:
-                argv = sw.p4sim_argv(cfg, self.base)
-                self.sim = sw.P4SimProcess(argv, self.run_dir / f"{cfg.node.name}-p4sim.log")
-                await self.sim.start()
-                self._spawn(self._watch_sim())
-        if self.client is None:
-            connecting = asyncio.ensure_future(
-                sw.connect(address, device_id, election, timeout=60.0)
-            )
-            while not connecting.done():
-                await asyncio.wait([connecting], timeout=0.5)
-                if self.sim is not None and not self.sim.running and not connecting.done():
-                    connecting.cancel()
-                    raise sw.SwitchError(f"p4sim exited at start: {self.sim.last_log_line()}")
-            self.client = connecting.result()
-        pushed = await sw.ensure_pipeline(self.client, self.pipeline)
-        self.client.on_primary(self._on_primary)
-        log.info(
-            "switch %s: pipeline %s", address, "pushed" if pushed else "already running (kept)"
-        )
-        self.writer.forget()  # read what the switch holds before the first diff
-        self._wake.set()
-
-    async def _watch_sim(self) -> None:
-        """p4sim died: start it again (the stream reconnects; ``_on_primary`` re-pushes)."""
-        while True:
-            assert self.sim is not None
-            code = await self.sim.wait()
-            log.warning("p4sim exited (code %s): restarting it", code)
-            self.switch_restarts += 1
-            await asyncio.sleep(0.5)
-            await self.sim.start()
-
-    def _on_primary(self, primary: bool) -> None:
-        if not primary:
-            self._lost_switch = True
-            return
-        if self._lost_switch:
-            self._lost_switch = False
-            self._spawn(self._resync())
-
-    async def _resync(self) -> None:
-        """Primary again after losing the switch: it may be a fresh one (switch restart)."""
-        client, pipe = self.client, self.pipeline
-        if client is None or pipe is None:
-            return
-        try:
-            pushed = await sw.ensure_pipeline(client, pipe)
-        except P4RuntimeClientError as exc:
-            log.error("switch resync failed: %s", exc)
-            return
-        log.warning(
-            "switch back: pipeline %s; rewriting the difference", "pushed" if pushed else "kept"
-        )
-        self.writer.forget()
-        self._wake.set()
-
-    def _send_out(self, frame: bytes, port: int, forward: bool) -> None:
-        if self.client is None:
-            return
-        meta: dict[str, int | str | bytes] = {
-            "egress_port": port,
-            "do_forward": int(forward),
-            "pad": 0,
-        }
-        task = asyncio.ensure_future(self.client.packet_out(PacketOut(frame, meta)))
-        task.add_done_callback(_quiet)
 
     async def _packet_ins(self) -> None:
         while True:
@@ -480,10 +406,3 @@ class Daemon:
         while True:
             await asyncio.sleep(1.0)
             self.engine.tick()
-
-
-def _quiet(task: asyncio.Future[None]) -> None:
-    with contextlib.suppress(asyncio.CancelledError):
-        exc = task.exception()
-        if exc is not None:
-            log.debug("packet-out failed: %s", exc)

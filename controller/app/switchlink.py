@@ -1,0 +1,142 @@
+"""The daemon's link to its switch: start or adopt p4sim, stay primary, keep the pipeline.
+
+p4sim runs as a child of the daemon unless one is already answering on the
+configured address (a previous daemon left it running with ``--keep-switch``):
+then it is adopted. A dead child is started again. Whenever primaryship comes
+back after being lost (switch or stream restart), the pipeline cookie is
+checked again (a fresh switch gets the pipeline pushed) and ``on_fresh`` tells
+the daemon to re-read the switch before its next write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from controller.app import switch as sw
+from controller.config import Config
+from controller.p4rt import P4RuntimeClient, PacketOut
+from controller.p4rt.errors import P4RuntimeClientError
+
+log = logging.getLogger("sl3vpn.daemon")
+Spawn = Callable[[Coroutine[Any, Any, None]], None]
+
+
+class SwitchLink:
+    def __init__(
+        self, cfg: Config, base: Path, run_dir: Path, on_fresh: Callable[[], None], spawn: Spawn
+    ) -> None:
+        self.cfg, self.base, self.run_dir = cfg, base, run_dir
+        self.on_fresh, self.spawn = on_fresh, spawn
+        self.sim: sw.P4SimProcess | None = None
+        self.client: P4RuntimeClient | None = None
+        self.pipeline: sw.Pipeline | None = None
+        self.restarts = 0
+        self._lost = False
+
+    async def prepare(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.pipeline = await loop.run_in_executor(None, sw.build_pipeline, self.cfg, self.base)
+
+    def _target(self) -> tuple[str, int, int]:
+        switch = self.cfg.switch
+        if switch.p4runtime is not None:
+            r = switch.p4runtime
+            return r.address, r.device_id, r.election_id
+        assert switch.p4sim is not None
+        return switch.p4sim.grpc_address, switch.p4sim.device_id, 1
+
+    async def connect(self) -> None:
+        assert self.pipeline is not None
+        address, device_id, election = self._target()
+        if self.cfg.switch.p4sim is not None:
+            try:  # a switch left running by our previous life: adopt it
+                self.client = await sw.connect(address, device_id, election, timeout=1.0)
+            except sw.SwitchError:
+                argv = sw.p4sim_argv(self.cfg, self.base)
+                log_path = self.run_dir / f"{self.cfg.node.name}-p4sim.log"
+                self.sim = sw.P4SimProcess(argv, log_path)
+                await self.sim.start()
+                self.spawn(self._watch_sim())
+        if self.client is None:
+            self.client = await self._connect_watching_sim(address, device_id, election)
+        pushed = await sw.ensure_pipeline(self.client, self.pipeline)
+        self.client.on_primary(self._on_primary)
+        log.info(
+            "switch %s: pipeline %s", address, "pushed" if pushed else "already running (kept)"
+        )
+        self.on_fresh()
+
+    async def _connect_watching_sim(
+        self, address: str, device_id: int, election: int
+    ) -> P4RuntimeClient:
+        """Connect; a p4sim that exits meanwhile is reported with its last log line."""
+        connecting = asyncio.ensure_future(sw.connect(address, device_id, election, timeout=60.0))
+        while not connecting.done():
+            await asyncio.wait([connecting], timeout=0.5)
+            if self.sim is not None and not self.sim.running and not connecting.done():
+                connecting.cancel()
+                raise sw.SwitchError(f"p4sim exited at start: {self.sim.last_log_line()}")
+        return connecting.result()
+
+    async def _watch_sim(self) -> None:
+        """p4sim died: start it again (the stream reconnects; ``_on_primary`` re-pushes)."""
+        while True:
+            assert self.sim is not None
+            code = await self.sim.wait()
+            log.warning("p4sim exited (code %s): restarting it", code)
+            self.restarts += 1
+            await asyncio.sleep(0.5)
+            await self.sim.start()
+
+    def _on_primary(self, primary: bool) -> None:
+        if not primary:
+            self._lost = True
+            return
+        if self._lost:
+            self._lost = False
+            self.spawn(self._resync())
+
+    async def _resync(self) -> None:
+        """Primary again after losing the switch: it may be a fresh one (switch restart)."""
+        client, pipe = self.client, self.pipeline
+        if client is None or pipe is None:
+            return
+        try:
+            pushed = await sw.ensure_pipeline(client, pipe)
+        except P4RuntimeClientError as exc:
+            log.error("switch resync failed: %s", exc)
+            return
+        log.warning(
+            "switch back: pipeline %s; rewriting the difference", "pushed" if pushed else "kept"
+        )
+        self.on_fresh()
+
+    def send_out(self, frame: bytes, port: int, forward: bool) -> None:
+        """A packet-out: straight out ``port``, or through the pipeline (``forward``)."""
+        if self.client is None:
+            return
+        meta: dict[str, int | str | bytes] = {
+            "egress_port": port,
+            "do_forward": int(forward),
+            "pad": 0,
+        }
+        task = asyncio.ensure_future(self.client.packet_out(PacketOut(frame, meta)))
+        task.add_done_callback(_quiet)
+
+    async def close(self, keep_switch: bool) -> None:
+        if self.client is not None:
+            await self.client.close()
+        if self.sim is not None and not keep_switch:
+            await self.sim.stop()
+
+
+def _quiet(task: asyncio.Future[None]) -> None:
+    with contextlib.suppress(asyncio.CancelledError):
+        exc = task.exception()
+        if exc is not None:
+            log.debug("packet-out failed: %s", exc)
