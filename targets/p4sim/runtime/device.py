@@ -20,7 +20,7 @@ from targets.p4sim.runtime.arbitration import Arbitration, election_int
 from targets.p4sim.runtime.bundle import Bundle
 from targets.p4sim.runtime.errors import P4RTError, invalid, not_found, unimplemented
 from targets.p4sim.runtime.packetio import ControllerHeader, controller_headers
-from targets.p4sim.runtime.program import LoadedProgram, ProgramError
+from targets.p4sim.runtime.program import LoadedProgram, ProgramError, ProgramState
 from targets.p4sim.runtime.table_codec import (
     ParamIds,
     decode_action,
@@ -189,7 +189,7 @@ class Device:
                 # spec 9.1: is_const must be false in every INSERT/MODIFY/DELETE
                 raise invalid(f"table {table.name}: is_const must not be set in a write")
             if te.is_default_action:
-                self._write_default(table, pipe.pids, upd.type, te)
+                self._write_default(st, table, pipe.pids, upd.type, te)
             elif upd.type == p4r.Update.INSERT:
                 if table.const_entries:
                     raise _const_denied(table, "INSERT into")
@@ -200,41 +200,48 @@ class Device:
                 entities.check_entry_extras(table, te)
                 entities.apply_entry_extras(table, te, entry)
                 table.insert(entry)
+                _keep_metadata(st, entry, te.metadata)
             elif upd.type == p4r.Update.MODIFY:
                 if table.const_entries or _is_const_entry(table, te):
-                    self._modify_const(table, te)
+                    self._modify_const(st, table, te)
                     return
                 if not te.HasField("action"):
                     # spec 9.1.2: an unset action in a MODIFY keeps the entry's action
-                    self._modify_extras(table, te)
+                    self._modify_extras(st, table, te)
                     return
                 entry = entry_from_msg(table, pipe.pids, te)
                 entities.check_entry_extras(table, te)
                 table.modify(entry)
                 stored = table.get(entry.matches, entry.priority)
                 entities.apply_entry_extras(table, te, stored, modify=True)
+                _keep_metadata(st, stored, te.metadata)
             else:
                 # DELETE identifies the entry by match and priority; the action is ignored.
                 if table.const_entries or _is_const_entry(table, te):
                     raise _const_denied(table, "DELETE from")
+                gone = table.get(decode_matches(table, te), _priority(table, te))
                 table.delete(decode_matches(table, te), _priority(table, te))
+                _keep_metadata(st, gone, b"")
         else:
             entities.write(st, upd.type, upd.entity)
 
-    def _modify_const(self, table: Table, te: p4r.TableEntry) -> None:
+    def _modify_const(self, st: ProgramState, table: Table, te: p4r.TableEntry) -> None:
         """MODIFY of a const entry: only its direct resources (spec 9.1.3, Constant Tables)."""
         if te.HasField("action"):
             raise _const_denied(table, "MODIFY of the action in")
-        self._modify_extras(table, te)
+        self._modify_extras(st, table, te)
 
-    def _modify_extras(self, table: Table, te: p4r.TableEntry) -> None:
+    def _modify_extras(self, st: ProgramState, table: Table, te: p4r.TableEntry) -> None:
         """A MODIFY without action: direct resources (and the cookie) of an existing entry."""
         entry = table.get(decode_matches(table, te), _priority(table, te))
         entities.check_entry_extras(table, te)
         entities.apply_entry_extras(table, te, entry, modify=True)
         entry.controller_metadata = te.controller_metadata
+        _keep_metadata(st, entry, te.metadata)
 
-    def _write_default(self, table: Table, pids: ParamIds, op: int, te: p4r.TableEntry) -> None:
+    def _write_default(
+        self, st: ProgramState, table: Table, pids: ParamIds, op: int, te: p4r.TableEntry
+    ) -> None:
         if op != p4r.Update.MODIFY:
             raise invalid(f"table {table.name}: the default entry can only be MODIFYed")
         if te.match or te.priority:
@@ -254,9 +261,11 @@ class Device:
             table.set_default(decode_action(table, pids, te, default=True))
             entities.apply_entry_extras(table, te, entry, modify=True)
             entry.controller_metadata = te.controller_metadata
+            _keep_metadata(st, entry, te.metadata)
         else:
             table.reset_default()  # no action = back to the program's initial default
             entry.controller_metadata = 0
+            _keep_metadata(st, entry, b"")
             entry.meter_config, entry.meter_state = None, []
 
     def read(self, req: p4r.ReadRequest) -> Iterator[p4r.Entity]:
@@ -297,7 +306,11 @@ class Device:
             for e, is_default in found:
                 if not _read_filter(table, te, e):
                     continue
+                kept = st.entry_metadata.get(id(e), (e, b""))[1]
+                if te.metadata and kept != te.metadata:
+                    continue  # spec 9.1.4: a non-empty metadata filters the read
                 msg = encode_entry(table, pipe.pids, e, default=is_default)
+                msg.metadata = kept
                 if with_counters:
                     msg.counter_data.packet_count, msg.counter_data.byte_count = e.packets, e.bytes
                 yield p4r.Entity(table_entry=msg)
@@ -358,6 +371,18 @@ class Device:
 
 def _priority(table: Table, te: p4r.TableEntry) -> int:
     return te.priority if table.needs_priority else 0
+
+
+def _keep_metadata(st: ProgramState, entry: TableEntry, metadata: bytes) -> None:
+    """TableEntry.metadata is opaque to the target but read back with the entry (spec 9.1).
+
+    Kept beside the state (keyed by the entry object, held so its id stays
+    unique) because the engine's entries have no place for it.
+    """
+    if metadata:
+        st.entry_metadata[id(entry)] = (entry, metadata)
+    else:
+        st.entry_metadata.pop(id(entry), None)
 
 
 def _read_filter(table: Table, te: p4r.TableEntry, e: TableEntry) -> bool:

@@ -88,6 +88,7 @@ def check_entry_extras(table: Table, te: p4r.TableEntry) -> None:
     """Reject table entry fields this table cannot honour (spec 9.1: INVALID_ARGUMENT)."""
     if te.idle_timeout_ns or te.HasField("time_since_last_hit"):
         raise invalid(f"table {table.name} does not support idle timeout")
+    _no_color_counters(te.HasField("meter_counter_data"), f"table {table.name}")
     if te.HasField("counter_data") and table.direct_counter is None:
         raise invalid(f"table {table.name} has no direct counter for counter_data")
     if te.HasField("meter_config") and table.direct_meter is None:

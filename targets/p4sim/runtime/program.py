@@ -51,6 +51,8 @@ class ProgramState:
     registers: dict[int, Register] = field(default_factory=dict)
     pre: PacketReplicationEngine = field(default_factory=PacketReplicationEngine)
     value_sets: dict[int, ValueSet] = field(default_factory=dict)
+    # TableEntry.metadata bytes by id(entry) (with the entry, so the id stays unique)
+    entry_metadata: dict[int, tuple[object, bytes]] = field(default_factory=dict)
 
 
 @dataclass

@@ -317,3 +317,34 @@ async def test_default_entry_cookie_and_direct_counter_spec_9_1_6(primed: Rig) -
     (got,) = await primed.read(query)
     assert got.table_entry.controller_metadata == 0
     assert got.table_entry.action.action.action_id == DROP  # the program's initial default
+
+
+async def test_entry_metadata_reads_back_and_filters_spec_9_1(primed: Rig) -> None:
+    """TableEntry.metadata is opaque but returned with the entry (read-write symmetry),
+    filters a read when non-empty, and goes with the entry; meter_counter_data
+    (per-colour counters) is UNIMPLEMENTED here."""
+    tagged = fwd(b"\x01")
+    tagged.table_entry.metadata = b"owner=bgp"
+    await primed.write(update(INSERT, tagged), update(INSERT, fwd(b"\x02")))
+    everything = await primed.read(p4r.Entity(table_entry=p4r.TableEntry(table_id=FWD)))
+    assert sorted(e.table_entry.metadata for e in everything) == [b"", b"owner=bgp"]
+    (got,) = await primed.read(
+        p4r.Entity(table_entry=p4r.TableEntry(table_id=FWD, metadata=b"owner=bgp"))
+    )
+    assert got.table_entry.match[0].exact.value == b"\x01"
+    bare = fwd(b"\x01")
+    bare.table_entry.ClearField("action")
+    await primed.write(update(MODIFY, bare))  # full snapshot: metadata now empty
+    assert (
+        await primed.read(
+            p4r.Entity(table_entry=p4r.TableEntry(table_id=FWD, metadata=b"owner=bgp"))
+        )
+        == []
+    )
+    await primed.write(update(MODIFY, tagged))
+    await primed.write(update(DELETE, fwd(b"\x01")))
+    assert list(primed.device.pipeline.program.state.entry_metadata.values()) == []  # type: ignore[union-attr]
+    colours = fwd(b"\x03")
+    colours.table_entry.meter_counter_data.SetInParent()
+    code, _ = await one_error(primed, update(INSERT, colours))
+    assert code == C.UNIMPLEMENTED.value[0]
