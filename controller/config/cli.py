@@ -32,6 +32,11 @@ def run_check(args: argparse.Namespace) -> int:
             for line in exc.lines():
                 print(line, file=sys.stderr)
             continue
+        except RecursionError:
+            # PyYAML's scanner recurses per nesting level; the loader lets that through.
+            status = 1
+            print(f"{name}: YAML nests too deeply", file=sys.stderr)
+            continue
         prefix = f"{name}: " if len(args.files) > 1 else ""
         print(f"{prefix}ok ({cfg.node.role} {cfg.node.name})")
     return status
