@@ -85,3 +85,25 @@ def test_tenant_hosts_are_relearned_aged_and_probed() -> None:
     assert hosts.age(now=555) == (False, [])  # ... not again within probe_every
     assert hosts.age(now=607) == (True, [])  # never answered: forgotten
     assert table == {Neighbour(a, "02:cc:00:00:00:10", 2)}
+
+
+def test_lazy_first_packet_asks_ipsec_for_the_remote_route(cpe_config: Config) -> None:
+    d = Daemon(cpe_config, Path("."), {ip("10.255.0.1"): ip("198.51.100.1")})
+    d.composer.route_event(
+        RouteEvent(
+            "blue", net("10.2.2.0/24"), label=200, next_hop=ip("10.255.0.12"),
+            verdict=Verdict.RESOLVED, tunnel_endpoint=ip("198.51.100.12"),
+        )
+    )  # fmt: skip
+    asked: list[tuple[str, str | None]] = []
+
+    class Ipsec:  # records what the daemon asks the IPsec runtime
+        def packet_needs_tunnel(self, peer: str, tenant: str | None = None) -> None:
+            asked.append((peer, tenant))
+
+    d.ipsec = Ipsec()  # type: ignore[assignment]
+    d._needs_route(1, ip("10.2.2.7"))  # port 1 is VRF blue
+    d._needs_route(2, ip("10.2.2.7"))  # port 2 is VRF green: no such route there
+    d._needs_route(1, ip("10.9.9.9"))  # no route at all
+    assert asked == [("198.51.100.12", None)]
+    assert d.composer.counters["lazy_triggers"] == 1
