@@ -8,13 +8,13 @@ array is OUT_OF_RANGE; a zero id or an unset index on read is a wildcard.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import TypeVar
 
 from finsy.proto import p4r
 
 from targets.p4sim.runtime import bytestrings as bs
-from targets.p4sim.runtime import value_sets
+from targets.p4sim.runtime import pre_entries, value_sets
 from targets.p4sim.runtime.errors import P4RTError, invalid, out_of_range, unimplemented
 from targets.p4sim.runtime.program import ProgramState
 from targets.p4sim.runtime.table_codec import decode_matches, find_table
@@ -23,7 +23,6 @@ from targets.p4sim.state import (
     Meter,
     MeterConfig,
     Register,
-    Replica,
     StateError,
     Table,
     TableEntry,
@@ -31,8 +30,6 @@ from targets.p4sim.state import (
 
 T = TypeVar("T")
 MODIFY = p4r.Update.MODIFY
-INSERT = p4r.Update.INSERT
-DELETE = p4r.Update.DELETE
 
 
 def _modify_only(op: int, what: str) -> None:
@@ -157,7 +154,7 @@ def write(st: ProgramState, op: int, entity: p4r.Entity) -> None:
             e.meter_config = _meter_config(dme.config, "direct meter")
             e.meter_state = []
         elif which == "packet_replication_engine_entry":
-            _write_pre(st, op, entity.packet_replication_engine_entry)
+            pre_entries.write(st, op, entity.packet_replication_engine_entry)
         elif which == "value_set_entry":
             value_sets.write(st.value_sets, op, entity.value_set_entry)
         elif which is None:
@@ -184,55 +181,6 @@ def _no_color_counters(present: bool, what: str) -> None:
     # spec 9.3.3: targets without per-colour meter counters answer UNIMPLEMENTED
     if present:
         raise unimplemented(f"{what}: per-colour counter_data is not supported")
-
-
-def _replicas(rs: Iterable[p4r.Replica]) -> list[Replica]:
-    out = []
-    for r in rs:
-        if r.WhichOneof("port_kind") == "port":
-            port = int.from_bytes(r.port, "big")
-        else:
-            port = r.egress_port
-        out.append(Replica(port, r.instance))
-    return out
-
-
-def _write_pre(st: ProgramState, op: int, pre: p4r.PacketReplicationEngineEntry) -> None:
-    which = pre.WhichOneof("type")
-    # spec 9.5: id 0 is the read wildcard, never valid in a write (INVALID_ARGUMENT
-    # for MODIFY/DELETE too); backup replicas are optional, UNIMPLEMENTED here.
-    if which == "multicast_group_entry":
-        ident, reps = (
-            pre.multicast_group_entry.multicast_group_id,
-            pre.multicast_group_entry.replicas,
-        )
-    else:
-        ident, reps = pre.clone_session_entry.session_id, pre.clone_session_entry.replicas
-    if which is not None and ident == 0:
-        raise invalid(f"{which}: id 0 is reserved for wildcard reads")
-    if any(r.backup_replicas for r in reps):
-        raise unimplemented("backup replicas are not supported")
-    if which == "multicast_group_entry":
-        g = pre.multicast_group_entry
-        if op == INSERT:
-            st.pre.insert_group(g.multicast_group_id, _replicas(g.replicas))
-        elif op == MODIFY:
-            st.pre.modify_group(g.multicast_group_id, _replicas(g.replicas))
-        else:
-            st.pre.delete_group(g.multicast_group_id)
-    elif which == "clone_session_entry":
-        c = pre.clone_session_entry
-        if op == DELETE:
-            st.pre.delete_session(c.session_id)
-            return
-        reps = _replicas(c.replicas)
-        args = (c.session_id, reps, c.class_of_service, c.packet_length_bytes)
-        if op == INSERT:
-            st.pre.insert_session(*args)
-        else:
-            st.pre.modify_session(*args)
-    else:
-        raise invalid("packet replication engine entry without a group or session")
 
 
 def _indices(size: int, index: p4r.Index, has_index: bool, what: str) -> range:
@@ -269,7 +217,7 @@ def read(st: ProgramState, entity: p4r.Entity) -> Iterator[p4r.Entity]:
     elif which in ("direct_counter_entry", "direct_meter_entry"):
         yield from _read_direct(st, entity, which)
     elif which == "packet_replication_engine_entry":
-        yield from _read_pre(st, entity.packet_replication_engine_entry)
+        yield from pre_entries.read(st, entity.packet_replication_engine_entry)
     elif which == "value_set_entry":
         yield from value_sets.read(st.value_sets, entity.value_set_entry)
     else:
@@ -332,42 +280,3 @@ def _read_direct(st: ProgramState, entity: p4r.Entity, which: str) -> Iterator[p
             elif isinstance(e.meter_config, MeterConfig):
                 d.config.CopyFrom(_encode_meter(e.meter_config))
             yield out
-
-
-def _read_pre(st: ProgramState, req: p4r.PacketReplicationEngineEntry) -> Iterator[p4r.Entity]:
-    which = req.WhichOneof("type")
-    if which == "multicast_group_entry":
-        gid = req.multicast_group_entry.multicast_group_id
-        groups = (
-            list(st.pre.groups.values())
-            if gid == 0
-            else [st.pre.groups[gid]]
-            if gid in st.pre.groups
-            else []
-        )
-        for g in sorted(groups, key=lambda g: g.id):
-            out = p4r.Entity()
-            mg = out.packet_replication_engine_entry.multicast_group_entry
-            mg.multicast_group_id = g.id
-            for r in g.replicas:
-                mg.replicas.add(egress_port=r.egress_port, instance=r.instance)
-            yield out
-    elif which == "clone_session_entry":
-        sid = req.clone_session_entry.session_id
-        sessions = (
-            list(st.pre.sessions.values())
-            if sid == 0
-            else [st.pre.sessions[sid]]
-            if sid in st.pre.sessions
-            else []
-        )
-        for s in sorted(sessions, key=lambda s: s.id):
-            out = p4r.Entity()
-            cs = out.packet_replication_engine_entry.clone_session_entry
-            cs.session_id, cs.class_of_service = s.id, s.class_of_service
-            cs.packet_length_bytes = s.packet_length_bytes
-            for r in s.replicas:
-                cs.replicas.add(egress_port=r.egress_port, instance=r.instance)
-            yield out
-    else:
-        raise invalid("packet replication engine read without a group or session")
