@@ -77,6 +77,12 @@ class Arbitration:
     ) -> list[tuple[Hashable, p4r.MasterArbitrationUpdate]]:
         """Register/refresh a stream's arbitration; the updates to send out (spec 5.3)."""
         if msg.device_id != self.device_id:
+            if stream in self._streams:
+                # spec 5.3 (2.1): a live stream may not switch devices
+                raise P4RTError(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"this stream is arbitrated for device {self.device_id}, not {msg.device_id}",
+                )
             raise not_found(f"no device with id {msg.device_id} (this is device {self.device_id})")
         if msg.role.name:
             raise unimplemented(f"role {msg.role.name!r}: only the default role is supported")

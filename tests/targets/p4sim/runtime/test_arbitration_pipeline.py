@@ -199,3 +199,20 @@ def test_unset_and_zero_election_ids_spec_5_2_and_5_4() -> None:
     sent = dict(arb.remove("zero"))
     assert sent["watcher"].status.code == rpc_code.NOT_FOUND
     assert sent["watcher"].election_id.low == 0  # the highest ever seen
+
+
+def test_live_stream_changing_device_is_failed_precondition_spec_5_3() -> None:
+    from targets.p4sim.runtime.arbitration import Arbitration
+
+    arb = Arbitration(0)
+    first = p4r.MasterArbitrationUpdate(device_id=0)
+    first.election_id.low = 3
+    arb.update("s", first)
+    moved = p4r.MasterArbitrationUpdate(device_id=4)
+    moved.election_id.low = 3
+    with pytest.raises(P4RTError) as exc:
+        arb.update("s", moved)
+    assert exc.value.code == grpc.StatusCode.FAILED_PRECONDITION
+    with pytest.raises(P4RTError) as exc:
+        arb.update("new", moved)  # a new stream for an unknown device
+    assert exc.value.code == grpc.StatusCode.NOT_FOUND
