@@ -148,6 +148,12 @@ async def test_pipeline_rejections(rig: Rig) -> None:
     no_info = pipeline_request(Action.VERIFY_AND_COMMIT)
     no_info.config.ClearField("p4info")
     await expect_code(push(no_info), grpc.StatusCode.INVALID_ARGUMENT)
+    # spec 14: VERIFY, VERIFY_AND_SAVE and VERIFY_AND_COMMIT without a config
+    for act in (Action.VERIFY, Action.VERIFY_AND_SAVE, Action.VERIFY_AND_COMMIT):
+        no_config = pipeline_request(act)
+        no_config.ClearField("config")
+        msg = await expect_code(push(no_config), grpc.StatusCode.INVALID_ARGUMENT)
+        assert "p4info" in msg
     await expect_code(
         push(pipeline_request(Action.RECONCILE_AND_COMMIT)), grpc.StatusCode.UNIMPLEMENTED
     )
