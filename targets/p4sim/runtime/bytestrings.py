@@ -8,13 +8,15 @@ answers with the canonical form: the shortest string, at least one byte.
 
 from __future__ import annotations
 
-from targets.p4sim.runtime.errors import invalid, out_of_range
+from targets.p4sim.runtime.errors import out_of_range
 
 
 def decode(data: bytes, bitwidth: int, what: str) -> int:
     """The integer a bytestring carries, checked against ``bitwidth``."""
     if not data:
-        raise invalid(f"{what}: empty bytestring")
+        # spec 8.4: a zero-length string is always rejected, with OUT_OF_RANGE
+        # like every other bytestring the server rejects
+        raise out_of_range(f"{what}: empty bytestring")
     value = int.from_bytes(data, "big")
     if bitwidth > 0 and value >> bitwidth:
         raise out_of_range(f"{what}: value 0x{data.hex()} does not fit in bit<{bitwidth}>")

@@ -348,3 +348,21 @@ async def test_entry_metadata_reads_back_and_filters_spec_9_1(primed: Rig) -> No
     colours.table_entry.meter_counter_data.SetInParent()
     code, _ = await one_error(primed, update(INSERT, colours))
     assert code == C.UNIMPLEMENTED.value[0]
+
+
+async def test_empty_bytestrings_are_out_of_range_spec_8_4(primed: Rig) -> None:
+    """A zero-length bytestring is always rejected, and rejected bytestrings are
+    OUT_OF_RANGE (match value, action parameter, register data)."""
+    empty_match = fwd(b"")
+    empty_param = fwd(b"\x01", out=b"")
+    reg = p4r.Entity()
+    reg.register_entry.register_id = 369098753
+    reg.register_entry.index.index = 0
+    reg.register_entry.data.bitstring = b""
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await primed.write(
+            update(INSERT, empty_match), update(INSERT, empty_param), update(MODIFY, reg)
+        )
+    errs = write_errors(exc.value)
+    assert [e.canonical_code for e in errs] == [C.OUT_OF_RANGE.value[0]] * 3
+    assert all("empty" in e.message for e in errs)
