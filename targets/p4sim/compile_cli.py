@@ -59,7 +59,9 @@ def _load(args: argparse.Namespace) -> object | None:
     try:
         return load(args.program, args.includes, args.defines)
     except CompileError as exc:
-        print(exc, file=sys.stderr)
+        # An empty program has no declaration to point at ("?:0:0"): name the file instead.
+        where = args.program if exc.loc.file == "?" else None
+        print(f"{where}: error: {exc.reason}" if where else exc, file=sys.stderr)
         return None
     except UnicodeDecodeError as exc:
         # pcpp reads #include files itself and lets the decode error through.

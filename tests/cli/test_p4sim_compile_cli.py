@@ -88,3 +88,12 @@ def test_stf_binary_garbage_as_program(sl3vpn: Run, files: dict[str, str]) -> No
     res = sl3vpn("p4sim", "stf", files["garbage.bin"], STF)
     assert res.rc == 1
     res.one_error_line(files["garbage.bin"], "not UTF-8")
+
+
+@pytest.mark.parametrize("content", ["", "// only a comment\n", "#define X 1\n"])
+def test_program_without_declarations_names_the_file(sl3vpn: Run, tmp_path: Path, content: str):
+    prog = tmp_path / "empty.p4"
+    prog.write_text(content)
+    res = sl3vpn("p4sim", "compile", str(prog))
+    assert res.rc == 1
+    assert res.one_error_line() == f"{prog}: error: program has no 'main' package instance"
