@@ -9,6 +9,7 @@ needs from the engine is in targets/p4sim/runtime/README.md (load_program).
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,7 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     add_stf_parser(sub)
 
     def usage(args: argparse.Namespace) -> int:
-        p.print_help()
+        p.print_help(sys.stderr)  # a usage error: stdout stays for results
         return 2
 
     p.set_defaults(func=usage)
