@@ -66,3 +66,43 @@ def test_reissue_keeps_key_private(sl3vpn: Run, tmp_path: Path) -> None:
     assert sl3vpn("ike-pki", str(tmp_path), "--identity", "a.example").rc == 0
     assert key.stat().st_mode & 0o777 == 0o600
     assert key.read_bytes().startswith(b"-----BEGIN")
+
+
+@pytest.mark.parametrize("keep", ["ca.pem", "ca.key.pem"])
+def test_half_a_ca_is_not_overwritten(sl3vpn: Run, tmp_path: Path, keep: str) -> None:
+    assert sl3vpn("ike-pki", str(tmp_path)).rc == 0
+    other = "ca.key.pem" if keep == "ca.pem" else "ca.pem"
+    (tmp_path / other).unlink()
+    before = (tmp_path / keep).read_bytes()
+    res = sl3vpn("ike-pki", str(tmp_path), "--identity", "a.example")
+    assert res.rc == 1
+    res.one_error_line(str(tmp_path / keep), str(tmp_path / other))
+    assert (tmp_path / keep).read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [keep]
+
+
+def test_ca_key_of_another_ca(sl3vpn: Run, tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert sl3vpn("ike-pki", str(one)).rc == 0 and sl3vpn("ike-pki", str(two)).rc == 0
+    (one / "ca.key.pem").write_bytes((two / "ca.key.pem").read_bytes())
+    res = sl3vpn("ike-pki", str(one), "--identity", "a.example")
+    assert res.rc == 1
+    res.one_error_line("is not the key of")
+    assert not (one / "a.example.pem").exists()
+
+
+def test_encrypted_ca_key(sl3vpn: Run, tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    assert sl3vpn("ike-pki", str(tmp_path)).rc == 0
+    key = serialization.load_pem_private_key((tmp_path / "ca.key.pem").read_bytes(), None)
+    (tmp_path / "ca.key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret"),
+        )
+    )
+    res = sl3vpn("ike-pki", str(tmp_path), "--identity", "a.example")
+    assert res.rc == 1
+    res.one_error_line("not a usable CA")

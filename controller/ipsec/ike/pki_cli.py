@@ -60,14 +60,21 @@ def _issue_all(args: argparse.Namespace) -> int:
     out = Path(args.dir)
     out.mkdir(parents=True, exist_ok=True)
     ca_pem, ca_key = out / "ca.pem", out / "ca.key.pem"
-    if ca_pem.exists() and ca_key.exists():
+    if ca_pem.exists() != ca_key.exists():
+        # Half a CA: making a new one would overwrite a ca.pem peers may already trust.
+        have, missing = (ca_pem, ca_key) if ca_pem.exists() else (ca_key, ca_pem)
+        return _fail(f"{have} exists but {missing} does not: restore it or remove both")
+    if ca_pem.exists():
         try:
             key = serialization.load_pem_private_key(ca_key.read_bytes(), password=None)
             cert = x509.load_pem_x509_certificate(ca_pem.read_bytes())
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:  # TypeError: the key is encrypted
             return _fail(f"{ca_pem} / {ca_key}: not a usable CA: {exc}")
         if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
             return _fail(f"{ca_key}: only RSA and ECDSA CA keys are supported")
+        if key.public_key() != cert.public_key():
+            # Certificates signed with it would never verify against ca.pem.
+            return _fail(f"{ca_key} is not the key of {ca_pem}")
         ca, new_ca = Issued(cert, key), False
     else:
         ca, new_ca = make_ca(), True
