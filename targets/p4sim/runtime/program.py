@@ -53,6 +53,8 @@ class ProgramState:
     value_sets: dict[int, ValueSet] = field(default_factory=dict)
     # TableEntry.metadata bytes by id(entry) (with the entry, so the id stays unique)
     entry_metadata: dict[int, tuple[object, bytes]] = field(default_factory=dict)
+    # (PRE entry kind, id) -> (group metadata bytes, replica ports written as bytes)
+    pre_extra: dict[tuple[str, int], tuple[bytes, bool]] = field(default_factory=dict)
 
 
 @dataclass

@@ -323,3 +323,29 @@ async def test_pre_ids_zero_and_backup_replicas_spec_9_5(primed: Rig) -> None:
     codes = [e.canonical_code for e in write_errors(exc.value)]
     assert codes == [C.INVALID_ARGUMENT.value[0]] * 4 + [C.UNIMPLEMENTED.value[0]]
     assert await primed.read(group(0)) == []
+
+
+async def test_pre_read_write_symmetry_spec_9_5(primed: Rig) -> None:
+    """A group reads back as written: its metadata, and ports in the form the client
+    used (``port`` bytestring, canonical, or ``egress_port``)."""
+    written = p4r.Entity()
+    mg = written.packet_replication_engine_entry.multicast_group_entry
+    mg.multicast_group_id, mg.metadata = 7, b"vrf-3"
+    mg.replicas.add(port=b"\x00\x05", instance=1)
+    mg.replicas.add(port=b"\x0c", instance=2)
+    await primed.write(update(INSERT, written), update(INSERT, session(9, 4)))
+    (got,) = await primed.read(group(7))
+    back = got.packet_replication_engine_entry.multicast_group_entry
+    assert back.metadata == b"vrf-3"
+    assert [(r.port, r.instance) for r in back.replicas] == [(b"\x05", 1), (b"\x0c", 2)]
+    (s,) = await primed.read(session(9, 0))
+    assert s.packet_replication_engine_entry.clone_session_entry.replicas[0].egress_port == 4
+    empty_port = group(8)
+    empty_port.packet_replication_engine_entry.multicast_group_entry.replicas.add(port=b"")
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await primed.write(update(INSERT, empty_port))
+    assert write_errors(exc.value)[0].canonical_code == C.OUT_OF_RANGE.value[0]
+    await primed.write(update(DELETE, group(7)))
+    assert primed.device.pipeline.program.state.pre_extra == {  # type: ignore[union-attr]
+        ("clone_session_entry", 9): (b"", False)
+    }
