@@ -31,6 +31,8 @@ from targets.p4sim.state import (
 from targets.p4sim.state.tables import FieldMatch
 from targets.p4sim.switch import PacketTrace, Switch
 
+MAX_PACKET = 65535  # octets, the IPv4 datagram limit: a longer STF packet is a typo
+
 
 class StfError(Exception):
     """A malformed or failing STF line (message names the line)."""
@@ -191,6 +193,9 @@ class StfRunner:
             hexs = re.sub(r"\s+", "", data)
             if not re.fullmatch(r"([0-9a-fA-F]{2})*", hexs):
                 raise StfError(f"{where}: packet data must be whole hex bytes")
+            if len(hexs) > 2 * MAX_PACKET:
+                # A bigger frame is a typo, and the pipeline would need hundreds of MB for it.
+                raise StfError(f"{where}: packet of {len(hexs) // 2} bytes, over {MAX_PACKET}")
             pnum = _int(port, where)
             if not 0 <= pnum < 512:
                 raise StfError(f"{where}: packet port {pnum} is not a 9-bit v1model port")

@@ -121,3 +121,11 @@ def test_fuzzed_stf_is_a_result_or_stf_error(registers_program: Any, lines: list
         assert str(exc).startswith("line "), exc
     else:
         assert result.packets >= 0
+
+
+def test_oversized_packet_is_refused(tmp_path: Path, sl3vpn: Run) -> None:
+    stf = tmp_path / "t.stf"
+    stf.write_text("packet 4 " + "00" * 65536 + "\n")
+    res = sl3vpn("p4sim", "stf", PROG, str(stf))
+    assert res.rc == 1
+    res.one_error_line(str(stf), "line 1: packet of 65536 bytes, over 65535")
