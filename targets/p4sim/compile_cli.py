@@ -74,7 +74,10 @@ def _load(args: argparse.Namespace) -> object | None:
         return None
 
 
-def _write(path: str, text: str) -> bool:
+def _write(path: str, text: str, program: str) -> bool:
+    if Path(path).resolve() == Path(program).resolve():
+        print(f"{path}: error: is the program itself; not overwriting it", file=sys.stderr)
+        return False
     try:
         Path(path).write_text(text)
     except OSError as exc:
@@ -91,9 +94,11 @@ def run_compile(args: argparse.Namespace) -> int:
     prog = _load(args)
     if not isinstance(prog, Program):
         return 1
-    if args.p4info and not _write(args.p4info, text_format.MessageToString(prog.p4info)):
+    if args.p4info and not _write(
+        args.p4info, text_format.MessageToString(prog.p4info), args.program
+    ):
         return 1
-    if args.emit_python and not _write(args.emit_python, prog.source):
+    if args.emit_python and not _write(args.emit_python, prog.source, args.program):
         return 1
     return 0
 

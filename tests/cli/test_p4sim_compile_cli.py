@@ -97,3 +97,13 @@ def test_program_without_declarations_names_the_file(sl3vpn: Run, tmp_path: Path
     res = sl3vpn("p4sim", "compile", str(prog))
     assert res.rc == 1
     assert res.one_error_line() == f"{prog}: error: program has no 'main' package instance"
+
+
+@pytest.mark.parametrize("flag", ["--p4info", "--emit-python"])
+def test_output_onto_the_program_is_refused(sl3vpn: Run, tmp_path: Path, flag: str) -> None:
+    prog = tmp_path / "calc.p4"
+    prog.write_bytes(Path(PROG).read_bytes())
+    res = sl3vpn("p4sim", "compile", str(prog), flag, str(tmp_path / "." / "calc.p4"))
+    assert res.rc == 1
+    res.one_error_line("is the program itself")
+    assert prog.read_bytes() == Path(PROG).read_bytes()
