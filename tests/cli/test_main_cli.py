@@ -103,7 +103,7 @@ def test_sigint_while_reading_stdin() -> None:
     try:
         # Wait until it is blocked reading stdin: past imports, inside the subcommand.
         wchan = Path(f"/proc/{proc.pid}/wchan")
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 10
         while "pipe" not in wchan.read_text() and time.monotonic() < deadline:
             time.sleep(0.02)
         os.kill(proc.pid, signal.SIGINT)
