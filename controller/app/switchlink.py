@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from controller.app import switch as sw
 from controller.config import Config
 from controller.p4rt import P4RuntimeClient, PacketOut
 from controller.p4rt.errors import P4RuntimeClientError
+from controller.proc import alive
 
 log = logging.getLogger("sl3vpn.daemon")
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
@@ -33,6 +36,7 @@ class SwitchLink:
         self.cfg, self.base, self.run_dir = cfg, base, run_dir
         self.on_fresh, self.spawn = on_fresh, spawn
         self.sim: sw.P4SimProcess | None = None
+        self.adopted_pid: int | None = None  # a p4sim left running by a previous daemon
         self.client: P4RuntimeClient | None = None
         self.pipeline: sw.Pipeline | None = None
         self.restarts = 0
@@ -56,11 +60,13 @@ class SwitchLink:
         if self.cfg.switch.p4sim is not None:
             try:  # a switch left running by our previous life: adopt it
                 self.client = await sw.connect(address, device_id, election, timeout=1.0)
+                self.adopted_pid = self._recorded_pid()
             except sw.SwitchError:
                 argv = sw.p4sim_argv(self.cfg, self.base)
                 log_path = self.run_dir / f"{self.cfg.node.name}-p4sim.log"
                 self.sim = sw.P4SimProcess(argv, log_path)
                 await self.sim.start()
+                self._record_pid()
                 self.spawn(self._watch_sim())
         if self.client is None:
             self.client = await self._connect_watching_sim(address, device_id, election)
@@ -92,6 +98,7 @@ class SwitchLink:
             self.restarts += 1
             await asyncio.sleep(0.5)
             await self.sim.start()
+            self._record_pid()
 
     def _on_primary(self, primary: bool) -> None:
         if not primary:
@@ -128,11 +135,51 @@ class SwitchLink:
         task = asyncio.ensure_future(self.client.packet_out(PacketOut(frame, meta)))
         task.add_done_callback(_quiet)
 
+    @property
+    def _pid_file(self) -> Path:
+        return self.run_dir / f"{self.cfg.node.name}-p4sim.pid"
+
+    def _record_pid(self) -> None:
+        """Remember our p4sim's PID, so a daemon that adopts it can also stop it."""
+        if self.sim is not None and self.sim.proc is not None:
+            with contextlib.suppress(OSError):
+                self._pid_file.write_text(f"{self.sim.proc.pid}\n")
+
+    def _recorded_pid(self) -> int | None:
+        """The adopted switch's PID, if the file names a live p4sim of ours."""
+        try:
+            pid = int(self._pid_file.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return None
+        address = self._target()[0].encode()
+        return pid if b"p4sim" in cmdline and address in cmdline else None
+
     async def close(self, keep_switch: bool) -> None:
         if self.client is not None:
             await self.client.close()
-        if self.sim is not None and not keep_switch:
+        if keep_switch:
+            return
+        if self.sim is not None:
             await self.sim.stop()
+        elif self.adopted_pid is not None:
+            await _stop_pid(self.adopted_pid)
+        with contextlib.suppress(OSError):
+            self._pid_file.unlink()
+
+
+async def _stop_pid(pid: int, grace: float = 5.0) -> None:
+    """Stop a process that is not our child (an adopted p4sim): TERM, then KILL."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while loop.time() < deadline:
+            await asyncio.sleep(0.1)
+            if not alive(pid):
+                return
+        log.warning("adopted p4sim (pid %d) ignored SIGTERM: killing it", pid)
+        os.kill(pid, signal.SIGKILL)
 
 
 def _quiet(task: asyncio.Future[None]) -> None:

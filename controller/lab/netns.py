@@ -9,11 +9,17 @@ names the command and what `ip` said.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import os
 import shutil
+import signal
 import subprocess
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from controller.proc import alive
 
 
 class NetnsError(RuntimeError):
@@ -63,7 +69,31 @@ class Netns:
         run(["ip", "netns", "add", self.name])
         self.ip("link", "set", "lo", "up")
 
+    def pids(self) -> set[int]:
+        out = run(["ip", "netns", "pids", self.name], check=False)
+        return {int(p) for p in out.split() if p.isdigit()}
+
+    def kill_all(self, grace: float = 3.0) -> None:
+        """End every process still inside this namespace: TERM, then KILL after ``grace``.
+
+        Deleting a namespace does not end its processes; one left behind (a daemon's
+        orphaned child, say) would keep running detached from any namespace name.
+        """
+        pids = self.pids()
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+            deadline = time.monotonic() + grace
+            while pids and time.monotonic() < deadline:
+                time.sleep(0.05)
+                pids = {p for p in pids if alive(p)}
+            if not pids:
+                return
+
     def delete(self) -> None:
+        if self.exists():
+            self.kill_all()
         run(["ip", "netns", "delete", self.name], check=False)
 
     def exists(self) -> bool:

@@ -1,5 +1,7 @@
 import os
+import signal
 import subprocess
+import time
 
 import pytest
 
@@ -64,3 +66,15 @@ def test_unreachable_ping_fails(pair) -> None:
     with pytest.raises(NetnsError):
         a.run(["ping", "-c", "1", "-W", "1", "198.51.100.99"])
     assert subprocess.run(["ip", "netns", "list"], capture_output=True).returncode == 0
+
+
+def test_delete_ends_the_processes_left_inside(pair) -> None:
+    a, _ = pair
+    proc = subprocess.Popen(a.exec_argv(["sleep", "60"]))
+    deadline = time.monotonic() + 5
+    while proc.pid not in a.pids() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.pid in a.pids()
+    a.delete()
+    assert proc.wait(timeout=5) == -signal.SIGTERM
+    assert not a.exists()
