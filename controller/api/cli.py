@@ -21,6 +21,7 @@ from controller.api.source import SHOW_KINDS
 
 RUN_DIR = "/run/sl3vpn"
 ENV_SOCKET = "SL3VPN_SOCKET"
+MAX_TIMEOUT = 86400  # seconds; a reply that takes longer than a day is not coming
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -56,8 +57,11 @@ def _timeout(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: not a number of seconds") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: must be a positive number of seconds")
+    if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
+        # The socket layer takes nanoseconds in 64 bits: 1e10 s would overflow there.
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: must be a positive number of seconds, at most {MAX_TIMEOUT}"
+        )
     return value
 
 

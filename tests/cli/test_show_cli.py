@@ -11,7 +11,7 @@ pytestmark = pytest.mark.unit
 Run = Any
 
 
-@pytest.mark.parametrize("value", ["-1", "0", "nan", "inf", "abc", ""])
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "inf", "abc", "", "1e10", "86401"])
 def test_bad_timeout_is_usage_error(sl3vpn: Run, tmp_path: Path, value: str) -> None:
     res = sl3vpn("show", "vrf", "--timeout", value, "--socket", str(tmp_path / "x.sock"))
     assert res.rc == 2
@@ -48,3 +48,10 @@ def test_config_that_is_not_a_config(sl3vpn: Run, tmp_path: Path, content: bytes
     res = sl3vpn("show", "vrf", "--config", str(cfg))
     assert res.rc == 1
     res.one_error_line(str(cfg), needle)
+
+
+@pytest.mark.parametrize("value", ["0.001", "86400"])
+def test_timeout_bounds_accepted(sl3vpn: Run, tmp_path: Path, value: str) -> None:
+    res = sl3vpn("show", "vrf", "--timeout", value, "--socket", str(tmp_path / "x.sock"))
+    assert res.rc == 1  # reaches the socket: no daemon there
+    res.one_error_line("daemon not running")
