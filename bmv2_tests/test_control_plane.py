@@ -137,6 +137,23 @@ def test_controller_bgp_to_red_rr_is_protected_by_the_spd(cpe: Cpe, version: int
 
 
 @VERSIONS
+def test_red_bgp_before_its_control_sa_is_discarded_not_sent_in_clear(
+    cpe: Cpe, version: int
+) -> None:
+    """The daemon guards red addresses with SPD DISCARD below PROTECT (draft 2, 3.1)."""
+    fam = FAMILIES[version]
+    cpe.set_up_black(fam)
+    spd, src = ("spd_v4", "ipv4_src") if version == 4 else ("spd_v6", "ipv6_src")
+    full = (1 << (32 if version == 4 else 128)) - 1
+    cpe.insert(TableEntry(spd, {src: (fam.our_loopback, full)}, "spd_discard", priority=1))
+    before = cpe.drops("SPD_DISCARD")
+    seg = bgp_segment(version, fam.our_loopback, fam.peer_loopback)
+    cpe.sw.packet_out(bytes(Ether(src=router_mac(BLACK), dst=BLACK_GW_MAC) / seg), do_forward=True)
+    cpe.dp.expect_none()
+    assert cpe.drops("SPD_DISCARD", want=before + 1) == before + 1
+
+
+@VERSIONS
 def test_bgp_from_rr_through_control_sa_is_punted(cpe: Cpe, version: int) -> None:
     fam = FAMILIES[version]
     cpe.set_up_black(fam)

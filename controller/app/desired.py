@@ -156,6 +156,7 @@ class DesiredState:
             self._black_routing(),
             self._red_local(),
             self._vpn(),
+            self._red_guard_spd(),
             self._control_spd(),
         ):
             out.extend(part)
@@ -381,6 +382,26 @@ class DesiredState:
         for label, vrf_id in sorted(labels.items()):
             yield TableEntry("vpn_label", {"label": label}, "set_label_vrf", {"vrf_id": vrf_id})
         yield from fib
+
+    def _red_guard_spd(self) -> Iterator[TableEntry]:
+        """Red addresses never leave in the clear (draft 2, 3.1): SPD DISCARD under PROTECT.
+
+        The controller's own traffic from a red loopback, or to a red BGP neighbour,
+        goes out only through a control SA. Until that SA's PROTECT entries are
+        written (they rank above these), such packets -- the first SYN of a red BGP
+        session, say -- are dropped and counted as SPD_DISCARD instead of following
+        black routing unencrypted.
+        """
+        lb = self.cfg.loopbacks
+        sources = {a for a in (lb.red, *lb.tenants.values()) if a is not None}
+        peers = {n.address for n in self.cfg.bgp.neighbors if n.type == "red"}
+        for field, addrs in (("src", sources), ("dst", peers)):
+            for addr in sorted(addrs, key=lambda a: (a.version, a)):
+                v = addr.version
+                full = (1 << addr.max_prefixlen) - 1
+                yield TableEntry(
+                    f"spd_v{v}", {f"ipv{v}_{field}": (str(addr), full)}, "spd_discard", priority=1
+                )
 
     def _control_spd(self) -> Iterator[TableEntry]:
         """BGP to a red RR leaves through its control SA (tunnel mode, red inside)."""

@@ -140,12 +140,22 @@ def test_control_sa_marks_the_red_session_protected(cpe_config: Config) -> None:
     state = DesiredState(cpe_config, {})
     rr_red = ip("10.255.0.1")
     comp = Composer(state, {"198.51.100.1": rr_red}, ip("10.255.0.11"))
+    protect = lambda: [e for e in state.entries() if e.action == "spd_protect"]  # noqa: E731
+    guards = {
+        (tuple(e.match), str(e.match.get("ipv4_src", e.match.get("ipv4_dst", ("",)))[0]))
+        for e in state.entries()
+        if e.action == "spd_discard"
+    }
+    # Before any control SA: our red loopback and the red RR are guarded, nothing protected.
+    assert guards == {(("ipv4_src",), "10.255.0.11"), (("ipv4_dst",), "10.255.0.1")}
+    assert not protect()
     up = TunnelChange((ip("198.51.100.1"), None, "bgp"), 8, 7)
     assert comp.tunnel_change(up) == [SetProtected(rr_red, True)]
-    assert any(e.table == "spd_v4" for e in state.entries())
+    assert protect() and all(e.priority > 1 for e in protect())
     down = TunnelChange((ip("198.51.100.1"), None, "bgp"), None, None)
     assert comp.tunnel_change(down) == [SetProtected(rr_red, False)]
-    assert not any(e.table == "spd_v4" for e in state.entries())
+    assert not protect()
+    assert sum(e.action == "spd_discard" for e in state.entries()) == 2
 
 
 def test_per_tenant_sas_give_each_vrf_its_own_tunnel(cpe_config: Config) -> None:
