@@ -7,12 +7,15 @@ Every problem names the file, the line, the field path and what is wrong, e.g.::
 YAML is read twice: once for data (``safe_load``) and once as a node tree, which
 gives the line of every field and catches duplicate keys (which ``safe_load``
 would silently resolve to the last one). Field values never appear in messages,
-so a mistyped secret is not echoed.
+so a mistyped secret is not echoed. Anchors/aliases, nesting beyond 64 levels,
+files over 1 MiB and files that are not regular files are refused (``yamlsafe``).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ from pydantic import ValidationError
 from controller.config.checks import run_checks
 from controller.config.errors import ConfigError, Problem
 from controller.config.model import Config
+from controller.config.yamlsafe import MAX_CONFIG_BYTES, YamlRefused, compose_and_load
 
 # An address field accepts either family; pydantic reports one failure per family.
 _FAMILY_UNION = re.compile(r"Input is not a valid IPv4 (\w+) \| Input is not a valid IPv6 \1")
@@ -97,8 +101,12 @@ def parse(
 ) -> Config:
     """Validate configuration text; raise ConfigError listing every problem."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root, data = compose_and_load(text)
+    except YamlRefused as exc:
+        raise ConfigError([Problem("", exc.message, source, exc.line)]) from None
+    except RecursionError:
+        # Backstop: the depth limit should stop this first (the scanner keeps no stack).
+        raise ConfigError([Problem("", "YAML nests too deeply", source)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -138,8 +146,27 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
     """Read and validate a configuration file; secrets are resolved relative to it."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = _read(file)
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise ConfigError([Problem("", f"cannot read: {reason}", str(path))]) from None
     return parse(text, str(path), file.parent, resolve_secrets=resolve_secrets)
+
+
+def _read(file: Path) -> str:
+    """The file's text; only a regular file of at most MAX_CONFIG_BYTES is read.
+
+    A device (/dev/zero) would be read until memory runs out, a FIFO would block
+    the daemon's start for ever; both are refused before opening.
+    """
+    st = os.stat(file)
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(0, "not a regular file")
+    too_large = OSError(0, f"larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB")
+    if st.st_size > MAX_CONFIG_BYTES:
+        raise too_large
+    with file.open("rb") as handle:
+        data = handle.read(MAX_CONFIG_BYTES + 1)  # the file may have grown since stat
+    if len(data) > MAX_CONFIG_BYTES:
+        raise too_large
+    return data.decode("utf-8")
