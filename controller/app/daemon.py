@@ -55,6 +55,9 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 HOLD_MAX = 60.0  # seconds after start at most before stale entries are deleted
 HOLD_QUIET = 3.0  # ... or once red sessions are up and routes stopped changing this long
+# A rekey's outbound switch waits this long, so both switches have the new inbound
+# entry written before either end sends under the new SA (see controller/ipsec/sad.py).
+SWITCH_DELAY = 0.5
 
 
 class DaemonError(RuntimeError):
@@ -328,6 +331,7 @@ class Daemon:
             per_tenant=cfg.ike.per_tenant_sas,
             lazy=cfg.ike.sa_mode == "lazy",
             on_change=self._on_tunnel_change,
+            switch_delay=SWITCH_DELAY,
             log=logging.getLogger("sl3vpn.ike").info,
         )
         await self.ipsec.start()

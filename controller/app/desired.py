@@ -92,6 +92,12 @@ class SaPair:
 
     out_index: int
     in_index: int
+    # inbound indexes still accepted besides in_index (a rekey's new SA before the
+    # outbound switch, the old one while it drains): the pipeline must not drop them
+    more_in: tuple[int, ...] = ()
+
+    def inbound(self) -> tuple[int, ...]:
+        return (self.in_index, *(i for i in self.more_in if i != self.in_index))
 
 
 @dataclass(frozen=True)
@@ -373,12 +379,13 @@ class DesiredState:
                 "tunnel_sa", {"tunnel_id": tid}, "set_outbound_sa", {"sa_index": sa.out_index}
             )
             v = black.version
-            yield TableEntry(
-                f"inbound_sa_v{v}",
-                {"sa_index": sa.in_index, f"ipv{v}_src": peer},
-                "inbound_sa_ok",
-                {"tunnel_id": tid},
-            )
+            for in_index in sa.inbound():
+                yield TableEntry(
+                    f"inbound_sa_v{v}",
+                    {"sa_index": in_index, f"ipv{v}_src": peer},
+                    "inbound_sa_ok",
+                    {"tunnel_id": tid},
+                )
         for label, vrf_id in sorted(labels.items()):
             yield TableEntry("vpn_label", {"label": label}, "set_label_vrf", {"vrf_id": vrf_id})
         yield from fib
@@ -426,9 +433,10 @@ class DesiredState:
                     {"sa_index": cp.sa.out_index},
                     priority=10 - i,
                 )
-            yield TableEntry(
-                f"inbound_sa_v{v}",
-                {"sa_index": cp.sa.in_index, f"ipv{v}_src": str(red)},
-                "inbound_sa_ok",
-                {"tunnel_id": 0},
-            )
+            for in_index in cp.sa.inbound():
+                yield TableEntry(
+                    f"inbound_sa_v{v}",
+                    {"sa_index": in_index, f"ipv{v}_src": str(red)},
+                    "inbound_sa_ok",
+                    {"tunnel_id": 0},
+                )

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from controller.config import Config
 from controller.ipsec.ike.config import ChildConfig, Credentials, IkeConfig, Lifetimes
 from controller.ipsec.ike.wire.ts import TrafficSelector
+from controller.ipsec.tunnels import mpls_child
 
 PROTO_TCP = 6
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -86,7 +87,10 @@ def make_ike_config(
     assert ike is not None
     black = cfg.loopbacks.black
     local_id = ike.local_id or str(black)
-    children = []
+    # The MPLS CHILD_SA carries the configured lifetimes too (the tunnel manager would
+    # otherwise add it with the library default, and it would never rekey as configured);
+    # per-tenant MPLS CHILD_SAs copy them from this one.
+    children = [mpls_child(str(black), peer_black, lifetimes=child_lifetimes(cfg))]
     red = cfg.loopbacks.red
     if peer_black in control_peers and red is not None:
         children.append(control_child(cfg, red, control_peers[peer_black]))

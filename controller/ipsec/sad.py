@@ -7,6 +7,14 @@ hitlessly (RFC 7296 2.8): new inbound first, then new outbound, then
 ``switch_outbound(old, new)``; the old pair stays installed for
 ``drain_seconds`` so packets already in flight under it still decrypt.
 
+With ``switch_delay`` the outbound switch of a rekey waits that long: the new
+inbound SA is announced at once (the app writes its P4 ``inbound_sa`` entry),
+and both ends keep sending under the old SA until the other end's pipeline
+surely accepts the new one. Without it the peer may send under the new SA
+before our switch has the entry for it, and the pipeline drops those packets.
+Every announcement lists all inbound indexes still accepted (current, new
+and draining), so old inbound entries leave the switch only after the drain.
+
 It also remembers which SA currently carries each tunnel (peer black address,
 tenant, CHILD_SA name), which is what the app writes into the P4 tables
 (``on_change``), and maps the engine's expiry events back to CHILD_SAs.
@@ -89,6 +97,8 @@ class TunnelChange:
     key: TunnelKey
     out_index: int | None
     in_index: int | None
+    # every inbound index the pipeline should still accept (in_index first); empty: none
+    inbound: tuple[int, ...] = ()
 
 
 class SaDatabase:
@@ -99,10 +109,14 @@ class SaDatabase:
         drain_seconds: float = 2.0,
         on_change: Callable[[TunnelChange], None] = lambda change: None,
         log: Callable[[str], None] = lambda line: None,
+        switch_delay: float = 0.0,
     ) -> None:
         self.installer = installer
         self.local = local
         self.drain_seconds = drain_seconds
+        self.switch_delay = switch_delay
+        self._pending: list[tuple[float, Installed, Installed]] = []  # (when, old, new)
+        self._down: set[int] = set()  # id() of SAs IKE deleted while their switch was pending
         self.on_change = on_change
         self.log = log
         self._by_spi: dict[int, Installed] = {}  # by inbound SPI
@@ -159,11 +173,14 @@ class SaDatabase:
         self._by_index[inst.in_index] = self._by_index[inst.out_index] = inst
         old = self._by_spi.get(replaces.spi_in) if replaces is not None else None
         current = self.tunnels.get(inst.key)
-        if old is not None and current is old:
+        if old is not None and current is old and self.switch_delay > 0:
+            self._pending.append((now + self.switch_delay, old, inst))
+            self._announce(inst.key)  # the new inbound entry, before anyone sends on it
+        elif old is not None and current is old:
             self.installer.switch_outbound(old.out_index, inst.out_index)
-        if current is None or current is old or old is None:
+        if old is None or current is None or (current is old and self.switch_delay <= 0):
             self.tunnels[inst.key] = inst
-            self.on_change(TunnelChange(inst.key, inst.out_index, inst.in_index))
+            self._announce(inst.key)
         self.log(f"SAD: {child} installed as in={inst.in_index} out={inst.out_index}")
         return inst
 
@@ -172,6 +189,11 @@ class SaDatabase:
         inst = self._by_spi.get(child.spi_in)
         if inst is None:
             return
+        if any(old is inst for _, old, _ in self._pending):
+            self._down.add(id(inst))  # drained once its successor carries the traffic
+            return
+        for entry in [e for e in self._pending if e[2] is inst]:
+            self._pending.remove(entry)  # the successor died before taking over
         if self.tunnels.get(inst.key) is inst:
             del self.tunnels[inst.key]
             draining = {id(i) for _, i in self._draining}
@@ -190,10 +212,20 @@ class SaDatabase:
             # another SA pair serves the same tunnel (a duplicate IKE SA's): use it
             self.tunnels[inst.key] = spare
             self.installer.switch_outbound(inst.out_index, spare.out_index)
-            self.on_change(TunnelChange(inst.key, spare.out_index, spare.in_index))
+            self._announce(inst.key)
         self._draining.append((now + self.drain_seconds, inst))
 
     def tick(self, now: float) -> None:
+        for entry in [e for e in self._pending if e[0] <= now]:
+            self._pending.remove(entry)
+            _, old, new = entry
+            if self.tunnels.get(old.key) is old and new.child.spi_in in self._by_spi:
+                self.installer.switch_outbound(old.out_index, new.out_index)
+                self.tunnels[old.key] = new
+                self._announce(old.key)
+            if id(old) in self._down:
+                self._down.discard(id(old))
+                self._draining.append((now + self.drain_seconds, old))
         due = [i for t, i in self._draining if t <= now]
         self._draining = [(t, i) for t, i in self._draining if t > now]
         for inst in due:
@@ -205,6 +237,18 @@ class SaDatabase:
             self._by_index.pop(index, None)
         self._by_spi.pop(inst.child.spi_in, None)
         self.log(f"SAD: removed SAs {inst.in_index}/{inst.out_index} of {inst.child.name}")
+        if inst.key in self.tunnels:
+            self._announce(inst.key)  # its inbound index is no longer accepted
+
+    def _announce(self, key: TunnelKey) -> None:
+        """Tell the app the tunnel's current SA and every inbound index it still accepts."""
+        cur = self.tunnels.get(key)
+        if cur is None:
+            return
+        others = sorted(
+            {i.in_index for i in self._by_spi.values() if i.key == key and i is not cur}
+        )
+        self.on_change(TunnelChange(key, cur.out_index, cur.in_index, (cur.in_index, *others)))
 
     # -- engine events in ------------------------------------------------------------------
 
@@ -236,7 +280,7 @@ class SaDatabase:
                 del self.tunnels[key]
                 self.tunnels[inst.key] = inst
                 self.on_change(TunnelChange(key, None, None))
-                self.on_change(TunnelChange(inst.key, inst.out_index, inst.in_index))
+                self._announce(inst.key)
             moved += 1
         return moved
 

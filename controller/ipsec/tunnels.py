@@ -25,6 +25,7 @@ Choices worth knowing:
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -226,7 +227,9 @@ class TunnelManager:
         cfg = self.accept(tun.peer)
         child = f"mpls-{tun.tenant}" if tun.tenant else "mpls"
         if all(c.name != child for c in cfg.children):
-            cfg.children.append(mpls_child(self.local, tun.peer, tun.tenant))
+            base = next((c for c in cfg.children if c.name == "mpls"), None)
+            life = dataclasses.replace(base.lifetimes) if base is not None else None
+            cfg.children.append(mpls_child(self.local, tun.peer, tun.tenant, life))
         live = self._ike_for(tun.peer)
         if live is None:
             tun.ike = self.daemon.initiate(name, (self.local, 500), (tun.peer, 500), now, child)

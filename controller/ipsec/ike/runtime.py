@@ -35,13 +35,14 @@ class IpsecRuntime:
         per_tenant: bool = False,
         lazy: bool = False,
         drain_seconds: float = 2.0,
+        switch_delay: float = 0.0,
         on_change: Callable[[TunnelChange], None] = lambda change: None,
         esp_sink: Callable[[bytes, Addr], None] | None = None,
         log: Callable[[str], None] = lambda line: None,
     ) -> None:
         self.daemon = IkeDaemon([], spi_alloc=installer.allocate_spi, log=log)
         local = ipaddress.ip_address(local_black)
-        self.sad = SaDatabase(installer, local, drain_seconds, on_change, log)
+        self.sad = SaDatabase(installer, local, drain_seconds, on_change, log, switch_delay)
         self.service = IkeService(self.daemon, local_black, esp_sink)
         self.tunnels = TunnelManager(
             self.daemon, self.sad, local_black, make_config, per_tenant, lazy, log
@@ -49,8 +50,10 @@ class IpsecRuntime:
         self.service.listeners.append(self._on_event)
         self._unsubscribe = installer.subscribe(self._on_expiry)
         self._ticker: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self, socks: dict[int, socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
         await self.service.start(socks)
         self._ticker = asyncio.create_task(self._tick())
 
@@ -95,6 +98,15 @@ class IpsecRuntime:
         self.tunnels.on_events([(sa, event)], self.service.now)
 
     def _on_expiry(self, event: ExpiryEvent) -> None:
+        """Engine expiries come from whichever thread ran the engine (a crypto-port
+        thread for packet limits): IKE and the SA database live on the loop."""
+        loop = self._loop
+        if loop is not None and not _on_loop(loop):
+            loop.call_soon_threadsafe(self._expiry_on_loop, event)
+        else:
+            self._expiry_on_loop(event)
+
+    def _expiry_on_loop(self, event: ExpiryEvent) -> None:
         self.tunnels.on_expiry(event, self.service.now)
         self.service.poke()
 
@@ -102,3 +114,10 @@ class IpsecRuntime:
         while True:
             await asyncio.sleep(TICK_SECONDS)
             self.sad.tick(self.service.now)
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:  # no loop runs in this thread
+        return False
