@@ -2,6 +2,10 @@
 
 Exit codes: 0 after SIGTERM/SIGINT, 2 for a configuration or start-up problem
 (one line naming the file and field), 1 for a failure while running.
+
+The black address (IKE peer) of each red BGP neighbour comes from the
+configuration's ``bgp.neighbors[].black_address``; ``--peer-black RED=BLACK``
+overrides it per neighbour (or supplies it where the file has none).
 """
 
 from __future__ import annotations
@@ -9,6 +13,10 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from controller.config import Config
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -22,7 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             action="append",
             default=[],
             metavar="RED=BLACK",
-            help="black loopback of a red BGP neighbour (its IKE peer); repeatable",
+            help="black loopback of a red BGP neighbour (its IKE peer), overriding "
+            "bgp.neighbors[].black_address; repeatable",
         )
         p.add_argument("--black-gateway", metavar="IP", help="default route on the black side")
         p.add_argument(
@@ -45,6 +54,30 @@ def parse_peer_black(items: list[str]) -> dict[IPAddress, IPAddress]:
         except ValueError as exc:
             raise ValueError(f"--peer-black {item!r}: {exc}") from None
     return out
+
+
+def peer_blacks(cfg: Config, overrides: dict[IPAddress, IPAddress]) -> dict[IPAddress, IPAddress]:
+    """Red neighbour -> its black address: the configuration's, then the command line's."""
+    out = {
+        n.address: n.black_address
+        for n in cfg.bgp.neighbors
+        if n.type == "red" and n.black_address is not None
+    }
+    out.update(overrides)
+    return out
+
+
+def missing_black(cfg: Config, peers: dict[IPAddress, IPAddress]) -> str | None:
+    """The one-line problem when a red neighbour has no black address, else None."""
+    nbrs = cfg.bgp.neighbors
+    missing = [str(n.address) for n in nbrs if n.type == "red" and n.address not in peers]
+    if not missing:
+        return None
+    return (
+        f"{cfg.source}: bgp.neighbors: no black address known for red neighbour(s) "
+        f"{', '.join(missing)} (set bgp.neighbors[].black_address, its IKE peer, "
+        "or give --peer-black RED=BLACK)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,10 +103,14 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        peers = parse_peer_black(args.peer_black)
+        peers = peer_blacks(cfg, parse_peer_black(args.peer_black))
         gateway = ipaddress.ip_address(args.black_gateway) if args.black_gateway else None
     except ValueError as exc:
         print(f"sl3vpn {args.role}: {exc}", file=sys.stderr)
+        return 2
+    problem = missing_black(cfg, peers)
+    if problem is not None:
+        print(problem, file=sys.stderr)
         return 2
     setup_logging(cfg.logging, cfg.node.name)
     base = Path(args.config).resolve().parent

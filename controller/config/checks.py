@@ -7,7 +7,8 @@ encode the deployment rules of the draft and of a sane switch:
   a C-PE has a black loopback, a CPU port, a crypto port and a black port;
 - a red port's VRF exists; (port, VLAN) and port numbers/names are unique;
 - red BGP neighbours only where IKE can protect them (draft sections 2, 3.4):
-  IKE configured and a red loopback to run the session from;
+  IKE configured and a red loopback to run the session from; a red
+  neighbour's black_address (its IKE peer) is not ours and not shared;
 - per-tenant red loopbacks name existing VRFs, are distinct from each other
   and from the black loopback (draft 3.1, 4); per-tenant SAs need one per VRF;
 - RDs, static labels and P4 VRF ids are unique; local routes use red ports.
@@ -165,9 +166,33 @@ def check_bgp(cfg: Config) -> Found:
     yield from _dupes(
         [(f"bgp.neighbors[{i}].address", n.address) for i, n in enumerate(neighbors)], "neighbour"
     )
+    # One IKE peer per red neighbour: the daemon keys its control SAs by black address.
+    yield from _dupes(
+        [
+            (f"bgp.neighbors[{i}].black_address", n.black_address)
+            for i, n in enumerate(neighbors)
+            if n.black_address is not None
+        ],
+        "black address",
+    )
     red_sources = [a for a in (cfg.loopbacks.red, *cfg.loopbacks.tenants.values()) if a]
     for i, nbr in enumerate(neighbors):
         path = f"bgp.neighbors[{i}]"
+        if nbr.black_address is not None:
+            if nbr.type != "red":
+                yield (
+                    f"{path}.black_address",
+                    "only a red neighbour has one (its IKE peer); a black session "
+                    "goes to its own address",
+                )
+            elif nbr.black_address in red_sources or nbr.black_address == cfg.loopbacks.black:
+                yield f"{path}.black_address", "is one of our own loopbacks"
+            elif nbr.black_address == nbr.address:
+                yield (
+                    f"{path}.black_address",
+                    "equals the red address: the red and black networks are separate "
+                    "(draft section 2)",
+                )
         if nbr.type == "red":
             if cfg.ike is None:
                 yield path, "a red neighbour needs the ike section: red sessions run over IPsec"

@@ -103,6 +103,9 @@ class Neighbor(Strict):
     passive: bool = False
     hold_time: int = Field(default=90, ge=0, le=0xFFFF)
     description: str = ""
+    # A red neighbour's black loopback: its IKE peer, the outer address of the control
+    # SA that carries the session (draft 3.4). Red neighbours only (checks.check_bgp).
+    black_address: IPAddress | None = None
 
     @model_validator(mode="after")
     def _families(self) -> Neighbor:

@@ -20,6 +20,7 @@ import yaml
 from controller.config import ConfigError, parse
 from controller.lab.plan import BLACK_PORT, CPU_PORT, CRYPTO_PORT, CpePlan, LabPlan
 from controller.lab.state import write_private
+from controller.lab.topology import BlackNode
 
 PROGRAM = str(Path(__file__).resolve().parents[2] / "p4src" / "cpe.p4")
 
@@ -41,10 +42,12 @@ def _switch(black_if: str, red: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _red(plan: LabPlan, address: object, **extra: object) -> dict[str, Any]:
-    """A red BGP neighbour (between red loopbacks, inside IPsec; draft 3.1)."""
+def _red(plan: LabPlan, node: BlackNode, **extra: object) -> dict[str, Any]:
+    """A red BGP neighbour (between red loopbacks, inside IPsec; draft 3.1); its black
+    loopback is the IKE peer that protects the session."""
     return {
-        "address": str(address),
+        "address": str(node.red_loopback),
+        "black_address": str(node.black_loopback),
         "as": plan.topo.asn,
         "type": "red",
         "hold_time": plan.topo.bgp_hold_time,
@@ -114,7 +117,7 @@ def cpe_config(plan: LabPlan, c: CpePlan, run_dir: Path) -> dict[str, Any]:
     }
     if topo.sa.per_tenant:
         loopbacks["tenants"] = {r.site.tenant: str(tenant_loopback(c, r.vrf_id)) for r in c.red}
-    neighbors = [_red(plan, rr.red_loopback) for rr in topo.rrs]
+    neighbors = [_red(plan, rr) for rr in topo.rrs]
     if c.cpe.black_bgp:
         neighbors.append(
             {"address": str(c.black_gw), "as": topo.underlay.asn, "type": "black",
@@ -140,8 +143,8 @@ def rr_configs(plan: LabPlan, run_dir: Path) -> dict[str, dict[str, Any]]:
     topo = plan.topo
     out = {}
     for rr in topo.rrs:
-        neighbors = [_red(plan, c.red_loopback, route_reflector_client=True) for c in topo.cpes]
-        neighbors += [_red(plan, o.red_loopback) for o in topo.rrs if o is not rr]  # fmt: skip
+        neighbors = [_red(plan, c, route_reflector_client=True) for c in topo.cpes]
+        neighbors += [_red(plan, o) for o in topo.rrs if o is not rr]
         out[rr.name] = {
             "node": {"name": rr.name, "role": "rr", "as": topo.asn,
                      "router_id": str(rr.red_loopback)},

@@ -97,24 +97,20 @@ def up(topology_path: str | Path, prefix: str | None = None, progress: Progress 
 
 
 def daemon_argvs(plan: LabPlan, configs: dict[str, Path], run_dir: Path) -> dict[str, list[str]]:
-    """`sl3vpn cpe|rr` for every node, with the black addresses of its red neighbours."""
+    """`sl3vpn cpe|rr` for every node. The black addresses of its red neighbours (IKE
+    peers) are in its configuration (bgp.neighbors[].black_address, see dconfig)."""
     topo = plan.topo
-    black = {str(n.red_loopback): str(n.black_loopback) for n in (*topo.rrs, *topo.cpes)}
     out: dict[str, list[str]] = {}
     for node in (*topo.rrs, *topo.cpes):
         role = "rr" if node.name in plan.rr_ns else "cpe"
         if role == "rr":
-            peers = [str(n.red_loopback) for n in (*topo.cpes, *topo.rrs) if n is not node]
             gateway = str(node.underlay_address.ip)
         else:
-            peers = [str(rr.red_loopback) for rr in topo.rrs]
             gateway = str(plan.cpe(node.name).black_gw)
         # --keep-switch: a restarted daemon finds its p4sim still forwarding and only
         # reconciles; `lab down` stops the daemon's whole process group.
         argv = ["-m", "controller", role, "--config", str(configs[node.name]),
                 "--black-gateway", gateway, "--run-dir", str(run_dir), "--keep-switch"]  # fmt: skip
-        for red in peers:
-            argv += ["--peer-black", f"{red}={black[red]}"]
         out[node.name] = argv
     return out
 
