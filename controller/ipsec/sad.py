@@ -117,6 +117,7 @@ class SaDatabase:
         self.switch_delay = switch_delay
         self._pending: list[tuple[float, Installed, Installed]] = []  # (when, old, new)
         self._down: set[int] = set()  # id() of SAs IKE deleted while their switch was pending
+        self._retired: set[int] = set()  # outbound indexes switched away from
         self.on_change = on_change
         self.log = log
         self._by_spi: dict[int, Installed] = {}  # by inbound SPI
@@ -178,6 +179,7 @@ class SaDatabase:
             self._announce(inst.key)  # the new inbound entry, before anyone sends on it
         elif old is not None and current is old:
             self.installer.switch_outbound(old.out_index, inst.out_index)
+            self._retired.add(old.out_index)
         if old is None or current is None or (current is old and self.switch_delay <= 0):
             self.tunnels[inst.key] = inst
             self._announce(inst.key)
@@ -197,14 +199,17 @@ class SaDatabase:
         if self.tunnels.get(inst.key) is inst:
             del self.tunnels[inst.key]
             draining = {id(i) for _, i in self._draining}
-            spare = next(
-                (
-                    i
-                    for i in self._by_spi.values()
-                    if i is not inst and i.key == inst.key and id(i) not in draining
-                ),
-                None,
-            )
+            # the newest other SA pair of the tunnel, never one already switched away
+            # from (a rekey's old SA: the engine refuses to switch back to it)
+            spares = [
+                i
+                for i in self._by_spi.values()
+                if i is not inst
+                and i.key == inst.key
+                and id(i) not in draining
+                and i.out_index not in self._retired
+            ]
+            spare = spares[-1] if spares else None
             if spare is None:  # no other SA for this tunnel: it has none now
                 self.on_change(TunnelChange(inst.key, None, None))
                 self._remove(inst)
@@ -212,6 +217,7 @@ class SaDatabase:
             # another SA pair serves the same tunnel (a duplicate IKE SA's): use it
             self.tunnels[inst.key] = spare
             self.installer.switch_outbound(inst.out_index, spare.out_index)
+            self._retired.add(inst.out_index)
             self._announce(inst.key)
         self._draining.append((now + self.drain_seconds, inst))
 
@@ -221,6 +227,7 @@ class SaDatabase:
             _, old, new = entry
             if self.tunnels.get(old.key) is old and new.child.spi_in in self._by_spi:
                 self.installer.switch_outbound(old.out_index, new.out_index)
+                self._retired.add(old.out_index)
                 self.tunnels[old.key] = new
                 self._announce(old.key)
             if id(old) in self._down:
@@ -235,6 +242,7 @@ class SaDatabase:
         for index in (inst.out_index, inst.in_index):
             self.installer.delete_sa(index)
             self._by_index.pop(index, None)
+        self._retired.discard(inst.out_index)
         self._by_spi.pop(inst.child.spi_in, None)
         self.log(f"SAD: removed SAs {inst.in_index}/{inst.out_index} of {inst.child.name}")
         if inst.key in self.tunnels:

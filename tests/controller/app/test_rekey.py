@@ -11,6 +11,7 @@ pipeline names at that moment) decrypts here to an SA index that our
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 
 import pytest
@@ -48,7 +49,9 @@ def config(n: int, lifetimes: str) -> Config:
 
 
 class Cpe:
-    def __init__(self, n: int, lifetimes: str, clock: list[float]) -> None:
+    def __init__(
+        self, n: int, lifetimes: str, clock: list[float], delay: float = SWITCH_DELAY
+    ) -> None:
         self.cfg = config(n, lifetimes)
         self.me = f"198.51.100.1{n}"
         self.clock = clock
@@ -56,7 +59,7 @@ class Cpe:
         self.state = DesiredState(self.cfg, {})
         self.comp = Composer(self.state, {}, self.cfg.loopbacks.red)
         self.sad = SaDatabase(
-            self.engine, ip(self.me), DRAIN, self.comp.tunnel_change, switch_delay=SWITCH_DELAY
+            self.engine, ip(self.me), DRAIN, self.comp.tunnel_change, switch_delay=delay
         )
         self.daemon = IkeDaemon([], spi_alloc=self.engine.allocate_spi)
         self.mgr = TunnelManager(
@@ -129,9 +132,9 @@ def both_ways_accepted(a: Cpe, b: Cpe) -> None:
     assert a.decrypt_index(b.encrypt(a.me)) in a.accepted()
 
 
-def up(lifetimes: str) -> tuple[dict[str, Cpe], Cpe, Cpe, list[float]]:
+def up(lifetimes: str, delay: float = SWITCH_DELAY) -> tuple[dict[str, Cpe], Cpe, Cpe, list[float]]:
     clock = [0.0]
-    a, b = Cpe(1, lifetimes, clock), Cpe(2, lifetimes, clock)
+    a, b = Cpe(1, lifetimes, clock, delay), Cpe(2, lifetimes, clock, delay)
     nodes = {a.me: a, b.me: b}
     b.mgr.accept(a.me)
     a.route_to(b)
@@ -196,3 +199,43 @@ def test_time_lifetime_rekeys_twice_and_entries_follow() -> None:
     assert len(seen) >= 3 and len(outs) >= 3  # two rekeys at least, both in the pipeline
     assert len(a.accepted()) == 1
     assert {e.sa_index for e in a.engine.sas()} == {a.tunnel_sa(), *a.accepted()}
+
+
+@pytest.mark.parametrize("delay", [SWITCH_DELAY, 0.0])
+def test_both_ends_hit_the_packet_limit_at_once(delay: float) -> None:
+    """Echo traffic: A's outbound and B's inbound SA reach the soft limit together, both
+    ends rekey, one new SA loses the collision (RFC 7296 2.8.1) and is deleted. The
+    loser's SAD must not fall back to the old, already switched-away SA."""
+    nodes, a, b, clock = up("{child_rekey_packets: 5}", delay)
+    first = a.spis()
+    for _ in range(4):
+        both_ways_accepted(a, b)
+    # the 5th packet each way: each side's outbound and inbound SA hit the soft limit
+    b.decrypt_index(a.encrypt(b.me))
+    a.decrypt_index(b.encrypt(a.me))
+    assert a.expiries and b.expiries
+    t = 0.0
+    while t < 6.0:
+        t += 0.1
+        step(nodes, clock, t)
+        if t < 3.0:  # traffic (which keeps rekeying every 5 packets), then quiet
+            both_ways_accepted(a, b)
+    both_ways_accepted(a, b)
+    assert a.spis() != first and len(a.spis()) == 1 and len(b.spis()) == 1
+    assert len(a.accepted()) == 1 and len(b.accepted()) == 1
+    assert {e.sa_index for e in a.engine.sas()} == {a.tunnel_sa(), *a.accepted()}
+
+
+def test_a_dead_successor_never_falls_back_to_the_switched_away_sa() -> None:
+    """The new SA is deleted while IKE has not yet reported the old one gone: the
+    old SA's outbound is retired in the engine (it cannot carry traffic again), so
+    the tunnel has no SA rather than an exception from switch_outbound."""
+    _nodes, a, b, _clock = up("{child_rekey_packets: 5}", 0.0)
+    key = (ip(b.me), None, "mpls")
+    old = a.sad.tunnels[key].child
+    new = dataclasses.replace(old, spi_in=a.engine.allocate_spi(), spi_out=0x1234)
+    a.sad.child_up(new, b.me, 1.0, replaces=old)
+    assert a.sad.tunnels[key].child is new
+    a.sad.child_down(new, 1.0)
+    assert key not in a.sad.tunnels
+    assert not [e for e in a.state.entries() if e.table == "tunnel_sa"]
