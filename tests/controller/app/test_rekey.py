@@ -17,8 +17,9 @@ import ipaddress
 import pytest
 
 from controller.app.compose import Composer
-from controller.app.desired import DesiredState
+from controller.app.desired import TABLE_ORDER, DesiredState
 from controller.app.ikeconf import make_ike_config
+from controller.app.writer import SwitchWriter
 from controller.bgp.core import RouteEvent
 from controller.bgp.resolve import Verdict
 from controller.config import Config, parse
@@ -29,6 +30,7 @@ from controller.ipsec.ike.daemon import IkeDaemon
 from controller.ipsec.installer import ExpiryEvent
 from controller.ipsec.sad import SaDatabase
 from controller.ipsec.tunnels import TunnelManager
+from controller.p4rt import TableEntry
 
 from .conftest import CPE
 
@@ -239,3 +241,35 @@ def test_a_dead_successor_never_falls_back_to_the_switched_away_sa() -> None:
     a.sad.child_down(new, 1.0)
     assert key not in a.sad.tunnels
     assert not [e for e in a.state.entries() if e.table == "tunnel_sa"]
+
+
+def test_per_tenant_mpls_children_get_the_configured_lifetimes() -> None:
+    clock = [0.0]
+    a = Cpe(1, "{child_rekey: 40, child_life: 50, child_rekey_packets: 7}", clock)
+    a.mgr.per_tenant = True
+    a.mgr.ensure_tunnel("198.51.100.12", tenant="blue", now=0.0)
+    life = a.daemon.config("cpe-198.51.100.12").child("mpls-blue").lifetimes
+    assert (life.rekey_seconds, life.life_seconds, life.rekey_packets) == (40.0, 50.0, 7)
+
+
+async def test_every_rekey_phase_is_written_to_the_real_switch(switch) -> None:  # type: ignore[no-untyped-def]
+    """p4sim's P4Runtime server takes each phase's entries (two inbound_sa entries for
+    one tunnel during a rekey) and holds exactly what the desired state says."""
+    nodes, a, b, clock = up("{child_rekey_packets: 5}")
+    writer = SwitchWriter(TABLE_ORDER)
+
+    async def written() -> set[int]:
+        await writer.write(switch, a.state.entries(), False)
+        plan = await switch.reconcile(a.state.entries(), [TableEntry("*")], order=TABLE_ORDER)
+        assert plan.updates == []  # the incremental writes left nothing to fix
+        return a.accepted()
+
+    assert len(await written()) == 1
+    for _ in range(5):
+        both_ways_accepted(a, b)
+    step(nodes, clock, 0.1)
+    assert len(await written()) == 2  # new inbound before the switch
+    step(nodes, clock, 0.1 + SWITCH_DELAY + 0.01)
+    assert len(await written()) == 2  # old inbound while it drains
+    step(nodes, clock, 0.2 + SWITCH_DELAY + DRAIN)
+    assert len(await written()) == 1
