@@ -132,10 +132,16 @@ class DesiredState:
         # Lazy SA setup (draft section 4): a remote route without an SA sends its
         # first packets to the CPU, which asks IKE for the SA.
         self.lazy = cfg.ike is not None and cfg.ike.sa_mode == "lazy"
-        self.black_acl_punts: list[tuple[int, int | None, int | None]] = []
-        if any(n.type == "black" for n in cfg.bgp.neighbors):
-            # An unprotected black BGP session to a provider (draft section 2).
-            self.black_acl_punts += [(PROTO_TCP, None, BGP_PORT), (PROTO_TCP, BGP_PORT, None)]
+        # (source, IP protocol, L4 source port, L4 destination port) punted to us.
+        self.black_acl_punts: list[tuple[IPAddress, int, int | None, int | None]] = []
+        for n in cfg.bgp.neighbors:
+            if n.type == "black":
+                # An unprotected black BGP session to a provider (draft section 2):
+                # TCP 179 either way, from that neighbour only.
+                self.black_acl_punts += [
+                    (n.address, PROTO_TCP, None, BGP_PORT),
+                    (n.address, PROTO_TCP, BGP_PORT, None),
+                ]
 
     # -- what changes -----------------------------------------------------------------------
 
@@ -206,8 +212,13 @@ class DesiredState:
             yield TableEntry(f"my_black_v{addr.version}", {key: str(addr)}, action)
 
     def _black_acl(self) -> Iterator[TableEntry]:
-        for i, (proto, sport, dport) in enumerate(self.black_acl_punts):
-            match: dict[str, object] = {"to_us": (1, 1), "ip_proto": (proto, 0xFF)}
+        for i, (src, proto, sport, dport) in enumerate(self.black_acl_punts):
+            full = (1 << src.max_prefixlen) - 1
+            match: dict[str, object] = {
+                "to_us": (1, 1),
+                "ip_proto": (proto, 0xFF),
+                f"ipv{src.version}_src": (str(src), full),
+            }
             if sport is not None:
                 match["l4_sport"] = (sport, 0xFFFF)
             if dport is not None:

@@ -61,13 +61,18 @@ control BlackClassify(inout headers_t hdr,
 
     // Black policy for what the fixed rules above do not cover, e.g. punting
     // TCP 179 from a service-provider peer for an unprotected black session.
+    // The source keys (appended, so earlier match-field ids stay) let the
+    // controller punt a black session only from its configured neighbour; an
+    // entry that leaves them out matches any source of either family.
     @id(TABLE_BLACK_ACL)
     table black_acl {
         key = {
-            meta.to_us    : ternary @name("to_us");
-            meta.l4_proto : ternary @name("ip_proto");
-            meta.l4_sport : ternary @name("l4_sport");
-            meta.l4_dport : ternary @name("l4_dport");
+            meta.to_us        : ternary @name("to_us");
+            meta.l4_proto     : ternary @name("ip_proto");
+            meta.l4_sport     : ternary @name("l4_sport");
+            meta.l4_dport     : ternary @name("l4_dport");
+            hdr.ipv4.src_addr : ternary @name("ipv4_src");
+            hdr.ipv6.src_addr : ternary @name("ipv6_src");
         }
         actions = {
             acl_punt;
