@@ -7,17 +7,21 @@ arbitration updates to send. Only the default role (empty name) exists.
   server's device_id (else NOT_FOUND) and an election_id no other open stream
   uses (else INVALID_ARGUMENT). A stream may send another update later to
   change its election_id.
-- The primary is the open stream with the highest election_id; when it
-  leaves, the next highest open stream is promoted. KNOWN DEVIATION: spec 5
-  says "the highest election_id ever received", under which nobody would be
-  promoted until a controller sends an id at least that high (Stratum does
-  that). It is kept because the controller's p4rt client and its tests
-  (tests/controller/p4rt) rely on regaining primaryship.
+- Primary election follows spec 5.3 ("Rules for Handling
+  MasterArbitrationUpdate Messages") exactly: with election_id_past the
+  highest election_id ever received, an update whose election_id is >=
+  election_id_past makes its sender primary; any other update makes it a
+  backup. When the primary's stream closes, or it downgrades itself with a
+  lower id, the device stays WITHOUT a primary (spec 5 intro: "until a client
+  sends a successful MasterArbitrationUpdate") -- no backup is promoted; a
+  controller must re-send an election_id >= election_id_past.
   An unset election_id is lower than any, so such a controller is always a
-  backup; {high: 0, low: 0} is a real id (spec 5.4).
-- Every stream is told when the primary changes: status OK to the primary,
-  ALREADY_EXISTS to backups, NOT_FOUND to all when there is no primary; the
-  election_id in the update is the highest one seen, unset if none was ever.
+  backup; {high: 0, low: 0} is a real id.
+- Notifications (spec 5.4 "Client Arbitration Notifications"): when a
+  primary is chosen, downgrades or disconnects, every remaining stream gets an
+  update -- status OK to the primary, ALREADY_EXISTS to backups, NOT_FOUND to
+  all when there is no primary; election_id is election_id_past, unset while
+  there has never been a primary. A new backup alone is told only itself.
 - Write and SetForwardingPipelineConfig are accepted only with the primary's
   election_id (else PERMISSION_DENIED).
 """
@@ -45,8 +49,8 @@ class Arbitration:
         self.device_id = device_id
         self._streams: dict[Hashable, int | None] = {}  # stream -> election id (None = unset)
         self._primary: Hashable | None = None
-        # The highest election id ever received; None until one was (then the
-        # advisory updates leave election_id unset, spec 5.2).
+        # election_id_past (spec 5.3): the highest election id ever received;
+        # None until one was (then the advisory updates leave election_id unset).
         self._highest: int | None = None
 
     @property
@@ -86,7 +90,7 @@ class Arbitration:
             raise not_found(f"no device with id {msg.device_id} (this is device {self.device_id})")
         if msg.role.name:
             raise unimplemented(f"role {msg.role.name!r}: only the default role is supported")
-        # An unset election_id is lower than any, {high: 0, low: 0} included (5.4).
+        # An unset election_id is lower than any, {high: 0, low: 0} included.
         eid = election_int(msg.election_id) if msg.HasField("election_id") else None
         if eid is not None and any(s != stream and e == eid for s, e in self._streams.items()):
             raise P4RTError(
@@ -94,32 +98,36 @@ class Arbitration:
                 f"election_id {eid} is already used by another controller",
             )
         self._streams[stream] = eid
-        if eid is not None and (self._highest is None or eid > self._highest):
+        if eid is not None and (self._highest is None or eid >= self._highest):
+            # spec 5.3 (1): >= election_id_past makes (or keeps) it primary;
+            # every controller is told (1.1 and 1.2).
             self._highest = eid
-        return self._elect(always_notify=stream)
+            self._primary = stream
+            return self._notify_all()
+        if stream == self._primary:
+            # spec 5.3 (2): the primary downgraded itself; nobody takes over.
+            self._primary = None
+            return self._notify_all()
+        return [(stream, self._update_for(stream))]  # a backup: only it is told
 
     def remove(self, stream: Hashable) -> list[tuple[Hashable, p4r.MasterArbitrationUpdate]]:
+        """Forget a closed stream; the updates to send out (spec 5 intro, 5.4)."""
         if stream not in self._streams:
             return []
         del self._streams[stream]
-        return self._elect(always_notify=None)
+        if stream != self._primary:
+            return []  # a backup leaving changes nobody's status
+        # The primary disconnected: no promotion, every backup hears NOT_FOUND.
+        self._primary = None
+        return self._notify_all()
 
-    def _elect(
-        self, always_notify: Hashable | None
-    ) -> list[tuple[Hashable, p4r.MasterArbitrationUpdate]]:
-        live = [(e, s) for s, e in self._streams.items() if e is not None]
-        new = max(live, key=lambda c: c[0])[1] if live else None
-        changed = new != self._primary
-        self._primary = new
-        targets = list(self._streams) if changed else [always_notify]
-        return [(s, self._update_for(s)) for s in targets if s is not None]
+    def _notify_all(self) -> list[tuple[Hashable, p4r.MasterArbitrationUpdate]]:
+        return [(s, self._update_for(s)) for s in self._streams]
 
     def _update_for(self, stream: Hashable) -> p4r.MasterArbitrationUpdate:
         out = p4r.MasterArbitrationUpdate(device_id=self.device_id)
-        primary = self.primary_election_id
-        shown = primary if primary is not None else self._highest
-        if shown is not None:  # left unset while there has never been a primary (5.2)
-            out.election_id.CopyFrom(_uint128(shown))
+        if self._highest is not None:  # unset while there has never been a primary
+            out.election_id.CopyFrom(_uint128(self._highest))
         if self._primary is None:
             out.status.code = rpc_code.NOT_FOUND
             out.status.message = "no primary controller"

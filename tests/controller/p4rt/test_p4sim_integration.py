@@ -184,17 +184,32 @@ async def test_packet_out_comes_back_as_packet_in(client: P4RuntimeClient) -> No
 async def test_p4sim_arbitration_moves_primaryship(
     client: P4RuntimeClient, switch: tuple[Device, str]
 ) -> None:
-    _, address = switch
+    """P4Runtime spec 5 and 5.3: a higher election_id takes primaryship; when that
+    primary leaves nobody is promoted -- the server stays without a primary until a
+    controller sends an election_id >= the highest ever seen (9 here), so the
+    client (election_id 3) stays a backup."""
+    device, address = switch
     events: list[bool] = []
     client.on_primary(events.append)
     other = P4RuntimeClient(address, device_id=1, election_id=9)
     await other.connect(timeout=5)
     try:
         await wait_for(lambda: not client.is_primary)
+        assert other.is_primary
     finally:
         await other.close()
-    await wait_for(lambda: client.is_primary)
-    assert events == [False, True]
+    await wait_for(lambda: device.arbitration.primary_election_id is None)
+    assert not client.is_primary
+    # a controller re-arbitrating with the highest id ever seen is primary again
+    again = P4RuntimeClient(address, device_id=1, election_id=9)
+    await again.connect(timeout=5)
+    try:
+        await wait_for(lambda: again.is_primary)
+        assert device.arbitration.primary_election_id == 9
+        assert not client.is_primary
+    finally:
+        await again.close()
+    assert events == [False]
 
 
 async def test_reconcile_manages_default_entries(client: P4RuntimeClient) -> None:

@@ -60,6 +60,15 @@ class Controller:
         await self.outbox.put(req)
         return await self.next("arbitration", timeout)
 
+    async def arbitrate(self, election_id: int, timeout: float = 5.0) -> p4r.StreamMessageResponse:
+        """Re-send a MasterArbitrationUpdate on the open stream; the answer to it."""
+        self.election_id = election_id
+        req = p4r.StreamMessageRequest()
+        req.arbitration.device_id = 0
+        req.arbitration.election_id.CopyFrom(eid(election_id))
+        await self.outbox.put(req)
+        return await self.next("arbitration", timeout)
+
     async def next(self, kind: str, timeout: float = 5.0) -> p4r.StreamMessageResponse:
         while True:
             msg = await asyncio.wait_for(self.inbox.get(), timeout)

@@ -32,11 +32,23 @@ async def test_primary_then_backup_then_failover(rig: Rig) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as exc:
         await rig.write(update(INSERT, fwd(b"\x02")), election_id=10)
     assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    # c leaves: a becomes primary again and is told so
+    # c leaves: spec 5 ("the P4Runtime server will be without a primary controller,
+    # until a client sends a successful MasterArbitrationUpdate") -- a is NOT
+    # promoted; spec 5.4: it hears NOT_FOUND with the highest id ever seen (20).
     await c.close()
     upd_a = await a.next("arbitration")
+    assert upd_a.arbitration.status.code == rpc_code.NOT_FOUND
+    assert upd_a.arbitration.election_id.low == 20
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await rig.write(update(INSERT, fwd(b"\x03")), election_id=10)
+    assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    # spec 5.3 (1): only an election_id >= election_id_past (20) wins; 15 stays backup
+    upd_a = await a.arbitrate(15)
+    assert upd_a.arbitration.status.code == rpc_code.NOT_FOUND
+    upd_a = await a.arbitrate(20)
     assert upd_a.arbitration.status.code == rpc_code.OK
-    assert upd_a.arbitration.election_id.low == 10
+    assert upd_a.arbitration.election_id.low == 20
+    await rig.write(update(INSERT, fwd(b"\x03")), election_id=20)
 
 
 async def test_arbitration_status_codes(rig: Rig) -> None:
@@ -205,6 +217,67 @@ def test_unset_and_zero_election_ids_spec_5_2_and_5_4() -> None:
     sent = dict(arb.remove("zero"))
     assert sent["watcher"].status.code == rpc_code.NOT_FOUND
     assert sent["watcher"].election_id.low == 0  # the highest ever seen
+
+
+def _upd(election_id: int | None) -> p4r.MasterArbitrationUpdate:
+    msg = p4r.MasterArbitrationUpdate(device_id=0)
+    if election_id is not None:
+        msg.election_id.low = election_id
+    return msg
+
+
+def test_no_promotion_when_the_primary_leaves_spec_5_and_5_3() -> None:
+    """Spec 5: when the primary's channel breaks, every other controller gets an
+    advisory and the server stays without a primary until a successful update;
+    spec 5.3: success needs election_id >= election_id_past (the highest ever)."""
+    from targets.p4sim.runtime.arbitration import Arbitration
+
+    arb = Arbitration(0)
+    arb.update("a", _upd(10))
+    assert arb.update("b", _upd(5)) == [("b", arb._update_for("b"))]  # backup: only b told
+    sent = dict(arb.update("c", _upd(20)))
+    assert {k: v.status.code for k, v in sent.items()} == {
+        "a": rpc_code.ALREADY_EXISTS,
+        "b": rpc_code.ALREADY_EXISTS,
+        "c": rpc_code.OK,
+    }
+    assert arb.remove("b") == []  # a backup leaving changes nobody's status
+    sent = dict(arb.remove("c"))
+    assert list(sent) == ["a"]
+    assert sent["a"].status.code == rpc_code.NOT_FOUND and sent["a"].election_id.low == 20
+    assert arb.primary_election_id is None
+    with pytest.raises(P4RTError) as exc:
+        arb.check_writer(0, 10)
+    assert exc.value.code == grpc.StatusCode.PERMISSION_DENIED
+    # below election_id_past: a backup, told alone, still NOT_FOUND (no primary)
+    ((target, upd),) = arb.update("a", _upd(19))
+    assert target == "a" and upd.status.code == rpc_code.NOT_FOUND
+    assert upd.election_id.low == 20
+    # equal to election_id_past: primary again
+    sent = dict(arb.update("a", _upd(20)))
+    assert sent["a"].status.code == rpc_code.OK
+    arb.check_writer(0, 20)
+
+
+def test_primary_downgrading_itself_leaves_no_primary_spec_5_3() -> None:
+    """Spec 5.3 (2): a primary that sends a lower id becomes a backup; everyone is
+    told, and the other live controller is not promoted."""
+    from targets.p4sim.runtime.arbitration import Arbitration
+
+    arb = Arbitration(0)
+    arb.update("a", _upd(10))
+    arb.update("b", _upd(7))
+    sent = dict(arb.update("a", _upd(3)))
+    assert {k: v.status.code for k, v in sent.items()} == {
+        "a": rpc_code.NOT_FOUND,
+        "b": rpc_code.NOT_FOUND,
+    }
+    assert all(v.election_id.low == 10 for v in sent.values())
+    # a higher new id than ever seen wins, and all are told (spec 5.3 (1.1))
+    sent = dict(arb.update("b", _upd(11)))
+    assert sent["b"].status.code == rpc_code.OK
+    assert sent["a"].status.code == rpc_code.ALREADY_EXISTS
+    assert sent["a"].election_id.low == 11
 
 
 def test_live_stream_changing_device_is_failed_precondition_spec_5_3() -> None:
