@@ -230,7 +230,7 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
         elif e.kind == "value_set":
             m = info.value_sets.add()
             preamble(m, VALUE_SET, e.fq, e.annotations)
-            m.match.add(id=1, name=e.fq.split(".")[-1], bitwidth=e.width, match_type=2)
+            _value_set_match(m, e.members, e.width)
             m.size = e.size
     for ch in g.controller_headers:
         m = info.controller_packet_metadata.add()
@@ -253,6 +253,49 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
                 mem = ts.members.add(name=fname)
                 mem.type_spec.bitstring.bit.bitwidth = T.width_of(ft) if ft != T.ERROR else 32
     return info, ids
+
+
+def _value_set_match(
+    msg: Any, members: list[tuple[str, int, list[A.Annotation]]], width: int
+) -> None:
+    """The ValueSet's match fields as p4c writes them (P4Runtime spec 8.3 "ValueSet").
+
+    value_set<bit<W>>: one field, id 1, bitwidth W, EXACT and no name. A struct:
+    one field per member in declaration order, named by @name or the member name,
+    its @id kept and the others numbered 1, 2, ... skipping taken ids (p4c's
+    FieldIdAllocator), match kind from @match (EXACT by default), annotations
+    other than @match/@id/@name copied.
+    """
+    if not members:
+        msg.match.add(id=1, bitwidth=width, match_type=MATCH_TYPES["exact"])
+        return
+    fixed = {name: _int_arg(annos, "id") for name, _, annos in members}
+    taken = {i for i in fixed.values() if i is not None}
+    next_id = 1
+    for name, bits, annos in members:
+        fid = fixed[name]
+        if fid is None:
+            while next_id in taken:
+                next_id += 1
+            fid = next_id
+            taken.add(fid)
+        mf = msg.match.add(id=fid, name=_str_arg(annos, "name") or name, bitwidth=bits)
+        kind = _str_arg(annos, "match") or "exact"
+        if kind in MATCH_TYPES:
+            mf.match_type = MATCH_TYPES[kind]
+        else:
+            mf.other_match_type = kind
+        mf.annotations.extend(_annos(annos))
+
+
+def _int_arg(annos: Iterable[A.Annotation], name: str) -> int | None:
+    a = next((a for a in annos if a.name == name), None)
+    return a.args[0] if a is not None and a.args and isinstance(a.args[0], int) else None
+
+
+def _str_arg(annos: Iterable[A.Annotation], name: str) -> str | None:
+    a = next((a for a in annos if a.name == name), None)
+    return str(a.args[0]) if a is not None and a.args else None
 
 
 def _counter_unit(unit: str) -> int:

@@ -59,6 +59,8 @@ class StructT(P4Type):
     kind: str
     fields: dict[str, P4Type] = field(default_factory=dict)
     annotations: dict[str, list[Any]] = field(default_factory=dict)  # per field @field_list
+    # every field's annotations as written (P4Info of a value_set over this struct)
+    field_annotations: dict[str, list[Any]] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"{self.kind} {self.name}"

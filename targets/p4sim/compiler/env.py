@@ -84,6 +84,7 @@ class Env:
                 if d.kind == "header_union" and not (isinstance(ft, T.StructT) and ft.is_header):
                     raise CompileError(f.loc, f"header_union member {f.name} must be a header")
                 st.fields[f.name] = ft
+                st.field_annotations[f.name] = list(f.annotations)
                 fl = f.anno("field_list")
                 if fl is not None:
                     st.annotations[f.name] = fl.args

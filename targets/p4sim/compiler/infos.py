@@ -60,6 +60,8 @@ class ExternInfo:
     table: str | None = None  # owner table of direct resources
     tables: list[str] = field(default_factory=list)  # tables using an action profile
     type_name: str = ""
+    # value_set over a struct: (field name, bitwidth, annotations) in declaration order
+    members: list[tuple[str, int, list[A.Annotation]]] = field(default_factory=list)
 
 
 @dataclass

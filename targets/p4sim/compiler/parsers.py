@@ -150,7 +150,25 @@ class ParserGen(ControlGen):
         info = ExternInfo("value_set", f"{sc.prefix}.{d.name}", d.annotations)
         t = self.env.resolve(d.type)
         info.size = int(self.expr(d.size, sc).const)
-        info.width = self.width(t, d.loc) if not isinstance(t, T.StructT) else t.bit_width()
+        if isinstance(t, T.StructT) and not t.is_header and t.kind == "struct":
+            # P4Runtime spec 8.3 "ValueSet": one match field per member, each bit<W>.
+            for fname, ft in t.fields.items():
+                if not (isinstance(ft, T.BitsT) and not ft.signed):
+                    raise self.err(
+                        d.loc,
+                        f"value_set {d.name}: struct field {fname} has type {ft}; "
+                        "P4Runtime needs every field of a value_set struct to be bit<W>",
+                    )
+                info.members.append((fname, ft.width, t.field_annotations.get(fname, [])))
+            info.width = t.bit_width()
+        elif isinstance(t, T.BitsT) and not t.signed:
+            info.width = t.width
+        else:
+            raise self.err(
+                d.loc,
+                f"value_set {d.name}: element type {t} cannot be programmed over P4Runtime "
+                "(it must be bit<W> or a struct of bit<W> fields)",
+            )
         info.gname = self.fresh("VS")
         self.G[info.gname] = []  # list of (value, mask) tuples, filled by the control plane
         self.externs[info.fq] = info

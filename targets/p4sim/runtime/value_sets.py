@@ -1,6 +1,6 @@
 """Parser value sets over P4Runtime: ValueSetEntry write and read (spec 9.8).
 
-P4Info describes a value set by its id, its ``match`` fields (one EXACT field
+P4Info describes a value set by its id, its ``match`` fields (one nameless EXACT field, id 1,
 for ``value_set<bit<W>>``; one field per member for a struct, with the match
 kind of its ``@match`` annotation) and its ``size``. The controller replaces
 the whole set at once::
