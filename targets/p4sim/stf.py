@@ -5,8 +5,18 @@ Supported commands: ``add TABLE [PRIORITY] KEY:VALUE... ACTION(PARAM:VALUE, ...)
 ACTION(...)``, ``packet PORT HEX``, ``expect PORT HEX[$]`` (``*`` = any nibble,
 ``$`` = the packet ends there), ``mirroring_add SESSION PORT``,
 ``mc_mgrp_create GRP``, ``mc_node_create RID PORT...``, ``mc_node_associate
-GRP NODE``, ``register_write REG INDEX VALUE``, ``check_register REG INDEX
-VALUE``, ``check_counter COUNTER(INDEX) [packets|bytes] == VALUE``, ``wait``.
+GRP NODE``, ``wait``.
+
+Counters and registers, in p4c's syntax (p4c ``tools/stf/stf_parser.py``):
+``check_counter NAME(INDEX) [packets|bytes OP N]`` with OP one of ``==``,
+``!=``, ``<=``, ``<``, ``>=``, ``>``; INDEX is a cell number, or ``$ID`` for
+the entry an ``add ... = ID`` named (its table's direct counter, NAME being
+that direct counter); the bare form ``check_counter NAME(INDEX)`` is the
+parser's default check ``== 0`` (an untouched cell: no packets, no bytes).
+BMv2 CLI commands as simple_switch_CLI spells them: ``register_write REG
+INDEX VALUE``, ``register_read REG INDEX`` (traced), ``register_reset REG``,
+``counter_write COUNTER INDEX PACKETS BYTES``, ``counter_reset COUNTER``; and
+p4sim's own ``check_register REG INDEX [==] VALUE``.
 """
 
 from __future__ import annotations
@@ -32,6 +42,19 @@ from targets.p4sim.state.tables import FieldMatch
 from targets.p4sim.switch import PacketTrace, Switch
 
 MAX_PACKET = 65535  # octets, the IPv4 datagram limit: a longer STF packet is a typo
+
+
+_CHECK_COUNTER = re.compile(
+    r"([\w.]+)\s*\(\s*(\$?\w+)\s*\)(?:\s*(packets|bytes)\s*(==|!=|<=|<|>=|>)\s*(\w+))?\s*"
+)
+_COMPARE: dict[str, Callable[[int, int], bool]] = {
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<=": lambda a, b: a <= b,
+    "<": lambda a, b: a < b,
+    ">=": lambda a, b: a >= b,
+    ">": lambda a, b: a > b,
+}
 
 
 class StfError(Exception):
@@ -88,6 +111,8 @@ class StfRunner:
         self.sw = switch
         self.trace = trace
         self.nodes: dict[int, list[Replica]] = {}
+        # "add ... = ID" handles: ID -> (table name, the entry as inserted)
+        self.handles: dict[str, tuple[str, TableEntry]] = {}
         self.outputs: dict[int, list[bytes]] = {}
         self.expects: list[Expectation] = []
         self.result = StfResult()
@@ -148,6 +173,40 @@ class StfRunner:
         }
         return i, by_kind[k.match_kind]
 
+    def check_counter(self, rest: str, where: str) -> None:
+        """p4c's ``check_counter NAME(INDEX|$ID) [packets|bytes OP N]``."""
+        cm = _CHECK_COUNTER.fullmatch(rest)
+        if cm is None:
+            raise StfError(
+                f"{where}: expected check_counter NAME(INDEX) [packets|bytes OP N] "
+                "with OP one of == != <= < >= >"
+            )
+        name, index, kind, op, value = cm.groups()
+        state = self.sw.state
+        if index.startswith("$"):  # an entry named by "add ... = ID": its direct counter
+            if index[1:] not in self.handles:
+                raise StfError(f"{where}: no entry was added as {index[1:]!r}")
+            tname, entry = self.handles[index[1:]]
+            dn = _resolve(list(state.direct_counters), name, "direct counter", where)
+            if state.direct_counters[dn] != tname:
+                raise StfError(f"{where}: direct counter {dn} is not on table {tname}")
+            pk, by, what = entry.packets, entry.bytes, f"{dn}({index})"
+        else:
+            cn = _resolve(list(state.counters), name, "counter", where)
+            pk, by = state.counter(cn).read(_int(index, where))
+            what = f"{cn}({index})"
+        if kind is None:  # the bare form: p4c's parser defaults the check to "== 0"
+            if pk or by:
+                self.result.failures.append(
+                    f"{where}: counter {what} is {pk} packets / {by} bytes, expected 0"
+                )
+            return
+        got = by if kind == "bytes" else pk
+        if not _COMPARE[op](got, _int(value, where)):
+            self.result.failures.append(
+                f"{where}: counter {what} {kind} is {got}, expected {op} {value}"
+            )
+
     def run_line(self, lineno: int, raw: str) -> None:
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -167,6 +226,11 @@ class StfRunner:
             toks = rest.split(None, 1)
             t = self.table(toks[0], where)
             body = toks[1] if len(toks) > 1 else ""
+            handle = None
+            hm = re.search(r"\)\s*=\s*(\$?[A-Za-z_]\w*)\s*$", body)
+            if hm is not None:  # "add ... act(...) = A": A names the entry (p4c STF)
+                handle = hm.group(1).lstrip("$")
+                body = body[: hm.start() + 1]
             am = re.search(r"([\w.$]+)\s*\(.*\)\s*$|([\w.$]+)\s*$", body)
             if am is None:
                 raise StfError(f"{where}: add needs an action")
@@ -183,7 +247,10 @@ class StfRunner:
                     raise StfError(f"{where}: missing key field {k.name}")
             if t.needs_priority and prio == 0:
                 prio = 1
-            t.insert(TableEntry(tuple(matches), self.action(t, act_part, where), priority=prio))
+            entry = TableEntry(tuple(matches), self.action(t, act_part, where), priority=prio)
+            t.insert(entry)
+            if handle is not None:
+                self.handles[handle] = (t.name, entry)
         elif cmd == "setdefault":
             tn, _, act = rest.partition(" ")
             t = self.table(tn, where)
@@ -244,6 +311,23 @@ class StfRunner:
             name, idx, val = _words(rest, 3, "register_write REG INDEX VALUE", where)[:3]
             reg = sw.state.register(_resolve(list(sw.state.registers), name, "register", where))
             reg.write(_int(idx, where), _int(val, where))
+        elif cmd == "register_read":
+            name, idx = _words(rest, 2, "register_read REG INDEX", where)[:2]
+            rn = _resolve(list(sw.state.registers), name, "register", where)
+            got = sw.state.register(rn).read(_int(idx, where))
+            if self.trace:
+                self.trace(f"{where}: register {rn}[{idx}] = {got}")
+        elif cmd == "register_reset":
+            name = _words(rest, 1, "register_reset REG", where)[0]
+            sw.state.register(_resolve(list(sw.state.registers), name, "register", where)).reset()
+        elif cmd == "counter_write":
+            usage = "counter_write COUNTER INDEX PACKETS BYTES"
+            name, idx, pk, by = _words(rest, 4, usage, where)[:4]
+            cn = _resolve(list(sw.state.counters), name, "counter", where)
+            sw.state.counter(cn).write(_int(idx, where), _int(pk, where), _int(by, where))
+        elif cmd == "counter_reset":
+            name = _words(rest, 1, "counter_reset COUNTER", where)[0]
+            sw.state.counter(_resolve(list(sw.state.counters), name, "counter", where)).reset()
         elif cmd == "check_register":
             usage = "check_register REG INDEX VALUE"
             name, idx, val = _words(rest.replace("==", " "), 3, usage, where)[:3]
@@ -254,17 +338,7 @@ class StfRunner:
                     f"{where}: register {name}[{idx}] is {got}, expected {val}"
                 )
         elif cmd == "check_counter":
-            cm = re.fullmatch(r"([\w.$]+)\((\w+)\)\s*(packets|bytes)?\s*==\s*(\w+)", rest)
-            if not cm:
-                raise StfError(f"{where}: expected check_counter NAME(INDEX) [packets|bytes] == N")
-            cn = _resolve(list(sw.state.counters), cm.group(1), "counter", where)
-            pk, by = sw.state.counter(cn).read(_int(cm.group(2), where))
-            got = by if cm.group(3) == "bytes" else pk
-            if got != _int(cm.group(4), where):
-                self.result.failures.append(
-                    f"{where}: counter {cn}({cm.group(2)}) {cm.group(3) or 'packets'} "
-                    f"is {got}, expected {cm.group(4)}"
-                )
+            self.check_counter(rest, where)
         elif cmd in ("wait", "no_packet"):
             pass
         else:
