@@ -122,7 +122,11 @@ class Arbitration:
         return self._notify_all()
 
     def _notify_all(self) -> list[tuple[Hashable, p4r.MasterArbitrationUpdate]]:
-        return [(s, self._update_for(s)) for s in self._streams]
+        # spec 5.3 (1.2): the others are told first, the new primary last
+        order = [s for s in self._streams if s != self._primary]
+        if self._primary is not None:
+            order.append(self._primary)
+        return [(s, self._update_for(s)) for s in order]
 
     def _update_for(self, stream: Hashable) -> p4r.MasterArbitrationUpdate:
         out = p4r.MasterArbitrationUpdate(device_id=self.device_id)

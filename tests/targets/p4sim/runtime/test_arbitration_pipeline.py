@@ -235,7 +235,9 @@ def test_no_promotion_when_the_primary_leaves_spec_5_and_5_3() -> None:
     arb = Arbitration(0)
     arb.update("a", _upd(10))
     assert arb.update("b", _upd(5)) == [("b", arb._update_for("b"))]  # backup: only b told
-    sent = dict(arb.update("c", _upd(20)))
+    order = arb.update("c", _upd(20))
+    assert [target for target, _ in order][-1] == "c"  # the new primary is told last
+    sent = dict(order)
     assert {k: v.status.code for k, v in sent.items()} == {
         "a": rpc_code.ALREADY_EXISTS,
         "b": rpc_code.ALREADY_EXISTS,
