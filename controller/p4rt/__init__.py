@@ -75,8 +75,10 @@ from controller.p4rt.errors import (
 )
 from controller.p4rt.reconcile import Plan, diff
 from controller.p4rt.schema import P4Schema, load_p4info
+from controller.p4rt.stream import ArbitrationStatus
 
 __all__ = [
+    "ArbitrationStatus",
     "CloneSession",
     "Codec",
     "CounterData",

@@ -3,7 +3,10 @@
 One ``P4RuntimeClient`` holds one gRPC channel and one arbitrated StreamChannel
 (``stream``) to a device. Listeners added with ``on_primary`` hear every change
 of primaryship (True: we became primary; False: lost it, e.g. the switch
-restarted), so the application can re-push pipeline and state.
+restarted), so the application can re-push pipeline and state; ``status`` says
+why (the server's last arbitration answer). ``arbitrate`` re-sends arbitration on
+the open stream with another election ID -- under P4Runtime spec 5.3 the way a
+backup takes over once the primary has left (nobody is promoted).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from controller.p4rt.codec import Codec
 from controller.p4rt.errors import NotPrimaryError, P4RuntimeClientError, P4ValueError, RpcError
 from controller.p4rt.reconcile import Plan, diff
 from controller.p4rt.schema import P4Schema
-from controller.p4rt.stream import StreamChannel
+from controller.p4rt.stream import ArbitrationStatus, StreamChannel
 from controller.p4rt.write import decode_write_error
 
 log = logging.getLogger(__name__)
@@ -49,7 +52,6 @@ class P4RuntimeClient:
     ) -> None:
         self.address = address
         self.device_id = device_id
-        self.election_id = election_id
         self.role = role
         self.batch_size = batch_size
         self.backoff = backoff
@@ -70,6 +72,34 @@ class P4RuntimeClient:
     @property
     def is_primary(self) -> bool:
         return self._stream.primary
+
+    @property
+    def election_id(self) -> int:
+        """The election ID this client arbitrates and writes with."""
+        return self._stream.election_id
+
+    @property
+    def status(self) -> ArbitrationStatus | None:
+        """The server's last arbitration answer (None before the first)."""
+        return self._stream.status
+
+    async def arbitrate(
+        self, election_id: int, timeout: float = 10.0, *, require_primary: bool = True
+    ) -> ArbitrationStatus:
+        """Re-arbitrate on the open stream with ``election_id`` (spec 5.3).
+
+        Use it to take over after the primary left (the server says NOT_FOUND and
+        promotes nobody): the ID must be >= ``status.highest`` and unused by any
+        other open stream. The new ID is kept for Writes and for reconnects.
+        Raises NotPrimaryError if the server refuses the ID, does not answer, or
+        (with ``require_primary``) does not make us primary.
+        """
+        status = await self._stream.arbitrate(election_id, timeout)
+        if require_primary and not self.is_primary:
+            raise NotPrimaryError(
+                f"P4Runtime {self.address} device {self.device_id}: {status.describe(election_id)}"
+            )
+        return status
 
     def on_primary(self, listener: Callable[[bool], None]) -> None:
         """Call ``listener(True/False)`` whenever primaryship is gained or lost."""

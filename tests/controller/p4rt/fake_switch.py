@@ -3,7 +3,8 @@
 It is not a data plane. It validates IDs, widths, canonical bytes, LPM/ternary/
 range rules and priorities, keeps entries, answers reads in canonical form,
 reports per-update errors in google.rpc.Status details, arbitrates between
-streams by election ID and echoes PacketOut back as PacketIn.
+streams by election ID as spec 5.3 says (no backup is promoted when the primary
+leaves) and echoes PacketOut back as PacketIn.
 """
 
 from __future__ import annotations
@@ -47,23 +48,53 @@ class FakeSwitch(p4r_grpc.P4RuntimeServicer):
         self.packet_outs: list[p4r.PacketOut] = []
         self.write_count = 0
         self._next_stream = 0
+        self.primary_sid: int | None = None
+        self.highest: int | None = None  # election_id_past: the highest id ever received
 
-    # -- arbitration ---------------------------------------------------------------------
+    # -- arbitration (P4Runtime spec 5.3/5.4, no promotion) ------------------------------
 
     def primary_election_id(self) -> int | None:
-        return max((eid for eid, _ in self.streams.values()), default=None)
+        if self.primary_sid is None:
+            return None
+        return self.streams[self.primary_sid][0]
+
+    def _answer(self, sid: int) -> p4r.StreamMessageResponse:
+        resp = p4r.StreamMessageResponse()
+        arb = resp.arbitration
+        arb.device_id = self.device_id
+        if self.highest is not None:  # election_id_past; unset while never a primary
+            arb.election_id.high = self.highest >> 64
+            arb.election_id.low = self.highest & ((1 << 64) - 1)
+        if self.primary_sid is None:
+            arb.status.code = rpc_code.NOT_FOUND
+        elif sid == self.primary_sid:
+            arb.status.code = rpc_code.OK
+        else:
+            arb.status.code = rpc_code.ALREADY_EXISTS
+        return resp
 
     def _notify_all(self) -> None:
-        primary = self.primary_election_id()
-        for eid, queue in self.streams.values():
-            resp = p4r.StreamMessageResponse()
-            resp.arbitration.device_id = self.device_id
-            resp.arbitration.election_id.high = (primary or 0) >> 64
-            resp.arbitration.election_id.low = (primary or 0) & ((1 << 64) - 1)
-            resp.arbitration.status.code = (
-                rpc_code.OK if eid == primary else rpc_code.ALREADY_EXISTS
-            )
-            queue.put_nowait(resp)
+        for sid, (_, queue) in self.streams.items():
+            queue.put_nowait(self._answer(sid))
+
+    def _arbitrate(self, sid: int, eid: int, queue: asyncio.Queue[Any]) -> None:
+        if any(other != sid and e == eid for other, (e, _) in self.streams.items()):
+            queue.put_nowait(Invalid(rpc_code.INVALID_ARGUMENT, f"election id {eid} in use"))
+            return
+        self.streams[sid] = (eid, queue)
+        if self.highest is None or eid >= self.highest:
+            self.highest, self.primary_sid = eid, sid
+            self._notify_all()
+        elif sid == self.primary_sid:  # the primary downgraded itself: nobody is
+            self.primary_sid = None
+            self._notify_all()
+        else:
+            queue.put_nowait(self._answer(sid))  # a new backup: only it is told
+
+    def _leave(self, sid: int) -> None:
+        if self.streams.pop(sid, None) is not None and sid == self.primary_sid:
+            self.primary_sid = None  # no promotion: every backup hears NOT_FOUND
+            self._notify_all()
 
     async def StreamChannel(self, request_iterator: Any, context: Any) -> Any:
         queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -75,8 +106,7 @@ class FakeSwitch(p4r_grpc.P4RuntimeServicer):
                 kind = req.WhichOneof("update")
                 if kind == "arbitration":
                     eid = (req.arbitration.election_id.high << 64) | req.arbitration.election_id.low
-                    self.streams[sid] = (eid, queue)
-                    self._notify_all()
+                    self._arbitrate(sid, eid, queue)
                 elif kind == "packet":
                     self.packet_outs.append(req.packet)
                     resp = p4r.StreamMessageResponse()
@@ -94,11 +124,12 @@ class FakeSwitch(p4r_grpc.P4RuntimeServicer):
                 item = await queue.get()
                 if item is None:
                     break
+                if isinstance(item, Invalid):
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(item))
                 yield item
         finally:
             task.cancel()
-            self.streams.pop(sid, None)
-            self._notify_all()
+            self._leave(sid)
 
     def kick_all_streams(self) -> None:
         """Simulate a switch restart of the stream side: every stream ends."""

@@ -149,7 +149,11 @@ async def test_packet_out_and_in(client: P4RuntimeClient, fake) -> None:  # type
     assert switch.packet_outs[0].metadata[0].value == b"\x05"
 
 
-async def test_primaryship_moves_to_higher_election_id(client: P4RuntimeClient, fake) -> None:  # type: ignore[no-untyped-def]
+async def test_primaryship_moves_to_higher_election_id(
+    client: P4RuntimeClient,
+    fake,
+    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
+) -> None:
     _, address = fake
     events: list[bool] = []
     client.on_primary(events.append)
@@ -158,14 +162,85 @@ async def test_primaryship_moves_to_higher_election_id(client: P4RuntimeClient, 
     try:
         await wait_for(lambda: not client.is_primary)
         assert events == [False]
+        assert client.status is not None
+        assert (client.status.code, client.status.highest) == ("ALREADY_EXISTS", 20)
+        assert "lost primaryship: backup: election id 20 is primary (ours 10)" in caplog.text
         with pytest.raises(RpcError, match="PERMISSION_DENIED"):
             await client.insert([route(1, "10.0.0.0/8", 1)])
         with pytest.raises(NotPrimaryError):
             await client.packet_out(PacketOut(b"x", {"egress_port": 1}))
     finally:
         await other.close()
-    await wait_for(lambda: client.is_primary)
+    # Spec 5.3: the primary left, nobody is promoted; the backup hears NOT_FOUND
+    # carrying the highest id seen, and must re-arbitrate with one >= it.
+    await wait_for(lambda: client.status is not None and client.status.code == "NOT_FOUND")
+    assert client.status.highest == 20 and not client.is_primary
+    assert events == [False]
+    with pytest.raises(NotPrimaryError, match=r"no primary .* id >= 20 \(ours 15\)"):
+        # below election_id_past: still nobody is primary (and the error says what it takes)
+        await client.arbitrate(15, timeout=5)
+    status = await client.arbitrate(20, timeout=5)
+    assert status.code == "OK" and client.is_primary and client.election_id == 20
     assert events == [False, True]
+    await client.insert([route(1, "10.0.0.0/8", 1)])  # writes carry the new id
+
+
+async def test_arbitrate_takes_over_from_a_live_primary(
+    client: P4RuntimeClient, fake, p4info: p4i.P4Info
+) -> None:  # type: ignore[no-untyped-def]
+    _, address = fake
+    other = P4RuntimeClient(address, device_id=1, election_id=20)
+    other_events: list[bool] = []
+    other.on_primary(other_events.append)
+    await other.connect(timeout=5)
+    try:
+        await wait_for(lambda: not client.is_primary)
+        status = await client.arbitrate(21, timeout=5)
+        assert (status.code, status.highest) == ("OK", 21)
+        await wait_for(lambda: not other.is_primary)
+        assert other_events == [True, False]
+        assert other.status is not None and other.status.code == "ALREADY_EXISTS"
+        await client.insert([route(1, "10.0.0.0/8", 1)])
+        with pytest.raises(RpcError, match="PERMISSION_DENIED"):
+            other.use_pipeline(p4info)
+            await other.insert([route(1, "10.1.0.0/16", 1)])
+    finally:
+        await other.close()
+
+
+async def test_arbitrate_with_an_id_in_use_is_refused_and_reverted(
+    client: P4RuntimeClient, fake
+) -> None:  # type: ignore[no-untyped-def]
+    _, address = fake
+    other = P4RuntimeClient(address, device_id=1, election_id=20)
+    await other.connect(timeout=5)
+    try:
+        await wait_for(lambda: not client.is_primary)
+        with pytest.raises(NotPrimaryError, match=r"election id 20 refused: INVALID_ARGUMENT"):
+            await client.arbitrate(20, timeout=5)
+        # The refused id is dropped: the stream reconnects with 10 as a backup.
+        assert client.election_id == 10
+        await wait_for(lambda: client.status is not None and client.status.highest == 20)
+        assert other.is_primary and not client.is_primary
+    finally:
+        await other.close()
+
+
+async def test_primary_downgrading_itself_leaves_no_primary(client: P4RuntimeClient) -> None:
+    events: list[bool] = []
+    client.on_primary(events.append)
+    status = await client.arbitrate(3, timeout=5, require_primary=False)
+    assert (status.code, status.highest) == ("NOT_FOUND", 10)
+    assert events == [False] and not client.is_primary
+    assert "arbitrate with an election id >= 10 (ours 3)" in status.describe(3)
+    await client.arbitrate(10, timeout=5)
+    assert events == [False, True]
+
+
+async def test_arbitrate_before_connect_fails_clearly() -> None:
+    cli = P4RuntimeClient("127.0.0.1:1")
+    with pytest.raises(NotPrimaryError, match="arbitrate before connect"):
+        await cli.arbitrate(5)
 
 
 async def test_backup_client_connects_without_primaryship(client: P4RuntimeClient, fake) -> None:  # type: ignore[no-untyped-def]
