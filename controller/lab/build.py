@@ -14,7 +14,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable
 
-from controller.lab.netns import Netns, NetnsError, list_netns, require_tools, run, veth
+from controller.lab.netns import Netns, NetnsError, list_netns, require_tools, veth
 from controller.lab.plan import LabPlan, nat_inside
 
 Progress = Callable[[str], None]
@@ -133,11 +133,15 @@ def _masquerade(ns: Netns, out_if: str) -> None:
 
 
 def destroy(namespaces: list[str]) -> list[str]:
-    """Delete the namespaces that exist (veths go with them); return those deleted."""
+    """Delete the namespaces that exist (veths go with them); return those deleted.
+
+    Processes still inside are ended first: a switch adopted by a restarted daemon
+    is in no recorded process group, and deleting its namespace would not stop it.
+    """
     present = list_netns()
     gone = []
     for name in namespaces:
         if name in present:
-            run(["ip", "netns", "delete", name], check=False)
+            Netns(name).delete()
             gone.append(name)
     return gone
