@@ -14,6 +14,7 @@ print as addresses (see ``values.format_value``).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from finsy.proto import p4r
@@ -114,8 +115,9 @@ def entity_string(codec: Codec, ent: e.Entity) -> str:
         for member in ent.members:
             norm = codec.decode(codec.encode(e.ValueSetEntry(ent.value_set, [member])))
             assert isinstance(norm, e.ValueSetEntry)
+            # An unnamed bit<W> field (spec 8.3) is shown under the set's name.
             fields = [
-                _fmt_match(f, norm.members[0][f.name])
+                _fmt_match(replace(f, name=f.short), norm.members[0][f.name])
                 for f in vs.match_fields
                 if f.name in norm.members[0]
             ]

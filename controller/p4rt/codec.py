@@ -13,7 +13,7 @@ from finsy.proto import p4r
 
 from controller.p4rt import entities as e
 from controller.p4rt.errors import P4ValueError, SchemaError
-from controller.p4rt.match import decode_match, encode_match
+from controller.p4rt.match import decode_match, encode_match, value_set_member
 from controller.p4rt.schema import P4Schema, Table
 from controller.p4rt.values import decode, encode, parse_int
 
@@ -153,9 +153,10 @@ class Codec:
         elif isinstance(ent, e.ValueSetEntry):
             vs = s.value_sets[ent.value_set]
             out.value_set_entry.value_set_id = vs.id
+            what = f"value set {vs.short}"
             for member in ent.members:
-                what = f"value set {vs.short}"
-                fields = encode_match(vs.match_fields, member, what, for_read=for_read)
+                match = value_set_member(vs, member, what)
+                fields = encode_match(vs.match_fields, match, what, for_read=for_read)
                 out.value_set_entry.members.add().match.extend(fields)
         else:
             raise SchemaError(f"cannot encode {type(ent).__name__}")

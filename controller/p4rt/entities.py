@@ -116,10 +116,15 @@ class CloneSession:
 
 @dataclass
 class ValueSetEntry:
-    """The members of a parser value set; each member is a match dict like a table's."""
+    """The members of a parser value set; each member is a match dict like a table's.
+
+    A value_set<bit<W>> has one unnamed field (P4Runtime spec 8.3): write its
+    members as ``{"<value set name>": v}`` or as bare values ``v``; they are
+    read back keyed by the P4Info field name, which is ``""``.
+    """
 
     value_set: str
-    members: list[dict[str, MatchValue]] = field(default_factory=list)
+    members: list[dict[str, MatchValue] | MatchValue] = field(default_factory=list)
 
 
 @dataclass

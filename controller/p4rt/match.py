@@ -14,7 +14,7 @@ from typing import Any
 from finsy.proto import p4r
 
 from controller.p4rt.errors import P4ValueError, SchemaError
-from controller.p4rt.schema import Field
+from controller.p4rt.schema import Extern, Field
 from controller.p4rt.values import decode, encode, parse_int, parse_prefix, to_bytes
 
 
@@ -29,7 +29,7 @@ def _pair(value: Any, sep: str, what: str) -> tuple[Any, Any]:
 
 def encode_field(fld: Field, value: Any, what: str) -> p4r.FieldMatch | None:
     """One FieldMatch, or None when the value is a don't-care that must be omitted."""
-    what = f"{what} field {fld.name}"
+    what = f"{what} field {fld.short}"
     fm = p4r.FieldMatch(field_id=fld.id)
     width = fld.bitwidth
     kind = fld.match_type
@@ -106,7 +106,7 @@ def decode_match(
         if fld is None:
             raise SchemaError(f"{what}: unknown match field id {fm.field_id}")
         w = fld.bitwidth
-        fwhat = f"{what} field {fld.name}"
+        fwhat = f"{what} field {fld.short}"
         kind = fm.WhichOneof("field_match_type")
         if kind == "exact":
             out[fld.name] = decode(fm.exact.value, w, fwhat)
@@ -121,3 +121,27 @@ def decode_match(
         else:
             raise SchemaError(f"{fwhat}: unsupported match kind {kind!r}")
     return out
+
+
+def value_set_member(vs: Extern, member: Any, what: str) -> Mapping[str, Any]:
+    """A value set member as a match dict keyed by P4Info field names.
+
+    Struct value sets are keyed by member name. A value_set<bit<W>> has one
+    field with no name (P4Runtime spec 8.3), so its member may be given as
+    ``{short_name: v}``, ``{full_name: v}``, ``{"": v}`` (the P4Info name) or
+    positionally as the bare value ``v``.
+    """
+    fields = vs.match_fields
+    single = fields[0] if len(fields) == 1 and not fields[0].name else None
+    if not isinstance(member, Mapping):
+        if single is None:
+            names = ", ".join(f.name for f in fields)
+            raise P4ValueError(
+                f"{what}: a member is a dict of its fields ({names}), got {member!r}"
+            )
+        return {"": member}
+    if single is not None and len(member) == 1:
+        (key,) = member
+        if key in (vs.name, vs.alias):
+            return {"": member[key]}
+    return member

@@ -203,8 +203,18 @@ class P4Schema:
             width = reg.type_spec.bitstring.bit.bitwidth
             self.registers.add(Extern(*_named(reg.preamble), size=reg.size, bitwidth=width))
         for vs in p4info.value_sets:
+            short = vs.preamble.alias or vs.preamble.name
+            # P4Runtime spec 8.3: a value_set<bit<W>> has one match field, id 1,
+            # with NO name; callers know it by the value set's own name (alias).
+            unnamed = len(vs.match) == 1 and not vs.match[0].name
             fields = tuple(
-                Field(m.id, m.name, "", m.bitwidth, MATCH_TYPES.get(m.match_type, "exact"))
+                Field(
+                    m.id,
+                    m.name,
+                    short if unnamed else "",
+                    m.bitwidth,
+                    MATCH_TYPES.get(m.match_type, "exact"),
+                )
                 for m in vs.match
             )
             self.value_sets.add(Extern(*_named(vs.preamble), size=vs.size, match_fields=fields))

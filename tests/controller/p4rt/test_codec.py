@@ -252,3 +252,42 @@ def test_ternary_rule_matches_spec(codec: Codec, value: int, mask: int) -> None:
     else:
         msg = codec.encode(ent).table_entry
         assert len(msg.match) == (0 if mask == 0 else 1)
+
+
+def test_unnamed_value_set_field_by_set_name_or_position(codec: Codec) -> None:
+    # P4Runtime spec 8.3: value_set<bit<16>> tag_types has one match field, id 1,
+    # with no name. Every accepted form encodes to that one exact field.
+    forms: list[object] = [
+        {"tag_types": 0x88CC},
+        {"MyParser.tag_types": 0x88CC},
+        {"": 0x88CC},
+        0x88CC,
+        "0x88cc",
+    ]
+    wire = codec.encode(ValueSetEntry("tag_types", forms))
+    members = wire.value_set_entry.members
+    assert wire.value_set_entry.value_set_id == 50331650
+    assert {m.SerializeToString() for m in members} == {members[0].SerializeToString()}
+    assert [(f.field_id, f.exact.value) for f in members[0].match] == [(1, b"\x88\xcc")]
+    decoded = codec.decode(wire)
+    assert decoded == ValueSetEntry("tag_types", [{"": 0x88CC}] * len(forms))
+    assert round_trip(codec, decoded) == decoded
+    assert entity_string(codec, ValueSetEntry("tag_types", [0x8100, {"tag_types": 0x88A8}])) == (
+        "value_set tag_types {tag_types=33024; tag_types=34984}"
+    )
+
+
+def test_value_set_member_errors_name_the_set(codec: Codec) -> None:
+    with pytest.raises(
+        P4ValueError, match=r"value set ike_ports: a member is a dict of its fields \(port\)"
+    ):
+        codec.encode(ValueSetEntry("ike_ports", [500]))
+    with pytest.raises(SchemaError, match=r"value set ike_ports: no match field 'ike_ports'"):
+        codec.encode(ValueSetEntry("ike_ports", [{"ike_ports": 500}]))
+    with pytest.raises(SchemaError, match=r"value set tag_types: no match field 'port'"):
+        codec.encode(ValueSetEntry("tag_types", [{"port": 1}]))
+    with pytest.raises(
+        P4ValueError,
+        match=r"value set tag_types field tag_types: value 65536 does not fit in 16 bits",
+    ):
+        codec.encode(ValueSetEntry("tag_types", [0x10000]))

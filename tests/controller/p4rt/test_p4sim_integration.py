@@ -27,6 +27,7 @@ from controller.p4rt import (
     RegisterEntry,
     Replica,
     TableEntry,
+    ValueSetEntry,
     WriteError,
 )
 from targets.p4sim.runtime.bundle import Bundle, bundle_from_path
@@ -227,3 +228,38 @@ async def test_reconcile_manages_default_entries(client: P4RuntimeClient) -> Non
     assert plan.counts == {"insert": 2, "modify": 1, "delete": 0}
     plan = await client.reconcile(desired, scope)
     assert plan.updates == [] and plan.unchanged == 3
+
+
+async def test_bit_value_set_written_by_its_own_name(client: P4RuntimeClient) -> None:
+    # small.p4: value_set<bit<16>>(4) ike_ports; p4sim's P4Info gives its one
+    # field id 1 and no name (P4Runtime spec 8.3).
+    vs = client._codec().schema.value_sets["ike_ports"]
+    assert [(f.id, f.name) for f in vs.match_fields] == [(1, "")]
+    await client.modify([ValueSetEntry("ike_ports", [{"ike_ports": 500}, 4500])])
+    (got,) = await client.read([ValueSetEntry("ike_ports")])
+    assert isinstance(got, ValueSetEntry)
+    assert sorted(m[""] for m in got.members) == [500, 4500]
+    assert client.entry_string(got) in (
+        "value_set ike_ports {ike_ports=500; ike_ports=4500}",
+        "value_set ike_ports {ike_ports=4500; ike_ports=500}",
+    )
+
+
+async def test_backup_takes_over_p4sim_only_by_re_arbitrating(
+    client: P4RuntimeClient, switch: tuple[Device, str]
+) -> None:
+    _, address = switch
+    backup = P4RuntimeClient(address, device_id=1, election_id=2, backoff=(0.02, 0.1))
+    await backup.connect(timeout=5, require_primary=False)
+    try:
+        assert backup.status is not None and backup.status.code == "ALREADY_EXISTS"
+        await client.close()  # the primary (id 3) leaves; p4sim promotes nobody
+        await wait_for(lambda: backup.status is not None and backup.status.code == "NOT_FOUND")
+        assert backup.status.highest == 3 and not backup.is_primary
+        status = await backup.arbitrate(3, timeout=5)
+        assert status.code == "OK" and backup.is_primary
+        backup.use_pipeline(client._codec().schema.p4info)
+        await backup.insert(ENTRIES[:1])
+        assert len(await backup.read([TableEntry("vrf_fib")])) == 1
+    finally:
+        await backup.close()
