@@ -3,6 +3,17 @@
 One receive thread per interface; frames this socket sent itself are
 ignored (PACKET_IGNORE_OUTGOING, with a fallback on the packet type) so the
 switch never sees its own transmissions.
+
+Checksum offload: a host behind a veth usually leaves its TCP/UDP checksum
+to the "hardware" (CHECKSUM_PARTIAL): the checksum field holds only the
+folded pseudo-header sum.  AF_PACKET hands us those bytes as they are and
+reports the fact only through PACKET_AUXDATA (``tp_status`` bit
+TP_STATUS_CSUMNOTREADY, linux/if_packet.h).  A switch that forwards such a
+frame unchanged makes the receiving kernel drop it, so for flagged frames we
+do what the NIC would have done: ``field = ~fold(sum(L4 header + payload))``
+over the segment with the partial sum left in the field (RFC 1071 sums are
+additive, so this equals the checksum over pseudo-header + segment computed
+from scratch).  Unflagged frames pay only the cmsg status test.
 """
 
 from __future__ import annotations
@@ -10,7 +21,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import struct
+import sys
 import threading
+from array import array
 
 from targets.p4sim.runtime.ports.base import Deliver
 
@@ -18,9 +32,94 @@ log = logging.getLogger("p4sim.ports")
 
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263
+PACKET_AUXDATA = 8
 PACKET_IGNORE_OUTGOING = 23
 PACKET_OUTGOING = 4
+TP_STATUS_CSUMNOTREADY = 1 << 3
+# struct tpacket_auxdata: u32 status, len, snaplen; u16 mac, net, vlan_tci, vlan_tpid
+AUXDATA_LEN = 20
 RCVBUF = 4 * 1024 * 1024
+
+ETH_P_IPV4 = 0x0800
+ETH_P_IPV6 = 0x86DD
+VLAN_TPIDS = (0x8100, 0x88A8)
+IPPROTO_TCP = 6
+IPPROTO_UDP = 17
+CSUM_OFFSET = {IPPROTO_TCP: 16, IPPROTO_UDP: 6}  # checksum field within the L4 header
+# IPv6 extension headers a checksummed segment may sit behind (RFC 8200 4.1):
+# hop-by-hop, routing, destination options; each is (next, len-in-8-octets - 1, ...).
+IPV6_EXT = (0, 43, 60)
+_SWAP = sys.byteorder == "little"
+
+
+def _ones_sum(data: bytes | memoryview) -> int:
+    """The folded 16-bit ones' complement sum of ``data`` in network order (RFC 1071)."""
+    if len(data) % 2:
+        data = bytes(data) + b"\x00"
+    words = array("H")  # native order: RFC 1071 sums are byte-order independent
+    words.frombytes(data)
+    total = sum(words)
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    if _SWAP:
+        total = ((total & 0xFF) << 8) | (total >> 8)
+    return total
+
+
+def _l4_span(frame: bytes) -> tuple[int, int, int] | None:
+    """(l4 start, l4 end, protocol) of an Ethernet/[VLAN]/IPv4|IPv6 TCP or UDP frame, else None."""
+    off = 12
+    if len(frame) < off + 2:
+        return None
+    ethertype = int.from_bytes(frame[off : off + 2], "big")
+    off += 2
+    while ethertype in VLAN_TPIDS:
+        if len(frame) < off + 4:
+            return None
+        ethertype = int.from_bytes(frame[off + 2 : off + 4], "big")
+        off += 4
+    if ethertype == ETH_P_IPV4:
+        if len(frame) < off + 20 or frame[off] >> 4 != 4:
+            return None
+        ihl = (frame[off] & 0x0F) * 4
+        total = int.from_bytes(frame[off + 2 : off + 4], "big")
+        if ihl < 20 or total < ihl or int.from_bytes(frame[off + 6 : off + 8], "big") & 0x3FFF:
+            return None  # bad header, or a fragment: its checksum cannot be partial
+        proto, start, end = frame[off + 9], off + ihl, off + total
+    elif ethertype == ETH_P_IPV6:
+        if len(frame) < off + 40 or frame[off] >> 4 != 6:
+            return None
+        end = off + 40 + int.from_bytes(frame[off + 4 : off + 6], "big")
+        proto, start = frame[off + 6], off + 40
+        while proto in IPV6_EXT:
+            if len(frame) < start + 8:
+                return None
+            proto, start = frame[start], start + (frame[start + 1] + 1) * 8
+    else:
+        return None
+    if proto not in CSUM_OFFSET or end > len(frame) or start + CSUM_OFFSET[proto] + 2 > end:
+        return None
+    return start, end, proto
+
+
+def complete_partial_checksum(frame: bytes) -> bytes:
+    """``frame`` with its CHECKSUM_PARTIAL TCP/UDP checksum completed.
+
+    The field holds the folded pseudo-header sum (what Linux leaves for the
+    NIC); the finished checksum is the complement of the sum over the whole
+    segment with that field left in place.  Frames that are not
+    Ethernet/IP TCP or UDP, or whose headers are inconsistent, come back
+    unchanged (the kernel would have sent them as they are, too).
+    """
+    span = _l4_span(frame)
+    if span is None:
+        return frame
+    start, end, proto = span
+    csum = ~_ones_sum(memoryview(frame)[start:end]) & 0xFFFF
+    if proto == IPPROTO_UDP and csum == 0:
+        csum = 0xFFFF  # RFC 768: zero means "no checksum", send all ones instead
+    at = start + CSUM_OFFSET[proto]
+    return frame[:at] + csum.to_bytes(2, "big") + frame[at + 2 :]
 
 
 class AfPacketPort:
@@ -36,6 +135,9 @@ class AfPacketPort:
         with contextlib.suppress(OSError):  # older kernels: filtered by packet type below
             self.sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
             self._kernel_filters_outgoing = True
+        # Ask for tpacket_auxdata with each frame: the only place the kernel says
+        # "checksum not ready" (offload left on by the sender).
+        self.sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, RCVBUF)
         self._thread: threading.Thread | None = None
@@ -49,21 +151,28 @@ class AfPacketPort:
 
     def _loop(self, deliver: Deliver) -> None:
         number = self.number
-        fast = self._kernel_filters_outgoing  # then plain recv(): no address tuple per frame
-        recv, recvfrom = self.sock.recv, self.sock.recvfrom
+        check_outgoing = not self._kernel_filters_outgoing
+        recvmsg = self.sock.recvmsg
+        ancbuf = socket.CMSG_SPACE(AUXDATA_LEN)
+        unpack_status = struct.Struct("=I").unpack_from
         while not self._closed:
             try:
-                if fast:
-                    frame = recv(65535)
-                else:
-                    frame, addr = recvfrom(65535)
-                    if addr[2] == PACKET_OUTGOING:
-                        continue
+                frame, anc, _flags, addr = recvmsg(65535, ancbuf)
             except OSError:
                 if self._closed:
                     return
                 continue
+            if check_outgoing and addr[2] == PACKET_OUTGOING:
+                continue
             try:
+                for level, kind, data in anc:
+                    if (
+                        level == SOL_PACKET
+                        and kind == PACKET_AUXDATA
+                        and len(data) >= 4
+                        and unpack_status(data)[0] & TP_STATUS_CSUMNOTREADY
+                    ):
+                        frame = complete_partial_checksum(frame)
                 deliver(number, frame)
             except Exception as exc:  # one bad frame must not stop the port
                 log.warning("port %d: frame dropped: %s", number, exc)
