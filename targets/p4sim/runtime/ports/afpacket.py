@@ -36,6 +36,10 @@ PACKET_AUXDATA = 8
 PACKET_IGNORE_OUTGOING = 23
 PACKET_OUTGOING = 4
 TP_STATUS_CSUMNOTREADY = 1 << 3
+# The receive path moves an 802.1Q/802.1ad tag out of the frame into the skb;
+# packet sockets see the frame without it and the tag only in tpacket_auxdata.
+TP_STATUS_VLAN_VALID = 1 << 4
+TP_STATUS_VLAN_TPID_VALID = 1 << 6
 # struct tpacket_auxdata: u32 status, len, snaplen; u16 mac, net, vlan_tci, vlan_tpid
 AUXDATA_LEN = 20
 RCVBUF = 4 * 1024 * 1024
@@ -122,6 +126,18 @@ def complete_partial_checksum(frame: bytes) -> bytes:
     return frame[:at] + csum.to_bytes(2, "big") + frame[at + 2 :]
 
 
+def _apply_auxdata(frame: bytes, aux: tuple[int, ...]) -> bytes:
+    """Put back the VLAN tag the kernel took out, then complete a partial checksum."""
+    status, tci, tpid = aux[0], aux[5], aux[6]
+    if status & TP_STATUS_VLAN_VALID and len(frame) >= 12:
+        if not status & TP_STATUS_VLAN_TPID_VALID:
+            tpid = 0x8100
+        frame = frame[:12] + struct.pack("!HH", tpid, tci) + frame[12:]
+    if status & TP_STATUS_CSUMNOTREADY:
+        frame = complete_partial_checksum(frame)
+    return frame
+
+
 class AfPacketPort:
     def __init__(self, number: int, ifname: str) -> None:
         self.number = number
@@ -154,7 +170,7 @@ class AfPacketPort:
         check_outgoing = not self._kernel_filters_outgoing
         recvmsg = self.sock.recvmsg
         ancbuf = socket.CMSG_SPACE(AUXDATA_LEN)
-        unpack_status = struct.Struct("=I").unpack_from
+        unpack_aux = struct.Struct("=IIIHHHH").unpack_from
         while not self._closed:
             try:
                 frame, anc, _flags, addr = recvmsg(65535, ancbuf)
@@ -166,13 +182,8 @@ class AfPacketPort:
                 continue
             try:
                 for level, kind, data in anc:
-                    if (
-                        level == SOL_PACKET
-                        and kind == PACKET_AUXDATA
-                        and len(data) >= 4
-                        and unpack_status(data)[0] & TP_STATUS_CSUMNOTREADY
-                    ):
-                        frame = complete_partial_checksum(frame)
+                    if level == SOL_PACKET and kind == PACKET_AUXDATA and len(data) >= AUXDATA_LEN:
+                        frame = _apply_auxdata(frame, unpack_aux(data))
                 deliver(number, frame)
             except Exception as exc:  # one bad frame must not stop the port
                 log.warning("port %d: frame dropped: %s", number, exc)

@@ -234,3 +234,59 @@ def test_offloaded_udp_and_tcp_forwarded_with_correct_checksums(csum_ns: str) ->
         for s in (tap_sw1, h2, udp4, udp6, tcp4):
             s.close()
         ports.close()
+
+
+def test_vlan_tag_taken_out_by_the_kernel_is_put_back(csum_ns: str) -> None:
+    """The receive path moves a tag into skb metadata (packet sockets see it only in
+    auxdata); p4sim must forward the frame with its tag."""
+    device = forwarding_device((1, 2))
+    ports = PortManager(device)
+    device.emit = ports.emit
+
+    def open_all() -> tuple[AfPacketPort, AfPacketPort, socket.socket, socket.socket]:
+        p1, p2 = AfPacketPort(1, "sw1"), AfPacketPort(2, "sw2")
+        socks = []
+        for dev in ("h1", "h2"):
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+            s.bind((dev, 0))
+            s.setsockopt(263, 8, 1)  # SOL_PACKET, PACKET_AUXDATA: see where the tag went
+            s.settimeout(0.2)
+            socks.append(s)
+        return p1, p2, socks[0], socks[1]
+
+    p1, p2, h1, h2 = in_netns(csum_ns, open_all)
+    ports.add(1, p1)
+    ports.add(2, p2)
+    ports.start()
+    try:
+        marker = os.urandom(8)
+        sent = bytes(
+            Ether(src=MAC_H1, dst=MAC_H2)
+            / Dot1Q(vlan=10, prio=5)
+            / IP(src="10.10.0.1", dst="10.10.0.2")
+            / UDP(sport=4000, dport=5555)
+            / marker
+        )
+        deadline = time.monotonic() + 5
+        tci = None
+        while tci is None and time.monotonic() < deadline:
+            h1.send(sent)
+            try:
+                frame, anc, _f, _a = h2.recvmsg(65535, socket.CMSG_SPACE(20))
+            except TimeoutError:
+                continue
+            if marker not in frame:
+                continue
+            aux = [struct.unpack_from("=IIIHHHH", d) for lvl, k, d in anc if (lvl, k) == (263, 8)]
+            if frame[12:14] == b"\x81\x00":
+                tci = struct.unpack_from("!H", frame, 14)[0]
+            elif aux and aux[0][0] & (1 << 4):
+                tci = aux[0][5]
+            else:
+                tci = -1  # forwarded without its tag
+        assert tci is not None, "the tagged frame was not forwarded"
+        assert tci == (5 << 13) | 10
+    finally:
+        h1.close()
+        h2.close()
+        ports.close()
