@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -157,9 +158,11 @@ async def primed(rig: Rig) -> Rig:
     return rig
 
 
-@pytest.fixture
-async def vs_rig() -> AsyncIterator[tuple[Rig, InprocPort]]:
-    """valueset.p4 on the real engine, primary controller 10, one in-process wire."""
+@contextlib.asynccontextmanager
+async def engine_rig_for(
+    request: p4r.SetForwardingPipelineConfigRequest,
+) -> AsyncIterator[tuple[Rig, InprocPort]]:
+    """The real engine behind real gRPC: primary controller 10, one in-process wire."""
     device = Device(load_engine, device_id=0, cpu_port=CPU_PORT)
     ports = PortManager(device)
     device.emit = ports.emit
@@ -171,7 +174,7 @@ async def vs_rig() -> AsyncIterator[tuple[Rig, InprocPort]]:
     rig = Rig(device, p4r_grpc.P4RuntimeStub(channel), port, [], [])
     try:
         await rig.controller(10)
-        await rig.stub.SetForwardingPipelineConfig(valueset_request())
+        await rig.stub.SetForwardingPipelineConfig(request)
         yield rig, wire
     finally:
         for c in rig.controllers:
@@ -179,3 +182,10 @@ async def vs_rig() -> AsyncIterator[tuple[Rig, InprocPort]]:
         await channel.close()
         await server.stop(None)
         ports.close()
+
+
+@pytest.fixture
+async def vs_rig() -> AsyncIterator[tuple[Rig, InprocPort]]:
+    """valueset.p4 on the real engine."""
+    async with engine_rig_for(valueset_request()) as rig:
+        yield rig

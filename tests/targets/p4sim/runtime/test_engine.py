@@ -7,15 +7,12 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from finsy.proto import p4r, p4r_grpc, rpc_code
+from finsy.proto import p4r, rpc_code
 
-from targets.p4sim.runtime.device import Device
-from targets.p4sim.runtime.loader import load_engine
-from targets.p4sim.runtime.ports import InprocPort, PortManager
-from targets.p4sim.runtime.server import start_server
+from targets.p4sim.runtime.ports import InprocPort
 
-from .conftest import Controller, Rig, write_errors
-from .engine_rig import CPU_PORT, basic_bundle, fwd_entry, ids, lpm_entry, pipeline_request
+from .conftest import Controller, Rig, engine_rig_for, write_errors
+from .engine_rig import basic_bundle, fwd_entry, ids, lpm_entry, pipeline_request
 
 pytestmark = pytest.mark.unit
 
@@ -29,25 +26,8 @@ def ipv4_frame(dst: bytes, size: int = 64) -> bytes:
 
 @pytest.fixture
 async def engine_rig() -> AsyncIterator[tuple[Rig, InprocPort]]:
-    device = Device(load_engine, device_id=0, cpu_port=CPU_PORT)
-    ports = PortManager(device)
-    device.emit = ports.emit
-    wire = InprocPort()
-    ports.set_default(wire)
-    ports.start()
-    server, port = await start_server(device, "127.0.0.1:0")
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-    rig = Rig(device, p4r_grpc.P4RuntimeStub(channel), port, [], [])
-    try:
-        await rig.controller(10)
-        await rig.stub.SetForwardingPipelineConfig(pipeline_request())
-        yield rig, wire
-    finally:
-        for c in rig.controllers:
-            await c.close()
-        await channel.close()
-        await server.stop(None)
-        ports.close()
+    async with engine_rig_for(pipeline_request()) as rig:
+        yield rig
 
 
 INSERT = p4r.Update.INSERT
