@@ -146,15 +146,28 @@ def bgp_families(sessions: list[BgpSessionInfo]) -> list[Family]:
         "counter",
         "Prefixes from the neighbor refused by policy.",
     )
+    spoofs = Family(
+        "sl3vpn_bgp_spoof_attempts_total",
+        "counter",
+        "Routes from the neighbor seen covering a red address (draft 4 spoof attempts).",
+    )
+    spoof_now = Family(
+        "sl3vpn_bgp_spoof_route",
+        "gauge",
+        "1 per route from the neighbor that covers a red address now (spoof attempt).",
+    )
     for s in sessions:
         key = {"neighbor": s["neighbor"], "color": s["color"]}
+        spoofs.add(s["spoof_attempts"], **key)
+        for prefix in s["spoof_routes"] or []:
+            spoof_now.add(1, **key, prefix=prefix)
         state.add(BGP_STATES.get(str(s["state"]).lower(), 0), **key)
         if s["uptime"] is not None:
             up.add(float(s["uptime"]), **key)
         rx.add(s["received"], **key)
         tx.add(s["advertised"], **key)
         rej.add(s["rejected"], **key)
-    return [state, up, rx, tx, rej]
+    return [state, up, rx, tx, rej, spoofs, spoof_now]
 
 
 def sa_families(status: SaStatus) -> list[Family]:

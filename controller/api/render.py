@@ -45,16 +45,24 @@ def render_vrf(vrfs: list[dict[str, Any]]) -> str:
 def render_routes(routes: list[dict[str, Any]]) -> str:
     if not routes:
         return "No routes.\n"
-    legend = "Codes: * installed in the switch, L local, S spoof refused\n\n"
+    legend = (
+        "Codes: * installed in the switch, L local, S spoof refused,\n"
+        "       ! a black-session route covers the next hop (spoof attempt, not used)\n\n"
+    )
     out = [legend]
+    marked: list[str] = []
     for vrf, group in groupby(
         sorted(routes, key=lambda r: (str(r["vrf"]), str(r["family"]))), key=lambda r: r["vrf"]
     ):
         rows = []
         for r in group:
+            spoof = r["spoof"] or []
             code = ("*" if r["installed"] else " ") + (
-                "L" if r["local"] else "S" if r["verdict"] == "spoof" else " "
+                "L" if r["local"] else "S" if r["verdict"] == "spoof" else "!" if spoof else " "
             )
+            if spoof:
+                via = ", ".join(spoof)
+                marked.append(f"  {vrf} {r['prefix']} next hop {r['next_hop']}: {via}\n")
             rows.append(
                 (
                     code,
@@ -73,6 +81,9 @@ def render_routes(routes: list[dict[str, Any]]) -> str:
             )
         )
         out.append("\n")
+    if marked:
+        out.append("Spoof attempts (black routes covering a red next hop, draft section 4):\n")
+        out.extend(marked)
     return "".join(out).rstrip("\n") + "\n"
 
 
@@ -102,6 +113,9 @@ def render_bgp(sessions: list[dict[str, Any]]) -> str:
         error = s["last_error"] or s["reason"]  # "reason": controller.bgp.show's name
         if error:
             text += f"  {s['neighbor']}: last error: {error}\n"
+        if s["spoof_attempts"]:
+            now = ", ".join(s["spoof_routes"] or []) or "-"
+            text += f"  {s['neighbor']}: spoof attempts {s['spoof_attempts']}, now: {now}\n"
     return text
 
 

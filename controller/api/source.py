@@ -83,6 +83,9 @@ class RouteInfo(TypedDict):
     verdict: str  # "local" | "resolved" | "unresolved" | "spoof" ...
     tunnel_endpoint: str | None  # black endpoint the route resolved to
     installed: bool  # written to the switch
+    # Black-session routes ("10.255.0.0/24 from 203.0.113.1") that cover the next hop:
+    # spoof attempts (draft section 4), reported even while a red route wins.
+    spoof: list[str]
 
 
 class BgpSessionInfo(TypedDict):
@@ -96,6 +99,8 @@ class BgpSessionInfo(TypedDict):
     advertised: int  # prefixes out
     rejected: int
     last_error: str | None
+    spoof_attempts: int  # black routes seen covering a red address (draft 4), ever
+    spoof_routes: list[str]  # the prefixes of those present now
 
 
 class IkeSaInfo(TypedDict):

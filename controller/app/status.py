@@ -7,6 +7,7 @@ SAs are described by SPI, index and suite only.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import time
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("sl3vpn.status")
 Record = dict[str, Any]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class DaemonStatus:
@@ -51,6 +53,7 @@ class DaemonStatus:
                 continue
             installed = r.local or (str(r.endpoint), r.tenant) in state.sas
             ev = comp.last_event.get((name, str(prefix)))
+            nh = ev.next_hop if ev is not None and not r.local else None
             out.append(
                 {
                     "vrf": name,
@@ -63,6 +66,7 @@ class DaemonStatus:
                     "verdict": "local" if r.local else "resolved",
                     "tunnel_endpoint": str(r.endpoint) if r.endpoint else None,
                     "installed": installed,
+                    "spoof": self._spoof_marks(nh),
                 }
             )
         rejected: list[Record] = comp.status()["rejected"]  # type: ignore[assignment]
@@ -70,8 +74,18 @@ class DaemonStatus:
             fam = "ipv6" if ":" in rej["prefix"] else "ipv4"
             if (vrf and rej["vrf"] != vrf) or (family and fam != family):
                 continue
-            out.append({**rej, "local": False, "installed": False, "label": None})
+            nh = ipaddress.ip_address(rej["next_hop"]) if rej["next_hop"] else None
+            out.append(
+                {**rej, "local": False, "installed": False, "label": None}
+                | {"spoof": self._spoof_marks(nh)}
+            )
         return out
+
+    def _spoof_marks(self, next_hop: IPAddress | None) -> list[str]:
+        """Black routes that cover this red next hop: spoof attempts (draft 4)."""
+        if next_hop is None or self.d.bgp is None:
+            return []
+        return [a.describe() for a in self.d.bgp.core.spoof_watch.covering(next_hop)]
 
     def bgp(self) -> list[Record]:
         if self.d.bgp is None:

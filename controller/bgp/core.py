@@ -34,6 +34,7 @@ from controller.bgp.path import (
 from controller.bgp.policy import export_attrs, import_reject
 from controller.bgp.resolve import Resolution, Resolver
 from controller.bgp.rib import Change, Rib
+from controller.bgp.spoofwatch import SpoofWatch
 from controller.bgp.vpnview import RouteEvent, VpnView
 from controller.bgp.vrf import LabelAllocator, Vrf
 from controller.bgp.wire.route_refresh import RefreshSubtype, RouteRefreshMessage
@@ -50,6 +51,9 @@ class SpeakerCore:
         self.black = Rib()
         self.resolver = Resolver(self.red, self.black, cfg.mpls_in_ipsec_tunnel_type)
         self.vpn = VpnView(self.resolver, self.counters, enabled=bool(cfg.vrfs))
+        self.spoof_watch = SpoofWatch(self.black)
+        for lo in cfg.red_loopbacks:
+            self.spoof_watch.add_red(lo.address)
         self.labels = LabelAllocator(*cfg.label_range)
         self.vrfs: dict[str, Vrf] = {}
         for vc in cfg.vrfs:
@@ -294,6 +298,7 @@ class SpeakerCore:
 
     def _on_down(self, peer: IPAddress, sess: s.Session, ev: s.Down) -> None:
         self.adj_out[peer] = {}
+        self.spoof_watch.peer_down(peer)
         self._pending[peer].clear()
         neg = sess.last_negotiated
         gr = neg.graceful_restart if neg is not None else None
@@ -362,6 +367,8 @@ class SpeakerCore:
         changes: list[Change | None] = []
         for nlri in upd.withdrawn:
             changes.append(rib.withdraw(nlri, peer))
+            if n.color is Color.BLACK:
+                self.spoof_watch.withdrawn(peer, nlri)
         red_loopbacks = self._known_red_loopbacks()
         for path in upd.announced:
             reason: str | None
@@ -374,6 +381,8 @@ class SpeakerCore:
             if reason is not None:
                 self._reject(peer, f"{path.nlri}: {reason}")
                 changes.append(rib.withdraw(path.nlri, peer))
+                if n.color is Color.BLACK and not is_vpn_family(path.nlri.family):
+                    self.spoof_watch.rejected(peer, path.nlri)
                 continue
             changes.append(rib.update(path))
         self._apply(rib, changes)
@@ -421,10 +430,13 @@ class SpeakerCore:
             if is_vpn_family(ch.nlri.family):
                 if color is Color.RED and self.vrfs:
                     paths = rib.paths(ch.nlri)
+                    self.spoof_watch.vpn_paths(ch.nlri, paths)
                     for v in self.vrfs.values():
                         if v.set_candidates(ch.nlri, paths):
                             self._vrf_dirty.add((v.name, ch.nlri.prefix))
                 continue
+            if color is Color.BLACK:
+                self.spoof_watch.black_changed(ch.nlri)
             if not ch.best_changed:
                 continue
             # A unicast change (red or black) may change how VPN next hops resolve.
@@ -446,9 +458,12 @@ class SpeakerCore:
         addr = ch.nlri.prefix.network_address
         tt = self.cfg.mpls_in_ipsec_tunnel_type
         if ch.new is not None and any(t.tunnel_type == tt for t in ch.new.attrs.tunnels):
-            self._red_loopbacks_seen.add(addr)
-        elif ch.new is None:
+            if addr not in self._red_loopbacks_seen:
+                self._red_loopbacks_seen.add(addr)
+                self.spoof_watch.add_red(addr)
+        elif ch.new is None and addr in self._red_loopbacks_seen:
             self._red_loopbacks_seen.discard(addr)
+            self.spoof_watch.remove_red(addr)
 
     def resolve(self, path: Path) -> Resolution:
         return self.vpn.resolve(path)

@@ -36,6 +36,9 @@ def sessions_data(core: SpeakerCore, now: float | None = None) -> list[dict[str,
                 "received": sum(1 for _ in rib.adj_in(addr)),
                 "advertised": len(core.adj_out.get(addr, {})),
                 "rejected": sum(c for (p, _), c in core.rejects.items() if p == addr),
+                # Black routes covering red addresses (draft 4): detected ever, present now.
+                "spoof_attempts": core.spoof_watch.per_peer[addr],
+                "spoof_routes": [str(x.prefix) for x in core.spoof_watch.of_peer(addr)],
                 "messages": dict(sorted(sess.counters.items())),
             }
         )

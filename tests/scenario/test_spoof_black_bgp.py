@@ -6,7 +6,11 @@ loopback (10.255.0.12/32) and a covering 10.255.0.0/24: the spoof of section 4,
 an attempt to pull cpe1's VPN traffic for cpe2 onto a black route. cpe1 must
 ignore the red loopback route (counted as rejected), keep every VPN route
 resolved through the red loopback routes from the RRs, and keep sending the
-tenant traffic as ESP to the genuine black loopbacks only.
+tenant traffic as ESP to the genuine black loopbacks only. The genuine routes win,
+so no VPN route is ever refused as a spoof; the attempt is detected all the same
+(controller/bgp/spoofwatch.py): a warning in cpe1's log naming the provider and
+each prefix, a per-neighbour count, every VPN route whose next hop they cover
+marked in `show routes`, and the metrics.
 
 GoBGP runs in the underlay namespace itself, so its TCP segments leave the
 veth towards cpe1 with the checksum offloaded (only the pseudo-header sum in
@@ -71,6 +75,14 @@ def _show(lab: Lab, node: str, what: str) -> list | dict:
         capture_output=True, text=True, timeout=20, check=True,
     ).stdout  # fmt: skip
     return json.loads(out)
+
+
+def _metrics(lab: Lab, node: str) -> str:
+    """The daemon's Prometheus page, fetched inside its namespace."""
+    url = "http://127.0.0.1:9100/metrics"
+    fetch = f"import urllib.request as u; print(u.urlopen({url!r}).read().decode())"
+    argv = Netns(lab.plan.cpe(node).ns).exec_argv([sys.executable, "-c", fetch])
+    return subprocess.run(argv, capture_output=True, text=True, timeout=20, check=True).stdout
 
 
 def _wait(predicate, seconds: float, what: str):
@@ -186,6 +198,30 @@ def test_spoofed_red_loopback_is_ignored_and_traffic_stays_on_genuine_tunnels(
     assert str(c2.cpe.black_loopback) in {t["endpoint"] for t in tunnels}
     composer = _doc(lab, "cpe1")["counters"].get("composer", {})
     assert composer.get("routes_spoof", 0) == 0
+
+    # The spoof attempt is detected although the genuine red routes win (draft section 4).
+    spoofed = [f"10.255.0.0/24 from {gw}"]
+    black = next(b for b in _show(lab, "cpe1", "bgp") if b["color"] == "black")
+    assert black["spoof_attempts"] == 2, black  # the refused /32 and the covering /24
+    assert black["spoof_routes"] == ["10.255.0.0/24", f"{c2.cpe.red_loopback}/32"]
+    for r in remote:
+        to_cpe2 = r["tunnel_endpoint"] == str(c2.cpe.black_loopback)
+        want = [f"{c2.cpe.red_loopback}/32 from {gw}", *spoofed] if to_cpe2 else spoofed
+        assert r["spoof"] == want, r
+    text = subprocess.run(
+        [sys.executable, "-m", "controller", "show", "routes",
+         "--socket", str(lab.state.run_dir / "cpe1.sock")],
+        capture_output=True, text=True, timeout=20, check=True,
+    ).stdout  # fmt: skip
+    marked = [ln for ln in text.splitlines() if ln.startswith("*!")]
+    assert len(marked) == len(remote), text
+    log_text = (lab.state.run_dir / "cpe1.log").read_text()
+    for prefix in ("10.255.0.0/24", f"{c2.cpe.red_loopback}/32"):
+        assert f"SPOOF attempt: black neighbor {gw} advertises {prefix}," in log_text
+    metrics = _metrics(lab, "cpe1")
+    key = f'neighbor="{gw}",color="black"'
+    assert f"sl3vpn_bgp_spoof_attempts_total{{{key}}} 2" in metrics.splitlines()
+    assert f'sl3vpn_bgp_spoof_route{{{key},prefix="10.255.0.0/24"}} 1' in metrics.splitlines()
 
     pattern = new_pattern()
     pcap = tmp_path / "cpe1.pcap"

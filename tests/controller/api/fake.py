@@ -52,6 +52,7 @@ def _route(vrf: str, prefix: str, **kw: object) -> RouteInfo:
         "verdict": "resolved",
         "tunnel_endpoint": "198.51.100.12",
         "installed": True,
+        "spoof": [],
     }
     r.update(kw)  # type: ignore[typeddict-item]
     return r
@@ -68,7 +69,7 @@ ROUTES: list[RouteInfo] = [
         verdict="local",
     ),
     _route("blue", "10.1.2.0/24"),
-    _route("blue", "2001:db8:1:2::/64"),
+    _route("blue", "2001:db8:1:2::/64", spoof=["10.255.0.0/24 from 203.0.113.1"]),
     _route(
         "green",
         "10.1.2.0/24",
@@ -78,6 +79,7 @@ ROUTES: list[RouteInfo] = [
         verdict="spoof",
         tunnel_endpoint=None,
         installed=False,
+        spoof=["10.255.0.13/32 from 203.0.113.1", "10.255.0.0/24 from 203.0.113.1"],
     ),
 ]
 
@@ -93,6 +95,8 @@ BGP: list[BgpSessionInfo] = [
         "advertised": 3,
         "rejected": 0,
         "last_error": None,
+        "spoof_attempts": 0,
+        "spoof_routes": [],
     },
     {
         "neighbor": "10.255.0.2",
@@ -105,6 +109,8 @@ BGP: list[BgpSessionInfo] = [
         "advertised": 0,
         "rejected": 0,
         "last_error": "connect: connection refused",
+        "spoof_attempts": 0,
+        "spoof_routes": [],
     },
     {
         "neighbor": "203.0.113.1",
@@ -117,6 +123,8 @@ BGP: list[BgpSessionInfo] = [
         "advertised": 1,
         "rejected": 1,
         "last_error": None,
+        "spoof_attempts": 3,
+        "spoof_routes": ["10.255.0.0/24", "10.255.0.13/32"],
     },
 ]
 

@@ -80,6 +80,12 @@ async def test_collect_reads_back_with_the_reference_parser() -> None:
         == 1590
     )
     assert fams["sl3vpn_tunnels"][2] == {(("verdict", "resolved"),): 1, (("verdict", "spoof"),): 1}
+    black = (("color", "black"), ("neighbor", "203.0.113.1"))
+    assert fams["sl3vpn_bgp_spoof_attempts"][2][black] == 3
+    assert fams["sl3vpn_bgp_spoof_attempts"][2][(("color", "red"), ("neighbor", "10.255.0.1"))] == 0
+    assert fams["sl3vpn_bgp_spoof_route"][2] == {
+        tuple(sorted((*black, ("prefix", p)))): 1 for p in ("10.255.0.0/24", "10.255.0.13/32")
+    }
     assert "sl3vpn_scrape_error" not in fams
     # Every family has HELP and TYPE exactly once, before its samples.
     lines = text.splitlines()

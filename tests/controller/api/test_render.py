@@ -76,6 +76,8 @@ def test_bgp_summary() -> None:
     columns_line_up(text, "Neighbor", "10.255.0.1", "State/PfxRcd", "12")
     assert "Total neighbors 3, established 2" in text
     assert "  10.255.0.2: last error: connect: connection refused" in lines
+    assert "  203.0.113.1: spoof attempts 3, now: 10.255.0.0/24, 10.255.0.13/32" in lines
+    assert sum("spoof attempts" in ln for ln in lines) == 1
 
 
 def test_vrf() -> None:
@@ -112,7 +114,15 @@ def test_routes_grouped_by_vrf_with_codes() -> None:
     assert local.split() == ["*L", "10.1.1.0/24", "16", "-", "-", "65000:1", "local"]
     spoof = next(ln for ln in lines if ln.startswith(" S "))
     assert spoof.split() == ["S", "10.1.2.0/24", "200", "10.255.0.13", "-", "65000:2", "spoof"]
-    assert any(ln.split()[:2] == ["*", "2001:db8:1:2::/64"] for ln in lines)
+    # A black route covers the next hop while the red one wins: marked, and named below.
+    assert any(ln.split()[:2] == ["*!", "2001:db8:1:2::/64"] for ln in lines)
+    assert not any(ln.split()[:2] == ["*!", "10.1.2.0/24"] for ln in lines)
+    notes = lines[lines.index(next(ln for ln in lines if ln.startswith("Spoof attempts"))) + 1 :]
+    assert notes == [
+        "  blue 2001:db8:1:2::/64 next hop 10.255.0.12: 10.255.0.0/24 from 203.0.113.1",
+        "  green 10.1.2.0/24 next hop 10.255.0.13: 10.255.0.13/32 from 203.0.113.1, "
+        "10.255.0.0/24 from 203.0.113.1",
+    ]
     assert render("routes", []) == "No routes.\n"
 
 

@@ -221,6 +221,42 @@ def vpn_trio(start: bool = True, **b_kw: Any) -> Net:
     return net
 
 
+E = "203.0.113.9"  # an Internet peer on B's black session (AS 64999)
+
+
+def _add_provider(net: Net) -> None:
+    from controller.bgp.config import NeighborConfig, SpeakerConfig
+    from controller.bgp.core import SpeakerCore
+    from controller.bgp.path import Color
+
+    e_n = NeighborConfig(ip(B), 65000, Color.BLACK, connect_retry_time=5, idle_hold_time=1)
+    net.add(E, SpeakerCore(SpeakerConfig(64999, ip(E), neighbors=(e_n,))))
+
+
+def with_black_peer(**b_kw: Any) -> Net:
+    """``vpn_trio`` where B also has a black EBGP session to the provider E."""
+    net = vpn_trio(start=False, black_peers=[(E, 64999)], **b_kw)
+    _add_provider(net)
+    start_all(net)
+    return net
+
+
+def spoof_setup() -> Net:
+    """As ``with_black_peer``, but A has no black loopback, so no red loopback route yet."""
+    from controller.bgp.config import SpeakerConfig
+    from controller.bgp.core import SpeakerCore
+
+    net = Net()
+    net.add(RR, SpeakerCore(rr_config(RR, [A, B])))
+    a_cfg = cpe_config("10.255.0.1", "10.255.0.1", "198.51.100.1", [RR])
+    net.add(A, SpeakerCore(SpeakerConfig(**{**a_cfg.__dict__, "black_loopback": None})))
+    b_cfg = cpe_config("10.255.0.2", "10.255.0.2", "198.51.100.2", [RR], black_peers=[(E, 64999)])
+    net.add(B, SpeakerCore(b_cfg))
+    _add_provider(net)
+    start_all(net)
+    return net
+
+
 def notifications(net: Net, sender: str | None = None) -> list[tuple[int, int]]:
     """(code, subcode) of every NOTIFICATION sent so far (by ``sender`` if given)."""
     from controller.bgp.wire.message import decode_message

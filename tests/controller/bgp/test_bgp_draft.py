@@ -7,7 +7,22 @@ a black EBGP session to an Internet peer E (203.0.113.9, AS 64999).
 import ipaddress
 
 import pytest
-from bgp_pump import RR, A, B, Net, cpe_config, inject, ip, net_, rr_config, start_all, states
+from bgp_pump import (
+    RR,
+    A,
+    B,
+    E,
+    Net,
+    cpe_config,
+    inject,
+    ip,
+    net_,
+    rr_config,
+    spoof_setup,
+    start_all,
+    states,
+    with_black_peer,
+)
 from bgp_pump import vpn_trio as _trio
 
 from controller.bgp import convert
@@ -30,16 +45,7 @@ from controller.bgp.wire.attributes.ext_communities import ExtCommunity
 from controller.bgp.wire.nlri.rd import RouteDistinguisher
 
 pytestmark = pytest.mark.unit
-E = "203.0.113.9"
 TT = 0xFFFE  # default MPLS-in-IPsec tunnel type
-
-
-def with_black_peer(**b_kw: object) -> Net:
-    net = _trio(start=False, black_peers=[(E, 64999)], **b_kw)
-    e_n = NeighborConfig(ip(B), 65000, Color.BLACK, connect_retry_time=5, idle_hold_time=1)
-    net.add(E, SpeakerCore(SpeakerConfig(64999, ip(E), neighbors=(e_n,))))
-    start_all(net)
-    return net
 
 
 def black_rib(node: SpeakerCore) -> set[str]:
@@ -247,27 +253,8 @@ def test_s34_next_hop_unchanged_on_ebgp_red_sessions() -> None:
 # ---- section 4 ------------------------------------------------------------------------
 
 
-def _spoof_setup() -> Net:
-    """A without a black loopback (so no red loopback route yet); E offers a covering route."""
-    net = Net()
-    net.add(RR, SpeakerCore(rr_config(RR, [A, B])))
-    a_cfg = cpe_config("10.255.0.1", "10.255.0.1", "198.51.100.1", [RR])
-    a_cfg = SpeakerConfig(**{**a_cfg.__dict__, "black_loopback": None})
-    net.add(A, SpeakerCore(a_cfg))
-    net.add(
-        B,
-        SpeakerCore(
-            cpe_config("10.255.0.2", "10.255.0.2", "198.51.100.2", [RR], black_peers=[(E, 64999)])
-        ),
-    )
-    e_n = NeighborConfig(ip(B), 65000, Color.BLACK, connect_retry_time=5, idle_hold_time=1)
-    net.add(E, SpeakerCore(SpeakerConfig(64999, ip(E), neighbors=(e_n,))))
-    start_all(net)
-    return net
-
-
 def test_s4_resolution_through_black_route_is_a_spoof() -> None:
-    net = _spoof_setup()
+    net = spoof_setup()
     a, b, e = net.node(A), net.node(B), net.node(E)
     e.announce(net_("10.255.0.0/16"), ip(E), Color.BLACK, net.now)
     a.add_vrf_route("blue", net_("172.16.1.0/24"), net.now)
@@ -295,7 +282,7 @@ def test_s4_resolution_through_black_route_is_a_spoof() -> None:
 
 
 def test_s4_spoof_through_black_host_route_for_unknown_red_loopback() -> None:
-    net = _spoof_setup()
+    net = spoof_setup()
     a, b, e = net.node(A), net.node(B), net.node(E)
     e.announce(net_("10.255.0.1/32"), ip(E), Color.BLACK, net.now)
     a.add_vrf_route("blue", net_("172.16.1.0/24"), net.now)
@@ -405,7 +392,7 @@ def test_s32_mobility_black_loopback_change_converges() -> None:
 
 
 def test_s4_spoof_detected_when_black_route_arrives_after_vpn_route() -> None:
-    net = _spoof_setup()
+    net = spoof_setup()
     a, b, e = net.node(A), net.node(B), net.node(E)
     a.add_vrf_route("blue", net_("172.16.1.0/24"), net.now)
     net.settle()

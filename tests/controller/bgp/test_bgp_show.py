@@ -3,8 +3,7 @@
 import json
 
 import pytest
-from bgp_pump import RR, A, B, ip, net_
-from test_bgp_draft import E, _spoof_setup
+from bgp_pump import RR, A, B, E, ip, net_, spoof_setup
 
 from controller.bgp import show
 from controller.bgp.path import Color
@@ -13,7 +12,7 @@ pytestmark = pytest.mark.unit
 
 
 def test_show_everything_after_a_spoof() -> None:
-    net = _spoof_setup()
+    net = spoof_setup()
     a, b, e = net.node(A), net.node(B), net.node(E)
     e.announce(net_("10.255.0.0/16"), ip(E), Color.BLACK, net.now)
     a.add_vrf_route("blue", net_("172.16.1.0/24"), net.now)
