@@ -18,7 +18,14 @@ Choices worth knowing:
   * The BGP CHILD_SA's selectors are TCP between the loopbacks (any port): "port
     179 in either direction" is not one selector pair; the pipeline's SPD table
     steers only port 179 into it.
-  * If both C-PEs start an IKE SA at once, the one the lower black address
+  * Eager set-up between two C-PEs is started by the lower black address. The
+    higher one waits ``initiate_grace`` seconds for the peer's IKE SA (or
+    CHILD_SA) before it creates its own: when both started at once, the
+    duplicate was closed seconds later, after the lab had converged, and the
+    CHILD_SA in use was replaced (counters restarted). A peer that never
+    initiates (a third-party one, a lazy one) only costs that delay. Lazy
+    triggers (a packet waiting) start at once.
+  * If both C-PEs still start an IKE SA at once, the one the lower black address
     initiated survives (see :meth:`TunnelManager._dedupe`).
   * The Security Handle is kept with the tunnel for the app; IKE does not need it.
 """
@@ -40,6 +47,7 @@ from controller.ipsec.sad import SaDatabase
 
 PROTO_MPLS_IN_IP = 137  # RFC 4023
 PROTO_TCP = 6
+INITIATE_GRACE = 3.0  # seconds the higher black address leaves the lower one to initiate
 
 
 def mpls_child(
@@ -85,6 +93,7 @@ class Tunnel:
     security_handle: bytes | None = None
     ike: IkeSa | None = None
     children: set[str] = field(default_factory=set)
+    initiate_at: float | None = None  # waiting for the peer to initiate until then
 
 
 class TunnelManager:
@@ -103,6 +112,7 @@ class TunnelManager:
         self.make_config = make_config
         self.per_tenant, self.lazy = per_tenant, lazy
         self.log = log
+        self.initiate_grace = INITIATE_GRACE
         self.tunnels: dict[tuple[str, str | None], Tunnel] = {}
 
     # -- app calls ----------------------------------------------------------------------
@@ -120,7 +130,7 @@ class TunnelManager:
         tun = self.tunnels.setdefault(key, Tunnel(key[0], key[1]))
         tun.security_handle = security_handle
         if not self.lazy:
-            self._start(tun, now)
+            self._start(tun, now, defer=True)
 
     def packet_needs_tunnel(
         self, peer_black_addr: str, tenant: str | None = None, *, now: float
@@ -159,6 +169,9 @@ class TunnelManager:
                 self.sad.child_down(ev.child, now)
             elif isinstance(ev, IkeUp):
                 self._dedupe(sa, now)
+                for tun in self.tunnels.values():
+                    if tun.peer == sa.remote[0] and tun.ike is None:
+                        tun.ike = sa  # the peer initiated while we waited
             elif isinstance(ev, PeerMoved):
                 self.sad.peer_moved(ev.old[0], ev.new[0], ev.new[1])
             elif isinstance(ev, IkeDown) and sa.successor is None:
@@ -177,6 +190,15 @@ class TunnelManager:
             self.daemon.rekey_child(spi_in, now)
         else:
             self.daemon.delete_child(spi_in, now)
+
+    def tick(self, now: float) -> bool:
+        """Start what waited in vain for the peer to initiate; True if anything started."""
+        due = [
+            t for t in self.tunnels.values() if t.initiate_at is not None and now >= t.initiate_at
+        ]
+        for tun in due:
+            self._start(tun, now, defer=True)
+        return bool(due)
 
     # -- internals --------------------------------------------------------------------------
 
@@ -222,7 +244,12 @@ class TunnelManager:
             self.daemon.configs.append(cfg)
             return cfg
 
-    def _start(self, tun: Tunnel, now: float) -> None:
+    def _waits_for(self, peer: str) -> bool:
+        """Eager set-up is the lower black address's to start (see the module docstring)."""
+        ours, theirs = ipaddress.ip_address(self.local), ipaddress.ip_address(peer)
+        return (ours.version, int(ours)) > (theirs.version, int(theirs))
+
+    def _start(self, tun: Tunnel, now: float, defer: bool = False) -> None:
         name = f"cpe-{tun.peer}"
         cfg = self.accept(tun.peer)
         child = f"mpls-{tun.tenant}" if tun.tenant else "mpls"
@@ -231,6 +258,14 @@ class TunnelManager:
             life = dataclasses.replace(base.lifetimes) if base is not None else None
             cfg.children.append(mpls_child(self.local, tun.peer, tun.tenant, life))
         live = self._ike_for(tun.peer)
+        have = live is not None and any(c.name == child for c in live.children)
+        if defer and not have and self._waits_for(tun.peer):
+            if tun.initiate_at is None:
+                tun.initiate_at = now + self.initiate_grace
+            if now < tun.initiate_at:
+                tun.ike = live or tun.ike
+                return
+        tun.initiate_at = None
         if live is None:
             tun.ike = self.daemon.initiate(name, (self.local, 500), (tun.peer, 500), now, child)
             tun.children.add(child)

@@ -36,7 +36,6 @@ def _ping(ns: str, dst: str, count: int) -> None:
 def test_daemons_per_tenant_sas(per_tenant_daemon_lab) -> None:
     """Per-tenant SAs (draft section 4): each tenant gets its own CHILD_SA per C-PE pair."""
     lab = per_tenant_daemon_lab
-    _matrix_ok(lab.plan)
 
     def mpls_sas(node: str) -> dict[tuple[str, str | None], tuple[int, int]]:
         """(peer, tenant) -> (outbound SPI, packets out) of each per-tenant MPLS CHILD_SA."""
@@ -46,22 +45,36 @@ def test_daemons_per_tenant_sas(per_tenant_daemon_lab) -> None:
             if c["name"].startswith("mpls") and c["tenant"] is not None
         }
 
-    cpe2 = str(lab.plan.cpe("cpe2").cpe.black_loopback)
-    cpe3 = str(lab.plan.cpe("cpe3").cpe.black_loopback)
+    cpes = [c.name for c in lab.plan.cpes]
+    blacks = {c.name: str(c.cpe.black_loopback) for c in lab.plan.cpes}
+
+    def spis() -> dict[str, dict[tuple[str, str | None], int]]:
+        return {n: {k: v[0] for k, v in mpls_sas(n).items()} for n in cpes}
+
+    def complete(now: dict[str, dict[tuple[str, str | None], int]]) -> bool:
+        want = {
+            n: {(blacks[o], t) for o in cpes if o != n for t in ("blue", "green")} for n in cpes
+        }
+        return all(set(now[n]) == want[n] for n in cpes)
+
+    # The status snapshot is rewritten periodically: wait until it shows every SA.
+    deadline = time.monotonic() + 20
+    while not complete(converged := spis()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert complete(converged), converged
+    _matrix_ok(lab.plan)
+    cpe2, cpe3 = blacks["cpe2"], blacks["cpe3"]
     green1 = next(r for r in lab.plan.cpe("cpe1").red if r.site.tenant == "green")
     green2 = next(r for r in lab.plan.cpe("cpe2").red if r.site.tenant == "green")
-    # Packet counters are per SA: a CHILD_SA replaced inside the window (a rekey, or a
-    # duplicate from simultaneous set-up being closed) restarts them, so measure again.
-    for _attempt in range(3):
-        before = mpls_sas("cpe1")
-        assert set(before) == {(p, t) for p in (cpe2, cpe3) for t in ("blue", "green")}
-        _ping(green1.host_ns, str(green2.site.host), 30)
-        time.sleep(2.5)  # the daemon rewrites its status snapshot periodically
-        after = mpls_sas("cpe1")
-        if all(after[k][0] == before[k][0] for k in before):
-            break
-    else:
-        pytest.fail(f"per-tenant SAs kept changing: {before} -> {after}")
+    before = mpls_sas("cpe1")
+    _ping(green1.host_ns, str(green2.site.host), 30)
+    time.sleep(2.5)  # the daemon rewrites its status snapshot periodically
+    after = mpls_sas("cpe1")
+    # After convergence no CHILD_SA is replaced before its lifetime (an hour in the lab):
+    # once, a duplicate from both ends setting up at once was closed here, after the fact.
+    dup = [ln for n in cpes for ln in (lab.state.run_dir / f"{n}.log").read_text().splitlines()
+           if "duplicate IKE SA" in ln]  # fmt: skip
+    assert spis() == converged, dup
     grew = {k: after[k][1] - before[k][1] for k in before}
     assert grew[(cpe2, "green")] >= 29, grew
     assert grew[(cpe2, "blue")] == grew[(cpe3, "blue")] == grew[(cpe3, "green")] == 0, grew

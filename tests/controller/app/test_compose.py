@@ -83,6 +83,10 @@ def test_vpn_route_to_tunnel_to_sa_to_fib(cpe_config: Config) -> None:
     assert not [e for e in state.entries() if e.action == "route_remote"]
     ipsec[BLACK_B].tunnels.ensure_tunnel(BLACK_A, b"\x01\x02", now=0.0)
     pump(ipsec, 0.0)
+    assert changes == []  # B leaves the set-up to A, the lower black address, for a while
+    grace = ipsec[BLACK_B].tunnels.initiate_grace
+    assert ipsec[BLACK_B].tunnels.tick(grace)  # A needs no tunnel to B: B starts it
+    pump(ipsec, grace)
     assert [c.key[2] for c in changes] == ["mpls"]
     for change in changes:
         assert comp.tunnel_change(change) == []

@@ -231,3 +231,74 @@ def test_both_ends_trigger_at_once_and_traffic_flows_both_ways() -> None:
     assert len(list(a.engine.sas())) == len(list(b.engine.sas())) == 4
     assert b.receive(a.send(B_ADDR)) == (cp.Result.OK, MPLS)
     assert a.receive(b.send(A_ADDR)) == (cp.Result.OK, MPLS)
+
+
+def _per_tenant_spis(side: Side, peer: str) -> dict[str, tuple[int, int]] | None:
+    """Child name -> (SPI in, SPI out) of the per-tenant MPLS SAs, None until all are up."""
+    out = {}
+    for tenant in ("blue", "green"):
+        inst = side.sad.tunnels.get((ipaddress.ip_address(peer), tenant, f"mpls-{tenant}"))
+        if inst is None:
+            return None
+        out[tenant] = (inst.child.spi_in, inst.child.spi_out)
+    return out
+
+
+def test_per_tenant_sas_are_not_replaced_after_both_ends_set_up_at_once() -> None:
+    """The lab flake: both C-PEs got the routes at once and both set up SAs; the duplicate
+    IKE SA was closed seconds after convergence, replacing the per-tenant CHILD_SAs in use
+    (packet counters restarted). Now the higher address waits for the lower's set-up."""
+    net, a, b, clock = setup()
+    for side in (a, b):
+        side.mgr.per_tenant = True
+    b.mgr.accept(A_ADDR)
+    for tenant in ("blue", "green"):  # both ends, same instant (routes from the RRs)
+        a.mgr.ensure_tunnel(B_ADDR, tenant=tenant, now=net.now)
+        b.mgr.ensure_tunnel(A_ADDR, tenant=tenant, now=net.now)
+    converged: tuple[dict, dict] | None = None
+    ike_sas: set[tuple[bytes, bytes]] = set()
+    downs = 0
+    while net.now < 40.0:
+        for side in (a, b):
+            side.daemon.tick(net.now)
+            side.mgr.tick(net.now)
+            side.sad.tick(net.now)
+        for _ in range(50):  # one datagram round at a time, as a real network would
+            Net.pump(net, rounds=1)
+            quiet = True
+            for side, name in ((a, A_ADDR), (b, B_ADDR)):
+                events = net.events.pop(name, [])
+                quiet = quiet and not events
+                downs += sum(type(ev).__name__ == "ChildDown" for _, ev in events)
+                side.mgr.on_events(events, net.now)
+            ike_sas |= {sa.spis for side in (a, b) for sa in side.daemon.established()}
+            now = (_per_tenant_spis(a, B_ADDR), _per_tenant_spis(b, A_ADDR))
+            if converged is None and None not in now:
+                converged = now  # what the lab's readiness check would have seen
+            if quiet:
+                break
+        net.now += 0.5
+        clock[0] = net.now
+    assert converged is not None
+    assert (_per_tenant_spis(a, B_ADDR), _per_tenant_spis(b, A_ADDR)) == converged
+    assert len(ike_sas) == 1 and downs == 0  # never a second IKE SA, nothing torn down
+    (ike,) = a.daemon.established()
+    assert ike.initiator  # the lower address set it up
+    for tenant in ("blue", "green"):
+        out = a.sad.outbound_index(B_ADDR, tenant, f"mpls-{tenant}")
+        assert out is not None
+        sealed = a.engine.process(frame(cp.Op.ENCRYPT, out, A_ADDR, B_ADDR, 137, MPLS))
+        assert b.receive(sealed) == (cp.Result.OK, MPLS)
+
+
+def test_the_higher_address_initiates_when_the_peer_never_does() -> None:
+    net, a, b, clock = setup()
+    a.mgr.accept(B_ADDR)  # A would answer B, but has no route that needs a tunnel to B
+    b.mgr.ensure_tunnel(A_ADDR, now=net.now)
+    net.pump()
+    assert b.daemon.sas == {} and b.sad.outbound_index(A_ADDR) is None
+    clock[0] = net.now = b.mgr.initiate_grace
+    assert b.mgr.tick(net.now)
+    net.pump()
+    assert b.sad.outbound_index(A_ADDR) is not None
+    assert a.receive(b.send(A_ADDR)) == (cp.Result.OK, MPLS)
