@@ -115,11 +115,12 @@ def entity_string(codec: Codec, ent: e.Entity) -> str:
         for member in ent.members:
             norm = codec.decode(codec.encode(e.ValueSetEntry(ent.value_set, [member])))
             assert isinstance(norm, e.ValueSetEntry)
-            # An unnamed bit<W> field (spec 8.3) is shown under the set's name.
+            # Decoded members are keyed by field.short: an unnamed bit<W> field
+            # (spec 8.3) by the set's own name.
             fields = [
-                _fmt_match(replace(f, name=f.short), norm.members[0][f.name])
+                _fmt_match(replace(f, name=f.short), norm.members[0][f.short])
                 for f in vs.match_fields
-                if f.name in norm.members[0]
+                if f.short in norm.members[0]
             ]
             members.append(" ".join(fields))
         return f"value_set {_short(vs.short)} {{{'; '.join(members)}}}"

@@ -13,7 +13,7 @@ from finsy.proto import p4r
 
 from controller.p4rt import entities as e
 from controller.p4rt.errors import P4ValueError, SchemaError
-from controller.p4rt.match import decode_match, encode_match, value_set_member
+from controller.p4rt.match import decode_match, encode_match, value_set_member, value_set_read
 from controller.p4rt.schema import P4Schema, Table
 from controller.p4rt.values import decode, encode, parse_int
 
@@ -204,8 +204,10 @@ class Codec:
         if kind == "value_set_entry":
             vse = msg.value_set_entry
             vs = s.value_sets[vse.value_set_id]
+            what = f"value set {vs.short}"
             members = [
-                decode_match(vs.match_fields, m.match, f"value set {vs.short}") for m in vse.members
+                value_set_read(vs, decode_match(vs.match_fields, m.match, what))
+                for m in vse.members
             ]
             return e.ValueSetEntry(vs.short, members)
         raise SchemaError(f"cannot decode entity kind {kind!r}")

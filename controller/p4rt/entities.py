@@ -118,9 +118,9 @@ class CloneSession:
 class ValueSetEntry:
     """The members of a parser value set; each member is a match dict like a table's.
 
-    A value_set<bit<W>> has one unnamed field (P4Runtime spec 8.3): write its
-    members as ``{"<value set name>": v}`` or as bare values ``v``; they are
-    read back keyed by the P4Info field name, which is ``""``.
+    A value_set<bit<W>> has one unnamed field (P4Runtime spec 8.3: id 1, no
+    name): its members are keyed by the value set's own name,
+    ``{"<value set name>": v}``, when read; writes also take bare values ``v``.
     """
 
     value_set: str

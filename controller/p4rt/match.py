@@ -145,3 +145,12 @@ def value_set_member(vs: Extern, member: Any, what: str) -> Mapping[str, Any]:
         if key in (vs.name, vs.alias):
             return {"": member[key]}
     return member
+
+
+def value_set_read(vs: Extern, decoded: dict[str, Any]) -> dict[str, Any]:
+    """A decoded member keyed as callers name it: the unnamed field of a
+    value_set<bit<W>> (P4Runtime spec 8.3: id 1, no name) by the set's own name."""
+    fields = vs.match_fields
+    if len(fields) == 1 and not fields[0].name and "" in decoded:
+        return {vs.short: decoded[""]}
+    return decoded

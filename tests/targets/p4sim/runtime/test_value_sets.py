@@ -126,10 +126,10 @@ async def test_controller_client_writes_and_reads_value_sets(
     try:
         client.use_pipeline(valueset_p4info())
         # P4Runtime spec 8.3 / p4c: the one field of a value_set<bit<W>> has id 1 and
-        # no name, so the controller's schema knows it by the empty name.
-        await client.modify([ValueSetEntry("tag_types", [{"": 0x88CC}])])
+        # no name; the controller keys it by the value set's own name both ways.
+        await client.modify([ValueSetEntry("tag_types", [{"tag_types": 0x88CC}])])
         (got,) = await client.read([ValueSetEntry("tag_types")])
-        assert isinstance(got, ValueSetEntry) and got.members == [{"": 0x88CC}]
+        assert isinstance(got, ValueSetEntry) and got.members == [{"tag_types": 0x88CC}]
     finally:
         await client.close()
     assert await egress(wire, 0x88CC) == 2
