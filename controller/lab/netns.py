@@ -10,16 +10,23 @@ names the command and what `ip` said.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import ipaddress
 import os
 import shutil
 import signal
+import socket
 import subprocess
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from controller.proc import alive
+
+T = TypeVar("T")
+CLONE_NEWNET = 0x40000000  # setns(2): join a network namespace
 
 
 class NetnsError(RuntimeError):
@@ -56,8 +63,78 @@ class Netns:
 
     name: str
 
+    @classmethod
+    def new(cls, name: str) -> Netns:
+        """Create the namespace (loopback up) and return it."""
+        ns = cls(name)
+        ns.create()
+        return ns
+
     def exec_argv(self, argv: Sequence[str]) -> list[str]:
         return ["ip", "netns", "exec", self.name, *argv]
+
+    def popen(self, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
+        """Start a process inside the namespace, leading its own session (stop it by pid)."""
+        return subprocess.Popen(self.exec_argv(argv), start_new_session=True, **kwargs)
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on a thread that entered this namespace; sockets it makes stay in it."""
+        box: dict[str, Any] = {}
+
+        def body() -> None:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = os.open(f"/run/netns/{self.name}", os.O_RDONLY)
+            try:
+                if libc.setns(fd, CLONE_NEWNET) != 0:
+                    raise NetnsError(f"setns into {self.name}: {os.strerror(ctypes.get_errno())}")
+                box["value"] = fn()
+            except BaseException as exc:  # handed to the caller's thread
+                box["error"] = exc
+            finally:
+                os.close(fd)
+
+        t = threading.Thread(target=body, name=f"netns-{self.name}")
+        t.start()
+        t.join()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    def udp_socket(self, address: str, port: int) -> socket.socket:
+        """A non-blocking UDP socket bound inside this namespace."""
+
+        def make() -> socket.socket:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            s = socket.socket(family, socket.SOCK_DGRAM)
+            s.setblocking(False)
+            s.bind((address, port))
+            return s
+
+        return self.call(make)
+
+    def tcp_connect(self, src: str, dst: str, port: int, timeout: float = 5.0) -> socket.socket:
+        """A TCP connection from ``src`` to ``dst`` made inside this namespace."""
+
+        def make() -> socket.socket:
+            s = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET)
+            s.settimeout(timeout)
+            s.bind((src, 0))
+            s.connect((dst, port))
+            return s
+
+        return self.call(make)
+
+    def tcp_listen(self, address: str, port: int) -> socket.socket:
+        """A listening TCP socket inside this namespace."""
+
+        def make() -> socket.socket:
+            s = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((address, port))
+            s.listen(8)
+            return s
+
+        return self.call(make)
 
     def run(self, argv: Sequence[str], *, check: bool = True, timeout: float = 10.0) -> str:
         return run(self.exec_argv(argv), check=check, timeout=timeout)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from peers.fixtures import BgpLab
-from peers.netns import sh
+
+from controller.lab.netns import list_netns
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
@@ -21,11 +22,11 @@ def test_gobgp_bird_frr_exabgp_harness_leaves_nothing_behind(tmp_path: Path, kin
         assert peer.daemon.proc is not None
         pid = peer.daemon.proc.pid
         names = {peer.lab.us.name, peer.lab.peer.name}
-        assert names <= set(sh("ip", "netns", "list").stdout.split())
+        assert names <= list_netns()
         assert str(os.getpid() % 100000) in peer.lab.tag  # names carry the test pid
     finally:
         lab.close()
-    left = set(sh("ip", "netns", "list").stdout.split())
+    left = list_netns()
     assert not names & left
     assert peer.daemon.proc.poll() is not None
     with pytest.raises(ProcessLookupError):  # nothing left in its process group either

@@ -51,11 +51,11 @@ async def until(cond, timeout: float = 10.0) -> None:  # type: ignore[no-untyped
 async def test_runtime_eager_tunnel_reaches_both_engines() -> None:
     if os.geteuid() != 0:
         pytest.fail("needs root for a network namespace")
-    ns = Netns(f"sl3ike-rt-{os.getpid() % 100000}")
+    ns = Netns.new(f"sl3ike-rt-{os.getpid() % 100000}")
     runtimes: list[IpsecRuntime] = []
     try:
         for ip in (A, B):
-            ns.run("ip", "addr", "add", f"{ip}/32", "dev", "lo")
+            ns.run(["ip", "addr", "add", f"{ip}/32", "dev", "lo"])
         engines = {A: EspEngine(), B: EspEngine()}
         for me in (A, B):
             rt = IpsecRuntime(engines[me], me, make_config(me), drain_seconds=0.2)
@@ -92,11 +92,11 @@ async def test_runtime_eager_tunnel_reaches_both_engines() -> None:
 async def test_runtime_both_ends_trigger_at_once_keep_one_ike_sa() -> None:
     if os.geteuid() != 0:
         pytest.fail("needs root for a network namespace")
-    ns = Netns(f"sl3ike-rt2-{os.getpid() % 100000}")
+    ns = Netns.new(f"sl3ike-rt2-{os.getpid() % 100000}")
     runtimes: list[IpsecRuntime] = []
     try:
         for ip in (A, B):
-            ns.run("ip", "addr", "add", f"{ip}/32", "dev", "lo")
+            ns.run(["ip", "addr", "add", f"{ip}/32", "dev", "lo"])
         engines = {A: EspEngine(), B: EspEngine()}
         for me in (A, B):
             rt = IpsecRuntime(engines[me], me, make_config(me), drain_seconds=0.2)

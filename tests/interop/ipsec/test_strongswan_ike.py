@@ -230,7 +230,8 @@ async def test_strongswan_additional_child_sas_both_directions(topo: Topo) -> No
             lifetimes=Lifetimes(None, None),
         )
     )
-    topo.ss.run("ip", "addr", "add", "10.20.2.1/32", "dev", "lo")  # kernel-libipsec routes from it
+    # kernel-libipsec routes from it
+    topo.ss.run(["ip", "addr", "add", "10.20.2.1/32", "dev", "lo"])
     await topo.charon.load(swanctl_conf(extra_child=extra))
     svc = await start_service(topo, cfg)
     try:

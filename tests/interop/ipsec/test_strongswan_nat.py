@@ -28,17 +28,21 @@ US_NATTED, NAT_IN, NAT_OUT = "10.66.1.1", "10.66.1.254", "10.66.0.254"
 @pytest.fixture
 def nat_topo(tmp_path: Path) -> Iterator[Topo]:
     tag = f"{os.getpid() % 100000}n"
-    us, nat, ss = Netns(f"sl3ike-us-{tag}"), Netns(f"sl3ike-nat-{tag}"), Netns(f"sl3ike-ss-{tag}")
+    us, nat, ss = (
+        Netns.new(f"sl3ike-us-{tag}"),
+        Netns.new(f"sl3ike-nat-{tag}"),
+        Netns.new(f"sl3ike-ss-{tag}"),
+    )
     charon = None
     try:
         veth_pair(us, US_NATTED, nat, NAT_IN, tag + "i")
         veth_pair(nat, NAT_OUT, ss, SS_IP, tag + "o")
-        us.run("ip", "route", "add", "default", "via", NAT_IN)
-        nat.run("sysctl", "-qw", "net.ipv4.ip_forward=1")
-        nat.run("nft", "add table ip nat")
-        nat.run("nft", "add chain ip nat post { type nat hook postrouting priority 100 ; }")
-        nat.run("nft", f"add rule ip nat post oifname va{tag}o masquerade")
-        ss.run("ip", "addr", "add", f"{SS_INNER_IP}/32", "dev", "lo")
+        us.run(["ip", "route", "add", "default", "via", NAT_IN])
+        nat.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+        nat.run(["nft", "add table ip nat"])
+        nat.run(["nft", "add chain ip nat post { type nat hook postrouting priority 100 ; }"])
+        nat.run(["nft", f"add rule ip nat post oifname va{tag}o masquerade"])
+        ss.run(["ip", "addr", "add", f"{SS_INNER_IP}/32", "dev", "lo"])
         charon = Charon(ss, tmp_path)
         yield Topo(us, ss, charon, tag)
     finally:

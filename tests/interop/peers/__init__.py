@@ -10,9 +10,10 @@ Pieces:
 * ``fixtures.bgp_lab``: ``bgp_lab.start(kind, families=..., clients=2, rr=True,
   configure=...)`` returns a ``RunningPeer``; ``peer.connect(i)`` gives an
   established :class:`rawbgp.RawSpeaker` from ``us_ips[i]``. For sessions run by
-  our own asyncio speaker, make the socket with ``peer.lab.us.tcp_connect(src,
-  dst)`` (or ``tcp_listen`` when the daemon is active: ``Neighbor.passive=False``)
-  and hand it to ``asyncio.open_connection(sock=...)``.
+  our own asyncio speaker, make the socket with
+  ``peer.lab.us.tcp_connect(src, dst, 179)`` (or ``tcp_listen(addr, 179)`` when the
+  daemon is active: ``Neighbor.passive=False``) and hand it to
+  ``asyncio.open_connection(sock=...)``.
 * Daemon wrappers (``gobgp.GoBgp``, ``bird.Bird``, ``frr.FrrBgpd``,
   ``exabgp.ExaBgp``): config templating, ``wait_established(neighbor)``, RIB
   queries (``rib(family)`` JSON for GoBGP and FRR, ``routes(family)`` text for

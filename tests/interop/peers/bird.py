@@ -66,7 +66,7 @@ class Bird(Daemon):
         ]
 
     def cli(self, *args: str) -> str:
-        return self.ns.run("birdc", "-s", self.socket_path, *args, timeout=10).stdout
+        return self.ns.run(["birdc", "-s", self.socket_path, *args], timeout=10)
 
     def ready(self) -> bool:
         return "BIRD" in self.cli("show", "status")

@@ -88,7 +88,7 @@ class ExaBgp(Daemon):
 
     def ready(self) -> bool:
         # ExaBGP logs nothing when its passive listener is up at INFO level: ask the kernel.
-        out = self.ns.run("ss", "-Hltn", "sport", "=", ":179").stdout
+        out = self.ns.run(["ss", "-Hltn", "sport", "=", ":179"])
         return all(f"{a}:179" in out or f"[{a}]:179" in out for a in self.spec.addresses)
 
     def events(self) -> list[dict[str, Any]]:

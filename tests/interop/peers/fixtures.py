@@ -74,7 +74,7 @@ class RunningPeer:
     ) -> RawSpeaker:
         """Open a session from test-side address ``index`` and finish the OPEN exchange."""
         ip = self.client_ip(index)
-        sock = self.lab.us.tcp_connect(ip, self.address)
+        sock = self.lab.us.tcp_connect(ip, self.address, 179)
         fams = tuple(WIRE_FAMILY[f] for f in (families or self.families))
         # The BGP identifier is always an IPv4 address: the speaker's IPv4 one.
         speaker = RawSpeaker(sock, self.asn, self.lab.us_ips[index], fams)

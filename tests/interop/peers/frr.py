@@ -75,9 +75,7 @@ class FrrBgpd(Daemon):
         ]
 
     def vtysh(self, command: str) -> str:
-        return self.ns.run(
-            "vtysh", "--vty_socket", str(self.workdir), "-c", command, timeout=10
-        ).stdout
+        return self.ns.run(["vtysh", "--vty_socket", str(self.workdir), "-c", command], timeout=10)
 
     def ready(self) -> bool:
         return (self.workdir / "bgpd.vty").exists() and "routerId" in self.vtysh(

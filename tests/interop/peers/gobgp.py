@@ -66,8 +66,7 @@ class GoBgp(Daemon):
         ]
 
     def cli(self, *args: str) -> str:
-        proc = self.ns.run("gobgp", "-u", "127.0.0.1", "-p", str(API_PORT), *args, timeout=10)
-        return proc.stdout
+        return self.ns.run(["gobgp", "-u", "127.0.0.1", "-p", str(API_PORT), *args], timeout=10)
 
     def ready(self) -> bool:
         self.cli("global")

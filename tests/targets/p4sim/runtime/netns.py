@@ -1,17 +1,13 @@
-"""Test helpers: a throw-away network namespace with veth pairs, cleaned up by the caller."""
+"""Test helpers: a throw-away namespace holding veth pairs, built with controller/lab/netns.py."""
 
 from __future__ import annotations
 
-import ctypes
+import contextlib
 import os
 import shutil
-import subprocess
-import threading
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Iterator
 
-T = TypeVar("T")
-CLONE_NEWNET = 0x40000000
+from controller.lab.netns import Netns
 
 
 def can_use_netns() -> str | None:
@@ -23,30 +19,15 @@ def can_use_netns() -> str | None:
     return None
 
 
-def ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True)
-
-
-def in_netns(name: str, fn: Callable[[], T]) -> T:
-    """Run ``fn`` in a thread that entered namespace ``name`` (sockets made there stay there)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    box: dict[str, object] = {}
-
-    def body() -> None:
-        fd = os.open(f"/run/netns/{name}", os.O_RDONLY)
-        try:
-            if libc.setns(fd, CLONE_NEWNET) != 0:
-                box["err"] = OSError(ctypes.get_errno(), "setns failed")
-                return
-            box["val"] = fn()
-        except BaseException as exc:
-            box["err"] = exc
-        finally:
-            os.close(fd)
-
-    t = threading.Thread(target=body)
-    t.start()
-    t.join()
-    if "err" in box:
-        raise box["err"]  # type: ignore[misc]
-    return box["val"]  # type: ignore[return-value]
+@contextlib.contextmanager
+def switch_ns(name: str) -> Iterator[Netns]:
+    """Namespace ``name`` with veth pairs sw1/h1 and sw2/h2, all up; deleted afterwards."""
+    ns = Netns.new(name)
+    try:
+        for i in (1, 2):
+            ns.ip("link", "add", f"sw{i}", "type", "veth", "peer", "name", f"h{i}")
+            for dev in (f"sw{i}", f"h{i}"):
+                ns.link_up(dev)
+        yield ns
+    finally:
+        ns.delete()

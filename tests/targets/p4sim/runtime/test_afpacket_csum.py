@@ -16,10 +16,11 @@ from scapy.layers.inet6 import IPv6, IPv6ExtHdrHopByHop
 from scapy.layers.l2 import Dot1Q, Ether
 from scapy.packet import Packet, Padding
 
+from controller.lab.netns import Netns
 from targets.p4sim.runtime.ports import AfPacketPort, PortManager
 from targets.p4sim.runtime.ports.afpacket import complete_partial_checksum
 
-from .netns import can_use_netns, in_netns, ip
+from .netns import can_use_netns, switch_ns
 from .test_ports import forwarding_device
 
 pytestmark = pytest.mark.unit
@@ -128,25 +129,17 @@ def test_non_ip_and_fragments_unchanged() -> None:
 
 
 @pytest.fixture
-def csum_ns() -> Iterator[str]:
+def csum_ns() -> Iterator[Netns]:
     reason = can_use_netns()
     if reason:
         pytest.skip(reason)
-    name = f"p4simcs{os.getpid()}"
-    ip("netns", "add", name)
-    try:
-        for i in (1, 2):
-            ip("-n", name, "link", "add", f"sw{i}", "type", "veth", "peer", "name", f"h{i}")
-            for dev in (f"sw{i}", f"h{i}"):
-                ip("-n", name, "link", "set", dev, "up")
-        ip("-n", name, "link", "set", "h1", "address", MAC_H1)
-        ip("-n", name, "addr", "add", "10.9.0.1/24", "dev", "h1")
-        ip("-n", name, "-6", "addr", "add", "fd00:9::1/64", "dev", "h1", "nodad")
-        ip("-n", name, "neigh", "add", "10.9.0.2", "lladdr", MAC_H2, "dev", "h1")
-        ip("-n", name, "-6", "neigh", "add", "fd00:9::2", "lladdr", MAC_H2, "dev", "h1")
-        yield name
-    finally:
-        ip("netns", "del", name)
+    with switch_ns(f"p4simcs{os.getpid()}") as ns:
+        ns.ip("link", "set", "h1", "address", MAC_H1)
+        ns.ip("addr", "add", "10.9.0.1/24", "dev", "h1")
+        ns.ip("-6", "addr", "add", "fd00:9::1/64", "dev", "h1", "nodad")
+        ns.ip("neigh", "add", "10.9.0.2", "lladdr", MAC_H2, "dev", "h1")
+        ns.ip("-6", "neigh", "add", "fd00:9::2", "lladdr", MAC_H2, "dev", "h1")
+        yield ns
 
 
 def checksum_ok(frame: bytes) -> bool:
@@ -172,7 +165,7 @@ def wait_for(sock: socket.socket, marker: bytes, send: object) -> bytes:
     raise AssertionError(f"no frame carrying {marker!r} arrived")
 
 
-def test_offloaded_udp_and_tcp_forwarded_with_correct_checksums(csum_ns: str) -> None:
+def test_offloaded_udp_and_tcp_forwarded_with_correct_checksums(csum_ns: Netns) -> None:
     device = forwarding_device((1, 2))
     ports = PortManager(device)
     device.emit = ports.emit
@@ -192,7 +185,7 @@ def test_offloaded_udp_and_tcp_forwarded_with_correct_checksums(csum_ns: str) ->
         tcp4.bind(("10.9.0.1", 0))
         return p1, p2, [*socks, udp4, udp6, tcp4]
 
-    p1, p2, (tap_sw1, h2, udp4, udp6, tcp4) = in_netns(csum_ns, open_all)
+    p1, p2, (tap_sw1, h2, udp4, udp6, tcp4) = csum_ns.call(open_all)
     ports.add(1, p1)
     ports.add(2, p2)
     ports.start()
@@ -236,7 +229,7 @@ def test_offloaded_udp_and_tcp_forwarded_with_correct_checksums(csum_ns: str) ->
         ports.close()
 
 
-def test_vlan_tag_taken_out_by_the_kernel_is_put_back(csum_ns: str) -> None:
+def test_vlan_tag_taken_out_by_the_kernel_is_put_back(csum_ns: Netns) -> None:
     """The receive path moves a tag into skb metadata (packet sockets see it only in
     auxdata); p4sim must forward the frame with its tag."""
     device = forwarding_device((1, 2))
@@ -254,7 +247,7 @@ def test_vlan_tag_taken_out_by_the_kernel_is_put_back(csum_ns: str) -> None:
             socks.append(s)
         return p1, p2, socks[0], socks[1]
 
-    p1, p2, h1, h2 = in_netns(csum_ns, open_all)
+    p1, p2, h1, h2 = csum_ns.call(open_all)
     ports.add(1, p1)
     ports.add(2, p2)
     ports.start()

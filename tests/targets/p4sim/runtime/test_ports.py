@@ -12,6 +12,7 @@ from pathlib import Path
 import pynng
 import pytest
 
+from controller.lab.netns import Netns
 from targets.p4sim.runtime.device import Device
 from targets.p4sim.runtime.ports import (
     AfPacketPort,
@@ -31,7 +32,7 @@ from targets.p4sim.runtime.ports.nanomsg import (
 
 from .builders import INSERT, fwd, update
 from .fake_program import CPU_PORT, fake_bundle, load_fake
-from .netns import can_use_netns, in_netns, ip
+from .netns import can_use_netns, switch_ns
 
 pytestmark = pytest.mark.unit
 
@@ -119,23 +120,15 @@ def test_pcap_files(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def veth_ns() -> Iterator[str]:
+def veth_ns() -> Iterator[Netns]:
     reason = can_use_netns()
     if reason:
         pytest.skip(reason)
-    name = f"p4simt{os.getpid()}"
-    ip("netns", "add", name)
-    try:
-        for i in (1, 2):
-            ip("-n", name, "link", "add", f"sw{i}", "type", "veth", "peer", "name", f"h{i}")
-            for dev in (f"sw{i}", f"h{i}"):
-                ip("-n", name, "link", "set", dev, "up")
-        yield name
-    finally:
-        ip("netns", "del", name)
+    with switch_ns(f"p4simt{os.getpid()}") as ns:
+        yield ns
 
 
-def test_afpacket_ports_forward_between_veths(veth_ns: str) -> None:
+def test_afpacket_ports_forward_between_veths(veth_ns: Netns) -> None:
     device = forwarding_device((1, 2))
     ports = PortManager(device)
     device.emit = ports.emit
@@ -148,7 +141,7 @@ def test_afpacket_ports_forward_between_veths(veth_ns: str) -> None:
         h2.bind(("h2", 0))
         return p1, p2, h1, h2
 
-    p1, p2, h1, h2 = in_netns(veth_ns, open_all)
+    p1, p2, h1, h2 = veth_ns.call(open_all)
     ports.add(1, p1)
     ports.add(2, p2)
     ports.start()
