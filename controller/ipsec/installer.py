@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 import hmac
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -295,6 +295,25 @@ class ExpiryEvent:
 
 
 ExpiryCallback = Callable[[ExpiryEvent], None]
+
+
+class ExpirySubscribers:
+    """The callbacks ``SaInstaller.subscribe`` registered, in order."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[ExpiryCallback] = []
+
+    def subscribe(self, callback: ExpiryCallback) -> Callable[[], None]:
+        self._callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
+
+        return unsubscribe
+
+    def __iter__(self) -> Iterator[ExpiryCallback]:
+        return iter(list(self._callbacks))
 
 
 class SaInstaller(Protocol):
