@@ -25,7 +25,7 @@ import hmac
 import ipaddress
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -345,4 +345,13 @@ class SaInstaller(Protocol):
 
     def subscribe(self, callback: ExpiryCallback) -> Callable[[], None]:
         """Deliver expiry events to callback; returns a function that unsubscribes."""
+        ...
+
+
+@runtime_checkable
+class SaLabelling(Protocol):
+    """An installer that keeps a label with each SA (an engine process, for restarts)."""
+
+    def add_labelled_sa(self, params: SaParams, label: dict[str, str | int | None]) -> None:
+        """add_sa, plus a flat label the installer returns when it lists its SAs."""
         ...

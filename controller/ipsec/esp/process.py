@@ -57,6 +57,16 @@ def serve_connection(conn: socket.socket, service: EngineService) -> None:
                 return
 
 
+def accept_loop(listener: socket.socket, service: EngineService) -> None:
+    """Serve each control connection on a thread of its own until the listener closes."""
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        threading.Thread(target=serve_connection, args=(conn, service), daemon=True).start()
+
+
 class EngineProcess:
     def __init__(self, interface: str, socket_path: Path) -> None:
         self.engine = LockedEngine(EspEngine())
@@ -70,14 +80,7 @@ class EngineProcess:
         self.port.start()
         threading.Thread(target=self._ticker, name="engine-tick", daemon=True).start()
         log.info("ESP engine on %s, control socket %s", self.port.ifname, self.socket_path)
-        while not self.stopping.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                break
-            threading.Thread(
-                target=serve_connection, args=(conn, self.service), daemon=True
-            ).start()
+        accept_loop(self.listener, self.service)
         self.close()
 
     def _ticker(self) -> None:

@@ -14,7 +14,7 @@ from controller.ipsec import crypto_port as cp
 from controller.ipsec.esp import EspEngine
 from controller.ipsec.esp.client import EngineClient, EngineUnavailable
 from controller.ipsec.esp.ports import LockedEngine
-from controller.ipsec.esp.process import listen, serve_connection
+from controller.ipsec.esp.process import accept_loop, listen
 from controller.ipsec.esp.rpc import (
     HEADER,
     Answer,
@@ -216,16 +216,7 @@ def served(tmp_path: Path):  # type: ignore[no-untyped-def]
     svc, engine = service()
     path = tmp_path / "engine.sock"
     listener = listen(path)
-
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve_connection, args=(conn, svc), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
+    threading.Thread(target=accept_loop, args=(listener, svc), daemon=True).start()
     yield path, svc, engine
     listener.close()
 
