@@ -156,7 +156,13 @@ class Daemon:
         self._spawn(self._kernel_sync())
         if cfg.ike is not None and cfg.loopbacks.black is not None:
             await self._start_ipsec(str(cfg.loopbacks.black))
-        self.bgp = BgpSpeaker(speaker_config(cfg), listen_port=cfg.bgp.listen_port)
+        # A restart that found the switch still running our pipeline: BGP graceful
+        # restart (R and F bits, deferral until the peers' End-of-RIB).
+        self.bgp = BgpSpeaker(
+            speaker_config(cfg),
+            listen_port=cfg.bgp.listen_port,
+            restarted=self.link.pipeline_kept,
+        )
         await self.bgp.start()
         for vrf in cfg.vrfs:
             for route in vrf.routes:
@@ -184,7 +190,9 @@ class Daemon:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.bgp is not None:
-            await self.bgp.stop()
+            # Keeping the switch means we will be back: no NOTIFICATION, so graceful
+            # restart peers keep our routes meanwhile.
+            await self.bgp.stop(graceful=self.keep_switch)
         if self.ipsec is not None:
             await self.ipsec.stop()
         self.host.close()
@@ -381,7 +389,8 @@ class Daemon:
             return False
         red = [s for s in self.bgp.core.sessions.values() if s.neighbor.color.value == "red"]
         up = all(str(s.state) == "Established" for s in red)
-        return up and loop.time() - self._last_event > HOLD_QUIET
+        quiet = loop.time() - self._last_event > HOLD_QUIET
+        return up and quiet and self.bgp.initial_rib_complete
 
     def _apply(self, actions: list[Action]) -> None:
         for act in actions:
