@@ -390,7 +390,9 @@ class Daemon:
         red = [s for s in self.bgp.core.sessions.values() if s.neighbor.color.value == "red"]
         up = all(str(s.state) == "Established" for s in red)
         quiet = loop.time() - self._last_event > HOLD_QUIET
-        return up and quiet and self.bgp.initial_rib_complete
+        # After a restart that kept the switch, also every peer's End-of-RIB (RFC 4724).
+        rib = self.bgp.initial_rib_complete or not self.link.pipeline_kept
+        return up and quiet and rib
 
     def _apply(self, actions: list[Action]) -> None:
         for act in actions:
