@@ -164,7 +164,13 @@ class Daemon:
         self._spawn(self._kernel_sync())
         if cfg.ike is not None and cfg.loopbacks.black is not None:
             await self._start_ipsec(str(cfg.loopbacks.black))
-        self.bgp = BgpSpeaker(speaker_config(cfg), listen_port=cfg.bgp.listen_port)
+        # A restart that found the switch still running our pipeline: BGP graceful
+        # restart (R and F bits, deferral until the peers' End-of-RIB).
+        self.bgp = BgpSpeaker(
+            speaker_config(cfg),
+            listen_port=cfg.bgp.listen_port,
+            restarted=self.link.pipeline_kept,
+        )
         await self.bgp.start()
         for red in self.state.control:  # control SAs inherited from our previous life
             self.bgp.set_transport_protected(red, True)
@@ -194,7 +200,9 @@ class Daemon:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.bgp is not None:
-            await self.bgp.stop()
+            # Keeping the switch means we will be back: no NOTIFICATION, so graceful
+            # restart peers keep our routes meanwhile.
+            await self.bgp.stop(graceful=self.keep_switch)
         if self.ipsec is not None:
             await self.ipsec.stop()
         self.host.close()
@@ -393,7 +401,10 @@ class Daemon:
             return False
         red = [s for s in self.bgp.core.sessions.values() if s.neighbor.color.value == "red"]
         up = all(str(s.state) == "Established" for s in red)
-        return up and loop.time() - self._last_event > HOLD_QUIET
+        quiet = loop.time() - self._last_event > HOLD_QUIET
+        # After a restart that kept the switch, also every peer's End-of-RIB (RFC 4724).
+        rib = self.bgp.initial_rib_complete or not self.link.pipeline_kept
+        return up and quiet and rib
 
     def _apply(self, actions: list[Action]) -> None:
         for act in actions:

@@ -39,6 +39,9 @@ class SwitchLink:
         self.pipeline: sw.Pipeline | None = None
         self.restarts = 0
         self._lost = False
+        # The switch already ran our pipeline at start: its forwarding state survived
+        # our restart (BGP graceful restart tells the peers so, RFC 4724 F bit).
+        self.pipeline_kept = False
 
     async def prepare(self) -> None:
         loop = asyncio.get_running_loop()
@@ -69,6 +72,7 @@ class SwitchLink:
         if self.client is None:
             self.client = await self._connect_watching_sim(address, device_id, election)
         pushed = await sw.ensure_pipeline(self.client, self.pipeline)
+        self.pipeline_kept = not pushed
         self.client.on_primary(self._on_primary)
         log.info(
             "switch %s: pipeline %s", address, "pushed" if pushed else "already running (kept)"
