@@ -116,6 +116,41 @@ def render_bgp(sessions: list[dict[str, Any]]) -> str:
         if s["spoof_attempts"]:
             now = ", ".join(s["spoof_routes"] or []) or "-"
             text += f"  {s['neighbor']}: spoof attempts {s['spoof_attempts']}, now: {now}\n"
+    return text + render_graceful(sessions)
+
+
+def render_graceful(sessions: list[dict[str, Any]]) -> str:
+    """Graceful restart (RFC 4724): our own restart, then per peer what is kept stale."""
+    grs = [(s["neighbor"], s["graceful_restart"]) for s in sessions if s.get("graceful_restart")]
+    if not grs:
+        return ""
+    local = grs[0][1].get("local") or {}
+    if not local.get("enabled", True):
+        return "Graceful restart: disabled\n"
+    text = f"Graceful restart: restart time {local.get('restart_time', '-')}s"
+    if local.get("deferring"):
+        text += f", restarted: waiting for End-of-RIB ({local.get('deferral_left', '-')}s left)"
+    elif local.get("restarted"):
+        text += f", restarted: initial RIB complete ({local.get('completed_by', '-')})"
+    elif local.get("initial_rib_complete") is False:
+        text += ", initial RIB not complete yet"
+    text += "\n"
+    for peer, gr in grs:
+        parts = []
+        if gr.get("peer_restart_time") is not None:
+            fwd = joined(gr.get("peer_preserved") or [])
+            parts.append(f"peer restart time {gr['peer_restart_time']}s, forwarding kept: {fwd}")
+        if gr.get("stale_families"):
+            stale = f"stale {joined(gr['stale_families'])}"
+            if gr.get("restart_timer") is not None:
+                stale += f" (peer must be back in {gr['restart_timer']}s)"
+            elif gr.get("stale_timer") is not None:
+                stale += f" (End-of-RIB due in {gr['stale_timer']}s)"
+            parts.append(stale)
+        if gr.get("awaiting_eor"):
+            parts.append(f"awaiting End-of-RIB for {joined(gr['awaiting_eor'])}")
+        if parts:
+            text += f"  {peer}: {'; '.join(parts)}\n"
     return text
 
 

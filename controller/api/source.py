@@ -17,7 +17,7 @@ parameters (draft-rosen-bess-secure-l3vpn section 6).
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Any, Protocol, TypedDict, runtime_checkable
+from typing import Any, NotRequired, Protocol, TypedDict, runtime_checkable
 
 # CpeIngress.drop_counter index -> reason, from p4src/include/defines.p4 (DROP_*).
 DROP_REASONS: dict[int, str] = {
@@ -101,6 +101,8 @@ class BgpSessionInfo(TypedDict):
     last_error: str | None
     spoof_attempts: int  # black routes seen covering a red address (draft 4), ever
     spoof_routes: list[str]  # the prefixes of those present now
+    # RFC 4724 state (controller.bgp.show.graceful_data); absent from older daemons.
+    graceful_restart: NotRequired[dict[str, object]]
 
 
 class IkeSaInfo(TypedDict):

@@ -4,7 +4,8 @@ Start-up order (each step needs the one before):
 
 1. namespace: ``lo`` up with the black and red loopbacks (the BGP and IKE
    sockets bind to them);
-2. ESP engine and its crypto-port veth; p4sim as a child (or a P4Runtime
+2. the crypto-port veth and the ESP engine process (adopted with its SAs if a
+   previous daemon left it running, ``enginelink.py``); p4sim as a child (or a P4Runtime
    target by address); arbitration as primary; pipeline pushed unless the
    switch already runs ours (cookie), then the first reconciliation;
 3. hostif: a TAP per black port (the kernel carries ARP/ND, IKE, BGP), the
@@ -33,6 +34,7 @@ from controller.api.source import StatusSource
 from controller.app import switch as sw
 from controller.app.compose import Action, Composer, EnsureTunnel, SetProtected, WithdrawTunnel
 from controller.app.desired import TABLE_ORDER, BlackRoute, DesiredState, Neighbour
+from controller.app.enginelink import EngineLink
 from controller.app.hostports import HostPorts, port_mac
 from controller.app.ikeconf import credentials, make_ike_config
 from controller.app.redhosts import RedHosts
@@ -43,7 +45,8 @@ from controller.bgp.aio import BgpSpeaker
 from controller.config import Config
 from controller.config.adapters import speaker_config
 from controller.ipsec.esp import EspEngine
-from controller.ipsec.esp.ports import AfPacketCryptoPort, LockedEngine
+from controller.ipsec.esp.client import EngineClient
+from controller.ipsec.esp.ports import LockedEngine
 from controller.ipsec.ike.runtime import IpsecRuntime
 from controller.ipsec.sad import TunnelChange
 from controller.p4rt import P4RuntimeClient
@@ -101,8 +104,9 @@ class Daemon:
             per_tenant=cfg.ike.per_tenant_sas if cfg.ike else False,
         )
         self.black_gateway = black_gateway
-        self.engine = LockedEngine(EspEngine())
-        self.crypto: AfPacketCryptoPort | None = None
+        # in-process until the engine process is up (no crypto port: it stays unused)
+        self.engine: LockedEngine | EngineClient = LockedEngine(EspEngine())
+        self.engine_link: EngineLink | None = None
         self.link = SwitchLink(cfg, base, run_dir, self._switch_fresh, self._spawn)
         self.host = HostPorts(cfg, macs, self.link.send_out, self._needs_route)
         self.status = DaemonStatus(self)
@@ -141,14 +145,18 @@ class Daemon:
         self.host.prepare_namespace()
         await self.link.prepare()
         crypto = cfg.switch.by_role("crypto")
+        interface = None
         if cfg.switch.p4sim is not None:
             sw.crypto_veth()
-            self.crypto = AfPacketCryptoPort(sw.CRYPTO_VETH[1], self.engine)
+            interface = sw.CRYPTO_VETH[1]
         elif crypto and crypto[0].interface and cfg.switch.p4runtime is not None:
             # A remote switch (BMv2): the interface is our end of the link to its crypto port.
-            self.crypto = AfPacketCryptoPort(crypto[0].interface, self.engine)
-        if self.crypto is not None:
-            self.crypto.start()
+            interface = crypto[0].interface
+        if interface is not None:
+            self.engine_link = EngineLink(cfg.node.name, self.run_dir, interface)
+            await self.engine_link.start()
+            self.engine = self.engine_link.client
+            self._spawn(self.engine_link.watch())
         await self.link.connect()
         await self.host.start(self.client_or_fail)
         self._spawn(self._packet_ins())
@@ -156,8 +164,16 @@ class Daemon:
         self._spawn(self._kernel_sync())
         if cfg.ike is not None and cfg.loopbacks.black is not None:
             await self._start_ipsec(str(cfg.loopbacks.black))
-        self.bgp = BgpSpeaker(speaker_config(cfg), listen_port=cfg.bgp.listen_port)
+        # A restart that found the switch still running our pipeline: BGP graceful
+        # restart (R and F bits, deferral until the peers' End-of-RIB).
+        self.bgp = BgpSpeaker(
+            speaker_config(cfg),
+            listen_port=cfg.bgp.listen_port,
+            restarted=self.link.pipeline_kept,
+        )
         await self.bgp.start()
+        for red in self.state.control:  # control SAs inherited from our previous life
+            self.bgp.set_transport_protected(red, True)
         for vrf in cfg.vrfs:
             for route in vrf.routes:
                 self.bgp.add_vrf_route(vrf.name, route.prefix)
@@ -184,13 +200,15 @@ class Daemon:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.bgp is not None:
-            await self.bgp.stop()
+            # Keeping the switch means we will be back: no NOTIFICATION, so graceful
+            # restart peers keep our routes meanwhile.
+            await self.bgp.stop(graceful=self.keep_switch)
         if self.ipsec is not None:
             await self.ipsec.stop()
         self.host.close()
         await self.link.close(self.keep_switch)
-        if self.crypto is not None:
-            self.crypto.close()
+        if self.engine_link is not None:  # --keep-switch keeps the whole data path
+            await self.engine_link.close(self.keep_switch)
         log.info("%s stopped", self.cfg.node.name)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -335,6 +353,8 @@ class Daemon:
             log=logging.getLogger("sl3vpn.ike").info,
         )
         await self.ipsec.start()
+        if self.engine_link is not None:
+            self.engine_link.hand_over(self.ipsec)
         self.host.route_control_peers(self.control_peers, self.black_gateway)
         for peer_black in self.control_peers:
             self.ipsec.accept(peer_black)
@@ -381,7 +401,10 @@ class Daemon:
             return False
         red = [s for s in self.bgp.core.sessions.values() if s.neighbor.color.value == "red"]
         up = all(str(s.state) == "Established" for s in red)
-        return up and loop.time() - self._last_event > HOLD_QUIET
+        quiet = loop.time() - self._last_event > HOLD_QUIET
+        # After a restart that kept the switch, also every peer's End-of-RIB (RFC 4724).
+        rib = self.bgp.initial_rib_complete or not self.link.pipeline_kept
+        return up and quiet and rib
 
     def _apply(self, actions: list[Action]) -> None:
         for act in actions:

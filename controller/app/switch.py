@@ -146,11 +146,12 @@ def p4sim_argv(cfg: Config, base: Path) -> list[str]:
 
 
 class P4SimProcess:
-    """p4sim as a child process in the daemon's namespace, stopped by PID."""
+    """p4sim (or the ESP engine) as a child process in the daemon's namespace, stopped by PID."""
 
-    def __init__(self, argv: list[str], log_path: Path | None) -> None:
+    def __init__(self, argv: list[str], log_path: Path | None, what: str = "p4sim") -> None:
         self.argv = argv
         self.log_path = log_path
+        self.what = what
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
@@ -162,7 +163,7 @@ class P4SimProcess:
         finally:
             if out is not subprocess.DEVNULL:
                 out.close()  # type: ignore[union-attr]
-        log.info("p4sim started, pid %d", self.proc.pid)
+        log.info("%s started, pid %d", self.what, self.proc.pid)
 
     def last_log_line(self) -> str:
         if self.log_path is None:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import signal
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from controller.app import switch as sw
 from controller.config import Config
 from controller.p4rt import P4RuntimeClient, PacketOut
 from controller.p4rt.errors import P4RuntimeClientError
-from controller.proc import alive
+from controller.proc import recorded_pid, stop_pid
 
 log = logging.getLogger("sl3vpn.daemon")
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
@@ -41,6 +39,9 @@ class SwitchLink:
         self.pipeline: sw.Pipeline | None = None
         self.restarts = 0
         self._lost = False
+        # The switch already ran our pipeline at start: its forwarding state survived
+        # our restart (BGP graceful restart tells the peers so, RFC 4724 F bit).
+        self.pipeline_kept = False
 
     async def prepare(self) -> None:
         loop = asyncio.get_running_loop()
@@ -71,6 +72,7 @@ class SwitchLink:
         if self.client is None:
             self.client = await self._connect_watching_sim(address, device_id, election)
         pushed = await sw.ensure_pipeline(self.client, self.pipeline)
+        self.pipeline_kept = not pushed
         self.client.on_primary(self._on_primary)
         log.info(
             "switch %s: pipeline %s", address, "pushed" if pushed else "already running (kept)"
@@ -147,13 +149,7 @@ class SwitchLink:
 
     def _recorded_pid(self) -> int | None:
         """The adopted switch's PID, if the file names a live p4sim of ours."""
-        try:
-            pid = int(self._pid_file.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except (OSError, ValueError):
-            return None
-        address = self._target()[0].encode()
-        return pid if b"p4sim" in cmdline and address in cmdline else None
+        return recorded_pid(self._pid_file, b"p4sim", self._target()[0].encode())
 
     async def close(self, keep_switch: bool) -> None:
         if self.client is not None:
@@ -163,23 +159,9 @@ class SwitchLink:
         if self.sim is not None:
             await self.sim.stop()
         elif self.adopted_pid is not None:
-            await _stop_pid(self.adopted_pid)
+            await stop_pid(self.adopted_pid, "p4sim")
         with contextlib.suppress(OSError):
             self._pid_file.unlink()
-
-
-async def _stop_pid(pid: int, grace: float = 5.0) -> None:
-    """Stop a process that is not our child (an adopted p4sim): TERM, then KILL."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + grace
-        while loop.time() < deadline:
-            await asyncio.sleep(0.1)
-            if not alive(pid):
-                return
-        log.warning("adopted p4sim (pid %d) ignored SIGTERM: killing it", pid)
-        os.kill(pid, signal.SIGKILL)
 
 
 def _quiet(task: asyncio.Future[None]) -> None:

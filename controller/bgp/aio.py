@@ -34,8 +34,10 @@ class BgpSpeaker:
         listen_host: str | None = None,
         listen_port: int | None = 179,
         clock: Callable[[], float] = time.monotonic,
+        restarted: bool = False,
     ) -> None:
-        self.core = SpeakerCore(cfg)
+        # restarted: we come back with the forwarding state preserved (RFC 4724 4.1).
+        self.core = SpeakerCore(cfg, restarted)
         self.cfg = cfg
         self.listen_host = listen_host
         self.listen_port = listen_port
@@ -66,10 +68,18 @@ class BgpSpeaker:
         self.core.start(self.clock())
         self._drain()
 
-    async def stop(self) -> None:
+    @property
+    def initial_rib_complete(self) -> bool:
+        """Every peer's End-of-RIB arrived since start (or the deferral timer ran out)."""
+        return self.core.initial_rib_complete
+
+    async def stop(self, graceful: bool = False) -> None:
+        """Stop; ``graceful`` closes the sessions without a NOTIFICATION (we are restarting,
+        so graceful restart peers keep our routes)."""
         self._running = False
-        self.core.stop(self.clock())
-        self._drain()
+        if not graceful:
+            self.core.stop(self.clock())
+            self._drain()
         await asyncio.sleep(0)
         if self._server is not None:
             self._server.close()

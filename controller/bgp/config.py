@@ -109,6 +109,33 @@ class RedLoopback:
 
 
 @dataclass(frozen=True)
+class GracefulRestartConfig:
+    """BGP Graceful Restart (RFC 4724) settings of the speaker.
+
+    ``restart_time`` is what we announce: how long peers keep our routes after our
+    session drops. ``stale_time`` bounds how long we keep a restarted peer's stale
+    routes after its session is back, waiting for its End-of-RIB; ``deferral_time``
+    bounds how long we wait, after our own restart, for every peer's End-of-RIB
+    before running the decision process (RFC 4724 4.1 Selection_Deferral_Timer).
+    """
+
+    enabled: bool = True
+    restart_time: int = 120
+    stale_time: float = 360.0
+    deferral_time: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.restart_time <= 0xFFF:
+            raise ConfigError(
+                f"graceful restart: restart time {self.restart_time} must lie within 0-4095 "
+                "seconds (12 bits, RFC 4724 3)"
+            )
+        for name in ("stale_time", "deferral_time"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"graceful restart: {name} must be positive")
+
+
+@dataclass(frozen=True)
 class SpeakerConfig:
     local_as: int
     router_id: ipaddress.IPv4Address
@@ -121,8 +148,7 @@ class SpeakerConfig:
     mpls_in_ipsec_tunnel_type: int = DEFAULT_MPLS_IN_IPSEC_TUNNEL_TYPE
     security_handle_subtlv: int = DEFAULT_SECURITY_HANDLE_SUBTLV
     label_range: tuple[int, int] = (100, 0xFFFFF)
-    # Restart time we announce in our (helper-only) Graceful Restart capability.
-    graceful_restart_time: int = 120
+    graceful_restart: GracefulRestartConfig = GracefulRestartConfig()
 
     def __post_init__(self) -> None:
         seen: set[IPAddress] = set()

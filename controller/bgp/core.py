@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from controller.bgp import convert
 from controller.bgp import session as s
 from controller.bgp.config import ConfigError, NeighborConfig, SpeakerConfig
+from controller.bgp.graceful import GracefulRestart
 from controller.bgp.path import (
     IPV4_UNICAST,
     IPV6_UNICAST,
@@ -43,8 +44,10 @@ log = logging.getLogger(__name__)
 
 
 class SpeakerCore:
-    def __init__(self, cfg: SpeakerConfig) -> None:
+    def __init__(self, cfg: SpeakerConfig, restarted: bool = False) -> None:
+        """``restarted``: we restarted with the forwarding state preserved (RFC 4724 4.1)."""
         self.cfg = cfg
+        self.gr = GracefulRestart(cfg.graceful_restart, restarted)
         self.sessions: dict[IPAddress, s.Session] = {}
         self.counters: Counter[str] = Counter()
         self.red = Rib(lambda p: self.vpn.next_hop_cost(p))
@@ -66,7 +69,6 @@ class SpeakerCore:
         self.adj_out: dict[IPAddress, dict[Nlri, tuple[Attrs, tuple[int, ...]]]] = {}
         self._pending: dict[IPAddress, set[Nlri]] = {}
         self._ops: list[tuple[IPAddress, s.TransportOp]] = []
-        self._gr_deadline: dict[IPAddress, float] = {}
         self._red_loopbacks_seen: set[IPAddress] = set()
         self._vrf_dirty: set[tuple[str, IPNetwork]] | None = None
         self.now = 0.0
@@ -80,11 +82,14 @@ class SpeakerCore:
         if n.address in self.sessions:
             raise ConfigError(f"neighbor {n.address}: configured twice")
         self.sessions[n.address] = s.Session(n, self.cfg)
+        if self.gr.deferring:
+            self.sessions[n.address].set_restart_flags(True, self.gr.preserved)
         self.adj_out[n.address] = {}
         self._pending[n.address] = set()
 
     def start(self, now: float) -> None:
         self.now = now
+        self.gr.start(now)
         for sess in self.sessions.values():
             sess.start(now)
         self._pump()
@@ -244,23 +249,29 @@ class SpeakerCore:
         self.now = now
         for sess in self.sessions.values():
             sess.poll(now)
-        for peer, deadline in list(self._gr_deadline.items()):
-            if now >= deadline:
-                del self._gr_deadline[peer]
-                log.info("neighbor %s: graceful restart timer expired, stale routes purged", peer)
-                self._purge_stale(peer, None)
+        for peer in self.gr.expired(now):
+            self._purge_stale(peer, None)
         self._pump()
 
     def next_deadline(self) -> float | None:
         times = [t for t in (x.next_deadline() for x in self.sessions.values()) if t is not None]
-        times += self._gr_deadline.values()
+        gr = self.gr.next_deadline()
+        if gr is not None:
+            times.append(gr)
         return min(times) if times else None
+
+    @property
+    def initial_rib_complete(self) -> bool:
+        """Every peer sent its End-of-RIB after our start, or the deferral timer ran out."""
+        return self.gr.initial_rib_complete
 
     def transport_ops(self) -> list[tuple[IPAddress, s.TransportOp]]:
         out, self._ops = self._ops, []
         return out
 
     def route_events(self) -> list[RouteEvent]:
+        if self.gr.deferring:
+            return []  # RFC 4724 4.1: the decision's outcome waits for the End-of-RIBs
         return self.vpn.take_events()
 
     # ---- the loop -----------------------------------------------------------------
@@ -274,6 +285,7 @@ class SpeakerCore:
                 for ev in sess.events():
                     busy = True
                     self._on_event(peer, sess, ev)
+        self._check_initial_rib()
         self._flush()
         for peer, sess in self.sessions.items():
             for op in sess.transport_ops():
@@ -283,12 +295,9 @@ class SpeakerCore:
         if isinstance(ev, s.Up):
             self.adj_out[peer] = {}
             rib = self._rib(sess.neighbor.color)
-            for p in rib.best_paths():
-                if p.nlri.family in ev.negotiated.families:
-                    self._pending[peer].add(p.nlri)
-            self._flush_peer(peer)
-            for fam in sorted(ev.negotiated.families):
-                sess.send(convert.end_of_rib(fam))
+            self._apply(rib, self.gr.session_up(peer, ev.negotiated, rib, self.now))
+            if not self.gr.deferring:
+                self._send_initial(peer, sess)
         elif isinstance(ev, s.Down):
             self._on_down(peer, sess, ev)
         elif isinstance(ev.message, RouteRefreshMessage):
@@ -296,23 +305,39 @@ class SpeakerCore:
         else:
             self._on_update(peer, sess, ev.message)
 
+    def _send_initial(self, peer: IPAddress, sess: s.Session) -> None:
+        """Our whole Adj-RIB-Out for a new session, then End-of-RIB per family (RFC 4724 2)."""
+        neg = sess.negotiated
+        if neg is None:
+            return
+        rib = self._rib(sess.neighbor.color)
+        for p in rib.best_paths():
+            if p.nlri.family in neg.families:
+                self._pending[peer].add(p.nlri)
+        self._flush_peer(peer)
+        for fam in sorted(neg.families):
+            sess.send(convert.end_of_rib(fam))
+
+    def _check_initial_rib(self) -> None:
+        if self.gr.initial_rib_complete:
+            return
+        deferring = self.gr.deferring
+        up = {peer: sess.established for peer, sess in self.sessions.items()}
+        if not self.gr.check_complete(up, self.now) or not deferring:
+            return
+        # Restart over: selection runs, the app and the peers get its outcome.
+        for peer, sess in self.sessions.items():
+            sess.set_restart_flags(False, self.gr.preserved)
+            if sess.established:
+                self._send_initial(peer, sess)
+
     def _on_down(self, peer: IPAddress, sess: s.Session, ev: s.Down) -> None:
         self.adj_out[peer] = {}
         self.spoof_watch.peer_down(peer)
         self._pending[peer].clear()
-        neg = sess.last_negotiated
-        gr = neg.graceful_restart if neg is not None else None
         rib = self._rib(sess.neighbor.color)
-        if ev.silent and gr is not None and gr.families:
-            # RFC 4724 4.2: keep the routes of the families the peer preserves, marked stale.
-            fams = {Family(x.afi, x.safi) for x in gr.families}
-            others = {p.nlri.family for p in rib.adj_in(peer)} - fams
-            n = rib.mark_stale(peer, fams)
-            self._apply(rib, rib.withdraw_peer(peer, others))
-            self._gr_deadline[peer] = self.now + gr.restart_time
-            log.info("neighbor %s: graceful restart, keeping %d stale routes", peer, n)
-        else:
-            self._apply(rib, rib.withdraw_peer(peer))
+        neg = sess.last_negotiated
+        self._apply(rib, self.gr.session_down(peer, ev.graceful, neg, rib, self.now))
 
     def _purge_stale(self, peer: IPAddress, family: Family | None) -> None:
         sess = self.sessions[peer]
@@ -327,6 +352,8 @@ class SpeakerCore:
             return
         rib = self._rib(sess.neighbor.color)
         if msg.subtype == RefreshSubtype.REQUEST:
+            if self.gr.deferring:
+                return  # everything goes out with End-of-RIB once the deferral ends
             # RFC 2918 / RFC 7313 4: resend the whole Adj-RIB-Out, bracketed by BoRR/EoRR.
             enhanced = neg.enhanced_route_refresh
             if enhanced:
@@ -387,9 +414,7 @@ class SpeakerCore:
             changes.append(rib.update(path))
         self._apply(rib, changes)
         if upd.eor is not None:
-            self._purge_stale(peer, upd.eor)
-            if peer in self._gr_deadline and not any(p.stale for p in rib.adj_in(peer)):
-                del self._gr_deadline[peer]
+            self._apply(rib, self.gr.end_of_rib(peer, upd.eor, rib))
 
     def _reject(self, peer: IPAddress, reason: str) -> None:
         key = reason.split(": ", 1)[-1]
@@ -478,6 +503,8 @@ class SpeakerCore:
     # ---- Adj-RIB-Out ----------------------------------------------------------------
 
     def _flush(self) -> None:
+        if self.gr.deferring:
+            return
         for peer in self.sessions:
             if self._pending[peer]:
                 self._flush_peer(peer)

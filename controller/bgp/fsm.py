@@ -115,8 +115,10 @@ class Established:
 @dataclass(frozen=True)
 class Down:
     reason: str
-    # True when the peer closed without a NOTIFICATION (graceful restart keeps its routes).
-    silent: bool = False
+    # True when the session ended without a NOTIFICATION from either side deciding it
+    # (TCP loss, hold timer expiry, IPsec protection lost, the peer reconnecting):
+    # a graceful restart peer's routes are then kept stale (RFC 4724 4.2).
+    graceful: bool = False
 
 
 Action = Connect | SendOpen | SendKeepalive | SendNotification | Close | Established | Down
@@ -191,10 +193,13 @@ class Fsm:
         if protected:
             self._try_start(now)
         else:
+            # The transport broke (e.g. the peer restarted and renegotiated its SAs):
+            # like a lost TCP connection, graceful restart keeps the peer's routes.
             self._drop_all(
                 ErrorCode.CEASE,
                 CeaseSubcode.OTHER_CONFIGURATION_CHANGE,
                 "IPsec protection of the transport was withdrawn",
+                graceful=True,
             )
             self._idle("transport not IPsec-protected")
 
@@ -262,7 +267,7 @@ class Fsm:
         if c is None:
             return
         if c.state is State.ESTABLISHED or not self.conns:
-            self._after_loss(c, "connection closed by peer", now, silent=True)
+            self._after_loss(c, "connection closed by peer", now, graceful=True)
 
     # ---- messages ----
 
@@ -384,7 +389,7 @@ class Fsm:
         self.actions.append(Close(conn))
         self.last_error = f"received NOTIFICATION: {reason}"
         if c.state is State.ESTABLISHED or not self.conns:
-            self._after_loss(c, self.last_error, now, silent=False)
+            self._after_loss(c, self.last_error, now, graceful=False)
 
     def protocol_error(self, conn: int, err: BgpError, now: float) -> None:
         """A decode error whose RFC 7606 action is a session reset."""
@@ -407,7 +412,10 @@ class Fsm:
                 c.state = State.OPEN_SENT
                 self.actions.append(SendOpen(conn))
             if c.hold_deadline is not None and now >= c.hold_deadline:
-                self._fail(conn, ErrorCode.HOLD_TIMER_EXPIRED, 0, "hold timer expired", now)
+                # A dead peer (its process restarting) is what graceful restart is for.
+                self._fail(
+                    conn, ErrorCode.HOLD_TIMER_EXPIRED, 0, "hold timer expired", now, graceful=True
+                )
                 continue
             if c.keepalive_deadline is not None and now >= c.keepalive_deadline:
                 self.actions.append(SendKeepalive(conn))
@@ -431,7 +439,14 @@ class Fsm:
         self._fail(conn, ErrorCode.FSM, sub, f"unexpected message in {c.state}", now)
 
     def _fail(
-        self, conn: int, code: int, subcode: int, reason: str, now: float, data: bytes = b""
+        self,
+        conn: int,
+        code: int,
+        subcode: int,
+        reason: str,
+        now: float,
+        data: bytes = b"",
+        graceful: bool = False,
     ) -> None:
         c = self.conns.pop(conn, None)
         if c is None:
@@ -439,21 +454,21 @@ class Fsm:
         self.actions += [SendNotification(conn, code, subcode, data), Close(conn)]
         self.last_error = reason
         if c.state is State.ESTABLISHED or not self.conns:
-            self._after_loss(c, reason, now, silent=False)
+            self._after_loss(c, reason, now, graceful=graceful)
 
-    def _drop_all(self, code: int, subcode: int, reason: str) -> None:
+    def _drop_all(self, code: int, subcode: int, reason: str, graceful: bool = False) -> None:
         had_session = any(c.state is State.ESTABLISHED for c in self.conns.values())
         for conn in list(self.conns):
             self.actions += [SendNotification(conn, code, subcode), Close(conn)]
         self.conns.clear()
         self.established_conn = None
         if had_session:
-            self.actions.append(Down(reason))
+            self.actions.append(Down(reason, graceful=graceful))
 
-    def _after_loss(self, c: _Conn, reason: str, now: float, silent: bool) -> None:
+    def _after_loss(self, c: _Conn, reason: str, now: float, graceful: bool) -> None:
         if c.state is State.ESTABLISHED:
             self.established_conn = None
-            self.actions.append(Down(reason, silent=silent))
+            self.actions.append(Down(reason, graceful=graceful))
         if self.conns:
             return
         self._idle(reason)

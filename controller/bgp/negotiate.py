@@ -2,9 +2,9 @@
 
 RFC 5492 capability advertisement; families (RFC 4760), 4-octet AS (RFC 6793),
 route refresh (RFC 2918) and enhanced route refresh (RFC 7313), graceful
-restart helper mode (RFC 4724: our capability lists no families, so peers know
-we retain their routes but do not expect us to preserve forwarding), extended
-messages (RFC 8654). Unknown capabilities are ignored (RFC 5492 3).
+restart (RFC 4724: every family we offer, F bit set after a restart that kept
+the forwarding state, R bit while we wait for our peers' End-of-RIB after it),
+extended messages (RFC 8654). Unknown capabilities are ignored (RFC 5492 3).
 
 A black session never offers a VPN-IP family (draft section 2): the neighbour
 config refuses it, and ``local_open`` filters again for defence in depth.
@@ -22,6 +22,7 @@ from controller.bgp.wire.capabilities import (
     ExtendedMessage,
     FourOctetAs,
     GracefulRestart,
+    GracefulRestartFamily,
     MultiProtocol,
     RouteRefresh,
 )
@@ -38,15 +39,29 @@ def offered_families(neighbor: NeighborConfig) -> tuple[Family, ...]:
     return fams
 
 
-def local_open(neighbor: NeighborConfig, cfg: SpeakerConfig) -> Open:
+def local_graceful_restart(
+    neighbor: NeighborConfig, cfg: SpeakerConfig, restarting: bool, preserved: bool
+) -> GracefulRestart | None:
+    """Our Graceful Restart capability (RFC 4724 3), or None when disabled."""
+    gr = cfg.graceful_restart
+    if not gr.enabled:
+        return None
+    fams = tuple(
+        GracefulRestartFamily(f.afi, f.safi, preserved) for f in offered_families(neighbor)
+    )
+    return GracefulRestart(restart_time=gr.restart_time, restarting=restarting, families=fams)
+
+
+def local_open(
+    neighbor: NeighborConfig, cfg: SpeakerConfig, restarting: bool = False, preserved: bool = False
+) -> Open:
+    """Our OPEN; ``restarting``/``preserved`` set the R and F bits after our own restart."""
     caps: list[Capability] = [MultiProtocol(f.afi, f.safi) for f in offered_families(neighbor)]
-    caps += [
-        RouteRefresh(),
-        EnhancedRouteRefresh(),
-        GracefulRestart(restart_time=cfg.graceful_restart_time),
-        FourOctetAs(cfg.local_as),
-        ExtendedMessage(),
-    ]
+    caps += [RouteRefresh(), EnhancedRouteRefresh()]
+    gr = local_graceful_restart(neighbor, cfg, restarting, preserved)
+    if gr is not None:
+        caps.append(gr)
+    caps += [FourOctetAs(cfg.local_as), ExtendedMessage()]
     return Open.create(cfg.local_as, neighbor.hold_time, cfg.router_id, caps)
 
 
@@ -59,7 +74,8 @@ class Negotiated:
     route_refresh: bool
     enhanced_route_refresh: bool
     extended_message: bool
-    # The peer's graceful restart families (we keep its routes for these on restart).
+    # The peer's Graceful Restart capability when both sides sent one (RFC 4724):
+    # we keep its routes of the listed families when the session drops.
     graceful_restart: GracefulRestart | None
     peer_families: frozenset[Family]
     codec: CodecContext
@@ -92,7 +108,7 @@ def negotiate(ours: Open, theirs: Open, cfg: SpeakerConfig) -> Negotiated:
         route_refresh=both(RouteRefresh),
         enhanced_route_refresh=both(EnhancedRouteRefresh),
         extended_message=ext,
-        graceful_restart=theirs.find(GracefulRestart),
+        graceful_restart=theirs.find(GracefulRestart) if both(GracefulRestart) else None,
         peer_families=peer_fams,
         codec=CodecContext(
             four_octet_as=four,

@@ -63,7 +63,9 @@ class Up:
 @dataclass(frozen=True)
 class Down:
     reason: str
-    silent: bool  # no NOTIFICATION: graceful restart keeps the peer's routes
+    # The session ended the way RFC 4724 covers (TCP loss, hold timer, transport
+    # protection lost, the peer reconnecting): a graceful restart peer's routes stay.
+    graceful: bool
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class Session:
             )
         )
         self.our_open = local_open(neighbor, cfg)
+        self.restarting = False
         self._readers: dict[int, FrameReader] = {}
         self._ctx: dict[int, CodecContext] = {}
         self._pending: dict[int, Negotiated] = {}
@@ -155,6 +158,11 @@ class Session:
     def set_protected(self, protected: bool, now: float) -> None:
         self.fsm.set_protected(protected, now)
         self._run_fsm()
+
+    def set_restart_flags(self, restarting: bool, preserved: bool) -> None:
+        """R and F bits of the Graceful Restart capability in the OPENs we send from now on."""
+        self.restarting = restarting
+        self.our_open = local_open(self.neighbor, self.cfg, restarting, preserved)
 
     def poll(self, now: float) -> None:
         self.fsm.poll(now)
@@ -284,7 +292,7 @@ class Session:
                 self.negotiated = self._pending.pop(act.conn)
                 self.last_negotiated = self.negotiated
                 gr = self.negotiated.graceful_restart
-                self.fsm.peer_restarts_gracefully = gr is not None and bool(gr.families)
+                self.fsm.peer_restarts_gracefully = gr is not None
                 self.counters["established"] += 1
                 log.info("neighbor %s: Established", self.neighbor.address)
                 self._events.append(Up(self.negotiated))
@@ -292,7 +300,7 @@ class Session:
                 log.info("neighbor %s: down: %s", self.neighbor.address, act.reason)
                 self.conn = None
                 self.negotiated = None
-                self._events.append(Down(act.reason, act.silent))
+                self._events.append(Down(act.reason, act.graceful))
 
     def _write(self, conn: int, msg: BgpMessage) -> None:
         ctx = self._ctx.get(conn, PRE_OPEN_CONTEXT)

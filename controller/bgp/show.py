@@ -40,9 +40,26 @@ def sessions_data(core: SpeakerCore, now: float | None = None) -> list[dict[str,
                 "spoof_attempts": core.spoof_watch.per_peer[addr],
                 "spoof_routes": [str(x.prefix) for x in core.spoof_watch.of_peer(addr)],
                 "messages": dict(sorted(sess.counters.items())),
+                "graceful_restart": graceful_data(core, addr, now),
             }
         )
     return out
+
+
+def graceful_data(core: SpeakerCore, peer: IPAddress, now: float) -> dict[str, Any]:
+    """RFC 4724 state with one peer: its capability, what we keep stale, our own restart."""
+    sess = core.sessions[peer]
+    neg = sess.negotiated or sess.last_negotiated
+    cap = neg.graceful_restart if neg is not None else None
+    return {
+        "local": core.gr.status(now),
+        "peer_restart_time": None if cap is None else cap.restart_time,
+        "peer_restarting": bool(cap and cap.restarting),
+        "peer_preserved": []
+        if cap is None
+        else sorted(str(Family(f.afi, f.safi)) for f in cap.families if f.forwarding_preserved),
+        **core.gr.peer_status(peer, now),
+    }
 
 
 def sessions_text(core: SpeakerCore) -> str:

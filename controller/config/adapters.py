@@ -8,7 +8,12 @@ cores can evolve separately.
 from __future__ import annotations
 
 from controller.bgp.config import ConfigError as BgpConfigError
-from controller.bgp.config import NeighborConfig, RedLoopback, SpeakerConfig
+from controller.bgp.config import (
+    GracefulRestartConfig,
+    NeighborConfig,
+    RedLoopback,
+    SpeakerConfig,
+)
 from controller.bgp.path import FAMILIES_BY_NAME, Color
 from controller.bgp.vrf import LabelMode, VrfConfig
 from controller.config.errors import ConfigError, Problem
@@ -51,6 +56,7 @@ def speaker_config(cfg: Config) -> SpeakerConfig:
         for v in cfg.vrfs
     )
     enc = cfg.tunnel_encapsulation
+    gr = cfg.bgp.graceful_restart
     try:
         return SpeakerConfig(
             local_as=cfg.node.asn,
@@ -63,6 +69,9 @@ def speaker_config(cfg: Config) -> SpeakerConfig:
             mpls_in_ipsec_tunnel_type=enc.mpls_in_ipsec_tunnel_type,
             security_handle_subtlv=enc.security_handle_subtlv,
             label_range=cfg.bgp.label_range,
+            graceful_restart=GracefulRestartConfig(
+                gr.enabled, gr.restart_time, gr.stale_time, gr.deferral_time
+            ),
         )
     except (BgpConfigError, ValueError) as exc:
         # The checks above should have caught it; still one line, never a traceback.

@@ -7,7 +7,8 @@ Top-level sections (see ``examples/cpe1.yml`` and ``examples/rr1.yml``)::
                security_handles (draft section 6)
     switch:    p4sim (default) or p4runtime (address, device id); ports and roles
     vrfs:      name, rd, import, export, label_mode, label, routes, interfaces
-    bgp:       neighbors (address, as, type red|black, families, rr client), cluster_id
+    bgp:       neighbors (address, as, type red|black, families, rr client), cluster_id,
+               graceful_restart (enabled, restart_time, stale_time, deferral_time)
     ike:       auth (psk | certificates), proposals, lifetimes, sa_mode, NAT-T
     tunnel_encapsulation: the draft's two code points without IANA values
     logging, metrics, control_socket

@@ -123,8 +123,22 @@ class Neighbor(Strict):
         return self
 
 
+class GracefulRestart(Strict):
+    """BGP Graceful Restart (RFC 4724); on by default so a daemon restart that keeps
+    the switch (``--keep-switch``) does not make the other sites drop our routes."""
+
+    enabled: bool = True
+    # What peers are told: how long they keep our routes while we restart (12 bits).
+    restart_time: int = Field(default=120, ge=0, le=4095)
+    # How long we keep a restarted peer's stale routes once it is back, awaiting End-of-RIB.
+    stale_time: float = Field(default=360.0, gt=0, le=3600)
+    # After our own restart: longest wait for every peer's End-of-RIB (selection deferral).
+    deferral_time: float = Field(default=60.0, gt=0, le=3600)
+
+
 class Bgp(Strict):
     neighbors: list[Neighbor] = Field(default_factory=list)
+    graceful_restart: GracefulRestart = Field(default_factory=GracefulRestart)
     cluster_id: ipaddress.IPv4Address | None = None
     label_range: tuple[int, int] = (100, 0xFFFFF)
     listen_port: int = Field(default=179, ge=1, le=65535)

@@ -23,9 +23,9 @@ from __future__ import annotations
 import enum
 import hmac
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -297,6 +297,25 @@ class ExpiryEvent:
 ExpiryCallback = Callable[[ExpiryEvent], None]
 
 
+class ExpirySubscribers:
+    """The callbacks ``SaInstaller.subscribe`` registered, in order."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[ExpiryCallback] = []
+
+    def subscribe(self, callback: ExpiryCallback) -> Callable[[], None]:
+        self._callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
+
+        return unsubscribe
+
+    def __iter__(self) -> Iterator[ExpiryCallback]:
+        return iter(list(self._callbacks))
+
+
 class SaInstaller(Protocol):
     """What the IKE daemon's SA database may do to the data path."""
 
@@ -326,4 +345,13 @@ class SaInstaller(Protocol):
 
     def subscribe(self, callback: ExpiryCallback) -> Callable[[], None]:
         """Deliver expiry events to callback; returns a function that unsubscribes."""
+        ...
+
+
+@runtime_checkable
+class SaLabelling(Protocol):
+    """An installer that keeps a label with each SA (an engine process, for restarts)."""
+
+    def add_labelled_sa(self, params: SaParams, label: dict[str, str | int | None]) -> None:
+        """add_sa, plus a flat label the installer returns when it lists its SAs."""
         ...

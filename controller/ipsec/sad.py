@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from controller.ipsec.ike.child import ChildSa
 from controller.ipsec.ike.wire.consts import Encr, Integ
+from controller.ipsec.inherit import InheritedChild, InheritedPair, label_for
 from controller.ipsec.installer import (
     SA_INDEX_MAX,
     SA_INDEX_MIN,
@@ -41,6 +42,7 @@ from controller.ipsec.installer import (
     Mode,
     SaInstaller,
     SaKeys,
+    SaLabelling,
     SaParams,
     SaUpdate,
     UdpEncap,
@@ -78,7 +80,7 @@ def keys_of(suite: CipherSuite, keymat: tuple[bytes, bytes]) -> SaKeys:
 
 @dataclass
 class Installed:
-    child: ChildSa
+    child: ChildSa | InheritedChild
     peer: IPAddress
     tenant: str | None
     in_index: int
@@ -125,6 +127,10 @@ class SaDatabase:
         self.tunnels: dict[TunnelKey, Installed] = {}
         self._draining: list[tuple[float, Installed]] = []
         self._next_index = SA_INDEX_MIN
+        # SA pairs with no IKE SA behind them (inherited from a previous daemon, or the
+        # peer restarted and sent INITIAL_CONTACT): they keep carrying their tunnel
+        # until IKE sets up a CHILD_SA for it, or until the deadline.
+        self._orphans: dict[int, tuple[float, Installed]] = {}  # id(inst) ->
 
     # -- IKE events in -------------------------------------------------------------------
 
@@ -164,9 +170,9 @@ class SaDatabase:
             sa_index=inst.out_index,
             keys=keys_of(suite, child.key_out),
         )
-        self.installer.add_sa(inbound)  # inbound first: the peer may use the new SA at once
-        try:
-            self.installer.add_sa(outbound)
+        self._add(inbound, label_for(peer, tenant, child.name, inst.out_index))
+        try:  # inbound first: the peer may use the new SA at once
+            self._add(outbound, label_for(peer, tenant, child.name, inst.in_index))
         except Exception:
             self.installer.delete_sa(inst.in_index)
             raise
@@ -174,6 +180,14 @@ class SaDatabase:
         self._by_index[inst.in_index] = self._by_index[inst.out_index] = inst
         old = self._by_spi.get(replaces.spi_in) if replaces is not None else None
         current = self.tunnels.get(inst.key)
+        if old is None and current is not None and id(current) in self._orphans:
+            # the first CHILD_SA for an orphaned tunnel replaces it like a rekey would
+            old = current
+            self._orphans.pop(id(current))
+            self._down.add(id(old))  # no IKE will delete it: drain once replaced
+            if self.switch_delay <= 0:
+                self._draining.append((now + self.drain_seconds, old))
+                self._down.discard(id(old))
         if old is not None and current is old and self.switch_delay > 0:
             self._pending.append((now + self.switch_delay, old, inst))
             self._announce(inst.key)  # the new inbound entry, before anyone sends on it
@@ -189,8 +203,51 @@ class SaDatabase:
     def child_down(self, child: ChildSa, now: float) -> None:
         """The CHILD_SA is gone from IKE; its SAs leave after the drain time."""
         inst = self._by_spi.get(child.spi_in)
+        if inst is not None:
+            self._down_inst(inst, now)
+
+    def orphan(self, child: ChildSa, now: float, hold: float) -> None:
+        """The CHILD_SA's IKE SA is gone but the peer still uses its SAs (it restarted and
+        sent INITIAL_CONTACT, RFC 7296 2.4): keep them until a new CHILD_SA takes over."""
+        inst = self._by_spi.get(child.spi_in)
         if inst is None:
             return
+        pending = any(old is inst for _, old, _ in self._pending)
+        if self.tunnels.get(inst.key) is not inst or pending:
+            self._down_inst(inst, now)  # not what carries the tunnel: as before
+            return
+        self._orphans[id(inst)] = (now + hold, inst)
+        self.log(f"SAD: {child} kept until the restarted peer replaces it")
+
+    def inherit(self, pairs: list[InheritedPair], now: float, hold: float) -> None:
+        """SA pairs a previous daemon left in the engine: the newest per tunnel keeps
+        carrying it (until replaced, at most ``hold`` seconds), the others drain."""
+        for pair in pairs:
+            inst = Installed(
+                pair.child, pair.peer, pair.tenant, pair.in_index, pair.out_index,
+                pair.remote_port,
+            )  # fmt: skip
+            self._by_spi[pair.child.spi_in] = inst
+            self._by_index[inst.in_index] = self._by_index[inst.out_index] = inst
+            self._next_index = max(self._next_index, inst.in_index + 1, inst.out_index + 1)
+            if pair.retired:
+                self._retired.add(inst.out_index)
+                self._draining.append((now + self.drain_seconds, inst))
+                continue
+            previous = self.tunnels.get(inst.key)
+            if previous is not None:  # two live pairs for a tunnel: keep the newer one
+                self._orphans.pop(id(previous), None)
+                self._draining.append((now + self.drain_seconds, previous))
+            self.tunnels[inst.key] = inst
+            self._orphans[id(inst)] = (now + hold, inst)
+            self.log(f"SAD: inherited {pair.child} as in={inst.in_index} out={inst.out_index}")
+        if self._next_index > SA_INDEX_MAX:
+            self._next_index = SA_INDEX_MIN
+        for key in list(self.tunnels):
+            self._announce(key)
+
+    def _down_inst(self, inst: Installed, now: float) -> None:
+        self._orphans.pop(id(inst), None)
         if any(old is inst for _, old, _ in self._pending):
             self._down.add(id(inst))  # drained once its successor carries the traffic
             return
@@ -222,6 +279,10 @@ class SaDatabase:
         self._draining.append((now + self.drain_seconds, inst))
 
     def tick(self, now: float) -> None:
+        for deadline, inst in list(self._orphans.values()):
+            if deadline <= now:
+                self.log(f"SAD: {inst.child} was not replaced in time: removing it")
+                self._down_inst(inst, now)
         for entry in [e for e in self._pending if e[0] <= now]:
             self._pending.remove(entry)
             _, old, new = entry
@@ -237,6 +298,12 @@ class SaDatabase:
         self._draining = [(t, i) for t, i in self._draining if t > now]
         for inst in due:
             self._remove(inst)
+
+    def _add(self, params: SaParams, label: dict[str, str | int | None]) -> None:
+        if isinstance(self.installer, SaLabelling):  # an engine process: label for a restart
+            self.installer.add_labelled_sa(params, label)
+        else:
+            self.installer.add_sa(params)
 
     def _remove(self, inst: Installed) -> None:
         for index in (inst.out_index, inst.in_index):

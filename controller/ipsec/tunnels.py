@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from controller.ipsec.ike.config import ChildConfig, IkeConfig, Lifetimes
-from controller.ipsec.ike.daemon import IkeDaemon
+from controller.ipsec.ike.daemon import PEER_RESTARTED, IkeDaemon
 from controller.ipsec.ike.events import ChildDown, ChildUp, Event, IkeDown, IkeUp, PeerMoved
 from controller.ipsec.ike.sa import IkeSa, IkeState
 from controller.ipsec.ike.wire.ts import TrafficSelector
@@ -48,6 +48,9 @@ from controller.ipsec.sad import SaDatabase
 PROTO_MPLS_IN_IP = 137  # RFC 4023
 PROTO_TCP = 6
 INITIATE_GRACE = 3.0  # seconds the higher black address leaves the lower one to initiate
+# How long SAs stay in service without an IKE SA (inherited after our restart, or the
+# peer's after it restarted) while IKE negotiates their replacements.
+ORPHAN_HOLD = 60.0
 
 
 def mpls_child(
@@ -106,8 +109,10 @@ class TunnelManager:
         per_tenant: bool = False,
         lazy: bool = False,
         log: Callable[[str], None] = lambda line: None,
+        orphan_hold: float = ORPHAN_HOLD,
     ) -> None:
         self.daemon, self.sad = daemon, sad
+        self.orphan_hold = orphan_hold
         self.local = local_black
         self.make_config = make_config
         self.per_tenant, self.lazy = per_tenant, lazy
@@ -165,6 +170,10 @@ class TunnelManager:
                 self.sad.child_up(
                     ev.child, sa.remote[0], now, ev.replaces, tenant, port, soft, hard
                 )
+            elif isinstance(ev, ChildDown) and ev.reason == PEER_RESTARTED:
+                # the peer lost its IKE SA but its ESP engine still runs these SAs: keep
+                # them until its new CHILD_SA replaces them (no gap in either direction)
+                self.sad.orphan(ev.child, now, self.orphan_hold)
             elif isinstance(ev, ChildDown):
                 self.sad.child_down(ev.child, now)
             elif isinstance(ev, IkeUp):

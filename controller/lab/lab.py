@@ -147,6 +147,20 @@ def _ready_file(state: LabState, node: str) -> Path:
     return state.run_dir / name
 
 
+def _kept_data_path(run_dir: Path) -> list[int]:
+    """p4sim / ESP engine processes the daemons recorded (``<node>-p4sim.pid``, ...)."""
+    out = []
+    for pid_file in run_dir.glob("*.pid"):
+        try:
+            pid = int(pid_file.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if _alive(pid) and (b"p4sim" in cmdline or b"controller.ipsec.esp.process" in cmdline):
+            out.append(pid)
+    return out
+
+
 def _group(pgid: int) -> list[int]:
     """Live processes in process group ``pgid`` (each node runs in its own session)."""
     out = []
@@ -266,6 +280,10 @@ def down(prefix: str, progress: Progress = print, keep_logs: bool = False) -> Pa
         if _ours(pid, run_dir):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGTERM)  # the node and its children (a daemon's p4sim)
+    kept = _kept_data_path(run_dir)  # adopted across a daemon restart: in an old group
+    for pid in kept:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 5.0
     for pid in state.pids.values():
         while _group(pid) and time.monotonic() < deadline:
@@ -273,6 +291,11 @@ def down(prefix: str, progress: Progress = print, keep_logs: bool = False) -> Pa
         for member in _group(pid):  # still there: the process or a child it left behind
             with contextlib.suppress(ProcessLookupError):
                 os.kill(member, signal.SIGKILL)
+    for pid in kept:
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     gone = destroy(state.namespaces)
     progress(f"lab {prefix}: {len(state.pids)} processes stopped, {len(gone)} namespaces deleted")
     result = run_dir

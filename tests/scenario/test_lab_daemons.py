@@ -60,6 +60,11 @@ def _wait(predicate, seconds: float, what: str, lab=None):
     raise AssertionError(f"not within {seconds:g}s: {what} {seen}")
 
 
+# Echoes a restart of the C-PE daemon may cost (0.1 s apart): measured 1 of 400 (the
+# moment the peers move to the new CHILD_SA); the bound leaves room for a slow machine.
+RESTART_LOSS_MAX = 10
+
+
 def _ping_series(ns: str, dst: str, count: int, interval: float = 0.1) -> subprocess.Popen:
     argv = Netns(ns).exec_argv(["ping", "-n", "-q", "-i", str(interval), "-c", str(count),
                                 "-W", "1", dst])  # fmt: skip
@@ -107,12 +112,22 @@ def test_daemon_black_links_carry_only_esp_ike_arp(daemon_lab, tmp_path: Path) -
         assert cap.verdict([pattern]).kinds["ESP"] >= 2 * 2 * 2 * PING_COUNT
 
 
-def test_daemon_restart_traffic_resumes_and_switch_is_kept(daemon_lab) -> None:
+RESTART_PINGS = 400  # 40 s at 0.1 s: the restart, adoption and IKE replacement inside it
+
+
+def test_daemon_restart_keeps_tunnel_traffic_flowing(daemon_lab) -> None:
+    """Issue #7: a C-PE daemon restarts while traffic flows through it; p4sim and the
+    ESP engine process outlive it, the new daemon adopts both, inherits the engine's
+    SAs and replaces them through IKE (INITIAL_CONTACT) while they keep carrying."""
     lab = daemon_lab
     run_dir = lab.state.run_dir
     pid = lab.state.pids["cpe2"]
     log = run_dir / "cpe2.log"
-    os.kill(pid, signal.SIGTERM)  # the daemon only: --keep-switch leaves p4sim running
+    blue1 = lab.plan.cpe("cpe1").red[0]
+    blue2 = lab.plan.cpe("cpe2").red[0]
+    series = _ping_series(blue1.host_ns, str(blue2.site.host), RESTART_PINGS)
+    time.sleep(2.0)
+    os.kill(pid, signal.SIGTERM)  # the daemon only: --keep-switch keeps p4sim and the engine
     _wait(lambda: not Path(f"/proc/{pid}/cmdline").exists()
           or not Path(f"/proc/{pid}/cmdline").read_bytes(), 15, "cpe2 daemon exit")  # fmt: skip
     argv = daemon_argvs(lab.plan, {n: run_dir / "configs" / f"{n}.yml" for n in lab.state.pids},
@@ -120,13 +135,17 @@ def test_daemon_restart_traffic_resumes_and_switch_is_kept(daemon_lab) -> None:
     lab.state.pids["cpe2"] = _start(run_dir, lab.plan.cpe("cpe2").ns, "cpe2", argv)
     lab.state.save()
     _wait(lambda: "already running (kept)" in log.read_text(), 60, "cpe2 adopting its p4sim")
+    _wait(lambda: "ESP engine" in log.read_text() and "adopted with" in log.read_text(), 60,
+          "cpe2 adopting its ESP engine")  # fmt: skip
     _wait(lambda: missing(lab.plan, _docs(lab)) == [], 90, "convergence after restart", lab)
-    blue1 = lab.plan.cpe("cpe1").red[0]
-    blue2 = lab.plan.cpe("cpe2").red[0]
-    # Traffic resumes: within 40 s of convergence a run of 10 echoes goes through
-    # without loss. (The new daemon re-learns the tenant host's MAC and the peers
-    # replace the old daemon's IKE SAs, so echoes just after the restart can be
-    # lost; 1 in 20 has been seen lost right after convergence.)
+    sent, got = _received(series)
+    text = log.read_text()
+    inherited = [ln for ln in text.splitlines() if "inherited" in ln and "SA pairs" in ln]
+    print(f"\ndaemon restart: {sent - got} of {sent} echoes lost (0.1 s apart); {inherited}")
+    assert inherited, "the new daemon did not inherit the engine's SAs"
+    assert sent == RESTART_PINGS and sent - got <= RESTART_LOSS_MAX, (
+        f"{sent - got} of {sent} echoes lost across the daemon restart"
+    )
     _wait(
         lambda: _received(_ping_series(blue1.host_ns, str(blue2.site.host), 10)) == (10, 10),
         40,

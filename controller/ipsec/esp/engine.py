@@ -44,6 +44,7 @@ from controller.ipsec.installer import (
     Direction,
     ExpiryCallback,
     ExpiryEvent,
+    ExpirySubscribers,
     SaCounters,
     SaInstaller,
     SaInstallError,
@@ -66,7 +67,7 @@ class EspEngine:
         self._outbound: dict[int, SaState] = {}
         self._inbound: dict[tuple[int, bytes], SaState] = {}
         self._alias: dict[int, int] = {}  # retired outbound index -> its successor
-        self._subscribers: list[ExpiryCallback] = []
+        self._subscribers = ExpirySubscribers()
         self._sa: SaState | None = None  # SA of the packet in flight, for error counting
         self.errors: dict[str, int] = {}  # refusals that no SA can be charged with
         self.last_error = ""
@@ -151,19 +152,17 @@ class EspEngine:
         return SaCounters(c.packets, c.bytes, dict(c.errors))
 
     def subscribe(self, callback: ExpiryCallback) -> Callable[[], None]:
-        self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
-
-        return unsubscribe
+        return self._subscribers.subscribe(callback)
 
     # --- inspection -----------------------------------------------------------------------
 
     def sas(self) -> Iterator[SaParams]:
         """Parameters of every installed SA (keys included: for explicit exports only)."""
         return (state.params for state in self._sas.values())
+
+    def retired(self) -> set[int]:
+        """Outbound SA indexes that switch_outbound() retired (they never encrypt again)."""
+        return {i for i, state in self._outbound.items() if state.retired}
 
     def sequence(self, sa_index: int) -> int:
         """Last sequence number sent on an outbound SA."""
@@ -321,7 +320,7 @@ class EspEngine:
             log.info(
                 "ESP SA %d %s expiry (%s)", event.sa_index, event.kind.value, event.reason.value
             )
-            for callback in list(self._subscribers):
+            for callback in self._subscribers:
                 try:
                     callback(event)
                 except Exception as exc:  # a subscriber bug must not stop the data path

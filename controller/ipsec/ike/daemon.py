@@ -34,6 +34,9 @@ from controller.ipsec.ike.wire.message import (
 from controller.ipsec.ike.wire.notify import NotifyPayload
 from controller.ipsec.ike.wire.simple import NoncePayload
 
+# Why the SAs of a peer that sent INITIAL_CONTACT go down (ChildDown/IkeDown reason).
+PEER_RESTARTED = "peer restarted (INITIAL_CONTACT)"
+
 
 class IkeDaemon:
     def __init__(
@@ -178,7 +181,7 @@ class IkeDaemon:
             same_peer = old.remote_id == new.remote_id and old.cfg.name == new.cfg.name
             if old is not new and same_peer and old.state != IkeState.CONNECTING:
                 self.log(f"{new.remote_id} sent INITIAL_CONTACT: dropping IKE SA {old.spi_i.hex()}")
-                old.fail("peer restarted (INITIAL_CONTACT)")
+                old.fail(PEER_RESTARTED)
                 self._collect(old)
 
     def _lookup(self, ident: Identity) -> IkeConfig | None:

@@ -18,6 +18,7 @@ from controller.ipsec.ike.config import IkeConfig
 from controller.ipsec.ike.daemon import IkeDaemon
 from controller.ipsec.ike.events import Event
 from controller.ipsec.ike.sa import Addr, IkeSa
+from controller.ipsec.inherit import InheritedPair
 from controller.ipsec.installer import ExpiryEvent, SaInstaller
 from controller.ipsec.sad import SaDatabase, TunnelChange
 from controller.ipsec.tunnels import TunnelManager
@@ -82,6 +83,10 @@ class IpsecRuntime:
     def peer_moved(self, old: str, new: str) -> None:
         self.tunnels.peer_moved(old, new, now=self.service.now)
         self.service.poke()
+
+    def inherit(self, pairs: list[InheritedPair]) -> None:
+        """SA pairs a previous daemon left in the engine: in service until IKE replaces them."""
+        self.sad.inherit(pairs, self.service.now, self.tunnels.orphan_hold)
 
     def accept(self, peer_black_addr: str) -> None:
         """Let this peer set up SAs towards us before we ever need it (responder side)."""

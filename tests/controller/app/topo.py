@@ -14,6 +14,7 @@ stopped by PID.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -226,9 +227,14 @@ class Lab:
     def down(self) -> None:
         for node in list(self.procs):
             self.stop(node)
-        for pid in self.switch_pids:  # only our own p4sim processes, by PID
+        engines = []  # ESP engines kept by --keep-switch, recorded in our run directory
+        for pid_file in self.dir.glob("*-engine.pid"):
+            with contextlib.suppress(OSError, ValueError):
+                engines.append(int(pid_file.read_text()))
+        for pid in [*self.switch_pids, *engines]:  # only our own p4sim/engines, by PID
             try:
-                if b"p4sim" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                if b"p4sim" in cmdline or str(self.dir).encode() in cmdline:
                     os.kill(pid, signal.SIGTERM)
             except OSError:
                 pass

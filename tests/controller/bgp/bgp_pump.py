@@ -141,8 +141,14 @@ def cpe_config(
     red_loopbacks: Any = None,
     asn: int = AS,
     rr_as: int = AS,
+    gr: Any = None,
 ) -> Any:
-    from controller.bgp.config import NeighborConfig, RedLoopback, SpeakerConfig
+    from controller.bgp.config import (
+        GracefulRestartConfig,
+        NeighborConfig,
+        RedLoopback,
+        SpeakerConfig,
+    )
     from controller.bgp.path import Color
     from controller.bgp.vrf import VrfConfig
 
@@ -164,11 +170,19 @@ def cpe_config(
         red_loopbacks=red_loopbacks,
         neighbors=tuple(neighbors),
         vrfs=vrfs,
+        graceful_restart=gr or GracefulRestartConfig(),
     )
 
 
-def rr_config(rid: str, clients: list[str], *, others: list[str] = (), asn: int = AS) -> Any:  # type: ignore[assignment]
-    from controller.bgp.config import NeighborConfig, SpeakerConfig
+def rr_config(
+    rid: str,
+    clients: list[str],
+    *,
+    others: list[str] = (),  # type: ignore[assignment]
+    asn: int = AS,
+    gr: Any = None,
+) -> Any:
+    from controller.bgp.config import GracefulRestartConfig, NeighborConfig, SpeakerConfig
     from controller.bgp.path import Color
 
     neighbors = [
@@ -176,7 +190,9 @@ def rr_config(rid: str, clients: list[str], *, others: list[str] = (), asn: int 
         for c in clients
     ]
     neighbors += [NeighborConfig(ip(o), asn, Color.RED, idle_hold_time=1) for o in others]
-    return SpeakerConfig(asn, ip(rid), neighbors=tuple(neighbors))
+    return SpeakerConfig(
+        asn, ip(rid), neighbors=tuple(neighbors), graceful_restart=gr or GracefulRestartConfig()
+    )
 
 
 def protect_all(net: Net) -> None:

@@ -121,10 +121,13 @@ def convert_close(conn: int) -> object:
     return Close(conn)
 
 
-def test_s32_losing_protection_takes_red_session_down() -> None:
+@pytest.mark.parametrize("graceful", [True, False])
+def test_s32_losing_protection_takes_red_session_down(graceful: bool) -> None:
     from bgp_pump import notifications
 
-    net = _trio()
+    from controller.bgp.config import GracefulRestartConfig
+
+    net = _trio(gr=GracefulRestartConfig(enabled=graceful, restart_time=30))
     b, a = net.node(B), net.node(A)
     a.add_vrf_route("blue", net_("172.16.1.0/24"), net.now)
     net.settle()
@@ -134,6 +137,12 @@ def test_s32_losing_protection_takes_red_session_down() -> None:
     assert (6, 6) in notifications(net, B)  # Cease / Other Configuration Change
     assert states(b) == {RR: "Idle"}
     assert b.sessions[ip(RR)].fsm.idle_reason == "transport not IPsec-protected"
+    if graceful:
+        # A broken transport is a session loss graceful restart covers (the RR's
+        # restart, or its SAs renegotiated): the routes stay, stale, for its restart time.
+        assert [e.prefix for e in b.vrf_routes("blue")] == [net_("172.16.1.0/24")]
+        assert all(p.stale for p in b.red.adj_in(ip(RR)))
+        net.advance(125)
     assert b.vrf_routes("blue") == []
 
 

@@ -100,6 +100,9 @@ def test_cpe_with_two_rrs_survives_losing_one() -> None:
     net.cut(B, rr1)
     net.advance(30)
     assert states(b) == {rr1: "Active", rr2: "Established"}
+    # Graceful restart: RR1's path stays, stale, for its restart time (120 s), then goes.
+    assert {str(p.source.peer): p.stale for p in b.red.paths(nlri)} == {rr1: True, rr2: False}
+    net.advance(100)
     assert {str(p.source.peer) for p in b.red.paths(nlri)} == {rr2}
     # The VRF route never went away, and A's new routes still arrive.
     assert b.route_events() == []

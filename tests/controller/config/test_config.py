@@ -98,6 +98,17 @@ def test_base_is_valid_and_defaults_are_filled() -> None:
     assert cfg.bgp.neighbors[0].families == ["ipv4-unicast", "ipv6-unicast", "vpnv4", "vpnv6"]
     assert cfg.control_socket_path == "/run/sl3vpn/cpe9.sock"
     assert [p.port for p in cfg.switch.by_role("red")] == [1]
+    gr = cfg.bgp.graceful_restart
+    assert (gr.enabled, gr.restart_time, gr.stale_time, gr.deferral_time) == (True, 120, 360, 60)
+
+
+def test_graceful_restart_settings_reach_the_speaker() -> None:
+    from controller.bgp.config import GracefulRestartConfig
+    from controller.config.adapters import speaker_config
+
+    data = variant(bgp__graceful_restart={"enabled": False, "restart_time": 30})
+    cfg = parse(yaml.safe_dump(data), "t.yml")
+    assert speaker_config(cfg).graceful_restart == GracefulRestartConfig(False, 30, 360, 60)
 
 
 CASES = [
@@ -169,6 +180,15 @@ CASES = [
         {"tunnel_encapsulation": {"security_handle_subtlv": 200}},
         "tunnel_encapsulation.security_handle_subtlv: Input should be less than or equal to 127",
     ),
+    (
+        {"bgp__graceful_restart": {"restart_time": 5000}},
+        "bgp.graceful_restart.restart_time: Input should be less than or equal to 4095",
+    ),
+    (
+        {"bgp__graceful_restart": {"deferral_time": 0}},
+        "bgp.graceful_restart.deferral_time: Input should be greater than 0",
+    ),
+    ({"bgp__graceful_restart": {"enable": True}}, "bgp.graceful_restart.enable: unknown field"),
     (
         {"tunnel_encapsulation": {"mpls_in_ipsec_tunnel_type": 65535}},
         "tunnel_encapsulation.mpls_in_ipsec_tunnel_type: Input should be less than or equal",

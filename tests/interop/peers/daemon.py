@@ -150,6 +150,12 @@ class Daemon:
         except OSError:
             return "(no log)"
 
+    def kill(self) -> None:
+        """Die at once by PID (SIGKILL): no NOTIFICATION, as in a crash."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+
     def stop(self) -> None:
         """Stop by PID: SIGTERM, then SIGKILL after a bounded wait."""
         if self.proc is None or self.proc.poll() is not None:

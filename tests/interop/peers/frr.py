@@ -19,6 +19,8 @@ class FrrBgpd(Daemon):
         super().__init__(*args, **kwargs)
         # Per-family lines inside "address-family", e.g. vpnv4: network .. rd .. label ..
         self.af_config: dict[str, list[str]] = {}
+        # Graceful restart (RFC 4724) with this restart time, forwarding state preserved.
+        self.graceful_restart: int | None = None
 
     def write_config(self) -> None:
         s = self.spec
@@ -33,6 +35,12 @@ class FrrBgpd(Daemon):
         ]
         if s.cluster_id:
             lines.append(f" bgp cluster-id {s.cluster_id}")
+        if self.graceful_restart is not None:
+            lines += [
+                " bgp graceful-restart",
+                " bgp graceful-restart preserve-fw-state",
+                f" bgp graceful-restart restart-time {self.graceful_restart}",
+            ]
         for n in s.neighbors:
             lines += [
                 f" neighbor {n.address} remote-as {n.asn}",

@@ -19,6 +19,10 @@ API_PORT = 50051  # inside the daemon's own namespace, so never shared
 class GoBgp(Daemon):
     NAME: ClassVar[str] = "gobgp"
     BINARIES: ClassVar[tuple[str, ...]] = ("gobgpd", "gobgp")
+    # Graceful restart (RFC 4724) on every neighbour and family when set: the restart
+    # time it announces. ``restarted`` starts gobgpd with -r (R and F bits set).
+    graceful_restart: int | None = None
+    restarted: bool = False
 
     def write_config(self) -> None:
         s = self.spec
@@ -38,6 +42,12 @@ class GoBgp(Daemon):
                 f"    passive-mode = {'true' if n.passive else 'false'}",
                 f'    local-address = "{s.local_for(n)}"',
             ]
+            if self.graceful_restart is not None:
+                lines += [
+                    "  [neighbors.graceful-restart.config]",
+                    "    enabled = true",
+                    f"    restart-time = {self.graceful_restart}",
+                ]
             if n.rr_client:
                 lines += [
                     "  [neighbors.route-reflector.config]",
@@ -50,6 +60,11 @@ class GoBgp(Daemon):
                     "    [neighbors.afi-safis.config]",
                     f'      afi-safi-name = "{_AFI_SAFI[fam]}"',
                 ]
+                if self.graceful_restart is not None:
+                    lines += [
+                        "    [neighbors.afi-safis.mp-graceful-restart.config]",
+                        "      enabled = true",
+                    ]
         (self.workdir / "gobgpd.toml").write_text("\n".join(lines) + "\n")
 
     def command(self) -> list[str]:
@@ -63,6 +78,7 @@ class GoBgp(Daemon):
             "--api-hosts",
             f"127.0.0.1:{API_PORT}",
             "--pprof-disable",
+            *(["-r"] if self.restarted else []),
         ]
 
     def cli(self, *args: str) -> str:

@@ -65,21 +65,26 @@ class Side:
         return out[4], out[8 + 14 + 20 :]
 
 
-def setup() -> tuple[Net, Side, Side, list[float]]:
-    clock = [0.0]
-    a, b = Side(A_ADDR, B_ADDR, clock), Side(B_ADDR, A_ADDR, clock)
+def setup(
+    a: Side | None = None, clock: list[float] | None = None
+) -> tuple[Net, Side, Side, list[float]]:
+    clock = clock or [0.0]
+    a = a or Side(A_ADDR, B_ADDR, clock)
+    b = Side(B_ADDR, A_ADDR, clock)
     net = Net({A_ADDR: a.daemon, B_ADDR: b.daemon})
+    sides = {A_ADDR: a, B_ADDR: b}  # a test may swap in a restarted side
 
     def pump() -> None:
         for _ in range(20):  # until neither IKE nor the managers have anything left to say
             Net.pump(net)
-            events = [(side, net.events.pop(name, [])) for side, name in ((a, A_ADDR), (b, B_ADDR))]
+            events = [(sides[name], net.events.pop(name, [])) for name in sides]
             if not any(ev for _, ev in events):
                 return
             for side, ev in events:
                 side.mgr.on_events(ev, net.now)
 
     net.pump = pump  # type: ignore[method-assign]
+    net.sides = sides  # type: ignore[attr-defined]
     return net, a, b, clock
 
 
