@@ -81,7 +81,7 @@ async def run(n: int, batch: int, pipe: Pipeline) -> dict[str, float]:
         state.set_sa("198.51.100.1", None, SaPair(2, 1))  # A's tunnel already has its SA
         comp = Composer(state, {}, None)
         writer = SwitchWriter(TABLE_ORDER)
-        await writer.write(client, state.entries())  # ports etc.: not part of the figures
+        await writer.write(client, state)  # ports etc.: not part of the figures
         writer.rpc_seconds = 0.0
         net = vpn_trio()
         b = net.node(B)
@@ -108,7 +108,7 @@ async def run(n: int, batch: int, pipe: Pipeline) -> dict[str, float]:
                 for ev in events:
                     comp.route_event(ev)  # type: ignore[arg-type]
             w0 = time.perf_counter()
-            await writer.write(client, state.entries())  # what the daemon's writer does
+            await writer.write(client, state)  # what the daemon's writer does
             done = time.perf_counter()
             write_time += done - w0
             for t, events in chunk:

@@ -293,7 +293,7 @@ class Daemon:
         if client is None or client.codec is None:
             return {}
         try:
-            counts = await self.writer.write(client, self.state.entries(), self.hold_deletes)
+            counts = await self.writer.write(client, self.state, self.hold_deletes)
         except (P4RuntimeClientError, OverflowError) as exc:
             self.write_errors += 1
             log.error("switch write failed: %s", str(exc).splitlines()[0])

@@ -1,40 +1,63 @@
-"""Desired state in, minimal P4Runtime writes out, without re-encoding what did not change.
+"""Desired state in, minimal P4Runtime writes out, touching only what changed.
 
-The first round after a (re)connection reads the switch and diffs the whole
-desired state against it (``p4rt.diff``): that is what makes a restarted daemon
-write only the difference. Later rounds compare the desired entries with the
-ones last written, by key (table, match, priority), and hand only the changed
-ones to ``p4rt.diff``, which still decides INSERT/MODIFY/DELETE and their
-dependency order. With 10,000 routes a single route change then costs a few
-dict lookups per entry instead of encoding and diffing every entry again.
+Three kinds of write round:
 
-``hold_deletes`` keeps entries the desired state no longer has (used while a
-restarted daemon reconverges): those rounds always re-read the switch.
+* **full** -- after a (re)connection, a failed write, or while deletes are held:
+  read the switch and diff the whole rebuilt desired state against it
+  (``p4rt.diff``). That is what makes a restarted daemon write only the
+  difference, and a switch that may hold anything end up right.
+* **incremental** -- otherwise: only the keys the desired state reports as
+  changed (``DesiredState.changes()``) are encoded and diffed against what was
+  last written under those keys. With 10,000 routes one route change costs one
+  entry, not a rebuild of 10,000.
+* **check** -- every ``check_every`` seconds instead of an incremental round:
+  rebuild in full, compare with the incremental path (a difference is a bug,
+  logged as drift and repaired) and write whatever differs from what was last
+  written. The switch is not read: it only changes through us while connected.
+
+``p4rt.diff`` decides INSERT/MODIFY/DELETE and their dependency order
+(``desired.TABLE_ORDER``) in every kind. ``hold_deletes`` keeps entries the
+desired state no longer has (a restarted daemon reconverging).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Hashable
+from collections.abc import Callable
 
 from finsy.proto import p4r
 
+from controller.app.desired import DesiredState, Key
 from controller.p4rt import P4RuntimeClient, TableEntry, diff
 
 log = logging.getLogger("sl3vpn.writer")
 
-
-def entry_key(e: TableEntry) -> Hashable:
-    match = tuple(sorted((k, repr(v)) for k, v in e.match.items()))
-    return (e.table, match, e.priority, e.is_default)
+CHECK_EVERY = 60.0  # seconds between full rebuilds checking the incremental path
 
 
 class SwitchWriter:
-    def __init__(self, order: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        order: tuple[str, ...],
+        check_every: float = CHECK_EVERY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.order = order
-        self.last: dict[Hashable, TableEntry] | None = None  # None: read the switch first
-        self.totals = {"insert": 0, "modify": 0, "delete": 0, "rounds": 0, "held_rounds": 0}
+        self.check_every = check_every
+        self.clock = clock
+        self.last: dict[Key, TableEntry] | None = None  # None: read the switch first
+        self.next_check = 0.0
+        self.totals = {
+            "insert": 0,
+            "modify": 0,
+            "delete": 0,
+            "rounds": 0,
+            "held_rounds": 0,
+            "full_rounds": 0,
+            "checks": 0,
+            "drift": 0,
+        }
         self.rpc_seconds = 0.0  # time spent in Read/Write RPCs (the switch's share)
 
     def forget(self) -> None:
@@ -42,24 +65,34 @@ class SwitchWriter:
         self.last = None
 
     async def write(
-        self, client: P4RuntimeClient, entries: list[TableEntry], hold_deletes: bool = False
+        self, client: P4RuntimeClient, state: DesiredState, hold_deletes: bool = False
     ) -> dict[str, int]:
         codec = client.codec
         assert codec is not None, "no pipeline"
-        keyed = {entry_key(e): e for e in entries}
-        if self.last is None or hold_deletes:
+        now = self.clock()
+        old = self.last
+        if old is None or hold_deletes:
+            keyed = state.keyed()
+            state.changes()  # the incremental path catches up; the rebuild covers it
             scope = [codec.encode(TableEntry("*"), for_read=True)]
             t0 = time.perf_counter()
             current = await client.read_raw(scope)
             self.rpc_seconds += time.perf_counter() - t0
             desired = [codec.encode(e) for e in keyed.values()]
+            self.totals["full_rounds"] += 1
+            self.next_check = now + self.check_every
         else:
-            old = self.last
-            changed = [k for k, e in keyed.items() if old.get(k) != e]
-            gone = [k for k in old if k not in keyed]
-            desired = [codec.encode(keyed[k]) for k in changed]
+            if now >= self.next_check:
+                keyed, drift = state.check()
+                self._report_drift(drift)
+                changes: dict[Key, TableEntry | None] = {k: keyed.get(k) for k in old}
+                changes.update(keyed)
+                self.next_check = now + self.check_every
+            else:
+                changes = state.changes()
+            changed = {k: e for k, e in changes.items() if old.get(k) != e}
+            desired = [codec.encode(e) for e in changed.values() if e is not None]
             current = [codec.encode(old[k]) for k in changed if k in old]
-            current += [codec.encode(old[k]) for k in gone]
         plan = diff(codec, desired, current, order=self.order)
         counts = plan.counts
         held = hold_deletes and counts["delete"] > 0
@@ -75,7 +108,14 @@ class SwitchWriter:
             raise
         finally:
             self.rpc_seconds += time.perf_counter() - t0
-        self.last = None if held else keyed
+        if old is None or hold_deletes:
+            self.last = None if held else keyed
+        else:
+            for k, e in changed.items():
+                if e is None:
+                    old.pop(k, None)
+                else:
+                    old[k] = e
         if held:
             counts["delete"] = 0
             self.totals["held_rounds"] += 1
@@ -83,3 +123,14 @@ class SwitchWriter:
         for k, v in counts.items():
             self.totals[k] += v
         return counts
+
+    def _report_drift(self, drift: list[Key]) -> None:
+        self.totals["checks"] += 1
+        if drift:
+            self.totals["drift"] += len(drift)
+            log.warning(
+                "desired state: the incremental path differed from a full rebuild in %d "
+                "entries (e.g. %s); rebuilt it",
+                len(drift),
+                drift[0],
+            )

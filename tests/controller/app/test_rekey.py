@@ -259,7 +259,7 @@ async def test_every_rekey_phase_is_written_to_the_real_switch(switch) -> None: 
     writer = SwitchWriter(TABLE_ORDER)
 
     async def written() -> set[int]:
-        await writer.write(switch, a.state.entries(), False)
+        await writer.write(switch, a.state, False)
         plan = await switch.reconcile(a.state.entries(), [TableEntry("*")], order=TABLE_ORDER)
         assert plan.updates == []  # the incremental writes left nothing to fix
         return a.accepted()
