@@ -112,6 +112,14 @@ class IkeDaemon:
         sa.queue(Informational(True, delete_ike=True), now)
         self._collect(sa)
 
+    def move(
+        self, sa: IkeSa, now: float, local_ip: str | None = None, remote_ip: str | None = None
+    ) -> bool:
+        """Mobility: new addresses for ``sa``; True if MOBIKE tells the peer (RFC 4555)."""
+        told = sa.move(now, local_ip, remote_ip)
+        self._collect(sa)
+        return told
+
     def established(self) -> list[IkeSa]:
         return [sa for sa in self.sas.values() if sa.state == IkeState.ESTABLISHED]
 
