@@ -176,7 +176,9 @@ class IkeDaemon:
     def _first_contact(self, sa: IkeSa) -> bool:
         """No other SA with this peer, in any state (checked as IKE_AUTH is built)."""
         return not any(
-            o is not sa and o.remote[0] == sa.remote[0] and o.state != IkeState.DELETED
+            o is not sa
+            and (o.remote[0] == sa.remote[0] or o.cfg is sa.cfg)  # same peer, maybe moved
+            and o.state != IkeState.DELETED
             for o in self.sas.values()
         )
 

@@ -97,7 +97,7 @@ class MobikeUpdate(Task):
         sa.local, sa.remote = dst, src
         if old != src:
             sa.log(f"{sa.cfg.name}: MOBIKE: peer moved {old[0]}:{old[1]} -> {src[0]}:{src[1]}")
-            sa.events.append(PeerMoved(sa.cfg.name, old, src))
+            sa.events.append(PeerMoved(sa.cfg.name, old, src, mobike=True))
         return DONE
 
 

@@ -38,7 +38,9 @@ def test_initiator_moves_and_the_responder_follows() -> None:
     assert net.nodes[A_ADDR].move(sa_a, net.now, local_ip=A_NEW)
     net.pump()
     assert sa_b.remote == (A_NEW, 500) and sa_b.local == (B_ADDR, 500)
-    assert moved(net, B_ADDR) == [PeerMoved(sa_b.cfg.name, (A_ADDR, 500), (A_NEW, 500))]
+    assert moved(net, B_ADDR) == [
+        PeerMoved(sa_b.cfg.name, (A_ADDR, 500), (A_NEW, 500), mobike=True)
+    ]
     assert sa_a.active is None and sa_a.state == IkeState.ESTABLISHED
     # the IKE SA works at the new address: a liveness check each way gets its answer
     net.sent.clear()

@@ -1,0 +1,84 @@
+"""Mobility through the tunnel manager and the SA database, over two real ESP engines."""
+
+from __future__ import annotations
+
+import pytest
+
+from controller.ipsec import crypto_port as cp
+from controller.ipsec.ike.sa import IkeState
+
+from .harness import A_ADDR, B_ADDR
+from .test_sad_tunnels import MPLS, Side, setup
+
+pytestmark = pytest.mark.unit
+A_NEW, B_NEW = "192.0.2.99", "198.51.100.99"
+
+
+def traffic_flows(a: Side, b: Side) -> None:
+    assert b.receive(a.send(b.me)) == (cp.Result.OK, MPLS)
+    assert a.receive(b.send(a.me)) == (cp.Result.OK, MPLS)
+
+
+def test_our_move_as_initiator_moves_both_ends_with_mobike() -> None:
+    net, a, b, _ = setup()
+    told: list[tuple[str, str]] = []
+    b.mgr.on_moved = lambda old, new: told.append((old, new))
+    a.mgr.ensure_tunnel(B_ADDR, now=net.now)
+    net.pump()
+    net.nodes[A_NEW] = a.daemon
+    a.mgr.local_moved(A_NEW, now=net.now)
+    a.me = A_NEW
+    net.pump()
+    assert told == [(A_ADDR, A_NEW)]  # the app hears it before the SAD re-keys
+    assert b.sad.outbound_index(A_NEW) is not None and b.sad.outbound_index(A_ADDR) is None
+    assert {str(p.remote) for p in b.engine.sas()} == {A_NEW}
+    assert {str(p.local) for p in a.engine.sas()} == {A_NEW}
+    (ike_b,) = b.daemon.established()
+    assert ike_b.remote[0] == A_NEW
+    assert b.daemon.config(f"cpe-{A_NEW}").remote_addr == A_NEW
+    traffic_flows(a, b)
+
+
+def test_our_move_as_responder_waits_for_the_initiator_told_by_bgp() -> None:
+    net, a, b, _ = setup()
+    a.mgr.ensure_tunnel(B_ADDR, now=net.now)
+    net.pump()
+    net.nodes[B_NEW] = b.daemon
+    b.mgr.local_moved(B_NEW, now=net.now)  # B responded to A's IKE SA: no MOBIKE from here
+    b.me = B_NEW
+    net.pump()
+    (ike_a,) = a.daemon.established()
+    assert ike_a.remote[0] == B_ADDR
+    a.mgr.peer_moved(B_ADDR, B_NEW, now=net.now)  # BGP: B's red loopback route, new endpoint
+    net.pump()
+    (ike_b,) = b.daemon.established()
+    assert ike_b.local[0] == B_NEW and ike_a.remote[0] == B_NEW and ike_a.active is None
+    assert a.sad.outbound_index(B_NEW) is not None
+    traffic_flows(a, b)
+    # a rekey after the move negotiates selectors naming the new address
+    (child,) = [c for c in ike_a.children if c.name == "mpls"]
+    a.daemon.rekey_child(child.spi_in, net.now)
+    net.pump()
+    (new,) = [c for c in ike_a.children if c.name == "mpls"]
+    assert new is not child
+    traffic_flows(a, b)
+
+
+def test_a_peer_without_mobike_gets_a_fresh_ike_sa_at_its_new_address() -> None:
+    net, a, b, _ = setup()
+    for cfg in b.daemon.configs:
+        cfg.mobike = False
+    a.mgr.ensure_tunnel(B_ADDR, now=net.now)
+    net.pump()
+    (old_ike,) = a.daemon.established()
+    assert not old_ike.peer_mobike
+    net.nodes[B_NEW] = b.daemon
+    b.mgr.local_moved(B_NEW, now=net.now)
+    b.me = B_NEW
+    a.mgr.peer_moved(B_ADDR, B_NEW, now=net.now)
+    net.pump()
+    (ike_a,) = a.daemon.established()  # make-before-break: the old one deleted once up
+    assert ike_a is not old_ike and old_ike.state == IkeState.DELETED
+    assert ike_a.remote[0] == B_NEW
+    assert len(b.daemon.established()) == 1
+    traffic_flows(a, b)
