@@ -115,6 +115,8 @@ class DesiredState:
     def __init__(self, cfg: Config, port_macs: dict[int, str]) -> None:
         self.cfg = cfg
         self.port_macs = port_macs
+        # our black loopback now: the configured one until a move (controller/app/mobility.py)
+        self.black: IPAddress | None = cfg.loopbacks.black
         self.vrf_ids = IdPool("VRF")
         for vrf in cfg.vrfs:
             if vrf.table_id is not None:
@@ -204,7 +206,7 @@ class DesiredState:
         for port in self.cfg.switch.by_role("black"):
             for iface in port.address:
                 mine[iface.ip] = "my_address"
-        black = self.cfg.loopbacks.black
+        black = self.black
         if black is not None:
             mine[black] = "my_loopback"
         for addr, action in sorted(mine.items(), key=lambda kv: (kv[0].version, kv[0])):
@@ -335,7 +337,7 @@ class DesiredState:
         return best
 
     def _vpn(self) -> Iterator[TableEntry]:
-        black = self.cfg.loopbacks.black
+        black = self.black
         labels: dict[int, int] = {}
         tunnels: dict[tuple[str, str | None], int] = {}
         fib: list[TableEntry] = []
