@@ -79,15 +79,17 @@ class IkeService:
         for tr in self._transports.values():
             tr.close()
 
-    async def rebind(self, local_ip: str) -> None:
+    async def rebind(self, local_ip: str, socks: dict[int, socket.socket] | None = None) -> None:
         """Mobility: serve ports 500/4500 on a new address (new sockets, then the old go)."""
         loop = asyncio.get_running_loop()
         fresh: dict[int, asyncio.DatagramTransport] = {}
         try:
             for port in (500, NAT_T_PORT):
-                tr, _ = await loop.create_datagram_endpoint(
-                    functools.partial(_same, _Proto(self, port)), local_addr=(local_ip, port)
-                )
+                proto = functools.partial(_same, _Proto(self, port))
+                if socks:
+                    tr, _ = await loop.create_datagram_endpoint(proto, sock=socks[port])
+                else:
+                    tr, _ = await loop.create_datagram_endpoint(proto, local_addr=(local_ip, port))
                 fresh[port] = tr
         except OSError:
             for tr in fresh.values():
