@@ -9,15 +9,14 @@ nodes' SAs name the new address, and no red BGP session was reset; it prints
 how many echoes the move cost.
 """
 
-import json
 import os
-import subprocess
 import time
 
 import pytest
+from test_lab_daemons import _docs, _received, _wait
+from test_lab_daemons import _ping_series as _ping
 
 from controller.lab.move import move
-from controller.lab.netns import Netns
 
 pytestmark = [
     pytest.mark.slow,
@@ -34,39 +33,6 @@ def mobility_lab(make_lab):
         yield lab
     finally:
         lab.down()
-
-
-def _docs(lab):
-    out = {}
-    for node in lab.state.pids:
-        path = lab.state.run_dir / f"{node}-status.json"
-        out[node] = json.loads(path.read_text())
-    return out
-
-
-def _wait(predicate, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"not within {seconds:g}s: {what}")
-
-
-def _ping(ns: str, dst: str, count: int, interval: float = 0.1) -> subprocess.Popen:
-    argv = Netns(ns).exec_argv(
-        ["ping", "-n", "-q", "-i", str(interval), "-c", str(count), "-W", "1", dst]
-    )
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def _counts(proc: subprocess.Popen) -> tuple[int, int]:
-    out, _ = proc.communicate(timeout=180)
-    for line in out.splitlines():
-        if "transmitted" in line:
-            parts = line.split(",")
-            return int(parts[0].split()[0]), int(parts[1].split()[0])
-    raise AssertionError(out)
 
 
 def _established(doc) -> dict[str, tuple[str, int]]:
@@ -99,15 +65,21 @@ def test_traffic_resumes_after_a_cpe_moves(mobility_lab) -> None:
     old, new = move(lab.prefix, "cpe2", NEW)
     assert new == NEW
     _wait(lambda: _moved_everywhere(lab, old), 60, f"every node's SAs name {NEW}, none {old}")
-    sent, got = _counts(series)
+    sent, got = _received(series)
     print(f"\nmobility: {sent - got} of {sent} echoes lost across the move (0.1 s apart)")
     # traffic resumed: a later run of 20 echoes goes through whole
-    assert _counts(_ping(blue1.host_ns, str(blue2.site.host), 20)) == (20, 20)
+    assert _received(_ping(blue1.host_ns, str(blue2.site.host), 20)) == (20, 20)
     assert got > 0 and sent == 300
     after = {n: _established(d) for n, d in _docs(lab).items()}
     # no red BGP session went down: same sessions, each established as often as before
     for node in ("cpe2", "rr1", "rr2"):
         assert after[node] == before[node], (node, before[node], after[node])
+    # how each SA moved: cpe2 updated those it initiated (RRs, cpe3); cpe1 moved its own
+    # SA to cpe2 once BGP told it the new endpoint
+    logs = {n: (lab.state.run_dir / f"{n}.log").read_text() for n in ("cpe1", "cpe2", "rr1")}
+    assert f"MOBIKE: now {NEW} <->" in logs["cpe2"]
+    assert f"MOBIKE: peer moved {old}:500 -> {NEW}:" in logs["rr1"]
+    assert f"<-> {NEW}" in logs["cpe1"] and f"peer {old} -> {NEW} (BGP)" in logs["cpe1"]
     routes = _docs(lab)["cpe1"]["routes"]
     via_cpe2 = [r for r in routes if not r["local"] and r.get("tunnel_endpoint") == NEW]
     assert via_cpe2 and all(r["installed"] for r in via_cpe2)
