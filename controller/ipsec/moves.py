@@ -20,6 +20,13 @@ Three ways a move reaches the IPsec layer:
   the app is told (``TunnelManager.on_moved``) before the SA database
   announces the tunnel under its new address, so the app re-keys its own
   per-peer state (e.g. which red BGP neighbour a control SA protects) first.
+* **a peer that sets up a new IKE SA from a new address** (:func:`readdressed`:
+  it could not use MOBIKE, e.g. it restarted after moving): our IKE daemon
+  accepts an IKE_SA_INIT from an unknown address when some config is bound to
+  an identity, and IKE_AUTH picks the config by the authenticated IDi (an RR
+  lists its clients by their original black address, which stays their
+  identity). Once authenticated, the move is handled as above, before the
+  CHILD_SAs are chosen, so the selectors already name the new address.
 
 Identities do not move: a C-PE's IKE identity stays the address it was
 configured with (its certificate's subjectAltName), so IKE_AUTH keeps
@@ -141,3 +148,12 @@ def peer_moved_by_ike(
         _rekey_tunnels(mgr, _norm(old[0]), _norm(new[0]))
         mgr.on_moved(_norm(old[0]), _norm(new[0]))
     mgr.sad.peer_moved(old[0], new[0], new[1] if sa.encap else None)
+
+
+def readdressed(mgr: TunnelManager, sa: IkeSa, old: str) -> None:
+    """``sa``'s peer authenticated from a new address; its config said ``old``."""
+    old, new = _norm(old), _norm(sa.remote[0])
+    _rekey_tunnels(mgr, old, new)
+    mgr.on_moved(old, new)
+    mgr.sad.peer_moved(old, new)
+    mgr.log(f"mobility: peer {old} authenticated from {new}: its tunnels follow")

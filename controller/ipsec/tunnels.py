@@ -109,6 +109,7 @@ class TunnelManager:
         # replaces, and the app's hook for a move IKE reported (old, new black address)
         self.replacing: dict[int, tuple[IkeSa, str]] = {}
         self.on_moved: Callable[[str, str], None] = lambda old, new: None
+        daemon.on_readdressed = lambda sa, old: moves.readdressed(self, sa, old)
 
     # -- app calls ----------------------------------------------------------------------
 

@@ -103,6 +103,9 @@ class IkeSa:
         self.first_contact: Callable[[IkeSa], bool] | None = None
         # responder: the peer sent INITIAL_CONTACT; the daemon drops its older SAs
         self.on_initial_contact: Callable[[IkeSa], None] | None = None
+        # responder: an authenticated peer came from another address than its config's
+        # remote_addr (it moved); called with that old address before CHILD_SAs are chosen
+        self.on_readdressed: Callable[[IkeSa, str], None] | None = None
 
     def __repr__(self) -> str:
         return (

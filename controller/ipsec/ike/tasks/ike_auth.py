@@ -202,6 +202,9 @@ class IkeAuth(Task):
             sa.cfg = cfg
         octets = signed_octets(sa.suite.prf, sa.init_request, sa.nr, sa.keys.sk_pi, idi.identity)
         _check_peer(sa, msg, idi.identity, octets)
+        moved_from = sa.cfg.remote_addr
+        if moved_from not in (None, sa.remote[0]) and sa.on_readdressed is not None:
+            sa.on_readdressed(sa, moved_from)  # authenticated: the peer is now elsewhere
         sa.peer_mobike = sa.cfg.mobike and msg.notify(Notify.MOBIKE_SUPPORTED) is not None
         if msg.notify(Notify.INITIAL_CONTACT) is not None and sa.on_initial_contact is not None:
             sa.on_initial_contact(sa)

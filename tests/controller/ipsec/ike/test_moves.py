@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from controller.ipsec import crypto_port as cp
+from controller.ipsec.ike.config import IkeConfig, Lifetimes
 from controller.ipsec.ike.sa import IkeState
+from controller.ipsec.tunnels import bgp_child
 
-from .harness import A_ADDR, B_ADDR
+from .harness import A_ADDR, B_ADDR, PSK, Net
 from .test_sad_tunnels import MPLS, Side, setup
 
 pytestmark = pytest.mark.unit
@@ -82,3 +84,50 @@ def test_a_peer_without_mobike_gets_a_fresh_ike_sa_at_its_new_address() -> None:
     assert ike_a.remote[0] == B_NEW
     assert len(b.daemon.established()) == 1
     traffic_flows(a, b)
+
+
+def test_a_peer_back_from_a_new_address_is_known_by_its_identity() -> None:
+    """The peer restarted after moving (no MOBIKE possible): a fresh IKE SA from an
+    address our config does not list is accepted for its authenticated identity."""
+    net, a, b, clock = setup()
+    told: list[tuple[str, str]] = []
+    b.mgr.on_moved = lambda old, new: told.append((old, new))
+    b.daemon.configs[0].remote_addr = A_ADDR  # as TunnelManager.accept makes it
+    a.mgr.ensure_tunnel(B_ADDR, now=net.now)
+    net.pump()
+    back = Side(A_NEW, B_ADDR, clock)  # A's daemon again, at its new address ...
+
+    def make(peer: str) -> IkeConfig:  # ... with its original identity
+        return IkeConfig(
+            "x", A_ADDR, peer, psk=PSK, children=[bgp_child(A_NEW, peer)],
+            lifetimes=Lifetimes(None, None),
+        )  # fmt: skip
+
+    back.mgr.make_config = make
+    del net.nodes[A_ADDR]
+    net.nodes[A_NEW] = back.daemon
+    back.mgr.ensure_tunnel(B_ADDR, now=net.now)
+    for _ in range(20):
+        Net.pump(net)
+        for side, name in ((back, A_NEW), (b, B_ADDR)):
+            side.mgr.on_events(net.events.pop(name, []), net.now)
+    assert told == [(A_ADDR, A_NEW)]
+    (ike_b,) = b.daemon.established()  # the stale SA went with INITIAL_CONTACT
+    assert ike_b.remote[0] == A_NEW and ike_b.cfg.remote_addr == A_NEW
+    assert {c.name for c in ike_b.children} == {"mpls", "bgp"}  # selectors name A_NEW
+    assert b.sad.outbound_index(A_NEW) is not None
+    traffic_flows(back, b)
+
+
+def test_an_unknown_identity_from_an_unknown_address_is_refused() -> None:
+    net, _a, b, clock = setup()
+    b.daemon.configs[0].remote_addr = A_ADDR
+    stranger = Side("203.0.113.9", B_ADDR, clock)
+    net.nodes["203.0.113.9"] = stranger.daemon
+    stranger.mgr.ensure_tunnel(B_ADDR, now=net.now)
+    for _ in range(20):
+        Net.pump(net)
+    # B answered (IKE_SA_INIT is accepted for a possible moved peer) but IKE_AUTH failed
+    assert any(d.dst[0] == "203.0.113.9" for d in net.sent)
+    assert not b.daemon.established() and not list(b.engine.sas())
+    assert not stranger.daemon.established()
