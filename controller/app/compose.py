@@ -20,6 +20,7 @@ BgpSpeaker) and writes ``state.entries()`` when ``dirty`` is set.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 from collections import Counter
@@ -55,7 +56,15 @@ class SetProtected:
     protected: bool
 
 
-Action = EnsureTunnel | WithdrawTunnel | SetProtected
+@dataclass(frozen=True)
+class MoveTunnel:
+    """A peer's red loopback route came back with a new tunnel endpoint (mobility)."""
+
+    old: str
+    new: str
+
+
+Action = EnsureTunnel | WithdrawTunnel | SetProtected | MoveTunnel
 
 
 class Composer:
@@ -82,6 +91,9 @@ class Composer:
     def route_event(self, ev: RouteEvent) -> list[Action]:
         key = (ev.vrf, str(ev.prefix))
         self.dirty = True
+        moved = self._moved(self.last_event.get(key), ev)
+        if moved is not None:
+            return [moved, *self.route_event(ev)]
         if ev.withdrawn:
             self.last_event.pop(key, None)
         else:
@@ -137,6 +149,40 @@ class Composer:
                 if tkey[0] not in self.control_peers:
                     actions.append(WithdrawTunnel(*tkey))
         return actions
+
+    # -- mobility ---------------------------------------------------------------------------
+
+    def _moved(self, prev: RouteEvent | None, ev: RouteEvent) -> MoveTunnel | None:
+        """The same next hop (a peer's red loopback) now has another tunnel endpoint: the
+        peer moved. Only the first route to say so moves the tunnel (later ones find it
+        moved), and none does if IKE already reported the move (MOBIKE)."""
+        if prev is None or ev.withdrawn or prev.next_hop != ev.next_hop:
+            return None
+        old, new = prev.tunnel_endpoint, ev.tunnel_endpoint
+        if old is None or new is None or old == new:
+            return None
+        if not any(peer == str(old) for peer, _ in self._users):
+            return None
+        self.peer_moved(str(old), str(new))
+        return MoveTunnel(str(old), str(new))
+
+    def peer_moved(self, old: str, new: str) -> None:
+        """Re-key everything held per peer black address; the tunnel keeps its SAs."""
+        self.dirty = True
+        new_ip = ipaddress.ip_address(new)
+        if old in self.control_peers:
+            self.control_peers[new] = self.control_peers.pop(old)
+        for key, route in list(self.state.routes.items()):
+            if route.endpoint is not None and str(route.endpoint) == old:
+                self.state.routes[key] = dataclasses.replace(route, endpoint=new_ip)
+        for peer, tenant in [k for k in self.state.sas if k[0] == old]:
+            self.state.sas[(new, tenant)] = self.state.sas.pop((peer, tenant))
+            # the same tunnel id: only its entry's destination address is rewritten
+            self.state.tunnel_ids.rename((peer, tenant), (new, tenant))
+        for peer, tenant in [k for k in self._users if k[0] == old]:
+            users = self._users.pop((peer, tenant))
+            self._users.setdefault((new, tenant), set()).update(users)
+        log.info("peer %s moved to %s: tunnels, routes and control session follow", old, new)
 
     # -- IPsec ------------------------------------------------------------------------------
 

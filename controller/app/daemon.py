@@ -32,11 +32,19 @@ from controller.api.metrics_http import MetricsHttpServer
 from controller.api.server import ControlServer
 from controller.api.source import StatusSource
 from controller.app import switch as sw
-from controller.app.compose import Action, Composer, EnsureTunnel, SetProtected, WithdrawTunnel
+from controller.app.compose import (
+    Action,
+    Composer,
+    EnsureTunnel,
+    MoveTunnel,
+    SetProtected,
+    WithdrawTunnel,
+)
 from controller.app.desired import TABLE_ORDER, BlackRoute, DesiredState, Neighbour
 from controller.app.enginelink import EngineLink
 from controller.app.hostports import HostPorts, port_mac
 from controller.app.ikeconf import credentials, make_ike_config
+from controller.app.mobility import Mobility
 from controller.app.redhosts import RedHosts
 from controller.app.status import DaemonStatus
 from controller.app.switchlink import SwitchLink
@@ -125,6 +133,7 @@ class Daemon:
         self.write_errors = 0
         self.red_hosts = RedHosts(self.state.neighbours)
         self.failed = False
+        self.mobility = Mobility(self)
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -132,6 +141,8 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
+        # SIGHUP: re-read the configuration; a new black loopback is taken (mobility.py)
+        loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self.mobility.reload()))
         try:
             await self.start()
             await self._stop.wait()
@@ -242,6 +253,10 @@ class Daemon:
         self.writer.forget()
         self._wake.set()
 
+    def wake(self) -> None:
+        """The desired state changed outside an event loop of ours: write it."""
+        self._wake.set()
+
     def client_or_fail(self) -> P4RuntimeClient:
         if self.client is None:
             raise DaemonError("no switch connection")
@@ -345,10 +360,13 @@ class Daemon:
         self.ipsec = IpsecRuntime(
             self.engine,
             black,
-            lambda peer: make_ike_config(cfg, peer, self.control_peers, creds),
+            lambda peer: make_ike_config(
+                cfg, peer, self.control_peers, creds, local_black=str(self.state.black)
+            ),
             per_tenant=cfg.ike.per_tenant_sas,
             lazy=cfg.ike.sa_mode == "lazy",
             on_change=self._on_tunnel_change,
+            on_moved=self.mobility.peer_moved_by_ike,
             switch_delay=SWITCH_DELAY,
             log=logging.getLogger("sl3vpn.ike").info,
         )
@@ -412,6 +430,8 @@ class Daemon:
                 self.ipsec.ensure_tunnel(act.peer, act.security_handle, act.tenant)
             elif isinstance(act, WithdrawTunnel) and self.ipsec is not None:
                 self.ipsec.withdraw(act.peer, act.tenant)
+            elif isinstance(act, MoveTunnel) and self.ipsec is not None:
+                self.ipsec.peer_moved(act.old, act.new)
             elif isinstance(act, SetProtected) and self.bgp is not None:
                 log.info(
                     "red session to %s: transport %s",

@@ -122,6 +122,12 @@ class HostPorts:
             if addr is not None:
                 _ip("addr", "replace", f"{addr}/{addr.max_prefixlen}", "dev", "lo")
 
+    def add_loopback(self, addr: IPAddress) -> None:
+        _ip("addr", "replace", f"{addr}/{addr.max_prefixlen}", "dev", "lo")
+
+    def remove_loopback(self, addr: IPAddress) -> None:
+        _ip("addr", "del", f"{addr}/{addr.max_prefixlen}", "dev", "lo", check=False)
+
     async def start(self, client: Callable[[], P4RuntimeClient]) -> None:
         for port in self.cfg.switch.ports:
             if port.role == "black":

@@ -50,6 +50,11 @@ class IdPool:
         if value is not None and value not in self._by_key.values():
             self._free.append(value)
 
+    def rename(self, old: Hashable, new: Hashable) -> None:
+        """``old``'s object is now known as ``new`` and keeps its id (if ``new`` had none)."""
+        if old in self._by_key and new not in self._by_key:
+            self._by_key[new] = self._by_key.pop(old)
+
     def peek(self, key: Hashable) -> int | None:
         return self._by_key.get(key)
 

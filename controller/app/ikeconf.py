@@ -81,12 +81,17 @@ def make_ike_config(
     peer_black: str,
     control_peers: dict[str, IPAddress],
     creds: Credentials | None = None,
+    local_black: str | None = None,
 ) -> IkeConfig:
-    """The IKE config for one peer (called by the tunnel manager with its black address)."""
+    """The IKE config for one peer (called by the tunnel manager with its black address).
+
+    ``local_black`` is our black loopback now (after a move); the IKE identity stays
+    the configured one, which a certificate names and peers expect.
+    """
     ike = cfg.ike
     assert ike is not None
-    black = cfg.loopbacks.black
-    local_id = ike.local_id or str(black)
+    black = local_black or cfg.loopbacks.black
+    local_id = ike.local_id or str(cfg.loopbacks.black)
     # The MPLS CHILD_SA carries the configured lifetimes too (the tunnel manager would
     # otherwise add it with the library default, and it would never rekey as configured);
     # per-tenant MPLS CHILD_SAs copy them from this one.

@@ -359,6 +359,16 @@ class SaDatabase:
             moved += 1
         return moved
 
+    def local_moved(self, new: IPAddress | str) -> int:
+        """Our own black address changed: every installed SA now uses it; returns how many."""
+        self.local = ipaddress.ip_address(new)
+        pairs = {id(i): i for i in self._by_spi.values()}
+        pairs |= {id(i): i for _, i in self._draining}
+        for inst in pairs.values():
+            for index in (inst.in_index, inst.out_index):
+                self.installer.update_sa(index, SaUpdate(local=self.local))
+        return len(pairs)
+
     def outbound_index(
         self, peer: IPAddress | str, tenant: str | None = None, child: str = "mpls"
     ) -> int | None:

@@ -37,6 +37,7 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from controller.ipsec import moves
 from controller.ipsec.ike.config import ChildConfig, IkeConfig, Lifetimes
 from controller.ipsec.ike.daemon import PEER_RESTARTED, IkeDaemon
 from controller.ipsec.ike.events import ChildDown, ChildUp, Event, IkeDown, IkeUp, PeerMoved
@@ -119,6 +120,11 @@ class TunnelManager:
         self.log = log
         self.initiate_grace = INITIATE_GRACE
         self.tunnels: dict[tuple[str, str | None], Tunnel] = {}
+        # mobility (controller/ipsec/moves.py): IKE SAs a fresh one to a moved peer
+        # replaces, and the app's hook for a move IKE reported (old, new black address)
+        self.replacing: dict[int, tuple[IkeSa, str]] = {}
+        self.on_moved: Callable[[str, str], None] = lambda old, new: None
+        daemon.on_readdressed = lambda sa, old: moves.readdressed(self, sa, old)
 
     # -- app calls ----------------------------------------------------------------------
 
@@ -151,13 +157,11 @@ class TunnelManager:
 
     def peer_moved(self, old: str, new: str, *, now: float) -> None:
         """Mobility: the peer's black address changed (new red loopback route)."""
-        for key in [k for k in self.tunnels if k[0] == str(ipaddress.ip_address(old))]:
-            tun = self.tunnels.pop(key)
-            tun.peer = str(ipaddress.ip_address(new))
-            self.tunnels[(tun.peer, key[1])] = tun
-            if tun.ike is not None:
-                tun.ike.remote = (tun.peer, tun.ike.remote[1])
-        self.sad.peer_moved(old, new)
+        moves.peer_moved(self, old, new, now)
+
+    def local_moved(self, new: str, *, now: float) -> None:
+        """Mobility: our own black address changed."""
+        moves.local_moved(self, new, now)
 
     # -- inputs from IKE and the engine ----------------------------------------------------
 
@@ -181,6 +185,10 @@ class TunnelManager:
                 for tun in self.tunnels.values():
                     if tun.peer == sa.remote[0] and tun.ike is None:
                         tun.ike = sa  # the peer initiated while we waited
+                if self.replacing:
+                    moves.replaced(self, sa, now)
+            elif isinstance(ev, PeerMoved) and ev.mobike:
+                moves.peer_moved_by_ike(self, sa, ev.old, ev.new)
             elif isinstance(ev, PeerMoved):
                 self.sad.peer_moved(ev.old[0], ev.new[0], ev.new[1])
             elif isinstance(ev, IkeDown) and sa.successor is None:

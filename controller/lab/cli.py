@@ -1,4 +1,4 @@
-"""``sl3vpn lab up TOPOLOGY.yml | status | down``: the lab on this host's namespaces."""
+"""``sl3vpn lab up TOPOLOGY.yml | status | move NODE ADDRESS | down``: the lab's namespaces."""
 
 from __future__ import annotations
 
@@ -25,6 +25,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     st.add_argument("--prefix", help="which lab (default: the only one up)")
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=run_status)
+    mv = lab.add_parser(
+        "move",
+        help="give a node a new black loopback (mobility): underlay routing, then the daemon",
+    )
+    mv.add_argument("node")
+    mv.add_argument("address", metavar="NEW_BLACK_LOOPBACK")
+    mv.add_argument("--prefix", help="which lab (default: the only one up)")
+    mv.set_defaults(func=run_move)
     dn = lab.add_parser("down", help="stop a lab's processes and delete its namespaces")
     dn.add_argument("--prefix", help="which lab (default: the only one up)")
     dn.set_defaults(func=run_down)
@@ -108,6 +116,18 @@ def _daemon_lines(n: dict[str, object]) -> None:
             f"    CHILD_SA {c['name']:<10} peer {c['peer']:<15} "
             f"{c['packets_in']}/{c['packets_out']} packets in/out"
         )
+
+
+def run_move(args: argparse.Namespace) -> int:
+    from controller.lab.lab import LabError
+    from controller.lab.move import move
+
+    try:
+        old, new = move(_which(args.prefix), args.node, args.address)
+    except (LookupError, LabError, OSError) as exc:
+        return _err(str(exc))
+    print(f"{args.node}: black loopback {old} -> {new} (underlay re-routed, daemon told)")
+    return 0
 
 
 def run_down(args: argparse.Namespace) -> int:

@@ -73,6 +73,8 @@ class DesiredState:
     def __init__(self, cfg: Config, port_macs: dict[int, str]) -> None:
         self.cfg = cfg
         self.port_macs = port_macs
+        # our black loopback now: the configured one until a move (controller/app/mobility.py)
+        self._black: IPAddress | None = cfg.loopbacks.black
         self.vrf_ids = IdPool("VRF")
         for vrf in cfg.vrfs:
             if vrf.table_id is not None:
@@ -113,6 +115,19 @@ class DesiredState:
 
     # -- what changes -----------------------------------------------------------------------
 
+    @property
+    def black(self) -> IPAddress | None:
+        return self._black
+
+    @black.setter
+    def black(self, new: IPAddress | None) -> None:
+        """A move of our black loopback: rare, and it touches most tables, so rebuild."""
+        if new != self._black:
+            self._black = new
+            held = self._store.view().keys()
+            self.rebuild_store()
+            self._store.touch(held)  # what only the old address wanted is deleted
+
     def set_route(self, route: VpnRoute) -> None:
         key = (route.vrf, route.prefix)
         old = self.routes.get(key)
@@ -139,7 +154,7 @@ class DesiredState:
 
     def tunnel_for(self, route: VpnRoute) -> TunnelKey | None:
         """The tunnel a remote route would use, if the pipeline can carry it at all."""
-        black = self.cfg.loopbacks.black
+        black = self.black
         tkey = route.tunnel
         if tkey is None or black is None or self.vrf_ids.peek(route.vrf) is None:
             return None

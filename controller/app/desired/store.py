@@ -56,6 +56,10 @@ class EntryStore:
         self._dirty.update(k for k, e in entries.items() if old.get(k) != e)
         self._sections[section] = dict(entries)
 
+    def touch(self, keys: Iterable[Key]) -> None:
+        """Report these keys at the next take, e.g. ones a previous store held."""
+        self._dirty.update(keys)
+
     def get(self, key: Key) -> TableEntry | None:
         for part in self._sections.values():
             found = part.get(key)

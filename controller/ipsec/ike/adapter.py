@@ -79,6 +79,27 @@ class IkeService:
         for tr in self._transports.values():
             tr.close()
 
+    async def rebind(self, local_ip: str, socks: dict[int, socket.socket] | None = None) -> None:
+        """Mobility: serve ports 500/4500 on a new address (new sockets, then the old go)."""
+        loop = asyncio.get_running_loop()
+        fresh: dict[int, asyncio.DatagramTransport] = {}
+        try:
+            for port in (500, NAT_T_PORT):
+                proto = functools.partial(_same, _Proto(self, port))
+                if socks:
+                    tr, _ = await loop.create_datagram_endpoint(proto, sock=socks[port])
+                else:
+                    tr, _ = await loop.create_datagram_endpoint(proto, local_addr=(local_ip, port))
+                fresh[port] = tr
+        except OSError:
+            for tr in fresh.values():
+                tr.close()
+            raise
+        old, self._transports = self._transports, fresh
+        self.local_ip = local_ip
+        for tr in old.values():
+            tr.close()
+
     def initiate(self, name: str, remote_ip: str, child: str | None = None) -> IkeSa:
         sa = self.daemon.initiate(name, (self.local_ip, 500), (remote_ip, 500), self.now, child)
         self._flush()

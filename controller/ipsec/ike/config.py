@@ -61,6 +61,7 @@ class IkeConfig:
     fragment_size: int | None = 1280  # RFC 7383: fragment above this when the peer agrees
     force_encap: bool = False  # pretend a NAT so ESP runs in UDP 4500 (RFC 3948)
     remote_addr: str | None = None  # responder: accept IKE_SA_INIT from here only (None: any)
+    mobike: bool = True  # offer MOBIKE (RFC 4555): addresses of an IKE SA may change
 
     def __repr__(self) -> str:
         # never show the PSK

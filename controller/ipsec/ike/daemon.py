@@ -55,6 +55,8 @@ class IkeDaemon:
         self._secret = os.urandom(32)
         self._out: list[Datagram] = []
         self._events: list[tuple[IkeSa, Event]] = []
+        # a peer authenticated from another address than its config says (it moved)
+        self.on_readdressed: Callable[[IkeSa, str], None] | None = None
 
     # -- the app's calls ----------------------------------------------------------------
 
@@ -115,6 +117,14 @@ class IkeDaemon:
         sa.queue(Informational(True, delete_ike=True), now)
         self._collect(sa)
 
+    def move(
+        self, sa: IkeSa, now: float, local_ip: str | None = None, remote_ip: str | None = None
+    ) -> bool:
+        """Mobility: new addresses for ``sa``; True if MOBIKE tells the peer (RFC 4555)."""
+        told = sa.move(now, local_ip, remote_ip)
+        self._collect(sa)
+        return told
+
     def established(self) -> list[IkeSa]:
         return [sa for sa in self.sas.values() if sa.state == IkeState.ESTABLISHED]
 
@@ -142,6 +152,11 @@ class IkeDaemon:
 
     def _new_responder(self, data: bytes, src: Addr, dst: Addr, now: float) -> IkeSa | None:
         cfg = next((c for c in self.configs if c.remote_addr in (None, src[0])), None)
+        by_identity = cfg is None
+        if cfg is None:
+            # Maybe a known peer at a new address (mobility): IKE_AUTH picks the config by
+            # the authenticated identity (IDi), never by the source address.
+            cfg = next((c for c in self.configs if c.remote_id is not None), None)
         if cfg is None:
             self.log(f"IKE_SA_INIT from {src[0]} matches no config, dropped")
             return None
@@ -162,7 +177,8 @@ class IkeDaemon:
         sa = IkeSa(cfg, False, dst, src, now, spi_i=msg.spi_i, spi_alloc=self.spi_alloc)
         sa.log = self.log
         sa.on_initial_contact = self._initial_contact
-        if len(self.configs) > 1:
+        sa.on_readdressed = self.on_readdressed
+        if len(self.configs) > 1 or by_identity:
             sa.lookup = self._lookup
         self.sas[sa.spi_r] = sa
         self._half_open[(sa.spi_i, src)] = sa
@@ -171,7 +187,9 @@ class IkeDaemon:
     def _first_contact(self, sa: IkeSa) -> bool:
         """No other SA with this peer, in any state (checked as IKE_AUTH is built)."""
         return not any(
-            o is not sa and o.remote[0] == sa.remote[0] and o.state != IkeState.DELETED
+            o is not sa
+            and (o.remote[0] == sa.remote[0] or o.cfg is sa.cfg)  # same peer, maybe moved
+            and o.state != IkeState.DELETED
             for o in self.sas.values()
         )
 

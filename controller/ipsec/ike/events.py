@@ -46,11 +46,13 @@ class ChildDown:
 
 @dataclass(frozen=True)
 class PeerMoved:
-    """An authenticated request came from a new address (NAT rebinding, RFC 7296 2.23)."""
+    """An authenticated request came from a new address: NAT rebinding (RFC 7296 2.23),
+    or with ``mobike`` an UPDATE_SA_ADDRESSES (RFC 4555: the peer itself moved)."""
 
     ike_name: str
     old: tuple[str, int]
     new: tuple[str, int]
+    mobike: bool = False
 
 
 Event = IkeUp | IkeDown | IkeRekeyed | ChildUp | ChildDown | PeerMoved

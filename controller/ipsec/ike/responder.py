@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from controller.ipsec.ike.events import PeerMoved
 from controller.ipsec.ike.state import Addr, IkeState
 from controller.ipsec.ike.tasks.dispatch import responder_task
+from controller.ipsec.ike.tasks.mobike import MobikeUpdate
 from controller.ipsec.ike.wire.consts import ExchangeType, Notify
 from controller.ipsec.ike.wire.errors import IkeError
 from controller.ipsec.ike.wire.header import IkeHeader
@@ -31,13 +32,15 @@ def on_request(sa: IkeSa, msg: Message, raw: bytes, src: Addr, dst: Addr, now: f
     if msg.message_id != sa.mid_in:
         sa.log(f"{sa.cfg.name}: request {msg.message_id} outside window {sa.mid_in}")
         return
-    if sa.state == IkeState.CONNECTING:
+    task = responder_task(sa, msg)
+    if isinstance(task, MobikeUpdate):
+        task.addresses = (src, dst)  # RFC 4555 3.5: the IP header of this request says where
+    elif sa.state == IkeState.CONNECTING:
         sa.local, sa.remote = dst, src  # the initiator may have floated to 4500
     elif msg.encrypted and sa.encap and src != sa.remote:
         # NAT mapping changed (RFC 7296 2.23): follow the authenticated peer
         sa.events.append(PeerMoved(sa.cfg.name, sa.remote, src))
         sa.remote = src
-    task = responder_task(sa, msg)
     if msg.exchange == ExchangeType.IKE_SA_INIT:
         sa.init_request = raw
     resp = Message(msg.exchange, msg.message_id, sa.spi_i, sa.spi_r, True, sa.initiator)

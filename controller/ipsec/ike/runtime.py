@@ -38,6 +38,7 @@ class IpsecRuntime:
         drain_seconds: float = 2.0,
         switch_delay: float = 0.0,
         on_change: Callable[[TunnelChange], None] = lambda change: None,
+        on_moved: Callable[[str, str], None] = lambda old, new: None,
         esp_sink: Callable[[bytes, Addr], None] | None = None,
         log: Callable[[str], None] = lambda line: None,
     ) -> None:
@@ -48,6 +49,7 @@ class IpsecRuntime:
         self.tunnels = TunnelManager(
             self.daemon, self.sad, local_black, make_config, per_tenant, lazy, log
         )
+        self.tunnels.on_moved = on_moved
         self.service.listeners.append(self._on_event)
         self._unsubscribe = installer.subscribe(self._on_expiry)
         self._ticker: asyncio.Task[None] | None = None
@@ -81,12 +83,18 @@ class IpsecRuntime:
         self.service.poke()
 
     def peer_moved(self, old: str, new: str) -> None:
+        """BGP says a peer's black address changed (see controller/ipsec/moves.py)."""
         self.tunnels.peer_moved(old, new, now=self.service.now)
         self.service.poke()
 
     def inherit(self, pairs: list[InheritedPair]) -> None:
         """SA pairs a previous daemon left in the engine: in service until IKE replaces them."""
         self.sad.inherit(pairs, self.service.now, self.tunnels.orphan_hold)
+    async def move_local(self, new: str) -> None:
+        """Our black address changed: IKE sockets on it, SAs moved (MOBIKE where ours)."""
+        await self.service.rebind(new)
+        self.tunnels.local_moved(new, now=self.service.now)
+        self.service.poke()
 
     def accept(self, peer_black_addr: str) -> None:
         """Let this peer set up SAs towards us before we ever need it (responder side)."""

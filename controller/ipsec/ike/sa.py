@@ -74,6 +74,7 @@ class IkeSa:
         self.init_request = self.init_response = b""  # RealMessage1/2 for AUTH
         self.peer_fragments = False
         self.nat_here = self.nat_there = False
+        self.peer_mobike = False  # both ends said MOBIKE_SUPPORTED (RFC 4555)
         self.remote_id = ""
         self.children: list[ChildSa] = []
         self.mid_out = self.mid_in = 0
@@ -102,6 +103,9 @@ class IkeSa:
         self.first_contact: Callable[[IkeSa], bool] | None = None
         # responder: the peer sent INITIAL_CONTACT; the daemon drops its older SAs
         self.on_initial_contact: Callable[[IkeSa], None] | None = None
+        # responder: an authenticated peer came from another address than its config's
+        # remote_addr (it moved); called with that old address before CHILD_SAs are chosen
+        self.on_readdressed: Callable[[IkeSa, str], None] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -251,6 +255,12 @@ class IkeSa:
             self.last_sent = now
 
     # -- endings --------------------------------------------------------------------
+
+    def move(self, now: float, local_ip: str | None = None, remote_ip: str | None = None) -> bool:
+        """Mobility: new addresses; True if MOBIKE tells the peer (RFC 4555 3.5)."""
+        from controller.ipsec.ike.tasks.mobike import move
+
+        return move(self, local_ip, remote_ip, now)
 
     def rekey_child(self, child: ChildSa, now: float) -> None:
         """Rekey now (e.g. the ESP engine's soft lifetime fired)."""

@@ -12,6 +12,7 @@ from controller.ipsec.ike.tasks.ike_auth import IkeAuth
 from controller.ipsec.ike.tasks.ike_init import IkeInit
 from controller.ipsec.ike.tasks.ike_rekey import IkeRekey
 from controller.ipsec.ike.tasks.informational import Informational
+from controller.ipsec.ike.tasks.mobike import MobikeUpdate, is_update
 from controller.ipsec.ike.wire.consts import ExchangeType, Protocol
 from controller.ipsec.ike.wire.message import Message
 from controller.ipsec.ike.wire.sa import SaPayload
@@ -30,6 +31,8 @@ def responder_task(sa: IkeSa, msg: Message) -> Task | None:
     if sa.state not in (IkeState.ESTABLISHED, IkeState.DELETING) or not msg.encrypted:
         return None
     if msg.exchange == ExchangeType.INFORMATIONAL:
+        if is_update(msg) and sa.peer_mobike and not sa.initiator:
+            return MobikeUpdate(False)  # only the original initiator moves an SA (RFC 4555)
         return Informational(False)
     if msg.exchange == ExchangeType.CREATE_CHILD_SA:
         sa_p = msg.get(SaPayload)

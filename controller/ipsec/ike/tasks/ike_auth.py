@@ -97,6 +97,8 @@ class IkeAuth(Task):
                 msg.payloads.append(IdrPayload(Identity.from_str(sa.cfg.remote_id)))
             octets = signed_octets(sa.suite.prf, sa.init_request, sa.nr, sa.keys.sk_pi, me)
             msg.payloads.append(_my_auth(sa, octets))
+            if sa.cfg.mobike:
+                msg.payloads.append(NotifyPayload(Notify.MOBIKE_SUPPORTED))  # RFC 4555 4
             if sa.first_contact is not None and sa.first_contact(sa):
                 # we hold no other SA with this peer (e.g. we restarted): RFC 7296 2.4 lets
                 # the peer drop whatever it still has with us
@@ -107,6 +109,8 @@ class IkeAuth(Task):
             return
         msg.payloads.append(IdrPayload(me))
         self._cert_payloads(sa, msg, False)
+        if sa.peer_mobike:
+            msg.payloads.append(NotifyPayload(Notify.MOBIKE_SUPPORTED))
         octets = signed_octets(sa.suite.prf, sa.init_response, sa.ni, sa.keys.sk_pr, me)
         msg.payloads.append(_my_auth(sa, octets))
         if self.child_error is not None:
@@ -162,6 +166,7 @@ class IkeAuth(Task):
                 sa.suite.prf, sa.init_response, sa.ni, sa.keys.sk_pr, idr.identity
             )
             _check_peer(sa, msg, idr.identity, octets)
+            sa.peer_mobike = sa.cfg.mobike and msg.notify(Notify.MOBIKE_SUPPORTED) is not None
             self._up(sa)
             if self.child_cfg is not None:
                 try:
@@ -197,6 +202,10 @@ class IkeAuth(Task):
             sa.cfg = cfg
         octets = signed_octets(sa.suite.prf, sa.init_request, sa.nr, sa.keys.sk_pi, idi.identity)
         _check_peer(sa, msg, idi.identity, octets)
+        moved_from = sa.cfg.remote_addr
+        if moved_from not in (None, sa.remote[0]) and sa.on_readdressed is not None:
+            sa.on_readdressed(sa, moved_from)  # authenticated: the peer is now elsewhere
+        sa.peer_mobike = sa.cfg.mobike and msg.notify(Notify.MOBIKE_SUPPORTED) is not None
         if msg.notify(Notify.INITIAL_CONTACT) is not None and sa.on_initial_contact is not None:
             sa.on_initial_contact(sa)
         self._chosen = None

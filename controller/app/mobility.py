@@ -1,0 +1,109 @@
+"""Mobility of the daemon's own black loopback (issue #6), and moves of its peers.
+
+Operator interface: edit ``loopbacks.black`` in the configuration file and
+send the daemon SIGHUP (``sl3vpn lab move`` does both in the lab). The daemon
+re-reads the file; a new black loopback is taken at runtime, in this order:
+
+1. the new address goes on ``lo`` (the old one stays until the end, so
+   nothing in flight to it is refused by the kernel);
+2. IKE rebinds UDP 500/4500 to it; every ESP SA gets it as its local address
+   (tunnel-mode SAs, e.g. the control SA carrying red BGP, leave from it at
+   once); IKE SAs we initiated move with MOBIKE (RFC 4555), so the control SAs
+   to the RRs, which C-PEs always initiate, move first and the red BGP
+   sessions inside them never see a gap longer than one IKE round trip;
+3. the pipeline's ``my_black`` entry and every tunnel's source address are
+   rewritten (the writer diffs them);
+4. BGP re-advertises the red loopback route(s) with the new Tunnel Egress
+   Endpoint (draft 3.2); peers re-point their SAs when it reaches them
+   (``Composer.route_event`` -> ``MoveTunnel`` -> ``IpsecRuntime.peer_moved``);
+5. the old address leaves ``lo``.
+
+Other changes in the reloaded file are not applied (a restart applies them);
+the daemon says which sections differ. A file that does not load is reported
+in one line and changes nothing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import TYPE_CHECKING
+
+from controller.config import Config
+from controller.config.errors import ConfigError
+from controller.config.loader import load_config
+
+if TYPE_CHECKING:
+    from controller.app.daemon import Daemon
+
+log = logging.getLogger("sl3vpn.mobility")
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+RUNTIME_SECTIONS = ("node", "switch", "vrfs", "bgp", "ike")
+
+
+class Mobility:
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self.moves = 0
+
+    async def reload(self) -> None:
+        """SIGHUP: re-read the configuration; apply a new black loopback."""
+        try:
+            await self._reload()
+        except Exception as exc:  # a failed reload must not stop the daemon
+            log.error("SIGHUP: reload failed: %s: %s", type(exc).__name__, exc)
+
+    async def _reload(self) -> None:
+        d = self.daemon
+        try:
+            new = load_config(d.cfg.source)
+        except ConfigError as exc:
+            log.error("SIGHUP: %s: not reloaded", str(exc).splitlines()[0])
+            return
+        ignored = [s for s in RUNTIME_SECTIONS if _differs(d.cfg, new, s)]
+        if ignored:
+            log.warning(
+                "SIGHUP: changes to %s need a restart; only loopbacks.black is applied now",
+                ", ".join(ignored),
+            )
+        black = new.loopbacks.black
+        if black is None or black == d.state.black:
+            log.info("SIGHUP: black loopback unchanged (%s)", d.state.black)
+            return
+        await self.move(black)
+
+    async def move(self, new: IPAddress) -> None:
+        d = self.daemon
+        old = d.state.black
+        if old is None or new.version != old.version:
+            log.error(
+                "black loopback %s -> %s: only a move within one family is supported", old, new
+            )
+            return
+        log.info("black loopback moves %s -> %s", old, new)
+        d.host.add_loopback(new)
+        d.state.black = new
+        if d.ipsec is not None:
+            try:
+                await d.ipsec.move_local(str(new))
+            except OSError as exc:
+                log.error("black loopback %s: IKE cannot bind it (%s): move undone", new, exc)
+                d.state.black = old
+                d.host.remove_loopback(new)
+                return
+        d.composer.dirty = True
+        d.wake()
+        if d.bgp is not None:
+            d.bgp.set_black_loopback(new)
+        d.host.remove_loopback(old)
+        self.moves += 1
+        log.info("black loopback is now %s (red loopback routes re-advertised)", new)
+
+    def peer_moved_by_ike(self, old: str, new: str) -> None:
+        """IKE (MOBIKE) says a peer moved: re-key the composer's per-peer state first."""
+        self.daemon.composer.peer_moved(old, new)
+        self.daemon.wake()
+
+
+def _differs(old: Config, new: Config, section: str) -> bool:
+    return bool(getattr(old, section, None) != getattr(new, section, None))

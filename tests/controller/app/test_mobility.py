@@ -1,0 +1,59 @@
+"""SIGHUP reload: what the daemon applies (a new black loopback) and what it refuses."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from controller.app.mobility import Mobility
+from controller.config import load_config
+
+from .conftest import CPE
+
+pytestmark = pytest.mark.unit
+
+
+def mobility(tmp_path: Path, text: str = CPE) -> tuple[Mobility, Path, list[object]]:
+    path = tmp_path / "cpe1.yml"
+    path.write_text(text)
+    cfg = load_config(path)
+    daemon = SimpleNamespace(cfg=cfg, state=SimpleNamespace(black=cfg.loopbacks.black))
+    mob = Mobility(daemon)  # type: ignore[arg-type]
+    moves: list[object] = []
+
+    async def move(new: object) -> None:
+        moves.append(new)
+
+    mob.move = move  # type: ignore[method-assign]
+    return mob, path, moves
+
+
+async def test_a_new_black_loopback_is_applied(tmp_path: Path) -> None:
+    mob, path, moves = mobility(tmp_path)
+    path.write_text(CPE.replace("black: 198.51.100.11", "black: 198.51.100.111"))
+    await mob.reload()
+    assert moves == [ipaddress.ip_address("198.51.100.111")]
+
+
+async def test_other_changes_are_named_and_not_applied(tmp_path: Path, caplog) -> None:
+    mob, path, moves = mobility(tmp_path)
+    changed = CPE.replace("black: 198.51.100.11", "black: 198.51.100.111")
+    path.write_text(changed.replace("as: 64500", "as: 64501"))
+    with caplog.at_level(logging.WARNING, "sl3vpn.mobility"):
+        await mob.reload()
+    assert "changes to bgp need a restart" in caplog.text
+    assert moves == [ipaddress.ip_address("198.51.100.111")]
+
+
+async def test_an_unchanged_or_broken_file_moves_nothing(tmp_path: Path, caplog) -> None:
+    mob, path, moves = mobility(tmp_path)
+    await mob.reload()
+    path.write_text(CPE.replace("black: 198.51.100.11", "black: not-an-address"))
+    with caplog.at_level(logging.ERROR, "sl3vpn.mobility"):
+        await mob.reload()  # logged, not raised: the daemon keeps running
+    assert moves == []
+    assert "loopbacks.black" in caplog.text and "not reloaded" in caplog.text
