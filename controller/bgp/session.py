@@ -108,7 +108,6 @@ class Session:
             )
         )
         self.our_open = local_open(neighbor, cfg)
-        self.restarting = False
         self._readers: dict[int, FrameReader] = {}
         self._ctx: dict[int, CodecContext] = {}
         self._pending: dict[int, Negotiated] = {}
@@ -161,7 +160,6 @@ class Session:
 
     def set_restart_flags(self, restarting: bool, preserved: bool) -> None:
         """R and F bits of the Graceful Restart capability in the OPENs we send from now on."""
-        self.restarting = restarting
         self.our_open = local_open(self.neighbor, self.cfg, restarting, preserved)
 
     def poll(self, now: float) -> None:

@@ -15,23 +15,14 @@ import ipaddress
 import json
 
 import pytest
-from peers.daemon import Daemon
 from peers.fixtures import BgpLab
 from peers.frr import FrrBgpd
-from peers.netns import Lab
-from test_graceful_gobgp import vpn_from
-from test_session_gobgp import FAMILIES, cpe, run_in, wait_for
-
-from controller.bgp.aio import BgpSpeaker
+from test_graceful_gobgp import CpePair, vpn_from, with_gr
+from test_session_gobgp import FAMILIES, run_in, wait_for
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 ip = ipaddress.ip_address
 net = ipaddress.ip_network
-
-
-def with_gr(daemon: Daemon, _lab: Lab) -> None:
-    assert isinstance(daemon, FrrBgpd)
-    daemon.graceful_restart = 60
 
 
 def test_frr_keeps_our_routes_while_our_speaker_restarts(bgp_lab: BgpLab) -> None:
@@ -39,39 +30,26 @@ def test_frr_keeps_our_routes_while_our_speaker_restarts(bgp_lab: BgpLab) -> Non
     frr = peer.daemon
     assert isinstance(frr, FrrBgpd)
     rr, b_ip = peer.address, peer.client_ip(1)
-    a_cfg = cpe(peer.client_ip(0), rr, "10.255.0.1", "198.51.100.1", b"\x00\x00\x10\x01")
-    b_cfg = cpe(b_ip, rr, "10.255.0.2", "198.51.100.2", b"\x00\x00\x10\x02")
 
     def frr_vpn() -> str:
         return json.dumps(frr.rib("vpnv4"))
 
     async def scenario() -> None:
-        a = BgpSpeaker(a_cfg, listen_port=None)
-        b = BgpSpeaker(b_cfg, listen_port=None)
-        b2 = BgpSpeaker(b_cfg, listen_port=None, restarted=True)
+        pair = CpePair(peer)
         try:
-            for sp in (a, b):
-                await sp.start()
-                sp.set_transport_protected(ip(rr), True)
-            await wait_for(lambda: all(sp.core.sessions[ip(rr)].established for sp in (a, b)), "up")
-            b.add_vrf_route("blue", net("172.16.2.0/24"))
-            b.add_vrf_route("blue", net("172.16.3.0/24"))
+            await pair.up("172.16.2.0/24", "172.16.3.0/24")
             both = {"172.16.2.0/24": False, "172.16.3.0/24": False}
-            await wait_for(lambda: vpn_from(a, rr) == both, "B's routes at A")
-            await b.stop(graceful=True)
+            await wait_for(lambda: vpn_from(pair.a, rr) == both, "B's routes at A")
+            await pair.b.stop(graceful=True)
             await wait_for(lambda: not frr.session_established(b_ip), "FRR to see B go")
             rib = await asyncio.to_thread(frr_vpn)
             assert "172.16.2.0/24" in rib and "172.16.3.0/24" in rib and '"stale"' in rib, rib
-            assert vpn_from(a, rr) == both  # FRR withdrew nothing
-            await b2.start()
-            b2.add_vrf_route("blue", net("172.16.2.0/24"))
-            b2.set_transport_protected(ip(rr), True)
-            await wait_for(lambda: b2.initial_rib_complete, "B's initial RIB", timeout=30)
-            assert b2.core.gr.completed_by == "End-of-RIB"  # FRR's End-of-RIB arrived
-            await wait_for(lambda: vpn_from(a, rr) == {"172.16.2.0/24": False}, "flush", 30)
+            assert vpn_from(pair.a, rr) == both  # FRR withdrew nothing
+            await pair.b_comes_back("172.16.2.0/24")  # on FRR's End-of-RIB
+            one = {"172.16.2.0/24": False}
+            await wait_for(lambda: vpn_from(pair.a, rr) == one, "flush", 30)
             assert "172.16.3.0/24" not in await asyncio.to_thread(frr_vpn)
         finally:
-            for sp in (a, b, b2):
-                await sp.stop()
+            await pair.close()
 
     run_in(peer.lab.us.call, scenario)

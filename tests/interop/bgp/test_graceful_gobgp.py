@@ -18,7 +18,8 @@ import ipaddress
 
 import pytest
 from peers.daemon import Daemon
-from peers.fixtures import BgpLab
+from peers.fixtures import BgpLab, RunningPeer
+from peers.frr import FrrBgpd
 from peers.gobgp import GoBgp
 from peers.netns import Lab
 from test_session_gobgp import FAMILIES, cpe, events_until, run_in, wait_for
@@ -32,7 +33,8 @@ net = ipaddress.ip_network
 
 
 def with_gr(daemon: Daemon, _lab: Lab) -> None:
-    assert isinstance(daemon, GoBgp)
+    """Graceful restart on GoBGP or FRR, restart time 60 s."""
+    assert isinstance(daemon, GoBgp | FrrBgpd)
     daemon.graceful_restart = 60
 
 
@@ -42,28 +44,56 @@ def vpn_from(sp: BgpSpeaker, peer: str) -> dict[str, bool]:
     return {str(p.nlri.prefix): p.stale for p in paths if p.nlri.family == VPNV4}
 
 
+class CpePair:
+    """Our C-PEs A and B, clients of the daemon as RR, and B's restarted self ``b2``."""
+
+    def __init__(self, peer: RunningPeer) -> None:
+        rr = peer.address
+        self.rr = ip(rr)
+        a_cfg = cpe(peer.client_ip(0), rr, "10.255.0.1", "198.51.100.1", b"\x00\x00\x10\x01")
+        b_cfg = cpe(peer.client_ip(1), rr, "10.255.0.2", "198.51.100.2", b"\x00\x00\x10\x02")
+        self.a = BgpSpeaker(a_cfg, listen_port=None)
+        self.b = BgpSpeaker(b_cfg, listen_port=None)
+        self.b2 = BgpSpeaker(b_cfg, listen_port=None, restarted=True)
+
+    async def up(self, *b_routes: str) -> None:
+        for sp in (self.a, self.b):
+            await sp.start()
+            sp.set_transport_protected(self.rr, True)
+        await wait_for(
+            lambda: all(sp.core.sessions[self.rr].established for sp in (self.a, self.b)), "up"
+        )
+        for prefix in b_routes:
+            self.b.add_vrf_route("blue", net(prefix))
+
+    async def b_comes_back(self, *b_routes: str) -> None:
+        """B2 starts with ``b_routes`` and completes its initial RIB on the RR's End-of-RIB."""
+        await self.b2.start()
+        for prefix in b_routes:
+            self.b2.add_vrf_route("blue", net(prefix))
+        self.b2.set_transport_protected(self.rr, True)
+        await wait_for(lambda: self.b2.initial_rib_complete, "B's initial RIB", timeout=30)
+        assert self.b2.core.gr.completed_by == "End-of-RIB"
+
+    async def close(self) -> None:
+        for sp in (self.a, self.b, self.b2):
+            await sp.stop()
+
+
 def test_gobgp_keeps_our_routes_while_our_speaker_restarts(bgp_lab: BgpLab) -> None:
     peer = bgp_lab.start("gobgp", families=FAMILIES, clients=2, configure=with_gr)
     gobgp = peer.daemon
     assert isinstance(gobgp, GoBgp)
-    rr, b_ip = peer.address, peer.client_ip(1)
-    a_cfg = cpe(peer.client_ip(0), rr, "10.255.0.1", "198.51.100.1", b"\x00\x00\x10\x01")
-    b_cfg = cpe(b_ip, rr, "10.255.0.2", "198.51.100.2", b"\x00\x00\x10\x02")
+    b_ip = peer.client_ip(1)
 
     def gobgp_vpn() -> str:
         return str(gobgp.rib("vpnv4"))
 
     async def scenario() -> None:
-        a = BgpSpeaker(a_cfg, listen_port=None)
-        b = BgpSpeaker(b_cfg, listen_port=None)
-        b2 = BgpSpeaker(b_cfg, listen_port=None, restarted=True)
+        pair = CpePair(peer)
+        a, b = pair.a, pair.b
         try:
-            for sp in (a, b):
-                await sp.start()
-                sp.set_transport_protected(ip(rr), True)
-            await wait_for(lambda: all(sp.core.sessions[ip(rr)].established for sp in (a, b)), "up")
-            b.add_vrf_route("blue", net("172.16.2.0/24"))
-            b.add_vrf_route("blue", net("172.16.3.0/24"))
+            await pair.up("172.16.2.0/24", "172.16.3.0/24")
             got = {str(e.prefix) for e in await events_until(a, 2)}
             assert got == {"172.16.2.0/24", "172.16.3.0/24"}
             # B's process dies: its sessions close without a NOTIFICATION.
@@ -71,12 +101,9 @@ def test_gobgp_keeps_our_routes_while_our_speaker_restarts(bgp_lab: BgpLab) -> N
             await wait_for(lambda: not gobgp.session_established(b_ip), "GoBGP to see B go")
             rib = await asyncio.to_thread(gobgp_vpn)
             assert "172.16.2.0/24" in rib and "172.16.3.0/24" in rib
-            # B comes back (restarted: R and F bits) and now has only one of the routes.
-            await b2.start()
-            b2.add_vrf_route("blue", net("172.16.2.0/24"))
-            b2.set_transport_protected(ip(rr), True)
-            await wait_for(lambda: b2.initial_rib_complete, "B's initial RIB", timeout=30)
-            assert b2.core.gr.completed_by == "End-of-RIB"  # GoBGP's End-of-RIB arrived
+            # B comes back (restarted: R and F bits) and now has only one of the routes;
+            # GoBGP's End-of-RIB completes its initial RIB.
+            await pair.b_comes_back("172.16.2.0/24")
             # GoBGP read our capability as sent: R bit, and F for every family.
             text = await asyncio.to_thread(gobgp.cli, "neighbor", b_ip)
             remote = text.split("Remote: ", 1)[1].split("4-octet-as", 1)[0]
@@ -89,8 +116,7 @@ def test_gobgp_keeps_our_routes_while_our_speaker_restarts(bgp_lab: BgpLab) -> N
             assert [str(e.prefix) for e in a.core.vrf_routes("blue")] == ["172.16.2.0/24"]
             assert a.events.empty(), "A saw 172.16.2.0/24 change during B's restart"
         finally:
-            for sp in (a, b, b2):
-                await sp.stop()
+            await pair.close()
 
     run_in(peer.lab.us.call, scenario)
 
