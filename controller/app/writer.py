@@ -67,6 +67,17 @@ class SwitchWriter:
     async def write(
         self, client: P4RuntimeClient, state: DesiredState, hold_deletes: bool = False
     ) -> dict[str, int]:
+        try:
+            return await self._write(client, state, hold_deletes)
+        except Exception:
+            # Changes taken from the state may not have reached the switch: next time,
+            # read the switch and rebuild in full.
+            self.last = None
+            raise
+
+    async def _write(
+        self, client: P4RuntimeClient, state: DesiredState, hold_deletes: bool
+    ) -> dict[str, int]:
         codec = client.codec
         assert codec is not None, "no pipeline"
         now = self.clock()
@@ -103,9 +114,6 @@ class SwitchWriter:
                     phase = [u for u in phase if u.type != p4r.Update.DELETE]
                 if phase:
                     await client.write(phase)
-        except Exception:
-            self.last = None
-            raise
         finally:
             self.rpc_seconds += time.perf_counter() - t0
         if old is None or hold_deletes:

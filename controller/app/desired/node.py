@@ -125,7 +125,8 @@ def red_local(st: DesiredState) -> Iterator[TableEntry]:
         vrf_id = st.vrf_ids.get(port.vrf)
         for iface in port.address:
             v = iface.version
-            key = {"vrf_id": vrf_id, f"ipv{v}_dst": str(iface.ip)}
+            # written as a prefix, so that a BGP route for the same /32 has the same key
+            key = {"vrf_id": vrf_id, f"ipv{v}_dst": f"{iface.ip}/{iface.max_prefixlen}"}
             yield TableEntry(f"vrf_fib_v{v}", key, "route_to_cpu")
             net = {"vrf_id": vrf_id, f"ipv{v}_dst": str(iface.network)}
             yield TableEntry(f"vrf_fib_v{v}", net, "route_to_cpu")

@@ -29,6 +29,7 @@ PREFIXES = [
     net("10.3.0.0/16"),
     net("10.1.1.0/24"),  # blue's and green's connected subnet
     net("10.1.1.10/32"),  # a tenant host's address
+    net("10.1.1.1/32"),  # our own red address
     net("2001:db8:9::/48"),
 ]
 LABELS = [100, 101, 200]

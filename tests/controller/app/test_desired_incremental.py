@@ -20,6 +20,7 @@ from controller.app.desired import TABLE_ORDER, DesiredState, Key, SaPair, VpnRo
 from controller.app.writer import SwitchWriter
 from controller.config import Config, parse
 from controller.p4rt import P4RuntimeClient, TableEntry
+from controller.p4rt.errors import P4RuntimeClientError
 
 from .conftest import CPE
 from .desired_events import random_event
@@ -131,4 +132,22 @@ async def test_periodic_check_writes_what_drifted(
         assert await w.write(switch, d) == {"insert": 0, "modify": 1, "delete": 0}
     assert "differed from a full rebuild in 1 entries" in caplog.text
     assert w.totals["checks"] == 1 and w.totals["drift"] == 1
+    assert await full_diff_is_empty(switch, d)
+
+
+async def test_a_failed_round_loses_no_change(switch: P4RuntimeClient, cpe_config: Config) -> None:
+    d = DesiredState(cpe_config, MACS)
+    d.set_sa("198.51.100.12", None, SaPair(2, 1))
+    w = SwitchWriter(TABLE_ORDER, check_every=1e9)
+    await w.write(switch, d)
+    good = VpnRoute("blue", net("10.2.2.0/24"), 200, False, ip("198.51.100.12"))
+    bad = VpnRoute("blue", net("10.3.3.0/24"), 1 << 20, False, ip("198.51.100.12"))
+    d.set_route(good)
+    d.set_route(bad)  # a label wider than the pipeline's 20 bits: the round fails
+    with pytest.raises(P4RuntimeClientError):
+        await w.write(switch, d)
+    d.remove_route(bad.vrf, bad.prefix)
+    await w.write(switch, d)  # the good route, taken by the failed round, still arrives
+    assert w.totals["full_rounds"] == 2
+    assert any("10.2.2.0/24" in t for t in await switch.dump_tables())
     assert await full_diff_is_empty(switch, d)
