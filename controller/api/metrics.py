@@ -146,6 +146,11 @@ def bgp_families(sessions: list[BgpSessionInfo]) -> list[Family]:
         "counter",
         "Prefixes from the neighbor refused by policy.",
     )
+    stale = Family(
+        "sl3vpn_bgp_prefixes_stale",
+        "gauge",
+        "Prefixes from the neighbor kept stale while it restarts (RFC 4724).",
+    )
     for s in sessions:
         key = {"neighbor": s["neighbor"], "color": s["color"]}
         state.add(BGP_STATES.get(str(s["state"]).lower(), 0), **key)
@@ -154,7 +159,9 @@ def bgp_families(sessions: list[BgpSessionInfo]) -> list[Family]:
         rx.add(s["received"], **key)
         tx.add(s["advertised"], **key)
         rej.add(s["rejected"], **key)
-    return [state, up, rx, tx, rej]
+        if "stale" in s:
+            stale.add(s["stale"], **key)
+    return [state, up, rx, tx, rej, stale]
 
 
 def sa_families(status: SaStatus) -> list[Family]:

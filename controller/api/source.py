@@ -96,7 +96,9 @@ class BgpSessionInfo(TypedDict):
     advertised: int  # prefixes out
     rejected: int
     last_error: str | None
-    # RFC 4724 state (controller.bgp.show.graceful_data); absent from older daemons.
+    # RFC 4724: prefixes kept stale, and the state (controller.bgp.show.graceful_data);
+    # absent from older daemons.
+    stale: NotRequired[int]
     graceful_restart: NotRequired[dict[str, object]]
 
 
