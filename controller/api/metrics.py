@@ -156,6 +156,11 @@ def bgp_families(sessions: list[BgpSessionInfo]) -> list[Family]:
         "gauge",
         "1 per route from the neighbor that covers a red address now (spoof attempt).",
     )
+    stale = Family(
+        "sl3vpn_bgp_prefixes_stale",
+        "gauge",
+        "Prefixes from the neighbor kept stale while it restarts (RFC 4724).",
+    )
     for s in sessions:
         key = {"neighbor": s["neighbor"], "color": s["color"]}
         spoofs.add(s["spoof_attempts"], **key)
@@ -167,7 +172,9 @@ def bgp_families(sessions: list[BgpSessionInfo]) -> list[Family]:
         rx.add(s["received"], **key)
         tx.add(s["advertised"], **key)
         rej.add(s["rejected"], **key)
-    return [state, up, rx, tx, rej, spoofs, spoof_now]
+        if "stale" in s:
+            stale.add(s["stale"], **key)
+    return [state, up, rx, tx, rej, spoofs, spoof_now, stale]
 
 
 def sa_families(status: SaStatus) -> list[Family]:

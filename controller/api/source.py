@@ -101,7 +101,9 @@ class BgpSessionInfo(TypedDict):
     last_error: str | None
     spoof_attempts: int  # black routes seen covering a red address (draft 4), ever
     spoof_routes: list[str]  # the prefixes of those present now
-    # RFC 4724 state (controller.bgp.show.graceful_data); absent from older daemons.
+    # RFC 4724: prefixes kept stale, and the state (controller.bgp.show.graceful_data);
+    # absent from older daemons.
+    stale: NotRequired[int]
     graceful_restart: NotRequired[dict[str, object]]
 
 

@@ -34,6 +34,7 @@ def sessions_data(core: SpeakerCore, now: float | None = None) -> list[dict[str,
                 "rr_client": n.rr_client,
                 "families": sorted(str(f) for f in neg.families) if neg else [],
                 "received": sum(1 for _ in rib.adj_in(addr)),
+                "stale": sum(1 for p in rib.adj_in(addr) if p.stale),
                 "advertised": len(core.adj_out.get(addr, {})),
                 "rejected": sum(c for (p, _), c in core.rejects.items() if p == addr),
                 # Black routes covering red addresses (draft 4): detected ever, present now.

@@ -341,20 +341,26 @@ def test_capability_value_parser_fuzz(value: bytes) -> None:
 
 
 def test_show_bgp_tells_what_is_kept_stale_and_our_own_restart() -> None:
+    from controller.api.metrics import bgp_families, exposition
     from controller.api.render import render
+    from controller.api.source import records
     from controller.bgp.show import sessions_data
 
     net, _a, rr = trio_with_b_routes("172.16.2.0/24")
     net.down.add(ip(B))
     net.cut(B, RR)
     net.advance(10)
-    (gr,) = [d["graceful_restart"] for d in sessions_data(rr, net.now) if d["neighbor"] == B]
+    (rec,) = [d for d in sessions_data(rr, net.now) if d["neighbor"] == B]
+    gr = rec["graceful_restart"]
+    assert rec["stale"] == 2  # B's red loopback route and its VPN route
     assert gr["stale_families"] == ["ipv4-unicast", "ipv6-unicast", "vpnv4", "vpnv6"]
     assert gr["restart_timer"] == 110.0 and gr["peer_restart_time"] == 120
     assert gr["peer_preserved"] == []  # B's first start: F bits clear
     text = render("bgp", sessions_data(rr, net.now))
     assert f"  {B}: peer restart time 120s, forwarding kept: -; stale ipv4-unicast," in text
     assert "(peer must be back in 110.0s)" in text
+    metrics = exposition(bgp_families(records(sessions_data(rr, net.now))))
+    assert f'sl3vpn_bgp_prefixes_stale{{neighbor="{B}",color="red"}} 2' in metrics
     assert "Graceful restart: restart time 120s\n" in text
     new = restart_b(net, rrs=(RR, "192.0.2.101"))
     net.down.clear()
