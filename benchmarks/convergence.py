@@ -2,9 +2,10 @@
 
 The C-PE's path is the daemon's: the BGP speaker core parses the UPDATE and
 resolves each VPN route (red loopback route, Tunnel Encapsulation attribute),
-the composer turns RouteEvents into desired state, the whole desired state is
-diffed against the last write and the difference is written over P4Runtime to
-p4sim running ``p4src/cpe.p4`` as a separate process (as in the product).
+the composer turns RouteEvents into desired state, the writer takes the
+entries that changed (``DesiredState.changes()``), diffs them against the last
+write and writes the difference over P4Runtime to p4sim running
+``p4src/cpe.p4`` as a separate process (as in the product).
 
 A remote C-PE announces N VPN-IPv4 routes at once through a route reflector
 (sans-I/O cores pumped in process; the remote and the RR are not timed). For

@@ -1,5 +1,5 @@
 """An unprotected black BGP session to a provider (draft section 2), with the
-``black_acl`` entries exactly as the daemon renders them (``controller/app/desired.py``).
+``black_acl`` entries exactly as the daemon renders them (``controller/app/desired/node.py``).
 
 TCP 179 in either direction between the configured black neighbour and one of
 our black addresses reaches the CPU (the SYN-ACK to our black interface address

@@ -295,10 +295,11 @@ class Daemon:
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=1.0)
             except TimeoutError:
-                if not (self.hold_deletes and self._converged()):
+                if self.hold_deletes and self._converged():
+                    self.hold_deletes = False
+                    log.info("converged: stale switch entries may now be removed")
+                elif not self.writer.check_due():
                     continue
-                self.hold_deletes = False
-                log.info("converged: stale switch entries may now be removed")
             self._wake.clear()
             await asyncio.sleep(0.01)  # let a burst of events land in one write
             await self.write_state()

@@ -10,7 +10,8 @@ Three kinds of write round:
   changed (``DesiredState.changes()``) are encoded and diffed against what was
   last written under those keys. With 10,000 routes one route change costs one
   entry, not a rebuild of 10,000.
-* **check** -- every ``check_every`` seconds instead of an incremental round:
+* **check** -- every ``check_every`` seconds instead of an incremental round
+  (``check_due()``; the daemon writes a round for it even when idle):
   rebuild in full, compare with the incremental path (a difference is a bug,
   logged as drift and repaired) and write whatever differs from what was last
   written. The switch is not read: it only changes through us while connected.
@@ -64,6 +65,10 @@ class SwitchWriter:
         """The switch may hold anything (new connection, failed write): read it next time."""
         self.last = None
 
+    def check_due(self) -> bool:
+        """A check round is due (the daemon writes then even without news)."""
+        return self.last is not None and self.clock() >= self.next_check
+
     async def write(
         self, client: P4RuntimeClient, state: DesiredState, hold_deletes: bool = False
     ) -> dict[str, int]:
@@ -93,7 +98,7 @@ class SwitchWriter:
             self.totals["full_rounds"] += 1
             self.next_check = now + self.check_every
         else:
-            if now >= self.next_check:
+            if self.check_due():
                 keyed, drift = state.check()
                 self._report_drift(drift)
                 changes: dict[Key, TableEntry | None] = {k: keyed.get(k) for k in old}

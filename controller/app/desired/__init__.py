@@ -11,6 +11,9 @@
 """
 
 from controller.app.desired.model import (
+    BGP_PORT,
+    ESP_OVERHEAD,
+    PROTO_TCP,
     TABLE_ORDER,
     BlackRoute,
     ControlPeer,
@@ -22,6 +25,9 @@ from controller.app.desired.state import DesiredState
 from controller.app.desired.store import Key, entry_key
 
 __all__ = [
+    "BGP_PORT",
+    "ESP_OVERHEAD",
+    "PROTO_TCP",
     "TABLE_ORDER",
     "BlackRoute",
     "ControlPeer",

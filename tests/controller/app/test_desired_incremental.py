@@ -127,11 +127,13 @@ async def test_periodic_check_writes_what_drifted(
         "blue", net("10.2.2.0/24"), 999, False, ip("198.51.100.12")
     )
     assert await w.write(switch, d) == {"insert": 0, "modify": 0, "delete": 0}  # not seen yet
+    assert not w.check_due()
     clock[0] = 61.0
+    assert w.check_due()
     with caplog.at_level(logging.WARNING, "sl3vpn.writer"):
         assert await w.write(switch, d) == {"insert": 0, "modify": 1, "delete": 0}
     assert "differed from a full rebuild in 1 entries" in caplog.text
-    assert w.totals["checks"] == 1 and w.totals["drift"] == 1
+    assert w.totals["checks"] == 1 and w.totals["drift"] == 1 and not w.check_due()
     assert await full_diff_is_empty(switch, d)
 
 
