@@ -251,8 +251,17 @@ class SaDatabase:
         if any(old is inst for _, old, _ in self._pending):
             self._down.add(id(inst))  # drained once its successor carries the traffic
             return
+        stranded = []
         for entry in [e for e in self._pending if e[2] is inst]:
             self._pending.remove(entry)  # the successor died before taking over
+            if id(entry[1]) in self._down:  # and its predecessor has no IKE SA either
+                self._down.discard(id(entry[1]))
+                stranded.append(entry[1])
+        self._drop(inst, now)
+        for old in stranded:
+            self._drop(old, now)
+
+    def _drop(self, inst: Installed, now: float) -> None:
         if self.tunnels.get(inst.key) is inst:
             del self.tunnels[inst.key]
             draining = {id(i) for _, i in self._draining}
