@@ -15,6 +15,13 @@ before our switch has the entry for it, and the pipeline drops those packets.
 Every announcement lists all inbound indexes still accepted (current, new
 and draining), so old inbound entries leave the switch only after the drain.
 
+SA pairs with no IKE SA behind them are *orphans*: those a restarted daemon
+inherits from a surviving engine (:meth:`SaDatabase.inherit`), and those of
+a peer that restarted and sent INITIAL_CONTACT (:meth:`SaDatabase.orphan`;
+its engine still runs them). An orphan keeps carrying its tunnel until the
+first new CHILD_SA for that tunnel replaces it like a rekey, or until its
+hold time ends.
+
 It also remembers which SA currently carries each tunnel (peer black address,
 tenant, CHILD_SA name), which is what the app writes into the P4 tables
 (``on_change``), and maps the engine's expiry events back to CHILD_SAs.
