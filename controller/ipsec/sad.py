@@ -15,6 +15,13 @@ before our switch has the entry for it, and the pipeline drops those packets.
 Every announcement lists all inbound indexes still accepted (current, new
 and draining), so old inbound entries leave the switch only after the drain.
 
+SA pairs with no IKE SA behind them are *orphans*: those a restarted daemon
+inherits from a surviving engine (:meth:`SaDatabase.inherit`), and those of
+a peer that restarted and sent INITIAL_CONTACT (:meth:`SaDatabase.orphan`;
+its engine still runs them). An orphan keeps carrying its tunnel until the
+first new CHILD_SA for that tunnel replaces it like a rekey, or until its
+hold time ends.
+
 It also remembers which SA currently carries each tunnel (peer black address,
 tenant, CHILD_SA name), which is what the app writes into the P4 tables
 (``on_change``), and maps the engine's expiry events back to CHILD_SAs.
@@ -251,8 +258,17 @@ class SaDatabase:
         if any(old is inst for _, old, _ in self._pending):
             self._down.add(id(inst))  # drained once its successor carries the traffic
             return
+        stranded = []
         for entry in [e for e in self._pending if e[2] is inst]:
             self._pending.remove(entry)  # the successor died before taking over
+            if id(entry[1]) in self._down:  # and its predecessor has no IKE SA either
+                self._down.discard(id(entry[1]))
+                stranded.append(entry[1])
+        self._drop(inst, now)
+        for old in stranded:
+            self._drop(old, now)
+
+    def _drop(self, inst: Installed, now: float) -> None:
         if self.tunnels.get(inst.key) is inst:
             del self.tunnels[inst.key]
             draining = {id(i) for _, i in self._draining}

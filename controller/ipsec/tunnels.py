@@ -28,6 +28,9 @@ Choices worth knowing:
   * If both C-PEs still start an IKE SA at once, the one the lower black address
     initiated survives (see :meth:`TunnelManager._dedupe`).
   * The Security Handle is kept with the tunnel for the app; IKE does not need it.
+  * A peer's INITIAL_CONTACT (RFC 7296 2.4) drops its old IKE SA, but the ESP SAs
+    of its CHILD_SAs stay in service until its new CHILD_SAs replace them: the
+    peer's ESP engine may well have outlived its IKE daemon (ours does).
 """
 
 from __future__ import annotations

@@ -60,19 +60,27 @@ def _wait(predicate, seconds: float, what: str, lab=None):
     raise AssertionError(f"not within {seconds:g}s: {what} {seen}")
 
 
-# Echoes a restart of the C-PE daemon may cost (0.1 s apart): measured 1 of 400 (the
-# moment the peers move to the new CHILD_SA); the bound leaves room for a slow machine.
-RESTART_LOSS_MAX = 10
+# Echoes a restart of the C-PE daemon may cost (0.1 s apart). Measured with BGP graceful
+# restart: 0 or 1 of 400 (the engine keeps the SAs, the peers move to the new CHILD_SAs
+# as in a rekey). The slack is for a loaded machine, where the 0.5 s outbound-switch
+# delay may not cover a slow P4 write of the new inbound entry at the far end.
+RESTART_LOSS_MAX = 2
 
 
-def _ping_series(ns: str, dst: str, count: int, interval: float = 0.1) -> subprocess.Popen:
-    argv = Netns(ns).exec_argv(["ping", "-n", "-q", "-i", str(interval), "-c", str(count),
+def _ping_series(
+    ns: str, dst: str, count: int, interval: float = 0.1, verbose: bool = False
+) -> subprocess.Popen:
+    # verbose: one timestamped line per reply and per echo unanswered after 1 s (-D -O)
+    flags = ["-D", "-O"] if verbose else ["-q"]
+    argv = Netns(ns).exec_argv(["ping", "-n", *flags, "-i", str(interval), "-c", str(count),
                                 "-W", "1", dst])  # fmt: skip
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def _received(proc: subprocess.Popen) -> tuple[int, int]:
+def _received(proc: subprocess.Popen, unanswered: list[str] | None = None) -> tuple[int, int]:
     out, _ = proc.communicate(timeout=120)
+    if unanswered is not None:
+        unanswered.extend(ln for ln in out.splitlines() if "no answer yet" in ln)
     for line in out.splitlines():
         if "transmitted" in line:
             parts = line.split(",")
@@ -125,8 +133,11 @@ def test_daemon_restart_keeps_tunnel_traffic_flowing(daemon_lab) -> None:
     log = run_dir / "cpe2.log"
     blue1 = lab.plan.cpe("cpe1").red[0]
     blue2 = lab.plan.cpe("cpe2").red[0]
-    series = _ping_series(blue1.host_ns, str(blue2.site.host), RESTART_PINGS)
+    # the first echo to a host the C-PE has not resolved yet is lost to ARP: not measured
+    _received(_ping_series(blue1.host_ns, str(blue2.site.host), 3))
+    series = _ping_series(blue1.host_ns, str(blue2.site.host), RESTART_PINGS, verbose=True)
     time.sleep(2.0)
+    stopped_at = time.time()
     os.kill(pid, signal.SIGTERM)  # the daemon only: --keep-switch keeps p4sim and the engine
     _wait(lambda: not Path(f"/proc/{pid}/cmdline").exists()
           or not Path(f"/proc/{pid}/cmdline").read_bytes(), 15, "cpe2 daemon exit")  # fmt: skip
@@ -138,10 +149,14 @@ def test_daemon_restart_keeps_tunnel_traffic_flowing(daemon_lab) -> None:
     _wait(lambda: "ESP engine" in log.read_text() and "adopted with" in log.read_text(), 60,
           "cpe2 adopting its ESP engine")  # fmt: skip
     _wait(lambda: missing(lab.plan, _docs(lab)) == [], 90, "convergence after restart", lab)
-    sent, got = _received(series)
+    unanswered: list[str] = []
+    sent, got = _received(series, unanswered)
     text = log.read_text()
     inherited = [ln for ln in text.splitlines() if "inherited" in ln and "SA pairs" in ln]
-    print(f"\ndaemon restart: {sent - got} of {sent} echoes lost (0.1 s apart); {inherited}")
+    # ping reports an echo unanswered about 1 s (-W 1) after sending it
+    when = [f"{float(ln[1 : ln.index(']')]) - 1.0 - stopped_at:+.1f}s" for ln in unanswered]
+    print(f"\ndaemon restart: {sent - got} of {sent} echoes lost (0.1 s apart), "
+          f"sent about {when} from the SIGTERM; {inherited}")  # fmt: skip
     assert inherited, "the new daemon did not inherit the engine's SAs"
     assert sent == RESTART_PINGS and sent - got <= RESTART_LOSS_MAX, (
         f"{sent - got} of {sent} echoes lost across the daemon restart"

@@ -251,3 +251,22 @@ async def test_strongswan_additional_child_sas_both_directions(topo: Topo) -> No
         assert len(svc.daemon.sas) == 1  # all on the one IKE SA
     finally:
         await svc.stop()
+
+
+async def test_our_restart_initial_contact_makes_strongswan_drop_the_old_ike_sa(
+    topo: Topo,
+) -> None:
+    """RFC 7296 2.4: our daemon restarts (the engine kept the SAs); the new one holds no
+    IKE SA with strongSwan, so it sends INITIAL_CONTACT and strongSwan drops the old one."""
+    svc, old, _ = await _established(topo)
+    await svc.stop()  # no DELETE goes out: the daemon is gone, strongSwan keeps its SA
+    await asyncio.sleep(0.1)  # the transports release ports 500/4500 on the next loop turn
+    svc = await start_service(topo, our_config())
+    try:
+        new = svc.initiate("ss", SS_IP)
+        await wait_event(svc, lambda s, e: isinstance(e, ChildUp) and s is new)
+        sas = await topo.charon.wait_gone(old.spi_i.hex())
+        assert new.spi_i.hex() in sas and sas.count("ESTABLISHED") == 1
+        assert "INITIAL_CONTACT" in topo.charon.log_text()
+    finally:
+        await svc.stop()

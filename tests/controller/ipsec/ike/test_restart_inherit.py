@@ -154,3 +154,22 @@ def test_listing_pairs_only_consistent_labels() -> None:
     ]
     assert pairs[0].child.encap and not pairs[0].child.transport
     assert stray == [3, 4, 5, 6, 7]
+
+
+def test_an_inherited_pair_whose_successor_dies_before_the_switch_goes_too(served) -> None:  # type: ignore[no-untyped-def]
+    path, engine, clock = served
+    net, a, _ = tunnel_up(path, engine, clock)
+    old_a = a.sad.outbound_index(B_ADDR)
+    assert isinstance(a, ProcessSide)
+    a.client.close()
+    a2 = restart(net, path, engine, clock)
+    a2.sad.switch_delay = 0.5  # as in the daemon: the outbound switch waits
+    a2.mgr.packet_needs_tunnel(B_ADDR, now=net.now)
+    net.pump()
+    assert a2.sad.outbound_index(B_ADDR) == old_a  # the switch is still pending
+    (ike,) = a2.daemon.established()
+    new = next(c for c in ike.children if c.name == "mpls")
+    a2.sad.child_down(new, net.now)  # the new CHILD_SA goes before taking over
+    mpls = [c for c in a2.changes if c.key[2] == "mpls"]
+    assert mpls[-1].out_index is None  # no IKE SA behind the inherited pair: gone as well
+    assert old_a not in {p.sa_index for p in engine.sas()}
