@@ -90,6 +90,7 @@ class IpsecRuntime:
     def inherit(self, pairs: list[InheritedPair]) -> None:
         """SA pairs a previous daemon left in the engine: in service until IKE replaces them."""
         self.sad.inherit(pairs, self.service.now, self.tunnels.orphan_hold)
+
     async def move_local(self, new: str) -> None:
         """Our black address changed: IKE sockets on it, SAs moved (MOBIKE where ours)."""
         await self.service.rebind(new)

@@ -124,6 +124,7 @@ def test_an_unknown_identity_from_an_unknown_address_is_refused() -> None:
     b.daemon.configs[0].remote_addr = A_ADDR
     stranger = Side("203.0.113.9", B_ADDR, clock)
     net.nodes["203.0.113.9"] = stranger.daemon
+    stranger.mgr.initiate_grace = 0.0  # the higher address would leave B 3 s to start
     stranger.mgr.ensure_tunnel(B_ADDR, now=net.now)
     for _ in range(20):
         Net.pump(net)
