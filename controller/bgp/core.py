@@ -1,10 +1,11 @@
 """The speaker core, sans I/O: sessions, RIBs, VRFs, policy and resolution together.
 
 ``SpeakerCore`` owns one ``Session`` per neighbour, a red and a black Loc-RIB
-(red and black routes never compete or mix, draft 3.4), Adj-RIB-Out per
-neighbour, the VRFs and the resolver. The adapter feeds it transport events
-and time, and drains transport operations; the application drains
-``RouteEvent``s (what each VRF prefix resolves to, or why it must not be used).
+(red and black routes never compete or mix, draft 3.4), the Adj-RIB-Out of
+every neighbour (``adjribout.py``), the VRFs and the resolver. The adapter
+feeds it transport events and time, and drains transport operations; the
+application drains ``RouteEvent``s (what each VRF prefix resolves to, or why
+it must not be used).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 
 from controller.bgp import convert
 from controller.bgp import session as s
+from controller.bgp.adjribout import AdjRibOut, Sent
 from controller.bgp.config import ConfigError, NeighborConfig, SpeakerConfig
 from controller.bgp.graceful import GracefulRestart
 from controller.bgp.path import (
@@ -32,7 +34,7 @@ from controller.bgp.path import (
     Tunnel,
     is_vpn_family,
 )
-from controller.bgp.policy import export_attrs, import_reject
+from controller.bgp.policy import import_reject
 from controller.bgp.resolve import Resolution, Resolver
 from controller.bgp.rib import Change, Rib
 from controller.bgp.spoofwatch import SpoofWatch
@@ -66,8 +68,7 @@ class SpeakerCore:
                 raise ConfigError(str(exc)) from None
         self.black_loopback = cfg.black_loopback
         self.rejects: Counter[tuple[IPAddress, str]] = Counter()
-        self.adj_out: dict[IPAddress, dict[Nlri, tuple[Attrs, tuple[int, ...]]]] = {}
-        self._pending: dict[IPAddress, set[Nlri]] = {}
+        self.out = AdjRibOut(cfg, self.sessions, self.red, self.black)
         self._ops: list[tuple[IPAddress, s.TransportOp]] = []
         self._red_loopbacks_seen: set[IPAddress] = set()
         self._vrf_dirty: set[tuple[str, IPNetwork]] | None = None
@@ -84,8 +85,7 @@ class SpeakerCore:
         self.sessions[n.address] = s.Session(n, self.cfg)
         if self.gr.deferring:
             self.sessions[n.address].set_restart_flags(True, self.gr.preserved)
-        self.adj_out[n.address] = {}
-        self._pending[n.address] = set()
+        self.out.add_peer(n.address)
 
     def start(self, now: float) -> None:
         self.now = now
@@ -265,6 +265,11 @@ class SpeakerCore:
         """Every peer sent its End-of-RIB after our start, or the deferral timer ran out."""
         return self.gr.initial_rib_complete
 
+    @property
+    def adj_out(self) -> dict[IPAddress, Sent]:
+        """Per neighbour, the attributes and labels we advertised for each NLRI."""
+        return self.out.sent
+
     def transport_ops(self) -> list[tuple[IPAddress, s.TransportOp]]:
         out, self._ops = self._ops, []
         return out
@@ -286,37 +291,25 @@ class SpeakerCore:
                     busy = True
                     self._on_event(peer, sess, ev)
         self._check_initial_rib()
-        self._flush()
+        if not self.gr.deferring:
+            self.out.flush()
         for peer, sess in self.sessions.items():
             for op in sess.transport_ops():
                 self._ops.append((peer, op))
 
     def _on_event(self, peer: IPAddress, sess: s.Session, ev: s.SessionEvent) -> None:
         if isinstance(ev, s.Up):
-            self.adj_out[peer] = {}
+            self.out.session_up(peer)
             rib = self._rib(sess.neighbor.color)
             self._apply(rib, self.gr.session_up(peer, ev.negotiated, rib, self.now))
             if not self.gr.deferring:
-                self._send_initial(peer, sess)
+                self.out.send_initial(peer, sess)
         elif isinstance(ev, s.Down):
             self._on_down(peer, sess, ev)
         elif isinstance(ev.message, RouteRefreshMessage):
             self._on_refresh(peer, sess, ev.message)
         else:
             self._on_update(peer, sess, ev.message)
-
-    def _send_initial(self, peer: IPAddress, sess: s.Session) -> None:
-        """Our whole Adj-RIB-Out for a new session, then End-of-RIB per family (RFC 4724 2)."""
-        neg = sess.negotiated
-        if neg is None:
-            return
-        rib = self._rib(sess.neighbor.color)
-        for p in rib.best_paths():
-            if p.nlri.family in neg.families:
-                self._pending[peer].add(p.nlri)
-        self._flush_peer(peer)
-        for fam in sorted(neg.families):
-            sess.send(convert.end_of_rib(fam))
 
     def _check_initial_rib(self) -> None:
         if self.gr.initial_rib_complete:
@@ -329,12 +322,11 @@ class SpeakerCore:
         for peer, sess in self.sessions.items():
             sess.set_restart_flags(False, self.gr.preserved)
             if sess.established:
-                self._send_initial(peer, sess)
+                self.out.send_initial(peer, sess)
 
     def _on_down(self, peer: IPAddress, sess: s.Session, ev: s.Down) -> None:
-        self.adj_out[peer] = {}
+        self.out.session_down(peer)
         self.spoof_watch.peer_down(peer)
-        self._pending[peer].clear()
         rib = self._rib(sess.neighbor.color)
         neg = sess.last_negotiated
         self._apply(rib, self.gr.session_down(peer, ev.graceful, neg, rib, self.now))
@@ -354,18 +346,7 @@ class SpeakerCore:
         if msg.subtype == RefreshSubtype.REQUEST:
             if self.gr.deferring:
                 return  # everything goes out with End-of-RIB once the deferral ends
-            # RFC 2918 / RFC 7313 4: resend the whole Adj-RIB-Out, bracketed by BoRR/EoRR.
-            enhanced = neg.enhanced_route_refresh
-            if enhanced:
-                sess.send(RouteRefreshMessage(fam.afi, fam.safi, RefreshSubtype.BORR))
-            out = self.adj_out[peer]
-            for nlri in [n for n in out if n.family == fam]:
-                del out[nlri]
-            for p in rib.best_paths(fam):
-                self._pending[peer].add(p.nlri)
-            self._flush_peer(peer)
-            if enhanced:
-                sess.send(RouteRefreshMessage(fam.afi, fam.safi, RefreshSubtype.EORR))
+            self.out.resend(peer, sess, fam, neg.enhanced_route_refresh)
         elif msg.subtype == RefreshSubtype.BORR:
             rib.mark_stale(peer, [fam])
         elif msg.subtype == RefreshSubtype.EORR:
@@ -449,9 +430,9 @@ class SpeakerCore:
                 for peer, sess in self.sessions.items():
                     if sess.neighbor.color is not color or not sess.established:
                         continue
-                    if peer == src and ch.nlri not in self.adj_out[peer]:
+                    if peer == src and ch.nlri not in self.out.sent[peer]:
                         continue  # its own route, and nothing of ours to withdraw there
-                    self._pending[peer].add(ch.nlri)
+                    self.out.mark(peer, ch.nlri)
             if is_vpn_family(ch.nlri.family):
                 if color is Color.RED and self.vrfs:
                     paths = rib.paths(ch.nlri)
@@ -499,48 +480,3 @@ class SpeakerCore:
 
     def vrf_routes(self, vrf: str) -> list[RouteEvent]:
         return self.vpn.routes(vrf)
-
-    # ---- Adj-RIB-Out ----------------------------------------------------------------
-
-    def _flush(self) -> None:
-        if self.gr.deferring:
-            return
-        for peer in self.sessions:
-            if self._pending[peer]:
-                self._flush_peer(peer)
-
-    def _flush_peer(self, peer: IPAddress) -> None:
-        sess = self.sessions[peer]
-        pending, self._pending[peer] = self._pending[peer], set()
-        neg = sess.negotiated
-        if neg is None or sess.peer_open is None:
-            return
-        dst = sess.neighbor
-        rib = self._rib(dst.color)
-        out = self.adj_out[peer]
-        announce: list[tuple[Nlri, Attrs, tuple[int, ...]]] = []
-        withdraw: list[Nlri] = []
-        for nlri in pending:
-            if nlri.family not in neg.families:
-                continue
-            best = rib.best(nlri)
-            attrs = None
-            if best is not None:
-                src = self.sessions[best.source.peer].neighbor if best.source.peer else None
-                attrs = export_attrs(
-                    best, src, dst, self.cfg, sess.peer_open.bgp_id, sess.local_address
-                )
-                if attrs is not None and attrs.next_hop is None:
-                    attrs = None
-            if attrs is None:
-                if out.pop(nlri, None) is not None:
-                    withdraw.append(nlri)
-                continue
-            assert best is not None
-            entry = (attrs, best.labels)
-            if out.get(nlri) == entry:
-                continue
-            out[nlri] = entry
-            announce.append((nlri, attrs, best.labels))
-        for msg in convert.encode_updates(announce, withdraw, neg):
-            sess.send(msg)
