@@ -35,6 +35,7 @@ from controller.bgp.path import (
     is_vpn_family,
 )
 from controller.bgp.policy import import_reject
+from controller.bgp.propagate import Propagator
 from controller.bgp.resolve import Resolution, Resolver
 from controller.bgp.rib import Change, Rib
 from controller.bgp.spoofwatch import SpoofWatch
@@ -70,8 +71,16 @@ class SpeakerCore:
         self.rejects: Counter[tuple[IPAddress, str]] = Counter()
         self.out = AdjRibOut(cfg, self.sessions, self.red, self.black)
         self._ops: list[tuple[IPAddress, s.TransportOp]] = []
-        self._red_loopbacks_seen: set[IPAddress] = set()
-        self._vrf_dirty: set[tuple[str, IPNetwork]] | None = None
+        self.propagator = Propagator(
+            cfg,
+            self.sessions,
+            self.red,
+            self.black,
+            self.out,
+            self.vrfs,
+            self.vpn,
+            self.spoof_watch,
+        )
         self.now = 0.0
         for n in cfg.neighbors:
             self.add_neighbor(n)
@@ -377,7 +386,7 @@ class SpeakerCore:
             changes.append(rib.withdraw(nlri, peer))
             if n.color is Color.BLACK:
                 self.spoof_watch.withdrawn(peer, nlri)
-        red_loopbacks = self._known_red_loopbacks()
+        red_loopbacks = self.propagator.known_red_loopbacks()
         for path in upd.announced:
             reason: str | None
             if path.nlri.family not in neg.families:
@@ -403,73 +412,11 @@ class SpeakerCore:
         self.counters["rejected"] += 1
         log.warning("neighbor %s: %s", peer, reason)
 
-    def _known_red_loopbacks(self) -> set[IPAddress]:
-        return {lo.address for lo in self.cfg.red_loopbacks} | self._red_loopbacks_seen
-
     def _rib(self, color: Color) -> Rib:
         return self.red if color is Color.RED else self.black
 
-    # ---- best-path changes ------------------------------------------------------
-
     def _apply(self, rib: Rib, changes: Sequence[Change | None]) -> None:
-        """Propagate best-path changes: Adj-RIB-Out, VRF imports, dependent resolutions.
-
-        VRF prefixes are recomputed once, after every consequence has been applied,
-        so the app never sees a transient state (e.g. unresolved just before withdrawn).
-        """
-        outer = self._vrf_dirty is None
-        if outer:
-            self._vrf_dirty = set()
-        assert self._vrf_dirty is not None
-        color = Color.RED if rib is self.red else Color.BLACK
-        for ch in changes:
-            if ch is None:
-                continue
-            if ch.best_changed:
-                src = ch.new.source.peer if ch.new is not None else None
-                for peer, sess in self.sessions.items():
-                    if sess.neighbor.color is not color or not sess.established:
-                        continue
-                    if peer == src and ch.nlri not in self.out.sent[peer]:
-                        continue  # its own route, and nothing of ours to withdraw there
-                    self.out.mark(peer, ch.nlri)
-            if is_vpn_family(ch.nlri.family):
-                if color is Color.RED and self.vrfs:
-                    paths = rib.paths(ch.nlri)
-                    self.spoof_watch.vpn_paths(ch.nlri, paths)
-                    for v in self.vrfs.values():
-                        if v.set_candidates(ch.nlri, paths):
-                            self._vrf_dirty.add((v.name, ch.nlri.prefix))
-                continue
-            if color is Color.BLACK:
-                self.spoof_watch.black_changed(ch.nlri)
-            if not ch.best_changed:
-                continue
-            # A unicast change (red or black) may change how VPN next hops resolve.
-            self._track_red_loopback(ch, color)
-            for deps in self.vpn.unicast_changed(ch.nlri.prefix, self.red):
-                for v in self.vrfs.values():
-                    for nlri in deps:
-                        if nlri.prefix in v.imported:
-                            self._vrf_dirty.add((v.name, nlri.prefix))
-                self._apply(self.red, self.red.reselect(deps))
-        if outer:
-            dirty, self._vrf_dirty = self._vrf_dirty, None
-            for name, prefix in sorted(dirty, key=str):
-                self.vpn.refresh(self.vrfs[name], prefix)
-
-    def _track_red_loopback(self, ch: Change, color: Color) -> None:
-        if color is not Color.RED or ch.nlri.prefix.num_addresses != 1:
-            return
-        addr = ch.nlri.prefix.network_address
-        tt = self.cfg.mpls_in_ipsec_tunnel_type
-        if ch.new is not None and any(t.tunnel_type == tt for t in ch.new.attrs.tunnels):
-            if addr not in self._red_loopbacks_seen:
-                self._red_loopbacks_seen.add(addr)
-                self.spoof_watch.add_red(addr)
-        elif ch.new is None and addr in self._red_loopbacks_seen:
-            self._red_loopbacks_seen.discard(addr)
-            self.spoof_watch.remove_red(addr)
+        self.propagator.apply(rib, changes)
 
     def resolve(self, path: Path) -> Resolution:
         return self.vpn.resolve(path)
