@@ -15,11 +15,11 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 
-from controller.bgp import convert
 from controller.bgp import session as s
 from controller.bgp.adjribout import AdjRibOut, Sent
 from controller.bgp.config import ConfigError, NeighborConfig, SpeakerConfig
 from controller.bgp.graceful import GracefulRestart
+from controller.bgp.inbound import Importer
 from controller.bgp.path import (
     IPV4_UNICAST,
     IPV6_UNICAST,
@@ -32,9 +32,7 @@ from controller.bgp.path import (
     Path,
     Source,
     Tunnel,
-    is_vpn_family,
 )
-from controller.bgp.policy import import_reject
 from controller.bgp.propagate import Propagator
 from controller.bgp.resolve import Resolution, Resolver
 from controller.bgp.rib import Change, Rib
@@ -68,7 +66,6 @@ class SpeakerCore:
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
         self.black_loopback = cfg.black_loopback
-        self.rejects: Counter[tuple[IPAddress, str]] = Counter()
         self.out = AdjRibOut(cfg, self.sessions, self.red, self.black)
         self._ops: list[tuple[IPAddress, s.TransportOp]] = []
         self.propagator = Propagator(
@@ -80,6 +77,9 @@ class SpeakerCore:
             self.vrfs,
             self.vpn,
             self.spoof_watch,
+        )
+        self.importer = Importer(
+            cfg, self.spoof_watch, self.counters, self.propagator.known_red_loopbacks
         )
         self.now = 0.0
         for n in cfg.neighbors:
@@ -275,6 +275,11 @@ class SpeakerCore:
         return self.gr.initial_rib_complete
 
     @property
+    def rejects(self) -> Counter[tuple[IPAddress, str]]:
+        """Routes rejected on import, per (neighbour, reason)."""
+        return self.importer.rejects
+
+    @property
     def adj_out(self) -> dict[IPAddress, Sent]:
         """Per neighbour, the attributes and labels we advertised for each NLRI."""
         return self.out.sent
@@ -362,55 +367,14 @@ class SpeakerCore:
             self._purge_stale(peer, fam)
 
     def _on_update(self, peer: IPAddress, sess: s.Session, msg: object) -> None:
-        neg = sess.negotiated
-        assert neg is not None and sess.peer_open is not None
-        n = sess.neighbor
-        src = Source(
-            n.color,
-            peer,
-            n.remote_as,
-            sess.peer_open.bgp_id,
-            ebgp=n.remote_as != self.cfg.local_as,
-            rr_client=n.rr_client,
-        )
-        try:
-            upd = convert.decode_update(msg, src, neg)
-        except convert.SessionReset as exc:
-            sess.reset(exc.error, self.now)
+        rib = self._rib(sess.neighbor.color)
+        imported = self.importer.update(peer, sess, msg, rib, self.now)
+        if imported is None:
             return
-        for note in upd.notes:
-            self._reject(peer, note)
-        rib = self._rib(n.color)
-        changes: list[Change | None] = []
-        for nlri in upd.withdrawn:
-            changes.append(rib.withdraw(nlri, peer))
-            if n.color is Color.BLACK:
-                self.spoof_watch.withdrawn(peer, nlri)
-        red_loopbacks = self.propagator.known_red_loopbacks()
-        for path in upd.announced:
-            reason: str | None
-            if path.nlri.family not in neg.families:
-                reason = f"{path.nlri.family} was not negotiated"
-                if is_vpn_family(path.nlri.family) and n.color is Color.BLACK:
-                    reason = "VPN-IP route received on a black session (draft 2, 3.3)"
-            else:
-                reason = import_reject(path, n, self.cfg, red_loopbacks)
-            if reason is not None:
-                self._reject(peer, f"{path.nlri}: {reason}")
-                changes.append(rib.withdraw(path.nlri, peer))
-                if n.color is Color.BLACK and not is_vpn_family(path.nlri.family):
-                    self.spoof_watch.rejected(peer, path.nlri)
-                continue
-            changes.append(rib.update(path))
+        changes, eor = imported
         self._apply(rib, changes)
-        if upd.eor is not None:
-            self._apply(rib, self.gr.end_of_rib(peer, upd.eor, rib))
-
-    def _reject(self, peer: IPAddress, reason: str) -> None:
-        key = reason.split(": ", 1)[-1]
-        self.rejects[(peer, key)] += 1
-        self.counters["rejected"] += 1
-        log.warning("neighbor %s: %s", peer, reason)
+        if eor is not None:
+            self._apply(rib, self.gr.end_of_rib(peer, eor, rib))
 
     def _rib(self, color: Color) -> Rib:
         return self.red if color is Color.RED else self.black
