@@ -1,10 +1,11 @@
 """The speaker core, sans I/O: sessions, RIBs, VRFs, policy and resolution together.
 
 ``SpeakerCore`` owns one ``Session`` per neighbour, a red and a black Loc-RIB
-(red and black routes never compete or mix, draft 3.4), Adj-RIB-Out per
-neighbour, the VRFs and the resolver. The adapter feeds it transport events
-and time, and drains transport operations; the application drains
-``RouteEvent``s (what each VRF prefix resolves to, or why it must not be used).
+(red and black routes never compete or mix, draft 3.4), the Adj-RIB-Out of
+every neighbour (``adjribout.py``), the VRFs and the resolver. The adapter
+feeds it transport events and time, and drains transport operations; the
+application drains ``RouteEvent``s (what each VRF prefix resolves to, or why
+it must not be used).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 
-from controller.bgp import convert
 from controller.bgp import session as s
+from controller.bgp.adjribout import AdjRibOut, Sent
 from controller.bgp.config import ConfigError, NeighborConfig, SpeakerConfig
 from controller.bgp.graceful import GracefulRestart
+from controller.bgp.inbound import Importer
 from controller.bgp.path import (
     IPV4_UNICAST,
     IPV6_UNICAST,
@@ -30,9 +32,8 @@ from controller.bgp.path import (
     Path,
     Source,
     Tunnel,
-    is_vpn_family,
 )
-from controller.bgp.policy import export_attrs, import_reject
+from controller.bgp.propagate import Propagator
 from controller.bgp.resolve import Resolution, Resolver
 from controller.bgp.rib import Change, Rib
 from controller.bgp.spoofwatch import SpoofWatch
@@ -65,12 +66,21 @@ class SpeakerCore:
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
         self.black_loopback = cfg.black_loopback
-        self.rejects: Counter[tuple[IPAddress, str]] = Counter()
-        self.adj_out: dict[IPAddress, dict[Nlri, tuple[Attrs, tuple[int, ...]]]] = {}
-        self._pending: dict[IPAddress, set[Nlri]] = {}
+        self.out = AdjRibOut(cfg, self.sessions, self.red, self.black)
         self._ops: list[tuple[IPAddress, s.TransportOp]] = []
-        self._red_loopbacks_seen: set[IPAddress] = set()
-        self._vrf_dirty: set[tuple[str, IPNetwork]] | None = None
+        self.propagator = Propagator(
+            cfg,
+            self.sessions,
+            self.red,
+            self.black,
+            self.out,
+            self.vrfs,
+            self.vpn,
+            self.spoof_watch,
+        )
+        self.importer = Importer(
+            cfg, self.spoof_watch, self.counters, self.propagator.known_red_loopbacks
+        )
         self.now = 0.0
         for n in cfg.neighbors:
             self.add_neighbor(n)
@@ -84,8 +94,7 @@ class SpeakerCore:
         self.sessions[n.address] = s.Session(n, self.cfg)
         if self.gr.deferring:
             self.sessions[n.address].set_restart_flags(True, self.gr.preserved)
-        self.adj_out[n.address] = {}
-        self._pending[n.address] = set()
+        self.out.add_peer(n.address)
 
     def start(self, now: float) -> None:
         self.now = now
@@ -265,6 +274,16 @@ class SpeakerCore:
         """Every peer sent its End-of-RIB after our start, or the deferral timer ran out."""
         return self.gr.initial_rib_complete
 
+    @property
+    def rejects(self) -> Counter[tuple[IPAddress, str]]:
+        """Routes rejected on import, per (neighbour, reason)."""
+        return self.importer.rejects
+
+    @property
+    def adj_out(self) -> dict[IPAddress, Sent]:
+        """Per neighbour, the attributes and labels we advertised for each NLRI."""
+        return self.out.sent
+
     def transport_ops(self) -> list[tuple[IPAddress, s.TransportOp]]:
         out, self._ops = self._ops, []
         return out
@@ -286,37 +305,25 @@ class SpeakerCore:
                     busy = True
                     self._on_event(peer, sess, ev)
         self._check_initial_rib()
-        self._flush()
+        if not self.gr.deferring:
+            self.out.flush()
         for peer, sess in self.sessions.items():
             for op in sess.transport_ops():
                 self._ops.append((peer, op))
 
     def _on_event(self, peer: IPAddress, sess: s.Session, ev: s.SessionEvent) -> None:
         if isinstance(ev, s.Up):
-            self.adj_out[peer] = {}
+            self.out.session_up(peer)
             rib = self._rib(sess.neighbor.color)
             self._apply(rib, self.gr.session_up(peer, ev.negotiated, rib, self.now))
             if not self.gr.deferring:
-                self._send_initial(peer, sess)
+                self.out.send_initial(peer, sess)
         elif isinstance(ev, s.Down):
             self._on_down(peer, sess, ev)
         elif isinstance(ev.message, RouteRefreshMessage):
             self._on_refresh(peer, sess, ev.message)
         else:
             self._on_update(peer, sess, ev.message)
-
-    def _send_initial(self, peer: IPAddress, sess: s.Session) -> None:
-        """Our whole Adj-RIB-Out for a new session, then End-of-RIB per family (RFC 4724 2)."""
-        neg = sess.negotiated
-        if neg is None:
-            return
-        rib = self._rib(sess.neighbor.color)
-        for p in rib.best_paths():
-            if p.nlri.family in neg.families:
-                self._pending[peer].add(p.nlri)
-        self._flush_peer(peer)
-        for fam in sorted(neg.families):
-            sess.send(convert.end_of_rib(fam))
 
     def _check_initial_rib(self) -> None:
         if self.gr.initial_rib_complete:
@@ -329,12 +336,11 @@ class SpeakerCore:
         for peer, sess in self.sessions.items():
             sess.set_restart_flags(False, self.gr.preserved)
             if sess.established:
-                self._send_initial(peer, sess)
+                self.out.send_initial(peer, sess)
 
     def _on_down(self, peer: IPAddress, sess: s.Session, ev: s.Down) -> None:
-        self.adj_out[peer] = {}
+        self.out.session_down(peer)
         self.spoof_watch.peer_down(peer)
-        self._pending[peer].clear()
         rib = self._rib(sess.neighbor.color)
         neg = sess.last_negotiated
         self._apply(rib, self.gr.session_down(peer, ev.graceful, neg, rib, self.now))
@@ -354,141 +360,27 @@ class SpeakerCore:
         if msg.subtype == RefreshSubtype.REQUEST:
             if self.gr.deferring:
                 return  # everything goes out with End-of-RIB once the deferral ends
-            # RFC 2918 / RFC 7313 4: resend the whole Adj-RIB-Out, bracketed by BoRR/EoRR.
-            enhanced = neg.enhanced_route_refresh
-            if enhanced:
-                sess.send(RouteRefreshMessage(fam.afi, fam.safi, RefreshSubtype.BORR))
-            out = self.adj_out[peer]
-            for nlri in [n for n in out if n.family == fam]:
-                del out[nlri]
-            for p in rib.best_paths(fam):
-                self._pending[peer].add(p.nlri)
-            self._flush_peer(peer)
-            if enhanced:
-                sess.send(RouteRefreshMessage(fam.afi, fam.safi, RefreshSubtype.EORR))
+            self.out.resend(peer, sess, fam, neg.enhanced_route_refresh)
         elif msg.subtype == RefreshSubtype.BORR:
             rib.mark_stale(peer, [fam])
         elif msg.subtype == RefreshSubtype.EORR:
             self._purge_stale(peer, fam)
 
     def _on_update(self, peer: IPAddress, sess: s.Session, msg: object) -> None:
-        neg = sess.negotiated
-        assert neg is not None and sess.peer_open is not None
-        n = sess.neighbor
-        src = Source(
-            n.color,
-            peer,
-            n.remote_as,
-            sess.peer_open.bgp_id,
-            ebgp=n.remote_as != self.cfg.local_as,
-            rr_client=n.rr_client,
-        )
-        try:
-            upd = convert.decode_update(msg, src, neg)
-        except convert.SessionReset as exc:
-            sess.reset(exc.error, self.now)
+        rib = self._rib(sess.neighbor.color)
+        imported = self.importer.update(peer, sess, msg, rib, self.now)
+        if imported is None:
             return
-        for note in upd.notes:
-            self._reject(peer, note)
-        rib = self._rib(n.color)
-        changes: list[Change | None] = []
-        for nlri in upd.withdrawn:
-            changes.append(rib.withdraw(nlri, peer))
-            if n.color is Color.BLACK:
-                self.spoof_watch.withdrawn(peer, nlri)
-        red_loopbacks = self._known_red_loopbacks()
-        for path in upd.announced:
-            reason: str | None
-            if path.nlri.family not in neg.families:
-                reason = f"{path.nlri.family} was not negotiated"
-                if is_vpn_family(path.nlri.family) and n.color is Color.BLACK:
-                    reason = "VPN-IP route received on a black session (draft 2, 3.3)"
-            else:
-                reason = import_reject(path, n, self.cfg, red_loopbacks)
-            if reason is not None:
-                self._reject(peer, f"{path.nlri}: {reason}")
-                changes.append(rib.withdraw(path.nlri, peer))
-                if n.color is Color.BLACK and not is_vpn_family(path.nlri.family):
-                    self.spoof_watch.rejected(peer, path.nlri)
-                continue
-            changes.append(rib.update(path))
+        changes, eor = imported
         self._apply(rib, changes)
-        if upd.eor is not None:
-            self._apply(rib, self.gr.end_of_rib(peer, upd.eor, rib))
-
-    def _reject(self, peer: IPAddress, reason: str) -> None:
-        key = reason.split(": ", 1)[-1]
-        self.rejects[(peer, key)] += 1
-        self.counters["rejected"] += 1
-        log.warning("neighbor %s: %s", peer, reason)
-
-    def _known_red_loopbacks(self) -> set[IPAddress]:
-        return {lo.address for lo in self.cfg.red_loopbacks} | self._red_loopbacks_seen
+        if eor is not None:
+            self._apply(rib, self.gr.end_of_rib(peer, eor, rib))
 
     def _rib(self, color: Color) -> Rib:
         return self.red if color is Color.RED else self.black
 
-    # ---- best-path changes ------------------------------------------------------
-
     def _apply(self, rib: Rib, changes: Sequence[Change | None]) -> None:
-        """Propagate best-path changes: Adj-RIB-Out, VRF imports, dependent resolutions.
-
-        VRF prefixes are recomputed once, after every consequence has been applied,
-        so the app never sees a transient state (e.g. unresolved just before withdrawn).
-        """
-        outer = self._vrf_dirty is None
-        if outer:
-            self._vrf_dirty = set()
-        assert self._vrf_dirty is not None
-        color = Color.RED if rib is self.red else Color.BLACK
-        for ch in changes:
-            if ch is None:
-                continue
-            if ch.best_changed:
-                src = ch.new.source.peer if ch.new is not None else None
-                for peer, sess in self.sessions.items():
-                    if sess.neighbor.color is not color or not sess.established:
-                        continue
-                    if peer == src and ch.nlri not in self.adj_out[peer]:
-                        continue  # its own route, and nothing of ours to withdraw there
-                    self._pending[peer].add(ch.nlri)
-            if is_vpn_family(ch.nlri.family):
-                if color is Color.RED and self.vrfs:
-                    paths = rib.paths(ch.nlri)
-                    self.spoof_watch.vpn_paths(ch.nlri, paths)
-                    for v in self.vrfs.values():
-                        if v.set_candidates(ch.nlri, paths):
-                            self._vrf_dirty.add((v.name, ch.nlri.prefix))
-                continue
-            if color is Color.BLACK:
-                self.spoof_watch.black_changed(ch.nlri)
-            if not ch.best_changed:
-                continue
-            # A unicast change (red or black) may change how VPN next hops resolve.
-            self._track_red_loopback(ch, color)
-            for deps in self.vpn.unicast_changed(ch.nlri.prefix, self.red):
-                for v in self.vrfs.values():
-                    for nlri in deps:
-                        if nlri.prefix in v.imported:
-                            self._vrf_dirty.add((v.name, nlri.prefix))
-                self._apply(self.red, self.red.reselect(deps))
-        if outer:
-            dirty, self._vrf_dirty = self._vrf_dirty, None
-            for name, prefix in sorted(dirty, key=str):
-                self.vpn.refresh(self.vrfs[name], prefix)
-
-    def _track_red_loopback(self, ch: Change, color: Color) -> None:
-        if color is not Color.RED or ch.nlri.prefix.num_addresses != 1:
-            return
-        addr = ch.nlri.prefix.network_address
-        tt = self.cfg.mpls_in_ipsec_tunnel_type
-        if ch.new is not None and any(t.tunnel_type == tt for t in ch.new.attrs.tunnels):
-            if addr not in self._red_loopbacks_seen:
-                self._red_loopbacks_seen.add(addr)
-                self.spoof_watch.add_red(addr)
-        elif ch.new is None and addr in self._red_loopbacks_seen:
-            self._red_loopbacks_seen.discard(addr)
-            self.spoof_watch.remove_red(addr)
+        self.propagator.apply(rib, changes)
 
     def resolve(self, path: Path) -> Resolution:
         return self.vpn.resolve(path)
@@ -499,48 +391,3 @@ class SpeakerCore:
 
     def vrf_routes(self, vrf: str) -> list[RouteEvent]:
         return self.vpn.routes(vrf)
-
-    # ---- Adj-RIB-Out ----------------------------------------------------------------
-
-    def _flush(self) -> None:
-        if self.gr.deferring:
-            return
-        for peer in self.sessions:
-            if self._pending[peer]:
-                self._flush_peer(peer)
-
-    def _flush_peer(self, peer: IPAddress) -> None:
-        sess = self.sessions[peer]
-        pending, self._pending[peer] = self._pending[peer], set()
-        neg = sess.negotiated
-        if neg is None or sess.peer_open is None:
-            return
-        dst = sess.neighbor
-        rib = self._rib(dst.color)
-        out = self.adj_out[peer]
-        announce: list[tuple[Nlri, Attrs, tuple[int, ...]]] = []
-        withdraw: list[Nlri] = []
-        for nlri in pending:
-            if nlri.family not in neg.families:
-                continue
-            best = rib.best(nlri)
-            attrs = None
-            if best is not None:
-                src = self.sessions[best.source.peer].neighbor if best.source.peer else None
-                attrs = export_attrs(
-                    best, src, dst, self.cfg, sess.peer_open.bgp_id, sess.local_address
-                )
-                if attrs is not None and attrs.next_hop is None:
-                    attrs = None
-            if attrs is None:
-                if out.pop(nlri, None) is not None:
-                    withdraw.append(nlri)
-                continue
-            assert best is not None
-            entry = (attrs, best.labels)
-            if out.get(nlri) == entry:
-                continue
-            out[nlri] = entry
-            announce.append((nlri, attrs, best.labels))
-        for msg in convert.encode_updates(announce, withdraw, neg):
-            sess.send(msg)

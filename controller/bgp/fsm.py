@@ -4,8 +4,9 @@ One ``Fsm`` per configured peer. It is driven by the RFC's events (start,
 stop, TCP connection up/failed/lost, a received message, a timer) and answers
 with actions for the layer below (open a TCP connection, send an OPEN, a
 KEEPALIVE or a NOTIFICATION, close a connection) and events for the layer
-above (session established / down). Time is an explicit ``now`` argument; the
-caller asks ``next_deadline()`` and calls ``poll(now)`` when it passes.
+above (session established / down), all defined in ``fsmtypes.py``. Time is
+an explicit ``now`` argument; the caller asks ``next_deadline()`` and calls
+``poll(now)`` when it passes.
 
 A peer may briefly have two TCP connections (one we opened, one it opened);
 connection collision detection (RFC 4271 6.8) keeps the one opened by the
@@ -19,12 +20,40 @@ and opens none, and says why in ``idle_reason``.
 
 from __future__ import annotations
 
-import enum
-import ipaddress
 from dataclasses import dataclass, field
 
-from controller.bgp.wire.constants import CeaseSubcode, ErrorCode, OpenSubcode
+from controller.bgp.fsmtypes import (
+    Action,
+    Close,
+    Connect,
+    Down,
+    Established,
+    FsmConfig,
+    PeerOpen,
+    SendKeepalive,
+    SendNotification,
+    SendOpen,
+    State,
+    check_open,
+)
+from controller.bgp.wire.constants import CeaseSubcode, ErrorCode
 from controller.bgp.wire.errors import BgpError
+
+# Importers (session.py) take the FSM's inputs and outputs from here.
+__all__ = [
+    "Action",
+    "Close",
+    "Connect",
+    "Down",
+    "Established",
+    "Fsm",
+    "FsmConfig",
+    "PeerOpen",
+    "SendKeepalive",
+    "SendNotification",
+    "SendOpen",
+    "State",
+]
 
 # RFC 6608: FSM Error subcodes name the state the unexpected message arrived in.
 FSM_UNEXPECTED_IN_OPENSENT = 1
@@ -32,96 +61,6 @@ FSM_UNEXPECTED_IN_OPENCONFIRM = 2
 FSM_UNEXPECTED_IN_ESTABLISHED = 3
 
 LARGE_HOLD_TIME = 240.0  # RFC 4271 8.2.2: "suggested default value ... is 4 minutes"
-
-
-class State(enum.IntEnum):
-    IDLE = 0
-    CONNECT = 1
-    ACTIVE = 2
-    OPEN_SENT = 3
-    OPEN_CONFIRM = 4
-    ESTABLISHED = 5
-
-    def __str__(self) -> str:
-        # The RFC's spelling: Idle, Connect, Active, OpenSent, OpenConfirm, Established.
-        return self.name.title().replace("_", "")
-
-
-@dataclass(frozen=True)
-class FsmConfig:
-    local_as: int
-    peer_as: int
-    router_id: ipaddress.IPv4Address
-    hold_time: int = 90
-    connect_retry_time: float = 30.0
-    idle_hold_time: float = 5.0  # delay before an automatic restart after an error
-    passive: bool = False
-    # RFC 4271 8.1.1 DelayOpen: wait this long for the peer's OPEN before sending ours.
-    delay_open_time: float = 0.0
-    # Red sessions wait for the IPsec layer (draft 3.2).
-    needs_protection: bool = False
-
-
-@dataclass(frozen=True)
-class PeerOpen:
-    """The parts of a received OPEN the FSM checks (RFC 4271 6.2)."""
-
-    asn: int  # from the 4-octet AS capability when present (RFC 6793)
-    hold_time: int
-    router_id: ipaddress.IPv4Address
-
-
-# ---- actions for the transport layer -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Connect:
-    """Open a TCP connection to the peer."""
-
-
-@dataclass(frozen=True)
-class SendOpen:
-    conn: int
-
-
-@dataclass(frozen=True)
-class SendKeepalive:
-    conn: int
-
-
-@dataclass(frozen=True)
-class SendNotification:
-    conn: int
-    code: int
-    subcode: int
-    data: bytes = b""
-
-
-@dataclass(frozen=True)
-class Close:
-    conn: int
-
-
-# ---- events for the speaker ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Established:
-    conn: int
-    peer_open: PeerOpen
-    hold_time: int
-
-
-@dataclass(frozen=True)
-class Down:
-    reason: str
-    # True when the session ended without a NOTIFICATION from either side deciding it
-    # (TCP loss, hold timer expiry, IPsec protection lost, the peer reconnecting):
-    # a graceful restart peer's routes are then kept stale (RFC 4724 4.2).
-    graceful: bool = False
-
-
-Action = Connect | SendOpen | SendKeepalive | SendNotification | Close | Established | Down
 
 
 @dataclass
@@ -284,7 +223,7 @@ class Fsm:
             self._fsm_error(conn, c, now)
             return
         try:
-            self._check_open(peer)
+            check_open(self.config, peer)
         except BgpError as err:
             self._fail(conn, err.code, err.subcode, str(err), now, err.data)
             return
@@ -295,31 +234,6 @@ class Fsm:
         c.hold_time = min(self.config.hold_time, peer.hold_time)
         self._arm(c, now)
         self.actions.append(SendKeepalive(conn))
-
-    def _check_open(self, peer: PeerOpen) -> None:
-        cfg = self.config
-        if peer.asn != cfg.peer_as:
-            raise BgpError(
-                ErrorCode.OPEN_MESSAGE,
-                OpenSubcode.BAD_PEER_AS,
-                f"peer AS {peer.asn}, configured {cfg.peer_as}",
-                where="OPEN My Autonomous System",
-            )
-        if peer.hold_time in (1, 2):
-            raise BgpError(
-                ErrorCode.OPEN_MESSAGE,
-                OpenSubcode.UNACCEPTABLE_HOLD_TIME,
-                f"hold time {peer.hold_time} is below 3 seconds",
-                where="OPEN Hold Time",
-            )
-        rid = peer.router_id
-        if int(rid) == 0 or (cfg.peer_as == cfg.local_as and rid == cfg.router_id):
-            raise BgpError(
-                ErrorCode.OPEN_MESSAGE,
-                OpenSubcode.BAD_BGP_IDENTIFIER,
-                f"BGP Identifier {rid} is zero or ours",
-                where="OPEN BGP Identifier",
-            )
 
     def _collision(self, conn: int, c: _Conn, peer: PeerOpen, now: float) -> bool:
         """RFC 4271 6.8; True when ``conn`` itself was closed."""

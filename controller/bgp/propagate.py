@@ -1,0 +1,102 @@
+"""Best-path changes to their consequences, sans I/O.
+
+A change in a Loc-RIB (red or black) reaches: the Adj-RIB-Out of every
+established neighbour of that colour, the VRFs that import a VPN-IP route, the
+spoof watch, and the VPN routes whose next hop resolves over a changed unicast
+route (which are then selected again). ``Propagator`` also learns the red
+loopbacks other C-PEs advertise (host routes with an MPLS-in-IPsec tunnel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from controller.bgp import session as s
+from controller.bgp.adjribout import AdjRibOut
+from controller.bgp.config import SpeakerConfig
+from controller.bgp.path import Color, IPAddress, IPNetwork, is_vpn_family
+from controller.bgp.rib import Change, Rib
+from controller.bgp.spoofwatch import SpoofWatch
+from controller.bgp.vpnview import VpnView
+from controller.bgp.vrf import Vrf
+
+
+@dataclass(eq=False)
+class Propagator:
+    """``sessions`` and ``vrfs`` are the speaker's own dicts, shared, not copied."""
+
+    cfg: SpeakerConfig
+    sessions: dict[IPAddress, s.Session]
+    red: Rib
+    black: Rib
+    out: AdjRibOut
+    vrfs: dict[str, Vrf]
+    vpn: VpnView
+    spoof_watch: SpoofWatch
+    _red_loopbacks_seen: set[IPAddress] = field(default_factory=set, init=False)
+    _vrf_dirty: set[tuple[str, IPNetwork]] | None = field(default=None, init=False)
+
+    def known_red_loopbacks(self) -> set[IPAddress]:
+        """Our red loopbacks and those learnt from other C-PEs' routes."""
+        return {lo.address for lo in self.cfg.red_loopbacks} | self._red_loopbacks_seen
+
+    def apply(self, rib: Rib, changes: Sequence[Change | None]) -> None:
+        """Propagate best-path changes: Adj-RIB-Out, VRF imports, dependent resolutions.
+
+        VRF prefixes are recomputed once, after every consequence has been applied,
+        so the app never sees a transient state (e.g. unresolved just before withdrawn).
+        """
+        outer = self._vrf_dirty is None
+        if outer:
+            self._vrf_dirty = set()
+        assert self._vrf_dirty is not None
+        color = Color.RED if rib is self.red else Color.BLACK
+        for ch in changes:
+            if ch is None:
+                continue
+            if ch.best_changed:
+                src = ch.new.source.peer if ch.new is not None else None
+                for peer, sess in self.sessions.items():
+                    if sess.neighbor.color is not color or not sess.established:
+                        continue
+                    if peer == src and ch.nlri not in self.out.sent[peer]:
+                        continue  # its own route, and nothing of ours to withdraw there
+                    self.out.mark(peer, ch.nlri)
+            if is_vpn_family(ch.nlri.family):
+                if color is Color.RED and self.vrfs:
+                    paths = rib.paths(ch.nlri)
+                    self.spoof_watch.vpn_paths(ch.nlri, paths)
+                    for v in self.vrfs.values():
+                        if v.set_candidates(ch.nlri, paths):
+                            self._vrf_dirty.add((v.name, ch.nlri.prefix))
+                continue
+            if color is Color.BLACK:
+                self.spoof_watch.black_changed(ch.nlri)
+            if not ch.best_changed:
+                continue
+            # A unicast change (red or black) may change how VPN next hops resolve.
+            self._track_red_loopback(ch, color)
+            for deps in self.vpn.unicast_changed(ch.nlri.prefix, self.red):
+                for v in self.vrfs.values():
+                    for nlri in deps:
+                        if nlri.prefix in v.imported:
+                            self._vrf_dirty.add((v.name, nlri.prefix))
+                self.apply(self.red, self.red.reselect(deps))
+        if outer:
+            dirty, self._vrf_dirty = self._vrf_dirty, None
+            for name, prefix in sorted(dirty, key=str):
+                self.vpn.refresh(self.vrfs[name], prefix)
+
+    def _track_red_loopback(self, ch: Change, color: Color) -> None:
+        if color is not Color.RED or ch.nlri.prefix.num_addresses != 1:
+            return
+        addr = ch.nlri.prefix.network_address
+        tt = self.cfg.mpls_in_ipsec_tunnel_type
+        if ch.new is not None and any(t.tunnel_type == tt for t in ch.new.attrs.tunnels):
+            if addr not in self._red_loopbacks_seen:
+                self._red_loopbacks_seen.add(addr)
+                self.spoof_watch.add_red(addr)
+        elif ch.new is None and addr in self._red_loopbacks_seen:
+            self._red_loopbacks_seen.discard(addr)
+            self.spoof_watch.remove_red(addr)
