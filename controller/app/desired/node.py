@@ -53,7 +53,7 @@ def my_black(st: DesiredState) -> Iterator[TableEntry]:
     for port in st.cfg.switch.by_role("black"):
         for iface in port.address:
             mine[iface.ip] = "my_address"
-    black = st.cfg.loopbacks.black
+    black = st.black
     if black is not None:
         mine[black] = "my_loopback"
     for addr, action in sorted(mine.items(), key=lambda kv: (kv[0].version, kv[0])):

@@ -56,6 +56,14 @@ class EntryStore:
         self._dirty.update(k for k, e in entries.items() if old.get(k) != e)
         self._sections[section] = dict(entries)
 
+    def touch(self, keys: Iterable[Key]) -> None:
+        """Report these keys at the next take, changed or not."""
+        self._dirty.update(keys)
+
+    def pending(self) -> set[Key]:
+        """The keys the next take would report."""
+        return set(self._dirty)
+
     def get(self, key: Key) -> TableEntry | None:
         for part in self._sections.values():
             found = part.get(key)

@@ -64,7 +64,7 @@ def tunnel_entries(
 
 def tunnels(st: DesiredState, live: dict[TunnelKey, int]) -> Iterator[TableEntry]:
     """The entries of every tunnel in ``live`` (tunnel key -> id), in id order."""
-    black = st.cfg.loopbacks.black
+    black = st.black
     if black is None:
         return
     mtu = tunnel_mtu(st)
