@@ -15,7 +15,8 @@ each VRF prefix resolves to (``RouteEvent``), and which SA carries each tunnel
 
 Routes and SAs change only through ``set_route``/``remove_route``/``set_sa``
 (they keep the indexes behind ``changes()``); ``neighbours``, ``black_routes``
-and ``control`` may be changed in place. Ids for tunnels and next hops come
+and ``control`` may be changed in place; ``black`` (our black loopback) may be
+assigned when the node moves. Ids for tunnels and next hops come
 from :class:`IdPool`, so an entry that is still right keeps its key.
 """
 
@@ -73,8 +74,7 @@ class DesiredState:
     def __init__(self, cfg: Config, port_macs: dict[int, str]) -> None:
         self.cfg = cfg
         self.port_macs = port_macs
-        # our black loopback now: the configured one until a move (controller/app/mobility.py)
-        self._black: IPAddress | None = cfg.loopbacks.black
+        self._black = cfg.loopbacks.black
         self.vrf_ids = IdPool("VRF")
         for vrf in cfg.vrfs:
             if vrf.table_id is not None:
@@ -117,16 +117,17 @@ class DesiredState:
 
     @property
     def black(self) -> IPAddress | None:
+        """Our black loopback: the configured one until the node moves."""
         return self._black
 
     @black.setter
-    def black(self, new: IPAddress | None) -> None:
-        """A move of our black loopback: rare, and it touches most tables, so rebuild."""
-        if new != self._black:
-            self._black = new
-            held = self._store.view().keys()
+    def black(self, addr: IPAddress | None) -> None:
+        # Every tunnel starts there, and own-address entries and which routes a tunnel
+        # can carry (its family) depend on it: a rare event, so start the incremental
+        # path again; the writer still sends only the entries that differ.
+        if addr != self._black:
+            self._black = addr
             self.rebuild_store()
-            self._store.touch(held)  # what only the old address wanted is deleted
 
     def set_route(self, route: VpnRoute) -> None:
         key = (route.vrf, route.prefix)
@@ -247,7 +248,10 @@ class DesiredState:
 
     def rebuild_store(self) -> None:
         """Start the incremental path again from the inputs (every entry becomes a change)."""
+        before = self._store
         self._store = EntryStore(SECTIONS)
+        # what the last take reported, or the next would have: gone now unless re-rendered
+        self._store.touch(before.view().keys() | before.pending())
         self._users = {}
         self._labels = {}
         self._route_keys = {}

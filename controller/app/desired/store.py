@@ -57,8 +57,12 @@ class EntryStore:
         self._sections[section] = dict(entries)
 
     def touch(self, keys: Iterable[Key]) -> None:
-        """Report these keys at the next take, e.g. ones a previous store held."""
+        """Report these keys at the next take, changed or not."""
         self._dirty.update(keys)
+
+    def pending(self) -> set[Key]:
+        """The keys the next take would report."""
+        return set(self._dirty)
 
     def get(self, key: Key) -> TableEntry | None:
         for part in self._sections.values():

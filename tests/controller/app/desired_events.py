@@ -50,7 +50,9 @@ BLACK_ROUTES = [
     BlackRoute(net("203.0.113.0/30"), 3),
 ]
 CONTROL = [ip("10.255.0.1"), ip("10.255.0.2")]
+LOOPBACKS = [ip("198.51.100.11"), ip("198.51.100.111"), ip("2001:db8::11")]  # where we move
 KINDS = ["route", "route", "route", "withdraw", "sa", "sa", "neighbour", "black", "control"]
+KINDS += ["move"]
 
 
 def random_event(pick: Pick) -> Callable[[DesiredState], None]:
@@ -79,6 +81,13 @@ def random_event(pick: Pick) -> Callable[[DesiredState], None]:
             d.black_routes = routes
 
         return set_black
+    if kind == "move":
+        black = pick(LOOPBACKS)
+
+        def move(d: DesiredState) -> None:
+            d.black = black
+
+        return move
     red, pair = pick(CONTROL), pick(PAIRS)
 
     def set_control(d: DesiredState) -> None:
