@@ -170,6 +170,9 @@ class Daemon:
             self._spawn(self.engine_link.watch())
         await self.link.connect()
         await self.host.start(self.client_or_fail)
+        if self.link.pipeline_kept:  # a switch left running: learn its tenant hosts again
+            known = lambda: {ip for _, ip in self.red_hosts.seen}  # noqa: E731
+            self._spawn(self.host.ask_known_hosts(self.client_or_fail(), known))
         self._spawn(self._packet_ins())
         self._spawn(self._writer())
         self._spawn(self._kernel_sync())

@@ -9,6 +9,7 @@ control SA).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import logging
@@ -16,12 +17,14 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from controller.app.redhosts import hosts_in_fib
 from controller.config import Config
 from controller.hostif import kernel
 from controller.hostif.bridge import HostIf
 from controller.hostif.red import RedPort, RedResponder
 from controller.hostif.tap import Tap
-from controller.p4rt import P4RuntimeClient
+from controller.p4rt import P4RuntimeClient, TableEntry
+from controller.p4rt.errors import P4RuntimeClientError
 
 log = logging.getLogger("sl3vpn.hostif")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -226,6 +229,24 @@ class HostPorts:
         if dst is None:
             return False
         return self.solicit(dst)
+
+    async def ask_known_hosts(
+        self, client: P4RuntimeClient, known: Callable[[], set[IPAddress]], rounds: int = 3
+    ) -> None:
+        """ARP/NS the tenant hosts an adopted switch forwards to (up to ``rounds`` times,
+        1 s apart, until ``known`` has them), so that their answers re-learn them before
+        stale entries may be deleted; else the first packet to such a host afterwards
+        is lost to resolution."""
+        try:
+            read = await client.read([TableEntry("vrf_fib_v4"), TableEntry("vrf_fib_v6")])
+        except P4RuntimeClientError as exc:
+            log.warning("could not read the adopted switch's tenant hosts: %s", exc)
+            return
+        hosts = hosts_in_fib([e for e in read if isinstance(e, TableEntry)])
+        for _ in range(rounds):
+            for ip in set(hosts) - known():
+                self.solicit(ip)
+            await asyncio.sleep(1.0)
 
     def solicit(self, dst: IPAddress) -> bool:
         """ARP/NS for ``dst`` on every red port whose subnet holds it; True if asked."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 
 from controller.app.desired import Neighbour
+from controller.p4rt import TableEntry
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -58,3 +59,24 @@ class RedHosts:
                 self._probed[key] = now
                 probe.append(key[1])
         return changed, probe
+
+
+def hosts_in_fib(entries: list[TableEntry]) -> list[IPAddress]:
+    """Tenant hosts a switch forwards to (host routes to a red next hop), e.g. one left
+    running by our previous life: asking them again re-learns them before the stale
+    entries may be deleted."""
+    out: list[IPAddress] = []
+    for e in entries:
+        if not (e.table.startswith("vrf_fib_v") and (e.action or "").endswith("route_local")):
+            continue
+        for name, value in e.match.items():
+            if not name.endswith(("ipv4_dst", "ipv6_dst")) or not isinstance(value, tuple):
+                continue
+            addr, plen = value
+            if not isinstance(addr, int) or not isinstance(plen, int):
+                continue
+            v6 = name.endswith("ipv6_dst")
+            ip = ipaddress.IPv6Address(addr) if v6 else ipaddress.IPv4Address(addr)
+            if plen == ip.max_prefixlen:
+                out.append(ip)
+    return out

@@ -61,9 +61,9 @@ def _wait(predicate, seconds: float, what: str, lab=None):
 
 
 # Echoes a restart of the C-PE daemon may cost (0.1 s apart). Measured with BGP graceful
-# restart: 0 or 1 of 400 (the engine keeps the SAs, the peers move to the new CHILD_SAs
-# as in a rekey). The slack is for a loaded machine, where the 0.5 s outbound-switch
-# delay may not cover a slow P4 write of the new inbound entry at the far end.
+# restart: 0 of 400 (the engine keeps the SAs, the peers move to the new CHILD_SAs as in
+# a rekey, the tenant hosts are asked again). The slack is for a loaded machine, where
+# the 0.5 s outbound-switch delay may not cover a slow P4 write at the far end.
 RESTART_LOSS_MAX = 2
 
 

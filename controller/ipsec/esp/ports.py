@@ -152,6 +152,8 @@ class AfPacketCryptoPort:
             try:
                 self.sock.send(answer)
             except OSError as exc:
+                if self._closed:  # closing: the frame in hand is dropped, as on a link down
+                    return
                 log.warning(
                     "crypto port %s: answer of %d octets not sent: %s",
                     self.ifname,

@@ -149,3 +149,18 @@ def test_static_route_via_tenant_router_follows_its_neighbour(cpe_config: Config
         e for e in d.entries() if e.table == "red_nexthop" and e.match["nexthop_id"] == nh
     )
     assert (route.match["vrf_id"], red_nh.params["dst_mac"]) == (1, "02:cc:00:00:00:fe")
+
+
+async def test_tenant_hosts_are_found_again_in_a_running_switch(
+    switch: P4RuntimeClient, cpe_config: Config
+) -> None:
+    from controller.app.redhosts import hosts_in_fib
+
+    d = state(cpe_config)
+    d.neighbours.add(Neighbour(ip("2001:db8:1:1::10"), "02:bb:00:00:00:11", 1))
+    d.neighbours.add(Neighbour(ip("10.1.1.20"), "02:bb:00:00:00:20", 2))
+    await write(switch, d)
+    read = await switch.read([TableEntry("vrf_fib_v4"), TableEntry("vrf_fib_v6")])
+    found = hosts_in_fib([e for e in read if isinstance(e, TableEntry)])
+    # the red hosts only: not the gateway's own address, subnets or remote routes
+    assert sorted(map(str, found)) == ["10.1.1.10", "10.1.1.20", "2001:db8:1:1::10"]
