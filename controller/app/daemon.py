@@ -192,6 +192,7 @@ class Daemon:
             for route in vrf.routes:
                 self.bgp.add_vrf_route(vrf.name, route.prefix)
         self._spawn(self._route_events())
+        self._spawn(self.mobility.watch_control_peers())
         self._spawn(self._ticker())
         self._spawn(self._status_dumps())
         await self._start_api()

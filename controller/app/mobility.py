@@ -25,10 +25,13 @@ in one line and changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 from typing import TYPE_CHECKING
 
+from controller.bgp.path import Nlri
+from controller.bgp.wire.constants import IPV4_UNICAST, IPV6_UNICAST
 from controller.config import Config
 from controller.config.errors import ConfigError
 from controller.config.loader import load_config
@@ -98,6 +101,37 @@ class Mobility:
         d.host.remove_loopback(old)
         self.moves += 1
         log.info("black loopback is now %s (red loopback routes re-advertised)", new)
+
+    async def watch_control_peers(self) -> None:
+        """Every second: has a red BGP neighbour (an RR) re-advertised its red loopback
+        route with another tunnel endpoint? Then it moved (see ``control_peer_moves``)."""
+        while True:
+            await asyncio.sleep(1.0)
+            self.control_peer_moves()
+
+    def control_peer_moves(self) -> list[tuple[str, str]]:
+        """An RR cannot move the IKE SAs its clients initiated (RFC 4555), and no VPN
+        route resolves through an RR, so its clients learn its new black address from
+        its red loopback route (draft 3.3, re-advertised by the moved RR; it reaches
+        us even before our SA follows, since inbound ESP is not checked against the
+        outer source) and move the control SA themselves with MOBIKE."""
+        d = self.daemon
+        if d.bgp is None or d.ipsec is None:
+            return []
+        moved = []
+        for black, red in list(d.control_peers.items()):
+            fam = IPV4_UNICAST if red.version == 4 else IPV6_UNICAST
+            path = d.bgp.core.red.best(Nlri(fam, ipaddress.ip_network(red)))
+            ends = [t.endpoint for t in path.attrs.tunnels if t.endpoint] if path else []
+            if not ends or str(ends[0]) == black or str(ends[0]) in d.control_peers:
+                continue
+            new = str(ends[0])
+            log.info("red neighbour %s re-advertised its red loopback at %s: moved", red, new)
+            d.composer.peer_moved(black, new)
+            d.ipsec.peer_moved(black, new)
+            d.wake()
+            moved.append((black, new))
+        return moved
 
     def peer_moved_by_ike(self, old: str, new: str) -> None:
         """IKE (MOBIKE) says a peer moved: re-key the composer's per-peer state first."""

@@ -301,6 +301,9 @@ class TunnelManager:
 
     def _ike_for(self, peer: str) -> IkeSa | None:
         for sa in self.daemon.sas.values():
-            if sa.remote[0] == peer and sa.state in (IkeState.CONNECTING, IkeState.ESTABLISHED):
+            live = sa.state in (IkeState.CONNECTING, IkeState.ESTABLISHED)
+            # an SA answered for an address no config lists still has another peer's
+            # config until IKE_AUTH names the peer (controller/ipsec/moves.py): not this one's
+            if sa.remote[0] == peer and live and sa.cfg.remote_addr in (None, peer):
                 return sa
         return None

@@ -26,11 +26,21 @@ from controller.lab.netns import Netns
 from controller.lab.topology import ALLOWED
 
 
-def _used(prefix: str) -> set[ipaddress.IPv4Address]:
-    _, topo, _ = plan_of(prefix)
+def _current_black(configs: Path, node: str) -> ipaddress.IPv4Address:
+    doc = yaml.safe_load((configs / f"{node}.yml").read_text())
+    return ipaddress.IPv4Address(doc["loopbacks"]["black"])
+
+
+def _used(prefix: str, mover: str) -> set[ipaddress.IPv4Address]:
+    """Addresses another node holds now (black loopbacks as moved so far), and links."""
+    state, topo, _ = plan_of(prefix)
     used: set[ipaddress.IPv4Address] = set()
     for node in (*topo.rrs, *topo.cpes):
-        used |= {node.black_loopback, node.red_loopback, *node.black_link}
+        used |= {node.red_loopback, *node.black_link}
+        if node.name != mover:
+            configs = state.run_dir / "configs"
+            exists = (configs / f"{node.name}.yml").exists()
+            used.add(_current_black(configs, node.name) if exists else node.black_loopback)
     return used
 
 
@@ -61,7 +71,7 @@ def move(prefix: str, node: str, new_text: str) -> tuple[str, str]:
     old = ipaddress.IPv4Address(doc["loopbacks"]["black"])
     if new == old:
         raise LabError(f"{node}'s black loopback is already {new}")
-    if new in _used(prefix) - {old}:
+    if new in _used(prefix, node):
         raise LabError(f"{new} is already used in the lab")
     pid = state.pids.get(node)
     if pid is None or not _ours(pid, state.run_dir):

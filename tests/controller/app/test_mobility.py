@@ -10,6 +10,10 @@ from types import SimpleNamespace
 import pytest
 
 from controller.app.mobility import Mobility
+from controller.bgp.path import Attrs, Color, Nlri, Source, Tunnel
+from controller.bgp.path import Path as BgpPath
+from controller.bgp.rib import Rib
+from controller.bgp.wire.constants import IPV4_UNICAST
 from controller.config import load_config
 
 from .conftest import CPE
@@ -57,3 +61,40 @@ async def test_an_unchanged_or_broken_file_moves_nothing(tmp_path: Path, caplog)
         await mob.reload()  # logged, not raised: the daemon keeps running
     assert moves == []
     assert "loopbacks.black" in caplog.text and "not reloaded" in caplog.text
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str]] = []
+
+    def peer_moved(self, old: str, new: str) -> None:
+        self.calls.append(("ipsec", old, new))
+
+
+def test_a_moved_rr_is_found_by_its_red_loopback_route() -> None:
+    rr_red, rr_old, rr_new = "10.255.0.1", "198.51.100.1", "198.51.100.101"
+    rib = Rib()
+
+    def advertise(endpoint: str) -> None:
+        tun = Tunnel(0xFFFF, ipaddress.ip_address(endpoint))
+        attrs = Attrs(next_hop=ipaddress.ip_address(endpoint), tunnels=(tun,))
+        src = Source(Color.RED, ipaddress.ip_address(rr_red))
+        rib.update(BgpPath(Nlri(IPV4_UNICAST, ipaddress.ip_network(rr_red)), attrs, src))
+
+    ipsec, composer = _Recorder(), SimpleNamespace(calls=[])
+    composer.peer_moved = lambda old, new: ipsec.calls.append(("composer", old, new))
+    daemon = SimpleNamespace(
+        bgp=SimpleNamespace(core=SimpleNamespace(red=rib)),
+        ipsec=ipsec,
+        composer=composer,
+        control_peers={rr_old: ipaddress.ip_address(rr_red)},
+        wake=lambda: None,
+    )
+    mob = Mobility(daemon)  # type: ignore[arg-type]
+    assert mob.control_peer_moves() == []  # no route yet
+    advertise(rr_old)
+    assert mob.control_peer_moves() == []  # where we know it to be
+    advertise(rr_new)
+    assert mob.control_peer_moves() == [(rr_old, rr_new)]
+    # the composer re-keys first (so BGP never hears "unprotected"), then IPsec moves
+    assert ipsec.calls == [("composer", rr_old, rr_new), ("ipsec", rr_old, rr_new)]

@@ -49,3 +49,11 @@ def test_move_needs_a_daemon_lab(lab: LabState) -> None:
     lab.save()
     with pytest.raises(LabError, match="needs a daemon lab"):
         move("t1", "cpe2", "198.51.100.112")
+
+
+def test_moving_back_home_is_not_a_clash(lab: LabState) -> None:
+    path = lab.run_dir / "configs" / "cpe2.yml"
+    path.write_text(yaml.safe_dump({"loopbacks": {"black": "198.51.100.112"}}))
+    # its own original address passes the clash check; only the dead daemon stops it
+    with pytest.raises(LabError, match="daemon is not running"):
+        move("t1", "cpe2", "198.51.100.12")

@@ -132,3 +132,21 @@ def test_an_unknown_identity_from_an_unknown_address_is_refused() -> None:
     assert any(d.dst[0] == "203.0.113.9" for d in net.sent)
     assert not b.daemon.established() and not list(b.engine.sas())
     assert not stranger.daemon.established()
+
+
+def test_an_sa_answered_by_identity_is_not_taken_for_another_peers() -> None:
+    """B has no config for A yet when A's IKE_SA_INIT arrives (its route to A is still on
+    the way): B answers it for a possible moved peer with another peer's config. B's own
+    tunnel to A, asked for meanwhile, must not pile CHILD_SAs onto that half-open SA."""
+    net, a, b, _ = setup()
+    b.daemon.configs[0].name, b.daemon.configs[0].remote_addr = "cpe-203.0.113.50", "203.0.113.50"
+    b.daemon.configs[0].remote_id = "203.0.113.50"
+    a.mgr.ensure_tunnel(B_ADDR, now=net.now)
+    Net.pump(net, rounds=1)  # IKE_SA_INIT answered, IKE_AUTH not yet
+    (half,) = b.daemon.sas.values()
+    assert half.state == IkeState.CONNECTING and half.cfg.remote_addr == "203.0.113.50"
+    b.mgr.ensure_tunnel(A_ADDR, now=net.now)  # B's route to A arrives
+    assert not half.pending and half.active is None
+    net.pump()
+    assert len(a.daemon.established()) == len(b.daemon.established()) == 1
+    traffic_flows(a, b)
