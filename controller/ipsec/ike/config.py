@@ -27,6 +27,10 @@ class ChildConfig:
     esp_proposals: list[str] = field(default_factory=lambda: ["aes128gcm16"])
     transport: bool = True  # USE_TRANSPORT_MODE (RFC 7296 1.3.1); tunnel otherwise
     lifetimes: Lifetimes = field(default_factory=Lifetimes)
+    # SA-set ids (controller/ipsec/handle.py): the one we ask the peer for when we
+    # initiate this CHILD_SA, and the one of ours a peer's request must name to get it
+    request_set: int | None = None
+    own_set: int | None = None
 
 
 @dataclass
@@ -61,6 +65,9 @@ class IkeConfig:
     fragment_size: int | None = 1280  # RFC 7383: fragment above this when the peer agrees
     force_encap: bool = False  # pretend a NAT so ESP runs in UDP 4500 (RFC 3948)
     remote_addr: str | None = None  # responder: accept IKE_SA_INIT from here only (None: any)
+    # responder: the peer may also come from another address (behind a NAT, RFC 7296
+    # 2.23); then its authenticated identity, not its address, selects this config
+    any_address: bool = False
 
     def __repr__(self) -> str:
         # never show the PSK

@@ -139,6 +139,8 @@ class IkeDaemon:
 
     def _new_responder(self, data: bytes, src: Addr, dst: Addr, now: float) -> IkeSa | None:
         cfg = next((c for c in self.configs if c.remote_addr in (None, src[0])), None)
+        if cfg is None:  # a peer behind NAT: its identity (IKE_AUTH) picks the config
+            cfg = next((c for c in self.configs if c.any_address), None)
         if cfg is None:
             self.log(f"IKE_SA_INIT from {src[0]} matches no config, dropped")
             return None
@@ -159,8 +161,8 @@ class IkeDaemon:
         sa = IkeSa(cfg, False, dst, src, now, spi_i=msg.spi_i, spi_alloc=self.spi_alloc)
         sa.log = self.log
         sa.on_initial_contact = self._initial_contact
-        if len(self.configs) > 1:
-            sa.lookup = self._lookup
+        if len(self.configs) > 1 or cfg.remote_addr not in (None, src[0]):
+            sa.lookup = lambda ident: self._lookup(ident, src[0])
         self.sas[sa.spi_r] = sa
         self._half_open[(sa.spi_i, src)] = sa
         return sa
@@ -181,11 +183,16 @@ class IkeDaemon:
                 old.fail("peer restarted (INITIAL_CONTACT)")
                 self._collect(old)
 
-    def _lookup(self, ident: Identity) -> IkeConfig | None:
+    def _lookup(self, ident: Identity, src: str) -> IkeConfig | None:
+        """The config for an authenticated identity, if it may come from ``src``."""
+
+        def from_here(c: IkeConfig) -> bool:
+            return c.any_address or c.remote_addr in (None, src)
+
         for c in self.configs:
             if c.remote_id is not None and Identity.from_str(c.remote_id) == ident:
-                return c
-        return next((c for c in self.configs if c.remote_id is None), None)
+                return c if from_here(c) else None
+        return next((c for c in self.configs if c.remote_id is None and from_here(c)), None)
 
     def _wrong_version(self, data: bytes, src: Addr, dst: Addr) -> None:
         """RFC 7296 2.5: answer an IKE_SA_INIT of another major version with the highest we do."""
