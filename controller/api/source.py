@@ -17,7 +17,7 @@ parameters (draft-rosen-bess-secure-l3vpn section 6).
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Any, Protocol, TypedDict, runtime_checkable
+from typing import Any, NotRequired, Protocol, TypedDict, runtime_checkable
 
 # CpeIngress.drop_counter index -> reason, from p4src/include/defines.p4 (DROP_*).
 DROP_REASONS: dict[int, str] = {
@@ -144,6 +144,10 @@ class TunnelInfo(TypedDict):
     tenant: str | None
     endpoint: str | None  # black tunnel endpoint, None when unresolved
     security_handle_len: int | None  # length only: it may carry SA parameters
+    # the handle as our format reads it (controller/ipsec/handle.py: no secrets in it),
+    # e.g. "v1 set=0 initiates", or why it was not used ("opaque (version 7, ...)")
+    security_handle: NotRequired[str | None]
+    outer: NotRequired[str | None]  # where its ESP goes: endpoint, or its NAT's address
     tunnel_id: int | None  # P4 tunnel id
     sa_out: int | None  # outbound SA index, None while no SA is up
     sa_in: int | None

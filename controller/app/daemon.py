@@ -33,6 +33,7 @@ from controller.api.source import StatusSource
 from controller.app import switch as sw
 from controller.app.compose import Action, Composer, EnsureTunnel, SetProtected, WithdrawTunnel
 from controller.app.desired import TABLE_ORDER, BlackRoute, DesiredState, Neighbour
+from controller.app.handles import local_sets, with_handles
 from controller.app.hostports import HostPorts, port_mac
 from controller.app.ikeconf import credentials, make_ike_config
 from controller.app.redhosts import RedHosts
@@ -156,7 +157,8 @@ class Daemon:
         self._spawn(self._kernel_sync())
         if cfg.ike is not None and cfg.loopbacks.black is not None:
             await self._start_ipsec(str(cfg.loopbacks.black))
-        self.bgp = BgpSpeaker(speaker_config(cfg), listen_port=cfg.bgp.listen_port)
+        speaker = with_handles(speaker_config(cfg), cfg, local_sets(cfg, self.state.vrf_ids))
+        self.bgp = BgpSpeaker(speaker, listen_port=cfg.bgp.listen_port)
         await self.bgp.start()
         for vrf in cfg.vrfs:
             for route in vrf.routes:
@@ -329,10 +331,12 @@ class Daemon:
             black,
             lambda peer: make_ike_config(cfg, peer, self.control_peers, creds),
             per_tenant=cfg.ike.per_tenant_sas,
-            lazy=cfg.ike.sa_mode == "lazy",
+            # behind NAT no peer can start our SAs: we set them all up at once
+            lazy=cfg.ike.sa_mode == "lazy" and not cfg.ike.nat_traversal.behind_nat,
             on_change=self._on_tunnel_change,
             switch_delay=SWITCH_DELAY,
             log=logging.getLogger("sl3vpn.ike").info,
+            local_sets=local_sets(cfg, self.state.vrf_ids),
         )
         await self.ipsec.start()
         self.host.route_control_peers(self.control_peers, self.black_gateway)

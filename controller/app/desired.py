@@ -95,6 +95,9 @@ class SaPair:
     # inbound indexes still accepted besides in_index (a rekey's new SA before the
     # outbound switch, the old one while it drains): the pipeline must not drop them
     more_in: tuple[int, ...] = ()
+    # where the peer's SAs are: its black loopback, or its NAT's public address (RFC
+    # 3948); transport-mode ESP goes there and comes back from there
+    outer: IPAddress | None = None
 
     def inbound(self) -> tuple[int, ...]:
         return (self.in_index, *(i for i in self.more_in if i != self.in_index))
@@ -379,10 +382,11 @@ class DesiredState:
         for (peer, tenant), tid in sorted(tunnels.items(), key=lambda kv: kv[1]):
             assert black is not None
             sa = self.sas[(peer, tenant)]
+            outer = str(sa.outer) if sa.outer is not None else peer
             action = f"set_tunnel_v{black.version}"
             params: dict[str, int | str | bytes] = {
                 "src_addr": str(black),
-                "dst_addr": peer,
+                "dst_addr": outer,
                 "mtu": mtu,
             }
             yield TableEntry("tunnel", {"tunnel_id": tid}, action, params)
@@ -393,7 +397,7 @@ class DesiredState:
             for in_index in sa.inbound():
                 yield TableEntry(
                     f"inbound_sa_v{v}",
-                    {"sa_index": in_index, f"ipv{v}_src": peer},
+                    {"sa_index": in_index, f"ipv{v}_src": outer},
                     "inbound_sa_ok",
                     {"tunnel_id": tid},
                 )

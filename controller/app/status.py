@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from controller.bgp.show import sessions_data
+from controller.ipsec.handle import read_handle
 from controller.p4rt import CounterEntry
 
 if TYPE_CHECKING:
@@ -135,6 +136,8 @@ class DaemonStatus:
                     "endpoint": peer,
                     "tenant": tenant,
                     "security_handle_len": len(handle) if handle is not None else None,
+                    "security_handle": read_handle(handle).describe() if handle else None,
+                    "outer": str(pair.outer) if pair and pair.outer else None,
                     "tunnel_id": state.tunnel_ids.peek((peer, tenant)),
                     "sa_out": pair.out_index if pair else None,
                     "sa_in": pair.in_index if pair else None,
