@@ -48,6 +48,9 @@ from controller.ipsec.sad import SaDatabase
 
 PROTO_MPLS_IN_IP = 137  # RFC 4023
 PROTO_TCP = 6
+# A tunnel we still want whose IKE SA failed or went away is set up again after
+# this long, doubling up to RETRY_MAX (e.g. the peer did not know us yet).
+RETRY_FIRST, RETRY_MAX = 2.0, 30.0
 
 
 def mpls_child(
@@ -118,6 +121,8 @@ class TunnelManager:
         self.local_sets = local_sets if local_sets is not None else {None: 0}
         self.tunnels: dict[tuple[str, str | None], Tunnel] = {}
         self._said: set[tuple[str, str]] = set()  # (peer, message) logged once
+        self._retry_at: dict[tuple[str, str | None], float] = {}
+        self._backoff: dict[tuple[str, str | None], float] = {}
 
     # -- app calls ----------------------------------------------------------------------
 
@@ -177,15 +182,35 @@ class TunnelManager:
                 self.sad.child_down(ev.child, now)
             elif isinstance(ev, IkeUp):
                 self._dedupe(sa, now)
+                for key in [k for k in self._backoff if k[0] == self.peer_of(sa)]:
+                    del self._backoff[key]
                 self._peer_is_up(sa, now)
             elif isinstance(ev, PeerMoved):
                 # the NAT mapping moved: same peer, new transport address
                 self.sad.remote_moved(self.peer_of(sa), ev.new[0], ev.new[1])
             elif isinstance(ev, IkeDown) and sa.successor is None:
-                for tun in self.tunnels.values():
+                for key, tun in self.tunnels.items():
                     if tun.ike is sa:
-                        tun.ike = None  # the next trigger starts over
+                        tun.ike = None  # the next trigger, or the retry, starts over
                         tun.children.clear()
+                        if not self.lazy:
+                            delay = min(self._backoff.get(key, RETRY_FIRST / 2) * 2, RETRY_MAX)
+                            self._backoff[key], self._retry_at[key] = delay, now + delay
+
+    def tick(self, now: float) -> bool:
+        """Retry tunnels whose IKE SA failed; True if IKE has something to send."""
+        started = False
+        for key, when in list(self._retry_at.items()):
+            tun = self.tunnels.get(key)
+            if tun is None:
+                del self._retry_at[key]
+            elif when <= now:
+                del self._retry_at[key]
+                if tun.ike is None:
+                    self.log(f"peer {tun.peer}: setting up its tunnel again")
+                    self._start(tun, now)
+                    started = True
+        return started
 
     def on_expiry(self, event: ExpiryEvent, now: float) -> None:
         """Engine lifetimes: soft → rekey the CHILD_SA, hard → delete it."""

@@ -115,6 +115,8 @@ class IpsecRuntime:
         while True:
             await asyncio.sleep(TICK_SECONDS)
             self.sad.tick(self.service.now)
+            if self.tunnels.tick(self.service.now):
+                self.service.poke()
 
 
 def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:

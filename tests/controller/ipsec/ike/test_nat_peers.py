@@ -153,3 +153,22 @@ def test_malformed_and_foreign_handles_fall_back_to_defaults_logged_once() -> No
     assert len(problems) == 1 and "IKE port is missing" in problems[0]
     a.mgr.ensure_tunnel(B_ADDR, b"\x07opaque", "x", now=net.now)
     assert any("Security Handle opaque (version 7" in line for line in a.log)
+
+
+def test_refused_before_the_peer_knew_us_is_retried_until_it_does() -> None:
+    """The lab race: A (behind NAT) initiates before B has A's route and config; B
+    refuses IKE_AUTH, and B will never initiate, so A must try again."""
+    net, a, b = setup()
+    b.mgr.accept("192.0.2.77")  # B knows someone else, so it answers IKE_SA_INIT
+    a.mgr.ensure_tunnel(B_ADDR, now=net.now)
+    net.pump()
+    assert a.sad.outbound_index(B_ADDR) is None and not a.daemon.established()
+    assert any("AUTHENTICATION_FAILED" in line for line in a.log)
+    b.mgr.accept(A_ADDR)  # A's red loopback route reached B
+    for _ in range(12):  # 6 s in 0.5 s ticks: the first retry comes after 2 s
+        net.now += 0.5
+        if a.mgr.tick(net.now):
+            net.pump()
+    assert a.sad.outbound_index(B_ADDR) is not None and b.sad.outbound_index(A_ADDR) is not None
+    assert any("setting up its tunnel again" in line for line in a.log)
+    assert not a.mgr.tick(net.now + 100)  # up: nothing left to retry
