@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from controller.ipsec.ike.state import NAT_KEEPALIVE
 from controller.ipsec.ike.wire.ts import TrafficSelector
 
 
@@ -64,6 +65,7 @@ class IkeConfig:
     retransmit_tries: int = 5
     fragment_size: int | None = 1280  # RFC 7383: fragment above this when the peer agrees
     force_encap: bool = False  # pretend a NAT so ESP runs in UDP 4500 (RFC 3948)
+    nat_keepalive: float = NAT_KEEPALIVE  # seconds of IKE silence before one (behind NAT)
     remote_addr: str | None = None  # responder: accept IKE_SA_INIT from here only (None: any)
     # responder: the peer may also come from another address (behind a NAT, RFC 7296
     # 2.23); then its authenticated identity, not its address, selects this config
