@@ -125,8 +125,13 @@ class DaemonStatus:
         out = []
         for peer, tenant in sorted(wanted | set(state.sas), key=str):
             pair = state.sas.get((peer, tenant))
+            # per-tenant tunnels: that tenant's route (its red loopback's handle)
             ev = next(
-                (e for e in comp.last_event.values() if str(e.tunnel_endpoint) == peer),
+                (
+                    e
+                    for e in comp.last_event.values()
+                    if str(e.tunnel_endpoint) == peer and tenant in (None, e.vrf)
+                ),
                 None,
             )
             handle = ev.security_handle if ev is not None else None

@@ -112,3 +112,20 @@ def test_lazy_first_packet_asks_ipsec_for_the_remote_route(cpe_config: Config) -
     d._needs_route(1, ip("10.9.9.9"))  # no route at all
     assert asked == [("198.51.100.12", None)]
     assert d.composer.counters["lazy_triggers"] == 1
+
+
+def test_per_tenant_tunnels_show_their_own_tenants_handle(cpe_config: Config) -> None:
+    d = Daemon(cpe_config, Path("."), {ip("10.255.0.1"): ip("198.51.100.1")})
+    d.composer.per_tenant = True
+    peer = ip("198.51.100.12")
+    for vrf, prefix, handle in (("green", "10.2.2.0/24", "01000002"),
+                                ("blue", "10.2.3.0/24", "01000001")):  # fmt: skip
+        d.composer.route_event(
+            RouteEvent(
+                vrf, net(prefix), label=200, next_hop=ip("10.255.0.12"),
+                verdict=Verdict.RESOLVED, tunnel_endpoint=peer,
+                security_handle=bytes.fromhex(handle),
+            )
+        )  # fmt: skip
+    shown = {t["tenant"]: t["security_handle"] for t in d.status.tunnels()}
+    assert shown == {"blue": "v1 set=1", "green": "v1 set=2"}
