@@ -321,6 +321,10 @@ class SaDatabase:
             moved += 1
         return moved
 
+    def installed(self) -> list[Installed]:
+        """Every SA pair in the engine (current, spare, rekeyed or draining)."""
+        return list({id(i): i for i in self._by_spi.values()}.values())
+
     def outbound_index(
         self, peer: IPAddress | str, tenant: str | None = None, child: str = "mpls"
     ) -> int | None:

@@ -172,3 +172,23 @@ def test_refused_before_the_peer_knew_us_is_retried_until_it_does() -> None:
     assert a.sad.outbound_index(B_ADDR) is not None and b.sad.outbound_index(A_ADDR) is not None
     assert any("setting up its tunnel again" in line for line in a.log)
     assert not a.mgr.tick(net.now + 100)  # up: nothing left to retry
+
+
+def test_per_tenant_sas_with_a_natted_peer_are_filed_alike_at_both_ends() -> None:
+    """Each side names its tenants' SA sets differently; every CHILD_SA, whoever asked
+    for it, ends up under the same tenant at both ends (by the advertiser's set id)."""
+    net, a, b = setup(
+        a_sets={None: 0, "blue": 1, "green": 2}, b_sets={None: 0, "blue": 5, "green": 6}
+    )
+    for tenant, a_set, b_set in (("blue", 1, 5), ("green", 2, 6)):
+        b.mgr.ensure_tunnel(A_ADDR, SecurityHandle(a_set, initiates=True).encode(), tenant, now=0)
+        a.mgr.ensure_tunnel(B_ADDR, SecurityHandle(b_set).encode(), tenant, now=0)
+    net.pump()
+    for side, peer in ((a, B_ADDR), (b, A_ADDR)):
+        for tenant in ("blue", "green"):
+            assert side.sad.outbound_index(peer, tenant, f"mpls-{tenant}") is not None
+    a_tenant = {i.child.spi_in: i.tenant for i in a.sad.installed()}
+    pairs = [(i.tenant, a_tenant.get(i.child.spi_out)) for i in b.sad.installed()]
+    assert {t for t, _ in pairs} >= {"blue", "green"}
+    assert all(mine == theirs for mine, theirs in pairs), pairs
+    assert not any(s.initiator for s in b.daemon.established())  # only A initiated
