@@ -64,6 +64,21 @@ def render_sa(status: dict[str, Any]) -> str:
     return text
 
 
+def _endpoint(t: dict[str, Any]) -> str | None:
+    """The black endpoint, and where its ESP really goes when that differs (NAT)."""
+    endpoint, outer = t["endpoint"], t.get("outer")
+    return f"{endpoint} via {outer}" if endpoint and outer and outer != endpoint else endpoint
+
+
+def _handle(t: dict[str, Any]) -> str | None:
+    """The Security Handle cell: what it says (when the daemon decoded it) and its size."""
+    size = t["security_handle_len"]
+    if size is None:
+        return None
+    decoded = t.get("security_handle")
+    return f"{decoded} ({size}B)" if decoded else f"{size}B"
+
+
 def render_tunnels(tunnels: list[dict[str, Any]]) -> str:
     if not tunnels:
         return "No tunnels.\n"
@@ -71,8 +86,8 @@ def render_tunnels(tunnels: list[dict[str, Any]]) -> str:
         (
             t["remote"],
             t["tenant"],
-            t["endpoint"],
-            None if t["security_handle_len"] is None else f"{t['security_handle_len']}B",
+            _endpoint(t),
+            _handle(t),
             t["tunnel_id"],
             pair(t["sa_out"], t["sa_in"]),
             t["child_sa"],

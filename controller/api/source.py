@@ -153,6 +153,10 @@ class TunnelInfo(TypedDict):
     tenant: str | None
     endpoint: str | None  # black tunnel endpoint, None when unresolved
     security_handle_len: int | None  # length only: it may carry SA parameters
+    # the handle as our format reads it (controller/ipsec/handle.py: no secrets in it),
+    # e.g. "v1 set=0 initiates", or why it was not used ("opaque (version 7, ...)")
+    security_handle: NotRequired[str | None]
+    outer: NotRequired[str | None]  # where its ESP goes: endpoint, or its NAT's address
     tunnel_id: int | None  # P4 tunnel id
     sa_out: int | None  # outbound SA index, None while no SA is up
     sa_in: int | None

@@ -191,7 +191,7 @@ class Composer:
         peer = str(peer_addr)
         self.dirty = True
         pair = (
-            SaPair(change.out_index, change.in_index, change.inbound[1:])
+            SaPair(change.out_index, change.in_index, change.inbound[1:], change.remote)
             if change.out_index is not None and change.in_index is not None
             else None
         )

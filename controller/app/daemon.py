@@ -42,6 +42,7 @@ from controller.app.compose import (
 )
 from controller.app.desired import TABLE_ORDER, BlackRoute, DesiredState, Neighbour
 from controller.app.enginelink import EngineLink
+from controller.app.handles import local_sets, with_handles
 from controller.app.hostports import HostPorts, port_mac
 from controller.app.ikeconf import credentials, make_ike_config
 from controller.app.mobility import Mobility
@@ -181,7 +182,7 @@ class Daemon:
         # A restart that found the switch still running our pipeline: BGP graceful
         # restart (R and F bits, deferral until the peers' End-of-RIB).
         self.bgp = BgpSpeaker(
-            speaker_config(cfg),
+            with_handles(speaker_config(cfg), cfg, local_sets(cfg, self.state.vrf_ids)),
             listen_port=cfg.bgp.listen_port,
             restarted=self.link.pipeline_kept,
         )
@@ -369,11 +370,13 @@ class Daemon:
                 cfg, peer, self.control_peers, creds, local_black=str(self.state.black)
             ),
             per_tenant=cfg.ike.per_tenant_sas,
-            lazy=cfg.ike.sa_mode == "lazy",
+            # behind NAT no peer can start our SAs: we set them all up at once
+            lazy=cfg.ike.sa_mode == "lazy" and not cfg.ike.nat_traversal.behind_nat,
             on_change=self._on_tunnel_change,
             on_moved=self.mobility.peer_moved_by_ike,
             switch_delay=SWITCH_DELAY,
             log=logging.getLogger("sl3vpn.ike").info,
+            local_sets=local_sets(cfg, self.state.vrf_ids),
         )
         await self.ipsec.start()
         if self.engine_link is not None:

@@ -110,4 +110,7 @@ def make_ike_config(
         lifetimes=Lifetimes(float(ike.lifetimes.ike_rekey), float(ike.lifetimes.ike_life)),
         dpd_seconds=float(ike.dpd) if ike.dpd else None,
         force_encap=ike.nat_traversal.force_encap,
+        nat_keepalive=float(ike.nat_traversal.keepalive),
+        # with NAT traversal a peer may come from its NAT's address: identity decides
+        any_address=ike.nat_traversal.enabled,
     )

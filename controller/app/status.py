@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from controller.bgp.show import sessions_data
+from controller.ipsec.handle import read_handle
 from controller.p4rt import CounterEntry
 
 if TYPE_CHECKING:
@@ -138,8 +139,13 @@ class DaemonStatus:
         out = []
         for peer, tenant in sorted(wanted | set(state.sas), key=str):
             pair = state.sas.get((peer, tenant))
+            # per-tenant tunnels: that tenant's route (its red loopback's handle)
             ev = next(
-                (e for e in comp.last_event.values() if str(e.tunnel_endpoint) == peer),
+                (
+                    e
+                    for e in comp.last_event.values()
+                    if str(e.tunnel_endpoint) == peer and tenant in (None, e.vrf)
+                ),
                 None,
             )
             handle = ev.security_handle if ev is not None else None
@@ -149,6 +155,8 @@ class DaemonStatus:
                     "endpoint": peer,
                     "tenant": tenant,
                     "security_handle_len": len(handle) if handle is not None else None,
+                    "security_handle": read_handle(handle).describe() if handle else None,
+                    "outer": str(pair.outer) if pair and pair.outer else None,
                     "tunnel_id": state.tunnel_ids.peek((peer, tenant)),
                     "sa_out": pair.out_index if pair else None,
                     "sa_in": pair.in_index if pair else None,

@@ -58,6 +58,9 @@ class NatTraversal(Strict):
     enabled: bool = True
     force_encap: bool = False  # run ESP in UDP 4500 even without a NAT (RFC 3948)
     keepalive: int = Field(default=20, ge=1, le=3600)
+    # This C-PE sits behind a NAT: its black loopback is not reachable from outside,
+    # so it initiates IKE to every peer and its Security Handles tell peers to wait.
+    behind_nat: bool = False
 
 
 class Ike(Strict):

@@ -78,6 +78,9 @@ class TunnelEncapsulation(Strict):
         default=DEFAULT_MPLS_IN_IPSEC_TUNNEL_TYPE, ge=1, le=0xFFFE
     )
     security_handle_subtlv: int = Field(default=DEFAULT_SECURITY_HANDLE_SUBTLV, ge=0, le=127)
+    # The daemon puts our handle (controller/ipsec/handle.py) on every red loopback route
+    # that has none configured under loopbacks.security_handles; false: only those.
+    auto_security_handles: bool = True
 
 
 class Logging(Strict):

@@ -46,6 +46,7 @@ class InheritedPair:
     out_index: int
     remote_port: int
     retired: bool  # the outbound SA was switched away from: it only drains
+    remote: IPAddress  # where the outbound SA sends: the peer, or its NAT (RFC 3948)
 
 
 def pairs_from_listing(sas: list[dict[str, Any]]) -> tuple[list[InheritedPair], list[int]]:
@@ -83,6 +84,7 @@ def _pair(sa_in: dict[str, Any], by_index: dict[int, dict[str, Any]]) -> Inherit
             encap is not None,
         )  # fmt: skip
         remote_port = int(encap[1]) if encap else 4500
+        remote = ipaddress.ip_address(sa_out["remote"])
     except (KeyError, TypeError, ValueError, IndexError):
         return None
     return InheritedPair(
@@ -93,4 +95,5 @@ def _pair(sa_in: dict[str, Any], by_index: dict[int, dict[str, Any]]) -> Inherit
         int(sa_out["sa_index"]),
         remote_port,
         bool(sa_out.get("retired")),
+        remote,
     )

@@ -25,6 +25,12 @@ hold time ends.
 It also remembers which SA currently carries each tunnel (peer black address,
 tenant, CHILD_SA name), which is what the app writes into the P4 tables
 (``on_change``), and maps the engine's expiry events back to CHILD_SAs.
+
+A tunnel is keyed by the peer's black loopback (its identity, what BGP names as
+tunnel endpoint); the SAs' remote address is where the peer's IKE SA actually
+is, which differs when the peer is behind a NAT (its NAT's public address). The
+announcement carries that address: it is the outer destination of transport-mode
+ESP and the outer source the pipeline must accept.
 """
 
 from __future__ import annotations
@@ -93,6 +99,7 @@ class Installed:
     in_index: int
     out_index: int
     remote_port: int
+    remote: IPAddress  # the peer's transport address (its NAT's, when behind one)
 
     @property
     def key(self) -> TunnelKey:
@@ -108,6 +115,7 @@ class TunnelChange:
     in_index: int | None
     # every inbound index the pipeline should still accept (in_index first); empty: none
     inbound: tuple[int, ...] = ()
+    remote: IPAddress | None = None  # the peer's transport address, when it has an SA
 
 
 class SaDatabase:
@@ -151,17 +159,21 @@ class SaDatabase:
         remote_port: int = 4500,
         soft: Lifetime | None = None,
         hard: Lifetime | None = None,
+        remote: IPAddress | str | None = None,
     ) -> Installed:
+        """Install a CHILD_SA for the tunnel to ``peer`` (black loopback); its ESP goes to
+        ``remote`` (default: the peer itself; behind NAT: the NAT's public address)."""
         peer = ipaddress.ip_address(peer)
+        where = ipaddress.ip_address(remote) if remote is not None else peer
         suite = suite_of(child)
-        inst = Installed(child, peer, tenant, self._alloc(), 0, remote_port)
+        inst = Installed(child, peer, tenant, self._alloc(), 0, remote_port, where)
         inst.out_index = self._alloc()
         inbound = SaParams(
             Direction.INBOUND,
             child.spi_in,
             inst.in_index,
             self.local,
-            peer,
+            where,
             suite,
             keys_of(suite, child.key_in),
             mode=Mode.TRANSPORT if child.transport else Mode.TUNNEL,
@@ -232,7 +244,7 @@ class SaDatabase:
         for pair in pairs:
             inst = Installed(
                 pair.child, pair.peer, pair.tenant, pair.in_index, pair.out_index,
-                pair.remote_port,
+                pair.remote_port, pair.remote,
             )  # fmt: skip
             self._by_spi[pair.child.spi_in] = inst
             self._by_index[inst.in_index] = self._by_index[inst.out_index] = inst
@@ -339,7 +351,8 @@ class SaDatabase:
         others = sorted(
             {i.in_index for i in self._by_spi.values() if i.key == key and i is not cur}
         )
-        self.on_change(TunnelChange(key, cur.out_index, cur.in_index, (cur.in_index, *others)))
+        inbound = (cur.in_index, *others)
+        self.on_change(TunnelChange(key, cur.out_index, cur.in_index, inbound, cur.remote))
 
     # -- engine events in ------------------------------------------------------------------
 
@@ -366,7 +379,7 @@ class SaDatabase:
             for index in (inst.in_index, inst.out_index):
                 self.installer.update_sa(index, SaUpdate(remote=new, udp_encap=encap))
             key = inst.key
-            inst.peer, inst.remote_port = new, port
+            inst.peer, inst.remote, inst.remote_port = new, new, port
             if self.tunnels.get(key) is inst:
                 del self.tunnels[key]
                 self.tunnels[inst.key] = inst
@@ -384,6 +397,26 @@ class SaDatabase:
             for index in (inst.in_index, inst.out_index):
                 self.installer.update_sa(index, SaUpdate(local=self.local))
         return len(pairs)
+
+    def remote_moved(self, peer: IPAddress | str, new: IPAddress | str, remote_port: int) -> int:
+        """The peer's NAT mapping changed (RFC 7296 2.23): its SAs now go to ``new``."""
+        peer, new = ipaddress.ip_address(peer), ipaddress.ip_address(new)
+        moved = 0
+        for inst in {id(i): i for i in self._by_spi.values()}.values():
+            if inst.peer != peer or (inst.remote, inst.remote_port) == (new, remote_port):
+                continue
+            encap = UdpEncap(4500, remote_port) if inst.child.encap else None
+            for index in (inst.in_index, inst.out_index):
+                self.installer.update_sa(index, SaUpdate(remote=new, udp_encap=encap))
+            inst.remote, inst.remote_port = new, remote_port
+            if self.tunnels.get(inst.key) is inst:
+                self._announce(inst.key)
+            moved += 1
+        return moved
+
+    def installed(self) -> list[Installed]:
+        """Every SA pair in the engine (current, spare, rekeyed or draining)."""
+        return list({id(i): i for i in self._by_spi.values()}.values())
 
     def outbound_index(
         self, peer: IPAddress | str, tenant: str | None = None, child: str = "mpls"

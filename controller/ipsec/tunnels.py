@@ -6,15 +6,17 @@ loopback route for a peer arrives (draft section 4: eager setup), or
 setup); both are keyed by the peer's black address. IKE knows no BGP.
 
 One IKE SA per C-PE pair carries a CHILD_SA for MPLS-in-IP (IP protocol 137,
-RFC 4023) and one for BGP (TCP) between the black loopbacks, in transport
-mode. With ``per_tenant``, each tenant gets its own MPLS CHILD_SA
-(``mpls-<tenant>``) on the same IKE SA.
+RFC 4023) between the black loopbacks in transport mode, and towards a red BGP
+neighbour one for BGP (TCP between the red loopbacks, tunnel mode). With
+``per_tenant``, each tenant gets its own MPLS CHILD_SA (``mpls-<tenant>``) on
+the same IKE SA.
 
 Choices worth knowing:
   * Per-tenant MPLS CHILD_SAs all have the same selectors; our initiator names the
-    CHILD_SA config in a private-use status NOTIFY (type 40960) so our responder
-    files it under the same tenant. A third-party peer ignores it and gets the
-    first matching config.
+    SA set the peer's Security Handle gave (else the CHILD_SA config) in a
+    private-use status NOTIFY (type 40960) so our responder files it under the
+    right tenant, and refuses an SA set it never advertised. A third-party peer
+    ignores it and gets the first matching config.
   * The BGP CHILD_SA's selectors are TCP between the loopbacks (any port): "port
     179 in either direction" is not one selector pair; the pipeline's SPD table
     steers only port 179 into it.
@@ -27,10 +29,15 @@ Choices worth knowing:
     triggers (a packet waiting) start at once.
   * If both C-PEs still start an IKE SA at once, the one the lower black address
     initiated survives (see :meth:`TunnelManager._dedupe`).
-  * The Security Handle is kept with the tunnel for the app; IKE does not need it.
   * A peer's INITIAL_CONTACT (RFC 7296 2.4) drops its old IKE SA, but the ESP SAs
     of its CHILD_SAs stay in service until its new CHILD_SAs replace them: the
     peer's ESP engine may well have outlived its IKE daemon (ours does).
+  * A peer is its black loopback (its IKE identity and config), never the address
+    its IKE SA comes from: behind a NAT that is the NAT's public address and port,
+    where its SAs then send UDP-encapsulated ESP (RFC 3948).
+  * The peer's Security Handle (controller/ipsec/handle.py) says whether we may
+    initiate to it (not when it is behind NAT: we wait for its IKE SA and add our
+    CHILD_SAs to that), on which IKE port, and which SA set to ask for.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from controller.ipsec import moves
+from controller.ipsec.handle import HandleReading, read_handle
 from controller.ipsec.ike.config import ChildConfig, IkeConfig, Lifetimes
 from controller.ipsec.ike.daemon import PEER_RESTARTED, IkeDaemon
 from controller.ipsec.ike.events import ChildDown, ChildUp, Event, IkeDown, IkeUp, PeerMoved
@@ -55,6 +63,9 @@ INITIATE_GRACE = 3.0  # seconds the higher black address leaves the lower one to
 # How long SAs stay in service without an IKE SA (inherited after our restart, or the
 # peer's after it restarted) while IKE negotiates their replacements.
 ORPHAN_HOLD = 60.0
+# A tunnel we still want whose IKE SA failed or went away is set up again after
+# this long, doubling up to RETRY_MAX (e.g. the peer did not know us yet).
+RETRY_FIRST, RETRY_MAX = 2.0, 30.0
 
 
 def mpls_child(
@@ -101,6 +112,7 @@ class Tunnel:
     ike: IkeSa | None = None
     children: set[str] = field(default_factory=set)
     initiate_at: float | None = None  # waiting for the peer to initiate until then
+    reading: HandleReading = field(default_factory=lambda: read_handle(None))
 
 
 class TunnelManager:
@@ -114,7 +126,10 @@ class TunnelManager:
         lazy: bool = False,
         log: Callable[[str], None] = lambda line: None,
         orphan_hold: float = ORPHAN_HOLD,
+        local_sets: dict[str | None, int] | None = None,
     ) -> None:
+        """``local_sets``: the SA-set ids our own Security Handles advertise, by tenant
+        (None: the shared set); a peer's CHILD_SA request naming another is refused."""
         self.daemon, self.sad = daemon, sad
         self.orphan_hold = orphan_hold
         self.local = local_black
@@ -128,6 +143,10 @@ class TunnelManager:
         self.replacing: dict[int, tuple[IkeSa, str]] = {}
         self.on_moved: Callable[[str, str], None] = lambda old, new: None
         daemon.on_readdressed = lambda sa, old: moves.readdressed(self, sa, old)
+        self.local_sets = local_sets if local_sets is not None else {None: 0}
+        self._said: set[tuple[str, str]] = set()  # (peer, message) logged once
+        self._retry_at: dict[tuple[str, str | None], float] = {}
+        self._backoff: dict[tuple[str, str | None], float] = {}
 
     # -- app calls ----------------------------------------------------------------------
 
@@ -143,6 +162,9 @@ class TunnelManager:
         key = self._key(peer_black_addr, tenant)
         tun = self.tunnels.setdefault(key, Tunnel(key[0], key[1]))
         tun.security_handle = security_handle
+        tun.reading = read_handle(security_handle)
+        if tun.reading.problem is not None:
+            self._once(tun.peer, f"Security Handle {tun.reading.problem}: using the defaults")
         if not self.lazy:
             self._start(tun, now, defer=True)
 
@@ -175,8 +197,9 @@ class TunnelManager:
                 port = sa.remote[1] if sa.encap else 4500
                 soft, hard = engine_lifetimes(sa.cfg, ev.child.name)
                 self.sad.child_up(
-                    ev.child, sa.remote[0], now, ev.replaces, tenant, port, soft, hard
-                )
+                    ev.child, self.peer_of(sa), now, ev.replaces, tenant, port, soft, hard,
+                    remote=sa.remote[0],
+                )  # fmt: skip
             elif isinstance(ev, ChildDown) and ev.reason == PEER_RESTARTED:
                 # the peer lost its IKE SA but its ESP engine still runs these SAs: keep
                 # them until its new CHILD_SA replaces them (no gap in either direction)
@@ -185,20 +208,49 @@ class TunnelManager:
                 self.sad.child_down(ev.child, now)
             elif isinstance(ev, IkeUp):
                 self._dedupe(sa, now)
+                peer = self.peer_of(sa)
                 for tun in self.tunnels.values():
-                    if tun.peer == sa.remote[0] and tun.ike is None:
+                    if tun.peer == peer and tun.ike is None:
                         tun.ike = sa  # the peer initiated while we waited
+                for key in [k for k in self._backoff if k[0] == peer]:
+                    del self._backoff[key]
+                self._peer_is_up(sa, now)
                 if self.replacing:
                     moves.replaced(self, sa, now)
             elif isinstance(ev, PeerMoved) and ev.mobike:
                 moves.peer_moved_by_ike(self, sa, ev.old, ev.new)
             elif isinstance(ev, PeerMoved):
-                self.sad.peer_moved(ev.old[0], ev.new[0], ev.new[1])
+                # the NAT mapping moved: same peer, new transport address
+                self.sad.remote_moved(self.peer_of(sa), ev.new[0], ev.new[1])
             elif isinstance(ev, IkeDown) and sa.successor is None:
-                for tun in self.tunnels.values():
+                for key, tun in self.tunnels.items():
                     if tun.ike is sa:
-                        tun.ike = None  # the next trigger starts over
+                        tun.ike = None  # the next trigger, or the retry, starts over
                         tun.children.clear()
+                        if not self.lazy:
+                            delay = min(self._backoff.get(key, RETRY_FIRST / 2) * 2, RETRY_MAX)
+                            self._backoff[key], self._retry_at[key] = delay, now + delay
+
+    def tick(self, now: float) -> bool:
+        """Start what waited in vain for the peer to initiate, and retry tunnels whose
+        IKE SA failed; True if IKE has something to send."""
+        due = [
+            t for t in self.tunnels.values() if t.initiate_at is not None and now >= t.initiate_at
+        ]
+        for tun in due:
+            self._start(tun, now, defer=True)
+        started = bool(due)
+        for key, when in list(self._retry_at.items()):
+            retry = self.tunnels.get(key)
+            if retry is None:
+                del self._retry_at[key]
+            elif when <= now:
+                del self._retry_at[key]
+                if retry.ike is None:
+                    self.log(f"peer {retry.peer}: setting up its tunnel again")
+                    self._start(retry, now)
+                    started = True
+        return started
 
     def on_expiry(self, event: ExpiryEvent, now: float) -> None:
         """Engine lifetimes: soft → rekey the CHILD_SA, hard → delete it."""
@@ -211,15 +263,6 @@ class TunnelManager:
         else:
             self.daemon.delete_child(spi_in, now)
 
-    def tick(self, now: float) -> bool:
-        """Start what waited in vain for the peer to initiate; True if anything started."""
-        due = [
-            t for t in self.tunnels.values() if t.initiate_at is not None and now >= t.initiate_at
-        ]
-        for tun in due:
-            self._start(tun, now, defer=True)
-        return bool(due)
-
     # -- internals --------------------------------------------------------------------------
 
     def _dedupe(self, sa: IkeSa, now: float) -> None:
@@ -229,8 +272,12 @@ class TunnelManager:
         initiator of every other one deletes it (its CHILD_SAs hand their tunnels
         to the survivor's in the SA database).
         """
-        peer = sa.remote[0]
-        same = [o for o in self.daemon.established() if o.remote[0] == peer and o.successor is None]
+        peer = self.peer_of(sa)
+        same = [
+            o
+            for o in self.daemon.established()
+            if self.peer_of(o) == peer and o.successor is None and id(o) not in self.replacing
+        ]
         if len(same) < 2:
             return
 
@@ -243,6 +290,22 @@ class TunnelManager:
             if o is not keep and o.initiator:
                 self.log(f"duplicate IKE SA to {peer}: deleting {o.spi_i.hex()}")
                 self.daemon.delete_ike(o, now)
+
+    def peer_of(self, sa: IkeSa) -> str:
+        """The peer's black loopback: its config's, not the address the SA comes from."""
+        return sa.cfg.remote_addr or sa.remote[0]
+
+    def _peer_is_up(self, sa: IkeSa, now: float) -> None:
+        """A peer we wait for (it initiates) brought its IKE SA: add the CHILD_SAs we need."""
+        peer = self.peer_of(sa)
+        for tun in self.tunnels.values():
+            if tun.peer == peer and tun.reading.effective.initiates and not self.lazy:
+                self._start(tun, now)
+
+    def _once(self, peer: str, message: str) -> None:
+        if (peer, message) not in self._said:
+            self._said.add((peer, message))
+            self.log(f"peer {peer}: {message}")
 
     def _key(self, peer: str, tenant: str | None) -> tuple[str, str | None]:
         return (str(ipaddress.ip_address(peer)), tenant if self.per_tenant else None)
@@ -261,6 +324,10 @@ class TunnelManager:
             cfg.name, cfg.remote_addr = name, peer
             if all(c.name != "mpls" for c in cfg.children):
                 cfg.children.insert(0, mpls_child(self.local, peer))
+            # our SA sets, so a peer's request names one we know (or is refused)
+            for tenant, set_id in self.local_sets.items():
+                if tenant is None or self.per_tenant:
+                    self._child_config(cfg, peer, tenant).own_set = set_id
             self.daemon.configs.append(cfg)
             return cfg
 
@@ -269,15 +336,28 @@ class TunnelManager:
         ours, theirs = ipaddress.ip_address(self.local), ipaddress.ip_address(peer)
         return (ours.version, int(ours)) > (theirs.version, int(theirs))
 
+    def _child_config(self, cfg: IkeConfig, peer: str, tenant: str | None) -> ChildConfig:
+        child = f"mpls-{tenant}" if tenant else "mpls"
+        found = next((c for c in cfg.children if c.name == child), None)
+        if found is None:
+            base = next((c for c in cfg.children if c.name == "mpls"), None)
+            life = dataclasses.replace(base.lifetimes) if base is not None else None
+            found = mpls_child(self.local, peer, tenant, life)
+            cfg.children.append(found)
+        return found
+
     def _start(self, tun: Tunnel, now: float, defer: bool = False) -> None:
         name = f"cpe-{tun.peer}"
         cfg = self.accept(tun.peer)
-        child = f"mpls-{tun.tenant}" if tun.tenant else "mpls"
-        if all(c.name != child for c in cfg.children):
-            base = next((c for c in cfg.children if c.name == "mpls"), None)
-            life = dataclasses.replace(base.lifetimes) if base is not None else None
-            cfg.children.append(mpls_child(self.local, tun.peer, tun.tenant, life))
+        handle = tun.reading.effective
+        child_cfg = self._child_config(cfg, tun.peer, tun.tenant)
+        child = child_cfg.name
+        if tun.reading.handle is not None:
+            child_cfg.request_set = handle.set_id
         live = self._ike_for(tun.peer)
+        if live is None and handle.initiates:
+            self._once(tun.peer, "initiates IKE itself (Security Handle): waiting for its IKE SA")
+            return
         have = live is not None and any(c.name == child for c in live.children)
         if defer and not have and self._waits_for(tun.peer):
             if tun.initiate_at is None:
@@ -287,10 +367,11 @@ class TunnelManager:
                 return
         tun.initiate_at = None
         if live is None:
-            tun.ike = self.daemon.initiate(name, (self.local, 500), (tun.peer, 500), now, child)
+            remote = (tun.peer, handle.ike_port)
+            tun.ike = self.daemon.initiate(name, (self.local, 500), remote, now, child)
             tun.children.add(child)
             for extra in cfg.children:
-                if extra.name != child:
+                if extra.name != child and self._wanted(tun.peer, extra.name):
                     self.daemon.add_child(tun.ike, extra.name, now)
                     tun.children.add(extra.name)
             return
@@ -299,11 +380,18 @@ class TunnelManager:
             self.daemon.add_child(live, child, now)
             tun.children.add(child)
 
+    def _wanted(self, peer: str, child: str) -> bool:
+        """Create this CHILD_SA with a new IKE SA? The shared ones, and a tenant's we need."""
+        tenant = self._tenant_of(child)
+        return tenant is None or (peer, tenant) in self.tunnels
+
     def _ike_for(self, peer: str) -> IkeSa | None:
         for sa in self.daemon.sas.values():
             live = sa.state in (IkeState.CONNECTING, IkeState.ESTABLISHED)
-            # an SA answered for an address no config lists still has another peer's
-            # config until IKE_AUTH names the peer (controller/ipsec/moves.py): not this one's
-            if sa.remote[0] == peer and live and sa.cfg.remote_addr in (None, peer):
+            # Not an SA still being answered for an unlisted address: until IKE_AUTH names
+            # the peer it has a stand-in config, maybe another peer's (controller/ipsec/moves.py).
+            # Nor one a fresh SA to a moved peer replaces (moves.peer_moved).
+            settled = sa.initiator or sa.state == IkeState.ESTABLISHED or sa.remote[0] == peer
+            if live and settled and id(sa) not in self.replacing and self.peer_of(sa) == peer:
                 return sa
         return None

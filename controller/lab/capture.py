@@ -63,6 +63,7 @@ class Verdict:
     frames: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
     forbidden: list[str] = field(default_factory=list)  # "frame N: protocols"
+    flows: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (kind, src, dst)
     cleartext: list[int] = field(default_factory=list)  # frame numbers holding a payload
 
     @property
@@ -143,4 +144,5 @@ class BlackCapture:
                 v.forbidden.append(f"frame {number}: {protocols}{where}{port}")
             else:
                 v.kinds[kind] += 1
+                v.flows[(kind, src, dst)] += 1
         return v

@@ -56,7 +56,7 @@ def _red(plan: LabPlan, node: BlackNode, **extra: object) -> dict[str, Any]:
     }
 
 
-def _ike(plan: LabPlan) -> dict[str, Any]:
+def _ike(plan: LabPlan, behind_nat: bool = False) -> dict[str, Any]:
     sa = plan.topo.sa
     life: dict[str, int] = {}
     if sa.rekey_packets is not None:
@@ -69,7 +69,8 @@ def _ike(plan: LabPlan) -> dict[str, Any]:
         "auth": {"psk": {"file": "psk"}},
         "sa_mode": "eager",
         "per_tenant_sas": plan.topo.sa.per_tenant,
-        "nat_traversal": {"enabled": True},
+        # behind NAT: it initiates IKE to everyone, and its Security Handles say so
+        "nat_traversal": {"enabled": True, "behind_nat": behind_nat},
     }
 
 
@@ -134,7 +135,7 @@ def cpe_config(plan: LabPlan, c: CpePlan, run_dir: Path) -> dict[str, Any]:
         "switch": _switch(str(c.black_if_addr), red_ports),
         "vrfs": vrfs,
         "bgp": {"neighbors": neighbors},
-        "ike": _ike(plan),
+        "ike": _ike(plan, c.nat_ns is not None),
         "control_socket": str(run_dir / f"{c.name}.sock"),
     }
 

@@ -60,6 +60,7 @@ def make_lab() -> Iterator[type[Lab]]:
 default_lab = lab_fixture("lab-default.yml", "d")
 per_tenant_lab = lab_fixture("lab-per-tenant-sa.yml", "t")
 nat_lab = lab_fixture("lab-nat.yml", "n")
+nat_daemon_lab = lab_fixture("lab-nat.yml", "N", daemons=True)
 
 
 @pytest.fixture(scope="module")

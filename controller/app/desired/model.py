@@ -87,6 +87,9 @@ class SaPair:
     # inbound indexes still accepted besides in_index (a rekey's new SA before the
     # outbound switch, the old one while it drains): the pipeline must not drop them
     more_in: tuple[int, ...] = ()
+    # where the peer's SAs are: its black loopback, or its NAT's public address (RFC
+    # 3948); transport-mode ESP goes there and comes back from there
+    outer: IPAddress | None = None
 
     def inbound(self) -> tuple[int, ...]:
         return (self.in_index, *(i for i in self.more_in if i != self.in_index))

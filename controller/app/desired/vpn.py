@@ -46,8 +46,13 @@ def tunnel_mtu(st: DesiredState) -> int:
 def tunnel_entries(
     black: IPAddress, mtu: int, peer: str, tunnel_id: int, sa: SaPair
 ) -> Iterator[TableEntry]:
-    """A tunnel to ``peer``: outer header, outbound SA, the inbound SAs accepted from it."""
-    params: dict[str, int | str | bytes] = {"src_addr": str(black), "dst_addr": peer, "mtu": mtu}
+    """A tunnel to ``peer``: outer header, outbound SA, the inbound SAs accepted from it.
+
+    The outer destination is where the peer's SAs are: its black loopback, or its NAT's
+    public address (RFC 3948), since transport-mode ESP keeps the NATed outer header.
+    """
+    outer = str(sa.outer) if sa.outer is not None else peer
+    params: dict[str, int | str | bytes] = {"src_addr": str(black), "dst_addr": outer, "mtu": mtu}
     yield TableEntry("tunnel", {"tunnel_id": tunnel_id}, f"set_tunnel_v{black.version}", params)
     yield TableEntry(
         "tunnel_sa", {"tunnel_id": tunnel_id}, "set_outbound_sa", {"sa_index": sa.out_index}
@@ -56,7 +61,7 @@ def tunnel_entries(
     for in_index in sa.inbound():
         yield TableEntry(
             f"inbound_sa_v{v}",
-            {"sa_index": in_index, f"ipv{v}_src": peer},
+            {"sa_index": in_index, f"ipv{v}_src": outer},
             "inbound_sa_ok",
             {"tunnel_id": tunnel_id},
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from controller.ipsec.ike.state import NAT_KEEPALIVE
 from controller.ipsec.ike.wire.ts import TrafficSelector
 
 
@@ -27,6 +28,10 @@ class ChildConfig:
     esp_proposals: list[str] = field(default_factory=lambda: ["aes128gcm16"])
     transport: bool = True  # USE_TRANSPORT_MODE (RFC 7296 1.3.1); tunnel otherwise
     lifetimes: Lifetimes = field(default_factory=Lifetimes)
+    # SA-set ids (controller/ipsec/handle.py): the one we ask the peer for when we
+    # initiate this CHILD_SA, and the one of ours a peer's request must name to get it
+    request_set: int | None = None
+    own_set: int | None = None
 
 
 @dataclass
@@ -60,8 +65,12 @@ class IkeConfig:
     retransmit_tries: int = 5
     fragment_size: int | None = 1280  # RFC 7383: fragment above this when the peer agrees
     force_encap: bool = False  # pretend a NAT so ESP runs in UDP 4500 (RFC 3948)
+    nat_keepalive: float = NAT_KEEPALIVE  # seconds of IKE silence before one (behind NAT)
     remote_addr: str | None = None  # responder: accept IKE_SA_INIT from here only (None: any)
     mobike: bool = True  # offer MOBIKE (RFC 4555): addresses of an IKE SA may change
+    # responder: the peer may also come from another address (behind a NAT, RFC 7296
+    # 2.23); then its authenticated identity, not its address, selects this config
+    any_address: bool = False
 
     def __repr__(self) -> str:
         # never show the PSK

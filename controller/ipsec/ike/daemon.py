@@ -154,9 +154,10 @@ class IkeDaemon:
         cfg = next((c for c in self.configs if c.remote_addr in (None, src[0])), None)
         by_identity = cfg is None
         if cfg is None:
-            # Maybe a known peer at a new address (mobility): IKE_AUTH picks the config by
-            # the authenticated identity (IDi), never by the source address.
-            cfg = next((c for c in self.configs if c.remote_id is not None), None)
+            # A known peer at a new address (mobility) or behind a NAT (RFC 7296 2.23):
+            # IKE_AUTH picks the config by the authenticated identity (IDi), never by
+            # the source address.
+            cfg = next((c for c in self.configs if c.any_address or c.remote_id), None)
         if cfg is None:
             self.log(f"IKE_SA_INIT from {src[0]} matches no config, dropped")
             return None
@@ -179,7 +180,7 @@ class IkeDaemon:
         sa.on_initial_contact = self._initial_contact
         sa.on_readdressed = self.on_readdressed
         if len(self.configs) > 1 or by_identity:
-            sa.lookup = self._lookup
+            sa.lookup = lambda ident: self._lookup(ident, src[0])
         self.sas[sa.spi_r] = sa
         self._half_open[(sa.spi_i, src)] = sa
         return sa
@@ -202,11 +203,20 @@ class IkeDaemon:
                 old.fail(PEER_RESTARTED)
                 self._collect(old)
 
-    def _lookup(self, ident: Identity) -> IkeConfig | None:
+    def _lookup(self, ident: Identity, src: str) -> IkeConfig | None:
+        """The config for an authenticated identity; a catch-all one only from ``src``.
+
+        A peer that names its identity may come from a new address (it moved, or a
+        NAT maps it): the identity was authenticated, the address never is.
+        """
+
+        def from_here(c: IkeConfig) -> bool:
+            return c.any_address or c.remote_addr in (None, src)
+
         for c in self.configs:
             if c.remote_id is not None and Identity.from_str(c.remote_id) == ident:
                 return c
-        return next((c for c in self.configs if c.remote_id is None), None)
+        return next((c for c in self.configs if c.remote_id is None and from_here(c)), None)
 
     def _wrong_version(self, data: bytes, src: Addr, dst: Addr) -> None:
         """RFC 7296 2.5: answer an IKE_SA_INIT of another major version with the highest we do."""

@@ -41,14 +41,16 @@ class IpsecRuntime:
         on_moved: Callable[[str, str], None] = lambda old, new: None,
         esp_sink: Callable[[bytes, Addr], None] | None = None,
         log: Callable[[str], None] = lambda line: None,
+        local_sets: dict[str | None, int] | None = None,
     ) -> None:
         self.daemon = IkeDaemon([], spi_alloc=installer.allocate_spi, log=log)
         local = ipaddress.ip_address(local_black)
         self.sad = SaDatabase(installer, local, drain_seconds, on_change, log, switch_delay)
         self.service = IkeService(self.daemon, local_black, esp_sink)
         self.tunnels = TunnelManager(
-            self.daemon, self.sad, local_black, make_config, per_tenant, lazy, log
-        )
+            self.daemon, self.sad, local_black, make_config, per_tenant, lazy, log,
+            local_sets=local_sets,
+        )  # fmt: skip
         self.tunnels.on_moved = on_moved
         self.service.listeners.append(self._on_event)
         self._unsubscribe = installer.subscribe(self._on_expiry)

@@ -22,7 +22,6 @@ from controller.ipsec.ike.events import ChildDown, Event, IkeDown
 from controller.ipsec.ike.responder import on_request, refuse
 from controller.ipsec.ike.state import (
     HALF_OPEN_TIMEOUT,
-    NAT_KEEPALIVE,
     Addr,
     Datagram,
     IkeState,
@@ -225,7 +224,7 @@ class IkeSa:
         if self.state == IkeState.ESTABLISHED and self.cfg.dpd_seconds:
             times.append(self.last_heard + self.cfg.dpd_seconds)
         if self.state == IkeState.ESTABLISHED and self.nat_here:
-            times.append(self.last_sent + NAT_KEEPALIVE)
+            times.append(self.last_sent + self.cfg.nat_keepalive)
         for c in self.children:
             times += [c.rekey_at, c.expire_at]
         real = [t for t in times if t is not None]
@@ -250,7 +249,7 @@ class IkeSa:
         timers_due(self, now)
         self.start_next(now)
         natted = self.state == IkeState.ESTABLISHED and self.nat_here
-        if natted and now >= self.last_sent + NAT_KEEPALIVE:
+        if natted and now >= self.last_sent + self.cfg.nat_keepalive:
             self.outbox.append(Datagram(b"\xff", self.local, self.remote, keepalive=True))
             self.last_sent = now
 

@@ -164,3 +164,21 @@ async def test_tenant_hosts_are_found_again_in_a_running_switch(
     found = hosts_in_fib([e for e in read if isinstance(e, TableEntry)])
     # the red hosts only: not the gateway's own address, subnets or remote routes
     assert sorted(map(str, found)) == ["10.1.1.10", "10.1.1.20", "2001:db8:1:1::10"]
+
+
+async def test_peer_behind_nat_is_sent_to_and_accepted_from_its_nat(
+    switch: P4RuntimeClient, cpe_config: Config
+) -> None:
+    """Transport-mode ESP keeps the outer header: the tunnel's destination and the
+    source the pipeline accepts are the NAT's public address, not the black loopback."""
+    d = state(cpe_config)
+    d.set_sa("198.51.100.12", None, SaPair(2, 1, (3,), outer=ip("203.0.113.9")))
+    await write(switch, d)
+    tables = "\n".join(await switch.dump_tables())
+    assert "dst_addr=203.0.113.9" in tables and "dst_addr=198.51.100.12" not in tables
+    for index in (1, 3):
+        want = f"inbound_sa_v4 sa_index={index} ipv4_src=203.0.113.9 -> inbound_sa_ok(tunnel_id=1)"
+        assert want in tables
+    assert "ipv4_src=198.51.100.12" not in tables
+    # the VRF route still names the tunnel of the peer's black loopback
+    assert "ipv4_dst=10.2.2.0/24 -> route_remote(label=200, tunnel_id=1)" in tables

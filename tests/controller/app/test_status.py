@@ -26,14 +26,15 @@ def test_records_render_and_serialise(cpe_config: Config) -> None:
         RouteEvent("blue", net("10.1.1.0/24"), local=True, label=100, rd="65000:1"),
         RouteEvent(
             "blue", net("10.2.2.0/24"), label=200, next_hop=ip("10.255.0.12"),
-            verdict=Verdict.RESOLVED, tunnel_endpoint=peer, security_handle=b"\x01\x02",
+            verdict=Verdict.RESOLVED, tunnel_endpoint=peer, security_handle=b"\x01\x80\x00\x00",
             rd="65000:2",
         ),
         RouteEvent("green", net("10.9.0.0/24"), label=300, next_hop=ip("10.255.0.99"),
                    verdict=Verdict.SPOOF),
     ):  # fmt: skip
         d.composer.route_event(ev)
-    d.composer.tunnel_change(TunnelChange((peer, None, "mpls"), 2, 1))
+    # the peer is behind a NAT: its SAs are at the NAT's public address
+    d.composer.tunnel_change(TunnelChange((peer, None, "mpls"), 2, 1, (1,), ip("203.0.113.9")))
     routes = d.status.routes()
     by_prefix = {r["prefix"]: r for r in routes}
     assert by_prefix["10.2.2.0/24"]["installed"] and by_prefix["10.2.2.0/24"]["rd"] == "65000:2"
@@ -46,7 +47,9 @@ def test_records_render_and_serialise(cpe_config: Config) -> None:
             "remote": "10.255.0.12",
             "endpoint": "198.51.100.12",
             "tenant": None,
-            "security_handle_len": 2,
+            "security_handle_len": 4,
+            "security_handle": "v1 set=0 initiates",
+            "outer": "203.0.113.9",
             "tunnel_id": None,  # ids are given when entries are rendered
             "sa_out": 2,
             "sa_in": 1,
@@ -66,6 +69,8 @@ def test_records_render_and_serialise(cpe_config: Config) -> None:
         assert isinstance(text, str) and text
         json.dumps(data)
     assert "spoof" in render("routes", routes)
+    shown = render("tunnels", tunnels)
+    assert "198.51.100.12 via 203.0.113.9" in shown and "v1 set=0 initiates (4B)" in shown
 
 
 def test_tenant_hosts_are_relearned_aged_and_probed() -> None:
@@ -107,3 +112,20 @@ def test_lazy_first_packet_asks_ipsec_for_the_remote_route(cpe_config: Config) -
     d._needs_route(1, ip("10.9.9.9"))  # no route at all
     assert asked == [("198.51.100.12", None)]
     assert d.composer.counters["lazy_triggers"] == 1
+
+
+def test_per_tenant_tunnels_show_their_own_tenants_handle(cpe_config: Config) -> None:
+    d = Daemon(cpe_config, Path("."), {ip("10.255.0.1"): ip("198.51.100.1")})
+    d.composer.per_tenant = True
+    peer = ip("198.51.100.12")
+    for vrf, prefix, handle in (("green", "10.2.2.0/24", "01000002"),
+                                ("blue", "10.2.3.0/24", "01000001")):  # fmt: skip
+        d.composer.route_event(
+            RouteEvent(
+                vrf, net(prefix), label=200, next_hop=ip("10.255.0.12"),
+                verdict=Verdict.RESOLVED, tunnel_endpoint=peer,
+                security_handle=bytes.fromhex(handle),
+            )
+        )  # fmt: skip
+    shown = {t["tenant"]: t["security_handle"] for t in d.status.tunnels()}
+    assert shown == {"blue": "v1 set=1", "green": "v1 set=2"}

@@ -20,9 +20,25 @@ if TYPE_CHECKING:
     from controller.ipsec.ike.sa import IkeSa
 
 
-# RFC 7296 3.10.1: status types 40960-65535 are for private use. Ours carries the
-# CHILD_SA config name, so per-tenant SAs with identical selectors land right.
+# RFC 7296 3.10.1: status types 40960-65535 are for private use. Ours carries, in
+# ASCII, "sa-set:<id>" (the SA-set id the peer's Security Handle gave us, see
+# controller/ipsec/handle.py) or else the CHILD_SA config name, so per-tenant SAs
+# with identical selectors land right.
 CHILD_NAME_NOTIFY = 40960
+SET_PREFIX = "sa-set:"
+
+
+def child_tag(cfg: ChildConfig) -> str:
+    return f"{SET_PREFIX}{cfg.request_set}" if cfg.request_set is not None else cfg.name
+
+
+def _wanted_set(tag: str | None) -> int | None:
+    if tag is None or not tag.startswith(SET_PREFIX):
+        return None
+    digits = tag[len(SET_PREFIX) :]
+    if not digits.isdigit() or len(digits) > 5:
+        raise IkeError(Notify.TS_UNACCEPTABLE, f"CHILD_SA request names SA set {digits!r}")
+    return int(digits)
 
 
 def offer(cfg: ChildConfig, spi: int, pfs: bool) -> SaPayload:
@@ -37,7 +53,7 @@ def add_request(msg: Message, cfg: ChildConfig, spi: int, pfs: bool) -> None:
     if cfg.transport:
         msg.payloads.append(NotifyPayload(Notify.USE_TRANSPORT_MODE))
     # which of our same-selector CHILD_SAs this is (e.g. per tenant); other peers ignore it
-    msg.payloads.append(NotifyPayload(CHILD_NAME_NOTIFY, cfg.name.encode()))
+    msg.payloads.append(NotifyPayload(CHILD_NAME_NOTIFY, child_tag(cfg).encode()))
     msg.payloads += [offer(cfg, spi, pfs), TsiPayload(cfg.local_ts), TsrPayload(cfg.remote_ts)]
 
 
@@ -51,8 +67,17 @@ def responder_choose(
     transport = msg.notify(Notify.USE_TRANSPORT_MODE) is not None
     named = msg.notify(CHILD_NAME_NOTIFY)
     wanted = named.data.decode(errors="replace") if named is not None else None
-    # a config of the name the initiator gave comes first; selectors still decide
-    order = sorted(sa.cfg.children, key=lambda c: c.name != wanted)
+    want_set = _wanted_set(wanted)
+    if want_set is not None:
+        # an SA set we advertised (Security Handle): only its config may serve it
+        order = [c for c in sa.cfg.children if c.own_set == want_set]
+        if not order:
+            raise IkeError(
+                Notify.TS_UNACCEPTABLE, f"CHILD_SA request names unknown SA set {want_set}"
+            )
+    else:
+        # a config of the name the initiator gave comes first; selectors still decide
+        order = sorted(sa.cfg.children, key=lambda c: c.name != wanted)
     for cfg in order:
         remote = narrow(tsi.selectors, cfg.remote_ts)
         local = narrow(tsr.selectors, cfg.local_ts)

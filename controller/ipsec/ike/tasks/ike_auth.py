@@ -203,8 +203,12 @@ class IkeAuth(Task):
         octets = signed_octets(sa.suite.prf, sa.init_request, sa.nr, sa.keys.sk_pi, idi.identity)
         _check_peer(sa, msg, idi.identity, octets)
         moved_from = sa.cfg.remote_addr
-        if moved_from not in (None, sa.remote[0]) and sa.on_readdressed is not None:
-            sa.on_readdressed(sa, moved_from)  # authenticated: the peer is now elsewhere
+        # Authenticated from another address than its config's: the peer moved, unless
+        # it is behind a NAT (RFC 7296 2.23), which is where a NATed peer always is.
+        moved = moved_from not in (None, sa.remote[0]) and not sa.nat_there
+        if moved and sa.on_readdressed is not None:
+            assert moved_from is not None
+            sa.on_readdressed(sa, moved_from)
         sa.peer_mobike = sa.cfg.mobike and msg.notify(Notify.MOBIKE_SUPPORTED) is not None
         if msg.notify(Notify.INITIAL_CONTACT) is not None and sa.on_initial_contact is not None:
             sa.on_initial_contact(sa)

@@ -219,6 +219,11 @@ def test_behind_a_nat_we_send_keepalives_when_idle() -> None:
         d.data == b"\xff" and d.src == (A_ADDR, 4500) for d in keepalives
     )
     assert sa.state.value == "established"
+    # the interval is configured (ike.nat_traversal.keepalive): 5 s gives 9 in 45 s
+    sa.cfg.nat_keepalive = 5.0
+    before = len(net.sent)
+    net.advance(45)
+    assert len([d for d in net.sent[before:] if d.keepalive]) == 9
 
 
 def test_responder_files_same_selector_children_by_the_initiators_name() -> None:

@@ -134,7 +134,7 @@ def test_listing_pairs_only_consistent_labels() -> None:
     def sa(index: int, direction: str, label: dict[str, object]) -> dict[str, object]:
         return {
             "sa_index": index, "direction": direction, "spi": 0x1000 + index, "mode": "tunnel",
-            "udp_encap": [4500, 4501], "label": label, "retired": False,
+            "udp_encap": [4500, 4501], "label": label, "retired": False, "remote": B_ADDR,
         }  # fmt: skip
 
     lab = {"peer": B_ADDR, "tenant": "blue", "child": "mpls-blue"}

@@ -191,7 +191,10 @@ def test_ike_detected_move_and_sequence_exhaustion_reach_the_engine() -> None:
         [(ike_b, PeerMoved(ike_b.cfg.name, (A_ADDR, 4500), ("203.0.113.5", 4500)))], 0.0
     )
     assert {str(p.remote) for p in b.engine.sas()} == {"203.0.113.5"}
-    assert b.sad.outbound_index("203.0.113.5") is not None
+    # the tunnel is still the peer's (its black loopback); only its transport moved
+    assert b.sad.outbound_index(A_ADDR) is not None
+    assert b.sad.outbound_index("203.0.113.5") is None
+    assert str(b.changes[-1].remote) == "203.0.113.5" and str(b.changes[-1].key[0]) == A_ADDR
     # the engine's sequence space nearly used up: a soft expiry, answered by a rekey
     index = a.sad.outbound_index(B_ADDR) or 0
     event = ExpiryEvent(index, 0, Direction.OUTBOUND, ExpiryKind.SOFT, ExpiryReason.SEQUENCE)
