@@ -24,8 +24,8 @@ async def test_strongswan_follows_our_update_sa_addresses(topo: Topo) -> None:
         await wait_event(svc, lambda s, e: isinstance(e, ChildUp))
         await topo.charon.wait_for(r"INSTALLED, TUNNEL-in-UDP")
         assert sa.peer_mobike, "charon did not answer MOBIKE_SUPPORTED"
-        us_dev = topo.us.run("ip", "-o", "-4", "addr", "show", "to", US_IP).stdout.split()[1]
-        topo.us.run("ip", "addr", "add", f"{US_NEW}/24", "dev", us_dev)
+        us_dev = topo.us.run(["ip", "-o", "-4", "addr", "show", "to", US_IP]).split()[1]
+        topo.us.run(["ip", "addr", "add", f"{US_NEW}/24", "dev", us_dev])
         socks = {p: topo.us.udp_socket(US_NEW, p) for p in (500, 4500)}
         await svc.rebind(US_NEW, socks)
         assert svc.daemon.move(sa, svc.now, local_ip=US_NEW)
