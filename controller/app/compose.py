@@ -20,7 +20,6 @@ BgpSpeaker) and writes ``state.entries()`` when ``dirty`` is set.
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import logging
 from collections import Counter
@@ -169,16 +168,9 @@ class Composer:
     def peer_moved(self, old: str, new: str) -> None:
         """Re-key everything held per peer black address; the tunnel keeps its SAs."""
         self.dirty = True
-        new_ip = ipaddress.ip_address(new)
         if old in self.control_peers:
             self.control_peers[new] = self.control_peers.pop(old)
-        for key, route in list(self.state.routes.items()):
-            if route.endpoint is not None and str(route.endpoint) == old:
-                self.state.routes[key] = dataclasses.replace(route, endpoint=new_ip)
-        for peer, tenant in [k for k in self.state.sas if k[0] == old]:
-            self.state.sas[(new, tenant)] = self.state.sas.pop((peer, tenant))
-            # the same tunnel id: only its entry's destination address is rewritten
-            self.state.tunnel_ids.rename((peer, tenant), (new, tenant))
+        self.state.move_peer(old, new)
         for peer, tenant in [k for k in self._users if k[0] == old]:
             users = self._users.pop((peer, tenant))
             self._users.setdefault((new, tenant), set()).update(users)

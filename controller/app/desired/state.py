@@ -22,6 +22,8 @@ from :class:`IdPool`, so an entry that is still right keeps its key.
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 from collections.abc import Callable, Iterable, Iterator
 from typing import cast
 
@@ -128,6 +130,19 @@ class DesiredState:
         if addr != self._black:
             self._black = addr
             self.rebuild_store()
+
+    def move_peer(self, old: str, new: str) -> None:
+        """A peer's black address changed (mobility): its routes and SAs follow it and its
+        tunnels keep their ids, so only the tunnel entries' addresses change. A rare event,
+        so the incremental path starts again (the writer still sends only what differs)."""
+        new_ip = ipaddress.ip_address(new)
+        for key, route in list(self.routes.items()):
+            if route.endpoint is not None and str(route.endpoint) == old:
+                self.routes[key] = dataclasses.replace(route, endpoint=new_ip)
+        for peer, tenant in [k for k in self.sas if k[0] == old]:
+            self.sas[(new, tenant)] = self.sas.pop((peer, tenant))
+            self.tunnel_ids.rename((peer, tenant), (new, tenant))
+        self.rebuild_store()
 
     def set_route(self, route: VpnRoute) -> None:
         key = (route.vrf, route.prefix)

@@ -52,7 +52,8 @@ BLACK_ROUTES = [
 CONTROL = [ip("10.255.0.1"), ip("10.255.0.2")]
 LOOPBACKS = [ip("198.51.100.11"), ip("198.51.100.111"), ip("2001:db8::11")]  # where we move
 KINDS = ["route", "route", "route", "withdraw", "sa", "sa", "neighbour", "black", "control"]
-KINDS += ["move"]
+KINDS += ["move", "peer_move"]
+MOVED = ["198.51.100.112", "198.51.100.113"]  # where peers move to (mobility)
 
 
 def random_event(pick: Pick) -> Callable[[DesiredState], None]:
@@ -88,6 +89,15 @@ def random_event(pick: Pick) -> Callable[[DesiredState], None]:
             d.black = black
 
         return move
+    if kind == "peer_move":
+        old, new = pick(PEERS + MOVED), pick(MOVED + PEERS)
+
+        def peer_move(d: DesiredState) -> None:
+            in_use = {p for p, _ in d.sas} | {str(r.endpoint) for r in d.routes.values()}
+            if old != new and new not in in_use:  # a peer never moves onto another's address
+                d.move_peer(old, new)
+
+        return peer_move
     red, pair = pick(CONTROL), pick(PAIRS)
 
     def set_control(d: DesiredState) -> None:
