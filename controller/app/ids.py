@@ -4,11 +4,19 @@ The pipeline refers to tunnels and next hops by 16-bit ids. An id must stay the
 same for as long as its object exists, so that a change elsewhere never rewrites
 entries that are still right (reconciliation then writes nothing for them), and
 an id is reused only after its object is gone.
+
+Across a daemon restart that keeps the switch (``--keep-switch``) the ids the
+switch already uses belong to the previous daemon's objects. ``adopt`` seeds a
+pool from them: a key whose object the switch already has gets its old id back
+(``hints``, or the caller's ``prefer``), and every other id seen there is
+*blocked*, never handed to a new key, until ``settle`` (the switch then holds
+only what we wrote). While adopting, released ids stay blocked too: their stale
+entries may still be on the switch while deletes are held.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 
 
 class IdPool:
@@ -20,21 +28,54 @@ class IdPool:
         self._by_key: dict[Hashable, int] = {}
         self._free: list[int] = []
         self._next = first
+        self.hints: dict[Hashable, int] = {}  # key -> the id the switch has for it
+        self._blocked: set[int] = set()  # ids the switch may still use for another object
+        self._adopting = False
 
-    def get(self, key: Hashable) -> int:
+    def get(self, key: Hashable, prefer: int | None = None) -> int:
+        """``key``'s id; a new key takes ``prefer`` (or its hint) if no other key has it."""
         found = self._by_key.get(key)
         if found is not None:
             return found
-        if self._free:
-            self._free.sort()
-            value = self._free.pop(0)
-        elif self._next <= self.last:
-            value = self._next
-            self._next += 1
-        else:
-            raise OverflowError(f"no free {self.what} id left ({self.first}-{self.last})")
+        hint = self.hints.pop(key, None)
+        want = prefer if prefer is not None else hint
+        if want is not None and self.first <= want <= self.last and want not in self._in_use():
+            self.reserve(key, want)
+            return want
+        value = self._take()
         self._by_key[key] = value
         return value
+
+    def _in_use(self) -> set[int]:
+        return set(self._by_key.values())
+
+    def _take(self) -> int:
+        self._free.sort()
+        for i, value in enumerate(self._free):
+            if value not in self._blocked:
+                return self._free.pop(i)
+        while self._next <= self.last:
+            value = self._next
+            self._next += 1
+            if value not in self._blocked:
+                return value
+            self._free.append(value)  # for after settle()
+        raise OverflowError(f"no free {self.what} id left ({self.first}-{self.last})")
+
+    def adopt(self, seen: Iterable[int], hints: dict[Hashable, int] | None = None) -> None:
+        """The switch uses ids ``seen``; ``hints`` tells which key each known one is for."""
+        self._blocked.update(seen)
+        self.hints.update(hints or {})
+        self._adopting = True
+
+    def settle(self) -> None:
+        """The switch holds only entries written from this pool: every id is ours again."""
+        self._blocked.clear()
+        self.hints.clear()
+        self._adopting = False
+
+    def blocked(self) -> set[int]:
+        return set(self._blocked)
 
     def reserve(self, key: Hashable, value: int) -> None:
         """Bind ``key`` to a fixed value (e.g. a configured VRF table id)."""
@@ -49,6 +90,8 @@ class IdPool:
         value = self._by_key.pop(key, None)
         if value is not None and value not in self._by_key.values():
             self._free.append(value)
+            if self._adopting:  # its stale entries may still be on the switch
+                self._blocked.add(value)
 
     def rename(self, old: Hashable, new: Hashable) -> None:
         """``old``'s object is now known as ``new`` and keeps its id (if ``new`` had none)."""
