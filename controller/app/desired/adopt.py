@@ -16,9 +16,11 @@ red/black leak) or another tenant host. So, on the first read of a switch:
 * every other id seen on the switch is blocked for new objects until the
   switch holds only our entries (``DesiredState.settle_ids``).
 
-VRF ids come from the configuration alone (``table_id``, else configuration
-order), so the same configuration gives the same ids; a red port whose VRF id
-on the switch differs is reported (give the VRFs a ``table_id``).
+VRF ids come from the configuration (``table_id``, else configuration order),
+so the same configuration gives the same ids. Should the switch's red ports
+say otherwise (VRFs added or removed across the restart), VRFs are renumbered:
+a VRF recognised by its red ports keeps its id, any other takes one the switch
+does not use.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ import ipaddress
 import logging
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from controller.app.desired.model import TunnelKey
+from controller.app.ids import IdPool
 from controller.p4rt import TableEntry
 
 if TYPE_CHECKING:
@@ -110,21 +113,61 @@ def adopt(st: DesiredState, entries: Iterable[TableEntry]) -> None:
     st.red_nh_ids.adopt(seen, hints)
     hints, seen = _nexthops(entries, "black_nexthop", ("black_fib_v4", "black_fib_v6"))
     st.black_nh_ids.adopt(seen, hints)
-    ports = {p.port: p.vrf for p in st.cfg.switch.by_role("red") if p.vlan is None}
+    _vrf_ids(st, entries)
+
+
+def _vrf_ids(st: DesiredState, entries: list[TableEntry]) -> None:
+    """Renumber the VRFs if the switch's red ports disagree with ours (configuration changed).
+
+    A VRF with a ``table_id`` keeps it. Another keeps the id its red ports have
+    on the switch if exactly those ports have it; else it gets an id the switch
+    does not use at all, so no stale entry (a route, a label) of another VRF
+    ever meets its packets.
+    """
+    mine: dict[tuple[int, int | None], str] = {
+        (p.port, p.vlan): p.vrf for p in st.cfg.switch.by_role("red") if p.vrf is not None
+    }
+    theirs: dict[tuple[int, int | None], int] = {}
+    seen: set[int] = set()
     for e in entries:
         if e.table == "port_role" and e.action == "set_red_port":
-            vrf = ports.get(_int(e.match["port"]))
-            mine = st.vrf_ids.peek(vrf) if vrf is not None else None
-            if mine is not None and mine != _int(e.params["vrf_id"]):
-                log.warning(
-                    "switch: red port %s has VRF id %s, %s is now %s (the configuration "
-                    "changed?): its packets may meet another VRF's routes until rewritten; "
-                    "give the VRFs a table_id",
-                    e.match["port"],
-                    e.params["vrf_id"],
-                    vrf,
-                    mine,
-                )
+            theirs[(_int(e.match["port"]), None)] = _int(e.params["vrf_id"])
+        elif e.table == "red_subif":
+            theirs[(_int(e.match["port"]), _int(e.match["vlan_id"]))] = _int(e.params["vrf_id"])
+        elif e.table.startswith("vrf_fib_"):
+            seen.add(_int(e.match["vrf_id"]))
+        elif "vrf_id" in e.params:  # vpn_label, red_nexthop
+            seen.add(_int(e.params["vrf_id"]))
+    seen.update(theirs.values())
+    seen.discard(0)  # no VRF
+    if all(st.vrf_ids.peek(mine[k]) == v for k, v in theirs.items() if k in mine):
+        return  # the same VRF ids as before: nothing to renumber
+    pool = IdPool("VRF")
+    for vrf in st.cfg.vrfs:
+        if vrf.table_id is not None:
+            pool.reserve(vrf.name, vrf.table_id)
+    for vrf in st.cfg.vrfs:
+        ports = {k for k, name in mine.items() if name == vrf.name}
+        ids = {theirs.get(k) for k in ports}
+        if vrf.table_id is not None or len(ids) != 1 or None in ids:
+            continue
+        (vid,) = cast(set[int], ids)
+        taken = {pool.peek(v.name) for v in st.cfg.vrfs}
+        if vid and vid not in taken and {k for k, v in theirs.items() if v == vid} == ports:
+            pool.reserve(vrf.name, vid)
+    pool.adopt(seen)
+    for vrf in st.cfg.vrfs:
+        pool.get(vrf.name)
+    old = {v.name: st.vrf_ids.peek(v.name) for v in st.cfg.vrfs}
+    new = {v.name: pool.peek(v.name) for v in st.cfg.vrfs}
+    log.warning(
+        "switch: its red ports have other VRF ids than the configuration gives (the "
+        "configuration changed?): VRF ids now %s, were %s",
+        new,
+        old,
+    )
+    st.vrf_ids = pool
+    st.rebuild_store()
 
 
 def tunnel_hint(st: DesiredState, tkey: TunnelKey) -> int | None:

@@ -16,9 +16,10 @@ import pytest
 from controller.app.desired import TABLE_ORDER, DesiredState, Neighbour, SaPair, VpnRoute
 from controller.app.ids import IdPool
 from controller.app.writer import SwitchWriter
-from controller.config import Config
+from controller.config import Config, parse
 from controller.p4rt import P4RuntimeClient, TableEntry
 
+from .conftest import CPE
 from .test_desired import MACS
 
 pytestmark = pytest.mark.unit
@@ -188,3 +189,75 @@ def test_pool_blocks_adopted_ids_until_settled() -> None:
     pool.settle()
     assert pool.get("f") == 1
     assert pool.get("g") == 3
+
+
+def renumbered_configs() -> tuple[Config, Config]:
+    """Before: blue, green by configuration order. After: a VRF red listed first."""
+    base = CPE.replace(", table_id: 1", "").replace(", table_id: 2", "")
+    red_port = "    - {port: 4, name: red0, role: red, vrf: red, address: 10.9.9.1/24}\n"
+    red_vrf = '  - {name: red, rd: "65000:3", import: ["65000:3"], export: ["65000:3"]}\n'
+    after = base.replace(
+        "    - {port: 255, role: cpu}\n", red_port + "    - {port: 255, role: cpu}\n"
+    )
+    after = after.replace("vrfs:\n", "vrfs:\n" + red_vrf)
+    return parse(base, "before.yml"), parse(after, "after.yml")
+
+
+async def vrf_leaks(switch: P4RuntimeClient, prefixes: dict[str, set[str]]) -> list[str]:
+    """A route or label of one VRF reachable from a port of another."""
+    entries = [e for e in await switch.read([TableEntry("*")]) if isinstance(e, TableEntry)]
+    port_vrf = {4: "red", 1: "blue", 2: "green"}
+    ports_of: dict[int, set[str]] = {}
+    for e in entries:
+        if e.table == "port_role" and e.action == "set_red_port":
+            ports_of.setdefault(e.params["vrf_id"], set()).add(port_vrf[e.match["port"]])
+    bad = []
+    for e in entries:
+        if e.table == "vrf_fib_v4" and e.action == "route_remote":
+            value, plen = e.match["ipv4_dst"]
+            prefix = f"{ipaddress.IPv4Address(value)}/{plen}"
+            for vrf in ports_of.get(e.match["vrf_id"], ()):
+                if prefix not in prefixes[vrf]:
+                    bad.append(f"{vrf}'s port meets {prefix} in VRF id {e.match['vrf_id']}")
+    return bad
+
+
+async def test_vrfs_renumbered_by_a_new_configuration_never_meet_stale_routes(
+    switch: P4RuntimeClient,
+) -> None:
+    before, after = renumbered_configs()
+    prefixes = {"blue": {"10.2.2.0/24"}, "green": {"10.5.5.0/24"}, "red": {"10.6.6.0/24"}}
+    routes = [("blue", "10.2.2.0/24", A), ("green", "10.5.5.0/24", A), ("red", "10.6.6.0/24", B)]
+
+    def fill(d: DesiredState) -> None:
+        for vrf, prefix, peer in routes:
+            if d.vrf_ids.peek(vrf) is not None:
+                d.set_sa(peer, vrf, SaPair(len(d.sas) * 2 + 2, len(d.sas) * 2 + 1))
+                d.set_route(VpnRoute(vrf, net(prefix), 200, False, ip(peer), tenant=vrf))
+
+    old = DesiredState(before, MACS)
+    fill(old)
+    await SwitchWriter(TABLE_ORDER).write(switch, old)
+    assert (old.vrf_ids.peek("blue"), old.vrf_ids.peek("green")) == (1, 2)
+    seen: list[str] = []
+    write: Callable[..., Awaitable[None]] = switch.write
+
+    async def checked(updates: object) -> None:
+        await write(updates)
+        seen.extend(await vrf_leaks(switch, prefixes))
+
+    switch.write = checked  # type: ignore[method-assign]
+    new, w = DesiredState(after, MACS), SwitchWriter(TABLE_ORDER)
+    assert new.vrf_ids.peek("blue") == 2  # by configuration order: green's old id
+    await w.write(switch, new, hold_deletes=True)
+    assert {v: new.vrf_ids.peek(v) for v in ("blue", "green", "red")} == {
+        "blue": 1,
+        "green": 2,
+        "red": 3,
+    }
+    fill(new)
+    await w.write(switch, new, hold_deletes=True)
+    await w.write(switch, new)
+    assert seen == [], seen
+    plan = await switch.reconcile(new.entries(), [TableEntry("*")], order=TABLE_ORDER)
+    assert plan.updates == []
