@@ -26,6 +26,7 @@ class IdPool:
         self.what = what
         self.first, self.last = first, last
         self._by_key: dict[Hashable, int] = {}
+        self._uses: dict[int, int] = {}  # id -> how many keys have it
         self._free: list[int] = []
         self._next = first
         self.hints: dict[Hashable, int] = {}  # key -> the id the switch has for it
@@ -39,15 +40,29 @@ class IdPool:
             return found
         hint = self.hints.pop(key, None)
         want = prefer if prefer is not None else hint
-        if want is not None and self.first <= want <= self.last and want not in self._in_use():
+        if want is not None and self.first <= want <= self.last and want not in self._uses:
             self.reserve(key, want)
             return want
         value = self._take()
-        self._by_key[key] = value
+        self._bind(key, value)
         return value
 
-    def _in_use(self) -> set[int]:
-        return set(self._by_key.values())
+    def _bind(self, key: Hashable, value: int) -> None:
+        if self._by_key.get(key) == value:
+            return
+        old = self._by_key.pop(key, None)
+        if old is not None and self._unuse(old):
+            self._freed(old)
+        self._by_key[key] = value
+        self._uses[value] = self._uses.get(value, 0) + 1
+
+    def _unuse(self, value: int) -> bool:
+        """One key fewer has ``value``; True if none has it now."""
+        self._uses[value] -= 1
+        if self._uses[value]:
+            return False
+        del self._uses[value]
+        return True
 
     def _take(self) -> int:
         self._free.sort()
@@ -79,7 +94,7 @@ class IdPool:
 
     def reserve(self, key: Hashable, value: int) -> None:
         """Bind ``key`` to a fixed value (e.g. a configured VRF table id)."""
-        self._by_key[key] = value
+        self._bind(key, value)
         if value >= self._next:
             self._free.extend(v for v in range(self._next, value) if v not in self._free)
             self._next = value + 1
@@ -88,10 +103,13 @@ class IdPool:
 
     def release(self, key: Hashable) -> None:
         value = self._by_key.pop(key, None)
-        if value is not None and value not in self._by_key.values():
-            self._free.append(value)
-            if self._adopting:  # its stale entries may still be on the switch
-                self._blocked.add(value)
+        if value is not None and self._unuse(value):
+            self._freed(value)
+
+    def _freed(self, value: int) -> None:
+        self._free.append(value)
+        if self._adopting:  # its stale entries may still be on the switch
+            self._blocked.add(value)
 
     def rename(self, old: Hashable, new: Hashable) -> None:
         """``old``'s object is now known as ``new`` and keeps its id (if ``new`` had none)."""

@@ -191,6 +191,17 @@ def test_pool_blocks_adopted_ids_until_settled() -> None:
     assert pool.get("g") == 3
 
 
+def test_pool_frees_an_id_once_no_key_has_it() -> None:
+    pool = IdPool("VRF")
+    pool.reserve("a", 5)
+    pool.reserve("b", 5)  # two keys, one id (e.g. a shared table id)
+    pool.reserve("a", 5)
+    pool.release("a")
+    assert pool.get("c") == 1 and pool.peek("b") == 5
+    pool.reserve("b", 7)  # b moves: 5 is free again
+    assert [pool.get(k) for k in "defgh"] == [2, 3, 4, 5, 6]
+
+
 def renumbered_configs() -> tuple[Config, Config]:
     """Before: blue, green by configuration order. After: a VRF red listed first."""
     base = CPE.replace(", table_id: 1", "").replace(", table_id: 2", "")
