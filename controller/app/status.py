@@ -173,7 +173,9 @@ class DaemonStatus:
         if client is None or client.codec is None:
             return []
         last = self.d.writer.last
-        entries = list(last.values()) if last is not None else self.d.state.entries()
+        # view(), not entries(): a rebuild here could choose ids before the writer has
+        # read the switch (adopt_ids), and it is what the held-deletes rounds wrote
+        entries = list(last.values()) if last is not None else list(self.d.state.view().values())
         return sorted(client.entry_string(e) for e in entries)
 
     async def _counter(self, name: str) -> dict[int, tuple[int, int]]:

@@ -19,6 +19,11 @@ Three kinds of write round:
 ``p4rt.diff`` decides INSERT/MODIFY/DELETE and their dependency order
 (``desired.TABLE_ORDER``) in every kind. ``hold_deletes`` keeps entries the
 desired state no longer has (a restarted daemon reconverging).
+
+The first read of a switch also seeds the state's id pools from what it holds
+(``DesiredState.adopt_ids``), so a restarted daemon keeps the previous one's
+tunnel and next-hop ids and gives no new object an id a stale entry still
+uses; once a full round leaves nothing stale, ``settle_ids`` frees them all.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from collections.abc import Callable
 from finsy.proto import p4r
 
 from controller.app.desired import DesiredState, Key
-from controller.p4rt import P4RuntimeClient, TableEntry, diff
+from controller.p4rt import Codec, P4RuntimeClient, P4RuntimeClientError, TableEntry, diff
 
 log = logging.getLogger("sl3vpn.writer")
 
@@ -48,6 +53,7 @@ class SwitchWriter:
         self.check_every = check_every
         self.clock = clock
         self.last: dict[Key, TableEntry] | None = None  # None: read the switch first
+        self._adopt = True  # the next read seeds the id pools (a new switch or daemon)
         self.next_check = 0.0
         self.totals = {
             "insert": 0,
@@ -64,6 +70,7 @@ class SwitchWriter:
     def forget(self) -> None:
         """The switch may hold anything (new connection, failed write): read it next time."""
         self.last = None
+        self._adopt = True
 
     def check_due(self) -> bool:
         """A check round is due (the daemon writes then even without news)."""
@@ -88,12 +95,15 @@ class SwitchWriter:
         now = self.clock()
         old = self.last
         if old is None or hold_deletes:
-            keyed = state.keyed()
-            state.changes()  # the incremental path catches up; the rebuild covers it
             scope = [codec.encode(TableEntry("*"), for_read=True)]
             t0 = time.perf_counter()
             current = await client.read_raw(scope)
             self.rpc_seconds += time.perf_counter() - t0
+            if self._adopt:  # before any id is chosen from the entries below
+                state.adopt_ids(_table_entries(codec, current))
+                self._adopt = False
+            keyed = state.keyed()
+            state.changes()  # the incremental path catches up; the rebuild covers it
             desired = [codec.encode(e) for e in keyed.values()]
             self.totals["full_rounds"] += 1
             self.next_check = now + self.check_every
@@ -129,6 +139,8 @@ class SwitchWriter:
                     old.pop(k, None)
                 else:
                     old[k] = e
+        if not hold_deletes:  # the switch holds exactly what we wrote, nothing stale
+            state.settle_ids()
         if held:
             counts["delete"] = 0
             self.totals["held_rounds"] += 1
@@ -147,3 +159,19 @@ class SwitchWriter:
                 len(drift),
                 drift[0],
             )
+
+
+def _table_entries(codec: Codec, msgs: list[p4r.Entity]) -> list[TableEntry]:
+    """The table entries among ``msgs``; one that does not decode is skipped with a warning."""
+    out: list[TableEntry] = []
+    for msg in msgs:
+        try:
+            ent = codec.decode(msg)
+        except P4RuntimeClientError as exc:
+            log.warning(
+                "switch: an entry read back does not decode (%s); its ids are not known", exc
+            )
+            continue
+        if isinstance(ent, TableEntry):
+            out.append(ent)
+    return out

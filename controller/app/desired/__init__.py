@@ -7,7 +7,8 @@
 * ``vpn``: tunnel, label and VRF route entries;
 * ``store``: entries by key per section, with the keys changed since last taken;
 * ``state``: :class:`DesiredState`, full rebuild (``keyed``) and incremental
-  changes (``changes``) over the same renderers.
+  changes (``changes``) over the same renderers;
+* ``adopt``: ids seeded from the entries of an adopted switch (daemon restart).
 """
 
 from controller.app.desired.model import (

@@ -27,7 +27,7 @@ import ipaddress
 from collections.abc import Callable, Iterable, Iterator
 from typing import cast
 
-from controller.app.desired import node, vpn
+from controller.app.desired import adopt, node, vpn
 from controller.app.desired.model import (
     BGP_PORT,
     PROTO_TCP,
@@ -86,6 +86,7 @@ class DesiredState:
         self.tunnel_ids = IdPool("tunnel")
         self.red_nh_ids = IdPool("red next hop")
         self.black_nh_ids = IdPool("black next hop")
+        self.adopted_tunnels: dict[int, adopt.SwitchTunnel] = {}  # see adopt_ids
         self.neighbours: set[Neighbour] = set()
         self.black_routes: set[BlackRoute] = set()
         self.routes: dict[RouteKey, VpnRoute] = {}
@@ -179,6 +180,13 @@ class DesiredState:
             return None  # the pipeline's tunnel has one family for both ends
         return tkey
 
+    def tunnel_id(self, tkey: TunnelKey) -> int:
+        """A live tunnel's id: one the adopted switch already uses for it, if any."""
+        found = self.tunnel_ids.peek(tkey)
+        if found is not None:
+            return found
+        return self.tunnel_ids.get(tkey, prefer=adopt.tunnel_hint(self, tkey))
+
     def tunnel_of(self, endpoint: IPAddress, tenant: str | None) -> int | None:
         return self.tunnel_ids.peek((str(endpoint), tenant))
 
@@ -195,6 +203,18 @@ class DesiredState:
     def static_next_hops(self) -> Iterator[tuple[int, IPAddress, IPNetwork, int | None]]:
         """Configured VRF routes via a tenant router: (vrf id, next hop, prefix, next-hop id)."""
         return node.static_next_hops(self)
+
+    # -- ids across restarts (see adopt.py) ----------------------------------------------------
+
+    def adopt_ids(self, switch: Iterable[TableEntry]) -> None:
+        """The switch holds ``switch`` (a previous daemon's entries): seed the id pools."""
+        adopt.adopt(self, switch)
+
+    def settle_ids(self) -> None:
+        """The switch holds exactly what we wrote: every id may be used again."""
+        self.adopted_tunnels = {}
+        for pool in (self.tunnel_ids, self.red_nh_ids, self.black_nh_ids):
+            pool.settle()
 
     # -- the full rebuild -------------------------------------------------------------------
 
@@ -323,7 +343,7 @@ class DesiredState:
         self._dirty_tunnels.clear()
         live = [t for t in dirty if t in self.sas and self._users.get(t)]
         for tkey in live:
-            self.tunnel_ids.get(tkey)
+            self.tunnel_id(tkey)
         for tkey in set(dirty) - set(live):
             self.tunnel_ids.release(tkey)
         held = {

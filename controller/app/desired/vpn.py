@@ -100,7 +100,7 @@ def vpn_entries(st: DesiredState) -> tuple[list[TableEntry], list[TableEntry], l
         if tkey is None:
             continue
         if tkey in st.sas:
-            live[tkey] = st.tunnel_ids.get(tkey)
+            live[tkey] = st.tunnel_id(tkey)
         elif not st.lazy:
             continue  # No SA yet: never sent in the clear, a VRF miss.
         fib.append(route_entry(vrf_id, route, live.get(tkey), st.lazy))
