@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -47,13 +48,17 @@ def _say(msg: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from controller.lab import userns
     from controller.lab.lab import LabError, check_privileges
 
     try:
+        userns.prepare(sys.argv[1:], args.topology, daemons=not args.static)  # not root
         check_privileges()
-    except LabError as exc:
+    except (LabError, userns.UsernsError) as exc:
         print(f"sl3vpn demo: {exc}")
         return 1
+    if userns.inside():
+        _say("  (not root: running in a private user + network namespace; nothing outlives it)")
     prefix = f"sl3demo{os.getpid()}"
     _say("sl3vpn demo: Secured L3VPN (draft-rosen-bess-secure-l3vpn) on network namespaces")
     if args.static:

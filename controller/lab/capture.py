@@ -95,18 +95,27 @@ class BlackCapture:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> BlackCapture:
-        argv = Netns(self.ns).exec_argv(
-            ["tcpdump", "-i", self.ifname, "-U", "-n", "-s", "0", "-w", str(self.path)]
-        )
+        from controller.lab.userns import inside
+
+        if inside():
+            # tcpdump as root always switches to its own user (setgroups/setuid), which a
+            # private user namespace does not map; dumpcap (Wireshark) stays who it is.
+            tool, ready = "dumpcap", "Capturing on"
+            args = ["dumpcap", "-q", "-P", "-i", self.ifname, "-w", str(self.path)]
+            package = "wireshark-common"
+        else:
+            tool, ready, package = "tcpdump", "listening", "tcpdump"
+            args = ["tcpdump", "-i", self.ifname, "-U", "-n", "-s", "0", "-w", str(self.path)]
+        argv = Netns(self.ns).exec_argv(args)
         try:
             self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         except FileNotFoundError:
-            raise CaptureError("tcpdump is not installed (apt-get install tcpdump)") from None
+            raise CaptureError(f"{tool} is not installed (apt-get install {package})") from None
         assert self.proc.stderr is not None
         line = self.proc.stderr.readline().decode(errors="replace")  # "listening on ..."
-        if "listening" not in line:
+        if ready not in line:
             self.proc.kill()
-            raise CaptureError(f"tcpdump on {self.ns}/{self.ifname}: {line.strip()}")
+            raise CaptureError(f"{tool} on {self.ns}/{self.ifname}: {line.strip()}")
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import time
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("lab", help="build, inspect or remove a lab topology (network namespaces)")
     lab = p.add_subparsers(dest="lab_command", metavar="SUBCOMMAND")
-    up = lab.add_parser("up", help="bring a topology up (needs root)")
+    up = lab.add_parser(
+        "up",
+        help="bring a topology up (as root; otherwise in a private user namespace, "
+        "in the foreground)",
+    )
     up.add_argument("topology", metavar="TOPOLOGY.yml")
     up.add_argument("--prefix", help="namespace prefix (default sl3-<topology name>)")
     up.add_argument("--timeout", type=float, default=120.0, help="readiness limit, seconds")
@@ -49,26 +56,64 @@ def _err(msg: str) -> int:
     return 1
 
 
+NOT_SEEN = (
+    " (a lab brought up without root lives in its own namespaces: run this in the "
+    "shell `nsenter ...` that its `lab up` printed)"
+)
+
+
 def _which(prefix: str | None) -> str:
     from controller.lab.state import labs
 
     if prefix:
         return prefix
-    up = labs()
+    try:
+        up = labs()
+    except PermissionError:
+        up = []
     if len(up) == 1:
         return up[0]
     if not up:
-        raise LookupError("no lab is up")
+        raise LookupError("no lab is up" + (NOT_SEEN if os.geteuid() != 0 else ""))
     raise LookupError(f"several labs are up ({', '.join(up)}): give --prefix")
 
 
 def run_up(args: argparse.Namespace) -> int:
+    from controller.lab import userns
     from controller.lab.lab import up
 
     try:
-        up(args.topology, args.prefix, timeout=args.timeout, daemons=args.daemons)
+        userns.prepare(sys.argv[1:], args.topology, args.daemons)  # not root: re-executes
+        state = up(args.topology, args.prefix, timeout=args.timeout, daemons=args.daemons)
     except Exception as exc:  # every lab failure is reported as one line
         return _err(str(exc) if str(exc) else type(exc).__name__)
+    if userns.inside():
+        return _foreground(state.prefix, userns.nsenter_hint())
+    return 0
+
+
+def _foreground(prefix: str, hint: str) -> int:
+    """An unprivileged lab exists only in this process tree: keep it until Ctrl-C."""
+    from controller.lab.lab import down
+    from controller.lab.state import run_dir_for
+
+    print(
+        f"lab {prefix} runs in a private user + network namespace, only while this command "
+        "runs; Ctrl-C takes it down.\n"
+        f"  a shell inside it (sl3vpn lab status, ip netns, ping ...): {hint}",
+        flush=True,
+    )
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
+    try:
+        while (run_dir_for(prefix) / "state.json").exists():  # or `lab down` from inside
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        down(prefix)
     return 0
 
 
@@ -138,5 +183,5 @@ def run_down(args: argparse.Namespace) -> int:
     except LookupError as exc:
         return _err(str(exc))
     if down(prefix) is None:
-        return _err(f"no lab {prefix!r} is up")
+        return _err(f"no lab {prefix!r} is up" + (NOT_SEEN if os.geteuid() != 0 else ""))
     return 0

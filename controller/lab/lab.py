@@ -41,7 +41,8 @@ def check_privileges() -> None:
     if os.geteuid() != 0:
         raise LabError(
             "the lab creates network namespaces and veth links and needs root "
-            "(CAP_NET_ADMIN + CAP_SYS_ADMIN): run it with sudo"
+            "(CAP_NET_ADMIN + CAP_SYS_ADMIN): run it with sudo, or through `sl3vpn lab up` / "
+            "`sl3vpn demo`, which make a private user namespace when not root"
         )
 
 

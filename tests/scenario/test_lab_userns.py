@@ -1,0 +1,136 @@
+"""The lab without root: `sl3vpn demo --static` and `sl3vpn lab up` as user nobody.
+
+The test runs as root only to become someone else (runuser); the commands under
+test run as ``nobody`` and make their own user + network + mount + PID namespace
+(controller/lab/userns.py). Skipped, with the reason, where the kernel does not
+let an unprivileged user make one. The interpreter must be one nobody can run:
+the venv's own (under /root here) often is not, so a system Python of the same
+version runs with this checkout and the venv's site-packages on PYTHONPATH.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+import pytest
+
+from controller.lab.plan import make_plan
+from controller.lab.topology import load_topology
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+USER = "nobody"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.geteuid() != 0, reason="becoming another user (runuser) needs root"),
+    pytest.mark.skipif(shutil.which("runuser") is None, reason="no runuser binary"),
+]
+
+
+def _can(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["runuser", "-u", USER, "--", *argv], capture_output=True, text=True,
+                          timeout=30)  # fmt: skip
+
+
+def _python() -> str:
+    ver = f"{sys.version_info.major}.{sys.version_info.minor}"
+    for candidate in (sys.executable, f"/usr/bin/python{ver}", f"/usr/local/bin/python{ver}"):
+        if os.path.exists(candidate) and _can([candidate, "-c", "pass"]).returncode == 0:
+            return candidate
+    pytest.skip(f"no Python {ver} that user {USER} may run")
+
+
+@pytest.fixture(scope="module")
+def as_user() -> list[str]:
+    """The argv prefix that runs ``python -m controller ...`` as nobody."""
+    probe = _can(["unshare", "--user", "--map-root-user", "--net", "--mount", "true"])
+    if probe.returncode != 0:
+        pytest.skip(f"unprivileged user namespaces not allowed here: {probe.stderr.strip()}")
+    pypath = f"{REPO}:{sysconfig.get_paths()['purelib']}"
+    if _can(["test", "-r", str(REPO / "controller" / "cli.py")]).returncode != 0:
+        pytest.skip(f"the checkout {REPO} is not readable for {USER}")
+    return ["runuser", "-u", USER, "--", "env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME=/tmp", f"PYTHONPATH={pypath}", _python()]  # fmt: skip
+
+
+def _leftovers() -> list[str]:
+    """Processes of USER still running code from this checkout."""
+    out = []
+    uid = int(subprocess.run(["id", "-u", USER], capture_output=True, text=True).stdout)
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and entry.stat().st_uid == uid:
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                if "controller" in cmd or "p4sim" in cmd:
+                    out.append(f"{entry.name}: {cmd}")
+        except OSError:
+            continue
+    return out
+
+
+def test_demo_static_unprivileged_end_to_end(as_user: list[str]) -> None:
+    done = subprocess.run([*as_user, "-m", "controller", "demo", "--static"], cwd="/tmp",
+                          capture_output=True, text=True, timeout=180)  # fmt: skip
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out[-3000:]
+    assert "private user + network namespace" in out
+    assert "PASS  same tenant reaches (24/24 pairs)" in out
+    assert "PASS  other tenants isolated (36/36 pairs get no reply)" in out
+    assert "sl3vpn demo: PASS" in out
+    assert re.search(r"lab sl3demo\d+: 3 processes stopped, 12 namespaces deleted", out), out
+    pcaps = re.search(r"pcaps kept in (\S+)\)", out)
+    if pcaps:
+        shutil.rmtree(pcaps.group(1), ignore_errors=True)
+    assert _leftovers() == []
+
+
+def test_lab_up_foreground_nsenter_ping_and_ctrl_c(as_user: list[str]) -> None:
+    prefix = f"u{os.getpid()}"
+    topology = EXAMPLES / "lab-default.yml"
+    argv = [*as_user, "-m", "controller", "lab", "up", str(topology), "--prefix", prefix]
+    proc = subprocess.Popen(argv, cwd="/tmp", stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)  # fmt: skip
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        hint = None
+        deadline = time.monotonic() + 150
+        while hint is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            match = re.search(r"a shell inside it .*: (nsenter .*) \$SHELL", line)
+            hint = match.group(1) if match else None
+        assert hint, "".join(lines)
+        enter = ["runuser", "-u", USER, "--", *hint.split(), "--"]
+        # From outside the namespaces the lab is invisible, and says so.
+        outside = subprocess.run([*as_user, "-m", "controller", "lab", "status"],
+                                 capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert outside.returncode == 1 and "nsenter" in outside.stderr
+        status = subprocess.run([*enter, *as_user[4:], "-m", "controller", "lab", "status"],
+                                capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert status.returncode == 0, status.stderr
+        assert status.stdout.count(" running") == 3, status.stdout
+        plan = make_plan(load_topology(topology), prefix)
+        r1, r2 = [r for _c, r in plan.hosts() if r.site.tenant == "blue"][:2]
+        ping = subprocess.run([*enter, "ip", "netns", "exec", r1.host_ns, "ping", "-n", "-c", "3",
+                               "-W", "5", str(r2.site.host)],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert ping.returncode == 0 and " 0% packet loss" in ping.stdout, ping.stdout
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in its terminal does
+        rest, _ = proc.communicate(timeout=60)
+        lines.append(rest)
+        assert f"lab {prefix}: 3 processes stopped, 12 namespaces deleted" in rest, rest
+        assert proc.returncode == 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # unshare --kill-child: the lab goes with it
+            proc.wait()
+    assert _leftovers() == []
