@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -107,6 +108,7 @@ def _demo(args: argparse.Namespace, prefix: str) -> int:
            after_build=capture_black_links)  # fmt: skip
     except (TopologyError, CaptureError, OSError, RuntimeError, ValueError) as exc:
         _stop(bringup)
+        shutil.rmtree(tmp, ignore_errors=True)  # no pcap worth keeping
         _say(f"FAIL lab up: {exc}")
         return 1
     _stop(bringup)
