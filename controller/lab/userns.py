@@ -34,8 +34,17 @@ class UsernsError(RuntimeError):
 
 
 def inside() -> bool:
-    """This process is the re-executed command, root of its private user namespace."""
-    return bool(os.environ.get(ENV)) and os.geteuid() == 0
+    """This process is the re-executed command, root of its private user namespace
+    (the variable alone is not enough: root on the host must never mount over /run)."""
+    return bool(os.environ.get(ENV)) and os.geteuid() == 0 and not _initial_userns()
+
+
+def _initial_userns() -> bool:
+    try:
+        fields = Path("/proc/self/uid_map").read_text().split()
+    except OSError:
+        return True
+    return fields[:3] == ["0", "0", "4294967295"]
 
 
 def outer_pid() -> int | None:

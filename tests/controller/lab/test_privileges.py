@@ -102,3 +102,13 @@ def test_status_from_outside_says_it_cannot_see_an_unprivileged_lab(
     monkeypatch.setenv("SL3VPN_LAB_RUN", str(tmp_path / "none"))
     assert cli.run_status(argparse.Namespace(prefix=None, json=False)) == 1
     assert "lives in its own namespaces" in capsys.readouterr().err
+
+
+def test_the_variable_alone_does_not_make_root_think_it_is_inside(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(userns.ENV, "1")
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    if Path("/proc/self/uid_map").read_text().split()[:3] != ["0", "0", "4294967295"]:
+        pytest.skip("this test process itself runs in a user namespace")
+    assert not userns.inside()
