@@ -11,7 +11,7 @@ symmetry, spec 8.1.2).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from finsy.proto import p4r
 
@@ -19,6 +19,8 @@ from targets.p4sim.runtime import bytestrings as bs
 from targets.p4sim.runtime.errors import invalid, unimplemented
 from targets.p4sim.runtime.program import ProgramState
 from targets.p4sim.state import Replica
+
+T = TypeVar("T")
 
 INSERT, MODIFY, DELETE = p4r.Update.INSERT, p4r.Update.MODIFY, p4r.Update.DELETE
 
@@ -90,17 +92,18 @@ def write(st: ProgramState, op: int, pre: p4r.PacketReplicationEngineEntry) -> N
         raise invalid("packet replication engine entry without a group or session")
 
 
+def _selected(table: dict[int, T], ident: int) -> list[T]:
+    """What a read selects: id 0 is every entry, any other id that entry if present."""
+    if ident == 0:
+        return list(table.values())
+    return [table[ident]] if ident in table else []
+
+
 def read(st: ProgramState, req: p4r.PacketReplicationEngineEntry) -> Iterator[p4r.Entity]:
     which = req.WhichOneof("type")
     if which == "multicast_group_entry":
         gid = req.multicast_group_entry.multicast_group_id
-        groups = (
-            list(st.pre.groups.values())
-            if gid == 0
-            else [st.pre.groups[gid]]
-            if gid in st.pre.groups
-            else []
-        )
+        groups = _selected(st.pre.groups, gid)
         for g in sorted(groups, key=lambda g: g.id):
             out = p4r.Entity()
             mg = out.packet_replication_engine_entry.multicast_group_entry
@@ -110,13 +113,7 @@ def read(st: ProgramState, req: p4r.PacketReplicationEngineEntry) -> Iterator[p4
             yield out
     elif which == "clone_session_entry":
         sid = req.clone_session_entry.session_id
-        sessions = (
-            list(st.pre.sessions.values())
-            if sid == 0
-            else [st.pre.sessions[sid]]
-            if sid in st.pre.sessions
-            else []
-        )
+        sessions = _selected(st.pre.sessions, sid)
         for s in sorted(sessions, key=lambda s: s.id):
             out = p4r.Entity()
             cs = out.packet_replication_engine_entry.clone_session_entry

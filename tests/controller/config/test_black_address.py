@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from config_sample import LAB_PSK, NO_NEIGHBORS
 
 from controller.app.cli import missing_black, peer_blacks
 from controller.cli import main
@@ -26,21 +27,7 @@ from controller.lab.topology import load_topology
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[3]
 ip = ipaddress.ip_address
-LAB_PSK = "lab-psk-do-not-use-0123456789"
-BASE: dict[str, Any] = {
-    "node": {"name": "cpe9", "role": "cpe", "as": 65000, "router_id": "192.0.2.9"},
-    "loopbacks": {"black": "198.51.100.9", "red": "10.255.0.9"},
-    "switch": {
-        "ports": [
-            {"port": 1, "name": "blue0", "role": "red", "vrf": "blue", "address": "10.1.0.1/24"},
-            {"port": 3, "name": "wan0", "role": "black", "address": "203.0.113.2/30"},
-            {"port": 255, "role": "cpu"},
-            {"port": 254, "role": "crypto"},
-        ]
-    },
-    "vrfs": [{"name": "blue", "rd": "65000:1", "import": ["65000:1"], "export": ["65000:1"]}],
-    "ike": {"auth": {"psk": LAB_PSK}},
-}
+BASE = NO_NEIGHBORS
 
 
 def line_of(data: dict[str, Any], needle: str) -> int:

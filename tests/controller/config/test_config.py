@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from config_sample import LAB_PSK, NO_NEIGHBORS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,22 +21,10 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[3]
 # Daemon configurations; lab-*.yml files are lab topologies (controller/lab), not daemon configs.
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.yml") if not p.name.startswith("lab-"))
-LAB_PSK = "lab-psk-do-not-use-0123456789"
 
 BASE: dict[str, Any] = {
-    "node": {"name": "cpe9", "role": "cpe", "as": 65000, "router_id": "192.0.2.9"},
-    "loopbacks": {"black": "198.51.100.9", "red": "10.255.0.9"},
-    "switch": {
-        "ports": [
-            {"port": 1, "name": "blue0", "role": "red", "vrf": "blue", "address": "10.1.0.1/24"},
-            {"port": 3, "name": "wan0", "role": "black", "address": "203.0.113.2/30"},
-            {"port": 255, "role": "cpu"},
-            {"port": 254, "role": "crypto"},
-        ]
-    },
-    "vrfs": [{"name": "blue", "rd": "65000:1", "import": ["65000:1"], "export": ["65000:1"]}],
+    **NO_NEIGHBORS,
     "bgp": {"neighbors": [{"address": "10.255.0.1", "as": 65000, "type": "red"}]},
-    "ike": {"auth": {"psk": LAB_PSK}},
 }
 
 
