@@ -129,6 +129,9 @@ def start_target(workdir: Path) -> RunningTarget:
 
 
 def _start_bmv2(grpc_address: str, nn_address: str, log_path: Path) -> RunningTarget:
+    missing = bmv2.missing_tools()  # every missing tool in the skip reason, not the first
+    if missing:
+        raise TargetUnavailable(f"SL3VPN_TARGET=bmv2 but {'; '.join(missing)}")
     p4info, config = _bmv2_artifacts()
     opts = bmv2.SwitchOptions(
         grpc_address=grpc_address, device_id=DEVICE_ID, cpu_port=CPU_PORT, packet_in=nn_address

@@ -5,8 +5,8 @@ Start-up order (each step needs the one before):
 1. namespace: ``lo`` up with the black and red loopbacks (the BGP and IKE
    sockets bind to them);
 2. the crypto-port veth and the ESP engine process (adopted with its SAs if a
-   previous daemon left it running, ``enginelink.py``); p4sim as a child (or a P4Runtime
-   target by address); arbitration as primary; pipeline pushed unless the
+   previous daemon left it running, ``enginelink.py``); p4sim or BMv2 as a child
+   (or a P4Runtime target by address); arbitration as primary; pipeline pushed unless the
    switch already runs ours (cookie), then the first reconciliation;
 3. hostif: a TAP per black port (the kernel carries ARP/ND, IKE, BGP), the
    userspace responder on red ports; packet-in/out bridged;
