@@ -1,7 +1,8 @@
+#!/usr/bin/env python3
 """Lab bring-up and tear-down time (root).
 
-    sudo .venv/bin/python benchmarks/lab_bringup.py [--topology FILE] [--runs 5] [--daemons]
-                                                    [--target p4sim|bmv2]
+    sudo benchmarks/lab_bringup.py [--topology FILE] [--runs 5] [--daemons]
+                                   [--target p4sim|bmv2]
 
 Each run: `lab up` (namespaces, veths, underlay routes, configuration
 generation and checks; then either one static C-PE data plane per site, up
@@ -16,6 +17,9 @@ Figures depend on this machine and its load; nothing here is asserted.
 
 from __future__ import annotations
 
+import _venv  # noqa: F401  (first: re-runs this under the checkout's .venv Python)
+
+# isort: split
 import argparse
 import os
 import statistics
@@ -58,7 +62,10 @@ def main() -> int:
         help="run sl3vpn cpe/rr (up = every BGP session, SA and VPN route in place)",
     )
     ap.add_argument("--target", choices=("p4sim", "bmv2"), default="p4sim")
+    ap.add_argument("--smoke", action="store_true", help="one run: checks that it runs")
     args = ap.parse_args()
+    if args.smoke:
+        args.runs = 1
     if os.geteuid() != 0:
         raise SystemExit("lab_bringup: needs root (network namespaces)")
     os.environ.setdefault("SL3VPN_LAB_RUN", tempfile.mkdtemp(prefix="sl3vpn-bench-"))
