@@ -170,14 +170,7 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
                 ar.annotations.append("@tableonly")
         if t.const_default:
             tm.const_default_action_id = ids.get(ACTION, t.default_action[0])
-        # Current p4c records every table's initial default action (and its arguments
-        # as canonical bytestrings).
-        dact, dargs = t.default_action
-        tm.initial_default_action.action_id = ids.get(ACTION, dact)
-        for i, v in enumerate(dargs, 1):
-            tm.initial_default_action.arguments.add(
-                param_id=i, value=v.to_bytes(max(1, (v.bit_length() + 7) // 8), "big")
-            )
+        # No initial_default_action: p4c 1.2.4.8 (the reference) does not write it.
         for res in (t.direct_counter, t.direct_meter):
             if res:
                 kind = g.externs[res].kind
@@ -252,7 +245,22 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
             for fname, ft in st.fields.items():
                 mem = ts.members.add(name=fname)
                 mem.type_spec.bitstring.bit.bitwidth = T.width_of(ft) if ft != T.ERROR else 32
+    if _writes_type_info(g, info):
+        info.type_info.SetInParent()
     return info, ids
+
+
+def _writes_type_info(g: Generated, info: Any) -> bool:
+    """Whether p4c writes ``type_info`` (maybe empty): it creates it on the first type it
+    converts: a table's keys, an action parameter, an extern instance, an extern
+    function called from a control, a controller header field."""
+    return bool(
+        info.tables
+        or any(a.params for a in info.actions)
+        or any(e.kind != "value_set" for e in g.externs.values())
+        or g.control_extern_calls
+        or any(m.metadata for m in info.controller_packet_metadata)
+    )
 
 
 def _value_set_match(

@@ -32,6 +32,7 @@ class Generated:
     action_tables: list[tuple[str, TableInfo]] = field(default_factory=list)
     meta_keys: list[str] = field(default_factory=list)
     header_type: T.P4Type | None = None
+    control_extern_calls: int = 0
 
 
 class Gen(ParserGen):
@@ -51,6 +52,7 @@ class Gen(ParserGen):
         self._action_tables: list[tuple[str, TableInfo]] = []
         self._action_decls: dict[str, A.ActionDecl] = {}
         self.digest_types = {}
+        self.control_extern_calls = 0
         self.root_scope = Scope(None, "")
 
     def main_blocks(self) -> list[A.ParserDecl | A.ControlDecl]:
@@ -167,6 +169,7 @@ class Gen(ParserGen):
             self._action_tables,
             [p for p, _ in leaves(mt, "meta")],
             ht,
+            self.control_extern_calls,
         )
 
     def collect_field_lists(self, t: T.StructT, path: str, out: dict[int, list[str]]) -> None:
