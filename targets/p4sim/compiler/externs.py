@@ -182,7 +182,7 @@ class ExternGen(TableGen):
 
     def extern_function(self, name: str, e: A.Call, sc: Scope) -> Val:
         em, args, loc = self.em, e.args, e.loc
-        if not sc.in_parser:
+        if not sc.in_parser and not self.dead:
             self.control_extern_calls += 1
 
         def arg(i: int, want: T.P4Type | None = None) -> Val:

@@ -60,3 +60,36 @@ def test_no_initial_default_action(tmp_path: Path) -> None:
     )
     (table,) = p4info(tmp_path, decls, "t.apply();").tables
     assert not table.HasField("initial_default_action")
+
+
+TABLE = (
+    "action set(bit<8> v) { h.h.b = v; }"
+    "action other() { h.h.b = 1; }"
+    "table t { key = { h.h.a: exact; } actions = { set; } }"
+)
+
+
+@pytest.mark.parametrize(
+    ("apply", "tables", "actions"),
+    [
+        ("t.apply();", ["I.t"], ["I.set", "NoAction"]),
+        ("", [], []),  # declared, never applied
+        ("if (false) { t.apply(); other(); }", [], []),  # folded away
+        ("if (true) { } else { t.apply(); }", [], []),
+        ("h.h.b = true ? 8w1 : (t.apply().hit ? 8w2 : 8w3);", [], []),
+        ("other();", [], ["I.other"]),  # called directly from apply
+        ("if (h.h.a == 1) { other(); }", [], ["I.other"]),
+    ],
+)
+def test_dead_tables_and_direct_action_calls(
+    tmp_path: Path, apply: str, tables: list[str], actions: list[str]
+) -> None:
+    info = p4info(tmp_path, TABLE, apply)
+    assert sorted(t.preamble.name for t in info.tables) == tables
+    assert sorted(a.preamble.name for a in info.actions) == actions
+
+
+def test_action_direct_call_drops_directional_params(tmp_path: Path) -> None:
+    decls = "action inc(inout bit<8> x, bit<8> by) { x = x + by; }"
+    (action,) = p4info(tmp_path, decls, "inc(h.h.b, 2);").actions
+    assert [p.name for p in action.params] == ["by"]
