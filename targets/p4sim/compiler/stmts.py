@@ -28,29 +28,6 @@ def qualify(prefix: str, d: A.Decl) -> str:
     return f"{prefix}.{n}" if prefix else n
 
 
-def unparse(e: A.Expr) -> str:
-    """Source text of a key expression as p4c writes it into P4Info."""
-    if isinstance(e, A.Name):
-        return e.name
-    if isinstance(e, A.Member):
-        return f"{unparse(e.expr)}.{e.name}"
-    if isinstance(e, A.Index):
-        return f"{unparse(e.expr)}[{unparse(e.index)}]"
-    if isinstance(e, A.IntLit):
-        return str(e.value)
-    if isinstance(e, A.Slice):
-        return f"{unparse(e.expr)}[{unparse(e.hi)}:{unparse(e.lo)}]"
-    if isinstance(e, A.Call) and isinstance(e.func, A.Member) and e.func.name == "isValid":
-        return f"{unparse(e.func.expr)}.$valid$"
-    if isinstance(e, A.Call):
-        return f"{unparse(e.func)}()"
-    if isinstance(e, A.Binary):
-        return f"{unparse(e.left)} {e.op} {unparse(e.right)}"
-    if isinstance(e, A.Cast):
-        return unparse(e.expr)
-    return "key"
-
-
 class StmtGen(ExprGen):
     """Generates Python source for statements; mixes in with the extern generator."""
 

@@ -93,3 +93,13 @@ def test_action_direct_call_drops_directional_params(tmp_path: Path) -> None:
     decls = "action inc(inout bit<8> x, bit<8> by) { x = x + by; }"
     (action,) = p4info(tmp_path, decls, "inc(h.h.b, 2);").actions
     assert [p.name for p in action.params] == ["by"]
+
+
+def test_key_names_as_p4c_builds_them(tmp_path: Path) -> None:
+    decls = (
+        "table t { key = { h.h.a & 0x0f: ternary; h.h.b[3:0]: exact; h.h.isValid(): exact;"
+        ' h.h.a + 1: exact @name("sum"); } actions = { NoAction; } }'
+    )
+    (table,) = p4info(tmp_path, decls, "t.apply();").tables
+    names = [m.name for m in table.match_fields]
+    assert names == ["h.h.a & 0xf", "h.h.b[3:0]", "h.h.$valid$", "sum"]
