@@ -266,12 +266,17 @@ class TableGen(StmtGen):
         av, _info = entry
         decl = av.obj[0]
         dirless = [p for p in decl.params if not p.direction]
-        if len(ref.args) != len(dirless):
+        args = list(ref.args)
+        if len(args) == len(decl.params) != len(dirless):
+            # Written in full, as P4 wants it: the directional arguments repeat the
+            # actions list's (already bound there); the others are the values.
+            args = [a for p, a in zip(decl.params, args, strict=True) if not p.direction]
+        if len(args) != len(dirless):
             raise self.err(
                 ref.loc, f"action {ref.name} needs {len(dirless)} arguments, got {len(ref.args)}"
             )
         out = []
-        for p, a in zip(dirless, ref.args, strict=True):
+        for p, a in zip(dirless, args, strict=True):
             pt = self.env.resolve(p.type)
             v = self.coerce(self.expr(a, sc, pt), pt, a.loc)
             if not v.is_const:
