@@ -170,14 +170,9 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
                 ar.annotations.append("@tableonly")
         if t.const_default:
             tm.const_default_action_id = ids.get(ACTION, t.default_action[0])
-        # Current p4c records every table's initial default action (and its arguments
-        # as canonical bytestrings).
-        dact, dargs = t.default_action
-        tm.initial_default_action.action_id = ids.get(ACTION, dact)
-        for i, v in enumerate(dargs, 1):
-            tm.initial_default_action.arguments.add(
-                param_id=i, value=v.to_bytes(max(1, (v.bit_length() + 7) // 8), "big")
-            )
+        # No initial_default_action: p4c 1.2.4.8 (the reference built for BMv2 here)
+        # does not write it, and its p4info.proto predates the field. The runtime
+        # takes table defaults from the compiled program, not from this message.
         for res in (t.direct_counter, t.direct_meter):
             if res:
                 kind = g.externs[res].kind
