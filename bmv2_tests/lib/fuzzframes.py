@@ -119,3 +119,30 @@ def is_esp(frame: bytes) -> bool:
     if nxt == 50:
         return True
     return nxt == 17 and isinstance(ip.payload, UDP) and ip.payload.dport == 4500
+
+
+def crypto_seeds(sa_indexes: list[int]) -> list[bytes]:
+    """Frames as the engine might send them back: every op and result, known and unknown SAs."""
+    from controller.ipsec import crypto_port as cp
+
+    inner = black_seeds()[:2] + red_seeds()[:2]
+    out = []
+    for i, sa in enumerate([0, *sa_indexes, 999]):
+        for op in (cp.Op.ENCRYPT, cp.Op.DECRYPT):
+            result = cp.Result.OK if i % 2 == 0 else list(cp.Result)[i % len(cp.Result)]
+            hdr = cp.CryptoHeader(op=op, sa_index=sa, result=result, ingress_port=BLACK)
+            out.append(cp.frame(hdr, inner[i % len(inner)]))
+    return out
+
+
+def cpu_seeds() -> list[bytes]:
+    """Frames the controller sends: BGP between loopbacks (the SPD path), IKE, replies."""
+    out = []
+    for f in FAMS:
+        v = f.version
+        out.append(on_black(bgp_segment(v, f.our_loopback, f.peer_loopback)))
+        ike = udp_datagram(v, f.our_black_if, f.peer_loopback, 500, 500, b"i" * 28)
+        out.append(on_black(ike))
+        echo = icmp_echo(v, f.our_red_addr, f.tenant_host1)
+        out.append(eth(router_mac(RED_A1), host_mac(RED_A1), echo))
+    return out

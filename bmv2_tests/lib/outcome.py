@@ -73,11 +73,15 @@ class Outcome:
         return "\n".join(lines) or "  nothing"
 
 
-def _deltas(now: dict[int, int], before: dict[int, int], names: dict[int, str]) -> dict[str, int]:
+def _deltas(
+    now: dict[int, tuple[int, int]], before: dict[int, tuple[int, int]], names: dict[int, str]
+) -> dict[str, int]:
+    """Packets counted since ``before``, by reason name."""
     out = {}
-    for index, value in now.items():
-        if value != before.get(index, 0):
-            out[names.get(index, str(index))] = value - before.get(index, 0)
+    for index, (packets, _) in now.items():
+        was = before.get(index, (0, 0))[0]
+        if packets != was:
+            out[names.get(index, str(index))] = packets - was
     return out
 
 
@@ -90,7 +94,7 @@ class Prober:
         self.timeout = timeout
         self._counters = self._read_counters()
 
-    def _read_counters(self) -> dict[str, dict[int, int]]:
+    def _read_counters(self) -> dict[str, dict[int, tuple[int, int]]]:
         return self.cpe.sw.counter_cells("drop_counter", "punt_counter")
 
     def _engine_marks(self) -> tuple[int, int]:
