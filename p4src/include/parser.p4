@@ -4,25 +4,11 @@
 #ifndef SL3VPN_PARSER_P4
 #define SL3VPN_PARSER_P4
 
-parser CpeParser(packet_in packet,
-                 out headers_t hdr,
-                 inout local_metadata_t meta,
-                 inout standard_metadata_t std) {
+// Everything from the Ethernet header on, the same on every architecture: the
+// v1model parser below and the TNA ingress parser (tna/parser.p4) call it
+// after their own architecture-specific start.
+parser CpeFrameParser(packet_in packet, inout headers_t hdr) {
     state start {
-        transition select(std.ingress_port) {
-            CPU_PORT: parse_packet_out;
-            CRYPTO_PORT: parse_crypto;
-            default: parse_ethernet;
-        }
-    }
-
-    state parse_packet_out {
-        packet.extract(hdr.packet_out);
-        transition parse_ethernet;
-    }
-
-    state parse_crypto {
-        packet.extract(hdr.crypto);
         transition parse_ethernet;
     }
 
@@ -130,6 +116,36 @@ parser CpeParser(packet_in packet,
 
     state parse_esp {
         packet.extract(hdr.esp);
+        transition accept;
+    }
+}
+
+parser CpeParser(packet_in packet,
+                 out headers_t hdr,
+                 inout local_metadata_t meta,
+                 inout standard_metadata_t std) {
+    CpeFrameParser() frame_parser;
+
+    state start {
+        transition select(std.ingress_port) {
+            CPU_PORT: parse_packet_out;
+            CRYPTO_PORT: parse_crypto;
+            default: parse_frame;
+        }
+    }
+
+    state parse_packet_out {
+        packet.extract(hdr.packet_out);
+        transition parse_frame;
+    }
+
+    state parse_crypto {
+        packet.extract(hdr.crypto);
+        transition parse_frame;
+    }
+
+    state parse_frame {
+        frame_parser.apply(packet, hdr);
         transition accept;
     }
 }
