@@ -12,9 +12,9 @@ control CryptoReturn(inout headers_t hdr,
                      inout local_metadata_t meta,
                      inout standard_metadata_t std) {
     @id(COUNTER_SA_TX)
-    counter(MAX_SAS, CounterType.packets_and_bytes) sa_tx_counter;
+    PACKET_BYTE_COUNTER(MAX_SAS) sa_tx_counter;
     @id(COUNTER_SA_RX)
-    counter(MAX_SAS, CounterType.packets_and_bytes) sa_rx_counter;
+    PACKET_BYTE_COUNTER(MAX_SAS) sa_rx_counter;
 
     @id(ACTION_INBOUND_SA_OK)
     action inbound_sa_ok(tunnel_id_t tunnel_id) {
