@@ -1,7 +1,8 @@
+#!/usr/bin/env python3
 """The C-PE program on p4sim and on BMv2, same run: packets/s over veth and P4Runtime writes/s.
 
-    sudo .venv/bin/python benchmarks/cpe_targets.py [--seconds 3] [--rate PPS]
-                                                    [--targets p4sim,bmv2]
+    sudo benchmarks/cpe_targets.py [--seconds 3] [--rate PPS] [--targets p4sim,bmv2]
+                                   [--entries 10000] [--smoke]
 
 In a throw-away network namespace each target in turn runs ``p4src/cpe.p4``
 on veth ports (red port 1, black port 5, the crypto port 254 wired to the
@@ -22,6 +23,9 @@ skips that target with a line saying so. Figures only, nothing asserted.
 
 from __future__ import annotations
 
+import _venv  # noqa: F401  (first: re-runs this under the checkout's .venv Python)
+
+# isort: split
 import argparse
 import os
 import subprocess
@@ -32,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cpe_launch import IFACES, Switch, start_engine, start_switch  # type: ignore[import-not-found]
+from _cpe_launch import IFACES, Switch, start_engine, start_switch  # type: ignore[import-not-found]
 from scapy.layers.l2 import Ether
 
 from bmv2_tests.lib.cpe import BLACK, BLACK_GW_MAC, RED_A1, V4, VRF_A, Cpe, host_mac, router_mac
@@ -41,7 +45,7 @@ from controller.p4rt import TableEntry
 
 LABEL = 100
 MARK = b"CPEBENCH"
-ENTRIES, BATCH = 10_000, 1_000
+BATCH = 1_000
 
 
 def tenant(size: int, src: str, dst: str, ttl: int = 64) -> object:
@@ -122,7 +126,7 @@ def report(kind: str, case: str, sent: int, got: int, seconds: float) -> None:
     )
 
 
-def writes(sw: Switch, cpe: Cpe) -> None:
+def writes(sw: Switch, cpe: Cpe, entries_n: int) -> None:
     """10,000 LPM routes in writes of 1,000: insert, then delete."""
     nh = 1  # set_up_vrf_a's first next hop (RED_A1)
     entries = [
@@ -132,22 +136,22 @@ def writes(sw: Switch, cpe: Cpe) -> None:
             "route_local",
             {"nexthop_id": nh},
         )
-        for i in range(ENTRIES)
+        for i in range(entries_n)
     ]
-    batches = [entries[i : i + BATCH] for i in range(0, ENTRIES, BATCH)]
+    batches = [entries[i : i + BATCH] for i in range(0, entries_n, BATCH)]
     for verb, call in (("insert", cpe.sw.insert), ("delete", cpe.sw.delete)):
         start = time.perf_counter()
         for batch in batches:
             call(batch)
         elapsed = time.perf_counter() - start
         print(
-            f"{sw.kind:<6} P4Runtime {verb} {ENTRIES:,} entries in writes of {BATCH:,}:"
-            f" {ENTRIES / elapsed:9,.0f} entries/s ({elapsed:.2f} s)",
+            f"{sw.kind:<6} P4Runtime {verb} {entries_n:,} entries in writes of {BATCH:,}:"
+            f" {entries_n / elapsed:9,.0f} entries/s ({elapsed:.2f} s)",
             flush=True,
         )
 
 
-def inside(kinds: list[str], seconds: float, rate: float) -> int:
+def inside(kinds: list[str], seconds: float, rate: float, entries_n: int) -> int:
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)  # P4Runtime, engine socket
     for sw_if, peer_if in IFACES.values():
         veth = ["ip", "link", "add", sw_if, "type", "veth", "peer", "name", peer_if]
@@ -169,7 +173,7 @@ def inside(kinds: list[str], seconds: float, rate: float) -> int:
                 cpe.set_up_vrf_a(V4)
                 cpe.set_up_black(V4)
                 traffic(sw, cpe, seconds, rate)
-                writes(sw, cpe)
+                writes(sw, cpe, entries_n)
             finally:
                 engine.stop()
                 sw.stop()
@@ -182,11 +186,15 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=0, help="offered pkt/s (0: as fast as possible)")
     ap.add_argument("--targets", default="p4sim,bmv2", help="comma-separated: p4sim, bmv2")
     ap.add_argument("--netns", default=f"cpebench-{os.getpid()}", help="namespace name")
+    ap.add_argument("--entries", type=int, default=10_000, help="P4Runtime entries written")
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes: checks that it runs")
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.smoke:
+        args.seconds, args.entries = 0.3, BATCH
     kinds = [k.strip() for k in args.targets.split(",") if k.strip()]
     if args.inside:
-        return inside(kinds, args.seconds, args.rate)
+        return inside(kinds, args.seconds, args.rate, args.entries)
     if os.geteuid() != 0:
         print("needs root (a network namespace with veth pairs)", file=sys.stderr)
         return 2
@@ -194,7 +202,7 @@ def main() -> int:
     try:
         argv = ["ip", "netns", "exec", args.netns, sys.executable, __file__, "--inside"]
         argv += ["--seconds", str(args.seconds), "--rate", str(args.rate)]
-        argv += ["--targets", ",".join(kinds)]
+        argv += ["--targets", ",".join(kinds), "--entries", str(args.entries)]
         return subprocess.run(argv, check=False).returncode
     finally:
         subprocess.run(["ip", "netns", "del", args.netns], check=False)

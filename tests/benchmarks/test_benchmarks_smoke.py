@@ -18,7 +18,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BENCHMARKS = sorted(p.name for p in (REPO / "benchmarks").glob("*.py") if p.name[0] != "_")
-NEEDS_ROOT = {"engine_process.py", "lab_bringup.py", "p4sim_ports.py"}
+NEEDS_ROOT = {"cpe_targets.py", "engine_process.py", "lab_bringup.py", "p4sim_ports.py"}
 ROOT = os.geteuid() == 0
 CHARON = Path("/usr/lib/ipsec/charon")
 # benchmark -> (line that shows its real-peer half ran, whether that peer is here)
