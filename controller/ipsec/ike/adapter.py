@@ -19,6 +19,10 @@ from controller.ipsec.ike.sa import Addr, IkeSa
 
 NON_ESP_MARKER = bytes(4)
 NAT_T_PORT = 4500
+# After activity the next deadline is looked for once this much later, not per datagram:
+# the scan visits every SA, and a burst of set-ups would otherwise repeat it for each
+# message. IKE timers (retransmits, DPD, lifetimes) are far coarser than this.
+TIMER_SLACK = 0.01
 
 
 def _same(proto: _Proto) -> _Proto:
@@ -158,3 +162,5 @@ class IkeService:
                 except Exception as exc:  # keep the timers running whatever happened
                     self.daemon.log(f"IKE: internal error in timers: {exc!r}")
                 self._flush()
+            else:
+                await asyncio.sleep(TIMER_SLACK)
