@@ -200,6 +200,11 @@ class EspEngine:
         except PacketError as exc:
             return self._refuse(frame, Result.MALFORMED, str(exc))
 
+    def process_many(self, frames: list[bytes]) -> list[bytes]:
+        """Answers to frames read together (e.g. all a port had queued), in order."""
+        process = self.process
+        return [process(frame) for frame in frames]
+
     def _encrypt(self, frame: bytes) -> bytes:
         index = frame[2] << 8 | frame[3]
         sa = self._outbound.get(self._alias.get(index, index) if self._alias else index)
