@@ -212,7 +212,7 @@ class EspEngine:
         if sa is None or sa.retired:
             raise Reject(Result.NO_SA, f"no outbound SA {index}")
         self._sa = sa
-        now = self._lifetimes(sa)
+        now = self._lifetimes(sa) if sa.timed or sa.hard_reason is not None else 0.0
         if sa.fast and fastpath.plain_ipv4(frame):
             out = fastpath.encrypt(sa, frame)
             events = sa.account((frame[24] << 8 | frame[25]) - 20, now)
@@ -280,7 +280,7 @@ class EspEngine:
         encap = p.udp_encap
         if (encap is None) != (dport == 0) or (encap is not None and dport != encap.local_port):
             raise Reject(Result.MALFORMED, f"SPI 0x{spi:08x}: UDP encapsulation mismatch")
-        now = self._lifetimes(sa)
+        now = self._lifetimes(sa) if sa.timed or sa.hard_reason is not None else 0.0
         next_header, data = sa.decrypt(esp)
         if next_header == _NO_NEXT_HEADER:  # RFC 4303 2.6: a TFC dummy packet, to be dropped
             raise Reject(Result.MALFORMED, "dummy packet (next header 59) discarded")
@@ -302,7 +302,7 @@ class EspEngine:
 
     def _decrypt_fast(self, sa: SaState, frame: bytes) -> bytes:
         self._sa = sa
-        now = self._lifetimes(sa)
+        now = self._lifetimes(sa) if sa.timed or sa.hard_reason is not None else 0.0
         out = fastpath.decrypt(sa, frame)
         events = sa.account(len(out) - fastpath.ESP, now)
         if events:
@@ -318,7 +318,10 @@ class EspEngine:
         return state
 
     def _lifetimes(self, sa: SaState) -> float:
-        """Fire the SA's due time expiries; Reject if it is hard-expired. The time, or 0."""
+        """Fire the SA's due time expiries; Reject if it is hard-expired. The time, or 0.
+
+        Callers skip the call when the SA has neither time limits nor a hard expiry.
+        """
         now = 0.0
         if sa.timed:
             now = self._clock()
