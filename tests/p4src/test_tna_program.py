@@ -11,7 +11,7 @@ from targets.p4sim.frontend.parser import parse
 from targets.p4sim.frontend.preprocess import preprocess
 
 P4SRC = Path(__file__).resolve().parents[2] / "p4src"
-TNA = P4SRC / "tna" / "cpe_tna.p4"
+TNA = P4SRC / "cpe_tna.p4"
 pytestmark = pytest.mark.unit
 
 

@@ -23,7 +23,7 @@ from targets.tofino.compiler import (
 )
 
 REPO = Path(__file__).resolve().parents[3]
-TNA_PROGRAM = REPO / "p4src" / "tna" / "cpe_tna.p4"
+TNA_PROGRAM = REPO / "p4src" / "cpe_tna.p4"
 V1MODEL_PROGRAM = REPO / "p4src" / "cpe.p4"
 TOFINO1_STAGES = 12
 
