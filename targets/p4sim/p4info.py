@@ -123,7 +123,7 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
     """P4Info message for a generated program, and the id allocator used."""
     ids = ids or IdAllocator()
     info = p4i.P4Info()
-    info.pkg_info.arch = "v1model"
+    info.pkg_info.arch = g.arch
     # Reserve @id values first so hashed ids avoid them.
     for a in g.actions.values():
         ids.reserve(ACTION, a.fq, a.annotations)

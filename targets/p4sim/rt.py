@@ -72,7 +72,14 @@ def direct_meter_executor(
     return run
 
 
+def ones_add(a: int, b: int) -> int:
+    """16-bit ones'-complement addition (end-around carry)."""
+    s = a + b
+    return (s & 0xFFFF) + (s >> 16)
+
+
 HELPERS: dict[str, Any] = {
+    "_ones_add": ones_add,
     "_Exit": Exit,
     "_AC": ActionCall,
     "_PErr": ParserError,
