@@ -20,7 +20,6 @@
 #include "include/ids.p4"
 #include "include/headers.p4"
 #include "tna/v1model_compat.p4"
-#include "include/frame_parser.p4"
 #include "tna/parser.p4"
 #include "include/port_classify.p4"
 #include "include/red_classify.p4"
