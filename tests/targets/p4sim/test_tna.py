@@ -157,3 +157,60 @@ def test_intrinsic_header_packing_is_msb_first() -> None:
     assert pack_header(layout, {"ingress_port": 0x1FF, "ingress_mac_tstamp": 1}) == bytes.fromhex(
         "01ff000000000001"
     )
+
+
+FEATURES = Path(__file__).resolve().parent / "programs" / "tna_features.p4"
+
+
+def _frame(what: int, ip: object | None = None) -> bytes:
+    eth = Ether(dst=f"02:00:00:00:00:{what:02x}", src="02:00:00:00:00:09")
+    return bytes(eth / ip) if ip is not None else bytes(eth / Raw(b"\x00" * 46))
+
+
+@pytest.fixture(scope="module")
+def features() -> Program:
+    return load(FEATURES)
+
+
+def test_traffic_manager_requests(features: Program) -> None:
+    from targets.p4sim.state.pre import Replica
+
+    sw = TnaSwitch(features)
+    sw.state.pre.insert_group(5, [Replica(6, 1), Replica(7, 2)])
+    bypass = sw.process(1, _frame(1))
+    assert bypass == [(2, _frame(1))]  # egress skipped: source MAC untouched
+    assert sw.process(1, _frame(3)) == []  # egress drop_ctl
+    assert sw.process(1, _frame(9)) == []  # ingress drop_ctl
+    ((port, seen),) = sw.process(1, _frame(4))
+    length = len(_frame(4))
+    assert (port, seen[6:12]) == (4, ((4 << 32) | length).to_bytes(6, "big"))
+    replicas = sw.process(1, _frame(2))
+    assert [(p, f[6:12]) for p, f in replicas] == [
+        (6, ((6 << 32) | (1 << 16) | length).to_bytes(6, "big")),
+        (7, ((7 << 32) | (2 << 16) | length).to_bytes(6, "big")),
+    ]
+
+
+def test_parser_checksum_verify_and_counter_adjust(features: Program) -> None:
+    sw = TnaSwitch(features)
+    good = _frame(4, IP(src="10.0.0.1", dst="10.0.0.2") / b"x")
+    bad = bytearray(good)
+    bad[14 + 10] ^= 0xFF  # corrupt the IPv4 header checksum
+    assert [p for p, _ in sw.process(1, good)] == [4]
+    assert sw.process(1, bytes(bad)) == []
+    rx = sw.state.counters["Ig.rx"]
+    assert (rx.packets[1], rx.bytes[1]) == (2, 2 * (len(good) + 4))  # adjust_byte_count 4
+
+
+def test_switch_rejects_what_it_cannot_run(tmp_path: Path) -> None:
+    from targets.p4sim.frontend.errors import CompileError
+
+    src = FEATURES.read_text().replace(
+        "Counter<bit<64>, bit<9>>(512, CounterType_t.PACKETS_AND_BYTES) rx;",
+        "Counter<bit<64>, bit<9>>(512, CounterType_t.PACKETS_AND_BYTES) rx;\n"
+        "    Hash<bit<16>>(HashAlgorithm_t.CRC16) h;",
+    )
+    prog = tmp_path / "hash.p4"
+    prog.write_text(src)
+    with pytest.raises(CompileError, match="Hash"):
+        load(prog)
