@@ -110,6 +110,7 @@ def _names(info: p4i.P4Info) -> dict[str, object]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # bf-p4c may take many minutes on a small machine
 def test_tna_program_compiles_for_tofino_with_the_v1model_names(tmp_path: Path) -> None:
     tool = find_compiler()
     if tool is None:
