@@ -95,7 +95,7 @@ def _struct(gen: Gen, p: A.Param, what: str) -> T.StructT:
 
 
 def generate_tna(gen: Gen, main: A.Instance) -> Generated:
-
+    """Generate a TNA program whose ``main`` is ``Switch(pipe)``, ``pipe`` a named Pipeline."""
     blocks = pipeline_blocks(gen, main)
     ig_parser, eg_parser = blocks[0], blocks[3]
     for prs, what in ((ig_parser, "ingress"), (eg_parser, "egress")):
