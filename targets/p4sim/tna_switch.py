@@ -10,9 +10,9 @@ Per packet, as the TNA documentation describes a Tofino pipe:
 
 What is modelled so far: the packet flow above, intrinsic metadata
 (ingress_port, ucast_egress_port, bypass_egress, mcast_grp_a, drop_ctl,
-egress_port, egress_rid, pkt_length), `exit`, Counter and Checksum. Not yet:
-mirror, resubmit, digest, recirculation ports, Hash, Register/RegisterAction,
-Meter, Lpf, Wred (the program's compile fails on the externs it cannot run).
+egress_port, egress_rid, pkt_length), `exit`, Counter, Checksum and Hash.
+Not yet: mirror, resubmit, digest, recirculation ports, Register/RegisterAction,
+Meter, Lpf, Wred (a program using one fails to compile, naming it).
 """
 
 from __future__ import annotations

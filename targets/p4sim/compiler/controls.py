@@ -34,6 +34,7 @@ METHOD_ARITY: dict[tuple[str, str], tuple[int, int]] = {
     ("tna_checksum", "verify"): (0, 0),
     ("tna_checksum", "get"): (0, 0),
     ("tna_checksum", "update"): (1, 2),
+    ("tna_hash", "get"): (1, 1),
 }
 
 

@@ -27,6 +27,7 @@ EXTERN_KINDS = {
     # parser/deparser ones'-complement unit (not a P4Runtime object).
     "Counter",
     "Checksum",
+    "Hash",
 }
 
 
@@ -68,6 +69,16 @@ class ExternGen(TableGen):
                 info.index_width = self.width(targs[1], d.loc)
         elif tname == "Checksum":
             info.kind = "tna_checksum"
+        elif tname == "Hash":
+            from targets.p4sim.tna_hashes import SUPPORTED
+
+            if len(args) != 1 or len(targs) != 1:
+                raise self.err(d.loc, "p4sim models Hash<W>(algorithm), not CRCPolynomial hashes")
+            info.kind = "tna_hash"
+            info.unit = self.enum_member_name(args[0], d.loc, "HashAlgorithm_t")
+            info.width = self.width(targs[0], d.loc)
+            if info.unit not in SUPPORTED:
+                raise self.err(d.loc, f"p4sim does not model Hash algorithm {info.unit} yet")
         elif tname in ("counter", "meter"):
             if len(args) != 2 or not args[0].is_const:
                 raise self.err(d.loc, f"{tname} needs (size, type) arguments")
@@ -102,7 +113,7 @@ class ExternGen(TableGen):
                 info.index_width = self.width(targs[1], d.loc)
         info.gname = self.fresh("X")
         self.G[info.gname] = None  # filled in with the run-time object later
-        if tname not in ("Checksum16", "Checksum"):
+        if tname not in ("Checksum16", "Checksum", "Hash"):
             self.externs[fq] = info
         return Val(T.ObjT("extern", tname), kind="inst", obj=info)
 
@@ -171,6 +182,11 @@ class ExternGen(TableGen):
             em(f"{g}.count({idx.src}, {plen})")
         elif k == "tna_checksum":
             return self.tna_checksum_method(info, name, e, sc)
+        elif k == "tna_hash" and name == "get":
+            pv, nb = self.packed_src(self.expr(args[0], sc), e.loc)
+            if nb % 8 and info.unit.startswith("CRC"):
+                raise self.err(e.loc, f"p4sim hashes whole bytes only; the data is {nb} bits")
+            return Val(T.BitsT(info.width), f"_tna_hash({info.unit!r}, {pv}, {nb}, {info.width})")
         elif k == "direct_counter" and name == "count":
             pass  # counted on table hit, as BMv2 does
         elif k == "meter" and name == "execute_meter":

@@ -202,15 +202,47 @@ def test_parser_checksum_verify_and_counter_adjust(features: Program) -> None:
     assert (rx.packets[1], rx.bytes[1]) == (2, 2 * (len(good) + 4))  # adjust_byte_count 4
 
 
-def test_switch_rejects_what_it_cannot_run(tmp_path: Path) -> None:
+def test_hash_low_bits_of_the_standard_crcs(features: Program) -> None:
+    import zlib
+
+    from targets.p4sim.hashes import crc16
+
+    sw = TnaSwitch(features)
+    frame = _frame(5)
+    ((port, out),) = sw.process(1, frame)
+    dst = frame[:6]
+    want = (zlib.crc32(dst) & 0xFFFF) << 32 | (crc16(dst) & 0xFF) << 24
+    want |= int.from_bytes(dst, "big") & 0xFFFFFF
+    assert (port, out[6:12]) == (5, want.to_bytes(6, "big"))
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "complaint"), [("XOR16", "algorithm XOR16"), ("CRC32, poly", "CRCPolynomial")]
+)
+def test_switch_rejects_hashes_it_cannot_run(
+    tmp_path: Path, algorithm: str, complaint: str
+) -> None:
     from targets.p4sim.frontend.errors import CompileError
 
     src = FEATURES.read_text().replace(
-        "Counter<bit<64>, bit<9>>(512, CounterType_t.PACKETS_AND_BYTES) rx;",
-        "Counter<bit<64>, bit<9>>(512, CounterType_t.PACKETS_AND_BYTES) rx;\n"
-        "    Hash<bit<16>>(HashAlgorithm_t.CRC16) h;",
+        "Hash<bit<16>>(HashAlgorithm_t.CRC32) crc32_low16;",
+        f"Hash<bit<16>>(HashAlgorithm_t.{algorithm}) crc32_low16;",
     )
+    if "poly" in algorithm:  # a Hash given its own CRCPolynomial
+        poly = "CRCPolynomial<bit<32>>(32w0x04C11DB7, true, false, false, 0, 0) poly;"
+        src = src.replace("    Hash<bit<16>>", f"    {poly}\n    Hash<bit<16>>", 1)
     prog = tmp_path / "hash.p4"
     prog.write_text(src)
-    with pytest.raises(CompileError, match="Hash"):
+    with pytest.raises(CompileError, match=complaint):
         load(prog)
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "check"),
+    [("CRC8", 0xF4), ("CRC16", 0xBB3D), ("CRC32", 0xCBF43926), ("CRC64", 0x6C40DF5F0B497347)],
+)
+def test_tna_crcs_give_the_catalogue_check_values(algorithm: str, check: int) -> None:
+    from targets.p4sim.tna_hashes import TNA_CRCS, crc
+
+    # The check value of a CRC is its result over the ASCII digits "123456789".
+    assert crc(b"123456789", *TNA_CRCS[algorithm]) == check

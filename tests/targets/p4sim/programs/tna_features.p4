@@ -3,6 +3,7 @@
 // saw into the frame, and the ingress parser verifies the IPv4 checksum.
 //   dst ..01: port 2, bypass_egress      dst ..02: multicast group 5
 //   dst ..03: port 3 (egress drops it)   dst ..04: port 4 (egress reports)
+//   dst ..05: port 5, bypass_egress, source MAC = hashes of the destination MAC
 //   anything else, or a bad IPv4 checksum: dropped in ingress
 
 #include <core.p4>
@@ -67,6 +68,9 @@ control Ig(inout headers_t hdr, inout meta_t meta,
            inout ingress_intrinsic_metadata_for_deparser_t ig_dprsr_md,
            inout ingress_intrinsic_metadata_for_tm_t ig_tm_md) {
     Counter<bit<64>, bit<9>>(512, CounterType_t.PACKETS_AND_BYTES) rx;
+    Hash<bit<16>>(HashAlgorithm_t.CRC32) crc32_low16;
+    Hash<bit<8>>(HashAlgorithm_t.CRC16) crc16_low8;
+    Hash<bit<24>>(HashAlgorithm_t.IDENTITY) identity24;
 
     apply {
         rx.count(ig_intr_md.ingress_port, 4);
@@ -82,6 +86,12 @@ control Ig(inout headers_t hdr, inout meta_t meta,
             ig_tm_md.ucast_egress_port = 3;
         } else if (what == 4) {
             ig_tm_md.ucast_egress_port = 4;
+        } else if (what == 5) {
+            ig_tm_md.ucast_egress_port = 5;
+            ig_tm_md.bypass_egress = 1;
+            hdr.ethernet.src_addr = (bit<48>) crc32_low16.get({hdr.ethernet.dst_addr}) << 32
+                | (bit<48>) crc16_low8.get({hdr.ethernet.dst_addr}) << 24
+                | (bit<48>) identity24.get({hdr.ethernet.dst_addr});
         } else {
             ig_dprsr_md.drop_ctl = 1;
         }
