@@ -34,6 +34,7 @@ from controller.bgp.path import (
     Tunnel,
 )
 from controller.bgp.propagate import Propagator
+from controller.bgp.refusals import Refusals
 from controller.bgp.resolve import Resolution, Resolver
 from controller.bgp.rib import Change, Rib
 from controller.bgp.spoofwatch import SpoofWatch
@@ -54,7 +55,8 @@ class SpeakerCore:
         self.red = Rib(lambda p: self.vpn.next_hop_cost(p))
         self.black = Rib()
         self.resolver = Resolver(self.red, self.black, cfg.mpls_in_ipsec_tunnel_type)
-        self.vpn = VpnView(self.resolver, self.counters, enabled=bool(cfg.vrfs))
+        self.refusals = Refusals(self.red)
+        self.vpn = VpnView(self.resolver, self.counters, bool(cfg.vrfs), self.refusals)
         self.spoof_watch = SpoofWatch(self.black)
         for lo in cfg.red_loopbacks:
             self.spoof_watch.add_red(lo.address)
@@ -133,7 +135,8 @@ class SpeakerCore:
             lo = self.cfg.red_loopback_for(vrf)
             assert lo is not None  # SpeakerConfig guarantees a red loopback when there are VRFs
             nh = lo.address
-        self._apply(self.red, [self.red.update(v.export_path(prefix, nh))])
+        path = v.export_path(prefix, nh, self.cfg.mpls_in_ipsec_tunnel_type)
+        self._apply(self.red, [self.red.update(path)])
         self.vpn.refresh(v, prefix)
         self._pump()
         return label

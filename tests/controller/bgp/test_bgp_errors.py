@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from controller.bgp import convert
-from controller.bgp.path import VPNV4, Attrs, Nlri
+from controller.bgp.path import VPNV4, Attrs, Nlri, Tunnel
 from controller.bgp.wire.attributes.base import PARTIAL, UnknownAttribute
 from controller.bgp.wire.attributes.ext_communities import ExtCommunity
 from controller.bgp.wire.nlri.rd import RouteDistinguisher
@@ -22,7 +22,12 @@ def _update(net, extra: tuple = (), drop: type | None = None) -> list:
     """A's view of B's route, rebuilt by hand with extra/missing attributes."""
     a = net.node(A)
     neg = a.sessions[ip(RR)].negotiated
-    attrs = Attrs(next_hop=ip("10.255.0.2"), local_pref=100, ext_communities=(RT,))
+    attrs = Attrs(
+        next_hop=ip("10.255.0.2"),
+        local_pref=100,
+        ext_communities=(RT,),
+        tunnels=(Tunnel(0xFFFE, ip("10.255.0.2")),),  # draft 2: VPN routes carry one
+    )
     (msg,) = convert.encode_updates([(Nlri(VPNV4, PREFIX, RD), attrs, (100,))], [], neg)
     kept = tuple(x for x in msg.attributes if drop is None or not isinstance(x, drop))
     return [Update(attributes=kept + extra)]
@@ -87,7 +92,12 @@ def test_malformed_mp_reach_resets_the_session(net) -> None:
 def test_unknown_optional_transitive_passes_with_partial_bit(net) -> None:
     odd = UnknownAttribute(code=99, value=b"xyz", flags=0xC0)
     a_neg = net.node(B).sessions[ip(RR)].negotiated
-    attrs = Attrs(next_hop=ip("10.255.0.1"), local_pref=100, ext_communities=(RT,))
+    attrs = Attrs(
+        next_hop=ip("10.255.0.1"),
+        local_pref=100,
+        ext_communities=(RT,),
+        tunnels=(Tunnel(0xFFFE, ip("10.255.0.1")),),
+    )
     (msg,) = convert.encode_updates(
         [
             (
