@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from controller.bgp import session as s
 from controller.bgp.adjribout import AdjRibOut, Sent
+from controller.bgp.claims import LoopbackClaims
 from controller.bgp.config import ConfigError, NeighborConfig, SpeakerConfig
 from controller.bgp.graceful import GracefulRestart
 from controller.bgp.inbound import Importer
@@ -52,10 +53,11 @@ class SpeakerCore:
         self.gr = GracefulRestart(cfg.graceful_restart, restarted)
         self.sessions: dict[IPAddress, s.Session] = {}
         self.counters: Counter[str] = Counter()
-        self.red = Rib(lambda p: self.vpn.next_hop_cost(p))
+        self.red = Rib(self._red_cost)
         self.black = Rib()
         self.resolver = Resolver(self.red, self.black, cfg.mpls_in_ipsec_tunnel_type)
         self.refusals = Refusals(self.red)
+        self.claims = LoopbackClaims(cfg, self.red, self.refusals, self._neighbor_config)
         self.vpn = VpnView(self.resolver, self.counters, bool(cfg.vrfs), self.refusals)
         self.spoof_watch = SpoofWatch(self.black)
         for lo in cfg.red_loopbacks:
@@ -87,6 +89,16 @@ class SpeakerCore:
         for n in cfg.neighbors:
             self.add_neighbor(n)
         self._originate_red_loopbacks()
+
+    def _red_cost(self, p: Path) -> int | None:
+        """Red RIB candidates: red loopback claims (draft 3.1), then VPN resolution (2, 4)."""
+        if not self.claims.usable(p):
+            return None
+        return self.vpn.next_hop_cost(p)
+
+    def _neighbor_config(self, peer: IPAddress) -> NeighborConfig | None:
+        sess = self.sessions.get(peer)
+        return None if sess is None else sess.neighbor
 
     # ---- configuration --------------------------------------------------------
 
