@@ -41,6 +41,8 @@ def speaker_config(cfg: Config) -> SpeakerConfig:
             hold_time=n.hold_time,
             local_address=lb.red if n.type == "red" else None,
             description=n.description,
+            originates=None if n.originates is None else tuple(n.originates),
+            endpoints=tuple(a for a in (n.black_address, *n.endpoints) if a is not None),
         )
         for n in cfg.bgp.neighbors
     )

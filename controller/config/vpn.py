@@ -106,6 +106,12 @@ class Neighbor(Strict):
     # A red neighbour's black loopback: its IKE peer, the outer address of the control
     # SA that carries the session (draft 3.4). Red neighbours only (checks.check_bgp).
     black_address: IPAddress | None = None
+    # Identity binding (controller/bgp/claims.py): the red loopbacks this neighbour, as
+    # authenticated by IKE under its black_address, may originate; its red loopback
+    # routes must name black_address (or one of ``endpoints``) as tunnel endpoint.
+    # Absent: no binding. Checked by controller/config/identity.py.
+    originates: list[IPAddress] | None = None
+    endpoints: list[IPAddress] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _families(self) -> Neighbor:

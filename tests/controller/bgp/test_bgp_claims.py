@@ -6,7 +6,7 @@ from bgp_pump import RR, A, B, Net, cpe_config, inject, ip, net_, protect_all, r
 
 from controller.bgp import convert
 from controller.bgp.core import SpeakerCore
-from controller.bgp.path import IPV4_UNICAST, Attrs, Nlri, Tunnel
+from controller.bgp.path import IPV4_UNICAST, Attrs, Color, Nlri, Tunnel
 from controller.bgp.resolve import Verdict
 
 pytestmark = pytest.mark.unit
@@ -90,3 +90,82 @@ def test_duplicate_of_our_own_red_loopback_is_refused_and_reported(
     ours = attrs.with_(next_hop=ip("198.51.100.1"), originator_id=ip("10.255.0.1"))
     inject(net, RR, A, convert.encode_updates([(LO_A, ours, ())], [], neg))
     assert a.refusals.current() == []
+
+
+# ---- identity binding -------------------------------------------------------------------
+
+
+def _bound_net() -> Net:
+    """The RR binds A to 10.255.0.1 / 198.51.100.1 and B to 10.255.0.2 / 198.51.100.2.
+
+    A is started first and B later, so that A's forgery of B's loopback arrives first.
+    """
+    from controller.bgp.config import NeighborConfig, SpeakerConfig
+
+    def bound(addr: str, lo: str, black: str) -> NeighborConfig:
+        return NeighborConfig(
+            ip(addr),
+            65000,
+            Color.RED,
+            rr_client=True,
+            passive=True,
+            idle_hold_time=1,
+            originates=(ip(lo),),
+            endpoints=(ip(black),),
+        )
+
+    rr_cfg = SpeakerConfig(
+        65000,
+        ip(RR),
+        neighbors=(
+            bound(A, "10.255.0.1", "198.51.100.1"),
+            bound(B, "10.255.0.2", "198.51.100.2"),
+        ),
+    )
+    net = Net()
+    net.add(RR, SpeakerCore(rr_cfg))
+    net.add(A, SpeakerCore(cpe_config("10.255.0.1", "10.255.0.1", "198.51.100.1", [RR])))
+    start_all(net)
+    return net
+
+
+def test_a_cpe_advertising_anothers_red_loopback_is_refused_and_reported(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    net = _bound_net()
+    a, rr = net.node(A), net.node(RR)
+    lo_b = Nlri(IPV4_UNICAST, net_("10.255.0.2/32"))
+    # A (authenticated as 198.51.100.1) claims B's red loopback, pointing at itself.
+    a.announce(
+        lo_b.prefix, ip("198.51.100.1"), Color.RED, net.now, (Tunnel(TT, ip("198.51.100.1")),)
+    )
+    net.settle()
+    assert rr.red.best(lo_b) is None and len(rr.red.paths(lo_b)) == 1
+    (ref,) = rr.refusals.current()
+    assert (ref.kind, ref.peer) == ("identity", ip(A))
+    assert "10.255.0.2 is not bound to this neighbour's IKE identity" in ref.detail
+    logged = [r.getMessage() for r in caplog.records]
+    assert any("neighbor 192.0.2.1" in m and "10.255.0.2/32" in m for m in logged)
+    # B comes up with its genuine route: accepted, though A's forgery came first.
+    b = net.add(B, SpeakerCore(cpe_config("10.255.0.2", "10.255.0.2", "198.51.100.2", [RR])))
+    b.start(net.now)
+    protect_all(net)
+    net.advance(2)
+    best = rr.red.best(lo_b)
+    assert best is not None and best.source.peer == ip(B)
+    assert best.attrs.tunnels[0].endpoint == ip("198.51.100.2")
+    # and A's own red loopback route, which matches its binding, is used.
+    assert rr.red.best(LO_A) is not None
+    assert rr.refusals.counts(ip(A)) == {"identity": 1}
+
+
+def test_own_red_loopback_with_anothers_endpoint_is_refused() -> None:
+    net = _bound_net()
+    a, rr = net.node(A), net.node(RR)
+    a.announce(
+        LO_A.prefix, ip("198.51.100.1"), Color.RED, net.now, (Tunnel(TT, ip("198.51.100.2")),)
+    )
+    net.settle()
+    assert rr.red.best(LO_A) is None
+    (ref,) = rr.refusals.current()
+    assert ref.kind == "identity" and "tunnel endpoint 198.51.100.2 is not" in ref.detail
