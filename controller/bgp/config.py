@@ -154,6 +154,8 @@ class SpeakerConfig:
     security_handle_subtlv: int = DEFAULT_SECURITY_HANDLE_SUBTLV
     label_range: tuple[int, int] = (100, 0xFFFFF)
     graceful_restart: GracefulRestartConfig = GracefulRestartConfig()
+    # Draft 3.1 MAY: the black loopback's host route on the black sessions.
+    advertise_black_loopback: bool = False
 
     def __post_init__(self) -> None:
         seen: set[IPAddress] = set()

@@ -10,7 +10,6 @@ it must not be used).
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from controller.bgp.claims import LoopbackClaims
 from controller.bgp.config import ConfigError, NeighborConfig, SpeakerConfig
 from controller.bgp.graceful import GracefulRestart
 from controller.bgp.inbound import Importer
+from controller.bgp.originate import black_loopback_path, host_nlri, red_loopback_paths
 from controller.bgp.path import (
     IPV4_UNICAST,
     IPV6_UNICAST,
@@ -89,6 +89,7 @@ class SpeakerCore:
         for n in cfg.neighbors:
             self.add_neighbor(n)
         self._originate_red_loopbacks()
+        self._originate_black_loopback(None)
 
     def _red_cost(self, p: Path) -> int | None:
         """Red RIB candidates: red loopback claims (draft 3.1), then VPN resolution (2, 4)."""
@@ -133,8 +134,9 @@ class SpeakerCore:
         """Mobility (draft 3.2): re-advertise the red loopback routes with the new endpoint."""
         self.now = now
         log.info("black loopback changed %s -> %s", self.black_loopback, address)
-        self.black_loopback = address
+        old, self.black_loopback = self.black_loopback, address
         self._originate_red_loopbacks()
+        self._originate_black_loopback(old)
         self._pump()
 
     def add_vrf_route(self, vrf: str, prefix: IPNetwork, now: float) -> int:
@@ -222,17 +224,16 @@ class SpeakerCore:
 
     def _originate_red_loopbacks(self) -> None:
         """Draft 3.3: host route of each red loopback, next hop and tunnel endpoint = black."""
-        if self.black_loopback is None:
-            return
-        changes: list[Change | None] = []
-        for lo in self.cfg.red_loopbacks:
-            fam = IPV4_UNICAST if lo.address.version == 4 else IPV6_UNICAST
-            net = ipaddress.ip_network(lo.address)
-            tt = self.cfg.mpls_in_ipsec_tunnel_type
-            tun = Tunnel(tt, self.black_loopback, lo.security_handle)
-            attrs = Attrs(next_hop=self.black_loopback, local_pref=100, tunnels=(tun,))
-            changes.append(self.red.update(Path(Nlri(fam, net), attrs, Source(Color.RED))))
-        self._apply(self.red, changes)
+        paths = red_loopback_paths(self.cfg, self.black_loopback)
+        self._apply(self.red, [self.red.update(p) for p in paths])
+
+    def _originate_black_loopback(self, old: IPAddress | None) -> None:
+        """Draft 3.1 MAY: the black loopback on black sessions; ``old`` goes after a move."""
+        path = black_loopback_path(self.cfg, self.black_loopback)
+        changes: list[Change | None] = [] if path is None else [self.black.update(path)]
+        if path is not None and old is not None and old != self.black_loopback:
+            changes.append(self.black.withdraw(host_nlri(old), None))
+        self._apply(self.black, changes)
 
     # ---- transport events -------------------------------------------------------
 

@@ -148,6 +148,9 @@ class Bgp(Strict):
     cluster_id: ipaddress.IPv4Address | None = None
     label_range: tuple[int, int] = (100, 0xFFFFF)
     listen_port: int = Field(default=179, ge=1, le=65535)
+    # Draft 3.1 MAY: originate the black loopback (host route) on the black sessions,
+    # next hop our end of each session. Off by default: a provider usually routes it.
+    advertise_black_loopback: bool = False
 
     @field_validator("label_range")
     @classmethod

@@ -13,6 +13,7 @@ from bgp_pump import (
     B,
     E,
     Net,
+    _add_provider,
     cpe_config,
     inject,
     ip,
@@ -21,6 +22,7 @@ from bgp_pump import (
     spoof_setup,
     start_all,
     states,
+    vpn_trio,
     with_black_peer,
 )
 from bgp_pump import vpn_trio as _trio
@@ -275,6 +277,29 @@ def test_s31_red_loopback_route_from_black_session_is_ignored() -> None:
     assert black_rib(b) == {"198.18.0.0/15"}
     reason = "red loopback route received on a black session ignored (draft 3.1)"
     assert b.rejects[(ip(E), reason)] == 2
+
+
+def test_s31_black_loopback_on_black_sessions_only_when_configured() -> None:
+    # Default: nothing of ours on the black session (as the test above checks too).
+    assert black_rib(with_black_peer().node(E)) == set()
+    net = vpn_trio(start=False, black_peers=[(E, 64999)])
+    b_cfg = net.node(B).cfg
+    net.nodes[ip(B)] = SpeakerCore(
+        SpeakerConfig(**{**b_cfg.__dict__, "advertise_black_loopback": True})
+    )
+    _add_provider(net)
+    start_all(net)
+    e, rr = net.node(E), net.node(RR)
+    got = e.black.best(Nlri(IPV4_UNICAST, net_("198.51.100.2/32")))
+    assert black_rib(e) == {"198.51.100.2/32"}
+    # Next hop: B's address on that session (draft 3.1), B's AS prepended (EBGP).
+    assert got is not None and got.attrs.next_hop == ip(B)
+    assert got.attrs.as_path == ((2, (65000,)),) and got.attrs.tunnels == ()
+    assert len(rr.black) == 0  # never on a red session
+    # Mobility: the new black loopback replaces the old one on the black session.
+    net.node(B).set_black_loopback(ip("198.51.100.22"), net.now)
+    net.settle()
+    assert black_rib(e) == {"198.51.100.22/32"}
 
 
 def test_s34_no_propagation_between_red_and_black_whatever_the_rts() -> None:
