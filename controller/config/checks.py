@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from controller.config.extranet import check_extranet
 from controller.config.identity import check_identity
 from controller.config.model import Config
 
@@ -229,7 +230,15 @@ def read_secrets(cfg: Config, base_dir: Path) -> Found:
                 yield path, f"file {file} does not exist"
 
 
-CHECKS = (check_role, check_ports, check_loopbacks, check_vrfs, check_bgp, check_identity)
+CHECKS = (
+    check_role,
+    check_ports,
+    check_loopbacks,
+    check_vrfs,
+    check_bgp,
+    check_identity,
+    check_extranet,
+)
 
 
 def run_checks(

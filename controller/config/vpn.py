@@ -94,6 +94,15 @@ class Vrf(Strict):
         return self
 
 
+class Extranet(Strict):
+    """Draft 7: hosts of VRF ``from`` may reach VRF ``to``'s hosts in ``prefixes`` on this
+    C-PE (controller/app/desired/extranet.py); one direction per rule."""
+
+    from_vrf: str = Field(alias="from")
+    to_vrf: str = Field(alias="to")
+    prefixes: list[IPNetwork] = Field(min_length=1)
+
+
 class Neighbor(Strict):
     address: IPAddress
     asn: int = Field(alias="as", ge=1, le=0xFFFFFFFF)
