@@ -65,7 +65,7 @@ async def bgp(
             break
         await asyncio.sleep(0.05)
     assert sess.established, "the good peer never reached Established"
-    mut = Mutator(bgp_target.seeds(), rng, [bgp_target.fix_length])
+    mut = Mutator(bgp_target.seeds(), rng, [bgp_target.fix_length], header=19)
     stop = asyncio.Event()
     watch = asyncio.create_task(_good_watch(lambda: sess.established, out, stop))
     start = time.monotonic()
@@ -139,7 +139,7 @@ async def ike(total: int, rng: random.Random, snapshot: Snapshot) -> Outcome:
             break
         await asyncio.sleep(0.05)
     assert sa.state == IkeState.ESTABLISHED, f"the good peer's IKE SA never came up: {log}"
-    mut = Mutator(ike_target.seeds(), rng, [ike_target.fix_length])
+    mut = Mutator(ike_target.seeds(), rng, [ike_target.fix_length], header=28)
     socks = []
     for i in range(1, 9):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -77,17 +77,21 @@ class Mutator:
         seeds: Sequence[tuple[str, bytes]],
         rng: random.Random,
         fixups: Sequence[Callable[[bytes], bytes]] = (),
+        header: int = 0,
     ) -> None:
-        """``fixups`` optionally repair a field (a length) so deeper parsers are reached."""
+        """``fixups`` optionally repair a field (a length) so deeper parsers are reached;
+        half the time the first ``header`` octets are kept as they are, for the same reason."""
         self.seeds = list(seeds)
         self.rng = rng
         self.fixups = list(fixups)
+        self.header = header
         self.tried: Counter[str] = Counter()
 
     def next(self) -> tuple[str, bytes]:
         name, seed = self.rng.choice(self.seeds)
         kind = self.rng.choice(list(MUTATIONS))
-        data = MUTATIONS[kind](self.rng, seed) if seed else seed
+        keep = self.header if len(seed) > self.header and self.rng.random() < 0.5 else 0
+        data = seed[:keep] + MUTATIONS[kind](self.rng, seed[keep:]) if seed else seed
         if self.fixups and self.rng.random() < 0.5:
             data = self.rng.choice(self.fixups)(data)
             kind += "+fixup"
