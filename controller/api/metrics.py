@@ -1,17 +1,16 @@
-"""Prometheus metrics in the text exposition format (version 0.0.4), written here.
+"""Prometheus metrics of a daemon, through prometheus-client.
 
-Format (one family)::
+The daemon already holds every figure in its own tables (BGP sessions, SAs,
+tunnels, switch counters, drops: the :class:`~controller.api.source.StatusSource`
+records); at each scrape they are read once and turned into metric families by a
+custom collector, so nothing is kept in live metric objects between scrapes.
+prometheus-client writes the exposition (text or OpenMetrics, as the scraper
+asks) and serves it (controller/api/metrics_http.py).
 
-    # HELP sl3vpn_drop_packets_total Packets dropped by the pipeline, by drop reason.
-    # TYPE sl3vpn_drop_packets_total counter
-    sl3vpn_drop_packets_total{reason="REPLAY"} 3
-
-HELP text escapes backslash and newline; label values escape backslash,
-double quote and newline; each family's HELP and TYPE come once, before its
-samples. We write the format ourselves rather than take prometheus-client:
-the daemon already holds every figure in its own tables and only needs them
-printed at scrape time, which a registry of live metric objects would
-duplicate.
+Two seams: the records are read on the daemon's event loop (:func:`read`: the
+counters come over P4Runtime, which is asynchronous), and the families are
+written where the exposition is wanted (:func:`exposition` for ``sl3vpn show
+metrics``, prometheus-client's HTTP thread for ``/metrics``).
 
 BGP session state uses the numbering of RFC 4273 ``bgpPeerState``
 (idle 1, connect 2, active 3, opensent 4, openconfirm 5, established 6).
@@ -21,12 +20,14 @@ from __future__ import annotations
 
 import inspect
 import logging
-import math
-import re
 from collections import Counter as Tally
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from controller.api.source import (
     BgpSessionInfo,
@@ -40,15 +41,14 @@ from controller.api.source import (
 
 log = logging.getLogger(__name__)
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
-_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 BGP_STATES = {"idle": 1, "connect": 2, "active": 3, "opensent": 4, "openconfirm": 5}
 BGP_STATES["established"] = 6
 
 
 @dataclass
 class Family:
+    """One metric family's samples as read from the daemon, before prometheus-client."""
+
     name: str
     kind: str  # "counter" | "gauge"
     help: str
@@ -59,63 +59,50 @@ class Family:
             return
         self.samples.append(({k: "" if v is None else str(v) for k, v in labels.items()}, value))
 
+    def merged(self) -> list[tuple[dict[str, str], float]]:
+        """One sample per label set, as Prometheus requires: a counter's duplicates add up
+        (two SAs of one peer during a rekey), a gauge keeps the largest (any IKE SA up)."""
+        seen: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], float]] = {}
+        for labels, value in self.samples:
+            key = tuple(labels.items())
+            if key in seen:
+                old = seen[key][1]
+                value = old + value if self.kind == "counter" else max(old, value)
+            seen[key] = (labels, value)
+        return list(seen.values())
 
-def escape_help(text: str) -> str:
-    # HELP is documentation: fold all whitespace (CR, tabs, newlines) into single spaces,
-    # which leaves only the backslash to escape.
-    return " ".join(text.split()).replace("\\", "\\\\")
+    def metric(self) -> Metric:
+        """The prometheus-client family (ValueError for a bad kind)."""
+        kinds = {"counter": CounterMetricFamily, "gauge": GaugeMetricFamily}
+        if self.kind not in kinds:
+            raise ValueError(f"metric {self.name!r}: bad type {self.kind!r}")
+        samples = self.merged()
+        names = list(samples[0][0]) if samples else []
+        # HELP is documentation: all whitespace folded, so that no writer or parser
+        # has to agree on how a CR or an NEL in it is escaped
+        fam = kinds[self.kind](self.name, " ".join(self.help.split()), labels=names)
+        for labels, value in samples:
+            fam.add_metric([labels.get(n, "") for n in names], value)
+        return fam
 
 
-def escape_label(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+class FamiliesCollector(Collector):
+    """A prometheus-client collector for families read beforehand (one scrape's)."""
 
+    def __init__(self, families: Iterable[Family]) -> None:
+        self.families = list(families)
 
-def format_value(value: float) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(float(value))
-
-
-def _merged(fam: Family) -> list[tuple[dict[str, str], float]]:
-    """One sample per label set, as Prometheus requires: a counter's duplicates add up
-    (two SAs of one peer during a rekey), a gauge keeps the largest (any IKE SA up)."""
-    seen: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], float]] = {}
-    for labels, value in fam.samples:
-        key = tuple(labels.items())
-        if key in seen:
-            old = seen[key][1]
-            value = old + value if fam.kind == "counter" else max(old, value)
-        seen[key] = (labels, value)
-    return list(seen.values())
+    def collect(self) -> Iterator[Metric]:
+        for fam in self.families:
+            if fam.samples:  # a family the daemon had nothing for is left out
+                yield fam.metric()
 
 
 def exposition(families: Iterable[Family]) -> str:
-    """The text format for these families; families without samples are left out."""
-    out: list[str] = []
-    for fam in families:
-        if not fam.samples:
-            continue
-        if not _NAME.match(fam.name) or fam.kind not in ("counter", "gauge"):
-            raise ValueError(f"metric {fam.name!r}: bad name or type {fam.kind!r}")
-        out.append(f"# HELP {fam.name} {escape_help(fam.help)}")
-        out.append(f"# TYPE {fam.name} {fam.kind}")
-        for labels, value in _merged(fam):
-            for name in labels:
-                if not _LABEL.match(name) or name.startswith("__"):
-                    raise ValueError(f"metric {fam.name}: bad label name {name!r}")
-            body = ",".join(f'{k}="{escape_label(v)}"' for k, v in labels.items())
-            out.append(
-                f"{fam.name}{{{body}}} {format_value(value)}"
-                if body
-                else f"{fam.name} {format_value(value)}"
-            )
-    return "\n".join(out) + "\n" if out else ""
+    """The text exposition of these families, as prometheus-client writes it."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(FamiliesCollector(families))
+    return generate_latest(registry).decode()
 
 
 def _hex(spi: int | None) -> str:
@@ -289,12 +276,20 @@ _SECTIONS: tuple[tuple[str, Callable[[Any], list[Family]]], ...] = (
 )
 
 
-async def collect(source: StatusSource) -> str:
-    """Ask the source for everything and print it; a failing part is reported, not fatal."""
-    families: list[Family] = []
-    failed = Family(
+def scrape_error(*parts: str) -> Family:
+    fam = Family(
         "sl3vpn_scrape_error", "gauge", "1 when this part of the daemon's state could not be read."
     )
+    for part in parts:
+        fam.add(1, part=part)
+    return fam
+
+
+async def read(source: StatusSource) -> list[Family]:
+    """Ask the source for everything, on its event loop; a failing part is reported in
+    ``sl3vpn_scrape_error``, not fatal."""
+    families: list[Family] = []
+    failed: list[str] = []
     for method, build in _SECTIONS:
         try:
             data = getattr(source, method)()
@@ -303,5 +298,10 @@ async def collect(source: StatusSource) -> str:
             families += build(records(data))
         except Exception as exc:
             log.warning("metrics: reading %s failed: %s: %s", method, type(exc).__name__, exc)
-            failed.add(1, part=method)
-    return exposition([*families, failed])
+            failed.append(method)
+    return [*families, scrape_error(*failed)]
+
+
+async def collect(source: StatusSource) -> str:
+    """The text exposition of the daemon's state now (``sl3vpn show metrics``)."""
+    return exposition(await read(source))

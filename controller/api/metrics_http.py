@@ -1,25 +1,32 @@
-"""A tiny HTTP/1.1 responder for Prometheus scrapes: ``GET /metrics`` and nothing else.
+"""``/metrics`` over HTTP for Prometheus: prometheus-client's own server, our collector.
 
-Prometheus sends a plain GET with a few headers and reads one response, so a
-full HTTP server is not needed: we read the request head (bounded in size and
-time), answer, and close the connection. Other paths get 404, other methods
-405, anything unreadable 400.
+prometheus-client serves the scrape from a thread of its own (content negotiation
+between the text format and OpenMetrics, gzip when asked). At each scrape its
+thread asks the daemon's event loop to read the state (:func:`metrics.read`), so
+the daemon's tables are only ever touched on the loop, and waits for the answer
+at most ``SCRAPE_TIMEOUT`` seconds: a daemon too busy to answer shows as
+``sl3vpn_scrape_error{part="all"} 1`` rather than as a scrape that hangs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import concurrent.futures
 import logging
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Iterator
+from wsgiref.simple_server import WSGIServer
 
-from controller.api.metrics import CONTENT_TYPE, collect
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
+
+from controller.api import metrics
 from controller.api.source import StatusSource
 
 log = logging.getLogger(__name__)
 
-MAX_HEAD = 8 * 1024
-READ_TIMEOUT = 5.0
+SCRAPE_TIMEOUT = 10.0  # seconds a scrape waits for the daemon's loop
 
 
 def split_listen(listen: str) -> tuple[str, int]:
@@ -28,52 +35,56 @@ def split_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def response(status: str, body: bytes, content_type: str = "text/plain; charset=utf-8") -> bytes:
-    head = (
-        f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    )
-    return head.encode("ascii") + body
+class LoopCollector(Collector):
+    """Reads the daemon's state on its event loop at each scrape (called from the HTTP
+    server's thread, never from the loop itself)."""
 
+    def __init__(self, source: StatusSource, loop: asyncio.AbstractEventLoop) -> None:
+        self.source, self.loop = source, loop
+        self.timeout = SCRAPE_TIMEOUT
 
-def parse_request_line(head: bytes) -> tuple[str, str]:
-    """(method, path) from an HTTP request head; ValueError when it is not one."""
-    line = head.split(b"\r\n", 1)[0].decode("ascii")
-    method, target, version = line.split(" ")
-    if not version.startswith("HTTP/1.") or not target.startswith("/"):
-        raise ValueError(line)
-    return method, target.split("?", 1)[0]
+    def collect(self) -> Iterator[Metric]:
+        future = asyncio.run_coroutine_threadsafe(metrics.read(self.source), self.loop)
+        try:
+            families = future.result(self.timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            log.warning("metrics: the daemon did not answer within %g s", self.timeout)
+            families = [metrics.scrape_error("all")]
+        yield from metrics.FamiliesCollector(families).collect()
 
 
 class MetricsHttpServer:
-    def __init__(
-        self,
-        source: StatusSource,
-        listen: str,
-        render: Callable[[StatusSource], Awaitable[str]] = collect,
-    ) -> None:
+    def __init__(self, source: StatusSource, listen: str) -> None:
         self.source = source
         self.host, self.port = split_listen(listen)
-        self._render = render
-        self._server: asyncio.Server | None = None
+        self.collector: LoopCollector | None = None
+        self._server: WSGIServer | None = None
+        self._thread: threading.Thread | None = None
 
     async def start(self) -> None:
+        self.collector = LoopCollector(self.source, asyncio.get_running_loop())
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(self.collector)
         try:
-            self._server = await asyncio.start_server(
-                self._serve, self.host, self.port, limit=MAX_HEAD
-            )
+            self._server, self._thread = start_http_server(self.port, self.host, registry)
         except OSError as exc:
             raise OSError(
                 f"metrics listener {self.host}:{self.port}: {exc.strerror or exc}"
             ) from None
-        self.port = self._server.sockets[0].getsockname()[1]  # the real one when port 0 was asked
+        self.port = self._server.server_port  # the real one when port 0 was asked
         log.info("metrics on http://%s:%d/metrics", self.host, self.port)
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            # shutdown() waits for the serving loop to notice: not on the event loop,
+            # which a scrape in flight may be waiting for
+            await asyncio.to_thread(server.shutdown)
+            server.server_close()
+        if thread is not None:
+            await asyncio.to_thread(thread.join, 5.0)
 
     async def __aenter__(self) -> MetricsHttpServer:
         await self.start()
@@ -81,31 +92,3 @@ class MetricsHttpServer:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            try:
-                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), READ_TIMEOUT)
-            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
-                writer.write(response("400 Bad Request", b"incomplete or oversized request\n"))
-                return
-            writer.write(await self.answer(head))
-            await writer.drain()
-        except ConnectionError:
-            pass
-        finally:
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                writer.close()
-
-    async def answer(self, head: bytes) -> bytes:
-        try:
-            method, path = parse_request_line(head)
-        except (ValueError, UnicodeDecodeError):
-            return response("400 Bad Request", b"not an HTTP/1.x request line\n")
-        if path != "/metrics":
-            return response("404 Not Found", b"only /metrics is served here\n")
-        if method not in ("GET", "HEAD"):
-            return response("405 Method Not Allowed", b"use GET\n")
-        body = (await self._render(self.source)).encode()
-        full = response("200 OK", body, CONTENT_TYPE)
-        return full[: len(full) - len(body)] if method == "HEAD" else full

@@ -31,91 +31,49 @@ tunnel endpoint); the SAs' remote address is where the peer's IKE SA actually
 is, which differs when the peer is behind a NAT (its NAT's public address). The
 announcement carries that address: it is the outer destination of transport-mode
 ESP and the outer source the pipeline must accept.
+
+Beside this file: ``sa_pairs.py`` (a CHILD_SA as the SA pair the engine gets, and
+the records above) and ``sad_moves.py`` (mobility: the SAs follow an address).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from controller.ipsec import sad_moves
 from controller.ipsec.ike.child import ChildSa
-from controller.ipsec.ike.wire.consts import Encr, Integ
-from controller.ipsec.inherit import InheritedChild, InheritedPair, label_for
+from controller.ipsec.inherit import InheritedPair, label_for
 from controller.ipsec.installer import (
     SA_INDEX_MAX,
     SA_INDEX_MIN,
-    CipherSuite,
-    Direction,
     ExpiryEvent,
     ExpiryKind,
     IPAddress,
     Lifetime,
-    Mode,
     SaInstaller,
-    SaKeys,
     SaLabelling,
     SaParams,
-    SaUpdate,
-    UdpEncap,
+)
+from controller.ipsec.sa_pairs import (
+    Installed,
+    SadError,
+    TunnelChange,
+    TunnelKey,
+    keys_of,
+    pair_params,
+    suite_of,
 )
 
-TunnelKey = tuple[IPAddress, str | None, str]  # (peer black address, tenant, CHILD_SA name)
-
-
-class SadError(ValueError):
-    """A CHILD_SA the data path cannot carry (one-line reason)."""
-
-
-_SUITES: dict[tuple[int, int, int], CipherSuite] = {
-    (Encr.AES_GCM_16, 128, Integ.NONE): CipherSuite.AES_GCM_16_128,
-    (Encr.AES_GCM_16, 256, Integ.NONE): CipherSuite.AES_GCM_16_256,
-    (Encr.AES_CBC, 128, Integ.HMAC_SHA2_256_128): CipherSuite.AES_CBC_128_HMAC_SHA2_256_128,
-    (Encr.AES_CBC, 256, Integ.HMAC_SHA2_256_128): CipherSuite.AES_CBC_256_HMAC_SHA2_256_128,
-}
-
-
-def suite_of(child: ChildSa) -> CipherSuite:
-    suite = _SUITES.get((child.encr, child.key_bits, child.integ))
-    if suite is None:
-        what = f"{child.encr}/{child.key_bits}/{child.integ}"
-        raise SadError(f"CHILD_SA {child.name}: ESP transform {what} is not in the engine")
-    return suite
-
-
-def keys_of(suite: CipherSuite, keymat: tuple[bytes, bytes]) -> SaKeys:
-    encr, integ = keymat
-    if suite.is_aead:
-        return SaKeys(encr[: -suite.salt_len], encr[-suite.salt_len :])  # RFC 4106 8.1
-    return SaKeys(encr, b"", integ)
-
-
-@dataclass
-class Installed:
-    child: ChildSa | InheritedChild
-    peer: IPAddress
-    tenant: str | None
-    in_index: int
-    out_index: int
-    remote_port: int
-    remote: IPAddress  # the peer's transport address (its NAT's, when behind one)
-
-    @property
-    def key(self) -> TunnelKey:
-        return (self.peer, self.tenant, self.child.name)
-
-
-@dataclass(frozen=True)
-class TunnelChange:
-    """The SA index the pipeline should use for a tunnel (None: no SA any more)."""
-
-    key: TunnelKey
-    out_index: int | None
-    in_index: int | None
-    # every inbound index the pipeline should still accept (in_index first); empty: none
-    inbound: tuple[int, ...] = ()
-    remote: IPAddress | None = None  # the peer's transport address, when it has an SA
+__all__ = [
+    "Installed",
+    "SaDatabase",
+    "SadError",
+    "TunnelChange",
+    "TunnelKey",
+    "keys_of",
+    "suite_of",
+]
 
 
 class SaDatabase:
@@ -160,35 +118,20 @@ class SaDatabase:
         soft: Lifetime | None = None,
         hard: Lifetime | None = None,
         remote: IPAddress | str | None = None,
+        spare: bool = False,
     ) -> Installed:
         """Install a CHILD_SA for the tunnel to ``peer`` (black loopback); its ESP goes to
-        ``remote`` (default: the peer itself; behind NAT: the NAT's public address)."""
+        ``remote`` (default: the peer itself; behind NAT: the NAT's public address).
+
+        A ``spare`` (the losing duplicate of a CHILD_SA both ends created at once, see
+        controller/ipsec/collisions.py) only decrypts until it is deleted: the tunnel
+        keeps the SA it has."""
         peer = ipaddress.ip_address(peer)
         where = ipaddress.ip_address(remote) if remote is not None else peer
-        suite = suite_of(child)
+        suite_of(child)  # a transform the engine lacks: refused before any index is taken
         inst = Installed(child, peer, tenant, self._alloc(), 0, remote_port, where)
         inst.out_index = self._alloc()
-        inbound = SaParams(
-            Direction.INBOUND,
-            child.spi_in,
-            inst.in_index,
-            self.local,
-            where,
-            suite,
-            keys_of(suite, child.key_in),
-            mode=Mode.TRANSPORT if child.transport else Mode.TUNNEL,
-            udp_encap=UdpEncap(4500, remote_port) if child.encap else None,
-            esn=child.esn,
-            soft=soft or Lifetime(),
-            hard=hard or Lifetime(),
-        )
-        outbound = dataclasses.replace(
-            inbound,
-            direction=Direction.OUTBOUND,
-            spi=child.spi_out,
-            sa_index=inst.out_index,
-            keys=keys_of(suite, child.key_out),
-        )
+        inbound, outbound = pair_params(child, inst, self.local, soft, hard)
         self._add(inbound, label_for(peer, tenant, child.name, inst.out_index))
         try:  # inbound first: the peer may use the new SA at once
             self._add(outbound, label_for(peer, tenant, child.name, inst.in_index))
@@ -199,6 +142,10 @@ class SaDatabase:
         self._by_index[inst.in_index] = self._by_index[inst.out_index] = inst
         old = self._by_spi.get(replaces.spi_in) if replaces is not None else None
         current = self.tunnels.get(inst.key)
+        if spare and current is not None and old is None:
+            self.announce(inst.key)  # its inbound index is accepted too
+            self.log(f"SAD: {child} installed as in={inst.in_index} out={inst.out_index} (spare)")
+            return inst
         if old is None and current is not None and id(current) in self._orphans:
             # the first CHILD_SA for an orphaned tunnel replaces it like a rekey would
             old = current
@@ -209,13 +156,13 @@ class SaDatabase:
                 self._down.discard(id(old))
         if old is not None and current is old and self.switch_delay > 0:
             self._pending.append((now + self.switch_delay, old, inst))
-            self._announce(inst.key)  # the new inbound entry, before anyone sends on it
+            self.announce(inst.key)  # the new inbound entry, before anyone sends on it
         elif old is not None and current is old:
             self.installer.switch_outbound(old.out_index, inst.out_index)
             self._retired.add(old.out_index)
         if old is None or current is None or (current is old and self.switch_delay <= 0):
             self.tunnels[inst.key] = inst
-            self._announce(inst.key)
+            self.announce(inst.key)
         self.log(f"SAD: {child} installed as in={inst.in_index} out={inst.out_index}")
         return inst
 
@@ -263,7 +210,7 @@ class SaDatabase:
         if self._next_index > SA_INDEX_MAX:
             self._next_index = SA_INDEX_MIN
         for key in list(self.tunnels):
-            self._announce(key)
+            self.announce(key)
 
     def _down_inst(self, inst: Installed, now: float) -> None:
         self._orphans.pop(id(inst), None)
@@ -303,7 +250,7 @@ class SaDatabase:
             self.tunnels[inst.key] = spare
             self.installer.switch_outbound(inst.out_index, spare.out_index)
             self._retired.add(inst.out_index)
-            self._announce(inst.key)
+            self.announce(inst.key)
         self._draining.append((now + self.drain_seconds, inst))
 
     def tick(self, now: float) -> None:
@@ -318,7 +265,7 @@ class SaDatabase:
                 self.installer.switch_outbound(old.out_index, new.out_index)
                 self._retired.add(old.out_index)
                 self.tunnels[old.key] = new
-                self._announce(old.key)
+                self.announce(old.key)
             if id(old) in self._down:
                 self._down.discard(id(old))
                 self._draining.append((now + self.drain_seconds, old))
@@ -341,9 +288,9 @@ class SaDatabase:
         self._by_spi.pop(inst.child.spi_in, None)
         self.log(f"SAD: removed SAs {inst.in_index}/{inst.out_index} of {inst.child.name}")
         if inst.key in self.tunnels:
-            self._announce(inst.key)  # its inbound index is no longer accepted
+            self.announce(inst.key)  # its inbound index is no longer accepted
 
-    def _announce(self, key: TunnelKey) -> None:
+    def announce(self, key: TunnelKey) -> None:
         """Tell the app the tunnel's current SA and every inbound index it still accepts."""
         cur = self.tunnels.get(key)
         if cur is None:
@@ -363,60 +310,29 @@ class SaDatabase:
             return None
         return event.kind, inst.child.spi_in
 
-    # -- mobility ----------------------------------------------------------------------------
+    # -- mobility (controller/ipsec/sad_moves.py) --------------------------------------------
 
     def peer_moved(
         self, old: IPAddress | str, new: IPAddress | str, remote_port: int | None = None
     ) -> int:
         """Point every SA of a peer at its new black address; returns how many moved."""
-        old, new = ipaddress.ip_address(old), ipaddress.ip_address(new)
-        moved = 0
-        for inst in {id(i): i for i in self._by_spi.values()}.values():
-            if inst.peer != old:
-                continue
-            port = remote_port or inst.remote_port
-            encap = UdpEncap(4500, port) if inst.child.encap else None
-            for index in (inst.in_index, inst.out_index):
-                self.installer.update_sa(index, SaUpdate(remote=new, udp_encap=encap))
-            key = inst.key
-            inst.peer, inst.remote, inst.remote_port = new, new, port
-            if self.tunnels.get(key) is inst:
-                del self.tunnels[key]
-                self.tunnels[inst.key] = inst
-                self.on_change(TunnelChange(key, None, None))
-                self._announce(inst.key)
-            moved += 1
-        return moved
+        return sad_moves.peer_moved(self, old, new, remote_port)
 
     def local_moved(self, new: IPAddress | str) -> int:
         """Our own black address changed: every installed SA now uses it; returns how many."""
-        self.local = ipaddress.ip_address(new)
-        pairs = {id(i): i for i in self._by_spi.values()}
-        pairs |= {id(i): i for _, i in self._draining}
-        for inst in pairs.values():
-            for index in (inst.in_index, inst.out_index):
-                self.installer.update_sa(index, SaUpdate(local=self.local))
-        return len(pairs)
+        return sad_moves.local_moved(self, new)
 
     def remote_moved(self, peer: IPAddress | str, new: IPAddress | str, remote_port: int) -> int:
         """The peer's NAT mapping changed (RFC 7296 2.23): its SAs now go to ``new``."""
-        peer, new = ipaddress.ip_address(peer), ipaddress.ip_address(new)
-        moved = 0
-        for inst in {id(i): i for i in self._by_spi.values()}.values():
-            if inst.peer != peer or (inst.remote, inst.remote_port) == (new, remote_port):
-                continue
-            encap = UdpEncap(4500, remote_port) if inst.child.encap else None
-            for index in (inst.in_index, inst.out_index):
-                self.installer.update_sa(index, SaUpdate(remote=new, udp_encap=encap))
-            inst.remote, inst.remote_port = new, remote_port
-            if self.tunnels.get(inst.key) is inst:
-                self._announce(inst.key)
-            moved += 1
-        return moved
+        return sad_moves.remote_moved(self, peer, new, remote_port)
 
     def installed(self) -> list[Installed]:
         """Every SA pair in the engine (current, spare, rekeyed or draining)."""
         return list({id(i): i for i in self._by_spi.values()}.values())
+
+    def draining(self) -> list[Installed]:
+        """SA pairs waiting out their drain time before they leave the engine."""
+        return [i for _, i in self._draining]
 
     def outbound_index(
         self, peer: IPAddress | str, tenant: str | None = None, child: str = "mpls"

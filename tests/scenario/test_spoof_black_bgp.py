@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from controller.lab.capture import BlackCapture
 from controller.lab.checks import PING_COUNT, new_pattern, ping_matrix
@@ -218,10 +219,14 @@ def test_spoofed_red_loopback_is_ignored_and_traffic_stays_on_genuine_tunnels(
     log_text = (lab.state.run_dir / "cpe1.log").read_text()
     for prefix in ("10.255.0.0/24", f"{c2.cpe.red_loopback}/32"):
         assert f"SPOOF attempt: black neighbor {gw} advertises {prefix}," in log_text
-    metrics = _metrics(lab, "cpe1")
-    key = f'neighbor="{gw}",color="black"'
-    assert f"sl3vpn_bgp_spoof_attempts_total{{{key}}} 2" in metrics.splitlines()
-    assert f'sl3vpn_bgp_spoof_route{{{key},prefix="10.255.0.0/24"}} 1' in metrics.splitlines()
+    metrics = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(_metrics(lab, "cpe1"))
+        for s in fam.samples
+    }
+    key = (("color", "black"), ("neighbor", gw))
+    assert metrics[("sl3vpn_bgp_spoof_attempts_total", key)] == 2
+    assert metrics[("sl3vpn_bgp_spoof_route", (*key, ("prefix", "10.255.0.0/24")))] == 1
 
     pattern = new_pattern()
     pcap = tmp_path / "cpe1.pcap"

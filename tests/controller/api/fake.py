@@ -6,6 +6,8 @@ Some methods are coroutines, as the daemon's counters are, so the server's
 
 from __future__ import annotations
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from controller.api.source import (
     BgpSessionInfo,
     Counters,
@@ -345,3 +347,12 @@ class FakeSource:
     async def drops(self) -> list[DropCount]:
         self._call("drops")
         return DROPS
+
+
+def samples(exposition: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """(sample name, sorted labels) -> value, read with prometheus-client's parser."""
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(exposition)
+        for s in fam.samples
+    }

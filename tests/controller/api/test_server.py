@@ -71,7 +71,7 @@ async def test_blocking_client_in_a_thread(served: tuple[ControlServer, fake.Fak
     got = await asyncio.to_thread(client.show, server.path, "bgp")
     assert got == fake.BGP
     text = await asyncio.to_thread(client.metrics, server.path)
-    assert 'sl3vpn_drop_packets_total{reason="REPLAY"} 2' in text.splitlines()
+    assert fake.samples(text)[("sl3vpn_drop_packets_total", (("reason", "REPLAY"),))] == 2
 
 
 async def test_socket_mode_is_0660(served: tuple[ControlServer, fake.FakeSource]) -> None:
