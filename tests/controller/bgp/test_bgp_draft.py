@@ -22,6 +22,7 @@ from bgp_pump import (
     spoof_setup,
     start_all,
     states,
+    vpn_from_rr,
     vpn_trio,
     with_black_peer,
 )
@@ -113,23 +114,13 @@ def test_s2_local_vpn_routes_carry_mpls_in_ipsec_tunnel_encapsulation() -> None:
     assert a.refusals.current() == [] and net.node(B).refusals.current() == []
 
 
-def _vpn_from_rr(net: Net, prefix: str, tunnels: tuple[Tunnel, ...]) -> None:
-    """The RR sends B a VPN route of A's (next hop A's red loopback) with these tunnels."""
-    b = net.node(B)
-    neg = b.sessions[ip(RR)].negotiated
-    rt = ExtCommunity.route_target("65000:100")
-    nlri = Nlri(VPNV4, net_(prefix), RouteDistinguisher.parse("10.255.0.1:1"))
-    attrs = Attrs(next_hop=ip("10.255.0.1"), local_pref=100, ext_communities=(rt,), tunnels=tunnels)
-    inject(net, RR, B, convert.encode_updates([(nlri, attrs, (555,))], [], neg))
-
-
 def test_s2_vpn_route_without_mpls_in_ipsec_encapsulation_is_not_used_and_reported(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     net = _trio()
     b = net.node(B)
-    _vpn_from_rr(net, "172.16.5.0/24", ())
-    _vpn_from_rr(net, "172.16.6.0/24", (Tunnel(7, ip("10.255.0.1")),))  # IP-in-IP only
+    vpn_from_rr(net, "172.16.5.0/24", ())
+    vpn_from_rr(net, "172.16.6.0/24", (Tunnel(7, ip("10.255.0.1")),))  # IP-in-IP only
     evs = {str(e.prefix): e for e in b.vrf_routes("blue")}
     assert {k: (e.verdict, e.tunnel_endpoint) for k, e in evs.items()} == {
         "172.16.5.0/24": (Verdict.NO_ENCAP, None),
@@ -148,7 +139,7 @@ def test_s2_vpn_route_without_mpls_in_ipsec_encapsulation_is_not_used_and_report
     )
     assert any("172.16.6.0/24" in m and "tunnel types present: 7" in m for m in warned)
     # Announced again with the attribute: used, and no longer listed as refused.
-    _vpn_from_rr(net, "172.16.5.0/24", (Tunnel(TT, ip("10.255.0.1")),))
+    vpn_from_rr(net, "172.16.5.0/24", (Tunnel(TT, ip("10.255.0.1")),))
     evs = {str(e.prefix): e for e in b.vrf_routes("blue")}
     assert evs["172.16.5.0/24"].verdict is Verdict.RESOLVED
     assert evs["172.16.5.0/24"].tunnel_endpoint == ip("198.51.100.1")
