@@ -231,7 +231,12 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
             m.size = e.size
     for ch in g.controller_headers:
         m = info.controller_packet_metadata.add()
-        m.preamble.id = ids.get(CONTROLLER_HEADER, ch.name)
+        # p4c hashes the header type's control-plane name (its @name, else the type
+        # name), not the name in @controller_header, which is only the preamble's name.
+        renamed = next((a for a in ch.annotations if a.name == "name" and a.args), None)
+        m.preamble.id = ids.get(
+            CONTROLLER_HEADER, str(renamed.args[0]) if renamed else ch.type_name
+        )
         m.preamble.name = ch.name
         m.preamble.alias = ch.name
         m.preamble.annotations.append(f'@controller_header("{ch.name}")')
