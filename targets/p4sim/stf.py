@@ -153,6 +153,7 @@ class StfRunner:
 
     def match(self, t: Table, tok: str, where: str) -> tuple[int, FieldMatch | None]:
         fname, _, val = tok.rpartition(":")
+        fname = re.sub(r"\$(\d+)", r"[\1]", fname)  # BMv2's name of stack element N: stack$N
         names = [k.name for k in t.keys]
         kn = _resolve(names, fname, "key field", where)
         i = names.index(kn)
@@ -160,8 +161,8 @@ class StfRunner:
         if val == "*":
             return i, None
         if "*" in val:  # p4c's nibble wildcards, 0x12**: a ternary value and mask
-            v, mk = _nibble_wildcards(val, where)
-            return i, Ternary(v & mk, mk)
+            nv, nm = _nibble_wildcards(val, where)
+            return i, Ternary(nv & nm, nm)
         if "&&&" in val:
             v, mk = val.split("&&&")
             value, mask = _int(v, where), _int(mk, where)
