@@ -261,15 +261,27 @@ class ParserGen(ControlGen):
             return Val(T.BitsT(32), "(L & 0xFFFFFFFF)")
         raise self.err(e.loc, f"packet_in has no method {name}")
 
-    def unpack_fields(self, t: T.StructT, path: str, tv: str, total: int) -> None:
-        shift = total
+    def unpack_fields(self, t: T.StructT, path: str, tv: str, shift: int) -> int:
+        """Store the fields of ``t`` from the bits of ``tv`` below ``shift``, nested
+        structs, headers (made valid) and stacks included; returns the bits left."""
         for fname, ft in t.fields.items():
+            p = f"{path}.{fname}"
+            if isinstance(ft, T.StackT):
+                for i in range(ft.size):
+                    shift = self.unpack_fields(ft.elem, f"{p}[{i}]", tv, shift)
+                continue
+            if isinstance(ft, T.StructT):
+                shift = self.unpack_fields(ft, p, tv, shift)
+                continue
             w = T.width_of(ft)
             shift -= w
             src = f"({tv} >> {shift}) & {(1 << w) - 1}" if shift else f"{tv} & {(1 << w) - 1}"
             if ft == T.BOOL:
                 src = f"bool({src})"
-            self.em(f"F[{key(f'{path}.{fname}')}] = {src}")
+            self.em(f"F[{key(p)}] = {src}")
+        if t.kind == "header":
+            self.em(f"F[{key(path + '.$v')}] = True")
+        return shift
 
     def extract(self, hv: Val, var: Val | None, loc: Loc) -> None:
         em = self.em

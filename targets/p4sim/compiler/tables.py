@@ -69,6 +69,11 @@ class TableGen(StmtGen):
             actions.append((info.fq, scope, ref.annotations))
             act_vals[ref.name] = (av, info)
             act_vals[info.fq] = (av, info)
+        scopes = {fqa: scope for fqa, scope, _ in actions}
+        for ent in getattr(d.prop("entries"), "value", None) or []:  # p4c checks these first
+            av_info = act_vals.get(ent.action.name)
+            if av_info is not None and scopes.get(av_info[1].fq) == "DEFAULT_ONLY":
+                raise self.err(ent.loc, f"entry: action {ent.action.name} is @defaultonly")
         dp = d.prop("default_action")
         if dp is not None:
             ref = dp.value
@@ -76,6 +81,8 @@ class TableGen(StmtGen):
                 raise self.err(
                     ref.loc, f"default action {ref.name} is not in the actions of {d.name}"
                 )
+            if scopes.get(act_vals[ref.name][1].fq) == "TABLE_ONLY":
+                raise self.err(dp.loc, f"default_action: action {ref.name} is @tableonly")
             default = (act_vals[ref.name][1].fq, self.const_args(act_vals[ref.name], ref, sc))
         else:
             # p4c's default: NoAction, added to the table's actions as @defaultonly.
