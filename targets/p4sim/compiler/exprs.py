@@ -401,8 +401,16 @@ class ExprGen:
         return Val(ft, read(p), path=p)
 
     def member(self, e: A.Member, sc: Scope) -> Val:
-        base = self.expr(e.expr, sc)
         n = e.name
+        if n == "apply" and isinstance(e.expr, A.Name) and sc.lookup(e.expr.name) is None:
+            blk = self.env.blocks.get(e.expr.name)
+            if blk is not None and not blk.ctor_params:
+                # P4 lets a parser/control type be applied directly: an instance of it
+                # named after the type (p4c's InstantiateDirectCalls, P4Info names too).
+                ref = A.TypeRef(e.expr.loc, "name", name=blk.name)
+                inst = self.instantiate(A.Instance(e.expr.loc, blk.name, ref, []), sc)  # type: ignore[attr-defined]
+                return Val(T.VOID, kind="method", obj=(inst, n))
+        base = self.expr(e.expr, sc)
         if base.kind == "errorns":
             if n not in self.env.errors:
                 raise self.err(e.loc, f"unknown error {n}")

@@ -103,3 +103,14 @@ def test_key_names_as_p4c_builds_them(tmp_path: Path) -> None:
     (table,) = p4info(tmp_path, decls, "t.apply();").tables
     names = [m.name for m in table.match_fields]
     assert names == ["h.h.a & 0xf", "h.h.b[3:0]", "h.h.$valid$", "sum"]
+
+
+def test_directly_applied_control_is_named_after_its_type(tmp_path: Path) -> None:
+    sub = (
+        "control Sub(inout bit<8> x) { action set() { x = 1; }"
+        " table st { key = { x: exact; } actions = { set; } } apply { st.apply(); } }\n"
+    )
+    src = SKELETON.replace("DECLS", "").replace("APPLY", "Sub.apply(h.h.b);").replace("PARSER", "")
+    (tmp_path / "prog.p4").write_text(src.replace("control I(", sub + "control I(", 1))
+    info = load(tmp_path / "prog.p4").p4info
+    assert [t.preamble.name for t in info.tables] == ["I.Sub.st"]
