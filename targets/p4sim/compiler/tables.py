@@ -98,6 +98,7 @@ class TableGen(StmtGen):
         size = int(self.expr(size_p.value, sc).const) if size_p else 1024
         entries = None
         ep = d.prop("entries")
+        bmv2_priorities = False
         if ep is not None:
             entries = []
             for i, ent in enumerate(ep.value):
@@ -116,6 +117,7 @@ class TableGen(StmtGen):
                     if not pa.args or not isinstance(pa.args[0], int):
                         raise self.err(pa.loc, "@priority needs an integer argument")
                     pv = pa.args[0]
+                    bmv2_priorities = True
                 entries.append(
                     (
                         ks,
@@ -137,6 +139,13 @@ class TableGen(StmtGen):
             entries,
         )
         tinfo.has_entries_prop = ep is not None
+        if bmv2_priorities and entries:
+            # BMv2's @priority: the smallest number wins, and an entry without one has
+            # its position (1, 2, ...); p4sim's priorities are P4Runtime's (largest wins).
+            bmv2 = [e[3] if e[3] is not None else i for i, e in enumerate(entries, 1)]
+            top = max(bmv2) + 1
+            entries = [(*e[:3], top - b, e[4]) for e, b in zip(entries, bmv2, strict=True)]
+            tinfo.entries = entries
         tinfo.const_entries = ep is not None and ep.is_const
         for prop_name, attr in (("counters", "direct_counter"), ("meters", "direct_meter")):
             p = d.prop(prop_name)
