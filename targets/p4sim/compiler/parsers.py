@@ -354,13 +354,15 @@ class ParserGen(ControlGen):
         parts = []
         vb = None
         shift = t.bit_width()
-        for n, ft in t.fields.items():
+        for lp, ft in leaves(t, p)[1:]:  # fields of nested structs included, in order
             if isinstance(ft, T.VarbitT):
-                vb = n
+                vb = lp
+                continue
+            if ft == T.INFINT:  # a varbit's length
                 continue
             w = T.width_of(ft)
             shift -= w
-            src = f"F[{key(f'{p}.{n}')}]"
+            src = f"F[{key(lp)}]"
             if ft == T.BOOL:
                 src = f"int({src})"
             parts.append(f"({src} << {shift})" if shift else src)
@@ -369,10 +371,10 @@ class ParserGen(ControlGen):
         if vb is None:
             em(f"    _out.append(({body}).to_bytes({nb}, 'big'))")
         else:
-            lk = key(f"{p}.{vb}.$len")
+            lk = key(f"{vb}.$len")
             em(f"    _vl = F[{lk}]")
             em(
-                f"    _out.append(((({body}) << _vl) | F[{key(f'{p}.{vb}')}])"
+                f"    _out.append(((({body}) << _vl) | F[{key(vb)}])"
                 f".to_bytes({nb} + _vl // 8, 'big'))"
             )
 

@@ -184,6 +184,10 @@ class StmtGen(ExprGen):
             if not isinstance(t, T.StructT) or rhs.items is None:
                 raise self.err(loc, f"cannot assign a list to {t}")
             names = rhs.names or list(t.fields)
+            if len(rhs.items) != len(t.fields):
+                raise self.err(
+                    loc, f"initializer has {len(rhs.items)} fields, {t} has {len(t.fields)}"
+                )
             if len(names) != len(t.fields) or set(names) != set(t.fields):
                 raise self.err(loc, f"initializer does not match the fields of {t}")
             if t.kind == "header":
