@@ -269,6 +269,7 @@ class StmtGen(ExprGen):
         sc = Scope(owner if owner is not None else self.root_scope)
         sc.in_action = True
         params: list[tuple[str, int]] = []
+        ptypes: list[T.P4Type] = []
         args = []
         for p in decl.params:
             pt = self.env.resolve(p.type)
@@ -280,8 +281,9 @@ class StmtGen(ExprGen):
             sc.names[p.name] = Val(pt, pn, kind="pyvar")
             if not p.direction:
                 params.append((local_name(p), self.width(pt, p.loc) if pt != T.BOOL else 1))
+                ptypes.append(pt)
         fn = self.fresh("a_")
-        info = ActionInfo(fq, params, decl.annotations, fn)
+        info = ActionInfo(fq, params, decl.annotations, fn, ptypes)
         self._action_cache[repr(cache_key)] = info
         saved = self.em
         self.em = Emitter()

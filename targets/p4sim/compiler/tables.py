@@ -46,7 +46,7 @@ class TableGen(StmtGen):
                 if kn is None:
                     raise self.err(k.expr.loc, "complex key expression requires a @name annotation")
                 name = kn
-            keys.append(KeyInfo(name, k.match_kind, w, k.annotations))
+            keys.append(KeyInfo(name, k.match_kind, w, k.annotations, v.type))
             key_srcs.append(src)
         ap = d.prop("actions")
         if ap is None:
