@@ -315,6 +315,8 @@ class ExprGen:
         return v
 
     def shift(self, a: Val, b: Val, op: str, loc: Loc, want: T.P4Type | None) -> Val:
+        if a.type == T.INFINT and b.const is None:  # p4c infers no width from the context
+            raise self.err(loc, "width of the left operand of a shift needs to be specified")
         if a.type == T.INFINT and want is not None and isinstance(want, T.BitsT):
             a = self.coerce(a, want, loc)
         if b.type == T.INFINT:

@@ -205,6 +205,11 @@ class StmtGen(ExprGen):
 
     def switch(self, s: A.Switch, sc: Scope) -> None:
         em = self.em
+        if sc.in_action:  # as p4c's BMv2 back end
+            raise self.err(s.loc, "switch statements are not supported in actions")
+        defaults = [c for c in s.cases if c.label is None]
+        if len(defaults) > 1:
+            raise self.err(defaults[1].loc, "switch statement has more than one default label")
         sel = self.expr(s.expr, sc)
         tv = em.temp()
         is_action_run = sel.kind == "action_run"
@@ -229,7 +234,7 @@ class StmtGen(ExprGen):
                 av = sc.lookup(case.label.name)
                 if av is not None and av.kind == "action":
                     fq = self.action_fq(av)
-                if fq is None:
+                if fq not in {a for a, _, _ in table.actions}:
                     raise self.err(
                         case.label.loc, f"{case.label.name} is not an action of the table"
                     )

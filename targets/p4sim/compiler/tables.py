@@ -302,6 +302,8 @@ class TableGen(StmtGen):
 
     def keyset_value(self, x: A.Expr, k: KeyInfo, sc: Scope) -> Any:
         t = T.BitsT(k.width)
+        if k.match_kind in ("exact", "optional") and isinstance(x, A.Mask | A.RangeExpr):
+            raise self.err(x.loc, f"invalid key expression: a mask or range on {k.match_kind} key")
         if isinstance(x, A.Default):
             return None
         if isinstance(x, A.Mask):
