@@ -146,6 +146,8 @@ class TableGen(StmtGen):
             top = max(bmv2) + 1
             entries = [(*e[:3], top - b, e[4]) for e, b in zip(entries, bmv2, strict=True)]
             tinfo.entries = entries
+        elif entries and any(e[3] is not None for e in entries):
+            tinfo.entries = self.entry_priorities(d, entries, sc)
         tinfo.const_entries = ep is not None and ep.is_const
         for prop_name, attr in (("counters", "direct_counter"), ("meters", "direct_meter")):
             p = d.prop(prop_name)
@@ -221,6 +223,26 @@ class TableGen(StmtGen):
         self.funcs.append("\n".join(fem.lines))
         self.em = saved
         return Val(T.VOID, kind="table", obj=(tinfo, fn))
+
+    def entry_priorities(self, d: A.TableDecl, entries: list[Any], sc: Scope) -> list[Any]:
+        """P4's rule once any entry has 'priority =': the first must have one; each
+        entry without one takes the previous one minus priority_delta (plus, when
+        largest_priority_wins is false), and must stay positive."""
+        if entries[0][3] is None:
+            raise self.err(entries[0][4], "entry must have a priority")
+        dp, lp = d.prop("priority_delta"), d.prop("largest_priority_wins")
+        delta = int(self.expr(dp.value, sc).const) if dp is not None else 1
+        largest = bool(self.expr(lp.value, sc).const) if lp is not None else True
+        out, prev = [], 0
+        for ks, act, args, pv, loc in entries:
+            prev = pv if pv is not None else (prev - delta if largest else prev + delta)
+            if prev < 1:
+                raise self.err(d.loc, f"{d.name}: overflow in priority computation")
+            out.append((ks, act, args, prev, loc))
+        if not largest:  # p4sim's priorities are P4Runtime's: the largest number wins
+            top = max(e[3] for e in out) + 1
+            out = [(*e[:3], top - e[3], e[4]) for e in out]
+        return out
 
     def key_name(self, e: A.Expr, sc: Scope) -> str | None:
         """A key's P4Info name as p4c's front end builds it; None where p4c needs @name
