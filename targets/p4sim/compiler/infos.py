@@ -48,6 +48,7 @@ class TableInfo:
     has_entries_prop: bool = False
     const_entries: bool = False
     applied: bool = False  # applied from live code: p4c drops other tables from P4Info
+    decl: Any = None  # (declaration, instance prefix): one table object
 
 
 @dataclass

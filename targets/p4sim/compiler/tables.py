@@ -15,6 +15,9 @@ from targets.p4sim.frontend import ast as A
 class TableGen(StmtGen):
     def gen_table(self, d: A.TableDecl, sc: Scope) -> Val:
         fq = qualify(sc.prefix, d)
+        other = self.tables.get(fq)
+        if other is not None and (other.decl[0] is not d or other.decl[1] != sc.prefix):
+            raise self.err(d.loc, f"name {fq!r} is used for more than one table in P4Info")
         keys: list[KeyInfo] = []
         key_srcs: list[str] = []
         selector_vals: list[Val] = []
@@ -185,6 +188,7 @@ class TableGen(StmtGen):
         ag = self.fresh("AT")
         self.G[ag] = {fqa: act_vals[fqa][1].fn for fqa, _, _ in actions}
         self._action_tables.append((ag, tinfo))
+        tinfo.decl = (d, sc.prefix)
         self.tables[fq] = tinfo
         self.em(f"_e = {tg}.lookup(({''.join(s + ', ' for s in key_srcs)}))")
         self.em("if _e is None:")
