@@ -38,6 +38,8 @@ class ParserGen(ControlGen):
             raise self.err(decl.loc, f"parser {decl.name} has no start state")
         states["accept"] = -1
         states["reject"] = -2
+        if not _ends(decl):
+            raise self.err(decl.loc, f"parser {decl.name} never reaches accept or reject")
         em(f"st = {states['start']}")
         em("n = 0")
         em("if True:" if sub else "try:")
@@ -402,3 +404,30 @@ class ParserGen(ControlGen):
 
     def alloc_leaves(self, t: T.P4Type, path: str) -> list[str]:
         return [p for p, _ in leaves(t, path)]
+
+
+def _ends(decl: A.ParserDecl) -> bool:
+    """Whether accept or reject is reachable from start (a select without a default
+    case can reject); p4c refuses a parser that can only loop."""
+    by_name = {s.name: s for s in decl.states}
+    seen, todo = set(), ["start"]
+    while todo:
+        name = todo.pop()
+        if name in ("accept", "reject"):
+            return True
+        st = by_name.get(name)
+        if st is None:  # an unknown state: reported where the transition names it
+            return True
+        if name in seen:
+            continue
+        seen.add(name)
+        tr = st.transition
+        if tr is None:  # no transition statement: reject
+            return True
+        if tr.select is None:
+            todo.append(tr.state)
+            continue
+        if not any(all(isinstance(k, A.Default) for k in c.keyset) for c in tr.cases):
+            return True
+        todo.extend(c.state for c in tr.cases)
+    return False
