@@ -30,10 +30,19 @@ from controller.p4rt.write import decode_write_error
 
 log = logging.getLogger(__name__)
 
+# A Write whose updates fail answers one p4.v1.Error per update in a trailer
+# (P4Runtime spec 12.3): ~40 bytes each plus its message, far beyond gRPC's
+# default 8 KiB metadata limit for a batch of 1,000. We accept up to
+# METADATA_MAX and tell servers that honour it (p4sim) so with ERROR_DETAILS_KEY.
+METADATA_MAX = 4 << 20
+ERROR_DETAILS_KEY = "p4rt-error-details-max"
 _GRPC_OPTIONS = [
     ("grpc.max_send_message_length", 64 << 20),
     ("grpc.max_receive_message_length", 64 << 20),
+    ("grpc.max_metadata_size", METADATA_MAX),
+    ("grpc.absolute_max_metadata_size", METADATA_MAX),
 ]
+_WRITE_METADATA = ((ERROR_DETAILS_KEY, str(METADATA_MAX - 64 * 1024)),)
 
 
 class P4RuntimeClient:
@@ -224,7 +233,7 @@ class P4RuntimeClient:
             )
             req.updates.extend(batch)
             try:
-                await stub.Write(req, timeout=self.rpc_timeout)
+                await stub.Write(req, timeout=self.rpc_timeout, metadata=_WRITE_METADATA)
             except grpc.aio.AioRpcError as exc:
                 raise decode_write_error(exc, batch, self.codec, start) from None
 

@@ -4,6 +4,8 @@ A server reports per-update results in the ``grpc-status-details-bin``
 trailer: a ``google.rpc.Status`` whose ``details`` hold one ``p4.v1.Error`` per
 update, in request order, OK ones included (P4Runtime spec v1.4, section
 12.3 "Error reporting"). We name each failed update by its canonical string.
+A server may leave the details out when they would not fit the metadata size
+we accept (p4sim says so in the message): the RpcError then carries that message.
 """
 
 from __future__ import annotations
@@ -49,4 +51,8 @@ def decode_write_error(
         )
     if failures:
         return WriteError(failures, len(batch))
-    return RpcError("Write", exc.code().name, exc.details() or "")
+    details = exc.details() or ""
+    if "metadata size exceeds" in details:
+        # The server's trailer was larger than grpc.max_metadata_size: the errors are lost.
+        details += " (the Write's error details were larger than this client accepts)"
+    return RpcError("Write", exc.code().name, details)

@@ -3,7 +3,8 @@
 Error reporting follows P4Runtime spec section 12 (Error Reporting): a
 request-level problem aborts the RPC with its canonical code; a Write whose
 updates were tried returns UNKNOWN with one ``p4.v1.Error`` per update (OK
-ones included) in the ``google.rpc.Status`` details when any update failed.
+ones included) in the ``google.rpc.Status`` details when any update failed,
+sized to what the client can read (write_status.py).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import logging
 from collections.abc import AsyncIterator, Hashable
 
 import grpc
-from finsy.proto import p4r, p4r_grpc, rpc_code, rpc_status
+from finsy.proto import p4r, p4r_grpc
 
 from targets.p4sim.runtime.arbitration import election_int
 from targets.p4sim.runtime.device import Device
 from targets.p4sim.runtime.errors import P4RTError
+from targets.p4sim.runtime.write_status import client_limit, write_failure
 
 log = logging.getLogger("p4sim.runtime")
 
@@ -82,20 +84,10 @@ class P4RuntimeServicer(p4r_grpc.P4RuntimeServicer):
         except P4RTError as err:
             await _abort(context, err)
         if any(r is not None for r in results):
-            status = rpc_status.Status(code=rpc_code.UNKNOWN, message="write failed")
-            failed = sum(r is not None for r in results)
-            status.message = f"{failed} of {len(results)} updates failed"
-            for r in results:
-                detail = p4r.Error(canonical_code=rpc_code.OK if r is None else r.rpc_code)
-                if r is not None:
-                    detail.message = r.message
-                status.details.add().Pack(detail)
-            first = next(r for r in results if r is not None)
-            await context.abort(
-                grpc.StatusCode.UNKNOWN,
-                f"{status.message}; first: {first.message}",
-                trailing_metadata=(("grpc-status-details-bin", status.SerializeToString()),),
-            )
+            limit = client_limit(context.invocation_metadata())
+            message, details = write_failure(results, limit)
+            trailer = () if details is None else (("grpc-status-details-bin", details),)
+            await context.abort(grpc.StatusCode.UNKNOWN, message, trailing_metadata=trailer)
         return p4r.WriteResponse()
 
     async def Read(
