@@ -101,6 +101,11 @@ class Server:
         args = [a.replace("{port}", str(self.port)) for a in argv]
         self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL)
 
+    def cpu(self) -> float:
+        """CPU seconds the server process has used (user + system)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
@@ -113,21 +118,25 @@ def p4sim() -> Server:
     )  # fmt: skip
 
 
-async def raw_rates(address: str, writes: list[bytes], read: bytes, n: int) -> tuple[float, float]:
-    """Write then read the pre-encoded requests; (write, read) entries/s."""
-    async with grpc.aio.insecure_channel(address, options=OPTIONS) as ch:
+async def raw_rates(srv: Server, writes: list[bytes], read: bytes, n: int) -> dict[str, float]:
+    """Write then read the pre-encoded requests: entries/s, and per CPU-second of the server."""
+    async with grpc.aio.insecure_channel(srv.address, options=OPTIONS) as ch:
         await asyncio.wait_for(ch.channel_ready(), 60)
         write = ch.unary_unary(WRITE, lambda b: b, lambda b: b)
         rd = ch.unary_stream(READ, lambda b: b, lambda b: b)
-        t0 = time.perf_counter()
+        c0, t0 = srv.cpu(), time.perf_counter()
         for req in writes:
             await write(req, timeout=120)
-        t1 = time.perf_counter()
-        size = 0
-        async for chunk in rd(read, timeout=120):
-            size += len(chunk)
-        t2 = time.perf_counter()
-    return n / (t1 - t0), n / (t2 - t1)
+        c1, t1 = srv.cpu(), time.perf_counter()
+        async for _chunk in rd(read, timeout=120):
+            pass
+        c2, t2 = srv.cpu(), time.perf_counter()
+    return {
+        "write": n / (t1 - t0),
+        "read": n / (t2 - t1),
+        "write/server-CPU-s": n / max(c1 - c0, 1e-3),
+        "read/server-CPU-s": n / max(c2 - c1, 1e-3),
+    }
 
 
 async def push_pipeline(address: str, p4info: p4i.P4Info, config: bytes) -> P4RuntimeClient:
@@ -146,9 +155,8 @@ async def p4sim_run(
     srv = p4sim()
     try:
         client = await push_pipeline(srv.address, p4info, config)
-        out["pre-encoded write"], out["pre-encoded read"] = await raw_rates(
-            srv.address, raw, read_request(tid), args.entries
-        )
+        rates = await raw_rates(srv, raw, read_request(tid), args.entries)
+        out.update({f"pre-encoded {k}": v for k, v in rates.items()})
         await client.close()
     finally:
         srv.stop()
@@ -157,9 +165,9 @@ async def p4sim_run(
         client = await push_pipeline(srv.address, p4info, config)
         client.batch_size = args.batch
         entries = [entry(table, i) for i in range(args.entries)]
-        t0 = time.perf_counter()
+        c0, s0, t0 = time.process_time(), srv.cpu(), time.perf_counter()
         await client.insert(entries)
-        t1 = time.perf_counter()
+        c1, s1, t1 = time.process_time(), srv.cpu(), time.perf_counter()
         got = await client.read_raw([codec.encode(TableEntry(table), for_read=True)])
         t2 = time.perf_counter()
         back = await client.read([TableEntry(table)])
@@ -167,6 +175,8 @@ async def p4sim_run(
         assert len(got) == len(back) == args.entries, f"{len(got)} entries read back"
         n = args.entries
         out["client write"] = n / (t1 - t0)
+        out["client write/own-CPU-s"] = n / max(c1 - c0, 1e-3)
+        out["client write/server-CPU-s"] = n / max(s1 - s0, 1e-3)
         out["client read_raw"] = n / (t2 - t1)
         out["client read"] = n / (t3 - t2)
         await client.close()
@@ -175,7 +185,7 @@ async def p4sim_run(
     return out
 
 
-def null_server(p4info_path: str, table: str, n: int) -> None:
+def null_server(p4info_path: str, table: str, n: int, address: str) -> None:
     """Serve Write (answered at once) and Read (pre-built entities) without parsing."""
     p4info = p4i.P4Info.FromString(Path(p4info_path).read_bytes())
     codec = Codec(P4Schema(p4info))
@@ -202,7 +212,7 @@ def null_server(p4info_path: str, table: str, n: int) -> None:
         server.add_generic_rpc_handlers(
             [grpc.method_handlers_generic_handler("p4.v1.P4Runtime", handlers)]
         )
-        server.add_insecure_port(os.environ["P4RT_RATE_ADDR"])
+        server.add_insecure_port(address)
         await server.start()
         await server.wait_for_termination()
 
@@ -214,17 +224,15 @@ def transport_run(
 ) -> dict[str, float]:
     path = Path(f"/tmp/p4rt_rate-{os.getpid()}.p4info")
     path.write_bytes(p4info.SerializeToString())
-    port = free_port()
-    env = dict(os.environ, P4RT_RATE_ADDR=f"127.0.0.1:{port}")
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--null-server", str(path), table, str(args.entries)], env=env
-    )
+    srv = Server(
+        [sys.executable, __file__, "--null-server", str(path), table, str(args.entries),
+         "127.0.0.1:{port}"]
+    )  # fmt: skip
     try:
-        w, r = asyncio.run(raw_rates(f"127.0.0.1:{port}", raw, read_request(0), args.entries))
-        return {"transport write": w, "transport read": r}
+        rates = asyncio.run(raw_rates(srv, raw, read_request(0), args.entries))
+        return {f"transport {k}": v for k, v in rates.items() if "CPU" not in k}
     finally:
-        proc.terminate()
-        proc.wait(10)
+        srv.stop()
         path.unlink()
 
 
@@ -257,7 +265,7 @@ def run_all(args: argparse.Namespace) -> None:
         f"p4rt_rate: {args.entries} entries per table, batches of {args.batch}, {args.runs} runs;"
         f" load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores"
     )
-    print(f"{'table':<6} {'figure (k entries/s)':<22} {'min':>7} {'median':>7} {'max':>7}")
+    print(f"{'table':<6} {'figure (k entries/s)':<28} {'min':>7} {'median':>7} {'max':>7}")
     for table in ("host", "fib"):
         raw = requests(codec, table, args.entries, args.batch)
         results: list[dict[str, float]] = []
@@ -267,9 +275,10 @@ def run_all(args: argparse.Namespace) -> None:
             results.append(r)
         kind = "exact" if table == "host" else "lpm"
         for key, values in rows(results):
-            print(f"{kind:<6} {key:<22} {spread(values)}", flush=True)
-        ratio = [r["client write"] / r["transport write"] for r in results]
-        print(f"{kind:<6} {'client/transport write':<22} " + " ".join(f"{x:7.2f}" for x in ratio))
+            print(f"{kind:<6} {key:<28} {spread(values)}", flush=True)
+        for a, b in (("client write", "transport write"), ("pre-encoded write", "transport write")):
+            ratio = " ".join(f"{r[a] / r[b]:7.2f}" for r in results)
+            print(f"{kind:<6} {a + ' / transport':<28} {ratio}  (each run)")
     reason = bmv2_reason()
     if reason:
         print(f"BMv2: skipped: {reason}")
@@ -281,10 +290,11 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--smoke", action="store_true", help="2,000 entries, 1 run")
-    ap.add_argument("--null-server", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--null-server", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.null_server:
-        null_server(args.null_server[0], args.null_server[1], int(args.null_server[2]))
+        path, table, n, address = args.null_server
+        null_server(path, table, int(n), address)
         return
     if args.smoke:
         args.entries, args.runs, args.batch = 2000, 1, 500

@@ -10,6 +10,7 @@ we accept (p4sim says so in the message): the RpcError then carries that message
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import grpc
@@ -23,7 +24,10 @@ _DETAILS_KEY = "grpc-status-details-bin"
 
 
 def decode_write_error(
-    exc: grpc.aio.AioRpcError, batch: list[p4r.Update], codec: Codec | None, offset: int = 0
+    exc: grpc.aio.AioRpcError,
+    batch: Sequence[p4r.Update | bytes],
+    codec: Codec | None,
+    offset: int = 0,
 ) -> P4RuntimeClientError:
     """WriteError for per-update failures; RpcError when the whole RPC failed."""
     status = rpc_status.Status()
@@ -39,7 +43,8 @@ def decode_write_error(
         err = p4r.Error()
         if not detail.Unpack(err) or err.canonical_code == rpc_code.OK:
             continue
-        upd = batch[index] if index < len(batch) else p4r.Update()
+        sent = batch[index] if index < len(batch) else p4r.Update()
+        upd = p4r.Update.FromString(sent) if isinstance(sent, bytes) else sent
         failures.append(
             UpdateFailure(
                 index=offset + index,
