@@ -57,11 +57,56 @@ def _value(data: bytes, width: int) -> int | None:
 
 
 class _Action:
-    def __init__(self, name: str, ids: tuple[int, ...], widths: tuple[int, ...], scope: str):
+    def __init__(
+        self, action_id: int, name: str, ids: tuple[int, ...], widths: tuple[int, ...], scope: str
+    ) -> None:
         self.name = name
         self.params = {pid: (i, w) for i, (pid, w) in enumerate(zip(ids, widths, strict=True))}
         self.count = len(ids)
         self.table_ok = scope != "DEFAULT_ONLY"
+        # Read form: Action {1 action_id, 4 Param {2 param_id, 3 value}}, the bytes
+        # before each value precomputed by value length.
+        self.head = b"\x08" + varint(action_id)
+        self.param_heads = [_param_heads(pid, w) for pid, w in zip(ids, widths, strict=True)]
+
+    def encoded(self, args: tuple[int, ...]) -> bytes:
+        out = [self.head]
+        for heads, value in zip(self.param_heads, args, strict=True):
+            data = _canonical(value)
+            out.append(heads[len(data)] + data)
+        return field(0x1A, field(0x0A, b"".join(out)))
+
+
+MAX_WIDTH = 512  # bits: up to here every length in a template is one byte
+
+
+def _short(tag: int, head: bytes, n: int) -> bytes:
+    """Tag and one-byte length of a field whose payload is ``head`` plus ``n`` more bytes."""
+    return bytes((tag, len(head) + n)) + head
+
+
+def _lengths(width: int) -> range:
+    """Every length a canonical value of ``width`` bits can have (index 0 unused)."""
+    return range((width + 7) // 8 + 1)
+
+
+def _param_heads(pid: int, width: int) -> list[bytes]:
+    body = b"\x10" + varint(pid) + b"\x1a"  # Param {2 param_id, 3 value}
+    return [_short(0x22, body + bytes((n,)), n) for n in _lengths(width)]
+
+
+def _key_heads(fid: int, width: int, lpm: bool) -> list[bytes]:
+    f = b"\x08" + varint(fid)  # FieldMatch {1 field_id, 2 Exact {1 value} | 4 LPM {...}}
+    if lpm:  # LPM {1 value, 2 prefix_len}: the value, then 0x10 and the length, follow
+        return [
+            _short(0x12, f + _short(0x22, b"\x0a" + bytes((n,)), n + 2), n + 2)
+            for n in _lengths(width)
+        ]
+    return [_short(0x12, f + _short(0x12, b"\x0a" + bytes((n,)), n), n) for n in _lengths(width)]
+
+
+def _canonical(value: int) -> bytes:
+    return value.to_bytes((value.bit_length() + 7) // 8 or 1, "big")
 
 
 class TableSchema:
@@ -86,7 +131,17 @@ class TableSchema:
         for spec in table.actions.values():
             ids = pids.get(spec.name) or tuple(range(1, len(spec.params) + 1))
             widths = tuple(w for _, w in spec.params)
-            self.actions[spec.id] = _Action(spec.name, ids, widths, spec.scope)
+            self.actions[spec.id] = _Action(spec.id, spec.name, ids, widths, spec.scope)
+        self.by_name = {a.name: a for a in self.actions.values()}
+        # Read form of a plain table's entries: the bytes before each value, by length.
+        sizes = [k.bitwidth for k in keys] + [
+            w for a in table.actions.values() for _, w in a.params
+        ]
+        self.templated = self.plain and all(0 < w <= MAX_WIDTH for w in sizes)
+        self.key_heads = [
+            _key_heads(k.id, k.bitwidth, i == self.lpm_pos) for i, k in enumerate(keys)
+        ]
+        self.head = b"\x08" + varint(table.id)
 
     # -- writes ------------------------------------------------------------
     def decode(self, te: p4r.TableEntry) -> tuple[TableEntry, tuple[object, ...]] | None:
@@ -162,9 +217,34 @@ class TableSchema:
             and cached[1] == entry.controller_metadata
         ):
             return bytes(cached[2])
-        data = encode_entry(self.table, self.pids, entry, default=default).SerializeToString()
+        data = None if default else self._from_template(entry)
+        if data is None:
+            data = encode_entry(self.table, self.pids, entry, default=default).SerializeToString()
         entry.wire = (entry.action, entry.controller_metadata, data)
         return data
+
+    def _from_template(self, entry: TableEntry) -> bytes | None:
+        """The read form of a plain entry from the templates (None: not one)."""
+        call = entry.action
+        act = self.by_name.get(call.action) if isinstance(call, ActionCall) else None
+        if not self.templated or act is None or entry.controller_metadata or entry.is_const:
+            return None
+        out = [self.head]
+        for heads, m in zip(self.key_heads, entry.matches, strict=True):
+            if isinstance(m, Lpm):
+                if not m.prefix_len:
+                    continue  # the /0 wildcard is omitted
+                if m.prefix_len > 127:
+                    return None
+                data = _canonical(m.value)
+                out.append(heads[len(data)] + data + b"\x10" + bytes((m.prefix_len,)))
+            elif isinstance(m, Exact):
+                data = _canonical(m.value)
+                out.append(heads[len(data)] + data)
+            else:
+                return None
+        out.append(act.encoded(call.args))
+        return b"".join(out)
 
 
 class Schemas(dict[int, TableSchema]):

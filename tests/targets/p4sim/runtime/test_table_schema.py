@@ -1,10 +1,11 @@
-"""The write fast path (table_schema.py) accepts exactly what the general decoder accepts.
+"""The fast paths (table_schema.py) agree with the general decoder and encoder.
 
 For generated TableEntry messages -- valid ones and ones broken in every way
 the fast path could miss (unknown or repeated ids, wrong kinds, empty or too
 wide values, prefix lengths, host bits, scopes, missing or extra params) --
 the fast path either declines (and the general path decides) or gives the
-entry, identity and action the general path gives.
+entry, identity and action the general path gives; and the read templates
+give the bytes the general encoder gives.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from targets.p4sim.runtime.errors import P4RTError
 from targets.p4sim.runtime.program import state_from_p4info
-from targets.p4sim.runtime.table_codec import entry_from_msg, param_ids_from_p4info
+from targets.p4sim.runtime.table_codec import encode_entry, entry_from_msg, param_ids_from_p4info
 from targets.p4sim.runtime.table_schema import Schemas
 from targets.p4sim.state import StateError
 
@@ -140,6 +141,10 @@ def test_fast_path_agrees_with_the_general_decoder(te: p4r.TableEntry) -> None:
     except (P4RTError, StateError):
         assert fast is None, f"fast path accepted what the general path refuses: {te}"
         return
+    # Reads: the template gives the bytes the general encoder does.
+    template = schema._from_template(slow)
+    assert template is not None
+    assert template == encode_entry(table, schemas.pids, slow).SerializeToString()
     if fast is None:
         return  # declining is always allowed
     entry, ident = fast
