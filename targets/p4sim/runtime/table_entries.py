@@ -44,12 +44,13 @@ def write(st: ProgramState, schemas: Schemas, op: int, te: p4r.TableEntry) -> No
             # spec 9.1: a keyless table only has its default entry
             raise invalid(f"table {table.name} has no key: only its default entry exists")
         fast = schema.decode(te)
-        entry = entry_from_msg(table, pids, te) if fast is None else fast[0]
-        entities.check_entry_extras(table, te)
-        entities.apply_entry_extras(table, te, entry)
         if fast is None:  # not the common valid shape: checked the general way
+            entry = entry_from_msg(table, pids, te)
+            entities.check_entry_extras(table, te)
+            entities.apply_entry_extras(table, te, entry)
             table.insert(entry)
         else:
+            entry = fast[0]
             table.insert_checked(entry, fast[1])
         if te.metadata:
             _keep_metadata(st, entry, te.metadata)

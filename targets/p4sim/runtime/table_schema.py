@@ -145,32 +145,47 @@ class TableSchema:
 
     # -- writes ------------------------------------------------------------
     def decode(self, te: p4r.TableEntry) -> tuple[TableEntry, tuple[object, ...]] | None:
-        """A valid non-default entry of a plain table and its identity, or None (go slow)."""
-        if not self.plain or te.priority:
+        """A valid non-default entry of a plain table and its identity, or None (go slow).
+
+        Entries with direct-resource data or idle-timeout fields go slow too.
+        """
+        if not self.plain or te.priority or te.idle_timeout_ns:
+            return None
+        has = te.HasField
+        if has("counter_data") or has("meter_config") or has("meter_counter_data"):
+            return None
+        if has("time_since_last_hit"):
             return None
         n = len(self.table.keys)
         vals: list[int | None] = [None] * n
         plen = 0
         exact = 0
         fields = self.fields
+        # A FieldMatch of another kind than the key's reads as an empty value here
+        # (the oneof's other members are unset), which declines: no WhichOneof needed.
+        from_bytes = int.from_bytes
         for fm in te.match:
             spec = fields.get(fm.field_id)
             if spec is None:
                 return None
             i, kind, width = spec
-            if vals[i] is not None or fm.WhichOneof("field_match_type") != kind:
+            if vals[i] is not None:
                 return None
             if kind == "exact":
-                value = _value(fm.exact.value, width)
+                data = fm.exact.value
+                value = from_bytes(data, "big")
+                if not data or value >> width:
+                    return None
                 exact += 1
             else:
                 lpm = fm.lpm
-                value = _value(lpm.value, width)
+                data = lpm.value
+                value = from_bytes(data, "big")
                 plen = lpm.prefix_len
-                if not 0 < plen <= width or value is None or value & ((1 << width - plen) - 1):
+                if not data or value >> width or not 0 < plen <= width:
                     return None
-            if value is None:
-                return None
+                if value & ((1 << width - plen) - 1):
+                    return None
             vals[i] = value
         if exact != self.exact_count:
             return None
@@ -189,10 +204,7 @@ class TableSchema:
 
     def decode_action(self, te: p4r.TableEntry) -> ActionCall | None:
         """The direct action of a non-default entry if it is valid as given, else None."""
-        table_action = te.action
-        if table_action.WhichOneof("type") != "action":
-            return None
-        act = table_action.action
+        act = te.action.action  # unset (action id 0) when the entry names a profile
         spec = self.actions.get(act.action_id)
         if spec is None or not spec.table_ok:
             return None

@@ -14,7 +14,6 @@ import bisect
 import enum
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import cast
 
 from targets.p4sim.state.errors import StateError
 
@@ -27,30 +26,30 @@ class MatchKind(enum.StrEnum):
     OPTIONAL = "optional"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Exact:
     value: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Lpm:
     value: int
     prefix_len: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ternary:
     value: int
     mask: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Range:
     low: int
     high: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Optional:
     """An optional match: ``value is None`` is the wildcard."""
 
@@ -78,7 +77,7 @@ class ActionSpec:
     scope: str = "TABLE_AND_DEFAULT"  # or TABLE_ONLY / DEFAULT_ONLY
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ActionCall:
     """An action by P4Info name with its argument values in parameter order."""
 
@@ -86,7 +85,7 @@ class ActionCall:
     args: tuple[int, ...] = ()
 
 
-@dataclass
+@dataclass(slots=True)
 class TableEntry:
     """One entry. ``matches`` has one element per key field, in key order.
 
@@ -362,8 +361,9 @@ class Table:
 
     def _index_add(self, e: TableEntry, ident: tuple[object, ...] | None = None) -> None:
         if not self.needs_priority:
-            slot = ident or _exact_lpm_slot(e.matches)
-            plen, vals = cast(tuple[int, tuple[int, ...]], slot)
+            # ``ident`` is the entry's slot here (see _identity)
+            slot: tuple[int, tuple[int, ...]] = ident or _exact_lpm_slot(e.matches)  # type: ignore[assignment]
+            plen, vals = slot
             bucket = self._by_plen.get(plen)
             if bucket is None:
                 bucket = self._by_plen[plen] = {}
