@@ -66,7 +66,9 @@ def entry(table: str, i: int) -> TableEntry:
             "host", {"vrf": vrf, "dst": dst}, "set_port", {"port": i & 511, "dmac": i}
         )
     dst = f"{10 + (i >> 16)}.{(i >> 8) & 255}.{i & 255}.0/24"
-    return TableEntry("fib", {"vrf": vrf, "dst": dst}, "push_label", {"label": i, "tunnel": i & 0xFFFF})
+    return TableEntry(
+        "fib", {"vrf": vrf, "dst": dst}, "push_label", {"label": i, "tunnel": i & 0xFFFF}
+    )
 
 
 def requests(codec: Codec, table: str, n: int, batch: int) -> list[bytes]:
