@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Convergence: from a BGP UPDATE arriving at a C-PE to its P4 entries written.
 
 The C-PE's path is the daemon's: the BGP speaker core parses the UPDATE and
@@ -14,12 +15,15 @@ t_arrival (the UPDATE carrying it was handed to the receiving core). The
 daemon's writer coalesces: one write round per burst of UPDATEs, here one per
 ``--batch`` UPDATEs.
 
-    .venv/bin/python benchmarks/convergence.py            # N = 1000 and 10000
-    .venv/bin/python benchmarks/convergence.py --routes 1000 --batch 8
+    benchmarks/convergence.py            # N = 1000 and 10000
+    benchmarks/convergence.py --routes 1000 --batch 8
 """
 
 from __future__ import annotations
 
+import _venv  # noqa: F401  (first: re-runs this under the checkout's .venv Python)
+
+# isort: split
 import argparse
 import asyncio
 import ipaddress
@@ -138,7 +142,10 @@ def main() -> None:
     ap.add_argument(
         "--batch", type=int, action="append", help="UPDATEs per write round (default: all, 100)"
     )
+    ap.add_argument("--smoke", action="store_true", help="100 routes, one round: checks it runs")
     args = ap.parse_args()
+    if args.smoke:
+        args.routes, args.batch = [100], [1 << 30]
     program = ROOT / "p4src" / "cpe.p4"
     defines = {"CPU_PORT": "255", "CRYPTO_PORT": "254"}
     pipe = Pipeline(compile_p4info(program, defines), p4sim_bundle(program, defines), 1)

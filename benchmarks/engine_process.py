@@ -1,6 +1,7 @@
+#!/usr/bin/env python3
 """What running the ESP engine in its own process costs: control calls and crypto-port pps.
 
-    sudo .venv/bin/python benchmarks/engine_process.py [--seconds 2]
+    sudo benchmarks/engine_process.py [--seconds 2]
 
 In a throw-away network namespace with a veth pair (the crypto link), it
 measures
@@ -16,6 +17,9 @@ Figures depend on the machine and its load; nothing is asserted.
 
 from __future__ import annotations
 
+import _venv  # noqa: F401  (first: re-runs this under the checkout's .venv Python)
+
+# isort: split
 import argparse
 import os
 import socket
@@ -125,7 +129,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes, about a second: checks that it runs"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.seconds = 0.1
     if args.inner:
         return inner(args.seconds)
     if os.geteuid() != 0:

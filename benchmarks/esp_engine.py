@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """ESP engine throughput vs raw AES-GCM calls of the `cryptography` library.
 
 For 64 B and 1400 B protected payloads (MPLS-in-IP over IPv4, transport mode,
@@ -8,11 +9,14 @@ AES-GCM-128) it measures:
 and prints engine/raw as a ratio: the share of the crypto library's speed that
 survives header parsing, sequence/replay handling, counters and lifetimes.
 
-Usage: .venv/bin/python benchmarks/esp_engine.py [--seconds 1.0]
+Usage: benchmarks/esp_engine.py [--seconds 1.0]
 """
 
 from __future__ import annotations
 
+import _venv  # noqa: F401  (first: re-runs this under the checkout's .venv Python)
+
+# isort: split
 import argparse
 import ipaddress
 import os
@@ -101,7 +105,12 @@ def _measure(size: int, keys: SaKeys, seconds: float) -> dict[str, tuple[float, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.0, help="time per measurement")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes, about a second: checks that it runs"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.seconds = 0.05
     keys = SaKeys(enc_key=os.urandom(16), salt=os.urandom(4))
     print(f"{'payload':>8} {'op':>8} {'raw calls/s':>12} {'engine pkt/s':>13} {'ratio':>6}")
     for size in (64, 1400):

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """IKE SAs established per second: our IKEv2 core vs strongSwan against itself.
 
 Every setup is a full IKE_SA_INIT + IKE_AUTH with one CHILD_SA, PSK,
@@ -12,11 +13,15 @@ aes128gcm16-prfsha256-x25519 (ESP aes128gcm16). Measured:
     trips, so a second figure subtracts the cost of an idle `swanctl --stats`.
 The ratios are ours / strongSwan. The strongSwan part needs root and charon.
 
-Usage: .venv/bin/python benchmarks/ike_setup_rate.py [--count 200] [--swan-count 50]
+Usage: sudo benchmarks/ike_setup_rate.py [--count 200] [--swan-count 50] [--smoke]
+(--smoke: 5 and 2 SAs, a few seconds; it only checks that every part runs.)
 """
 
 from __future__ import annotations
 
+import _venv  # noqa: F401  (first: re-runs this under the checkout's .venv Python)
+
+# isort: split
 import argparse
 import asyncio
 import os
@@ -116,9 +121,12 @@ def strongswan(count: int) -> tuple[float, float] | str:
     from swan_netns import Netns, veth_pair
 
     tag = f"b{os.getpid() % 100000}"
-    ns_a, ns_b = Netns(f"sl3ike-ba-{tag}"), Netns(f"sl3ike-bb-{tag}")
+    made: list[Netns] = []
     charons: list[Charon] = []
     try:
+        made.append(Netns.new(f"sl3ike-ba-{tag}"))
+        made.append(Netns.new(f"sl3ike-bb-{tag}"))
+        ns_a, ns_b = made
         veth_pair(ns_a, "10.77.0.1", ns_b, "10.77.0.2", tag)
         with tempfile.TemporaryDirectory() as tmp:
             for ns, me, peer in (
@@ -127,7 +135,7 @@ def strongswan(count: int) -> tuple[float, float] | str:
             ):
                 d = Path(tmp) / me
                 d.mkdir()
-                ns.run("ip", "addr", "add", f"10.88.{me[-1]}.1/32", "dev", "lo")
+                ns.run(["ip", "addr", "add", f"10.88.{me[-1]}.1/32", "dev", "lo"])
                 c = Charon(ns, d)
                 charons.append(c)
                 conf = f"""connections {{ peer {{
@@ -173,15 +181,18 @@ secrets {{ ike-1 {{ id-1 = {me}
     finally:
         for c in charons:
             c.stop()
-        ns_a.delete()
-        ns_b.delete()
+        for ns in made:
+            ns.delete()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=200)
     ap.add_argument("--swan-count", type=int, default=50)
+    ap.add_argument("--smoke", action="store_true", help="5 and 2 SAs: checks that it runs")
     args = ap.parse_args()
+    if args.smoke:
+        args.count, args.swan_count = 5, 2
     sans = ours_sans_io(args.count)
     udp = ours_udp(args.count)
     swan = strongswan(args.swan_count)

@@ -1,6 +1,8 @@
+#!/usr/bin/env python3
 """Lab bring-up and tear-down time (root).
 
-    sudo .venv/bin/python benchmarks/lab_bringup.py [--topology FILE] [--runs 5] [--daemons]
+    sudo benchmarks/lab_bringup.py [--topology FILE] [--runs 5] [--daemons]
+                                   [--target p4sim|bmv2]
 
 Each run: `lab up` (namespaces, veths, underlay routes, configuration
 generation and checks; then either one static C-PE data plane per site, up
@@ -8,11 +10,16 @@ when each forwards, or with --daemons the five sl3vpn cpe/rr daemons, up
 when every red BGP session, C-PE to C-PE SA and VPN route is in place); then the
 first IPv4 ping between two sites of one tenant that succeeds (time to first
 tenant packet through ESP); then `lab down`. Prints each run and the median.
+With --target bmv2 every node runs simple_switch_grpc (its compile is cached
+after the first run, so run 1 includes p4c-bm2-ss unless the cache is warm).
 Figures depend on this machine and its load; nothing here is asserted.
 """
 
 from __future__ import annotations
 
+import _venv  # noqa: F401  (first: re-runs this under the checkout's .venv Python)
+
+# isort: split
 import argparse
 import os
 import statistics
@@ -54,7 +61,11 @@ def main() -> int:
         action="store_true",
         help="run sl3vpn cpe/rr (up = every BGP session, SA and VPN route in place)",
     )
+    ap.add_argument("--target", choices=("p4sim", "bmv2"), default="p4sim")
+    ap.add_argument("--smoke", action="store_true", help="one run: checks that it runs")
     args = ap.parse_args()
+    if args.smoke:
+        args.runs = 1
     if os.geteuid() != 0:
         raise SystemExit("lab_bringup: needs root (network namespaces)")
     os.environ.setdefault("SL3VPN_LAB_RUN", tempfile.mkdtemp(prefix="sl3vpn-bench-"))
@@ -62,7 +73,8 @@ def main() -> int:
     for i in range(args.runs):
         prefix = f"bench{os.getpid()}r{i}"
         t0 = time.monotonic()
-        up(args.topology, prefix, progress=lambda _m: None, daemons=args.daemons)
+        up(args.topology, prefix, progress=lambda _m: None, daemons=args.daemons,
+           target=args.target)  # fmt: skip
         t1 = time.monotonic()
         try:
             ping = first_ping(prefix)
@@ -78,7 +90,8 @@ def main() -> int:
     plan = make_plan(load_topology(args.topology), "count")
     print(
         f"{Path(args.topology).name}: {len(plan.namespaces)} namespaces, {len(plan.links)} links, "
-        f"{'daemons' if args.daemons else 'static data plane'}; median of {args.runs}: "
+        f"{'daemons' if args.daemons else 'static data plane'} on {args.target}; "
+        f"median of {args.runs}: "
         f"up {statistics.median(ups):.2f}s "
         f"(min {min(ups):.2f}, max {max(ups):.2f}), first ping +{statistics.median(pings):.3f}s, "
         f"down {statistics.median(downs):.2f}s"

@@ -15,17 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from bmv2_tests.lib.cpe import DATA_PORTS, Cpe
-from bmv2_tests.lib.crypto_port import CryptoPortEngine
-from bmv2_tests.lib.dataplane import Dataplane
-from bmv2_tests.lib.runtime import SyncP4Runtime
-from bmv2_tests.lib.target import (
-    CRYPTO_PORT,
-    DEVICE_ID,
-    RunningTarget,
-    TargetUnavailable,
-    start_target,
-)
+from bmv2_tests.lib.cpe import Cpe
+from bmv2_tests.lib.session import cpe_session
+from bmv2_tests.lib.target import RunningTarget, TargetUnavailable, start_target
 
 
 @pytest.fixture(scope="session")
@@ -42,21 +34,8 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningTarget]:
 
 @pytest.fixture(scope="session")
 def session_cpe(target: RunningTarget) -> Iterator[Cpe]:
-    sw = SyncP4Runtime(target.grpc_address, device_id=DEVICE_ID)
-    dp: Dataplane | None = None
-    crypto: CryptoPortEngine | None = None
-    try:
-        sw.connect()
-        sw.set_pipeline(target.p4info, target.device_config)
-        dp = Dataplane(target.nn_address, [*DATA_PORTS, CRYPTO_PORT], watch=DATA_PORTS)
-        crypto = CryptoPortEngine(dp, CRYPTO_PORT)
-        yield Cpe(sw, dp, crypto)
-    finally:
-        if crypto is not None:
-            crypto.stop()
-        if dp is not None:
-            dp.close()
-        sw.close()
+    with cpe_session(target) as cpe:
+        yield cpe
 
 
 @pytest.fixture

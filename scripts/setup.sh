@@ -14,6 +14,34 @@ dev_debs=(gobgpd bird2 frr exabgp strongswan-charon strongswan-swanctl
 debs=("${runtime_debs[@]}")
 [ "$mode" = "--dev" ] && debs+=("${dev_debs[@]}")
 
+# Another apt or dpkg (unattended upgrades, a second set-up) holds the dpkg and apt-lists
+# locks for a while: wait for it, this long at most. apt-get waits for the dpkg lock itself
+# (DPkg::Lock::Timeout) but not for the lists lock of `apt-get update`, hence the loop.
+apt_wait=${SL3VPN_APT_WAIT:-300}
+apt_get() {
+    local deadline=$((SECONDS + apt_wait)) said="" out
+    while true; do
+        if out=$(apt-get -o DPkg::Lock::Timeout="$apt_wait" "$@" 2>&1); then
+            return 0
+        fi
+        if ! grep -q "Could not get lock" <<<"$out"; then
+            echo "$out" >&2
+            echo "setup: 'apt-get $*' failed (its output is above)" >&2
+            return 1
+        fi
+        if [ $SECONDS -ge $deadline ]; then
+            echo "setup: another apt or dpkg still holds its lock after ${apt_wait} s;" \
+                 "run this again once it has finished (SL3VPN_APT_WAIT sets the wait)" >&2
+            return 1
+        fi
+        if [ -z "$said" ]; then
+            echo "setup: another apt or dpkg is running: waiting for it (at most ${apt_wait} s)"
+            said=1
+        fi
+        sleep 2
+    done
+}
+
 missing=()
 for p in "${debs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,8 +50,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         echo "setup: installing Debian packages: ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        apt_get update -qq
+        apt_get install -y -qq --no-install-recommends "${missing[@]}"
     else
         echo "setup: not root, so these Debian packages cannot be installed: ${missing[*]}" >&2
         echo "setup: run 'sudo apt-get install ${missing[*]}' or this script as root;" >&2
@@ -36,10 +64,18 @@ if [ ! -x .venv/bin/python ]; then
     echo "setup: creating .venv"
     "$py" -m venv .venv
 fi
-extra=""
-[ "$mode" = "--dev" ] && extra="[dev]"
-stamp=.venv/.installed$(echo "$extra" | tr -d '[]')
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+# A stamp per install kind, newer than pyproject.toml when that install is current. The
+# dev install is a superset of the plain one: after `make test`, `make demo` has nothing
+# to install.
+fresh() { [ -f "$1" ] && [ ! pyproject.toml -nt "$1" ]; }
+if [ "$mode" = "--dev" ]; then
+    extra="[dev]" stamp=.venv/.installeddev
+    fresh "$stamp" && current=1 || current=""
+else
+    extra="" stamp=.venv/.installed
+    fresh "$stamp" || fresh .venv/.installeddev && current=1 || current=""
+fi
+if [ -z "$current" ]; then
     echo "setup: installing Python packages into .venv"
     .venv/bin/python -m pip install -q --upgrade pip 2>/dev/null
     .venv/bin/python -m pip install -q -e ".$extra"

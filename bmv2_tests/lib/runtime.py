@@ -64,6 +64,15 @@ class SyncP4Runtime:
                 return ent.data.packets, ent.data.bytes
         raise AssertionError(f"counter {name}[{index}] not returned by the switch")
 
+    def counter_cells(self, *names: str) -> dict[str, dict[int, tuple[int, int]]]:
+        """(packets, bytes) of every cell of the named counters, read in one request."""
+        got = self._run(self.client.read([CounterEntry(name) for name in names]))
+        cells: dict[str, dict[int, tuple[int, int]]] = {name: {} for name in names}
+        for ent in got:
+            if isinstance(ent, CounterEntry) and ent.index is not None and ent.data is not None:
+                cells[ent.counter][ent.index] = (ent.data.packets, ent.data.bytes)
+        return cells
+
     def entry_string(self, entry: TableEntry) -> str:
         return self.client.entry_string(entry)
 

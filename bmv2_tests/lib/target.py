@@ -5,8 +5,9 @@
 * ``p4sim`` (default): our software target, ``sl3vpn p4sim run`` with its
   P4Runtime server and nanomsg packet port, the program pushed as a source
   bundle with the P4Info p4sim's compiler generates.
-* ``bmv2``: ``p4c-bm2-ss`` compiles ``p4src/cpe.p4`` and
-  ``simple_switch_grpc --packet-in`` runs it; both are taken from PATH.
+* ``bmv2``: ``p4c-bm2-ss`` compiles ``p4src/cpe.p4`` (cached) and
+  ``simple_switch_grpc --packet-in`` runs it, both through the launcher in
+  ``targets/bmv2`` (tools from ``$SL3VPN_P4_PREFIX/bin``, then PATH).
 
 Whatever cannot be found is reported as a skip reason, never as a failure.
 The process is started in its own process group and stopped by its PID.
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -27,6 +27,9 @@ from pathlib import Path
 
 from finsy.proto import p4i
 from google.protobuf import text_format
+
+import targets.bmv2 as bmv2
+from targets.bmv2.switch import free_tcp_port
 
 REPO = Path(__file__).resolve().parents[2]
 PROGRAM = REPO / "p4src" / "cpe.p4"
@@ -72,12 +75,6 @@ def target_kind() -> str:
     return kind
 
 
-def _free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _sl3vpn() -> list[str]:
     return [sys.executable, "-m", "controller"]
 
@@ -97,40 +94,31 @@ def _p4sim_artifacts(workdir: Path) -> tuple[p4i.P4Info, bytes]:
     return p4info, bundle_from_path(PROGRAM).encode()
 
 
-def _bmv2_artifacts(workdir: Path) -> tuple[p4i.P4Info, bytes]:
-    p4c = shutil.which("p4c-bm2-ss")
-    if p4c is None:
-        raise TargetUnavailable("SL3VPN_TARGET=bmv2 but p4c-bm2-ss is not on PATH")
-    p4info_path, json_path = workdir / "cpe.p4info.txt", workdir / "cpe.json"
-    cmd = [p4c, "--arch", "v1model", "--p4runtime-files", str(p4info_path)]
-    cmd += ["-o", str(json_path), str(PROGRAM)]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    if res.returncode != 0:
-        raise AssertionError(f"p4c-bm2-ss rejected p4src/cpe.p4:\n{res.stderr}")
-    p4info = text_format.Parse(p4info_path.read_text(), p4i.P4Info())
-    return p4info, json_path.read_bytes()
+def _bmv2_artifacts() -> tuple[p4i.P4Info, bytes]:
+    try:
+        art = bmv2.compile_program(PROGRAM)
+    except bmv2.ToolMissing as exc:
+        raise TargetUnavailable(f"SL3VPN_TARGET=bmv2 but {exc}") from None
+    except bmv2.CompileError as exc:  # a program p4c rejects fails the suite
+        raise AssertionError(str(exc)) from None
+    p4info = text_format.Parse(art.p4info_path.read_text(), p4i.P4Info())
+    return p4info, art.json_path.read_bytes()
 
 
 def start_target(workdir: Path) -> RunningTarget:
     """Start the target chosen by SL3VPN_TARGET; raise TargetUnavailable to skip."""
     kind = target_kind()
     workdir.mkdir(parents=True, exist_ok=True)
-    grpc_port = _free_tcp_port()
+    grpc_port = free_tcp_port("127.0.0.1")
     grpc_address = f"127.0.0.1:{grpc_port}"
     nn_address = f"ipc://{workdir}/dataplane-{os.getpid()}.ipc"
-    if kind == "p4sim":
-        p4info, config = _p4sim_artifacts(workdir)
-        cmd = [*_sl3vpn(), "p4sim", "run", "--no-p4", "--device-id", str(DEVICE_ID)]
-        cmd += ["--packet-in", nn_address, "--grpc-server-addr", grpc_address]
-        cmd += ["--cpu-port", str(CPU_PORT)]
-    else:
-        p4info, config = _bmv2_artifacts(workdir)
-        ssg = shutil.which("simple_switch_grpc")
-        if ssg is None:
-            raise TargetUnavailable("SL3VPN_TARGET=bmv2 but simple_switch_grpc is not on PATH")
-        cmd = [ssg, "--no-p4", "--device-id", str(DEVICE_ID), "--packet-in", nn_address]
-        cmd += ["--", "--grpc-server-addr", grpc_address, "--cpu-port", str(CPU_PORT)]
     log_path = workdir / f"{kind}.log"
+    if kind == "bmv2":
+        return _start_bmv2(grpc_address, nn_address, log_path)
+    p4info, config = _p4sim_artifacts(workdir)
+    cmd = [*_sl3vpn(), "p4sim", "run", "--no-p4", "--device-id", str(DEVICE_ID)]
+    cmd += ["--packet-in", nn_address, "--grpc-server-addr", grpc_address]
+    cmd += ["--cpu-port", str(CPU_PORT)]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True
@@ -138,6 +126,25 @@ def start_target(workdir: Path) -> RunningTarget:
     target = RunningTarget(kind, grpc_address, nn_address, p4info, config, proc, log_path)
     _wait_listening(target, grpc_port)
     return target
+
+
+def _start_bmv2(grpc_address: str, nn_address: str, log_path: Path) -> RunningTarget:
+    missing = bmv2.missing_tools()  # every missing tool in the skip reason, not the first
+    if missing:
+        raise TargetUnavailable(f"SL3VPN_TARGET=bmv2 but {'; '.join(missing)}")
+    p4info, config = _bmv2_artifacts()
+    opts = bmv2.SwitchOptions(
+        grpc_address=grpc_address, device_id=DEVICE_ID, cpu_port=CPU_PORT, packet_in=nn_address
+    )
+    try:
+        switch = bmv2.Bmv2Switch(opts, log_path)
+        switch.start()
+    except bmv2.ToolMissing as exc:
+        raise TargetUnavailable(f"SL3VPN_TARGET=bmv2 but {exc}") from None
+    except bmv2.SwitchStartError as exc:
+        raise AssertionError(str(exc)) from None
+    assert switch.proc is not None
+    return RunningTarget("bmv2", grpc_address, nn_address, p4info, config, switch.proc, log_path)
 
 
 def _wait_listening(target: RunningTarget, port: int, timeout: float = 30.0) -> None:

@@ -37,9 +37,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         p.add_argument(
             "--keep-switch",
             action="store_true",
-            help="leave p4sim running on exit, so a restarted daemon only reconciles",
+            help="leave the switch (p4sim or BMv2) and the ESP engine running on exit, so a "
+            "restarted daemon adopts them and only reconciles",
         )
-        p.add_argument("--run-dir", default="/tmp", help="where p4sim's log goes")
+        p.add_argument(
+            "--run-dir",
+            default="/tmp",
+            help="where the switch's and the engine's logs and PID files go",
+        )
         p.set_defaults(func=run, role=role)
 
 
@@ -117,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
     # The program path in the config is relative to the project (p4src/cpe.p4), as in
     # `sl3vpn config check`; fall back to the working directory, then the package.
     for candidate in (base, Path.cwd(), Path(__file__).resolve().parents[2]):
-        if cfg.switch.p4sim is None or (candidate / cfg.switch.p4sim.program).is_file():
+        launched = cfg.switch.launched
+        if launched is None or (candidate / launched.program).is_file():
             base = candidate
             break
     try:

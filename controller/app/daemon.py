@@ -5,8 +5,8 @@ Start-up order (each step needs the one before):
 1. namespace: ``lo`` up with the black and red loopbacks (the BGP and IKE
    sockets bind to them);
 2. the crypto-port veth and the ESP engine process (adopted with its SAs if a
-   previous daemon left it running, ``enginelink.py``); p4sim as a child (or a P4Runtime
-   target by address); arbitration as primary; pipeline pushed unless the
+   previous daemon left it running, ``enginelink.py``); p4sim or BMv2 as a child
+   (or a P4Runtime target by address); arbitration as primary; pipeline pushed unless the
    switch already runs ours (cookie), then the first reconciliation;
 3. hostif: a TAP per black port (the kernel carries ARP/ND, IKE, BGP), the
    userspace responder on red ports; packet-in/out bridged;
@@ -101,10 +101,10 @@ class Daemon:
             )
         self.control_peers = {str(peer_black[a]): a for a in red_nbrs}
         crypto = cfg.switch.by_role("crypto")
-        if cfg.switch.p4sim is not None and crypto and crypto[0].interface:
+        if cfg.switch.launched is not None and crypto and crypto[0].interface:
             raise DaemonError(
-                f"{cfg.source}: switch.ports (crypto): with p4sim the daemon makes the crypto "
-                "link itself; leave out `interface`"
+                f"{cfg.source}: switch.ports (crypto): with {cfg.switch.kind} the daemon makes "
+                "the crypto link itself; leave out `interface`"
             )
         self.composer = Composer(
             self.state,
@@ -158,7 +158,7 @@ class Daemon:
         await self.link.prepare()
         crypto = cfg.switch.by_role("crypto")
         interface = None
-        if cfg.switch.p4sim is not None:
+        if cfg.switch.launched is not None:
             sw.crypto_veth()
             interface = sw.CRYPTO_VETH[1]
         elif crypto and crypto[0].interface and cfg.switch.p4runtime is not None:

@@ -259,6 +259,7 @@ class DaemonStatus:
             "node": self.d.cfg.node.name,
             "time": time.time(),
             "switch": {
+                "target": self.d.cfg.switch.kind,
                 "pid": self.d.sim.proc.pid if self.d.sim and self.d.sim.proc else None,
                 "primary": self.d.client.is_primary if self.d.client else False,
                 "restarts": self.d.switch_restarts,

@@ -1,8 +1,10 @@
-"""The daemon's link to its switch: start or adopt p4sim, stay primary, keep the pipeline.
+"""The daemon's link to its switch: start or adopt it, stay primary, keep the pipeline.
 
-p4sim runs as a child of the daemon unless one is already answering on the
-configured address (a previous daemon left it running with ``--keep-switch``):
-then it is adopted. A dead child is started again. Whenever primaryship comes
+The switch the daemon launches (p4sim, or BMv2's simple_switch_grpc) runs as a
+child of the daemon unless one is already answering on the configured address
+(a previous daemon left it running with ``--keep-switch``): then it is adopted,
+and stopped at exit only if its PID file names a live switch of that kind on
+that address. A dead child is started again. Whenever primaryship comes
 back after being lost (switch or stream restart), the pipeline cookie is
 checked again (a fresh switch gets the pipeline pushed) and ``on_fresh`` tells
 the daemon to re-read the switch before its next write.
@@ -34,7 +36,7 @@ class SwitchLink:
         self.cfg, self.base, self.run_dir = cfg, base, run_dir
         self.on_fresh, self.spawn = on_fresh, spawn
         self.sim: sw.P4SimProcess | None = None
-        self.adopted_pid: int | None = None  # a p4sim left running by a previous daemon
+        self.adopted_pid: int | None = None  # a switch left running by a previous daemon
         self.client: P4RuntimeClient | None = None
         self.pipeline: sw.Pipeline | None = None
         self.restarts = 0
@@ -52,20 +54,30 @@ class SwitchLink:
         if switch.p4runtime is not None:
             r = switch.p4runtime
             return r.address, r.device_id, r.election_id
-        assert switch.p4sim is not None
-        return switch.p4sim.grpc_address, switch.p4sim.device_id, 1
+        launched = switch.launched
+        assert launched is not None
+        return launched.grpc_address, launched.device_id, 1
+
+    @property
+    def kind(self) -> str:
+        return self.cfg.switch.kind
+
+    def _process(self) -> sw.P4SimProcess:
+        log_path = self.run_dir / f"{self.cfg.node.name}-{self.kind}.log"
+        if self.kind == "bmv2":
+            argv, env = sw.bmv2_argv(self.cfg, self.run_dir)
+            return sw.P4SimProcess(argv, log_path, "simple_switch_grpc", env)
+        return sw.P4SimProcess(sw.p4sim_argv(self.cfg, self.base), log_path)
 
     async def connect(self) -> None:
         assert self.pipeline is not None
         address, device_id, election = self._target()
-        if self.cfg.switch.p4sim is not None:
+        if self.cfg.switch.launched is not None:
             try:  # a switch left running by our previous life: adopt it
                 self.client = await sw.connect(address, device_id, election, timeout=1.0)
                 self.adopted_pid = self._recorded_pid()
             except sw.SwitchError:
-                argv = sw.p4sim_argv(self.cfg, self.base)
-                log_path = self.run_dir / f"{self.cfg.node.name}-p4sim.log"
-                self.sim = sw.P4SimProcess(argv, log_path)
+                self.sim = self._process()
                 await self.sim.start()
                 self._record_pid()
                 self.spawn(self._watch_sim())
@@ -82,21 +94,21 @@ class SwitchLink:
     async def _connect_watching_sim(
         self, address: str, device_id: int, election: int
     ) -> P4RuntimeClient:
-        """Connect; a p4sim that exits meanwhile is reported with its last log line."""
+        """Connect; a switch that exits meanwhile is reported with its last log line."""
         connecting = asyncio.ensure_future(sw.connect(address, device_id, election, timeout=60.0))
         while not connecting.done():
             await asyncio.wait([connecting], timeout=0.5)
             if self.sim is not None and not self.sim.running and not connecting.done():
                 connecting.cancel()
-                raise sw.SwitchError(f"p4sim exited at start: {self.sim.last_log_line()}")
+                raise sw.SwitchError(f"{self.sim.what} exited at start: {self.sim.last_log_line()}")
         return connecting.result()
 
     async def _watch_sim(self) -> None:
-        """p4sim died: start it again (the stream reconnects; ``_on_primary`` re-pushes)."""
+        """The switch died: start it again (the stream reconnects; ``_on_primary`` re-pushes)."""
         while True:
             assert self.sim is not None
             code = await self.sim.wait()
-            log.warning("p4sim exited (code %s): restarting it", code)
+            log.warning("%s exited (code %s): restarting it", self.sim.what, code)
             self.restarts += 1
             await asyncio.sleep(0.5)
             await self.sim.start()
@@ -139,17 +151,18 @@ class SwitchLink:
 
     @property
     def _pid_file(self) -> Path:
-        return self.run_dir / f"{self.cfg.node.name}-p4sim.pid"
+        return self.run_dir / f"{self.cfg.node.name}-{self.kind}.pid"
 
     def _record_pid(self) -> None:
-        """Remember our p4sim's PID, so a daemon that adopts it can also stop it."""
+        """Remember our switch's PID, so a daemon that adopts it can also stop it."""
         if self.sim is not None and self.sim.proc is not None:
             with contextlib.suppress(OSError):
                 self._pid_file.write_text(f"{self.sim.proc.pid}\n")
 
     def _recorded_pid(self) -> int | None:
-        """The adopted switch's PID, if the file names a live p4sim of ours."""
-        return recorded_pid(self._pid_file, b"p4sim", self._target()[0].encode())
+        """The adopted switch's PID, if the file names a live switch of ours."""
+        program = b"simple_switch_grpc" if self.kind == "bmv2" else b"p4sim"
+        return recorded_pid(self._pid_file, program, self._target()[0].encode())
 
     async def close(self, keep_switch: bool) -> None:
         if self.client is not None:
@@ -159,7 +172,7 @@ class SwitchLink:
         if self.sim is not None:
             await self.sim.stop()
         elif self.adopted_pid is not None:
-            await stop_pid(self.adopted_pid, "p4sim")
+            await stop_pid(self.adopted_pid, self.kind)
         with contextlib.suppress(OSError):
             self._pid_file.unlink()
 

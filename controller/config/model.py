@@ -5,7 +5,8 @@ Top-level sections (see ``examples/cpe1.yml`` and ``examples/rr1.yml``)::
     node:      name, role (cpe | rr), as, router_id
     loopbacks: black, red, tenants (per-tenant red loopbacks, draft section 4),
                security_handles (draft section 6)
-    switch:    p4sim (default) or p4runtime (address, device id); ports and roles
+    switch:    p4sim (default), bmv2 (simple_switch_grpc started by the daemon) or
+               p4runtime (address, device id, pipeline files); ports and roles
     vrfs:      name, rd, import, export, label_mode, label, routes, interfaces
     bgp:       neighbors (address, as, type red|black, families, rr client), cluster_id,
                graceful_restart (enabled, restart_time, stale_time, deferral_time)

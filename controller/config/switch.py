@@ -1,4 +1,4 @@
-"""The switch a daemon drives: p4sim started by the daemon, or any P4Runtime target.
+"""The switch a daemon drives: p4sim or BMv2 started by the daemon, or any P4Runtime target.
 
 Ports carry the roles of the architecture: red (tenant-facing, bound to one VRF,
 optionally per 802.1Q VLAN), black (network-facing), CPU (packet-in/out) and
@@ -55,8 +55,34 @@ class P4SimSwitch(Strict):
         return host_port(value)
 
 
+class Bmv2Target(Strict):
+    """Run BMv2's simple_switch_grpc as the switch, the program compiled by p4c-bm2-ss.
+
+    Both tools come from ``$SL3VPN_P4_PREFIX/bin``, then PATH; the compile is cached
+    (``targets/bmv2``). The daemon pushes the BMv2 JSON and P4Info over P4Runtime.
+    """
+
+    program: str = "p4src/cpe.p4"
+    grpc_address: str = "127.0.0.1:9559"
+    device_id: int = Field(default=1, ge=0)
+    defines: dict[str, str] = Field(default_factory=dict)  # as for p4sim
+    thrift_port: int | None = Field(default=None, ge=1, le=65535)  # None: a free port
+    # BMv2's own per-packet log into the switch's log file (slows it down a lot).
+    log_level: Literal["trace", "debug", "info", "warn", "error"] | None = None
+    cache_dir: str | None = None  # compile cache; default under $XDG_CACHE_HOME
+    # Extra simple_switch_grpc flags (before its "--").
+    args: list[str] = Field(default_factory=list)
+
+    @field_validator("grpc_address")
+    @classmethod
+    def _check_address(cls, value: str) -> str:
+        return host_port(value)
+
+
 class RemoteSwitch(Strict):
-    """Any P4Runtime target reachable by address (e.g. BMv2's simple_switch_grpc)."""
+    """Any P4Runtime target reachable by address (e.g. a simple_switch_grpc started by
+    someone else): ``p4info`` (text or binary protobuf, as p4c's ``--p4runtime-files``
+    writes) and ``device_config`` (e.g. p4c-bm2-ss's BMv2 JSON) are pushed as given."""
 
     address: str
     device_id: int = Field(default=1, ge=0)
@@ -103,42 +129,67 @@ class Port(Strict):
 
 class Switch(Strict):
     p4sim: P4SimSwitch | None = None
+    bmv2: Bmv2Target | None = None
     p4runtime: RemoteSwitch | None = None
     ports: list[Port] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_target(self) -> Switch:
-        if self.p4sim is not None and self.p4runtime is not None:
-            raise ValueError("give either p4sim or p4runtime, not both")
-        if self.p4sim is None and self.p4runtime is None:
+        given = [k for k in ("p4sim", "bmv2", "p4runtime") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of p4sim, bmv2 or p4runtime, not {' and '.join(given)}")
+        if not given:
             self.p4sim = P4SimSwitch()
         return self
 
+    @property
+    def launched(self) -> P4SimSwitch | Bmv2Target | None:
+        """The switch the daemon starts itself (p4sim or BMv2), None for a remote one."""
+        return self.p4sim if self.p4sim is not None else self.bmv2
+
+    @property
+    def kind(self) -> str:
+        """The target kind: p4sim, bmv2 or p4runtime (a remote one)."""
+        return "p4sim" if self.p4sim else "bmv2" if self.bmv2 else "p4runtime"
+
     def by_role(self, role: str) -> list[Port]:
         return [p for p in self.ports if p.role == role]
+
+    def role_port(self, role: str) -> int | None:
+        found = self.by_role(role)
+        return found[0].port if found else None
+
+    def interfaces(self) -> dict[int, str]:
+        """Switch port -> Linux interface, for every port bound to one (not VLAN sub-ports)."""
+        return {p.port: p.interface for p in self.ports if p.interface and p.vlan is None}
+
+    def program_defines(self) -> dict[str, str]:
+        """The launched switch's defines, with CPU_PORT/CRYPTO_PORT from the port roles."""
+        sim = self.launched
+        defines = dict(sim.defines) if sim is not None else {}
+        for role, name in (("cpu", "CPU_PORT"), ("crypto", "CRYPTO_PORT")):
+            port = self.role_port(role)
+            if port is not None:
+                defines.setdefault(name, str(port))
+        return defines
 
     def p4sim_command(self, base: Path | None = None) -> list[str]:
         """Arguments after ``sl3vpn`` that start p4sim for this switch (program relative
         to ``base``), with the CPU and crypto ports passed to the program as defines."""
         sim = self.p4sim
         if sim is None:
-            raise ValueError("this switch is a remote P4Runtime target, not p4sim")
+            what = "BMv2" if self.bmv2 is not None else "a remote P4Runtime target"
+            raise ValueError(f"this switch is {what}, not p4sim")
         argv = ["p4sim", "run", "--device-id", str(sim.device_id)]
         argv += ["--grpc-server-addr", sim.grpc_address]
-        defines = dict(sim.defines)
-        for role, define in (("cpu", "CPU_PORT"), ("crypto", "CRYPTO_PORT")):
-            found = self.by_role(role)
-            if found:
-                defines.setdefault(define, str(found[0].port))
-        cpu = self.by_role("cpu")
-        if cpu:
-            argv += ["--cpu-port", str(cpu[0].port)]
-        for port in self.ports:
-            if port.interface and port.vlan is None:
-                argv += ["-i", f"{port.port}@{port.interface}"]
+        cpu = self.role_port("cpu")
+        if cpu is not None:
+            argv += ["--cpu-port", str(cpu)]
+        for port, interface in self.interfaces().items():
+            argv += ["-i", f"{port}@{interface}"]
         if sim.pcap is not None:
             argv += ["--pcap", sim.pcap]
-        for name, value in sorted(defines.items()):
+        for name, value in sorted(self.program_defines().items()):
             argv += ["-D", f"{name}={value}"]
         program = Path(sim.program)
         if base is not None and not program.is_absolute():

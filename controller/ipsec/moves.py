@@ -125,7 +125,6 @@ def peer_moved(mgr: TunnelManager, old: str, new: str, now: float) -> None:
         for tun in mgr.tunnels.values():
             if tun.ike is sa:
                 tun.ike = None
-                tun.children.clear()
     for tun in [t for t in mgr.tunnels.values() if t.peer == new and t.ike is None]:
         mgr._start(tun, now)
     mgr.log(f"mobility: peer {old} -> {new} (BGP); {len(replace)} IKE SA(s) re-established")

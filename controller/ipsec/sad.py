@@ -160,9 +160,14 @@ class SaDatabase:
         soft: Lifetime | None = None,
         hard: Lifetime | None = None,
         remote: IPAddress | str | None = None,
+        spare: bool = False,
     ) -> Installed:
         """Install a CHILD_SA for the tunnel to ``peer`` (black loopback); its ESP goes to
-        ``remote`` (default: the peer itself; behind NAT: the NAT's public address)."""
+        ``remote`` (default: the peer itself; behind NAT: the NAT's public address).
+
+        A ``spare`` (the losing duplicate of a CHILD_SA both ends created at once, see
+        controller/ipsec/collisions.py) only decrypts until it is deleted: the tunnel
+        keeps the SA it has."""
         peer = ipaddress.ip_address(peer)
         where = ipaddress.ip_address(remote) if remote is not None else peer
         suite = suite_of(child)
@@ -199,6 +204,10 @@ class SaDatabase:
         self._by_index[inst.in_index] = self._by_index[inst.out_index] = inst
         old = self._by_spi.get(replaces.spi_in) if replaces is not None else None
         current = self.tunnels.get(inst.key)
+        if spare and current is not None and old is None:
+            self._announce(inst.key)  # its inbound index is accepted too
+            self.log(f"SAD: {child} installed as in={inst.in_index} out={inst.out_index} (spare)")
+            return inst
         if old is None and current is not None and id(current) in self._orphans:
             # the first CHILD_SA for an orphaned tunnel replaces it like a rekey would
             old = current

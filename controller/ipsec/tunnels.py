@@ -22,13 +22,18 @@ Choices worth knowing:
     steers only port 179 into it.
   * Eager set-up between two C-PEs is started by the lower black address. The
     higher one waits ``initiate_grace`` seconds for the peer's IKE SA (or
-    CHILD_SA) before it creates its own: when both started at once, the
-    duplicate was closed seconds later, after the lab had converged, and the
-    CHILD_SA in use was replaced (counters restarted). A peer that never
-    initiates (a third-party one, a lazy one) only costs that delay. Lazy
-    triggers (a packet waiting) start at once.
-  * If both C-PEs still start an IKE SA at once, the one the lower black address
-    initiated survives (see :meth:`TunnelManager._dedupe`).
+    CHILD_SA) before it creates its own, and waits again after each IKE SA or
+    CHILD_SA the peer brings up (a loaded peer is slow, not absent): when both
+    started at once, the duplicate was closed seconds later, after the lab had
+    converged, and the CHILD_SA in use was replaced (counters restarted). A peer
+    that never initiates (a third-party one, a lazy one) only costs that delay.
+    Lazy triggers (a packet waiting) start at once.
+  * Whether a CHILD_SA is already there or asked for is the IKE daemon's to say
+    (:meth:`IkeDaemon.has_child`), never our own notes: a tenant's CHILD_SA
+    queued with another tenant's new IKE SA was once asked for a second time.
+  * If both C-PEs still start an IKE SA, or the same CHILD_SA, at once, the one
+    the lower black address asked for survives at both ends
+    (controller/ipsec/collisions.py).
   * A peer's INITIAL_CONTACT (RFC 7296 2.4) drops its old IKE SA, but the ESP SAs
     of its CHILD_SAs stay in service until its new CHILD_SAs replace them: the
     peer's ESP engine may well have outlived its IKE daemon (ours does).
@@ -47,7 +52,7 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from controller.ipsec import moves
+from controller.ipsec import collisions, moves
 from controller.ipsec.handle import HandleReading, read_handle
 from controller.ipsec.ike.config import ChildConfig, IkeConfig, Lifetimes
 from controller.ipsec.ike.daemon import PEER_RESTARTED, IkeDaemon
@@ -110,7 +115,6 @@ class Tunnel:
     tenant: str | None
     security_handle: bytes | None = None
     ike: IkeSa | None = None
-    children: set[str] = field(default_factory=set)
     initiate_at: float | None = None  # waiting for the peer to initiate until then
     reading: HandleReading = field(default_factory=lambda: read_handle(None))
 
@@ -196,10 +200,13 @@ class TunnelManager:
                 tenant = self._tenant_of(ev.child.name)
                 port = sa.remote[1] if sa.encap else 4500
                 soft, hard = engine_lifetimes(sa.cfg, ev.child.name)
+                spare = ev.replaces is None and collisions.duplicate_child(self, sa, ev.child, now)
                 self.sad.child_up(
                     ev.child, self.peer_of(sa), now, ev.replaces, tenant, port, soft, hard,
-                    remote=sa.remote[0],
+                    remote=sa.remote[0], spare=spare,
                 )  # fmt: skip
+                if not ev.child.we_initiated:
+                    self._peer_progress(self.peer_of(sa), now)
             elif isinstance(ev, ChildDown) and ev.reason == PEER_RESTARTED:
                 # the peer lost its IKE SA but its ESP engine still runs these SAs: keep
                 # them until its new CHILD_SA replaces them (no gap in either direction)
@@ -207,8 +214,10 @@ class TunnelManager:
             elif isinstance(ev, ChildDown):
                 self.sad.child_down(ev.child, now)
             elif isinstance(ev, IkeUp):
-                self._dedupe(sa, now)
+                collisions.duplicate_ike(self, sa, now)
                 peer = self.peer_of(sa)
+                if not sa.initiator:
+                    self._peer_progress(peer, now)
                 for tun in self.tunnels.values():
                     if tun.peer == peer and tun.ike is None:
                         tun.ike = sa  # the peer initiated while we waited
@@ -226,7 +235,6 @@ class TunnelManager:
                 for key, tun in self.tunnels.items():
                     if tun.ike is sa:
                         tun.ike = None  # the next trigger, or the retry, starts over
-                        tun.children.clear()
                         if not self.lazy:
                             delay = min(self._backoff.get(key, RETRY_FIRST / 2) * 2, RETRY_MAX)
                             self._backoff[key], self._retry_at[key] = delay, now + delay
@@ -265,31 +273,12 @@ class TunnelManager:
 
     # -- internals --------------------------------------------------------------------------
 
-    def _dedupe(self, sa: IkeSa, now: float) -> None:
-        """Both C-PEs started an IKE SA at once: keep one, the same one at both ends.
-
-        The survivor is the SA whose initiator has the lower black address; the
-        initiator of every other one deletes it (its CHILD_SAs hand their tunnels
-        to the survivor's in the SA database).
-        """
-        peer = self.peer_of(sa)
-        same = [
-            o
-            for o in self.daemon.established()
-            if self.peer_of(o) == peer and o.successor is None and id(o) not in self.replacing
-        ]
-        if len(same) < 2:
-            return
-
-        def rank(o: IkeSa) -> tuple[int, bytes]:
-            initiator = self.local if o.initiator else peer
-            return (int(ipaddress.ip_address(initiator)), o.spi_i)
-
-        keep = min(same, key=rank)
-        for o in same:
-            if o is not keep and o.initiator:
-                self.log(f"duplicate IKE SA to {peer}: deleting {o.spi_i.hex()}")
-                self.daemon.delete_ike(o, now)
+    def _peer_progress(self, peer: str, now: float) -> None:
+        """The peer brought up an IKE SA or CHILD_SA: it is setting up, so the tunnels we
+        leave to it get the whole grace again from now."""
+        for tun in self.tunnels.values():
+            if tun.peer == peer and tun.initiate_at is not None:
+                tun.initiate_at = max(tun.initiate_at, now + self.initiate_grace)
 
     def peer_of(self, sa: IkeSa) -> str:
         """The peer's black loopback: its config's, not the address the SA comes from."""
@@ -358,7 +347,7 @@ class TunnelManager:
         if live is None and handle.initiates:
             self._once(tun.peer, "initiates IKE itself (Security Handle): waiting for its IKE SA")
             return
-        have = live is not None and any(c.name == child for c in live.children)
+        have = live is not None and self.daemon.has_child(live, child)
         if defer and not have and self._waits_for(tun.peer):
             if tun.initiate_at is None:
                 tun.initiate_at = now + self.initiate_grace
@@ -369,16 +358,13 @@ class TunnelManager:
         if live is None:
             remote = (tun.peer, handle.ike_port)
             tun.ike = self.daemon.initiate(name, (self.local, 500), remote, now, child)
-            tun.children.add(child)
             for extra in cfg.children:
                 if extra.name != child and self._wanted(tun.peer, extra.name):
                     self.daemon.add_child(tun.ike, extra.name, now)
-                    tun.children.add(extra.name)
             return
         tun.ike = live
-        if child not in tun.children and all(c.name != child for c in live.children):
+        if not have:
             self.daemon.add_child(live, child, now)
-            tun.children.add(child)
 
     def _wanted(self, peer: str, child: str) -> bool:
         """Create this CHILD_SA with a new IKE SA? The shared ones, and a tenant's we need."""

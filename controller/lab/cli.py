@@ -27,6 +27,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="run `sl3vpn cpe`/`sl3vpn rr` (BGP + IKE) in the nodes instead of the lab's "
         "static data plane",
     )
+    add_target_option(up)
     up.set_defaults(func=run_up)
     st = lab.add_parser("status", help="processes, SAs and counters of a running lab")
     st.add_argument("--prefix", help="which lab (default: the only one up)")
@@ -49,6 +50,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         return 2
 
     p.set_defaults(func=usage)
+
+
+def add_target_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--target",
+        choices=("p4sim", "bmv2"),
+        default="p4sim",
+        help="the switch in every node: p4sim (default) or BMv2's simple_switch_grpc "
+        "(p4c-bm2-ss and simple_switch_grpc from $SL3VPN_P4_PREFIX/bin or PATH)",
+    )
 
 
 def _err(msg: str) -> int:
@@ -84,7 +95,8 @@ def run_up(args: argparse.Namespace) -> int:
 
     try:
         userns.prepare(sys.argv[1:], args.topology, args.daemons)  # not root: re-executes
-        state = up(args.topology, args.prefix, timeout=args.timeout, daemons=args.daemons)
+        state = up(args.topology, args.prefix, timeout=args.timeout, daemons=args.daemons,
+                   target=args.target)  # fmt: skip
     except Exception as exc:  # every lab failure is reported as one line
         return _err(str(exc) if str(exc) else type(exc).__name__)
     if userns.inside():
@@ -127,7 +139,10 @@ def run_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=1))
         return 0
-    print(f"lab {info['prefix']} ({info['mode']} data plane), topology {info['topology']}")
+    print(
+        f"lab {info['prefix']} ({info['mode']} data plane on {info['target']}), "
+        f"topology {info['topology']}"
+    )
     print(f"  namespaces: {len(info['namespaces'])}")  # type: ignore[arg-type]
     nodes = info["nodes"]
     assert isinstance(nodes, dict)

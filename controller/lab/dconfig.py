@@ -29,15 +29,16 @@ class LabConfigError(ValueError):
     """A generated daemon configuration did not validate (names node and problem)."""
 
 
-def _switch(black_if: str, red: list[dict[str, Any]]) -> dict[str, Any]:
+def _switch(black_if: str, red: list[dict[str, Any]], target: str) -> dict[str, Any]:
     # `interface` binds the switch port to the namespace's veth; the daemon names the
     # kernel's TAP for a black port after `name` (wan0-h when both are equal).
     black = {"port": BLACK_PORT, "name": "wan0", "interface": "wan0", "role": "black",
              "address": black_if}  # fmt: skip
     ports = [black, *red]
     ports += [{"port": CPU_PORT, "role": "cpu"}, {"port": CRYPTO_PORT, "role": "crypto"}]
+    # p4sim or bmv2 (simple_switch_grpc): the same program, address and ports.
     return {
-        "p4sim": {"program": PROGRAM, "grpc_address": "127.0.0.1:9559", "device_id": 1},
+        target: {"program": PROGRAM, "grpc_address": "127.0.0.1:9559", "device_id": 1},
         "ports": ports,
     }
 
@@ -79,7 +80,7 @@ def tenant_loopback(c: CpePlan, vrf_id: int) -> ipaddress.IPv4Address:
     return c.cpe.red_loopback + 256 * vrf_id
 
 
-def cpe_config(plan: LabPlan, c: CpePlan, run_dir: Path) -> dict[str, Any]:
+def cpe_config(plan: LabPlan, c: CpePlan, run_dir: Path, target: str = "p4sim") -> dict[str, Any]:
     topo = plan.topo
     red_ports, vrfs = [], []
     for r in c.red:
@@ -132,7 +133,7 @@ def cpe_config(plan: LabPlan, c: CpePlan, run_dir: Path) -> dict[str, Any]:
             "router_id": str(c.cpe.red_loopback),
         },
         "loopbacks": loopbacks,
-        "switch": _switch(str(c.black_if_addr), red_ports),
+        "switch": _switch(str(c.black_if_addr), red_ports, target),
         "vrfs": vrfs,
         "bgp": {"neighbors": neighbors},
         "ike": _ike(plan, c.nat_ns is not None),
@@ -140,7 +141,7 @@ def cpe_config(plan: LabPlan, c: CpePlan, run_dir: Path) -> dict[str, Any]:
     }
 
 
-def rr_configs(plan: LabPlan, run_dir: Path) -> dict[str, dict[str, Any]]:
+def rr_configs(plan: LabPlan, run_dir: Path, target: str = "p4sim") -> dict[str, dict[str, Any]]:
     topo = plan.topo
     out = {}
     for rr in topo.rrs:
@@ -150,7 +151,7 @@ def rr_configs(plan: LabPlan, run_dir: Path) -> dict[str, dict[str, Any]]:
             "node": {"name": rr.name, "role": "rr", "as": topo.asn,
                      "router_id": str(rr.red_loopback)},
             "loopbacks": {"black": str(rr.black_loopback), "red": str(rr.red_loopback)},
-            "switch": _switch(str(rr.link_address), []),
+            "switch": _switch(str(rr.link_address), [], target),
             "bgp": {"cluster_id": str(rr.red_loopback), "neighbors": neighbors},
             "ike": _ike(plan),
             "control_socket": str(run_dir / f"{rr.name}.sock"),
@@ -158,13 +159,14 @@ def rr_configs(plan: LabPlan, run_dir: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def write_configs(plan: LabPlan, directory: Path) -> dict[str, Path]:
-    """Write and validate every node's configuration; return node -> file."""
+def write_configs(plan: LabPlan, directory: Path, target: str = "p4sim") -> dict[str, Path]:
+    """Write and validate every node's configuration (switch ``target``: p4sim or bmv2);
+    return node -> file."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     write_private(directory / "psk", secrets.token_urlsafe(32))
     run_dir = directory.parent
-    configs = {c.name: cpe_config(plan, c, run_dir) for c in plan.cpes}
-    configs.update(rr_configs(plan, run_dir))
+    configs = {c.name: cpe_config(plan, c, run_dir, target) for c in plan.cpes}
+    configs.update(rr_configs(plan, run_dir, target))
     files = {}
     for node, cfg in configs.items():
         path = directory / f"{node}.yml"

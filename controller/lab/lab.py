@@ -22,8 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from controller.lab import bmv2 as bmv2_lab
 from controller.lab.build import build, destroy
-from controller.lab.dconfig import write_configs
+from controller.lab.dconfig import PROGRAM, write_configs
 from controller.lab.plan import LabPlan, make_plan
 from controller.lab.state import LabState, make_run_dir, run_dir_for, write_private
 from controller.lab.static_plane import generate_sas
@@ -31,6 +32,8 @@ from controller.lab.topology import Topology, load_topology
 
 Progress = Callable[[str], None]
 REPO = Path(__file__).resolve().parents[2]
+# What a daemon may leave running for its successor (--keep-switch), by command line.
+KEPT_PROGRAMS = (b"p4sim", b"simple_switch_grpc", b"controller.ipsec.esp.process")
 
 
 class LabError(RuntimeError):
@@ -48,27 +51,36 @@ def check_privileges() -> None:
 
 def up(topology_path: str | Path, prefix: str | None = None, progress: Progress = print,
        timeout: float = 120.0, daemons: bool = False,
-       after_build: Callable[[LabPlan], None] | None = None) -> LabState:  # fmt: skip
+       after_build: Callable[[LabPlan], None] | None = None,
+       target: str = "p4sim") -> LabState:  # fmt: skip
     """Bring a lab up; ``after_build`` runs once the namespaces and links exist and
-    before any node starts (e.g. to capture the black links from the first packet)."""
+    before any node starts (e.g. to capture the black links from the first packet).
+    ``target``: the switch every node runs, p4sim or bmv2 (simple_switch_grpc)."""
     check_privileges()
+    if target not in bmv2_lab.TARGETS:
+        raise LabError(f"--target {target}: expected one of {', '.join(bmv2_lab.TARGETS)}")
     topo = load_topology(topology_path)
     prefix = prefix or f"sl3-{topo.name}"
     plan = make_plan(topo, prefix)
     if (run_dir_for(prefix) / "state.json").exists():
         raise LabError(f"lab {prefix!r} is already up (`sl3vpn lab down --prefix {prefix}`)")
     t0 = time.monotonic()
+    if target == "bmv2":  # before anything exists: a missing tool leaves nothing behind
+        bmv2_lab.prepare(PROGRAM, progress)
     run_dir = make_run_dir(prefix)
     mode = "daemon" if daemons else "static"
     state = LabState(prefix, str(Path(topology_path).resolve()), mode, plan.namespaces,
-                     started=time.time())  # fmt: skip
+                     started=time.time(), target=target)  # fmt: skip
     state.save()
     try:
         progress(f"lab {prefix}: building {len(plan.namespaces)} namespaces")
         build(plan, progress, daemons)
+        if target == "bmv2":
+            n = bmv2_lab.offload_off(plan)
+            progress(f"  TX checksum offload off on {n} links' far ends (BMv2 uses libpcap)")
         if after_build is not None:
             after_build(plan)
-        configs = write_configs(plan, run_dir / "configs")
+        configs = write_configs(plan, run_dir / "configs", target)
         progress(f"  daemon configurations in {run_dir / 'configs'} (checked)")
         if daemons:
             for node, argv in daemon_argvs(plan, configs, run_dir).items():
@@ -84,7 +96,7 @@ def up(topology_path: str | Path, prefix: str | None = None, progress: Progress 
                         "--node", c.name]  # fmt: skip
                 state.pids[c.name] = _start(run_dir, c.ns, c.name, argv)
             state.save()
-            progress(f"  started {len(plan.cpes)} C-PE data planes (p4sim + ESP engine)")
+            progress(f"  started {len(plan.cpes)} C-PE data planes ({target} + ESP engine)")
         _wait_ready(state, progress, timeout)
         if daemons:
             _wait_converged(state, plan, progress, deadline=time.monotonic() + timeout)
@@ -108,7 +120,7 @@ def daemon_argvs(plan: LabPlan, configs: dict[str, Path], run_dir: Path) -> dict
             gateway = str(node.underlay_address.ip)
         else:
             gateway = str(plan.cpe(node.name).black_gw)
-        # --keep-switch: a restarted daemon finds its p4sim still forwarding and only
+        # --keep-switch: a restarted daemon finds its switch still forwarding and only
         # reconciles; `lab down` stops the daemon's whole process group.
         argv = ["-m", "controller", role, "--config", str(configs[node.name]),
                 "--black-gateway", gateway, "--run-dir", str(run_dir), "--keep-switch"]  # fmt: skip
@@ -149,7 +161,7 @@ def _ready_file(state: LabState, node: str) -> Path:
 
 
 def _kept_data_path(run_dir: Path) -> list[int]:
-    """p4sim / ESP engine processes the daemons recorded (``<node>-p4sim.pid``, ...)."""
+    """Switch / ESP engine processes the daemons recorded (``<node>-p4sim.pid``, ...)."""
     out = []
     for pid_file in run_dir.glob("*.pid"):
         try:
@@ -157,7 +169,7 @@ def _kept_data_path(run_dir: Path) -> list[int]:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except (OSError, ValueError):
             continue
-        if _alive(pid) and (b"p4sim" in cmdline or b"controller.ipsec.esp.process" in cmdline):
+        if _alive(pid) and any(w in cmdline for w in KEPT_PROGRAMS):
             out.append(pid)
     return out
 
@@ -321,8 +333,9 @@ def status(prefix: str) -> dict[str, object]:
         with contextlib.suppress(OSError, ValueError):
             info.update(json.loads(_ready_file(state, node).read_text()))
         nodes[node] = info
-    return {"prefix": prefix, "mode": state.mode, "topology": state.topology,
-            "namespaces": state.namespaces, "nodes": nodes}  # fmt: skip
+    return {"prefix": prefix, "mode": state.mode, "target": state.target,
+            "topology": state.topology, "namespaces": state.namespaces,
+            "nodes": nodes}  # fmt: skip
 
 
 def plan_of(prefix: str) -> tuple[LabState, Topology, LabPlan]:

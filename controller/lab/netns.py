@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import ipaddress
 import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -27,6 +29,11 @@ from controller.proc import alive
 
 T = TypeVar("T")
 CLONE_NEWNET = 0x40000000  # setns(2): join a network namespace
+# linux/sockios.h and linux/ethtool.h: the legacy "TX checksumming" get/set commands,
+# which every driver gets from the kernel's generic feature code (veth included).
+SIOCETHTOOL = 0x8946
+ETHTOOL_GTXCSUM, ETHTOOL_STXCSUM = 0x16, 0x17
+IFREQ_SIZE = 40  # struct ifreq on 64-bit Linux: 16-octet name + 24-octet union
 
 
 class NetnsError(RuntimeError):
@@ -139,6 +146,21 @@ class Netns:
     def run(self, argv: Sequence[str], *, check: bool = True, timeout: float = 10.0) -> str:
         return run(self.exec_argv(argv), check=check, timeout=timeout)
 
+    def tx_checksum(self, ifname: str, on: bool | None = None) -> bool:
+        """Set (``on`` given) and return ``ifname``'s TX checksum offload (ethtool's
+        ``tx``), by ioctl: ethtool is not part of the lab's tools."""
+
+        def body() -> bool:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                if on is not None:
+                    _ethtool(s, ifname, ETHTOOL_STXCSUM, int(on))
+                return bool(_ethtool(s, ifname, ETHTOOL_GTXCSUM, 0))
+
+        try:
+            return self.call(body)
+        except OSError as exc:
+            raise NetnsError(f"{self.name}: TX checksum offload of {ifname}: {exc}") from None
+
     def ip(self, *args: str) -> str:
         return run(["ip", "-n", self.name, *args])
 
@@ -200,6 +222,14 @@ class Netns:
 
     def link_up(self, ifname: str) -> None:
         self.ip("link", "set", "dev", ifname, "up")
+
+
+def _ethtool(sock: socket.socket, ifname: str, cmd: int, data: int) -> int:
+    """One SIOCETHTOOL request with a struct ethtool_value; returns its ``data``."""
+    value = ctypes.create_string_buffer(struct.pack("II", cmd, data))
+    req = struct.pack("16sP", ifname.encode(), ctypes.addressof(value))
+    fcntl.ioctl(sock.fileno(), SIOCETHTOOL, req.ljust(IFREQ_SIZE, b"\0"))
+    return int(struct.unpack("II", value.raw[:8])[1])
 
 
 def veth(a: Netns, a_if: str, b: Netns, b_if: str, *, mtu: int | None = None) -> None:

@@ -52,6 +52,7 @@ class LabState:
     namespaces: list[str]
     pids: dict[str, int] = field(default_factory=dict)  # node -> pid
     started: float = 0.0
+    target: str = "p4sim"  # the switch every node runs: p4sim or bmv2
 
     @property
     def run_dir(self) -> Path:

@@ -1,4 +1,4 @@
-"""One C-PE's data plane as a process: p4sim + ESP engine + the lab's static state.
+"""One C-PE's data plane as a process: p4sim (or BMv2) + ESP engine + the lab's static state.
 
     python -m controller.lab.static_node --run-dir DIR --node cpe1
 
@@ -6,7 +6,9 @@ Started by ``sl3vpn lab up`` inside the C-PE's namespace. It loads
 p4src/cpe.p4 into a p4sim device, binds the black and red ports to the
 namespace's veths (AF_PACKET), answers the crypto port with the ESP engine
 in-process, writes the table entries and SAs of :mod:`controller.lab.static_plane`
-through the device's P4Runtime write path, then forwards until SIGTERM. Every
+through the device's P4Runtime write path, then forwards until SIGTERM (a lab
+brought up with ``--target bmv2`` runs simple_switch_grpc instead:
+``static_bmv2.py``). Every
 second it writes ``<node>.status.json`` (SA packet counters, no keys) for
 ``sl3vpn lab status``. Keys come from the lab's 0600 ``sas.json`` and are
 never logged.
@@ -20,6 +22,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -109,16 +112,27 @@ def build_switch(entries: list[TableEntry], sa_params: list[SaParams]) -> tuple[
 
 
 def serve(run_dir: Path, node: str) -> int:
-    from targets.p4sim.runtime.ports import AfPacketPort, PortManager
-
     state = LabState.load(run_dir)
     plan = make_plan(load_topology(state.topology), state.prefix)
     me = plan.cpe(node)
     sas = [StaticSa.from_json(d) for d in json.loads((run_dir / "sas.json").read_text())]
     entries, sa_params = node_state(plan, node, sas)
 
-    device, engine = build_switch(entries, sa_params)
+    if state.target == "bmv2":
+        from controller.lab.static_bmv2 import Bmv2Plane
 
+        plane = Bmv2Plane(run_dir, me, PROGRAM)
+        try:
+            plane.start(entries, sa_params)
+            _forward(run_dir, node, plane.engine.engine, plane.lock, plane.send_black,
+                     (len(entries), len(sa_params)), keepalives(plan, node), sas)  # fmt: skip
+        finally:
+            plane.close()
+        return 0
+
+    from targets.p4sim.runtime.ports import AfPacketPort, PortManager
+
+    device, engine = build_switch(entries, sa_params)
     ports = PortManager(device)
     device.emit = ports.emit
     ports.add(BLACK_PORT, AfPacketPort(BLACK_PORT, "wan0"))
@@ -128,22 +142,39 @@ def serve(run_dir: Path, node: str) -> int:
     ports.add(CRYPTO_PORT, crypto)
     ports.start()
     black = ports.ports[BLACK_PORT]
-    nat_hello = keepalives(plan, node)
+    _forward(run_dir, node, engine, crypto.lock, lambda frame: black.send(BLACK_PORT, frame),
+             (len(entries), len(sa_params)), keepalives(plan, node), sas)  # fmt: skip
+    # No ports.close(): each AF_PACKET receiver would be joined with a timeout while
+    # it sits in recv(); its threads are daemons and the sockets close with the process.
+    return 0
 
+
+def _forward(
+    run_dir: Path,
+    node: str,
+    engine: EspEngine,
+    lock: Any,
+    send_black: Callable[[bytes], None],
+    counts: tuple[int, int],
+    nat_hello: list[bytes],
+    sas: list[StaticSa],
+) -> None:
+    """Until SIGTERM: NAT keepalives out of the black port, and ``<node>.status.json``
+    (SA counters, read under the engine's ``lock``) every second."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     print(
-        f"static_node {node}: {len(entries)} table entries, {len(sa_params)} SAs, forwarding",
+        f"static_node {node}: {counts[0]} table entries, {counts[1]} SAs, forwarding",
         flush=True,
     )
     status_file = run_dir / f"{node}.status.json"
     peers = {s.spi: (s.src, s.dst, s.tenant) for s in sas}
     while not stop.is_set():
         for frame in nat_hello:  # RFC 3948 2.2, every second: opens and keeps the NAT mapping
-            black.send(BLACK_PORT, frame)
+            send_black(frame)
         rows = []
-        with crypto.lock:
+        with lock:
             for p in engine.sas():
                 c = engine.counters(p.sa_index)
                 src, dst, tenant = peers[p.spi]
@@ -164,9 +195,6 @@ def serve(run_dir: Path, node: str) -> int:
         tmp.write_text(json.dumps({"node": node, "time": time.time(), "sas": rows}))
         tmp.replace(status_file)
         stop.wait(1.0)
-    # No ports.close(): each AF_PACKET receiver would be joined with a timeout while
-    # it sits in recv(); its threads are daemons and the sockets close with the process.
-    return 0
 
 
 if __name__ == "__main__":

@@ -12,9 +12,9 @@ control CryptoReturn(inout headers_t hdr,
                      inout local_metadata_t meta,
                      inout standard_metadata_t std) {
     @id(COUNTER_SA_TX)
-    counter(MAX_SAS, CounterType.packets_and_bytes) sa_tx_counter;
+    PACKET_BYTE_COUNTER(MAX_SAS) sa_tx_counter;
     @id(COUNTER_SA_RX)
-    counter(MAX_SAS, CounterType.packets_and_bytes) sa_rx_counter;
+    PACKET_BYTE_COUNTER(MAX_SAS) sa_rx_counter;
 
     @id(ACTION_INBOUND_SA_OK)
     action inbound_sa_ok(tunnel_id_t tunnel_id) {
@@ -103,53 +103,55 @@ control CryptoReturn(inout headers_t hdr,
             return;
         }
         meta.sa_index = hdr.crypto.sa_index;
+        // ENCRYPT and DECRYPT are two branches, not an early return: p4c's
+        // validity analysis does not follow a return, and the DECRYPT path reads
+        // hdr.crypto after the ENCRYPT path has invalidated it.
         if (hdr.crypto.op == CRYPTO_OP_ENCRYPT) {
             sa_tx_counter.count((bit<32>) hdr.crypto.sa_index);
             meta.via_encrypt = 1;
             meta.route_black = 1;
             hdr.crypto.setInvalid();
-            return;
-        }
-
-        sa_rx_counter.count((bit<32>) hdr.crypto.sa_index);
-        if (hdr.ipv4.isValid()) {
-            inbound_sa_v4.apply();
-        } else if (hdr.ipv6.isValid()) {
-            inbound_sa_v6.apply();
         } else {
-            meta.drop_reason = DROP_ESP_MALFORMED;
+            sa_rx_counter.count((bit<32>) hdr.crypto.sa_index);
+            if (hdr.ipv4.isValid()) {
+                inbound_sa_v4.apply();
+            } else if (hdr.ipv6.isValid()) {
+                inbound_sa_v6.apply();
+            } else {
+                meta.drop_reason = DROP_ESP_MALFORMED;
+            }
+            if (meta.via_sa == 0) {
+                return;
+            }
+            if (!hdr.mpls.isValid()) {
+                meta.punt_reason = PUNT_CONTROL_SA;
+                return;
+            }
+            if (hdr.mpls.bos == 0 || !(hdr.inner_ipv4.isValid() || hdr.inner_ipv6.isValid())) {
+                meta.drop_reason = DROP_LABEL_STACK;
+                return;
+            }
+            vpn_label.apply();
+            if (meta.drop_reason != DROP_NONE) {
+                return;
+            }
+            // Pop the label and strip the outer IP header (short pipe: the label
+            // TTL is not copied into the tenant header).
+            if (hdr.inner_ipv4.isValid()) {
+                hdr.ipv6.setInvalid();
+                hdr.ipv4 = hdr.inner_ipv4;
+                hdr.ethernet.ether_type = ETHERTYPE_IPV4;
+            } else {
+                hdr.ipv4.setInvalid();
+                hdr.ipv6 = hdr.inner_ipv6;
+                hdr.ethernet.ether_type = ETHERTYPE_IPV6;
+            }
+            hdr.inner_ipv4.setInvalid();
+            hdr.inner_ipv6.setInvalid();
+            hdr.mpls.setInvalid();
+            hdr.crypto.setInvalid();
+            meta.route_in_vrf = 1;
         }
-        if (meta.via_sa == 0) {
-            return;
-        }
-        if (!hdr.mpls.isValid()) {
-            meta.punt_reason = PUNT_CONTROL_SA;
-            return;
-        }
-        if (hdr.mpls.bos == 0 || !(hdr.inner_ipv4.isValid() || hdr.inner_ipv6.isValid())) {
-            meta.drop_reason = DROP_LABEL_STACK;
-            return;
-        }
-        vpn_label.apply();
-        if (meta.drop_reason != DROP_NONE) {
-            return;
-        }
-        // Pop the label and strip the outer IP header (short pipe: the label
-        // TTL is not copied into the tenant header).
-        if (hdr.inner_ipv4.isValid()) {
-            hdr.ipv6.setInvalid();
-            hdr.ipv4 = hdr.inner_ipv4;
-            hdr.ethernet.ether_type = ETHERTYPE_IPV4;
-        } else {
-            hdr.ipv4.setInvalid();
-            hdr.ipv6 = hdr.inner_ipv6;
-            hdr.ethernet.ether_type = ETHERTYPE_IPV6;
-        }
-        hdr.inner_ipv4.setInvalid();
-        hdr.inner_ipv6.setInvalid();
-        hdr.mpls.setInvalid();
-        hdr.crypto.setInvalid();
-        meta.route_in_vrf = 1;
     }
 }
 

@@ -129,4 +129,13 @@ const bit<8> PUNT_BLACK_POLICY = 9; // black_acl punt (e.g. black BGP sessions)
 #define MAX_VRFS 4096
 #define MAX_SAS 2048
 
+// The one extern the shared controls declare: an indexed packets-and-bytes
+// counter, v1model's `counter` or TNA's `Counter` (the TNA top level defines
+// SL3VPN_TNA before including the shared files). Same P4Info counter either way.
+#ifdef SL3VPN_TNA
+#define PACKET_BYTE_COUNTER(size) Counter<bit<64>, bit<32>>(size, CounterType_t.PACKETS_AND_BYTES)
+#else
+#define PACKET_BYTE_COUNTER(size) counter(size, CounterType.packets_and_bytes)
+#endif
+
 #endif  // SL3VPN_DEFINES_P4

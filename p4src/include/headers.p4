@@ -53,6 +53,12 @@ header ipv4_h {
     ipv4_addr_t dst_addr;
 }
 
+// The IPv4 header without its checksum, in wire order: what RFC 791's header
+// checksum covers. Used by v1model's update_checksum and TNA's Checksum.
+#define IPV4_CHECKSUM_FIELDS(ip) \
+    { ip.version, ip.ihl, ip.dscp_ecn, ip.total_len, ip.identification, ip.flags, \
+      ip.frag_offset, ip.ttl, ip.protocol, ip.src_addr, ip.dst_addr }
+
 header ipv6_h {
     bit<4>      version;
     bit<8>      traffic_class;

@@ -88,10 +88,12 @@ control TunnelEncap(inout headers_t hdr,
         if (meta.drop_reason != DROP_NONE) {
             return;
         }
-        bit<16> inner_len;
+        // Only IPv4 or IPv6 is routed in a VRF, so one of the two is valid here;
+        // testing both (not "else") lets p4c see the header it reads is valid.
+        bit<16> inner_len = 0;
         if (hdr.ipv4.isValid()) {
             inner_len = hdr.ipv4.total_len;
-        } else {
+        } else if (hdr.ipv6.isValid()) {
             inner_len = hdr.ipv6.payload_len + 40;
         }
         if (meta.outer_v6 == 1) {
@@ -106,7 +108,7 @@ control TunnelEncap(inout headers_t hdr,
 
         if (hdr.ipv4.isValid()) {
             hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
-        } else {
+        } else if (hdr.ipv6.isValid()) {
             hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
         }
         if (hdr.vlan.isValid()) {

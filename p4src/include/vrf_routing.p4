@@ -10,7 +10,7 @@ control VrfRouting(inout headers_t hdr,
                    inout local_metadata_t meta,
                    inout standard_metadata_t std) {
     @id(COUNTER_VRF)
-    counter(MAX_VRFS, CounterType.packets_and_bytes) vrf_counter;
+    PACKET_BYTE_COUNTER(MAX_VRFS) vrf_counter;
 
     @id(ACTION_ROUTE_LOCAL)
     action route_local(nexthop_id_t nexthop_id) {

@@ -124,10 +124,14 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
     ids = ids or IdAllocator()
     info = p4i.P4Info()
     info.pkg_info.arch = "v1model"
+    # p4c drops tables never applied from live code, and actions nothing live uses.
+    tables = {fq: t for fq, t in g.tables.items() if t.applied}
+    live = g.called_actions | {a for t in tables.values() for a, _, _ in t.actions}
+    actions = {fq: a for fq, a in g.actions.items() if fq in live}
     # Reserve @id values first so hashed ids avoid them.
-    for a in g.actions.values():
+    for a in actions.values():
         ids.reserve(ACTION, a.fq, a.annotations)
-    for t in g.tables.values():
+    for t in tables.values():
         ids.reserve(TABLE, t.fq, t.annotations)
     kinds = {
         "counter": COUNTER,
@@ -142,7 +146,7 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
     for e in g.externs.values():
         if e.kind in kinds:
             ids.reserve(kinds[e.kind], e.fq, e.annotations)
-    all_names = [*g.tables, *g.actions, *g.externs]
+    all_names = [*tables, *actions, *g.externs]
     aliases = alias_map(all_names)
 
     def preamble(msg: Any, prefix: int, name: str, annotations: Iterable[A.Annotation]) -> None:
@@ -151,7 +155,7 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
         msg.preamble.alias = aliases.get(name, name)
         msg.preamble.annotations.extend(_annos(annotations))
 
-    for t in g.tables.values():
+    for t in tables.values():
         tm = info.tables.add()
         preamble(tm, TABLE, t.fq, t.annotations)
         for i, k in enumerate(t.keys, 1):
@@ -170,14 +174,7 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
                 ar.annotations.append("@tableonly")
         if t.const_default:
             tm.const_default_action_id = ids.get(ACTION, t.default_action[0])
-        # Current p4c records every table's initial default action (and its arguments
-        # as canonical bytestrings).
-        dact, dargs = t.default_action
-        tm.initial_default_action.action_id = ids.get(ACTION, dact)
-        for i, v in enumerate(dargs, 1):
-            tm.initial_default_action.arguments.add(
-                param_id=i, value=v.to_bytes(max(1, (v.bit_length() + 7) // 8), "big")
-            )
+        # No initial_default_action: p4c 1.2.4.8 (the reference) does not write it.
         for res in (t.direct_counter, t.direct_meter):
             if res:
                 kind = g.externs[res].kind
@@ -190,7 +187,7 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
         if t.entries is not None:
             tm.is_const_table = t.const_entries
             tm.has_initial_entries = True
-    for a in g.actions.values():
+    for a in actions.values():
         am = info.actions.add()
         preamble(am, ACTION, a.fq, a.annotations)
         for i, (pn, w) in enumerate(a.params, 1):
@@ -201,7 +198,7 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
             preamble(m, COUNTER, e.fq, e.annotations)
             m.spec.unit = _counter_unit(e.unit)
             m.size = e.size
-        elif e.kind == "direct_counter" and e.table:
+        elif e.kind == "direct_counter" and e.table in tables:
             m = info.direct_counters.add()
             preamble(m, DIRECT_COUNTER, e.fq, e.annotations)
             m.spec.unit = _counter_unit(e.unit)
@@ -211,7 +208,7 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
             preamble(m, METER, e.fq, e.annotations)
             m.spec.unit = _meter_unit(e.unit)
             m.size = e.size
-        elif e.kind == "direct_meter" and e.table:
+        elif e.kind == "direct_meter" and e.table in tables:
             m = info.direct_meters.add()
             preamble(m, DIRECT_METER, e.fq, e.annotations)
             m.spec.unit = _meter_unit(e.unit)
@@ -224,7 +221,7 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
         elif e.kind in ("action_profile", "action_selector"):
             m = info.action_profiles.add()
             preamble(m, ACTION_PROFILE, e.fq, e.annotations)
-            m.table_ids.extend(ids.get(TABLE, t) for t in e.tables)
+            m.table_ids.extend(ids.get(TABLE, t) for t in e.tables if t in tables)
             m.with_selector = e.kind == "action_selector"
             m.size = e.size
         elif e.kind == "value_set":
@@ -252,7 +249,22 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
             for fname, ft in st.fields.items():
                 mem = ts.members.add(name=fname)
                 mem.type_spec.bitstring.bit.bitwidth = T.width_of(ft) if ft != T.ERROR else 32
+    if _writes_type_info(g, info):
+        info.type_info.SetInParent()
     return info, ids
+
+
+def _writes_type_info(g: Generated, info: Any) -> bool:
+    """Whether p4c writes ``type_info`` (maybe empty): it creates it on the first type it
+    converts: a table's keys, an action parameter, an extern instance, an extern
+    function called from a control, a controller header field."""
+    return bool(
+        info.tables
+        or any(a.params for a in info.actions)
+        or any(e.kind != "value_set" for e in g.externs.values())
+        or g.control_extern_calls
+        or any(m.metadata for m in info.controller_packet_metadata)
+    )
 
 
 def _value_set_match(

@@ -39,6 +39,7 @@ class ChildSa:
     rekey_at: float | None = None
     expire_at: float | None = None
     state: ChildState = ChildState.INSTALLED
+    from_rekey: bool = False  # created by a rekey (REKEY_SA), not as a new CHILD_SA
     nonces: tuple[bytes, bytes] = field(default=(b"", b""), repr=False)
     # the SA the peer created by rekeying this one while our own rekey was in flight
     peer_rekey: ChildSa | None = field(default=None, repr=False)

@@ -12,7 +12,7 @@ import ipaddress
 import os
 from collections.abc import Callable
 
-from controller.ipsec.ike.child import ChildSa
+from controller.ipsec.ike.child import ChildSa, ChildState
 from controller.ipsec.ike.config import IkeConfig
 from controller.ipsec.ike.events import Event
 from controller.ipsec.ike.sa import Addr, Datagram, IkeSa, IkeState, random_spi
@@ -108,6 +108,23 @@ class IkeDaemon:
         """Another CHILD_SA on an established IKE SA (e.g. one per tenant)."""
         sa.queue(ChildCreate(True, sa.cfg.child(child)), now)
         self._collect(sa)
+
+    def has_child(self, sa: IkeSa, name: str) -> bool:
+        """A CHILD_SA of config ``name`` is up on ``sa``, or our request for one is queued or
+        in flight there (its ChildUp is still to come: asking again would make a second)."""
+        gone = (ChildState.DELETING, ChildState.DELETED)
+        if any(c.name == name and c.state not in gone for c in sa.children):
+            return True
+        for task in (sa.active, *sa.pending):
+            if isinstance(task, ChildCreate) and task.old is None:
+                asked = task.cfg
+            elif isinstance(task, IkeAuth) and task.initiator:
+                asked = task.child_cfg
+            else:
+                continue
+            if asked is not None and asked.name == name:
+                return True
+        return False
 
     def rekey_ike(self, sa: IkeSa, now: float) -> None:
         sa.queue(IkeRekey(True), now)

@@ -67,6 +67,8 @@ class ControlGen(ExternGen):
             if sc.in_action:
                 raise self.err(e.loc, "tables cannot be applied from an action")
             info, fn = base.obj
+            if not self.dead:
+                info.applied = True
             tv = em.temp()
             em(f"{tv} = {fn}(F)")
             return Val(T.VOID, tv, kind="tableresult", obj=info)

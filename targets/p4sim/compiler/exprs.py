@@ -25,6 +25,19 @@ def signed_src(src: str, w: int) -> str:
 class ExprGen:
     env: Env
     em: Emitter
+    dead: int  # > 0 while generating code p4c's constant folding removes
+
+    def maybe_dead(self, e: A.Expr, sc: Scope, want: T.P4Type | None, dead: bool) -> Val:
+        """An operand p4c folds away is checked, but neither run nor seen by P4Info."""
+        if not dead:
+            return self.expr(e, sc, want)
+        start = len(self.em.lines)
+        self.dead += 1
+        try:
+            return self.expr(e, sc, want)
+        finally:
+            self.dead -= 1
+            del self.em.lines[start:]
 
     def err(self, loc: Loc, msg: str) -> CompileError:
         return CompileError(loc, msg)
@@ -103,8 +116,9 @@ class ExprGen:
             return self.binary(e, sc, want)
         if isinstance(e, A.Cond):
             cv = self.cond(e.cond, sc)
-            a = self.expr(e.then, sc, want)
-            b = self.expr(e.other, sc, a.type if a.type != T.INFINT else want)
+            a = self.maybe_dead(e.then, sc, want, cv.is_const and not cv.const)
+            bt = a.type if a.type != T.INFINT else want
+            b = self.maybe_dead(e.other, sc, bt, cv.is_const and bool(cv.const))
             a, b = self.unify(a, b, e.loc, "?:")
             if cv.is_const:
                 return a if cv.const else b

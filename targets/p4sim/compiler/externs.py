@@ -28,6 +28,7 @@ EXTERN_KINDS = {
 
 class ExternGen(TableGen):
     digest_types: dict[str, Any]
+    control_extern_calls: int  # extern function calls outside parsers (P4Info type_info)
 
     def instantiate(self, d: A.Instance, sc: Scope) -> Val:
         tname = d.type.name
@@ -181,6 +182,8 @@ class ExternGen(TableGen):
 
     def extern_function(self, name: str, e: A.Call, sc: Scope) -> Val:
         em, args, loc = self.em, e.args, e.loc
+        if not sc.in_parser and not self.dead:
+            self.control_extern_calls += 1
 
         def arg(i: int, want: T.P4Type | None = None) -> Val:
             if i >= len(args):

@@ -32,6 +32,8 @@ class Generated:
     action_tables: list[tuple[str, TableInfo]] = field(default_factory=list)
     meta_keys: list[str] = field(default_factory=list)
     header_type: T.P4Type | None = None
+    control_extern_calls: int = 0
+    called_actions: set[str] = field(default_factory=set)
 
 
 class Gen(ParserGen):
@@ -51,6 +53,9 @@ class Gen(ParserGen):
         self._action_tables: list[tuple[str, TableInfo]] = []
         self._action_decls: dict[str, A.ActionDecl] = {}
         self.digest_types = {}
+        self.control_extern_calls = 0
+        self.dead = 0
+        self.called_actions = set()
         self.root_scope = Scope(None, "")
 
     def main_blocks(self) -> list[A.ParserDecl | A.ControlDecl]:
@@ -167,6 +172,8 @@ class Gen(ParserGen):
             self._action_tables,
             [p for p, _ in leaves(mt, "meta")],
             ht,
+            self.control_extern_calls,
+            self.called_actions,
         )
 
     def collect_field_lists(self, t: T.StructT, path: str, out: dict[int, list[str]]) -> None:

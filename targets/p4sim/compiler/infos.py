@@ -45,6 +45,7 @@ class TableInfo:
     gname: str = ""
     has_entries_prop: bool = False
     const_entries: bool = False
+    applied: bool = False  # applied from live code: p4c drops other tables from P4Info
 
 
 @dataclass

@@ -28,29 +28,6 @@ def qualify(prefix: str, d: A.Decl) -> str:
     return f"{prefix}.{n}" if prefix else n
 
 
-def unparse(e: A.Expr) -> str:
-    """Source text of a key expression as p4c writes it into P4Info."""
-    if isinstance(e, A.Name):
-        return e.name
-    if isinstance(e, A.Member):
-        return f"{unparse(e.expr)}.{e.name}"
-    if isinstance(e, A.Index):
-        return f"{unparse(e.expr)}[{unparse(e.index)}]"
-    if isinstance(e, A.IntLit):
-        return str(e.value)
-    if isinstance(e, A.Slice):
-        return f"{unparse(e.expr)}[{unparse(e.hi)}:{unparse(e.lo)}]"
-    if isinstance(e, A.Call) and isinstance(e.func, A.Member) and e.func.name == "isValid":
-        return f"{unparse(e.func.expr)}.$valid$"
-    if isinstance(e, A.Call):
-        return f"{unparse(e.func)}()"
-    if isinstance(e, A.Binary):
-        return f"{unparse(e.left)} {e.op} {unparse(e.right)}"
-    if isinstance(e, A.Cast):
-        return unparse(e.expr)
-    return "key"
-
-
 class StmtGen(ExprGen):
     """Generates Python source for statements; mixes in with the extern generator."""
 
@@ -67,6 +44,7 @@ class StmtGen(ExprGen):
     _fn_cache: dict[str, str]
     _action_tables: list[tuple[str, TableInfo]]
     _action_decls: dict[str, A.ActionDecl]
+    called_actions: set[str]  # actions called from live apply blocks
     readonly: frozenset[str] = frozenset()  # storage roots bound to `in` parameters
 
     def check_writable(self, v: Val, loc: Loc) -> None:
@@ -112,12 +90,12 @@ class StmtGen(ExprGen):
             c = self.cond(s.cond, sc)
             em(f"if {c.src}:")
             em.indent()
-            self.sub(s.then, sc)
+            self.live_or_dead(s.then, sc, not c.is_const or bool(c.const))
             em.dedent()
             if s.other is not None:
                 em("else:")
                 em.indent()
-                self.sub(s.other, sc)
+                self.live_or_dead(s.other, sc, not c.is_const or not c.const)
                 em.dedent()
         elif isinstance(s, A.Exit):
             em("raise _Exit()")
@@ -309,6 +287,15 @@ class StmtGen(ExprGen):
         self.em = saved
         return info
 
+    def live_or_dead(self, s: A.Stmt, sc: Scope, live: bool) -> None:
+        """A branch p4c's constant folding removes is still checked and generated, but
+        what it applies or calls does not reach P4Info (p4c's dead-code elimination)."""
+        self.dead += not live
+        try:
+            self.sub(s, sc)
+        finally:
+            self.dead -= not live
+
     def call_action(self, av: Val, call: A.Call, sc: Scope) -> None:
         decl = av.obj[0]
         if len(call.args) > len(decl.params):
@@ -327,4 +314,10 @@ class StmtGen(ExprGen):
         if len(call.args) < len(decl.params):
             raise self.err(call.loc, f"action {decl.name} needs {len(decl.params)} arguments")
         info = self.gen_action(av, bound or None)
+        self.actions.setdefault(info.fq, info)
+        self._action_decls[info.fq] = decl
+        if not sc.in_action and not self.dead:
+            # p4c keeps an action called from an apply block (after removing its
+            # directional parameters), so P4Info lists it; calls from actions are inlined.
+            self.called_actions.add(info.fq)
         self.em(f"{info.fn}(F{''.join(', ' + s for s in srcs)})")

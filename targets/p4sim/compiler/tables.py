@@ -7,7 +7,7 @@ from typing import Any
 from targets.p4sim import types as T
 from targets.p4sim.compiler.infos import ActionInfo, ExternInfo, KeyInfo, TableInfo
 from targets.p4sim.compiler.scope import Scope
-from targets.p4sim.compiler.stmts import StmtGen, qualify, unparse
+from targets.p4sim.compiler.stmts import StmtGen, qualify
 from targets.p4sim.compiler.values import Emitter, Val
 from targets.p4sim.frontend import ast as A
 
@@ -38,10 +38,14 @@ class TableGen(StmtGen):
                 w = self.width(v.type, k.loc)
             else:
                 raise self.err(k.loc, f"table key cannot have type {v.type}")
-            name = unparse(k.expr)
             ka = next((a for a in k.annotations if a.name == "name"), None)
             if ka is not None and ka.args:
                 name = str(ka.args[0])
+            else:
+                kn = self.key_name(k.expr, sc)
+                if kn is None:
+                    raise self.err(k.expr.loc, "complex key expression requires a @name annotation")
+                name = kn
             keys.append(KeyInfo(name, k.match_kind, w, k.annotations))
             key_srcs.append(src)
         ap = d.prop("actions")
@@ -202,6 +206,41 @@ class TableGen(StmtGen):
         self.em = saved
         return Val(T.VOID, kind="table", obj=(tinfo, fn))
 
+    def key_name(self, e: A.Expr, sc: Scope) -> str | None:
+        """A key's P4Info name as p4c's front end builds it; None where p4c needs @name
+        (anything but names, fields, constant indexes, slices, '&', isValid())."""
+        if isinstance(e, A.Name):
+            return e.name
+        if isinstance(e, A.IntLit):
+            return {16: hex, 2: bin, 8: oct}.get(e.base, str)(e.value)
+        if isinstance(e, A.Member):
+            base = self.key_name(e.expr, sc)
+            t = self.expr(e.expr, sc).type
+            fname = e.name
+            if isinstance(t, T.StructT):  # a field's @name is its control-plane name
+                na = next(
+                    (a for a in t.field_annotations.get(e.name, []) if a.name == "name"), None
+                )
+                fname = str(na.args[0]) if na is not None and na.args else fname
+            if fname.startswith("."):
+                return fname[1:]
+            return f"{base}.{fname}" if base is not None else None
+        parts: list[A.Expr]
+        if isinstance(e, A.Index):
+            parts, fmt = [e.expr, e.index], "{}[{}]"
+        elif isinstance(e, A.Slice):
+            parts, fmt = [e.expr, e.hi, e.lo], "{}[{}:{}]"
+        elif isinstance(e, A.Binary) and e.op == "&":
+            parts, fmt = [e.left, e.right], "{} & {}"
+        elif isinstance(e, A.Call) and isinstance(e.func, A.Member) and not e.args:
+            if e.func.name != "isValid":
+                return None
+            parts, fmt = [e.func.expr], "{}.$valid$"
+        else:
+            return None
+        names = [self.key_name(x, sc) for x in parts]
+        return None if None in names else fmt.format(*names)
+
     def bind_action_list_args(self, av: Val, ref: A.ActionRefAst, sc: Scope) -> dict[str, Val]:
         """Arguments written in the actions list bind the directional parameters."""
         decl = av.obj[0]
@@ -227,12 +266,17 @@ class TableGen(StmtGen):
         av, _info = entry
         decl = av.obj[0]
         dirless = [p for p in decl.params if not p.direction]
-        if len(ref.args) != len(dirless):
+        args = list(ref.args)
+        if len(args) == len(decl.params) != len(dirless):
+            # Written in full, as P4 wants it: the directional arguments repeat the
+            # actions list's (already bound there); the others are the values.
+            args = [a for p, a in zip(decl.params, args, strict=True) if not p.direction]
+        if len(args) != len(dirless):
             raise self.err(
                 ref.loc, f"action {ref.name} needs {len(dirless)} arguments, got {len(ref.args)}"
             )
         out = []
-        for p, a in zip(dirless, ref.args, strict=True):
+        for p, a in zip(dirless, args, strict=True):
             pt = self.env.resolve(p.type)
             v = self.coerce(self.expr(a, sc, pt), pt, a.loc)
             if not v.is_const:

@@ -33,10 +33,31 @@ class Val:
 
 
 def key(path: str) -> str:
-    """Python source of the dict key for a storage path."""
-    if "{" in path:
-        return "f'''" + path + "'''"
-    return repr(path)
+    """Python source of the dict key for a storage path.
+
+    ``{EXPR}`` in a path is a dynamic stack index (Python source). The key is a
+    concatenation, not an f-string: an index that itself reads a dynamic path
+    would nest f-strings with the same quotes, which Python 3.11 rejects.
+    """
+    if "{" not in path:
+        return repr(path)
+    parts, text, i = [], "", 0
+    while i < len(path):
+        if path[i] != "{":
+            text += path[i]
+            i += 1
+            continue
+        depth, j = 1, i + 1
+        while depth:
+            depth += {"{": 1, "}": -1}.get(path[j], 0)
+            j += 1
+        if text:
+            parts.append(repr(text))
+        parts.append(f"str({path[i + 1 : j - 1]})")
+        text, i = "", j
+    if text:
+        parts.append(repr(text))
+    return "(" + " + ".join(parts) + ")"
 
 
 def read(path: str) -> str:

@@ -49,6 +49,7 @@ class IntLit(Expr):
     value: int
     width: int | None = None
     signed: bool = False
+    base: int = 10  # as written (p4c keeps it in key names)
 
 
 @dataclass

@@ -234,7 +234,9 @@ class ExprParser(TokenStream):
         loc = t.loc
         if t.kind == "int":
             self.i += 1
-            return A.IntLit(loc, t.value, t.width, t.signed)
+            digits = t.text.lower().split("w", 1)[-1].split("s", 1)[-1] if t.width else t.text
+            base = {"0x": 16, "0b": 2, "0o": 8}.get(digits.lower()[:2], 10)
+            return A.IntLit(loc, t.value, t.width, t.signed, base)
         if t.kind == "str":
             self.i += 1
             return A.StrLit(loc, t.text)

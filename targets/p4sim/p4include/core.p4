@@ -1,8 +1,9 @@
 /* p4sim's core library: the declarations every P4_16 program may use
  * (P4_16 language specification, "P4 core library"). Written for p4sim;
  * API-compatible with the core.p4 distributed with p4c. */
-#ifndef _P4SIM_CORE_P4_
-#define _P4SIM_CORE_P4_
+/* The include guards are p4c's own names: p4c's test skeletons test them. */
+#ifndef _CORE_P4_
+#define _CORE_P4_
 
 error {
     NoError,

@@ -3,8 +3,8 @@
  * v1model.p4 distributed with p4c so that v1model programs compile unchanged.
  * Like p4c's, define V1MODEL_VERSION to pick older signatures (not needed
  * by p4sim, which accepts both). */
-#ifndef _P4SIM_V1MODEL_P4_
-#define _P4SIM_V1MODEL_P4_
+#ifndef _V1_MODEL_P4_
+#define _V1_MODEL_P4_
 
 #include "core.p4"
 

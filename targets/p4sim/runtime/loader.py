@@ -16,7 +16,8 @@ from targets.p4sim.state import SwitchState
 def state_by_id(state: SwitchState) -> ProgramState:
     """The engine's name-keyed state, re-indexed by P4Info id (same objects)."""
     st = ProgramState(pre=state.pre)
-    st.tables = {t.id: t for t in state.tables.values()}
+    # A table never applied has no P4Info id (p4c drops it): not reachable over P4Runtime.
+    st.tables = {t.id: t for t in state.tables.values() if t.id}
     st.counters = {c.id: c for c in state.counters.values()}
     st.meters = {m.id: m for m in state.meters.values()}
     st.registers = {r.id: r for r in state.registers.values()}

@@ -1,6 +1,8 @@
 """Two C-PE daemons and one RR daemon in network namespaces, end to end.
 
-Each daemon runs `sl3vpn cpe|rr` with its own p4sim child; the red BGP sessions
+Each daemon runs `sl3vpn cpe|rr` with its own switch child (p4sim, and again
+with BMv2's simple_switch_grpc when its tools are found, skipped naming them
+otherwise); the red BGP sessions
 run inside the control SAs, VPN routes resolve into MPLS-in-IPsec tunnels, and
 tenant hosts of the same VRF ping each other across the C-PEs. Needs root (for
 the namespaces); otherwise it fails saying so (it never skips silently).
@@ -19,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from .topo import Lab
+from targets.bmv2.tools import missing_tools
+
+from .topo import SWITCH_PROGRAM, Lab
 
 pytestmark = pytest.mark.slow
 
@@ -31,18 +35,22 @@ def echo_requests_in(lab: Lab, host: str) -> int:
     return int(lines[1][lines[0].index("InEchos")])
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+@pytest.fixture(scope="module", params=["p4sim", "bmv2"])
+def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Lab]:
+    if request.param == "bmv2":
+        missing = missing_tools()
+        if missing:
+            pytest.skip("; ".join(missing))
     if os.geteuid() != 0:
         pytest.fail("needs root: network namespaces, veth pairs and TAP devices")
     for tool in ("ip", "ping"):
         if shutil.which(tool) is None:
             pytest.fail(f"needs `{tool}` (iproute2 / iputils-ping)")
-    lab = Lab(tmp_path_factory.mktemp("daemons"), two_tenants=True)
+    lab = Lab(tmp_path_factory.mktemp("daemons"), two_tenants=True, target=request.param)
     try:
         lab.up()
         lab.start("rr1")
-        lab.start("cpe1", "--keep-switch")  # the restart test below keeps its p4sim
+        lab.start("cpe1", "--keep-switch")  # the restart test below keeps its switch
         lab.start("cpe2")
 
         def converged() -> bool:
@@ -187,7 +195,7 @@ def test_daemon_restart_keeps_the_switch_and_writes_only_the_difference(lab: Lab
     lab.start("cpe1", "--keep-switch")
     lab.wait("cpe1 to reconverge", lambda: converged(lab, "cpe1"), timeout=90)
     st = lab.status("cpe1")
-    assert st["switch"]["pid"] is None  # the running p4sim was adopted, not restarted
+    assert st["switch"]["pid"] is None  # the running switch was adopted, not restarted
     assert os.path.exists(f"/proc/{switch_pid}")
     after = set(st["tables"])
     writes = st["counters"]["writes"]
@@ -207,7 +215,7 @@ def test_switch_restart_repushes_pipeline_and_state(lab: Lab) -> None:
     lab.wait("cpe2 up", lambda: converged(lab, "cpe2"), timeout=90)
     pid = lab.status("cpe2")["switch"]["pid"]
     assert pid is not None
-    assert b"p4sim" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    assert SWITCH_PROGRAM[lab.target] in Path(f"/proc/{pid}/cmdline").read_bytes()
     os.kill(pid, 9)  # the switch dies; its daemon starts a new one and re-pushes
     lab.wait(
         "cpe2's new switch",

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[3]
 PSK = "lab pre-shared key"
 
 
-def cpe_yaml(n: int, two_tenants: bool, per_tenant: bool = False) -> str:
+def cpe_yaml(n: int, two_tenants: bool, per_tenant: bool = False, target: str = "p4sim") -> str:
     site = {1: 1, 2: 2}[n]
     green = (
         f"""
@@ -51,7 +51,7 @@ def cpe_yaml(n: int, two_tenants: bool, per_tenant: bool = False) -> str:
 node: {{name: cpe{n}, role: cpe, as: 65000, router_id: 192.0.2.1{n}}}
 loopbacks: {{black: 198.51.100.1{n}, red: 10.255.0.1{n}{tenants}}}
 switch:
-  p4sim: {{program: {ROOT}/p4src/cpe.p4, grpc_address: "127.0.0.1:9559"}}
+  {target}: {{program: {ROOT}/p4src/cpe.p4, grpc_address: "127.0.0.1:9559"}}
   ports:
     - {{port: 1, name: blue0, role: red, vrf: blue, interface: sw-blue,
        address: [10.{site}.{site}.1/24, "2001:db8:{site}::1/64"]}}{green}
@@ -77,7 +77,7 @@ RR_YAML = f"""
 node: {{name: rr1, role: rr, as: 65000, router_id: 192.0.2.1}}
 loopbacks: {{black: 198.51.100.1, red: 10.255.0.1}}
 switch:
-  p4sim: {{program: {ROOT}/p4src/cpe.p4, grpc_address: "127.0.0.1:9559"}}
+  {{TARGET}}: {{program: {ROOT}/p4src/cpe.p4, grpc_address: "127.0.0.1:9559"}}
   ports:
     - {{port: 1, name: wan0, role: black, interface: sw-wan, address: 203.0.113.10/30}}
     - {{port: 255, role: cpu}}
@@ -95,9 +95,20 @@ control_socket: "{{CTL}}/rr1.sock"
 """
 
 
+# The program each switch kind runs as (in its command line).
+SWITCH_PROGRAM = {"p4sim": b"p4sim", "bmv2": b"simple_switch_grpc"}
+
+
 class Lab:
-    def __init__(self, workdir: Path, two_tenants: bool = False, per_tenant: bool = False) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        two_tenants: bool = False,
+        per_tenant: bool = False,
+        target: str = "p4sim",
+    ) -> None:
         self.per_tenant = per_tenant
+        self.target = target
         tag = os.getpid() % 100000
         self.dir = workdir
         self.two = two_tenants
@@ -106,7 +117,7 @@ class Lab:
             for name in ("u", "cpe1", "cpe2", "rr1", "a1", "b1", "a2", "b2")
         }
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.switch_pids: set[int] = set()  # p4sim children left running (--keep-switch)
+        self.switch_pids: set[int] = set()  # switch children left running (--keep-switch)
 
     def up(self) -> None:
         ns = self.ns
@@ -116,6 +127,8 @@ class Lab:
         u.enable_forwarding()
         for i, node in enumerate(("cpe1", "cpe2", "rr1")):
             veth(u, f"u-{node}", ns[node], "sw-wan")
+            if self.target == "bmv2":
+                u.tx_checksum(f"u-{node}", on=False)
             u.add_address(f"u-{node}", f"203.0.113.{4 * i + 1}/30")
         u.add_route("198.51.100.11/32", via="203.0.113.2")
         u.add_route("198.51.100.12/32", via="203.0.113.6")
@@ -125,25 +138,25 @@ class Lab:
             hosts += [("a2", "cpe1", "sw-green", 1), ("b2", "cpe2", "sw-green", 2)]
         for host, cpe, sw_if, site in hosts:
             veth(ns[host], "eth0", ns[cpe], sw_if)
+            if self.target == "bmv2":  # libpcap ports cannot complete offloaded checksums
+                ns[host].tx_checksum("eth0", on=False)
             ns[host].add_address("eth0", f"10.{site}.{site}.10/24")
             ns[host].add_route("0.0.0.0/0", via=f"10.{site}.{site}.1")
             if host.endswith("1"):
                 ns[host].add_address("eth0", f"2001:db8:{site}::10/64")
                 ns[host].add_route("::/0", via=f"2001:db8:{site}::1")
         for node in ("cpe1", "cpe2", "rr1"):
-            # p4sim owns the switch-port interfaces: the kernel must stay silent on them.
+            # The switch owns the switch-port interfaces: the kernel must stay silent on them.
             for ifname in ("sw-wan", "sw-blue", "sw-green"):
                 ns[node].run(
                     ["sysctl", "-q", "-w", f"net.ipv6.conf.{ifname}.disable_ipv6=1"], check=False
                 )
         ctl = str(self.dir)
-        (self.dir / "cpe1.yml").write_text(
-            cpe_yaml(1, self.two, self.per_tenant).replace("{CTL}", ctl)
-        )
-        (self.dir / "cpe2.yml").write_text(
-            cpe_yaml(2, self.two, self.per_tenant).replace("{CTL}", ctl)
-        )
-        (self.dir / "rr1.yml").write_text(RR_YAML.replace("{CTL}", ctl))
+        for n in (1, 2):
+            text = cpe_yaml(n, self.two, self.per_tenant, self.target)
+            (self.dir / f"cpe{n}.yml").write_text(text.replace("{CTL}", ctl))
+        rr = RR_YAML.replace("{CTL}", ctl).replace("{TARGET}", self.target)
+        (self.dir / "rr1.yml").write_text(rr)
 
     def start(self, node: str, *extra: str) -> None:
         role = "rr" if node.startswith("rr") else "cpe"
@@ -231,10 +244,10 @@ class Lab:
         for pid_file in self.dir.glob("*-engine.pid"):
             with contextlib.suppress(OSError, ValueError):
                 engines.append(int(pid_file.read_text()))
-        for pid in [*self.switch_pids, *engines]:  # only our own p4sim/engines, by PID
+        for pid in [*self.switch_pids, *engines]:  # only our own switches/engines, by PID
             try:
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-                if b"p4sim" in cmdline or str(self.dir).encode() in cmdline:
+                if SWITCH_PROGRAM[self.target] in cmdline or str(self.dir).encode() in cmdline:
                     os.kill(pid, signal.SIGTERM)
             except OSError:
                 pass

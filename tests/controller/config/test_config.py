@@ -333,7 +333,8 @@ def test_p4sim_command_follows_port_roles() -> None:
     both = variant()
     both["switch"]["p4runtime"] = {"address": "10.0.0.1:9559"}
     both["switch"]["p4sim"] = {}
-    assert any("switch: give either p4sim or p4runtime, not both" in x for x in problems(both))
+    assert any("switch: give one of p4sim, bmv2 or p4runtime, not p4sim and p4runtime" in x
+               for x in problems(both))  # fmt: skip
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)

@@ -61,3 +61,13 @@ def test_black_session_rekey_and_hold_time_options(tmp_path: Path) -> None:
     assert {n.hold_time for n in cpe1.bgp.neighbors} == {9}
     life = cpe1.ike.lifetimes
     assert (life.child_rekey, life.child_life, life.child_rekey_packets) == (40, 50, 500)
+
+
+def test_bmv2_target_gives_bmv2_switches(tmp_path: Path) -> None:
+    plan = make_plan(load_topology(EXAMPLES / "lab-default.yml"), "t")
+    files = write_configs(plan, tmp_path / "configs", target="bmv2")
+    for node, path in files.items():
+        cfg = load_config(path)
+        assert cfg.switch.kind == "bmv2", node
+        assert cfg.switch.bmv2 is not None and cfg.switch.bmv2.program.endswith("p4src/cpe.p4")
+        assert cfg.switch.interfaces()[1] == "wan0"

@@ -29,7 +29,8 @@ def test_p4info_ids_match_p4c() -> None:
     assert actions["MyIngress.ipv4_forward"] == 28792405
     mf = tables["MyIngress.ipv4_lpm"].match_fields[0]
     assert (mf.id, mf.name, mf.bitwidth, mf.match_type) == (1, "hdr.ipv4.dst_addr", 32, 3)
-    assert tables["MyIngress.ipv4_lpm"].initial_default_action.action_id == 25652968  # drop
+    # p4c 1.2.4.8, the reference, writes no initial_default_action (later p4c versions do).
+    assert not tables["MyIngress.ipv4_lpm"].HasField("initial_default_action")
     params = [(p.name, p.bitwidth) for a in info.actions for p in a.params]
     assert params == [("dst_addr", 48), ("port", 9)]
 

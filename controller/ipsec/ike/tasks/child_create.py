@@ -132,6 +132,7 @@ class ChildCreate(Task):
             sa.last_heard,
             shared,
         )
+        new.from_rekey = self.old is not None
         sa.children.append(new)
         sa.events.append(ChildUp(sa.cfg.name, new, self.old))
         if self.old is not None:
@@ -196,6 +197,7 @@ class ChildCreate(Task):
             shared,
         )
         self.new = new
+        new.from_rekey = old is not None
         sa.children.append(new)
         sa.events.append(ChildUp(sa.cfg.name, new, old))
         if old is not None:

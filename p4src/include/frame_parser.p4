@@ -1,0 +1,121 @@
+// Everything from the Ethernet header on, the same on every architecture: the
+// v1model parser (parser.p4) and the TNA ingress parser (tna/parser.p4) call
+// it after their own architecture-specific start.
+
+#ifndef SL3VPN_FRAME_PARSER_P4
+#define SL3VPN_FRAME_PARSER_P4
+
+parser CpeFrameParser(packet_in packet, inout headers_t hdr) {
+    state start {
+        transition parse_ethernet;
+    }
+
+    state parse_ethernet {
+        packet.extract(hdr.ethernet);
+        transition select(hdr.ethernet.ether_type) {
+            ETHERTYPE_VLAN: parse_vlan;
+            ETHERTYPE_IPV4: parse_ipv4;
+            ETHERTYPE_IPV6: parse_ipv6;
+            default: accept;
+        }
+    }
+
+    state parse_vlan {
+        packet.extract(hdr.vlan);
+        transition select(hdr.vlan.ether_type) {
+            ETHERTYPE_IPV4: parse_ipv4;
+            ETHERTYPE_IPV6: parse_ipv6;
+            default: accept;
+        }
+    }
+
+    state parse_ipv4 {
+        packet.extract(hdr.ipv4);
+        // Only unfragmented/first fragments without options expose L4 at a
+        // fixed offset; anything else is forwarded on its IP header alone.
+        transition select(hdr.ipv4.ihl, hdr.ipv4.frag_offset, hdr.ipv4.protocol) {
+            (4w5, 13w0, IP_PROTO_TCP): parse_tcp;
+            (4w5, 13w0, IP_PROTO_UDP): parse_udp;
+            (4w5, 13w0, IP_PROTO_ICMP): parse_icmp;
+            (4w5, 13w0, IP_PROTO_ESP): parse_esp;
+            (4w5, 13w0, IP_PROTO_MPLS_IN_IP): parse_mpls;
+            default: accept;
+        }
+    }
+
+    state parse_ipv6 {
+        packet.extract(hdr.ipv6);
+        transition select(hdr.ipv6.next_hdr) {
+            IP_PROTO_TCP: parse_tcp;
+            IP_PROTO_UDP: parse_udp;
+            IP_PROTO_ICMPV6: parse_icmp;
+            IP_PROTO_ESP: parse_esp;
+            IP_PROTO_MPLS_IN_IP: parse_mpls;
+            default: accept;
+        }
+    }
+
+    state parse_mpls {
+        packet.extract(hdr.mpls);
+        // One VPN label is all this C-PE pushes; deeper stacks stay unparsed
+        // and are dropped (DROP_LABEL_STACK) after decryption.
+        transition select(hdr.mpls.bos) {
+            1w1: parse_inner_ip;
+            default: accept;
+        }
+    }
+
+    state parse_inner_ip {
+        // RFC 4023 / RFC 4364: the payload under the bottom label is IP; its
+        // version nibble says which.
+        transition select(packet.lookahead<bit<4>>()) {
+            4w4: parse_inner_ipv4;
+            4w6: parse_inner_ipv6;
+            default: accept;
+        }
+    }
+
+    state parse_inner_ipv4 {
+        packet.extract(hdr.inner_ipv4);
+        transition accept;
+    }
+
+    state parse_inner_ipv6 {
+        packet.extract(hdr.inner_ipv6);
+        transition accept;
+    }
+
+    state parse_tcp {
+        packet.extract(hdr.tcp);
+        transition accept;
+    }
+
+    state parse_udp {
+        packet.extract(hdr.udp);
+        transition select(hdr.udp.dst_port) {
+            UDP_PORT_IKE_NATT: parse_natt;
+            default: accept;
+        }
+    }
+
+    state parse_natt {
+        // RFC 3948: on UDP 4500 a zero "non-ESP marker" means IKE, anything
+        // else is the SPI of a UDP-encapsulated ESP packet.
+        transition select(packet.lookahead<bit<32>>()) {
+            32w0: accept;
+            default: parse_esp;
+        }
+    }
+
+    state parse_icmp {
+        packet.extract(hdr.icmp);
+        transition accept;
+    }
+
+    state parse_esp {
+        packet.extract(hdr.esp);
+        transition accept;
+    }
+}
+
+#endif  // SL3VPN_FRAME_PARSER_P4

@@ -1,0 +1,105 @@
+"""P4Info details as p4c 1.2.4.8 writes them (the reference of p4c's own corpus goldens)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from targets.p4sim.program import load
+
+pytestmark = pytest.mark.unit
+
+SKELETON = """#include <core.p4>
+#include <v1model.p4>
+header h_t { bit<8> a; bit<8> b; }
+struct hs { h_t h; }
+struct m_t { }
+parser P(packet_in p, out hs h, inout m_t m, inout standard_metadata_t s) {
+    state start { p.extract(h.h); PARSER transition accept; }
+}
+control VC(inout hs h, inout m_t m) { apply { } }
+control I(inout hs h, inout m_t m, inout standard_metadata_t s) {
+    DECLS
+    apply { APPLY }
+}
+control E(inout hs h, inout m_t m, inout standard_metadata_t s) { apply { } }
+control CC(inout hs h, inout m_t m) { apply { } }
+control D(packet_out p, in hs h) { apply { p.emit(h.h); } }
+V1Switch(P(), VC(), I(), E(), CC(), D()) main;
+"""
+
+
+def p4info(tmp_path: Path, decls: str = "", apply: str = "", parser: str = "") -> Any:
+    src = SKELETON.replace("DECLS", decls).replace("APPLY", apply).replace("PARSER", parser)
+    (tmp_path / "prog.p4").write_text(src)
+    return load(tmp_path / "prog.p4").p4info
+
+
+@pytest.mark.parametrize(
+    ("decls", "apply", "parser", "present"),
+    [
+        ("", "s.egress_spec = 2;", "", False),
+        ("", "", "verify(h.h.a == 1, error.NoMatch);", False),  # a parser's call converts nothing
+        ("", "mark_to_drop(s);", "", True),  # an extern function called from a control
+        ("counter(4, CounterType.packets) c;", "", "", True),  # an instance, even unused
+        ("table t { key = { h.h.a: exact; } actions = { NoAction; } }", "t.apply();", "", True),
+    ],
+)
+def test_type_info_written_when_p4c_converts_a_type(
+    tmp_path: Path, decls: str, apply: str, parser: str, present: bool
+) -> None:
+    assert p4info(tmp_path, decls, apply, parser).HasField("type_info") is present
+
+
+def test_no_initial_default_action(tmp_path: Path) -> None:
+    decls = (
+        "action set(bit<8> v) { h.h.b = v; }"
+        "table t { key = { h.h.a: exact; } actions = { set; } default_action = set(3); }"
+    )
+    (table,) = p4info(tmp_path, decls, "t.apply();").tables
+    assert not table.HasField("initial_default_action")
+
+
+TABLE = (
+    "action set(bit<8> v) { h.h.b = v; }"
+    "action other() { h.h.b = 1; }"
+    "table t { key = { h.h.a: exact; } actions = { set; } }"
+)
+
+
+@pytest.mark.parametrize(
+    ("apply", "tables", "actions"),
+    [
+        ("t.apply();", ["I.t"], ["I.set", "NoAction"]),
+        ("", [], []),  # declared, never applied
+        ("if (false) { t.apply(); other(); }", [], []),  # folded away
+        ("if (true) { } else { t.apply(); }", [], []),
+        ("h.h.b = true ? 8w1 : (t.apply().hit ? 8w2 : 8w3);", [], []),
+        ("other();", [], ["I.other"]),  # called directly from apply
+        ("if (h.h.a == 1) { other(); }", [], ["I.other"]),
+    ],
+)
+def test_dead_tables_and_direct_action_calls(
+    tmp_path: Path, apply: str, tables: list[str], actions: list[str]
+) -> None:
+    info = p4info(tmp_path, TABLE, apply)
+    assert sorted(t.preamble.name for t in info.tables) == tables
+    assert sorted(a.preamble.name for a in info.actions) == actions
+
+
+def test_action_direct_call_drops_directional_params(tmp_path: Path) -> None:
+    decls = "action inc(inout bit<8> x, bit<8> by) { x = x + by; }"
+    (action,) = p4info(tmp_path, decls, "inc(h.h.b, 2);").actions
+    assert [p.name for p in action.params] == ["by"]
+
+
+def test_key_names_as_p4c_builds_them(tmp_path: Path) -> None:
+    decls = (
+        "table t { key = { h.h.a & 0x0f: ternary; h.h.b[3:0]: exact; h.h.isValid(): exact;"
+        ' h.h.a + 1: exact @name("sum"); } actions = { NoAction; } }'
+    )
+    (table,) = p4info(tmp_path, decls, "t.apply();").tables
+    names = [m.name for m in table.match_fields]
+    assert names == ["h.h.a & 0xf", "h.h.b[3:0]", "h.h.$valid$", "sum"]
