@@ -19,8 +19,9 @@ exact table (``host``: vrf, IPv4 address) and an exact+LPM one (``fib``: vrf,
 - ``transport``: the same pre-encoded bytes against a server that parses
   nothing and answers at once (a grpc.aio process): the ceiling here.
 
-BMv2 (simple_switch_grpc) is measured side by side when ``targets/bmv2`` and
-its tools are present (``SL3VPN_P4_PREFIX``); otherwise the line says why not.
+BMv2 (simple_switch_grpc, compiled by p4c-bm2-ss) is measured the same way,
+side by side, when the ``targets/bmv2`` launcher finds its tools
+(``SL3VPN_P4_PREFIX``/bin or PATH); otherwise a last line says why not.
 The machine's load average is printed: on a shared machine compare ratios
 within one run of this script, not absolute figures across runs.
 """
@@ -29,14 +30,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import os
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from finsy.proto import p4i, p4r  # noqa: E402
 
-from controller.p4rt import Codec, P4RuntimeClient, P4Schema, TableEntry  # noqa: E402
+from controller.p4rt import Codec, P4RuntimeClient, P4Schema, TableEntry, load_p4info  # noqa: E402
 from targets.p4sim.runtime.bundle import bundle_from_path  # noqa: E402
 from targets.p4sim.runtime.loader import load_engine  # noqa: E402
 
@@ -95,29 +99,65 @@ def free_port() -> int:
 
 
 class Server:
-    """A P4Runtime server process on a free loopback port."""
+    """A P4Runtime server process: its address, CPU time and how to stop it."""
 
-    def __init__(self, argv: list[str]) -> None:
-        self.port = free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        args = [a.replace("{port}", str(self.port)) for a in argv]
-        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL)
+    def __init__(self, address: str, pid: int, stop: Callable[[], None]) -> None:
+        self.address, self.pid, self.stop = address, pid, stop
 
     def cpu(self) -> float:
         """CPU seconds the server process has used (user + system)."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
+
+def spawn(argv: list[str]) -> Server:
+    """Run ``argv`` with ``{port}`` replaced by a free loopback port."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [a.replace("{port}", str(port)) for a in argv], cwd=ROOT, stdout=subprocess.DEVNULL
+    )
+
+    def stop() -> None:
+        proc.terminate()
+        proc.wait(10)
+
+    return Server(f"127.0.0.1:{port}", proc.pid, stop)
 
 
-def p4sim() -> Server:
-    return Server(
-        [sys.executable, "-m", "controller", "p4sim", "run", "--no-p4", "--device-id", "1",
-         "--grpc-server-addr", "127.0.0.1:{port}"]
-    )  # fmt: skip
+@dataclass
+class Target:
+    name: str
+    p4info: p4i.P4Info
+    config: bytes  # p4_device_config
+    start: Callable[[], Server]
+
+
+def p4sim_target() -> Target:
+    bundle = bundle_from_path(PROGRAM)
+    argv = [sys.executable, "-m", "controller", "p4sim", "run", "--no-p4", "--device-id", "1",
+            "--grpc-server-addr", "127.0.0.1:{port}"]  # fmt: skip
+    return Target("p4sim", load_engine(bundle).p4info, bundle.encode(), lambda: spawn(argv))
+
+
+def bmv2_target() -> Target | str:
+    """simple_switch_grpc through the targets/bmv2 launcher, or why it is not measured."""
+    try:
+        bmv2 = importlib.import_module("targets.bmv2")
+    except ImportError:
+        return "targets/bmv2 (the BMv2 launcher) is not on this branch"
+    missing = bmv2.missing_tools()
+    if missing:
+        return "; ".join(missing)
+    art = bmv2.compile_program(PROGRAM)
+
+    def start() -> Server:
+        port = free_port()
+        log = Path(tempfile.mkdtemp(prefix="p4rt_rate-bmv2-")) / "bmv2.log"
+        opts = bmv2.SwitchOptions(grpc_address=f"127.0.0.1:{port}", device_id=1)
+        switch = bmv2.Bmv2Switch(opts, log).start()
+        return Server(opts.grpc_address, switch.pid, switch.stop)
+
+    return Target("bmv2", load_p4info(str(art.p4info_path)), art.json_path.read_bytes(), start)
 
 
 async def raw_rates(srv: Server, writes: list[bytes], read: bytes, n: int) -> dict[str, float]:
@@ -148,13 +188,14 @@ async def push_pipeline(address: str, p4info: p4i.P4Info, config: bytes) -> P4Ru
     return client
 
 
-async def p4sim_run(
-    args: argparse.Namespace, p4info: p4i.P4Info, config: bytes, table: str, raw: list[bytes]
+async def target_run(
+    args: argparse.Namespace, target: Target, table: str, raw: list[bytes]
 ) -> dict[str, float]:
+    p4info, config = target.p4info, target.config
     codec = Codec(P4Schema(p4info))
     tid = codec.schema.tables[table].id
     out: dict[str, float] = {}
-    srv = p4sim()
+    srv = target.start()
     try:
         client = await push_pipeline(srv.address, p4info, config)
         rates = await raw_rates(srv, raw, read_request(tid), args.entries)
@@ -162,7 +203,7 @@ async def p4sim_run(
         await client.close()
     finally:
         srv.stop()
-    srv = p4sim()
+    srv = target.start()
     try:
         client = await push_pipeline(srv.address, p4info, config)
         client.batch_size = args.batch
@@ -226,7 +267,7 @@ def transport_run(
 ) -> dict[str, float]:
     path = Path(f"/tmp/p4rt_rate-{os.getpid()}.p4info")
     path.write_bytes(p4info.SerializeToString())
-    srv = Server(
+    srv = spawn(
         [sys.executable, __file__, "--null-server", str(path), table, str(args.entries),
          "127.0.0.1:{port}"]
     )  # fmt: skip
@@ -236,15 +277,6 @@ def transport_run(
     finally:
         srv.stop()
         path.unlink()
-
-
-def bmv2_reason() -> str | None:
-    """Why BMv2 is not measured (None: it would be)."""
-    try:
-        __import__("targets.bmv2")
-    except ImportError:
-        return "targets/bmv2 (the BMv2 launcher) is not on this branch"
-    return "targets/bmv2 is present but this benchmark does not drive it yet"
 
 
 def spread(values: list[float]) -> str:
@@ -258,32 +290,36 @@ def rows(results: list[dict[str, float]]) -> Iterator[tuple[str, list[float]]]:
 
 
 def run_all(args: argparse.Namespace) -> None:
-    bundle = bundle_from_path(PROGRAM)
-    p4info = load_engine(bundle).p4info
-    config = bundle.encode()
-    codec = Codec(P4Schema(p4info))
+    targets = [p4sim_target()]
+    bmv2 = bmv2_target()
+    if isinstance(bmv2, str):
+        skipped = f"BMv2: skipped: {bmv2}"
+    else:
+        targets.append(bmv2)
+        skipped = ""
     load = os.getloadavg()
     print(
         f"p4rt_rate: {args.entries} entries per table, batches of {args.batch}, {args.runs} runs;"
         f" load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores"
     )
-    print(f"{'table':<6} {'figure (k entries/s)':<28} {'min':>7} {'median':>7} {'max':>7}")
+    print(f"{'table':<12} {'figure (k entries/s)':<28} {'min':>7} {'median':>7} {'max':>7}")
     for table in ("host", "fib"):
-        raw = requests(codec, table, args.entries, args.batch)
-        results: list[dict[str, float]] = []
-        for _ in range(args.runs):
-            r = asyncio.run(p4sim_run(args, p4info, config, table, raw))
-            r.update(transport_run(args, p4info, table, raw))
-            results.append(r)
         kind = "exact" if table == "host" else "lpm"
-        for key, values in rows(results):
-            print(f"{kind:<6} {key:<28} {spread(values)}", flush=True)
-        for a, b in (("client write", "transport write"), ("pre-encoded write", "transport write")):
-            ratio = " ".join(f"{r[a] / r[b]:7.2f}" for r in results)
-            print(f"{kind:<6} {a + ' / transport':<28} {ratio}  (each run)")
-    reason = bmv2_reason()
-    if reason:
-        print(f"BMv2: skipped: {reason}")
+        for target in targets:
+            raw = requests(Codec(P4Schema(target.p4info)), table, args.entries, args.batch)
+            results: list[dict[str, float]] = []
+            for _ in range(args.runs):
+                r = asyncio.run(target_run(args, target, table, raw))
+                r.update(transport_run(args, target.p4info, table, raw))
+                results.append(r)
+            label = f"{target.name} {kind}"
+            for key, values in rows(results):
+                print(f"{label:<12} {key:<28} {spread(values)}", flush=True)
+            for a in ("client write", "pre-encoded write"):
+                ratio = " ".join(f"{r[a] / r['transport write']:7.3f}" for r in results)
+                print(f"{label:<12} {a + ' / transport':<28} {ratio}  (each run)")
+    if skipped:
+        print(skipped)
 
 
 def main() -> None:
