@@ -1,7 +1,7 @@
 """Write requests as protobuf bytes, from per-table templates compiled once from the P4Info.
 
-``Codec.encode`` builds a ``p4.v1.Entity`` message field by field and checks
-every name and value on the way: ~20-50 us per entry here. For a table entry
+Building a ``p4.v1.Entity`` message field by field, checking every name and
+value on the way (``Codec.encode_fields``), costs ~20-50 us per entry here. For a table entry
 of the common shape -- exact and LPM fields given as ints, (int, length)
 tuples or IPv4 text, a direct action with int or IPv4 parameters -- almost
 all of the wire bytes depend only on the table, the action and the lengths of
@@ -10,9 +10,10 @@ few concatenations.
 
 The templates only ever accept: any entry they do not recognise as valid
 (another kind of value, a name they do not know, a value too wide, host bits
-set, a default entry, counters...) is encoded by ``Codec.encode``, which gives
-the same bytes for valid entries and raises the usual one-line error for bad
-ones. ``tests/controller/p4rt/test_encoder.py`` checks that both agree.
+set, a default entry, counters...) is encoded field by field (``Codec.encode_fields``),
+which gives the same bytes for valid entries and raises the usual one-line
+error for bad ones. ``tests/controller/p4rt/test_encoder.py`` checks that both
+agree. ``Codec.encode`` takes the template too, and parses its bytes.
 
 Wire format (protobuf, fields in number order as upb writes them): Update
 {1 type, 2 Entity {2 TableEntry {1 table_id, 2 FieldMatch {1 field_id,
@@ -25,11 +26,13 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from controller.p4rt import entities as e
-from controller.p4rt.codec import Codec
-from controller.p4rt.schema import Table
+from controller.p4rt.schema import P4Schema, Table
+
+if TYPE_CHECKING:
+    from controller.p4rt.codec import Codec
 
 
 def _varint(n: int) -> bytes:
@@ -127,7 +130,7 @@ class _Action:
 class TableTemplate:
     """The precomputed bytes of one exact/LPM table's entries."""
 
-    def __init__(self, codec: Codec, table: Table) -> None:
+    def __init__(self, schema: P4Schema, table: Table) -> None:
         self.head = b"\x08" + _varint(table.id)
         self.count = len(table.match_fields)
         self.exact_count = sum(f.match_type == "exact" for f in table.match_fields)
@@ -151,7 +154,7 @@ class TableTemplate:
         for aid in table.action_ids:
             if aid in table.default_only_ids:
                 continue
-            act = codec.schema.actions[aid]
+            act = schema.actions[aid]
             tmpl = _Action(act.id, [(p.name, p.id, p.bitwidth) for p in act.params])
             for name in {act.name, act.alias} - {""}:
                 self.actions[name] = tmpl
@@ -195,48 +198,47 @@ class TableTemplate:
 MAX_WIDTH = 512  # bits of a field or parameter a template handles (one-byte lengths)
 
 
-def _plain(codec: Codec, table: Table) -> bool:
-    """An exact/LPM table (one LPM field at most) whose widths the templates handle."""
+def template(schema: P4Schema, name: str) -> TableTemplate | None:
+    """The template of the table ``name``, if it is an exact/LPM table (one LPM field
+    at most) whose widths the templates handle."""
+    table = schema.tables.by_name.get(name)
+    if table is None:
+        return None
     fields = table.match_fields
-    params = [p for aid in table.action_ids for p in codec.schema.actions[aid].params]
-    return (
+    params = [p for aid in table.action_ids for p in schema.actions[aid].params]
+    plain = (
         bool(fields)
         and all(f.match_type in ("exact", "lpm") for f in fields)
         and sum(f.match_type == "lpm" for f in fields) <= 1
         and all(0 < x.bitwidth <= MAX_WIDTH for x in (*fields, *params))
     )
+    return TableTemplate(schema, table) if plain else None
 
 
 class WriteEncoder:
-    """WriteRequest bytes for one device, election ID and role."""
+    """Serialized Updates: by template when the entry fits one, else by Codec."""
 
     def __init__(self, codec: Codec) -> None:
         self.codec = codec
-        self.templates: dict[str, TableTemplate | None] = {}
-
-    def _template(self, name: str) -> TableTemplate | None:
-        try:
-            return self.templates[name]
-        except KeyError:
-            pass
-        table = self.codec.schema.tables.by_name.get(name)
-        tmpl = TableTemplate(self.codec, table) if table and _plain(self.codec, table) else None
-        self.templates[name] = tmpl
-        return tmpl
 
     def entity(self, ent: e.Entity) -> bytes:
-        """One Entity's bytes: by template when it fits, else by Codec (which checks)."""
-        if isinstance(ent, e.TableEntry):
-            tmpl = self._template(ent.table)
+        """One Entity's bytes."""
+        if type(ent) is e.TableEntry:
+            tmpl = self.codec.template(ent.table)
             data = tmpl.encode(ent) if tmpl is not None else None
             if data is not None:
                 return _delimited(0x12, data)
-        return bytes(self.codec.encode(ent).SerializeToString())
+        return bytes(self.codec.encode_fields(ent).SerializeToString())
 
     def updates(self, kind: int, ents: Iterable[e.Entity]) -> list[bytes]:
         """Serialized Updates of one type."""
         head = b"\x08" + _varint(kind)
         return [head + _delimited(0x12, self.entity(ent)) for ent in ents]
+
+
+def entity_bytes(data: bytes) -> bytes:
+    """A p4.v1.Entity holding the TableEntry ``data``."""
+    return _delimited(0x12, data)
 
 
 def request(device_id: int, election_id: int, role: str, updates: Iterable[bytes]) -> bytes:
