@@ -77,6 +77,7 @@ class _Action:
         return field(0x1A, field(0x0A, b"".join(out)))
 
 
+SHARED_BELOW = 1 << 16  # exact values shared between entries (Exact is immutable)
 MAX_WIDTH = 512  # bits: up to here every length in a template is one byte
 
 
@@ -142,6 +143,7 @@ class TableSchema:
             _key_heads(k.id, k.bitwidth, i == self.lpm_pos) for i, k in enumerate(keys)
         ]
         self.head = b"\x08" + varint(table.id)
+        self.shared: dict[int, Exact] = {}
 
     # -- writes ------------------------------------------------------------
     def decode(self, te: p4r.TableEntry) -> tuple[TableEntry, tuple[object, ...]] | None:
@@ -195,10 +197,19 @@ class TableSchema:
         li = self.lpm_pos
         if li >= 0 and vals[li] is None:
             vals[li] = 0  # an omitted LPM field is the /0 wildcard
-        key = tuple(vals)
-        matches: list[Exact | Lpm] = list(map(Exact, key))  # type: ignore[arg-type]
-        if li >= 0:
-            matches[li] = Lpm(key[li], plen)  # type: ignore[arg-type]
+        key: tuple[int, ...] = tuple(vals)  # type: ignore[arg-type]
+        shared = self.shared  # small values repeat (VRF ids, ports): one Exact each
+        matches: list[Exact | Lpm] = []
+        for i, v in enumerate(key):
+            if i == li:
+                matches.append(Lpm(v, plen))
+                continue
+            m = shared.get(v)
+            if m is None:
+                m = Exact(v)
+                if v < SHARED_BELOW:
+                    shared[v] = m
+            matches.append(m)
         entry = TableEntry(tuple(matches), call, 0, controller_metadata=te.controller_metadata)
         return entry, (plen, key)
 
