@@ -15,7 +15,7 @@ import grpc
 import pytest
 from finsy.proto import p4r, p4r_grpc
 
-from controller.p4rt import P4RuntimeClient, RpcError, TableEntry, WriteError
+from controller.p4rt import P4RuntimeClient, P4ValueError, RpcError, TableEntry, WriteError
 from targets.p4sim.runtime.bundle import bundle_from_path
 from targets.p4sim.runtime.device import Device
 from targets.p4sim.runtime.loader import load_engine
@@ -120,3 +120,19 @@ async def test_lost_details_are_named_not_silent() -> None:
     err = decode_write_error(Exc(), [], None)
     assert isinstance(err, RpcError)
     assert "error details were larger than this client accepts" in str(err)
+
+
+async def test_a_bad_entity_stops_the_write_at_its_batch(
+    primed: tuple[P4RuntimeClient, str],
+) -> None:
+    """Batches are encoded while the one before is in flight: the batches before a
+    bad entity are written, its own batch is not sent."""
+    client, _ = primed
+    client.batch_size = 2
+    fresh = [route(i) for i in range(1001, 1004)]
+    bad = TableEntry("vrf_fib", {"vrf": 1, "dst": "10.9.9.1/24"}, "push_label", {"label": 1})
+    with pytest.raises(P4ValueError, match="host bits"):
+        await client.insert([*fresh, bad])
+    got = {client.entry_string(x) for x in await client.read([TableEntry("vrf_fib")])}
+    assert {client.entry_string(x) for x in fresh[:2]} <= got
+    assert client.entry_string(fresh[2]) not in got
