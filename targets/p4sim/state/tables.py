@@ -106,7 +106,7 @@ class TableEntry:
     meter_state: list[float] = field(default_factory=list)
     # The P4Runtime server's cache of this entry's encoded read form (it checks
     # the cache against ``action`` and ``controller_metadata`` before use).
-    wire: object = None
+    wire: object = field(default=None, compare=False, repr=False)
 
 
 def _exact_lpm_slot(matches: Sequence[FieldMatch | None]) -> tuple[int, tuple[int, ...]]:
