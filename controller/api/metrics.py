@@ -148,8 +148,24 @@ def bgp_families(sessions: list[BgpSessionInfo]) -> list[Family]:
         "gauge",
         "Prefixes from the neighbor kept stale while it restarts (RFC 4724).",
     )
+    refused = Family(
+        "sl3vpn_bgp_refused_routes_total",
+        "counter",
+        "Routes from the neighbor refused by a draft rule (no-encap: draft 2, "
+        "duplicate-loopback: 3.1, identity: IKE identity binding).",
+    )
+    refused_now = Family(
+        "sl3vpn_bgp_refused_route",
+        "gauge",
+        "1 per route from the neighbor refused now by a draft rule.",
+    )
     for s in sessions:
         key = {"neighbor": s["neighbor"], "color": s["color"]}
+        for kind, n in (s.get("refused") or {}).items():
+            refused.add(n, **key, reason=kind)
+        for text in s.get("refused_routes") or []:
+            kind, _, prefix = text.partition(" ")
+            refused_now.add(1, **key, reason=kind, prefix=prefix)
         spoofs.add(s["spoof_attempts"], **key)
         for prefix in s["spoof_routes"] or []:
             spoof_now.add(1, **key, prefix=prefix)
@@ -161,7 +177,7 @@ def bgp_families(sessions: list[BgpSessionInfo]) -> list[Family]:
         rej.add(s["rejected"], **key)
         if "stale" in s:
             stale.add(s["stale"], **key)
-    return [state, up, rx, tx, rej, spoofs, spoof_now, stale]
+    return [state, up, rx, tx, rej, spoofs, spoof_now, stale, refused, refused_now]
 
 
 def sa_families(status: SaStatus) -> list[Family]:

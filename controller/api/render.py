@@ -42,11 +42,15 @@ def render_vrf(vrfs: list[dict[str, Any]]) -> str:
     )
 
 
+_VERDICT_CODES = {"spoof": "S", "no-encap": "E"}
+
+
 def render_routes(routes: list[dict[str, Any]]) -> str:
     if not routes:
         return "No routes.\n"
     legend = (
         "Codes: * installed in the switch, L local, S spoof refused,\n"
+        "       E refused: no MPLS-in-IPsec Tunnel Encapsulation attribute (draft 2),\n"
         "       ! a black-session route covers the next hop (spoof attempt, not used)\n\n"
     )
     out = [legend]
@@ -58,7 +62,7 @@ def render_routes(routes: list[dict[str, Any]]) -> str:
         for r in group:
             spoof = r["spoof"] or []
             code = ("*" if r["installed"] else " ") + (
-                "L" if r["local"] else "S" if r["verdict"] == "spoof" else "!" if spoof else " "
+                "L" if r["local"] else _VERDICT_CODES.get(str(r["verdict"]), "!" if spoof else " ")
             )
             if spoof:
                 via = ", ".join(spoof)
@@ -116,6 +120,10 @@ def render_bgp(sessions: list[dict[str, Any]]) -> str:
         if s["spoof_attempts"]:
             now = ", ".join(s["spoof_routes"] or []) or "-"
             text += f"  {s['neighbor']}: spoof attempts {s['spoof_attempts']}, now: {now}\n"
+        if s.get("refused"):
+            ever = ", ".join(f"{k} {n}" for k, n in s["refused"].items())
+            now = ", ".join(s.get("refused_routes") or []) or "-"
+            text += f"  {s['neighbor']}: refused routes {ever}, now: {now}\n"
     return text + render_graceful(sessions)
 
 

@@ -80,7 +80,7 @@ class RouteInfo(TypedDict):
     next_hop: str | None  # remote C-PE red loopback, or the local next hop
     label: int | None  # VPN label (pushed for remote, advertised for local)
     rd: str | None
-    verdict: str  # "local" | "resolved" | "unresolved" | "spoof" ...
+    verdict: str  # "local" | "resolved" | "unresolved" | "spoof" | "no-encap" ...
     tunnel_endpoint: str | None  # black endpoint the route resolved to
     installed: bool  # written to the switch
     # Black-session routes ("10.255.0.0/24 from 203.0.113.1") that cover the next hop:
@@ -105,6 +105,10 @@ class BgpSessionInfo(TypedDict):
     # absent from older daemons.
     stale: NotRequired[int]
     graceful_restart: NotRequired[dict[str, object]]
+    # Red routes kept but refused by a draft rule: per kind ("no-encap",
+    # "duplicate-loopback", "identity") ever, and "kind prefix" of those refused now.
+    refused: NotRequired[dict[str, int]]
+    refused_routes: NotRequired[list[str]]
 
 
 class IkeSaInfo(TypedDict):

@@ -25,6 +25,10 @@ PROTO_TCP = 6
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+class NoPeerKey(ValueError):
+    """Per-peer PSKs without a group key, and none for this peer: no SA can be made."""
+
+
 def child_lifetimes(cfg: Config) -> Lifetimes:
     lt = cfg.ike.lifetimes if cfg.ike is not None else None
     if lt is None:
@@ -99,11 +103,14 @@ def make_ike_config(
     red = cfg.loopbacks.red
     if peer_black in control_peers and red is not None:
         children.append(control_child(cfg, red, control_peers[peer_black]))
+    psk = ike.auth.psk_for(peer_black)
+    if psk is None and creds is None:
+        raise NoPeerKey(f"no IKE key for peer {peer_black}: not in ike.auth.peer_psks, no psk")
     return IkeConfig(
         f"cpe-{peer_black}",
         local_id,
         peer_black,
-        psk=ike.auth.psk.reveal() if ike.auth.psk is not None else None,
+        psk=psk.reveal() if psk is not None else None,
         creds=creds,
         ike_proposals=list(ike.ike_proposals),
         children=children,

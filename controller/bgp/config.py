@@ -52,6 +52,11 @@ class NeighborConfig:
     # Our address on this session, used as next hop when we must set it to ourselves.
     local_address: IPAddress | None = None
     description: str = ""
+    # Identity binding (controller/bgp/claims.py): the red loopbacks this neighbour's IKE
+    # identity is bound to, and the tunnel endpoints (its black addresses) their routes
+    # may name; None = not bound, no check.
+    originates: tuple[IPAddress, ...] | None = None
+    endpoints: tuple[IPAddress, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.families:
@@ -149,6 +154,8 @@ class SpeakerConfig:
     security_handle_subtlv: int = DEFAULT_SECURITY_HANDLE_SUBTLV
     label_range: tuple[int, int] = (100, 0xFFFFF)
     graceful_restart: GracefulRestartConfig = GracefulRestartConfig()
+    # Draft 3.1 MAY: the black loopback's host route on the black sessions.
+    advertise_black_loopback: bool = False
 
     def __post_init__(self) -> None:
         seen: set[IPAddress] = set()

@@ -43,6 +43,7 @@ from controller.bgp.wire.attributes.reflection import ClusterList, OriginatorId
 from controller.bgp.wire.attributes.tunnel_encap import (
     TunnelEncapsulation,
     tunnel_problems,
+    tunnel_tlv,
 )
 from controller.bgp.wire.constants import AS_TRANS, SAFI_UNICAST
 from controller.bgp.wire.context import CodecContext
@@ -248,9 +249,11 @@ def attrs_to_wire(attrs: Attrs, ctx: CodecContext) -> list[PathAttribute]:
     if isinstance(attrs.tunnel_wire, TunnelEncapsulation):
         out.append(attrs.tunnel_wire)  # as received: reflection keeps it byte for byte
     elif attrs.tunnels:
-        for t in attrs.tunnels:
-            assert t.endpoint is not None
-            out.append(TunnelEncapsulation.mpls_in_ipsec(t.endpoint, t.security_handle, ctx))
+        # One attribute with a TLV per tunnel (RFC 4271 5: an attribute appears at most once).
+        tlvs = [
+            tunnel_tlv(t.tunnel_type, t.endpoint, t.security_handle, ctx) for t in attrs.tunnels
+        ]
+        out.append(TunnelEncapsulation(tuple(tlvs)))
     out += [a for a in attrs.extra if isinstance(a, PathAttribute)]
     return out
 

@@ -10,16 +10,17 @@ it must not be used).
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections import Counter
 from collections.abc import Sequence
 
 from controller.bgp import session as s
 from controller.bgp.adjribout import AdjRibOut, Sent
+from controller.bgp.claims import LoopbackClaims
 from controller.bgp.config import ConfigError, NeighborConfig, SpeakerConfig
 from controller.bgp.graceful import GracefulRestart
 from controller.bgp.inbound import Importer
+from controller.bgp.originate import black_loopback_path, host_nlri, red_loopback_paths
 from controller.bgp.path import (
     IPV4_UNICAST,
     IPV6_UNICAST,
@@ -34,6 +35,7 @@ from controller.bgp.path import (
     Tunnel,
 )
 from controller.bgp.propagate import Propagator
+from controller.bgp.refusals import Refusals
 from controller.bgp.resolve import Resolution, Resolver
 from controller.bgp.rib import Change, Rib
 from controller.bgp.spoofwatch import SpoofWatch
@@ -51,10 +53,12 @@ class SpeakerCore:
         self.gr = GracefulRestart(cfg.graceful_restart, restarted)
         self.sessions: dict[IPAddress, s.Session] = {}
         self.counters: Counter[str] = Counter()
-        self.red = Rib(lambda p: self.vpn.next_hop_cost(p))
+        self.red = Rib(self._red_cost)
         self.black = Rib()
         self.resolver = Resolver(self.red, self.black, cfg.mpls_in_ipsec_tunnel_type)
-        self.vpn = VpnView(self.resolver, self.counters, enabled=bool(cfg.vrfs))
+        self.refusals = Refusals(self.red)
+        self.claims = LoopbackClaims(cfg, self.red, self.refusals, self._neighbor_config)
+        self.vpn = VpnView(self.resolver, self.counters, bool(cfg.vrfs), self.refusals)
         self.spoof_watch = SpoofWatch(self.black)
         for lo in cfg.red_loopbacks:
             self.spoof_watch.add_red(lo.address)
@@ -85,6 +89,17 @@ class SpeakerCore:
         for n in cfg.neighbors:
             self.add_neighbor(n)
         self._originate_red_loopbacks()
+        self._originate_black_loopback(None)
+
+    def _red_cost(self, p: Path) -> int | None:
+        """Red RIB candidates: red loopback claims (draft 3.1), then VPN resolution (2, 4)."""
+        if not self.claims.usable(p):
+            return None
+        return self.vpn.next_hop_cost(p)
+
+    def _neighbor_config(self, peer: IPAddress) -> NeighborConfig | None:
+        sess = self.sessions.get(peer)
+        return None if sess is None else sess.neighbor
 
     # ---- configuration --------------------------------------------------------
 
@@ -119,8 +134,9 @@ class SpeakerCore:
         """Mobility (draft 3.2): re-advertise the red loopback routes with the new endpoint."""
         self.now = now
         log.info("black loopback changed %s -> %s", self.black_loopback, address)
-        self.black_loopback = address
+        old, self.black_loopback = self.black_loopback, address
         self._originate_red_loopbacks()
+        self._originate_black_loopback(old)
         self._pump()
 
     def add_vrf_route(self, vrf: str, prefix: IPNetwork, now: float) -> int:
@@ -133,7 +149,8 @@ class SpeakerCore:
             lo = self.cfg.red_loopback_for(vrf)
             assert lo is not None  # SpeakerConfig guarantees a red loopback when there are VRFs
             nh = lo.address
-        self._apply(self.red, [self.red.update(v.export_path(prefix, nh))])
+        path = v.export_path(prefix, nh, self.cfg.mpls_in_ipsec_tunnel_type)
+        self._apply(self.red, [self.red.update(path)])
         self.vpn.refresh(v, prefix)
         self._pump()
         return label
@@ -207,17 +224,16 @@ class SpeakerCore:
 
     def _originate_red_loopbacks(self) -> None:
         """Draft 3.3: host route of each red loopback, next hop and tunnel endpoint = black."""
-        if self.black_loopback is None:
-            return
-        changes: list[Change | None] = []
-        for lo in self.cfg.red_loopbacks:
-            fam = IPV4_UNICAST if lo.address.version == 4 else IPV6_UNICAST
-            net = ipaddress.ip_network(lo.address)
-            tt = self.cfg.mpls_in_ipsec_tunnel_type
-            tun = Tunnel(tt, self.black_loopback, lo.security_handle)
-            attrs = Attrs(next_hop=self.black_loopback, local_pref=100, tunnels=(tun,))
-            changes.append(self.red.update(Path(Nlri(fam, net), attrs, Source(Color.RED))))
-        self._apply(self.red, changes)
+        paths = red_loopback_paths(self.cfg, self.black_loopback)
+        self._apply(self.red, [self.red.update(p) for p in paths])
+
+    def _originate_black_loopback(self, old: IPAddress | None) -> None:
+        """Draft 3.1 MAY: the black loopback on black sessions; ``old`` goes after a move."""
+        path = black_loopback_path(self.cfg, self.black_loopback)
+        changes: list[Change | None] = [] if path is None else [self.black.update(path)]
+        if path is not None and old is not None and old != self.black_loopback:
+            changes.append(self.black.withdraw(host_nlri(old), None))
+        self._apply(self.black, changes)
 
     # ---- transport events -------------------------------------------------------
 

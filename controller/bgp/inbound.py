@@ -38,9 +38,15 @@ class Importer:
     def update(
         self, peer: IPAddress, sess: s.Session, msg: object, rib: Rib, now: float
     ) -> tuple[list[Change | None], Family | None] | None:
-        """The Loc-RIB changes and End-of-RIB family; None if the UPDATE reset the session."""
+        """The Loc-RIB changes and End-of-RIB family; None if the session is gone.
+
+        An UPDATE and an error may arrive in one read: the session is down by the
+        time the UPDATE is handled, and its routes go with it (found by fuzzing).
+        """
         neg = sess.negotiated
-        assert neg is not None and sess.peer_open is not None
+        if neg is None or sess.peer_open is None:
+            self.counters["update-after-session-end"] += 1
+            return None
         n = sess.neighbor
         src = Source(
             n.color,

@@ -36,7 +36,13 @@ def import_reject(
         net = path.nlri.prefix
         own = [lo.address for lo in cfg.red_loopbacks]
         if path.nlri.rd is None and net.num_addresses == 1 and net.network_address in own:
-            return "route to our own red loopback from a peer"
+            # Ours reflected back, or a plain route to it: dropped. Another originator's red
+            # loopback route for it goes in, to be refused and reported as a duplicate
+            # (draft 3.1, controller/bgp/claims.py).
+            tt = cfg.mpls_in_ipsec_tunnel_type
+            theirs = any(t.tunnel_type == tt for t in a.tunnels)
+            if not theirs or (a.originator_id or path.source.router_id) == cfg.router_id:
+                return "route to our own red loopback from a peer"
     if peer.remote_as != cfg.local_as and a.contains_as(cfg.local_as):
         return f"AS_PATH contains our AS {cfg.local_as} (loop)"
     if a.originator_id is not None and a.originator_id == cfg.router_id:

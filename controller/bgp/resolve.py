@@ -35,6 +35,8 @@ class Verdict(enum.Enum):
     UNRESOLVED = "unresolved"  # no route to the next hop at all
     NO_TUNNEL = "no-tunnel"  # red route found, but without an MPLS-in-IPsec tunnel
     SPOOF = "spoof"  # the next hop resolves through a black-session route
+    # The VPN-IP route itself carries no MPLS-in-IPsec Tunnel Encapsulation (draft 2).
+    NO_ENCAP = "no-encap"
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from controller.bgp.wire.constants import ErrorCode, MessageType
 from controller.bgp.wire.context import PRE_OPEN_CONTEXT, CodecContext
 from controller.bgp.wire.errors import BgpError
 from controller.bgp.wire.keepalive import Keepalive
-from controller.bgp.wire.message import BgpMessage, FrameReader, decode_message
+from controller.bgp.wire.message import HEADER_LEN, BgpMessage, FrameReader, decode_message
 from controller.bgp.wire.notification import Notification
 from controller.bgp.wire.open import Open
 from controller.bgp.wire.route_refresh import RouteRefreshMessage
@@ -302,6 +302,12 @@ class Session:
 
     def _write(self, conn: int, msg: BgpMessage) -> None:
         ctx = self._ctx.get(conn, PRE_OPEN_CONTEXT)
+        if isinstance(msg, Notification):
+            # The data may echo the peer's offending message, which can be as long as
+            # a message may be: cut it so the NOTIFICATION itself fits (found by fuzzing).
+            room = ctx.max_message_len - HEADER_LEN - 2
+            if len(msg.data) > room:
+                msg = Notification(msg.code, msg.subcode, msg.data[:room])
         self._ops.append(Write(conn, msg.encode(ctx)))
 
     def _forget(self, conn: int) -> None:

@@ -40,6 +40,10 @@ def sessions_data(core: SpeakerCore, now: float | None = None) -> list[dict[str,
                 # Black routes covering red addresses (draft 4): detected ever, present now.
                 "spoof_attempts": core.spoof_watch.per_peer[addr],
                 "spoof_routes": [str(x.prefix) for x in core.spoof_watch.of_peer(addr)],
+                # Routes kept but refused by a draft rule (controller/bgp/refusals.py):
+                # per kind, ever; and "kind prefix" of those refused now.
+                "refused": core.refusals.counts(addr),
+                "refused_routes": [r.describe() for r in core.refusals.of_peer(addr)],
                 "messages": dict(sorted(sess.counters.items())),
                 "graceful_restart": graceful_data(core, addr, now),
             }

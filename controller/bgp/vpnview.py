@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from controller.bgp.path import IPAddress, IPNetwork, Nlri, Path, is_vpn_family
+from controller.bgp.refusals import Refusals
 from controller.bgp.resolve import Resolution, Resolver, Verdict, resolution_address
 from controller.bgp.rib import Rib
 from controller.bgp.vrf import Vrf
@@ -45,10 +46,13 @@ class RouteEvent:
 
 
 class VpnView:
-    def __init__(self, resolver: Resolver, counters: Counter[str], enabled: bool) -> None:
+    def __init__(
+        self, resolver: Resolver, counters: Counter[str], enabled: bool, refusals: Refusals
+    ) -> None:
         self.resolver = resolver
         self.counters = counters
         self.enabled = enabled  # a C-PE resolves; a route reflector passes VPN routes on as is
+        self.refusals = refusals
         self.spoofs: dict[Nlri, Resolution] = {}
         self._deps: dict[IPAddress, set[Nlri]] = {}
         self._cache: dict[IPAddress, Resolution] = {}
@@ -80,6 +84,8 @@ class VpnView:
 
     def resolve(self, path: Path) -> Resolution:
         nh = path.attrs.next_hop
+        if not path.source.local and not self._encapsulated(path):
+            return Resolution(Verdict.NO_ENCAP, None if nh is None else resolution_address(nh))
         if nh is None:
             return self.resolver.resolve(path)
         # Keyed by the address it resolves as, so IPv4-mapped next hops of VPN-IPv6
@@ -90,6 +96,25 @@ class VpnView:
         if res is None:
             res = self._cache[nh] = self.resolver.resolve(path)
         return res
+
+    def _encapsulated(self, path: Path) -> bool:
+        """Draft 2: a VPN-IP route MUST carry an MPLS-in-IPsec Tunnel Encapsulation attribute.
+
+        Without one (or with other tunnel types only) it is not used, whatever its
+        next hop resolves to, and the refusal is reported.
+        """
+        tt = self.resolver.tunnel_type
+        if any(t.tunnel_type == tt for t in path.attrs.tunnels):
+            self.refusals.clear("no-encap", path)
+            return True
+        types = ", ".join(str(t.tunnel_type) for t in path.attrs.tunnels) or "none"
+        self.refusals.refuse(
+            "no-encap",
+            path,
+            f"no Tunnel Encapsulation attribute with the MPLS-in-IPsec tunnel type {tt} "
+            f"(draft section 2); tunnel types present: {types}",
+        )
+        return False
 
     def unicast_changed(self, net: IPNetwork, rib: Rib) -> list[set[Nlri]]:
         """A unicast best path for ``net`` changed: the VPN routes whose next hop it covers.

@@ -25,6 +25,7 @@ from controller.bgp.path import (
     Nlri,
     Path,
     Source,
+    Tunnel,
 )
 from controller.bgp.wire.attributes.ext_communities import ExtCommunity
 from controller.bgp.wire.nlri.rd import RouteDistinguisher
@@ -137,13 +138,24 @@ class Vrf:
     def export_nlri(self, prefix: IPNetwork) -> Nlri:
         return Nlri(VPNV4 if prefix.version == 4 else VPNV6, prefix, self.rd)
 
-    def export_path(self, prefix: IPNetwork, red_loopback: IPAddress) -> Path:
-        """The VPN-IP route for a local prefix (draft 3.3: next hop = red loopback)."""
+    def export_path(self, prefix: IPNetwork, red_loopback: IPAddress, tunnel_type: int) -> Path:
+        """The VPN-IP route for a local prefix.
+
+        Draft 3.3: next hop = the red loopback. Draft 2: it MUST carry a Tunnel
+        Encapsulation attribute with the MPLS-in-IPsec tunnel type; its Tunnel Egress
+        Endpoint is the red loopback too, which receivers resolve recursively through
+        our red loopback route (whose own attribute names the black loopback, draft 4).
+        """
         nh: IPAddress = red_loopback
         if prefix.version == 6 and red_loopback.version == 4:
             # RFC 4659 3.2.1.2: VPN-IPv6 next hop over IPv4 is IPv4-mapped IPv6.
             nh = ipaddress.IPv6Address("::ffff:" + str(red_loopback))
-        attrs = Attrs(next_hop=nh, local_pref=100, ext_communities=self.export_rts)
+        attrs = Attrs(
+            next_hop=nh,
+            local_pref=100,
+            ext_communities=self.export_rts,
+            tunnels=(Tunnel(tunnel_type, red_loopback),),
+        )
         return Path(
             self.export_nlri(prefix),
             attrs,

@@ -41,6 +41,8 @@ def speaker_config(cfg: Config) -> SpeakerConfig:
             hold_time=n.hold_time,
             local_address=lb.red if n.type == "red" else None,
             description=n.description,
+            originates=None if n.originates is None else tuple(n.originates),
+            endpoints=tuple(a for a in (n.black_address, *n.endpoints) if a is not None),
         )
         for n in cfg.bgp.neighbors
     )
@@ -69,6 +71,7 @@ def speaker_config(cfg: Config) -> SpeakerConfig:
             mpls_in_ipsec_tunnel_type=enc.mpls_in_ipsec_tunnel_type,
             security_handle_subtlv=enc.security_handle_subtlv,
             label_range=cfg.bgp.label_range,
+            advertise_black_loopback=cfg.bgp.advertise_black_loopback,
             graceful_restart=GracefulRestartConfig(
                 gr.enabled, gr.restart_time, gr.stale_time, gr.deferral_time
             ),

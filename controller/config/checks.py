@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from controller.config.extranet import check_extranet
+from controller.config.identity import check_identity
 from controller.config.model import Config
 
 Found = Iterator[tuple[str, str]]
@@ -208,10 +210,13 @@ def read_secrets(cfg: Config, base_dir: Path) -> Found:
     if cfg.ike is None:
         return
     auth = cfg.ike.auth
-    if auth.psk is not None:
-        problem = auth.psk.resolve(base_dir)
+    keys = [("ike.auth.psk", auth.psk)] + [
+        (f"ike.auth.peer_psks.{ident}", secret) for ident, secret in auth.peer_psks.items()
+    ]
+    for where, secret in keys:
+        problem = secret.resolve(base_dir) if secret is not None else None
         if problem:
-            yield "ike.auth.psk", problem
+            yield where, problem
     if auth.certificates is not None:
         certs = auth.certificates
         problem = certs.key.resolve(base_dir)
@@ -225,7 +230,15 @@ def read_secrets(cfg: Config, base_dir: Path) -> Found:
                 yield path, f"file {file} does not exist"
 
 
-CHECKS = (check_role, check_ports, check_loopbacks, check_vrfs, check_bgp)
+CHECKS = (
+    check_role,
+    check_ports,
+    check_loopbacks,
+    check_vrfs,
+    check_bgp,
+    check_identity,
+    check_extranet,
+)
 
 
 def run_checks(

@@ -8,6 +8,7 @@ C-PE's red loopback route is known, ``lazy`` on the first packet for it.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -26,13 +27,37 @@ class Certificates(Strict):
 
 class IkeAuth(Strict):
     psk: Secret | None = None
+    # Per-peer keys, by the peer's IKE identity (its black address, what make_ike_config
+    # names as remote id): with a group psk any holder can claim any identity; with these,
+    # an identity is proven by its own key. Peers not listed use psk, if given.
+    peer_psks: dict[str, Secret] = Field(default_factory=dict)
     certificates: Certificates | None = None
 
     @model_validator(mode="after")
     def _one(self) -> IkeAuth:
-        if (self.psk is None) == (self.certificates is None):
-            raise ValueError("give exactly one of psk or certificates")
+        psks = self.psk is not None or bool(self.peer_psks)
+        if psks == (self.certificates is not None):
+            raise ValueError("give exactly one of psk or certificates (per-peer keys: peer_psks)")
         return self
+
+    @field_validator("peer_psks")
+    @classmethod
+    def _identities(cls, value: dict[str, Secret]) -> dict[str, Secret]:
+        for ident in value:
+            try:
+                ipaddress.ip_address(ident)
+            except ValueError:
+                raise ValueError(
+                    f"{ident!r} is not an IP address (a peer's IKE identity is its black address)"
+                ) from None
+        return value
+
+    def psk_for(self, identity: str) -> Secret | None:
+        """The key that proves ``identity``: its own, else the group key."""
+        for ident, secret in self.peer_psks.items():
+            if ipaddress.ip_address(ident) == ipaddress.ip_address(identity):
+                return secret
+        return self.psk
 
 
 class Lifetimes(Strict):

@@ -8,6 +8,7 @@ Top-level sections (see ``examples/cpe1.yml`` and ``examples/rr1.yml``)::
     switch:    p4sim (default), bmv2 (simple_switch_grpc started by the daemon) or
                p4runtime (address, device id, pipeline files); ports and roles
     vrfs:      name, rd, import, export, label_mode, label, routes, interfaces
+    extranet:  from, to, prefixes (red → red across VRFs by explicit policy, draft 7)
     bgp:       neighbors (address, as, type red|black, families, rr client), cluster_id,
                graceful_restart (enabled, restart_time, stale_time, deferral_time)
     ike:       auth (psk | certificates), proposals, lifetimes, sa_mode, NAT-T
@@ -28,7 +29,7 @@ from controller.bgp.wire.context import (
 )
 from controller.config.ike import Ike
 from controller.config.switch import Strict, Switch, host_port
-from controller.config.vpn import Bgp, IPAddress, Vrf
+from controller.config.vpn import Bgp, Extranet, IPAddress, Vrf
 
 
 class Node(Strict):
@@ -105,6 +106,7 @@ class Config(Strict):
     loopbacks: Loopbacks = Field(default_factory=Loopbacks)
     switch: Switch = Field(default_factory=Switch)
     vrfs: list[Vrf] = Field(default_factory=list)
+    extranet: list[Extranet] = Field(default_factory=list)  # draft 7, explicit policy only
     bgp: Bgp = Field(default_factory=Bgp)
     ike: Ike | None = None
     tunnel_encapsulation: TunnelEncapsulation = Field(default_factory=TunnelEncapsulation)

@@ -94,6 +94,15 @@ class Vrf(Strict):
         return self
 
 
+class Extranet(Strict):
+    """Draft 7: hosts of VRF ``from`` may reach VRF ``to``'s hosts in ``prefixes`` on this
+    C-PE (controller/app/desired/extranet.py); one direction per rule."""
+
+    from_vrf: str = Field(alias="from")
+    to_vrf: str = Field(alias="to")
+    prefixes: list[IPNetwork] = Field(min_length=1)
+
+
 class Neighbor(Strict):
     address: IPAddress
     asn: int = Field(alias="as", ge=1, le=0xFFFFFFFF)
@@ -106,6 +115,12 @@ class Neighbor(Strict):
     # A red neighbour's black loopback: its IKE peer, the outer address of the control
     # SA that carries the session (draft 3.4). Red neighbours only (checks.check_bgp).
     black_address: IPAddress | None = None
+    # Identity binding (controller/bgp/claims.py): the red loopbacks this neighbour, as
+    # authenticated by IKE under its black_address, may originate; its red loopback
+    # routes must name black_address (or one of ``endpoints``) as tunnel endpoint.
+    # Absent: no binding. Checked by controller/config/identity.py.
+    originates: list[IPAddress] | None = None
+    endpoints: list[IPAddress] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _families(self) -> Neighbor:
@@ -142,6 +157,9 @@ class Bgp(Strict):
     cluster_id: ipaddress.IPv4Address | None = None
     label_range: tuple[int, int] = (100, 0xFFFFF)
     listen_port: int = Field(default=179, ge=1, le=65535)
+    # Draft 3.1 MAY: originate the black loopback (host route) on the black sessions,
+    # next hop our end of each session. Off by default: a provider usually routes it.
+    advertise_black_loopback: bool = False
 
     @field_validator("label_range")
     @classmethod

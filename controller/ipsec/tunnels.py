@@ -337,7 +337,11 @@ class TunnelManager:
 
     def _start(self, tun: Tunnel, now: float, defer: bool = False) -> None:
         name = f"cpe-{tun.peer}"
-        cfg = self.accept(tun.peer)
+        try:
+            cfg = self.accept(tun.peer)
+        except ValueError as exc:  # no credentials for this peer (e.g. no per-peer key)
+            self._once(tun.peer, f"no SA possible: {exc}")
+            return
         handle = tun.reading.effective
         child_cfg = self._child_config(cfg, tun.peer, tun.tenant)
         child = child_cfg.name

@@ -4,36 +4,29 @@
 #ifndef SL3VPN_PARSER_P4
 #define SL3VPN_PARSER_P4
 
-#include "frame_parser.p4"
-
 parser CpeParser(packet_in packet,
                  out headers_t hdr,
                  inout local_metadata_t meta,
                  inout standard_metadata_t std) {
-    CpeFrameParser() frame_parser;
-
     state start {
         transition select(std.ingress_port) {
             CPU_PORT: parse_packet_out;
             CRYPTO_PORT: parse_crypto;
-            default: parse_frame;
+            default: parse_ethernet;
         }
     }
 
     state parse_packet_out {
         packet.extract(hdr.packet_out);
-        transition parse_frame;
+        transition parse_ethernet;
     }
 
     state parse_crypto {
         packet.extract(hdr.crypto);
-        transition parse_frame;
+        transition parse_ethernet;
     }
 
-    state parse_frame {
-        frame_parser.apply(packet, hdr);
-        transition accept;
-    }
+#include "frame_states.p4"
 }
 
 control CpeDeparser(packet_out packet, in headers_t hdr) {

@@ -1,4 +1,4 @@
-// TNA ingress: the v1model CpeIngress's flow (../include/ingress_flow.p4) between
+// TNA ingress: the v1model CpeIngress's flow (include/ingress_flow.p4) between
 // a TNA start, which fills the shared controls' `std` from the intrinsic
 // metadata, and a TNA end, which turns their decision into
 // ucast_egress_port or drop_ctl. The same counters and control instances

@@ -1,9 +1,9 @@
 // TNA parsers and deparsers. Ingress: intrinsic and port metadata first (the
 // hardware prepends them), then the same port-dependent start as the v1model
-// parser and the shared CpeFrameParser. Egress has nothing to parse beyond
-// its intrinsic metadata: every decision is made in ingress, so no metadata
-// is bridged and the packet passes through egress as the ingress deparser
-// wrote it.
+// parser and the shared parse states (include/frame_states.p4). Egress has
+// nothing to parse beyond its intrinsic metadata: every decision is made in
+// ingress, so no metadata is bridged and the packet passes through egress as
+// the ingress deparser wrote it.
 
 #ifndef SL3VPN_TNA_PARSER_P4
 #define SL3VPN_TNA_PARSER_P4
@@ -11,37 +11,32 @@
 struct egress_headers_t {}
 struct egress_metadata_t {}
 
-parser CpeTnaIngressParser(packet_in pkt,
+parser CpeTnaIngressParser(packet_in packet,
                            out headers_t hdr,
                            out local_metadata_t meta,
                            out ingress_intrinsic_metadata_t ig_intr_md) {
-    CpeFrameParser() frame_parser;
-
     state start {
-        pkt.extract(ig_intr_md);
+        packet.extract(ig_intr_md);
         // Port metadata (phase 0) is not used: port roles are tables.
-        pkt.advance(PORT_METADATA_SIZE);
+        packet.advance(PORT_METADATA_SIZE);
         transition select(ig_intr_md.ingress_port) {
             CPU_PORT: parse_packet_out;
             CRYPTO_PORT: parse_crypto;
-            default: parse_frame;
+            default: parse_ethernet;
         }
     }
 
     state parse_packet_out {
-        pkt.extract(hdr.packet_out);
-        transition parse_frame;
+        packet.extract(hdr.packet_out);
+        transition parse_ethernet;
     }
 
     state parse_crypto {
-        pkt.extract(hdr.crypto);
-        transition parse_frame;
+        packet.extract(hdr.crypto);
+        transition parse_ethernet;
     }
 
-    state parse_frame {
-        frame_parser.apply(pkt, hdr);
-        transition accept;
-    }
+#include "../include/frame_states.p4"
 }
 
 // IPv4 header checksums are recomputed here, in the deparser, where TNA's

@@ -14,12 +14,16 @@ from typing import Any
 from targets.p4sim.program import Program, load
 from targets.p4sim.state import SwitchState
 from targets.p4sim.switch import PacketTrace, Switch
+from targets.p4sim.tna_switch import TnaSwitch
 
 
 class EngineProgram:
     def __init__(self, program: Program) -> None:
         self.program = program
-        self.switch = Switch(program)
+        # The architecture is the program's: V1Switch (v1model) or Switch (TNA).
+        self.switch: Switch | TnaSwitch = (
+            TnaSwitch(program) if program.gen.arch == "tna" else Switch(program)
+        )
         self.p4info: Any = program.p4info
         self.state: SwitchState = self.switch.state
 

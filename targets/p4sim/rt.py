@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from targets.p4sim import hashes
+from targets.p4sim import hashes, tna_hashes
 from targets.p4sim.state import ActionCall, MeterColor, TableEntry
 from targets.p4sim.state.externs import MeterBucket, MeterConfig
 
@@ -72,7 +72,15 @@ def direct_meter_executor(
     return run
 
 
+def ones_add(a: int, b: int) -> int:
+    """16-bit ones'-complement addition (end-around carry)."""
+    s = a + b
+    return (s & 0xFFFF) + (s >> 16)
+
+
 HELPERS: dict[str, Any] = {
+    "_ones_add": ones_add,
+    "_tna_hash": tna_hashes.tna_hash,
     "_Exit": Exit,
     "_AC": ActionCall,
     "_PErr": ParserError,

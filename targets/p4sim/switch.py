@@ -96,27 +96,31 @@ class Switch:
     ) -> list[tuple[int, bytes]]:
         """Run one frame through the pipeline; returns (egress_port, frame) outputs."""
         if not 0 <= ingress_port < 512:
-            raise ValueError(f"ingress port {ingress_port} is not a 9-bit v1model port")
+            raise ValueError(f"ingress port {ingress_port} is not a 9-bit port")
         self.runtime.trace = trace.events if trace is not None else None
         self._G["_TR"] = trace is not None
         try:
-            out: list[tuple[int, bytes]] = []
-            work: deque[tuple[Any, ...]] = deque([("in", ingress_port, bytes(frame), NORMAL, None)])
-            passes = 0
-            while work:
-                passes += 1
-                if passes > MAX_PASSES:
-                    self._note("drop: too many resubmit/recirculate/clone passes")
-                    break
-                item = work.popleft()
-                if item[0] == "in":
-                    self._ingress_pass(item[1], item[2], item[3], item[4], work)
-                else:
-                    self._egress_pass(item[1], item[2], item[3], item[4], work, out)
-            return out
+            return self._run(ingress_port, bytes(frame))
         finally:
             self.runtime.trace = None
             self._G["_TR"] = False
+
+    def _run(self, ingress_port: int, frame: bytes) -> list[tuple[int, bytes]]:
+        """The architecture's packet flow for one input frame (v1model here)."""
+        out: list[tuple[int, bytes]] = []
+        work: deque[tuple[Any, ...]] = deque([("in", ingress_port, frame, NORMAL, None)])
+        passes = 0
+        while work:
+            passes += 1
+            if passes > MAX_PASSES:
+                self._note("drop: too many resubmit/recirculate/clone passes")
+                break
+            item = work.popleft()
+            if item[0] == "in":
+                self._ingress_pass(item[1], item[2], item[3], item[4], work)
+            else:
+                self._egress_pass(item[1], item[2], item[3], item[4], work, out)
+        return out
 
     def _note(self, msg: str) -> None:
         if self.runtime.trace is not None:

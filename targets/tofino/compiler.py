@@ -93,7 +93,11 @@ def compile_command(
         raise ValueError(
             f"unknown Tofino target {target!r} (expected one of {sorted(TARGET_MACRO)})"
         )
-    cmd = [str(tool), "--target", target, "--arch", arch, "-o", str(out_dir)]
+    # The bf-p4c driver is Python and imports packaging/jsonschema: build-compiler puts
+    # them in PREFIX/venv, so run the driver with that interpreter when it is there.
+    venv_python = tool.parent.parent / "venv" / "bin" / "python3"
+    cmd = [str(venv_python)] if tool.name == "bf-p4c" and venv_python.is_file() else []
+    cmd += [str(tool), "--target", target, "--arch", arch, "-o", str(out_dir)]
     # Standard P4Info messages (counters, not Tofino extern instances) and names
     # without the pipe prefix: what a P4Runtime controller of the v1model program reads.
     cmd += ["--p4runtime-files", str(out_dir / "p4info.txtpb"), "--p4runtime-force-std-externs"]

@@ -27,6 +27,14 @@ METHOD_ARITY: dict[tuple[str, str], tuple[int, int]] = {
     ("register", "read"): (1, 2),
     ("register", "write"): (2, 2),
     ("Checksum16", "get"): (1, 1),
+    # TNA (tna.p4); its Counter keeps kind "counter", told apart by type name
+    ("Counter", "count"): (1, 2),
+    ("tna_checksum", "add"): (1, 1),
+    ("tna_checksum", "subtract"): (1, 1),
+    ("tna_checksum", "verify"): (0, 0),
+    ("tna_checksum", "get"): (0, 0),
+    ("tna_checksum", "update"): (1, 2),
+    ("tna_hash", "get"): (1, 1),
 }
 
 
@@ -54,7 +62,7 @@ class ControlGen(ExternGen):
         em = self.em
         kind = base.kind
         if kind == "inst":
-            kind = base.obj.kind
+            kind = "Counter" if base.obj.type_name == "Counter" else base.obj.kind
         elif kind == "packet":
             kind = f"packet_{base.obj}"
         arity = METHOD_ARITY.get((kind, name)) or METHOD_ARITY.get(("*", name))

@@ -23,6 +23,11 @@ EXTERN_KINDS = {
     "Checksum16",
     "action_profile",
     "action_selector",
+    # TNA (tna.p4): Counter is an indexed counter as above; Checksum the
+    # parser/deparser ones'-complement unit (not a P4Runtime object).
+    "Counter",
+    "Checksum",
+    "Hash",
 }
 
 
@@ -51,7 +56,30 @@ class ExternGen(TableGen):
         args = [self.expr(a, sc) for a in d.args]
         info = ExternInfo(tname, fq, d.annotations, type_name=tname)
         targs = [self.env.resolve(a) for a in d.type.args]
-        if tname in ("counter", "meter"):
+        if tname == "Counter":
+            # TNA Counter<W, I>(size, CounterType_t): P4Info and state as v1model's counter.
+            if len(args) != 2 or not args[0].is_const:
+                raise self.err(d.loc, "Counter needs (size, type) arguments")
+            info.kind = "counter"
+            info.size = int(args[0].const)
+            info.unit = self.enum_member_name(args[1], d.loc, "CounterType_t").lower()
+            if info.size < 1:
+                raise self.err(d.loc, "Counter size must be positive")
+            if len(targs) == 2:
+                info.index_width = self.width(targs[1], d.loc)
+        elif tname == "Checksum":
+            info.kind = "tna_checksum"
+        elif tname == "Hash":
+            from targets.p4sim.tna_hashes import SUPPORTED
+
+            if len(args) != 1 or len(targs) != 1:
+                raise self.err(d.loc, "p4sim models Hash<W>(algorithm), not CRCPolynomial hashes")
+            info.kind = "tna_hash"
+            info.unit = self.enum_member_name(args[0], d.loc, "HashAlgorithm_t")
+            info.width = self.width(targs[0], d.loc)
+            if info.unit not in SUPPORTED:
+                raise self.err(d.loc, f"p4sim does not model Hash algorithm {info.unit} yet")
+        elif tname in ("counter", "meter"):
             if len(args) != 2 or not args[0].is_const:
                 raise self.err(d.loc, f"{tname} needs (size, type) arguments")
             info.size = int(args[0].const)
@@ -81,11 +109,12 @@ class ExternGen(TableGen):
                 raise self.err(d.loc, "register needs a cell type and a size")
             info.size = int(args[0].const)
             info.width = self.width(targs[0], d.loc)
+            info.elem_type = targs[0]
             if len(targs) > 1:
                 info.index_width = self.width(targs[1], d.loc)
         info.gname = self.fresh("X")
         self.G[info.gname] = None  # filled in with the run-time object later
-        if tname != "Checksum16":
+        if tname not in ("Checksum16", "Checksum", "Hash"):
             self.externs[fq] = info
         return Val(T.ObjT("extern", tname), kind="inst", obj=info)
 
@@ -149,7 +178,16 @@ class ExternGen(TableGen):
         plen = "F['sm.packet_length']"
         if k == "counter" and name == "count":
             idx = self.expr(args[0], sc, T.BitsT(info.index_width))
+            if len(args) > 1:  # TNA: adjust_byte_count, added to the packet's length
+                plen = f"({plen} + {self.expr(args[1], sc, T.BitsT(32)).src})"
             em(f"{g}.count({idx.src}, {plen})")
+        elif k == "tna_checksum":
+            return self.tna_checksum_method(info, name, e, sc)
+        elif k == "tna_hash" and name == "get":
+            pv, nb = self.packed_src(self.expr(args[0], sc), e.loc)
+            if nb % 8 and info.unit.startswith("CRC"):
+                raise self.err(e.loc, f"p4sim hashes whole bytes only; the data is {nb} bits")
+            return Val(T.BitsT(info.width), f"_tna_hash({info.unit!r}, {pv}, {nb}, {info.width})")
         elif k == "direct_counter" and name == "count":
             pass  # counted on table hit, as BMv2 does
         elif k == "meter" and name == "execute_meter":
@@ -179,6 +217,28 @@ class ExternGen(TableGen):
         else:
             raise self.err(e.loc, f"{k} has no method {name}")
         return Val(T.VOID)
+
+    def tna_checksum_method(self, info: ExternInfo, name: str, e: A.Call, sc: Scope) -> Val:
+        """TNA Checksum: update() in a deparser, add/subtract/verify/get in a parser.
+
+        The parser unit keeps a running ones'-complement sum in the packet state
+        (``$ck.<instance>``); update() is the RFC 1071 checksum of its data."""
+        acc = f"F.get('$ck.{info.gname}', 0)"
+        if name == "update":
+            pv, nb = self.packed_src(self.expr(e.args[0], sc), e.loc)
+            return Val(T.BitsT(16), f"_hashv('csum16', {pv}, {nb})")
+        if name in ("add", "subtract"):
+            pv, nb = self.packed_src(self.expr(e.args[0], sc), e.loc)
+            part = f"(~_hashv('csum16', {pv}, {nb}) & 0xFFFF)"
+            if name == "subtract":
+                part = f"(~{part} & 0xFFFF)"
+            self.em(f"F['$ck.{info.gname}'] = _ones_add({acc}, {part})")
+            return Val(T.VOID)
+        if name == "verify":
+            return Val(T.BOOL, f"({acc} in (0, 0xFFFF))")
+        if name == "get":
+            return Val(T.BitsT(16), f"(~{acc} & 0xFFFF)")
+        raise self.err(e.loc, f"Checksum has no method {name} in p4sim")
 
     def extern_function(self, name: str, e: A.Call, sc: Scope) -> Val:
         em, args, loc = self.em, e.args, e.loc

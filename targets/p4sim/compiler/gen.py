@@ -34,6 +34,9 @@ class Generated:
     header_type: T.P4Type | None = None
     control_extern_calls: int = 0
     called_actions: set[str] = field(default_factory=set)
+    arch: str = "v1model"
+    # TNA: field layout (name, width) of the intrinsic headers the parsers extract
+    intrinsic_layouts: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
 
 class Gen(ParserGen):
@@ -92,6 +95,11 @@ class Gen(ParserGen):
         return out
 
     def generate(self) -> Generated:
+        main = next((i for i in self.env.instances if i.name == "main"), None)
+        if main is not None and main.type.name == "Switch":
+            from targets.p4sim.compiler.tna import generate_tna
+
+            return generate_tna(self, main)
         blocks = self.main_blocks()
         parser = blocks[0]
         assert isinstance(parser, A.ParserDecl)
@@ -145,8 +153,12 @@ class Gen(ParserGen):
             if want == 3:
                 binds[decl.params[2].name] = sm
             entry[role] = self.gen_control(decl, prefix, binds)
-        field_lists: dict[int, list[str]] = {}
         assert isinstance(mt, T.StructT)
+        return self.finish(entry, mt, ht)
+
+    def finish(self, entry: dict[str, str], mt: T.StructT, ht: T.P4Type) -> Generated:
+        """The Generated program once every block has been generated."""
+        field_lists: dict[int, list[str]] = {}
         self.collect_field_lists(mt, "meta", field_lists)
         # P4Info lists actions in source order (p4c walks the program), not use order.
         order: dict[int, int] = {}

@@ -54,11 +54,13 @@ extern bit<32> sizeInBits<H>(in H h);
 extern bit<32> sizeInBytes<H>(in H h);
 
 /* Indexed and direct counters, meters, low-pass filters and WRED. */
+@noWarn("unused")
 extern Counter<W, I> {
     Counter(bit<32> size, CounterType_t type);
     void count(in I index, @optional in bit<32> adjust_byte_count);
 }
 
+@noWarn("unused")
 extern DirectCounter<W> {
     DirectCounter(CounterType_t type);
     void count(@optional in bit<32> adjust_byte_count);
@@ -129,6 +131,7 @@ extern MathUnit<T> {
     T execute(in T x);
 }
 
+@noWarn("unused")
 extern RegisterAction<T, I, U> {
     RegisterAction(Register<_, _> reg);
     U execute(in I index);

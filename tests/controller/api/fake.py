@@ -83,6 +83,16 @@ ROUTES: list[RouteInfo] = [
         installed=False,
         spoof=["10.255.0.13/32 from 203.0.113.1", "10.255.0.0/24 from 203.0.113.1"],
     ),
+    # Arrived without the MPLS-in-IPsec Tunnel Encapsulation attribute (draft 2).
+    _route(
+        "green",
+        "10.1.3.0/24",
+        rd="65000:2",
+        verdict="no-encap",
+        installed=False,
+        tunnel_endpoint=None,
+        label=201,
+    ),
 ]
 
 BGP: list[BgpSessionInfo] = [
@@ -99,6 +109,8 @@ BGP: list[BgpSessionInfo] = [
         "last_error": None,
         "spoof_attempts": 0,
         "spoof_routes": [],
+        "refused": {"no-encap": 2},
+        "refused_routes": ["no-encap 65000:2:10.1.3.0/24"],
     },
     {
         "neighbor": "10.255.0.2",

@@ -61,7 +61,7 @@ async def test_show_metrics(sock: str, capsys: pytest.CaptureFixture[str]) -> No
 async def test_routes_filters(sock: str, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["show", "routes", "--vrf", "green", "--json", "--socket", sock]
     assert await asyncio.to_thread(run, argv) == 0
-    assert [r["vrf"] for r in json.loads(capsys.readouterr().out)] == ["green"]
+    assert [r["vrf"] for r in json.loads(capsys.readouterr().out)] == ["green", "green"]
     assert await asyncio.to_thread(run, ["show", "bgp", "--vrf", "x", "--socket", sock]) == 2
     assert "apply to routes only" in capsys.readouterr().err
 

@@ -90,6 +90,11 @@ async def test_collect_reads_back_with_the_reference_parser() -> None:
     assert fams["sl3vpn_bgp_spoof_route"][2] == {
         tuple(sorted((*black, ("prefix", p)))): 1 for p in ("10.255.0.0/24", "10.255.0.13/32")
     }
+    red1 = (("color", "red"), ("neighbor", "10.255.0.1"))
+    assert fams["sl3vpn_bgp_refused_routes"][2] == {(*red1, ("reason", "no-encap")): 2}
+    assert fams["sl3vpn_bgp_refused_route"][2] == {
+        tuple(sorted((*red1, ("prefix", "65000:2:10.1.3.0/24"), ("reason", "no-encap")))): 1
+    }
     assert "sl3vpn_scrape_error" not in fams
     # Every family has HELP and TYPE exactly once, before its samples.
     lines = text.splitlines()

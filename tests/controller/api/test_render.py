@@ -78,6 +78,7 @@ def test_bgp_summary() -> None:
     assert "  10.255.0.2: last error: connect: connection refused" in lines
     assert "  203.0.113.1: spoof attempts 3, now: 10.255.0.0/24, 10.255.0.13/32" in lines
     assert sum("spoof attempts" in ln for ln in lines) == 1
+    assert "  10.255.0.1: refused routes no-encap 2, now: no-encap 65000:2:10.1.3.0/24" in lines
 
 
 def test_vrf() -> None:
@@ -114,6 +115,8 @@ def test_routes_grouped_by_vrf_with_codes() -> None:
     assert local.split() == ["*L", "10.1.1.0/24", "16", "-", "-", "65000:1", "local"]
     spoof = next(ln for ln in lines if ln.startswith(" S "))
     assert spoof.split() == ["S", "10.1.2.0/24", "200", "10.255.0.13", "-", "65000:2", "spoof"]
+    encap = next(ln for ln in lines if ln.startswith(" E "))
+    assert encap.split() == ["E", "10.1.3.0/24", "201", "10.255.0.12", "-", "65000:2", "no-encap"]
     # A black route covers the next hop while the red one wins: marked, and named below.
     assert any(ln.split()[:2] == ["*!", "2001:db8:1:2::/64"] for ln in lines)
     assert not any(ln.split()[:2] == ["*!", "10.1.2.0/24"] for ln in lines)

@@ -40,6 +40,12 @@ ike: {auth: {psk: "test key"}}
 
 
 @pytest.fixture
+def cpe_text() -> str:
+    """The configuration text behind ``cpe_config``, for tests that vary it."""
+    return CPE
+
+
+@pytest.fixture
 def cpe_config() -> Config:
     return parse(CPE, "cpe1.yml")
 

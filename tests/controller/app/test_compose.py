@@ -26,7 +26,7 @@ from controller.ipsec.sad import SaDatabase, TunnelChange
 from controller.ipsec.tunnels import TunnelManager
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bgp"))
-from bgp_pump import A, B, net_, vpn_trio
+from bgp_pump import A, B, net_, vpn_from_rr, vpn_trio
 
 pytestmark = pytest.mark.unit
 ip = ipaddress.ip_address
@@ -138,6 +138,33 @@ def test_spoofed_route_is_counted_and_kept_out(cpe_config: Config) -> None:
     assert comp.route_event(good) == [EnsureTunnel("198.51.100.99", None, None)]
     assert comp.route_event(ev) == [WithdrawTunnel("198.51.100.99", None)]
     assert ("blue", net_("10.9.0.0/24")) not in state.routes
+
+
+def test_vpn_route_without_tunnel_encapsulation_is_kept_out_and_shown(cpe_config: Config) -> None:
+    """Draft 2 end to end: B's core refuses the route, the composer keeps it out of the
+    FIB and lists it, and ``sl3vpn show routes`` marks it E."""
+    from controller.api.render import render
+
+    net = vpn_trio()
+    b = net.node(B)
+    vpn_from_rr(net, "172.16.5.0/24", ())
+    state = DesiredState(cpe_config, {})
+    comp = Composer(state, {}, None)
+    for ev in b.route_events():
+        assert comp.route_event(ev) == []  # no tunnel asked for
+    (rej,) = comp.status()["rejected"]  # type: ignore[misc]
+    assert rej == {
+        "vrf": "blue",
+        "prefix": "172.16.5.0/24",
+        "verdict": "no-encap",
+        "next_hop": "10.255.0.1",
+    }
+    assert comp.counters["routes_no-encap"] == 1
+    assert ("blue", net_("172.16.5.0/24")) not in state.routes
+    # the record DaemonStatus.routes makes of it
+    record = {**rej, "local": False, "installed": False, "label": None, "spoof": []}
+    shown = render("routes", [record])
+    assert any(ln.split()[:2] == ["E", "172.16.5.0/24"] for ln in shown.splitlines()), shown
 
 
 def test_control_sa_marks_the_red_session_protected(cpe_config: Config) -> None:

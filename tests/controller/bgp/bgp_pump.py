@@ -298,3 +298,18 @@ def inject(net: Net, sender: str, receiver: str, msgs: list[Any]) -> None:
     for m in msgs:
         node.data_received(x, conn, m.encode(ctx), net.now)
     net.settle()
+
+
+def vpn_from_rr(net: Net, prefix: str, tunnels: tuple[Any, ...]) -> None:
+    """The RR sends B a VPN route of A's (next hop A's red loopback) with these tunnels."""
+    from controller.bgp import convert
+    from controller.bgp.path import VPNV4, Attrs, Nlri
+    from controller.bgp.wire.attributes.ext_communities import ExtCommunity
+    from controller.bgp.wire.nlri.rd import RouteDistinguisher
+
+    b = net.node(B)
+    neg = b.sessions[ip(RR)].negotiated
+    rt = ExtCommunity.route_target("65000:100")
+    nlri = Nlri(VPNV4, net_(prefix), RouteDistinguisher.parse("10.255.0.1:1"))
+    attrs = Attrs(next_hop=ip("10.255.0.1"), local_pref=100, ext_communities=(rt,), tunnels=tunnels)
+    inject(net, RR, B, convert.encode_updates([(nlri, attrs, (555,))], [], neg))

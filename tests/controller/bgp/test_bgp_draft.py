@@ -13,6 +13,7 @@ from bgp_pump import (
     B,
     E,
     Net,
+    _add_provider,
     cpe_config,
     inject,
     ip,
@@ -21,6 +22,8 @@ from bgp_pump import (
     spoof_setup,
     start_all,
     states,
+    vpn_from_rr,
+    vpn_trio,
     with_black_peer,
 )
 from bgp_pump import vpn_trio as _trio
@@ -32,6 +35,7 @@ from controller.bgp.negotiate import local_open
 from controller.bgp.path import (
     IPV4_UNICAST,
     VPNV4,
+    VPNV6,
     Attrs,
     Color,
     Nlri,
@@ -42,6 +46,7 @@ from controller.bgp.path import (
 from controller.bgp.resolve import Verdict
 from controller.bgp.vrf import VrfConfig
 from controller.bgp.wire.attributes.ext_communities import ExtCommunity
+from controller.bgp.wire.attributes.tunnel_encap import TunnelEncapsulation
 from controller.bgp.wire.nlri.rd import RouteDistinguisher
 
 pytestmark = pytest.mark.unit
@@ -90,6 +95,61 @@ def test_s2_s33_vpn_routes_from_black_session_are_not_accepted() -> None:
     assert b.vrf_routes("blue") == []
     assert not [p for p in b.red.best_paths() if p.source.peer == ip(E)]
     assert states(b)[E] == "Established"  # refused, not a reason to drop the session
+
+
+def test_s2_local_vpn_routes_carry_mpls_in_ipsec_tunnel_encapsulation() -> None:
+    net = _trio()
+    a = net.node(A)
+    a.add_vrf_route("blue", net_("172.16.1.0/24"), net.now)
+    a.add_vrf_route("blue", net_("2001:db8:1::/48"), net.now)
+    net.settle()
+    rr = net.node(RR)
+    got = [p for fam in (VPNV4, VPNV6) for p in rr.red.best_paths(fam)]
+    assert len(got) == 2
+    for p in got:
+        # The endpoint is the red loopback (= the next hop), resolved through the red
+        # loopback route, whose own attribute names the black loopback (draft 4).
+        assert p.attrs.tunnels == (Tunnel(TT, ip("10.255.0.1"), None),)
+        assert isinstance(p.attrs.tunnel_wire, TunnelEncapsulation)  # it was on the wire
+    assert a.refusals.current() == [] and net.node(B).refusals.current() == []
+
+
+def test_s2_vpn_route_without_mpls_in_ipsec_encapsulation_is_not_used_and_reported(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    net = _trio()
+    b = net.node(B)
+    vpn_from_rr(net, "172.16.5.0/24", ())
+    vpn_from_rr(net, "172.16.6.0/24", (Tunnel(7, ip("10.255.0.1")),))  # IP-in-IP only
+    evs = {str(e.prefix): e for e in b.vrf_routes("blue")}
+    assert {k: (e.verdict, e.tunnel_endpoint) for k, e in evs.items()} == {
+        "172.16.5.0/24": (Verdict.NO_ENCAP, None),
+        "172.16.6.0/24": (Verdict.NO_ENCAP, None),
+    }
+    # The next hop (A's red loopback) resolves: only the missing attribute refuses them.
+    assert b.resolver.resolve(b.red.paths(_nlri5())[0]).usable
+    assert b.refusals.counts(ip(RR)) == {"no-encap": 2}
+    assert [r.describe() for r in b.refusals.of_peer(ip(RR))] == [
+        "no-encap 10.255.0.1:1:172.16.5.0/24",
+        "no-encap 10.255.0.1:1:172.16.6.0/24",
+    ]
+    warned = [r.getMessage() for r in caplog.records if "not used" in r.getMessage()]
+    assert any(
+        RR in m and "172.16.5.0/24" in m and "tunnel types present: none" in m for m in warned
+    )
+    assert any("172.16.6.0/24" in m and "tunnel types present: 7" in m for m in warned)
+    # Announced again with the attribute: used, and no longer listed as refused.
+    vpn_from_rr(net, "172.16.5.0/24", (Tunnel(TT, ip("10.255.0.1")),))
+    evs = {str(e.prefix): e for e in b.vrf_routes("blue")}
+    assert evs["172.16.5.0/24"].verdict is Verdict.RESOLVED
+    assert evs["172.16.5.0/24"].tunnel_endpoint == ip("198.51.100.1")
+    assert [r.describe() for r in b.refusals.of_peer(ip(RR))] == [
+        "no-encap 10.255.0.1:1:172.16.6.0/24"
+    ]
+
+
+def _nlri5() -> Nlri:
+    return Nlri(VPNV4, net_("172.16.5.0/24"), RouteDistinguisher.parse("10.255.0.1:1"))
 
 
 # ---- section 3.2 ----------------------------------------------------------------------
@@ -208,6 +268,29 @@ def test_s31_red_loopback_route_from_black_session_is_ignored() -> None:
     assert black_rib(b) == {"198.18.0.0/15"}
     reason = "red loopback route received on a black session ignored (draft 3.1)"
     assert b.rejects[(ip(E), reason)] == 2
+
+
+def test_s31_black_loopback_on_black_sessions_only_when_configured() -> None:
+    # Default: nothing of ours on the black session (as the test above checks too).
+    assert black_rib(with_black_peer().node(E)) == set()
+    net = vpn_trio(start=False, black_peers=[(E, 64999)])
+    b_cfg = net.node(B).cfg
+    net.nodes[ip(B)] = SpeakerCore(
+        SpeakerConfig(**{**b_cfg.__dict__, "advertise_black_loopback": True})
+    )
+    _add_provider(net)
+    start_all(net)
+    e, rr = net.node(E), net.node(RR)
+    got = e.black.best(Nlri(IPV4_UNICAST, net_("198.51.100.2/32")))
+    assert black_rib(e) == {"198.51.100.2/32"}
+    # Next hop: B's address on that session (draft 3.1), B's AS prepended (EBGP).
+    assert got is not None and got.attrs.next_hop == ip(B)
+    assert got.attrs.as_path == ((2, (65000,)),) and got.attrs.tunnels == ()
+    assert len(rr.black) == 0  # never on a red session
+    # Mobility: the new black loopback replaces the old one on the black session.
+    net.node(B).set_black_loopback(ip("198.51.100.22"), net.now)
+    net.settle()
+    assert black_rib(e) == {"198.51.100.22/32"}
 
 
 def test_s34_no_propagation_between_red_and_black_whatever_the_rts() -> None:

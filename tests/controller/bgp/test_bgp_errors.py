@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from controller.bgp import convert
-from controller.bgp.path import VPNV4, Attrs, Nlri
+from controller.bgp.path import VPNV4, Attrs, Nlri, Tunnel
 from controller.bgp.wire.attributes.base import PARTIAL, UnknownAttribute
 from controller.bgp.wire.attributes.ext_communities import ExtCommunity
 from controller.bgp.wire.nlri.rd import RouteDistinguisher
@@ -22,7 +22,12 @@ def _update(net, extra: tuple = (), drop: type | None = None) -> list:
     """A's view of B's route, rebuilt by hand with extra/missing attributes."""
     a = net.node(A)
     neg = a.sessions[ip(RR)].negotiated
-    attrs = Attrs(next_hop=ip("10.255.0.2"), local_pref=100, ext_communities=(RT,))
+    attrs = Attrs(
+        next_hop=ip("10.255.0.2"),
+        local_pref=100,
+        ext_communities=(RT,),
+        tunnels=(Tunnel(0xFFFE, ip("10.255.0.2")),),  # draft 2: VPN routes carry one
+    )
     (msg,) = convert.encode_updates([(Nlri(VPNV4, PREFIX, RD), attrs, (100,))], [], neg)
     kept = tuple(x for x in msg.attributes if drop is None or not isinstance(x, drop))
     return [Update(attributes=kept + extra)]
@@ -87,7 +92,12 @@ def test_malformed_mp_reach_resets_the_session(net) -> None:
 def test_unknown_optional_transitive_passes_with_partial_bit(net) -> None:
     odd = UnknownAttribute(code=99, value=b"xyz", flags=0xC0)
     a_neg = net.node(B).sessions[ip(RR)].negotiated
-    attrs = Attrs(next_hop=ip("10.255.0.1"), local_pref=100, ext_communities=(RT,))
+    attrs = Attrs(
+        next_hop=ip("10.255.0.1"),
+        local_pref=100,
+        ext_communities=(RT,),
+        tunnels=(Tunnel(0xFFFE, ip("10.255.0.1")),),
+    )
     (msg,) = convert.encode_updates(
         [
             (
@@ -162,3 +172,36 @@ def show_ok(core) -> bool:
     show.routes_text(core, "ipv4-unicast")
     show.vrf_text(core, "blue")
     return True
+
+
+# ---- found by fuzzing the listener over real sockets (tests/fuzz) -------------------------
+
+
+def _raw(net, sender: str, receiver: str, data: bytes) -> None:
+    x, y = ip(sender), ip(receiver)
+    conn = next(c for (n, c), (p, _) in net.links.items() if n == y and p == x)
+    net.node(receiver).data_received(x, conn, data, net.now)
+    net.settle()
+
+
+def test_notification_echoing_a_huge_message_is_cut_to_fit(net) -> None:
+    # A ROUTE-REFRESH as long as extended messages allow: the NOTIFICATION (7/1) echoes
+    # it in its data, which must be cut, not make the encoder fail.
+    body = b"\x00\x01\x00\x80" + bytes(65535 - 23)
+    bad = b"\xff" * 16 + (65535).to_bytes(2, "big") + b"\x05" + body
+    _raw(net, RR, A, bad)
+    sent = [d for src, _, d in net.captured if src == ip(A) and len(d) > 18 and d[18] == 3]
+    assert [(d[19], d[20]) for d in sent] == [(7, 1)]
+    assert 60000 < len(sent[0]) <= 65535 and int.from_bytes(sent[0][16:18]) == len(sent[0])
+    assert states(net.node(A))[RR] != "Established"
+
+
+def test_update_followed_by_an_error_in_the_same_read(net) -> None:
+    a = net.node(A)
+    (upd,) = _update(net)
+    neg = a.sessions[ip(RR)].negotiated
+    garbage = b"\x00" * 19  # bad marker: session reset
+    _raw(net, RR, A, upd.encode(neg.codec) + garbage)
+    assert (1, 1) in notifications(net, A)
+    assert a.counters["update-after-session-end"] == 1
+    assert a.vrf_routes("blue") == []  # the session's routes went with it

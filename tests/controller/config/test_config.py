@@ -100,6 +100,15 @@ def test_graceful_restart_settings_reach_the_speaker() -> None:
     assert speaker_config(cfg).graceful_restart == GracefulRestartConfig(False, 30, 360, 60)
 
 
+def test_black_loopback_advertisement_is_off_unless_configured() -> None:
+    from controller.config.adapters import speaker_config
+
+    off = parse(yaml.safe_dump(variant()), "t.yml")
+    on = parse(yaml.safe_dump(variant(bgp__advertise_black_loopback=True)), "t.yml")
+    assert not speaker_config(off).advertise_black_loopback
+    assert speaker_config(on).advertise_black_loopback
+
+
 CASES = [
     ({"node__rol": "cpe"}, "node.rol: unknown field (check the spelling)"),
     ({"node__role": None}, "node.role: is required"),

@@ -1,9 +1,14 @@
-"""Our speaker as route reflector with BIRD 2 as a client (vpn4 channel), next to our C-PE.
+"""BIRD 2 with our speakers: as route reflector between two of our C-PEs, and as a client.
 
-BIRD originates a static VPN-IPv4 route with a route target; our RR reflects it
-to our C-PE, and reflects the C-PE's VPN routes to BIRD with ORIGINATOR_ID and
-CLUSTER_LIST. The red sessions are told their transport is protected (IPsec is
-outside these tests).
+1. BIRD reflects our C-PEs' VPN-IPv4 and red loopback routes: the draft 2 Tunnel
+   Encapsulation attribute on the VPN routes survives (BIRD passes attribute 23 on as
+   unknown transitive, with the Partial bit), so each C-PE uses the other's routes.
+2. Our speaker as route reflector with BIRD as a client (vpn4 channel): BIRD
+   originates a static VPN-IPv4 route with a route target; our RR reflects it to our
+   C-PE, and reflects the C-PE's VPN routes to BIRD with ORIGINATOR_ID and
+   CLUSTER_LIST.
+
+The red sessions are told their transport is protected (IPsec is outside these tests).
 """
 
 from __future__ import annotations
@@ -16,15 +21,45 @@ from peers.bird import Bird
 from peers.daemon import Daemon
 from peers.fixtures import BgpLab
 from peers.netns import Lab
-from test_session_gobgp import cpe, run_in, wait_for
+from test_session_gobgp import cpe, cpe_pair, events_until, run_in, wait_for
 
 from controller.bgp.aio import BgpSpeaker
 from controller.bgp.config import NeighborConfig, SpeakerConfig
-from controller.bgp.path import Color
+from controller.bgp.path import VPNV4, Color, Tunnel
+from controller.bgp.resolve import Verdict
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 ip = ipaddress.ip_address
 net = ipaddress.ip_network
+
+
+def test_bird_rr_keeps_the_vpn_routes_tunnel_encapsulation(bgp_lab: BgpLab) -> None:
+    def igp_routes(daemon: Daemon, lab: Lab) -> None:
+        # BIRD reflects an IBGP route only if its next hop resolves: give it routes to
+        # the black loopbacks (red loopback routes' next hops) and the red loopbacks.
+        daemon.extra_config += [
+            "protocol static {",
+            "  ipv4;",
+            f"  route 198.51.100.0/24 via {gateway(lab)};",
+            f"  route 10.255.0.0/24 via {gateway(lab)};",
+            "}",
+        ]
+
+    peer = bgp_lab.start("bird", families=("ipv4", "vpnv4"), clients=2, configure=igp_routes)
+    rr = peer.address
+
+    async def scenario() -> None:
+        async with cpe_pair(peer) as (a, b):
+            a.add_vrf_route("blue", net("172.16.1.0/24"))
+            (ev,) = [e for e in await events_until(b, 1) if not e.local]
+            assert ev.prefix == net("172.16.1.0/24")
+            assert (ev.verdict, ev.tunnel_endpoint) == (Verdict.RESOLVED, ip("198.51.100.1"))
+            (p,) = [p for p in b.core.red.best_paths(VPNV4) if not p.source.local]
+            assert p.attrs.tunnels == (Tunnel(0xFFFE, ip("10.255.0.1")),)
+            assert p.attrs.cluster_list == (ip(rr),)  # it did go through BIRD
+            assert b.core.refusals.current() == []
+
+    run_in(peer.lab.us.call, scenario)
 
 
 def gateway(lab: Lab) -> str:

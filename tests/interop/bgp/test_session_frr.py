@@ -21,10 +21,10 @@ import ipaddress
 
 import pytest
 from peers.fixtures import BgpLab
-from test_session_gobgp import FAMILIES, cpe, events_until, run_in, wait_for
+from test_session_gobgp import FAMILIES, cpe, cpe_pair, events_until, run_in, wait_for
 
 from controller.bgp.aio import BgpSpeaker
-from controller.bgp.path import IPV4_UNICAST, Nlri
+from controller.bgp.path import IPV4_UNICAST, VPNV4, Nlri, Tunnel
 from controller.bgp.resolve import Verdict
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
@@ -37,20 +37,9 @@ def test_frr_rr_strips_tunnel_from_red_loopback_routes_so_vpn_routes_have_no_tun
     bgp_lab: BgpLab, hlen: int
 ) -> None:
     peer = bgp_lab.start("frr", families=FAMILIES, clients=2)
-    rr = peer.address
-    a_cfg = cpe(peer.client_ip(0), rr, "10.255.0.1", "198.51.100.1", b"\x01" * hlen)
-    b_cfg = cpe(peer.client_ip(1), rr, "10.255.0.2", "198.51.100.2", b"\x02" * hlen)
 
     async def scenario() -> None:
-        a = BgpSpeaker(a_cfg, listen_port=None)
-        b = BgpSpeaker(b_cfg, listen_port=None)
-        try:
-            for sp in (a, b):
-                await sp.start()
-                sp.set_transport_protected(ip(rr), True)
-            await wait_for(
-                lambda: all(sp.core.sessions[ip(rr)].established for sp in (a, b)), "sessions"
-            )
+        async with cpe_pair(peer, (b"\x01" * hlen, b"\x02" * hlen)) as (a, b):
             a.add_vrf_route("blue", net("172.16.1.0/24"))
             (ev,) = [e for e in await events_until(b, 1) if not e.local]
             await asyncio.sleep(0.5)  # let any later update settle
@@ -60,9 +49,16 @@ def test_frr_rr_strips_tunnel_from_red_loopback_routes_so_vpn_routes_have_no_tun
             lo = b.core.red.best(Nlri(IPV4_UNICAST, net("10.255.0.1/32")))
             assert lo is not None and lo.attrs.tunnels == () and lo.attrs.tunnel_wire is None
             assert lo.attrs.next_hop == ip("198.51.100.1")  # the route itself did arrive
-        finally:
-            for sp in (a, b):
-                await sp.stop()
+            # The VPN route kept its own MPLS-in-IPsec tunnel (draft 2) through FRR: only
+            # the red loopback route lost it, hence NO_TUNNEL rather than NO_ENCAP.
+            (vpn,) = [
+                p
+                for d in b.core.red.destinations()
+                if d.family == VPNV4
+                for p in b.core.red.paths(d)
+                if not p.source.local
+            ]
+            assert vpn.attrs.tunnels == (Tunnel(0xFFFE, ip("10.255.0.1")),)
 
     run_in(peer.lab.us.call, scenario)
 

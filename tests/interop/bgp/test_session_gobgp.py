@@ -13,17 +13,18 @@ transport is protected (the unit tests cover what happens when it is not).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from peers.fixtures import BgpLab
+from peers.fixtures import BgpLab, RunningPeer
 from peers.gobgp import GoBgp
 
 from controller.bgp.aio import BgpSpeaker
 from controller.bgp.config import NeighborConfig, RedLoopback, SpeakerConfig
 from controller.bgp.core import RouteEvent
-from controller.bgp.path import IPV4_UNICAST, VPNV4, Color, Nlri
+from controller.bgp.path import IPV4_UNICAST, VPNV4, VPNV6, Color, Nlri, Tunnel
 from controller.bgp.resolve import Verdict
 from controller.bgp.session import Write
 from controller.bgp.vrf import VrfConfig
@@ -72,6 +73,35 @@ async def events_until(sp: BgpSpeaker, n: int, timeout: float = 15) -> list[Rout
     return out
 
 
+async def start_clients(rr: str, *speakers: BgpSpeaker) -> None:
+    """Start our speakers, tell each its session to ``rr`` is protected, wait until it is up."""
+    for sp in speakers:
+        await sp.start()
+        sp.set_transport_protected(ip(rr), True)
+    await wait_for(lambda: all(sp.core.sessions[ip(rr)].established for sp in speakers), "sessions")
+
+
+@contextlib.asynccontextmanager
+async def cpe_pair(
+    peer: RunningPeer, handles: tuple[bytes, bytes] = (b"\x00\x00\x10\x01", b"\x00\x00\x10\x02")
+) -> AsyncIterator[tuple[BgpSpeaker, BgpSpeaker]]:
+    """Our C-PEs A (10.255.0.1 / 198.51.100.1) and B (.2), clients of ``peer``, sessions up."""
+    rr = peer.address
+    speakers = [
+        BgpSpeaker(
+            cpe(peer.client_ip(i), rr, f"10.255.0.{i + 1}", f"198.51.100.{i + 1}", h),
+            listen_port=None,
+        )
+        for i, h in enumerate(handles)
+    ]
+    try:
+        await start_clients(rr, *speakers)
+        yield speakers[0], speakers[1]
+    finally:
+        for sp in speakers:
+            await sp.stop()
+
+
 def tap(sp: BgpSpeaker, received: bytearray, sent: bytearray) -> None:
     """Copy every octet the speaker's core receives and sends into the two buffers."""
     core = sp.core
@@ -116,12 +146,7 @@ def test_gobgp_rr_reflects_vpn_routes_between_our_cpes(bgp_lab: BgpLab) -> None:
         for sp in (a, b):
             tap(sp, wire_in[sp], wire_out[sp])
         try:
-            for sp in (a, b):
-                await sp.start()
-                sp.set_transport_protected(ip(rr), True)
-            await wait_for(
-                lambda: all(sp.core.sessions[ip(rr)].established for sp in (a, b)), "sessions"
-            )
+            await start_clients(rr, a, b)
             a.add_vrf_route("blue", net("172.16.1.0/24"))
             a.add_vrf_route("blue", net("2001:db8:1::/48"))
             b.add_vrf_route("blue", net("172.16.2.0/24"))
@@ -150,6 +175,14 @@ def test_gobgp_rr_reflects_vpn_routes_between_our_cpes(bgp_lab: BgpLab) -> None:
             assert lo.attrs.tunnel_wire.encode(ctx) == raw
             assert lo.attrs.originator_id == ip("10.255.0.1")
             assert lo.attrs.cluster_list == (ip(rr),)
+            # Draft 2: the VPN routes themselves carry the MPLS-in-IPsec tunnel, and keep
+            # it through GoBGP (nothing at B was refused for lacking it).
+            for fam in (VPNV4, VPNV6):
+                for p in b.core.red.best_paths(fam):
+                    if not p.source.local:
+                        assert p.attrs.tunnels == (Tunnel(0xFFFE, ip("10.255.0.1")),), p
+                        assert isinstance(p.attrs.tunnel_wire, TunnelEncapsulation)
+            assert b.core.refusals.current() == []
             # Withdrawal travels too.
             a.remove_vrf_route("blue", net("172.16.1.0/24"))
             (gone,) = await events_until(b, 1)
@@ -252,6 +285,20 @@ def test_our_rr_reflects_between_gobgp_and_our_cpe(bgp_lab: BgpLab) -> None:
             await wait_for(
                 lambda: "172.16.3.0/24" in str(gobgp.rib("vpnv4")), "our C-PE's route at GoBGP"
             )
+            # GoBGP's route has no Tunnel Encapsulation attribute: draft 2 says it must
+            # not be used, and the C-PE reports it (neighbour = our RR).
+            await wait_for(lambda: bool(c.core.refusals.current()), "the refusal")
+            (ref,) = c.core.refusals.current()
+            assert (ref.kind, ref.peer, str(ref.nlri)) == (
+                "no-encap",
+                ip("127.0.0.1"),
+                "65000:9:172.16.9.0/24",
+            )
+            assert c.core.refusals.counts(ip("127.0.0.1")) == {"no-encap": 1}
+            gob = [ev for ev in c.core.vrf_routes("blue") if ev.prefix == net("172.16.9.0/24")]
+            assert [ev.verdict for ev in gob] == [Verdict.NO_ENCAP]
+            # ... while our RR, which forwards nothing, reflected it as it came.
+            assert c.core.red.paths(ref.nlri)[0].attrs.tunnels == ()
         finally:
             await c.stop()
             await rr.stop()

@@ -62,6 +62,8 @@ def swanctl_conf(
     certs: str = "",
     ike_proposal: str = IKE_PROPOSAL,
     esp_proposal: str = "aes128gcm16",
+    local_ts: str = "10.10.2.0/24",
+    remote_ts: str = "10.10.1.0/24",
 ) -> str:
     secrets = (
         f"secrets {{\n  ike-1 {{\n    id-1 = {US_IP}\n    id-2 = {SS_IP}\n"
@@ -86,8 +88,8 @@ def swanctl_conf(
     }}
     children {{
       net {{
-        local_ts = 10.10.2.0/24
-        remote_ts = 10.10.1.0/24
+        local_ts = {local_ts}
+        remote_ts = {remote_ts}
         esp_proposals = {esp_proposal}
         mode = tunnel
         {extra_child}

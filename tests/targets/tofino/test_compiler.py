@@ -23,7 +23,7 @@ from targets.tofino.compiler import (
 )
 
 REPO = Path(__file__).resolve().parents[3]
-TNA_PROGRAM = REPO / "p4src" / "tna" / "cpe_tna.p4"
+TNA_PROGRAM = REPO / "p4src" / "cpe_tna.p4"
 V1MODEL_PROGRAM = REPO / "p4src" / "cpe.p4"
 TOFINO1_STAGES = 12
 
@@ -78,6 +78,9 @@ def test_command_asks_for_standard_p4info_and_stage_summary(tmp_path: Path) -> N
     assert "--p4runtime-force-std-externs" in driver and "--verbose" in driver
     assert driver[driver.index("--p4runtime-files") + 1] == str(out / "p4info.txtpb")
     assert driver[-2:] == ["-DCPU_PORT=192", str(TNA_PROGRAM)]
+    venv_python = _tool(tmp_path / "prefix" / "venv" / "bin", "python3")
+    in_prefix = _tool(tmp_path / "prefix" / "bin", "bf-p4c")
+    assert compile_command(in_prefix, TNA_PROGRAM, out)[:2] == [str(venv_python), str(in_prefix)]
     bare = compile_command(Path("/x/p4c-barefoot"), TNA_PROGRAM, out, target="tofino2")
     assert "-D__TARGET_TOFINO__=2" in bare and "table_summary:1" in bare
     with pytest.raises(ValueError, match="unknown Tofino target"):
@@ -107,6 +110,7 @@ def _names(info: p4i.P4Info) -> dict[str, object]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # bf-p4c may take many minutes on a small machine
 def test_tna_program_compiles_for_tofino_with_the_v1model_names(tmp_path: Path) -> None:
     tool = find_compiler()
     if tool is None:

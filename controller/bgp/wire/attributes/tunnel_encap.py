@@ -202,10 +202,7 @@ class TunnelEncapsulation(PathAttribute):
     ) -> TunnelEncapsulation:
         """The red loopback route's attribute (draft section 3.3): one MPLS-in-IPsec tunnel."""
         ctx = ctx or CodecContext()
-        subs: list[SubTlv] = [TunnelEgressEndpoint(endpoint)]
-        if security_handle is not None:
-            subs.append(SecurityHandle(security_handle, ctx.security_handle_subtlv))
-        return cls((TunnelTlv(ctx.mpls_in_ipsec_tunnel_type, tuple(subs)),))
+        return cls((tunnel_tlv(ctx.mpls_in_ipsec_tunnel_type, endpoint, security_handle, ctx),))
 
     def encode_value(self, ctx: CodecContext) -> bytes:
         return b"".join(t.encode() for t in self.tunnels)
@@ -227,6 +224,20 @@ class TunnelEncapsulation(PathAttribute):
         if not tunnels:
             raise cls.malformed("no tunnel TLV")
         return cls(tuple(tunnels))
+
+
+def tunnel_tlv(
+    tunnel_type: int,
+    endpoint: IPAddress | None,
+    security_handle: bytes | None = None,
+    ctx: CodecContext | None = None,
+) -> TunnelTlv:
+    """One tunnel TLV: Tunnel Egress Endpoint (AFI 0 when None), then the Security Handle."""
+    ctx = ctx or CodecContext()
+    subs: list[SubTlv] = [TunnelEgressEndpoint(endpoint)]
+    if security_handle is not None:
+        subs.append(SecurityHandle(security_handle, ctx.security_handle_subtlv))
+    return TunnelTlv(tunnel_type, tuple(subs))
 
 
 def tunnel_problems(tlv: TunnelTlv) -> list[str]:

@@ -78,10 +78,17 @@ def responder_choose(
     else:
         # a config of the name the initiator gave comes first; selectors still decide
         order = sorted(sa.cfg.children, key=lambda c: c.name != wanted)
+    mode_refused: ChildConfig | None = None
     for cfg in order:
         remote = narrow(tsi.selectors, cfg.remote_ts)
         local = narrow(tsr.selectors, cfg.local_ts)
         if not remote or not local:
+            continue
+        if cfg.transport and not transport:
+            # Draft section 5 / RFC 4023 8.1: the MPLS-in-IP CHILD_SA is transport mode on
+            # both sides; a tunnel-mode request for that traffic is refused, not accepted in
+            # tunnel mode (another config for the same selectors may still take it).
+            mode_refused = mode_refused or cfg
             continue
         chosen = select(
             sa_p.proposals, parse_proposals(cfg.esp_proposals, Protocol.ESP), skip_dh=not with_dh
@@ -91,6 +98,12 @@ def responder_choose(
         if len(chosen.spi) != 4:
             raise syntax(f"ESP SPI of {len(chosen.spi)} octets")
         return cfg, chosen, local, remote, transport and cfg.transport
+    if mode_refused is not None:
+        raise IkeError(
+            Notify.NO_PROPOSAL_CHOSEN,
+            f"CHILD_SA request for {mode_refused.name} lacks USE_TRANSPORT_MODE: transport mode "
+            "is required (draft section 5, RFC 4023 8.1)",
+        )
     raise IkeError(Notify.TS_UNACCEPTABLE, "traffic selectors match no CHILD_SA config")
 
 

@@ -219,4 +219,5 @@ class IkeAuth(Task):
             if exc.notify is None or exc.notify == Notify.INVALID_SYNTAX:
                 raise
             self.child_error = exc  # the IKE SA still comes up (RFC 7296 1.2)
+            sa.log(f"{sa.cfg.name}: CHILD_SA refused with {notify_name(exc.notify)}: {exc}")
         return DONE

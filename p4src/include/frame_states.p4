@@ -1,15 +1,10 @@
-// Everything from the Ethernet header on, the same on every architecture: the
-// v1model parser (parser.p4) and the TNA ingress parser (tna/parser.p4) call
-// it after their own architecture-specific start.
-
-#ifndef SL3VPN_FRAME_PARSER_P4
-#define SL3VPN_FRAME_PARSER_P4
-
-parser CpeFrameParser(packet_in packet, inout headers_t hdr) {
-    state start {
-        transition parse_ethernet;
-    }
-
+// The parse states from the Ethernet header on, the same on every
+// architecture: included inside the v1model parser (parser.p4) and the TNA
+// ingress parser (tna/parser.p4), whose own start states go to
+// parse_ethernet. Included as text rather than called as a sub-parser so that
+// each parser owns its headers from the start (p4c warns that a sub-parser
+// call passes a partly initialised `out` header struct). The packet_in
+// parameter is named `packet` in both parsers.
     state parse_ethernet {
         packet.extract(hdr.ethernet);
         transition select(hdr.ethernet.ether_type) {
@@ -116,6 +111,3 @@ parser CpeFrameParser(packet_in packet, inout headers_t hdr) {
         packet.extract(hdr.esp);
         transition accept;
     }
-}
-
-#endif  // SL3VPN_FRAME_PARSER_P4
