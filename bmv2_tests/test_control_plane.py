@@ -137,6 +137,23 @@ def test_controller_bgp_to_red_rr_is_protected_by_the_spd(cpe: Cpe, version: int
 
 
 @VERSIONS
+def test_nat_keepalive_leaves_unchanged(cpe: Cpe, version: int) -> None:
+    """RFC 3948 2.3: one 0xFF octet on UDP 4500, shorter than the four octets the
+    parser looks at to tell IKE from ESP. The parser stops there (PacketTooShort) and
+    the frame must still leave as it came: p4sim once appended the whole frame again
+    after its headers when that happened inside a sub-parser, and the NAT in front of a
+    C-PE then passed the mangled keepalives on untranslated."""
+    fam = FAMILIES[version]
+    cpe.set_up_black(fam)
+    for payload in (b"\xff", b"\xff" * 3):
+        ka = udp_datagram(version, fam.our_loopback, fam.peer_loopback, 4500, 4500, payload)
+        frame = bytes(Ether(src=router_mac(BLACK), dst=BLACK_GW_MAC) / ka)
+        cpe.sw.packet_out(frame, do_forward=True)
+        cpe.dp.expect(BLACK, frame)
+    cpe.dp.expect_none()
+
+
+@VERSIONS
 def test_red_bgp_before_its_control_sa_is_discarded_not_sent_in_clear(
     cpe: Cpe, version: int
 ) -> None:

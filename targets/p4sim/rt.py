@@ -20,10 +20,13 @@ class ParserError(Exception):
     def __init__(self, code: int) -> None:
         super().__init__(code)
         self.code = code
+        self.pos: int | None = None  # packet offset where it happened, set by a sub-parser
 
 
 class Reject(Exception):
     """Transition to the reject state."""
+
+    pos: int | None = None  # as ParserError.pos
 
 
 def sx(v: int, w: int) -> int:

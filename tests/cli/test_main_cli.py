@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from tests.signals import sigint_default
+
 pytestmark = pytest.mark.unit
 Run = Any
 SL3VPN = str(Path(sys.executable).with_name("sl3vpn"))
@@ -99,6 +101,7 @@ def test_sigint_while_reading_stdin() -> None:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=sigint_default,  # even when this runner was started with SIGINT ignored
     )
     try:
         # Wait until it is blocked reading stdin: past imports, inside the subcommand.

@@ -20,7 +20,9 @@ class ParserGen(ControlGen):
     ) -> str:
         """A parser as one function. The top-level parser catches parser errors
         (setting parser_error); a sub-parser (``sub``) takes and returns the
-        packet offset and lets errors and reject propagate to its caller."""
+        packet offset and lets errors and reject propagate to its caller, carrying
+        the offset it stopped at: the packet_in is shared, so the payload resumes
+        there (the caller's own offset is from before the sub-parser ran)."""
         sc = Scope(self.root_scope, prefix)
         sc.in_parser = True
         sc.names.update(binds)
@@ -42,7 +44,7 @@ class ParserGen(ControlGen):
             raise self.err(decl.loc, f"parser {decl.name} never reaches accept or reject")
         em(f"st = {states['start']}")
         em("n = 0")
-        em("if True:" if sub else "try:")
+        em("try:")
         em("    while True:")
         em("        n += 1")
         em("        if n > 4096:")
@@ -60,6 +62,10 @@ class ParserGen(ControlGen):
             em.dedent()
         em.depth -= 2
         if sub:
+            em("except (_PErr, _Reject) as _e:")
+            em("    if _e.pos is None:  # the innermost parser's offset wins")
+            em("        _e.pos = pos")
+            em("    raise")
             self.funcs.append("\n".join(em.lines))
             self.em = saved
             return fn
@@ -67,9 +73,11 @@ class ParserGen(ControlGen):
         em("    if _TR:")
         em("        _S.trace.append(('parser_error', _pe.code))")
         em("    F['sm.parser_error'] = _pe.code")
-        em("except _Reject:")
+        em("    pos = pos if _pe.pos is None else _pe.pos")
+        em("except _Reject as _rj:")
         em("    if _TR:")
         em("        _S.trace.append(('parser reject',))")
+        em("    pos = pos if _rj.pos is None else _rj.pos")
         em("return pos")
         self.funcs.append("\n".join(em.lines))
         self.em = saved
