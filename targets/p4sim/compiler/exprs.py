@@ -170,6 +170,8 @@ class ExprGen:
             return v
         if isinstance(t, T.StructT) and isinstance(v.type, T.StructT) and t.name == v.type.name:
             return v
+        if T.same_stack(t, v.type):
+            return v
         raise self.err(loc, f"cannot use {v.type} as {what} of type {t}")
 
     def unify(self, a: Val, b: Val, loc: Loc, op: str) -> tuple[Val, Val]:
@@ -183,6 +185,8 @@ class ExprGen:
         if a.type != b.type:
             same_name = getattr(a.type, "name", None) == getattr(b.type, "name", 0)
             if isinstance(a.type, T.EnumT | T.StructT) and same_name:
+                return a, b
+            if T.same_stack(a.type, b.type):
                 return a, b
             raise self.err(loc, f"operands of {op} have different types: {a.type} and {b.type}")
         return a, b
@@ -267,7 +271,7 @@ class ExprGen:
             return self.shift(a, b, op, e.loc, want)
         if a.type == T.INFINT and b.type != T.INFINT:
             a = self.expr(e.left, sc, b.type)
-        aggregate = a.kind == "list" or b.kind == "list" or isinstance(a.type, T.StructT)
+        aggregate = a.kind == "list" or b.kind == "list" or isinstance(a.type, T.StructT | T.StackT)
         if aggregate and op in ("==", "!="):
             return self.aggregate_eq(a, b, op, e.loc)
         a, b = self.unify(a, b, e.loc, op)
@@ -360,6 +364,9 @@ class ExprGen:
         return Val(t, src)
 
     def aggregate_eq(self, a: Val, b: Val, op: str, loc: Loc) -> Val:
+        if a.kind != "list" and b.kind != "list":
+            src = self.eq_src(a, b, loc)
+            return Val(T.BOOL, src if op == "==" else f"(not {src})")
         la, lb = self.flatten(a, loc), self.flatten(b, loc)
         if len(la) != len(lb):
             raise self.err(loc, f"cannot compare {a.type} with {b.type}")
@@ -369,18 +376,57 @@ class ExprGen:
         src = "(" + " and ".join(parts or ["True"]) + ")"
         return Val(T.BOOL, src if op == "==" else f"(not {src})")
 
-    def flatten(self, v: Val, loc: Loc) -> list[Val]:
-        """Scalar members of a value (list expression, struct/header path or scalar)."""
+    def eq_src(self, a: Val, b: Val, loc: Loc) -> str:
+        """Equality of two values of one type: headers are equal when both are invalid,
+        or both valid with equal fields (P4_16 spec, header equality)."""
+        t = a.type
+        if isinstance(t, T.StackT) and a.path is not None and b.path is not None:
+            parts = [
+                self.eq_src(
+                    Val(t.elem, path=f"{a.path}[{i}]"), Val(t.elem, path=f"{b.path}[{i}]"), loc
+                )
+                for i in range(t.size)
+            ]
+        elif isinstance(t, T.StructT) and a.path is not None and b.path is not None:
+            parts = [
+                self.eq_src(self.field_of(a, n, loc), self.field_of(b, n, loc), loc)
+                for n in t.fields
+            ]
+            if t.kind == "header":
+                va, vb = read(a.path + ".$v"), read(b.path + ".$v")
+                return f"({va} == {vb} and (not {va} or {' and '.join(parts) or 'True'}))"
+        else:
+            la, lb = self.flatten(a, loc), self.flatten(b, loc)
+            parts = [
+                f"{x.src} == {self.coerce(y, x.type, loc).src}" for x, y in zip(la, lb, strict=True)
+            ]
+        return "(" + (" and ".join(parts) or "True") + ")"
+
+    def flatten(self, v: Val, loc: Loc, split_varbit: bool = True) -> list[Val]:
+        """Scalar members of a value (list expression, struct/header path or scalar);
+        a varbit field is its bits and its length unless ``split_varbit`` is false."""
         if v.kind == "list":
             out: list[Val] = []
             for i in v.items or []:
-                out.extend(self.flatten(i, loc))
+                out.extend(self.flatten(i, loc, split_varbit))
             return out
         if isinstance(v.type, T.StructT) and v.path is not None:
             out = []
             for n, _ft in v.type.fields.items():
-                out.extend(self.flatten(self.field_of(v, n, loc), loc))
+                out.extend(self.flatten(self.field_of(v, n, loc), loc, split_varbit))
             return out
+        if isinstance(v.type, T.VarbitT) and v.path is not None and split_varbit:
+            return [
+                Val(T.BitsT(v.type.max), read(v.path)),
+                Val(T.BitsT(32), read(v.path + ".$len")),
+            ]
+        if isinstance(v.type, T.StackT) and v.path is not None:
+            st = v.type
+            return [
+                x
+                for i in range(st.size)
+                for x in self.flatten(Val(st.elem, path=f"{v.path}[{i}]"), loc, split_varbit)
+            ]
         return [v]
 
     # -- members, indices, slices ------------------------------------------------------------
