@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from targets.p4sim import types as T
-from targets.p4sim.compiler.exprs import ExprGen
 from targets.p4sim.compiler.infos import ActionInfo, ExternInfo, TableInfo
+from targets.p4sim.compiler.operators import OperatorGen
 from targets.p4sim.compiler.scope import Scope
 from targets.p4sim.compiler.values import Emitter, Val, key, leaves, read, zero
 from targets.p4sim.frontend import ast as A
@@ -28,7 +28,7 @@ def qualify(prefix: str, d: A.Decl) -> str:
     return f"{prefix}.{n}" if prefix else n
 
 
-class StmtGen(ExprGen):
+class StmtGen(OperatorGen):
     """Generates Python source for statements; mixes in with the extern generator."""
 
     funcs: list[str]
