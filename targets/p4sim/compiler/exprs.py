@@ -336,6 +336,10 @@ class ExprGen:
         if base.is_const:
             c = (base.const >> low) & ((1 << w) - 1)
             return Val(rt, repr(c), const=c)
+        if base.slice is not None and isinstance(base.obj, Val):
+            # a slice of a slice is a slice of the whole value (as an l-value too)
+            off = base.slice[1]
+            return Val(rt, src, path=base.path, slice=(off + h, off + low), obj=base.obj)
         return Val(rt, src, path=base.path, slice=(h, low), obj=base)
 
     # implemented by the operator generator (operators.py)
