@@ -310,8 +310,10 @@ class ParserGen(ControlGen):
             if list(t.fields)[-1] != vname:
                 raise self.err(loc, "p4sim supports a varbit field only as the last field")
             em(f"_vl = {var.src}")
-            em(f"if _vl > {vt.max} or _vl % 8:")
+            em(f"if _vl > {vt.max}:")
             em(f"    raise _PErr({self.err_code('HeaderTooShort')})")
+            em("if _vl % 8:")  # BMv2: a length that is not whole bytes is an invalid argument
+            em(f"    raise _PErr({self.err_code('ParserInvalidArgument')})")
             em(f"_nb = {fixed // 8} + _vl // 8")
         else:
             if fixed % 8:
