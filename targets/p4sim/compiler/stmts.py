@@ -276,10 +276,17 @@ class StmtGen(OperatorGen):
         params: list[tuple[str, int]] = []
         ptypes: list[T.P4Type] = []
         args = []
+        copies: list[tuple[Val, Val, str]] = []  # (argument, the parameter's copy, direction)
         for p in decl.params:
             pt = self.env.resolve(p.type)
             if bound and p.name in bound:
-                sc.names[p.name] = bound[p.name]
+                # Copy-in/copy-out (P4_16 6.8): the body works on a copy of the argument.
+                path = f"$cp.{p.name}.{self.fresh('')}"
+                self.alloc(pt, path)
+                aggregate = isinstance(pt, T.StructT | T.StackT)
+                local = Val(pt, path=path) if aggregate else Val(pt, read(path), path=path)
+                sc.names[p.name] = local
+                copies.append((bound[p.name], local, p.direction))
                 continue
             pn = f"p_{p.name}"
             args.append(pn)
@@ -293,7 +300,25 @@ class StmtGen(OperatorGen):
         saved = self.em
         self.em = Emitter()
         self.em.lines.append(f"def {fn}(F{''.join(', ' + a for a in args)}):")
-        self.block(decl.body, sc)
+        for arg, local, direction in copies:
+            if direction == "out":  # uninitialised, as p4sim's locals: zero
+                for lp, lt in leaves(local.type, local.path or ""):
+                    self.em(f"F[{key(lp)}] = {zero(lt)!r}")
+            else:
+                self.assign(local, arg, decl.loc)
+        if any(d != "in" for _, _, d in copies):
+            self.em("try:")  # copied out however the action ends (return, exit)
+            self.em.indent()
+            self.block(decl.body, sc)
+            self.em.dedent()
+            self.em("finally:")
+            self.em.indent()
+            for arg, local, direction in copies:
+                if direction != "in":
+                    self.assign(arg, local, decl.loc)
+            self.em.dedent()
+        else:
+            self.block(decl.body, sc)
         self.funcs.append("\n".join(self.em.lines))
         self.em = saved
         return info
