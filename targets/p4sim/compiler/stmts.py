@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from targets.p4sim import types as T
 from targets.p4sim.compiler.infos import ActionInfo, ExternInfo, TableInfo
 from targets.p4sim.compiler.operators import OperatorGen
 from targets.p4sim.compiler.scope import Scope
-from targets.p4sim.compiler.values import Emitter, Val, key, leaves, read, zero
+from targets.p4sim.compiler.values import Emitter, Val, hoist_indexes, key, leaves, read, zero
 from targets.p4sim.frontend import ast as A
 from targets.p4sim.frontend.errors import Loc
 
@@ -82,6 +83,11 @@ class StmtGen(OperatorGen):
             self.block(s, sc)
         elif isinstance(s, A.Assign):
             lhs = self.expr(s.lhs, sc)
+            if lhs.path is not None and "{" in lhs.path:
+                done: dict[str, str] = {}
+                lhs = replace(lhs, path=hoist_indexes(lhs.path, em, done))
+                if isinstance(lhs.obj, Val) and lhs.obj.path is not None:  # a slice's base
+                    lhs.obj = replace(lhs.obj, path=hoist_indexes(lhs.obj.path, em, done))
             rhs = self.expr(s.rhs, sc, lhs.type)
             self.assign(lhs, rhs, s.loc)
         elif isinstance(s, A.CallStmt):

@@ -60,6 +60,28 @@ def key(path: str) -> str:
     return "(" + " + ".join(parts) + ")"
 
 
+def hoist_indexes(path: str, em: Emitter, done: dict[str, str]) -> str:
+    """``path`` with each dynamic stack index computed now into a temporary (P4
+    evaluates an assignment's left-hand side before its right-hand side)."""
+    out, i = "", 0
+    while i < len(path):
+        if path[i] != "{":
+            out += path[i]
+            i += 1
+            continue
+        depth, j = 1, i + 1
+        while depth:
+            depth += {"{": 1, "}": -1}.get(path[j], 0)
+            j += 1
+        expr = path[i + 1 : j - 1]
+        if expr not in done:
+            done[expr] = em.temp()
+            em(f"{done[expr]} = {expr}")
+        out += "{" + done[expr] + "}"
+        i = j
+    return out
+
+
 def read(path: str) -> str:
     if "{" in path:  # dynamic stack index: out-of-range reads give 0 rather than failing
         return f"F.get({key(path)}, 0)"
