@@ -229,6 +229,15 @@ class ParserGen(ControlGen):
             return Val(T.VOID)
         if name == "extract":
             hv = self.expr(e.args[0], sc)
+            if hv.type == T.DONTCARE and len(e.type_args) == 1 and len(e.args) == 1:
+                # extract<H>(_): the header's bytes are consumed and dropped
+                t = self.env.resolve(e.type_args[0])
+                if not isinstance(t, T.StructT) or t.kind != "header" or t.bit_width() % 8:
+                    raise self.err(e.loc, f"extract<{t}>(_) needs a fixed-size header type")
+                em(f"if pos + {t.bit_width() // 8} > L:")
+                em(f"    raise _PErr({self.err_code('PacketTooShort')})")
+                em(f"pos += {t.bit_width() // 8}")
+                return Val(T.VOID)
             var = self.expr(e.args[1], sc, T.BitsT(32)) if len(e.args) > 1 else None
             self.extract(hv, var, e.loc)
             return Val(T.VOID)
