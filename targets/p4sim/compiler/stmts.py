@@ -113,7 +113,11 @@ class StmtGen(OperatorGen):
                 v = self.expr(s.value, sc, ret.type if ret else None)
                 if ret is not None:
                     v = self.coerce(v, ret.type, s.loc, "return value")
-                em(f"return {v.src}")
+                if ret.path is not None:  # a header/struct result goes through storage
+                    self.assign(ret, v, s.loc)
+                    em("return")
+                else:
+                    em(f"return {v.src}")
             else:
                 em("return")
         elif isinstance(s, A.Switch):
