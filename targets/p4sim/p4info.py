@@ -187,7 +187,7 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
             tm.idle_timeout_behavior = p4i.Table.IdleTimeoutBehavior.NOTIFY_CONTROL
         if t.entries is not None:
             tm.is_const_table = t.const_entries
-            tm.has_initial_entries = True
+            tm.has_initial_entries = bool(t.entries)  # p4c: an empty list has none
     for a in actions.values():
         am = info.actions.add()
         preamble(am, ACTION, a.fq, a.annotations)

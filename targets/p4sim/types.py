@@ -138,3 +138,13 @@ def width_of(t: P4Type) -> int:
     if isinstance(t, StructT):
         return t.bit_width()
     raise TypeError(f"{t} has no fixed bit width")
+
+
+def same_stack(a: P4Type, b: P4Type) -> bool:
+    """Two header stack types are the same type when element type and size are."""
+    return (
+        isinstance(a, StackT)
+        and isinstance(b, StackT)
+        and a.size == b.size
+        and a.elem.name == b.elem.name
+    )

@@ -310,6 +310,9 @@ class ControlGen(ExternGen):
             self._fn_cache[sig] = fn
             fsc = Scope(self.root_scope, decl.name)
             fsc.names["$ret"] = Val(rt)
+            if isinstance(rt, T.StructT | T.StackT):  # returned through storage
+                self.alloc(rt, f"$ret.{fn}")
+                fsc.names["$ret"] = Val(rt, path=f"$ret.{fn}")
             args = []
             for p in decl.params:
                 if p.name in bound:
@@ -328,4 +331,12 @@ class ControlGen(ExternGen):
         if rt == T.VOID:
             self.em(call)
             return Val(T.VOID)
+        if isinstance(rt, T.StructT | T.StackT):
+            # a header/struct result: copied out of the function's storage at once, so
+            # that two calls in one expression keep their own results
+            self.em(call)
+            res = Val(rt, path=f"$rv.{self.fresh('')}")
+            self.alloc(rt, res.path or "")
+            self.assign(res, Val(rt, path=f"$ret.{fn}"), e.loc)
+            return res
         return Val(rt, call)

@@ -10,7 +10,7 @@ from targets.p4sim.compiler.infos import ExternInfo
 from targets.p4sim.compiler.scope import Scope
 from targets.p4sim.compiler.stmts import qualify
 from targets.p4sim.compiler.tables import TableGen
-from targets.p4sim.compiler.values import Val
+from targets.p4sim.compiler.values import Val, read
 from targets.p4sim.frontend import ast as A
 from targets.p4sim.frontend.errors import Loc
 
@@ -143,12 +143,15 @@ class ExternGen(TableGen):
                     raise self.err(loc, f"cannot hash or checksum a value of type {t}") from None
         return "(" + "".join(p + ", " for p in parts) + ")"
 
-    def packed_src(self, v: Val, loc: Loc) -> tuple[str, int]:
-        """One Python int expression packing the fields MSB-first, and its width."""
-        items: list[tuple[str, int]] = []
-        for f in self.flatten(v, loc):
+    def packed_src(self, v: Val, loc: Loc) -> tuple[str, int | str]:
+        """One Python int expression packing the fields MSB-first, and its width (an
+        expression when a varbit field's current length is part of it)."""
+        items: list[tuple[str, int | str]] = []
+        for f in self.flatten(v, loc, split_varbit=False):
             t = f.type
-            if t == T.BOOL:
+            if isinstance(t, T.VarbitT) and f.path is not None:
+                items.append((read(f.path), read(f.path + ".$len")))
+            elif t == T.BOOL:
                 items.append((f"int({f.src})", 1))
             elif t == T.INFINT:
                 raise self.err(loc, "field list values need a width (cast the constant)")
@@ -157,13 +160,16 @@ class ExternGen(TableGen):
                     items.append((f.src, T.width_of(t) if t != T.ERROR else 32))
                 except TypeError:
                     raise self.err(loc, f"cannot hash or checksum a value of type {t}") from None
-        total = sum(w for _, w in items)
-        shift = total
-        parts = []
-        for src, w in items:
-            shift -= w
-            parts.append(f"({src} << {shift})" if shift else src)
-        return "(" + (" | ".join(parts) or "0") + ")", total
+        static, dynamic, parts = 0, list[str](), list[str]()
+        for src, w in reversed(items):
+            shift = " + ".join([str(static)] * bool(static) + dynamic)
+            parts.append(f"({src} << ({shift}))" if shift else src)
+            if isinstance(w, int):
+                static += w
+            else:
+                dynamic.append(w)
+        body = "(" + (" | ".join(reversed(parts)) or "0") + ")"
+        return body, static if not dynamic else "(" + " + ".join([str(static), *dynamic]) + ")"
 
     def out_arg(self, e: A.Expr, sc: Scope, what: str) -> Val:
         v = self.expr(e, sc)

@@ -7,6 +7,7 @@ from typing import Any
 
 from targets.p4sim import types as T
 from targets.p4sim.compiler.env import Env
+from targets.p4sim.compiler.externs import EXTERN_KINDS
 from targets.p4sim.compiler.infos import ActionInfo, ControllerHeaderInfo, ExternInfo, TableInfo
 from targets.p4sim.compiler.parsers import ParserGen
 from targets.p4sim.compiler.scope import Scope
@@ -101,6 +102,9 @@ class Gen(ParserGen):
 
             return generate_tna(self, main)
         blocks = self.main_blocks()
+        for inst in self.env.instances:  # file-scope extern instances (registers, ...)
+            if inst.name != "main" and inst.type.name in EXTERN_KINDS:
+                self.root_scope.names[inst.name] = self.instantiate(inst, self.root_scope)
         parser = blocks[0]
         assert isinstance(parser, A.ParserDecl)
         if len(parser.params) != 4:

@@ -237,6 +237,15 @@ class ParserGen(ControlGen):
             return Val(T.VOID)
         if name == "extract":
             hv = self.expr(e.args[0], sc)
+            if hv.type == T.DONTCARE and len(e.type_args) == 1 and len(e.args) == 1:
+                # extract<H>(_): the header's bytes are consumed and dropped
+                t = self.env.resolve(e.type_args[0])
+                if not isinstance(t, T.StructT) or t.kind != "header" or t.bit_width() % 8:
+                    raise self.err(e.loc, f"extract<{t}>(_) needs a fixed-size header type")
+                em(f"if pos + {t.bit_width() // 8} > L:")
+                em(f"    raise _PErr({self.err_code('PacketTooShort')})")
+                em(f"pos += {t.bit_width() // 8}")
+                return Val(T.VOID)
             var = self.expr(e.args[1], sc, T.BitsT(32)) if len(e.args) > 1 else None
             self.extract(hv, var, e.loc)
             return Val(T.VOID)
@@ -318,8 +327,10 @@ class ParserGen(ControlGen):
             if list(t.fields)[-1] != vname:
                 raise self.err(loc, "p4sim supports a varbit field only as the last field")
             em(f"_vl = {var.src}")
-            em(f"if _vl > {vt.max} or _vl % 8:")
+            em(f"if _vl > {vt.max}:")
             em(f"    raise _PErr({self.err_code('HeaderTooShort')})")
+            em("if _vl % 8:")  # BMv2: a length that is not whole bytes is an invalid argument
+            em(f"    raise _PErr({self.err_code('ParserInvalidArgument')})")
             em(f"_nb = {fixed // 8} + _vl // 8")
         else:
             if fixed % 8:

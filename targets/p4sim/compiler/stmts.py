@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from targets.p4sim import types as T
-from targets.p4sim.compiler.exprs import ExprGen
 from targets.p4sim.compiler.infos import ActionInfo, ExternInfo, TableInfo
+from targets.p4sim.compiler.operators import OperatorGen
 from targets.p4sim.compiler.scope import Scope
-from targets.p4sim.compiler.values import Emitter, Val, key, leaves, read, zero
+from targets.p4sim.compiler.values import Emitter, Val, hoist_indexes, key, leaves, read, zero
 from targets.p4sim.frontend import ast as A
 from targets.p4sim.frontend.errors import Loc
 
@@ -28,7 +29,7 @@ def qualify(prefix: str, d: A.Decl) -> str:
     return f"{prefix}.{n}" if prefix else n
 
 
-class StmtGen(ExprGen):
+class StmtGen(OperatorGen):
     """Generates Python source for statements; mixes in with the extern generator."""
 
     funcs: list[str]
@@ -82,6 +83,11 @@ class StmtGen(ExprGen):
             self.block(s, sc)
         elif isinstance(s, A.Assign):
             lhs = self.expr(s.lhs, sc)
+            if lhs.path is not None and "{" in lhs.path:
+                done: dict[str, str] = {}
+                lhs = replace(lhs, path=hoist_indexes(lhs.path, em, done))
+                if isinstance(lhs.obj, Val) and lhs.obj.path is not None:  # a slice's base
+                    lhs.obj = replace(lhs.obj, path=hoist_indexes(lhs.obj.path, em, done))
             rhs = self.expr(s.rhs, sc, lhs.type)
             self.assign(lhs, rhs, s.loc)
         elif isinstance(s, A.CallStmt):
@@ -107,7 +113,11 @@ class StmtGen(ExprGen):
                 v = self.expr(s.value, sc, ret.type if ret else None)
                 if ret is not None:
                     v = self.coerce(v, ret.type, s.loc, "return value")
-                em(f"return {v.src}")
+                if ret.path is not None:  # a header/struct result goes through storage
+                    self.assign(ret, v, s.loc)
+                    em("return")
+                else:
+                    em(f"return {v.src}")
             else:
                 em("return")
         elif isinstance(s, A.Switch):
@@ -276,10 +286,17 @@ class StmtGen(ExprGen):
         params: list[tuple[str, int]] = []
         ptypes: list[T.P4Type] = []
         args = []
+        copies: list[tuple[Val, Val, str]] = []  # (argument, the parameter's copy, direction)
         for p in decl.params:
             pt = self.env.resolve(p.type)
             if bound and p.name in bound:
-                sc.names[p.name] = bound[p.name]
+                # Copy-in/copy-out (P4_16 6.8): the body works on a copy of the argument.
+                path = f"$cp.{p.name}.{self.fresh('')}"
+                self.alloc(pt, path)
+                aggregate = isinstance(pt, T.StructT | T.StackT)
+                local = Val(pt, path=path) if aggregate else Val(pt, read(path), path=path)
+                sc.names[p.name] = local
+                copies.append((bound[p.name], local, p.direction))
                 continue
             pn = f"p_{p.name}"
             args.append(pn)
@@ -293,7 +310,25 @@ class StmtGen(ExprGen):
         saved = self.em
         self.em = Emitter()
         self.em.lines.append(f"def {fn}(F{''.join(', ' + a for a in args)}):")
-        self.block(decl.body, sc)
+        for arg, local, direction in copies:
+            if direction == "out":  # uninitialised, as p4sim's locals: zero
+                for lp, lt in leaves(local.type, local.path or ""):
+                    self.em(f"F[{key(lp)}] = {zero(lt)!r}")
+            else:
+                self.assign(local, arg, decl.loc)
+        if any(d != "in" for _, _, d in copies):
+            self.em("try:")  # copied out however the action ends (return, exit)
+            self.em.indent()
+            self.block(decl.body, sc)
+            self.em.dedent()
+            self.em("finally:")
+            self.em.indent()
+            for arg, local, direction in copies:
+                if direction != "in":
+                    self.assign(arg, local, decl.loc)
+            self.em.dedent()
+        else:
+            self.block(decl.body, sc)
         self.funcs.append("\n".join(self.em.lines))
         self.em = saved
         return info

@@ -32,16 +32,11 @@ class Val:
         return self.const is not None
 
 
-def key(path: str) -> str:
-    """Python source of the dict key for a storage path.
-
-    ``{EXPR}`` in a path is a dynamic stack index (Python source). The key is a
-    concatenation, not an f-string: an index that itself reads a dynamic path
-    would nest f-strings with the same quotes, which Python 3.11 rejects.
-    """
-    if "{" not in path:
-        return repr(path)
-    parts, text, i = [], "", 0
+def _segments(path: str) -> list[tuple[str, bool]]:
+    """A storage path as (text, is_index_expression) pieces: ``{EXPR}`` is a dynamic
+    stack index (Python source, itself possibly holding braces)."""
+    out: list[tuple[str, bool]] = []
+    text, i = "", 0
     while i < len(path):
         if path[i] != "{":
             text += path[i]
@@ -52,12 +47,40 @@ def key(path: str) -> str:
             depth += {"{": 1, "}": -1}.get(path[j], 0)
             j += 1
         if text:
-            parts.append(repr(text))
-        parts.append(f"str({path[i + 1 : j - 1]})")
+            out.append((text, False))
+        out.append((path[i + 1 : j - 1], True))
         text, i = "", j
     if text:
-        parts.append(repr(text))
+        out.append((text, False))
+    return out
+
+
+def key(path: str) -> str:
+    """Python source of the dict key for a storage path.
+
+    The key of a path with dynamic indexes is a concatenation, not an f-string:
+    an index that itself reads a dynamic path would nest f-strings with the same
+    quotes, which Python 3.11 rejects.
+    """
+    if "{" not in path:
+        return repr(path)
+    parts = [f"str({x})" if is_expr else repr(x) for x, is_expr in _segments(path)]
     return "(" + " + ".join(parts) + ")"
+
+
+def hoist_indexes(path: str, em: Emitter, done: dict[str, str]) -> str:
+    """``path`` with each dynamic stack index computed now into a temporary (P4
+    evaluates an assignment's left-hand side before its right-hand side)."""
+    out = ""
+    for x, is_expr in _segments(path):
+        if not is_expr:
+            out += x
+            continue
+        if x not in done:
+            done[x] = em.temp()
+            em(f"{done[x]} = {x}")
+        out += "{" + done[x] + "}"
+    return out
 
 
 def read(path: str) -> str:

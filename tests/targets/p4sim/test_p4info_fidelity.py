@@ -143,3 +143,21 @@ def test_register_and_key_types_in_type_info(tmp_path: Path) -> None:
     assert e.underlying_type.bitwidth == 8
     assert [(m.name, m.value) for m in e.members] == [("A", b"\x01"), ("B", b"\x20")]
     assert [m.value for m in info.type_info.serializable_enums["K"].members] == [b"\x03"]
+
+
+def test_file_scope_register_has_no_control_prefix(tmp_path: Path) -> None:
+    src = SKELETON.replace("DECLS", "").replace("APPLY", "r.write(0, h.h.a);")
+    src = src.replace("parser P(", "register<bit<8>>(2) r;\nparser P(", 1).replace("PARSER", "")
+    (tmp_path / "prog.p4").write_text(src)
+    assert [r.preamble.name for r in load(tmp_path / "prog.p4").p4info.registers] == ["r"]
+
+
+@pytest.mark.parametrize(("entries", "initial"), [("", False), ("1 : NoAction();", True)])
+def test_has_initial_entries_only_with_entries(tmp_path: Path, entries: str, initial: bool) -> None:
+    decls = (
+        "table t { key = { h.h.a: exact; } actions = { NoAction; }"
+        f" const entries = {{ {entries} }} }}"
+    )
+    (table,) = p4info(tmp_path, decls, "t.apply();").tables
+    assert table.is_const_table
+    assert table.has_initial_entries is initial
