@@ -34,6 +34,7 @@ struct headers_t {
 struct metadata_t {
     bit<16> vrf;
     bit<16> tunnel;
+    bit<20> label;
 }
 
 parser RateParser(packet_in pkt, out headers_t hdr, inout metadata_t meta,
@@ -62,7 +63,10 @@ control RateIngress(inout headers_t hdr, inout metadata_t meta,
         std.egress_spec = port;
         hdr.ethernet.dst_addr = dmac;
     }
-    action push_label(bit<20> label, bit<16> tunnel) { meta.tunnel = tunnel; }
+    action push_label(bit<20> label, bit<16> tunnel) {
+        meta.label = label;
+        meta.tunnel = tunnel;
+    }
 
     table host {
         key = {

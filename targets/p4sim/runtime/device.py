@@ -210,7 +210,11 @@ class Device:
         else:
             entities.write(st, upd.type, entity)
 
-    def read(self, req: p4r.ReadRequest) -> list[bytes]:
+    def read(self, req: p4r.ReadRequest) -> Iterator[p4r.Entity]:
+        """The entities a Read selects (for in-process users; the server sends bytes)."""
+        return iter([p4r.Entity.FromString(data) for data in self.read_wire(req)])
+
+    def read_wire(self, req: p4r.ReadRequest) -> list[bytes]:
         """The entities a Read selects, each as serialized ``p4.v1.Entity`` bytes."""
         if req.device_id != self.device_id:
             raise not_found(f"no device with id {req.device_id}")

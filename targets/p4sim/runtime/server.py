@@ -97,7 +97,7 @@ class P4RuntimeServicer(p4r_grpc.P4RuntimeServicer):
     ) -> AsyncIterator[bytes]:
         """Serialized ReadResponses, built in bulk from the entities' bytes."""
         try:
-            found = self.device.read(request)
+            found = self.device.read_wire(request)
         except P4RTError as err:
             await _abort(context, err)
             return
