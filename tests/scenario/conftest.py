@@ -61,6 +61,7 @@ default_lab = lab_fixture("lab-default.yml", "d")
 per_tenant_lab = lab_fixture("lab-per-tenant-sa.yml", "t")
 nat_lab = lab_fixture("lab-nat.yml", "n")
 nat_daemon_lab = lab_fixture("lab-nat.yml", "N", daemons=True)
+fault_lab = lab_fixture("lab-default.yml", "flt", daemons=True)  # test_faults.py
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,11 @@ A small daemon lab (one RR, two C-PEs, one tenant) with a 150-packet CHILD_SA
 soft lifetime: 20 echoes a second for 30 s between the two tenant hosts push
 every MPLS SA through its limit several times. Every echo must come back, and
 `sl3vpn show sa --json` must show new SPIs (at least two rekeys).
+
+The fault of issue #15 (a rekey every 10 s under load) runs on the same lab with
+a soft lifetime of 10 s worth of echoes: 100 pps for a minute here, 1,000 pps for
+five minutes with ``SL3VPN_FAULTS_FULL=1``; no echo may be lost, the black links
+carry only ESP/IKE/ARP.
 """
 
 import json
@@ -14,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from faultkit import FULL, SeqPing, black_watch, warm_up
 
 from controller.lab.netns import Netns
 
@@ -24,7 +30,10 @@ pytestmark = [
 
 REKEY_PACKETS = 150
 CPE2_BLACK = "198.51.100.12"
-TOPOLOGY = f"""
+
+
+def topology(rekey_packets: int) -> str:
+    return f"""
 name: rekey
 as: 65000
 underlay: {{name: inet}}
@@ -44,19 +53,23 @@ cpes:
     black_loopback: 198.51.100.12
     red_loopback: 10.255.0.12
     sites: [{{tenant: blue, subnet: 10.1.2.0/24, host: 10.1.2.10}}]
-sa: {{per_tenant: false, rekey_packets: {REKEY_PACKETS}}}
+sa: {{per_tenant: false, rekey_packets: {rekey_packets}}}
 """
 
 
-@pytest.fixture
-def rekey_lab(tmp_path: Path, make_lab):  # type: ignore[no-untyped-def]
+def _lab(tmp_path: Path, make_lab, rekey_packets: int, tag: str):  # type: ignore[no-untyped-def]
     path = tmp_path / "lab-rekey.yml"
-    path.write_text(TOPOLOGY)
-    lab = make_lab(path, "K", daemons=True)
+    path.write_text(topology(rekey_packets))
+    lab = make_lab(path, tag, daemons=True)
     try:
         yield lab
     finally:
         lab.down()
+
+
+@pytest.fixture
+def rekey_lab(tmp_path: Path, make_lab):  # type: ignore[no-untyped-def]
+    yield from _lab(tmp_path, make_lab, REKEY_PACKETS, "K")
 
 
 def mpls_spis(lab, node: str, peer: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
@@ -91,3 +104,37 @@ def test_pings_survive_repeated_rekeys(rekey_lab) -> None:  # type: ignore[no-un
     assert len(spis) >= 3, f"MPLS CHILD_SA SPIs seen on cpe1: {sorted(spis)}"
     log = Path(rekey_lab.state.run_dir / "cpe1.log").read_text()
     assert "switch write failed" not in log
+
+
+# Issue #15's fault: a rekey every 10 s for 5 minutes under 1,000 pps (SL3VPN_FAULTS_FULL=1);
+# in CI a minute at 100 pps. A packet-count soft lifetime of 10 s worth of echoes makes
+# every MPLS SA rekey every 10 s (both ends' SAs reach it together, so either may start).
+RATE = 1000 if FULL else 100
+SECONDS = 300 if FULL else 60
+
+
+@pytest.fixture
+def rekey10_lab(tmp_path: Path, make_lab):  # type: ignore[no-untyped-def]
+    yield from _lab(tmp_path, make_lab, RATE * 10, "fltK")
+
+
+@pytest.mark.timeout(SECONDS * 3 + 300)  # the capture's dissection is slow at 1,000 pps
+def test_rekey_every_10s_under_load(rekey10_lab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lab = rekey10_lab
+    blue1, blue2 = lab.plan.cpe("cpe1").red[0], lab.plan.cpe("cpe2").red[0]
+    dst = str(blue2.site.host)
+    warm_up(blue1.host_ns, dst)
+    spis = {mpls_spis(lab, "cpe1", CPE2_BLACK)}
+    with black_watch(lab.plan, tmp_path) as pattern:
+        start = time.time()
+        ping = SeqPing(blue1.host_ns, dst, RATE * SECONDS, pattern, interval=1 / RATE)
+        while ping.proc.poll() is None:
+            spis.add(mpls_spis(lab, "cpe1", CPE2_BLACK))
+            time.sleep(1.0)
+        out = ping.result()
+    spis.add(mpls_spis(lab, "cpe1", CPE2_BLACK))
+    out.figure(f"rekey every 10 s for {SECONDS} s at {RATE} pps ({len(spis) - 1} rekeys)", start)
+    assert out.sent == RATE * SECONDS and out.lost == [], f"lost: {out.lost[:20]}"
+    # at least half the intended rekeys: fewer only if the machine could not keep the rate
+    assert len(spis) - 1 >= SECONDS / 10 / 2, f"MPLS SPIs seen on cpe1: {sorted(spis)}"
+    assert "switch write failed" not in (lab.state.run_dir / "cpe1.log").read_text()
