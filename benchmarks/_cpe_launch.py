@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,39 +21,17 @@ from bmv2_tests.lib.cpe import BLACK, RED_A1, Cpe
 from bmv2_tests.lib.runtime import SyncP4Runtime
 from bmv2_tests.lib.target import CPU_PORT, CRYPTO_PORT, DEVICE_ID, PROGRAM, REPO
 from controller.ipsec.esp.client import EngineClient
+from targets.bmv2.switch import free_tcp_port, grpc_probe_address
 
 # switch port -> (switch-side veth, traffic/engine-side veth)
 IFACES = {RED_A1: ("sw1", "h1"), BLACK: ("sw5", "h5"), CRYPTO_PORT: ("sw254", "eng254")}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _tool(name: str) -> Path:
-    prefix = os.environ.get("SL3VPN_P4_PREFIX", "").strip()
-    if prefix and os.access(Path(prefix) / "bin" / name, os.X_OK):
-        return Path(prefix) / "bin" / name
-    found = shutil.which(name)
-    if found is None:
-        raise RuntimeError(f"{name} not found in $SL3VPN_P4_PREFIX/bin or PATH")
-    return Path(found)
-
-
-def _tool_env(tool: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    lib = tool.resolve().parent.parent / "lib"
-    env["LD_LIBRARY_PATH"] = f"{lib}:{env.get('LD_LIBRARY_PATH', '')}".rstrip(":")
-    return env
-
-
 @dataclass
 class Switch:
     kind: str
-    proc: subprocess.Popen[bytes]
     sw: SyncP4Runtime
+    stop_process: Callable[[], None]
 
     def cpe(self, installer: EngineClient) -> Cpe:
         crypto = SimpleNamespace(lock=contextlib.nullcontext(), engine=installer)
@@ -62,68 +40,77 @@ class Switch:
     def stop(self) -> None:
         with contextlib.suppress(Exception):
             self.sw.close()
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        self.stop_process()
 
 
-def _artifacts(kind: str, tmp: Path) -> tuple[object, bytes]:
+def _start_p4sim(grpc: str, tmp: Path) -> tuple[object, bytes, Callable[[], None]]:
+    from targets.p4sim.engine import load_program
+    from targets.p4sim.runtime.bundle import bundle_from_path
+
+    ifaces = [a for port, (sw_if, _) in sorted(IFACES.items()) for a in ("-i", f"{port}@{sw_if}")]
+    argv = [sys.executable, "-m", "controller", "p4sim", "run", "--no-p4", *ifaces]
+    argv += ["--device-id", str(DEVICE_ID), "--grpc-server-addr", grpc]
+    argv += ["--cpu-port", str(CPU_PORT)]
+    p4info = load_program(PROGRAM, defines={}).p4info
+    with (tmp / "p4sim.log").open("wb") as log:
+        proc = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True
+        )
+
+    def stop() -> None:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(10)
+
+    host, port = grpc_probe_address(grpc)
+    deadline = time.monotonic() + 30
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+            break
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop()
+            tail = (tmp / "p4sim.log").read_text(errors="replace").strip().splitlines()[-3:]
+            raise RuntimeError(f"p4sim did not start: {' / '.join(tail)}")
+        time.sleep(0.05)
+    return p4info, bundle_from_path(PROGRAM).encode(), stop
+
+
+def _start_bmv2(grpc: str, tmp: Path) -> tuple[object, bytes, Callable[[], None]]:
+    """simple_switch_grpc through targets.bmv2 (the launcher the daemon and the lab use)."""
     from finsy.proto import p4i
     from google.protobuf import text_format
 
-    if kind == "p4sim":
-        from targets.p4sim.engine import load_program
-        from targets.p4sim.runtime.bundle import bundle_from_path
+    import targets.bmv2 as bmv2
 
-        return load_program(PROGRAM, defines={}).p4info, bundle_from_path(PROGRAM).encode()
-    p4c = _tool("p4c-bm2-ss")
-    info, json = tmp / "cpe.p4info.txtpb", tmp / "cpe.json"
-    argv = [str(p4c), "--arch", "v1model", "--p4runtime-files", str(info), "-o", str(json)]
-    proc = subprocess.run([*argv, str(PROGRAM)], capture_output=True, text=True, env=_tool_env(p4c))
-    if proc.returncode != 0:
-        raise RuntimeError(f"p4c-bm2-ss failed: {proc.stderr.strip().splitlines()[-1:]}")
-    return text_format.Parse(info.read_text(), p4i.P4Info()), json.read_bytes()
+    try:
+        art = bmv2.compile_program(PROGRAM)
+        opts = bmv2.SwitchOptions(
+            grpc_address=grpc,
+            device_id=DEVICE_ID,
+            cpu_port=CPU_PORT,
+            interfaces={port: sw_if for port, (sw_if, _) in IFACES.items()},
+        )
+        switch = bmv2.Bmv2Switch(opts, tmp / "bmv2.log").start()
+    except (bmv2.ToolMissing, bmv2.CompileError, bmv2.SwitchStartError) as exc:
+        raise RuntimeError(str(exc).splitlines()[0]) from None
+    p4info = text_format.Parse(art.p4info_path.read_text(), p4i.P4Info())
+    return p4info, art.json_path.read_bytes(), switch.stop
 
 
 def start_switch(kind: str, tmp: Path) -> Switch:
     """The target on the veth ports, the pipeline pushed; RuntimeError if it cannot run."""
-    grpc = f"127.0.0.1:{_free_port()}"
-    ifaces = [a for port, (sw_if, _) in sorted(IFACES.items()) for a in ("-i", f"{port}@{sw_if}")]
-    tail = ["--grpc-server-addr", grpc, "--cpu-port", str(CPU_PORT)]
-    if kind == "p4sim":
-        argv = [sys.executable, "-m", "controller", "p4sim", "run", "--no-p4", *ifaces]
-        argv += ["--device-id", str(DEVICE_ID), *tail]
-        env = dict(os.environ)
-    elif kind == "bmv2":
-        ssg = _tool("simple_switch_grpc")
-        argv = [str(ssg), "--device-id", str(DEVICE_ID), *ifaces]
-        argv += ["--thrift-port", str(_free_port()), "--no-p4", "--", *tail]
-        env = _tool_env(ssg)
-    else:
+    if kind not in ("p4sim", "bmv2"):
         raise RuntimeError(f"unknown target {kind!r}")
-    p4info, config = _artifacts(kind, tmp)
-    with (tmp / f"{kind}.log").open("wb") as log:
-        proc = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env, start_new_session=True
-        )
-    sw = SyncP4Runtime(grpc, device_id=DEVICE_ID)
-    switch = Switch(kind, proc, sw)
-    deadline = time.monotonic() + 30
-    while True:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", int(grpc.rsplit(":", 1)[1]))) == 0:
-                break
-        if proc.poll() is not None or time.monotonic() > deadline:
-            switch.stop()
-            tail = (tmp / f"{kind}.log").read_text(errors="replace").strip().splitlines()[-3:]
-            raise RuntimeError(f"{kind} did not start: {' / '.join(tail)}")
-        time.sleep(0.05)
-    sw.connect()
-    sw.set_pipeline(p4info, config)  # type: ignore[arg-type]
+    grpc = f"127.0.0.1:{free_tcp_port('127.0.0.1')}"
+    start = _start_p4sim if kind == "p4sim" else _start_bmv2
+    p4info, config, stop = start(grpc, tmp)
+    switch = Switch(kind, SyncP4Runtime(grpc, device_id=DEVICE_ID), stop)
+    try:
+        switch.sw.connect()
+        switch.sw.set_pipeline(p4info, config)  # type: ignore[arg-type]
+    except Exception:
+        switch.stop()
+        raise
     return switch
 
 

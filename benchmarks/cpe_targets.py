@@ -55,9 +55,11 @@ def tenant(size: int, src: str, dst: str, ttl: int = 64) -> object:
 
 def blast(
     tx_if: str, rx_if: str, frame: bytes, want: bytes, seconds: float, rate: float
-) -> tuple[int, int]:
-    """Send ``frame`` (paced at ``rate`` pkt/s, or as fast as the socket takes it when 0);
-    count the frames on ``rx_if`` that contain ``want``."""
+) -> tuple[int, int, float]:
+    """Send ``frame`` for ``seconds`` (paced at ``rate`` pkt/s, or as fast as the socket
+    takes it when 0); count the frames on ``rx_if`` that contain ``want``. Returns sent,
+    received and the time from the first send to the last frame received (at least
+    ``seconds``): what the switch still delivers after sending stops is part of its rate."""
     import socket
     import threading
 
@@ -67,16 +69,18 @@ def blast(
     rx.bind((rx_if, 0))
     rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
     rx.settimeout(0.3)
-    got, done = 0, threading.Event()
+    got, last, done = 0, 0.0, threading.Event()
 
     def receive() -> None:
-        nonlocal got
+        nonlocal got, last
         while not done.is_set():
             try:
                 data = rx.recv(4096)
             except TimeoutError:
                 continue
-            got += want in data
+            if want in data:
+                got += 1
+                last = time.perf_counter()
 
     thread = threading.Thread(target=receive, daemon=True)
     thread.start()
@@ -97,7 +101,7 @@ def blast(
     thread.join()
     tx.close()
     rx.close()
-    return sent, got
+    return sent, got, max(seconds, last - start)
 
 
 def traffic(sw: Switch, cpe: Cpe, seconds: float, rate: float) -> None:
@@ -109,19 +113,19 @@ def traffic(sw: Switch, cpe: Cpe, seconds: float, rate: float) -> None:
     for size in (64, 1400):
         ip = tenant(size, V4.tenant_host1, V4.remote_host)
         frame = eth(host_mac(RED_A1), router_mac(RED_A1), ip)  # type: ignore[arg-type]
-        sent, got = blast(red, black, frame, spi, seconds, rate)
-        report(sw.kind, f"red->black {size:>4} B", sent, got, seconds)
+        got = blast(red, black, frame, spi, seconds, rate)
+        report(sw.kind, f"red->black {size:>4} B", seconds, *got)
         inner = tenant(size, V4.remote_host, V4.tenant_host1, ttl=30)
         esp = tunnel.in_sa.encrypt(mpls_in_ip(4, V4.peer_loopback, V4.our_loopback, LABEL, inner))
         frame = bytes(Ether(src=BLACK_GW_MAC, dst=router_mac(BLACK)) / esp)
-        sent, got = blast(black, red, frame, MARK, seconds, rate)
-        report(sw.kind, f"black->red {size:>4} B", sent, got, seconds)
+        got = blast(black, red, frame, MARK, seconds, rate)
+        report(sw.kind, f"black->red {size:>4} B", seconds, *got)
 
 
-def report(kind: str, case: str, sent: int, got: int, seconds: float) -> None:
+def report(kind: str, case: str, seconds: float, sent: int, got: int, span: float) -> None:
     print(
-        f"{kind:<6} {case}: offered {sent / seconds:9,.0f} pkt/s, delivered {got / seconds:9,.0f}"
-        f" pkt/s ({got}/{sent} in {seconds:.1f} s)",
+        f"{kind:<6} {case}: offered {sent / seconds:9,.0f} pkt/s, delivered {got / span:9,.0f}"
+        f" pkt/s ({got} of {sent} frames; sent for {seconds:.1f} s, last out at {span:.1f} s)",
         flush=True,
     )
 

@@ -18,10 +18,7 @@ p4c-bm2-ss and simple_switch_grpc are found ($SL3VPN_P4_PREFIX/bin or PATH).
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -45,28 +42,19 @@ from bmv2_tests.lib.outcome import Stimulus
 from bmv2_tests.lib.packets import MPLS_PUSH_TTL, PROTO_MPLS_IN_IP, tenant_ip
 from bmv2_tests.lib.target import CPU_PORT, CRYPTO_PORT, TargetUnavailable
 from bmv2_tests.lib.twin import Twin, twin_targets
+from targets import bmv2
 
 # PTF warns (through a deprecated logging call) about every frame under 15 octets.
 pytestmark = [pytest.mark.ptf, pytest.mark.filterwarnings("ignore:The 'warn' method")]
 REFERENCE = "bmv2"
-TOOLS = ("p4c-bm2-ss", "simple_switch_grpc")
 SLOW_PACKETS = 5000
-
-
-def _missing_tools() -> list[str]:
-    prefix = os.environ.get("SL3VPN_P4_PREFIX", "").strip()
-    dirs = [str(Path(prefix) / "bin")] if prefix else []
-    path = os.pathsep.join([*dirs, os.environ.get("PATH", "")])
-    return [tool for tool in TOOLS if shutil.which(tool, path=path) is None]
 
 
 @pytest.fixture(scope="module")
 def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Twin]:
-    missing = _missing_tools()
-    if REFERENCE == "bmv2" and missing:
-        pytest.skip(
-            f"differential test needs {' and '.join(missing)} ($SL3VPN_P4_PREFIX/bin, PATH)"
-        )
+    missing = bmv2.missing_tools() if REFERENCE == "bmv2" else []
+    if missing:
+        pytest.skip(f"differential test needs BMv2: {'; '.join(missing)}")
     try:
         with twin_targets(tmp_path_factory.mktemp("twin"), ("p4sim", REFERENCE)) as pair:
             yield pair

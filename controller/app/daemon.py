@@ -21,6 +21,7 @@ state into the minimal P4Runtime writes, diffing against what it last wrote
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import signal
@@ -54,7 +55,7 @@ from controller.bgp.aio import BgpSpeaker
 from controller.config import Config
 from controller.config.adapters import speaker_config
 from controller.ipsec.esp import EspEngine
-from controller.ipsec.esp.client import EngineClient
+from controller.ipsec.esp.client import EngineClient, EngineUnavailable
 from controller.ipsec.esp.ports import LockedEngine
 from controller.ipsec.ike.runtime import IpsecRuntime
 from controller.ipsec.sad import TunnelChange
@@ -168,7 +169,7 @@ class Daemon:
             self.engine_link = EngineLink(cfg.node.name, self.run_dir, interface)
             await self.engine_link.start()
             self.engine = self.engine_link.client
-            self._spawn(self.engine_link.watch())
+            self._spawn(self.engine_link.watch(self._engine_replaced))
         await self.link.connect()
         await self.host.start(self.client_or_fail)
         if self.link.pipeline_kept:  # a switch left running: learn its tenant hosts again
@@ -460,4 +461,10 @@ class Daemon:
     async def _ticker(self) -> None:
         while True:
             await asyncio.sleep(1.0)
-            self.engine.tick()
+            with contextlib.suppress(EngineUnavailable):  # dead: EngineLink starts a new one
+                self.engine.tick()
+
+    def _engine_replaced(self) -> None:
+        """A new ESP engine took over from a dead one: refill it, rekey (sad_restart.py)."""
+        if self.ipsec is not None:
+            self.ipsec.engine_replaced()

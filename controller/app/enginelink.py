@@ -6,8 +6,10 @@ p4sim (``switchlink.py``) it runs as a child of the daemon, its PID recorded in
 ``RUN_DIR/<node>-engine.pid``; a daemon that finds one answering on
 ``RUN_DIR/<node>-engine.sock`` adopts it and lists the SAs it inherits. On exit
 the engine is stopped unless ``--keep-switch`` (which keeps the data path:
-switch and engine). An engine that dies under a running daemon stops the
-daemon (exit 1): its SAs are gone, and the next start negotiates anew.
+switch and engine). An engine that dies under a running daemon is replaced by
+a new one, which the SA database fills again and IKE rekeys
+(``controller/ipsec/sad_restart.py``); only an engine that cannot be started
+again stops the daemon (exit 1).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +26,11 @@ from controller.app.switch import P4SimProcess
 from controller.ipsec.esp.client import EngineClient, EngineUnavailable
 from controller.ipsec.ike.runtime import IpsecRuntime
 from controller.ipsec.inherit import pairs_from_listing
-from controller.proc import recorded_pid, stop_pid
+from controller.proc import alive, recorded_pid, stop_pid
 
 log = logging.getLogger("sl3vpn.daemon")
 START_TIMEOUT = 15.0
+ADOPTED_POLL = 1.0  # how often an adopted engine (not our child) is checked
 MODULE = "controller.ipsec.esp.process"
 
 
@@ -44,6 +48,7 @@ class EngineLink:
         self.proc: P4SimProcess | None = None
         self.adopted_pid: int | None = None
         self.inherited: list[dict[str, Any]] = []  # the SAs found in an adopted engine
+        self.restarts = 0
 
     async def start(self) -> None:
         """Adopt an engine left running by our previous life, or start one."""
@@ -107,13 +112,26 @@ class EngineLink:
                     raise EngineError(f"{exc} (after {START_TIMEOUT:g} s)") from None
             await asyncio.sleep(0.05)
 
-    async def watch(self) -> None:
-        """Return never while our engine child runs; raise once it has exited."""
-        if self.proc is None:
-            await asyncio.Event().wait()  # an adopted engine is not our child to wait for
-        assert self.proc is not None
-        code = await self.proc.wait()
-        raise EngineError(f"ESP engine exited (code {code}): {self.proc.last_log_line()}")
+    async def watch(self, on_new: Callable[[], None]) -> None:
+        """Start a new engine whenever ours exits, then ``on_new()`` (the daemon refills
+        it); raise EngineError only when a new one cannot be started."""
+        while True:
+            why = await self._exited()
+            log.warning("ESP engine exited (%s): starting a new one", why)
+            self.restarts += 1
+            self.client.close()
+            self.adopted_pid = None
+            await self._spawn()
+            on_new()
+
+    async def _exited(self) -> str:
+        if self.proc is not None:
+            code = await self.proc.wait()
+            return f"code {code}"
+        # an adopted engine is not our child to wait for: watch its recorded PID
+        while self.adopted_pid is None or alive(self.adopted_pid):
+            await asyncio.sleep(ADOPTED_POLL)
+        return f"adopted pid {self.adopted_pid} gone"
 
     def _recorded_pid(self) -> int | None:
         """The adopted engine's PID, if the file names a live engine on our socket."""

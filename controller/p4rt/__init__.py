@@ -32,6 +32,7 @@ Modules:
 - ``canonical``: one-line readable strings for entities.
 - ``reconcile``: the pure desired/current diff (``diff`` -> ``Plan``, ``entity_key``).
 - ``stream``: the arbitrated StreamChannel (primaryship, back-off reconnect, packets).
+- ``encoder``: WriteRequests as bytes from per-table templates (Codec for the rest).
 - ``write``: per-update error decoding into ``WriteError``.
 - ``client``: the asyncio gRPC client (arbitration with back-off, pipeline,
   Write/Read/reconcile, PacketIn/Out).

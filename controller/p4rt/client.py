@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import grpc
@@ -22,6 +22,7 @@ from finsy.proto import p4i, p4r, p4r_grpc
 from controller.p4rt import entities as e
 from controller.p4rt.canonical import entity_string
 from controller.p4rt.codec import Codec
+from controller.p4rt.encoder import WriteEncoder, request
 from controller.p4rt.errors import NotPrimaryError, P4RuntimeClientError, P4ValueError, RpcError
 from controller.p4rt.reconcile import Plan, diff
 from controller.p4rt.schema import P4Schema
@@ -30,10 +31,19 @@ from controller.p4rt.write import decode_write_error
 
 log = logging.getLogger(__name__)
 
+# A Write whose updates fail answers one p4.v1.Error per update in a trailer
+# (P4Runtime spec 12.3): ~40 bytes each plus its message, far beyond gRPC's
+# default 8 KiB metadata limit for a batch of 1,000. We accept up to
+# METADATA_MAX and tell servers that honour it (p4sim) so with ERROR_DETAILS_KEY.
+METADATA_MAX = 4 << 20
+ERROR_DETAILS_KEY = "p4rt-error-details-max"
 _GRPC_OPTIONS = [
     ("grpc.max_send_message_length", 64 << 20),
     ("grpc.max_receive_message_length", 64 << 20),
+    ("grpc.max_metadata_size", METADATA_MAX),
+    ("grpc.absolute_max_metadata_size", METADATA_MAX),
 ]
+_WRITE_METADATA = ((ERROR_DETAILS_KEY, str(METADATA_MAX - 64 * 1024)),)
 
 
 class P4RuntimeClient:
@@ -61,6 +71,8 @@ class P4RuntimeClient:
         self.packet_ins: asyncio.Queue[e.PacketIn] = asyncio.Queue(maxsize=4096)
         self.dropped_packet_ins = 0
         self._channel: grpc.aio.Channel | None = None
+        self._encoder: WriteEncoder | None = None
+        self._write_call: Any = None
         # Any: finsy's generated stub types describe the sync API, we use grpc.aio's.
         self._stub: Any = None
         self._stream = StreamChannel(
@@ -126,6 +138,7 @@ class P4RuntimeClient:
         if self._channel is not None:
             await self._channel.close(None)
             self._channel = None
+            self._write_call = None
 
     async def __aenter__(self) -> P4RuntimeClient:
         await self.connect()
@@ -163,6 +176,7 @@ class P4RuntimeClient:
     def use_pipeline(self, p4info: p4i.P4Info) -> None:
         """Use ``p4info`` for names <-> IDs without pushing it (e.g. after a daemon restart)."""
         self.codec = Codec(P4Schema(p4info))
+        self._encoder = WriteEncoder(self.codec)
 
     async def set_pipeline(
         self,
@@ -216,24 +230,77 @@ class P4RuntimeClient:
 
     async def write(self, updates: list[p4r.Update]) -> None:
         """Write encoded updates in batches; raise WriteError listing every failed update."""
-        stub = self._stub_or_fail()
-        for start in range(0, len(updates), self.batch_size):
-            batch = updates[start : start + self.batch_size]
-            req = p4r.WriteRequest(
-                device_id=self.device_id, role=self.role, election_id=self._uint128()
-            )
-            req.updates.extend(batch)
-            try:
-                await stub.Write(req, timeout=self.rpc_timeout)
-            except grpc.aio.AioRpcError as exc:
-                raise decode_write_error(exc, batch, self.codec, start) from None
+        size = self.batch_size
+        batches = (
+            [u.SerializeToString() for u in updates[i : i + size]]
+            for i in range(0, len(updates), size)
+        )
+        await self._write_batches(batches)
 
     async def _write_entities(
         self, kind: p4r.Update.Type.ValueType, entities: Iterable[e.Entity]
     ) -> None:
-        codec = self._codec()
-        updates = [p4r.Update(type=kind, entity=codec.encode(ent)) for ent in entities]
-        await self.write(updates)
+        encoder = self._encoder
+        if encoder is None:
+            raise P4RuntimeClientError("no pipeline: call set_pipeline or use_pipeline first")
+        ents = list(entities)
+        size = self.batch_size
+        batches = (encoder.updates(kind, ents[i : i + size]) for i in range(0, len(ents), size))
+        await self._write_batches(batches)
+
+    async def _write_batches(self, batches: Iterator[list[bytes]]) -> None:
+        """One Write per batch of serialized updates, in order, each sent once the one
+        before it is answered; the next batch is encoded while one is in flight.
+
+        An entity that cannot be encoded stops the write at its batch, as a failed
+        update does: the batches before it are written (a failure among them is
+        reported first, being earlier).
+        """
+        write = self._write_rpc()
+        head = (self.device_id, self.election_id, self.role)
+        pending: tuple[Any, list[bytes], int] | None = None
+        start = 0
+        try:
+            while True:
+                try:
+                    batch = next(batches)
+                except StopIteration:
+                    break
+                except P4RuntimeClientError:
+                    if pending is not None:
+                        await self._answered(*pending)
+                    raise
+                if pending is not None:
+                    await self._answered(*pending)
+                call = write(
+                    request(*head, batch), timeout=self.rpc_timeout, metadata=_WRITE_METADATA
+                )
+                pending = (call, batch, start)
+                start += len(batch)
+                await asyncio.sleep(0)  # let the call start before encoding the next batch
+            if pending is not None:
+                await self._answered(*pending)
+        finally:
+            if pending is not None and not pending[0].done():
+                pending[0].cancel()
+
+    async def _answered(self, call: Any, batch: list[bytes], start: int) -> None:
+        try:
+            await call
+        except grpc.aio.AioRpcError as exc:
+            raise decode_write_error(exc, batch, self.codec, start) from None
+
+    def _write_rpc(self) -> Any:
+        """The Write method taking a serialized WriteRequest (made once per channel)."""
+        if self._write_call is None:
+            if self._channel is None:
+                raise P4RuntimeClientError(f"P4Runtime {self.address}: not connected")
+            self._write_call = self._channel.unary_unary(
+                "/p4.v1.P4Runtime/Write",
+                request_serializer=bytes,
+                response_deserializer=p4r.WriteResponse.FromString,
+            )
+        return self._write_call
 
     async def insert(self, entities: Iterable[e.Entity]) -> None:
         await self._write_entities(p4r.Update.INSERT, entities)

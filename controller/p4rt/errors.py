@@ -49,10 +49,18 @@ class UpdateFailure:
 
 
 class WriteError(P4RuntimeClientError):
-    """A Write batch in which some updates failed; ``failures`` lists each one."""
+    """A Write batch in which some updates failed; ``failures`` lists each one.
+
+    The message names the first ``SHOWN`` failures (a batch of 1,000 may fail
+    whole); ``failures`` always has every one.
+    """
+
+    SHOWN = 20
 
     def __init__(self, failures: list[UpdateFailure], total: int) -> None:
         self.failures = failures
         self.total = total
-        lines = "; ".join(str(f) for f in failures)
+        lines = "; ".join(str(f) for f in failures[: self.SHOWN])
+        if len(failures) > self.SHOWN:
+            lines += f"; and {len(failures) - self.SHOWN} more"
         super().__init__(f"Write: {len(failures)} of {total} updates failed: {lines}")

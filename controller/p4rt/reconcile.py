@@ -62,7 +62,15 @@ class Plan:
 
 
 def normalize(msg: p4r.Entity) -> p4r.Entity:
-    """A copy without read-only data (counters, const flag) and with sorted matches."""
+    """The entity without read-only data (counters, const flag), matches sorted by id:
+    ``msg`` itself when it is so already (never modified), else a copy."""
+    if msg.WhichOneof("entity") == "table_entry":
+        te = msg.table_entry
+        ids = [m.field_id for m in te.match]
+        has = te.HasField
+        extra = has("counter_data") or has("meter_counter_data") or has("time_since_last_hit")
+        if not extra and not te.is_const and ids == sorted(ids):
+            return msg
     out = p4r.Entity()
     out.CopyFrom(msg)
     if out.WhichOneof("entity") == "table_entry":
@@ -79,16 +87,20 @@ def normalize(msg: p4r.Entity) -> p4r.Entity:
 
 def entity_key(msg: p4r.Entity) -> bytes:
     """Identity of an entity on the switch: what Write addresses, without its data."""
-    ident = p4r.Entity()
     kind = msg.WhichOneof("entity")
     if kind == "table_entry":
+        # Table id, default flag, priority and the matches sorted by field id (a
+        # server may order them differently), each after its length; the leading
+        # "T" (0x54, an end-group tag) begins no serialized Entity, so no other
+        # kind's key.
         te = msg.table_entry
-        ident.table_entry.table_id = te.table_id
-        ident.table_entry.is_default_action = te.is_default_action
-        ident.table_entry.priority = te.priority
-        # Match order from a server may differ from ours; sort by field id.
-        ident.table_entry.match.extend(sorted(te.match, key=lambda m: m.field_id))
-    elif kind == "packet_replication_engine_entry":
+        out = [b"T%d/%d/%d" % (te.table_id, te.is_default_action, te.priority)]
+        for m in sorted(te.match, key=lambda m: m.field_id):
+            data = m.SerializeToString(deterministic=True)
+            out.append(b"/%d:%s" % (len(data), data))
+        return b"".join(out)
+    ident = p4r.Entity()
+    if kind == "packet_replication_engine_entry":
         pre = msg.packet_replication_engine_entry
         if pre.WhichOneof("type") == "multicast_group_entry":
             mg_id = pre.multicast_group_entry.multicast_group_id

@@ -4,10 +4,13 @@ A server reports per-update results in the ``grpc-status-details-bin``
 trailer: a ``google.rpc.Status`` whose ``details`` hold one ``p4.v1.Error`` per
 update, in request order, OK ones included (P4Runtime spec v1.4, section
 12.3 "Error reporting"). We name each failed update by its canonical string.
+A server may leave the details out when they would not fit the metadata size
+we accept (p4sim says so in the message): the RpcError then carries that message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import grpc
@@ -21,7 +24,10 @@ _DETAILS_KEY = "grpc-status-details-bin"
 
 
 def decode_write_error(
-    exc: grpc.aio.AioRpcError, batch: list[p4r.Update], codec: Codec | None, offset: int = 0
+    exc: grpc.aio.AioRpcError,
+    batch: Sequence[p4r.Update | bytes],
+    codec: Codec | None,
+    offset: int = 0,
 ) -> P4RuntimeClientError:
     """WriteError for per-update failures; RpcError when the whole RPC failed."""
     status = rpc_status.Status()
@@ -37,7 +43,8 @@ def decode_write_error(
         err = p4r.Error()
         if not detail.Unpack(err) or err.canonical_code == rpc_code.OK:
             continue
-        upd = batch[index] if index < len(batch) else p4r.Update()
+        sent = batch[index] if index < len(batch) else p4r.Update()
+        upd = p4r.Update.FromString(sent) if isinstance(sent, bytes) else sent
         failures.append(
             UpdateFailure(
                 index=offset + index,
@@ -49,4 +56,8 @@ def decode_write_error(
         )
     if failures:
         return WriteError(failures, len(batch))
-    return RpcError("Write", exc.code().name, exc.details() or "")
+    details = exc.details() or ""
+    if "metadata size exceeds" in details:
+        # The server's trailer was larger than grpc.max_metadata_size: the errors are lost.
+        details += " (the Write's error details were larger than this client accepts)"
+    return RpcError("Write", exc.code().name, details)

@@ -19,6 +19,7 @@ from finsy.proto import p4i
 from targets.p4sim import types as T
 from targets.p4sim.compiler.gen import Generated
 from targets.p4sim.frontend import ast as A
+from targets.p4sim.p4info_types import named_types, type_spec
 
 ACTION, TABLE, VALUE_SET, CONTROLLER_HEADER = 0x01, 0x02, 0x03, 0x04
 ACTION_PROFILE = 0x11
@@ -216,7 +217,10 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
         elif e.kind == "register":
             m = info.registers.add()
             preamble(m, REGISTER, e.fq, e.annotations)
-            m.type_spec.bitstring.bit.bitwidth = e.width
+            if e.elem_type is not None:
+                type_spec(e.elem_type, m.type_spec, info.type_info)
+            else:
+                m.type_spec.bitstring.bit.bitwidth = e.width
             m.size = e.size
         elif e.kind in ("action_profile", "action_selector"):
             m = info.action_profiles.add()
@@ -231,7 +235,12 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
             m.size = e.size
     for ch in g.controller_headers:
         m = info.controller_packet_metadata.add()
-        m.preamble.id = ids.get(CONTROLLER_HEADER, ch.name)
+        # p4c hashes the header type's control-plane name (its @name, else the type
+        # name), not the name in @controller_header, which is only the preamble's name.
+        renamed = next((a for a in ch.annotations if a.name == "name" and a.args), None)
+        m.preamble.id = ids.get(
+            CONTROLLER_HEADER, str(renamed.args[0]) if renamed else ch.type_name
+        )
         m.preamble.name = ch.name
         m.preamble.alias = ch.name
         m.preamble.annotations.append(f'@controller_header("{ch.name}")')
@@ -243,12 +252,13 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
         m.preamble.id = ids.get(DIGEST, name)
         m.preamble.name = name
         m.preamble.alias = name
-        m.type_spec.struct.name = name
         if isinstance(st, T.StructT):
-            ts = info.type_info.structs[name]
-            for fname, ft in st.fields.items():
-                mem = ts.members.add(name=fname)
-                mem.type_spec.bitstring.bit.bitwidth = T.width_of(ft) if ft != T.ERROR else 32
+            type_spec(st, m.type_spec, info.type_info)
+        else:
+            m.type_spec.struct.name = name
+    # Types p4c converts without writing a spec: keys' and action parameters'.
+    named_types([k.type for t in tables.values() for k in t.keys], info.type_info)
+    named_types([pt for a in actions.values() for pt in a.types], info.type_info)
     if _writes_type_info(g, info):
         info.type_info.SetInParent()
     return info, ids

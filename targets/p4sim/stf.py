@@ -1,7 +1,8 @@
 """Runner for p4c-style STF test files.
 
 Supported commands: ``add TABLE [PRIORITY] KEY:VALUE... ACTION(PARAM:VALUE, ...)``
-(values: ``V``, ``V/PLEN``, ``V&&&MASK``, ``LO..HI``, ``*``), ``setdefault TABLE
+(values: ``V``, ``V/PLEN``, ``V&&&MASK``, ``LO..HI``, ``*``, ``0x12**`` with
+don't-care hex digits), ``setdefault TABLE
 ACTION(...)``, ``packet PORT HEX``, ``expect PORT HEX[$]`` (``*`` = any nibble,
 ``$`` = the packet ends there), ``mirroring_add SESSION PORT``,
 ``mc_mgrp_create GRP``, ``mc_node_create RID PORT...``, ``mc_node_associate
@@ -87,6 +88,17 @@ def _int(tok: str, where: str) -> int:
         raise StfError(f"{where}: bad number {tok!r}") from None
 
 
+def _nibble_wildcards(tok: str, where: str) -> tuple[int, int]:
+    """``0x**0101`` -> (value, mask): each ``*`` is a don't-care hex digit."""
+    digits = tok.replace("_", "")
+    if not re.fullmatch(r"0[xX][0-9a-fA-F*]+", digits):
+        raise StfError(f"{where}: '*' digits need a 0x value, not {tok!r}")
+    digits = digits[2:]
+    value = int(digits.replace("*", "0"), 16)
+    mask = int("".join("0" if c == "*" else "f" for c in digits), 16)
+    return value, mask
+
+
 def _words(rest: str, n: int, usage: str, where: str) -> list[str]:
     """The words of a command's arguments; too few is a malformed line, not a crash."""
     words = rest.split()
@@ -141,12 +153,16 @@ class StfRunner:
 
     def match(self, t: Table, tok: str, where: str) -> tuple[int, FieldMatch | None]:
         fname, _, val = tok.rpartition(":")
+        fname = re.sub(r"\$(\d+)", r"[\1]", fname)  # BMv2's name of stack element N: stack$N
         names = [k.name for k in t.keys]
         kn = _resolve(names, fname, "key field", where)
         i = names.index(kn)
         k = t.keys[i]
         if val == "*":
             return i, None
+        if "*" in val:  # p4c's nibble wildcards, 0x12**: a ternary value and mask
+            nv, nm = _nibble_wildcards(val, where)
+            return i, Ternary(nv & nm, nm)
         if "&&&" in val:
             v, mk = val.split("&&&")
             value, mask = _int(v, where), _int(mk, where)

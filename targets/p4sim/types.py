@@ -80,6 +80,10 @@ class StructT(P4Type):
                 total += t.under.width
             elif t == BOOL:
                 total += 1
+            elif isinstance(t, StructT):
+                total += t.bit_width()
+            elif isinstance(t, StackT):
+                total += t.size * t.elem.bit_width()
         return total
 
 

@@ -21,10 +21,11 @@ import logging
 import secrets
 import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from controller.ipsec.crypto_port import HEADER_LEN, VERSION, Op, Result
+from controller.ipsec.esp import fastpath
 from controller.ipsec.esp.packet import (
     PROTO_ESP,
     PROTO_IPV4,
@@ -56,6 +57,7 @@ log = logging.getLogger(__name__)
 _H = struct.Struct("!H")
 _UDP_PORTS = struct.Struct("!HH")
 _NO_NEXT_HEADER = 59
+_ENCRYPT, _DECRYPT = int(Op.ENCRYPT), int(Op.DECRYPT)
 
 
 class EspEngine:
@@ -65,7 +67,8 @@ class EspEngine:
         self._clock = clock
         self._sas: dict[int, SaState] = {}
         self._outbound: dict[int, SaState] = {}
-        self._inbound: dict[tuple[int, bytes], SaState] = {}
+        # key: local address + SPI, 4 octets each: for IPv4 the frame's octets 38..46
+        self._inbound: dict[bytes, SaState] = {}
         self._alias: dict[int, int] = {}  # retired outbound index -> its successor
         self._subscribers = ExpirySubscribers()
         self._sa: SaState | None = None  # SA of the packet in flight, for error counting
@@ -75,7 +78,7 @@ class EspEngine:
     # --- SaInstaller --------------------------------------------------------------------
 
     def allocate_spi(self) -> int:
-        in_use = {spi for spi, _ in self._inbound}
+        in_use = {state.params.spi for state in self._inbound.values()}
         while True:
             spi = SPI_MIN + secrets.randbelow(0x1_0000_0000 - SPI_MIN)
             if spi not in in_use:
@@ -87,7 +90,7 @@ class EspEngine:
             raise SaInstallError(f"SA {params.sa_index}: sa_index already installed")
         state = SaState(params, self._clock())
         if params.direction is Direction.INBOUND:
-            key = (params.spi, params.local.packed)
+            key = _inbound_key(params.local.packed, params.spi)
             if key in self._inbound:
                 raise SaInstallError(
                     f"SA {params.sa_index}: inbound SPI 0x{params.spi:08x} to {params.local} "
@@ -112,12 +115,13 @@ class EspEngine:
         )
         new.check()
         if new.direction is Direction.INBOUND and new.local != old.local:
-            key = (new.spi, new.local.packed)
+            key = _inbound_key(new.local.packed, new.spi)
             if key in self._inbound:
                 raise SaInstallError(f"SA {sa_index}: inbound SPI clash at {new.local}")
-            del self._inbound[(old.spi, old.local.packed)]
+            del self._inbound[_inbound_key(old.local.packed, old.spi)]
             self._inbound[key] = state
         state.params = new
+        state.refresh_path()
         state.set_lifetimes(new.soft, new.hard)
         log.info("ESP SA updated: %r", new)
 
@@ -126,7 +130,7 @@ class EspEngine:
         params = state.params
         del self._sas[sa_index]
         if params.direction is Direction.INBOUND:
-            del self._inbound[(params.spi, params.local.packed)]
+            del self._inbound[_inbound_key(params.local.packed, params.spi)]
         else:
             del self._outbound[sa_index]
         self._alias = {old: new for old, new in self._alias.items() if sa_index not in (old, new)}
@@ -186,9 +190,9 @@ class EspEngine:
         try:
             if frame[0] != VERSION:
                 raise Reject(Result.MALFORMED, f"crypto header version {frame[0]}")
-            if frame[1] == Op.ENCRYPT:
+            if frame[1] == _ENCRYPT:
                 return self._encrypt(frame)
-            if frame[1] == Op.DECRYPT:
+            if frame[1] == _DECRYPT:
                 return self._decrypt(frame)
             raise Reject(Result.MALFORMED, f"crypto header op {frame[1]}")
         except Reject as exc:
@@ -196,19 +200,25 @@ class EspEngine:
         except PacketError as exc:
             return self._refuse(frame, Result.MALFORMED, str(exc))
 
+    def process_many(self, frames: list[bytes]) -> list[bytes]:
+        """Answers to frames read together (e.g. all a port had queued), in order."""
+        process = self.process
+        return [process(frame) for frame in frames]
+
     def _encrypt(self, frame: bytes) -> bytes:
-        index = _H.unpack_from(frame, 2)[0]
-        sa = self._outbound.get(self._alias.get(index, index))
+        index = frame[2] << 8 | frame[3]
+        sa = self._outbound.get(self._alias.get(index, index) if self._alias else index)
         # A retired SA never encrypts again, even after its successor was deleted.
         if sa is None or sa.retired:
             raise Reject(Result.NO_SA, f"no outbound SA {index}")
         self._sa = sa
-        now = 0.0
-        if sa.timed:
-            now = self._clock()
-            self._emit(sa.check_limits(now))
-        if sa.hard_reason is not None:
-            sa.refuse_if_expired()
+        now = self._lifetimes(sa) if sa.timed or sa.hard_reason is not None else 0.0
+        if sa.fast and fastpath.plain_ipv4(frame):
+            out = fastpath.encrypt(sa, frame)
+            events = sa.account((frame[24] << 8 | frame[25]) - 20, now)
+            if events:
+                self._emit(events)
+            return out
         view = IpView(frame, HEADER_LEN)
         p = sa.params
         encap = p.udp_encap
@@ -241,6 +251,10 @@ class EspEngine:
         return out
 
     def _decrypt(self, frame: bytes) -> bytes:
+        if fastpath.plain_ipv4(frame) and frame[31] == PROTO_ESP:
+            sa = self._inbound.get(frame[38:46])
+            if sa is not None and sa.fast and (frame[24] << 8 | frame[25]) - 20 >= fastpath.MIN_ESP:
+                return self._decrypt_fast(sa, frame)
         view = IpView(frame, HEADER_LEN)
         body = view.payload
         dport = 0
@@ -258,7 +272,7 @@ class EspEngine:
         if len(esp) < 8:
             raise PacketError(f"ESP packet of {len(esp)} octets has no header")
         spi = int.from_bytes(esp[:4], "big")
-        sa = self._inbound.get((spi, bytes(view.dst)))
+        sa = self._inbound.get(bytes(view.dst) + esp[:4])
         if sa is None:
             raise Reject(Result.NO_SA, f"no inbound SA for SPI 0x{spi:08x}")
         self._sa = sa
@@ -266,12 +280,7 @@ class EspEngine:
         encap = p.udp_encap
         if (encap is None) != (dport == 0) or (encap is not None and dport != encap.local_port):
             raise Reject(Result.MALFORMED, f"SPI 0x{spi:08x}: UDP encapsulation mismatch")
-        now = 0.0
-        if sa.timed:
-            now = self._clock()
-            self._emit(sa.check_limits(now))
-        if sa.hard_reason is not None:
-            sa.refuse_if_expired()
+        now = self._lifetimes(sa) if sa.timed or sa.hard_reason is not None else 0.0
         next_header, data = sa.decrypt(esp)
         if next_header == _NO_NEXT_HEADER:  # RFC 4303 2.6: a TFC dummy packet, to be dropped
             raise Reject(Result.MALFORMED, "dummy packet (next header 59) discarded")
@@ -291,6 +300,15 @@ class EspEngine:
             self._emit(events)
         return out
 
+    def _decrypt_fast(self, sa: SaState, frame: bytes) -> bytes:
+        self._sa = sa
+        now = self._lifetimes(sa) if sa.timed or sa.hard_reason is not None else 0.0
+        out = fastpath.decrypt(sa, frame)
+        events = sa.account(len(out) - fastpath.ESP, now)
+        if events:
+            self._emit(events)
+        return out
+
     # --- helpers --------------------------------------------------------------------------
 
     def _get(self, sa_index: int) -> SaState:
@@ -298,6 +316,19 @@ class EspEngine:
         if state is None:
             raise SaInstallError(f"SA {sa_index}: not installed")
         return state
+
+    def _lifetimes(self, sa: SaState) -> float:
+        """Fire the SA's due time expiries; Reject if it is hard-expired. The time, or 0.
+
+        Callers skip the call when the SA has neither time limits nor a hard expiry.
+        """
+        now = 0.0
+        if sa.timed:
+            now = self._clock()
+            self._emit(sa.check_limits(now))
+        if sa.hard_reason is not None:
+            sa.refuse_if_expired()
+        return now
 
     def _refuse(self, frame: bytes, result: Result, reason: str) -> bytes:
         sa = self._sa
@@ -315,7 +346,7 @@ class EspEngine:
         self.last_error = reason
         log.debug("%s", reason)
 
-    def _emit(self, events: list[ExpiryEvent]) -> None:
+    def _emit(self, events: Sequence[ExpiryEvent]) -> None:
         for event in events:
             log.info(
                 "ESP SA %d %s expiry (%s)", event.sa_index, event.kind.value, event.reason.value
@@ -325,6 +356,10 @@ class EspEngine:
                     callback(event)
                 except Exception as exc:  # a subscriber bug must not stop the data path
                     log.warning("expiry subscriber %r failed: %s", callback, exc)
+
+
+def _inbound_key(local: bytes, spi: int) -> bytes:
+    return local + spi.to_bytes(4, "big")
 
 
 if TYPE_CHECKING:  # mypy proves the engine implements the installer seam (structurally)

@@ -37,6 +37,8 @@ _ETH_P_ALL = 0x0003
 _SOL_PACKET = 263
 _PACKET_IGNORE_OUTGOING = 23
 _PACKET_OUTGOING = 4
+BATCH = 64  # frames read per wakeup at most: the lock and the loop are paid once for them
+_MAX_FRAME = 65535
 
 
 class LockedEngine:
@@ -50,6 +52,11 @@ class LockedEngine:
     def process(self, frame: bytes) -> bytes:
         with self.lock:
             return self.engine.process(frame)
+
+    def process_many(self, frames: list[bytes]) -> list[bytes]:
+        """Answers to a batch of frames, under one acquisition of the lock."""
+        with self.lock:
+            return self.engine.process_many(frames)
 
     def allocate_spi(self) -> int:
         with self.lock:
@@ -124,8 +131,13 @@ class AfPacketCryptoPort:
             self.sock.bind((ifname, 0))
         except OSError as exc:
             raise OSError(f"crypto port on {ifname}: cannot open AF_PACKET socket: {exc}") from None
-        with contextlib.suppress(OSError):  # older kernels: filtered by packet type below
+        # Older kernels lack PACKET_IGNORE_OUTGOING: then our own answers come back to us
+        # and are told apart by the packet type recvfrom reports.
+        self._outgoing_seen = True
+        with contextlib.suppress(OSError):
             self.sock.setsockopt(_SOL_PACKET, _PACKET_IGNORE_OUTGOING, 1)
+            self._outgoing_seen = False
+        self._buf = bytearray(_MAX_FRAME)
         self.frames = 0
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -138,28 +150,52 @@ class AfPacketCryptoPort:
         """Answer frames until close(); one bad frame never stops the loop."""
         while not self._closed:
             try:
-                frame, addr = self.sock.recvfrom(65535)
+                frames = self._read_batch()
             except OSError:
                 if self._closed:
                     return
                 continue
-            if addr[2] == _PACKET_OUTGOING:
+            if not frames:
                 continue
-            self.frames += 1
-            answer = self.engine.process(frame)
-            if not answer:
-                continue
+            self.frames += len(frames)
+            send = self.sock.send
+            for answer in self.engine.process_many(frames):
+                if not answer:
+                    continue
+                try:
+                    send(answer)
+                except OSError as exc:
+                    if self._closed:  # closing: the frames in hand are dropped, as on a link down
+                        return
+                    log.warning(
+                        "crypto port %s: answer of %d octets not sent: %s",
+                        self.ifname,
+                        len(answer),
+                        exc,
+                    )
+
+    def _read_batch(self) -> list[bytes]:
+        """Wait for one frame, then take what else is queued (up to BATCH) without waiting."""
+        frames: list[bytes] = []
+        view = memoryview(self._buf)
+        flags = 0
+        while len(frames) < BATCH:
             try:
-                self.sock.send(answer)
-            except OSError as exc:
-                if self._closed:  # closing: the frame in hand is dropped, as on a link down
-                    return
-                log.warning(
-                    "crypto port %s: answer of %d octets not sent: %s",
-                    self.ifname,
-                    len(answer),
-                    exc,
-                )
+                if self._outgoing_seen:
+                    size, addr = self.sock.recvfrom_into(self._buf, _MAX_FRAME, flags)
+                    if addr[2] == _PACKET_OUTGOING:
+                        continue
+                else:
+                    size = self.sock.recv_into(self._buf, _MAX_FRAME, flags)
+            except BlockingIOError:
+                break
+            except OSError:
+                if frames:  # answer what was read; the error shows again on the next wait
+                    break
+                raise
+            frames.append(bytes(view[:size]))
+            flags = socket.MSG_DONTWAIT
+        return frames
 
     def close(self) -> None:
         self._closed = True

@@ -26,10 +26,11 @@ right after the last number has been sent.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable, Sequence
 
 from controller.ipsec.crypto_port import Result
 from controller.ipsec.esp.replay import ReplayWindow
-from controller.ipsec.esp.transforms import AuthError, LengthError, make_transform
+from controller.ipsec.esp.transforms import AuthError, GcmTransform, LengthError, make_transform
 from controller.ipsec.installer import (
     Direction,
     ExpiryEvent,
@@ -44,6 +45,13 @@ from controller.ipsec.installer import (
 _ESP = struct.Struct("!II")
 _PAD = bytes(range(1, 256))  # RFC 4303 section 2.4: default padding 1, 2, 3, ...
 _INF = float("inf")
+
+
+_Aead = Callable[[bytes, bytes, bytes], bytes]  # (nonce, data, associated data) -> output
+
+
+def _not_gcm(nonce: bytes, data: bytes, aad: bytes) -> bytes:
+    raise TypeError("not an AES-GCM SA: the fast path must not serve it")
 
 
 class Reject(Exception):
@@ -68,6 +76,9 @@ class SaState:
         "added",
         "counters",
         "esn",
+        "fast",
+        "gcm_decrypt",
+        "gcm_encrypt",
         "hard",
         "hard_reason",
         "index_bytes",
@@ -76,10 +87,12 @@ class SaState:
         "params",
         "replay",
         "retired",
+        "salt",
         "seq",
         "soft",
         "soft_fired",
         "soft_seq",
+        "spi_bytes",
         "timed",
         "transform",
         "tunnel",
@@ -91,6 +104,15 @@ class SaState:
         self.tunnel = params.mode is Mode.TUNNEL
         self.transform = make_transform(params.suite, params.keys)
         self.esn = params.esn
+        self.spi_bytes = params.spi.to_bytes(4, "big")
+        self.salt = params.keys.salt
+        self.gcm_encrypt: _Aead = _not_gcm
+        self.gcm_decrypt: _Aead = _not_gcm
+        if isinstance(self.transform, GcmTransform):  # bound once: the fast path calls them
+            self.gcm_encrypt = self.transform.aead.encrypt
+            self.gcm_decrypt = self.transform.aead.decrypt
+        self.fast = False
+        self.refresh_path()
         self.seq = 0  # last sequence number sent
         self.max_seq = (1 << 64) - 1 if params.esn else (1 << 32) - 1
         self.soft_seq = self.max_seq - (self.max_seq >> 4)
@@ -102,6 +124,12 @@ class SaState:
         self.retired = False  # replaced by switch_outbound(); never encrypts again
         self.hard_reason: ExpiryReason | None = None
         self.set_lifetimes(params.soft, params.hard)
+
+    def refresh_path(self) -> None:
+        """Whether the IPv4 fast path (esp/fastpath.py) may serve this SA's packets."""
+        self.fast = (
+            self.gcm_encrypt is not _not_gcm and not self.tunnel and self.params.udp_encap is None
+        )
 
     def set_lifetimes(self, soft: Lifetime, hard: Lifetime) -> None:
         self.soft = _Limits(soft)
@@ -171,7 +199,7 @@ class SaState:
 
     # --- lifetimes -----------------------------------------------------------------------
 
-    def account(self, octets: int, now: float) -> list[ExpiryEvent]:
+    def account(self, octets: int, now: float) -> Sequence[ExpiryEvent]:
         """Count one processed packet; return the expiry events it triggers."""
         counters = self.counters
         counters.packets += 1
@@ -184,7 +212,7 @@ class SaState:
             or self.timed
         ):
             return self.check_limits(now)
-        return []
+        return ()
 
     def check_limits(self, now: float) -> list[ExpiryEvent]:
         events: list[ExpiryEvent] = []

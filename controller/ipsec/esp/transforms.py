@@ -44,16 +44,16 @@ class GcmTransform:
     iv_len = 8
     overhead = 8 + ICV_LEN
 
-    __slots__ = ("_aead", "_salt")
+    __slots__ = ("_salt", "aead")
 
     def __init__(self, keys: SaKeys) -> None:
-        self._aead = AESGCM(keys.enc_key)
+        self.aead = AESGCM(keys.enc_key)
         self._salt = keys.salt
 
     def seal(self, esp_header: bytes, seq: int, esn: bool, plaintext: bytes) -> bytes:
         iv = seq.to_bytes(8, "big")
         aad = esp_header[:4] + iv if esn else esp_header
-        return iv + self._aead.encrypt(self._salt + iv, plaintext, aad)
+        return iv + self.aead.encrypt(self._salt + iv, plaintext, aad)
 
     def open(self, esp_header: bytes, seq: int, esn: bool, body: bytes) -> bytes:
         if len(body) < self.overhead + 4:  # at least pad length + next header, aligned
@@ -61,7 +61,7 @@ class GcmTransform:
         iv = body[:8]
         aad = esp_header[:4] + seq.to_bytes(8, "big") if esn else esp_header
         try:
-            return self._aead.decrypt(self._salt + iv, body[8:], aad)
+            return self.aead.decrypt(self._salt + iv, body[8:], aad)
         except InvalidTag:
             raise AuthError from None
 

@@ -19,6 +19,9 @@ from controller.ipsec.ike.sa import Addr, IkeSa
 
 NON_ESP_MARKER = bytes(4)
 NAT_T_PORT = 4500
+# After activity the timer is rearmed once this much later, not per datagram: a burst of
+# set-ups shares it. IKE timers (retransmits, DPD, lifetimes) are far coarser than this.
+TIMER_SLACK = 0.01
 
 
 def _same(proto: _Proto) -> _Proto:
@@ -50,6 +53,7 @@ class IkeService:
         self.listeners: list[Callable[[IkeSa, Event], None]] = []
         self._transports: dict[int, asyncio.DatagramTransport] = {}
         self._wake = asyncio.Event()
+        self._rescan = True  # next rearm scans every SA (start, after a tick, app calls)
         self._timer: asyncio.Task[None] | None = None
 
     @property
@@ -107,6 +111,7 @@ class IkeService:
 
     def poke(self) -> None:
         """Something changed the daemon outside receive/tick (an app call): flush and rearm."""
+        self._rescan = True
         self._flush()
 
     def send_esp(self, data: bytes, dst: Addr) -> None:
@@ -145,9 +150,20 @@ class IkeService:
                     cb(*item)
         self._wake.set()
 
+    def _next_due(self, armed: float | None) -> float | None:
+        """The deadline to arm: a scan of every SA only when needed, else what changed."""
+        touched = self.daemon.touched_deadline()
+        if self._rescan:
+            self._rescan = False
+            return self.daemon.next_deadline()
+        if armed is None or touched is None:
+            return touched if armed is None else armed
+        return min(armed, touched)
+
     async def _timers(self) -> None:
+        due: float | None = None
         while True:
-            due = self.daemon.next_deadline()
+            due = self._next_due(due)
             delay = 3600.0 if due is None else max(0.0, due - self.now)
             self._wake.clear()
             try:
@@ -157,4 +173,7 @@ class IkeService:
                     self.daemon.tick(self.now)
                 except Exception as exc:  # keep the timers running whatever happened
                     self.daemon.log(f"IKE: internal error in timers: {exc!r}")
+                self._rescan = True
                 self._flush()
+            else:
+                await asyncio.sleep(TIMER_SLACK)

@@ -55,6 +55,7 @@ class IkeDaemon:
         self._secret = os.urandom(32)
         self._out: list[Datagram] = []
         self._events: list[tuple[IkeSa, Event]] = []
+        self._soonest: float | None = None  # of the SAs changed since touched_deadline()
         # a peer authenticated from another address than its config says (it moved)
         self.on_readdressed: Callable[[IkeSa, str], None] | None = None
 
@@ -282,12 +283,25 @@ class IkeDaemon:
         times = [t for t in (sa.next_deadline() for sa in self.sas.values()) if t is not None]
         return min(times) if times else None
 
+    def touched_deadline(self) -> float | None:
+        """The earliest deadline of the SAs that changed since the last call.
+
+        Costs what those SAs cost, not a scan of all: an adapter arms its timer at
+        the earlier of this and what it armed before, and calls next_deadline()
+        again after each tick (a deadline that moved later only fires early).
+        """
+        soonest, self._soonest = self._soonest, None
+        return soonest
+
     def drain(self) -> tuple[list[Datagram], list[tuple[IkeSa, Event]]]:
         out, ev = self._out, self._events
         self._out, self._events = [], []
         return out, ev
 
     def _collect(self, sa: IkeSa) -> None:
+        due = sa.next_deadline()
+        if due is not None and (self._soonest is None or due < self._soonest):
+            self._soonest = due
         self._out += sa.outbox
         self._events += [(sa, e) for e in sa.events]
         sa.outbox, sa.events = [], []

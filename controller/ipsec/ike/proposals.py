@@ -6,6 +6,8 @@ swanctl.conf, so the interop tests and our config speak the same language.
 
 from __future__ import annotations
 
+import functools
+
 from controller.ipsec.ike.wire.consts import (
     DhGroup,
     Encr,
@@ -48,6 +50,12 @@ class ProposalError(ValueError):
 
 
 def parse_proposal(text: str, protocol: int, num: int = 1, spi: bytes = b"") -> Proposal:
+    return Proposal(num, protocol, spi, list(_transforms(text, protocol)))
+
+
+@functools.lru_cache(maxsize=256)
+def _transforms(text: str, protocol: int) -> tuple[Transform, ...]:
+    """The (frozen) transforms of one configured proposal: parsed once, not per exchange."""
     transforms: list[Transform] = []
     for tok in text.lower().split("-"):
         t = _TOKENS.get(tok)
@@ -78,7 +86,7 @@ def parse_proposal(text: str, protocol: int, num: int = 1, spi: bytes = b"") -> 
         TransformType.ESN,
     ]
     transforms.sort(key=lambda t: order.index(TransformType(t.type)))
-    return Proposal(num, protocol, spi, transforms)
+    return tuple(transforms)
 
 
 def parse_proposals(texts: list[str], protocol: int, spi: bytes = b"") -> list[Proposal]:

@@ -13,6 +13,7 @@ import ipaddress
 import socket
 from collections.abc import Callable
 
+from controller.ipsec import sad_restart
 from controller.ipsec.ike.adapter import IkeService
 from controller.ipsec.ike.config import IkeConfig
 from controller.ipsec.ike.daemon import IkeDaemon
@@ -92,6 +93,14 @@ class IpsecRuntime:
     def inherit(self, pairs: list[InheritedPair]) -> None:
         """SA pairs a previous daemon left in the engine: in service until IKE replaces them."""
         self.sad.inherit(pairs, self.service.now, self.tunnels.orphan_hold)
+
+    def engine_replaced(self) -> None:
+        """A fresh ESP engine replaced a dead one: the SA database puts its SA pairs back
+        (controller/ipsec/sad_restart.py) and every CHILD_SA carrying a tunnel is rekeyed."""
+        spis = sad_restart.refill(self.sad)
+        for spi_in in spis:
+            self.daemon.rekey_child(spi_in, self.service.now)
+        self.service.poke()
 
     async def move_local(self, new: str) -> None:
         """Our black address changed: IKE sockets on it, SAs moved (MOBIKE where ours)."""

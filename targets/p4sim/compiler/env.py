@@ -79,7 +79,7 @@ class Env:
                     raise CompileError(f.loc, f"duplicate field {f.name} in {d.name}")
                 ft = self.resolve(f.type)
                 scalar = isinstance(ft, T.BitsT | T.VarbitT | T.EnumT) or ft == T.BOOL
-                if d.kind == "header" and not scalar:
+                if d.kind == "header" and not (scalar or _bits_struct(ft)):
                     raise CompileError(f.loc, f"header field {f.name} cannot have type {ft}")
                 if d.kind == "header_union" and not (isinstance(ft, T.StructT) and ft.is_header):
                     raise CompileError(f.loc, f"header_union member {f.name} must be a header")
@@ -215,3 +215,13 @@ class Env:
 
     def error_loc(self, loc: Loc, msg: str) -> CompileError:
         return CompileError(loc, msg)
+
+
+def _bits_struct(t: T.P4Type) -> bool:
+    """A struct of bit-like fields (nested such structs included): P4 allows it in a header."""
+    if not isinstance(t, T.StructT) or t.kind != "struct":
+        return False
+    return all(
+        isinstance(ft, T.BitsT | T.EnumT) or ft == T.BOOL or _bits_struct(ft)
+        for ft in t.fields.values()
+    )

@@ -315,6 +315,8 @@ class ExprGen:
         return v
 
     def shift(self, a: Val, b: Val, op: str, loc: Loc, want: T.P4Type | None) -> Val:
+        if a.type == T.INFINT and b.const is None:  # p4c infers no width from the context
+            raise self.err(loc, "width of the left operand of a shift needs to be specified")
         if a.type == T.INFINT and want is not None and isinstance(want, T.BitsT):
             a = self.coerce(a, want, loc)
         if b.type == T.INFINT:
@@ -401,8 +403,16 @@ class ExprGen:
         return Val(ft, read(p), path=p)
 
     def member(self, e: A.Member, sc: Scope) -> Val:
-        base = self.expr(e.expr, sc)
         n = e.name
+        if n == "apply" and isinstance(e.expr, A.Name) and sc.lookup(e.expr.name) is None:
+            blk = self.env.blocks.get(e.expr.name)
+            if blk is not None and not blk.ctor_params:
+                # P4 lets a parser/control type be applied directly: an instance of it
+                # named after the type (p4c's InstantiateDirectCalls, P4Info names too).
+                ref = A.TypeRef(e.expr.loc, "name", name=blk.name)
+                inst = self.instantiate(A.Instance(e.expr.loc, blk.name, ref, []), sc)  # type: ignore[attr-defined]
+                return Val(T.VOID, kind="method", obj=(inst, n))
+        base = self.expr(e.expr, sc)
         if base.kind == "errorns":
             if n not in self.env.errors:
                 raise self.err(e.loc, f"unknown error {n}")

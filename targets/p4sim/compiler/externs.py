@@ -109,6 +109,7 @@ class ExternGen(TableGen):
                 raise self.err(d.loc, "register needs a cell type and a size")
             info.size = int(args[0].const)
             info.width = self.width(targs[0], d.loc)
+            info.elem_type = targs[0]
             if len(targs) > 1:
                 info.index_width = self.width(targs[1], d.loc)
         info.gname = self.fresh("X")

@@ -18,6 +18,7 @@ class ActionInfo:
     params: list[tuple[str, int]]  # (name, bitwidth)
     annotations: list[A.Annotation]
     fn: str = ""  # generated function name
+    types: list[Any] = field(default_factory=list)  # P4 types of the params (P4Info type_info)
 
 
 @dataclass
@@ -26,6 +27,7 @@ class KeyInfo:
     match_kind: str
     width: int
     annotations: list[A.Annotation]
+    type: Any = None  # the key expression's P4 type (P4Info type_info)
 
 
 @dataclass
@@ -46,6 +48,7 @@ class TableInfo:
     has_entries_prop: bool = False
     const_entries: bool = False
     applied: bool = False  # applied from live code: p4c drops other tables from P4Info
+    decl: Any = None  # (declaration, instance prefix): one table object
 
 
 @dataclass
@@ -56,6 +59,7 @@ class ExternInfo:
     size: int = 0
     unit: str = ""  # counter/meter unit
     width: int = 0  # register cell width
+    elem_type: Any = None  # register cell P4 type (P4Info type_spec)
     index_width: int = 32
     gname: str = ""
     table: str | None = None  # owner table of direct resources

@@ -38,6 +38,8 @@ class ParserGen(ControlGen):
             raise self.err(decl.loc, f"parser {decl.name} has no start state")
         states["accept"] = -1
         states["reject"] = -2
+        if not _ends(decl):
+            raise self.err(decl.loc, f"parser {decl.name} never reaches accept or reject")
         em(f"st = {states['start']}")
         em("n = 0")
         em("if True:" if sub else "try:")
@@ -261,15 +263,27 @@ class ParserGen(ControlGen):
             return Val(T.BitsT(32), "(L & 0xFFFFFFFF)")
         raise self.err(e.loc, f"packet_in has no method {name}")
 
-    def unpack_fields(self, t: T.StructT, path: str, tv: str, total: int) -> None:
-        shift = total
+    def unpack_fields(self, t: T.StructT, path: str, tv: str, shift: int) -> int:
+        """Store the fields of ``t`` from the bits of ``tv`` below ``shift``, nested
+        structs, headers (made valid) and stacks included; returns the bits left."""
         for fname, ft in t.fields.items():
+            p = f"{path}.{fname}"
+            if isinstance(ft, T.StackT):
+                for i in range(ft.size):
+                    shift = self.unpack_fields(ft.elem, f"{p}[{i}]", tv, shift)
+                continue
+            if isinstance(ft, T.StructT):
+                shift = self.unpack_fields(ft, p, tv, shift)
+                continue
             w = T.width_of(ft)
             shift -= w
             src = f"({tv} >> {shift}) & {(1 << w) - 1}" if shift else f"{tv} & {(1 << w) - 1}"
             if ft == T.BOOL:
                 src = f"bool({src})"
-            self.em(f"F[{key(f'{path}.{fname}')}] = {src}")
+            self.em(f"F[{key(p)}] = {src}")
+        if t.kind == "header":
+            self.em(f"F[{key(path + '.$v')}] = True")
+        return shift
 
     def extract(self, hv: Val, var: Val | None, loc: Loc) -> None:
         em = self.em
@@ -342,13 +356,15 @@ class ParserGen(ControlGen):
         parts = []
         vb = None
         shift = t.bit_width()
-        for n, ft in t.fields.items():
+        for lp, ft in leaves(t, p)[1:]:  # fields of nested structs included, in order
             if isinstance(ft, T.VarbitT):
-                vb = n
+                vb = lp
+                continue
+            if ft == T.INFINT:  # a varbit's length
                 continue
             w = T.width_of(ft)
             shift -= w
-            src = f"F[{key(f'{p}.{n}')}]"
+            src = f"F[{key(lp)}]"
             if ft == T.BOOL:
                 src = f"int({src})"
             parts.append(f"({src} << {shift})" if shift else src)
@@ -357,10 +373,10 @@ class ParserGen(ControlGen):
         if vb is None:
             em(f"    _out.append(({body}).to_bytes({nb}, 'big'))")
         else:
-            lk = key(f"{p}.{vb}.$len")
+            lk = key(f"{vb}.$len")
             em(f"    _vl = F[{lk}]")
             em(
-                f"    _out.append(((({body}) << _vl) | F[{key(f'{p}.{vb}')}])"
+                f"    _out.append(((({body}) << _vl) | F[{key(vb)}])"
                 f".to_bytes({nb} + _vl // 8, 'big'))"
             )
 
@@ -388,3 +404,30 @@ class ParserGen(ControlGen):
 
     def alloc_leaves(self, t: T.P4Type, path: str) -> list[str]:
         return [p for p, _ in leaves(t, path)]
+
+
+def _ends(decl: A.ParserDecl) -> bool:
+    """Whether accept or reject is reachable from start (a select without a default
+    case can reject); p4c refuses a parser that can only loop."""
+    by_name = {s.name: s for s in decl.states}
+    seen, todo = set(), ["start"]
+    while todo:
+        name = todo.pop()
+        if name in ("accept", "reject"):
+            return True
+        st = by_name.get(name)
+        if st is None:  # an unknown state: reported where the transition names it
+            return True
+        if name in seen:
+            continue
+        seen.add(name)
+        tr = st.transition
+        if tr is None:  # no transition statement: reject
+            return True
+        if tr.select is None:
+            todo.append(tr.state)
+            continue
+        if not any(all(isinstance(k, A.Default) for k in c.keyset) for c in tr.cases):
+            return True
+        todo.extend(c.state for c in tr.cases)
+    return False

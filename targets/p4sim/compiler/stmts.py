@@ -184,6 +184,10 @@ class StmtGen(ExprGen):
             if not isinstance(t, T.StructT) or rhs.items is None:
                 raise self.err(loc, f"cannot assign a list to {t}")
             names = rhs.names or list(t.fields)
+            if len(rhs.items) != len(t.fields):
+                raise self.err(
+                    loc, f"initializer has {len(rhs.items)} fields, {t} has {len(t.fields)}"
+                )
             if len(names) != len(t.fields) or set(names) != set(t.fields):
                 raise self.err(loc, f"initializer does not match the fields of {t}")
             if t.kind == "header":
@@ -201,6 +205,11 @@ class StmtGen(ExprGen):
 
     def switch(self, s: A.Switch, sc: Scope) -> None:
         em = self.em
+        if sc.in_action:  # as p4c's BMv2 back end
+            raise self.err(s.loc, "switch statements are not supported in actions")
+        defaults = [c for c in s.cases if c.label is None]
+        if len(defaults) > 1:
+            raise self.err(defaults[1].loc, "switch statement has more than one default label")
         sel = self.expr(s.expr, sc)
         tv = em.temp()
         is_action_run = sel.kind == "action_run"
@@ -225,7 +234,7 @@ class StmtGen(ExprGen):
                 av = sc.lookup(case.label.name)
                 if av is not None and av.kind == "action":
                     fq = self.action_fq(av)
-                if fq is None:
+                if fq not in {a for a, _, _ in table.actions}:
                     raise self.err(
                         case.label.loc, f"{case.label.name} is not an action of the table"
                     )
@@ -265,6 +274,7 @@ class StmtGen(ExprGen):
         sc = Scope(owner if owner is not None else self.root_scope)
         sc.in_action = True
         params: list[tuple[str, int]] = []
+        ptypes: list[T.P4Type] = []
         args = []
         for p in decl.params:
             pt = self.env.resolve(p.type)
@@ -276,8 +286,9 @@ class StmtGen(ExprGen):
             sc.names[p.name] = Val(pt, pn, kind="pyvar")
             if not p.direction:
                 params.append((local_name(p), self.width(pt, p.loc) if pt != T.BOOL else 1))
+                ptypes.append(pt)
         fn = self.fresh("a_")
-        info = ActionInfo(fq, params, decl.annotations, fn)
+        info = ActionInfo(fq, params, decl.annotations, fn, ptypes)
         self._action_cache[repr(cache_key)] = info
         saved = self.em
         self.em = Emitter()

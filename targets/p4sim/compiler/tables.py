@@ -15,6 +15,9 @@ from targets.p4sim.frontend import ast as A
 class TableGen(StmtGen):
     def gen_table(self, d: A.TableDecl, sc: Scope) -> Val:
         fq = qualify(sc.prefix, d)
+        other = self.tables.get(fq)
+        if other is not None and (other.decl[0] is not d or other.decl[1] != sc.prefix):
+            raise self.err(d.loc, f"name {fq!r} is used for more than one table in P4Info")
         keys: list[KeyInfo] = []
         key_srcs: list[str] = []
         selector_vals: list[Val] = []
@@ -46,7 +49,7 @@ class TableGen(StmtGen):
                 if kn is None:
                     raise self.err(k.expr.loc, "complex key expression requires a @name annotation")
                 name = kn
-            keys.append(KeyInfo(name, k.match_kind, w, k.annotations))
+            keys.append(KeyInfo(name, k.match_kind, w, k.annotations, v.type))
             key_srcs.append(src)
         ap = d.prop("actions")
         if ap is None:
@@ -69,6 +72,11 @@ class TableGen(StmtGen):
             actions.append((info.fq, scope, ref.annotations))
             act_vals[ref.name] = (av, info)
             act_vals[info.fq] = (av, info)
+        scopes = {fqa: scope for fqa, scope, _ in actions}
+        for ent in getattr(d.prop("entries"), "value", None) or []:  # p4c checks these first
+            av_info = act_vals.get(ent.action.name)
+            if av_info is not None and scopes.get(av_info[1].fq) == "DEFAULT_ONLY":
+                raise self.err(ent.loc, f"entry: action {ent.action.name} is @defaultonly")
         dp = d.prop("default_action")
         if dp is not None:
             ref = dp.value
@@ -76,6 +84,8 @@ class TableGen(StmtGen):
                 raise self.err(
                     ref.loc, f"default action {ref.name} is not in the actions of {d.name}"
                 )
+            if scopes.get(act_vals[ref.name][1].fq) == "TABLE_ONLY":
+                raise self.err(dp.loc, f"default_action: action {ref.name} is @tableonly")
             default = (act_vals[ref.name][1].fq, self.const_args(act_vals[ref.name], ref, sc))
         else:
             # p4c's default: NoAction, added to the table's actions as @defaultonly.
@@ -91,6 +101,7 @@ class TableGen(StmtGen):
         size = int(self.expr(size_p.value, sc).const) if size_p else 1024
         entries = None
         ep = d.prop("entries")
+        bmv2_priorities = False
         if ep is not None:
             entries = []
             for i, ent in enumerate(ep.value):
@@ -109,6 +120,7 @@ class TableGen(StmtGen):
                     if not pa.args or not isinstance(pa.args[0], int):
                         raise self.err(pa.loc, "@priority needs an integer argument")
                     pv = pa.args[0]
+                    bmv2_priorities = True
                 entries.append(
                     (
                         ks,
@@ -130,6 +142,15 @@ class TableGen(StmtGen):
             entries,
         )
         tinfo.has_entries_prop = ep is not None
+        if bmv2_priorities and entries:
+            # BMv2's @priority: the smallest number wins, and an entry without one has
+            # its position (1, 2, ...); p4sim's priorities are P4Runtime's (largest wins).
+            bmv2 = [e[3] if e[3] is not None else i for i, e in enumerate(entries, 1)]
+            top = max(bmv2) + 1
+            entries = [(*e[:3], top - b, e[4]) for e, b in zip(entries, bmv2, strict=True)]
+            tinfo.entries = entries
+        elif entries and any(e[3] is not None for e in entries):
+            tinfo.entries = self.entry_priorities(d, entries, sc)
         tinfo.const_entries = ep is not None and ep.is_const
         for prop_name, attr in (("counters", "direct_counter"), ("meters", "direct_meter")):
             p = d.prop(prop_name)
@@ -167,6 +188,7 @@ class TableGen(StmtGen):
         ag = self.fresh("AT")
         self.G[ag] = {fqa: act_vals[fqa][1].fn for fqa, _, _ in actions}
         self._action_tables.append((ag, tinfo))
+        tinfo.decl = (d, sc.prefix)
         self.tables[fq] = tinfo
         self.em(f"_e = {tg}.lookup(({''.join(s + ', ' for s in key_srcs)}))")
         self.em("if _e is None:")
@@ -205,6 +227,26 @@ class TableGen(StmtGen):
         self.funcs.append("\n".join(fem.lines))
         self.em = saved
         return Val(T.VOID, kind="table", obj=(tinfo, fn))
+
+    def entry_priorities(self, d: A.TableDecl, entries: list[Any], sc: Scope) -> list[Any]:
+        """P4's rule once any entry has 'priority =': the first must have one; each
+        entry without one takes the previous one minus priority_delta (plus, when
+        largest_priority_wins is false), and must stay positive."""
+        if entries[0][3] is None:
+            raise self.err(entries[0][4], "entry must have a priority")
+        dp, lp = d.prop("priority_delta"), d.prop("largest_priority_wins")
+        delta = int(self.expr(dp.value, sc).const) if dp is not None else 1
+        largest = bool(self.expr(lp.value, sc).const) if lp is not None else True
+        out, prev = [], 0
+        for ks, act, args, pv, loc in entries:
+            prev = pv if pv is not None else (prev - delta if largest else prev + delta)
+            if prev < 1:
+                raise self.err(d.loc, f"{d.name}: overflow in priority computation")
+            out.append((ks, act, args, prev, loc))
+        if not largest:  # p4sim's priorities are P4Runtime's: the largest number wins
+            top = max(e[3] for e in out) + 1
+            out = [(*e[:3], top - e[3], e[4]) for e in out]
+        return out
 
     def key_name(self, e: A.Expr, sc: Scope) -> str | None:
         """A key's P4Info name as p4c's front end builds it; None where p4c needs @name
@@ -286,6 +328,8 @@ class TableGen(StmtGen):
 
     def keyset_value(self, x: A.Expr, k: KeyInfo, sc: Scope) -> Any:
         t = T.BitsT(k.width)
+        if k.match_kind in ("exact", "optional") and isinstance(x, A.Mask | A.RangeExpr):
+            raise self.err(x.loc, f"invalid key expression: a mask or range on {k.match_kind} key")
         if isinstance(x, A.Default):
             return None
         if isinstance(x, A.Mask):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from targets.p4sim.frontend import ast as A
+from targets.p4sim.frontend.errors import CompileError
 from targets.p4sim.frontend.tokens import TokenStream
 
 BASE_TYPE_KW = {"bit", "int", "varbit", "bool", "error", "string", "void", "tuple", "match_kind"}
@@ -58,6 +59,12 @@ class ExprParser(TokenStream):
                     depth -= t.text == "]"
                     if not depth or t.kind == "eof":
                         break
+            # P4Runtime's grammar: the controller type is bit<W>, string or a width
+            translated = args[1] if name == "p4runtime_translation" and len(args) > 1 else "bit"
+            if not (translated in ("bit", "string") or isinstance(translated, int)):
+                raise CompileError(
+                    loc, f"@p4runtime_translation: {translated} is not bit<W>, string or a width"
+                )
             out.append(A.Annotation(name, args, loc))
         return out
 

@@ -300,6 +300,7 @@ class StmtParser(ExprParser):
                     ks = self.keyset()
                     self.expect(":")
                     ar = self.action_ref()
+                    ea += self.annotations()  # P4 puts entry annotations after the action too
                     self.expect(";")
                     entries.append(A.EntryAst(el, ks, ar, prio, ea))
                 value = entries

@@ -3,7 +3,8 @@
 Error reporting follows P4Runtime spec section 12 (Error Reporting): a
 request-level problem aborts the RPC with its canonical code; a Write whose
 updates were tried returns UNKNOWN with one ``p4.v1.Error`` per update (OK
-ones included) in the ``google.rpc.Status`` details when any update failed.
+ones included) in the ``google.rpc.Status`` details when any update failed,
+sized to what the client can read (write_status.py).
 """
 
 from __future__ import annotations
@@ -13,16 +14,19 @@ import logging
 from collections.abc import AsyncIterator, Hashable
 
 import grpc
-from finsy.proto import p4r, p4r_grpc, rpc_code, rpc_status
+from finsy.proto import p4r, p4r_grpc
 
 from targets.p4sim.runtime.arbitration import election_int
 from targets.p4sim.runtime.device import Device
 from targets.p4sim.runtime.errors import P4RTError
+from targets.p4sim.runtime.table_schema import field
+from targets.p4sim.runtime.write_status import client_limit, write_failure
 
 log = logging.getLogger("p4sim.runtime")
 
 API_VERSION = "1.4.1"
-READ_CHUNK = 500  # entities per ReadResponse
+READ_CHUNK = 1000  # entities per ReadResponse
+READ_ENTITIES = 0x0A  # p4.v1.ReadResponse field 1 (entities), length-delimited
 STREAM_QUEUE_LIMIT = 4096  # PacketIns queued for a slow controller before dropping
 
 
@@ -82,32 +86,23 @@ class P4RuntimeServicer(p4r_grpc.P4RuntimeServicer):
         except P4RTError as err:
             await _abort(context, err)
         if any(r is not None for r in results):
-            status = rpc_status.Status(code=rpc_code.UNKNOWN, message="write failed")
-            failed = sum(r is not None for r in results)
-            status.message = f"{failed} of {len(results)} updates failed"
-            for r in results:
-                detail = p4r.Error(canonical_code=rpc_code.OK if r is None else r.rpc_code)
-                if r is not None:
-                    detail.message = r.message
-                status.details.add().Pack(detail)
-            first = next(r for r in results if r is not None)
-            await context.abort(
-                grpc.StatusCode.UNKNOWN,
-                f"{status.message}; first: {first.message}",
-                trailing_metadata=(("grpc-status-details-bin", status.SerializeToString()),),
-            )
+            limit = client_limit(context.invocation_metadata())
+            message, details = write_failure(results, limit)
+            trailer = () if details is None else (("grpc-status-details-bin", details),)
+            await context.abort(grpc.StatusCode.UNKNOWN, message, trailing_metadata=trailer)
         return p4r.WriteResponse()
 
-    async def Read(
+    async def Read(  # type: ignore[override]  # answers serialized ReadResponses
         self, request: p4r.ReadRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[p4r.ReadResponse]:
+    ) -> AsyncIterator[bytes]:
+        """Serialized ReadResponses, built in bulk from the entities' bytes."""
         try:
-            found = list(self.device.read(request))
+            found = self.device.read(request)
         except P4RTError as err:
             await _abort(context, err)
             return
         for i in range(0, max(len(found), 1), READ_CHUNK):
-            yield p4r.ReadResponse(entities=found[i : i + READ_CHUNK])
+            yield b"".join([field(READ_ENTITIES, e) for e in found[i : i + READ_CHUNK]])
 
     # -- stream channel --------------------------------------------------------
     async def StreamChannel(
@@ -200,6 +195,41 @@ class P4RuntimeServicer(p4r_grpc.P4RuntimeServicer):
         primary.queue.put_nowait(p4r.StreamMessageResponse(packet=msg))
 
 
+def _add_servicer(servicer: P4RuntimeServicer, server: grpc.aio.Server) -> None:
+    """Register the service as the generated code does, but with Read answering bytes."""
+    handlers = {
+        "Write": grpc.unary_unary_rpc_method_handler(
+            servicer.Write, p4r.WriteRequest.FromString, p4r.WriteResponse.SerializeToString
+        ),
+        "Read": grpc.unary_stream_rpc_method_handler(
+            servicer.Read, p4r.ReadRequest.FromString, bytes
+        ),
+        "SetForwardingPipelineConfig": grpc.unary_unary_rpc_method_handler(
+            servicer.SetForwardingPipelineConfig,
+            p4r.SetForwardingPipelineConfigRequest.FromString,
+            p4r.SetForwardingPipelineConfigResponse.SerializeToString,
+        ),
+        "GetForwardingPipelineConfig": grpc.unary_unary_rpc_method_handler(
+            servicer.GetForwardingPipelineConfig,
+            p4r.GetForwardingPipelineConfigRequest.FromString,
+            p4r.GetForwardingPipelineConfigResponse.SerializeToString,
+        ),
+        "StreamChannel": grpc.stream_stream_rpc_method_handler(
+            servicer.StreamChannel,
+            p4r.StreamMessageRequest.FromString,
+            p4r.StreamMessageResponse.SerializeToString,
+        ),
+        "Capabilities": grpc.unary_unary_rpc_method_handler(
+            servicer.Capabilities,
+            p4r.CapabilitiesRequest.FromString,
+            p4r.CapabilitiesResponse.SerializeToString,
+        ),
+    }
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler("p4.v1.P4Runtime", handlers),)
+    )
+
+
 async def start_server(device: Device, address: str) -> tuple[grpc.aio.Server, int]:
     """Start serving ``device`` on ``address`` (host:port, port 0 = any); the bound port."""
     server = grpc.aio.server(
@@ -210,7 +240,7 @@ async def start_server(device: Device, address: str) -> tuple[grpc.aio.Server, i
     )
     servicer = P4RuntimeServicer(device)
     servicer.attach(asyncio.get_running_loop())
-    p4r_grpc.add_P4RuntimeServicer_to_server(servicer, server)
+    _add_servicer(servicer, server)
     port = server.add_insecure_port(address)
     if port == 0:
         raise OSError(f"cannot listen on {address}")

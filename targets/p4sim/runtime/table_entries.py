@@ -22,16 +22,16 @@ from targets.p4sim.runtime.table_codec import (
     ParamIds,
     decode_action,
     decode_matches,
-    encode_entry,
     entry_from_msg,
-    find_table,
 )
+from targets.p4sim.runtime.table_schema import ENTITY_TABLE_ENTRY, Schemas, field
 from targets.p4sim.state import StateError, Table, TableEntry
 
 
-def write(st: ProgramState, pids: ParamIds, op: int, te: p4r.TableEntry) -> None:
+def write(st: ProgramState, schemas: Schemas, op: int, te: p4r.TableEntry) -> None:
     """Apply one TableEntry update; P4RTError/StateError on failure."""
-    table = find_table(st.tables, te.table_id)
+    schema = schemas[te.table_id]
+    table, pids = schema.table, schemas.pids
     if te.is_const:
         # spec 9.1: is_const must be false in every INSERT/MODIFY/DELETE
         raise invalid(f"table {table.name}: is_const must not be set in a write")
@@ -43,11 +43,17 @@ def write(st: ProgramState, pids: ParamIds, op: int, te: p4r.TableEntry) -> None
         if not table.keys:
             # spec 9.1: a keyless table only has its default entry
             raise invalid(f"table {table.name} has no key: only its default entry exists")
-        entry = entry_from_msg(table, pids, te)
-        entities.check_entry_extras(table, te)
-        entities.apply_entry_extras(table, te, entry)
-        table.insert(entry)
-        _keep_metadata(st, entry, te.metadata)
+        fast = schema.decode(te)
+        if fast is None:  # not the common valid shape: checked the general way
+            entry = entry_from_msg(table, pids, te)
+            entities.check_entry_extras(table, te)
+            entities.apply_entry_extras(table, te, entry)
+            table.insert(entry)
+        else:
+            entry = fast[0]
+            table.insert_checked(entry, fast[1])
+        if te.metadata:
+            _keep_metadata(st, entry, te.metadata)
     elif op == p4r.Update.MODIFY:
         if table.const_entries or _is_const_entry(table, te):
             _modify_const(st, table, te)
@@ -117,12 +123,16 @@ def _write_default(
         entry.meter_config, entry.meter_state = None, []
 
 
-def read(st: ProgramState, pids: ParamIds, te: p4r.TableEntry) -> Iterator[p4r.Entity]:
-    """The entries one (possibly wildcard) TableEntry read request selects (spec 9.1.4)."""
+def read(st: ProgramState, schemas: Schemas, te: p4r.TableEntry) -> Iterator[bytes]:
+    """The entries one (possibly wildcard) TableEntry read request selects (spec 9.1.4),
+    each as the bytes of a ``p4.v1.Entity``."""
     if te.table_id == 0 and te.match:
         raise invalid("a wildcard read over all tables (table_id 0) cannot filter on match")
-    tables = list(st.tables.values()) if te.table_id == 0 else [find_table(st.tables, te.table_id)]
-    for table in tables:
+    ids = list(st.tables) if te.table_id == 0 else [te.table_id]
+    filtered = bool(te.priority or te.controller_metadata or te.HasField("action"))
+    for tid in ids:
+        schema = schemas[tid]
+        table = schema.table
         with_counters = te.HasField("counter_data") and table.direct_counter is not None
         if te.is_default_action:
             found = [(table.default_entry, True)]
@@ -134,17 +144,22 @@ def read(st: ProgramState, pids: ParamIds, te: p4r.TableEntry) -> Iterator[p4r.E
                 found = []
         else:
             found = [(e, False) for e in table.entries()]
+        kept_by_id = st.entry_metadata
         for e, is_default in found:
-            if not _read_filter(table, te, e):
+            if filtered and not _read_filter(table, te, e):
                 continue
-            kept = st.entry_metadata.get(id(e), (e, b""))[1]
+            kept = kept_by_id[id(e)][1] if id(e) in kept_by_id else b""
             if te.metadata and kept != te.metadata:
                 continue  # spec 9.1.4: a non-empty metadata filters the read
-            msg = encode_entry(table, pids, e, default=is_default)
-            msg.metadata = kept
-            if with_counters:
-                msg.counter_data.packet_count, msg.counter_data.byte_count = e.packets, e.bytes
-            yield p4r.Entity(table_entry=msg)
+            if kept or with_counters:
+                msg = p4r.TableEntry.FromString(schema.encoded(e, default=is_default))
+                msg.metadata = kept
+                if with_counters:
+                    msg.counter_data.packet_count = e.packets
+                    msg.counter_data.byte_count = e.bytes
+                yield field(ENTITY_TABLE_ENTRY, msg.SerializeToString())
+            else:
+                yield field(ENTITY_TABLE_ENTRY, schema.encoded(e, default=is_default))
 
 
 def _priority(table: Table, te: p4r.TableEntry) -> int:

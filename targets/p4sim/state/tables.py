@@ -26,30 +26,30 @@ class MatchKind(enum.StrEnum):
     OPTIONAL = "optional"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Exact:
     value: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Lpm:
     value: int
     prefix_len: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ternary:
     value: int
     mask: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Range:
     low: int
     high: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Optional:
     """An optional match: ``value is None`` is the wildcard."""
 
@@ -77,7 +77,7 @@ class ActionSpec:
     scope: str = "TABLE_AND_DEFAULT"  # or TABLE_ONLY / DEFAULT_ONLY
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ActionCall:
     """An action by P4Info name with its argument values in parameter order."""
 
@@ -85,7 +85,7 @@ class ActionCall:
     args: tuple[int, ...] = ()
 
 
-@dataclass
+@dataclass(slots=True)
 class TableEntry:
     """One entry. ``matches`` has one element per key field, in key order.
 
@@ -104,6 +104,21 @@ class TableEntry:
     # Direct meter configuration and state (None = unconfigured → GREEN).
     meter_config: object | None = None
     meter_state: list[float] = field(default_factory=list)
+    # The P4Runtime server's cache of this entry's encoded read form (it checks
+    # the cache against ``action`` and ``controller_metadata`` before use).
+    wire: object = field(default=None, compare=False, repr=False)
+
+
+def _exact_lpm_slot(matches: Sequence[FieldMatch | None]) -> tuple[int, tuple[int, ...]]:
+    """(prefix length, key values) of an exact/LPM entry: its lookup slot and identity."""
+    vals = []
+    plen = 0
+    for m in matches:
+        if isinstance(m, Lpm):
+            plen = m.prefix_len
+        assert isinstance(m, Exact | Lpm)
+        vals.append(m.value)
+    return plen, tuple(vals)
 
 
 def _full_range(width: int) -> Range:
@@ -229,7 +244,11 @@ class Table:
         return tuple(out)
 
     def _identity(self, matches: tuple[FieldMatch, ...], priority: int) -> tuple[object, ...]:
-        return (matches, priority if self.needs_priority else 0)
+        # Exact/LPM tables: the lookup slot (prefix length, values), plain ints
+        # hashed in C; the others: the match objects with the priority.
+        if not self.needs_priority:
+            return _exact_lpm_slot(matches)
+        return (matches, priority)
 
     # -- control-plane operations ----------------------------------------
     def insert(self, entry: TableEntry) -> None:
@@ -238,13 +257,25 @@ class Table:
             raise StateError(f"table {self.name} has const entries", "invalid")
         entry.matches = self._normalise(entry.matches)
         self._check_action(entry.action)
-        ident = self._identity(entry.matches, entry.priority)
+        self.insert_checked(entry, self._identity(entry.matches, entry.priority))
+
+    def insert_checked(self, entry: TableEntry, ident: tuple[object, ...]) -> None:
+        """``insert`` for a caller that has already done its checks, as strictly.
+
+        ``entry.matches`` is normalised (wildcards filled in), the action and
+        const rules are checked, ``ident`` is ``identity(entry)``: the P4Runtime
+        server's per-table decoder does all that while decoding a write.
+        """
         if ident in self._entries:
             raise StateError(f"table {self.name}: entry already exists", "already_exists")
         if len(self._entries) >= self.size and not entry.is_const:
             raise StateError(f"table {self.name} is full ({self.size} entries)", "exhausted")
         self._entries[ident] = entry
-        self._index_add(entry)
+        self._index_add(entry, ident)
+
+    def identity(self, entry: TableEntry) -> tuple[object, ...]:
+        """The key an entry is stored under (its matches must be normalised)."""
+        return self._identity(entry.matches, entry.priority)  # type: ignore[arg-type]
 
     def _find(self, matches: Sequence[FieldMatch | None], priority: int) -> tuple[object, ...]:
         ident = self._identity(self._normalise(matches), priority)
@@ -301,16 +332,6 @@ class Table:
         for e in self._entries.values():
             self._index_add(e)
 
-    def _exact_lpm_slot(self, e: TableEntry) -> tuple[int, tuple[int, ...]]:
-        vals = []
-        plen = 0
-        for m in e.matches:
-            if isinstance(m, Lpm):
-                plen = m.prefix_len
-            assert isinstance(m, Exact | Lpm)
-            vals.append(m.value)
-        return plen, tuple(vals)
-
     def _set_plens(self) -> None:
         self._plens = sorted(self._by_plen, reverse=True)
         li = self._lpm_index
@@ -338,9 +359,11 @@ class Table:
                 tests.append((i, 0, (1 << w) - 1, m.value))
         return tuple(tests)
 
-    def _index_add(self, e: TableEntry) -> None:
+    def _index_add(self, e: TableEntry, ident: tuple[object, ...] | None = None) -> None:
         if not self.needs_priority:
-            plen, vals = self._exact_lpm_slot(e)
+            # ``ident`` is the entry's slot here (see _identity)
+            slot: tuple[int, tuple[int, ...]] = ident or _exact_lpm_slot(e.matches)  # type: ignore[assignment]
+            plen, vals = slot
             bucket = self._by_plen.get(plen)
             if bucket is None:
                 bucket = self._by_plen[plen] = {}
@@ -356,7 +379,7 @@ class Table:
 
     def _index_remove(self, e: TableEntry) -> None:
         if not self.needs_priority:
-            plen, vals = self._exact_lpm_slot(e)
+            plen, vals = _exact_lpm_slot(e.matches)
             bucket = self._by_plen[plen]
             del bucket[vals]
             if not bucket:

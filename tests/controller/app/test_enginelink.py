@@ -57,3 +57,40 @@ def test_an_engine_that_cannot_start_is_reported_with_its_last_log_line(tmp_path
     link = EngineLink("cpe9", tmp_path, "no-such-if0")
     with pytest.raises(EngineError, match=r"ESP engine exited at start: .*no-such-if0"):
         asyncio.run(link.start())
+
+
+def test_an_engine_that_dies_is_replaced_and_refilled(tmp_path: Path, monkeypatch) -> None:
+    """An adopted engine (not our child) that dies: watch() starts a new one and calls back
+    (the daemon refills it from its SA database) instead of stopping the daemon."""
+    link = EngineLink("cpe9", tmp_path, "sl3c-eng")
+    serve(link.socket_path, "sl3c-eng")
+    proc = fake_switch(MODULE, "--socket", str(link.socket_path))
+    spawned: list[bool] = []
+    refilled: list[bool] = []
+
+    async def spawn() -> None:  # a real engine needs the crypto veth: the start is stubbed
+        spawned.append(True)
+
+    monkeypatch.setattr(link, "_spawn", spawn)
+    monkeypatch.setattr("controller.app.enginelink.ADOPTED_POLL", 0.05)
+
+    async def scenario() -> None:
+        await link.start()
+        watch = asyncio.ensure_future(link.watch(lambda: refilled.append(True)))
+        await asyncio.sleep(0.3)
+        assert not spawned and not refilled  # alive: nothing to do
+        proc.kill()
+        proc.wait()
+        for _ in range(100):
+            if refilled:
+                break
+            await asyncio.sleep(0.05)
+        watch.cancel()
+
+    try:
+        link.pid_file.write_text(f"{proc.pid}\n")
+        asyncio.run(scenario())
+    finally:
+        proc.kill()
+        proc.wait()
+    assert spawned == [True] and refilled == [True] and link.restarts == 1

@@ -103,3 +103,43 @@ def test_key_names_as_p4c_builds_them(tmp_path: Path) -> None:
     (table,) = p4info(tmp_path, decls, "t.apply();").tables
     names = [m.name for m in table.match_fields]
     assert names == ["h.h.a & 0xf", "h.h.b[3:0]", "h.h.$valid$", "sum"]
+
+
+def test_directly_applied_control_is_named_after_its_type(tmp_path: Path) -> None:
+    sub = (
+        "control Sub(inout bit<8> x) { action set() { x = 1; }"
+        " table st { key = { x: exact; } actions = { set; } } apply { st.apply(); } }\n"
+    )
+    src = SKELETON.replace("DECLS", "").replace("APPLY", "Sub.apply(h.h.b);").replace("PARSER", "")
+    (tmp_path / "prog.p4").write_text(src.replace("control I(", sub + "control I(", 1))
+    info = load(tmp_path / "prog.p4").p4info
+    assert [t.preamble.name for t in info.tables] == ["I.Sub.st"]
+
+
+def test_register_and_key_types_in_type_info(tmp_path: Path) -> None:
+    decls = (
+        "register<cell_t>(4) r; register<E8>(2) re;"
+        "action set(E8 v) { h.h.b = (bit<8>)v; }"
+        "table t { key = { m2: exact; } actions = { set; } }"
+    )
+    prelude = (
+        "enum bit<8> E8 { A = 1, B = 0x20 }\n"
+        "struct cell_t { bit<16> f; bool ok; }\n"
+        "enum bit<4> K { X = 3 }\n"
+    )
+    src = SKELETON.replace("DECLS", "K m2 = K.X;" + decls).replace("PARSER", "")
+    src = src.replace("APPLY", "t.apply(); r.write(0, {1, true}); re.write(0, E8.A);")
+    (tmp_path / "prog.p4").write_text(src.replace("header h_t", prelude + "header h_t", 1))
+    info = load(tmp_path / "prog.p4").p4info
+    regs = {r.preamble.name: r for r in info.registers}
+    assert regs["I.r"].type_spec.struct.name == "cell_t"
+    assert regs["I.re"].type_spec.serializable_enum.name == "E8"
+    members = info.type_info.structs["cell_t"].members
+    assert [(m.name, m.type_spec.WhichOneof("type_spec")) for m in members] == [
+        ("f", "bitstring"),
+        ("ok", "bool"),
+    ]
+    e = info.type_info.serializable_enums["E8"]
+    assert e.underlying_type.bitwidth == 8
+    assert [(m.name, m.value) for m in e.members] == [("A", b"\x01"), ("B", b"\x20")]
+    assert [m.value for m in info.type_info.serializable_enums["K"].members] == [b"\x03"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hmac
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -49,6 +49,11 @@ class SkCipher:
     integ: int
     encr_key: bytes
     integ_key: bytes
+    _gcm: AESGCM | None = field(default=None, init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.encr in AEAD_ENCRS:  # built once: key set-up is not per message
+            self._gcm = AESGCM(self.encr_key[:-SALT_LEN])
 
     def __repr__(self) -> str:
         return f"SkCipher(encr={self.encr}, integ={self.integ}, keys=<hidden>)"
@@ -77,7 +82,8 @@ class SkCipher:
         if self.aead:
             iv = os.urandom(8)
             nonce = self.encr_key[-SALT_LEN:] + iv
-            ct = AESGCM(self.encr_key[:-SALT_LEN]).encrypt(nonce, plain + b"\0", aad)
+            assert self._gcm is not None
+            ct = self._gcm.encrypt(nonce, plain + b"\0", aad)
             return iv + ct
         pad = (-(len(plain) + 1)) % 16
         iv = os.urandom(16)
@@ -93,7 +99,8 @@ class SkCipher:
         if self.aead:
             try:
                 nonce = self.encr_key[-SALT_LEN:] + iv
-                plain = AESGCM(self.encr_key[:-SALT_LEN]).decrypt(nonce, sealed[8:], aad)
+                assert self._gcm is not None
+                plain = self._gcm.decrypt(nonce, sealed[8:], aad)
             except InvalidTag:
                 raise IkeError(None, "encrypted payload failed its integrity check") from None
         else:

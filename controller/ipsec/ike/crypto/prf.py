@@ -18,18 +18,17 @@ class PrfAlg:
     size: int
 
     def __call__(self, key: bytes, data: bytes) -> bytes:
-        return hmac.new(key, data, self.hash_name).digest()
+        return hmac.digest(key, data, self.hash_name)  # one-shot: no HMAC object per call
 
     def plus(self, key: bytes, seed: bytes, length: int) -> bytes:
         """prf+ (K,S) = T1 | T2 | ...;  T1 = prf(K, S | 0x01), Tn = prf(K, Tn-1 | S | n)."""
         if length > 255 * self.size:
             raise ValueError(f"prf+ cannot produce {length} octets with {self.hash_name}")
-        out, t, n = b"", b"", 1
-        while len(out) < length:
-            t = self(key, t + seed + bytes([n]))
-            out += t
-            n += 1
-        return out[:length]
+        blocks, t, name = [], b"", self.hash_name
+        for n in range(1, -(-length // self.size) + 1):
+            t = hmac.digest(key, t + seed + bytes((n,)), name)
+            blocks.append(t)
+        return b"".join(blocks)[:length]
 
 
 PRFS: dict[int, PrfAlg] = {

@@ -3,6 +3,7 @@ INVALID_KE_PAYLOAD recovery (1.2), fragmentation support (RFC 7383 2.3)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import os
@@ -38,10 +39,14 @@ NONCE_LEN = 32
 SIGNATURE_HASHES = struct.pack("!HHH", 2, 3, 4)
 
 
+@functools.lru_cache(maxsize=1024)
+def _packed(ip: str) -> bytes:
+    return ipaddress.ip_address(ip).packed
+
+
 def nat_hash(spi_i: bytes, spi_r: bytes, addr: Addr) -> bytes:
     """RFC 7296 2.23: SHA-1(SPIi | SPIr | IP | Port)."""
-    ip = ipaddress.ip_address(addr[0]).packed
-    return hashlib.sha1(spi_i + spi_r + ip + struct.pack("!H", addr[1])).digest()
+    return hashlib.sha1(spi_i + spi_r + _packed(addr[0]) + struct.pack("!H", addr[1])).digest()
 
 
 def suite_of(prop: Proposal) -> IkeSuite:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 
@@ -23,6 +24,12 @@ class Identity:
     @classmethod
     def from_str(cls, text: str) -> Identity:
         """IP address, ``user@fqdn``, DN (``CN=...``) or FQDN, like swanctl's ``id``."""
+        if cls is Identity:  # immutable: the configured identities are parsed once
+            return _identity_from_str(text)
+        return cls._parse(text)
+
+    @classmethod
+    def _parse(cls, text: str) -> Identity:
         try:
             addr = ipaddress.ip_address(text)
         except ValueError:
@@ -49,6 +56,11 @@ class Identity:
             return self.data.decode(errors="replace")
         kind = IdType(self.id_type).name if self.id_type in set(IdType) else str(self.id_type)
         return f"{kind}:{self.data.hex()}"
+
+
+@functools.lru_cache(maxsize=256)
+def _identity_from_str(text: str) -> Identity:
+    return Identity._parse(text)
 
 
 class _IdPayload(Payload):

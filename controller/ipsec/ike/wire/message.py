@@ -56,14 +56,14 @@ class Message:
         return [p for p in self.payloads if isinstance(p, cls)]
 
     def notify(self, ntype: int) -> NotifyPayload | None:
-        for p in self.all(NotifyPayload):
-            if p.notify_type == ntype:
+        for p in self.payloads:
+            if isinstance(p, NotifyPayload) and p.notify_type == ntype:
                 return p
         return None
 
     def error_notify(self) -> NotifyPayload | None:
-        for p in self.all(NotifyPayload):
-            if p.is_error:
+        for p in self.payloads:
+            if isinstance(p, NotifyPayload) and p.is_error:
                 return p
         return None
 

@@ -23,6 +23,9 @@ from controller.ipsec.ike.wire.consts import Notify, PayloadType
 from controller.ipsec.ike.wire.errors import IkeError, syntax
 
 GENERIC_LEN = 4
+_GENERIC = struct.Struct("!BBH")
+_NONE = int(PayloadType.NONE)
+_ENCRYPTED = frozenset((int(PayloadType.SK), int(PayloadType.SKF)))
 
 
 class Payload:
@@ -77,17 +80,18 @@ def encode_chain(
 ) -> tuple[int, bytes]:
     """Encode payloads; returns (type of the first, bytes). ``last_next`` chains on."""
     items = list(payloads)
-    out = bytearray()
+    types = [p.payload_type for p in items]
+    types.append(last_next)
+    parts = []
+    pack = _GENERIC.pack
     for i, p in enumerate(items):
-        nxt = items[i + 1].payload_type if i + 1 < len(items) else last_next
         body = p.encode_body()
-        flags = 0x80 if p.critical else 0
-        out += struct.pack("!BBH", nxt, flags, GENERIC_LEN + len(body)) + body
-    first = items[0].payload_type if items else last_next
-    return first, bytes(out)
+        parts.append(pack(types[i + 1], 0x80 if p.critical else 0, GENERIC_LEN + len(body)))
+        parts.append(body)
+    return types[0], b"".join(parts)
 
 
-@dataclass
+@dataclass(slots=True)
 class RawPayload:
     """One payload as found on the wire, before its body is interpreted."""
 
@@ -101,12 +105,13 @@ class RawPayload:
 def walk_chain(first: int, data: bytes, base: int = 0) -> list[RawPayload]:
     """Split a chain; stops after an SK/SKF payload (its body holds the rest)."""
     raws: list[RawPayload] = []
-    nxt, pos = first, 0
-    while nxt != PayloadType.NONE:
-        if len(data) - pos < GENERIC_LEN:
+    nxt, pos, size = first, 0, len(data)
+    unpack = _GENERIC.unpack_from
+    while nxt != _NONE:
+        if size - pos < GENERIC_LEN:
             raise syntax(f"payload {nxt} header truncated at offset {base + pos}")
-        n2, flags, length = struct.unpack_from("!BBH", data, pos)
-        if length < GENERIC_LEN or pos + length > len(data):
+        n2, flags, length = unpack(data, pos)
+        if length < GENERIC_LEN or pos + length > size:
             raise syntax(f"payload {nxt} at offset {base + pos} has bad length {length}")
         raws.append(
             RawPayload(
@@ -114,10 +119,10 @@ def walk_chain(first: int, data: bytes, base: int = 0) -> list[RawPayload]:
             )
         )
         pos += length
-        if nxt in (PayloadType.SK, PayloadType.SKF):
+        if nxt in _ENCRYPTED:
             break
         nxt = n2
-    if pos != len(data):
+    if pos != size:
         raise syntax(f"{len(data) - pos} octets after the last payload")
     return raws
 
@@ -148,3 +153,9 @@ def need(body: bytes, n: int, what: str) -> None:
     """Raise INVALID_SYNTAX unless ``body`` has at least ``n`` octets."""
     if len(body) < n:
         raise syntax(f"{what} truncated ({len(body)} < {n} octets)")
+
+
+def need_at(data: bytes, pos: int, n: int, what: str) -> None:
+    """need(data[pos:], n, what) without copying the rest of data."""
+    if len(data) - pos < n:
+        raise syntax(f"{what} truncated ({max(len(data) - pos, 0)} < {n} octets)")

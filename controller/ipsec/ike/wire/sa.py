@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from controller.ipsec.ike.wire.consts import ATTR_KEY_LENGTH, PayloadType
 from controller.ipsec.ike.wire.errors import syntax
-from controller.ipsec.ike.wire.payload import Payload, need, register
+from controller.ipsec.ike.wire.payload import Payload, need, need_at, register
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Transform:
         others: list[tuple[int, bytes]] = []
         pos = 8
         while pos < len(data):
-            need(data[pos:], 4, "transform attribute")
+            need_at(data, pos, 4, "transform attribute")
             atype, val = struct.unpack_from("!HH", data, pos)
             if atype & 0x8000:
                 if atype & 0x7FFF == ATTR_KEY_LENGTH:
@@ -67,7 +67,7 @@ class Transform:
                     others.append((atype, data[pos + 2 : pos + 4]))
                 pos += 4
             else:
-                need(data[pos + 4 :], val, "transform attribute value")
+                need_at(data, pos + 4, val, "transform attribute value")
                 others.append((atype, data[pos + 4 : pos + 4 + val]))
                 pos += 4 + val
         return cls(ttype, tid, key_length, tuple(others))
@@ -109,7 +109,7 @@ class Proposal:
         pos = 8 + spi_size
         transforms: list[Transform] = []
         while pos < len(data):
-            need(data[pos:], 8, "transform")
+            need_at(data, pos, 8, "transform")
             last, _, tlen = struct.unpack_from("!BBH", data, pos)
             if tlen < 8 or pos + tlen > len(data):
                 raise syntax(f"transform length {tlen} in proposal {num}")
@@ -137,7 +137,7 @@ class SaPayload(Payload):
         proposals: list[Proposal] = []
         pos = 0
         while pos < len(body):
-            need(body[pos:], 4, "proposal header")
+            need_at(body, pos, 4, "proposal header")
             last, _, plen = struct.unpack_from("!BBH", body, pos)
             if plen < 8 or pos + plen > len(body):
                 raise syntax(f"proposal length {plen}")

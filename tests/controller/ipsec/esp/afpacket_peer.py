@@ -1,7 +1,9 @@
 """Run inside a network namespace by test_esp_ports.py: switch side <-> engine over a veth.
 
 argv: engine-side interface, switch-side interface.  Prints one JSON line:
-the answers the switch side received, hex-encoded.
+the answers the switch side received, hex-encoded.  The requests are sent
+before the port starts, so that it finds them all queued and reads them in
+batches (more than one BATCH of them).
 """
 
 import json
@@ -13,7 +15,7 @@ from esp_testlib import eth, ip_packet, request, sa_params
 
 from controller.ipsec import crypto_port as cp
 from controller.ipsec.esp import EspEngine
-from controller.ipsec.esp.ports import AfPacketCryptoPort, LockedEngine
+from controller.ipsec.esp.ports import BATCH, AfPacketCryptoPort, LockedEngine
 from controller.ipsec.installer import Direction
 
 engine_if, switch_if = sys.argv[1], sys.argv[2]
@@ -21,15 +23,17 @@ engine = EspEngine()
 params = sa_params(Direction.OUTBOUND, sa_index=5)
 engine.add_sa(params)
 port = AfPacketCryptoPort(engine_if, LockedEngine(engine))
-port.start()
 switch = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
 switch.bind((switch_if, 0))
 switch.settimeout(0.2)
-requests = [request(cp.Op.ENCRYPT, eth(4, ip_packet(4, outbound=True)), 5, port=i) for i in (1, 2)]
-requests.append(request(cp.Op.ENCRYPT, eth(4, ip_packet(4, outbound=True)), 99, port=3))
+clear = eth(4, ip_packet(4, outbound=True))
+requests = [request(cp.Op.ENCRYPT, clear, 5, port=i) for i in (1, 2)]
+requests.append(request(cp.Op.ENCRYPT, clear, 99, port=3))
+requests += [request(cp.Op.ENCRYPT, clear, 5, port=i) for i in range(10, 10 + BATCH + 36)]
 answers = []
 for frame in requests:
     switch.send(frame)
+port.start()
 deadline = time.monotonic() + 5
 while len(answers) < len(requests) and time.monotonic() < deadline:
     try:

@@ -1,0 +1,108 @@
+"""The IPv4 transport-mode fast path answers exactly as the general path does."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+from esp_testlib import ADDR, eth, keys_for, request, sa_params, split
+from scapy.layers.inet import IP
+from scapy.packet import Raw
+
+from controller.ipsec import crypto_port as cp
+from controller.ipsec.esp import EspEngine, fastpath
+from controller.ipsec.esp.packet import checksum
+from controller.ipsec.installer import Direction, Lifetime, SaKeys
+
+pytestmark = pytest.mark.unit
+_SUITE = sa_params(Direction.OUTBOUND).suite
+
+
+def _engines(
+    fast: bool, esn: bool = False, keys: SaKeys | None = None, **kw: object
+) -> tuple[EspEngine, EspEngine]:
+    """A sender and a receiver with the same keys; ``fast`` False forces the general path."""
+    keys = keys or keys_for(_SUITE)
+    out, inb = EspEngine(), EspEngine()
+    out.add_sa(sa_params(Direction.OUTBOUND, keys=keys, esn=esn, **kw))  # type: ignore[arg-type]
+    inb.add_sa(sa_params(Direction.INBOUND, keys=keys, esn=esn, **kw))  # type: ignore[arg-type]
+    for engine in (out, inb):
+        for state in engine._sas.values():
+            state.fast = fast
+    return out, inb
+
+
+def _ipv4_frame(rng: random.Random, size: int) -> bytes:
+    dst, src = ADDR[4]  # toward the inbound SA's local address
+    packet = IP(
+        src=str(src), dst=str(dst), ttl=rng.randrange(1, 256), id=rng.randrange(65536),
+        tos=rng.randrange(256), flags="DF" if rng.random() < 0.5 else 0, proto=137,
+    ) / Raw(os.urandom(size))  # fmt: skip
+    return eth(4, packet)
+
+
+@pytest.mark.parametrize("esn", [False, True])
+def test_fast_and_general_paths_give_the_same_bytes(
+    esn: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken: list[str] = []
+    for name in ("encrypt", "decrypt"):
+        real = getattr(fastpath, name)
+        monkeypatch.setattr(
+            fastpath, name, lambda sa, f, n=name, r=real: taken.append(n) or r(sa, f)
+        )
+    rng = random.Random(7)
+    keys = keys_for(_SUITE)
+    fast_out, fast_in = _engines(True, esn, keys)
+    slow_out, slow_in = _engines(False, esn, keys)
+    for size in [0, 1, 2, 3, 4, 63, 64, 1400, *(rng.randrange(1500) for _ in range(40))]:
+        req = request(cp.Op.ENCRYPT, _ipv4_frame(rng, size), sa_index=1)
+        sealed = fast_out.process(req)
+        assert sealed == slow_out.process(req)
+        header, ethernet = split(sealed)
+        assert header.result == cp.Result.OK
+        ip = ethernet[14:34]
+        assert checksum(ip) == 0 and ip[9] == 50
+        back = request(cp.Op.DECRYPT, ethernet)
+        opened = fast_in.process(back)
+        assert opened == slow_in.process(back)
+        assert opened[cp.HEADER_LEN :] == req[cp.HEADER_LEN :]
+    assert taken.count("encrypt") == taken.count("decrypt") == 48  # only by the fast pair
+
+
+def test_fast_path_refuses_replays_forgeries_and_counts() -> None:
+    out, inb = _engines(True)
+    sealed = out.process(request(cp.Op.ENCRYPT, _ipv4_frame(random.Random(1), 64), sa_index=1))
+    back = request(cp.Op.DECRYPT, sealed[cp.HEADER_LEN :])
+    assert split(inb.process(back))[0].result == cp.Result.OK
+    assert split(inb.process(back))[0].result == cp.Result.REPLAY
+    forged = bytearray(sealed[cp.HEADER_LEN :])
+    forged[-1] ^= 1
+    forged[49 - cp.HEADER_LEN] += 1  # a fresh sequence number, so that the ICV is what fails
+    answer = inb.process(request(cp.Op.DECRYPT, bytes(forged)))
+    assert split(answer)[0].result == cp.Result.AUTH_FAILED
+    assert answer[cp.HEADER_LEN :] == bytes(forged)
+    counters = inb.counters(1)
+    assert (counters.packets, counters.errors) == (1, {"REPLAY": 1, "AUTH_FAILED": 1})
+    assert "ICV" in inb.last_error
+
+
+def test_fast_path_keeps_packet_lifetimes() -> None:
+    out, _ = _engines(True, hard=Lifetime(packets=3))
+    req = request(cp.Op.ENCRYPT, _ipv4_frame(random.Random(2), 64), sa_index=1)
+    results = [split(out.process(req))[0].result for _ in range(4)]
+    assert results == [cp.Result.OK] * 3 + [cp.Result.SA_EXPIRED]
+    assert out.sequence(1) == 3
+
+
+def test_checksum_by_modulo_matches_rfc1071() -> None:
+    rng = random.Random(3)
+    for _ in range(2000):
+        frame = bytearray(os.urandom(fastpath.ESP))
+        total, proto = rng.randrange(20, 65536), rng.randrange(256)
+        expect = bytearray(frame[fastpath.IP : fastpath.ESP])
+        expect[2:4] = total.to_bytes(2, "big")
+        expect[9] = proto
+        expect[10:12] = b"\x00\x00"
+        assert fastpath.ipv4_checksum(bytes(frame), total, proto) == checksum(expect)

@@ -1,0 +1,24 @@
+// expect-error: 13: entry: action b is @defaultonly
+#include <core.p4>
+#include <v1model.p4>
+header h_t { bit<8> a; }
+struct hs { h_t h; }
+struct m_t { }
+control I(inout hs h, inout m_t m, inout standard_metadata_t s) {
+    action a() { }
+    action b() { }
+    table t {
+        key = { h.h.a : exact; }
+        actions = { a; @defaultonly b; }
+        const entries = { 1 : b(); }
+    }
+    apply { t.apply(); }
+}
+parser P(packet_in p, out hs h, inout m_t m, inout standard_metadata_t s) {
+    state start { transition accept; }
+}
+control VC(inout hs h, inout m_t m) { apply { } }
+control E(inout hs h, inout m_t m, inout standard_metadata_t s) { apply { } }
+control CC(inout hs h, inout m_t m) { apply { } }
+control D(packet_out p, in hs h) { apply { } }
+V1Switch(P(), VC(), I(), E(), CC(), D()) main;

@@ -1,0 +1,25 @@
+// expect-error: 16: parser P never reaches accept or reject
+#include <core.p4>
+#include <v1model.p4>
+header h_t { bit<8> a; bit<8> b; }
+struct hs { h_t h; }
+struct m_t { }
+control I(inout hs h, inout m_t m, inout standard_metadata_t s) {
+    apply {
+        switch (h.h.a) {
+            1: { s.egress_spec = 1; }
+            default: { s.egress_spec = 2; }
+            default: { s.egress_spec = 3; }
+        }
+    }
+}
+parser P(packet_in p, out hs h, inout m_t m, inout standard_metadata_t s) {
+    state start { transition s1; }
+    state s1 { transition select(s.ingress_port) { 1: s2; default: s1; } }
+    state s2 { transition s1; }
+}
+control VC(inout hs h, inout m_t m) { apply { } }
+control E(inout hs h, inout m_t m, inout standard_metadata_t s) { apply { } }
+control CC(inout hs h, inout m_t m) { apply { } }
+control D(packet_out p, in hs h) { apply { } }
+V1Switch(P(), VC(), I(), E(), CC(), D()) main;

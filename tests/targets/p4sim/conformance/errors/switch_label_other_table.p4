@@ -1,0 +1,26 @@
+// expect-error: 15: b is not an action of the table
+#include <core.p4>
+#include <v1model.p4>
+header h_t { bit<8> a; bit<8> b; }
+struct hs { h_t h; }
+struct m_t { }
+control I(inout hs h, inout m_t m, inout standard_metadata_t s) {
+    action a() { }
+    action b() { }
+    table t1 { actions = { a; } default_action = a; }
+    table t2 { actions = { b; } default_action = b; }
+    apply {
+        t2.apply();
+        switch (t1.apply().action_run) {
+            b: { s.egress_spec = 2; }
+        }
+    }
+}
+parser P(packet_in p, out hs h, inout m_t m, inout standard_metadata_t s) {
+    state start { transition accept; }
+}
+control VC(inout hs h, inout m_t m) { apply { } }
+control E(inout hs h, inout m_t m, inout standard_metadata_t s) { apply { } }
+control CC(inout hs h, inout m_t m) { apply { } }
+control D(packet_out p, in hs h) { apply { } }
+V1Switch(P(), VC(), I(), E(), CC(), D()) main;
