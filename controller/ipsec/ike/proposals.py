@@ -104,17 +104,18 @@ def select(offered: list[Proposal], ours: list[Proposal], skip_dh: bool = False)
     ``skip_dh`` ignores DH (IKE_AUTH's CHILD_SA, where no KE travels).
     """
     for offer in offered:
+        offer_by = _by_type(offer)
         for mine in ours:
             if offer.protocol != mine.protocol:
                 continue
+            mine_by = _by_type(mine)
             chosen: list[Transform] = []
             ok = True
-            types = {t.type for t in offer.transforms} | {t.type for t in mine.transforms}
-            for ttype in sorted(types):
+            for ttype in sorted(offer_by.keys() | mine_by.keys()):
                 if skip_dh and ttype == TransformType.DH:
                     continue
-                theirs = offer.of_type(ttype)
-                mine_t = mine.of_type(ttype)
+                theirs = offer_by.get(ttype, [])
+                mine_t = mine_by.get(ttype, [])
                 if ttype == TransformType.DH and not theirs and not mine_t:
                     continue
                 pick = next((t for t in theirs if _match(t, mine_t)), None)
@@ -133,6 +134,14 @@ def select(offered: list[Proposal], ours: list[Proposal], skip_dh: bool = False)
             if ok:
                 return Proposal(offer.num, offer.protocol, offer.spi, chosen)
     return None
+
+
+def _by_type(prop: Proposal) -> dict[int, list[Transform]]:
+    """prop's transforms grouped by type, in their order (of_type for every type at once)."""
+    grouped: dict[int, list[Transform]] = {}
+    for t in prop.transforms:
+        grouped.setdefault(t.type, []).append(t)
+    return grouped
 
 
 def one(prop: Proposal, ttype: int) -> Transform | None:

@@ -12,6 +12,7 @@ Each selector (3.13.1):
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import struct
 from dataclasses import dataclass
@@ -96,9 +97,7 @@ class _TsPayload(Payload):
                 raise syntax(f"traffic selector length {length} for type {ts_type}")
             a = body[pos + 8 : pos + 8 + alen]
             b = body[pos + 8 + alen : pos + length]
-            out.append(
-                TrafficSelector(proto, sp, ep, ipaddress.ip_address(a), ipaddress.ip_address(b))
-            )
+            out.append(TrafficSelector(proto, sp, ep, _address(a), _address(b)))
             pos += length
         if pos != len(body):
             raise syntax("TS payload: trailing octets after the selectors")
@@ -117,6 +116,10 @@ class TsiPayload(_TsPayload):
 class TsrPayload(_TsPayload):
     TYPE = PayloadType.TSR
     selectors: list[TrafficSelector]
+
+
+# Addresses are immutable and the same few recur in every exchange with a peer.
+_address = functools.lru_cache(maxsize=4096)(ipaddress.ip_address)
 
 
 def _intersect(a: TrafficSelector, b: TrafficSelector) -> TrafficSelector | None:
