@@ -1,10 +1,11 @@
-"""Control traffic: punts with metadata, packet-out, and the SPD path for red BGP."""
+"""Control traffic: punts with metadata, packet-out, and the SPD path for red BGP.
+
+Red BGP coming back through its control SA is in test_inbound_sa_policy.py.
+"""
 
 from __future__ import annotations
 
 import pytest
-from scapy.layers.inet import IP, TCP
-from scapy.layers.inet6 import IPv6
 from scapy.layers.ipsec import ESP
 from scapy.layers.l2 import Ether
 
@@ -168,24 +169,6 @@ def test_red_bgp_before_its_control_sa_is_discarded_not_sent_in_clear(
     cpe.sw.packet_out(bytes(Ether(src=router_mac(BLACK), dst=BLACK_GW_MAC) / seg), do_forward=True)
     cpe.dp.expect_none()
     assert cpe.drops("SPD_DISCARD", want=before + 1) == before + 1
-
-
-@VERSIONS
-def test_bgp_from_rr_through_control_sa_is_punted(cpe: Cpe, version: int) -> None:
-    fam = FAMILIES[version]
-    cpe.set_up_black(fam)
-    tunnel = cpe.set_up_tunnel(fam)
-    seg = bgp_segment(version, fam.peer_loopback, fam.our_loopback, sport=179)
-    seg[TCP].dport = 40000
-    esp = tunnel.in_sa.encrypt(seg)
-    before = cpe.punts("CONTROL_SA")
-    cpe.dp.send(BLACK, on_black(esp))
-    pkt = cpe.sw.packet_in()
-    assert pkt is not None, "decrypted BGP was not punted"
-    assert (pkt.metadata["reason"], pkt.metadata["ingress_port"]) == (PUNT["CONTROL_SA"], BLACK)
-    punted = Ether(pkt.payload)
-    assert bytes(punted.payload) == bytes((IP if version == 4 else IPv6)(bytes(seg)))
-    assert cpe.punts("CONTROL_SA", want=before + 1) == before + 1
 
 
 def test_cleartext_bgp_from_the_rr_is_dropped(cpe: Cpe) -> None:

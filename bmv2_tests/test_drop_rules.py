@@ -19,6 +19,7 @@ from bmv2_tests.lib.cpe import (
     FAMILIES,
     RED_A1,
     RED_A2,
+    TRUNK,
     VRF_A,
     Cpe,
     fib,
@@ -158,17 +159,16 @@ def test_crypto_port_frame_with_bad_header(cpe: Cpe) -> None:
     expect_drop(cpe, CRYPTO_PORT, cp.frame(bad, body), "CRYPTO_BAD_HEADER")
 
 
-def test_guard_stops_black_traffic_towards_a_red_port(cpe: Cpe) -> None:
-    """A black next hop mistakenly on a red port: the guard drops what came from black."""
+def encrypted_back_via(cpe: Cpe, port: int, from_port: int) -> bytes:
+    """A black default route out ``port`` (the mistake under test), and an ESP packet
+    as the engine returns it for traffic that first entered on ``from_port``."""
     fam = FAMILIES[4]
-    cpe.set_up_black_port(BLACK)
-    cpe.set_up_red_port(RED_A1, VRF_A)
     cpe.insert(
         TableEntry(
             "black_nexthop",
             {"nexthop_id": 500},
             "set_black_nexthop",
-            {"port": RED_A1, "src_mac": router_mac(RED_A1), "dst_mac": host_mac(RED_A1)},
+            {"port": port, "src_mac": router_mac(port), "dst_mac": host_mac(port)},
         ),
         TableEntry(
             "black_fib_v4", {"ipv4_dst": "0.0.0.0/0"}, "set_black_nexthop_id", {"nexthop_id": 500}
@@ -177,8 +177,32 @@ def test_guard_stops_black_traffic_towards_a_red_port(cpe: Cpe) -> None:
     body = bytes(
         Ether() / IP(src=fam.our_loopback, dst=fam.peer_loopback, proto=50) / Raw(b"x" * 40)
     )
-    hdr = cp.CryptoHeader(op=cp.Op.ENCRYPT, sa_index=1, ingress_port=BLACK)
-    expect_drop(cpe, CRYPTO_PORT, cp.frame(hdr, body), "BLACK_TO_RED_NO_SA")
+    return cp.frame(cp.CryptoHeader(op=cp.Op.ENCRYPT, sa_index=1, ingress_port=from_port), body)
+
+
+def test_guard_stops_black_traffic_towards_a_red_port(cpe: Cpe) -> None:
+    """A black next hop mistakenly on a red port: the guard drops what came from black."""
+    cpe.set_up_black_port(BLACK)
+    cpe.set_up_red_port(RED_A1, VRF_A)
+    frame = encrypted_back_via(cpe, RED_A1, from_port=BLACK)
+    expect_drop(cpe, CRYPTO_PORT, frame, "BLACK_TO_RED_NO_SA")
+
+
+@VERSIONS
+def test_guard_fails_closed_on_a_port_without_an_egress_role(cpe: Cpe, version: int) -> None:
+    """A red next hop on a port the guard has no role for: nothing leaves through it."""
+    fam = FAMILIES[version]
+    cpe.set_up_red_port(RED_A1, VRF_A)
+    cpe.insert(TableEntry("port_role", {"port": RED_A2}, "set_red_port", {"vrf_id": VRF_A}))
+    cpe.set_up_local_host(fam, VRF_A, fam.tenant_net2, RED_A2)  # RED_A2: no egress_port_role
+    expect_drop(cpe, RED_A1, red_frame(version, fam.tenant_host2), "EGRESS_PORT_UNKNOWN")
+
+
+def test_guard_fails_closed_for_encrypted_traffic_too(cpe: Cpe) -> None:
+    """ESP back from the engine routed to a port with no role at all is dropped."""
+    cpe.set_up_red_port(RED_A1, VRF_A)
+    frame = encrypted_back_via(cpe, TRUNK, from_port=RED_A1)
+    expect_drop(cpe, CRYPTO_PORT, frame, "EGRESS_PORT_UNKNOWN")
 
 
 def test_port_counters(cpe: Cpe) -> None:

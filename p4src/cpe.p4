@@ -15,6 +15,7 @@
 #include "include/black_classify.p4"
 #include "include/crypto_return.p4"
 #include "include/control_spd.p4"
+#include "include/ip_hop.p4"
 #include "include/vrf_routing.p4"
 #include "include/local_delivery.p4"
 #include "include/tunnel_encap.p4"

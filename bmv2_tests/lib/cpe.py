@@ -21,7 +21,7 @@ from bmv2_tests.lib.crypto_port import CryptoPortEngine
 from bmv2_tests.lib.dataplane import Dataplane
 from bmv2_tests.lib.runtime import SyncP4Runtime
 from bmv2_tests.lib.target import REPO
-from controller.ipsec.installer import CipherSuite, Direction, SaKeys, SaParams, UdpEncap
+from controller.ipsec.installer import CipherSuite, Direction, Mode, SaKeys, SaParams, UdpEncap
 from controller.p4rt import TableEntry
 
 DEFINES = (REPO / "p4src" / "include" / "defines.p4").read_text()
@@ -69,6 +69,8 @@ class Family:
     remote_net: str  # behind the peer C-PE
     remote_host: str
     our_red_addr: str  # the C-PE's own red interface address
+    red_loopback: str  # our red loopback: red BGP to the RR runs from it
+    rr_red: str  # the red route reflector's address, inside its control SA
 
 
 V4 = Family(
@@ -84,6 +86,8 @@ V4 = Family(
     remote_net="10.9.0.0/16",
     remote_host="10.9.0.7",
     our_red_addr="10.1.1.1",
+    red_loopback="10.255.0.2",
+    rr_red="10.255.0.1",
 )
 V6 = Family(
     6,
@@ -98,6 +102,8 @@ V6 = Family(
     remote_net="2001:db8:a:9::/64",
     remote_host="2001:db8:a:9::7",
     our_red_addr="2001:db8:a:1::1",
+    red_loopback="2001:db8:ff00::2",
+    rr_red="2001:db8:ff00::1",
 )
 FAMILIES = {4: V4, 6: V6}
 
@@ -116,7 +122,7 @@ def src_key(version: int) -> str:
 
 @dataclass
 class Tunnel:
-    """One MPLS-in-IPsec tunnel to the peer C-PE and both SAs."""
+    """One MPLS-in-IPsec tunnel to the peer C-PE and both SAs (id 0: a control SA pair)."""
 
     tunnel_id: int
     outer: Family
@@ -268,7 +274,12 @@ class Cpe:
         )
 
     def _sa_params(
-        self, direction: Direction, outer: Family, udp: bool, replay_window: int = 64
+        self,
+        direction: Direction,
+        outer: Family,
+        udp: bool,
+        replay_window: int = 64,
+        mode: Mode = Mode.TRANSPORT,
     ) -> SaParams:
         suite = CipherSuite.AES_GCM_16_128
         keys = SaKeys(enc_key=os.urandom(suite.enc_key_len), salt=os.urandom(suite.salt_len))
@@ -283,6 +294,7 @@ class Cpe:
             remote=ipaddress.ip_address(outer.peer_loopback),
             suite=suite,
             keys=keys,
+            mode=mode,
             udp_encap=UdpEncap(4500, 4500) if udp else None,
             replay_window=replay_window,
         )
@@ -327,6 +339,29 @@ class Cpe:
         )
         return Tunnel(tunnel_id, outer, out_p, in_p, scapy_sa(out_p), scapy_sa(in_p))
 
+    def set_up_control_sa(self, fam: Family) -> Tunnel:
+        """The tunnel-mode control SA pair carrying red BGP with the RR (draft 3.2).
+
+        Black loopbacks outside, ``rr_red`` <-> ``red_loopback`` inside; the
+        inbound entry is a control SA's (sa_index, the RR's red address) ->
+        ``inbound_sa_control_v4/v6(local_addr=red_loopback)``.
+        """
+        out_p = self._sa_params(Direction.OUTBOUND, fam, False, mode=Mode.TUNNEL)
+        in_p = self._sa_params(Direction.INBOUND, fam, False, mode=Mode.TUNNEL)
+        with self.crypto.lock:
+            self.crypto.engine.add_sa(out_p)
+            self.crypto.engine.add_sa(in_p)
+        v = fam.version
+        self.insert(
+            TableEntry(
+                f"inbound_sa_v{v}",
+                {"sa_index": in_p.sa_index, src_key(v): fam.rr_red},
+                f"inbound_sa_control_v{v}",
+                {"local_addr": fam.red_loopback},
+            )
+        )
+        return Tunnel(0, fam, out_p, in_p, scapy_sa(out_p), scapy_sa(in_p))
+
     def set_up_remote_route(
         self, fam: Family, vrf: int, prefix: str, label: int, tunnel_id: int
     ) -> None:
@@ -346,6 +381,12 @@ class Cpe:
 def scapy_sa(params: SaParams) -> SecurityAssociation:
     """scapy's own ESP implementation keyed like ``params`` (the independent check)."""
     extra: dict[str, object] = {}
+    if params.mode is Mode.TUNNEL:
+        from scapy.layers.inet import IP
+        from scapy.layers.inet6 import IPv6
+
+        outer = IP if params.local.version == 4 else IPv6
+        extra["tunnel_header"] = outer(src=str(params.remote), dst=str(params.local))
     if params.udp_encap is not None:
         from scapy.layers.inet import UDP
 

@@ -91,3 +91,27 @@ def bgp_segment(version: int, src: str, dst: str, sport: int = 40000) -> Packet:
     """A TCP segment to the BGP port (the payload of a BGP KEEPALIVE)."""
     keepalive = b"\xff" * 16 + b"\x00\x13\x04"
     return ip_layer(version, src, dst) / TCP(sport=sport, dport=179, flags="PA") / Raw(keepalive)
+
+
+def ipv4_with_options(
+    src: str, dst: str, options: list[Packet], ttl: int = 64, zero_after_hop: bool = False
+) -> Packet:
+    """A tenant UDP datagram whose IPv4 header carries ``options`` (IHL > 5).
+
+    ``zero_after_hop`` picks the identification so that the header checksum is
+    0x0000 after one TTL decrement: the boundary case of an incremental update
+    (RFC 1624), where a wrong end-around carry would show.
+    """
+
+    def build(ident: int) -> Packet:
+        ip = IP(src=src, dst=dst, ttl=ttl, id=ident, options=options)
+        return IP(bytes(ip / UDP(sport=1234, dport=5678) / Raw(b"with options")))
+
+    if not zero_after_hop:
+        return build(1)
+    hopped = bytearray(bytes(decremented(build(0)))[: build(0).ihl * 4])
+    hopped[10:12] = b"\x00\x00"
+    total = sum(int.from_bytes(hopped[i : i + 2], "big") for i in range(0, len(hopped), 2))
+    while total > 0xFFFF:
+        total = (total & 0xFFFF) + (total >> 16)
+    return build(0xFFFF - total)  # the words then sum to 0xFFFF: checksum 0

@@ -46,6 +46,8 @@ DROP_REASONS: dict[int, str] = {
     23: "NO_DECISION",
     24: "LABEL_STACK",
     25: "SPD_DISCARD",
+    26: "SA_POLICY",
+    27: "EGRESS_PORT_UNKNOWN",
 }
 
 # The kinds `sl3vpn show` knows, in the order its help lists them.

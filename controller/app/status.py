@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from controller.api.source import DROP_REASONS
 from controller.bgp.show import sessions_data
 from controller.ipsec.handle import read_handle
 from controller.p4rt import CounterEntry
@@ -190,10 +191,9 @@ class DaemonStatus:
         return out
 
     async def drops(self) -> list[Record]:
-        names = _drop_names()
         cells = await self._counter("drop_counter")
         return [
-            {"reason": names.get(i, str(i)), "code": i, "packets": p, "bytes": b}
+            {"reason": DROP_REASONS.get(i, str(i)), "code": i, "packets": p, "bytes": b}
             for i, (p, b) in sorted(cells.items())
         ]
 
@@ -285,15 +285,3 @@ class DaemonStatus:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(doc, indent=1, default=str))
         tmp.replace(path)
-
-
-def _drop_names() -> dict[int, str]:
-    """Drop reasons from p4src/README.md (``CpeIngress.drop_counter`` index)."""
-    text = (
-        "PORT_UNKNOWN RED_TO_BLACK_CLEAR BLACK_TO_RED_NO_SA CLEAR_MPLS_IN_IP UNKNOWN_LABEL "
-        "VRF_MISS UNKNOWN_SA DECRYPT_FAILED REPLAY SA_TUNNEL_MISMATCH EXTRANET_DENIED "
-        "BLACK_POLICY ESP_MALFORMED SA_EXPIRED SEQ_EXHAUSTED NO_BLACK_ROUTE ROUTE_BLACKHOLE "
-        "NOT_IP NO_TUNNEL CRYPTO_BAD_HEADER UNKNOWN_VLAN NO_NEXTHOP NO_DECISION LABEL_STACK "
-        "SPD_DISCARD"
-    )
-    return dict(enumerate(text.split(), start=1))

@@ -1,7 +1,9 @@
 // IPv4 header checksums. Received checksums are not verified here: the
 // tenant's and the peer's IP stacks own that, and the ESP ICV protects the
-// tunnel. Every IPv4 header the pipeline may have changed (TTL decrement,
-// new outer header, decapsulated tenant header) is recomputed on the way out.
+// tunnel. IPv4 headers of 20 octets (the outer ones the pipeline builds, and
+// tenant headers without options) are recomputed on the way out, as the flow
+// marks them (meta.ipv4_csum, meta.inner_ipv4_csum in ingress_flow.p4); a
+// header with options had its TTL decrement applied incrementally (ip_hop.p4).
 
 #ifndef SL3VPN_CHECKSUM_P4
 #define SL3VPN_CHECKSUM_P4
@@ -13,9 +15,9 @@ control CpeVerifyChecksum(inout headers_t hdr, inout local_metadata_t meta) {
 
 control CpeComputeChecksum(inout headers_t hdr, inout local_metadata_t meta) {
     apply {
-        update_checksum(hdr.ipv4.isValid(), IPV4_CHECKSUM_FIELDS(hdr.ipv4),
+        update_checksum(meta.ipv4_csum == 1, IPV4_CHECKSUM_FIELDS(hdr.ipv4),
             hdr.ipv4.hdr_checksum, HashAlgorithm.csum16);
-        update_checksum(hdr.inner_ipv4.isValid(), IPV4_CHECKSUM_FIELDS(hdr.inner_ipv4),
+        update_checksum(meta.inner_ipv4_csum == 1, IPV4_CHECKSUM_FIELDS(hdr.inner_ipv4),
             hdr.inner_ipv4.hdr_checksum, HashAlgorithm.csum16);
     }
 }

@@ -1,9 +1,11 @@
 // Second pass: frames coming back from the ESP engine on the crypto port.
 // ENCRYPT: count per SA, then route the ESP packet out a black port.
-// DECRYPT: accept only if the SA the engine used belongs to the tunnel whose
-// black loopback is the outer source (draft sections 5 and 7), then pop the
-// VPN label, pick the VRF by label and route in it. Non-MPLS traffic that
-// came through a control SA (red BGP to the RR) is punted to the CPU.
+// DECRYPT: accept only if the SA the engine used is bound to the packet's
+// source (draft sections 5 and 7), then hold the packet to that SA's
+// selectors (RFC 4301 section 5.2): an MPLS SA carries MPLS-in-IP only, which
+// is popped and routed in the VRF its label names; a control SA carries only
+// BGP (TCP port 179) to the local address it was negotiated for, which is
+// punted to the CPU. Anything else is dropped as SA_POLICY.
 
 #ifndef SL3VPN_CRYPTO_RETURN_P4
 #define SL3VPN_CRYPTO_RETURN_P4
@@ -16,10 +18,26 @@ control CryptoReturn(inout headers_t hdr,
     @id(COUNTER_SA_RX)
     PACKET_BYTE_COUNTER(MAX_SAS) sa_rx_counter;
 
+    // An MPLS SA of the tunnel tunnel_id.
     @id(ACTION_INBOUND_SA_OK)
     action inbound_sa_ok(tunnel_id_t tunnel_id) {
         meta.via_sa = 1;
         meta.tunnel_id = tunnel_id;
+    }
+
+    // A control SA: red BGP between the table's source and local_addr.
+    @id(ACTION_INBOUND_SA_CONTROL_V4)
+    action inbound_sa_control_v4(ipv4_addr_t local_addr) {
+        meta.via_sa = 1;
+        meta.sa_control = 1;
+        meta.sa_local_addr = (bit<128>) local_addr;
+    }
+
+    @id(ACTION_INBOUND_SA_CONTROL_V6)
+    action inbound_sa_control_v6(ipv6_addr_t local_addr) {
+        meta.via_sa = 1;
+        meta.sa_control = 1;
+        meta.sa_local_addr = local_addr;
     }
 
     @id(ACTION_INBOUND_SA_MISMATCH)
@@ -27,7 +45,9 @@ control CryptoReturn(inout headers_t hdr,
         meta.drop_reason = DROP_SA_TUNNEL_MISMATCH;
     }
 
-    // One entry per inbound SA: (sa_index, the peer's black loopback).
+    // One entry per inbound SA: (sa_index, the source its packets come from
+    // after decryption: an MPLS SA's peer black loopback, a tunnel-mode control
+    // SA's peer red address), and the SA's kind in the action.
     @id(TABLE_INBOUND_SA_V4)
     table inbound_sa_v4 {
         key = {
@@ -36,6 +56,7 @@ control CryptoReturn(inout headers_t hdr,
         }
         actions = {
             inbound_sa_ok;
+            inbound_sa_control_v4;
             @defaultonly inbound_sa_mismatch;
         }
         const default_action = inbound_sa_mismatch();
@@ -50,6 +71,7 @@ control CryptoReturn(inout headers_t hdr,
         }
         actions = {
             inbound_sa_ok;
+            inbound_sa_control_v6;
             @defaultonly inbound_sa_mismatch;
         }
         const default_action = inbound_sa_mismatch();
@@ -123,8 +145,25 @@ control CryptoReturn(inout headers_t hdr,
             if (meta.via_sa == 0) {
                 return;
             }
+            if (meta.sa_control == 1) {
+                bit<128> dst = 0;
+                if (hdr.ipv4.isValid()) {
+                    dst = (bit<128>) hdr.ipv4.dst_addr;
+                } else if (hdr.ipv6.isValid()) {
+                    dst = hdr.ipv6.dst_addr;
+                }
+                if (hdr.tcp.isValid() && dst == meta.sa_local_addr
+                        && (hdr.tcp.src_port == TCP_PORT_BGP || hdr.tcp.dst_port == TCP_PORT_BGP)) {
+                    meta.punt_reason = PUNT_CONTROL_SA;
+                } else {
+                    meta.drop_reason = DROP_SA_POLICY;
+                }
+                return;
+            }
             if (!hdr.mpls.isValid()) {
-                meta.punt_reason = PUNT_CONTROL_SA;
+                // Not MPLS-in-IP on an MPLS SA (BGP, ICMP, a tenant packet in
+                // the clear inside ESP): never punted, never routed.
+                meta.drop_reason = DROP_SA_POLICY;
                 return;
             }
             if (hdr.mpls.bos == 0 || !(hdr.inner_ipv4.isValid() || hdr.inner_ipv6.isValid())) {

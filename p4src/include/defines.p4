@@ -94,6 +94,8 @@ const bit<8> DROP_NO_NEXTHOP = 22;         // local route names an unknown red n
 const bit<8> DROP_NO_DECISION = 23;        // internal: no path chose an egress port
 const bit<8> DROP_LABEL_STACK = 24;        // more than one label after decryption
 const bit<8> DROP_SPD_DISCARD = 25;        // controller packet-out matched an SPD discard rule
+const bit<8> DROP_SA_POLICY = 26;          // decrypted traffic outside its SA's selectors (RFC 4301 5.2)
+const bit<8> DROP_EGRESS_PORT_UNKNOWN = 27; // guard: the egress port has no role (fails closed)
 // drop_counter size (an int: extern constructor arguments are bit<32>).
 #define DROP_REASON_COUNT 32
 

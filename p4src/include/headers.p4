@@ -137,6 +137,8 @@ struct local_metadata_t {
     bit<1>       route_in_vrf; // run the VRF FIB
     bit<1>       route_black;  // run the black FIB
     bit<1>       via_sa;       // decrypted and bound to the outer source's tunnel
+    bit<1>       sa_control;   // ... and the SA is a control SA (red BGP), not an MPLS SA
+    bit<128>     sa_local_addr; // a control SA's local address (IPv4 in the low 32 bits)
     bit<1>       via_encrypt;  // came back encrypted from the engine
     bit<1>       fwd_done;     // egress_spec has been chosen
     bit<1>       to_us;        // black destination is one of our addresses
@@ -159,6 +161,8 @@ struct local_metadata_t {
     bit<16>      l4_sport;
     bit<16>      l4_dport;
     bit<16>      encap_len;    // IP length after MPLS-in-IP encapsulation
+    bit<1>       ipv4_csum;    // recompute hdr.ipv4's checksum on the way out
+    bit<1>       inner_ipv4_csum; // ... and hdr.inner_ipv4's
 }
 
 #endif  // SL3VPN_HEADERS_P4

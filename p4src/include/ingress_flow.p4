@@ -58,6 +58,16 @@
                 && meta.fwd_done == 0) {
             meta.drop_reason = DROP_NO_DECISION;
         }
+        // IPv4 headers of exactly 20 octets get their checksum recomputed on
+        // the way out (the ones the pipeline builds among them); one with
+        // options keeps the checksum it came with or the incremental update
+        // of its TTL decrement (ip_hop.p4).
+        if (hdr.ipv4.isValid() && hdr.ipv4.ihl == 5) {
+            meta.ipv4_csum = 1;
+        }
+        if (hdr.inner_ipv4.isValid() && hdr.inner_ipv4.ihl == 5) {
+            meta.inner_ipv4_csum = 1;
+        }
         if (meta.drop_reason != DROP_NONE) {
             drop_counter.count((bit<32>) meta.drop_reason);
             mark_to_drop(std);

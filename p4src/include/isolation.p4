@@ -4,7 +4,10 @@
 // nothing that entered on a black port may leave a red port unless it was
 // decrypted through an SA bound to its tunnel. It catches configuration
 // mistakes (a red next hop on a black port, a black next hop on a red port)
-// that the forwarding tables alone would let through.
+// that the forwarding tables alone would let through. It fails closed: an
+// egress port with no role entry is neither red nor black, so nothing may
+// leave through it (the CPU and crypto ports, fixed in defines.p4 and never in
+// the table, excepted).
 
 #ifndef SL3VPN_ISOLATION_P4
 #define SL3VPN_ISOLATION_P4
@@ -39,7 +42,10 @@ control IsolationGuard(inout headers_t hdr,
 
     apply {
         egress_port_role.apply();
-        if (meta.src_role == ROLE_RED && meta.dst_role == ROLE_BLACK && meta.via_encrypt == 0) {
+        if (meta.dst_role == ROLE_NONE
+                && std.egress_spec != CPU_PORT && std.egress_spec != CRYPTO_PORT) {
+            meta.drop_reason = DROP_EGRESS_PORT_UNKNOWN;
+        } else if (meta.src_role == ROLE_RED && meta.dst_role == ROLE_BLACK && meta.via_encrypt == 0) {
             meta.drop_reason = DROP_RED_TO_BLACK_CLEAR;
         } else if (meta.src_role == ROLE_BLACK && meta.dst_role == ROLE_RED && meta.via_sa == 0) {
             meta.drop_reason = DROP_BLACK_TO_RED_NO_SA;

@@ -76,7 +76,7 @@ control LocalDelivery(inout headers_t hdr,
         // Routing in a VRF needs IPv4 or IPv6 (red_classify, crypto_return), so
         // one of the two is valid; testing both lets p4c see it too.
         if (hdr.ipv4.isValid()) {
-            hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
+            ipv4_ttl_decrement(hdr.ipv4);
         } else if (hdr.ipv6.isValid()) {
             hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
         }

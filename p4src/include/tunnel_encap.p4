@@ -107,7 +107,7 @@ control TunnelEncap(inout headers_t hdr,
         }
 
         if (hdr.ipv4.isValid()) {
-            hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
+            ipv4_ttl_decrement(hdr.ipv4);
         } else if (hdr.ipv6.isValid()) {
             hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
         }

@@ -41,8 +41,9 @@ parser CpeTnaIngressParser(packet_in packet,
 
 // IPv4 header checksums are recomputed here, in the deparser, where TNA's
 // Checksum extern runs: over the same fields as v1model's update_checksum
-// (IPV4_CHECKSUM_FIELDS). An invalid header is not emitted, so computing its
-// checksum regardless is harmless. packet_out is always invalid by now.
+// (IPV4_CHECKSUM_FIELDS), for the headers the ingress flow marked (20-octet
+// headers; a Tofino deparser condition is a metadata bit). packet_out is
+// always invalid by now.
 control CpeTnaIngressDeparser(packet_out pkt,
                               inout headers_t hdr,
                               in local_metadata_t meta,
@@ -51,9 +52,13 @@ control CpeTnaIngressDeparser(packet_out pkt,
     Checksum() inner_ipv4_checksum;
 
     apply {
-        hdr.ipv4.hdr_checksum = ipv4_checksum.update(IPV4_CHECKSUM_FIELDS(hdr.ipv4));
-        hdr.inner_ipv4.hdr_checksum =
-            inner_ipv4_checksum.update(IPV4_CHECKSUM_FIELDS(hdr.inner_ipv4));
+        if (meta.ipv4_csum == 1) {
+            hdr.ipv4.hdr_checksum = ipv4_checksum.update(IPV4_CHECKSUM_FIELDS(hdr.ipv4));
+        }
+        if (meta.inner_ipv4_csum == 1) {
+            hdr.inner_ipv4.hdr_checksum =
+                inner_ipv4_checksum.update(IPV4_CHECKSUM_FIELDS(hdr.inner_ipv4));
+        }
         pkt.emit(hdr);
     }
 }

@@ -50,6 +50,18 @@ def test_reasons_are_unique_and_documented(kind: str) -> None:
         assert re.search(rf"\b{value} `{name}`", readme), f"{kind}_{name} = {value} not in README"
 
 
+def test_controller_names_every_drop_reason_of_the_program() -> None:
+    """`sl3vpn show drops` and the metrics name each drop_counter index as defines.p4 does."""
+    from controller.api.source import DROP_REASONS
+
+    defines = _sources()["defines.p4"]
+    reasons = {
+        int(v): n for n, v in re.findall(r"const bit<8> DROP_([A-Z0-9_]+) = (\d+);", defines)
+    }
+    del reasons[0]
+    assert reasons == DROP_REASONS
+
+
 def test_crypto_header_constants_follow_the_contract() -> None:
     text = _sources()["crypto.p4"]
     consts = dict(re.findall(r"const bit<8> (CRYPTO_[A-Z_]+) = (\d+);", text))

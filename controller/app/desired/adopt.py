@@ -99,7 +99,7 @@ def switch_tunnels(entries: list[TableEntry]) -> dict[int, SwitchTunnel]:
             t.sa_indexes.add(_int(e.match["sa_index"]))
         elif e.table.startswith("vrf_fib_") and e.action == "route_remote":
             out.setdefault(_int(e.params["tunnel_id"]), SwitchTunnel())
-    out.pop(0, None)  # inbound control SAs: tunnel 0 is no tunnel
+    out.pop(0, None)  # tunnel 0 is no tunnel (inbound control SAs once named it)
     return out
 
 

@@ -216,10 +216,12 @@ def control_spd(st: DesiredState) -> Iterator[TableEntry]:
             yield TableEntry(
                 f"spd_v{v}", match, "spd_protect", {"sa_index": cp.sa.out_index}, priority=10 - i
             )
+        # The entry's action is the SA's kind (RFC 4301 5.2): the data plane lets
+        # through this SA only BGP from the RR's red address to our red loopback.
         for in_index in cp.sa.inbound():
             yield TableEntry(
                 f"inbound_sa_v{v}",
                 {"sa_index": in_index, f"ipv{v}_src": str(red)},
-                "inbound_sa_ok",
-                {"tunnel_id": 0},
+                f"inbound_sa_control_v{v}",
+                {"local_addr": str(cp.local_red)},
             )

@@ -15,6 +15,7 @@ from controller.app.desired import (
     SaPair,
     VpnRoute,
 )
+from controller.app.desired.adopt import switch_tunnels
 from controller.config import Config
 from controller.p4rt import P4RuntimeClient, TableEntry
 
@@ -100,15 +101,31 @@ async def test_withdrawn_route_and_lost_neighbour_are_deleted(
     assert "black_fib" not in tables and "tunnel" not in tables
 
 
+@pytest.mark.parametrize(
+    ("rr", "local"), [("10.255.0.1", "10.255.0.11"), ("2001:db8:ff::1", "2001:db8:ff::11")]
+)
 async def test_control_sa_protects_bgp_to_the_red_rr(
-    switch: P4RuntimeClient, cpe_config: Config
+    switch: P4RuntimeClient, cpe_config: Config, rr: str, local: str
 ) -> None:
     d = state(cpe_config)
-    d.control[ip("10.255.0.1")] = ControlPeer(ip("10.255.0.1"), SaPair(6, 5), ip("10.255.0.11"))
+    d.control[ip(rr)] = ControlPeer(ip(rr), SaPair(6, 5, more_in=(7,)), ip(local))
     await write(switch, d)
     tables = "\n".join(await switch.dump_tables())
     assert "spd_protect(sa_index=6)" in tables
-    assert "inbound_sa_v4 sa_index=5 ipv4_src=10.255.0.1 -> inbound_sa_ok(tunnel_id=0)" in tables
+    # Its inbound entries name the SA's kind: the data plane lets only BGP from the RR's
+    # red address to our red loopback through it (RFC 4301 5.2), and no MPLS.
+    v = ip(rr).version
+    for index in (5, 7):
+        want = (
+            f"inbound_sa_v{v} sa_index={index} ipv{v}_src={rr} "
+            f"-> inbound_sa_control_v{v}(local_addr={local})"
+        )
+        assert want in tables
+    inbound = [e for e in d.entries() if e.table.startswith("inbound_sa_")]
+    assert {e.action for e in inbound} == {"inbound_sa_ok", f"inbound_sa_control_v{v}"}
+    # A restarted daemon adopting these entries sees one tunnel, not a control "tunnel".
+    held = [e for e in await switch.read([TableEntry("*")]) if isinstance(e, TableEntry)]
+    assert set(switch_tunnels(held)) == {1}
 
 
 def test_overlapping_tenants_use_their_own_vrf_ids(cpe_config: Config) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from scapy.contrib.mpls import MPLS
-from scapy.layers.inet import IP, UDP
+from scapy.layers.inet import IP, TCP, UDP, IPOption_Router_Alert
 from scapy.layers.ipsec import ESP
 from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Raw
@@ -65,6 +65,12 @@ def _configure(sw: Switch | TnaSwitch) -> None:
     _entry(sw, "black_routing.black_nexthop", (Exact(3),), "set_black_nexthop", BLACK, mac1, mac2)
     _entry(sw, "crypto_return.inbound_sa_v4", (Exact(9), Exact(0xC0000202)), "inbound_sa_ok", 7)
     _entry(sw, "crypto_return.vpn_label", (Exact(100),), "set_label_vrf", 10)
+    # A control SA (11 in) from the RR's red address to our red loopback.
+    rr_red = (Exact(11), Exact(0x0AFF0001))
+    _entry(sw, "crypto_return.inbound_sa_v4", rr_red, "inbound_sa_control_v4", 0x0AFF0002)
+    # A next hop on port 6, which has no role for the guard.
+    _entry(sw, fib, (Exact(10), Lpm(0x0A000400, 24)), "route_local", 2)
+    _entry(sw, "local_delivery.red_nexthop", (Exact(2),), "set_red_nexthop", 6, mac1, mac2, 0, 10)
 
 
 def _crypto(op: int, sa: int, result: int, port: int) -> bytes:
@@ -79,6 +85,10 @@ TENANT = IP(src="10.0.1.5", dst="10.0.2.7", ttl=9) / UDP(sport=1, dport=2) / b"h
 REMOTE = IP(src="10.0.1.5", dst="10.0.3.7", ttl=9) / UDP(sport=1, dport=2) / b"hello"
 ESP_IN = IP(src=PEER, dst=LOOP, proto=50) / ESP(spi=0x1001, seq=1) / b"sealed"
 DECRYPTED = IP(src=PEER, dst=LOOP, proto=137) / MPLS(label=100, s=1, ttl=255) / TENANT
+RR_BGP = IP(src="10.255.0.1", dst="10.255.0.2") / TCP(sport=179, dport=40000) / b"keepalive"
+RR_MPLS = IP(src="10.255.0.1", dst="10.255.0.2", proto=137) / MPLS(label=100, s=1) / TENANT
+PEER_BGP = IP(src=PEER, dst=LOOP) / TCP(sport=179, dport=40000) / b"keepalive"
+OPTIONS = IP(src="10.0.1.5", dst="10.0.2.7", options=[IPOption_Router_Alert()]) / b"options"
 # (name, ingress port, frame): one frame per path of the program.
 FRAMES: list[tuple[str, int, bytes]] = [
     ("red to red", RED1, _eth(TENANT)),
@@ -94,6 +104,11 @@ FRAMES: list[tuple[str, int, bytes]] = [
     ("decrypt failed", CRYPTO, _crypto(2, 0, 2, BLACK) + _eth(ESP_IN)),
     ("wrong sa for tunnel", CRYPTO, _crypto(2, 8, 0, BLACK) + _eth(DECRYPTED)),
     ("clear mpls-in-ip", BLACK, _eth(DECRYPTED)),
+    ("bgp on the control sa: punt", CRYPTO, _crypto(2, 11, 0, BLACK) + _eth(RR_BGP)),
+    ("mpls on the control sa: drop", CRYPTO, _crypto(2, 11, 0, BLACK) + _eth(RR_MPLS)),
+    ("bgp on an mpls sa: drop", CRYPTO, _crypto(2, 9, 0, BLACK) + _eth(PEER_BGP)),
+    ("ipv4 options: incremental checksum", RED1, _eth(OPTIONS)),
+    ("egress port without role", RED1, _eth(IP(src="10.0.1.5", dst="10.0.4.7") / b"x")),
     ("packet-out direct", CPU, struct.pack("!H", RED2 << 7) + _eth(TENANT)),
 ]
 
@@ -139,6 +154,15 @@ def test_paths_exercised_are_distinct(programs: tuple[Program, Program]) -> None
     assert [p for p, _ in outs["encrypted back: black out"]] == [BLACK]
     assert [p for p, _ in outs["decrypted back: red out"]] == [RED2]
     assert [p for p, _ in outs["packet-out direct"]] == [RED2]
+    assert [p for p, _ in outs["bgp on the control sa: punt"]] == [CPU]
+    assert outs["mpls on the control sa: drop"] == outs["bgp on an mpls sa: drop"] == []
+    assert outs["egress port without role"] == []
+    ((port, frame),) = outs["ipv4 options: incremental checksum"]
+    routed = Ether(frame)[IP]
+    assert (port, routed.ihl, routed.ttl) == (RED2, 6, OPTIONS.ttl - 1)
+    recomputed = routed.copy()
+    del recomputed.chksum  # scapy computes it over the whole header, options included
+    assert routed.chksum == IP(bytes(recomputed)).chksum
 
 
 def test_tna_p4info_names_are_the_v1model_names(programs: tuple[Program, Program]) -> None:
