@@ -301,6 +301,8 @@ class ControlGen(ExternGen):
                     raise self.err(a.loc, f"argument {p.name} of {decl.name} must be an lvalue")
                 self.check_writable(v, a.loc)
                 bound[p.name] = v
+            elif isinstance(pt, T.StructT | T.StackT):
+                bound[p.name] = self.spill(v, pt, a.loc)
             else:
                 srcs.append(v.src)
         sig = f"{id(decl)}:{sorted((k, v.path) for k, v in bound.items())}"

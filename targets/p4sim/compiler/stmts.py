@@ -333,6 +333,14 @@ class StmtGen(OperatorGen):
         self.em = saved
         return info
 
+    def spill(self, v: Val, t: T.P4Type, loc: Loc) -> Val:
+        """A header/struct/stack passed by value ('in'): a copy in fresh storage (a
+        list expression or a function result has no storage of its own)."""
+        res = Val(t, path=f"$in.{self.fresh('')}")
+        self.alloc(t, res.path or "")
+        self.assign(res, v, loc)
+        return res
+
     def live_or_dead(self, s: A.Stmt, sc: Scope, live: bool) -> None:
         """A branch p4c's constant folding removes is still checked and generated, but
         what it applies or calls does not reach P4Info (p4c's dead-code elimination)."""
@@ -355,6 +363,8 @@ class StmtGen(OperatorGen):
                 if v.path is None:
                     raise self.err(a.loc, f"argument {p.name} must be an lvalue")
                 bound[p.name] = v
+            elif isinstance(pt, T.StructT | T.StackT):
+                bound[p.name] = self.spill(v, pt, a.loc)
             else:
                 srcs.append(v.src)
         if len(call.args) < len(decl.params):
