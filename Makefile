@@ -1,11 +1,11 @@
 # The two entry points of the README. Both set up what they need first.
-.PHONY: demo test lint typecheck pytest pytest-bmv2 setup setup-dev
+.PHONY: demo test lint typecheck pytest pytest-tna pytest-bmv2 setup setup-dev
 
 demo:
 	@scripts/setup.sh
 	.venv/bin/sl3vpn demo
 
-test: setup-dev lint typecheck pytest pytest-bmv2
+test: setup-dev lint typecheck pytest pytest-tna pytest-bmv2
 
 setup:
 	@scripts/setup.sh
@@ -22,6 +22,11 @@ typecheck:
 
 pytest:
 	.venv/bin/pytest -q
+
+# The packet suite again with the TNA program (p4src/cpe_tna.p4) on p4sim: the
+# same tests and expected frames as cpe.p4 in `pytest`.
+pytest-tna:
+	SL3VPN_PROGRAM=tna .venv/bin/pytest -q bmv2_tests
 
 # The packet suite again on BMv2 (p4c-bm2-ss + simple_switch_grpc from
 # $$SL3VPN_P4_PREFIX/bin, then PATH). Without them every test is skipped and the

@@ -68,16 +68,17 @@ def run(args: argparse.Namespace) -> int:
     prefix = f"sl3demo{os.getpid()}"
     _say("sl3vpn demo: Secured L3VPN (draft-rosen-bess-secure-l3vpn) on network namespaces")
     switch = "p4sim" if args.target == "p4sim" else "BMv2 (simple_switch_grpc)"
+    p4 = "p4src/cpe_tna.p4" if args.program == "tna" else "p4src/cpe.p4"
     if args.static:
         _say(
-            f"  what runs (--static): p4src/cpe.p4 on {switch} + the ESP engine per C-PE;\n"
+            f"  what runs (--static): {p4} on {switch} + the ESP engine per C-PE;\n"
             "  routes and SAs written by the lab (random keys per run); no BGP, no IKE, no RR\n"
             "  daemons."
         )
     else:
         _say(
             f"  what runs: 3 C-PE and 2 RR daemons (sl3vpn cpe/rr), each with {switch}\n"
-            "  running p4src/cpe.p4 and the ESP engine; IKEv2 between all of them, red BGP to\n"
+            f"  running {p4} and the ESP engine; IKEv2 between all of them, red BGP to\n"
             "  both RRs inside IPsec, VPN routes -> tunnels -> P4 entries; tenant hosts in\n"
             "  namespaces."
         )
@@ -113,7 +114,8 @@ def _demo(args: argparse.Namespace, prefix: str) -> int:
     t0 = time.monotonic()
     try:
         up(args.topology, prefix, progress=_say, daemons=not args.static,
-           after_build=capture_black_links, target=args.target)  # fmt: skip
+           after_build=capture_black_links, target=args.target,
+           program=args.program)  # fmt: skip
     except (TopologyError, CaptureError, OSError, RuntimeError, ValueError) as exc:
         _stop(bringup)
         shutil.rmtree(tmp, ignore_errors=True)  # no pcap worth keeping

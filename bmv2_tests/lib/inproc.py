@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from finsy.proto import p4r
 
-from bmv2_tests.lib.target import CPU_PORT, CRYPTO_PORT, DEVICE_ID, PROGRAM, TargetUnavailable
+from bmv2_tests.lib.target import CPU_PORT, CRYPTO_PORT, DEVICE_ID, TargetUnavailable, program_path
 from controller.ipsec.esp.engine import EspEngine
 from controller.ipsec.esp.ports import InlineCryptoPort, LockedEngine
 from controller.p4rt import CounterEntry, PacketIn, TableEntry
@@ -34,7 +34,8 @@ class InlineCrypto:
 
 
 class InProcessSwitch:
-    """p4sim's Device running p4src/cpe.p4, written to with P4Runtime messages."""
+    """p4sim's Device running the C-PE (cpe.p4, or cpe_tna.p4 with SL3VPN_PROGRAM=tna),
+    written to with P4Runtime messages."""
 
     def __init__(self) -> None:
         try:
@@ -47,7 +48,8 @@ class InProcessSwitch:
         from targets.p4sim.runtime.ports.base import PortManager
         from targets.p4sim.runtime.ports.inproc import InprocPort
 
-        program = engine_mod.load_program(PROGRAM, defines={})
+        path = program_path()
+        program = engine_mod.load_program(path, defines={})
         self.p4info = program.p4info
         self.codec = Codec(P4Schema(self.p4info))
         self.device = Device(load_engine, device_id=DEVICE_ID, cpu_port=CPU_PORT)
@@ -60,7 +62,7 @@ class InProcessSwitch:
         )
         req.election_id.low = 1
         req.config.p4info.CopyFrom(self.p4info)
-        req.config.p4_device_config = bundle_from_path(PROGRAM).encode()
+        req.config.p4_device_config = bundle_from_path(path).encode()
         self.device.set_pipeline(req)
         self.crypto = InlineCrypto()
         self.wire = InprocPort()

@@ -9,6 +9,10 @@
   ``simple_switch_grpc --packet-in`` runs it, both through the launcher in
   ``targets/bmv2`` (tools from ``$SL3VPN_P4_PREFIX/bin``, then PATH).
 
+``SL3VPN_PROGRAM`` chooses the program: ``v1model`` (default,
+``p4src/cpe.p4``) or ``tna`` (``p4src/cpe_tna.p4``, which only p4sim runs:
+BMv2 has no TNA architecture, so ``tna`` with ``bmv2`` is a skip).
+
 Whatever cannot be found is reported as a skip reason, never as a failure.
 The process is started in its own process group and stopped by its PID.
 """
@@ -32,7 +36,8 @@ import targets.bmv2 as bmv2
 from targets.bmv2.switch import free_tcp_port
 
 REPO = Path(__file__).resolve().parents[2]
-PROGRAM = REPO / "p4src" / "cpe.p4"
+PROGRAMS = {"v1model": REPO / "p4src" / "cpe.p4", "tna": REPO / "p4src" / "cpe_tna.p4"}
+PROGRAM = PROGRAMS["v1model"]  # the benchmarks' program, whatever SL3VPN_PROGRAM says
 CPU_PORT = 255
 CRYPTO_PORT = 254
 DEVICE_ID = 1
@@ -75,6 +80,18 @@ def target_kind() -> str:
     return kind
 
 
+def program_kind() -> str:
+    kind = os.environ.get("SL3VPN_PROGRAM", "v1model").strip().lower() or "v1model"
+    if kind not in PROGRAMS:
+        raise TargetUnavailable(f"SL3VPN_PROGRAM={kind!r}: expected 'v1model' or 'tna'")
+    return kind
+
+
+def program_path() -> Path:
+    """The C-PE program SL3VPN_PROGRAM selects (cpe.p4 unless it says tna)."""
+    return PROGRAMS[program_kind()]
+
+
 def _sl3vpn() -> list[str]:
     return [sys.executable, "-m", "controller"]
 
@@ -88,15 +105,16 @@ def _p4sim_artifacts(workdir: Path) -> tuple[p4i.P4Info, bytes]:
     except ImportError as exc:
         raise TargetUnavailable(f"p4sim engine not available: {exc}") from None
     # A program p4sim rejects is a failure of the suite, not a reason to skip.
-    program = engine.load_program(PROGRAM, defines={})
+    path = program_path()
+    program = engine.load_program(path, defines={})
     p4info: p4i.P4Info = program.p4info
-    (workdir / "cpe.p4info.txt").write_text(text_format.MessageToString(p4info))
-    return p4info, bundle_from_path(PROGRAM).encode()
+    (workdir / f"{path.stem}.p4info.txt").write_text(text_format.MessageToString(p4info))
+    return p4info, bundle_from_path(path).encode()
 
 
 def _bmv2_artifacts() -> tuple[p4i.P4Info, bytes]:
     try:
-        art = bmv2.compile_program(PROGRAM)
+        art = bmv2.compile_program(program_path())
     except bmv2.ToolMissing as exc:
         raise TargetUnavailable(f"SL3VPN_TARGET=bmv2 but {exc}") from None
     except bmv2.CompileError as exc:  # a program p4c rejects fails the suite
@@ -108,6 +126,10 @@ def _bmv2_artifacts() -> tuple[p4i.P4Info, bytes]:
 def start_target(workdir: Path) -> RunningTarget:
     """Start the target chosen by SL3VPN_TARGET; raise TargetUnavailable to skip."""
     kind = target_kind()
+    if kind == "bmv2" and program_kind() == "tna":
+        raise TargetUnavailable(
+            "SL3VPN_PROGRAM=tna needs SL3VPN_TARGET=p4sim: BMv2 has no TNA architecture"
+        )
     workdir.mkdir(parents=True, exist_ok=True)
     grpc_port = free_tcp_port("127.0.0.1")
     grpc_address = f"127.0.0.1:{grpc_port}"

@@ -60,6 +60,13 @@ def add_target_option(p: argparse.ArgumentParser) -> None:
         help="the switch in every node: p4sim (default) or BMv2's simple_switch_grpc "
         "(p4c-bm2-ss and simple_switch_grpc from $SL3VPN_P4_PREFIX/bin or PATH)",
     )
+    p.add_argument(
+        "--program",
+        choices=("v1model", "tna"),
+        default="v1model",
+        help="the C-PE program: p4src/cpe.p4 (v1model, default) or p4src/cpe_tna.p4 "
+        "(TNA, on p4sim with the daemons only)",
+    )
 
 
 def _err(msg: str) -> int:
@@ -96,7 +103,7 @@ def run_up(args: argparse.Namespace) -> int:
     try:
         userns.prepare(sys.argv[1:], args.topology, args.daemons)  # not root: re-executes
         state = up(args.topology, args.prefix, timeout=args.timeout, daemons=args.daemons,
-                   target=args.target)  # fmt: skip
+                   target=args.target, program=args.program)  # fmt: skip
     except Exception as exc:  # every lab failure is reported as one line
         return _err(str(exc) if str(exc) else type(exc).__name__)
     if userns.inside():

@@ -22,14 +22,20 @@ from controller.lab.plan import BLACK_PORT, CPU_PORT, CRYPTO_PORT, CpePlan, LabP
 from controller.lab.state import write_private
 from controller.lab.topology import BlackNode
 
-PROGRAM = str(Path(__file__).resolve().parents[2] / "p4src" / "cpe.p4")
+_P4SRC = Path(__file__).resolve().parents[2] / "p4src"
+# --program: the C-PE for v1model (p4sim or BMv2) or for TNA (p4sim only); the
+# same table, action and packet-metadata names, so the daemon does not care.
+PROGRAMS = {"v1model": str(_P4SRC / "cpe.p4"), "tna": str(_P4SRC / "cpe_tna.p4")}
+PROGRAM = PROGRAMS["v1model"]
 
 
 class LabConfigError(ValueError):
     """A generated daemon configuration did not validate (names node and problem)."""
 
 
-def _switch(black_if: str, red: list[dict[str, Any]], target: str) -> dict[str, Any]:
+def _switch(
+    black_if: str, red: list[dict[str, Any]], target: str, program: str = PROGRAM
+) -> dict[str, Any]:
     # `interface` binds the switch port to the namespace's veth; the daemon names the
     # kernel's TAP for a black port after `name` (wan0-h when both are equal).
     black = {"port": BLACK_PORT, "name": "wan0", "interface": "wan0", "role": "black",
@@ -38,7 +44,7 @@ def _switch(black_if: str, red: list[dict[str, Any]], target: str) -> dict[str, 
     ports += [{"port": CPU_PORT, "role": "cpu"}, {"port": CRYPTO_PORT, "role": "crypto"}]
     # p4sim or bmv2 (simple_switch_grpc): the same program, address and ports.
     return {
-        target: {"program": PROGRAM, "grpc_address": "127.0.0.1:9559", "device_id": 1},
+        target: {"program": program, "grpc_address": "127.0.0.1:9559", "device_id": 1},
         "ports": ports,
     }
 
@@ -80,7 +86,9 @@ def tenant_loopback(c: CpePlan, vrf_id: int) -> ipaddress.IPv4Address:
     return c.cpe.red_loopback + 256 * vrf_id
 
 
-def cpe_config(plan: LabPlan, c: CpePlan, run_dir: Path, target: str = "p4sim") -> dict[str, Any]:
+def cpe_config(
+    plan: LabPlan, c: CpePlan, run_dir: Path, target: str = "p4sim", program: str = PROGRAM
+) -> dict[str, Any]:
     topo = plan.topo
     red_ports, vrfs = [], []
     for r in c.red:
@@ -133,7 +141,7 @@ def cpe_config(plan: LabPlan, c: CpePlan, run_dir: Path, target: str = "p4sim") 
             "router_id": str(c.cpe.red_loopback),
         },
         "loopbacks": loopbacks,
-        "switch": _switch(str(c.black_if_addr), red_ports, target),
+        "switch": _switch(str(c.black_if_addr), red_ports, target, program),
         "vrfs": vrfs,
         "bgp": {"neighbors": neighbors},
         "ike": _ike(plan, c.nat_ns is not None),
@@ -141,7 +149,9 @@ def cpe_config(plan: LabPlan, c: CpePlan, run_dir: Path, target: str = "p4sim") 
     }
 
 
-def rr_configs(plan: LabPlan, run_dir: Path, target: str = "p4sim") -> dict[str, dict[str, Any]]:
+def rr_configs(
+    plan: LabPlan, run_dir: Path, target: str = "p4sim", program: str = PROGRAM
+) -> dict[str, dict[str, Any]]:
     topo = plan.topo
     out = {}
     for rr in topo.rrs:
@@ -151,7 +161,7 @@ def rr_configs(plan: LabPlan, run_dir: Path, target: str = "p4sim") -> dict[str,
             "node": {"name": rr.name, "role": "rr", "as": topo.asn,
                      "router_id": str(rr.red_loopback)},
             "loopbacks": {"black": str(rr.black_loopback), "red": str(rr.red_loopback)},
-            "switch": _switch(str(rr.link_address), [], target),
+            "switch": _switch(str(rr.link_address), [], target, program),
             "bgp": {"cluster_id": str(rr.red_loopback), "neighbors": neighbors},
             "ike": _ike(plan),
             "control_socket": str(run_dir / f"{rr.name}.sock"),
@@ -159,14 +169,16 @@ def rr_configs(plan: LabPlan, run_dir: Path, target: str = "p4sim") -> dict[str,
     return out
 
 
-def write_configs(plan: LabPlan, directory: Path, target: str = "p4sim") -> dict[str, Path]:
+def write_configs(
+    plan: LabPlan, directory: Path, target: str = "p4sim", program: str = PROGRAM
+) -> dict[str, Path]:
     """Write and validate every node's configuration (switch ``target``: p4sim or bmv2);
     return node -> file."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     write_private(directory / "psk", secrets.token_urlsafe(32))
     run_dir = directory.parent
-    configs = {c.name: cpe_config(plan, c, run_dir, target) for c in plan.cpes}
-    configs.update(rr_configs(plan, run_dir, target))
+    configs = {c.name: cpe_config(plan, c, run_dir, target, program) for c in plan.cpes}
+    configs.update(rr_configs(plan, run_dir, target, program))
     files = {}
     for node, cfg in configs.items():
         path = directory / f"{node}.yml"

@@ -24,7 +24,7 @@ from typing import Any
 
 from controller.lab import bmv2 as bmv2_lab
 from controller.lab.build import build, destroy
-from controller.lab.dconfig import PROGRAM, write_configs
+from controller.lab.dconfig import PROGRAM, PROGRAMS, write_configs
 from controller.lab.plan import LabPlan, make_plan
 from controller.lab.state import LabState, make_run_dir, run_dir_for, write_private
 from controller.lab.static_plane import generate_sas
@@ -49,16 +49,27 @@ def check_privileges() -> None:
         )
 
 
+def _check_program(program: str, target: str, daemons: bool) -> None:
+    if program not in PROGRAMS:
+        raise LabError(f"--program {program}: expected one of {', '.join(PROGRAMS)}")
+    if program == "tna" and target != "p4sim":
+        raise LabError("--program tna needs --target p4sim: BMv2 has no TNA architecture")
+    if program == "tna" and not daemons:
+        raise LabError("--program tna runs with the daemons: the static data plane is v1model")
+
+
 def up(topology_path: str | Path, prefix: str | None = None, progress: Progress = print,
        timeout: float = 120.0, daemons: bool = False,
        after_build: Callable[[LabPlan], None] | None = None,
-       target: str = "p4sim") -> LabState:  # fmt: skip
+       target: str = "p4sim", program: str = "v1model") -> LabState:  # fmt: skip
     """Bring a lab up; ``after_build`` runs once the namespaces and links exist and
     before any node starts (e.g. to capture the black links from the first packet).
-    ``target``: the switch every node runs, p4sim or bmv2 (simple_switch_grpc)."""
+    ``target``: the switch every node runs, p4sim or bmv2 (simple_switch_grpc);
+    ``program``: the C-PE program it runs, v1model (cpe.p4) or tna (cpe_tna.p4)."""
     check_privileges()
     if target not in bmv2_lab.TARGETS:
         raise LabError(f"--target {target}: expected one of {', '.join(bmv2_lab.TARGETS)}")
+    _check_program(program, target, daemons)
     topo = load_topology(topology_path)
     prefix = prefix or f"sl3-{topo.name}"
     plan = make_plan(topo, prefix)
@@ -80,7 +91,7 @@ def up(topology_path: str | Path, prefix: str | None = None, progress: Progress 
             progress(f"  TX checksum offload off on {n} links' far ends (BMv2 uses libpcap)")
         if after_build is not None:
             after_build(plan)
-        configs = write_configs(plan, run_dir / "configs", target)
+        configs = write_configs(plan, run_dir / "configs", target, PROGRAMS[program])
         progress(f"  daemon configurations in {run_dir / 'configs'} (checked)")
         if daemons:
             for node, argv in daemon_argvs(plan, configs, run_dir).items():

@@ -71,3 +71,26 @@ def test_bmv2_target_gives_bmv2_switches(tmp_path: Path) -> None:
         assert cfg.switch.kind == "bmv2", node
         assert cfg.switch.bmv2 is not None and cfg.switch.bmv2.program.endswith("p4src/cpe.p4")
         assert cfg.switch.interfaces()[1] == "wan0"
+
+
+def test_tna_program_gives_p4sim_switches_running_cpe_tna(tmp_path: Path) -> None:
+    from controller.lab.dconfig import PROGRAMS
+
+    plan = make_plan(load_topology(EXAMPLES / "lab-default.yml"), "t")
+    files = write_configs(plan, tmp_path / "configs", program=PROGRAMS["tna"])
+    for node, path in files.items():
+        cfg = load_config(path)
+        assert cfg.switch.p4sim is not None, node
+        assert cfg.switch.p4sim.program.endswith("p4src/cpe_tna.p4"), node
+
+
+@pytest.mark.parametrize(
+    ("target", "daemons", "error"),
+    [("bmv2", True, "BMv2 has no TNA"), ("p4sim", False, "static data plane is v1model")],
+)
+def test_tna_program_refused_where_it_cannot_run(target: str, daemons: bool, error: str) -> None:
+    from controller.lab.lab import LabError, _check_program
+
+    _check_program("tna", "p4sim", daemons=True)  # the supported combination
+    with pytest.raises(LabError, match=error):
+        _check_program("tna", target, daemons)
