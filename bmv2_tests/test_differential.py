@@ -12,7 +12,9 @@ runs on both targets at once and its outcomes are compared: frames out
 packet-ins. Afterwards every cell of the program's counters must agree.
 
 Where they differ, BMv2 is right: fix p4sim and pin the case with a
-conformance program (tests/targets/p4sim/conformance/). Runs when
+conformance program (tests/targets/p4sim/conformance/). With
+SL3VPN_PROGRAM=tna p4sim runs cpe_tna.p4 and BMv2 still cpe.p4: everything
+must agree but the TX byte counts (p4src/README.md). Runs when
 p4c-bm2-ss and simple_switch_grpc are found ($SL3VPN_P4_PREFIX/bin or PATH).
 """
 

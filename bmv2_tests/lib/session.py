@@ -42,12 +42,14 @@ def start_kind(kind: str, workdir: Path) -> RunningTarget:
     """Start a target of the given kind whatever SL3VPN_TARGET says.
 
     ``start_target`` takes its kind from the environment only; this sets it for
-    the call and puts the caller's value back.
+    the call and puts the caller's value back. BMv2 runs cpe.p4 whatever
+    SL3VPN_PROGRAM says (it has no TNA), so with ``tna`` a BMv2 twin is the
+    v1model reference for the TNA program on p4sim (same names, same frames).
     """
     old = os.environ.get("SL3VPN_TARGET")
     os.environ["SL3VPN_TARGET"] = kind
     try:
-        return start_target(workdir)
+        return start_target(workdir, "v1model" if kind == "bmv2" else None)
     finally:
         if old is None:
             del os.environ["SL3VPN_TARGET"]

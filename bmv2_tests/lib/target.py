@@ -96,7 +96,7 @@ def _sl3vpn() -> list[str]:
     return [sys.executable, "-m", "controller"]
 
 
-def _p4sim_artifacts(workdir: Path) -> tuple[p4i.P4Info, bytes]:
+def _p4sim_artifacts(workdir: Path, path: Path) -> tuple[p4i.P4Info, bytes]:
     """P4Info from p4sim's compiler (as p4c would write it) and the source bundle."""
     from targets.p4sim.runtime.bundle import bundle_from_path
 
@@ -105,16 +105,15 @@ def _p4sim_artifacts(workdir: Path) -> tuple[p4i.P4Info, bytes]:
     except ImportError as exc:
         raise TargetUnavailable(f"p4sim engine not available: {exc}") from None
     # A program p4sim rejects is a failure of the suite, not a reason to skip.
-    path = program_path()
     program = engine.load_program(path, defines={})
     p4info: p4i.P4Info = program.p4info
     (workdir / f"{path.stem}.p4info.txt").write_text(text_format.MessageToString(p4info))
     return p4info, bundle_from_path(path).encode()
 
 
-def _bmv2_artifacts() -> tuple[p4i.P4Info, bytes]:
+def _bmv2_artifacts(path: Path) -> tuple[p4i.P4Info, bytes]:
     try:
-        art = bmv2.compile_program(program_path())
+        art = bmv2.compile_program(path)
     except bmv2.ToolMissing as exc:
         raise TargetUnavailable(f"SL3VPN_TARGET=bmv2 but {exc}") from None
     except bmv2.CompileError as exc:  # a program p4c rejects fails the suite
@@ -123,10 +122,12 @@ def _bmv2_artifacts() -> tuple[p4i.P4Info, bytes]:
     return p4info, art.json_path.read_bytes()
 
 
-def start_target(workdir: Path) -> RunningTarget:
-    """Start the target chosen by SL3VPN_TARGET; raise TargetUnavailable to skip."""
+def start_target(workdir: Path, program: str | None = None) -> RunningTarget:
+    """Start the target chosen by SL3VPN_TARGET with the program SL3VPN_PROGRAM
+    chooses (``program`` overrides it); raise TargetUnavailable to skip."""
     kind = target_kind()
-    if kind == "bmv2" and program_kind() == "tna":
+    program = program or program_kind()
+    if kind == "bmv2" and program == "tna":
         raise TargetUnavailable(
             "SL3VPN_PROGRAM=tna needs SL3VPN_TARGET=p4sim: BMv2 has no TNA architecture"
         )
@@ -136,8 +137,8 @@ def start_target(workdir: Path) -> RunningTarget:
     nn_address = f"ipc://{workdir}/dataplane-{os.getpid()}.ipc"
     log_path = workdir / f"{kind}.log"
     if kind == "bmv2":
-        return _start_bmv2(grpc_address, nn_address, log_path)
-    p4info, config = _p4sim_artifacts(workdir)
+        return _start_bmv2(grpc_address, nn_address, log_path, PROGRAMS[program])
+    p4info, config = _p4sim_artifacts(workdir, PROGRAMS[program])
     cmd = [*_sl3vpn(), "p4sim", "run", "--no-p4", "--device-id", str(DEVICE_ID)]
     cmd += ["--packet-in", nn_address, "--grpc-server-addr", grpc_address]
     cmd += ["--cpu-port", str(CPU_PORT)]
@@ -150,11 +151,11 @@ def start_target(workdir: Path) -> RunningTarget:
     return target
 
 
-def _start_bmv2(grpc_address: str, nn_address: str, log_path: Path) -> RunningTarget:
+def _start_bmv2(grpc_address: str, nn_address: str, log_path: Path, path: Path) -> RunningTarget:
     missing = bmv2.missing_tools()  # every missing tool in the skip reason, not the first
     if missing:
         raise TargetUnavailable(f"SL3VPN_TARGET=bmv2 but {'; '.join(missing)}")
-    p4info, config = _bmv2_artifacts()
+    p4info, config = _bmv2_artifacts(path)
     opts = bmv2.SwitchOptions(
         grpc_address=grpc_address, device_id=DEVICE_ID, cpu_port=CPU_PORT, packet_in=nn_address
     )
