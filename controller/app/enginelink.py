@@ -127,7 +127,7 @@ class EngineLink:
     async def _exited(self) -> str:
         if self.proc is not None:
             code = await self.proc.wait()
-            return f"code {code}"
+            return f"code {code}, last logged: {self.proc.last_log_line()}"
         # an adopted engine is not our child to wait for: watch its recorded PID
         while self.adopted_pid is None or alive(self.adopted_pid):
             await asyncio.sleep(ADOPTED_POLL)

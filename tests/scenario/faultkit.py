@@ -101,9 +101,18 @@ class SeqPing:
         self.out.seek(0)
         out = self.out.read()
         self.out.close()
-        replies = {int(m[2]): float(m[1]) for m in _REPLY.finditer(out)}
+        replies: dict[int, float] = {}
+        wraps, last = 0, 0
+        for m in _REPLY.finditer(out):  # icmp_seq is 16 bits: count its wraps
+            seq = int(m[2])
+            if seq < last - 0x8000:
+                wraps += 1
+            last = seq
+            replies[seq + wraps * 0x10000] = float(m[1])
         line = next((ln for ln in out.splitlines() if "transmitted" in ln), "")
         assert line, out[-500:]
+        received = int(line.split(",")[1].split()[0])
+        assert received == len(replies), f"{received} received, {len(replies)} replies read"
         return Outcome(int(line.split()[0]), self.interval, replies)
 
 
