@@ -87,7 +87,10 @@ def end_of_rib(family: Family) -> BgpMessage:
 
 def _to_key(family: Family, n: WireNlri) -> tuple[Nlri, tuple[int, ...]]:
     if isinstance(n, VpnPrefix):
-        return Nlri(family, n.prefix, n.rd), tuple(lb.value for lb in n.labels)
+        labels = n.labels
+        if len(labels) == 1:  # the usual stack: one label
+            return Nlri(family, n.prefix, n.rd), (labels[0].value,)
+        return Nlri(family, n.prefix, n.rd), tuple(lb.value for lb in labels)
     return Nlri(family, n), ()
 
 
