@@ -34,6 +34,7 @@ from pathlib import Path
 
 from controller.bgp import convert
 from controller.bgp import session as s
+from controller.bgp.aio import gc_paused
 from controller.bgp.config import NeighborConfig, SpeakerConfig
 from controller.bgp.core import SpeakerCore
 from controller.bgp.path import VPNV4, Attrs, Color, Nlri
@@ -121,7 +122,8 @@ class Fabric:
 
     def rr_call(self, fn, *args) -> None:  # type: ignore[no-untyped-def]
         t = time.process_time()
-        fn(*args)
+        with gc_paused():  # as the asyncio adapter handles each read
+            fn(*args)
         self.rr_cpu += time.process_time() - t
 
     def start(self) -> None:
