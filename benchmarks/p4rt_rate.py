@@ -1,8 +1,9 @@
+#!/usr/bin/env python3
 """P4Runtime write and read rates: p4sim's server, our client, the bare gRPC transport.
 
-    .venv/bin/python benchmarks/p4rt_rate.py              # 100,000 entries, batches of 1,000
-    .venv/bin/python benchmarks/p4rt_rate.py --smoke      # tiny sizes, checks the plumbing
-    .venv/bin/python benchmarks/p4rt_rate.py --entries 20000 --runs 5
+    benchmarks/p4rt_rate.py              # 100,000 entries, batches of 1,000
+    benchmarks/p4rt_rate.py --smoke      # tiny sizes, checks the plumbing
+    benchmarks/p4rt_rate.py --entries 20000 --runs 5
 
 Each figure is entries/s over ``--runs`` runs (min / median / max), each run on
 a fresh switch process, for the two tables of ``benchmarks/p4/rate.p4``: an
@@ -27,6 +28,10 @@ within one run of this script, not absolute figures across runs.
 """
 
 from __future__ import annotations
+
+import _venv  # noqa: F401  (first: re-runs this under the checkout's .venv Python)
+
+# isort: split
 
 import argparse
 import asyncio

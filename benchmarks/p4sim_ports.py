@@ -86,6 +86,7 @@ def _state_device() -> object:
     """The same one-table LPM router, hand-written against p4sim's table state."""
     from targets.p4sim.runtime.device import Device, Pipeline
     from targets.p4sim.runtime.program import LoadedProgram, ProgramState
+    from targets.p4sim.runtime.table_schema import Schemas
     from targets.p4sim.state import ActionCall, ActionSpec, KeyField, Lpm, MatchKind, Table
     from targets.p4sim.state import TableEntry as Entry
 
@@ -107,7 +108,8 @@ def _state_device() -> object:
 
     device = Device(lambda b: None)  # type: ignore[arg-type,return-value]
     program = LoadedProgram(p4i.P4Info(), ProgramState(tables={1: table}), process)
-    device.pipeline = Pipeline(p4r.ForwardingPipelineConfig(), program, {}, {})
+    schemas = Schemas(program.state.tables, {})
+    device.pipeline = Pipeline(p4r.ForwardingPipelineConfig(), program, {}, {}, schemas)
     return device
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import ipaddress
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 from controller.bgp import session as s
@@ -22,6 +23,24 @@ from controller.bgp.core import RouteEvent, SpeakerCore
 from controller.bgp.path import Color, IPAddress, IPNetwork, Tunnel
 
 log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while one read's UPDATEs are handled.
+
+    A full table allocates a few objects per route, almost none in cycles; the
+    collector, triggered every few hundred allocations, then walks the ever
+    larger RIB again and again: a third of the CPU time of 100 k routes here.
+    Collection resumes after each read, so cycles are still reclaimed.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class BgpSpeaker:
@@ -192,7 +211,8 @@ class BgpSpeaker:
                 if not data:
                     break
                 try:
-                    self.core.data_received(peer, conn, data, self.clock())
+                    with gc_paused():
+                        self.core.data_received(peer, conn, data, self.clock())
                 except Exception as exc:  # a bug must not take the speaker down with it
                     log.error("neighbor %s: internal error, connection dropped: %r", peer, exc)
                     break

@@ -52,17 +52,21 @@ class Propagator:
             self._vrf_dirty = set()
         assert self._vrf_dirty is not None
         color = Color.RED if rib is self.red else Color.BLACK
+        # Looked up once per batch, not once per change: an RR has many peers and routes.
+        targets = [
+            (peer, self.out.sent[peer], self.out.pending[peer])
+            for peer, sess in self.sessions.items()
+            if sess.neighbor.color is color and sess.established
+        ]
         for ch in changes:
             if ch is None:
                 continue
             if ch.best_changed:
                 src = ch.new.source.peer if ch.new is not None else None
-                for peer, sess in self.sessions.items():
-                    if sess.neighbor.color is not color or not sess.established:
-                        continue
-                    if peer == src and ch.nlri not in self.out.sent[peer]:
+                for peer, sent, pending in targets:
+                    if peer == src and ch.nlri not in sent:
                         continue  # its own route, and nothing of ours to withdraw there
-                    self.out.mark(peer, ch.nlri)
+                    pending.add(ch.nlri)
             if is_vpn_family(ch.nlri.family):
                 if color is Color.RED and self.vrfs:
                     paths = rib.paths(ch.nlri)

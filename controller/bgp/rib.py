@@ -57,11 +57,15 @@ class Rib:
     def update(self, path: Path) -> Change:
         """Insert or replace the path from ``path.source``; the change (best may be unchanged)."""
         key = path.source.peer
-        dest = self._dests.get(path.nlri)
+        nlri = path.nlri
+        dest = self._dests.get(nlri)
         if dest is None:
-            dest = self._dests[path.nlri] = _Dest()
+            dest = self._dests[nlri] = _Dest()
         dest.paths[key] = path
-        self._by_peer.setdefault(key, set()).add(path.nlri)
+        peer_set = self._by_peer.get(key)
+        if peer_set is None:
+            peer_set = self._by_peer[key] = set()
+        peer_set.add(nlri)
         change = self._select(path.nlri, dest, always=True)
         assert change is not None  # always=True
         return change
@@ -124,9 +128,15 @@ class Rib:
         return changes
 
     def _select(self, nlri: Nlri, dest: _Dest, always: bool = False) -> Change | None:
-        for p in dest.paths.values():
-            p.igp_cost = self._cost(p)
-        new = best_path(list(dest.paths.values()))
+        paths = dest.paths
+        if len(paths) == 1:  # one candidate (most destinations): no list, no decision steps
+            for only in paths.values():
+                only.igp_cost = cost = self._cost(only)
+                new = only if cost is not None else None
+        else:
+            for p in paths.values():
+                p.igp_cost = self._cost(p)
+            new = best_path(list(paths.values()))
         old = dest.best
         dest.best = new
         if old is new and not always:

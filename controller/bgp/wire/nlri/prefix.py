@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from itertools import islice
+from typing import Any
 
 from controller.bgp.wire.errors import BgpError
 
@@ -22,13 +24,73 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 ZERO_IPV4 = ipaddress.IPv4Address(0)
 
 
+def _network_slow(full: int, plen: int, width: int) -> IPNetwork:
+    if width == 32:
+        return ipaddress.IPv4Network((full, plen))
+    return ipaddress.IPv6Network((full, plen))
+
+
+def _network_fast(full: int, plen: int, width: int) -> IPNetwork:
+    """The same network as ``_network_slow`` for an already masked ``full``, 4-5x cheaper.
+
+    ``ipaddress`` re-parses and re-validates its input on every construction; a
+    decoded prefix is valid by construction, so the objects are assembled from
+    the parts that constructor would store (its netmask table is cached).
+    """
+    kind, addr_kind = _KINDS[width]
+    addr: Any = object.__new__(addr_kind)
+    addr._ip = full
+    if width == 128:
+        addr._scope_id = None
+    net: Any = object.__new__(kind)
+    net.network_address = addr
+    net.netmask, net._prefixlen = kind._make_netmask(plen)
+    if plen == width - 1:
+        net.hosts = net.__iter__
+    elif plen == width:
+        net.hosts = lambda: [addr]
+    return net
+
+
+_KINDS: dict[int, tuple[Any, type]] = {
+    32: (ipaddress.IPv4Network, ipaddress.IPv4Address),
+    128: (ipaddress.IPv6Network, ipaddress.IPv6Address),
+}
+
+
+def _fast_is_faithful() -> bool:
+    """The shortcut relies on ipaddress internals: use it only if it builds equal objects."""
+    try:
+        for width, full, plen in (
+            (32, 0x0A010200, 24),
+            (32, 0x0A010203, 32),
+            (128, 1 << 127, 1),
+            (128, 1, 128),
+        ):
+            a, b = _network_fast(full, plen, width), _network_slow(full, plen, width)
+            same = (a, str(a), hash(a), a.netmask, a.broadcast_address, list(islice(a.hosts(), 2)))
+            if same != (
+                b,
+                str(b),
+                hash(b),
+                b.netmask,
+                b.broadcast_address,
+                list(islice(b.hosts(), 2)),
+            ):
+                return False
+    except Exception:  # any difference in the internals: fall back
+        return False
+    return True
+
+
+_network = _network_fast if _fast_is_faithful() else _network_slow
+
+
 def network_from_bits(addr_bytes: bytes, plen: int, width: int) -> IPNetwork:
     """Build the network from a truncated address, masking bits past ``plen``."""
     full = int.from_bytes(addr_bytes, "big") << (width - 8 * len(addr_bytes))
     full &= ((1 << width) - 1) ^ ((1 << (width - plen)) - 1)
-    if width == 32:
-        return ipaddress.IPv4Network((full, plen))
-    return ipaddress.IPv6Network((full, plen))
+    return _network(full, plen, width)
 
 
 def encode_prefix(net: IPNetwork) -> bytes:

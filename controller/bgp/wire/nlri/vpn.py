@@ -63,6 +63,21 @@ class VpnPrefix:
         return bytes([bits]) + stack + self.rd.encode() + addr
 
 
+# Labels repeat across UPDATEs (a speaker allocates per VRF or per prefix from a
+# range): one shared object per field value, up to a bound that keeps it small.
+_LABELS: dict[int, Label] = {}
+_LABELS_MAX = 1 << 16
+
+
+def _label(field: int) -> Label:
+    label = _LABELS.get(field)
+    if label is None:
+        if len(_LABELS) >= _LABELS_MAX:
+            _LABELS.clear()
+        label = _LABELS[field] = Label.from_field(field)
+    return label
+
+
 def decode_vpn_prefixes(
     data: bytes, width: int, error: Callable[[str], BgpError]
 ) -> tuple[VpnPrefix, ...]:
@@ -96,7 +111,7 @@ def decode_vpn_prefixes(
                 break
             label = labels_seen.get(field)
             if label is None:
-                label = labels_seen[field] = Label.from_field(field)
+                label = labels_seen[field] = _label(field)
             labels.append(label)
             if field & 1:
                 break
