@@ -161,7 +161,11 @@ async def ike(total: int, rng: random.Random, snapshot: Snapshot) -> Outcome:
             except OSError:  # the socket buffer is full: not sent, not counted
                 out.connect_errors += 1
         await asyncio.sleep(0.005)
-    await asyncio.sleep(3)  # liveness checks after the storm
+    # Liveness checks after the storm: one must complete. Wait for it (bounded and
+    # generous: a loaded machine may take many seconds), not for a fixed time.
+    deadline = time.monotonic() + 60
+    while sa.mid_out <= mid0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
     out.seconds = time.monotonic() - start
     stop.set()
     await watch

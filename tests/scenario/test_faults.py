@@ -53,13 +53,31 @@ def _restart(lab, node: str) -> int:
     return lab.state.pids[node]
 
 
+def _sessions_settled(lab) -> dict[str, dict[str, tuple[str, int]]]:
+    """Every red BGP session Established, then their states as the fault's baseline.
+
+    The lab is up once every C-PE has its routes and SAs; a session between the two RRs
+    may still be connecting then, and its coming up must not count against a fault.
+    """
+
+    def settled() -> bool:
+        return all(
+            state == "Established"
+            for doc in _docs(lab).values()
+            for state, _count in _established(doc).values()
+        )
+
+    wait_for(settled, 180, "every red BGP session Established before the fault")
+    return {n: _established(d) for n, d in _docs(lab).items()}
+
+
 def test_black_link_flaps(fault_lab, tmp_path) -> None:
     """cpe2's black link loses carrier for 3 s, three times: echoes are lost only while it
     is down, and nothing else notices (no BGP session reset)."""
     lab = fault_lab
     ns, dst = _path(lab)
     cpe2 = ["ip", "netns", "exec", lab.plan.cpe("cpe2").ns]
-    before = {n: _established(d) for n, d in _docs(lab).items()}
+    before = _sessions_settled(lab)
     downs: list[tuple[float, float]] = []
     with black_watch(lab.plan, tmp_path) as pattern:
         ping = SeqPing(ns, dst, 250, pattern)
@@ -98,7 +116,7 @@ def test_underlay_drops_5_percent(fault_lab, tmp_path) -> None:
     ns, dst = _path(lab)
     under = ["ip", "netns", "exec", lab.plan.underlay_ns]
     seconds = 60.0 if FULL else 15.0
-    before = {n: _established(d) for n, d in _docs(lab).items()}
+    before = _sessions_settled(lab)
     with black_watch(lab.plan, tmp_path) as pattern:
         ping = SeqPing(ns, dst, int((seconds + 6) / 0.1), pattern)
         time.sleep(2.0)
@@ -201,7 +219,7 @@ def test_rr_killed_and_back(fault_lab, tmp_path) -> None:
     lab = fault_lab
     ns, dst = _path(lab)
     rr1 = lab.state.pids["rr1"]
-    before = {n: _established(d) for n, d in _docs(lab).items()}
+    before = _sessions_settled(lab)
     with black_watch(lab.plan, tmp_path) as pattern:
         ping = SeqPing(ns, dst, 3000, pattern)  # stopped once rr1 is back
         time.sleep(2.0)
