@@ -243,3 +243,21 @@ def test_every_engine_refusal_has_its_drop_reason(
     )
     answer = cp.CryptoHeader(op=op, sa_index=1, result=result, ingress_port=BLACK)
     expect_drop(cpe, CRYPTO_PORT, cp.frame(answer, body), reason)
+
+
+@pytest.mark.parametrize("port", [RED_A1, BLACK], ids=["red", "black"])
+def test_runt_frame_after_arp_is_not_taken_for_arp(cpe: Cpe, port: int) -> None:
+    """A frame too short for Ethernet leaves hdr.ethernet invalid; its ether_type must not be
+    read (BMv2 keeps the previous packet's, so right after an ARP frame it would look like ARP).
+    The differential test found this with a one-octet frame."""
+    cpe.set_up_vrf_a(FAMILIES[4])
+    cpe.set_up_black(FAMILIES[4])
+    arp = bytes(Ether(src=host_mac(port), dst="ff:ff:ff:ff:ff:ff", type=0x0806) / Raw(b"\0" * 28))
+    before = cpe.punts("ARP")
+    cpe.dp.send(port, arp)
+    assert cpe.sw.packet_in() is not None, "the ARP frame was not punted"
+    assert cpe.punts("ARP", want=before + 1) == before + 1
+    cpe.dp.send(port, b"\x00")
+    assert cpe.sw.packet_in(timeout=1.0) is None, "a one-octet frame was punted"
+    cpe.dp.expect_none()
+    assert cpe.punts("ARP") == before + 1

@@ -83,7 +83,7 @@ control BlackClassify(inout headers_t hdr,
     }
 
     apply {
-        if (hdr.ethernet.ether_type == ETHERTYPE_ARP) {
+        if (hdr.ethernet.isValid() && hdr.ethernet.ether_type == ETHERTYPE_ARP) {
             meta.punt_reason = PUNT_ARP;
             return;
         }

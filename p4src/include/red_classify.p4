@@ -7,7 +7,9 @@ control RedClassify(inout headers_t hdr,
                     inout local_metadata_t meta,
                     inout standard_metadata_t std) {
     apply {
-        if (hdr.ethernet.ether_type == ETHERTYPE_ARP
+        // A runt frame leaves hdr.ethernet invalid, and an invalid header's fields are
+        // unspecified (BMv2 keeps the previous packet's): test validity first.
+        if ((hdr.ethernet.isValid() && hdr.ethernet.ether_type == ETHERTYPE_ARP)
                 || (hdr.vlan.isValid() && hdr.vlan.ether_type == ETHERTYPE_ARP)) {
             meta.punt_reason = PUNT_ARP;
         } else if (hdr.ipv6.isValid() && hdr.icmp.isValid()
