@@ -18,8 +18,9 @@ from finsy.proto import p4i
 
 from targets.p4sim import types as T
 from targets.p4sim.compiler.gen import Generated
+from targets.p4sim.compiler.infos import NewTypeInfo
 from targets.p4sim.frontend import ast as A
-from targets.p4sim.p4info_types import named_types, type_spec
+from targets.p4sim.p4info_types import named_types, new_type, type_spec
 
 ACTION, TABLE, VALUE_SET, CONTROLLER_HEADER = 0x01, 0x02, 0x03, 0x04
 ACTION_PROFILE = 0x11
@@ -163,6 +164,8 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
         preamble(tm, TABLE, t.fq, t.annotations)
         for i, k in enumerate(t.keys, 1):
             mf = tm.match_fields.add(id=i, name=k.name, bitwidth=k.width)
+            if k.new_type is not None:
+                _name_new_type(mf, k.new_type, info.type_info)
             if k.match_kind in MATCH_TYPES:
                 mf.match_type = MATCH_TYPES[k.match_kind]
             else:
@@ -189,7 +192,10 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
         am = info.actions.add()
         preamble(am, ACTION, a.fq, a.annotations)
         for i, (pn, w) in enumerate(a.params, 1):
-            am.params.add(id=i, name=pn, bitwidth=w)
+            pm = am.params.add(id=i, name=pn, bitwidth=w)
+            nt = a.new_types[i - 1] if i <= len(a.new_types) else None
+            if nt is not None:
+                _name_new_type(pm, nt, info.type_info)
     for e in g.externs.values():
         if e.kind == "counter":
             m = info.counters.add()
@@ -244,6 +250,9 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
         for fid, (fn, w, fa) in zip(_field_ids(ch.fields), ch.fields, strict=True):
             md = m.metadata.add(id=fid, name=fn, bitwidth=w)
             md.annotations.extend(_annos(fa))
+            nt = ch.new_types[len(m.metadata) - 1] if ch.new_types else None
+            if nt is not None:
+                _name_new_type(md, nt, info.type_info)
     for name, st in g.digests.items():
         m = info.digests.add()
         m.preamble.id = ids.get(DIGEST, name)
@@ -259,6 +268,15 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
     if _writes_type_info(g, info):
         info.type_info.SetInParent()
     return info, ids
+
+
+def _name_new_type(msg: Any, nt: NewTypeInfo, type_info: Any) -> None:
+    """A key, action parameter or controller header field of a ``type``: named in
+    ``type_name``, with the translated width when ``@p4runtime_translation`` has one."""
+    msg.type_name.name = nt.name
+    width = new_type(nt, type_info)
+    if width is not None:
+        msg.bitwidth = width
 
 
 def _action_ref_annotations(ar: Any, scope: str, annos: list[A.Annotation]) -> None:

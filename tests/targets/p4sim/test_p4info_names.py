@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from finsy.proto import p4i
+from google.protobuf import text_format
 
 from targets.p4sim.program import load
 from tests.targets.p4sim.test_p4info_fidelity import SKELETON, p4info
@@ -39,3 +41,13 @@ def test_controller_header_struct_field_is_flattened(tmp_path: Path) -> None:
     fields = [(m.id, m.name, m.bitwidth) for m in meta.metadata]
     # as p4c-bm2-ss 1.2.4.8 numbers them: an @id is kept, the others count on
     assert fields == [(1, "port", 9), (2, "p.x", 16), (9, "p.y", 8), (3, "pad", 7)]
+
+
+def test_new_types_as_p4c_writes_them() -> None:
+    """Keys, action parameters and controller header fields of a ``type``: named
+    in ``type_name``, described in ``type_info.new_types`` (original or translated
+    type), translated widths as bitwidth; identical to p4c-bm2-ss's P4Info."""
+    programs = Path(__file__).with_name("programs")
+    golden = text_format.Parse((programs / "new_types.p4info.txtpb").read_text(), p4i.P4Info())
+    info = load(programs / "new_types.p4").p4info
+    assert text_format.MessageToString(info) == text_format.MessageToString(golden)
