@@ -135,7 +135,7 @@ class ControlGen(ExternGen):
 
     def invalidate_siblings(self, hv: Val) -> None:
         if isinstance(hv.obj, tuple) and hv.obj and hv.obj[0] == "inunion":
-            _, upath, ut = hv.obj
+            upath, ut = hv.obj[1], hv.obj[2]
             for m in ut.fields:
                 mp = f"{upath}.{m}"
                 if mp != hv.path:
