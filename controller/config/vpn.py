@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from controller.bgp.wire.attributes.ext_communities import ExtCommunity
 from controller.bgp.wire.nlri.rd import RouteDistinguisher
+from controller.config.discovery import AutoDiscovery
 from controller.config.switch import Strict
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -160,6 +161,9 @@ class Bgp(Strict):
     # Draft 3.1 MAY: originate the black loopback (host route) on the black sessions,
     # next hop our end of each session. Off by default: a provider usually routes it.
     advertise_black_loopback: bool = False
+    # Draft 3.2: C-PEs admitted by their certificates, no per-C-PE configuration
+    # (controller/config/discovery.py).
+    auto_discovery: AutoDiscovery | None = None
 
     @field_validator("label_range")
     @classmethod
