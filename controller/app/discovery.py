@@ -25,9 +25,13 @@ import ipaddress
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography import x509
 
+from controller.app.ikeconf import der_file
+from controller.bgp.config import NeighborConfig
+from controller.bgp.path import FAMILIES_BY_NAME, Color
 from controller.config import Config
 from controller.ipsec.ike import peerid
 from controller.ipsec.ike.config import Credentials, IkeConfig
@@ -54,6 +58,36 @@ class Discovered:
     @property
     def red(self) -> IPAddress:
         return self.reds[0]
+
+
+def discovery_credentials(cfg: Config, base: Path, ours: Credentials) -> Credentials:
+    """Our certificate and key, trusting ``bgp.auto_discovery.ca`` (default: our CAs)."""
+    auto = cfg.bgp.auto_discovery
+    assert auto is not None
+    if not auto.ca:
+        return ours
+    cas = [der_file(Path(f) if Path(f).is_absolute() else base / f) for f in auto.ca]
+    return Credentials(ours.cert_der, ours.key_pem, cas)
+
+
+def neighbor_config(cfg: Config, peer: Discovered) -> NeighborConfig:
+    """The passive red BGP neighbour of a discovered C-PE, bound to what its certificate
+    names (controller/bgp/claims.py) and, unless behind a NAT, to its black address."""
+    auto = cfg.bgp.auto_discovery
+    assert auto is not None
+    return NeighborConfig(
+        peer.red,
+        cfg.node.asn,
+        Color.RED,
+        families=tuple(FAMILIES_BY_NAME[f] for f in auto.families),
+        rr_client=auto.route_reflector_client,
+        passive=True,
+        hold_time=auto.hold_time,
+        local_address=cfg.loopbacks.red,
+        description=f"discovered {peer.identity}",
+        originates=peer.reds,
+        endpoints=() if peer.behind_nat else (ipaddress.ip_address(peer.black),),
+    )
 
 
 def _refuse(detail: str) -> IkeError:

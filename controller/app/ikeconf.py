@@ -53,7 +53,7 @@ def control_child(cfg: Config, local_red: IPAddress, peer_red: IPAddress) -> Chi
     )
 
 
-def _der(path: Path) -> bytes:
+def der_file(path: Path) -> bytes:
     """A certificate file, PEM or DER, as DER."""
     data = path.read_bytes()
     if b"-----BEGIN" in data:
@@ -76,7 +76,9 @@ def credentials(cfg: Config, base: Path) -> Credentials | None:
         return Path(name) if Path(name).is_absolute() else base / name
 
     return Credentials(
-        _der(where(certs.cert)), certs.key.reveal(), [_der(where(ca)) for ca in certs.ca]
+        der_file(where(certs.cert)),
+        certs.key.reveal(),
+        [der_file(where(ca)) for ca in certs.ca],
     )
 
 

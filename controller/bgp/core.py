@@ -150,9 +150,14 @@ class SpeakerCore:
         self._pump()
 
     def set_transport_protected(self, peer: IPAddress, protected: bool, now: float) -> None:
-        """The IPsec layer's word on a red session's transport (draft 3.2)."""
+        """The IPsec layer's word on a red session's transport (draft 3.2); about a
+        neighbour removed meanwhile (a discovered C-PE that left) it has nothing to say."""
         self.now = now
-        self._session(peer).set_protected(protected, now)
+        sess = self.sessions.get(peer) or self._dynamic(peer)
+        if sess is None:
+            log.info("neighbor %s: transport news for a neighbour that is gone, ignored", peer)
+            return
+        sess.set_protected(protected, now)
         self._pump()
 
     def set_black_loopback(self, address: IPAddress, now: float) -> None:

@@ -1,4 +1,6 @@
-"""``bgp.auto_discovery``: a route reflector admits C-PEs it was never told about (draft 3.2).
+"""Checks of ``bgp.auto_discovery`` (model: ``controller/config/vpn.py`` ``AutoDiscovery``).
+
+A route reflector admits C-PEs it was never told about (draft 3.2):
 
     bgp:
       auto_discovery:
@@ -19,45 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from pydantic import Field, field_validator
-
-from controller.config.switch import Strict
-from controller.ipsec.ike.peerid import BadPattern, check_pattern
-
-if TYPE_CHECKING:
-    from controller.config.model import Config
+from controller.config.model import Config
 
 Found = Iterator[tuple[str, str]]
-
-
-class AutoDiscovery(Strict):
-    identities: list[str] = Field(min_length=1)
-    ca: list[str] = Field(default_factory=list)
-    route_reflector_client: bool = True
-    hold_time: int = Field(default=90, ge=0, le=0xFFFF)
-    families: list[str] = Field(default_factory=lambda: ["vpnv4", "vpnv6", "ipv4-unicast"])
-
-    @field_validator("identities")
-    @classmethod
-    def _patterns(cls, values: list[str]) -> list[str]:
-        for i, pattern in enumerate(values):
-            try:
-                check_pattern(pattern)
-            except BadPattern as exc:
-                raise ValueError(f"[{i}]: {exc}") from None
-        return values
-
-    @field_validator("families")
-    @classmethod
-    def _families(cls, values: list[str]) -> list[str]:
-        from controller.config.vpn import FAMILIES
-
-        bad = [f for f in values if f not in FAMILIES]
-        if bad:
-            raise ValueError(f"unknown families {', '.join(bad)} (use {', '.join(FAMILIES)})")
-        return values
 
 
 def check_discovery(cfg: Config) -> Found:
