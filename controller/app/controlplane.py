@@ -131,8 +131,9 @@ class ControlPlane:
         except (OSError, ValueError) as exc:
             raise ControlPlaneError(f"{cfg.source}: bgp.auto_discovery.ca: {exc}") from None
         self.discovery = Discovery(
-            cfg, creds, self.control_peers, ipsec.tunnels.accept, self._joined, self._left
-        )
+            cfg, creds, self.control_peers, ipsec.tunnels.accept, self._joined, self._left,
+            self._rebound,
+        )  # fmt: skip
         template = make_ike_config(cfg, "0.0.0.0", {}, creds, local_black=str(self.state.black))
         ipsec.daemon.configs.append(self.discovery.catch_all(template))
         self.discovery.attach(ipsec.daemon, ipsec.service.listeners)
@@ -140,6 +141,13 @@ class ControlPlane:
     def _joined(self, peer: Discovered) -> None:
         if self.bgp is not None:  # else start_bgp adds it
             self.bgp.add_neighbor(neighbor_config(self.cfg, peer))
+        for hook in self.discovered_hooks:
+            hook(peer, True)
+
+    def _rebound(self, peer: Discovered) -> None:
+        """A discovered C-PE moved (MOBIKE): its session stays, its endpoint binding follows."""
+        if self.bgp is not None:
+            self.bgp.rebind_neighbor(neighbor_config(self.cfg, peer))
         for hook in self.discovered_hooks:
             hook(peer, True)
 

@@ -16,11 +16,14 @@ the IKE responder's ``on_authenticated`` hook, before its CHILD_SAs are chosen:
    the C-PE is behind a NAT, to its black address as tunnel endpoint.
 
 When its last IKE SA goes away (deleted, DPD, expired; not a rekey), the app
-removes the neighbour again, with its routes.
+removes the neighbour again, with its routes. When it moves (MOBIKE), its
+binding follows it to the new black address; when it comes back under the same
+identity from elsewhere, its old entry leaves first.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 from collections.abc import Callable
@@ -36,7 +39,7 @@ from controller.config import Config
 from controller.ipsec.ike import peerid
 from controller.ipsec.ike.config import Credentials, IkeConfig
 from controller.ipsec.ike.daemon import IkeDaemon
-from controller.ipsec.ike.events import Event, IkeDown
+from controller.ipsec.ike.events import Event, IkeDown, PeerMoved
 from controller.ipsec.ike.sa import IkeSa, IkeState
 from controller.ipsec.ike.wire.consts import Notify
 from controller.ipsec.ike.wire.errors import IkeError
@@ -104,6 +107,7 @@ class Discovery:
         accept: Callable[[str], IkeConfig],
         on_join: Callable[[Discovered], None],
         on_leave: Callable[[Discovered], None],
+        on_moved: Callable[[Discovered], None] = lambda peer: None,
     ) -> None:
         """``creds``: ours, with the discovery CAs; ``control_peers`` (black → red) is
         the app's, updated in place; ``accept(black)`` makes the IKE daemon's config for
@@ -115,7 +119,7 @@ class Discovery:
         self.creds = creds
         self.control_peers = control_peers
         self.accept = accept
-        self.on_join, self.on_leave = on_join, on_leave
+        self.on_join, self.on_leave, self.on_moved = on_join, on_leave, on_moved
         self.peers: dict[str, Discovered] = {}  # by black address
         self.refused = 0
         self.daemon: IkeDaemon | None = None  # attach()
@@ -139,9 +143,11 @@ class Discovery:
 
     def authenticated(self, sa: IkeSa) -> None:
         """Responder hook: a peer proved its identity; admit it or refuse it (see above)."""
-        known = self.peers.get(sa.remote[0])
-        if sa.cfg.name != CATCH_ALL and (known is None or known.identity != sa.remote_id):
-            return  # a configured peer: nothing to do here
+        # the daemon finds a discovered peer's own config by its identity, wherever it
+        # comes from now; any other config but the catch-all is a configured peer's
+        known = any(p.identity == sa.remote_id for p in self.peers.values())
+        if sa.cfg.name != CATCH_ALL and not known:
+            return
         if not isinstance(sa.peer_cert, x509.Certificate):
             raise _refuse(f"{sa.remote_id}: no certificate")  # a PSK cannot discover
         reds = tuple(peerid.red_loopbacks(sa.peer_cert))
@@ -156,7 +162,10 @@ class Discovery:
         if clash is not None:
             self.refused += 1
             raise _refuse(clash)
-        old = self.peers.get(peer.black)
+        # the same C-PE again (it restarted, or comes from a new address), or another
+        # one at this address: what was there leaves first
+        old = next((p for p in self.peers.values() if p.identity == peer.identity), None)
+        old = old or self.peers.get(peer.black)
         if old is not None and old != peer:
             self._leave(old)
         self.control_peers[peer.black] = peer.red
@@ -164,12 +173,18 @@ class Discovery:
         cfg.remote_id, cfg.creds = peer.identity, self.creds
         sa.cfg = cfg
         if old != peer:
-            self.peers[peer.black] = peer
-            log.info(
-                "discovered %s at %s: red loopback %s", peer.identity, peer.black,
-                ", ".join(map(str, reds)),
-            )  # fmt: skip
+            self._join(peer)
+
+    def _join(self, peer: Discovered) -> None:
+        self.peers[peer.black] = peer
+        try:
             self.on_join(peer)
+        except ValueError as exc:  # e.g. BGP already has a neighbour at that address
+            self._forget(peer)  # ours only: that neighbour is someone else's
+            self.refused += 1
+            raise _refuse(f"{peer.identity}: {exc}") from None
+        reds = ", ".join(map(str, peer.reds))
+        log.info("discovered %s at %s: red loopback %s", peer.identity, peer.black, reds)
 
     def _clash(self, peer: Discovered) -> str | None:
         """Why ``peer`` may not have its red loopbacks, if it may not."""
@@ -191,7 +206,11 @@ class Discovery:
         return None
 
     def event(self, sa: IkeSa, ev: Event) -> None:
-        """A discovered peer whose last IKE SA went (not replaced by a rekey) leaves."""
+        """A discovered peer whose last IKE SA went (not replaced by a rekey) leaves; one
+        that moved (MOBIKE, RFC 4555) is bound to its new black address."""
+        if isinstance(ev, PeerMoved) and ev.mobike:
+            self._moved(ev.old[0], ev.new[0])
+            return
         if not isinstance(ev, IkeDown) or sa.successor is not None:
             return
         peer = self.peers.get(sa.cfg.remote_addr or "")
@@ -205,14 +224,30 @@ class Discovery:
             return  # e.g. it restarted: the new IKE SA is up already
         self._leave(peer)
 
+    def _moved(self, old: str, new: str) -> None:
+        peer = self.peers.pop(old, None)
+        if peer is None or old == new:
+            if peer is not None:
+                self.peers[old] = peer
+            return
+        moved = dataclasses.replace(peer, black=new)
+        self.peers[new] = moved
+        self.control_peers.setdefault(new, moved.red)  # the composer moved it already
+        self.control_peers.pop(old, None)
+        log.info("%s moved from %s to %s", peer.identity, old, new)
+        self.on_moved(moved)
+
     def _leave(self, peer: Discovered) -> None:
-        del self.peers[peer.black]
+        self._forget(peer)
+        log.info("%s at %s is gone: its red session and routes go too", peer.identity, peer.black)
+        self.on_leave(peer)
+
+    def _forget(self, peer: Discovered) -> None:
+        self.peers.pop(peer.black, None)
         self.control_peers.pop(peer.black, None)
         name = f"cpe-{peer.black}"
         if self.daemon is not None:
             self.daemon.configs[:] = [c for c in self.daemon.configs if c.name != name]
-        log.info("%s at %s is gone: its red session and routes go too", peer.identity, peer.black)
-        self.on_leave(peer)
 
     def status(self) -> list[dict[str, object]]:
         return [

@@ -121,6 +121,10 @@ class BgpSpeaker:
         self.core.add_neighbor(n, self.clock())
         self._drain()
 
+    def rebind_neighbor(self, n: NeighborConfig) -> None:
+        self.core.rebind_neighbor(n, self.clock())
+        self._drain()
+
     def remove_neighbor(self, peer: IPAddress) -> None:
         self.core.remove_neighbor(peer, self.clock())
         self._drain()

@@ -117,6 +117,18 @@ class SpeakerCore:
             self.sessions[n.address].start(now)
             self._pump()
 
+    def rebind_neighbor(self, n: NeighborConfig, now: float) -> None:
+        """New bindings (``originates``/``endpoints``) for a neighbour whose session stays
+        (a discovered C-PE that moved, draft 3.2): its routes are judged again."""
+        self.now = now
+        sess = self.sessions.get(n.address)
+        if sess is None:
+            return
+        sess.neighbor = n
+        rib = self._rib(n.color)
+        self._apply(rib, rib.reselect({p.nlri for p in rib.adj_in(n.address)}))
+        self._pump()
+
     def remove_neighbor(self, peer: IPAddress, now: float) -> None:
         """Forget a neighbour for good (a discovered C-PE whose IPsec SA went away): its
         session is closed with a Cease, its routes withdrawn (stale ones too), its state

@@ -19,7 +19,7 @@ from controller.config import Config, parse
 from controller.ipsec.esp import EspEngine
 from controller.ipsec.ike.config import Credentials, IkeConfig, Lifetimes
 from controller.ipsec.ike.daemon import IkeDaemon
-from controller.ipsec.ike.events import Event
+from controller.ipsec.ike.events import Event, PeerMoved
 from controller.ipsec.ike.pki import Issued, issue, make_ca
 from controller.ipsec.ike.sa import Datagram, IkeSa, IkeState
 from controller.ipsec.sad import SaDatabase
@@ -69,6 +69,7 @@ class Rr:
         self.control: dict[str, Any] = {}
         self.joined: list[Discovered] = []
         self.left: list[Discovered] = []
+        self.moved: list[Discovered] = []
         self.daemon = Listening([])
         self.daemon.listeners = []
         engine = EspEngine()
@@ -78,7 +79,7 @@ class Rr:
         self.daemon.listeners.append(lambda sa, ev: self.tunnels.on_events([(sa, ev)], 0.0))
         self.disc = Discovery(
             self.cfg, creds, self.control, self.tunnels.accept, self.joined.append,
-            self.left.append,
+            self.left.append, self.moved.append,
         )  # fmt: skip
         self.daemon.configs.append(self.disc.catch_all(make("0.0.0.0")))
         self.disc.attach(self.daemon, self.daemon.listeners)
@@ -167,3 +168,32 @@ def test_second_identity_with_the_same_red_loopback_is_refused(
     assert sa.state != IkeState.ESTABLISHED
     assert f"red loopback {A_RED} is already bound to {A_ID}" in caplog.text
     assert [p.identity for p in rr.joined] == [A_ID]
+
+
+def _from(ca: Issued, rr: Rr, addr: str) -> IkeSa:
+    """A C-PE with A's identity and certificate binding, at ``addr``."""
+    a = cpe(ca)
+    a.configs[0].children[0] = mpls_child(addr, B_ADDR)
+    net = Net({addr: a, B_ADDR: rr.daemon})
+    sa = a.initiate("rr", (addr, 500), (B_ADDR, 500), net.now, "mpls")
+    net.pump()
+    return sa
+
+
+def test_same_identity_from_elsewhere_replaces_its_old_entry(ca: Issued, tmp_path: Path) -> None:
+    rr = Rr(ca, tmp_path)
+    assert _from(ca, rr, A_ADDR).state == IkeState.ESTABLISHED
+    assert _from(ca, rr, "192.0.2.99").state == IkeState.ESTABLISHED  # it came back elsewhere
+    assert [p.black for p in rr.joined] == [A_ADDR, "192.0.2.99"]
+    assert [p.black for p in rr.left] == [A_ADDR]
+    assert list(rr.disc.peers) == ["192.0.2.99"]
+    assert rr.control == {"192.0.2.99": ipaddress.ip_address(A_RED)}
+
+
+def test_a_mobike_move_rebinds_the_peer(ca: Issued, tmp_path: Path) -> None:
+    rr = Rr(ca, tmp_path)
+    _from(ca, rr, A_ADDR)
+    (theirs,) = rr.daemon.established()
+    rr.disc.event(theirs, PeerMoved(theirs.cfg.name, (A_ADDR, 4500), ("192.0.2.77", 4500), True))
+    assert [p.black for p in rr.moved] == ["192.0.2.77"] and rr.left == []
+    assert list(rr.disc.peers) == ["192.0.2.77"] and list(rr.control) == ["192.0.2.77"]

@@ -72,3 +72,21 @@ def test_discovered_client_is_held_to_its_certificates_loopback() -> None:
     assert rr.red.best(LO_B) is None
     (ref,) = rr.refusals.current()
     assert ref.kind == "identity" and "10.255.0.2 is not bound" in ref.detail
+
+
+def test_rebinding_judges_the_neighbours_routes_again() -> None:
+    """A discovered C-PE that moved: its endpoint binding changes, its routes are re-judged."""
+    net = _rr_without_clients()
+    _discover(net, A, "10.255.0.1", "198.51.100.1")
+    rr = net.node(RR)
+    assert rr.red.best(LO_A) is not None
+    rr.rebind_neighbor(discovered(A, "10.255.0.1", "198.51.100.9"), net.now)  # elsewhere now
+    assert rr.red.best(LO_A) is None
+    (ref,) = rr.refusals.current()
+    assert (
+        ref.kind == "identity"
+        and "198.51.100.1 is not this neighbour's black address" in ref.detail
+    )
+    rr.rebind_neighbor(discovered(A, "10.255.0.1", "198.51.100.1"), net.now)
+    assert rr.red.best(LO_A) is not None and rr.refusals.current() == []
+    assert str(rr.sessions[ip(A)].state) == "Established"  # the session never dropped
