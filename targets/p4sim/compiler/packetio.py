@@ -5,7 +5,7 @@ from __future__ import annotations
 from targets.p4sim import types as T
 from targets.p4sim.compiler.controls import ControlGen
 from targets.p4sim.compiler.scope import Scope
-from targets.p4sim.compiler.values import Emitter, Val, key, leaves
+from targets.p4sim.compiler.values import Val, key, leaves
 from targets.p4sim.frontend import ast as A
 from targets.p4sim.frontend.errors import Loc
 
@@ -195,18 +195,7 @@ class PacketGen(ControlGen):
             self.readonly = saved_ro
 
     def _gen_deparser(self, decl: A.ControlDecl, prefix: str, binds: dict[str, Val]) -> str:
-        sc = Scope(self.root_scope, prefix)
-        sc.names.update(binds)
-        saved = self.em
-        self.em = Emitter()
-        fn = self.fresh("d_")
-        self.em.lines.append(f"def {fn}(F, _out):")
-        for d in decl.locals:
-            self.local_decl(d, sc)
-        self.block(decl.body, sc)
-        self.funcs.append("\n".join(self.em.lines))
-        self.em = saved
-        return fn
+        return self.gen_block(decl, prefix, binds, "d_", "F, _out", control=False)
 
     def alloc_leaves(self, t: T.P4Type, path: str) -> list[str]:
         return [p for p, _ in leaves(t, path)]
