@@ -283,6 +283,8 @@ class DaemonStatus:
             "tables": self.tables(),
             "counters": await self.counters(),
             "drops": await self.drops(),
+            # C-PEs a route reflector admitted by certificate (draft 3.2)
+            "discovered": self.plane.discovery.status() if self.plane.discovery else [],
         }
 
     async def dump(self, path: Path) -> None:

@@ -59,6 +59,8 @@ class IkeDaemon:
         self._soonest: float | None = None  # of the SAs changed since touched_deadline()
         # a peer authenticated from another address than its config says (it moved)
         self.on_readdressed: Callable[[IkeSa, str], None] | None = None
+        # a peer authenticated to us (responder): see IkeSa.on_authenticated
+        self.on_authenticated: Callable[[IkeSa], None] | None = None
 
     # -- the app's calls ----------------------------------------------------------------
 
@@ -207,6 +209,7 @@ class IkeDaemon:
         sa.log = self.log
         sa.on_initial_contact = self._initial_contact
         sa.on_readdressed = self.on_readdressed
+        sa.on_authenticated = self.on_authenticated
         if len(self.configs) > 1 or by_identity:
             sa.lookup = lambda ident: self._lookup(ident, src[0])
         self.sas[sa.spi_r] = sa
