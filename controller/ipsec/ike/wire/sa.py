@@ -115,18 +115,25 @@ class Proposal:
 
 def _decode_transforms_once(data: bytes, num: int) -> tuple[tuple[Transform, ...], int]:
     """The transforms at the start of ``data`` and the octets they took."""
+    pieces, used = _substructures(data, 8, f"transform in proposal {num}")
+    return tuple(Transform.decode(p) for p in pieces), used
+
+
+def _substructures(data: bytes, header: int, what: str) -> tuple[list[bytes], int]:
+    """Proposals or transforms (3.3.1, 3.3.2: Last Substruc, RESERVED, Length first),
+    up to the one marked last: their bytes and the octets they took."""
     pos = 0
-    transforms: list[Transform] = []
+    out: list[bytes] = []
     while pos < len(data):
-        need_at(data, pos, 8, "transform")
-        last, _, tlen = struct.unpack_from("!BBH", data, pos)
-        if tlen < 8 or pos + tlen > len(data):
-            raise syntax(f"transform length {tlen} in proposal {num}")
-        transforms.append(Transform.decode(data[pos : pos + tlen]))
-        pos += tlen
+        need_at(data, pos, header, what)
+        last, _, length = struct.unpack_from("!BBH", data, pos)
+        if length < 8 or pos + length > len(data):
+            raise syntax(f"{what}: length {length}")
+        out.append(data[pos : pos + length])
+        pos += length
         if last == 0:
             break
-    return tuple(transforms), pos
+    return out, pos
 
 
 # Every IKE_SA_INIT and CHILD_SA offers and answers the same few proposals: their
@@ -154,17 +161,8 @@ class SaPayload(Payload):
 
     @classmethod
     def decode_body(cls, body: bytes) -> SaPayload:
-        proposals: list[Proposal] = []
-        pos = 0
-        while pos < len(body):
-            need_at(body, pos, 4, "proposal header")
-            last, _, plen = struct.unpack_from("!BBH", body, pos)
-            if plen < 8 or pos + plen > len(body):
-                raise syntax(f"proposal length {plen}")
-            proposals.append(Proposal.decode(body[pos : pos + plen]))
-            pos += plen
-            if last == 0:
-                break
+        pieces, pos = _substructures(body, 4, "proposal")
+        proposals = [Proposal.decode(p) for p in pieces]
         if pos != len(body) or not proposals:
             raise syntax("SA payload: no proposals or trailing octets")
         return cls(proposals)
