@@ -64,6 +64,10 @@ class BgpSpeaker:
         self.events: asyncio.Queue[RouteEvent] = asyncio.Queue()
         self._server: asyncio.Server | None = None
         self._writers: dict[int, asyncio.StreamWriter] = {}
+        self._conn_peer: dict[int, IPAddress] = {}
+        # neighbour -> (address its session runs to, our address on it), where these are
+        # not the neighbour's configured address and local_address (see set_transport)
+        self._transport: dict[IPAddress, tuple[IPAddress, IPAddress | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._next_conn = 1
         self._wake = asyncio.Event()
@@ -120,6 +124,37 @@ class BgpSpeaker:
         self.core.set_transport_protected(peer, protected, self.clock())
         self._drain()
 
+    def set_transport(self, peer: IPAddress, remote: IPAddress, local: IPAddress | None) -> None:
+        """Run the session to neighbour ``peer`` between ``local`` and ``remote``.
+
+        The neighbour keeps its identity (configured address); only the TCP endpoints
+        differ: a red session in IPsec transport mode runs between black loopbacks
+        (draft 3.2). If they change (mobility, a NAT rebinding), the TCP connection
+        cannot follow: it is dropped, without a NOTIFICATION, so that with graceful
+        restart both ends keep each other's routes until the new session's End-of-RIB,
+        and our next OPEN says our forwarding state is preserved (it is).
+        """
+        if self._transport.get(peer) == (remote, local):
+            return
+        old = self._transport.get(peer)
+        self._transport[peer] = (remote, local)
+        conns = [c for c, p in self._conn_peer.items() if p == peer]
+        if old is None or not conns:
+            return
+        log.info(
+            "neighbor %s: session moves from %s to %s (local %s): reconnecting",
+            peer, old[0], remote, local,
+        )  # fmt: skip
+        self.core.transport_moved(peer, self.clock())
+        for conn in conns:
+            w = self._writers.get(conn)
+            if w is not None:
+                w.close()  # its reader ends, and _run_conn reports the connection lost
+
+    def transport_of(self, peer: IPAddress) -> IPAddress:
+        """The address the session to neighbour ``peer`` runs to."""
+        return self._transport.get(peer, (peer, None))[0]
+
     def add_vrf_route(self, vrf: str, prefix: IPNetwork) -> int:
         label = self.core.add_vrf_route(vrf, prefix, self.clock())
         self._drain()
@@ -164,10 +199,11 @@ class BgpSpeaker:
 
     async def _connect(self, peer: IPAddress) -> None:
         n = self.core.sessions[peer].neighbor
-        local = (str(n.local_address), 0) if n.local_address is not None else None
+        remote, source = self._transport.get(peer, (peer, n.local_address))
+        local = (str(source), 0) if source is not None else None
         try:
             reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(str(peer), n.port, local_addr=local), timeout=10
+                asyncio.open_connection(str(remote), n.port, local_addr=local), timeout=10
             )
         except (OSError, TimeoutError) as exc:
             log.info("neighbor %s: connect failed: %s", peer, exc)
@@ -185,6 +221,15 @@ class BgpSpeaker:
         peer = ipaddress.ip_address(host.split("%")[0])
         if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
             peer = peer.ipv4_mapped
+        known = [n for n, (remote, _) in self._transport.items() if remote == peer]
+        if len(known) > 1:
+            log.warning(
+                "connection from %s refused: the session address of neighbours %s",
+                peer, ", ".join(map(str, known)),
+            )  # fmt: skip
+            writer.close()
+            return
+        peer = known[0] if known else peer
         # The server's callback inspects this task's result: end quietly when stopped.
         with contextlib.suppress(asyncio.CancelledError):
             await self._run_conn(peer, reader, writer, outbound=False)
@@ -199,6 +244,7 @@ class BgpSpeaker:
         conn = self._next_conn
         self._next_conn += 1
         self._writers[conn] = writer
+        self._conn_peer[conn] = peer
         sock = writer.get_extra_info("sockname")
         local = ipaddress.ip_address(sock[0].split("%")[0]) if sock else None
         if isinstance(local, ipaddress.IPv6Address) and local.ipv4_mapped is not None:
@@ -220,6 +266,7 @@ class BgpSpeaker:
         except (OSError, asyncio.IncompleteReadError) as exc:
             log.info("neighbor %s: connection error: %s", peer, exc)
         finally:
+            self._conn_peer.pop(conn, None)
             if self._writers.pop(conn, None) is not None:
                 writer.close()
                 self.core.connection_lost(peer, conn, self.clock())
