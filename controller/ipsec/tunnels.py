@@ -52,10 +52,9 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from controller.ipsec import collisions, moves
-from controller.ipsec.handle import HandleReading, read_handle
+from controller.ipsec.handle import read_handle
 from controller.ipsec.ike.config import ChildConfig, IkeConfig, Lifetimes
 from controller.ipsec.ike.daemon import PEER_RESTARTED, IkeDaemon
 from controller.ipsec.ike.events import ChildDown, ChildUp, Event, IkeDown, IkeUp, PeerMoved
@@ -63,6 +62,7 @@ from controller.ipsec.ike.sa import IkeSa, IkeState
 from controller.ipsec.ike.wire.ts import TrafficSelector
 from controller.ipsec.installer import ExpiryEvent, ExpiryKind, Lifetime
 from controller.ipsec.sad import SaDatabase
+from controller.ipsec.tunnel import Tunnel
 
 PROTO_MPLS_IN_IP = 137  # RFC 4023
 PROTO_TCP = 6
@@ -125,16 +125,6 @@ def engine_lifetimes(cfg: IkeConfig, child: str) -> tuple[Lifetime, Lifetime]:
     return soft, hard
 
 
-@dataclass
-class Tunnel:
-    peer: str
-    tenant: str | None
-    security_handle: bytes | None = None
-    ike: IkeSa | None = None
-    initiate_at: float | None = None  # waiting for the peer to initiate until then
-    reading: HandleReading = field(default_factory=lambda: read_handle(None))
-
-
 class TunnelManager:
     def __init__(
         self,
@@ -186,13 +176,13 @@ class TunnelManager:
         if tun.reading.problem is not None:
             self._once(tun.peer, f"Security Handle {tun.reading.problem}: using the defaults")
         if not self.lazy:
-            self._start(tun, now, defer=True)
+            self.start(tun, now, defer=True)
 
     def packet_needs_tunnel(
         self, peer_black_addr: str, tenant: str | None = None, *, now: float
     ) -> None:
         key = self._key(peer_black_addr, tenant)
-        self._start(self.tunnels.setdefault(key, Tunnel(key[0], key[1])), now)
+        self.start(self.tunnels.setdefault(key, Tunnel(key[0], key[1])), now)
 
     def withdraw(self, peer_black_addr: str, tenant: str | None = None, *, now: float) -> None:
         """The peer's red loopback route is gone: delete its IKE SA (and so its CHILD_SAs)."""
@@ -262,7 +252,7 @@ class TunnelManager:
             t for t in self.tunnels.values() if t.initiate_at is not None and now >= t.initiate_at
         ]
         for tun in due:
-            self._start(tun, now, defer=True)
+            self.start(tun, now, defer=True)
         started = bool(due)
         for key, when in list(self._retry_at.items()):
             retry = self.tunnels.get(key)
@@ -272,7 +262,7 @@ class TunnelManager:
                 del self._retry_at[key]
                 if retry.ike is None:
                     self.log(f"peer {retry.peer}: setting up its tunnel again")
-                    self._start(retry, now)
+                    self.start(retry, now)
                     started = True
         return started
 
@@ -305,7 +295,7 @@ class TunnelManager:
         peer = self.peer_of(sa)
         for tun in self.tunnels.values():
             if tun.peer == peer and tun.reading.effective.initiates and not self.lazy:
-                self._start(tun, now)
+                self.start(tun, now)
 
     def _once(self, peer: str, message: str) -> None:
         if (peer, message) not in self._said:
@@ -351,7 +341,7 @@ class TunnelManager:
             cfg.children.append(found)
         return found
 
-    def _start(self, tun: Tunnel, now: float, defer: bool = False) -> None:
+    def start(self, tun: Tunnel, now: float, defer: bool = False) -> None:
         name = f"cpe-{tun.peer}"
         try:
             cfg = self.accept(tun.peer)

@@ -211,3 +211,27 @@ def _phases(
     for msg in msgs:
         levels.setdefault(rank(msg), []).append(p4r.Update(type=kind, entity=msg))  # type: ignore[arg-type]
     return [levels[r] for r in sorted(levels, reverse=reverse)]
+
+
+def check_scope(codec: Codec, wanted: list[p4r.Entity], reads: list[p4r.Entity]) -> None:
+    """Refuse desired entries that the scope does not read: they would be re-inserted
+    on every pass (ALREADY_EXISTS) instead of being compared."""
+    tables = {r.table_entry.table_id for r in reads if r.WhichOneof("entity") == "table_entry"}
+    pre = {
+        r.packet_replication_engine_entry.WhichOneof("type")
+        for r in reads
+        if r.WhichOneof("entity") == "packet_replication_engine_entry"
+    }
+    for msg in wanted:
+        kind = msg.WhichOneof("entity")
+        if kind == "table_entry" and not msg.table_entry.is_default_action:
+            tid = msg.table_entry.table_id
+            if 0 not in tables and tid not in tables:
+                name = codec.schema.tables[tid].short
+                raise P4ValueError(
+                    f"reconcile: table {name} has desired entries but is not in scope"
+                )
+        elif kind == "packet_replication_engine_entry":
+            sub = msg.packet_replication_engine_entry.WhichOneof("type")
+            if sub not in pre:
+                raise P4ValueError(f"reconcile: {sub} entries desired but not in scope")

@@ -18,8 +18,9 @@ from finsy.proto import p4i
 
 from targets.p4sim import types as T
 from targets.p4sim.compiler.gen import Generated
+from targets.p4sim.compiler.infos import NewTypeInfo
 from targets.p4sim.frontend import ast as A
-from targets.p4sim.p4info_types import named_types, type_spec
+from targets.p4sim.p4info_types import named_types, new_type, type_spec
 
 ACTION, TABLE, VALUE_SET, CONTROLLER_HEADER = 0x01, 0x02, 0x03, 0x04
 ACTION_PROFILE = 0x11
@@ -107,10 +108,12 @@ def alias_map(names: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def _annos(annotations: Iterable[A.Annotation]) -> list[str]:
+def _annos(
+    annotations: Iterable[A.Annotation], keep: frozenset[str] | set[str] = frozenset()
+) -> list[str]:
     out = []
     for a in annotations:
-        if a.name in HIDDEN_ANNOTATIONS:
+        if a.name in HIDDEN_ANNOTATIONS and a.name not in keep:
             continue
         if a.args:
             args = ", ".join(f'"{x}"' if isinstance(x, str) else str(x) for x in a.args)
@@ -161,18 +164,15 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
         preamble(tm, TABLE, t.fq, t.annotations)
         for i, k in enumerate(t.keys, 1):
             mf = tm.match_fields.add(id=i, name=k.name, bitwidth=k.width)
+            if k.new_type is not None:
+                _name_new_type(mf, k.new_type, info.type_info)
             if k.match_kind in MATCH_TYPES:
                 mf.match_type = MATCH_TYPES[k.match_kind]
             else:
                 mf.other_match_type = k.match_kind
-        for fq, scope, _ in t.actions:
+        for fq, scope, annos in t.actions:
             ar = tm.action_refs.add(id=ids.get(ACTION, fq))
-            if scope == "DEFAULT_ONLY":
-                ar.scope = p4i.ActionRef.Scope.DEFAULT_ONLY
-                ar.annotations.append("@defaultonly")
-            elif scope == "TABLE_ONLY":
-                ar.scope = p4i.ActionRef.Scope.TABLE_ONLY
-                ar.annotations.append("@tableonly")
+            _action_ref_annotations(ar, scope, annos)
         if t.const_default:
             tm.const_default_action_id = ids.get(ACTION, t.default_action[0])
         # No initial_default_action: p4c 1.2.4.8 (the reference) does not write it.
@@ -192,7 +192,10 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
         am = info.actions.add()
         preamble(am, ACTION, a.fq, a.annotations)
         for i, (pn, w) in enumerate(a.params, 1):
-            am.params.add(id=i, name=pn, bitwidth=w)
+            pm = am.params.add(id=i, name=pn, bitwidth=w)
+            nt = a.new_types[i - 1] if i <= len(a.new_types) else None
+            if nt is not None:
+                _name_new_type(pm, nt, info.type_info)
     for e in g.externs.values():
         if e.kind == "counter":
             m = info.counters.add()
@@ -244,9 +247,12 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
         m.preamble.name = ch.name
         m.preamble.alias = ch.name
         m.preamble.annotations.append(f'@controller_header("{ch.name}")')
-        for i, (fn, w, fa) in enumerate(ch.fields, 1):
-            md = m.metadata.add(id=i, name=fn, bitwidth=w)
+        for fid, (fn, w, fa) in zip(_field_ids(ch.fields), ch.fields, strict=True):
+            md = m.metadata.add(id=fid, name=fn, bitwidth=w)
             md.annotations.extend(_annos(fa))
+            nt = ch.new_types[len(m.metadata) - 1] if ch.new_types else None
+            if nt is not None:
+                _name_new_type(md, nt, info.type_info)
     for name, st in g.digests.items():
         m = info.digests.add()
         m.preamble.id = ids.get(DIGEST, name)
@@ -264,15 +270,38 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
     return info, ids
 
 
+def _name_new_type(msg: Any, nt: NewTypeInfo, type_info: Any) -> None:
+    """A key, action parameter or controller header field of a ``type``: named in
+    ``type_name``, with the translated width when ``@p4runtime_translation`` has one."""
+    msg.type_name.name = nt.name
+    width = new_type(nt, type_info)
+    if width is not None:
+        msg.bitwidth = width
+
+
+def _action_ref_annotations(ar: Any, scope: str, annos: list[A.Annotation]) -> None:
+    """An action reference keeps every annotation written on it (in order, so an
+    unknown one such as a misspelt ``@defaut_only`` too); the NoAction p4c adds
+    to a table has a ``@defaultonly`` of its own."""
+    kept = [a for a in annos if a.name in ("defaultonly", "tableonly")]
+    ar.annotations.extend(_annos(annos, keep={"defaultonly", "tableonly"}))
+    if scope == "DEFAULT_ONLY":
+        ar.scope = p4i.ActionRef.Scope.DEFAULT_ONLY
+        if not kept:
+            ar.annotations.append("@defaultonly")
+    elif scope == "TABLE_ONLY":
+        ar.scope = p4i.ActionRef.Scope.TABLE_ONLY
+
+
 def _writes_type_info(g: Generated, info: Any) -> bool:
     """Whether p4c writes ``type_info`` (maybe empty): it creates it on the first type it
-    converts: a table's keys, an action parameter, an extern instance, an extern
-    function called from a control, a controller header field."""
+    converts: a table's keys, an action parameter, an extern instance (of any extern
+    type), an extern function called from a control, a controller header field."""
     return bool(
         info.tables
         or any(a.params for a in info.actions)
         or any(e.kind != "value_set" for e in g.externs.values())
-        or g.control_extern_calls
+        or g.type_info_uses
         or any(m.metadata for m in info.controller_packet_metadata)
     )
 
@@ -291,16 +320,7 @@ def _value_set_match(
     if not members:
         msg.match.add(id=1, bitwidth=width, match_type=MATCH_TYPES["exact"])
         return
-    fixed = {name: _int_arg(annos, "id") for name, _, annos in members}
-    taken = {i for i in fixed.values() if i is not None}
-    next_id = 1
-    for name, bits, annos in members:
-        fid = fixed[name]
-        if fid is None:
-            while next_id in taken:
-                next_id += 1
-            fid = next_id
-            taken.add(fid)
+    for fid, (name, bits, annos) in zip(_field_ids(members), members, strict=True):
         mf = msg.match.add(id=fid, name=_str_arg(annos, "name") or name, bitwidth=bits)
         kind = _str_arg(annos, "match") or "exact"
         if kind in MATCH_TYPES:
@@ -308,6 +328,22 @@ def _value_set_match(
         else:
             mf.other_match_type = kind
         mf.annotations.extend(_annos(annos))
+
+
+def _field_ids(members: list[tuple[str, int, list[A.Annotation]]]) -> list[int]:
+    """Ids of value-set match fields and controller header fields (p4c's
+    FieldIdAllocator): an ``@id`` is kept, the others get 1, 2, ... skipping taken ids."""
+    fixed = [_int_arg(annos, "id") for _, _, annos in members]
+    taken = {i for i in fixed if i is not None}
+    out, next_id = [], 1
+    for fid in fixed:
+        if fid is None:
+            while next_id in taken:
+                next_id += 1
+            fid = next_id
+            taken.add(fid)
+        out.append(fid)
+    return out
 
 
 def _int_arg(annos: Iterable[A.Annotation], name: str) -> int | None:

@@ -13,6 +13,7 @@ from typing import Any
 from finsy.proto.p4.config.v1 import p4types_pb2
 
 from targets.p4sim import types as T
+from targets.p4sim.compiler.infos import NewTypeInfo
 
 
 def type_spec(t: T.P4Type, spec: Any, type_info: Any) -> None:
@@ -45,6 +46,29 @@ def type_spec(t: T.P4Type, spec: Any, type_info: Any) -> None:
         spec.error.SetInParent()
     else:
         raise TypeError(f"{t} has no P4Info type spec")
+
+
+def new_type(nt: NewTypeInfo, type_info: Any) -> int | None:
+    """Describe a ``type`` declaration in ``type_info.new_types``; the P4Runtime
+    width of its values when ``@p4runtime_translation`` gives one (0 for a string,
+    P4Runtime spec 8.4 "Translation of port numbers"), else None."""
+    ann = next((a for a in nt.annotations if a.name == "p4runtime_translation"), None)
+    args = list(ann.args) if ann is not None else []
+    width: int | None = None
+    if ann is not None:
+        width = next((a for a in args[1:] if isinstance(a, int)), 0)
+    if nt.name in type_info.new_types:
+        return width
+    entry = type_info.new_types[nt.name]
+    if ann is None:
+        type_spec(nt.underlying, entry.original_type, type_info)
+        return None
+    entry.translated_type.uri = str(args[0]) if args else ""
+    if width:
+        entry.translated_type.sdn_bitwidth = width
+    else:
+        entry.translated_type.sdn_string.SetInParent()
+    return width
 
 
 def named_types(types: list[Any], type_info: Any) -> None:

@@ -2,9 +2,10 @@
 
 Supported commands: ``add TABLE [PRIORITY] KEY:VALUE... ACTION(PARAM:VALUE, ...)``
 (values: ``V``, ``V/PLEN``, ``V&&&MASK``, ``LO..HI``, ``*``, ``0x12**`` with
-don't-care hex digits), ``setdefault TABLE
-ACTION(...)``, ``packet PORT HEX``, ``expect PORT HEX[$]`` (``*`` = any nibble,
-``$`` = the packet ends there), ``mirroring_add SESSION PORT``,
+don't-care hex digits), ``setdefault TABLE ACTION(...)``, ``packet PORT HEX``,
+``expect PORT HEX[$]`` (``*`` = any nibble, ``$`` = the packet ends there;
+frames to a port that no ``packet``/``expect`` names are not checked, as p4c's
+``bmv2stf.py`` opens only those ports), ``mirroring_add SESSION PORT``,
 ``mc_mgrp_create GRP``, ``mc_node_create RID PORT...``, ``mc_node_associate
 GRP NODE``, ``wait``.
 
@@ -127,6 +128,9 @@ class StfRunner:
         self.handles: dict[str, tuple[str, TableEntry]] = {}
         self.outputs: dict[int, list[bytes]] = {}
         self.expects: list[Expectation] = []
+        # Ports a packet or expect command names: like p4c's bmv2stf.py, which gives
+        # BMv2 only these interfaces, frames sent to any other port are not seen.
+        self.named_ports: set[int] = set()
         self.result = StfResult()
 
     def table(self, name: str, where: str) -> Table:
@@ -283,6 +287,7 @@ class StfRunner:
             if not 0 <= pnum < 512:
                 raise StfError(f"{where}: packet port {pnum} is not a 9-bit v1model port")
             self.result.packets += 1
+            self.named_ports.add(pnum)
             tr = PacketTrace() if self.trace else None
             outs = sw.process(pnum, bytes.fromhex(hexs), tr)
             if self.trace and tr is not None:
@@ -302,6 +307,7 @@ class StfRunner:
                 raise StfError(f"{where}: expect data must be hex nibbles or '*'")
             self.result.expects += 1
             self.expects.append(Expectation(lineno, _int(port, where), pat.lower(), exact))
+            self.named_ports.add(self.expects[-1].port)
         elif cmd == "mirroring_add":
             sess, port = _words(rest, 2, "mirroring_add SESSION PORT", where)[:2]
             sid = _int(sess, where)
@@ -364,7 +370,7 @@ class StfRunner:
         by_port: dict[int, list[Expectation]] = {}
         for e in self.expects:
             by_port.setdefault(e.port, []).append(e)
-        for port in sorted(set(by_port) | set(self.outputs)):
+        for port in sorted(set(by_port) | (set(self.outputs) & self.named_ports)):
             exp = by_port.get(port, [])
             got = self.outputs.get(port, [])
             for i, e in enumerate(exp):

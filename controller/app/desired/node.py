@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from controller.app.desired.model import BGP_PORT, PROTO_TCP, IPAddress, IPNetwork
+from controller.app.desired.view import StateView
 from controller.p4rt import TableEntry
-
-if TYPE_CHECKING:
-    from controller.app.desired.state import DesiredState
 
 NO_MAC = "00:00:00:00:00:00"
 
 
-def ports(st: DesiredState) -> Iterator[TableEntry]:
+def ports(st: StateView) -> Iterator[TableEntry]:
     for port in st.cfg.switch.ports:
         if port.role == "red":
             vrf_id = st.vrf_ids.get(port.vrf)
@@ -48,7 +45,7 @@ def ports(st: DesiredState) -> Iterator[TableEntry]:
         yield TableEntry("port_role", {"port": number}, "set_red_port", {"vrf_id": 0})
 
 
-def my_black(st: DesiredState) -> Iterator[TableEntry]:
+def my_black(st: StateView) -> Iterator[TableEntry]:
     mine: dict[IPAddress, str] = {}
     for port in st.cfg.switch.by_role("black"):
         for iface in port.address:
@@ -61,7 +58,7 @@ def my_black(st: DesiredState) -> Iterator[TableEntry]:
         yield TableEntry(f"my_black_v{addr.version}", {key: str(addr)}, action)
 
 
-def black_acl(st: DesiredState) -> Iterator[TableEntry]:
+def black_acl(st: StateView) -> Iterator[TableEntry]:
     for i, (src, proto, sport, dport) in enumerate(st.black_acl_punts):
         full = (1 << src.max_prefixlen) - 1
         match: dict[str, object] = {
@@ -76,7 +73,7 @@ def black_acl(st: DesiredState) -> Iterator[TableEntry]:
         yield TableEntry("black_acl", match, "acl_punt", priority=100 - i)
 
 
-def _black_nexthop(st: DesiredState, port: int, mac: str) -> tuple[int, TableEntry]:
+def _black_nexthop(st: StateView, port: int, mac: str) -> tuple[int, TableEntry]:
     nh = st.black_nh_ids.get((port, mac))
     entry = TableEntry(
         "black_nexthop",
@@ -87,7 +84,7 @@ def _black_nexthop(st: DesiredState, port: int, mac: str) -> tuple[int, TableEnt
     return nh, entry
 
 
-def black_routing(st: DesiredState) -> Iterator[TableEntry]:
+def black_routing(st: StateView) -> Iterator[TableEntry]:
     black_ports = {p.port for p in st.cfg.switch.by_role("black")}
     nexthops: dict[int, TableEntry] = {}
     fib: dict[IPNetwork, int] = {}
@@ -117,7 +114,7 @@ def black_routing(st: DesiredState) -> Iterator[TableEntry]:
         )
 
 
-def red_local(st: DesiredState) -> Iterator[TableEntry]:
+def red_local(st: StateView) -> Iterator[TableEntry]:
     """Tenant hosts on our red ports: host routes to learned neighbours, the
     connected subnets and our own red addresses go to the CPU (ARP/ICMP)."""
     red_ports = {p.port: p for p in st.cfg.switch.by_role("red") if p.vlan is None}
@@ -160,7 +157,7 @@ def red_local(st: DesiredState) -> Iterator[TableEntry]:
             yield TableEntry(f"vrf_fib_v{v}", key, "route_local", {"nexthop_id": static_nh})
 
 
-def static_next_hops(st: DesiredState) -> Iterator[tuple[int, IPAddress, IPNetwork, int | None]]:
+def static_next_hops(st: StateView) -> Iterator[tuple[int, IPAddress, IPNetwork, int | None]]:
     """Configured VRF routes via a tenant router: (vrf id, next hop, prefix, next-hop id)."""
     for vrf in st.cfg.vrfs:
         ports = {p.port for p in st.cfg.switch.by_role("red") if p.vrf == vrf.name}
@@ -176,7 +173,7 @@ def static_next_hops(st: DesiredState) -> Iterator[tuple[int, IPAddress, IPNetwo
             yield st.vrf_ids.get(vrf.name), route.next_hop, route.prefix, nh
 
 
-def red_guard_spd(st: DesiredState) -> Iterator[TableEntry]:
+def red_guard_spd(st: StateView) -> Iterator[TableEntry]:
     """Red addresses never leave in the clear (draft 2, 3.1): SPD DISCARD under PROTECT.
 
     The controller's own traffic from a red loopback, or to a red BGP neighbour,
@@ -219,7 +216,7 @@ def _bgp_either_way(src: IPAddress, dst: IPAddress | None) -> Iterator[dict[str,
         yield match
 
 
-def control_spd(st: DesiredState) -> Iterator[TableEntry]:
+def control_spd(st: StateView) -> Iterator[TableEntry]:
     """BGP to a red neighbour leaves through its control SA, and only BGP from it is let in.
 
     Tunnel mode: between the red loopbacks (red inside the SA). Transport mode

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from controller.ipsec.ike.child import ChildSa, ChildState
 from controller.ipsec.ike.config import IkeConfig
 from controller.ipsec.ike.events import Event
+from controller.ipsec.ike.exchanges import EXCHANGES
 from controller.ipsec.ike.sa import Addr, Datagram, IkeSa, IkeState, random_spi
 from controller.ipsec.ike.tasks.child_create import ChildCreate
 from controller.ipsec.ike.tasks.ike_auth import IkeAuth
@@ -65,7 +66,7 @@ class IkeDaemon:
         self, name: str, local: Addr, remote: Addr, now: float, child: str | None = None
     ) -> IkeSa:
         cfg = self.config(name)
-        sa = IkeSa(cfg, True, local, remote, now, spi_alloc=self.spi_alloc)
+        sa = IkeSa(cfg, True, local, remote, now, spi_alloc=self.spi_alloc, exchanges=EXCHANGES)
         sa.log = self.log
         sa.first_contact = self._first_contact
         self.sas[sa.spi_i] = sa
@@ -193,7 +194,16 @@ class IkeDaemon:
         if len(self._half_open) >= self.cookie_threshold and not self._cookie_ok(msg, src):
             self._send_cookie(msg, src, dst)
             return None
-        sa = IkeSa(cfg, False, dst, src, now, spi_i=msg.spi_i, spi_alloc=self.spi_alloc)
+        sa = IkeSa(
+            cfg,
+            False,
+            dst,
+            src,
+            now,
+            spi_i=msg.spi_i,
+            spi_alloc=self.spi_alloc,
+            exchanges=EXCHANGES,
+        )
         sa.log = self.log
         sa.on_initial_contact = self._initial_contact
         sa.on_readdressed = self.on_readdressed

@@ -32,11 +32,6 @@ ALG_IDS: dict[bytes, tuple[str, hashes.HashAlgorithm]] = {
 _BY_NAME = {(kind, h.name): alg for alg, (kind, h) in ALG_IDS.items()}
 
 
-def dn_der(text: str) -> bytes:
-    """RFC 4514 text (``CN=cpe1,O=Example``) to DER, for ID_DER_ASN1_DN identities."""
-    return x509.Name.from_rfc4514_string(text).public_bytes()
-
-
 def ca_hashes(ca_der: list[bytes]) -> bytes:
     """CERTREQ data: SHA-1 of each CA's SubjectPublicKeyInfo (RFC 7296 3.7)."""
     out = b""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from targets.p4sim import types as T
+from targets.p4sim.compiler.infos import NewTypeInfo
 from targets.p4sim.frontend import ast as A
 from targets.p4sim.frontend.errors import CompileError, Loc
 
@@ -109,6 +110,30 @@ class Env:
         return T.EnumT(d.name, members, under)
 
     # -- types ----------------------------------------------------------------
+    def new_type(self, ref: A.TypeRef) -> NewTypeInfo | None:
+        """The ``type`` declaration ``ref`` names, through typedefs; p4sim erases new
+        types to what they stand for, P4Info names them."""
+        seen: set[str] = set()
+        while ref.kind == "name" and ref.name not in seen:
+            seen.add(ref.name)
+            d = self.type_decls.get(ref.name)
+            if not isinstance(d, A.TypedefDecl):
+                return None
+            if d.is_newtype:
+                renamed = d.anno("name")
+                name = str(renamed.args[0]) if renamed is not None and renamed.args else d.name
+                return NewTypeInfo(name, d.annotations, self.types[d.name])
+            ref = d.type
+        return None
+
+    def field_new_type(self, t: T.P4Type, field: str) -> NewTypeInfo | None:
+        """The ``type`` declaration a struct/header field was declared with."""
+        d = self.type_decls.get(t.name) if isinstance(t, T.StructT) else None
+        if not isinstance(d, A.StructDecl):
+            return None
+        f = next((f for f in d.fields if f.name == field), None)
+        return self.new_type(f.type) if f is not None else None
+
     def resolve(self, ref: A.TypeRef, generics: dict[str, T.P4Type] | None = None) -> T.P4Type:
         k = ref.kind
         if k in ("bit", "int", "varbit"):

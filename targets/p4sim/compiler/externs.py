@@ -33,7 +33,9 @@ EXTERN_KINDS = {
 
 class ExternGen(TableGen):
     digest_types: dict[str, Any]
-    control_extern_calls: int  # extern function calls outside parsers (P4Info type_info)
+    # what makes p4c create P4Info type_info besides P4Info objects: extern function
+    # calls outside parsers, extern instances of any type
+    type_info_uses: int
 
     def instantiate(self, d: A.Instance, sc: Scope) -> Val:
         tname = d.type.name
@@ -116,6 +118,8 @@ class ExternGen(TableGen):
         self.G[info.gname] = None  # filled in with the run-time object later
         if tname not in ("Checksum16", "Checksum", "Hash"):
             self.externs[fq] = info
+        else:
+            self.type_info_uses += 1
         return Val(T.ObjT("extern", tname), kind="inst", obj=info)
 
     def enum_member_name(self, v: Val, loc: Loc, enum: str | None = None) -> str:
@@ -249,7 +253,7 @@ class ExternGen(TableGen):
     def extern_function(self, name: str, e: A.Call, sc: Scope) -> Val:
         em, args, loc = self.em, e.args, e.loc
         if not sc.in_parser and not self.dead:
-            self.control_extern_calls += 1
+            self.type_info_uses += 1
 
         def arg(i: int, want: T.P4Type | None = None) -> Val:
             if i >= len(args):

@@ -8,7 +8,13 @@ from typing import Any
 from targets.p4sim import types as T
 from targets.p4sim.compiler.env import Env
 from targets.p4sim.compiler.externs import EXTERN_KINDS
-from targets.p4sim.compiler.infos import ActionInfo, ControllerHeaderInfo, ExternInfo, TableInfo
+from targets.p4sim.compiler.infos import (
+    ActionInfo,
+    ControllerHeaderInfo,
+    ExternInfo,
+    NewTypeInfo,
+    TableInfo,
+)
 from targets.p4sim.compiler.parsers import ParserGen
 from targets.p4sim.compiler.scope import Scope
 from targets.p4sim.compiler.values import Emitter, Val, leaves
@@ -33,7 +39,7 @@ class Generated:
     action_tables: list[tuple[str, TableInfo]] = field(default_factory=list)
     meta_keys: list[str] = field(default_factory=list)
     header_type: T.P4Type | None = None
-    control_extern_calls: int = 0
+    type_info_uses: int = 0
     called_actions: set[str] = field(default_factory=set)
     arch: str = "v1model"
     # TNA: field layout (name, width) of the intrinsic headers the parsers extract
@@ -57,7 +63,7 @@ class Gen(ParserGen):
         self._action_tables: list[tuple[str, TableInfo]] = []
         self._action_decls: dict[str, A.ActionDecl] = {}
         self.digest_types = {}
-        self.control_extern_calls = 0
+        self.type_info_uses = 0
         self.dead = 0
         self.called_actions = set()
         self.root_scope = Scope(None, "")
@@ -95,12 +101,13 @@ class Gen(ParserGen):
             raise CompileError(main.loc, "V1Switch needs a parser followed by five controls")
         return out
 
-    def generate(self) -> Generated:
+    def tna_main(self) -> A.Instance | None:
+        """The program's ``main`` if it is a TNA ``Switch`` (``tna.py`` generates those)."""
         main = next((i for i in self.env.instances if i.name == "main"), None)
-        if main is not None and main.type.name == "Switch":
-            from targets.p4sim.compiler.tna import generate_tna
+        return main if main is not None and main.type.name == "Switch" else None
 
-            return generate_tna(self, main)
+    def generate(self) -> Generated:
+        """A v1model program (``arch.generate`` picks this or TNA)."""
         blocks = self.main_blocks()
         for inst in self.env.instances:  # file-scope extern instances (registers, ...)
             if inst.name != "main" and inst.type.name in EXTERN_KINDS:
@@ -188,7 +195,7 @@ class Gen(ParserGen):
             self._action_tables,
             [p for p, _ in leaves(mt, "meta")],
             ht,
-            self.control_extern_calls,
+            self.type_info_uses,
             self.called_actions,
         )
 
@@ -209,8 +216,36 @@ class Gen(ParserGen):
                 if a is not None and a.args:
                     st = self.env.types[d.name]
                     assert isinstance(st, T.StructT)
-                    fields = [
-                        (f.name, T.width_of(st.fields[f.name]), f.annotations) for f in d.fields
+                    leaves = [
+                        leaf
+                        for f in d.fields
+                        for leaf in self._controller_fields(
+                            f.name, st.fields[f.name], f.annotations, self.env.new_type(f.type)
+                        )
                     ]
-                    out.append(ControllerHeaderInfo(str(a.args[0]), d.name, fields, d.annotations))
+                    fields = [(n, w, annos) for n, w, annos, _ in leaves]
+                    new_types = [nt for *_, nt in leaves]
+                    out.append(
+                        ControllerHeaderInfo(
+                            str(a.args[0]), d.name, fields, d.annotations, new_types
+                        )
+                    )
         return out
+
+    def _controller_fields(
+        self, name: str, t: T.P4Type, annotations: list[A.Annotation], nt: NewTypeInfo | None
+    ) -> list[tuple[str, int, list[A.Annotation], NewTypeInfo | None]]:
+        """A controller header's metadata fields: p4c flattens a struct-typed field
+        into its members, named by their dotted path (``b.b``)."""
+        if isinstance(t, T.StructT) and t.kind == "struct":
+            return [
+                leaf
+                for fn, ft in t.fields.items()
+                for leaf in self._controller_fields(
+                    f"{name}.{fn}",
+                    ft,
+                    t.field_annotations.get(fn, []),
+                    self.env.field_new_type(t, fn),
+                )
+            ]
+        return [(name, T.width_of(t), annotations, nt)]

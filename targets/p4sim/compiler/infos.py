@@ -12,6 +12,16 @@ from typing import Any
 from targets.p4sim.frontend import ast as A
 
 
+@dataclass(frozen=True)
+class NewTypeInfo:
+    """A ``type`` declaration (P4_16 7.6): P4Info names it (``type_name``) and
+    describes it in ``type_info.new_types``."""
+
+    name: str
+    annotations: list[A.Annotation]  # @p4runtime_translation
+    underlying: Any  # the P4 type it stands for, fully resolved
+
+
 @dataclass
 class ActionInfo:
     fq: str
@@ -19,6 +29,7 @@ class ActionInfo:
     annotations: list[A.Annotation]
     fn: str = ""  # generated function name
     types: list[Any] = field(default_factory=list)  # P4 types of the params (P4Info type_info)
+    new_types: list[NewTypeInfo | None] = field(default_factory=list)  # the params' `type`s
 
 
 @dataclass
@@ -28,6 +39,7 @@ class KeyInfo:
     width: int
     annotations: list[A.Annotation]
     type: Any = None  # the key expression's P4 type (P4Info type_info)
+    new_type: NewTypeInfo | None = None  # the key expression is of a `type` declaration
 
 
 @dataclass
@@ -82,3 +94,4 @@ class ControllerHeaderInfo:
     type_name: str
     fields: list[tuple[str, int, list[A.Annotation]]]
     annotations: list[A.Annotation]
+    new_types: list[NewTypeInfo | None] = field(default_factory=list)  # per field

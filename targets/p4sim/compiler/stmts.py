@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from targets.p4sim import types as T
-from targets.p4sim.compiler.infos import ActionInfo, ExternInfo, TableInfo
+from targets.p4sim.compiler.infos import ActionInfo, ExternInfo, NewTypeInfo, TableInfo
 from targets.p4sim.compiler.operators import OperatorGen
 from targets.p4sim.compiler.scope import Scope
 from targets.p4sim.compiler.values import Emitter, Val, hoist_indexes, key, leaves, read, zero
@@ -285,6 +285,7 @@ class StmtGen(OperatorGen):
         sc.in_action = True
         params: list[tuple[str, int]] = []
         ptypes: list[T.P4Type] = []
+        new_types: list[NewTypeInfo | None] = []
         args = []
         copies: list[tuple[Val, Val, str]] = []  # (argument, the parameter's copy, direction)
         for p in decl.params:
@@ -304,8 +305,9 @@ class StmtGen(OperatorGen):
             if not p.direction:
                 params.append((local_name(p), self.width(pt, p.loc) if pt != T.BOOL else 1))
                 ptypes.append(pt)
+                new_types.append(self.env.new_type(p.type))
         fn = self.fresh("a_")
-        info = ActionInfo(fq, params, decl.annotations, fn, ptypes)
+        info = ActionInfo(fq, params, decl.annotations, fn, ptypes, new_types)
         self._action_cache[repr(cache_key)] = info
         saved = self.em
         self.em = Emitter()

@@ -49,7 +49,10 @@ class TableGen(StmtGen):
                 if kn is None:
                     raise self.err(k.expr.loc, "complex key expression requires a @name annotation")
                 name = kn
-            keys.append(KeyInfo(name, k.match_kind, w, k.annotations, v.type))
+            nt = None
+            if isinstance(k.expr, A.Member):
+                nt = self.env.field_new_type(self.expr(k.expr.expr, sc).type, k.expr.name)
+            keys.append(KeyInfo(name, k.match_kind, w, k.annotations, v.type, nt))
             key_srcs.append(src)
         ap = d.prop("actions")
         if ap is None:

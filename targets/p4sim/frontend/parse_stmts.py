@@ -194,10 +194,12 @@ class StmtParser(ExprParser):
                 self.i += 1
                 if self.accept("select"):
                     self.expect("(")
-                    sel = [self.expression()]
-                    while self.accept(","):
+                    sel = []  # may be empty: only `default` then matches
+                    if not self.accept(")"):
                         sel.append(self.expression())
-                    self.expect(")")
+                        while self.accept(","):
+                            sel.append(self.expression())
+                        self.expect(")")
                     self.expect("{")
                     cases = []
                     while not self.accept("}"):

@@ -25,8 +25,8 @@ def mobility(tmp_path: Path, text: str = CPE) -> tuple[Mobility, Path, list[obje
     path = tmp_path / "cpe1.yml"
     path.write_text(text)
     cfg = load_config(path)
-    daemon = SimpleNamespace(cfg=cfg, state=SimpleNamespace(black=cfg.loopbacks.black))
-    mob = Mobility(daemon)  # type: ignore[arg-type]
+    state = SimpleNamespace(black=cfg.loopbacks.black)
+    mob = Mobility(cfg, state, SimpleNamespace(), SimpleNamespace())  # type: ignore[arg-type]
     moves: list[object] = []
 
     async def move(new: object) -> None:
@@ -83,14 +83,15 @@ def test_a_moved_rr_is_found_by_its_red_loopback_route() -> None:
 
     ipsec, composer = _Recorder(), SimpleNamespace(calls=[])
     composer.peer_moved = lambda old, new: ipsec.calls.append(("composer", old, new))
-    daemon = SimpleNamespace(
+    plane = SimpleNamespace(
         bgp=SimpleNamespace(core=SimpleNamespace(red=rib)),
         ipsec=ipsec,
         composer=composer,
         control_peers={rr_old: ipaddress.ip_address(rr_red)},
         wake=lambda: None,
     )
-    mob = Mobility(daemon)  # type: ignore[arg-type]
+    cfg, state, host = SimpleNamespace(), SimpleNamespace(), SimpleNamespace()
+    mob = Mobility(cfg, state, host, plane)  # type: ignore[arg-type]
     assert mob.control_peer_moves() == []  # no route yet
     advertise(rr_old)
     assert mob.control_peer_moves() == []  # where we know it to be

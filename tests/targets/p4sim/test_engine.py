@@ -77,7 +77,9 @@ def test_stf_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     stf = CONF / "arith_wrap.stf"
     assert sl3vpn(["p4sim", "stf", str(CONF / "arith_wrap.p4"), str(stf)]) == 0
     wrong = tmp_path / "wrong.stf"
-    wrong.write_text(stf.read_text().replace("expect 2 0", "expect 3 0"))
+    # port 2 is named (a packet comes in there), so what leaves on it is checked
+    text = stf.read_text().replace("expect 2 0", "expect 3 0")
+    wrong.write_text(text + "packet 2 00\n")
     assert sl3vpn(["p4sim", "stf", str(CONF / "arith_wrap.p4"), str(wrong)]) == 1
     err = capsys.readouterr().err
     assert "expected a packet on port 3, none came" in err

@@ -48,3 +48,20 @@ def test_stack_element_key_named_the_bmv2_way(tmp_path: Path) -> None:
     stf = "add t hdr.labels$1.label:0x0a fwd(port:1)\npacket 0 000000000000000000000000 0100 0a01\n"
     result = run_stf(Switch(load(tmp_path / "p.p4")), stf + "expect 1\n")
     assert result.ok, result.failures
+
+
+@pytest.mark.parametrize(
+    ("stf", "failures"),
+    [
+        # port 2 is named nowhere: bmv2stf.py gives BMv2 no such interface
+        ("packet 0 0a0b01010000000000000000\n", []),
+        ("packet 0 0a0b01010000000000000000\nexpect 7 0a$\n", ["expected a packet on port 7"]),
+        # named by a packet command: its frames are checked
+        ("packet 0 0a0b01010000000000000000\npacket 2 00\n", ["unexpected packet on port 2"]),
+    ],
+)
+def test_only_named_ports_are_checked(stf: str, failures: list[str]) -> None:
+    result = run_stf(Switch(load(TERNARY)), "add t 10 hdr.data.f1:0x0a0b0101 fwd(port:2)\n" + stf)
+    assert len(result.failures) == len(failures), result.failures
+    for m, f in zip(failures, result.failures, strict=True):
+        assert m in f
