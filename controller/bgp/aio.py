@@ -138,14 +138,17 @@ class BgpSpeaker:
             return
         old = self._transport.get(peer)
         self._transport[peer] = (remote, local)
-        conns = [c for c, p in self._conn_peer.items() if p == peer]
-        if old is None or not conns:
+        if old is None:
             return
-        log.info(
-            "neighbor %s: session moves from %s to %s (local %s): reconnecting",
-            peer, old[0], remote, local,
-        )  # fmt: skip
+        # Also when the connection is already gone (the other end saw the move first
+        # and closed it): the next OPEN must say our forwarding state is preserved.
         self.core.transport_moved(peer, self.clock())
+        conns = [c for c, p in self._conn_peer.items() if p == peer]
+        if conns:
+            log.info(
+                "neighbor %s: session moves from %s to %s (local %s): reconnecting",
+                peer, old[0], remote, local,
+            )  # fmt: skip
         for conn in conns:
             w = self._writers.get(conn)
             if w is not None:
@@ -218,9 +221,7 @@ class BgpSpeaker:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         host = writer.get_extra_info("peername")[0]
-        peer = ipaddress.ip_address(host.split("%")[0])
-        if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
-            peer = peer.ipv4_mapped
+        peer = _address(host)
         known = [n for n, (remote, _) in self._transport.items() if remote == peer]
         if len(known) > 1:
             log.warning(
@@ -230,6 +231,13 @@ class BgpSpeaker:
             writer.close()
             return
         peer = known[0] if known else peer
+        ours = self._transport.get(peer, (peer, None))[1]
+        sock = writer.get_extra_info("sockname")
+        if ours is not None and sock and _address(sock[0]) != ours:
+            # e.g. to the address we just moved away from: the session runs from `ours`
+            log.info("connection from %s to %s refused: its session is to %s", host, sock[0], ours)
+            writer.close()
+            return
         # The server's callback inspects this task's result: end quietly when stopped.
         with contextlib.suppress(asyncio.CancelledError):
             await self._run_conn(peer, reader, writer, outbound=False)
@@ -246,9 +254,7 @@ class BgpSpeaker:
         self._writers[conn] = writer
         self._conn_peer[conn] = peer
         sock = writer.get_extra_info("sockname")
-        local = ipaddress.ip_address(sock[0].split("%")[0]) if sock else None
-        if isinstance(local, ipaddress.IPv6Address) and local.ipv4_mapped is not None:
-            local = local.ipv4_mapped
+        local = _address(sock[0]) if sock else None
         self.core.connection_made(peer, conn, outbound, self.clock(), local)
         self._drain()
         try:
@@ -283,3 +289,11 @@ class BgpSpeaker:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
             self.core.poll(self.clock())
             self._drain()
+
+
+def _address(text: str) -> IPAddress:
+    """A socket's address as we name it (no scope, IPv4-mapped as IPv4)."""
+    addr = ipaddress.ip_address(text.split("%")[0])
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    return addr

@@ -91,15 +91,14 @@ class NatTraversal(Strict):
 class ControlSa(Strict):
     """How the CHILD_SA ``bgp`` protects a red BGP session (draft 3.2).
 
-    ``transport`` (the draft's RECOMMENDED choice): BGP runs between
+    ``transport`` (the draft's RECOMMENDED choice, the default): BGP runs between
     the two black loopbacks, and the CHILD_SA covers TCP between them in transport
     mode. ``tunnel``: BGP runs between the red loopbacks, carried in tunnel mode
     between the black loopbacks (for peers that only do tunnel mode, e.g.
-    strongSwan with kernel-libipsec). The default until the daemon runs BGP between
-    black loopbacks.
+    strongSwan with kernel-libipsec).
     """
 
-    mode: Literal["transport", "tunnel"] = "tunnel"
+    mode: Literal["transport", "tunnel"] = "transport"
 
 
 class Ike(Strict):

@@ -76,6 +76,7 @@ def _ike(plan: LabPlan, behind_nat: bool = False) -> dict[str, Any]:
         "auth": {"psk": {"file": "psk"}},
         "sa_mode": "eager",
         "per_tenant_sas": plan.topo.sa.per_tenant,
+        "control_sa": {"mode": sa.control},
         # behind NAT: it initiates IKE to everyone, and its Security Handles say so
         "nat_traversal": {"enabled": True, "behind_nat": behind_nat},
     }

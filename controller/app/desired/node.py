@@ -174,15 +174,16 @@ def static_next_hops(st: StateView) -> Iterator[tuple[int, IPAddress, IPNetwork,
 
 
 def red_guard_spd(st: StateView) -> Iterator[TableEntry]:
-    """Red addresses never leave in the clear (draft 2, 3.1): SPD DISCARD under PROTECT.
+    """Red BGP never leaves in the clear (draft 2, 3.1, 3.2): SPD DISCARD under PROTECT.
 
     The controller's own traffic from a red loopback, or to a red BGP neighbour,
     goes out only through a control SA. Until that SA's PROTECT entries are
     written (they rank above these), such packets -- the first SYN of a red BGP
     session, say -- are dropped and counted as SPD_DISCARD instead of following
-    black routing unencrypted. In transport mode the red sessions run from our
-    black loopback, so BGP (TCP port 179 either way) from it is held the same way;
-    black sessions to providers leave from a black interface address.
+    black routing unencrypted. In transport mode red sessions run between black
+    addresses, which move: there every BGP packet (TCP port 179 either way) is
+    discarded unless a control SA protects it or it goes to a black neighbour
+    (bypass), whatever our address, so none leaks while a move is being written.
     """
     lb = st.cfg.loopbacks
     sources = {a for a in (lb.red, *lb.tenants.values()) if a is not None}
@@ -193,20 +194,29 @@ def red_guard_spd(st: StateView) -> Iterator[TableEntry]:
             yield TableEntry(
                 f"spd_v{v}", {f"ipv{v}_{field}": _host(addr)}, "spd_discard", priority=1
             )
-    if st.black is not None and peers and st.control_transport:
-        for match in _bgp_either_way(st.black, None):
-            yield TableEntry(f"spd_v{st.black.version}", match, "spd_discard", priority=2)
+    if not (st.control_transport and peers):
+        return
+    for v in (4, 6):
+        for guard in _bgp_either_way(v):
+            yield TableEntry(f"spd_v{v}", guard, "spd_discard", priority=2)
+    blacks = [n.address for n in st.cfg.bgp.neighbors if n.type == "black"]
+    for addr in sorted(blacks, key=lambda a: (a.version, a)):
+        for black in _bgp_either_way(addr.version, dst=addr):
+            yield TableEntry(f"spd_v{addr.version}", black, "spd_bypass", priority=3)
 
 
 def _host(addr: IPAddress) -> tuple[str, int]:
     return (str(addr), (1 << addr.max_prefixlen) - 1)
 
 
-def _bgp_either_way(src: IPAddress, dst: IPAddress | None) -> Iterator[dict[str, object]]:
-    """SPD matches for TCP port 179 from ``src`` (to ``dst``), as client and as server."""
-    v = src.version
+def _bgp_either_way(
+    v: int, src: IPAddress | None = None, dst: IPAddress | None = None
+) -> Iterator[dict[str, object]]:
+    """SPD matches for TCP port 179 (from ``src``, to ``dst``), as client and as server."""
     for sport, dport in ((None, BGP_PORT), (BGP_PORT, None)):
-        match: dict[str, object] = {f"ipv{v}_src": _host(src), "ip_proto": (PROTO_TCP, 0xFF)}
+        match: dict[str, object] = {"ip_proto": (PROTO_TCP, 0xFF)}
+        if src is not None:
+            match[f"ipv{v}_src"] = _host(src)
         if dst is not None:
             match[f"ipv{v}_dst"] = _host(dst)
         if sport is not None:
@@ -228,7 +238,7 @@ def control_spd(st: StateView) -> Iterator[TableEntry]:
         if local is None or remote is None or local.version != remote.version:
             continue
         v = remote.version
-        for i, match in enumerate(_bgp_either_way(local, remote)):
+        for i, match in enumerate(_bgp_either_way(v, local, remote)):
             yield TableEntry(
                 f"spd_v{v}", match, "spd_protect", {"sa_index": cp.sa.out_index}, priority=10 - i
             )

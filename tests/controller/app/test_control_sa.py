@@ -97,7 +97,7 @@ def bgp_segment(src: str, dst: str) -> bytes:
 def test_s32_control_sa_is_transport_mode_between_black_loopbacks() -> None:
     """Draft 3.2: "then using IPsec Transport Mode to protect the BGP session", SA
     endpoints the black loopbacks; on the wire only publicly routable addresses."""
-    cpe, rr = negotiate("transport")
+    cpe, rr = negotiate(None)  # the default
     for node, me, peer in ((cpe, CPE_BLACK, RR_BLACK), (rr, RR_BLACK, CPE_BLACK)):
         child = node.child("bgp")
         assert child.transport

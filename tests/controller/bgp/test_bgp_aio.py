@@ -156,3 +156,35 @@ async def test_two_neighbours_behind_one_session_address_are_refused() -> None:
         assert all(s.counters["established"] == 0 for s in rr.core.sessions.values())
     finally:
         await rr.stop()
+
+
+async def test_a_connection_to_another_of_our_addresses_is_refused() -> None:
+    """After a move the session runs from the new address: the peer reaching the old one
+    (it has not heard yet) is refused rather than given a session there."""
+    rr = BgpSpeaker(
+        SpeakerConfig(
+            65000,
+            ip("10.255.0.1"),
+            neighbors=(NeighborConfig(ip("10.255.0.11"), 65000, Color.RED, passive=True),),
+        ),
+        listen_host="0.0.0.0",  # every 127.x address, one port
+        listen_port=0,
+    )
+    await rr.start()
+    try:
+        rr.set_transport(ip("10.255.0.11"), ip("127.0.0.2"), ip("127.0.0.1"))
+        rr.set_transport_protected(ip("10.255.0.11"), True)
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.5", rr.port, local_addr=("127.0.0.2", 0)
+        )
+        assert await asyncio.wait_for(reader.read(100), 5) == b""  # closed at once
+        writer.close()
+        assert rr.core.sessions[ip("10.255.0.11")].counters["established"] == 0
+        # to the address the session runs from, the same peer gets its OPEN
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", rr.port, local_addr=("127.0.0.2", 0)
+        )
+        assert (await asyncio.wait_for(reader.read(19), 5))[18] == 1  # type 1: OPEN
+        writer.close()
+    finally:
+        await rr.stop()

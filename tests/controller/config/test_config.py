@@ -92,7 +92,9 @@ def test_base_is_valid_and_defaults_are_filled() -> None:
 
 
 def test_control_sa_mode_is_configured() -> None:
-    """Draft 3.2 RECOMMENDS transport mode for the red BGP sessions' SAs."""
+    """Draft 3.2 RECOMMENDS transport mode for the red BGP sessions' SAs: the default."""
+    default = parse(yaml.safe_dump(BASE), "t.yml")
+    assert default.ike is not None and default.ike.control_sa.mode == "transport"
     for mode in ("transport", "tunnel"):
         cfg = parse(yaml.safe_dump(variant(ike__control_sa={"mode": mode})), "t.yml")
         assert cfg.ike is not None and cfg.ike.control_sa.mode == mode
