@@ -12,7 +12,8 @@ whom"); this class is where their events meet:
   ``UNRESOLVED``/``NO_TUNNEL`` routes are kept out too.
 * SA database ``TunnelChange`` → the tunnel's SA indexes in the pipeline; for
   the control SA of a red BGP neighbour → "transport protected" to BGP
-  (draft 3.2: a red session runs only inside IPsec).
+  (draft 3.2: a red session runs only inside IPsec), with, in transport mode,
+  the address the session runs to (where the SA ends).
 
 The daemon applies the returned :class:`Action`s (calls into IpsecRuntime and
 BgpSpeaker) and writes ``state.entries()`` when ``dirty`` is set.
@@ -50,10 +51,16 @@ class WithdrawTunnel:
 
 @dataclass(frozen=True)
 class SetProtected:
-    """Tell BGP whether the session to this red neighbour is inside IPsec."""
+    """Tell BGP whether the session to this red neighbour is inside IPsec.
+
+    ``transport``: in transport mode (draft 3.2), the address the neighbour's session
+    runs from, which is where its control SA ends (its black loopback, or its NAT's
+    public address); None in tunnel mode (the session runs between red loopbacks).
+    """
 
     neighbour: IPAddress
     protected: bool
+    transport: IPAddress | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +181,14 @@ class Composer:
         self.dirty = True
         if old in self.control_peers:
             self.control_peers[new] = self.control_peers.pop(old)
+            # transport mode: the session now runs to the new address (the SA database
+            # announces the control SA there next; until then nothing goes to the old one)
+            red = self.control_peers[new]
+            cp = self.state.control.get(red)
+            if cp is not None and cp.peer_transport is not None:
+                self.state.control[red] = ControlPeer(
+                    red, cp.sa, cp.local_red, ipaddress.ip_address(new)
+                )
         self.state.move_peer(old, new)
         for peer, tenant in [k for k in self._users if k[0] == old]:
             users = self._users.pop((peer, tenant))
@@ -200,8 +215,12 @@ class Composer:
             if pair is None:
                 self.state.control.pop(red, None)
                 return [SetProtected(red, False)]
-            self.state.control[red] = ControlPeer(red, pair, self.local_red)
-            return [SetProtected(red, True)]
+            # transport mode: the session runs to where the SA ends (RFC 7296 2.23.1: a
+            # peer behind NAT is seen at its NAT's address; the engine fixes the TCP
+            # checksum for it, RFC 3948 3.1.2)
+            where = (pair.outer or peer_addr) if self.state.control_transport else None
+            self.state.control[red] = ControlPeer(red, pair, self.local_red, where)
+            return [SetProtected(red, True, where)]
         if child.startswith("mpls"):
             self.state.set_sa(peer, tenant, pair)
         return []

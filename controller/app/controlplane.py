@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from controller.app import redsessions
 from controller.app.compose import (
     Action,
     Composer,
@@ -185,6 +186,7 @@ class ControlPlane:
             listen_port=cfg.bgp.listen_port,
             restarted=restarted,
         )
+        self.sync_red_sessions()  # transport mode: sessions between black addresses
         await self.bgp.start()
         for peer in self.discovery.peers.values() if self.discovery is not None else ():
             self.bgp.add_neighbor(neighbor_config(cfg, peer))  # came before BGP started
@@ -210,7 +212,19 @@ class ControlPlane:
     def _peer_moved_by_ike(self, old: str, new: str) -> None:
         """IKE (MOBIKE) says a peer moved: re-key the composer's per-peer state first."""
         self.composer.peer_moved(old, new)
+        self.sync_red_sessions()
         self.wake()
+
+    def sync_red_sessions(self, black: IPAddress | None = None) -> None:
+        """Transport mode: each red session runs where its control SA ends, from our
+        black loopback (``black``: the one we are moving to); see redsessions.py."""
+        redsessions.sync(
+            self.bgp,
+            self.control_peers,
+            self.state.control,
+            black or self.state.black,
+            self.state.control_transport,
+        )
 
     def needs_route(self, port: int, dst: IPAddress) -> None:
         """Lazy SA setup: the first packet to a remote prefix without its SA."""
@@ -229,7 +243,9 @@ class ControlPlane:
                 self.ipsec.withdraw(act.peer, act.tenant)
             elif isinstance(act, MoveTunnel) and self.ipsec is not None:
                 self.ipsec.peer_moved(act.old, act.new)
+                self.sync_red_sessions()
             elif isinstance(act, SetProtected) and self.bgp is not None:
+                self.sync_red_sessions()  # before BGP connects: to where the SA ends
                 log.info(
                     "red session to %s: transport %s",
                     act.neighbour,

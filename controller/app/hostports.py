@@ -170,6 +170,8 @@ class HostPorts:
         if gateway is not None:
             self.set_default(gateway, port)
         red = self.cfg.loopbacks.red
+        if self.cfg.ike is not None and self.cfg.ike.control_sa.mode == "transport":
+            return  # red sessions run between black loopbacks: by the black routes
         for peer_red in peers.values():
             plen = peer_red.max_prefixlen
             fam = "-4" if peer_red.version == 4 else "-6"

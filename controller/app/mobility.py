@@ -18,6 +18,15 @@ re-reads the file; a new black loopback is taken at runtime, in this order:
    (``Composer.route_event`` -> ``MoveTunnel`` -> ``IpsecRuntime.peer_moved``);
 5. the old address leaves ``lo``.
 
+With the control SAs in transport mode (the default, draft 3.2) the red BGP
+sessions run between black loopbacks, and a TCP connection cannot change its
+address: step 4 comes first, over the old sessions (while the pipeline still
+protects the old address, ``ANNOUNCE_GRACE``), and those sessions are closed
+and re-established from the new address without a NOTIFICATION and with the
+F bit (``BgpSpeaker.set_transport``), so graceful restart keeps every route on
+both ends. Peers re-point their end when IKE (MOBIKE) or the red loopback route
+tells them (``ControlPlane.sync_red_sessions``).
+
 Other changes in the reloaded file are not applied (a restart applies them);
 the daemon says which sections differ. A file that does not load is reported
 in one line and changes nothing.
@@ -41,6 +50,9 @@ from controller.config.loader import load_config
 log = logging.getLogger("sl3vpn.mobility")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 RUNTIME_SECTIONS = ("node", "switch", "vrfs", "bgp", "ike")
+# Transport mode: how long the re-advertisement and the closing of the old sessions
+# have to leave (TAP -> packet-out) before the pipeline stops protecting the old address.
+ANNOUNCE_GRACE = 0.2
 
 
 class Loopbacks(Protocol):
@@ -93,6 +105,16 @@ class Mobility:
             return
         log.info("black loopback moves %s -> %s", old, new)
         host.add_loopback(new)
+        transport = state.control_transport and plane.bgp is not None
+        if transport and plane.bgp is not None:
+            # Red sessions run from the old address and cannot follow: re-advertise the
+            # red loopback route(s) over them first, so the peers learn the new endpoint
+            # at once (an RR's clients have no other way), and close them (re-established
+            # from `new` only, never again from the old address). The pipeline keeps
+            # protecting the old address for ANNOUNCE_GRACE, while these leave.
+            plane.bgp.set_black_loopback(new)
+            plane.sync_red_sessions(new)
+            await asyncio.sleep(ANNOUNCE_GRACE)
         state.black = new
         if plane.ipsec is not None:
             try:
@@ -100,11 +122,14 @@ class Mobility:
             except OSError as exc:
                 log.error("black loopback %s: IKE cannot bind it (%s): move undone", new, exc)
                 state.black = old
+                if transport and plane.bgp is not None:
+                    plane.bgp.set_black_loopback(old)
+                    plane.sync_red_sessions(old)
                 host.remove_loopback(new)
                 return
         plane.composer.dirty = True
         plane.wake()
-        if plane.bgp is not None:
+        if plane.bgp is not None and not transport:
             plane.bgp.set_black_loopback(new)
         host.remove_loopback(old)
         self.moves += 1
@@ -137,6 +162,7 @@ class Mobility:
             log.info("red neighbour %s re-advertised its red loopback at %s: moved", red, new)
             plane.composer.peer_moved(black, new)
             plane.ipsec.peer_moved(black, new)
+            plane.sync_red_sessions()  # transport mode: the session follows too
             plane.wake()
             moved.append((black, new))
         return moved

@@ -102,7 +102,7 @@ class DaemonStatus:
     def bgp(self) -> list[Record]:
         if self.plane.bgp is None:
             return []
-        return sessions_data(self.plane.bgp.core)
+        return sessions_data(self.plane.bgp.core, transport_of=self.plane.bgp.transport_of)
 
     def sas(self) -> Record:
         ipsec = self.plane.ipsec

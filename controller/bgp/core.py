@@ -172,6 +172,13 @@ class SpeakerCore:
         sess.set_protected(protected, now)
         self._pump()
 
+    def transport_moved(self, peer: IPAddress, now: float) -> None:
+        """The session's TCP endpoints changed (the adapter drops the connection): our
+        next OPEN to it says the forwarding state is preserved (RFC 4724 F bit), so the
+        peer keeps our routes until our End-of-RIB instead of dropping them on the OPEN."""
+        self.now = now
+        self._session(peer).set_restart_flags(False, True)
+
     def set_black_loopback(self, address: IPAddress, now: float) -> None:
         """Mobility (draft 3.2): re-advertise the red loopback routes with the new endpoint."""
         self.now = now

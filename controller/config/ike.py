@@ -103,6 +103,19 @@ class NatTraversal(Strict):
     behind_nat: bool = False
 
 
+class ControlSa(Strict):
+    """How the CHILD_SA ``bgp`` protects a red BGP session (draft 3.2).
+
+    ``transport`` (the draft's RECOMMENDED choice, the default): BGP runs between
+    the two black loopbacks, and the CHILD_SA covers TCP between them in transport
+    mode. ``tunnel``: BGP runs between the red loopbacks, carried in tunnel mode
+    between the black loopbacks (for peers that only do tunnel mode, e.g.
+    strongSwan with kernel-libipsec).
+    """
+
+    mode: Literal["transport", "tunnel"] = "transport"
+
+
 class Ike(Strict):
     auth: IkeAuth
     local_id: str | None = None  # defaults to the black loopback address
@@ -113,6 +126,7 @@ class Ike(Strict):
     lifetimes: Lifetimes = Field(default_factory=Lifetimes)
     sa_mode: Literal["eager", "lazy"] = "eager"
     per_tenant_sas: bool = False
+    control_sa: ControlSa = Field(default_factory=ControlSa)
     replay_window: int = Field(default=64, ge=0, le=4096)
     nat_traversal: NatTraversal = Field(default_factory=NatTraversal)
     dpd: int = Field(default=30, ge=0)

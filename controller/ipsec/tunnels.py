@@ -7,7 +7,9 @@ setup); both are keyed by the peer's black address. IKE knows no BGP.
 
 One IKE SA per C-PE pair carries a CHILD_SA for MPLS-in-IP (IP protocol 137,
 RFC 4023) between the black loopbacks in transport mode, and towards a red BGP
-neighbour one for BGP (TCP between the red loopbacks, tunnel mode). With
+neighbour one for BGP (``bgp``): by default TCP between the black loopbacks in
+transport mode (draft 3.2), or, with ``ike.control_sa.mode: tunnel``, TCP between
+the red loopbacks in tunnel mode (controller/app/ikeconf.py). With
 ``per_tenant``, each tenant gets its own MPLS CHILD_SA (``mpls-<tenant>``) on
 the same IKE SA.
 
@@ -17,9 +19,9 @@ Choices worth knowing:
     private-use status NOTIFY (type 40960) so our responder files it under the
     right tenant, and refuses an SA set it never advertised. A third-party peer
     ignores it and gets the first matching config.
-  * The BGP CHILD_SA's selectors are TCP between the loopbacks (any port): "port
-    179 in either direction" is not one selector pair; the pipeline's SPD table
-    steers only port 179 into it.
+  * The BGP CHILD_SA's selectors are TCP between the session's addresses (any
+    port): "port 179 in either direction" is not one selector pair; the pipeline's
+    SPD table steers only port 179 into it.
   * Eager set-up between two C-PEs is started by the lower black address. The
     higher one waits ``initiate_grace`` seconds for the peer's IKE SA (or
     CHILD_SA) before it creates its own, and waits again after each IKE SA or
@@ -85,12 +87,26 @@ def mpls_child(
     )
 
 
-def bgp_child(local: str, peer: str, lifetimes: Lifetimes | None = None) -> ChildConfig:
-    # TCP between the loopbacks; the pipeline's SPD steers only port 179 into it.
+def bgp_child(
+    local: str,
+    peer: str,
+    lifetimes: Lifetimes | None = None,
+    *,
+    transport: bool = True,
+    esp_proposals: list[str] | None = None,
+) -> ChildConfig:
+    """The control CHILD_SA of a red BGP session: TCP between the session's two addresses.
+
+    Transport mode: the addresses are the black loopbacks (draft 3.2). Tunnel mode:
+    the red loopbacks, carried between the black loopbacks. The pipeline's SPD steers
+    only port 179 into it.
+    """
     return ChildConfig(
         "bgp",
         [TrafficSelector.host(local, PROTO_TCP)],
         [TrafficSelector.host(peer, PROTO_TCP)],
+        esp_proposals=list(esp_proposals) if esp_proposals else ["aes128gcm16"],
+        transport=transport,
         lifetimes=lifetimes or Lifetimes(),
     )
 

@@ -83,6 +83,7 @@ def _ike(plan: LabPlan, node: str, behind_nat: bool = False, cpe: bool = False) 
         **extra,
         "sa_mode": "eager",
         "per_tenant_sas": plan.topo.sa.per_tenant,
+        "control_sa": {"mode": sa.control},
         # behind NAT: it initiates IKE to everyone, and its Security Handles say so
         "nat_traversal": {"enabled": True, "behind_nat": behind_nat},
     }

@@ -15,7 +15,7 @@
         sites:
           - {tenant: blue, subnet: 10.1.1.0/24, host: 10.1.1.10,
              subnet6: "2001:db8:1:1::/64", host6: "2001:db8:1:1::10"}
-    sa: {per_tenant: false}
+    sa: {per_tenant: false, control: transport}   # control: how red BGP is protected
     bgp_hold_time: 90                     # red sessions, seconds
     ike_auth: psk                         # or certificates: a lab CA made at `lab up`
     discovery: false                      # RRs know no C-PE, admit them by certificate
@@ -148,6 +148,9 @@ class SaPolicy(_Strict):
     # CHILD_SA rekey after this many seconds (the daemon's default when None); the
     # hard lifetime is set 10 s later.
     rekey_seconds: int | None = Field(default=None, ge=30)
+    # How the red BGP sessions are protected (ike.control_sa.mode in the daemons'
+    # configurations): transport (draft 3.2 RECOMMENDED) or tunnel.
+    control: Literal["transport", "tunnel"] = "transport"
 
 
 class Underlay(_Strict):

@@ -103,8 +103,15 @@ class SaPair:
 
 @dataclass(frozen=True)
 class ControlPeer:
-    """A red BGP neighbour whose session runs inside a control SA."""
+    """A red BGP neighbour whose session runs inside a control SA.
+
+    Tunnel mode: the session runs between ``local_red`` and ``red_address``.
+    Transport mode (``peer_transport`` set, draft 3.2): between our black loopback
+    and ``peer_transport``, the address the peer's SAs use (its black loopback, or
+    its NAT's public address when it is behind one).
+    """
 
     red_address: IPAddress
     sa: SaPair
     local_red: IPAddress
+    peer_transport: IPAddress | None = None

@@ -32,6 +32,7 @@ class StateView(Protocol):
     sas: dict[TunnelKey, SaPair]
     control: dict[IPAddress, ControlPeer]
     lazy: bool
+    control_transport: bool  # red BGP between black loopbacks (draft 3.2)
     black_acl_punts: list[tuple[IPAddress, int, int | None, int | None]]
     vrf_ids: IdPool
     tunnel_ids: IdPool

@@ -162,17 +162,22 @@ class IkeDaemon:
             return
         ours = hdr.spi_r if hdr.from_initiator else hdr.spi_i
         sa = self.sas.get(ours)
+        first: Message | None = None  # a new SA's request, decoded once
         if sa is None and hdr.exchange == ExchangeType.IKE_SA_INIT and not hdr.is_response:
             if hdr.message_id != 0 or hdr.spi_r != bytes(8):
                 return
-            sa = self._half_open.get((hdr.spi_i, src)) or self._new_responder(data, src, dst, now)
+            sa = self._half_open.get((hdr.spi_i, src))
+            if sa is None:
+                sa, first = self._new_responder(data, src, dst, now) or (None, None)
         if sa is None:
             self.log(f"IKE message for unknown SPI {ours.hex()} from {src[0]} dropped")
             return
-        sa.receive(data, src, dst, now)
+        sa.receive(data, src, dst, now, first)
         self._collect(sa)
 
-    def _new_responder(self, data: bytes, src: Addr, dst: Addr, now: float) -> IkeSa | None:
+    def _new_responder(
+        self, data: bytes, src: Addr, dst: Addr, now: float
+    ) -> tuple[IkeSa, Message] | None:
         cfg = next((c for c in self.configs if c.remote_addr in (None, src[0])), None)
         by_identity = cfg is None
         if cfg is None:
@@ -215,7 +220,7 @@ class IkeDaemon:
             sa.lookup = lambda ident: self._lookup(ident, src[0])
         self.sas[sa.spi_r] = sa
         self._half_open[(sa.spi_i, src)] = sa
-        return sa
+        return sa, msg
 
     def _first_contact(self, sa: IkeSa) -> bool:
         """No other SA with this peer, in any state (checked as IKE_AUTH is built)."""

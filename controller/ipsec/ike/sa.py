@@ -217,16 +217,20 @@ class IkeSa:
 
     # -- datagrams we receive -------------------------------------------------------
 
-    def receive(self, data: bytes, src: Addr, dst: Addr, now: float) -> None:
-        """One datagram for this SA; never raises for anything the peer sent."""
+    def receive(
+        self, data: bytes, src: Addr, dst: Addr, now: float, decoded: Message | None = None
+    ) -> None:
+        """One datagram for this SA; never raises for anything the peer sent.
+
+        ``decoded``: the datagram already decoded (an IKE_SA_INIT request, in the clear).
+        """
         try:
-            decoded = decode_message(data, self.cipher_in)
-            if isinstance(decoded, Fragment):
-                got = self._reasm.add(decoded)
+            got = decoded
+            if got is None:
+                one = decode_message(data, self.cipher_in)
+                got = self._reasm.add(one) if isinstance(one, Fragment) else one
                 if got is None:
                     return
-            else:
-                got = decoded
         except IkeError as exc:
             self.log(f"{self.cfg.name}: dropped message from {src[0]}:{src[1]}: {exc}")
             if exc.authenticated and exc.notify is not None:

@@ -20,6 +20,8 @@ from controller.ipsec.ike.pki import issue, make_ca
 from controller.ipsec.sad import SaDatabase, TunnelChange
 from controller.ipsec.tunnels import TunnelManager
 
+from .ikepump import pump
+
 pytestmark = pytest.mark.unit
 A, B = "198.51.100.11", "198.51.100.12"
 
@@ -51,19 +53,9 @@ class Node:
 
 
 def negotiate(a: Node, b: Node) -> None:
-    nodes = {A: a, B: b}
     b.tunnels.accept(A)
     a.tunnels.ensure_tunnel(B, now=0.0)
-    for _ in range(20):
-        busy = False
-        for node in nodes.values():
-            out, events = node.daemon.drain()
-            node.tunnels.on_events(events, 0.0)
-            for dg in out:
-                busy = True
-                nodes[dg.dst[0]].daemon.receive(dg.data, dg.src, dg.dst, 0.0)
-        if not busy:
-            return
+    pump({A: a, B: b})
 
 
 def test_psk(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ def test_generated_configs_load_with_the_daemon_model(tmp_path: Path, name: str)
         cfg = load_config(path)
         assert cfg.node.name == node
         assert cfg.ike.per_tenant_sas == topo.sa.per_tenant
+        assert cfg.ike.control_sa.mode == "transport"  # the default (draft 3.2)
     cpe1 = load_config(files["cpe1"])
     assert [v.name for v in cpe1.vrfs] == ["blue", "green"]
     assert {str(n.address) for n in cpe1.bgp.neighbors} == {"10.255.0.1", "10.255.0.2"}
@@ -61,6 +62,18 @@ def test_black_session_rekey_and_hold_time_options(tmp_path: Path) -> None:
     assert {n.hold_time for n in cpe1.bgp.neighbors} == {9}
     life = cpe1.ike.lifetimes
     assert (life.child_rekey, life.child_life, life.child_rekey_packets) == (40, 50, 500)
+
+
+def test_tunnel_mode_control_sa_option(tmp_path: Path) -> None:
+    from controller.lab.topology import TopologyError, parse_topology
+
+    text = (EXAMPLES / "lab-default.yml").read_text()
+    tunnel = text.replace("sa: {per_tenant: false}", "sa: {per_tenant: false, control: tunnel}")
+    files = write_configs(make_plan(parse_topology(tunnel, "t.yml"), "t"), tmp_path / "c")
+    assert {load_config(p).ike.control_sa.mode for p in files.values()} == {"tunnel"}
+    bad = text.replace("sa: {per_tenant: false}", "sa: {per_tenant: false, control: both}")
+    with pytest.raises(TopologyError, match=r"sa\.control"):
+        parse_topology(bad, "t.yml")
 
 
 def test_bmv2_target_gives_bmv2_switches(tmp_path: Path) -> None:
