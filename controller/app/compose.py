@@ -27,6 +27,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from controller.app.desired import ControlPeer, DesiredState, SaPair, VpnRoute
+from controller.app.desired.model import RouteKey, TunnelKey
 from controller.bgp.core import RouteEvent
 from controller.bgp.resolve import Verdict
 from controller.ipsec.sad import TunnelChange
@@ -88,14 +89,16 @@ class Composer:
         self.per_tenant = per_tenant
         self.dirty = True
         self.counters: Counter[str] = Counter()
-        self.rejected: dict[tuple[str, str], RouteEvent] = {}  # (vrf, prefix) -> why not used
-        self.last_event: dict[tuple[str, str], RouteEvent] = {}  # for show: next hop, RD
-        self._users: dict[tuple[str, str | None], set[tuple[str, str]]] = {}
+        # Keyed by (VRF, prefix): the network object, not its text (str() costs ~2 us).
+        self.rejected: dict[RouteKey, RouteEvent] = {}  # why not used
+        self.last_event: dict[RouteKey, RouteEvent] = {}  # for show: next hop, RD
+        self._users: dict[TunnelKey, set[RouteKey]] = {}
+        self._uses: dict[RouteKey, TunnelKey] = {}  # the tunnel each route uses (reverse)
 
     # -- BGP --------------------------------------------------------------------------------
 
     def route_event(self, ev: RouteEvent) -> list[Action]:
-        key = (ev.vrf, str(ev.prefix))
+        key = (ev.vrf, ev.prefix)
         self.dirty = True
         moved = self._moved(self.last_event.get(key), ev)
         if moved is not None:
@@ -130,31 +133,32 @@ class Composer:
             return self._release(key)
         self.rejected.pop(key, None)
         tenant = ev.vrf if self.per_tenant else None
-        peer = str(ev.tunnel_endpoint)
-        self.state.set_route(
-            VpnRoute(ev.vrf, ev.prefix, ev.label, False, ev.tunnel_endpoint, tenant)
-        )
-        actions = self._release(key, keep=(peer, tenant))
-        users = self._users.setdefault((peer, tenant), set())
+        route = VpnRoute(ev.vrf, ev.prefix, ev.label, False, ev.tunnel_endpoint, tenant)
+        self.state.set_route(route)
+        tkey = route.tunnel
+        assert tkey is not None  # a remote route with an endpoint
+        actions = self._release(key, keep=tkey)
+        users = self._users.setdefault(tkey, set())
         if not users:
-            actions.append(EnsureTunnel(peer, ev.security_handle, tenant))
+            actions.append(EnsureTunnel(tkey[0], ev.security_handle, tenant))
         users.add(key)
+        self._uses[key] = tkey
         return actions
 
-    def _release(
-        self, key: tuple[str, str], keep: tuple[str, str | None] | None = None
-    ) -> list[Action]:
+    def _release(self, key: RouteKey, keep: TunnelKey | None = None) -> list[Action]:
         """Forget ``key``'s use of any other tunnel; the last user withdraws it."""
-        actions: list[Action] = []
-        for tkey, users in list(self._users.items()):
-            if tkey == keep or key not in users:
-                continue
-            users.discard(key)
-            if not users:
-                del self._users[tkey]
-                if tkey[0] not in self.control_peers:
-                    actions.append(WithdrawTunnel(*tkey))
-        return actions
+        tkey = self._uses.get(key)
+        if tkey is None or tkey == keep:
+            return []
+        del self._uses[key]
+        users = self._users.get(tkey)
+        if users is None:
+            return []
+        users.discard(key)
+        if users:
+            return []
+        del self._users[tkey]
+        return [] if tkey[0] in self.control_peers else [WithdrawTunnel(*tkey)]
 
     # -- mobility ---------------------------------------------------------------------------
 
@@ -189,6 +193,8 @@ class Composer:
         for peer, tenant in [k for k in self._users if k[0] == old]:
             users = self._users.pop((peer, tenant))
             self._users.setdefault((new, tenant), set()).update(users)
+            for key in users:
+                self._uses[key] = (new, tenant)
         log.info("peer %s moved to %s: tunnels, routes and control session follow", old, new)
 
     # -- IPsec ------------------------------------------------------------------------------

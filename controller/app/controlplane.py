@@ -26,6 +26,7 @@ from controller.app.compose import (
     WithdrawTunnel,
 )
 from controller.app.desired import DesiredState
+from controller.app.discovery import Discovered, Discovery, discovery_credentials, neighbor_config
 from controller.app.handles import local_sets, with_handles
 from controller.app.ikeconf import credentials, make_ike_config
 from controller.bgp.aio import BgpSpeaker
@@ -34,6 +35,7 @@ from controller.config.adapters import speaker_config
 from controller.ipsec.esp import EspEngine
 from controller.ipsec.esp.client import EngineClient
 from controller.ipsec.esp.ports import LockedEngine
+from controller.ipsec.ike.config import Credentials
 from controller.ipsec.ike.runtime import IpsecRuntime
 from controller.ipsec.sad import TunnelChange
 
@@ -73,6 +75,11 @@ class ControlPlane:
         self.ipsec: IpsecRuntime | None = None
         self.bgp: BgpSpeaker | None = None
         self.last_event = 0.0  # loop time of the last BGP route event
+        # Draft 3.2: C-PEs admitted by certificate (bgp.auto_discovery); the daemon hooks
+        # in to route their red loopbacks into the black TAP (peer, True) and back out
+        self.discovery: Discovery | None = None
+        self.discovered_hooks: list[Callable[[Discovered, bool], None]] = []
+        self._creds: Credentials | None = None
 
     # -- start-up ----------------------------------------------------------------------------
 
@@ -83,6 +90,7 @@ class ControlPlane:
             creds = credentials(cfg, Path(cfg.source).resolve().parent)
         except (OSError, ValueError) as exc:
             raise ControlPlaneError(f"{cfg.source}: ike.auth.certificates: {exc}") from None
+        self._creds = creds
         self.ipsec = IpsecRuntime(
             self.engine,
             black,
@@ -109,6 +117,48 @@ class ControlPlane:
             if self._initiates_to(peer_black):
                 self.ipsec.tunnels.packet_needs_tunnel(peer_black, now=self.ipsec.service.now)
                 self.ipsec.service.poke()
+        self._open_discovery()
+
+    def _open_discovery(self) -> None:
+        """Draft 3.2: admit C-PEs by certificate. The catch-all IKE config goes after the
+        configured peers', so a configured peer's address still finds its own first."""
+        cfg, ipsec = self.cfg, self.ipsec
+        if cfg.bgp.auto_discovery is None or ipsec is None:
+            return
+        if self._creds is None:  # the config checks refuse this; one line all the same
+            raise ControlPlaneError(f"{cfg.source}: bgp.auto_discovery: needs certificates")
+        try:
+            creds = discovery_credentials(cfg, Path(cfg.source).resolve().parent, self._creds)
+        except (OSError, ValueError) as exc:
+            raise ControlPlaneError(f"{cfg.source}: bgp.auto_discovery.ca: {exc}") from None
+        self.discovery = Discovery(
+            cfg, creds, self.control_peers, ipsec.tunnels.accept, self._joined, self._left,
+            self._rebound,
+        )  # fmt: skip
+        template = make_ike_config(cfg, "0.0.0.0", {}, creds, local_black=str(self.state.black))
+        ipsec.daemon.configs.append(self.discovery.catch_all(template))
+        self.discovery.attach(ipsec.daemon, ipsec.service.listeners)
+
+    def _joined(self, peer: Discovered) -> None:
+        if self.bgp is not None:  # else start_bgp adds it
+            self.bgp.add_neighbor(neighbor_config(self.cfg, peer))
+        for hook in self.discovered_hooks:
+            hook(peer, True)
+
+    def _rebound(self, peer: Discovered) -> None:
+        """A discovered C-PE moved (MOBIKE): its session stays, its endpoint binding follows."""
+        if self.bgp is not None:
+            self.bgp.rebind_neighbor(neighbor_config(self.cfg, peer))
+        for hook in self.discovered_hooks:
+            hook(peer, True)
+
+    def _left(self, peer: Discovered) -> None:
+        if self.bgp is not None:
+            self.bgp.remove_neighbor(peer.red)
+        self.state.control.pop(peer.red, None)  # its control SA's SPD entries
+        for hook in self.discovered_hooks:
+            hook(peer, False)
+        self.wake()
 
     def _initiates_to(self, peer_black: str) -> bool:
         """C-PEs initiate to their RRs; an RR waits for its clients; between RRs the
@@ -132,6 +182,8 @@ class ControlPlane:
         )
         self.sync_red_sessions()  # transport mode: sessions between black addresses
         await self.bgp.start()
+        for peer in self.discovery.peers.values() if self.discovery is not None else ():
+            self.bgp.add_neighbor(neighbor_config(cfg, peer))  # came before BGP started
         for red in self.state.control:  # control SAs inherited from our previous life
             self.bgp.set_transport_protected(red, True)
         for vrf in cfg.vrfs:

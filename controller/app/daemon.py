@@ -41,6 +41,7 @@ from controller.api.source import StatusSource
 from controller.app import switch as sw
 from controller.app.controlplane import ControlPlane, ControlPlaneError
 from controller.app.desired import DesiredState
+from controller.app.discovery import Discovered
 from controller.app.enginelink import EngineLink
 from controller.app.hostports import HostPorts, port_mac
 from controller.app.hostsync import HostSync
@@ -176,7 +177,15 @@ class Daemon:
         if self.engine_link is not None:
             self.engine_link.hand_over(ipsec)
         self.host.route_control_peers(self.control_peers, self.black_gateway)
+        # a C-PE discovered by certificate: its red loopback is reached through its SA too
+        self.plane.discovered_hooks.append(self._route_discovered)
         self.plane.open_control_sas()
+
+    def _route_discovered(self, peer: Discovered, joined: bool) -> None:
+        if joined:
+            self.host.route_control_peers({peer.black: peer.red}, None)
+        else:
+            self.host.unroute_control_peer(peer.red)
 
     async def _start_api(self) -> None:
         # Records are partial (absent fields show as "-"): see controller/api/render.py.

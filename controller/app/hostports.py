@@ -189,6 +189,23 @@ class HostPorts:
                 "permanent",
             )
 
+    def unroute_control_peer(self, peer_red: IPAddress) -> None:
+        """Undo ``route_control_peers`` for one peer (a discovered C-PE that left)."""
+        if not self.taps:
+            return
+        _port, tap = next(iter(sorted(self.taps.items())))
+        fam = "-4" if peer_red.version == 4 else "-6"
+        _ip(
+            fam,
+            "route",
+            "del",
+            f"{peer_red}/{peer_red.max_prefixlen}",
+            "dev",
+            tap.name,
+            check=False,
+        )
+        _ip("neigh", "del", str(peer_red), "dev", tap.name, check=False)
+
     def black_port_of(self, dev: str) -> int | None:
         port = self.hostif.port_of(dev)
         return port if port in self.black_ports else None

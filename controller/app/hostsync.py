@@ -65,8 +65,9 @@ class HostSync:
 
     async def kernel_sync(self) -> None:
         loop = asyncio.get_running_loop()
-        red_addrs = set(self.control_peers.values())
         while True:
+            # read each time: an RR's discovered C-PEs come and go (controller/app/discovery.py)
+            red_addrs = set(self.control_peers.values())
             neigh, routes = await loop.run_in_executor(None, self.host.read_kernel)
             black = {
                 Neighbour(n.ip, n.mac, port)

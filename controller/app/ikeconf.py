@@ -65,7 +65,7 @@ def control_child(
     )
 
 
-def _der(path: Path) -> bytes:
+def der_file(path: Path) -> bytes:
     """A certificate file, PEM or DER, as DER."""
     data = path.read_bytes()
     if b"-----BEGIN" in data:
@@ -88,7 +88,9 @@ def credentials(cfg: Config, base: Path) -> Credentials | None:
         return Path(name) if Path(name).is_absolute() else base / name
 
     return Credentials(
-        _der(where(certs.cert)), certs.key.reveal(), [_der(where(ca)) for ca in certs.ca]
+        der_file(where(certs.cert)),
+        certs.key.reveal(),
+        [der_file(where(ca)) for ca in certs.ca],
     )
 
 
@@ -118,10 +120,17 @@ def make_ike_config(
     psk = ike.auth.psk_for(peer_black)
     if psk is None and creds is None:
         raise NoPeerKey(f"no IKE key for peer {peer_black}: not in ike.auth.peer_psks, no psk")
+    # A C-PE learnt from BGP (not a configured neighbour) may have a name of its own
+    # rather than its black address as identity: then any our CAs vouch for that
+    # matches ike.auth.certificates.peer_identities.
+    certs = ike.auth.certificates
+    patterns = tuple(certs.peer_identities or ()) if certs is not None else ()
+    by_name = creds is not None and bool(patterns) and peer_black not in control_peers
     return IkeConfig(
         f"cpe-{peer_black}",
         local_id,
-        peer_black,
+        None if by_name else peer_black,
+        remote_patterns=patterns if by_name else (),
         psk=psk.reveal() if psk is not None else None,
         creds=creds,
         ike_proposals=list(ike.ike_proposals),

@@ -64,7 +64,7 @@ class DaemonStatus:
             if (vrf and name != vrf) or (family and family != f"ipv{prefix.version}"):
                 continue
             installed = r.local or (str(r.endpoint), r.tenant) in state.sas
-            ev = comp.last_event.get((name, str(prefix)))
+            ev = comp.last_event.get((name, prefix))
             nh = ev.next_hop if ev is not None and not r.local else None
             out.append(
                 {
@@ -283,6 +283,8 @@ class DaemonStatus:
             "tables": self.tables(),
             "counters": await self.counters(),
             "drops": await self.drops(),
+            # C-PEs a route reflector admitted by certificate (draft 3.2)
+            "discovered": self.plane.discovery.status() if self.plane.discovery else [],
         }
 
     async def dump(self, path: Path) -> None:

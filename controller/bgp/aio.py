@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 from controller.bgp import session as s
-from controller.bgp.config import SpeakerConfig
+from controller.bgp.config import NeighborConfig, SpeakerConfig
 from controller.bgp.core import RouteEvent, SpeakerCore
 from controller.bgp.path import Color, IPAddress, IPNetwork, Tunnel
 
@@ -119,6 +119,19 @@ class BgpSpeaker:
             await self._server.wait_closed()
 
     # ---- what the app calls ----
+
+    def add_neighbor(self, n: NeighborConfig) -> None:
+        """A neighbour learnt at run time (a C-PE discovered by its certificate, draft 3.2)."""
+        self.core.add_neighbor(n, self.clock())
+        self._drain()
+
+    def rebind_neighbor(self, n: NeighborConfig) -> None:
+        self.core.rebind_neighbor(n, self.clock())
+        self._drain()
+
+    def remove_neighbor(self, peer: IPAddress) -> None:
+        self.core.remove_neighbor(peer, self.clock())
+        self._drain()
 
     def set_transport_protected(self, peer: IPAddress, protected: bool) -> None:
         self.core.set_transport_protected(peer, protected, self.clock())

@@ -103,13 +103,50 @@ class SpeakerCore:
 
     # ---- configuration --------------------------------------------------------
 
-    def add_neighbor(self, n: NeighborConfig) -> None:
+    def add_neighbor(self, n: NeighborConfig, now: float | None = None) -> None:
+        """Configure a neighbour; with ``now`` (at run time, e.g. a C-PE discovered by its
+        certificate, draft 3.2) its session starts at once."""
         if n.address in self.sessions:
             raise ConfigError(f"neighbor {n.address}: configured twice")
         self.sessions[n.address] = s.Session(n, self.cfg)
         if self.gr.deferring:
             self.sessions[n.address].set_restart_flags(True, self.gr.preserved)
         self.out.add_peer(n.address)
+        if now is not None:
+            self.now = now
+            self.sessions[n.address].start(now)
+            self._pump()
+
+    def rebind_neighbor(self, n: NeighborConfig, now: float) -> None:
+        """New bindings (``originates``/``endpoints``) for a neighbour whose session stays
+        (a discovered C-PE that moved, draft 3.2): its routes are judged again."""
+        self.now = now
+        sess = self.sessions.get(n.address)
+        if sess is None:
+            return
+        sess.neighbor = n
+        rib = self._rib(n.color)
+        self._apply(rib, rib.reselect({p.nlri for p in rib.adj_in(n.address)}))
+        self._pump()
+
+    def remove_neighbor(self, peer: IPAddress, now: float) -> None:
+        """Forget a neighbour for good (a discovered C-PE whose IPsec SA went away): its
+        session is closed with a Cease, its routes withdrawn (stale ones too), its state
+        dropped. Late transport events for it are ignored."""
+        self.now = now
+        sess = self.sessions.get(peer)
+        if sess is None:
+            return
+        sess.stop(now)
+        self._pump()
+        rib = self._rib(sess.neighbor.color)
+        self._apply(rib, rib.withdraw_peer(peer))
+        self.spoof_watch.peer_down(peer)
+        del self.sessions[peer]
+        self.out.sent.pop(peer, None)
+        self.out.pending.pop(peer, None)
+        self.gr.peers.pop(peer, None)
+        self._pump()
 
     def start(self, now: float) -> None:
         self.now = now
@@ -125,9 +162,14 @@ class SpeakerCore:
         self._pump()
 
     def set_transport_protected(self, peer: IPAddress, protected: bool, now: float) -> None:
-        """The IPsec layer's word on a red session's transport (draft 3.2)."""
+        """The IPsec layer's word on a red session's transport (draft 3.2); about a
+        neighbour removed meanwhile (a discovered C-PE that left) it has nothing to say."""
         self.now = now
-        self._session(peer).set_protected(protected, now)
+        sess = self.sessions.get(peer) or self._dynamic(peer)
+        if sess is None:
+            log.info("neighbor %s: transport news for a neighbour that is gone, ignored", peer)
+            return
+        sess.set_protected(protected, now)
         self._pump()
 
     def transport_moved(self, peer: IPAddress, now: float) -> None:
@@ -264,17 +306,25 @@ class SpeakerCore:
 
     def connection_failed(self, peer: IPAddress, now: float) -> None:
         self.now = now
-        self._session(peer).on_connection_failed(now)
-        self._pump()
+        sess = self.sessions.get(peer)
+        if sess is not None:  # else removed meanwhile (remove_neighbor)
+            sess.on_connection_failed(now)
+            self._pump()
 
     def connection_lost(self, peer: IPAddress, conn: int, now: float) -> None:
         self.now = now
-        self._session(peer).on_connection_lost(conn, now)
-        self._pump()
+        sess = self.sessions.get(peer)
+        if sess is not None:
+            sess.on_connection_lost(conn, now)
+            self._pump()
 
     def data_received(self, peer: IPAddress, conn: int, data: bytes, now: float) -> None:
         self.now = now
-        self._session(peer).on_data(conn, data, now)
+        sess = self.sessions.get(peer)
+        if sess is None:  # removed while its connection was open: close it
+            self._ops.append((peer, s.Close(conn)))
+            return
+        sess.on_data(conn, data, now)
         self._pump()
 
     def poll(self, now: float) -> None:

@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from controller.config.secrets import Secret
 from controller.config.switch import Strict
+from controller.ipsec.ike.peerid import BadPattern, check_pattern
 from controller.ipsec.ike.proposals import ProposalError, parse_proposal
 from controller.ipsec.ike.wire.consts import Protocol
 
@@ -23,6 +24,20 @@ class Certificates(Strict):
     ca: list[str]
     cert: str
     key: Secret
+    # Other C-PEs (learnt from their red loopback routes, never configured): with this,
+    # any identity matching one of these patterns that our CAs vouch for
+    # (controller/ipsec/ike/peerid.py); without it, a peer's identity is its black address.
+    peer_identities: list[str] | None = None
+
+    @field_validator("peer_identities")
+    @classmethod
+    def _patterns(cls, values: list[str] | None) -> list[str] | None:
+        for i, pattern in enumerate(values or []):
+            try:
+                check_pattern(pattern)
+            except BadPattern as exc:
+                raise ValueError(f"[{i}]: {exc}") from None
+        return values
 
 
 class IkeAuth(Strict):

@@ -62,6 +62,7 @@ per_tenant_lab = lab_fixture("lab-per-tenant-sa.yml", "t")
 nat_lab = lab_fixture("lab-nat.yml", "n")
 nat_daemon_lab = lab_fixture("lab-nat.yml", "N", daemons=True)
 fault_lab = lab_fixture("lab-default.yml", "flt", daemons=True)  # test_faults.py
+discovery_lab = lab_fixture("lab-discovery.yml", "disc", daemons=True)  # test_lab_discovery.py
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 
@@ -75,7 +76,12 @@ class VpnRoute:
         """The tunnel a remote route needs (None for a local route)."""
         if self.local or self.endpoint is None:
             return None
-        return (str(self.endpoint), self.tenant)
+        return (address_text(self.endpoint), self.tenant)
+
+
+# ``str()`` of an ipaddress object re-formats it every time (~2 us); tunnel endpoints are
+# few and each is looked up once or more per route change.
+address_text = functools.lru_cache(maxsize=4096)(str)
 
 
 @dataclass(frozen=True)

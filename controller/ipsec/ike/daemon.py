@@ -59,6 +59,8 @@ class IkeDaemon:
         self._soonest: float | None = None  # of the SAs changed since touched_deadline()
         # a peer authenticated from another address than its config says (it moved)
         self.on_readdressed: Callable[[IkeSa, str], None] | None = None
+        # a peer authenticated to us (responder): see IkeSa.on_authenticated
+        self.on_authenticated: Callable[[IkeSa], None] | None = None
 
     # -- the app's calls ----------------------------------------------------------------
 
@@ -159,17 +161,22 @@ class IkeDaemon:
             return
         ours = hdr.spi_r if hdr.from_initiator else hdr.spi_i
         sa = self.sas.get(ours)
+        first: Message | None = None  # a new SA's request, decoded once
         if sa is None and hdr.exchange == ExchangeType.IKE_SA_INIT and not hdr.is_response:
             if hdr.message_id != 0 or hdr.spi_r != bytes(8):
                 return
-            sa = self._half_open.get((hdr.spi_i, src)) or self._new_responder(data, src, dst, now)
+            sa = self._half_open.get((hdr.spi_i, src))
+            if sa is None:
+                sa, first = self._new_responder(data, src, dst, now) or (None, None)
         if sa is None:
             self.log(f"IKE message for unknown SPI {ours.hex()} from {src[0]} dropped")
             return
-        sa.receive(data, src, dst, now)
+        sa.receive(data, src, dst, now, first)
         self._collect(sa)
 
-    def _new_responder(self, data: bytes, src: Addr, dst: Addr, now: float) -> IkeSa | None:
+    def _new_responder(
+        self, data: bytes, src: Addr, dst: Addr, now: float
+    ) -> tuple[IkeSa, Message] | None:
         cfg = next((c for c in self.configs if c.remote_addr in (None, src[0])), None)
         by_identity = cfg is None
         if cfg is None:
@@ -207,11 +214,12 @@ class IkeDaemon:
         sa.log = self.log
         sa.on_initial_contact = self._initial_contact
         sa.on_readdressed = self.on_readdressed
+        sa.on_authenticated = self.on_authenticated
         if len(self.configs) > 1 or by_identity:
             sa.lookup = lambda ident: self._lookup(ident, src[0])
         self.sas[sa.spi_r] = sa
         self._half_open[(sa.spi_i, src)] = sa
-        return sa
+        return sa, msg
 
     def _first_contact(self, sa: IkeSa) -> bool:
         """No other SA with this peer, in any state (checked as IKE_AUTH is built)."""

@@ -127,6 +127,7 @@ class IkeSa:
         self.nat_here = self.nat_there = False
         self.peer_mobike = False  # both ends said MOBIKE_SUPPORTED (RFC 4555)
         self.remote_id = ""
+        self.peer_cert: object | None = None  # the peer's validated end certificate (x509)
         self.children: list[ChildSa] = []
         self.mid_out = self.mid_in = 0
         self.pending: deque[Task] = deque()
@@ -157,6 +158,10 @@ class IkeSa:
         # responder: an authenticated peer came from another address than its config's
         # remote_addr (it moved); called with that old address before CHILD_SAs are chosen
         self.on_readdressed: Callable[[IkeSa, str], None] | None = None
+        # responder: the peer has just authenticated (identity, certificate); may replace
+        # ``cfg`` with one made for this peer (a peer discovered by its certificate), or
+        # refuse it by raising IkeError; called before its CHILD_SA is chosen
+        self.on_authenticated: Callable[[IkeSa], None] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -212,16 +217,20 @@ class IkeSa:
 
     # -- datagrams we receive -------------------------------------------------------
 
-    def receive(self, data: bytes, src: Addr, dst: Addr, now: float) -> None:
-        """One datagram for this SA; never raises for anything the peer sent."""
+    def receive(
+        self, data: bytes, src: Addr, dst: Addr, now: float, decoded: Message | None = None
+    ) -> None:
+        """One datagram for this SA; never raises for anything the peer sent.
+
+        ``decoded``: the datagram already decoded (an IKE_SA_INIT request, in the clear).
+        """
         try:
-            decoded = decode_message(data, self.cipher_in)
-            if isinstance(decoded, Fragment):
-                got = self._reasm.add(decoded)
+            got = decoded
+            if got is None:
+                one = decode_message(data, self.cipher_in)
+                got = self._reasm.add(one) if isinstance(one, Fragment) else one
                 if got is None:
                     return
-            else:
-                got = decoded
         except IkeError as exc:
             self.log(f"{self.cfg.name}: dropped message from {src[0]}:{src[1]}: {exc}")
             if exc.authenticated and exc.notify is not None:

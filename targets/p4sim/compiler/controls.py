@@ -135,7 +135,7 @@ class ControlGen(ExternGen):
 
     def invalidate_siblings(self, hv: Val) -> None:
         if isinstance(hv.obj, tuple) and hv.obj and hv.obj[0] == "inunion":
-            _, upath, ut = hv.obj
+            upath, ut = hv.obj[1], hv.obj[2]
             for m in ut.fields:
                 mp = f"{upath}.{m}"
                 if mp != hv.path:
@@ -329,17 +329,21 @@ class ControlGen(ExternGen):
                 self.alloc(rt, f"$ret.{fn}")
                 fsc.names["$ret"] = Val(rt, path=f"$ret.{fn}")
             args = []
+            copies: list[tuple[Val, Val, str]] = []
             for p in decl.params:
-                if p.name in bound:
-                    fsc.names[p.name] = bound[p.name]
-                    continue
                 pt = self.env.resolve(p.type)
-                fsc.names[p.name] = Val(pt, f"p_{p.name}", kind="pyvar")
-                args.append(f"p_{p.name}")
+                if p.name in bound and p.direction in ("out", "inout"):
+                    fsc.names[p.name] = local = self.param_copy(p, pt)
+                    copies.append((bound[p.name], local, p.direction))
+                elif p.name in bound:
+                    fsc.names[p.name] = bound[p.name]
+                else:
+                    fsc.names[p.name] = Val(pt, f"p_{p.name}", kind="pyvar")
+                    args.append(f"p_{p.name}")
             saved = self.em
             self.em = Emitter()
             self.em.lines.append(f"def {fn}(F{''.join(', ' + a for a in args)}):")
-            self.block(decl.body, fsc)
+            self.body_with_copies(copies, decl.body, fsc, decl.loc)
             self.funcs.append("\n".join(self.em.lines))
             self.em = saved
         call = f"{fn}(F{''.join(', ' + s for s in srcs)})"

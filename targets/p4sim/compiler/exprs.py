@@ -242,7 +242,9 @@ class ExprGen:
         p = f"{v.path}.{name}"
         if isinstance(ft, T.StructT | T.StackT):
             if t.kind == "header_union":
-                return Val(ft, path=p, obj=("inunion", v.path, t))
+                # a member of `stack.next` remembers the stack: extract advances it
+                nxt = v.obj if isinstance(v.obj, tuple) and v.obj[:1] == ("next",) else None
+                return Val(ft, path=p, obj=("inunion", v.path, t, nxt, name))
             return Val(ft, path=p)
         return Val(ft, read(p), path=p)
 

@@ -96,12 +96,13 @@ class PacketGen(ControlGen):
             raise self.err(loc, f"extract needs a header, not {t}")
         path = self.need_path(hv, loc, "extract target")
         self.check_writable(hv, loc)
-        if isinstance(hv.obj, tuple) and hv.obj and hv.obj[0] == "next":
-            _, sp, st = hv.obj
+        nxt = _stack_next(hv)
+        if nxt is not None:
+            sp, st, member = nxt
             em(f"_i = F['{sp}.$n']")
             em(f"if _i >= {st.size}:")
             em(f"    raise _PErr({self.err_code('StackOutOfBounds')})")
-            path = f"{sp}[{{_i}}]"
+            path = f"{sp}[{{_i}}]{member}"
         fixed = t.bit_width()
         vb = [(n, ft) for n, ft in t.fields.items() if isinstance(ft, T.VarbitT)]
         if vb and var is None:
@@ -140,8 +141,8 @@ class PacketGen(ControlGen):
             self.unpack_fields(t, path, "_v", fixed)
         em(f"F[{key(path + '.$v')}] = True")
         self.invalidate_siblings(hv)
-        if isinstance(hv.obj, tuple) and hv.obj and hv.obj[0] == "next":
-            em(f"F['{hv.obj[1]}.$n'] = _i + 1")
+        if nxt is not None:
+            em(f"F['{nxt[0]}.$n'] = _i + 1")
 
     def emit(self, v: Val, loc: Loc) -> None:
         t = v.type
@@ -199,3 +200,16 @@ class PacketGen(ControlGen):
 
     def alloc_leaves(self, t: T.P4Type, path: str) -> list[str]:
         return [p for p, _ in leaves(t, path)]
+
+
+def _stack_next(hv: Val) -> tuple[str, T.StackT, str] | None:
+    """(stack path, stack type, member suffix) when ``hv`` is ``stack.next`` or a
+    member of it (a header union stack: ``stack.next.member``), else None."""
+    obj = hv.obj
+    if not isinstance(obj, tuple) or not obj:
+        return None
+    if obj[0] == "next":
+        return obj[1], obj[2], ""
+    if obj[0] == "inunion" and obj[3] is not None:
+        return obj[3][1], obj[3][2], f".{obj[4]}"
+    return None

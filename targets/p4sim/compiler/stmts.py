@@ -91,7 +91,10 @@ class StmtGen(OperatorGen):
             rhs = self.expr(s.rhs, sc, lhs.type)
             self.assign(lhs, rhs, s.loc)
         elif isinstance(s, A.CallStmt):
-            self.call(s.call, sc, stmt=True)
+            result = self.call(s.call, sc, stmt=True)
+            if result.kind == "val" and result.src and not result.is_const:
+                # a function's value is discarded, its side effects are not
+                em(result.src)
         elif isinstance(s, A.If):
             c = self.cond(s.cond, sc)
             em(f"if {c.src}:")
@@ -291,12 +294,7 @@ class StmtGen(OperatorGen):
         for p in decl.params:
             pt = self.env.resolve(p.type)
             if bound and p.name in bound:
-                # Copy-in/copy-out (P4_16 6.8): the body works on a copy of the argument.
-                path = f"$cp.{p.name}.{self.fresh('')}"
-                self.alloc(pt, path)
-                aggregate = isinstance(pt, T.StructT | T.StackT)
-                local = Val(pt, path=path) if aggregate else Val(pt, read(path), path=path)
-                sc.names[p.name] = local
+                sc.names[p.name] = local = self.param_copy(p, pt)
                 copies.append((bound[p.name], local, p.direction))
                 continue
             pn = f"p_{p.name}"
@@ -312,28 +310,43 @@ class StmtGen(OperatorGen):
         saved = self.em
         self.em = Emitter()
         self.em.lines.append(f"def {fn}(F{''.join(', ' + a for a in args)}):")
+        self.body_with_copies(copies, decl.body, sc, decl.loc)
+        self.funcs.append("\n".join(self.em.lines))
+        self.em = saved
+        return info
+
+    def param_copy(self, p: A.Param, pt: T.P4Type) -> Val:
+        """Storage for a parameter's copy (P4_16 6.8 copy-in/copy-out): the body works
+        on it, not on the argument, so aliased arguments and exits behave as specified."""
+        path = f"$cp.{p.name}.{self.fresh('')}"
+        self.alloc(pt, path)
+        aggregate = isinstance(pt, T.StructT | T.StackT)
+        return Val(pt, path=path) if aggregate else Val(pt, read(path), path=path)
+
+    def body_with_copies(
+        self, copies: list[tuple[Val, Val, str]], body: A.Block, sc: Scope, loc: Loc
+    ) -> None:
+        """Copy in, run ``body``, copy out in parameter order however it ends
+        (return, exit); ``copies`` holds (argument, the parameter's copy, direction)."""
         for arg, local, direction in copies:
-            if direction == "out":  # uninitialised, as p4sim's locals: zero
+            if direction == "out":  # uninitialised, as p4sim's locals: zero (headers invalid)
                 for lp, lt in leaves(local.type, local.path or ""):
                     self.em(f"F[{key(lp)}] = {zero(lt)!r}")
             else:
-                self.assign(local, arg, decl.loc)
+                self.assign(local, arg, loc)
         if any(d != "in" for _, _, d in copies):
-            self.em("try:")  # copied out however the action ends (return, exit)
+            self.em("try:")
             self.em.indent()
-            self.block(decl.body, sc)
+            self.block(body, sc)
             self.em.dedent()
             self.em("finally:")
             self.em.indent()
             for arg, local, direction in copies:
                 if direction != "in":
-                    self.assign(arg, local, decl.loc)
+                    self.assign(arg, local, loc)
             self.em.dedent()
         else:
-            self.block(decl.body, sc)
-        self.funcs.append("\n".join(self.em.lines))
-        self.em = saved
-        return info
+            self.block(body, sc)
 
     def spill(self, v: Val, t: T.P4Type, loc: Loc) -> Val:
         """A header/struct/stack passed by value ('in'): a copy in fresh storage (a

@@ -107,3 +107,28 @@ def test_tna_program_refused_where_it_cannot_run(target: str, daemons: bool, err
     _check_program("tna", "p4sim", daemons=True)  # the supported combination
     with pytest.raises(LabError, match=error):
         _check_program("tna", target, daemons)
+
+
+def test_discovery_lab_uses_certificates_and_tells_the_rr_no_cpe(tmp_path: Path) -> None:
+    from cryptography import x509
+
+    from controller.ipsec.ike.peerid import red_loopbacks
+
+    topo = load_topology(EXAMPLES / "lab-discovery.yml")
+    files = write_configs(make_plan(topo, "t"), tmp_path / "configs")
+    pki = tmp_path / "configs" / "pki"
+    assert not (pki / "ca.key.pem").exists()  # every certificate is issued at once
+    for node in files:
+        assert stat.S_IMODE((pki / f"{node}.key.pem").stat().st_mode) == 0o600
+    rr1 = load_config(files["rr1"])
+    assert rr1.bgp.neighbors == []  # not one C-PE configured
+    assert rr1.bgp.auto_discovery is not None
+    assert rr1.bgp.auto_discovery.identities == ["*.cpe.example"]
+    cpe1 = load_config(files["cpe1"])
+    assert cpe1.ike is not None and cpe1.ike.local_id == "cpe1.cpe.example"
+    certs = cpe1.ike.auth.certificates
+    assert certs is not None and certs.peer_identities == ["*.cpe.example"]
+    cert = x509.load_pem_x509_certificate((pki / "cpe1.pem").read_bytes())
+    assert [str(a) for a in red_loopbacks(cert)] == ["10.255.0.11"]
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["cpe1.cpe.example"]
