@@ -58,9 +58,16 @@ class Listening(IkeDaemon):
 
 
 class Rr:
-    def __init__(self, ca: Issued, tmp: Path, neighbors: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
+    def __init__(
+        self,
+        ca: Issued,
+        tmp: Path,
+        neighbors: list[dict[str, Any]] = (),  # type: ignore[assignment]
+        mode: str = "transport",
+    ) -> None:
         data = copy.deepcopy(RR_YAML)
         data["bgp"]["neighbors"] = list(neighbors)
+        data["ike"]["control_sa"] = {"mode": mode}
         for name in ("ca.pem", "rr.pem"):
             (tmp / name).write_text("x")
         self.cfg: Config = parse(yaml.safe_dump(data), "rr.yml", tmp)
@@ -85,10 +92,18 @@ class Rr:
         self.disc.attach(self.daemon, self.daemon.listeners)
 
 
-def cpe(ca: Issued, ident: str = A_ID, reds: tuple[str, ...] = (A_RED,)) -> IkeDaemon:
+def control_child(mode: str):  # type: ignore[no-untyped-def]
+    """The C-PE's control CHILD_SA as the app makes it (ikeconf.control_child)."""
+    if mode == "transport":
+        return bgp_child(A_ADDR, B_ADDR)  # BGP between the black loopbacks
+    return bgp_child(A_RED, RR_RED, transport=False)
+
+
+def cpe(
+    ca: Issued, ident: str = A_ID, reds: tuple[str, ...] = (A_RED,), mode: str = "transport"
+) -> IkeDaemon:
     mine = issue(ca, ident, red_loopbacks=reds)
-    bgp = bgp_child(A_RED, RR_RED)
-    bgp.transport = False  # the control CHILD_SA as the app makes it (ikeconf.control_child)
+    bgp = control_child(mode)
     cfg = IkeConfig(
         "rr", ident, RR_ID, creds=Credentials(mine.cert_der, mine.key_pem, [ca.cert_der]),
         children=[mpls_child(A_ADDR, B_ADDR), bgp], lifetimes=Lifetimes(None, None),
@@ -111,16 +126,20 @@ def ca() -> Issued:
     return make_ca()
 
 
-def test_cpe_is_discovered_gets_its_control_sa_and_leaves(ca: Issued, tmp_path: Path) -> None:
-    rr = Rr(ca, tmp_path)
-    a = cpe(ca)
+@pytest.mark.parametrize("mode", ["transport", "tunnel"])
+def test_cpe_is_discovered_gets_its_control_sa_and_leaves(
+    ca: Issued, tmp_path: Path, mode: str
+) -> None:
+    rr = Rr(ca, tmp_path, mode=mode)
+    a = cpe(ca, mode=mode)
     net, sa = connect(a, rr)
     peer = Discovered(A_ID, A_ADDR, (ipaddress.ip_address(A_RED),), False)
     assert rr.joined == [peer] and rr.control == {A_ADDR: ipaddress.ip_address(A_RED)}
     (theirs,) = rr.daemon.established()
     assert theirs.cfg.name == f"cpe-{A_ADDR}" and theirs.cfg.remote_id == A_ID
     bgp = next(c for c in theirs.children if c.name == "bgp")
-    assert [str(t) for t in bgp.remote_ts] == [str(t) for t in bgp_child(A_RED, RR_RED).local_ts]
+    assert [str(t) for t in bgp.remote_ts] == [str(t) for t in control_child(mode).local_ts]
+    assert bgp.transport == (mode == "transport")
     assert {c.name for c in theirs.children} == {"mpls", "bgp"}
     a.delete_ike(sa, net.now)
     net.pump()
