@@ -12,10 +12,10 @@ the IKE responder's ``on_authenticated`` hook, before its CHILD_SAs are chosen:
 2. none of those may belong to another peer (a configured neighbour, or a
    discovered C-PE of another identity): refused with AUTHENTICATION_FAILED;
 3. it then gets a config of its own (the same as a configured red neighbour's:
-   the MPLS and BGP CHILD_SAs, the BGP one between the black loopbacks in
-   transport mode, between the red loopbacks in tunnel mode), and the app adds a
-   passive red BGP neighbour bound to those red loopbacks and, unless the C-PE is
-   behind a NAT, to its black address as tunnel endpoint.
+   the MPLS and BGP CHILD_SAs, the BGP one as ``ike.control_sa.mode`` says: between
+   the black loopbacks in transport mode, the red loopbacks in tunnel mode), and the
+   app adds a passive red BGP neighbour bound to those red loopbacks and, unless
+   the C-PE is behind a NAT, to its black address as tunnel endpoint.
 
 When its last IKE SA goes away (deleted, DPD, expired; not a rekey), the app
 removes the neighbour again, with its routes. When it moves (MOBIKE), its

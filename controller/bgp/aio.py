@@ -131,6 +131,7 @@ class BgpSpeaker:
 
     def remove_neighbor(self, peer: IPAddress) -> None:
         self.core.remove_neighbor(peer, self.clock())
+        self._transport.pop(peer, None)  # its session address may be another's next
         self._drain()
 
     def set_transport_protected(self, peer: IPAddress, protected: bool) -> None:
