@@ -49,7 +49,7 @@ def canonical(octet: int, bits: int) -> bytes:
 def entry_for(p4info: p4i.P4Info, table: p4i.Table, octet: int) -> p4r.Entity:
     """A well-formed entry of ``table``, every key octet ``octet`` (masked to the field width)."""
     te = p4r.TableEntry(table_id=table.preamble.id)
-    for mf in table.match_fields:
+    for mf in sorted(table.match_fields, key=lambda m: m.id):
         value = canonical(octet, mf.bitwidth)
         fm = te.match.add(field_id=mf.id)
         kind = mf.match_type
@@ -66,17 +66,21 @@ def entry_for(p4info: p4i.P4Info, table: p4i.Table, octet: int) -> p4r.Entity:
         if kind in (p4i.MatchField.TERNARY, p4i.MatchField.RANGE, p4i.MatchField.OPTIONAL):
             te.priority = 10
     actions = {a.preamble.id: a for a in p4info.actions}
-    refs = [r for r in table.action_refs if r.scope != p4i.ActionRef.DEFAULT_ONLY]
+    refs = sorted(
+        (r for r in table.action_refs if r.scope != p4i.ActionRef.DEFAULT_ONLY), key=lambda r: r.id
+    )
     if refs:
         act = actions[refs[-1].id]
         te.action.action.action_id = act.preamble.id
-        for p in act.params:
+        for p in sorted(act.params, key=lambda p: p.id):
             te.action.action.params.add(param_id=p.id, value=b"\x01")
     return p4r.Entity(table_entry=te)
 
 
 def writable_tables(p4info: p4i.P4Info) -> list[p4i.Table]:
-    return [t for t in p4info.tables if not t.is_const_table and t.match_fields]
+    """By id: the same inputs for two P4Infos of a program that list tables in other orders."""
+    tables = [t for t in p4info.tables if not t.is_const_table and t.match_fields]
+    return sorted(tables, key=lambda t: t.preamble.id)
 
 
 def seeds(p4info: p4i.P4Info, config: bytes, device_id: int) -> dict[str, list[Message]]:
@@ -204,7 +208,7 @@ def s_arbitration(r: random.Random, msg: Message) -> str:
     target = msg.arbitration if isinstance(msg, p4r.StreamMessageRequest) else msg
     which = r.choice(("device", "role", "election", "no-election"))
     if which == "device" and hasattr(target, "device_id"):
-        target.device_id = r.choice((1, 2, 0xFFFFFFFFFFFFFFFF)) + target.device_id
+        target.device_id = (r.choice((1, 2, 0xFFFFFFFFFFFFFFFF)) + target.device_id) % (1 << 64)
     elif which == "role":
         if isinstance(msg, p4r.StreamMessageRequest):
             msg.arbitration.role.name = r.choice(("x", "", "\u00e9" * 100))
@@ -267,6 +271,7 @@ class Inputs:
 
     def __init__(self, seeds_by_rpc: dict[str, list[Message]], rng: random.Random) -> None:
         self.seeds, self.rng = seeds_by_rpc, rng
+        self.bytes_share = 0.5  # the rest are structure-aware
         self.bytes = {
             rpc: Mutator([(rpc, m.SerializeToString()) for m in msgs], rng)
             for rpc, msgs in seeds_by_rpc.items()
@@ -283,7 +288,7 @@ class Inputs:
 
     def one(self, rpc: str) -> tuple[str, bytes]:
         """A hostile request body for ``rpc``: its mutation's name and the bytes."""
-        if self.rng.random() < 0.5:
+        if self.rng.random() < self.bytes_share:
             name, data = self.bytes[rpc].next()
             return "bytes:" + name.split("/", 1)[1], data
         msg = self.rng.choice(self.seeds[rpc])

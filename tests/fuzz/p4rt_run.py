@@ -88,8 +88,15 @@ class Primary:
 
 class Attack:
     def __init__(
-        self, address: str, p4info: p4i.P4Info, config: bytes, device_id: int, seed: int
+        self,
+        address: str,
+        p4info: p4i.P4Info,
+        config: bytes,
+        device_id: int,
+        seed: int,
+        push: bool = False,
     ) -> None:
+        """``push``: the good client commits the pipeline first (a switch started empty)."""
         self.channel = grpc.insecure_channel(address, options=OPTIONS)
         self.device_id = device_id
         self.rng = random.Random(seed)
@@ -100,7 +107,14 @@ class Attack:
         self.outcomes: Counter[tuple[str, str]] = Counter()  # (rpc, status code)
         self.kinds: Counter[str] = Counter()
         self.failures: list[str] = []
+        self.trail: list[tuple[str, str, str]] | None = None  # (rpc, kind, code) if kept
         self.primary = Primary(self.channel, device_id)
+        if push:
+            req = p4r.SetForwardingPipelineConfigRequest(device_id=device_id, action=2)
+            req.config.p4info.CopyFrom(p4info)
+            req.config.p4_device_config = config
+            eid(req, MAX_ID)
+            self.unary["SetForwardingPipelineConfig"](req.SerializeToString(), timeout=60)
         wide = [t for t in writable_tables(p4info) if all(m.bitwidth >= 8 for m in t.match_fields)]
         self.good = [entry_for(p4info, t, GOOD_KEY_OCTET) for t in wide]
         self._write_good(p4r.Update.INSERT)
@@ -171,15 +185,18 @@ class Attack:
                 self.primary.out.put(msg)
                 return "primary-packet"
         try:
-            for _ in self.stream(self._stream_messages(), timeout=TIMEOUT):
+            messages = list(self._stream_messages())  # all drawn, however many are read
+            for _ in self.stream(iter(messages), timeout=TIMEOUT):
                 pass
         except grpc.RpcError as exc:
             return exc.code().name  # type: ignore[attr-defined, no-any-return]
         return "OK"
 
-    def run(self, n: int, batch: int = 500) -> None:
+    def run(self, n: int, batch: int = 500, rpcs: tuple[str, ...] = RPCS) -> None:
+        weights = [WEIGHTS[RPCS.index(r)] for r in rpcs]
         for i in range(n):
-            rpc = self.rng.choices(RPCS, WEIGHTS)[0]
+            rpc = self.rng.choices(rpcs, weights)[0]
+            kind = "stream"
             if rpc == "StreamChannel":
                 code = self._stream()
             else:
@@ -187,6 +204,8 @@ class Attack:
                 self.kinds[f"{rpc}/{kind}"] += 1
                 code = self._call(rpc, body)
             self.outcomes[(rpc, code)] += 1
+            if self.trail is not None:
+                self.trail.append((rpc, kind, code))
             if code in ("DEADLINE_EXCEEDED", "INTERNAL", "UNAVAILABLE"):
                 self.failures.append(f"input {i} ({rpc}): {code}")
             if (i + 1) % batch == 0 or i + 1 == n:
