@@ -91,6 +91,14 @@ def long_run(n: int, seed: int) -> None:
         cfg = pipeline(address)
         attack = Attack(address, cfg.p4info, cfg.p4_device_config, 1, seed)
         before, t0 = rss_mb(proc.pid), time.monotonic()
+        samples: list[str] = []
+        tenth = max(n // 10, 1)
+
+        def sample(done: int) -> None:
+            if done % tenth < 500:  # about every tenth of the run
+                samples.append(f"{done}: {rss_mb(proc.pid):.1f}")
+
+        attack.after_check = sample
         attack.run(n)
         took = time.monotonic() - t0
         attack.close()
@@ -98,6 +106,7 @@ def long_run(n: int, seed: int) -> None:
         print(f"p4sim, cpe.p4, seed {seed}: {n} inputs in {took:.0f} s "
               f"({n / took:.0f}/s); switch alive: {alive}; "
               f"RSS {before:.1f} -> {rss_mb(proc.pid) if alive else 0:.1f} MB")  # fmt: skip
+        print("  switch RSS (MB) after N inputs:", ", ".join(samples))
         report(attack)
         print(f"  tracebacks/errors in the switch log: {log_problems(log)} ({log})")
     finally:
@@ -132,6 +141,7 @@ def compare(n: int, seed: int) -> None:
                                         True)):  # fmt: skip
             attack = Attack(addr, info, conf, 1, seed, push=push)
             attack.inputs.bytes_share = 0.0
+            attack.primary_packets = 0.0  # BMv2 ends the primary's stream on some: see docs
             attack.trail = []
             attack.run(n, rpcs=structural)
             attack.close()

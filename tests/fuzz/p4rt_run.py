@@ -16,7 +16,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import grpc
 from finsy.proto import p4i, p4r
@@ -108,6 +108,8 @@ class Attack:
         self.kinds: Counter[str] = Counter()
         self.failures: list[str] = []
         self.trail: list[tuple[str, str, str]] | None = None  # (rpc, kind, code) if kept
+        self.after_check: Callable[[int], None] | None = None  # called with the inputs so far
+        self.primary_packets = 0.1  # share of hostile stream inputs sent by the good primary
         self.primary = Primary(self.channel, device_id)
         if push:
             req = p4r.SetForwardingPipelineConfigRequest(device_id=device_id, action=2)
@@ -177,7 +179,9 @@ class Attack:
             yield body
 
     def _stream(self) -> str:
-        if self.rng.random() < 0.1:  # a buggy primary: bad packet-outs on the good stream
+        if (
+            self.rng.random() < self.primary_packets
+        ):  # a buggy primary: bad packet-outs on the good stream
             kind, body = self.inputs.one("StreamChannel")
             msg = p4r.StreamMessageRequest.FromString(body) if kind.startswith("struct") else None
             if msg is not None and msg.HasField("packet"):
@@ -210,6 +214,8 @@ class Attack:
                 self.failures.append(f"input {i} ({rpc}): {code}")
             if (i + 1) % batch == 0 or i + 1 == n:
                 self.check(f"after input {i + 1}")
+                if self.after_check is not None:
+                    self.after_check(i + 1)
 
     def close(self) -> None:
         self.primary.close()
