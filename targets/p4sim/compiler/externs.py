@@ -33,6 +33,7 @@ EXTERN_KINDS = {
 
 class ExternGen(TableGen):
     digest_types: dict[str, Any]
+    list_digests: dict[int, str]  # id of a digest call of a list -> its P4Info name
     # what makes p4c create P4Info type_info besides P4Info objects: extern function
     # calls outside parsers, extern instances of any type
     type_info_uses: int
@@ -121,6 +122,12 @@ class ExternGen(TableGen):
         else:
             self.type_info_uses += 1
         return Val(T.ObjT("extern", tname), kind="inst", obj=info)
+
+    def list_digest_name(self, e: A.Call) -> str:
+        """A digest of a list (a tuple type) has no type name: p4c calls it
+        ``digest_N``, N counting such digest calls in the order it meets them."""
+        names = self.list_digests
+        return names.setdefault(id(e), f"digest_{len(names)}")
 
     def enum_member_name(self, v: Val, loc: Loc, enum: str | None = None) -> str:
         t = v.type
@@ -287,7 +294,7 @@ class ExternGen(TableGen):
             dt = self.env.resolve(e.type_args[0]) if e.type_args else data.type
             if isinstance(dt, T.StructT) and data.kind == "list":
                 data = self.cast(dt, data, loc)
-            tn = dt.name if isinstance(dt, T.StructT) else "digest"
+            tn = dt.name if isinstance(dt, T.StructT) else self.list_digest_name(e)
             self.digest_types.setdefault(tn, dt)
             em(f"_S.digests.append(({tn!r}, {recv.src}, {self.fields_src(data, loc)}))")
         elif name in ("clone", "clone3", "clone_preserving_field_list"):
