@@ -12,7 +12,11 @@ A remote C-PE announces N VPN-IPv4 routes at once through a route reflector
 (sans-I/O cores pumped in process; neither is timed). What the RR sends the
 C-PE is one burst of bytes, all on the C-PE's socket at t0; the C-PE reads it
 as the daemon does, 64 KiB per read, and writes a round after every
-``--reads-per-write`` reads. A route's latency is the end of the Write that
+``--reads-per-write`` reads (default 1). With ``--overlap`` the reader and the
+writer are two tasks on one loop, as in the daemon, so reads go on while a
+Write is in flight; on a burst the reader then has the loop for a whole read
+between any two steps of a write round (each batch of 500 entries), so the
+first routes wait for nearly the whole burst. A route's latency is the end of the Write that
 carried its entry minus t0; the last one is when all N are in the switch
 (checked afterwards by reading the table back).
 
@@ -22,6 +26,7 @@ remote's UPDATEs at once; ``single``, one route per UPDATE (an RR that got
 them one by one), the per-UPDATE costs at their worst.
 
     benchmarks/convergence.py                  # N = 1000 and 10000, both shapes
+    benchmarks/convergence.py --overlap        # reads overlap Writes, as in the daemon
     benchmarks/convergence.py --routes 100000 --shape packed
 """
 
@@ -60,7 +65,7 @@ from controller.app.writer import SwitchWriter  # noqa: E402
 from controller.bgp import session as s  # noqa: E402
 from controller.bgp.aio import gc_paused  # noqa: E402
 from controller.config import parse  # noqa: E402
-from controller.p4rt import TableEntry  # noqa: E402
+from controller.p4rt import P4RuntimeClient, TableEntry  # noqa: E402
 
 READ = 65536  # what the daemon's BGP reader asks the socket for (controller/bgp/aio.py)
 
@@ -129,7 +134,76 @@ def burst(n: int, shape: str) -> tuple[Net, int, bytes]:
     return net, conn, b"".join(out)
 
 
-async def run(n: int, shape: str, per_write: int, pipe: Pipeline) -> dict[str, float]:
+class Convergence:
+    """The C-PE's side of one burst: reads through BGP and the composer, write rounds."""
+
+    def __init__(self, net: Net, conn: int, comp: Composer, writer: SwitchWriter,
+                 client: P4RuntimeClient, state: DesiredState) -> None:  # fmt: skip
+        self.b, self.conn, self.comp, self.writer = net.node(B), conn, comp, writer
+        self.client, self.state, self.now = client, state, net.now
+        self.bgp = self.compose = 0.0  # CPU seconds (thread time: load disturbs it less)
+        self.latencies: list[float] = []
+        self.waiting = 0  # routes composed, not yet in a write round
+        self.t0 = time.perf_counter()
+
+    def read(self, chunk: bytes) -> None:
+        c0 = time.thread_time()
+        with gc_paused():  # as the daemon's reader does
+            self.b.data_received(ip(RR), self.conn, chunk, self.now)
+        events = self.b.route_events()
+        c1 = time.thread_time()
+        for ev in events:
+            self.comp.route_event(ev)
+        self.bgp += c1 - c0
+        self.compose += time.thread_time() - c1
+        self.waiting += sum(1 for e in events if not e.local)
+
+    async def write(self) -> None:
+        """A write round for every route composed so far (the state's changes are taken
+        before the round's first await, so routes composed meanwhile wait for the next)."""
+        routes, self.waiting = self.waiting, 0
+        await self.writer.write(self.client, self.state)
+        self.latencies += [time.perf_counter() - self.t0] * routes
+
+    async def sequential(self, reads: list[bytes], per_write: int) -> None:
+        """Read, compose, write, one after the other: no overlap with the switch."""
+        self.t0 = time.perf_counter()
+        for k, chunk in enumerate(reads, 1):
+            self.read(chunk)
+            if k % per_write == 0 or k == len(reads):
+                await self.write()
+
+    async def overlapped(self, reads: list[bytes]) -> None:
+        """As the daemon runs: the reader and the writer are tasks on one loop, so the
+        next read is handled while a Write is in flight (daemon.py's _writer: woken by
+        news, it waits 10 ms for a burst to land, then writes what changed)."""
+        news = asyncio.Event()
+        reading = True
+
+        async def reader() -> None:
+            nonlocal reading
+            for chunk in reads:
+                self.read(chunk)
+                news.set()
+                await asyncio.sleep(0)  # the daemon's reader awaits the socket
+            reading = False
+            news.set()
+
+        async def writer() -> None:
+            while reading or self.waiting:
+                await news.wait()
+                news.clear()
+                await asyncio.sleep(0.01)
+                if self.waiting:
+                    await self.write()
+
+        self.t0 = time.perf_counter()
+        await asyncio.gather(reader(), writer())
+
+
+async def run(
+    n: int, shape: str, per_write: int, pipe: Pipeline, sequential: bool
+) -> dict[str, float]:
     port = free_port()
     sim = subprocess.Popen(
         [sys.executable, "-m", "controller", "p4sim", "run", "--no-p4", "--device-id", "1",
@@ -150,33 +224,15 @@ async def run(n: int, shape: str, per_write: int, pipe: Pipeline) -> dict[str, f
         # the collector's sight, so that it walks only what the C-PE builds.
         gc.collect()
         gc.freeze()
-        b = net.node(B)
         updates = sum(1 for i in _frames(data) if data[i + 18] == 2)
         reads = [data[i : i + READ] for i in range(0, len(data), READ)]
-        latencies: list[float] = []
-        waiting = bgp = compose = write = 0.0
-        cpu = time.thread_time  # per phase: CPU time, which other jobs disturb far less
+        c = Convergence(net, conn, comp, writer, client, state)
         gc_clock = GcClock()
         gc.callbacks.append(gc_clock)
-        t0 = time.perf_counter()
-        for k, chunk in enumerate(reads, 1):
-            c0 = cpu()
-            with gc_paused():  # as the daemon's reader does
-                b.data_received(ip(RR), conn, chunk, net.now)
-            events = b.route_events()
-            c1 = cpu()
-            for ev in events:
-                comp.route_event(ev)
-            c2 = cpu()
-            bgp, compose = bgp + c1 - c0, compose + c2 - c1
-            waiting += sum(1 for e in events if not e.local)
-            if k % per_write and k != len(reads):
-                continue
-            await writer.write(client, state)  # what the daemon's writer does
-            done = time.perf_counter()
-            write += cpu() - c2
-            latencies += [done - t0] * int(waiting)
-            waiting = 0
+        c0 = time.thread_time()
+        await (c.sequential(reads, per_write) if sequential else c.overlapped(reads))
+        write = time.thread_time() - c0 - c.bgp - c.compose
+        latencies = c.latencies
         gc.callbacks.remove(gc_clock)
         gc.unfreeze()
         held = len(await client.read([TableEntry("vrf_fib_v4")]))
@@ -191,8 +247,8 @@ async def run(n: int, shape: str, per_write: int, pipe: Pipeline) -> dict[str, f
             "median_s": statistics.median(latencies),
             "p99_s": latencies[int(0.99 * (len(latencies) - 1))],
             "all_s": latencies[-1],
-            "bgp_s": bgp,
-            "compose_s": compose,
+            "bgp_s": c.bgp,
+            "compose_s": c.compose,
             "write_s": write,
             "rpc_s": writer.rpc_seconds,
             "gc_s": gc_clock.seconds,
@@ -215,6 +271,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--routes", type=int, action="append", help="default: 1000 and 10000")
     ap.add_argument("--shape", choices=["packed", "single"], action="append")
+    ap.add_argument(
+        "--overlap",
+        action="store_true",
+        help="reader and writer as two tasks, as the daemon runs them (default: a write "
+        "round after every --reads-per-write reads, nothing overlapping)",
+    )
     ap.add_argument("--reads-per-write", type=int, default=1, help="default 1")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each row (default 1)")
     ap.add_argument("--smoke", action="store_true", help="100 routes: checks it runs")
@@ -223,8 +285,13 @@ def main() -> None:
         args.routes = [100]
     program = ROOT / "p4src" / "cpe.p4"
     defines = {"CPU_PORT": "255", "CRYPTO_PORT": "254"}
+    most = max(args.routes or [10000]) + 1024  # the C-PE's own routes too
+    if most > 16384:  # the program's vrf_fib_v4 default; a bigger VPN needs a bigger table
+        defines["VRF_FIB_V4_SIZE"] = str(most)
+        print(f"(p4src/cpe.p4 built with VRF_FIB_V4_SIZE={most})")
     pipe = Pipeline(compile_p4info(program, defines), p4sim_bundle(program, defines), 1)
-    print("seconds from t0 (the burst on the socket) to the Write carrying each route;")
+    mode = "reader and writer as tasks, as the daemon" if args.overlap else "a round per read"
+    print(f"seconds from t0 (the burst on the socket) to the Write carrying each route ({mode});")
     print("BGP/compose/write: the C-PE's CPU seconds in its speaker core, composer and writer;")
     print("GC: CPU seconds of the garbage collector, included in those three")
     print(
@@ -234,7 +301,7 @@ def main() -> None:
     for n in args.routes or [1000, 10000]:
         for shape in args.shape or ["packed", "single"]:
             for _ in range(args.repeat):
-                r = asyncio.run(run(n, shape, args.reads_per_write, pipe))
+                r = asyncio.run(run(n, shape, args.reads_per_write, pipe, not args.overlap))
                 print(
                     f"{n:>7} {shape:>6} {r['updates']:>8.0f} {r['reads']:>5.0f}"
                     f" {r['median_s']:>7.3f} {r['p99_s']:>7.3f} {r['all_s']:>7.3f}"

@@ -29,6 +29,7 @@ from controller.app.desired import DesiredState
 from controller.app.discovery import Discovered, Discovery, discovery_credentials, neighbor_config
 from controller.app.handles import local_sets, with_handles
 from controller.app.ikeconf import credentials, make_ike_config
+from controller.app.peerbind import endpoint_binding
 from controller.bgp.aio import BgpSpeaker
 from controller.config import Config
 from controller.config.adapters import speaker_config
@@ -106,6 +107,11 @@ class ControlPlane:
             log=logging.getLogger("sl3vpn.ike").info,
             local_sets=local_sets(cfg, self.state.vrf_ids),
         )
+        certs = cfg.ike.auth.certificates
+        if certs is not None and certs.peer_identities:
+            # C-PEs met by name must hold the red loopbacks their tunnels are for
+            routes = self.composer.last_event.values
+            self.ipsec.daemon.on_authenticated = endpoint_binding(routes)
         await self.ipsec.start()
         return self.ipsec
 

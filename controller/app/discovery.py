@@ -6,8 +6,9 @@ the discovery CAs). A C-PE that authenticates against it is checked here, in
 the IKE responder's ``on_authenticated`` hook, before its CHILD_SAs are chosen:
 
 1. its certificate must bind at least one red loopback (URI subjectAltName
-   ``sl3vpn:red-loopback:ADDR``, controller/ipsec/ike/peerid.py); the first is the
-   address its red BGP session runs from, all of them are what it may originate;
+   ``sl3vpn:red-loopback:ADDR``, controller/ipsec/ike/peerid.py); the first names
+   its red BGP neighbour (and in tunnel mode is where the session runs from), all
+   of them are what it may originate;
 2. none of those may belong to another peer (a configured neighbour, or a
    discovered C-PE of another identity): refused with AUTHENTICATION_FAILED;
 3. it then gets a config of its own (the same as a configured red neighbour's:

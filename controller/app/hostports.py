@@ -191,7 +191,9 @@ class HostPorts:
 
     def unroute_control_peer(self, peer_red: IPAddress) -> None:
         """Undo ``route_control_peers`` for one peer (a discovered C-PE that left)."""
-        if not self.taps:
+        if not self.taps or (
+            self.cfg.ike is not None and self.cfg.ike.control_sa.mode == "transport"
+        ):
             return
         _port, tap = next(iter(sorted(self.taps.items())))
         fam = "-4" if peer_red.version == 4 else "-6"

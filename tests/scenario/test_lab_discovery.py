@@ -9,6 +9,7 @@ their certificates where their sessions run from, and reflected their routes.
 
 import json
 import os
+import time
 
 import pytest
 
@@ -32,13 +33,17 @@ def test_rr_with_only_a_ca_admits_both_cpes_and_traffic_flows(discovery_lab) -> 
     assert rr_cfg.bgp.neighbors == [] and rr_cfg.bgp.auto_discovery is not None
     docs = {node: _doc(lab, node) for node in lab.state.pids}
     assert missing(plan, docs) == []
-    rr = docs["rr1"]
+    # the C-PEs' view says up; rr1 writes its own snapshot each second: wait for it
+    want = {"10.255.0.11": "Established", "10.255.0.12": "Established"}
+    deadline, rr = time.monotonic() + 20, _doc(lab, "rr1")
+    while {b["neighbor"]: b["state"] for b in rr["bgp"]} != want and time.monotonic() < deadline:
+        time.sleep(0.5)
+        rr = _doc(lab, "rr1")
+    assert {b["neighbor"]: b["state"] for b in rr["bgp"]} == want, rr["bgp"]
     found = {d["identity"]: d for d in rr["discovered"]}
     assert sorted(found) == ["cpe1.cpe.example", "cpe2.cpe.example"]
     assert found["cpe1.cpe.example"]["red"] == ["10.255.0.11"]
     assert found["cpe2.cpe.example"]["black"] == "198.51.100.12"
-    sessions = {b["neighbor"]: b["state"] for b in rr["bgp"]}
-    assert sessions == {"10.255.0.11": "Established", "10.255.0.12": "Established"}
     results = ping_matrix(plan, new_pattern())
     bad = [r.line() for r in results if not r.ok]
     assert not bad, "\n".join(bad)

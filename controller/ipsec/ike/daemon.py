@@ -59,7 +59,7 @@ class IkeDaemon:
         self._soonest: float | None = None  # of the SAs changed since touched_deadline()
         # a peer authenticated from another address than its config says (it moved)
         self.on_readdressed: Callable[[IkeSa, str], None] | None = None
-        # a peer authenticated to us (responder): see IkeSa.on_authenticated
+        # a peer authenticated (either role): see IkeSa.on_authenticated
         self.on_authenticated: Callable[[IkeSa], None] | None = None
 
     # -- the app's calls ----------------------------------------------------------------
@@ -71,6 +71,7 @@ class IkeDaemon:
         sa = IkeSa(cfg, True, local, remote, now, spi_alloc=self.spi_alloc, exchanges=EXCHANGES)
         sa.log = self.log
         sa.first_contact = self._first_contact
+        sa.on_authenticated = self.on_authenticated
         self.sas[sa.spi_i] = sa
         first_child = cfg.child(child) if child else (cfg.children[0] if cfg.children else None)
         sa.queue(IkeInit(True), now)

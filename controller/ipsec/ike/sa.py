@@ -158,9 +158,9 @@ class IkeSa:
         # responder: an authenticated peer came from another address than its config's
         # remote_addr (it moved); called with that old address before CHILD_SAs are chosen
         self.on_readdressed: Callable[[IkeSa, str], None] | None = None
-        # responder: the peer has just authenticated (identity, certificate); may replace
-        # ``cfg`` with one made for this peer (a peer discovered by its certificate), or
-        # refuse it by raising IkeError; called before its CHILD_SA is chosen
+        # the peer has just authenticated (identity, certificate); the app may refuse it
+        # by raising IkeError, and as responder replace ``cfg`` with one made for this
+        # peer (a peer discovered by its certificate) before its CHILD_SA is chosen
         self.on_authenticated: Callable[[IkeSa], None] | None = None
 
     def __repr__(self) -> str:

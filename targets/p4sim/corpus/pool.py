@@ -58,7 +58,11 @@ def run_cases(
     cases: Iterable[Case], jobs: int = 1, timeout: float = 120.0
 ) -> Iterator[tuple[Case, Outcome]]:
     """Check every case; yields (case, outcome) as they finish."""
-    ctx = mp.get_context("fork")
+    # Workers come from a fork server, not by forking this process: the caller may
+    # run threads (a test session's gRPC servers), and Python 3.12 warns that
+    # forking a multi-threaded process can deadlock the child.
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["targets.p4sim.corpus.checks"])
     todo = list(cases)
     todo.reverse()
     workers = [_Worker(ctx) for _ in range(max(1, min(jobs, len(todo))))]

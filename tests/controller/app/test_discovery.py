@@ -62,8 +62,8 @@ class Rr:
         self,
         ca: Issued,
         tmp: Path,
-        neighbors: list[dict[str, Any]] = (),  # type: ignore[assignment]
-        mode: str = "transport",
+        neighbors: list[dict[str, Any]] = (),
+        mode: str = "transport",  # type: ignore[assignment]
     ) -> None:
         data = copy.deepcopy(RR_YAML)
         data["bgp"]["neighbors"] = list(neighbors)
@@ -92,18 +92,14 @@ class Rr:
         self.disc.attach(self.daemon, self.daemon.listeners)
 
 
-def control_child(mode: str):  # type: ignore[no-untyped-def]
-    """The C-PE's control CHILD_SA as the app makes it (ikeconf.control_child)."""
-    if mode == "transport":
-        return bgp_child(A_ADDR, B_ADDR)  # BGP between the black loopbacks
-    return bgp_child(A_RED, RR_RED, transport=False)
-
-
 def cpe(
     ca: Issued, ident: str = A_ID, reds: tuple[str, ...] = (A_RED,), mode: str = "transport"
 ) -> IkeDaemon:
     mine = issue(ca, ident, red_loopbacks=reds)
-    bgp = control_child(mode)
+    # the control CHILD_SA as the app makes it (ikeconf.control_child): TCP between the
+    # black loopbacks in transport mode, between the red ones in tunnel mode
+    bgp = bgp_child(A_ADDR, B_ADDR) if mode == "transport" else bgp_child(A_RED, RR_RED)
+    bgp.transport = mode == "transport"
     cfg = IkeConfig(
         "rr", ident, RR_ID, creds=Credentials(mine.cert_der, mine.key_pem, [ca.cert_der]),
         children=[mpls_child(A_ADDR, B_ADDR), bgp], lifetimes=Lifetimes(None, None),
@@ -138,8 +134,10 @@ def test_cpe_is_discovered_gets_its_control_sa_and_leaves(
     (theirs,) = rr.daemon.established()
     assert theirs.cfg.name == f"cpe-{A_ADDR}" and theirs.cfg.remote_id == A_ID
     bgp = next(c for c in theirs.children if c.name == "bgp")
-    assert [str(t) for t in bgp.remote_ts] == [str(t) for t in control_child(mode).local_ts]
-    assert bgp.transport == (mode == "transport")
+    # tunnel mode: the session's red end comes from A's certificate (no configuration)
+    want = bgp_child(A_ADDR, B_ADDR) if mode == "transport" else bgp_child(A_RED, RR_RED)
+    assert [str(t) for t in bgp.remote_ts] == [str(t) for t in want.local_ts]
+    assert bgp.transport is (mode == "transport")
     assert {c.name for c in theirs.children} == {"mpls", "bgp"}
     a.delete_ike(sa, net.now)
     net.pump()

@@ -170,6 +170,8 @@ class IkeAuth(Task):
                 sa.suite.prf, sa.init_response, sa.ni, sa.keys.sk_pr, idr.identity
             )
             _check_peer(sa, msg, idr.identity, octets)
+            if sa.on_authenticated is not None:
+                sa.on_authenticated(sa)  # the app may refuse who answered
             sa.peer_mobike = sa.cfg.mobike and msg.notify(Notify.MOBIKE_SUPPORTED) is not None
             self._up(sa)
             if self.child_cfg is not None:
