@@ -77,9 +77,9 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         _say(
-            f"  what runs: 3 C-PE and 2 RR daemons (sl3vpn cpe/rr), each with {switch}\n"
+            f"  what runs: {_nodes(args.topology)}, each with {switch}\n"
             f"  running {p4} and the ESP engine; IKEv2 between all of them, red BGP to\n"
-            "  both RRs inside IPsec, VPN routes -> tunnels -> P4 entries; tenant hosts in\n"
+            "  the RRs inside IPsec, VPN routes -> tunnels -> P4 entries; tenant hosts in\n"
             "  namespaces."
         )
     try:
@@ -92,6 +92,18 @@ def run(args: argparse.Namespace) -> int:
             from controller.lab.lab import down
 
             down(prefix, progress=_say)
+
+
+def _nodes(topology: str) -> str:
+    """What the topology runs, e.g. "3 C-PE and 2 RR daemons"."""
+    from controller.lab.topology import TopologyError, load_topology
+
+    try:
+        topo = load_topology(topology)
+    except TopologyError:
+        return "the topology's daemons (sl3vpn cpe/rr)"  # lab up names the problem
+    found = "; the RRs admit the C-PEs by certificate" if topo.discovery else ""
+    return f"{len(topo.cpes)} C-PE and {len(topo.rrs)} RR daemons (sl3vpn cpe/rr{found})"
 
 
 def _demo(args: argparse.Namespace, prefix: str) -> int:

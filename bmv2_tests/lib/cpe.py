@@ -70,7 +70,8 @@ class Family:
     remote_host: str
     our_red_addr: str  # the C-PE's own red interface address
     red_loopback: str  # our red loopback: red BGP to the RR runs from it
-    rr_red: str  # the red route reflector's address, inside its control SA
+    rr_red: str  # the red route reflector's address, inside its control SA (tunnel mode)
+    rr_black: str  # the RR's black loopback: its control SA's end, and in transport mode its BGP
 
 
 V4 = Family(
@@ -88,6 +89,7 @@ V4 = Family(
     our_red_addr="10.1.1.1",
     red_loopback="10.255.0.2",
     rr_red="10.255.0.1",
+    rr_black="198.51.100.9",
 )
 V6 = Family(
     6,
@@ -104,6 +106,7 @@ V6 = Family(
     our_red_addr="2001:db8:a:1::1",
     red_loopback="2001:db8:ff00::2",
     rr_red="2001:db8:ff00::1",
+    rr_black="2001:db8:9::9",
 )
 FAMILIES = {4: V4, 6: V6}
 
@@ -280,6 +283,7 @@ class Cpe:
         udp: bool,
         replay_window: int = 64,
         mode: Mode = Mode.TRANSPORT,
+        remote: str | None = None,
     ) -> SaParams:
         suite = CipherSuite.AES_GCM_16_128
         keys = SaKeys(enc_key=os.urandom(suite.enc_key_len), salt=os.urandom(suite.salt_len))
@@ -291,7 +295,7 @@ class Cpe:
             spi=spi,
             sa_index=index,
             local=ipaddress.ip_address(outer.our_loopback),
-            remote=ipaddress.ip_address(outer.peer_loopback),
+            remote=ipaddress.ip_address(remote or outer.peer_loopback),
             suite=suite,
             keys=keys,
             mode=mode,
@@ -339,25 +343,31 @@ class Cpe:
         )
         return Tunnel(tunnel_id, outer, out_p, in_p, scapy_sa(out_p), scapy_sa(in_p))
 
-    def set_up_control_sa(self, fam: Family) -> Tunnel:
-        """The tunnel-mode control SA pair carrying red BGP with the RR (draft 3.2).
+    def set_up_control_sa(self, fam: Family, mode: Mode = Mode.TUNNEL) -> Tunnel:
+        """The control SA pair carrying BGP with the RR (draft 3.2), ending at the black
+        loopbacks (ours and ``rr_black``).
 
-        Black loopbacks outside, ``rr_red`` <-> ``red_loopback`` inside; the
-        inbound entry is a control SA's (sa_index, the RR's red address) ->
-        ``inbound_sa_control_v4/v6(local_addr=red_loopback)``.
+        Tunnel mode: ``rr_red`` <-> ``red_loopback`` inside. Transport mode: BGP runs
+        between the black loopbacks themselves. The inbound entry is a control SA's
+        (sa_index, the RR's session address) -> ``inbound_sa_control_v4/v6(local_addr=
+        our session address)``.
         """
-        out_p = self._sa_params(Direction.OUTBOUND, fam, False, mode=Mode.TUNNEL)
-        in_p = self._sa_params(Direction.INBOUND, fam, False, mode=Mode.TUNNEL)
+        params = [
+            self._sa_params(d, fam, False, mode=mode, remote=fam.rr_black)
+            for d in (Direction.OUTBOUND, Direction.INBOUND)
+        ]
+        out_p, in_p = params
         with self.crypto.lock:
             self.crypto.engine.add_sa(out_p)
             self.crypto.engine.add_sa(in_p)
         v = fam.version
+        peer, local = control_ends(fam, mode)
         self.insert(
             TableEntry(
                 f"inbound_sa_v{v}",
-                {"sa_index": in_p.sa_index, src_key(v): fam.rr_red},
+                {"sa_index": in_p.sa_index, src_key(v): peer},
                 f"inbound_sa_control_v{v}",
-                {"local_addr": fam.red_loopback},
+                {"local_addr": local},
             )
         )
         return Tunnel(0, fam, out_p, in_p, scapy_sa(out_p), scapy_sa(in_p))
@@ -376,6 +386,13 @@ class Cpe:
 
     def set_up_vpn_label(self, label: int, vrf: int) -> None:
         self.insert(TableEntry("vpn_label", {"label": label}, "set_label_vrf", {"vrf_id": vrf}))
+
+
+def control_ends(fam: Family, mode: Mode) -> tuple[str, str]:
+    """(the RR's address, ours) on a red BGP session in this control SA mode."""
+    if mode is Mode.TRANSPORT:
+        return fam.rr_black, fam.our_loopback
+    return fam.rr_red, fam.red_loopback
 
 
 def scapy_sa(params: SaParams) -> SecurityAssociation:

@@ -114,6 +114,10 @@ def render_bgp(sessions: list[dict[str, Any]]) -> str:
     up = sum(1 for s in sessions if s["state"] == "Established")
     text += f"\nTotal neighbors {len(sessions)}, established {up}\n"
     for s in sessions:
+        remote = s.get("remote_address")
+        if remote and remote != s["neighbor"]:  # a red session in IPsec transport mode
+            local = s.get("local_address") or "-"
+            text += f"  {s['neighbor']}: session {local} <-> {remote}\n"
         error = s["last_error"] or s["reason"]  # "reason": controller.bgp.show's name
         if error:
             text += f"  {s['neighbor']}: last error: {error}\n"

@@ -111,6 +111,10 @@ class BgpSessionInfo(TypedDict):
     # "duplicate-loopback", "identity") ever, and "kind prefix" of those refused now.
     refused: NotRequired[dict[str, int]]
     refused_routes: NotRequired[list[str]]
+    # The session's TCP endpoints; they differ from the neighbour's address for a red
+    # session in IPsec transport mode (draft 3.2: between the black loopbacks).
+    remote_address: NotRequired[str]
+    local_address: NotRequired[str | None]
 
 
 class IkeSaInfo(TypedDict):

@@ -170,6 +170,8 @@ class HostPorts:
         if gateway is not None:
             self.set_default(gateway, port)
         red = self.cfg.loopbacks.red
+        if self.cfg.ike is not None and self.cfg.ike.control_sa.mode == "transport":
+            return  # red sessions run between black loopbacks: by the black routes
         for peer_red in peers.values():
             plen = peer_red.max_prefixlen
             fam = "-4" if peer_red.version == 4 else "-6"
@@ -186,6 +188,25 @@ class HostPorts:
                 "nud",
                 "permanent",
             )
+
+    def unroute_control_peer(self, peer_red: IPAddress) -> None:
+        """Undo ``route_control_peers`` for one peer (a discovered C-PE that left)."""
+        if not self.taps or (
+            self.cfg.ike is not None and self.cfg.ike.control_sa.mode == "transport"
+        ):
+            return
+        _port, tap = next(iter(sorted(self.taps.items())))
+        fam = "-4" if peer_red.version == 4 else "-6"
+        _ip(
+            fam,
+            "route",
+            "del",
+            f"{peer_red}/{peer_red.max_prefixlen}",
+            "dev",
+            tap.name,
+            check=False,
+        )
+        _ip("neigh", "del", str(peer_red), "dev", tap.name, check=False)
 
     def black_port_of(self, dev: str) -> int | None:
         port = self.hostif.port_of(dev)

@@ -2,10 +2,15 @@
 
 Every peer gets the MPLS-in-IP CHILD_SA the tunnel manager adds (transport mode
 between black loopbacks, RFC 4023 8.1). A red BGP neighbour also gets the
-control CHILD_SA ``bgp``: TCP between the two red loopbacks, carried in tunnel
-mode between the black loopbacks. Tunnel mode because the red session runs
-between red loopbacks (draft 3.1/3.4), which the draft forbids to be routable
-on the black side: only the black loopbacks may appear in the outer header.
+control CHILD_SA ``bgp``, shaped by ``ike.control_sa.mode``:
+
+* ``transport`` (default; draft 3.2 RECOMMENDED): the BGP session runs between
+  the two black loopbacks, which are also the SA's endpoints; selectors are TCP
+  between them. Nothing red appears in any header, only inside ESP.
+* ``tunnel``: the BGP session runs between the red loopbacks (never routable on
+  the black side, draft 3.1), so the SA carries them in tunnel mode between the
+  black loopbacks. For peers that only do tunnel mode (strongSwan with
+  kernel-libipsec, /work/shared/docs/peers.md).
 """
 
 from __future__ import annotations
@@ -18,10 +23,8 @@ from cryptography.hazmat.primitives import serialization
 
 from controller.config import Config
 from controller.ipsec.ike.config import ChildConfig, Credentials, IkeConfig, Lifetimes
-from controller.ipsec.ike.wire.ts import TrafficSelector
-from controller.ipsec.tunnels import mpls_child
+from controller.ipsec.tunnels import bgp_child, mpls_child
 
-PROTO_TCP = 6
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -41,19 +44,28 @@ def child_lifetimes(cfg: Config) -> Lifetimes:
     )
 
 
-def control_child(cfg: Config, local_red: IPAddress, peer_red: IPAddress) -> ChildConfig:
+def control_transport(cfg: Config) -> bool:
+    """True when red BGP sessions run between black loopbacks in transport mode."""
+    return cfg.ike is None or cfg.ike.control_sa.mode == "transport"
+
+
+def control_child(
+    cfg: Config, local_red: IPAddress, peer_red: IPAddress, local_black: str, peer_black: str
+) -> ChildConfig:
+    """The ``bgp`` CHILD_SA to one red neighbour (see the module docstring for the modes)."""
     assert cfg.ike is not None
-    return ChildConfig(
-        "bgp",
-        [TrafficSelector.host(str(local_red), PROTO_TCP)],
-        [TrafficSelector.host(str(peer_red), PROTO_TCP)],
+    transport = control_transport(cfg)
+    local, peer = (local_black, peer_black) if transport else (str(local_red), str(peer_red))
+    return bgp_child(
+        local,
+        peer,
+        child_lifetimes(cfg),
+        transport=transport,
         esp_proposals=list(cfg.ike.esp_proposals),
-        transport=False,
-        lifetimes=child_lifetimes(cfg),
     )
 
 
-def _der(path: Path) -> bytes:
+def der_file(path: Path) -> bytes:
     """A certificate file, PEM or DER, as DER."""
     data = path.read_bytes()
     if b"-----BEGIN" in data:
@@ -76,7 +88,9 @@ def credentials(cfg: Config, base: Path) -> Credentials | None:
         return Path(name) if Path(name).is_absolute() else base / name
 
     return Credentials(
-        _der(where(certs.cert)), certs.key.reveal(), [_der(where(ca)) for ca in certs.ca]
+        der_file(where(certs.cert)),
+        certs.key.reveal(),
+        [der_file(where(ca)) for ca in certs.ca],
     )
 
 
@@ -102,14 +116,21 @@ def make_ike_config(
     children = [mpls_child(str(black), peer_black, lifetimes=child_lifetimes(cfg))]
     red = cfg.loopbacks.red
     if peer_black in control_peers and red is not None:
-        children.append(control_child(cfg, red, control_peers[peer_black]))
+        children.append(control_child(cfg, red, control_peers[peer_black], str(black), peer_black))
     psk = ike.auth.psk_for(peer_black)
     if psk is None and creds is None:
         raise NoPeerKey(f"no IKE key for peer {peer_black}: not in ike.auth.peer_psks, no psk")
+    # A C-PE learnt from BGP (not a configured neighbour) may have a name of its own
+    # rather than its black address as identity: then any our CAs vouch for that
+    # matches ike.auth.certificates.peer_identities.
+    certs = ike.auth.certificates
+    patterns = tuple(certs.peer_identities or ()) if certs is not None else ()
+    by_name = creds is not None and bool(patterns) and peer_black not in control_peers
     return IkeConfig(
         f"cpe-{peer_black}",
         local_id,
-        peer_black,
+        None if by_name else peer_black,
+        remote_patterns=patterns if by_name else (),
         psk=psk.reveal() if psk is not None else None,
         creds=creds,
         ike_proposals=list(ike.ike_proposals),

@@ -12,15 +12,17 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from controller.api.source import DROP_REASONS
+from controller.app.controlplane import ControlPlane
+from controller.app.desired import DesiredState
+from controller.app.switchlink import SwitchLink
+from controller.app.switchsync import SwitchSync
 from controller.bgp.show import sessions_data
+from controller.config import Config
 from controller.ipsec.handle import read_handle
 from controller.p4rt import CounterEntry
-
-if TYPE_CHECKING:
-    from controller.app.daemon import Daemon
 
 log = logging.getLogger("sl3vpn.status")
 Record = dict[str, Any]
@@ -28,11 +30,19 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class DaemonStatus:
-    def __init__(self, daemon: Daemon) -> None:
-        self.d = daemon
+    def __init__(
+        self,
+        cfg: Config,
+        state: DesiredState,
+        plane: ControlPlane,
+        sync: SwitchSync,
+        link: SwitchLink,
+    ) -> None:
+        self.cfg, self.state = cfg, state
+        self.plane, self.sync, self.link = plane, sync, link
 
     def vrfs(self) -> list[Record]:
-        cfg, state = self.d.cfg, self.d.state
+        cfg, state = self.cfg, self.state
         return [
             {
                 "name": v.name,
@@ -48,13 +58,13 @@ class DaemonStatus:
         ]
 
     def routes(self, vrf: str | None = None, family: str | None = None) -> list[Record]:
-        state, comp = self.d.state, self.d.composer
+        state, comp = self.state, self.plane.composer
         out: list[Record] = []
         for (name, prefix), r in sorted(state.routes.items(), key=lambda kv: str(kv[0])):
             if (vrf and name != vrf) or (family and family != f"ipv{prefix.version}"):
                 continue
             installed = r.local or (str(r.endpoint), r.tenant) in state.sas
-            ev = comp.last_event.get((name, str(prefix)))
+            ev = comp.last_event.get((name, prefix))
             nh = ev.next_hop if ev is not None and not r.local else None
             out.append(
                 {
@@ -85,17 +95,17 @@ class DaemonStatus:
 
     def _spoof_marks(self, next_hop: IPAddress | None) -> list[str]:
         """Black routes that cover this red next hop: spoof attempts (draft 4)."""
-        if next_hop is None or self.d.bgp is None:
+        if next_hop is None or self.plane.bgp is None:
             return []
-        return [a.describe() for a in self.d.bgp.core.spoof_watch.covering(next_hop)]
+        return [a.describe() for a in self.plane.bgp.core.spoof_watch.covering(next_hop)]
 
     def bgp(self) -> list[Record]:
-        if self.d.bgp is None:
+        if self.plane.bgp is None:
             return []
-        return sessions_data(self.d.bgp.core)
+        return sessions_data(self.plane.bgp.core, transport_of=self.plane.bgp.transport_of)
 
     def sas(self) -> Record:
-        ipsec = self.d.ipsec
+        ipsec = self.plane.ipsec
         if ipsec is None:
             return {"ike": [], "child": []}
         ike = [
@@ -112,8 +122,8 @@ class DaemonStatus:
         ]
         child = []
         for (peer, tenant, name), inst in sorted(ipsec.sad.tunnels.items(), key=str):
-            c_in = self.d.engine.counters(inst.in_index)
-            c_out = self.d.engine.counters(inst.out_index)
+            c_in = self.plane.engine.counters(inst.in_index)
+            c_out = self.plane.engine.counters(inst.out_index)
             child.append(
                 {
                     "name": name,
@@ -135,7 +145,7 @@ class DaemonStatus:
         return {"ike": ike, "child": child}
 
     def tunnels(self) -> list[Record]:
-        state, comp = self.d.state, self.d.composer
+        state, comp = self.state, self.plane.composer
         wanted = {(str(r.endpoint), r.tenant) for r in state.routes.values() if r.endpoint}
         out = []
         for peer, tenant in sorted(wanted | set(state.sas), key=str):
@@ -170,17 +180,17 @@ class DaemonStatus:
 
     def tables(self) -> list[str]:
         """What the daemon last wrote to the switch (its desired state while none)."""
-        client = self.d.client
+        client = self.link.client
         if client is None or client.codec is None:
             return []
-        last = self.d.writer.last
+        last = self.sync.writer.last
         # view(), not entries(): a rebuild here could choose ids before the writer has
         # read the switch (adopt_ids), and it is what the held-deletes rounds wrote
-        entries = list(last.values()) if last is not None else list(self.d.state.view().values())
+        entries = list(last.values()) if last is not None else list(self.state.view().values())
         return sorted(client.entry_string(e) for e in entries)
 
     async def _counter(self, name: str) -> dict[int, tuple[int, int]]:
-        client = self.d.client
+        client = self.link.client
         if client is None:
             return {}
         out = {}
@@ -199,11 +209,11 @@ class DaemonStatus:
 
     async def counters(self) -> Record:
         vrf_cells = await self._counter("vrf_counter")
-        ids = {self.d.state.vrf_ids.get(v.name): v.name for v in self.d.cfg.vrfs}
+        ids = {self.state.vrf_ids.get(v.name): v.name for v in self.cfg.vrfs}
         rx = await self._counter("port_rx_counter")
         tx = await self._counter("port_tx_counter")
         ports = []
-        for port in self.d.cfg.switch.ports:
+        for port in self.cfg.switch.ports:
             if port.vlan is not None:
                 continue
             r, t = rx.get(port.port, (0, 0)), tx.get(port.port, (0, 0))
@@ -225,13 +235,13 @@ class DaemonStatus:
             ],
             "sa": self._sa_counters(),
             "port": ports,
-            "writes": {**self.d.writer.totals, "errors": self.d.write_errors},
-            "composer": self.d.composer.status()["counters"],
+            "writes": {**self.sync.writer.totals, "errors": self.sync.write_errors},
+            "composer": self.plane.composer.status()["counters"],
         }
 
     def _sa_counters(self) -> list[Record]:
         """Per-SA packets/bytes as the ESP engine counted them (after the crypto pass)."""
-        ipsec = self.d.ipsec
+        ipsec = self.plane.ipsec
         if ipsec is None:
             return []
         out = []
@@ -240,7 +250,7 @@ class DaemonStatus:
                 ("in", inst.in_index, inst.child.spi_in),
                 ("out", inst.out_index, inst.child.spi_out),
             ):
-                c = self.d.engine.counters(index)
+                c = self.plane.engine.counters(index)
                 out.append(
                     {
                         "sa_index": index,
@@ -256,14 +266,14 @@ class DaemonStatus:
 
     async def snapshot(self) -> Record:
         return {
-            "node": self.d.cfg.node.name,
+            "node": self.cfg.node.name,
             "time": time.time(),
             "switch": {
-                "target": self.d.cfg.switch.kind,
-                "pid": self.d.sim.proc.pid if self.d.sim and self.d.sim.proc else None,
-                "primary": self.d.client.is_primary if self.d.client else False,
-                "restarts": self.d.switch_restarts,
-                "hold_deletes": self.d.hold_deletes,
+                "target": self.cfg.switch.kind,
+                "pid": self.link.sim.proc.pid if self.link.sim and self.link.sim.proc else None,
+                "primary": self.link.client.is_primary if self.link.client else False,
+                "restarts": self.link.restarts,
+                "hold_deletes": self.sync.hold_deletes,
             },
             "vrfs": self.vrfs(),
             "routes": self.routes(),
@@ -273,6 +283,8 @@ class DaemonStatus:
             "tables": self.tables(),
             "counters": await self.counters(),
             "drops": await self.drops(),
+            # C-PEs a route reflector admitted by certificate (draft 3.2)
+            "discovered": self.plane.discovery.status() if self.plane.discovery else [],
         }
 
     async def dump(self, path: Path) -> None:

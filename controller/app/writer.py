@@ -36,6 +36,13 @@ from finsy.proto import p4r
 
 from controller.app.desired import DesiredState, Key
 from controller.p4rt import Codec, P4RuntimeClient, P4RuntimeClientError, TableEntry, diff
+from controller.p4rt.reconcile import plan_changes
+
+_WRITES = {
+    p4r.Update.INSERT: P4RuntimeClient.insert,
+    p4r.Update.MODIFY: P4RuntimeClient.modify,
+    p4r.Update.DELETE: P4RuntimeClient.delete,
+}
 
 log = logging.getLogger("sl3vpn.writer")
 
@@ -90,35 +97,35 @@ class SwitchWriter:
     async def _write(
         self, client: P4RuntimeClient, state: DesiredState, hold_deletes: bool
     ) -> dict[str, int]:
+        if self.last is None or hold_deletes:
+            counts = await self._full_round(client, state, hold_deletes)
+        else:
+            counts = await self._incremental_round(client, state, self.last)
+        if not hold_deletes:  # the switch holds exactly what we wrote, nothing stale
+            state.settle_ids()
+        self.totals["rounds"] += 1
+        for k, v in counts.items():
+            self.totals[k] += v
+        return counts
+
+    async def _full_round(
+        self, client: P4RuntimeClient, state: DesiredState, hold_deletes: bool
+    ) -> dict[str, int]:
+        """Read the switch, rebuild everything, write the protobuf diff."""
         codec = client.codec
         assert codec is not None, "no pipeline"
-        now = self.clock()
-        old = self.last
-        if old is None or hold_deletes:
-            scope = [codec.encode(TableEntry("*"), for_read=True)]
-            t0 = time.perf_counter()
-            current = await client.read_raw(scope)
-            self.rpc_seconds += time.perf_counter() - t0
-            if self._adopt:  # before any id is chosen from the entries below
-                state.adopt_ids(_table_entries(codec, current))
-                self._adopt = False
-            keyed = state.keyed()
-            state.changes()  # the incremental path catches up; the rebuild covers it
-            desired = [codec.encode(e) for e in keyed.values()]
-            self.totals["full_rounds"] += 1
-            self.next_check = now + self.check_every
-        else:
-            if self.check_due():
-                keyed, drift = state.check()
-                self._report_drift(drift)
-                changes: dict[Key, TableEntry | None] = {k: keyed.get(k) for k in old}
-                changes.update(keyed)
-                self.next_check = now + self.check_every
-            else:
-                changes = state.changes()
-            changed = {k: e for k, e in changes.items() if old.get(k) != e}
-            desired = [codec.encode(e) for e in changed.values() if e is not None]
-            current = [codec.encode(old[k]) for k in changed if k in old]
+        scope = [codec.encode(TableEntry("*"), for_read=True)]
+        t0 = time.perf_counter()
+        current = await client.read_raw(scope)
+        self.rpc_seconds += time.perf_counter() - t0
+        if self._adopt:  # before any id is chosen from the entries below
+            state.adopt_ids(_table_entries(codec, current))
+            self._adopt = False
+        keyed = state.keyed()
+        state.changes()  # the incremental path catches up; the rebuild covers it
+        desired = [codec.encode(e) for e in keyed.values()]
+        self.totals["full_rounds"] += 1
+        self.next_check = self.clock() + self.check_every
         plan = diff(codec, desired, current, order=self.order)
         counts = plan.counts
         held = hold_deletes and counts["delete"] > 0
@@ -131,23 +138,45 @@ class SwitchWriter:
                     await client.write(phase)
         finally:
             self.rpc_seconds += time.perf_counter() - t0
-        if old is None or hold_deletes:
-            self.last = None if held else keyed
-        else:
-            for k, e in changed.items():
-                if e is None:
-                    old.pop(k, None)
-                else:
-                    old[k] = e
-        if not hold_deletes:  # the switch holds exactly what we wrote, nothing stale
-            state.settle_ids()
+        self.last = None if held else keyed
         if held:
             counts["delete"] = 0
             self.totals["held_rounds"] += 1
-        self.totals["rounds"] += 1
-        for k, v in counts.items():
-            self.totals[k] += v
         return counts
+
+    async def _incremental_round(
+        self, client: P4RuntimeClient, state: DesiredState, old: dict[Key, TableEntry]
+    ) -> dict[str, int]:
+        """Write what changed under each key against what we last wrote there.
+
+        ``old`` is what the switch holds, so the plan comes from the entries
+        themselves (``plan_changes``): nothing is encoded to be compared, and
+        the client encodes each batch while the one before is in flight.
+        """
+        codec = client.codec
+        assert codec is not None, "no pipeline"
+        if self.check_due():
+            keyed, drift = state.check()
+            self._report_drift(drift)
+            changes: dict[Key, TableEntry | None] = {k: keyed.get(k) for k in old}
+            changes.update(keyed)
+            self.next_check = self.clock() + self.check_every
+        else:
+            changes = state.changes()
+        changed = {k: e for k, e in changes.items() if old.get(k) != e}
+        plan = plan_changes(codec, [(old.get(k), e) for k, e in changed.items()], order=self.order)
+        t0 = time.perf_counter()
+        try:
+            for kind, entries in plan.phases:
+                await _WRITES[kind](client, entries)
+        finally:
+            self.rpc_seconds += time.perf_counter() - t0
+        for k, e in changed.items():
+            if e is None:
+                old.pop(k, None)
+            else:
+                old[k] = e
+        return plan.counts
 
     def _report_drift(self, drift: list[Key]) -> None:
         self.totals["checks"] += 1

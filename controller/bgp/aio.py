@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 from controller.bgp import session as s
-from controller.bgp.config import SpeakerConfig
+from controller.bgp.config import NeighborConfig, SpeakerConfig
 from controller.bgp.core import RouteEvent, SpeakerCore
 from controller.bgp.path import Color, IPAddress, IPNetwork, Tunnel
 
@@ -64,6 +64,10 @@ class BgpSpeaker:
         self.events: asyncio.Queue[RouteEvent] = asyncio.Queue()
         self._server: asyncio.Server | None = None
         self._writers: dict[int, asyncio.StreamWriter] = {}
+        self._conn_peer: dict[int, IPAddress] = {}
+        # neighbour -> (address its session runs to, our address on it), where these are
+        # not the neighbour's configured address and local_address (see set_transport)
+        self._transport: dict[IPAddress, tuple[IPAddress, IPAddress | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._next_conn = 1
         self._wake = asyncio.Event()
@@ -116,9 +120,57 @@ class BgpSpeaker:
 
     # ---- what the app calls ----
 
+    def add_neighbor(self, n: NeighborConfig) -> None:
+        """A neighbour learnt at run time (a C-PE discovered by its certificate, draft 3.2)."""
+        self.core.add_neighbor(n, self.clock())
+        self._drain()
+
+    def rebind_neighbor(self, n: NeighborConfig) -> None:
+        self.core.rebind_neighbor(n, self.clock())
+        self._drain()
+
+    def remove_neighbor(self, peer: IPAddress) -> None:
+        self.core.remove_neighbor(peer, self.clock())
+        self._transport.pop(peer, None)  # its session address may be another's next
+        self._drain()
+
     def set_transport_protected(self, peer: IPAddress, protected: bool) -> None:
         self.core.set_transport_protected(peer, protected, self.clock())
         self._drain()
+
+    def set_transport(self, peer: IPAddress, remote: IPAddress, local: IPAddress | None) -> None:
+        """Run the session to neighbour ``peer`` between ``local`` and ``remote``.
+
+        The neighbour keeps its identity (configured address); only the TCP endpoints
+        differ: a red session in IPsec transport mode runs between black loopbacks
+        (draft 3.2). If they change (mobility, a NAT rebinding), the TCP connection
+        cannot follow: it is dropped, without a NOTIFICATION, so that with graceful
+        restart both ends keep each other's routes until the new session's End-of-RIB,
+        and our next OPEN says our forwarding state is preserved (it is).
+        """
+        if self._transport.get(peer) == (remote, local):
+            return
+        old = self._transport.get(peer)
+        self._transport[peer] = (remote, local)
+        if old is None:
+            return
+        # Also when the connection is already gone (the other end saw the move first
+        # and closed it): the next OPEN must say our forwarding state is preserved.
+        self.core.transport_moved(peer, self.clock())
+        conns = [c for c, p in self._conn_peer.items() if p == peer]
+        if conns:
+            log.info(
+                "neighbor %s: session moves from %s to %s (local %s): reconnecting",
+                peer, old[0], remote, local,
+            )  # fmt: skip
+        for conn in conns:
+            w = self._writers.get(conn)
+            if w is not None:
+                w.close()  # its reader ends, and _run_conn reports the connection lost
+
+    def transport_of(self, peer: IPAddress) -> IPAddress:
+        """The address the session to neighbour ``peer`` runs to."""
+        return self._transport.get(peer, (peer, None))[0]
 
     def add_vrf_route(self, vrf: str, prefix: IPNetwork) -> int:
         label = self.core.add_vrf_route(vrf, prefix, self.clock())
@@ -164,10 +216,11 @@ class BgpSpeaker:
 
     async def _connect(self, peer: IPAddress) -> None:
         n = self.core.sessions[peer].neighbor
-        local = (str(n.local_address), 0) if n.local_address is not None else None
+        remote, source = self._transport.get(peer, (peer, n.local_address))
+        local = (str(source), 0) if source is not None else None
         try:
             reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(str(peer), n.port, local_addr=local), timeout=10
+                asyncio.open_connection(str(remote), n.port, local_addr=local), timeout=10
             )
         except (OSError, TimeoutError) as exc:
             log.info("neighbor %s: connect failed: %s", peer, exc)
@@ -182,9 +235,23 @@ class BgpSpeaker:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         host = writer.get_extra_info("peername")[0]
-        peer = ipaddress.ip_address(host.split("%")[0])
-        if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
-            peer = peer.ipv4_mapped
+        peer = _address(host)
+        known = [n for n, (remote, _) in self._transport.items() if remote == peer]
+        if len(known) > 1:
+            log.warning(
+                "connection from %s refused: the session address of neighbours %s",
+                peer, ", ".join(map(str, known)),
+            )  # fmt: skip
+            writer.close()
+            return
+        peer = known[0] if known else peer
+        ours = self._transport.get(peer, (peer, None))[1]
+        sock = writer.get_extra_info("sockname")
+        if ours is not None and sock and _address(sock[0]) != ours:
+            # e.g. to the address we just moved away from: the session runs from `ours`
+            log.info("connection from %s to %s refused: its session is to %s", host, sock[0], ours)
+            writer.close()
+            return
         # The server's callback inspects this task's result: end quietly when stopped.
         with contextlib.suppress(asyncio.CancelledError):
             await self._run_conn(peer, reader, writer, outbound=False)
@@ -199,10 +266,9 @@ class BgpSpeaker:
         conn = self._next_conn
         self._next_conn += 1
         self._writers[conn] = writer
+        self._conn_peer[conn] = peer
         sock = writer.get_extra_info("sockname")
-        local = ipaddress.ip_address(sock[0].split("%")[0]) if sock else None
-        if isinstance(local, ipaddress.IPv6Address) and local.ipv4_mapped is not None:
-            local = local.ipv4_mapped
+        local = _address(sock[0]) if sock else None
         self.core.connection_made(peer, conn, outbound, self.clock(), local)
         self._drain()
         try:
@@ -220,6 +286,7 @@ class BgpSpeaker:
         except (OSError, asyncio.IncompleteReadError) as exc:
             log.info("neighbor %s: connection error: %s", peer, exc)
         finally:
+            self._conn_peer.pop(conn, None)
             if self._writers.pop(conn, None) is not None:
                 writer.close()
                 self.core.connection_lost(peer, conn, self.clock())
@@ -236,3 +303,11 @@ class BgpSpeaker:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
             self.core.poll(self.clock())
             self._drain()
+
+
+def _address(text: str) -> IPAddress:
+    """A socket's address as we name it (no scope, IPv4-mapped as IPv4)."""
+    addr = ipaddress.ip_address(text.split("%")[0])
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    return addr

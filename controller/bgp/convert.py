@@ -25,6 +25,7 @@ from controller.bgp.path import (
     IPV4_UNICAST,
     Attrs,
     Family,
+    IPAddress,
     Nlri,
     Origin,
     Path,
@@ -212,17 +213,46 @@ def decode_update(msg: object, source: Source, neg: Negotiated) -> RouteUpdate:
         out.notes.append(f"missing {missing}: treat-as-withdraw of {len(announced)} routes")
         out.withdrawn += [_to_key(fam, n)[0] for fam, n in announced]
         return out
-    attrs = attrs_from_wire(msg.attributes, out.notes, neg.four_octet_as)
     mp = msg.get(MpReachNlri)
-    mp_attrs = attrs
-    if mp is not None and mp.next_hop is not None:
-        mp_attrs = attrs.with_(next_hop=mp.next_hop.address)
+    mp_hop = mp.next_hop.address if mp is not None and mp.next_hop is not None else None
+    attrs, mp_attrs = _path_attrs(msg.attributes, mp_hop, out.notes, neg.four_octet_as)
     mp_fam = None if mp is None else mp.family
     for fam, n in announced:
         key, labels = _to_key(fam, n)
         a = mp_attrs if fam == mp_fam else attrs
         out.announced.append(Path(key, a, source, labels))
     return out
+
+
+def _path_attrs(
+    attributes: tuple[PathAttribute, ...],
+    mp_hop: IPAddress | None,
+    notes: list[str],
+    four_octet: bool,
+) -> tuple[Attrs, Attrs]:
+    """``attrs_from_wire`` of the attributes, and the same with the MP_REACH next hop.
+
+    Remembered by the identity of the attribute objects: the wire layer hands out
+    one object per distinct attribute (update.py), so UPDATEs that differ only in
+    their routes give the same objects. An entry holds those objects, so no other
+    object can take one of their ids while it is here.
+    """
+    plain = tuple(a for a in attributes if not isinstance(a, MpReachNlri | MpUnreachNlri))
+    key = (four_octet, mp_hop, *map(id, plain))
+    known = _ATTRS.get(key)
+    if known is None:
+        mine: list[str] = []
+        attrs = attrs_from_wire(plain, mine, four_octet)
+        mp_attrs = attrs if mp_hop is None else attrs.with_(next_hop=mp_hop)
+        if len(_ATTRS) >= 4096:
+            _ATTRS.clear()
+        known = _ATTRS[key] = (plain, attrs, mp_attrs, tuple(mine))
+    notes += known[3]
+    return known[1], known[2]
+
+
+_ATTRS: dict[tuple[object, ...], tuple[tuple[PathAttribute, ...], Attrs, Attrs, tuple[str, ...]]]
+_ATTRS = {}
 
 
 def _missing_mandatory(msg: Update) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from controller.bgp.core import SpeakerCore
@@ -17,7 +17,13 @@ from controller.bgp.path import FAMILIES_BY_NAME, Family, IPAddress, Path, Sourc
 from controller.bgp.wire.attributes.ext_communities import ExtCommunity
 
 
-def sessions_data(core: SpeakerCore, now: float | None = None) -> list[dict[str, Any]]:
+def sessions_data(
+    core: SpeakerCore,
+    now: float | None = None,
+    transport_of: Callable[[IPAddress], IPAddress] | None = None,
+) -> list[dict[str, Any]]:
+    """One record per session; ``transport_of`` names the address a session runs to
+    when that is not the neighbour's own (a red session in IPsec transport mode)."""
     now = time.monotonic() if now is None else now
     out = []
     for addr, sess in core.sessions.items():
@@ -27,6 +33,9 @@ def sessions_data(core: SpeakerCore, now: float | None = None) -> list[dict[str,
         out.append(
             {
                 "neighbor": str(addr),
+                # the TCP endpoints (draft 3.2 transport mode: the black loopbacks)
+                "remote_address": str(transport_of(addr) if transport_of else addr),
+                "local_address": str(sess.local_address) if sess.local_address else None,
                 "remote_as": n.remote_as,
                 "color": n.color.value,
                 "state": str(sess.state),

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from controller.config.discovery import check_discovery, check_discovery_files
 from controller.config.extranet import check_extranet
 from controller.config.identity import check_identity
 from controller.config.model import Config
@@ -237,6 +238,7 @@ CHECKS = (
     check_vrfs,
     check_bgp,
     check_identity,
+    check_discovery,
     check_extranet,
 )
 
@@ -249,4 +251,5 @@ def run_checks(
         found.extend(check(cfg))
     if resolve_secrets:
         found.extend(read_secrets(cfg, base_dir))
+        found.extend(check_discovery_files(cfg, base_dir))
     return found

@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from controller.config.secrets import Secret
 from controller.config.switch import Strict
+from controller.ipsec.ike.peerid import BadPattern, check_pattern
 from controller.ipsec.ike.proposals import ProposalError, parse_proposal
 from controller.ipsec.ike.wire.consts import Protocol
 
@@ -23,6 +24,20 @@ class Certificates(Strict):
     ca: list[str]
     cert: str
     key: Secret
+    # Other C-PEs (learnt from their red loopback routes, never configured): with this,
+    # any identity matching one of these patterns that our CAs vouch for
+    # (controller/ipsec/ike/peerid.py); without it, a peer's identity is its black address.
+    peer_identities: list[str] | None = None
+
+    @field_validator("peer_identities")
+    @classmethod
+    def _patterns(cls, values: list[str] | None) -> list[str] | None:
+        for i, pattern in enumerate(values or []):
+            try:
+                check_pattern(pattern)
+            except BadPattern as exc:
+                raise ValueError(f"[{i}]: {exc}") from None
+        return values
 
 
 class IkeAuth(Strict):
@@ -88,6 +103,19 @@ class NatTraversal(Strict):
     behind_nat: bool = False
 
 
+class ControlSa(Strict):
+    """How the CHILD_SA ``bgp`` protects a red BGP session (draft 3.2).
+
+    ``transport`` (the draft's RECOMMENDED choice, the default): BGP runs between
+    the two black loopbacks, and the CHILD_SA covers TCP between them in transport
+    mode. ``tunnel``: BGP runs between the red loopbacks, carried in tunnel mode
+    between the black loopbacks (for peers that only do tunnel mode, e.g.
+    strongSwan with kernel-libipsec).
+    """
+
+    mode: Literal["transport", "tunnel"] = "transport"
+
+
 class Ike(Strict):
     auth: IkeAuth
     local_id: str | None = None  # defaults to the black loopback address
@@ -98,6 +126,7 @@ class Ike(Strict):
     lifetimes: Lifetimes = Field(default_factory=Lifetimes)
     sa_mode: Literal["eager", "lazy"] = "eager"
     per_tenant_sas: bool = False
+    control_sa: ControlSa = Field(default_factory=ControlSa)
     replay_window: int = Field(default=64, ge=0, le=4096)
     nat_traversal: NatTraversal = Field(default_factory=NatTraversal)
     dpd: int = Field(default=30, ge=0)

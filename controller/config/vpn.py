@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from controller.bgp.wire.attributes.ext_communities import ExtCommunity
 from controller.bgp.wire.nlri.rd import RouteDistinguisher
 from controller.config.switch import Strict
+from controller.ipsec.ike.peerid import BadPattern, check_pattern
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -103,6 +104,35 @@ class Extranet(Strict):
     prefixes: list[IPNetwork] = Field(min_length=1)
 
 
+class AutoDiscovery(Strict):
+    """``bgp.auto_discovery``: C-PEs admitted by certificate (draft 3.2); checks and the
+    whole story in controller/config/discovery.py."""
+
+    identities: list[str] = Field(min_length=1)
+    ca: list[str] = Field(default_factory=list)
+    route_reflector_client: bool = True
+    hold_time: int = Field(default=90, ge=0, le=0xFFFF)
+    families: list[str] = Field(default_factory=lambda: ["vpnv4", "vpnv6", "ipv4-unicast"])
+
+    @field_validator("identities")
+    @classmethod
+    def _patterns(cls, values: list[str]) -> list[str]:
+        for i, pattern in enumerate(values):
+            try:
+                check_pattern(pattern)
+            except BadPattern as exc:
+                raise ValueError(f"[{i}]: {exc}") from None
+        return values
+
+    @field_validator("families")
+    @classmethod
+    def _families(cls, values: list[str]) -> list[str]:
+        bad = [f for f in values if f not in FAMILIES]
+        if bad:
+            raise ValueError(f"unknown families {', '.join(bad)} (use {', '.join(FAMILIES)})")
+        return values
+
+
 class Neighbor(Strict):
     address: IPAddress
     asn: int = Field(alias="as", ge=1, le=0xFFFFFFFF)
@@ -160,6 +190,9 @@ class Bgp(Strict):
     # Draft 3.1 MAY: originate the black loopback (host route) on the black sessions,
     # next hop our end of each session. Off by default: a provider usually routes it.
     advertise_black_loopback: bool = False
+    # Draft 3.2: C-PEs admitted by their certificates, no per-C-PE configuration
+    # (controller/config/discovery.py).
+    auto_discovery: AutoDiscovery | None = None
 
     @field_validator("label_range")
     @classmethod

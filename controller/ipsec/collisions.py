@@ -21,13 +21,10 @@ creation; any rule both ends compute alike would do, and this one matches the IK
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING
 
 from controller.ipsec.ike.child import ChildSa, ChildState
 from controller.ipsec.ike.sa import IkeSa
-
-if TYPE_CHECKING:
-    from controller.ipsec.tunnels import TunnelManager
+from controller.ipsec.tunnel import Manager
 
 
 def _addr_rank(addr: str) -> tuple[int, int]:
@@ -35,7 +32,7 @@ def _addr_rank(addr: str) -> tuple[int, int]:
     return (ip.version, int(ip))
 
 
-def duplicate_ike(mgr: TunnelManager, sa: IkeSa, now: float) -> None:
+def duplicate_ike(mgr: Manager, sa: IkeSa, now: float) -> None:
     """``sa`` just came up: if another IKE SA to the same peer is up too, keep one."""
     peer = mgr.peer_of(sa)
     same = [
@@ -56,7 +53,7 @@ def duplicate_ike(mgr: TunnelManager, sa: IkeSa, now: float) -> None:
             mgr.daemon.delete_ike(o, now)
 
 
-def duplicate_child(mgr: TunnelManager, sa: IkeSa, child: ChildSa, now: float) -> bool:
+def duplicate_child(mgr: Manager, sa: IkeSa, child: ChildSa, now: float) -> bool:
     """``child`` (not a rekey) just came up on ``sa``: if another CHILD_SA of its config is
     up there too, keep one and delete ours among the others. True if ``child`` lost (it is
     to be installed as a spare, never to carry the tunnel)."""

@@ -38,14 +38,11 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-from typing import TYPE_CHECKING
 
 from controller.ipsec.ike.config import IkeConfig
 from controller.ipsec.ike.sa import IkeSa, IkeState
 from controller.ipsec.ike.wire.ts import TrafficSelector
-
-if TYPE_CHECKING:
-    from controller.ipsec.tunnels import TunnelManager
+from controller.ipsec.tunnel import Manager
 
 
 def _norm(addr: str) -> str:
@@ -72,7 +69,7 @@ def retarget(cfg: IkeConfig, old: str, new: str) -> None:
     ]
 
 
-def _live(mgr: TunnelManager) -> list[IkeSa]:
+def _live(mgr: Manager) -> list[IkeSa]:
     return [
         sa
         for sa in list(mgr.daemon.sas.values())
@@ -80,7 +77,7 @@ def _live(mgr: TunnelManager) -> list[IkeSa]:
     ]
 
 
-def local_moved(mgr: TunnelManager, new: str, now: float) -> list[IkeSa]:
+def local_moved(mgr: Manager, new: str, now: float) -> list[IkeSa]:
     """Our black address is now ``new``; returns the IKE SAs MOBIKE moves."""
     old, new = mgr.local, _norm(new)
     if old == new:
@@ -94,7 +91,7 @@ def local_moved(mgr: TunnelManager, new: str, now: float) -> list[IkeSa]:
     return told
 
 
-def _rekey_tunnels(mgr: TunnelManager, old: str, new: str) -> None:
+def _rekey_tunnels(mgr: Manager, old: str, new: str) -> None:
     for key in [k for k in mgr.tunnels if k[0] == old]:
         tun = mgr.tunnels.pop(key)
         tun.peer = new
@@ -105,7 +102,7 @@ def _rekey_tunnels(mgr: TunnelManager, old: str, new: str) -> None:
             retarget(cfg, old, new)
 
 
-def peer_moved(mgr: TunnelManager, old: str, new: str, now: float) -> None:
+def peer_moved(mgr: Manager, old: str, new: str, now: float) -> None:
     """BGP says the peer at ``old`` is now at ``new``."""
     old, new = _norm(old), _norm(new)
     if old == new:
@@ -126,11 +123,11 @@ def peer_moved(mgr: TunnelManager, old: str, new: str, now: float) -> None:
             if tun.ike is sa:
                 tun.ike = None
     for tun in [t for t in mgr.tunnels.values() if t.peer == new and t.ike is None]:
-        mgr._start(tun, now)
+        mgr.start(tun, now)
     mgr.log(f"mobility: peer {old} -> {new} (BGP); {len(replace)} IKE SA(s) re-established")
 
 
-def replaced(mgr: TunnelManager, sa: IkeSa, now: float) -> None:
+def replaced(mgr: Manager, sa: IkeSa, now: float) -> None:
     """A new IKE SA to a moved peer is up: delete the ones it replaces."""
     for old_id, (old, addr) in list(mgr.replacing.items()):
         if addr == sa.remote[0] and old is not sa:
@@ -139,9 +136,7 @@ def replaced(mgr: TunnelManager, sa: IkeSa, now: float) -> None:
                 mgr.daemon.delete_ike(old, now)
 
 
-def peer_moved_by_ike(
-    mgr: TunnelManager, sa: IkeSa, old: tuple[str, int], new: tuple[str, int]
-) -> None:
+def peer_moved_by_ike(mgr: Manager, sa: IkeSa, old: tuple[str, int], new: tuple[str, int]) -> None:
     """An authenticated UPDATE_SA_ADDRESSES moved ``sa``'s peer (we are the responder)."""
     if old[0] != new[0]:
         _rekey_tunnels(mgr, _norm(old[0]), _norm(new[0]))
@@ -149,7 +144,7 @@ def peer_moved_by_ike(
     mgr.sad.peer_moved(old[0], new[0], new[1] if sa.encap else None)
 
 
-def readdressed(mgr: TunnelManager, sa: IkeSa, old: str) -> None:
+def readdressed(mgr: Manager, sa: IkeSa, old: str) -> None:
     """``sa``'s peer authenticated from a new address; its config said ``old``."""
     old, new = _norm(old), _norm(sa.remote[0])
     _rekey_tunnels(mgr, old, new)

@@ -13,13 +13,26 @@ indexes and keys stay, so no packet in flight is lost to a re-install):
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
-from controller.ipsec.installer import IPAddress, SaUpdate, UdpEncap
-from controller.ipsec.sa_pairs import TunnelChange
+from controller.ipsec.installer import IPAddress, SaInstaller, SaUpdate, UdpEncap
+from controller.ipsec.sa_pairs import Installed, TunnelChange, TunnelKey
 
-if TYPE_CHECKING:
-    from controller.ipsec.sad import SaDatabase
+
+class SaDatabase(Protocol):
+    """What a move needs of ``sad.SaDatabase`` (which imports this module)."""
+
+    local: IPAddress
+    installer: SaInstaller
+    tunnels: dict[TunnelKey, Installed]
+    on_change: Callable[[TunnelChange], None]
+
+    def announce(self, key: TunnelKey) -> None: ...
+
+    def installed(self) -> list[Installed]: ...
+
+    def draining(self) -> list[Installed]: ...
 
 
 def peer_moved(

@@ -7,7 +7,9 @@ setup); both are keyed by the peer's black address. IKE knows no BGP.
 
 One IKE SA per C-PE pair carries a CHILD_SA for MPLS-in-IP (IP protocol 137,
 RFC 4023) between the black loopbacks in transport mode, and towards a red BGP
-neighbour one for BGP (TCP between the red loopbacks, tunnel mode). With
+neighbour one for BGP (``bgp``): by default TCP between the black loopbacks in
+transport mode (draft 3.2), or, with ``ike.control_sa.mode: tunnel``, TCP between
+the red loopbacks in tunnel mode (controller/app/ikeconf.py). With
 ``per_tenant``, each tenant gets its own MPLS CHILD_SA (``mpls-<tenant>``) on
 the same IKE SA.
 
@@ -17,9 +19,9 @@ Choices worth knowing:
     private-use status NOTIFY (type 40960) so our responder files it under the
     right tenant, and refuses an SA set it never advertised. A third-party peer
     ignores it and gets the first matching config.
-  * The BGP CHILD_SA's selectors are TCP between the loopbacks (any port): "port
-    179 in either direction" is not one selector pair; the pipeline's SPD table
-    steers only port 179 into it.
+  * The BGP CHILD_SA's selectors are TCP between the session's addresses (any
+    port): "port 179 in either direction" is not one selector pair; the pipeline's
+    SPD table steers only port 179 into it.
   * Eager set-up between two C-PEs is started by the lower black address. The
     higher one waits ``initiate_grace`` seconds for the peer's IKE SA (or
     CHILD_SA) before it creates its own, and waits again after each IKE SA or
@@ -50,10 +52,9 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from controller.ipsec import collisions, moves
-from controller.ipsec.handle import HandleReading, read_handle
+from controller.ipsec.handle import read_handle
 from controller.ipsec.ike.config import ChildConfig, IkeConfig, Lifetimes
 from controller.ipsec.ike.daemon import PEER_RESTARTED, IkeDaemon
 from controller.ipsec.ike.events import ChildDown, ChildUp, Event, IkeDown, IkeUp, PeerMoved
@@ -61,6 +62,7 @@ from controller.ipsec.ike.sa import IkeSa, IkeState
 from controller.ipsec.ike.wire.ts import TrafficSelector
 from controller.ipsec.installer import ExpiryEvent, ExpiryKind, Lifetime
 from controller.ipsec.sad import SaDatabase
+from controller.ipsec.tunnel import Tunnel
 
 PROTO_MPLS_IN_IP = 137  # RFC 4023
 PROTO_TCP = 6
@@ -85,12 +87,26 @@ def mpls_child(
     )
 
 
-def bgp_child(local: str, peer: str, lifetimes: Lifetimes | None = None) -> ChildConfig:
-    # TCP between the loopbacks; the pipeline's SPD steers only port 179 into it.
+def bgp_child(
+    local: str,
+    peer: str,
+    lifetimes: Lifetimes | None = None,
+    *,
+    transport: bool = True,
+    esp_proposals: list[str] | None = None,
+) -> ChildConfig:
+    """The control CHILD_SA of a red BGP session: TCP between the session's two addresses.
+
+    Transport mode: the addresses are the black loopbacks (draft 3.2). Tunnel mode:
+    the red loopbacks, carried between the black loopbacks. The pipeline's SPD steers
+    only port 179 into it.
+    """
     return ChildConfig(
         "bgp",
         [TrafficSelector.host(local, PROTO_TCP)],
         [TrafficSelector.host(peer, PROTO_TCP)],
+        esp_proposals=list(esp_proposals) if esp_proposals else ["aes128gcm16"],
+        transport=transport,
         lifetimes=lifetimes or Lifetimes(),
     )
 
@@ -107,16 +123,6 @@ def engine_lifetimes(cfg: IkeConfig, child: str) -> tuple[Lifetime, Lifetime]:
     soft = Lifetime(packets=life.rekey_packets, bytes=life.rekey_bytes)
     hard = Lifetime(packets=life.life_packets, bytes=life.life_bytes)
     return soft, hard
-
-
-@dataclass
-class Tunnel:
-    peer: str
-    tenant: str | None
-    security_handle: bytes | None = None
-    ike: IkeSa | None = None
-    initiate_at: float | None = None  # waiting for the peer to initiate until then
-    reading: HandleReading = field(default_factory=lambda: read_handle(None))
 
 
 class TunnelManager:
@@ -170,13 +176,13 @@ class TunnelManager:
         if tun.reading.problem is not None:
             self._once(tun.peer, f"Security Handle {tun.reading.problem}: using the defaults")
         if not self.lazy:
-            self._start(tun, now, defer=True)
+            self.start(tun, now, defer=True)
 
     def packet_needs_tunnel(
         self, peer_black_addr: str, tenant: str | None = None, *, now: float
     ) -> None:
         key = self._key(peer_black_addr, tenant)
-        self._start(self.tunnels.setdefault(key, Tunnel(key[0], key[1])), now)
+        self.start(self.tunnels.setdefault(key, Tunnel(key[0], key[1])), now)
 
     def withdraw(self, peer_black_addr: str, tenant: str | None = None, *, now: float) -> None:
         """The peer's red loopback route is gone: delete its IKE SA (and so its CHILD_SAs)."""
@@ -246,7 +252,7 @@ class TunnelManager:
             t for t in self.tunnels.values() if t.initiate_at is not None and now >= t.initiate_at
         ]
         for tun in due:
-            self._start(tun, now, defer=True)
+            self.start(tun, now, defer=True)
         started = bool(due)
         for key, when in list(self._retry_at.items()):
             retry = self.tunnels.get(key)
@@ -256,7 +262,7 @@ class TunnelManager:
                 del self._retry_at[key]
                 if retry.ike is None:
                     self.log(f"peer {retry.peer}: setting up its tunnel again")
-                    self._start(retry, now)
+                    self.start(retry, now)
                     started = True
         return started
 
@@ -289,7 +295,7 @@ class TunnelManager:
         peer = self.peer_of(sa)
         for tun in self.tunnels.values():
             if tun.peer == peer and tun.reading.effective.initiates and not self.lazy:
-                self._start(tun, now)
+                self.start(tun, now)
 
     def _once(self, peer: str, message: str) -> None:
         if (peer, message) not in self._said:
@@ -335,7 +341,7 @@ class TunnelManager:
             cfg.children.append(found)
         return found
 
-    def _start(self, tun: Tunnel, now: float, defer: bool = False) -> None:
+    def start(self, tun: Tunnel, now: float, defer: bool = False) -> None:
         name = f"cpe-{tun.peer}"
         try:
             cfg = self.accept(tun.peer)

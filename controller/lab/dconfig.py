@@ -5,7 +5,9 @@ examples/cpe1.yml and rr1.yml) and are checked with its loader as they are
 written, so a topology that would give a daemon a bad configuration fails at
 `lab up`, naming the node. The IKE PSK is random per lab, written once to a
 0600 file beside the configurations and referenced as ``psk: {file: psk}``;
-it is never printed.
+it is never printed. With ``ike_auth: certificates`` the nodes use certificates
+of a lab CA instead (controller/lab/labpki.py), and with ``discovery`` the RRs
+are told about no C-PE (``bgp.auto_discovery``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import yaml
 
 from controller.config import ConfigError, parse
+from controller.lab import labpki
 from controller.lab.plan import BLACK_PORT, CPU_PORT, CRYPTO_PORT, CpePlan, LabPlan
 from controller.lab.state import write_private
 from controller.lab.topology import BlackNode
@@ -63,7 +66,7 @@ def _red(plan: LabPlan, node: BlackNode, **extra: object) -> dict[str, Any]:
     }
 
 
-def _ike(plan: LabPlan, behind_nat: bool = False) -> dict[str, Any]:
+def _ike(plan: LabPlan, node: str, behind_nat: bool = False, cpe: bool = False) -> dict[str, Any]:
     sa = plan.topo.sa
     life: dict[str, int] = {}
     if sa.rekey_packets is not None:
@@ -71,11 +74,16 @@ def _ike(plan: LabPlan, behind_nat: bool = False) -> dict[str, Any]:
     if sa.rekey_seconds is not None:
         life.update(child_rekey=sa.rekey_seconds, child_life=sa.rekey_seconds + 10)
     extra: dict[str, Any] = {"lifetimes": life} if life else {}
+    if plan.topo.ike_auth == "certificates":
+        extra["auth"] = labpki.auth(node, cpe_peers=cpe)
+        if cpe:
+            extra["local_id"] = labpki.cpe_identity(node)
     return {
-        **extra,
         "auth": {"psk": {"file": "psk"}},
+        **extra,
         "sa_mode": "eager",
         "per_tenant_sas": plan.topo.sa.per_tenant,
+        "control_sa": {"mode": sa.control},
         # behind NAT: it initiates IKE to everyone, and its Security Handles say so
         "nat_traversal": {"enabled": True, "behind_nat": behind_nat},
     }
@@ -144,7 +152,7 @@ def cpe_config(
         "switch": _switch(str(c.black_if_addr), red_ports, target, program),
         "vrfs": vrfs,
         "bgp": {"neighbors": neighbors},
-        "ike": _ike(plan, c.nat_ns is not None),
+        "ike": _ike(plan, c.name, c.nat_ns is not None, cpe=True),
         "control_socket": str(run_dir / f"{c.name}.sock"),
     }
 
@@ -155,18 +163,31 @@ def rr_configs(
     topo = plan.topo
     out = {}
     for rr in topo.rrs:
-        neighbors = [_red(plan, c, route_reflector_client=True) for c in topo.cpes]
+        # with discovery the RR is told about no C-PE (draft 3.2)
+        clients = [] if topo.discovery else topo.cpes
+        neighbors = [_red(plan, c, route_reflector_client=True) for c in clients]
         neighbors += [_red(plan, o) for o in topo.rrs if o is not rr]
+        bgp: dict[str, Any] = {"cluster_id": str(rr.red_loopback), "neighbors": neighbors}
+        if topo.discovery:
+            bgp["auto_discovery"] = {
+                "identities": [f"*.{labpki.CPE_DOMAIN}"],
+                "hold_time": topo.bgp_hold_time,
+            }
         out[rr.name] = {
             "node": {"name": rr.name, "role": "rr", "as": topo.asn,
                      "router_id": str(rr.red_loopback)},
             "loopbacks": {"black": str(rr.black_loopback), "red": str(rr.red_loopback)},
             "switch": _switch(str(rr.link_address), [], target, program),
-            "bgp": {"cluster_id": str(rr.red_loopback), "neighbors": neighbors},
-            "ike": _ike(plan),
+            "bgp": bgp,
+            "ike": _ike(plan, rr.name),
             "control_socket": str(run_dir / f"{rr.name}.sock"),
         }  # fmt: skip
     return out
+
+
+def _red_loopbacks(cfg: dict[str, Any]) -> list[str]:
+    lo = cfg["loopbacks"]
+    return [lo["red"], *lo.get("tenants", {}).values()]
 
 
 def write_configs(
@@ -179,6 +200,9 @@ def write_configs(
     run_dir = directory.parent
     configs = {c.name: cpe_config(plan, c, run_dir, target, program) for c in plan.cpes}
     configs.update(rr_configs(plan, run_dir, target, program))
+    if plan.topo.ike_auth == "certificates":
+        reds = {c.name: _red_loopbacks(configs[c.name]) for c in plan.cpes}
+        labpki.write_pki(plan, directory, reds)
     files = {}
     for node, cfg in configs.items():
         path = directory / f"{node}.yml"

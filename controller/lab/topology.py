@@ -15,8 +15,10 @@
         sites:
           - {tenant: blue, subnet: 10.1.1.0/24, host: 10.1.1.10,
              subnet6: "2001:db8:1:1::/64", host6: "2001:db8:1:1::10"}
-    sa: {per_tenant: false}
+    sa: {per_tenant: false, control: transport}   # control: how red BGP is protected
     bgp_hold_time: 90                     # red sessions, seconds
+    ike_auth: psk                         # or certificates: a lab CA made at `lab up`
+    discovery: false                      # RRs know no C-PE, admit them by certificate
 
 A tenant's VRF uses RD ``AS:id`` (plus the C-PE's index, so each C-PE's RD is
 unique, RFC 4364 section 4.2) and route target ``AS:id``. Every address must
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -146,6 +148,9 @@ class SaPolicy(_Strict):
     # CHILD_SA rekey after this many seconds (the daemon's default when None); the
     # hard lifetime is set 10 s later.
     rekey_seconds: int | None = Field(default=None, ge=30)
+    # How the red BGP sessions are protected (ike.control_sa.mode in the daemons'
+    # configurations): transport (draft 3.2 RECOMMENDED) or tunnel.
+    control: Literal["transport", "tunnel"] = "transport"
 
 
 class Underlay(_Strict):
@@ -164,9 +169,17 @@ class Topology(_Strict):
     # Red BGP hold time in the generated daemon configurations (RFC 4271 4.2): how
     # long a C-PE keeps routes from an RR that died without a word.
     bgp_hold_time: int = Field(default=90, ge=3, le=0xFFFF)
+    # IKE authentication: one random PSK per lab, or certificates from a lab CA made at
+    # `lab up` (controller/lab/labpki.py); C-PEs are then named <name>.cpe.example.
+    ike_auth: Literal["psk", "certificates"] = "psk"
+    # Draft 3.2: the RRs are told about no C-PE; they admit any C-PE the lab CA
+    # vouches for (bgp.auto_discovery). Needs certificates.
+    discovery: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> Topology:
+        if self.discovery and (self.ike_auth != "certificates" or not self.rrs):
+            raise ValueError("discovery: needs ike_auth: certificates and at least one RR")
         names = [self.underlay.name, *(n.name for n in self.rrs), *(c.name for c in self.cpes)]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

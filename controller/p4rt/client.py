@@ -23,8 +23,8 @@ from controller.p4rt import entities as e
 from controller.p4rt.canonical import entity_string
 from controller.p4rt.codec import Codec
 from controller.p4rt.encoder import WriteEncoder, request
-from controller.p4rt.errors import NotPrimaryError, P4RuntimeClientError, P4ValueError, RpcError
-from controller.p4rt.reconcile import Plan, diff
+from controller.p4rt.errors import NotPrimaryError, P4RuntimeClientError, RpcError
+from controller.p4rt.reconcile import Plan, check_scope, diff
 from controller.p4rt.schema import P4Schema
 from controller.p4rt.stream import ArbitrationStatus, StreamChannel
 from controller.p4rt.write import decode_write_error
@@ -350,7 +350,7 @@ class P4RuntimeClient:
                 read.table_entry.table_id = msg.table_entry.table_id
                 read.table_entry.is_default_action = True
                 reads.append(read)
-        _check_scope(codec, wanted, reads)
+        check_scope(codec, wanted, reads)
         current = await self.read_raw(reads)
         plan = diff(codec, wanted, current, order=tuple(order))
         for phase in plan.phases:
@@ -379,27 +379,3 @@ class P4RuntimeClient:
     async def packet_in(self, timeout: float | None = None) -> e.PacketIn:
         """The next PacketIn (metadata decoded by name)."""
         return await asyncio.wait_for(self.packet_ins.get(), timeout)
-
-
-def _check_scope(codec: Codec, wanted: list[p4r.Entity], reads: list[p4r.Entity]) -> None:
-    """Refuse desired entries that the scope does not read: they would be re-inserted
-    on every pass (ALREADY_EXISTS) instead of being compared."""
-    tables = {r.table_entry.table_id for r in reads if r.WhichOneof("entity") == "table_entry"}
-    pre = {
-        r.packet_replication_engine_entry.WhichOneof("type")
-        for r in reads
-        if r.WhichOneof("entity") == "packet_replication_engine_entry"
-    }
-    for msg in wanted:
-        kind = msg.WhichOneof("entity")
-        if kind == "table_entry" and not msg.table_entry.is_default_action:
-            tid = msg.table_entry.table_id
-            if 0 not in tables and tid not in tables:
-                name = codec.schema.tables[tid].short
-                raise P4ValueError(
-                    f"reconcile: table {name} has desired entries but is not in scope"
-                )
-        elif kind == "packet_replication_engine_entry":
-            sub = msg.packet_replication_engine_entry.WhichOneof("type")
-            if sub not in pre:
-                raise P4ValueError(f"reconcile: {sub} entries desired but not in scope")

@@ -26,13 +26,10 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from controller.p4rt import entities as e
 from controller.p4rt.schema import P4Schema, Table
-
-if TYPE_CHECKING:
-    from controller.p4rt.codec import Codec
 
 
 def _varint(n: int) -> bytes:
@@ -215,10 +212,22 @@ def template(schema: P4Schema, name: str) -> TableTemplate | None:
     return TableTemplate(schema, table) if plain else None
 
 
+class Message(Protocol):
+    def SerializeToString(self) -> bytes: ...  # protobuf's name
+
+
+class FieldCodec(Protocol):
+    """What the encoder needs of ``codec.Codec`` (which imports this module)."""
+
+    def template(self, table: str) -> TableTemplate | None: ...
+
+    def encode_fields(self, ent: e.Entity) -> Message: ...
+
+
 class WriteEncoder:
     """Serialized Updates: by template when the entry fits one, else by Codec."""
 
-    def __init__(self, codec: Codec) -> None:
+    def __init__(self, codec: FieldCodec) -> None:
         self.codec = codec
 
     def entity(self, ent: e.Entity) -> bytes:

@@ -26,6 +26,7 @@ from finsy.proto import p4r
 
 from controller.p4rt.canonical import describe
 from controller.p4rt.codec import Codec
+from controller.p4rt.entities import TableEntry
 from controller.p4rt.errors import P4ValueError
 
 INSERT = p4r.Update.INSERT
@@ -211,3 +212,84 @@ def _phases(
     for msg in msgs:
         levels.setdefault(rank(msg), []).append(p4r.Update(type=kind, entity=msg))  # type: ignore[arg-type]
     return [levels[r] for r in sorted(levels, reverse=reverse)]
+
+
+def check_scope(codec: Codec, wanted: list[p4r.Entity], reads: list[p4r.Entity]) -> None:
+    """Refuse desired entries that the scope does not read: they would be re-inserted
+    on every pass (ALREADY_EXISTS) instead of being compared."""
+    tables = {r.table_entry.table_id for r in reads if r.WhichOneof("entity") == "table_entry"}
+    pre = {
+        r.packet_replication_engine_entry.WhichOneof("type")
+        for r in reads
+        if r.WhichOneof("entity") == "packet_replication_engine_entry"
+    }
+    for msg in wanted:
+        kind = msg.WhichOneof("entity")
+        if kind == "table_entry" and not msg.table_entry.is_default_action:
+            tid = msg.table_entry.table_id
+            if 0 not in tables and tid not in tables:
+                name = codec.schema.tables[tid].short
+                raise P4ValueError(
+                    f"reconcile: table {name} has desired entries but is not in scope"
+                )
+        elif kind == "packet_replication_engine_entry":
+            sub = msg.packet_replication_engine_entry.WhichOneof("type")
+            if sub not in pre:
+                raise P4ValueError(f"reconcile: {sub} entries desired but not in scope")
+
+
+@dataclass(frozen=True)
+class EntryPlan:
+    """``plan_changes``' answer: phases of (update type, table entries), in write order."""
+
+    phases: list[tuple[p4r.Update.Type.ValueType, list[TableEntry]]]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = {"insert": 0, "modify": 0, "delete": 0}
+        for kind, ents in self.phases:
+            out[p4r.Update.Type.Name(kind).lower()] += len(ents)
+        return out
+
+
+def plan_changes(
+    codec: Codec,
+    changes: Iterable[tuple[TableEntry | None, TableEntry | None]],
+    *,
+    order: Sequence[str] = (),
+) -> EntryPlan:
+    """``diff``'s phases for known changes, (was, now) per entry key, without encoding.
+
+    For a caller that knows what the switch holds under each key because it wrote
+    it (the daemon's incremental writer): no entry is encoded, parsed or compared
+    here; the entries go out by the write templates, pipelined with the RPCs.
+    The same rules as ``diff``: default entries are only modified, never deleted;
+    const tables are never deleted from; deletes dependents first, inserts
+    dependencies first, each table rank its own phase, then the modifies.
+    """
+    tables = codec.schema.tables
+    # by full name and alias; tables not in ``order`` after them in P4Info order, as diff
+    rank: dict[str, int] = {}
+    last = 0  # ends past every table: for one the P4Info lacks (the encoder refuses it)
+    for tbl in [tables[name] for name in order] + list(tables):
+        if tbl.name not in rank:
+            rank[tbl.name] = rank[tbl.short] = last
+            last += 1
+    const = {n for t in tables if t.is_const for n in (t.name, t.short)}
+    deletes: dict[int, list[TableEntry]] = {}
+    inserts: dict[int, list[TableEntry]] = {}
+    modifies: list[tuple[int, TableEntry]] = []
+    for was, now in changes:
+        if now is None:
+            if was is None or was.is_default or was.table in const:
+                continue
+            deletes.setdefault(rank.get(was.table, last), []).append(was)
+        elif was is None and not now.is_default:
+            inserts.setdefault(rank.get(now.table, last), []).append(now)
+        elif was != now:
+            modifies.append((rank.get(now.table, last), now))
+    phases = [(DELETE, deletes[r]) for r in sorted(deletes, reverse=True)]
+    phases += [(INSERT, inserts[r]) for r in sorted(inserts)]
+    if modifies:
+        phases.append((MODIFY, [ent for _, ent in sorted(modifies, key=lambda m: m[0])]))
+    return EntryPlan(phases)

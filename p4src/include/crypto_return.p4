@@ -25,7 +25,8 @@ control CryptoReturn(inout headers_t hdr,
         meta.tunnel_id = tunnel_id;
     }
 
-    // A control SA: red BGP between the table's source and local_addr.
+    // A control SA: red BGP between the table's source and local_addr (the
+    // black loopbacks in transport mode, the red loopbacks in tunnel mode).
     @id(ACTION_INBOUND_SA_CONTROL_V4)
     action inbound_sa_control_v4(ipv4_addr_t local_addr) {
         meta.via_sa = 1;
@@ -46,8 +47,9 @@ control CryptoReturn(inout headers_t hdr,
     }
 
     // One entry per inbound SA: (sa_index, the source its packets come from
-    // after decryption: an MPLS SA's peer black loopback, a tunnel-mode control
-    // SA's peer red address), and the SA's kind in the action.
+    // after decryption: an MPLS SA's peer black loopback, a control SA's peer
+    // session address -- its black loopback in transport mode, its red address in
+    // tunnel mode), and the SA's kind in the action.
     @id(TABLE_INBOUND_SA_V4)
     table inbound_sa_v4 {
         key = {

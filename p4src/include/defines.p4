@@ -115,7 +115,9 @@ const bit<8> PUNT_BLACK_POLICY = 9; // black_acl punt (e.g. black BGP sessions)
 // Table and counter sizes.
 #define PORT_TABLE_SIZE 512
 #define SUBIF_TABLE_SIZE 1024
+#ifndef VRF_FIB_V4_SIZE  // a build for a bigger VPN (benchmarks/convergence.py) sets it
 #define VRF_FIB_V4_SIZE 16384
+#endif
 #define VRF_FIB_V6_SIZE 8192
 #define RED_NEXTHOP_SIZE 4096
 #define EXTRANET_SIZE 256

@@ -8,8 +8,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from targets.p4sim import p4info as P
+from targets.p4sim.compiler.arch import generate
 from targets.p4sim.compiler.env import Env
-from targets.p4sim.compiler.gen import Gen, Generated
+from targets.p4sim.compiler.gen import Generated
 from targets.p4sim.frontend.errors import CompileError, Loc
 from targets.p4sim.frontend.parser import parse
 from targets.p4sim.frontend.preprocess import preprocess
@@ -184,7 +185,7 @@ def compile_text(text: str, filename: str) -> Program:
     try:
         prog = parse(text, filename)
         env = Env(prog)
-        gen = Gen(env).generate()
+        gen = generate(env)
         p4info, ids = build_p4info(gen)
         program = Program(filename, gen, p4info, ids)
         program.new_state()  # validates the program's table entries

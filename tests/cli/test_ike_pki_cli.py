@@ -19,6 +19,7 @@ Run = Any
         ("../x", "cannot name a file"),
         ("é.example", "A-label"),
         ("a" * 300, "64"),
+        ("cpe3.cpe.example=10.255.0.300", "does not appear to be an IPv4 or IPv6 address"),
     ],
 )
 def test_bad_identity_writes_nothing(sl3vpn: Run, tmp_path: Path, ident: str, needle: str):
@@ -106,3 +107,18 @@ def test_encrypted_ca_key(sl3vpn: Run, tmp_path: Path) -> None:
     res = sl3vpn("ike-pki", str(tmp_path), "--identity", "a.example")
     assert res.rc == 1
     res.one_error_line("not a usable CA")
+
+
+def test_identity_binds_red_loopbacks(sl3vpn: Run, tmp_path: Path) -> None:
+    from cryptography import x509
+
+    from controller.ipsec.ike.peerid import red_loopbacks
+
+    out = tmp_path / "pki"
+    res = sl3vpn("ike-pki", str(out), "--identity", "cpe3.cpe.example=10.255.0.13,10.255.1.13",
+                 "--key", "ed25519")  # fmt: skip
+    assert res.rc == 0, res.out
+    cert = x509.load_pem_x509_certificate((out / "cpe3.cpe.example.pem").read_bytes())
+    assert [str(a) for a in red_loopbacks(cert)] == ["10.255.0.13", "10.255.1.13"]
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["cpe3.cpe.example"]

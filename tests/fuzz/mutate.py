@@ -38,7 +38,7 @@ def _extend(r: random.Random, b: bytes) -> bytes:
 
 
 def _oversize(r: random.Random, b: bytes) -> bytes:
-    return b + r.randbytes(r.choice((4096, 8192, 65535)) - len(b) + r.randint(0, 16))
+    return b + r.randbytes(max(0, r.choice((4096, 8192, 65535)) - len(b)) + r.randint(0, 16))
 
 
 def _splice(r: random.Random, b: bytes) -> bytes:
@@ -55,7 +55,9 @@ def _interesting_u16(r: random.Random, b: bytes) -> bytes:
         return b
     out = bytearray(b)
     i = r.randrange(len(out) - 1)
-    out[i : i + 2] = r.choice((0, 1, 0x7FFF, 0x8000, 0xFFFF, len(b), len(b) + 1)).to_bytes(2, "big")
+    out[i : i + 2] = (
+        r.choice((0, 1, 0x7FFF, 0x8000, 0xFFFF, len(b), len(b) + 1)) & 0xFFFF
+    ).to_bytes(2, "big")
     return bytes(out)
 
 

@@ -64,6 +64,24 @@ nat_daemon_lab = lab_fixture("lab-nat.yml", "N", daemons=True)
 fault_lab = lab_fixture("lab-default.yml", "flt", daemons=True)  # test_faults.py
 
 
+@pytest.fixture(scope="module", params=["transport", "tunnel"])
+def discovery_lab(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Lab]:
+    """examples/lab-discovery.yml (test_lab_discovery.py), with the control SAs in each mode."""
+    text = (EXAMPLES / "lab-discovery.yml").read_text()
+    text = text.replace(
+        "sa: {per_tenant: false}", f"sa: {{per_tenant: false, control: {request.param}}}"
+    )
+    topo = tmp_path_factory.mktemp("topo") / f"lab-discovery-{request.param}.yml"
+    topo.write_text(text)
+    lab = Lab(topo, f"disc{request.param[:2]}", daemons=True)
+    try:
+        yield lab
+    finally:
+        lab.down()
+
+
 @pytest.fixture(scope="module")
 def daemon_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """The default lab on the daemons, with a 9 s red hold time so that a crashed RR

@@ -9,6 +9,7 @@ and run in file order; the RR-failure test runs last (it stops rr1 for good)
 and the restart test before it leaves the lab converged again.
 """
 
+import ipaddress
 import json
 import os
 import signal
@@ -98,6 +99,35 @@ def test_daemons_reach_within_tenants_only(daemon_lab) -> None:
         remote = [r for r in routes if not r["local"]]
         assert len(remote) == 2 * 2 * 2  # 2 other sites x 2 tenants x v4/v6
         assert all(r["verdict"] == "resolved" and r["installed"] for r in remote)
+
+
+def test_red_bgp_runs_between_black_loopbacks_in_transport_mode(daemon_lab) -> None:
+    """Draft 3.2 (the default control SA mode): every red session runs between the two
+    black loopbacks inside a transport-mode control SA; neighbours are still named by
+    their red loopbacks, and the next hops stay red (draft 3.3)."""
+    topo = daemon_lab.topo
+    nodes = {n.name: n for n in (*topo.cpes, *topo.rrs)}
+    red_to_node = {str(n.red_loopback): n for n in nodes.values()}
+    docs = _docs(daemon_lab)
+    for name, doc in docs.items():
+        me = nodes[name]
+        red = [b for b in doc["bgp"] if b["color"] == "red"]
+        assert red and all(b["state"] == "Established" for b in red), (name, red)
+        for b in red:
+            peer = red_to_node[b["neighbor"]]
+            assert (b["local_address"], b["remote_address"]) == (
+                str(me.black_loopback),
+                str(peer.black_loopback),
+            ), (name, b["neighbor"])
+        control = [c for c in doc["sas"]["child"] if c["name"] == "bgp"]
+        assert control and {c["mode"] for c in control} == {"transport"}, (name, control)
+    reds = {x.red_loopback for x in topo.cpes}
+    for c in topo.cpes:
+        remote = [r for r in docs[c.name]["routes"] if not r["local"]]
+        hops = {ipaddress.ip_address(r["next_hop"]) for r in remote}
+        # VPN-IPv6 routes carry the red loopback IPv4-mapped (RFC 4659 3.2.1.2)
+        hops = {h.ipv4_mapped if h.version == 6 and h.ipv4_mapped else h for h in hops}
+        assert remote and hops <= reds, (c.name, hops)
 
 
 def test_daemon_black_links_carry_only_esp_ike_arp(daemon_lab, tmp_path: Path) -> None:

@@ -98,9 +98,24 @@ def test_state_names_the_nat_and_who_initiated(nat_daemon_lab) -> None:
         # only cpe3 initiated IKE between them
         ike = [s for s in sas["ike"] if s["remote"].split(":")[0] == public]
         assert ike and not any(s["initiator"] for s in ike), ike
+    rrs = {str(rr.name): rr for rr in plan.topo.rrs}
     for rr in plan.rr_ns:  # the RRs took cpe3's control SA and its red BGP session
-        peers = {b["neighbor"]: b["state"] for b in docs[rr]["bgp"]}
-        assert peers[str(plan.cpe("cpe3").cpe.red_loopback)] == "Established"
+        peers = {b["neighbor"]: b for b in docs[rr]["bgp"]}
+        session = peers[str(plan.cpe("cpe3").cpe.red_loopback)]
+        assert session["state"] == "Established"
+        # transport mode (draft 3.2): the session runs to where cpe3's SA is, its NAT's
+        # public address (RFC 7296 2.23.1), from the RR's black loopback
+        rr_black = str(rrs[rr].black_loopback)
+        assert (session["remote_address"], session["local_address"]) == (public, rr_black)
+        control = [c for c in docs[rr]["sas"]["child"] if c["name"] == "bgp"]
+        assert {(c["mode"], c["nat_t"]) for c in control if c["peer"] == cpe3_black} == {
+            ("transport", True)
+        }
+    for b in docs["cpe3"]["bgp"]:  # and cpe3 sees it between its and the RR's black loopback
+        rr_black = next(
+            str(r.black_loopback) for r in rrs.values() if str(r.red_loopback) == b["neighbor"]
+        )
+        assert (b["local_address"], b["remote_address"]) == (cpe3_black, rr_black)
 
 
 def test_nat_keepalives_hold_the_mapping(nat_daemon_lab, tmp_path: Path) -> None:

@@ -29,14 +29,12 @@ import ipaddress
 import logging
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, cast
+from typing import Protocol, cast
 
-from controller.app.desired.model import TunnelKey
+from controller.app.desired.model import SaPair, TunnelKey
 from controller.app.ids import IdPool
+from controller.config import Config
 from controller.p4rt import TableEntry
-
-if TYPE_CHECKING:
-    from controller.app.desired.state import DesiredState
 
 log = logging.getLogger("sl3vpn.desired")
 
@@ -103,7 +101,21 @@ def switch_tunnels(entries: list[TableEntry]) -> dict[int, SwitchTunnel]:
     return out
 
 
-def adopt(st: DesiredState, entries: Iterable[TableEntry]) -> None:
+class IdState(Protocol):
+    """What adoption reads and re-seeds of a ``state.DesiredState`` (which imports us)."""
+
+    cfg: Config
+    sas: dict[TunnelKey, SaPair]
+    vrf_ids: IdPool
+    tunnel_ids: IdPool
+    red_nh_ids: IdPool
+    black_nh_ids: IdPool
+    adopted_tunnels: dict[int, SwitchTunnel]
+
+    def rebuild_store(self) -> None: ...
+
+
+def adopt(st: IdState, entries: Iterable[TableEntry]) -> None:
     """Seed ``st``'s id pools from a switch's entries (see the module docstring)."""
     entries = list(entries)
     tunnels = switch_tunnels(entries)
@@ -116,7 +128,7 @@ def adopt(st: DesiredState, entries: Iterable[TableEntry]) -> None:
     _vrf_ids(st, entries)
 
 
-def _vrf_ids(st: DesiredState, entries: list[TableEntry]) -> None:
+def _vrf_ids(st: IdState, entries: list[TableEntry]) -> None:
     """Renumber the VRFs if the switch's red ports disagree with ours (configuration changed).
 
     A VRF with a ``table_id`` keeps it. Another keeps the id its red ports have
@@ -170,7 +182,7 @@ def _vrf_ids(st: DesiredState, entries: list[TableEntry]) -> None:
     st.rebuild_store()
 
 
-def tunnel_hint(st: DesiredState, tkey: TunnelKey) -> int | None:
+def tunnel_hint(st: IdState, tkey: TunnelKey) -> int | None:
     """The id the switch already uses for tunnel ``tkey`` (same peer, an SA in common)."""
     pair = st.sas.get(tkey)
     if pair is None:

@@ -25,16 +25,13 @@ never leaked: extranet is local delivery only.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from controller.app.desired.node import static_next_hops
+from controller.app.desired.view import StateView
 from controller.p4rt import TableEntry
 
-if TYPE_CHECKING:
-    from controller.app.desired.state import DesiredState
 
-
-def extranet(st: DesiredState) -> Iterator[TableEntry]:
+def extranet(st: StateView) -> Iterator[TableEntry]:
     pairs: set[tuple[int, int]] = set()
     for rule in st.cfg.extranet:
         src, dst = st.vrf_ids.get(rule.from_vrf), st.vrf_ids.get(rule.to_vrf)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 
@@ -75,7 +76,12 @@ class VpnRoute:
         """The tunnel a remote route needs (None for a local route)."""
         if self.local or self.endpoint is None:
             return None
-        return (str(self.endpoint), self.tenant)
+        return (address_text(self.endpoint), self.tenant)
+
+
+# ``str()`` of an ipaddress object re-formats it every time (~2 us); tunnel endpoints are
+# few and each is looked up once or more per route change.
+address_text = functools.lru_cache(maxsize=4096)(str)
 
 
 @dataclass(frozen=True)
@@ -97,8 +103,15 @@ class SaPair:
 
 @dataclass(frozen=True)
 class ControlPeer:
-    """A red BGP neighbour whose session runs inside a control SA."""
+    """A red BGP neighbour whose session runs inside a control SA.
+
+    Tunnel mode: the session runs between ``local_red`` and ``red_address``.
+    Transport mode (``peer_transport`` set, draft 3.2): between our black loopback
+    and ``peer_transport``, the address the peer's SAs use (its black loopback, or
+    its NAT's public address when it is behind one).
+    """
 
     red_address: IPAddress
     sa: SaPair
     local_red: IPAddress
+    peer_transport: IPAddress | None = None

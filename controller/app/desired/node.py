@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from controller.app.desired.model import BGP_PORT, PROTO_TCP, IPAddress, IPNetwork
+from controller.app.desired.view import StateView
 from controller.p4rt import TableEntry
-
-if TYPE_CHECKING:
-    from controller.app.desired.state import DesiredState
 
 NO_MAC = "00:00:00:00:00:00"
 
 
-def ports(st: DesiredState) -> Iterator[TableEntry]:
+def ports(st: StateView) -> Iterator[TableEntry]:
     for port in st.cfg.switch.ports:
         if port.role == "red":
             vrf_id = st.vrf_ids.get(port.vrf)
@@ -48,7 +45,7 @@ def ports(st: DesiredState) -> Iterator[TableEntry]:
         yield TableEntry("port_role", {"port": number}, "set_red_port", {"vrf_id": 0})
 
 
-def my_black(st: DesiredState) -> Iterator[TableEntry]:
+def my_black(st: StateView) -> Iterator[TableEntry]:
     mine: dict[IPAddress, str] = {}
     for port in st.cfg.switch.by_role("black"):
         for iface in port.address:
@@ -61,7 +58,7 @@ def my_black(st: DesiredState) -> Iterator[TableEntry]:
         yield TableEntry(f"my_black_v{addr.version}", {key: str(addr)}, action)
 
 
-def black_acl(st: DesiredState) -> Iterator[TableEntry]:
+def black_acl(st: StateView) -> Iterator[TableEntry]:
     for i, (src, proto, sport, dport) in enumerate(st.black_acl_punts):
         full = (1 << src.max_prefixlen) - 1
         match: dict[str, object] = {
@@ -76,7 +73,7 @@ def black_acl(st: DesiredState) -> Iterator[TableEntry]:
         yield TableEntry("black_acl", match, "acl_punt", priority=100 - i)
 
 
-def _black_nexthop(st: DesiredState, port: int, mac: str) -> tuple[int, TableEntry]:
+def _black_nexthop(st: StateView, port: int, mac: str) -> tuple[int, TableEntry]:
     nh = st.black_nh_ids.get((port, mac))
     entry = TableEntry(
         "black_nexthop",
@@ -87,7 +84,7 @@ def _black_nexthop(st: DesiredState, port: int, mac: str) -> tuple[int, TableEnt
     return nh, entry
 
 
-def black_routing(st: DesiredState) -> Iterator[TableEntry]:
+def black_routing(st: StateView) -> Iterator[TableEntry]:
     black_ports = {p.port for p in st.cfg.switch.by_role("black")}
     nexthops: dict[int, TableEntry] = {}
     fib: dict[IPNetwork, int] = {}
@@ -117,7 +114,7 @@ def black_routing(st: DesiredState) -> Iterator[TableEntry]:
         )
 
 
-def red_local(st: DesiredState) -> Iterator[TableEntry]:
+def red_local(st: StateView) -> Iterator[TableEntry]:
     """Tenant hosts on our red ports: host routes to learned neighbours, the
     connected subnets and our own red addresses go to the CPU (ARP/ICMP)."""
     red_ports = {p.port: p for p in st.cfg.switch.by_role("red") if p.vlan is None}
@@ -160,7 +157,7 @@ def red_local(st: DesiredState) -> Iterator[TableEntry]:
             yield TableEntry(f"vrf_fib_v{v}", key, "route_local", {"nexthop_id": static_nh})
 
 
-def static_next_hops(st: DesiredState) -> Iterator[tuple[int, IPAddress, IPNetwork, int | None]]:
+def static_next_hops(st: StateView) -> Iterator[tuple[int, IPAddress, IPNetwork, int | None]]:
     """Configured VRF routes via a tenant router: (vrf id, next hop, prefix, next-hop id)."""
     for vrf in st.cfg.vrfs:
         ports = {p.port for p in st.cfg.switch.by_role("red") if p.vrf == vrf.name}
@@ -176,14 +173,17 @@ def static_next_hops(st: DesiredState) -> Iterator[tuple[int, IPAddress, IPNetwo
             yield st.vrf_ids.get(vrf.name), route.next_hop, route.prefix, nh
 
 
-def red_guard_spd(st: DesiredState) -> Iterator[TableEntry]:
-    """Red addresses never leave in the clear (draft 2, 3.1): SPD DISCARD under PROTECT.
+def red_guard_spd(st: StateView) -> Iterator[TableEntry]:
+    """Red BGP never leaves in the clear (draft 2, 3.1, 3.2): SPD DISCARD under PROTECT.
 
     The controller's own traffic from a red loopback, or to a red BGP neighbour,
     goes out only through a control SA. Until that SA's PROTECT entries are
     written (they rank above these), such packets -- the first SYN of a red BGP
     session, say -- are dropped and counted as SPD_DISCARD instead of following
-    black routing unencrypted.
+    black routing unencrypted. In transport mode red sessions run between black
+    addresses, which move: there every BGP packet (TCP port 179 either way) is
+    discarded unless a control SA protects it or it goes to a black neighbour
+    (bypass), whatever our address, so none leaks while a move is being written.
     """
     lb = st.cfg.loopbacks
     sources = {a for a in (lb.red, *lb.tenants.values()) if a is not None}
@@ -191,37 +191,63 @@ def red_guard_spd(st: DesiredState) -> Iterator[TableEntry]:
     for field, addrs in (("src", sources), ("dst", peers)):
         for addr in sorted(addrs, key=lambda a: (a.version, a)):
             v = addr.version
-            full = (1 << addr.max_prefixlen) - 1
             yield TableEntry(
-                f"spd_v{v}", {f"ipv{v}_{field}": (str(addr), full)}, "spd_discard", priority=1
+                f"spd_v{v}", {f"ipv{v}_{field}": _host(addr)}, "spd_discard", priority=1
             )
+    if not (st.control_transport and peers):
+        return
+    for v in (4, 6):
+        for guard in _bgp_either_way(v):
+            yield TableEntry(f"spd_v{v}", guard, "spd_discard", priority=2)
+    blacks = [n.address for n in st.cfg.bgp.neighbors if n.type == "black"]
+    for addr in sorted(blacks, key=lambda a: (a.version, a)):
+        for black in _bgp_either_way(addr.version, dst=addr):
+            yield TableEntry(f"spd_v{addr.version}", black, "spd_bypass", priority=3)
 
 
-def control_spd(st: DesiredState) -> Iterator[TableEntry]:
-    """BGP to a red RR leaves through its control SA (tunnel mode, red inside)."""
+def _host(addr: IPAddress) -> tuple[str, int]:
+    return (str(addr), (1 << addr.max_prefixlen) - 1)
+
+
+def _bgp_either_way(
+    v: int, src: IPAddress | None = None, dst: IPAddress | None = None
+) -> Iterator[dict[str, object]]:
+    """SPD matches for TCP port 179 (from ``src``, to ``dst``), as client and as server."""
+    for sport, dport in ((None, BGP_PORT), (BGP_PORT, None)):
+        match: dict[str, object] = {"ip_proto": (PROTO_TCP, 0xFF)}
+        if src is not None:
+            match[f"ipv{v}_src"] = _host(src)
+        if dst is not None:
+            match[f"ipv{v}_dst"] = _host(dst)
+        if sport is not None:
+            match["l4_sport"] = (sport, 0xFFFF)
+        if dport is not None:
+            match["l4_dport"] = (dport, 0xFFFF)
+        yield match
+
+
+def control_spd(st: StateView) -> Iterator[TableEntry]:
+    """BGP to a red neighbour leaves through its control SA, and only BGP from it is let in.
+
+    Tunnel mode: between the red loopbacks (red inside the SA). Transport mode
+    (draft 3.2): between our black loopback and the peer's SA address.
+    """
     for red in sorted(st.control, key=lambda a: (a.version, a)):
         cp = st.control[red]
-        v = red.version
-        full = (1 << red.max_prefixlen) - 1
-        for i, (sport, dport) in enumerate(((None, BGP_PORT), (BGP_PORT, None))):
-            match: dict[str, object] = {
-                f"ipv{v}_src": (str(cp.local_red), full),
-                f"ipv{v}_dst": (str(red), full),
-                "ip_proto": (PROTO_TCP, 0xFF),
-            }
-            if sport is not None:
-                match["l4_sport"] = (sport, 0xFFFF)
-            if dport is not None:
-                match["l4_dport"] = (dport, 0xFFFF)
+        local, remote = (st.black, cp.peer_transport) if cp.peer_transport else (cp.local_red, red)
+        if local is None or remote is None or local.version != remote.version:
+            continue
+        v = remote.version
+        for i, match in enumerate(_bgp_either_way(v, local, remote)):
             yield TableEntry(
                 f"spd_v{v}", match, "spd_protect", {"sa_index": cp.sa.out_index}, priority=10 - i
             )
         # The entry's action is the SA's kind (RFC 4301 5.2): the data plane lets
-        # through this SA only BGP from the RR's red address to our red loopback.
+        # through this SA only BGP from the peer's session address to ours.
         for in_index in cp.sa.inbound():
             yield TableEntry(
                 f"inbound_sa_v{v}",
-                {"sa_index": in_index, f"ipv{v}_src": str(red)},
+                {"sa_index": in_index, f"ipv{v}_src": str(remote)},
                 f"inbound_sa_control_v{v}",
-                {"local_addr": str(cp.local_red)},
+                {"local_addr": str(local)},
             )

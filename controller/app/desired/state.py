@@ -94,6 +94,8 @@ class DesiredState:
         self.routes: dict[RouteKey, VpnRoute] = {}
         self.sas: dict[TunnelKey, SaPair] = {}  # (peer black addr, tenant)
         self.control: dict[IPAddress, ControlPeer] = {}
+        # red BGP from our black loopback (ike.control_sa.mode transport, draft 3.2)
+        self.control_transport = cfg.ike is not None and cfg.ike.control_sa.mode == "transport"
         # Lazy SA setup (draft section 4): a remote route without an SA sends its
         # first packets to the CPU, which asks IKE for the SA.
         self.lazy = cfg.ike is not None and cfg.ike.sa_mode == "lazy"

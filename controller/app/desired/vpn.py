@@ -12,13 +12,11 @@ and the incremental path in ``state.py``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from controller.app.desired.model import ESP_OVERHEAD, IPAddress, SaPair, TunnelKey, VpnRoute
+from controller.app.desired.view import StateView
 from controller.p4rt import TableEntry
-
-if TYPE_CHECKING:
-    from controller.app.desired.state import DesiredState
 
 
 def route_entry(vrf_id: int, route: VpnRoute, tunnel_id: int | None, lazy: bool) -> TableEntry:
@@ -38,7 +36,7 @@ def label_entry(label: int, vrf_ids: set[int]) -> TableEntry:
     return TableEntry("vpn_label", {"label": label}, "set_label_vrf", {"vrf_id": min(vrf_ids)})
 
 
-def tunnel_mtu(st: DesiredState) -> int:
+def tunnel_mtu(st: StateView) -> int:
     black_mtu = min((p.mtu for p in st.cfg.switch.by_role("black")), default=1500)
     return black_mtu - ESP_OVERHEAD
 
@@ -67,7 +65,7 @@ def tunnel_entries(
         )
 
 
-def tunnels(st: DesiredState, live: dict[TunnelKey, int]) -> Iterator[TableEntry]:
+def tunnels(st: StateView, live: dict[TunnelKey, int]) -> Iterator[TableEntry]:
     """The entries of every tunnel in ``live`` (tunnel key -> id), in id order."""
     black = st.black
     if black is None:
@@ -77,7 +75,7 @@ def tunnels(st: DesiredState, live: dict[TunnelKey, int]) -> Iterator[TableEntry
         yield from tunnel_entries(black, mtu, peer, tid, st.sas[(peer, tenant)])
 
 
-def vpn_entries(st: DesiredState) -> tuple[list[TableEntry], list[TableEntry], list[TableEntry]]:
+def vpn_entries(st: StateView) -> tuple[list[TableEntry], list[TableEntry], list[TableEntry]]:
     """Full rebuild from the routes and SAs: (tunnel entries, label entries, route entries).
 
     Tunnel ids are taken from the state's pool (allocating one for a live tunnel

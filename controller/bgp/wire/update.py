@@ -217,10 +217,31 @@ def decode_attributes(
                 )
             )
             continue
+        memo = code not in _MP_CODES and len(raw) <= _MEMO_MAX_LEN
+        if memo:
+            known = _MEMO.get((raw, ctx))
+            if known is not None:
+                attrs.append(known)
+                continue
+        before = len(errors)
         attr = _decode_one(flags, code, value, raw, ctx, errors)
         if attr is not None:
             attrs.append(attr)
+            if memo and len(errors) == before:
+                if len(_MEMO) >= _MEMO_SIZE:
+                    _MEMO.clear()
+                _MEMO[(raw, ctx)] = attr
     return tuple(attrs), tuple(errors)
+
+
+# Attributes decoded without error, by their bytes and the session's codec settings.
+# The UPDATEs of one burst mostly repeat their attributes (one per route, when the
+# sender does not pack them); the objects are immutable, so one decode serves all,
+# and shared objects let later stages (convert.py) recognise a repeated set at once.
+# MP_REACH/MP_UNREACH carry the routes themselves, never the same twice.
+_MEMO: dict[tuple[bytes, CodecContext], PathAttribute] = {}
+_MEMO_SIZE = 4096
+_MEMO_MAX_LEN = 1024
 
 
 def _decode_one(

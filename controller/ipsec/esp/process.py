@@ -86,6 +86,15 @@ class EngineProcess:
     def _ticker(self) -> None:
         while not self.stopping.wait(TICK_SECONDS):
             self.engine.tick()
+            drops = self.port.new_drops()
+            if drops:  # never a silent loss: a stalled engine thread overflowed its socket
+                log.warning(
+                    "crypto port %s: %d frames dropped by the kernel (receive buffer full; "
+                    "%d in all)",
+                    self.port.ifname,
+                    drops,
+                    self.port.kernel_drops,
+                )
 
     def stop(self) -> None:
         self.stopping.set()

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from controller.ipsec.ike.state import NAT_KEEPALIVE
 from controller.ipsec.ike.wire.ts import TrafficSelector
+
+if TYPE_CHECKING:
+    from controller.ipsec.ike.sigalg import PrivateKey
 
 
 @dataclass
@@ -36,16 +40,27 @@ class ChildConfig:
 
 @dataclass
 class Credentials:
-    """Certificate auth (RFC 7427): our chain and key, and the CAs we trust."""
+    """Certificate auth (RFC 7427): our chain and key, and the CAs we trust.
+
+    The private key stays in memory: parsed once, on first use, never shown.
+    """
 
     cert_der: bytes
-    key_pem: bytes
+    key_pem: bytes = field(repr=False)
     ca_der: list[bytes]
+    _key: PrivateKey | None = field(default=None, init=False, repr=False, compare=False)
 
     def __repr__(self) -> str:
         return (
             f"Credentials(cert={len(self.cert_der)} octets, key=<hidden>, {len(self.ca_der)} CAs)"
         )
+
+    def private_key(self) -> PrivateKey:
+        if self._key is None:
+            from controller.ipsec.ike.x509 import load_key  # cryptography only when used
+
+            self._key = load_key(self.key_pem)
+        return self._key
 
 
 @dataclass
@@ -71,6 +86,9 @@ class IkeConfig:
     # responder: the peer may also come from another address (behind a NAT, RFC 7296
     # 2.23); then its authenticated identity, not its address, selects this config
     any_address: bool = False
+    # remote_id None (certificate auth): the peer's identity must match one of these
+    # (controller/ipsec/ike/peerid.py); empty: any identity our CAs vouch for
+    remote_patterns: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         # never show the PSK

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from controller.ipsec.ike.child import ChildSa, ChildState
 from controller.ipsec.ike.config import IkeConfig
 from controller.ipsec.ike.events import Event
+from controller.ipsec.ike.exchanges import EXCHANGES
 from controller.ipsec.ike.sa import Addr, Datagram, IkeSa, IkeState, random_spi
 from controller.ipsec.ike.tasks.child_create import ChildCreate
 from controller.ipsec.ike.tasks.ike_auth import IkeAuth
@@ -58,6 +59,8 @@ class IkeDaemon:
         self._soonest: float | None = None  # of the SAs changed since touched_deadline()
         # a peer authenticated from another address than its config says (it moved)
         self.on_readdressed: Callable[[IkeSa, str], None] | None = None
+        # a peer authenticated (either role): see IkeSa.on_authenticated
+        self.on_authenticated: Callable[[IkeSa], None] | None = None
 
     # -- the app's calls ----------------------------------------------------------------
 
@@ -65,9 +68,10 @@ class IkeDaemon:
         self, name: str, local: Addr, remote: Addr, now: float, child: str | None = None
     ) -> IkeSa:
         cfg = self.config(name)
-        sa = IkeSa(cfg, True, local, remote, now, spi_alloc=self.spi_alloc)
+        sa = IkeSa(cfg, True, local, remote, now, spi_alloc=self.spi_alloc, exchanges=EXCHANGES)
         sa.log = self.log
         sa.first_contact = self._first_contact
+        sa.on_authenticated = self.on_authenticated
         self.sas[sa.spi_i] = sa
         first_child = cfg.child(child) if child else (cfg.children[0] if cfg.children else None)
         sa.queue(IkeInit(True), now)
@@ -158,17 +162,22 @@ class IkeDaemon:
             return
         ours = hdr.spi_r if hdr.from_initiator else hdr.spi_i
         sa = self.sas.get(ours)
+        first: Message | None = None  # a new SA's request, decoded once
         if sa is None and hdr.exchange == ExchangeType.IKE_SA_INIT and not hdr.is_response:
             if hdr.message_id != 0 or hdr.spi_r != bytes(8):
                 return
-            sa = self._half_open.get((hdr.spi_i, src)) or self._new_responder(data, src, dst, now)
+            sa = self._half_open.get((hdr.spi_i, src))
+            if sa is None:
+                sa, first = self._new_responder(data, src, dst, now) or (None, None)
         if sa is None:
             self.log(f"IKE message for unknown SPI {ours.hex()} from {src[0]} dropped")
             return
-        sa.receive(data, src, dst, now)
+        sa.receive(data, src, dst, now, first)
         self._collect(sa)
 
-    def _new_responder(self, data: bytes, src: Addr, dst: Addr, now: float) -> IkeSa | None:
+    def _new_responder(
+        self, data: bytes, src: Addr, dst: Addr, now: float
+    ) -> tuple[IkeSa, Message] | None:
         cfg = next((c for c in self.configs if c.remote_addr in (None, src[0])), None)
         by_identity = cfg is None
         if cfg is None:
@@ -193,15 +202,25 @@ class IkeDaemon:
         if len(self._half_open) >= self.cookie_threshold and not self._cookie_ok(msg, src):
             self._send_cookie(msg, src, dst)
             return None
-        sa = IkeSa(cfg, False, dst, src, now, spi_i=msg.spi_i, spi_alloc=self.spi_alloc)
+        sa = IkeSa(
+            cfg,
+            False,
+            dst,
+            src,
+            now,
+            spi_i=msg.spi_i,
+            spi_alloc=self.spi_alloc,
+            exchanges=EXCHANGES,
+        )
         sa.log = self.log
         sa.on_initial_contact = self._initial_contact
         sa.on_readdressed = self.on_readdressed
+        sa.on_authenticated = self.on_authenticated
         if len(self.configs) > 1 or by_identity:
             sa.lookup = lambda ident: self._lookup(ident, src[0])
         self.sas[sa.spi_r] = sa
         self._half_open[(sa.spi_i, src)] = sa
-        return sa
+        return sa, msg
 
     def _first_contact(self, sa: IkeSa) -> bool:
         """No other SA with this peer, in any state (checked as IKE_AUTH is built)."""

@@ -103,12 +103,33 @@ def select(offered: list[Proposal], ours: list[Proposal], skip_dh: bool = False)
     Returns a proposal with one transform per type, the offer's number and SPI.
     ``skip_dh`` ignores DH (IKE_AUTH's CHILD_SA, where no KE travels).
     """
-    for offer in offered:
-        offer_by = _by_type(offer)
-        for mine in ours:
-            if offer.protocol != mine.protocol:
+    if len(offered) > 16:  # not worth remembering (and a peer could fill the memo)
+        found = _select(_shapes(offered), _shapes(ours), skip_dh)
+    else:
+        found = _select_memo(_shapes(offered), _shapes(ours), skip_dh)
+    if found is None:
+        return None
+    offer = offered[found[0]]
+    return Proposal(offer.num, offer.protocol, offer.spi, list(found[1]))
+
+
+Shape = tuple[int, tuple[Transform, ...]]  # (protocol, transforms) of a proposal
+
+
+def _shapes(props: list[Proposal]) -> tuple[Shape, ...]:
+    return tuple((p.protocol, tuple(p.transforms)) for p in props)
+
+
+def _select(
+    offered: tuple[Shape, ...], ours: tuple[Shape, ...], skip_dh: bool
+) -> tuple[int, tuple[Transform, ...]] | None:
+    """``select`` on what decides it: (index of the offer taken, transforms chosen)."""
+    for index, (protocol, offer_transforms) in enumerate(offered):
+        offer_by = _by_type(offer_transforms)
+        for mine_protocol, mine_transforms in ours:
+            if protocol != mine_protocol:
                 continue
-            mine_by = _by_type(mine)
+            mine_by = _by_type(mine_transforms)
             chosen: list[Transform] = []
             ok = True
             for ttype in sorted(offer_by.keys() | mine_by.keys()):
@@ -132,14 +153,18 @@ def select(offered: list[Proposal], ours: list[Proposal], skip_dh: bool = False)
                     break
                 chosen.append(pick)
             if ok:
-                return Proposal(offer.num, offer.protocol, offer.spi, chosen)
+                return index, tuple(chosen)
     return None
 
 
-def _by_type(prop: Proposal) -> dict[int, list[Transform]]:
-    """prop's transforms grouped by type, in their order (of_type for every type at once)."""
+# Each IKE_SA_INIT and CHILD_SA negotiates the same few offers against our config.
+_select_memo = functools.lru_cache(maxsize=256)(_select)
+
+
+def _by_type(transforms: tuple[Transform, ...]) -> dict[int, list[Transform]]:
+    """Transforms grouped by type, in their order (of_type for every type at once)."""
     grouped: dict[int, list[Transform]] = {}
-    for t in prop.transforms:
+    for t in transforms:
         grouped.setdefault(t.type, []).append(t)
     return grouped
 

@@ -13,20 +13,21 @@ import os
 import secrets
 from collections import deque
 from collections.abc import Callable
+from typing import ClassVar, Protocol
 
 from controller.ipsec.ike.child import ChildSa, ChildState
 from controller.ipsec.ike.config import IkeConfig
 from controller.ipsec.ike.crypto.cipher import SkCipher
 from controller.ipsec.ike.crypto.keys import IkeKeys, IkeSuite
 from controller.ipsec.ike.events import ChildDown, Event, IkeDown
-from controller.ipsec.ike.responder import on_request, refuse
 from controller.ipsec.ike.state import (
+    DONE,
     HALF_OPEN_TIMEOUT,
+    RETRY,
     Addr,
     Datagram,
     IkeState,
 )
-from controller.ipsec.ike.tasks import DONE, RETRY, Task
 from controller.ipsec.ike.wire.consts import ExchangeType
 from controller.ipsec.ike.wire.errors import IkeError
 from controller.ipsec.ike.wire.ident import Identity
@@ -38,12 +39,60 @@ from controller.ipsec.ike.wire.message import (
     encode_message,
 )
 
-__all__ = ["Addr", "Datagram", "IkeSa", "IkeState", "random_spi"]
+__all__ = ["Addr", "Datagram", "Exchanges", "IkeSa", "IkeState", "Task", "random_spi"]
 
 
 def random_spi() -> int:
     """An inbound ESP SPI (>= 256, RFC 4303 2.1) when no installer allocates them."""
     return 0x100 + secrets.randbelow(0xFFFFFFFF - 0xFF)
+
+
+class Task:
+    """An exchange as a task (``tasks/``). The initiator calls ``build(sa, request)`` then
+    ``process(sa, response)``; the responder ``process(sa, request)`` then ``build(sa,
+    response)``. ``process`` returns DONE, or RETRY to have the request built and sent
+    again (COOKIE, INVALID_KE_PAYLOAD). Errors are :class:`IkeError`."""
+
+    exchange: ClassVar[int]
+
+    def __init__(self, initiator: bool) -> None:
+        self.initiator = initiator
+
+    def build(self, sa: IkeSa, msg: Message) -> None:
+        raise NotImplementedError
+
+    def process(self, sa: IkeSa, msg: Message) -> str:
+        raise NotImplementedError
+
+    def obsolete(self, sa: IkeSa) -> bool:
+        """True if there is no longer any point in sending this request."""
+        return False
+
+    def responded(self, sa: IkeSa) -> None:
+        """Responder side: our response has been sent (e.g. now drop a deleted SA)."""
+
+    def failed(self, sa: IkeSa, reason: str) -> None:
+        """The exchange could not complete (error notify, timeout); default: nothing."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({'i' if self.initiator else 'r'})"
+
+
+class Exchanges(Protocol):
+    """The exchanges an IKE SA runs on its own (``exchanges.py``), given to it by whoever
+    makes it: every task works on an IkeSa, so this module drives them but imports none."""
+
+    def on_request(
+        self, sa: IkeSa, msg: Message, raw: bytes, src: Addr, dst: Addr, now: float
+    ) -> None: ...
+
+    def refuse(self, sa: IkeSa, data: bytes, exc: IkeError) -> None: ...
+
+    def timers_due(self, sa: IkeSa, now: float) -> None: ...
+
+    def rekey_child(self, sa: IkeSa, child: ChildSa, now: float) -> None: ...
+
+    def move(self, sa: IkeSa, local_ip: str | None, remote_ip: str | None, now: float) -> bool: ...
 
 
 class IkeSa:
@@ -57,8 +106,11 @@ class IkeSa:
         spi_i: bytes | None = None,
         spi_r: bytes | None = None,
         spi_alloc: Callable[[], int] = random_spi,
+        *,
+        exchanges: Exchanges,
     ) -> None:
         self.cfg = cfg
+        self.exchanges = exchanges
         self.initiator = initiator  # original initiator (the I flag we send)
         self.local, self.remote = local, remote
         self.spi_i = spi_i if spi_i is not None else os.urandom(8)
@@ -75,6 +127,7 @@ class IkeSa:
         self.nat_here = self.nat_there = False
         self.peer_mobike = False  # both ends said MOBIKE_SUPPORTED (RFC 4555)
         self.remote_id = ""
+        self.peer_cert: object | None = None  # the peer's validated end certificate (x509)
         self.children: list[ChildSa] = []
         self.mid_out = self.mid_in = 0
         self.pending: deque[Task] = deque()
@@ -105,6 +158,10 @@ class IkeSa:
         # responder: an authenticated peer came from another address than its config's
         # remote_addr (it moved); called with that old address before CHILD_SAs are chosen
         self.on_readdressed: Callable[[IkeSa, str], None] | None = None
+        # the peer has just authenticated (identity, certificate); the app may refuse it
+        # by raising IkeError, and as responder replace ``cfg`` with one made for this
+        # peer (a peer discovered by its certificate) before its CHILD_SA is chosen
+        self.on_authenticated: Callable[[IkeSa], None] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -160,20 +217,24 @@ class IkeSa:
 
     # -- datagrams we receive -------------------------------------------------------
 
-    def receive(self, data: bytes, src: Addr, dst: Addr, now: float) -> None:
-        """One datagram for this SA; never raises for anything the peer sent."""
+    def receive(
+        self, data: bytes, src: Addr, dst: Addr, now: float, decoded: Message | None = None
+    ) -> None:
+        """One datagram for this SA; never raises for anything the peer sent.
+
+        ``decoded``: the datagram already decoded (an IKE_SA_INIT request, in the clear).
+        """
         try:
-            decoded = decode_message(data, self.cipher_in)
-            if isinstance(decoded, Fragment):
-                got = self._reasm.add(decoded)
+            got = decoded
+            if got is None:
+                one = decode_message(data, self.cipher_in)
+                got = self._reasm.add(one) if isinstance(one, Fragment) else one
                 if got is None:
                     return
-            else:
-                got = decoded
         except IkeError as exc:
             self.log(f"{self.cfg.name}: dropped message from {src[0]}:{src[1]}: {exc}")
             if exc.authenticated and exc.notify is not None:
-                refuse(self, data, exc)
+                self.exchanges.refuse(self, data, exc)
             return
         self.last_heard = now
         self._reasm.forget_below(min(self.mid_in, self.mid_out))  # stale partial messages
@@ -181,7 +242,7 @@ class IkeSa:
         if got.response:
             self._on_response(got, got_raw, now)
         else:
-            on_request(self, got, got_raw, src, dst, now)
+            self.exchanges.on_request(self, got, got_raw, src, dst, now)
 
     def _on_response(self, msg: Message, raw: bytes, now: float) -> None:
         task = self.active
@@ -231,8 +292,6 @@ class IkeSa:
         return min(real) if real else None
 
     def tick(self, now: float) -> None:
-        from controller.ipsec.ike.tasks.dispatch import timers_due
-
         if self.state == IkeState.DELETED:
             return
         half_open = self.state == IkeState.CONNECTING and not self.initiator
@@ -246,7 +305,7 @@ class IkeSa:
                 return
             self._retransmit_at = now + self.cfg.retransmit_base * 2**self._tries
             self.emit(self._sent, now)
-        timers_due(self, now)
+        self.exchanges.timers_due(self, now)
         self.start_next(now)
         natted = self.state == IkeState.ESTABLISHED and self.nat_here
         if natted and now >= self.last_sent + self.cfg.nat_keepalive:
@@ -257,15 +316,11 @@ class IkeSa:
 
     def move(self, now: float, local_ip: str | None = None, remote_ip: str | None = None) -> bool:
         """Mobility: new addresses; True if MOBIKE tells the peer (RFC 4555 3.5)."""
-        from controller.ipsec.ike.tasks.mobike import move
-
-        return move(self, local_ip, remote_ip, now)
+        return self.exchanges.move(self, local_ip, remote_ip, now)
 
     def rekey_child(self, child: ChildSa, now: float) -> None:
         """Rekey now (e.g. the ESP engine's soft lifetime fired)."""
-        from controller.ipsec.ike.tasks.dispatch import rekey_child
-
-        rekey_child(self, child, now)
+        self.exchanges.rekey_child(self, child, now)
 
     def fail(self, reason: str) -> None:
         """Tear down locally (no message): children down, SA down."""

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 Addr = tuple[str, int]
 HALF_OPEN_TIMEOUT = 30.0  # seconds a responder keeps an SA that never authenticates
 NAT_KEEPALIVE = 20.0  # RFC 3948 2.3 suggests 20 s: keeps our NAT mapping open when idle
+# what a task's process() returns: the exchange is over, or (initiator) send it again
+DONE = "done"
+RETRY = "retry"
 
 
 @dataclass

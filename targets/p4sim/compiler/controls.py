@@ -252,13 +252,26 @@ class ControlGen(ExternGen):
             self.readonly = saved_ro
 
     def _gen_control(self, decl: A.ControlDecl, prefix: str, binds: dict[str, Val]) -> str:
+        return self.gen_block(decl, prefix, binds, "c_", "F", control=True)
+
+    def gen_block(
+        self,
+        decl: A.ControlDecl,
+        prefix: str,
+        binds: dict[str, Val],
+        name: str,
+        params: str,
+        control: bool,
+    ) -> str:
+        """A control's body (or a deparser's, ``control=False``) as ``def <name>N(params):``."""
         sc = Scope(self.root_scope, prefix)
         sc.names.update(binds)
-        sc.control = decl
+        if control:
+            sc.control = decl
         saved = self.em
         self.em = Emitter()
-        fn = self.fresh("c_")
-        self.em.lines.append(f"def {fn}(F):")
+        fn = self.fresh(name)
+        self.em.lines.append(f"def {fn}({params}):")
         for d in decl.locals:
             self.local_decl(d, sc)
         self.block(decl.body, sc)

@@ -102,12 +102,13 @@ class Gen(ParserGen):
             raise CompileError(main.loc, "V1Switch needs a parser followed by five controls")
         return out
 
-    def generate(self) -> Generated:
+    def tna_main(self) -> A.Instance | None:
+        """The program's ``main`` if it is a TNA ``Switch`` (``tna.py`` generates those)."""
         main = next((i for i in self.env.instances if i.name == "main"), None)
-        if main is not None and main.type.name == "Switch":
-            from targets.p4sim.compiler.tna import generate_tna
+        return main if main is not None and main.type.name == "Switch" else None
 
-            return generate_tna(self, main)
+    def generate(self) -> Generated:
+        """A v1model program (``arch.generate`` picks this or TNA)."""
         blocks = self.main_blocks()
         for inst in self.env.instances:  # file-scope extern instances (registers, ...)
             if inst.name != "main" and inst.type.name in EXTERN_KINDS:

@@ -164,6 +164,8 @@ class Device:
         """The config to answer with; None (config unset, not an error) before any (spec 15)."""
         if req.device_id != self.device_id:
             raise not_found(f"no device with id {req.device_id}")
+        if req.response_type not in RespType.values():
+            raise invalid(f"GetForwardingPipelineConfig: no response_type {req.response_type}")
         pipe = self.pipeline
         if pipe is None:
             return None

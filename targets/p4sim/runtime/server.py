@@ -10,11 +10,15 @@ sized to what the client can read (write_status.py).
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import logging
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable
+from typing import Any
 
 import grpc
 from finsy.proto import p4r, p4r_grpc
+from google.protobuf.message import DecodeError, Message  # type: ignore[import-untyped]
 
 from targets.p4sim.runtime.arbitration import election_int
 from targets.p4sim.runtime.device import Device
@@ -34,6 +38,52 @@ class _Stream:
     def __init__(self) -> None:
         self.queue: asyncio.Queue[p4r.StreamMessageResponse | P4RTError | None] = asyncio.Queue()
         self.arbitrated = False
+
+
+class Malformed:
+    """A request body that is not a valid encoding of the RPC's message."""
+
+    def __init__(self, kind: type[Message], exc: Exception) -> None:
+        self.error = P4RTError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"request is not a valid {kind.DESCRIPTOR.full_name}: {exc}",
+        )
+
+
+def _decoder(kind: type[Message]) -> Callable[[bytes], Any]:
+    """Decode a request; a bad encoding becomes a :class:`Malformed` for the method
+    to refuse with INVALID_ARGUMENT (grpc would log a traceback and answer UNKNOWN)."""
+
+    def decode(data: bytes) -> Message | Malformed:
+        try:
+            return kind.FromString(data)
+        except (DecodeError, ValueError, RecursionError) as exc:
+            return Malformed(kind, exc)
+
+    return decode
+
+
+def _refuse_malformed(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a unary-request method: a :class:`Malformed` request aborts the RPC."""
+    if inspect.isasyncgenfunction(method):
+
+        @functools.wraps(method)
+        async def agen(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            if isinstance(request, Malformed):
+                await _abort(context, request.error)
+                return
+            async for item in method(request, context):
+                yield item
+
+        return agen
+
+    @functools.wraps(method)
+    async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        if isinstance(request, Malformed):
+            await _abort(context, request.error)
+        return await method(request, context)
+
+    return unary
 
 
 async def _abort(context: grpc.aio.ServicerContext, err: P4RTError) -> None:
@@ -132,6 +182,9 @@ class P4RuntimeServicer(p4r_grpc.P4RuntimeServicer):
     ) -> None:
         try:
             async for msg in requests:
+                if isinstance(msg, Malformed):
+                    stream.queue.put_nowait(msg.error)
+                    return
                 which = msg.WhichOneof("update")
                 if which == "arbitration":
                     try:
@@ -199,29 +252,31 @@ def _add_servicer(servicer: P4RuntimeServicer, server: grpc.aio.Server) -> None:
     """Register the service as the generated code does, but with Read answering bytes."""
     handlers = {
         "Write": grpc.unary_unary_rpc_method_handler(
-            servicer.Write, p4r.WriteRequest.FromString, p4r.WriteResponse.SerializeToString
+            _refuse_malformed(servicer.Write),
+            _decoder(p4r.WriteRequest),
+            p4r.WriteResponse.SerializeToString,
         ),
         "Read": grpc.unary_stream_rpc_method_handler(
-            servicer.Read, p4r.ReadRequest.FromString, bytes
+            _refuse_malformed(servicer.Read), _decoder(p4r.ReadRequest), bytes
         ),
         "SetForwardingPipelineConfig": grpc.unary_unary_rpc_method_handler(
-            servicer.SetForwardingPipelineConfig,
-            p4r.SetForwardingPipelineConfigRequest.FromString,
+            _refuse_malformed(servicer.SetForwardingPipelineConfig),
+            _decoder(p4r.SetForwardingPipelineConfigRequest),
             p4r.SetForwardingPipelineConfigResponse.SerializeToString,
         ),
         "GetForwardingPipelineConfig": grpc.unary_unary_rpc_method_handler(
-            servicer.GetForwardingPipelineConfig,
-            p4r.GetForwardingPipelineConfigRequest.FromString,
+            _refuse_malformed(servicer.GetForwardingPipelineConfig),
+            _decoder(p4r.GetForwardingPipelineConfigRequest),
             p4r.GetForwardingPipelineConfigResponse.SerializeToString,
         ),
         "StreamChannel": grpc.stream_stream_rpc_method_handler(
             servicer.StreamChannel,
-            p4r.StreamMessageRequest.FromString,
+            _decoder(p4r.StreamMessageRequest),
             p4r.StreamMessageResponse.SerializeToString,
         ),
         "Capabilities": grpc.unary_unary_rpc_method_handler(
-            servicer.Capabilities,
-            p4r.CapabilitiesRequest.FromString,
+            _refuse_malformed(servicer.Capabilities),
+            _decoder(p4r.CapabilitiesRequest),
             p4r.CapabilitiesResponse.SerializeToString,
         ),
     }

@@ -98,6 +98,8 @@ ROUTES: list[RouteInfo] = [
 BGP: list[BgpSessionInfo] = [
     {
         "neighbor": "10.255.0.1",
+        "remote_address": "198.51.100.1",
+        "local_address": "198.51.100.11",
         "remote_as": 65000,
         "color": "red",
         "state": "Established",

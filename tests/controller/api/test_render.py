@@ -75,6 +75,9 @@ def test_bgp_summary() -> None:
     columns_line_up(text, "Neighbor", "10.255.0.2", "State/PfxRcd", "Active")
     columns_line_up(text, "Neighbor", "10.255.0.1", "State/PfxRcd", "12")
     assert "Total neighbors 3, established 2" in text
+    # a red session in transport mode runs between the black loopbacks (draft 3.2)
+    assert "  10.255.0.1: session 198.51.100.11 <-> 198.51.100.1" in lines
+    assert sum(": session " in ln for ln in lines) == 1
     assert "  10.255.0.2: last error: connect: connection refused" in lines
     assert "  203.0.113.1: spoof attempts 3, now: 10.255.0.0/24, 10.255.0.13/32" in lines
     assert sum("spoof attempts" in ln for ln in lines) == 1

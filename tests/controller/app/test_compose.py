@@ -18,7 +18,7 @@ from controller.app.compose import Composer, EnsureTunnel, SetProtected, Withdra
 from controller.app.desired import DesiredState
 from controller.bgp.core import RouteEvent
 from controller.bgp.resolve import Verdict
-from controller.config import Config
+from controller.config import Config, parse
 from controller.ipsec.esp import EspEngine
 from controller.ipsec.ike.config import IkeConfig, Lifetimes
 from controller.ipsec.ike.daemon import IkeDaemon
@@ -27,6 +27,8 @@ from controller.ipsec.tunnels import TunnelManager
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bgp"))
 from bgp_pump import A, B, net_, vpn_from_rr, vpn_trio
+
+from .ikepump import pump
 
 pytestmark = pytest.mark.unit
 ip = ipaddress.ip_address
@@ -47,19 +49,6 @@ class IpsecNode:
             )
 
         self.tunnels = TunnelManager(self.daemon, self.sad, me, make)
-
-
-def pump(nodes: dict[str, IpsecNode], now: float) -> None:
-    for _ in range(50):
-        busy = False
-        for node in nodes.values():
-            out, events = node.daemon.drain()
-            node.tunnels.on_events(events, now)
-            for dg in out:
-                busy = True
-                nodes[dg.dst[0]].daemon.receive(dg.data, dg.src, dg.dst, now)
-        if not busy:
-            return
 
 
 def test_vpn_route_to_tunnel_to_sa_to_fib(cpe_config: Config) -> None:
@@ -167,8 +156,9 @@ def test_vpn_route_without_tunnel_encapsulation_is_kept_out_and_shown(cpe_config
     assert any(ln.split()[:2] == ["E", "172.16.5.0/24"] for ln in shown.splitlines()), shown
 
 
-def test_control_sa_marks_the_red_session_protected(cpe_config: Config) -> None:
-    state = DesiredState(cpe_config, {})
+def test_control_sa_marks_the_red_session_protected_tunnel_mode(cpe_text: str) -> None:
+    cfg = parse(cpe_text.replace('psk: "test key"}', 'psk: "k"}, control_sa: {mode: tunnel}'), "c")
+    state = DesiredState(cfg, {})
     rr_red = ip("10.255.0.1")
     comp = Composer(state, {"198.51.100.1": rr_red}, ip("10.255.0.11"))
     protect = lambda: [e for e in state.entries() if e.action == "spd_protect"]  # noqa: E731
@@ -183,10 +173,58 @@ def test_control_sa_marks_the_red_session_protected(cpe_config: Config) -> None:
     up = TunnelChange((ip("198.51.100.1"), None, "bgp"), 8, 7)
     assert comp.tunnel_change(up) == [SetProtected(rr_red, True)]
     assert protect() and all(e.priority > 1 for e in protect())
+    assert {e.match["ipv4_src"][0] for e in protect()} == {"10.255.0.11"}
+    assert {e.match["ipv4_dst"][0] for e in protect()} == {"10.255.0.1"}
     down = TunnelChange((ip("198.51.100.1"), None, "bgp"), None, None)
     assert comp.tunnel_change(down) == [SetProtected(rr_red, False)]
     assert not protect()
     assert sum(e.action == "spd_discard" for e in state.entries()) == 2
+
+
+def test_control_sa_marks_the_red_session_protected_transport_mode(cpe_text: str) -> None:
+    """Draft 3.2: BGP between the black loopbacks, TCP 179 either way."""
+    cfg = parse(
+        cpe_text.replace('psk: "test key"}', 'psk: "k"}, control_sa: {mode: transport}'), "c"
+    )
+    state = DesiredState(cfg, {})
+    rr_red, rr_black = ip("10.255.0.1"), "198.51.100.1"
+    comp = Composer(state, {rr_black: rr_red}, ip("10.255.0.11"))
+    protect = lambda: [e for e in state.entries() if e.action == "spd_protect"]  # noqa: E731
+    spd = lambda action: {  # noqa: E731
+        (e.table, tuple(sorted((k, v[0]) for k, v in e.match.items())), e.priority)
+        for e in state.entries()
+        if e.action == action
+    }
+    # Before any control SA: every BGP packet is held (whatever our black address, which
+    # may move), except to the black neighbour (a black session); red as in tunnel mode.
+    bgp = lambda port, **kv: tuple(  # noqa: E731
+        sorted([("ip_proto", 6), (port, 179), *kv.items()])
+    )
+    assert spd("spd_discard") == {
+        ("spd_v4", (("ipv4_src", "10.255.0.11"),), 1),
+        ("spd_v4", (("ipv4_dst", "10.255.0.1"),), 1),
+        *((f"spd_v{v}", bgp(p), 2) for v in (4, 6) for p in ("l4_dport", "l4_sport")),
+    }
+    assert spd("spd_bypass") == {
+        ("spd_v4", bgp(p, ipv4_dst="203.0.113.1"), 3) for p in ("l4_dport", "l4_sport")
+    }
+    assert not protect()
+    up = TunnelChange((ip(rr_black), None, "bgp"), 8, 7, (7,), ip(rr_black))
+    assert comp.tunnel_change(up) == [SetProtected(rr_red, True, ip(rr_black))]
+    assert {(e.match["ipv4_src"][0], e.match["ipv4_dst"][0]) for e in protect()} == {
+        ("198.51.100.11", rr_black)
+    }
+    assert all(e.priority > 3 for e in protect())
+    (inbound,) = [e for e in state.entries() if e.action == "inbound_sa_control_v4"]
+    assert (inbound.match["ipv4_src"], inbound.params["local_addr"]) == (rr_black, "198.51.100.11")
+    # A peer behind NAT: its SAs, and so its session, are at the NAT's public address.
+    nat = TunnelChange((ip(rr_black), None, "bgp"), 8, 7, (7,), ip("203.0.113.9"))
+    assert comp.tunnel_change(nat) == [SetProtected(rr_red, True, ip("203.0.113.9"))]
+    assert {e.match["ipv4_dst"][0] for e in protect()} == {"203.0.113.9"}
+    # Our black loopback moves: the session's source follows.
+    state.black = ip("198.51.100.111")
+    assert {e.match["ipv4_src"][0] for e in protect()} == {"198.51.100.111"}
+    assert len(spd("spd_discard")) == 6
 
 
 def test_per_tenant_sas_give_each_vrf_its_own_tunnel(cpe_config: Config) -> None:

@@ -10,7 +10,7 @@ from controller.app.compose import Composer, EnsureTunnel, MoveTunnel, SetProtec
 from controller.app.desired import DesiredState
 from controller.bgp.core import RouteEvent
 from controller.bgp.resolve import Verdict
-from controller.config import Config
+from controller.config import Config, parse
 from controller.ipsec.sad import TunnelChange
 
 pytestmark = pytest.mark.unit
@@ -71,19 +71,29 @@ def test_another_next_hop_with_a_new_endpoint_is_no_move(cpe_config: Config) -> 
     assert MoveTunnel(OLD, NEW) not in actions and EnsureTunnel(NEW, None, None) in actions
 
 
-def test_a_moved_rr_keeps_its_red_session_protected(cpe_config: Config) -> None:
-    state = DesiredState(cpe_config, {})
+@pytest.mark.parametrize("mode", ["transport", "tunnel"])
+def test_a_moved_rr_keeps_its_red_session_protected(cpe_text: str, mode: str) -> None:
+    cfg = parse(
+        cpe_text.replace('psk: "test key"}', f'psk: "k"}}, control_sa: {{mode: {mode}}}'), "c"
+    )
+    state = DesiredState(cfg, {})
     rr_red = ip("10.255.0.1")
+    old, new = ("198.51.100.1", "198.51.100.101") if mode == "transport" else (None, None)
     comp = Composer(state, {"198.51.100.1": rr_red}, ip("10.255.0.11"))
     assert comp.tunnel_change(TunnelChange((ip("198.51.100.1"), None, "bgp"), 8, 7, (7,))) == [
-        SetProtected(rr_red, True)
+        SetProtected(rr_red, True, old and ip(old))
     ]
     comp.peer_moved("198.51.100.1", "198.51.100.101")  # IKE (MOBIKE) said so
     assert comp.control_peers == {"198.51.100.101": rr_red}
+    # transport mode: BGP to the RR now goes to its new address, never to the old one;
+    # tunnel mode: to its red address, whatever its black one
+    dst = "198.51.100.101" if mode == "transport" else "10.255.0.1"
+    spd = [e.match.get("ipv4_dst") for e in state.entries() if e.action == "spd_protect"]
+    assert spd == [(dst, 0xFFFFFFFF)] * 2
     # the SAD's re-keying never tells BGP the session lost its protection
     assert comp.tunnel_change(TunnelChange((ip("198.51.100.1"), None, "bgp"), None, None)) == []
     moved = TunnelChange((ip("198.51.100.101"), None, "bgp"), 8, 7, (7,))
-    assert comp.tunnel_change(moved) == [SetProtected(rr_red, True)]
+    assert comp.tunnel_change(moved) == [SetProtected(rr_red, True, new and ip(new))]
 
 
 def test_our_new_black_loopback_is_in_the_pipeline(cpe_config: Config) -> None:

@@ -74,7 +74,7 @@ def test_red_bgp_runs_inside_control_sas(lab: Lab) -> None:
         st = lab.status(node)
         assert [(s["neighbor"], s["state"]) for s in st["bgp"]] == [("10.255.0.1", "Established")]
         children = {(c["name"], c["mode"]) for c in st["sas"]["child"]}
-        assert ("bgp", "tunnel") in children
+        assert ("bgp", "tunnel") in children  # this lab's configured choice (topo.py)
         bgp_sa = next(c for c in st["sas"]["child"] if c["name"] == "bgp")
         # BGP messages really crossed the SA, both ways.
         assert bgp_sa["packets_out"] > 0 and bgp_sa["packets_in"] > 0

@@ -16,7 +16,7 @@ from controller.app.desired import (
     VpnRoute,
 )
 from controller.app.desired.adopt import switch_tunnels
-from controller.config import Config
+from controller.config import Config, parse
 from controller.p4rt import P4RuntimeClient, TableEntry
 
 pytestmark = pytest.mark.unit
@@ -99,6 +99,34 @@ async def test_withdrawn_route_and_lost_neighbour_are_deleted(
     assert counts == {"insert": 0, "modify": 0, "delete": 7}
     tables = "\n".join(await switch.dump_tables())
     assert "black_fib" not in tables and "tunnel" not in tables
+
+
+async def test_transport_mode_control_sa_entries_are_accepted(
+    switch: P4RuntimeClient, cpe_text: str
+) -> None:
+    """Draft 3.2 transport mode: BGP between the black loopbacks through the control SA;
+    the guard (TCP 179 either way, any address) and the black neighbour's bypass."""
+    cfg = parse(
+        cpe_text.replace('psk: "test key"}', 'psk: "k"}, control_sa: {mode: transport}'), "c"
+    )
+    d = state(cfg)
+    rr_black = "198.51.100.1"
+    d.control[ip("10.255.0.1")] = ControlPeer(
+        ip("10.255.0.1"), SaPair(6, 5, outer=ip(rr_black)), ip("10.255.0.11"), ip(rr_black)
+    )
+    await write(switch, d)
+    tables = "\n".join(await switch.dump_tables())
+    assert (
+        f"inbound_sa_v4 sa_index=5 ipv4_src={rr_black} "
+        "-> inbound_sa_control_v4(local_addr=198.51.100.11)"
+    ) in tables
+    spd = [ln for ln in tables.splitlines() if ln.startswith("spd_v")]
+    assert sum("spd_protect(sa_index=6)" in ln and rr_black in ln for ln in spd) == 2
+    assert (
+        sum("spd_discard" in ln and "l4_" in ln and "ipv" not in ln.split("->")[0] for ln in spd)
+        == 4
+    )
+    assert sum("spd_bypass" in ln and "203.0.113.1" in ln for ln in spd) == 2
 
 
 @pytest.mark.parametrize(

@@ -20,11 +20,14 @@ from controller.ipsec.ike.pki import issue, make_ca
 from controller.ipsec.sad import SaDatabase, TunnelChange
 from controller.ipsec.tunnels import TunnelManager
 
+from .ikepump import pump
+
 pytestmark = pytest.mark.unit
 A, B = "198.51.100.11", "198.51.100.12"
 
 
-def config(black: str, auth: str, base: Path) -> Config:
+def config(black: str, auth: str, base: Path, local_id: str | None = None) -> Config:
+    ident = f", local_id: {local_id}" if local_id else ""
     text = f"""
 node: {{name: n{black[-2:]}, role: cpe, as: 65000, router_id: 192.0.2.1}}
 loopbacks: {{black: {black}, red: 10.255.0.{black[-2:]}}}
@@ -33,7 +36,7 @@ switch:
     - {{port: 3, name: wan0, role: black}}
     - {{port: 255, role: cpu}}
     - {{port: 254, role: crypto}}
-ike: {{auth: {auth}}}
+ike: {{auth: {auth}{ident}}}
 """
     return parse(text, "cpe.yml", base)
 
@@ -50,19 +53,9 @@ class Node:
 
 
 def negotiate(a: Node, b: Node) -> None:
-    nodes = {A: a, B: b}
     b.tunnels.accept(A)
     a.tunnels.ensure_tunnel(B, now=0.0)
-    for _ in range(20):
-        busy = False
-        for node in nodes.values():
-            out, events = node.daemon.drain()
-            node.tunnels.on_events(events, 0.0)
-            for dg in out:
-                busy = True
-                nodes[dg.dst[0]].daemon.receive(dg.data, dg.src, dg.dst, 0.0)
-        if not busy:
-            return
+    pump({A: a, B: b})
 
 
 def test_psk(tmp_path: Path) -> None:
@@ -89,8 +82,9 @@ def write_pki(base: Path, identities: dict[str, str]) -> None:
         (base / f"{name}.key").chmod(0o600)
 
 
-def cert_auth(name: str) -> str:
-    return f"{{certificates: {{ca: [ca.pem], cert: {name}.pem, key: {{file: {name}.key}}}}}}"
+def cert_auth(name: str, peers: str = "") -> str:
+    extra = f", peer_identities: [{peers!r}]" if peers else ""
+    return f"{{certificates: {{ca: [ca.pem], cert: {name}.pem, key: {{file: {name}.key}}{extra}}}}}"
 
 
 def test_certificates(tmp_path: Path) -> None:
@@ -109,3 +103,17 @@ def test_certificate_for_another_identity_is_refused(tmp_path: Path) -> None:
     b = Node(cb, B, credentials(cb, tmp_path))
     negotiate(a, b)
     assert a.changes == []
+
+
+@pytest.mark.parametrize(("pattern", "up"), [("*.cpe.example", True), ("*.other.example", False)])
+def test_cpes_named_by_fqdn_match_peer_identities(tmp_path: Path, pattern: str, up: bool) -> None:
+    """C-PEs learnt from BGP are not configured: with peer_identities, any identity our CA
+    vouches for that matches (here their FQDNs, not their black addresses)."""
+    write_pki(tmp_path, {"a": "a.cpe.example", "b": "b.cpe.example"})
+    ca = config(A, cert_auth("a", pattern), tmp_path, "a.cpe.example")
+    cb = config(B, cert_auth("b", "*.cpe.example"), tmp_path, "b.cpe.example")
+    a = Node(ca, A, credentials(ca, tmp_path))
+    b = Node(cb, B, credentials(cb, tmp_path))
+    assert make_ike_config(ca, B, {}, credentials(ca, tmp_path)).remote_id is None
+    negotiate(a, b)
+    assert [c.key[2] for c in a.changes] == (["mpls"] if up else [])

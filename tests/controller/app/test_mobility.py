@@ -25,8 +25,8 @@ def mobility(tmp_path: Path, text: str = CPE) -> tuple[Mobility, Path, list[obje
     path = tmp_path / "cpe1.yml"
     path.write_text(text)
     cfg = load_config(path)
-    daemon = SimpleNamespace(cfg=cfg, state=SimpleNamespace(black=cfg.loopbacks.black))
-    mob = Mobility(daemon)  # type: ignore[arg-type]
+    state = SimpleNamespace(black=cfg.loopbacks.black)
+    mob = Mobility(cfg, state, SimpleNamespace(), SimpleNamespace())  # type: ignore[arg-type]
     moves: list[object] = []
 
     async def move(new: object) -> None:
@@ -83,18 +83,84 @@ def test_a_moved_rr_is_found_by_its_red_loopback_route() -> None:
 
     ipsec, composer = _Recorder(), SimpleNamespace(calls=[])
     composer.peer_moved = lambda old, new: ipsec.calls.append(("composer", old, new))
-    daemon = SimpleNamespace(
+    plane = SimpleNamespace(
         bgp=SimpleNamespace(core=SimpleNamespace(red=rib)),
         ipsec=ipsec,
         composer=composer,
         control_peers={rr_old: ipaddress.ip_address(rr_red)},
         wake=lambda: None,
+        sync_red_sessions=lambda: ipsec.calls.append(("bgp", "", "")),
     )
-    mob = Mobility(daemon)  # type: ignore[arg-type]
+    cfg, state, host = SimpleNamespace(), SimpleNamespace(), SimpleNamespace()
+    mob = Mobility(cfg, state, host, plane)  # type: ignore[arg-type]
     assert mob.control_peer_moves() == []  # no route yet
     advertise(rr_old)
     assert mob.control_peer_moves() == []  # where we know it to be
     advertise(rr_new)
     assert mob.control_peer_moves() == [(rr_old, rr_new)]
-    # the composer re-keys first (so BGP never hears "unprotected"), then IPsec moves
-    assert ipsec.calls == [("composer", rr_old, rr_new), ("ipsec", rr_old, rr_new)]
+    # the composer re-keys first (so BGP never hears "unprotected"), then IPsec moves,
+    # then (transport mode) the red session is pointed at the new address
+    assert ipsec.calls == [
+        ("composer", rr_old, rr_new),
+        ("ipsec", rr_old, rr_new),
+        ("bgp", "", ""),
+    ]
+
+
+async def test_transport_mode_move_announces_over_the_old_sessions_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Red sessions between black loopbacks cannot follow a move: the new endpoint is
+    re-advertised over them, they are pointed at the new address, and only then does
+    the pipeline stop naming the old one (state.black) and IKE move."""
+    import controller.app.mobility as mobility_mod
+
+    monkeypatch.setattr(mobility_mod, "ANNOUNCE_GRACE", 0.0)
+    calls: list[tuple[str, object]] = []
+    cfg = load_config(_written(tmp_path))
+    old, new = cfg.loopbacks.black, ipaddress.ip_address("198.51.100.111")
+
+    class State:
+        control_transport = True
+
+        def __init__(self) -> None:
+            self._black = old
+
+        @property
+        def black(self) -> object:
+            return self._black
+
+        @black.setter
+        def black(self, addr: object) -> None:
+            calls.append(("state.black", addr))
+            self._black = addr
+
+    async def move_local(addr: str) -> None:
+        calls.append(("ike", addr))
+
+    host = SimpleNamespace(
+        add_loopback=lambda a: calls.append(("lo+", a)),
+        remove_loopback=lambda a: calls.append(("lo-", a)),
+    )
+    plane = SimpleNamespace(
+        bgp=SimpleNamespace(set_black_loopback=lambda a: calls.append(("announce", a))),
+        ipsec=SimpleNamespace(move_local=move_local),
+        composer=SimpleNamespace(dirty=False),
+        wake=lambda: None,
+        sync_red_sessions=lambda black=None: calls.append(("sessions", black)),
+    )
+    await Mobility(cfg, State(), host, plane).move(new)  # type: ignore[arg-type]
+    assert calls == [
+        ("lo+", new),
+        ("announce", new),
+        ("sessions", new),
+        ("state.black", new),
+        ("ike", str(new)),
+        ("lo-", old),
+    ]
+
+
+def _written(tmp_path: Path) -> Path:
+    path = tmp_path / "cpe1.yml"
+    path.write_text(CPE)
+    return path

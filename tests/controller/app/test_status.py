@@ -32,9 +32,10 @@ def test_records_render_and_serialise(cpe_config: Config) -> None:
         RouteEvent("green", net("10.9.0.0/24"), label=300, next_hop=ip("10.255.0.99"),
                    verdict=Verdict.SPOOF),
     ):  # fmt: skip
-        d.composer.route_event(ev)
+        d.plane.composer.route_event(ev)
     # the peer is behind a NAT: its SAs are at the NAT's public address
-    d.composer.tunnel_change(TunnelChange((peer, None, "mpls"), 2, 1, (1,), ip("203.0.113.9")))
+    change = TunnelChange((peer, None, "mpls"), 2, 1, (1,), ip("203.0.113.9"))
+    d.plane.composer.tunnel_change(change)
     routes = d.status.routes()
     by_prefix = {r["prefix"]: r for r in routes}
     assert by_prefix["10.2.2.0/24"]["installed"] and by_prefix["10.2.2.0/24"]["rd"] == "65000:2"
@@ -94,7 +95,7 @@ def test_tenant_hosts_are_relearned_aged_and_probed() -> None:
 
 def test_lazy_first_packet_asks_ipsec_for_the_remote_route(cpe_config: Config) -> None:
     d = Daemon(cpe_config, Path("."), {ip("10.255.0.1"): ip("198.51.100.1")})
-    d.composer.route_event(
+    d.plane.composer.route_event(
         RouteEvent(
             "blue", net("10.2.2.0/24"), label=200, next_hop=ip("10.255.0.12"),
             verdict=Verdict.RESOLVED, tunnel_endpoint=ip("198.51.100.12"),
@@ -106,21 +107,21 @@ def test_lazy_first_packet_asks_ipsec_for_the_remote_route(cpe_config: Config) -
         def packet_needs_tunnel(self, peer: str, tenant: str | None = None) -> None:
             asked.append((peer, tenant))
 
-    d.ipsec = Ipsec()  # type: ignore[assignment]
-    d._needs_route(1, ip("10.2.2.7"))  # port 1 is VRF blue
-    d._needs_route(2, ip("10.2.2.7"))  # port 2 is VRF green: no such route there
-    d._needs_route(1, ip("10.9.9.9"))  # no route at all
+    d.plane.ipsec = Ipsec()  # type: ignore[assignment]
+    d.plane.needs_route(1, ip("10.2.2.7"))  # port 1 is VRF blue
+    d.plane.needs_route(2, ip("10.2.2.7"))  # port 2 is VRF green: no such route there
+    d.plane.needs_route(1, ip("10.9.9.9"))  # no route at all
     assert asked == [("198.51.100.12", None)]
-    assert d.composer.counters["lazy_triggers"] == 1
+    assert d.plane.composer.counters["lazy_triggers"] == 1
 
 
 def test_per_tenant_tunnels_show_their_own_tenants_handle(cpe_config: Config) -> None:
     d = Daemon(cpe_config, Path("."), {ip("10.255.0.1"): ip("198.51.100.1")})
-    d.composer.per_tenant = True
+    d.plane.composer.per_tenant = True
     peer = ip("198.51.100.12")
     for vrf, prefix, handle in (("green", "10.2.2.0/24", "01000002"),
                                 ("blue", "10.2.3.0/24", "01000001")):  # fmt: skip
-        d.composer.route_event(
+        d.plane.composer.route_event(
             RouteEvent(
                 vrf, net(prefix), label=200, next_hop=ip("10.255.0.12"),
                 verdict=Verdict.RESOLVED, tunnel_endpoint=peer,

@@ -1,5 +1,9 @@
 """A small lab for the daemon tests: underlay router, two C-PEs, one RR, tenant hosts.
 
+Its red BGP sessions use the tunnel-mode control SA (``ike.control_sa.mode:
+tunnel``), so that choice keeps running end to end; the scenario labs use the
+default, transport mode.
+
 Every namespace name carries the test process pid; everything is deleted in
 ``down()``. Daemons run as ``sl3vpn cpe|rr`` inside their namespace and are
 stopped by PID.
@@ -66,7 +70,8 @@ vrfs:
 bgp:
   neighbors:
     - {{address: 10.255.0.1, as: 65000, type: red, hold_time: 30}}
-ike: {{auth: {{psk: "{PSK}"}}, lifetimes: {{child_rekey: 3000, child_life: 3300}}{per}}}
+ike: {{auth: {{psk: "{PSK}"}}, lifetimes: {{child_rekey: 3000, child_life: 3300}}{per},
+      control_sa: {{mode: tunnel}}}}
 logging: {{level: info, format: json}}
 control_socket: "{{CTL}}/cpe{n}.sock"
 metrics: {{listen: "127.0.0.1:9100"}}
@@ -89,7 +94,7 @@ bgp:
        passive: true, hold_time: 30}}
     - {{address: 10.255.0.12, as: 65000, type: red, route_reflector_client: true,
        passive: true, hold_time: 30}}
-ike: {{auth: {{psk: "{PSK}"}}}}
+ike: {{auth: {{psk: "{PSK}"}}, control_sa: {{mode: tunnel}}}}
 logging: {{level: info, format: json}}
 control_socket: "{{CTL}}/rr1.sock"
 """

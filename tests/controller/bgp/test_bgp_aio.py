@@ -35,6 +35,18 @@ def _cpe(me: str, red: str, black: str, rr: str, port: int) -> SpeakerConfig:
     )
 
 
+def _rr(router_id: str, listen: str, clients: tuple[str, ...]) -> BgpSpeaker:
+    """A route reflector waiting for its clients to connect."""
+    neighbors = tuple(
+        NeighborConfig(ip(c), 65000, Color.RED, rr_client=True, passive=True) for c in clients
+    )
+    return BgpSpeaker(
+        SpeakerConfig(65000, ip(router_id), neighbors=neighbors),
+        listen_host=listen,
+        listen_port=0,
+    )
+
+
 async def _wait(cond, timeout: float = 10.0) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
@@ -45,18 +57,7 @@ async def _wait(cond, timeout: float = 10.0) -> None:
 
 async def test_speakers_over_tcp_exchange_vpn_routes() -> None:
     rr_addr, a_addr, b_addr = "127.0.0.1", "127.0.0.2", "127.0.0.3"
-    rr = BgpSpeaker(
-        SpeakerConfig(
-            65000,
-            ip("10.255.255.1"),
-            neighbors=tuple(
-                NeighborConfig(ip(c), 65000, Color.RED, rr_client=True, passive=True)
-                for c in (a_addr, b_addr)
-            ),
-        ),
-        listen_host=rr_addr,
-        listen_port=0,
-    )
+    rr = _rr("10.255.255.1", rr_addr, (a_addr, b_addr))
     await rr.start()
     port = rr.port
     assert port
@@ -84,3 +85,106 @@ async def test_speakers_over_tcp_exchange_vpn_routes() -> None:
     finally:
         for sp in (a, b, rr):
             await sp.stop()
+
+
+async def test_transport_mode_session_runs_between_other_addresses_and_moves() -> None:
+    """Draft 3.2 transport mode: a red neighbour keeps its identity (red loopback) while
+    its session runs between black loopbacks (here 127.0.0.x); when one moves, the
+    session is re-established from the new address and, with graceful restart and the
+    F bit, the routes it carried are never withdrawn."""
+    rr_black, a_black, b_black, a_moved = "127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"
+    rr_red, a_red, b_red = "10.255.0.1", "10.255.0.11", "10.255.0.12"
+    rr = _rr(rr_red, rr_black, (a_red, b_red))  # its red loopback as BGP identifier (3.2)
+    await rr.start()
+    port = rr.port
+    assert port
+    a = BgpSpeaker(_cpe(a_red, a_red, "198.51.100.11", rr_red, port), listen_port=None)
+    b = BgpSpeaker(_cpe(b_red, b_red, "198.51.100.12", rr_red, port), listen_port=None)
+    try:
+        rr.set_transport(ip(a_red), ip(a_black), ip(rr_black))
+        rr.set_transport(ip(b_red), ip(b_black), ip(rr_black))
+        for sp, black in ((a, a_black), (b, b_black)):
+            sp.set_transport(ip(rr_red), ip(rr_black), ip(black))
+            await sp.start()
+        for sp, peer in ((rr, a_red), (rr, b_red), (a, rr_red), (b, rr_red)):
+            sp.set_transport_protected(ip(peer), True)
+        sessions = ((a, ip(rr_red)), (b, ip(rr_red)), (rr, ip(a_red)), (rr, ip(b_red)))
+        await _wait(lambda: all(x.core.sessions[p].established for x, p in sessions))
+        assert a.core.sessions[ip(rr_red)].local_address == ip(a_black)
+        assert rr.core.sessions[ip(a_red)].peer_open.bgp_id == ip(a_red)
+        prefix = ipaddress.ip_network("172.16.1.0/24")
+        a.add_vrf_route("blue", prefix)
+        ev = await asyncio.wait_for(b.events.get(), 10)
+        # next hop: A's red loopback (draft 3.3), tunnel endpoint its black loopback
+        assert (ev.prefix, ev.next_hop, ev.tunnel_endpoint) == (
+            prefix,
+            ip(a_red),
+            ip("198.51.100.11"),
+        )
+
+        # A's black address changes: both ends re-point the session.
+        rr.set_transport(ip(a_red), ip(a_moved), ip(rr_black))
+        a.set_transport(ip(rr_red), ip(rr_black), ip(a_moved))
+        await _wait(lambda: a.core.sessions[ip(rr_red)].counters["established"] == 2)
+        await _wait(lambda: rr.core.sessions[ip(a_red)].established)
+        assert a.core.sessions[ip(rr_red)].local_address == ip(a_moved)
+        gr = rr.core.sessions[ip(a_red)].negotiated.graceful_restart
+        assert gr is not None and all(f.forwarding_preserved for f in gr.families)
+        await asyncio.sleep(1.0)  # End-of-RIB and whatever else follows
+        later = []
+        while not b.events.empty():
+            later.append(b.events.get_nowait())
+        assert not any(e.withdrawn for e in later), later
+        assert [str(e.prefix) for e in b.core.vrf_routes("blue")] == [str(prefix)]
+    finally:
+        for sp in (a, b, rr):
+            await sp.stop()
+
+
+async def test_two_neighbours_behind_one_session_address_are_refused() -> None:
+    rr = _rr("10.255.0.1", "127.0.0.1", ("10.255.0.11", "10.255.0.12"))
+    await rr.start()
+    try:
+        for red in ("10.255.0.11", "10.255.0.12"):
+            rr.set_transport(ip(red), ip("127.0.0.2"), ip("127.0.0.1"))
+            rr.set_transport_protected(ip(red), True)
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", rr.port, local_addr=("127.0.0.2", 0)
+        )
+        assert await asyncio.wait_for(reader.read(100), 5) == b""  # closed at once
+        writer.close()
+        assert all(s.counters["established"] == 0 for s in rr.core.sessions.values())
+    finally:
+        await rr.stop()
+
+
+async def test_a_connection_to_another_of_our_addresses_is_refused() -> None:
+    """After a move the session runs from the new address: the peer reaching the old one
+    (it has not heard yet) is refused rather than given a session there."""
+    rr = BgpSpeaker(
+        SpeakerConfig(
+            65000,
+            ip("10.255.0.1"),
+            neighbors=(NeighborConfig(ip("10.255.0.11"), 65000, Color.RED, passive=True),),
+        ),
+        listen_host="0.0.0.0",  # every 127.x address, one port
+        listen_port=0,
+    )
+    await rr.start()
+    try:
+        rr.set_transport(ip("10.255.0.11"), ip("127.0.0.2"), ip("127.0.0.1"))
+        rr.set_transport_protected(ip("10.255.0.11"), True)
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.5", rr.port, local_addr=("127.0.0.2", 0)
+        )
+        assert await asyncio.wait_for(reader.read(100), 5) == b""  # closed at once
+        writer.close()
+        assert rr.core.sessions[ip("10.255.0.11")].counters["established"] == 0
+        # to the address the session runs from, the same peer gets its OPEN
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", rr.port, local_addr=("127.0.0.2", 0)
+        )
+        assert (await asyncio.wait_for(reader.read(19), 5))[18] == 1  # type 1: OPEN
+        writer.close()
+    finally:
+        await rr.stop()

@@ -205,3 +205,28 @@ def test_update_followed_by_an_error_in_the_same_read(net) -> None:
     assert (1, 1) in notifications(net, A)
     assert a.counters["update-after-session-end"] == 1
     assert a.vrf_routes("blue") == []  # the session's routes went with it
+
+
+def test_updates_repeating_attributes_keep_their_own_next_hop_and_notes(net) -> None:
+    """convert.py remembers the Attrs of a repeated attribute set: each UPDATE still gets
+    its own MP_REACH next hop, and the notes on the attributes come with every one."""
+    from controller.bgp.path import Color, Source
+    from controller.bgp.wire.attributes.tunnel_encap import TunnelEncapsulation, TunnelTlv
+    from controller.bgp.wire.message import decode_message
+
+    neg = net.node(A).sessions[ip(RR)].negotiated
+    bad = TunnelEncapsulation((TunnelTlv(0xFFFE, ()),))  # no endpoint sub-TLV: noted
+    paths, notes = [], []
+    for hop in ("10.255.0.2", "10.255.0.3", "10.255.0.2"):
+        attrs = Attrs(next_hop=ip(hop), local_pref=100, ext_communities=(RT,))
+        (msg,) = convert.encode_updates([(Nlri(VPNV4, PREFIX, RD), attrs, (100,))], [], neg)
+        msg = Update(attributes=(*msg.attributes, bad))
+        got = convert.decode_update(
+            decode_message(msg.encode(neg.codec), neg.codec), Source(Color.RED, ip(RR)), neg
+        )
+        paths += got.announced
+        notes.append(got.notes)
+    assert [str(p.attrs.next_hop) for p in paths] == ["10.255.0.2", "10.255.0.3", "10.255.0.2"]
+    assert paths[0].attrs is paths[2].attrs  # one decode served both
+    assert paths[0].attrs.with_(next_hop=ip("10.255.0.3")) == paths[1].attrs
+    assert all(n and n == notes[0] for n in notes), notes

@@ -91,6 +91,15 @@ def test_base_is_valid_and_defaults_are_filled() -> None:
     assert (gr.enabled, gr.restart_time, gr.stale_time, gr.deferral_time) == (True, 120, 360, 60)
 
 
+def test_control_sa_mode_is_configured() -> None:
+    """Draft 3.2 RECOMMENDS transport mode for the red BGP sessions' SAs: the default."""
+    default = parse(yaml.safe_dump(BASE), "t.yml")
+    assert default.ike is not None and default.ike.control_sa.mode == "transport"
+    for mode in ("transport", "tunnel"):
+        cfg = parse(yaml.safe_dump(variant(ike__control_sa={"mode": mode})), "t.yml")
+        assert cfg.ike is not None and cfg.ike.control_sa.mode == mode
+
+
 def test_graceful_restart_settings_reach_the_speaker() -> None:
     from controller.bgp.config import GracefulRestartConfig
     from controller.config.adapters import speaker_config
@@ -174,6 +183,12 @@ CASES = [
     ({"metrics": {"listen": "9100"}}, "metrics.listen: '9100' is not HOST:PORT"),
     ({"control_socket": "run/x.sock"}, "control_socket: must be an absolute path"),
     ({"ike__sa_mode": "sometimes"}, "ike.sa_mode: Input should be 'eager' or 'lazy'"),
+    (
+        {"ike__control_sa": {"mode": "both"}},
+        "ike.control_sa.mode: Input should be 'transport' or 'tunnel'",
+    ),
+    ({"ike__control_sa": {"mod": "tunnel"}}, "ike.control_sa.mod: unknown field"),
+    ({"ike__control_sa": "tunnel"}, "ike.control_sa: "),
     (
         {"tunnel_encapsulation": {"security_handle_subtlv": 200}},
         "tunnel_encapsulation.security_handle_subtlv: Input should be less than or equal to 127",

@@ -25,6 +25,7 @@ def test_generated_configs_load_with_the_daemon_model(tmp_path: Path, name: str)
         cfg = load_config(path)
         assert cfg.node.name == node
         assert cfg.ike.per_tenant_sas == topo.sa.per_tenant
+        assert cfg.ike.control_sa.mode == "transport"  # the default (draft 3.2)
     cpe1 = load_config(files["cpe1"])
     assert [v.name for v in cpe1.vrfs] == ["blue", "green"]
     assert {str(n.address) for n in cpe1.bgp.neighbors} == {"10.255.0.1", "10.255.0.2"}
@@ -63,6 +64,18 @@ def test_black_session_rekey_and_hold_time_options(tmp_path: Path) -> None:
     assert (life.child_rekey, life.child_life, life.child_rekey_packets) == (40, 50, 500)
 
 
+def test_tunnel_mode_control_sa_option(tmp_path: Path) -> None:
+    from controller.lab.topology import TopologyError, parse_topology
+
+    text = (EXAMPLES / "lab-default.yml").read_text()
+    tunnel = text.replace("sa: {per_tenant: false}", "sa: {per_tenant: false, control: tunnel}")
+    files = write_configs(make_plan(parse_topology(tunnel, "t.yml"), "t"), tmp_path / "c")
+    assert {load_config(p).ike.control_sa.mode for p in files.values()} == {"tunnel"}
+    bad = text.replace("sa: {per_tenant: false}", "sa: {per_tenant: false, control: both}")
+    with pytest.raises(TopologyError, match=r"sa\.control"):
+        parse_topology(bad, "t.yml")
+
+
 def test_bmv2_target_gives_bmv2_switches(tmp_path: Path) -> None:
     plan = make_plan(load_topology(EXAMPLES / "lab-default.yml"), "t")
     files = write_configs(plan, tmp_path / "configs", target="bmv2")
@@ -94,3 +107,28 @@ def test_tna_program_refused_where_it_cannot_run(target: str, daemons: bool, err
     _check_program("tna", "p4sim", daemons=True)  # the supported combination
     with pytest.raises(LabError, match=error):
         _check_program("tna", target, daemons)
+
+
+def test_discovery_lab_uses_certificates_and_tells_the_rr_no_cpe(tmp_path: Path) -> None:
+    from cryptography import x509
+
+    from controller.ipsec.ike.peerid import red_loopbacks
+
+    topo = load_topology(EXAMPLES / "lab-discovery.yml")
+    files = write_configs(make_plan(topo, "t"), tmp_path / "configs")
+    pki = tmp_path / "configs" / "pki"
+    assert not (pki / "ca.key.pem").exists()  # every certificate is issued at once
+    for node in files:
+        assert stat.S_IMODE((pki / f"{node}.key.pem").stat().st_mode) == 0o600
+    rr1 = load_config(files["rr1"])
+    assert rr1.bgp.neighbors == []  # not one C-PE configured
+    assert rr1.bgp.auto_discovery is not None
+    assert rr1.bgp.auto_discovery.identities == ["*.cpe.example"]
+    cpe1 = load_config(files["cpe1"])
+    assert cpe1.ike is not None and cpe1.ike.local_id == "cpe1.cpe.example"
+    certs = cpe1.ike.auth.certificates
+    assert certs is not None and certs.peer_identities == ["*.cpe.example"]
+    cert = x509.load_pem_x509_certificate((pki / "cpe1.pem").read_bytes())
+    assert [str(a) for a in red_loopbacks(cert)] == ["10.255.0.11"]
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["cpe1.cpe.example"]

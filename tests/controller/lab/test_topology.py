@@ -84,3 +84,9 @@ def test_fuzz_mutated_default_never_crashes(pos: int, ch: str) -> None:
         parse_topology(DEFAULT[:pos] + ch + DEFAULT[pos + 1 :], "m.yml")
     except TopologyError as exc:
         assert str(exc).startswith("m.yml")
+
+
+def test_discovery_needs_certificates() -> None:
+    assert load_topology(EXAMPLES / "lab-discovery.yml").discovery
+    assert "discovery: needs ike_auth: certificates" in _error(DEFAULT + "discovery: true\n")
+    assert "ike_auth: Input should be 'psk' or 'certificates'" in _error(DEFAULT + "ike_auth: x\n")

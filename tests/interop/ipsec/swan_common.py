@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
 from swan_netns import SS_IP, US_IP, Topo
 
@@ -11,6 +12,7 @@ from controller.ipsec.ike.adapter import IkeService
 from controller.ipsec.ike.config import ChildConfig, Credentials, IkeConfig, Lifetimes
 from controller.ipsec.ike.daemon import IkeDaemon
 from controller.ipsec.ike.events import Event
+from controller.ipsec.ike.pki import Issued
 from controller.ipsec.ike.sa import IkeSa
 from controller.ipsec.ike.wire.ts import TrafficSelector
 
@@ -98,6 +100,17 @@ def swanctl_conf(
   }}
 }}
 {secrets if auth == "psk" else ""}"""
+
+
+def swan_credentials(swan_dir: Path, ca: Issued, mine: Issued, name: str) -> None:
+    """charon's certificate, key (``<name>``) and CA, where swanctl looks for them."""
+    for sub, file, data in (
+        ("x509ca", "ca.pem", ca.cert_pem),
+        ("x509", name, mine.cert_pem),
+        ("private", name, mine.key_pem),
+    ):
+        (swan_dir / sub).mkdir(exist_ok=True)
+        (swan_dir / sub / file).write_bytes(data)
 
 
 async def start_service(topo: Topo, cfg: IkeConfig, local_ip: str = US_IP) -> IkeService:

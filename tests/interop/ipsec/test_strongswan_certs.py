@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from swan_common import our_config, start_service, swanctl_conf, wait_event
+from swan_common import our_config, start_service, swan_credentials, swanctl_conf, wait_event
 from swan_netns import SS_IP, Topo
 
 from controller.ipsec.ike.config import Credentials
@@ -27,13 +27,7 @@ async def test_strongswan_certificates(
 ) -> None:
     ca = make_ca("interop CA", "ecdsa384")
     mine, peer = issue(ca, US_ID, ours), issue(ca, SS_ID, theirs)
-    for sub, name, data in (
-        ("x509ca", "ca.pem", ca.cert_pem),
-        ("x509", "ss.pem", peer.cert_pem),
-        ("private", "ss.pem", peer.key_pem),
-    ):
-        (tmp_path / sub).mkdir(exist_ok=True)
-        (tmp_path / sub / name).write_bytes(data)
+    swan_credentials(tmp_path, ca, peer, "ss.pem")
     await topo.charon.load(
         swanctl_conf("pubkey", local_id=SS_ID, remote_id=US_ID, certs="certs = ss.pem")
     )

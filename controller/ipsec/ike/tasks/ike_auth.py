@@ -43,7 +43,8 @@ def _my_auth(sa: IkeSa, octets: bytes) -> AuthPayload:
         assert sa.suite is not None
         return AuthPayload(AuthMethod.PSK, psk_auth(sa.suite.prf, sa.cfg.psk, octets))
     assert sa.cfg.creds is not None
-    return AuthPayload(AuthMethod.DIGITAL_SIGNATURE, x509.sign(sa.cfg.creds.key_pem, octets))
+    key = sa.cfg.creds.private_key()
+    return AuthPayload(AuthMethod.DIGITAL_SIGNATURE, x509.sign(key, octets))
 
 
 def _check_peer(sa: IkeSa, msg: Message, ident: Identity, octets: bytes) -> None:
@@ -64,7 +65,10 @@ def _check_peer(sa: IkeSa, msg: Message, ident: Identity, octets: bytes) -> None
             raise IkeError(
                 Notify.AUTHENTICATION_FAILED, "peer sent no certificate or no RFC 7427 AUTH"
             )
-        x509.verify_peer(certs[0], certs[1:], sa.cfg.creds.ca_der, ident, octets, auth.data)
+        patterns = sa.cfg.remote_patterns if sa.cfg.remote_id is None else ()
+        sa.peer_cert = x509.verify_peer(
+            certs[0], certs[1:], sa.cfg.creds.ca_der, ident, octets, auth.data, patterns
+        )
     sa.remote_id = str(ident)
 
 
@@ -166,6 +170,8 @@ class IkeAuth(Task):
                 sa.suite.prf, sa.init_response, sa.ni, sa.keys.sk_pr, idr.identity
             )
             _check_peer(sa, msg, idr.identity, octets)
+            if sa.on_authenticated is not None:
+                sa.on_authenticated(sa)  # the app may refuse who answered
             sa.peer_mobike = sa.cfg.mobike and msg.notify(Notify.MOBIKE_SUPPORTED) is not None
             self._up(sa)
             if self.child_cfg is not None:
@@ -202,6 +208,8 @@ class IkeAuth(Task):
             sa.cfg = cfg
         octets = signed_octets(sa.suite.prf, sa.init_request, sa.nr, sa.keys.sk_pi, idi.identity)
         _check_peer(sa, msg, idi.identity, octets)
+        if sa.on_authenticated is not None:
+            sa.on_authenticated(sa)  # may give this peer its own config, or refuse it
         moved_from = sa.cfg.remote_addr
         # Authenticated from another address than its config's: the peer moved, unless
         # it is behind a NAT (RFC 7296 2.23), which is where a NATed peer always is.

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 NONCE_LEN = 32
 # RFC 7427 4: hash algorithms we accept for signatures (SHA2-256/384/512)
-SIGNATURE_HASHES = struct.pack("!HHH", 2, 3, 4)
+SIGNATURE_HASHES = struct.pack("!HHHH", 2, 3, 4, 5)  # SHA2-256/384/512, Identity (RFC 8420)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -132,7 +132,10 @@ class IkeRekey(Task):
             and sa.suite is not None
         )
         now = sa.last_heard
-        new = Sa(sa.cfg, self.initiator, sa.local, sa.remote, now, spi_i, spi_r, sa.spi_alloc)
+        new = Sa(
+            sa.cfg, self.initiator, sa.local, sa.remote, now, spi_i, spi_r, sa.spi_alloc,
+            exchanges=sa.exchanges,
+        )  # fmt: skip
         suite = suite_of(self.chosen)
         seed = skeyseed(sa.suite.prf, ni, nr, self.dh.shared_secret(peer_ke), sa.keys.sk_d)
         new.suite, new.ni, new.nr = suite, ni, nr

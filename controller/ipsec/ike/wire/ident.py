@@ -38,8 +38,6 @@ class Identity:
             kind = IdType.IPV4_ADDR if addr.version == 4 else IdType.IPV6_ADDR
             return cls(kind, addr.packed)
         if "=" in text:
-            from controller.ipsec.ike.x509 import dn_der  # only needed for DN identities
-
             return cls(IdType.DER_ASN1_DN, dn_der(text))
         if "@" in text:
             return cls(IdType.RFC822_ADDR, text.encode())
@@ -56,6 +54,13 @@ class Identity:
             return self.data.decode(errors="replace")
         kind = IdType(self.id_type).name if self.id_type in set(IdType) else str(self.id_type)
         return f"{kind}:{self.data.hex()}"
+
+
+def dn_der(text: str) -> bytes:
+    """RFC 4514 text (``CN=cpe1,O=Example``) to DER, for ID_DER_ASN1_DN identities."""
+    from cryptography import x509  # only needed for DN identities
+
+    return x509.Name.from_rfc4514_string(text).public_bytes()
 
 
 @functools.lru_cache(maxsize=256)

@@ -24,6 +24,7 @@ Transform substructure (3.3.2), attributes (3.3.5, TV form when AF=1):
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass, field
 
@@ -84,9 +85,7 @@ class Proposal:
         return [t for t in self.transforms if t.type == ttype]
 
     def encode(self, last: bool) -> bytes:
-        body = b"".join(
-            t.encode(i == len(self.transforms) - 1) for i, t in enumerate(self.transforms)
-        )
+        body = _encode_transforms(tuple(self.transforms))
         length = 8 + len(self.spi) + len(body)
         head = struct.pack(
             "!BBHBBBB",
@@ -106,20 +105,48 @@ class Proposal:
         _, _, _, num, proto, spi_size, ntrans = struct.unpack_from("!BBHBBBB", data)
         need(data, 8 + spi_size, "proposal SPI")
         spi = data[8 : 8 + spi_size]
-        pos = 8 + spi_size
-        transforms: list[Transform] = []
-        while pos < len(data):
-            need_at(data, pos, 8, "transform")
-            last, _, tlen = struct.unpack_from("!BBH", data, pos)
-            if tlen < 8 or pos + tlen > len(data):
-                raise syntax(f"transform length {tlen} in proposal {num}")
-            transforms.append(Transform.decode(data[pos : pos + tlen]))
-            pos += tlen
-            if last == 0:
-                break
-        if pos != len(data) or len(transforms) != ntrans:
+        body = data[8 + spi_size :]
+        decode = _decode_transforms if len(body) <= _MEMO_MAX_LEN else _decode_transforms_once
+        transforms, used = decode(body, num)
+        if used != len(body) or len(transforms) != ntrans:
             raise syntax(f"proposal {num}: {ntrans} transforms announced, {len(transforms)} found")
-        return cls(num, proto, spi, transforms)
+        return cls(num, proto, spi, list(transforms))
+
+
+def _decode_transforms_once(data: bytes, num: int) -> tuple[tuple[Transform, ...], int]:
+    """The transforms at the start of ``data`` and the octets they took."""
+    pieces, used = _substructures(data, 8, f"transform in proposal {num}")
+    return tuple(Transform.decode(p) for p in pieces), used
+
+
+def _substructures(data: bytes, header: int, what: str) -> tuple[list[bytes], int]:
+    """Proposals or transforms (3.3.1, 3.3.2: Last Substruc, RESERVED, Length first),
+    up to the one marked last: their bytes and the octets they took."""
+    pos = 0
+    out: list[bytes] = []
+    while pos < len(data):
+        need_at(data, pos, header, what)
+        last, _, length = struct.unpack_from("!BBH", data, pos)
+        if length < 8 or pos + length > len(data):
+            raise syntax(f"{what}: length {length}")
+        out.append(data[pos : pos + length])
+        pos += length
+        if last == 0:
+            break
+    return out, pos
+
+
+# Every IKE_SA_INIT and CHILD_SA offers and answers the same few proposals: their
+# transforms are decoded and encoded once (Transform is frozen; a Proposal gets a list
+# of its own). Bounded, and only for small bodies, as the bytes come from any peer.
+_MEMO_MAX_LEN = 512
+_decode_transforms = functools.lru_cache(maxsize=256)(_decode_transforms_once)
+
+
+@functools.lru_cache(maxsize=256)
+def _encode_transforms(transforms: tuple[Transform, ...]) -> bytes:
+    last = len(transforms) - 1
+    return b"".join(t.encode(i == last) for i, t in enumerate(transforms))
 
 
 @register
@@ -134,17 +161,8 @@ class SaPayload(Payload):
 
     @classmethod
     def decode_body(cls, body: bytes) -> SaPayload:
-        proposals: list[Proposal] = []
-        pos = 0
-        while pos < len(body):
-            need_at(body, pos, 4, "proposal header")
-            last, _, plen = struct.unpack_from("!BBH", body, pos)
-            if plen < 8 or pos + plen > len(body):
-                raise syntax(f"proposal length {plen}")
-            proposals.append(Proposal.decode(body[pos : pos + plen]))
-            pos += plen
-            if last == 0:
-                break
+        pieces, pos = _substructures(body, 4, "proposal")
+        proposals = [Proposal.decode(p) for p in pieces]
         if pos != len(body) or not proposals:
             raise syntax("SA payload: no proposals or trailing octets")
         return cls(proposals)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from controller.ipsec.ike.wire.consts import PayloadType, TsType
 from controller.ipsec.ike.wire.errors import syntax
-from controller.ipsec.ike.wire.payload import Payload, need, register
+from controller.ipsec.ike.wire.payload import Payload, need, need_at, register
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -79,7 +79,7 @@ class _TsPayload(Payload):
 
     def encode_body(self) -> bytes:
         return struct.pack("!B3x", len(self.selectors)) + b"".join(
-            s.encode() for s in self.selectors
+            _encode(s) for s in self.selectors
         )
 
     @classmethod
@@ -88,9 +88,9 @@ class _TsPayload(Payload):
         count = body[0]
         pos, out = 4, []
         for _ in range(count):
-            need(body[pos:], 8, "traffic selector")
+            need_at(body, pos, 8, "traffic selector")
             ts_type, proto, length, sp, ep = struct.unpack_from("!BBHHH", body, pos)
-            alen = {TsType.IPV4_ADDR_RANGE: 4, TsType.IPV6_ADDR_RANGE: 16}.get(ts_type)
+            alen = _ADDRESS_LEN.get(ts_type)
             if alen is None:
                 raise syntax(f"traffic selector type {ts_type} unknown")
             if length != 8 + 2 * alen or pos + length > len(body):
@@ -118,8 +118,11 @@ class TsrPayload(_TsPayload):
     selectors: list[TrafficSelector]
 
 
-# Addresses are immutable and the same few recur in every exchange with a peer.
+# Addresses are immutable and the same few recur in every exchange with a peer; so do
+# the selectors we send (from the configuration), each encoded once.
 _address = functools.lru_cache(maxsize=4096)(ipaddress.ip_address)
+_encode = functools.lru_cache(maxsize=1024)(TrafficSelector.encode)
+_ADDRESS_LEN = {TsType.IPV4_ADDR_RANGE: 4, TsType.IPV6_ADDR_RANGE: 16}
 
 
 def _intersect(a: TrafficSelector, b: TrafficSelector) -> TrafficSelector | None:

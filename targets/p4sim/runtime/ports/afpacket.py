@@ -24,6 +24,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 from array import array
 
 from targets.p4sim.runtime.ports.base import Deliver
@@ -35,6 +36,7 @@ SOL_PACKET = 263
 PACKET_AUXDATA = 8
 PACKET_IGNORE_OUTGOING = 23
 PACKET_OUTGOING = 4
+PACKET_STATISTICS = 6  # struct tpacket_stats {tp_packets, tp_drops}: read and reset
 TP_STATUS_CSUMNOTREADY = 1 << 3
 # The receive path moves an 802.1Q/802.1ad tag out of the frame into the skb;
 # packet sockets see the frame without it and the tag only in tpacket_auxdata.
@@ -158,6 +160,7 @@ class AfPacketPort:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, RCVBUF)
         self._thread: threading.Thread | None = None
         self._closed = False
+        self.kernel_drops = 0  # frames the kernel dropped: our receive buffer was full
 
     def start(self, deliver: Deliver) -> None:
         self._thread = threading.Thread(
@@ -171,6 +174,7 @@ class AfPacketPort:
         recvmsg = self.sock.recvmsg
         ancbuf = socket.CMSG_SPACE(AUXDATA_LEN)
         unpack_aux = struct.Struct("=IIIHHHH").unpack_from
+        check_at = time.monotonic() + 1.0
         while not self._closed:
             try:
                 frame, anc, _flags, addr = recvmsg(65535, ancbuf)
@@ -178,6 +182,9 @@ class AfPacketPort:
                 if self._closed:
                     return
                 continue
+            if (now := time.monotonic()) >= check_at:
+                check_at = now + 1.0
+                self._report_drops()
             if check_outgoing and addr[2] == PACKET_OUTGOING:
                 continue
             try:
@@ -187,6 +194,20 @@ class AfPacketPort:
                 deliver(number, frame)
             except Exception as exc:  # one bad frame must not stop the port
                 log.warning("port %d: frame dropped: %s", number, exc)
+
+    def _report_drops(self) -> None:
+        """Never a silent loss: say when a stalled port thread overflowed its socket."""
+        with contextlib.suppress(OSError):
+            stats = self.sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
+            drops = int.from_bytes(stats[4:8], sys.byteorder)
+            if drops:
+                self.kernel_drops += drops
+                log.warning(
+                    "port %d (%s): %d frames dropped by the kernel (receive buffer full)",
+                    self.number,
+                    self.ifname,
+                    drops,
+                )
 
     def send(self, port: int, frame: bytes) -> None:
         self.sock.send(frame)

@@ -213,3 +213,29 @@ def test_invalid_next_hop() -> None:
 def test_atomic_aggregate_round_trip() -> None:
     msg = Update(attributes=(Origin(2), AsPath(), AtomicAggregate()), nlri=(V4("10.0.0.0/8"),))
     assert decode_message(msg.encode(CTX), CTX) == msg
+
+
+def test_repeated_attributes_decode_once_per_codec_context() -> None:
+    """UPDATEs repeating their attributes share the decoded objects (update.py's memo),
+    but only per codec context, and an attribute with an error is decoded, and reported,
+    every time."""
+    two = CodecContext(four_octet_as=False)
+    path4 = b"\x40\x02\x06\x02\x01\x00\x00\xfd\xe8"  # AS_SEQUENCE [65000] in 4 octets
+    path2 = b"\x40\x02\x04\x02\x01\xfd\xe8"  # the same in 2 octets
+    first = decode_message(_update_bytes(BASE[:4] + path4 + BASE[7:], b"\x08\x0a"), CTX)
+    again = decode_message(_update_bytes(BASE[:4] + path4 + BASE[7:], b"\x08\x0b"), CTX)
+    assert isinstance(first, Update) and isinstance(again, Update)
+    assert first.get(AsPath) is again.get(AsPath)
+    old = decode_message(_update_bytes(BASE[:4] + path2 + BASE[7:], b"\x08\x0a"), two)
+    assert isinstance(old, Update)
+    assert old.get(AsPath) == first.get(AsPath)
+    as4 = b"\xc0\x11\x06\x02\x01\x00\x00\xfd\xe8"  # AS4_PATH: dropped between 4-octet peers
+    for ctx, dropped in ((CTX, True), (two, False), (CTX, True)):
+        msg = decode_message(_update_bytes(BASE + as4, b"\x08\x0a"), ctx)
+        assert isinstance(msg, Update)
+        assert bool(msg.errors) is dropped
+    bad = b"\xc0\x08\x03\x00\x00\x01"  # COMMUNITIES of 3 octets: treat-as-withdraw
+    for _ in range(2):
+        msg = decode_message(_update_bytes(BASE + bad, b"\x08\x0a"), CTX)
+        assert isinstance(msg, Update)
+        assert msg.action is ErrorAction.TREAT_AS_WITHDRAW

@@ -14,7 +14,7 @@ from scapy.layers.l2 import Ether
 
 from controller.ipsec import crypto_port as cp
 from controller.ipsec.esp import EspEngine
-from controller.ipsec.esp.ports import BATCH, InlineCryptoPort, LockedEngine
+from controller.ipsec.esp.ports import BATCH, AfPacketCryptoPort, InlineCryptoPort, LockedEngine
 from controller.ipsec.installer import CipherSuite, Direction, SaKeys
 from targets.p4sim.runtime.ports.base import PortManager
 
@@ -149,3 +149,45 @@ def test_locked_engine_lets_a_subscriber_rekey_from_inside_process() -> None:
     assert split(locked.process(frame))[0].sa_index == 1  # the soft expiry fires here
     hdr, out = split(locked.process(frame))
     assert (hdr.result, hdr.sa_index, Ether(out)[ESP].spi) == (cp.Result.OK, 2, 0x2222)
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("ip") is None,
+    reason="needs root and iproute2 to create a network namespace",
+)
+def test_afpacket_port_buffers_a_stall_and_counts_what_the_kernel_dropped() -> None:
+    """The engine thread may wait for the CPU: its socket holds 4 MiB of frames meanwhile,
+    and frames the kernel still drops are counted (the engine process logs them)."""
+    import socket
+
+    from controller.ipsec.esp.ports import SOCKET_BUFFER
+    from controller.lab.netns import Netns
+
+    ns = Netns.new(f"sl3vpn-espd-{os.getpid()}")
+    try:
+        ns.ip("link", "add", "crypto0", "type", "veth", "peer", "name", "crypto1")
+        for dev in ("crypto0", "crypto1"):
+            ns.link_up(dev)
+
+        def open_pair() -> tuple[AfPacketCryptoPort, socket.socket]:
+            port = AfPacketCryptoPort("crypto0", LockedEngine(EspEngine()))  # not started
+            peer = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+            peer.bind(("crypto1", 0))
+            return port, peer
+
+        port, peer = ns.call(open_pair)
+        try:
+            assert port.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) >= SOCKET_BUFFER
+            frame = request(cp.Op.ENCRYPT, eth(4, ip_packet(4, outbound=True)), 3, port=7)
+            for _ in range(2_000):  # a stalled engine thread: 1 s of 1,000 pps each way
+                peer.send(frame)
+            assert port.new_drops() == 0  # the kernel's default buffer held about 250
+            for _ in range(40_000):  # several times what the buffer holds
+                peer.send(frame)
+            assert port.new_drops() > 0 and port.kernel_drops > 0
+            assert port.new_drops() == 0  # counted once
+        finally:
+            peer.close()
+            port.close()
+    finally:
+        ns.delete()

@@ -240,3 +240,23 @@ def test_responder_files_same_selector_children_by_the_initiators_name() -> None
     assert {names[c.spi_in] for c in sa.children} == {"mpls-red", "mpls-blue"}
     for c in sa.children:
         assert names[c.spi_in] == c.name  # blue on A is blue on B, not the first match
+
+
+def test_remembered_selection_keeps_each_offers_number_and_spi() -> None:
+    """select() remembers its choice per (offers, ours); the answer still carries the
+    number and SPI of the offer at hand (every CHILD_SA offer has its own SPI)."""
+    from controller.ipsec.ike.proposals import parse_proposals, select
+    from controller.ipsec.ike.wire.consts import Protocol
+    from controller.ipsec.ike.wire.sa import SaPayload
+
+    ours = parse_proposals(["aes128gcm16", "aes256gcm16"], Protocol.ESP)
+    for spi in (b"\x00\x00\x10\x01", b"\x00\x00\x10\x02"):
+        offered = parse_proposals(["aes256gcm16", "aes128gcm16"], Protocol.ESP, spi)
+        chosen = select(offered, ours)
+        assert chosen is not None and (chosen.num, chosen.spi) == (1, spi)
+        assert chosen.transforms == offered[0].transforms
+        assert chosen.transforms is not offered[0].transforms  # a list of its own
+        again = SaPayload.decode_body(SaPayload(offered).encode_body())
+        assert [p.spi for p in again.proposals] == [spi, spi]
+        assert again.proposals[0].transforms == offered[0].transforms
+    assert select(parse_proposals(["aes256gcm16"], Protocol.ESP), ours[:1]) is None

@@ -128,6 +128,11 @@ async def test_pipeline_actions(rig: Rig) -> None:
     got = await rig.stub.GetForwardingPipelineConfig(cookie_only)
     assert got.config.cookie.cookie == 42 and not got.config.HasField("p4info")
     assert not got.config.p4_device_config
+    # BMv2 refuses a response_type the enum does not have; p4sim answered the cookie
+    unknown = p4r.GetForwardingPipelineConfigRequest(device_id=0, response_type=7)
+    await expect_code(
+        rig.stub.GetForwardingPipelineConfig(unknown), grpc.StatusCode.INVALID_ARGUMENT
+    )
 
 
 async def test_commit_clears_state(primed: Rig) -> None:

@@ -162,3 +162,29 @@ def test_afpacket_ports_forward_between_veths(veth_ns: Netns) -> None:
         h1.close()
         h2.close()
         ports.close()
+
+
+def test_afpacket_port_reports_frames_the_kernel_dropped(veth_ns: Netns, caplog) -> None:
+    """A port thread that cannot keep up loses frames in the kernel: counted and logged."""
+
+    def open_pair() -> tuple[AfPacketPort, socket.socket]:
+        port = AfPacketPort(1, "sw1")  # not started: nothing reads its socket
+        host = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+        host.bind(("h1", 0))
+        return port, host
+
+    port, host = veth_ns.call(open_pair)
+    try:
+        frame = b"\x02\x00\x00\x00\x00\x02" + b"\x02\x00\x00\x00\x00\x01" + b"\x88\xb5"
+        frame += b"\x00" * (64 - len(frame))
+        for _ in range(40_000):  # several times what the 4 MiB receive buffer holds
+            host.send(frame)
+        with caplog.at_level("WARNING", "p4sim.ports"):
+            port._report_drops()
+        assert port.kernel_drops > 0
+        assert f"port 1 (sw1): {port.kernel_drops} frames dropped by the kernel" in caplog.text
+        port._report_drops()  # the kernel's count restarts at each read: nothing new
+        assert caplog.text.count("dropped by the kernel") == 1
+    finally:
+        host.close()
+        port.close()
