@@ -139,6 +139,16 @@ class ExternGen(TableGen):
                 return name
         raise self.err(loc, f"expected an enum member (e.g. HashAlgorithm.crc16), not {t}")
 
+    def data_width(self, t: T.P4Type, loc: Loc) -> int:
+        """Width of a value in hash, checksum, digest or log data: p4c's BMv2 back end
+        gives errors and enums without an underlying type 32 bits (their code)."""
+        if t == T.ERROR or (isinstance(t, T.EnumT) and t.under is None):
+            return 32
+        try:
+            return T.width_of(t)
+        except TypeError:
+            raise self.err(loc, f"cannot hash or checksum a value of type {t}") from None
+
     def fields_src(self, v: Val, loc: Loc) -> str:
         parts = []
         for f in self.flatten(v, loc):
@@ -148,10 +158,7 @@ class ExternGen(TableGen):
             elif t == T.INFINT:
                 raise self.err(loc, "field list values need a width (cast the constant)")
             else:
-                try:
-                    parts.append(f"({f.src}, {T.width_of(t) if t != T.ERROR else 32})")
-                except TypeError:
-                    raise self.err(loc, f"cannot hash or checksum a value of type {t}") from None
+                parts.append(f"({f.src}, {self.data_width(t, loc)})")
         return "(" + "".join(p + ", " for p in parts) + ")"
 
     def packed_src(self, v: Val, loc: Loc) -> tuple[str, int | str]:
@@ -167,10 +174,7 @@ class ExternGen(TableGen):
             elif t == T.INFINT:
                 raise self.err(loc, "field list values need a width (cast the constant)")
             else:
-                try:
-                    items.append((f.src, T.width_of(t) if t != T.ERROR else 32))
-                except TypeError:
-                    raise self.err(loc, f"cannot hash or checksum a value of type {t}") from None
+                items.append((f.src, self.data_width(t, loc)))
         static, dynamic, parts = 0, list[str](), list[str]()
         for src, w in reversed(items):
             shift = " + ".join([str(static)] * bool(static) + dynamic)
