@@ -38,10 +38,11 @@ from controller.bgp.propagate import Propagator
 from controller.bgp.refusals import Refusals
 from controller.bgp.resolve import Resolution, Resolver
 from controller.bgp.rib import Change, Rib
+from controller.bgp.sessionevents import SessionEvents
 from controller.bgp.spoofwatch import SpoofWatch
 from controller.bgp.vpnview import RouteEvent, VpnView
 from controller.bgp.vrf import LabelAllocator, Vrf
-from controller.bgp.wire.route_refresh import RefreshSubtype, RouteRefreshMessage
+from controller.bgp.wire.route_refresh import RouteRefreshMessage
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,15 @@ class SpeakerCore:
         )
         self.importer = Importer(
             cfg, self.spoof_watch, self.counters, self.propagator.known_red_loopbacks
+        )
+        self.events = SessionEvents(
+            self.sessions,
+            self.gr,
+            self.out,
+            self.spoof_watch,
+            self.importer,
+            (self.red, self.black),
+            self.propagator.apply,
         )
         self.now = 0.0
         for n in cfg.neighbors:
@@ -332,7 +342,7 @@ class SpeakerCore:
         for sess in self.sessions.values():
             sess.poll(now)
         for peer in self.gr.expired(now):
-            self._purge_stale(peer, None)
+            self.events.purge_stale(peer, None)
         self._pump()
 
     def next_deadline(self) -> float | None:
@@ -369,88 +379,10 @@ class SpeakerCore:
     # ---- the loop -----------------------------------------------------------------
 
     def _pump(self) -> None:
-        """Handle session events until none are left, then send what changed."""
-        busy = True
-        while busy:
-            busy = False
-            for peer, sess in self.sessions.items():
-                for ev in sess.events():
-                    busy = True
-                    self._on_event(peer, sess, ev)
-        self._check_initial_rib()
-        if not self.gr.deferring:
-            self.out.flush()
-        for peer, sess in self.sessions.items():
-            for op in sess.transport_ops():
-                self._ops.append((peer, op))
-
-    def _on_event(self, peer: IPAddress, sess: s.Session, ev: s.SessionEvent) -> None:
-        if isinstance(ev, s.Up):
-            self.out.session_up(peer)
-            rib = self._rib(sess.neighbor.color)
-            self._apply(rib, self.gr.session_up(peer, ev.negotiated, rib, self.now))
-            if not self.gr.deferring:
-                self.out.send_initial(peer, sess)
-        elif isinstance(ev, s.Down):
-            self._on_down(peer, sess, ev)
-        elif isinstance(ev.message, RouteRefreshMessage):
-            self._on_refresh(peer, sess, ev.message)
-        else:
-            self._on_update(peer, sess, ev.message)
-
-    def _check_initial_rib(self) -> None:
-        if self.gr.initial_rib_complete:
-            return
-        deferring = self.gr.deferring
-        up = {peer: sess.established for peer, sess in self.sessions.items()}
-        if not self.gr.check_complete(up, self.now) or not deferring:
-            return
-        # Restart over: selection runs, the app and the peers get its outcome.
-        for peer, sess in self.sessions.items():
-            sess.set_restart_flags(False, self.gr.preserved)
-            if sess.established:
-                self.out.send_initial(peer, sess)
-
-    def _on_down(self, peer: IPAddress, sess: s.Session, ev: s.Down) -> None:
-        self.out.session_down(peer)
-        self.spoof_watch.peer_down(peer)
-        rib = self._rib(sess.neighbor.color)
-        neg = sess.last_negotiated
-        self._apply(rib, self.gr.session_down(peer, ev.graceful, neg, rib, self.now))
-
-    def _purge_stale(self, peer: IPAddress, family: Family | None) -> None:
-        sess = self.sessions[peer]
-        rib = self._rib(sess.neighbor.color)
-        fams = None if family is None else [family]
-        self._apply(rib, rib.withdraw_peer(peer, fams, stale_only=True))
-
-    def _on_refresh(self, peer: IPAddress, sess: s.Session, msg: RouteRefreshMessage) -> None:
-        fam = msg.family
-        neg = sess.negotiated
-        if neg is None or fam not in neg.families:
-            return
-        rib = self._rib(sess.neighbor.color)
-        if msg.subtype == RefreshSubtype.REQUEST:
-            if self.gr.deferring:
-                return  # everything goes out with End-of-RIB once the deferral ends
-            self.out.resend(peer, sess, fam, neg.enhanced_route_refresh)
-        elif msg.subtype == RefreshSubtype.BORR:
-            rib.mark_stale(peer, [fam])
-        elif msg.subtype == RefreshSubtype.EORR:
-            self._purge_stale(peer, fam)
-
-    def _on_update(self, peer: IPAddress, sess: s.Session, msg: object) -> None:
-        rib = self._rib(sess.neighbor.color)
-        imported = self.importer.update(peer, sess, msg, rib, self.now)
-        if imported is None:
-            return
-        changes, eor = imported
-        self._apply(rib, changes)
-        if eor is not None:
-            self._apply(rib, self.gr.end_of_rib(peer, eor, rib))
+        self._ops += self.events.pump(self.now)
 
     def _rib(self, color: Color) -> Rib:
-        return self.red if color is Color.RED else self.black
+        return self.events.rib(color)
 
     def _apply(self, rib: Rib, changes: Sequence[Change | None]) -> None:
         self.propagator.apply(rib, changes)

@@ -89,7 +89,9 @@ class Propagator:
                 self.apply(self.red, self.red.reselect(deps))
         if outer:
             dirty, self._vrf_dirty = self._vrf_dirty, None
-            for name, prefix in sorted(dirty, key=str):
+            # In a fixed order (VRF, family, prefix); str() of the keys, the order once
+            # used, cost a sixth of the BGP time of a big UPDATE.
+            for name, prefix in sorted(dirty, key=_vrf_order):
                 self.vpn.refresh(self.vrfs[name], prefix)
 
     def _track_red_loopback(self, ch: Change, color: Color) -> None:
@@ -104,3 +106,9 @@ class Propagator:
         elif ch.new is None and addr in self._red_loopbacks_seen:
             self._red_loopbacks_seen.discard(addr)
             self.spoof_watch.remove_red(addr)
+
+
+def _vrf_order(key: tuple[str, IPNetwork]) -> tuple[str, int, int, int]:
+    """(VRF, family, address, length): ints, which compare in C (networks do not)."""
+    net = key[1]
+    return key[0], net.version, int(net.network_address), net.prefixlen

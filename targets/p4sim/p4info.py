@@ -258,7 +258,7 @@ def build_p4info(g: Generated, ids: IdAllocator | None = None) -> tuple[Any, IdA
         m.preamble.id = ids.get(DIGEST, name)
         m.preamble.name = name
         m.preamble.alias = name
-        if isinstance(st, T.StructT):
+        if isinstance(st, T.StructT | T.TupleT):
             type_spec(st, m.type_spec, info.type_info)
         else:
             m.type_spec.struct.name = name

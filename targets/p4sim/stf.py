@@ -41,7 +41,10 @@ from targets.p4sim.state import (
     Ternary,
 )
 from targets.p4sim.state.tables import FieldMatch
+from targets.p4sim.stf_text import StfError, diff, matches, nibble_wildcards, num, resolve, words
 from targets.p4sim.switch import PacketTrace, Switch
+
+__all__ = ["StfError", "StfResult", "StfRunner", "run_stf"]
 
 MAX_PACKET = 65535  # octets, the IPv4 datagram limit: a longer STF packet is a typo
 
@@ -57,10 +60,6 @@ _COMPARE: dict[str, Callable[[int, int], bool]] = {
     ">=": lambda a, b: a >= b,
     ">": lambda a, b: a > b,
 }
-
-
-class StfError(Exception):
-    """A malformed or failing STF line (message names the line)."""
 
 
 @dataclass
@@ -82,43 +81,6 @@ class StfResult:
         return not self.failures
 
 
-def _int(tok: str, where: str) -> int:
-    try:
-        return int(tok.replace("_", ""), 0)
-    except ValueError:
-        raise StfError(f"{where}: bad number {tok!r}") from None
-
-
-def _nibble_wildcards(tok: str, where: str) -> tuple[int, int]:
-    """``0x**0101`` -> (value, mask): each ``*`` is a don't-care hex digit."""
-    digits = tok.replace("_", "")
-    if not re.fullmatch(r"0[xX][0-9a-fA-F*]+", digits):
-        raise StfError(f"{where}: '*' digits need a 0x value, not {tok!r}")
-    digits = digits[2:]
-    value = int(digits.replace("*", "0"), 16)
-    mask = int("".join("0" if c == "*" else "f" for c in digits), 16)
-    return value, mask
-
-
-def _words(rest: str, n: int, usage: str, where: str) -> list[str]:
-    """The words of a command's arguments; too few is a malformed line, not a crash."""
-    words = rest.split()
-    if len(words) < n:
-        raise StfError(f"{where}: expected {usage}")
-    return words
-
-
-def _resolve(names: list[str], want: str, what: str, where: str) -> str:
-    if want in names:
-        return want
-    hits = [n for n in names if n.endswith("." + want)]
-    if len(hits) == 1:
-        return hits[0]
-    raise StfError(
-        f"{where}: unknown {what} {want!r}" if not hits else f"{where}: ambiguous {what} {want!r}"
-    )
-
-
 class StfRunner:
     def __init__(self, switch: Switch, trace: Callable[[str], None] | None = None) -> None:
         self.sw = switch
@@ -134,18 +96,18 @@ class StfRunner:
         self.result = StfResult()
 
     def table(self, name: str, where: str) -> Table:
-        return self.sw.state.tables[_resolve(list(self.sw.state.tables), name, "table", where)]
+        return self.sw.state.tables[resolve(list(self.sw.state.tables), name, "table", where)]
 
     def action(self, t: Table, text: str, where: str) -> ActionCall:
         m = re.fullmatch(r"\s*([\w.$]+)\s*(?:\((.*)\))?\s*", text)
         if not m:
             raise StfError(f"{where}: bad action {text!r}")
-        an = _resolve(list(t.actions), m.group(1), "action", where)
+        an = resolve(list(t.actions), m.group(1), "action", where)
         spec = t.actions[an]
         given: dict[str, int] = {}
         for part in filter(None, (p.strip() for p in (m.group(2) or "").split(","))):
             k, _, v = part.partition(":")
-            given[k.strip()] = _int(v.strip(), where)
+            given[k.strip()] = num(v.strip(), where)
         args = []
         for pname, _ in spec.params:
             if pname not in given:
@@ -159,31 +121,31 @@ class StfRunner:
         fname, _, val = tok.rpartition(":")
         fname = re.sub(r"\$(\d+)", r"[\1]", fname)  # BMv2's name of stack element N: stack$N
         names = [k.name for k in t.keys]
-        kn = _resolve(names, fname, "key field", where)
+        kn = resolve(names, fname, "key field", where)
         i = names.index(kn)
         k = t.keys[i]
         if val == "*":
             return i, None
         if "*" in val:  # p4c's nibble wildcards, 0x12**: a ternary value and mask
-            nv, nm = _nibble_wildcards(val, where)
+            nv, nm = nibble_wildcards(val, where)
             return i, Ternary(nv & nm, nm)
         if "&&&" in val:
             v, mk = val.split("&&&")
-            value, mask = _int(v, where), _int(mk, where)
+            value, mask = num(v, where), num(mk, where)
             if k.match_kind is MatchKind.LPM:
                 return i, Lpm(value & mask, bin(mask).count("1"))
             return i, Ternary(value & mask, mask)
         if "/" in val:
             v, plen = val.split("/")
-            p = _int(plen, where)
+            p = num(plen, where)
             mask = ((1 << k.bitwidth) - 1) ^ (((1 << k.bitwidth) - 1) >> p)
             if k.match_kind is MatchKind.TERNARY:
-                return i, Ternary(_int(v, where) & mask, mask)
-            return i, Lpm(_int(v, where) & mask, p)
+                return i, Ternary(num(v, where) & mask, mask)
+            return i, Lpm(num(v, where) & mask, p)
         if ".." in val:
             lo, hi = val.split("..")
-            return i, Range(_int(lo, where), _int(hi, where))
-        n = _int(val, where)
+            return i, Range(num(lo, where), num(hi, where))
+        n = num(val, where)
         by_kind: dict[MatchKind, FieldMatch] = {
             MatchKind.EXACT: Exact(n),
             MatchKind.LPM: Lpm(n, k.bitwidth),
@@ -207,13 +169,13 @@ class StfRunner:
             if index[1:] not in self.handles:
                 raise StfError(f"{where}: no entry was added as {index[1:]!r}")
             tname, entry = self.handles[index[1:]]
-            dn = _resolve(list(state.direct_counters), name, "direct counter", where)
+            dn = resolve(list(state.direct_counters), name, "direct counter", where)
             if state.direct_counters[dn] != tname:
                 raise StfError(f"{where}: direct counter {dn} is not on table {tname}")
             pk, by, what = entry.packets, entry.bytes, f"{dn}({index})"
         else:
-            cn = _resolve(list(state.counters), name, "counter", where)
-            pk, by = state.counter(cn).read(_int(index, where))
+            cn = resolve(list(state.counters), name, "counter", where)
+            pk, by = state.counter(cn).read(num(index, where))
             what = f"{cn}({index})"
         if kind is None:  # the bare form: p4c's parser defaults the check to "== 0"
             if pk or by:
@@ -222,7 +184,7 @@ class StfRunner:
                 )
             return
         got = by if kind == "bytes" else pk
-        if not _COMPARE[op](got, _int(value, where)):
+        if not _COMPARE[op](got, num(value, where)):
             self.result.failures.append(
                 f"{where}: counter {what} {kind} is {got}, expected {op} {value}"
             )
@@ -242,7 +204,7 @@ class StfRunner:
     def _dispatch(self, cmd: str, rest: str, where: str, lineno: int) -> None:
         sw = self.sw
         if cmd == "add":
-            _words(rest, 1, "add TABLE [PRIORITY] KEY:VALUE... ACTION(...)", where)
+            words(rest, 1, "add TABLE [PRIORITY] KEY:VALUE... ACTION(...)", where)
             toks = rest.split(None, 1)
             t = self.table(toks[0], where)
             body = toks[1] if len(toks) > 1 else ""
@@ -283,7 +245,7 @@ class StfRunner:
             if len(hexs) > 2 * MAX_PACKET:
                 # A bigger frame is a typo, and the pipeline would need hundreds of MB for it.
                 raise StfError(f"{where}: packet of {len(hexs) // 2} bytes, over {MAX_PACKET}")
-            pnum = _int(port, where)
+            pnum = num(port, where)
             if not 0 <= pnum < 512:
                 raise StfError(f"{where}: packet port {pnum} is not a 9-bit v1model port")
             self.result.packets += 1
@@ -306,56 +268,54 @@ class StfRunner:
             if not re.fullmatch(r"[0-9a-fA-F*]*", pat):
                 raise StfError(f"{where}: expect data must be hex nibbles or '*'")
             self.result.expects += 1
-            self.expects.append(Expectation(lineno, _int(port, where), pat.lower(), exact))
+            self.expects.append(Expectation(lineno, num(port, where), pat.lower(), exact))
             self.named_ports.add(self.expects[-1].port)
         elif cmd == "mirroring_add":
-            sess, port = _words(rest, 2, "mirroring_add SESSION PORT", where)[:2]
-            sid = _int(sess, where)
+            sess, port = words(rest, 2, "mirroring_add SESSION PORT", where)[:2]
+            sid = num(sess, where)
             if sid in sw.state.pre.sessions:
                 sw.state.pre.delete_session(sid)
-            sw.state.pre.insert_session(sid, [Replica(_int(port, where), 0)])
+            sw.state.pre.insert_session(sid, [Replica(num(port, where), 0)])
         elif cmd == "mc_mgrp_create":
-            gid = _int(_words(rest, 1, "mc_mgrp_create GRP", where)[0], where)
+            gid = num(words(rest, 1, "mc_mgrp_create GRP", where)[0], where)
             sw.state.pre.insert_group(gid, [])
         elif cmd == "mc_node_create":
-            toks = _words(rest, 1, "mc_node_create RID PORT...", where)
-            rid = _int(toks[0], where)
-            self.nodes[len(self.nodes)] = [Replica(_int(p, where), rid) for p in toks[1:]]
+            toks = words(rest, 1, "mc_node_create RID PORT...", where)
+            rid = num(toks[0], where)
+            self.nodes[len(self.nodes)] = [Replica(num(p, where), rid) for p in toks[1:]]
         elif cmd == "mc_node_associate":
-            g, n = (
-                _int(x, where) for x in _words(rest, 2, "mc_node_associate GRP NODE", where)[:2]
-            )
+            g, n = (num(x, where) for x in words(rest, 2, "mc_node_associate GRP NODE", where)[:2])
             if n not in self.nodes or g not in sw.state.pre.groups:
                 raise StfError(f"{where}: unknown group {g} or node {n}")
             grp = sw.state.pre.groups[g]
             sw.state.pre.modify_group(g, [*grp.replicas, *self.nodes[n]])
         elif cmd == "register_write":
-            name, idx, val = _words(rest, 3, "register_write REG INDEX VALUE", where)[:3]
-            reg = sw.state.register(_resolve(list(sw.state.registers), name, "register", where))
-            reg.write(_int(idx, where), _int(val, where))
+            name, idx, val = words(rest, 3, "register_write REG INDEX VALUE", where)[:3]
+            reg = sw.state.register(resolve(list(sw.state.registers), name, "register", where))
+            reg.write(num(idx, where), num(val, where))
         elif cmd == "register_read":
-            name, idx = _words(rest, 2, "register_read REG INDEX", where)[:2]
-            rn = _resolve(list(sw.state.registers), name, "register", where)
-            got = sw.state.register(rn).read(_int(idx, where))
+            name, idx = words(rest, 2, "register_read REG INDEX", where)[:2]
+            rn = resolve(list(sw.state.registers), name, "register", where)
+            got = sw.state.register(rn).read(num(idx, where))
             if self.trace:
                 self.trace(f"{where}: register {rn}[{idx}] = {got}")
         elif cmd == "register_reset":
-            name = _words(rest, 1, "register_reset REG", where)[0]
-            sw.state.register(_resolve(list(sw.state.registers), name, "register", where)).reset()
+            name = words(rest, 1, "register_reset REG", where)[0]
+            sw.state.register(resolve(list(sw.state.registers), name, "register", where)).reset()
         elif cmd == "counter_write":
             usage = "counter_write COUNTER INDEX PACKETS BYTES"
-            name, idx, pk, by = _words(rest, 4, usage, where)[:4]
-            cn = _resolve(list(sw.state.counters), name, "counter", where)
-            sw.state.counter(cn).write(_int(idx, where), _int(pk, where), _int(by, where))
+            name, idx, pk, by = words(rest, 4, usage, where)[:4]
+            cn = resolve(list(sw.state.counters), name, "counter", where)
+            sw.state.counter(cn).write(num(idx, where), num(pk, where), num(by, where))
         elif cmd == "counter_reset":
-            name = _words(rest, 1, "counter_reset COUNTER", where)[0]
-            sw.state.counter(_resolve(list(sw.state.counters), name, "counter", where)).reset()
+            name = words(rest, 1, "counter_reset COUNTER", where)[0]
+            sw.state.counter(resolve(list(sw.state.counters), name, "counter", where)).reset()
         elif cmd == "check_register":
             usage = "check_register REG INDEX VALUE"
-            name, idx, val = _words(rest.replace("==", " "), 3, usage, where)[:3]
-            reg = sw.state.register(_resolve(list(sw.state.registers), name, "register", where))
-            got = reg.read(_int(idx, where))
-            if got != _int(val, where):
+            name, idx, val = words(rest.replace("==", " "), 3, usage, where)[:3]
+            reg = sw.state.register(resolve(list(sw.state.registers), name, "register", where))
+            got = reg.read(num(idx, where))
+            if got != num(val, where):
                 self.result.failures.append(
                     f"{where}: register {name}[{idx}] is {got}, expected {val}"
                 )
@@ -380,30 +340,16 @@ class StfRunner:
                     )
                     continue
                 h = got[i].hex()
-                if not _matches(e.pattern, h, e.exact_end):
+                if not matches(e.pattern, h, e.exact_end):
                     self.result.failures.append(
                         f"line {e.line}: packet on port {port} differs\n"
                         f"  expected {e.pattern}{'$' if e.exact_end else ''}\n"
                         f"  received {h}\n"
-                        f"  diff     {_diff(e.pattern, h)}"
+                        f"  diff     {diff(e.pattern, h)}"
                     )
             for extra in got[len(exp) :]:
                 self.result.failures.append(f"unexpected packet on port {port}: {extra.hex()}")
         return self.result
-
-
-def _matches(pattern: str, got: str, exact_end: bool) -> bool:
-    if len(got) < len(pattern) or (exact_end and len(got) != len(pattern)):
-        return False
-    return all(p in ("*", g) for p, g in zip(pattern, got, strict=False))
-
-
-def _diff(pattern: str, got: str) -> str:
-    n = max(len(pattern), len(got))
-    return "".join(
-        " " if i < len(pattern) and i < len(got) and pattern[i] in ("*", got[i]) else "^"
-        for i in range(n)
-    )
 
 
 def run_stf(switch: Switch, text: str, trace: Callable[[str], None] | None = None) -> StfResult:

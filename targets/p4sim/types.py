@@ -127,6 +127,16 @@ class ObjT(P4Type):
         return f"{self.kind} {self.name}"
 
 
+def tuple_storage(t: TupleT) -> StructT:
+    """How a ``tuple<...>`` variable is stored: a struct whose fields are named by
+    position ("0", "1", ...), so that ``t[0]`` is its field "0"."""
+    return StructT(str(t), "struct", {str(i): e for i, e in enumerate(t.elems)})
+
+
+def is_tuple_storage(t: P4Type) -> bool:
+    return isinstance(t, StructT) and t.kind == "struct" and t.name.startswith("tuple<")
+
+
 def width_of(t: P4Type) -> int:
     """Bit width of a scalar type (bool = 1, serializable enum = underlying)."""
     if isinstance(t, BitsT):

@@ -72,10 +72,14 @@ def rekey_lab(tmp_path: Path, make_lab):  # type: ignore[no-untyped-def]
     yield from _lab(tmp_path, make_lab, REKEY_PACKETS, "K")
 
 
-def mpls_spis(lab, node: str, peer: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def show(lab, node: str, what: str, check: bool = True) -> str:  # type: ignore[no-untyped-def]
     sock = lab.state.run_dir / f"{node}.sock"
-    argv = [sys.executable, "-m", "controller", "show", "sa", "--json", "--socket", str(sock)]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True).stdout
+    argv = [sys.executable, "-m", "controller", "show", what, "--json", "--socket", str(sock)]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=check).stdout
+
+
+def mpls_spis(lab, node: str, peer: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    out = show(lab, node, "sa")
     (child,) = [c for c in json.loads(out)["child"] if c["name"] == "mpls" and c["peer"] == peer]
     return child["spi_in"], child["spi_out"]
 
@@ -143,7 +147,23 @@ def test_rekey_every_10s_under_load(rekey10_lab, tmp_path: Path) -> None:  # typ
     print(f"\nFAULT rekey every {RATE * 10:,} packets for {SECONDS} s at {RATE} pps "
           f"({sent / took:.0f} pps achieved, {len(spis) - 1} rekeys in {took:.0f} s): "
           f"{len(lost)} of {sent} echoes lost")  # fmt: skip
-    assert sent == each * STREAMS and lost == [], f"lost: {lost[:20]}"
+    seen = data_path(lab)
+    print(f"FAULT data path: {seen}")
+    assert sent == each * STREAMS and lost == [], f"lost: {lost[:20]}; {seen}"
     # at least half the intended rekeys: fewer only if the machine could not keep the rate
     assert len(spis) - 1 >= SECONDS / 10 / 2, f"MPLS SPIs seen on cpe1: {sorted(spis)}"
     assert "switch write failed" not in (lab.state.run_dir / "cpe1.log").read_text()
+
+
+def data_path(lab) -> str:  # type: ignore[no-untyped-def]
+    """Where the data path says it dropped something (read before the lab goes down): the
+    pipeline's drop counters and the kernel drops the engines and p4sims logged."""
+    out = []
+    for node in ("cpe1", "cpe2"):
+        cells = json.loads(show(lab, node, "drops", check=False) or "[]")
+        out.append(f"{node} drops { ({d['reason']: d['packets'] for d in cells}) }")
+    for log in sorted(lab.state.run_dir.glob("cpe*.log")):
+        # the engine's and p4sim's socket drops, p4sim's executor refusing a packet
+        marks = ("dropped by the kernel", "bytes dropped")
+        out += [line for line in log.read_text().splitlines() if any(m in line for m in marks)]
+    return "; ".join(out)

@@ -319,6 +319,11 @@ class ExprGen:
             return Val(t.elem, path=f"{p}[{{{idx.src}}}]")
         if base.kind == "list" and idx.is_const and base.items is not None:
             return base.items[idx.const]
+        if T.is_tuple_storage(t) and idx.is_const:
+            assert isinstance(t, T.StructT)
+            if str(idx.const) not in t.fields:
+                raise self.err(e.loc, f"index {idx.const} out of bounds for {t.name}")
+            return self.field_of(base, str(idx.const), e.loc)
         raise self.err(e.loc, f"cannot index a value of type {t}")
 
     def slice(self, e: A.Slice, sc: Scope) -> Val:

@@ -33,6 +33,7 @@ EXTERN_KINDS = {
 
 class ExternGen(TableGen):
     digest_types: dict[str, Any]
+    list_digests: dict[int, str]  # id of a digest call of a list -> its P4Info name
     # what makes p4c create P4Info type_info besides P4Info objects: extern function
     # calls outside parsers, extern instances of any type
     type_info_uses: int
@@ -122,6 +123,12 @@ class ExternGen(TableGen):
             self.type_info_uses += 1
         return Val(T.ObjT("extern", tname), kind="inst", obj=info)
 
+    def list_digest_name(self, e: A.Call) -> str:
+        """A digest of a list (a tuple type) has no type name: p4c calls it
+        ``digest_N``, N counting such digest calls in the order it meets them."""
+        names = self.list_digests
+        return names.setdefault(id(e), f"digest_{len(names)}")
+
     def enum_member_name(self, v: Val, loc: Loc, enum: str | None = None) -> str:
         t = v.type
         if enum is not None and not (isinstance(t, T.EnumT) and t.name == enum):
@@ -132,6 +139,16 @@ class ExternGen(TableGen):
                 return name
         raise self.err(loc, f"expected an enum member (e.g. HashAlgorithm.crc16), not {t}")
 
+    def data_width(self, t: T.P4Type, loc: Loc) -> int:
+        """Width of a value in hash, checksum, digest or log data: p4c's BMv2 back end
+        gives errors and enums without an underlying type 32 bits (their code)."""
+        if t == T.ERROR or (isinstance(t, T.EnumT) and t.under is None):
+            return 32
+        try:
+            return T.width_of(t)
+        except TypeError:
+            raise self.err(loc, f"cannot hash or checksum a value of type {t}") from None
+
     def fields_src(self, v: Val, loc: Loc) -> str:
         parts = []
         for f in self.flatten(v, loc):
@@ -141,10 +158,7 @@ class ExternGen(TableGen):
             elif t == T.INFINT:
                 raise self.err(loc, "field list values need a width (cast the constant)")
             else:
-                try:
-                    parts.append(f"({f.src}, {T.width_of(t) if t != T.ERROR else 32})")
-                except TypeError:
-                    raise self.err(loc, f"cannot hash or checksum a value of type {t}") from None
+                parts.append(f"({f.src}, {self.data_width(t, loc)})")
         return "(" + "".join(p + ", " for p in parts) + ")"
 
     def packed_src(self, v: Val, loc: Loc) -> tuple[str, int | str]:
@@ -160,10 +174,7 @@ class ExternGen(TableGen):
             elif t == T.INFINT:
                 raise self.err(loc, "field list values need a width (cast the constant)")
             else:
-                try:
-                    items.append((f.src, T.width_of(t) if t != T.ERROR else 32))
-                except TypeError:
-                    raise self.err(loc, f"cannot hash or checksum a value of type {t}") from None
+                items.append((f.src, self.data_width(t, loc)))
         static, dynamic, parts = 0, list[str](), list[str]()
         for src, w in reversed(items):
             shift = " + ".join([str(static)] * bool(static) + dynamic)
@@ -287,7 +298,7 @@ class ExternGen(TableGen):
             dt = self.env.resolve(e.type_args[0]) if e.type_args else data.type
             if isinstance(dt, T.StructT) and data.kind == "list":
                 data = self.cast(dt, data, loc)
-            tn = dt.name if isinstance(dt, T.StructT) else "digest"
+            tn = dt.name if isinstance(dt, T.StructT) else self.list_digest_name(e)
             self.digest_types.setdefault(tn, dt)
             em(f"_S.digests.append(({tn!r}, {recv.src}, {self.fields_src(data, loc)}))")
         elif name in ("clone", "clone3", "clone_preserving_field_list"):

@@ -63,6 +63,7 @@ class Gen(ParserGen):
         self._action_tables: list[tuple[str, TableInfo]] = []
         self._action_decls: dict[str, A.ActionDecl] = {}
         self.digest_types = {}
+        self.list_digests = {}
         self.type_info_uses = 0
         self.dead = 0
         self.called_actions = set()

@@ -151,7 +151,9 @@ class StmtGen(OperatorGen):
                 raise self.err(s.loc, f"constant {s.name} needs a compile-time value")
             sc.names[s.name] = v
             return
-        if t in (T.INFINT, T.STRING, T.VOID) or isinstance(t, T.ObjT | T.TupleT):
+        if isinstance(t, T.TupleT):
+            t = T.tuple_storage(t)
+        if t in (T.INFINT, T.STRING, T.VOID) or isinstance(t, T.ObjT):
             raise self.err(s.loc, f"variables of type {t} are not supported")
         path = f"$l.{sc.prefix}.{s.name}.{self.fresh('')}"
         self.alloc(t, path)

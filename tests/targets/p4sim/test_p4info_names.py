@@ -10,6 +10,7 @@ from finsy.proto import p4i
 from google.protobuf import text_format
 
 from targets.p4sim.program import load
+from targets.p4sim.switch import Switch
 from tests.targets.p4sim.test_p4info_fidelity import SKELETON, p4info
 
 pytestmark = pytest.mark.unit
@@ -51,3 +52,32 @@ def test_new_types_as_p4c_writes_them() -> None:
     golden = text_format.Parse((programs / "new_types.p4info.txtpb").read_text(), p4i.P4Info())
     info = load(programs / "new_types.p4").p4info
     assert text_format.MessageToString(info) == text_format.MessageToString(golden)
+
+
+def test_digest_of_a_list_is_named_digest_n(tmp_path: Path) -> None:
+    """p4c-bm2-ss names the digests of list expressions digest_0, digest_1, ... (in
+    the order it meets the calls) with a tuple type spec; a struct's digest keeps
+    the struct's name."""
+    apply = "digest(1, { h.h.a }); digest(2, { h.h.b, h.h.a }); digest<d_t>(3, { h.h.a });"
+    src = SKELETON.replace("DECLS", "").replace("APPLY", apply).replace("PARSER", "")
+    (tmp_path / "prog.p4").write_text(
+        src.replace("header h_t", "struct d_t { bit<8> x; }\nheader h_t", 1)
+    )
+    prog = load(tmp_path / "prog.p4")
+    digests = {d.preamble.name: d for d in prog.p4info.digests}
+    # ids as p4c-bm2-ss 1.2.4.8 gives them for this program
+    assert {n: d.preamble.id for n, d in digests.items()} == {
+        "digest_0": 401776493,
+        "digest_1": 397081306,
+        "d_t": 387608517,
+    }
+    widths = [m.bitstring.bit.bitwidth for m in digests["digest_1"].type_spec.tuple.members]
+    assert widths == [8, 8]
+    assert digests["d_t"].type_spec.struct.name == "d_t"
+    sw = Switch(prog)
+    sw.process(1, b"\x05\x07")
+    assert [(name, receiver) for name, receiver, _ in sw.digests] == [
+        ("digest_0", 1),
+        ("digest_1", 2),
+        ("d_t", 3),
+    ]
