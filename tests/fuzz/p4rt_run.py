@@ -218,6 +218,11 @@ class Attack:
                     self.after_check(i + 1)
 
     def close(self) -> None:
+        """Leave the switch as found: the good entries go, then the primary's stream."""
+        try:
+            self._write_good(p4r.Update.DELETE)
+        except grpc.RpcError:
+            pass  # already reported by check() if the primary role was lost
         self.primary.close()
         self.channel.close()
 

@@ -18,11 +18,13 @@ from pathlib import Path
 
 import grpc
 import pytest
+from finsy.proto import p4r
 
 from targets.p4sim.runtime.bundle import bundle_from_path
 from targets.p4sim.runtime.device import Device
 from targets.p4sim.runtime.loader import load_engine
 from targets.p4sim.runtime.server import start_server
+from tests.fuzz.p4rt_inputs import MAX_ID, eid
 from tests.fuzz.p4rt_run import Attack, rss_mb
 
 pytestmark = pytest.mark.unit
@@ -97,3 +99,30 @@ def test_an_invalid_stream_message_ends_the_stream_with_invalid_argument(
         with pytest.raises(grpc.RpcError) as err:
             list(call(iter([b"\x0a\xff"]), timeout=10))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, err.value  # type: ignore[attr-defined]
+
+
+def test_many_would_be_primaries_leave_the_primary_alone(served: tuple[str, Device]) -> None:
+    """50 streams claim the primary's election id, 50 more a lower one, at the same time."""
+    address, device = served
+    assert device.pipeline is not None
+    pipe = device.pipeline.config
+    attack = Attack(address, pipe.p4info, pipe.p4_device_config, 0, seed=3)
+    try:
+        calls, codes = [], []
+        for i in range(100):
+            arb = p4r.StreamMessageRequest()
+            arb.arbitration.device_id = 0
+            eid(arb.arbitration, MAX_ID if i % 2 == 0 else MAX_ID - 1 - i)  # type: ignore[arg-type]
+            calls.append(attack.stream(iter([arb.SerializeToString()]), timeout=10))
+        for call in calls:
+            try:
+                list(call)
+                codes.append("OK")
+            except grpc.RpcError as exc:
+                codes.append(exc.code().name)  # type: ignore[attr-defined]
+        assert codes[0::2] == ["INVALID_ARGUMENT"] * 50  # the primary's id is taken
+        assert codes[1::2] == ["OK"] * 50  # backups, gone when their stream ends
+        attack.check("after 100 would-be primaries")
+        assert attack.failures == []
+    finally:
+        attack.close()
