@@ -11,6 +11,7 @@ are its entries unchanged? Each failure is a string in ``Attack.failures``.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import random
 import threading
@@ -219,10 +220,8 @@ class Attack:
 
     def close(self) -> None:
         """Leave the switch as found: the good entries go, then the primary's stream."""
-        try:
+        with contextlib.suppress(grpc.RpcError):  # check() has reported a lost primary role
             self._write_good(p4r.Update.DELETE)
-        except grpc.RpcError:
-            pass  # already reported by check() if the primary role was lost
         self.primary.close()
         self.channel.close()
 
