@@ -123,6 +123,22 @@ class ExternGen(TableGen):
             self.type_info_uses += 1
         return Val(T.ObjT("extern", tname), kind="inst", obj=info)
 
+    def args_in_order(self, e: A.Call, params: list[A.Param]) -> list[A.Expr]:
+        """A call's arguments in parameter order: P4_16 lets them be named
+        (`algo = ...`) in any order, all named or none."""
+        names = e.arg_names
+        if not names or all(n is None for n in names):
+            return e.args
+        known = [p.name for p in params]
+        if None in names or len(set(names)) != len(names) or not set(names) <= set(known):
+            raise self.err(e.loc, "arguments must all be named, once each: " + ", ".join(known))
+        by_name = dict(zip(names, e.args, strict=True))
+        given = [p for p in known if p in by_name]
+        if given != known[: len(given)]:
+            missing = next(p for p in known if p not in by_name)
+            raise self.err(e.loc, f"missing argument {missing}")
+        return [by_name[p] for p in given]
+
     def list_digest_name(self, e: A.Call) -> str:
         """A digest of a list (a tuple type) has no type name: p4c calls it
         ``digest_N``, N counting such digest calls in the order it meets them."""
@@ -262,7 +278,9 @@ class ExternGen(TableGen):
         raise self.err(e.loc, f"Checksum has no method {name} in p4sim")
 
     def extern_function(self, name: str, e: A.Call, sc: Scope) -> Val:
-        em, args, loc = self.em, e.args, e.loc
+        decl = self.env.extern_functions.get(name)
+        params = decl.methods[0].params if decl is not None and decl.methods else []
+        em, args, loc = self.em, self.args_in_order(e, params), e.loc
         if not sc.in_parser and not self.dead:
             self.type_info_uses += 1
 

@@ -83,7 +83,7 @@ class Gen(ParserGen):
         if len(main.args) != 6:
             raise CompileError(main.loc, "V1Switch takes 6 blocks")
         out: list[A.ParserDecl | A.ControlDecl] = []
-        for a in main.args:
+        for a in self.package_args(main):
             if isinstance(a, A.Call) and isinstance(a.func, A.Name):
                 n = a.func.name
             elif isinstance(a, A.Name):
@@ -101,6 +101,22 @@ class Gen(ParserGen):
         if kinds != [True, False, False, False, False, False]:
             raise CompileError(main.loc, "V1Switch needs a parser followed by five controls")
         return out
+
+    def package_args(self, main: A.Instance) -> list[A.Expr]:
+        """The package's arguments in parameter order: P4_16 lets them be named
+        (`ig = ingress()`) and then given in any order, all named or none."""
+        names = main.arg_names or [None] * len(main.args)
+        if all(n is None for n in names):
+            return main.args
+        pkg = self.env.type_decls.get(main.type.name)
+        params = [p.name for p in getattr(pkg, "params", [])]
+        if None in names or sorted(n for n in names if n) != sorted(params):
+            raise CompileError(
+                main.loc,
+                f"{main.type.name} arguments must all be named, once each: " + ", ".join(params),
+            )
+        by_name = dict(zip(names, main.args, strict=True))
+        return [by_name[p] for p in params]
 
     def tna_main(self) -> A.Instance | None:
         """The program's ``main`` if it is a TNA ``Switch`` (``tna.py`` generates those)."""

@@ -298,6 +298,7 @@ class TypeDeclProto(Decl):
 class Instance(Decl, Stmt):
     type: TypeRef
     args: list[Expr]
+    arg_names: list[str | None] = field(default_factory=list)  # `name = arg`, else None
 
 
 @dataclass

@@ -22,12 +22,12 @@ class StmtParser(ExprParser):
         """`T name [= e];`, `T(args) name;`, or `T name(params) {body}` (function)."""
         ty = self.type_ref()
         if self.at("("):
-            args = self.arguments()[0]
+            args, arg_names = self.arguments()
             name = self.ident()
             if self.at("{"):  # instance with initializer block (abstract methods)
                 self.skip_balanced("{", "}")
             self.expect(";")
-            return A.Instance(loc, name, ty, args)
+            return A.Instance(loc, name, ty, args, arg_names)
         name = self.ident()
         if self.at("(") or self.at("<"):
             self.type_params()
