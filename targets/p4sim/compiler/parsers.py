@@ -252,16 +252,3 @@ def _ends(decl: A.ParserDecl) -> bool:
             return True
         todo.extend(c.state for c in tr.cases)
     return False
-
-
-def _stack_next(hv: Val) -> tuple[str, T.StackT, str] | None:
-    """(stack path, stack type, member suffix) when ``hv`` is ``stack.next`` or a
-    member of it (a header union stack: ``stack.next.member``), else None."""
-    obj = hv.obj
-    if not isinstance(obj, tuple) or not obj:
-        return None
-    if obj[0] == "next":
-        return obj[1], obj[2], ""
-    if obj[0] == "inunion" and obj[3] is not None:
-        return obj[3][1], obj[3][2], f".{obj[4]}"
-    return None
