@@ -10,7 +10,6 @@ flight, and the next request we accept from the peer is ``mid_in``; a copy of
 from __future__ import annotations
 
 import os
-import secrets
 from collections import deque
 from collections.abc import Callable
 from typing import ClassVar, Protocol
@@ -30,6 +29,7 @@ from controller.ipsec.ike.state import (
 )
 from controller.ipsec.ike.wire.consts import ExchangeType
 from controller.ipsec.ike.wire.errors import IkeError
+from controller.ipsec.ike.wire.header import IkeHeader
 from controller.ipsec.ike.wire.ident import Identity
 from controller.ipsec.ike.wire.message import (
     Fragment,
@@ -44,7 +44,10 @@ __all__ = ["Addr", "Datagram", "Exchanges", "IkeSa", "IkeState", "Task", "random
 
 def random_spi() -> int:
     """An inbound ESP SPI (>= 256, RFC 4303 2.1) when no installer allocates them."""
-    return 0x100 + secrets.randbelow(0xFFFFFFFF - 0xFF)
+    while True:  # uniform over 256..2**32-1; one system call, retried 1 time in 2**24
+        spi = int.from_bytes(os.urandom(4), "big")
+        if spi >= 0x100:
+            return spi
 
 
 class Task:
@@ -218,16 +221,23 @@ class IkeSa:
     # -- datagrams we receive -------------------------------------------------------
 
     def receive(
-        self, data: bytes, src: Addr, dst: Addr, now: float, decoded: Message | None = None
+        self,
+        data: bytes,
+        src: Addr,
+        dst: Addr,
+        now: float,
+        decoded: Message | None = None,
+        header: IkeHeader | None = None,
     ) -> None:
         """One datagram for this SA; never raises for anything the peer sent.
 
-        ``decoded``: the datagram already decoded (an IKE_SA_INIT request, in the clear).
+        ``decoded``: the datagram already decoded (an IKE_SA_INIT request, in the clear);
+        ``header``: its IKE header, already decoded (by the daemon, to find this SA).
         """
         try:
             got = decoded
             if got is None:
-                one = decode_message(data, self.cipher_in)
+                one = decode_message(data, self.cipher_in, header)
                 got = self._reasm.add(one) if isinstance(one, Fragment) else one
                 if got is None:
                     return

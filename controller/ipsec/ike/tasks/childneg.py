@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from controller.ipsec.ike.child import ChildSa
 from controller.ipsec.ike.config import ChildConfig
 from controller.ipsec.ike.crypto.keys import derive_child_keys
-from controller.ipsec.ike.proposals import one, parse_proposals, select
+from controller.ipsec.ike.proposals import one, parse_proposals, select_configured
 from controller.ipsec.ike.wire.consts import Esn, Notify, Protocol, TransformType
 from controller.ipsec.ike.wire.errors import IkeError, syntax
 from controller.ipsec.ike.wire.message import Message
@@ -90,8 +90,8 @@ def responder_choose(
             # tunnel mode (another config for the same selectors may still take it).
             mode_refused = mode_refused or cfg
             continue
-        chosen = select(
-            sa_p.proposals, parse_proposals(cfg.esp_proposals, Protocol.ESP), skip_dh=not with_dh
+        chosen = select_configured(
+            sa_p.proposals, cfg.esp_proposals, Protocol.ESP, skip_dh=not with_dh
         )
         if chosen is None:
             raise IkeError(Notify.NO_PROPOSAL_CHOSEN, f"no acceptable ESP proposal for {cfg.name}")
@@ -133,9 +133,7 @@ def initiator_accept(
     sa_p, tsi, tsr = msg.get(SaPayload), msg.get(TsiPayload), msg.get(TsrPayload)
     if sa_p is None or tsi is None or tsr is None or len(sa_p.proposals) != 1:
         raise syntax("CHILD_SA response lacks SA, TSi or TSr")
-    chosen = select(
-        sa_p.proposals, parse_proposals(cfg.esp_proposals, Protocol.ESP), skip_dh=not pfs
-    )
+    chosen = select_configured(sa_p.proposals, cfg.esp_proposals, Protocol.ESP, skip_dh=not pfs)
     if chosen is None or len(chosen.spi) != 4:
         raise IkeError(None, f"CHILD_SA {cfg.name}: responder chose a proposal we did not offer")
     local, remote = narrow(tsi.selectors, cfg.local_ts), narrow(tsr.selectors, cfg.remote_ts)

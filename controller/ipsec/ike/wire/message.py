@@ -23,15 +23,16 @@ from controller.ipsec.ike.wire.payload import (
     GENERIC_LEN,
     Payload,
     decode_chain,
-    decode_raw,
+    decode_raws,
     encode_chain,
-    walk_chain,
+    split_chain,
 )
 
 if TYPE_CHECKING:
     from controller.ipsec.ike.crypto.cipher import SkCipher
 
 T = TypeVar("T", bound=Payload)
+_ENCRYPTED = (PayloadType.SK, PayloadType.SKF)
 MAX_FRAGMENTS = 64  # bound on reassembly state a peer can make us hold
 
 
@@ -127,37 +128,44 @@ class Fragment:
     plain: bytes
 
 
-def decode_message(data: bytes, cipher: SkCipher | None = None) -> Message | Fragment:
-    """Parse (and open) one datagram. Raises only :class:`IkeError`."""
-    hdr = IkeHeader.decode(data)
-    raws = walk_chain(hdr.next_payload, data[HEADER_LEN:], HEADER_LEN)
+def decode_message(
+    data: bytes, cipher: SkCipher | None = None, header: IkeHeader | None = None
+) -> Message | Fragment:
+    """Parse (and open) one datagram. Raises only :class:`IkeError`.
+
+    ``header``: ``IkeHeader.decode(data)`` when the caller has it already.
+    """
+    hdr = header if header is not None else IkeHeader.decode(data)
     msg = Message(
         hdr.exchange, hdr.message_id, hdr.spi_i, hdr.spi_r, hdr.is_response, hdr.from_initiator
     )
-    if not raws or raws[-1].type_code not in (PayloadType.SK, PayloadType.SKF):
-        msg.payloads = [decode_raw(r) for r in raws]
+    raws = split_chain(hdr.next_payload, data, HEADER_LEN)
+    if not raws or raws[-1][0] not in _ENCRYPTED:
+        msg.payloads = decode_raws(raws)
         return msg
-    last = raws[-1]
     if len(raws) > 1:
         # RFC 7296 3.14: nothing may precede SK except in IKE_SA_INIT (not encrypted)
         raise syntax("payloads in the clear before the encrypted payload")
     if cipher is None:
         raise IkeError(None, "encrypted payload but no keys for this IKE SA yet")
     msg.encrypted = True
-    if last.type_code == PayloadType.SK:
-        aad = data[: last.offset + GENERIC_LEN]
-        plain = cipher.open(aad, last.body)
-        msg.payloads = _authenticated(decode_chain, last.next_payload, plain)
+    kind, _, body = raws[0]
+    # the only payload, so its generic header sits right after the IKE header
+    (first_inner,) = struct.unpack_from("!B", data, HEADER_LEN)
+    aad_end = HEADER_LEN + GENERIC_LEN
+    if kind == PayloadType.SK:
+        plain = cipher.open(data[:aad_end], body)
+        msg.payloads = _authenticated(decode_chain, first_inner, plain)
         return msg
-    if len(last.body) < 4:
+    if len(body) < 4:
         raise syntax("SKF payload truncated")
-    number, total = struct.unpack_from("!HH", last.body)
+    number, total = struct.unpack_from("!HH", body)
     if not 1 <= number <= total or total > MAX_FRAGMENTS:
         raise IkeError(None, f"fragment {number} of {total} is out of range")
-    if (number == 1) == (last.next_payload == 0):
-        raise IkeError(None, f"fragment {number} has next payload {last.next_payload}")
-    plain = cipher.open(data[: last.offset + GENERIC_LEN + 4], last.body[4:])
-    return Fragment(hdr, number, total, last.next_payload, plain)
+    if (number == 1) == (first_inner == 0):
+        raise IkeError(None, f"fragment {number} has next payload {first_inner}")
+    plain = cipher.open(data[: aad_end + 4], body[4:])
+    return Fragment(hdr, number, total, first_inner, plain)
 
 
 class Reassembler:

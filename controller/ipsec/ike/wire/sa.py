@@ -39,6 +39,16 @@ class Transform:
     id: int
     key_length: int | None = None  # bits; the Key Length attribute (TV, type 14)
     other_attrs: tuple[tuple[int, bytes], ...] = ()  # unknown attributes, preserved
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Every exchange looks its proposals up in memos keyed by transforms: hash once
+        # here instead of in the generated (Python-level) __hash__ on each lookup.
+        key = (self.type, self.id, self.key_length, self.other_attrs)
+        object.__setattr__(self, "_hash", hash(key))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def encode(self, last: bool) -> bytes:
         attrs = bytearray()
@@ -83,6 +93,13 @@ class Proposal:
 
     def of_type(self, ttype: int) -> list[Transform]:
         return [t for t in self.transforms if t.type == ttype]
+
+    def first(self, ttype: int) -> Transform | None:
+        """The first transform of this type, or None."""
+        for t in self.transforms:
+            if t.type == ttype:
+                return t
+        return None
 
     def encode(self, last: bool) -> bytes:
         body = _encode_transforms(tuple(self.transforms))
