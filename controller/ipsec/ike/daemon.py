@@ -320,10 +320,13 @@ class IkeDaemon:
         due = sa.next_deadline()
         if due is not None and (self._soonest is None or due < self._soonest):
             self._soonest = due
-        self._out += sa.outbox
-        self._events += [(sa, e) for e in sa.events]
-        sa.outbox, sa.events = [], []
-        if sa.state != IkeState.CONNECTING:
+        if sa.outbox:
+            self._out += sa.outbox
+            sa.outbox = []
+        if sa.events:
+            self._events += [(sa, e) for e in sa.events]
+            sa.events = []
+        if sa.state != IkeState.CONNECTING and self._half_open:
             self._half_open.pop((sa.spi_i, sa.remote), None)
             for key in [k for k, v in self._half_open.items() if v is sa]:
                 del self._half_open[key]

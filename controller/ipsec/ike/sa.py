@@ -214,7 +214,7 @@ class IkeSa:
         return encode_message(msg, self.cipher_out if msg.encrypted else None, frag)
 
     def emit(self, packets: list[bytes], now: float | None = None) -> None:
-        self.outbox.extend(Datagram(p, self.local, self.remote) for p in packets)
+        self.outbox += [Datagram(p, self.local, self.remote) for p in packets]
         if now is not None:
             self.last_sent = now
 
@@ -289,17 +289,21 @@ class IkeSa:
     # -- timers ---------------------------------------------------------------------
 
     def next_deadline(self) -> float | None:
-        times = [self._retransmit_at, self.rekey_at, self.expire_at]
-        if self.state == IkeState.CONNECTING and not self.initiator:
+        times = [t for t in (self._retransmit_at, self.rekey_at, self.expire_at) if t is not None]
+        state = self.state
+        if state == IkeState.CONNECTING and not self.initiator:
             times.append(self.created + HALF_OPEN_TIMEOUT)
-        if self.state == IkeState.ESTABLISHED and self.cfg.dpd_seconds:
-            times.append(self.last_heard + self.cfg.dpd_seconds)
-        if self.state == IkeState.ESTABLISHED and self.nat_here:
-            times.append(self.last_sent + self.cfg.nat_keepalive)
+        elif state == IkeState.ESTABLISHED:
+            if self.cfg.dpd_seconds:
+                times.append(self.last_heard + self.cfg.dpd_seconds)
+            if self.nat_here:
+                times.append(self.last_sent + self.cfg.nat_keepalive)
         for c in self.children:
-            times += [c.rekey_at, c.expire_at]
-        real = [t for t in times if t is not None]
-        return min(real) if real else None
+            if c.rekey_at is not None:
+                times.append(c.rekey_at)
+            if c.expire_at is not None:
+                times.append(c.expire_at)
+        return min(times) if times else None
 
     def tick(self, now: float) -> None:
         if self.state == IkeState.DELETED:

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound=Payload)
 _ENCRYPTED = (PayloadType.SK, PayloadType.SKF)
+_RESPONSE, _INITIATOR = int(Flag.RESPONSE), int(Flag.INITIATOR)
+_GENERIC = struct.Struct("!BBH")
 MAX_FRAGMENTS = 64  # bound on reassembly state a peer can make us hold
 
 
@@ -70,10 +72,15 @@ class Message:
 
     @property
     def flags(self) -> int:
-        return (Flag.RESPONSE if self.response else 0) | (Flag.INITIATOR if self.initiator else 0)
+        return (_RESPONSE if self.response else 0) | (_INITIATOR if self.initiator else 0)
 
     def header(self, next_payload: int, length: int) -> IkeHeader:
         return IkeHeader(
+            self.spi_i, self.spi_r, next_payload, self.exchange, self.flags, self.message_id, length
+        )
+
+    def encoded_header(self, next_payload: int, length: int) -> bytes:
+        return IkeHeader.pack(
             self.spi_i, self.spi_r, next_payload, self.exchange, self.flags, self.message_id, length
         )
 
@@ -84,22 +91,22 @@ def encode_message(
     """Datagrams for ``msg``; ``fragment_size`` (max datagram octets) enables RFC 7383."""
     if not msg.encrypted:
         first, body = encode_chain(msg.payloads)
-        return [msg.header(first, HEADER_LEN + len(body)).encode() + body]
+        return [msg.encoded_header(first, HEADER_LEN + len(body)) + body]
     if cipher is None:
         raise ValueError("an encrypted message needs an SK cipher")
     first, inner = encode_chain(msg.payloads)
     whole = HEADER_LEN + GENERIC_LEN + cipher.sealed_len(len(inner))
     if fragment_size is None or whole <= fragment_size:
-        head = msg.header(PayloadType.SK, whole).encode()
-        gen = struct.pack("!BBH", first, 0, whole - HEADER_LEN)
-        return [head + gen + cipher.seal(head + gen, inner)]
+        head = msg.encoded_header(PayloadType.SK, whole)
+        head += _GENERIC.pack(first, 0, whole - HEADER_LEN)
+        return [head + cipher.seal(head, inner)]
     overhead = HEADER_LEN + GENERIC_LEN + 4 + cipher.sealed_len(0)
     room = max(fragment_size - overhead - 16, 16)  # 16: worst-case CBC padding
     chunks = [inner[i : i + room] for i in range(0, len(inner), room)]
     out = []
     for n, chunk in enumerate(chunks, 1):
         length = HEADER_LEN + GENERIC_LEN + 4 + cipher.sealed_len(len(chunk))
-        head = msg.header(PayloadType.SKF, length).encode()
+        head = msg.encoded_header(PayloadType.SKF, length)
         gen = struct.pack("!BBH", first if n == 1 else 0, 0, length - HEADER_LEN)
         gen += struct.pack("!HH", n, len(chunks))
         out.append(head + gen + cipher.seal(head + gen, chunk))

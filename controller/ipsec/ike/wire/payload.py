@@ -68,6 +68,8 @@ P = TypeVar("P", bound=type[Payload])
 
 def register(cls: P) -> P:
     _REGISTRY[cls.TYPE] = cls
+    # a plain class attribute in front of the base's property: encoding reads it per payload
+    setattr(cls, "payload_type", cls.TYPE)  # noqa: B010
     return cls
 
 
@@ -79,16 +81,18 @@ def encode_chain(
     payloads: Iterable[Payload], last_next: int = PayloadType.NONE
 ) -> tuple[int, bytes]:
     """Encode payloads; returns (type of the first, bytes). ``last_next`` chains on."""
-    items = list(payloads)
-    types = [p.payload_type for p in items]
-    types.append(last_next)
+    items = payloads if isinstance(payloads, list) else list(payloads)
+    if not items:
+        return last_next, b""
     parts = []
     pack = _GENERIC.pack
+    last = len(items) - 1
     for i, p in enumerate(items):
         body = p.encode_body()
-        parts.append(pack(types[i + 1], 0x80 if p.critical else 0, GENERIC_LEN + len(body)))
+        nxt = items[i + 1].payload_type if i < last else last_next
+        parts.append(pack(nxt, 0x80 if p.critical else 0, GENERIC_LEN + len(body)))
         parts.append(body)
-    return types[0], b"".join(parts)
+    return items[0].payload_type, b"".join(parts)
 
 
 RawPayload = tuple[int, bool, bytes]  # type code, critical bit, body: before decoding

@@ -27,28 +27,20 @@ from __future__ import annotations
 import functools
 import struct
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from controller.ipsec.ike.wire.consts import ATTR_KEY_LENGTH, PayloadType
 from controller.ipsec.ike.wire.errors import syntax
 from controller.ipsec.ike.wire.payload import Payload, need, need_at, register
 
 
-@dataclass(frozen=True)
-class Transform:
+class Transform(NamedTuple):
+    """One transform; a tuple, so memo lookups keyed by transforms hash and compare in C."""
+
     type: int
     id: int
     key_length: int | None = None  # bits; the Key Length attribute (TV, type 14)
     other_attrs: tuple[tuple[int, bytes], ...] = ()  # unknown attributes, preserved
-    _hash: int = field(default=0, init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        # Every exchange looks its proposals up in memos keyed by transforms: hash once
-        # here instead of in the generated (Python-level) __hash__ on each lookup.
-        key = (self.type, self.id, self.key_length, self.other_attrs)
-        object.__setattr__(self, "_hash", hash(key))
-
-    def __hash__(self) -> int:
-        return self._hash
 
     def encode(self, last: bool) -> bytes:
         attrs = bytearray()

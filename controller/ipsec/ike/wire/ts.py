@@ -31,16 +31,32 @@ class TrafficSelector:
     end_port: int
     start: IpAddress
     end: IpAddress
+    _key: tuple[int, ...] = field(default=(), init=False, repr=False, compare=False)
     _hash: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # selectors key the encoding and narrowing memos of every CHILD_SA exchange; the
-        # generated __hash__ would rehash both addresses (Python code in ipaddress) each time
-        key = (self.protocol, self.start_port, self.end_port, self.start, self.end)
+        # Selectors key the encoding and narrowing memos of every CHILD_SA exchange; the
+        # generated __eq__ and __hash__ would go through ipaddress's Python code each time.
+        key = (
+            self.protocol,
+            self.start_port,
+            self.end_port,
+            self.start.version,
+            int(self.start),
+            int(self.end),
+        )
+        object.__setattr__(self, "_key", key)
         object.__setattr__(self, "_hash", hash(key))
 
     def __hash__(self) -> int:
         return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, TrafficSelector):
+            return NotImplemented
+        return self._key == other._key
 
     @classmethod
     def host(cls, addr: str, protocol: int = 0, port: int | None = None) -> TrafficSelector:
@@ -152,7 +168,9 @@ def _intersect(a: TrafficSelector, b: TrafficSelector) -> TrafficSelector | None
     lo, hi = max(a.start_port, b.start_port), min(a.end_port, b.end_port)
     if start > end or lo > hi:
         return None
-    return TrafficSelector(a.protocol or b.protocol, lo, hi, kind(start), kind(end))
+    got = TrafficSelector(a.protocol or b.protocol, lo, hi, kind(start), kind(end))
+    # the same object as an operand when equal: fewer distinct selectors in the memos
+    return a if got == a else b if got == b else got
 
 
 def narrow(
