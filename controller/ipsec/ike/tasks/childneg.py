@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import struct
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,7 @@ from controller.ipsec.ike.wire.consts import Esn, Notify, Protocol, TransformTyp
 from controller.ipsec.ike.wire.errors import IkeError, syntax
 from controller.ipsec.ike.wire.message import Message
 from controller.ipsec.ike.wire.notify import NotifyPayload
-from controller.ipsec.ike.wire.sa import Proposal, SaPayload
+from controller.ipsec.ike.wire.sa import Proposal, SaPayload, Transform
 from controller.ipsec.ike.wire.ts import TrafficSelector, TsiPayload, TsrPayload, narrow
 
 if TYPE_CHECKING:
@@ -42,11 +43,20 @@ def _wanted_set(tag: str | None) -> int | None:
 
 
 def offer(cfg: ChildConfig, spi: int, pfs: bool) -> SaPayload:
-    props = parse_proposals(cfg.esp_proposals, Protocol.ESP, struct.pack("!I", spi))
-    if not pfs:
-        for p in props:
-            p.transforms = [t for t in p.transforms if t.type != TransformType.DH]
-    return SaPayload(props)
+    spi_octets = struct.pack("!I", spi)
+    offered = _offered(tuple(cfg.esp_proposals), pfs)
+    return SaPayload(
+        [Proposal(n, Protocol.ESP, spi_octets, list(ts)) for n, ts in enumerate(offered, 1)]
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _offered(texts: tuple[str, ...], pfs: bool) -> tuple[tuple[Transform, ...], ...]:
+    """The transforms of each configured ESP proposal, DH left out without PFS."""
+    props = parse_proposals(list(texts), Protocol.ESP)
+    if pfs:
+        return tuple([tuple(p.transforms) for p in props])
+    return tuple([tuple([t for t in p.transforms if t.type != TransformType.DH]) for p in props])
 
 
 def add_request(msg: Message, cfg: ChildConfig, spi: int, pfs: bool) -> None:

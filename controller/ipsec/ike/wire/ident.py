@@ -45,6 +45,9 @@ class Identity:
 
     def body(self) -> bytes:
         """ID type, 3 reserved octets, data: what RFC 7296 2.15 MACs (RestOfIDPayload)."""
+        return _identity_body(self)
+
+    def _body(self) -> bytes:
         return bytes([self.id_type, 0, 0, 0]) + self.data
 
     def __str__(self) -> str:
@@ -73,6 +76,7 @@ def _identity_from_str(text: str) -> Identity:
 
 # every IKE_AUTH names the peer by its identity's text: the same few peers, again and again
 _identity_text = functools.lru_cache(maxsize=1024)(Identity._text)
+_identity_body = functools.lru_cache(maxsize=1024)(Identity._body)
 
 
 class _IdPayload(Payload):
