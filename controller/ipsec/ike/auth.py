@@ -26,7 +26,7 @@ def signed_octets(
 
 
 def psk_auth(prf: PrfAlg, psk: bytes, octets: bytes) -> bytes:
-    return prf(_padded_key(prf, psk), octets)
+    return prf(_padded_key(prf, bytes(psk)), octets)  # bytes: the memo needs a hashable key
 
 
 @functools.lru_cache(maxsize=64)
