@@ -27,10 +27,12 @@
     }
 
     state parse_arp {
-        // Only Ethernet/IPv4 ARP has the fixed layout of arp_h; anything else
-        // is left unparsed (and punted as ARP, as before).
-        transition select(packet.lookahead<bit<48>>()) {
-            48w0x000108000604: extract_arp;
+        // Only Ethernet/IPv4 ARP (hardware type 1, protocol 0x0800) is
+        // extracted; anything else is left unparsed (and punted as ARP, as
+        // before). The address lengths are checked in neighbour_reply.p4
+        // (Tofino selects on 32 bits at most).
+        transition select(packet.lookahead<bit<32>>()) {
+            32w0x00010800: extract_arp;
             default: accept;
         }
     }

@@ -90,7 +90,8 @@ control NeighbourReply(inout headers_t hdr,
         if (hdr.vlan.isValid() && meta.is_subif == 0) {
             return;
         }
-        if (hdr.arp.isValid() && hdr.arp.oper == ARP_OP_REQUEST) {
+        if (hdr.arp.isValid() && hdr.arp.hlen == 6 && hdr.arp.plen == 4
+                && hdr.arp.oper == ARP_OP_REQUEST) {
             arp_reply.apply();
         } else if (hdr.nd.isValid() && hdr.icmp.icmp_code == 0 && hdr.ipv6.hop_limit == 255
                    && hdr.nd_opt.type == ND_OPT_SOURCE_LLA && hdr.nd_opt.len == 1) {
