@@ -24,29 +24,12 @@ from bmv2_tests.lib.cpe import (
     router_mac,
 )
 from bmv2_tests.lib.packets import arp_request, neighbour_solicitation
-from controller.p4rt import TableEntry
 
 pytestmark = pytest.mark.ptf
 VERSIONS = pytest.mark.parametrize("version", [4, 6], ids=["ipv4", "ipv6"])
 # The NS source of the IPv6 cases: the tenant host's (or black gateway's) own address.
 ASKER = {4: "10.1.1.2", 6: "2001:db8:a:1::2"}
 BLACK_ASKER = {4: "203.0.113.254", 6: "2001:db8:ff::fe"}
-
-
-def answer_entry(
-    version: int, port: int, vrf: int, target: str, asker: str, asker_mac: str, router: int = 1
-) -> TableEntry:
-    match = {
-        "port": port,
-        "vrf_id": vrf,
-        "target_ip": target,
-        "sender_ip": asker,
-        "sender_mac": asker_mac,
-    }
-    if version == 4:
-        return TableEntry("arp_reply", match, "arp_answer", {"my_mac": router_mac(port)})
-    params = {"my_mac": router_mac(port), "router": router}
-    return TableEntry("nd_reply", match, "nd_answer", params)
 
 
 def request(version: int, mac: str, asker: str, target: str) -> bytes:
@@ -94,7 +77,7 @@ def set_up_known_host(cpe: Cpe, version: int) -> tuple[str, str]:
     once it has learned the host); returns the host's (MAC, address)."""
     cpe.set_up_red_port(RED_A1, VRF_A)
     mac, asker = host_mac(RED_A1), ASKER[version]
-    cpe.insert(answer_entry(version, RED_A1, VRF_A, FAMILIES[version].our_red_addr, asker, mac))
+    cpe.set_up_neighbour_answer(RED_A1, VRF_A, FAMILIES[version].our_red_addr, asker, mac)
     return mac, asker
 
 
@@ -112,7 +95,7 @@ def test_black_gateway_request_for_our_black_address_is_answered(cpe: Cpe, versi
     fam = FAMILIES[version]
     cpe.set_up_black(fam)
     asker = BLACK_ASKER[version]
-    cpe.insert(answer_entry(version, BLACK, 0, fam.our_black_if, asker, BLACK_GW_MAC, router=0))
+    cpe.set_up_neighbour_answer(BLACK, 0, fam.our_black_if, asker, BLACK_GW_MAC, router=0)
     frame = request(version, BLACK_GW_MAC, asker, fam.our_black_if)
     want = expected_reply(version, BLACK, BLACK_GW_MAC, asker, fam.our_black_if, router=0)
     expect_answer(cpe, BLACK, frame, want)
@@ -151,10 +134,9 @@ def test_each_tenant_is_answered_in_its_own_vrf(cpe: Cpe, version: int) -> None:
     cpe.set_up_red_port(TRUNK, 0)
     cpe.set_up_subif(TRUNK, VLAN_B, VRF_B)
     asker = ASKER[version]
-    cpe.insert(  # the RED_A1 entry names RED_B's host: the port must match too
-        answer_entry(version, RED_A1, VRF_A, fam.our_red_addr, asker, host_mac(RED_B)),
-        answer_entry(version, TRUNK, VRF_B, fam.our_red_addr, asker, host_mac(TRUNK)),
-    )
+    # the RED_A1 entry names RED_B's host: the port must match too
+    cpe.set_up_neighbour_answer(RED_A1, VRF_A, fam.our_red_addr, asker, host_mac(RED_B))
+    cpe.set_up_neighbour_answer(TRUNK, VRF_B, fam.our_red_addr, asker, host_mac(TRUNK))
     expect_punted(cpe, RED_B, request(version, host_mac(RED_B), asker, fam.our_red_addr), version)
     plain = Ether(request(version, host_mac(TRUNK), asker, fam.our_red_addr))
     tagged = Ether(src=plain.src, dst=plain.dst) / Dot1Q(vlan=VLAN_B) / plain.payload
@@ -170,7 +152,7 @@ def test_solicitation_without_source_link_layer_option_is_punted(cpe: Cpe) -> No
     fam = FAMILIES[6]
     cpe.set_up_red_port(RED_A1, VRF_A)
     mac = host_mac(RED_A1)
-    cpe.insert(answer_entry(6, RED_A1, VRF_A, fam.our_red_addr, "::", mac))
+    cpe.set_up_neighbour_answer(RED_A1, VRF_A, fam.our_red_addr, "::", mac)
     dad = bytes(
         Ether(src=mac, dst="33:33:ff:00:00:01")
         / IPv6(src="::", dst="ff02::1:ff00:1", hlim=255)
