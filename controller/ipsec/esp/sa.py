@@ -45,6 +45,7 @@ from controller.ipsec.installer import (
 _ESP = struct.Struct("!II")
 _PAD = bytes(range(1, 256))  # RFC 4303 section 2.4: default padding 1, 2, 3, ...
 _INF = float("inf")
+_NEVER = 1 << 80  # an int past any count or sequence number: "no limit" for a run
 
 
 _Aead = Callable[[bytes, bytes, bytes], bytes]  # (nonce, data, associated data) -> output
@@ -73,6 +74,8 @@ class _Limits:
 
 class SaState:
     __slots__ = (
+        "aad_hi",
+        "aad_len",
         "added",
         "counters",
         "esn",
@@ -84,6 +87,7 @@ class SaState:
         "index_bytes",
         "max_seq",
         "next_check",
+        "nonce_hi",
         "params",
         "replay",
         "retired",
@@ -93,6 +97,7 @@ class SaState:
         "soft_fired",
         "soft_seq",
         "spi_bytes",
+        "spi_hi",
         "timed",
         "transform",
         "tunnel",
@@ -106,6 +111,13 @@ class SaState:
         self.esn = params.esn
         self.spi_bytes = params.spi.to_bytes(4, "big")
         self.salt = params.keys.salt
+        # Prefixes the fast path ORs the sequence number into (RFC 4106 sections 4 and 5):
+        # nonce = salt | 64-bit IV (the sequence number), AAD = SPI | 32- or 64-bit sequence
+        # number, ESP header = SPI | low 32 bits.
+        self.nonce_hi = int.from_bytes(self.salt, "big") << 64
+        self.aad_hi = params.spi << (64 if params.esn else 32)
+        self.aad_len = 12 if params.esn else 8
+        self.spi_hi = params.spi << 32
         self.gcm_encrypt: _Aead = _not_gcm
         self.gcm_decrypt: _Aead = _not_gcm
         if isinstance(self.transform, GcmTransform):  # bound once: the fast path calls them
@@ -199,14 +211,29 @@ class SaState:
 
     # --- lifetimes -----------------------------------------------------------------------
 
-    def account(self, octets: int, now: float) -> Sequence[ExpiryEvent]:
-        """Count one processed packet; return the expiry events it triggers."""
+    def run_budget(self) -> tuple[int, int, int]:
+        """(packets, octets, sequence number) a run may reach before account() must check.
+
+        The thresholds of next_check as ints, the counts relative to the
+        counters: a run that stops right after crossing one and then calls
+        account() fires expiries on the same packet as per-packet calls would.
+        """
+        packets, octets, seq = self.next_check
+        c = self.counters
+        return (
+            _NEVER if packets == _INF else int(packets) - c.packets,
+            _NEVER if octets == _INF else int(octets) - c.bytes,
+            _NEVER if seq == _INF else int(seq),
+        )
+
+    def account(self, octets: int, now: float, packets: int = 1) -> Sequence[ExpiryEvent]:
+        """Count processed packets; return the expiry events they trigger."""
         counters = self.counters
-        counters.packets += 1
+        counters.packets += packets
         counters.bytes += octets
-        packets, octets_limit, seq = self.next_check
+        packets_limit, octets_limit, seq = self.next_check
         if (
-            counters.packets >= packets
+            counters.packets >= packets_limit
             or counters.bytes >= octets_limit
             or self.seq >= seq
             or self.timed
