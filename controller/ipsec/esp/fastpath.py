@@ -82,6 +82,18 @@ def ipv4_checksum(frame: bytes, total: int, proto: int) -> int:
     return checksum(int.from_bytes(frame[IP:ESP], "big") - old + total + proto)
 
 
+def _run_end(frames: Sequence[bytes], i: int, packets_left: int, octets_left: int) -> int:
+    """Where a run from i must end at the latest for account() to see every limit in time.
+
+    A run stops after the frame that may reach a packet or sequence-number
+    limit, so no per-frame check is needed.  An octet limit that the run could
+    reach (at most 64 KiB a frame) makes it one frame long; that happens only
+    in the last few MB before such a limit.
+    """
+    end = min(len(frames), i + max(packets_left, 1))
+    return i + 1 if octets_left <= 0xFFFF * (end - i) else end
+
+
 def encrypt_run(
     sa: SaState, frames: Sequence[bytes], i: int, out: list[bytes]
 ) -> tuple[int, int, int]:
@@ -99,14 +111,13 @@ def encrypt_run(
     pack, unpack, trailers = _OUT_ESP.pack, _IN_PLAIN.unpack_from, _TRAILERS
     start = seq = sa.seq
     packets_left, octets_left, seq_limit = sa.run_budget()
-    stop_seq = min(seq_limit, seq + packets_left)
+    end = _run_end(frames, i, min(packets_left, seq_limit - seq), octets_left)
     octets = 0
-    n = len(frames)
-    while i < n:
-        frame = frames[i]
-        if len(frame) < ESP:
+    for frame in frames[i:end]:
+        try:
+            op, mid, total, ident, proto, csum, src, dst = unpack(frame)
+        except struct.error:  # shorter than the headers: the general path refuses it
             break
-        op, mid, total, ident, proto, csum, src, dst = unpack(frame)
         if (
             op != request
             or mid[15:18] != _SHAPE
@@ -123,17 +134,16 @@ def encrypt_run(
             (aad_hi | seq).to_bytes(aad_len, "big"),
         )
         new_total = total + 34 + pad  # + ESP header 8, IV 8, pad, trailer 2, ICV 16
-        header_sum = int.from_bytes(frame[IP:ESP], "big") - csum - total - proto
+        # checksum() inlined: the header's sum with total length and protocol replaced
+        header_sum = int.from_bytes(frame[IP:ESP], "big") - csum - total - proto + new_total
         head = pack(answer, mid, new_total, ident, PROTO_ESP,
-                    checksum(header_sum + new_total + PROTO_ESP), src, dst,
+                    0xFFFE - (header_sum + PROTO_ESP - 1) % 0xFFFF, src, dst,
                     spi_hi | seq & _LOW, seq)  # fmt: skip
         out.append(head + sealed)
-        octets += total - 20
-        i += 1
-        if seq >= stop_seq or octets >= octets_left:
-            break  # a limit may be due: the caller checks before the next frame
+        octets += total
     sa.seq = seq
-    return i, seq - start, octets
+    taken = seq - start
+    return i + taken, taken, octets - 20 * taken
 
 
 def decrypt_run(
@@ -155,13 +165,14 @@ def decrypt_run(
     top, bitmap, size, mask = replay.top, replay.bitmap, replay.size, replay.mask
     pack, unpack = _OUT_IP.pack, _IN_ESP.unpack_from
     packets_left, octets_left, _ = sa.run_budget()
-    accepted = octets = 0
-    n = len(frames)
-    while i < n:
-        frame = frames[i]
-        if len(frame) < ESP + MIN_ESP:
+    end = _run_end(frames, i, packets_left, octets_left)
+    first = len(out)
+    refused = octets = 0
+    for frame in frames[i:end]:
+        try:
+            op, mid, total, ident, proto, csum, src, dst, seq = unpack(frame)
+        except struct.error:
             break
-        op, mid, total, ident, proto, csum, src, dst, seq = unpack(frame)
         if (
             op[1] != 2
             or op[0] != 1
@@ -173,7 +184,6 @@ def decrypt_run(
             or not 20 + MIN_ESP <= total <= len(frame) - IP
         ):
             break
-        i += 1
         if esn:
             seq = infer_esn(top, size, seq) or 0
             aad = frame[42:46] + seq.to_bytes(8, "big")
@@ -181,11 +191,13 @@ def decrypt_run(
             aad = frame[42:50]
         if not seq or (seq <= top and size and (top - seq >= size or bitmap >> (top - seq) & 1)):
             out.append(refuse(frame, Result.REPLAY, _REPLAYED))
+            refused += 1
             continue
         try:
             plain = decrypt(salt + frame[50:58], frame[58 : IP + total], aad)
         except InvalidTag:
             out.append(refuse(frame, Result.AUTH_FAILED, "ICV check failed"))
+            refused += 1
             continue
         if seq > top:  # only authenticated packets move the window
             bitmap = ((bitmap << (seq - top)) | 1) & mask if seq - top < size else 1
@@ -193,22 +205,22 @@ def decrypt_run(
         elif size:
             bitmap |= 1 << (top - seq)
         pad = plain[-2]
-        end = len(plain) - 2 - pad
-        if end < 0 or (pad and plain[end:-2] != _PAD[:pad]):
+        stop = len(plain) - 2 - pad
+        if stop < 0 or (pad and plain[stop:-2] != _PAD[:pad]):
             out.append(refuse(frame, Result.MALFORMED, f"bad ESP padding (pad length {pad})"))
+            refused += 1
             continue
         next_header = plain[-1]
         if next_header == _NO_NEXT_HEADER:  # RFC 4303 2.6: a TFC dummy packet, to be dropped
             out.append(refuse(frame, Result.MALFORMED, "dummy packet (next header 59) discarded"))
+            refused += 1
             continue
-        header_sum = int.from_bytes(frame[IP:ESP], "big") - csum - total - proto
+        header_sum = int.from_bytes(frame[IP:ESP], "big") - csum - total - proto + 20 + stop
         # dst is 8 octets (address and SPI): "4s" packs the address only
-        head = pack(answer, mid, 20 + end, ident, next_header,
-                    checksum(header_sum + 20 + end + next_header), src, dst)  # fmt: skip
-        out.append(head + plain[:end])
-        accepted += 1
-        octets += end
-        if accepted >= packets_left or octets >= octets_left:
-            break
+        head = pack(answer, mid, 20 + stop, ident, next_header,
+                    0xFFFE - (header_sum + next_header - 1) % 0xFFFF, src, dst)  # fmt: skip
+        out.append(head + plain[:stop])
+        octets += stop
     replay.top, replay.bitmap = top, bitmap
-    return i, accepted, octets
+    taken = len(out) - first
+    return i + taken, taken - refused, octets
