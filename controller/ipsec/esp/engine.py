@@ -235,11 +235,12 @@ class EspEngine:
             self._emit(sa.check_limits(now))
             if sa.hard_reason is not None:
                 return i
+        end = fastpath.run_end(sa, frames, i, op == _ENCRYPT)
         if op == _ENCRYPT:
-            j, packets, octets = fastpath.encrypt_run(sa, frames, i, out)
+            j, packets, octets = fastpath.encrypt_run(sa, frames, i, end, out)
         else:
             self._sa = sa  # refusals inside the run are counted on it
-            j, packets, octets = fastpath.decrypt_run(sa, frames, i, out, self._refuse)
+            j, packets, octets = fastpath.decrypt_run(sa, frames, i, end, out, self._refuse)
         if j != i:
             events = sa.account(octets, now, packets)
             if events:

@@ -82,27 +82,34 @@ def ipv4_checksum(frame: bytes, total: int, proto: int) -> int:
     return checksum(int.from_bytes(frame[IP:ESP], "big") - old + total + proto)
 
 
-def _run_end(frames: Sequence[bytes], i: int, packets_left: int, octets_left: int) -> int:
-    """Where a run from i must end at the latest for account() to see every limit in time.
+def run_end(sa: SaState, frames: Sequence[bytes], i: int, outbound: bool) -> int:
+    """Where a run of the SA's frames from i must end for account() to see every limit in time.
 
     A run stops after the frame that may reach a packet or sequence-number
-    limit, so no per-frame check is needed.  An octet limit that the run could
-    reach (at most 64 KiB a frame) makes it one frame long; that happens only
-    in the last few MB before such a limit.
+    limit (SaState.next_check), so the loop needs no per-frame check; refused
+    frames are not counted, so a run that ends early because of them reaches
+    no limit.  An octet limit the run could reach (at most 64 KiB a frame)
+    makes it one frame long, which happens only in the last few MB before it.
     """
-    end = min(len(frames), i + max(packets_left, 1))
-    return i + 1 if octets_left <= 0xFFFF * (end - i) else end
+    packets, octets, seq = sa.next_check
+    counters = sa.counters
+    left = packets - counters.packets
+    if outbound:
+        left = min(left, seq - sa.seq)
+    end = min(len(frames), i + max(left, 1))
+    return i + 1 if octets - counters.bytes <= 0xFFFF * (end - i) else end
 
 
 def encrypt_run(
-    sa: SaState, frames: Sequence[bytes], i: int, out: list[bytes]
+    sa: SaState, frames: Sequence[bytes], i: int, end: int, out: list[bytes]
 ) -> tuple[int, int, int]:
-    """Encrypt frames[i:] while they ask for this SA in the fast shape; append the answers.
+    """Encrypt frames[i:end] while they ask for this SA in the fast shape; append the answers.
 
     Returns (index of the first frame not taken, frames taken, protected
     octets); the caller accounts them to the SA (``SaState.account``).  The
     caller checked that the SA may encrypt (installed, not retired, not
-    expired) and that frames[i] asks for it.
+    expired), that frames[i] asks for it, and chose ``end`` so that no
+    lifetime can be reached before the run's last frame (see ``run_end``).
     """
     request = frames[i][:5]  # version, op, sa_index, result: the same for the whole run
     answer = request[:2] + sa.index_bytes
@@ -110,8 +117,6 @@ def encrypt_run(
     nonce_hi, aad_hi, aad_len, spi_hi = sa.nonce_hi, sa.aad_hi, sa.aad_len, sa.spi_hi
     pack, unpack, trailers = _OUT_ESP.pack, _IN_PLAIN.unpack_from, _TRAILERS
     start = seq = sa.seq
-    packets_left, octets_left, seq_limit = sa.run_budget()
-    end = _run_end(frames, i, min(packets_left, seq_limit - seq), octets_left)
     octets = 0
     for frame in frames[i:end]:
         try:
@@ -147,14 +152,14 @@ def encrypt_run(
 
 
 def decrypt_run(
-    sa: SaState, frames: Sequence[bytes], i: int, out: list[bytes], refuse: Refuse
+    sa: SaState, frames: Sequence[bytes], i: int, end: int, out: list[bytes], refuse: Refuse
 ) -> tuple[int, int, int]:
-    """Decrypt frames[i:] while they are ESP for this SA in the fast shape; append the answers.
+    """Decrypt frames[i:end] while they are ESP for this SA in the fast shape; append answers.
 
     Returns (index of the first frame not taken, packets accepted, octets
     restored), as encrypt_run.  Replays, forgeries and bad padding are
     answered with ``refuse`` and the run goes on.  The caller found ``sa``
-    by frames[i][38:46] and checked that it is not expired.
+    by frames[i][38:46], checked that it is not expired and chose ``end``.
     """
     key = frames[i][38:46]
     answer = frames[i][:2] + sa.index_bytes
@@ -164,8 +169,6 @@ def decrypt_run(
     # The window as locals: bit k of bitmap set = sequence number top - k was received.
     top, bitmap, size, mask = replay.top, replay.bitmap, replay.size, replay.mask
     pack, unpack = _OUT_IP.pack, _IN_ESP.unpack_from
-    packets_left, octets_left, _ = sa.run_budget()
-    end = _run_end(frames, i, packets_left, octets_left)
     first = len(out)
     refused = octets = 0
     for frame in frames[i:end]:

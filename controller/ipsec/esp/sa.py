@@ -159,11 +159,14 @@ class SaState:
         if not self.soft_fired:
             pending.append(self.soft)
         if not pending:
-            self.next_check = (_INF, _INF, _INF)
+            self.next_check = (_NEVER, _NEVER, _NEVER)
             return
+        packets = min(limit.packets for limit in pending)
+        octets = min(limit.bytes for limit in pending)
+        # as ints (no limit: _NEVER), so that runs of the fast path compute with them as they are
         self.next_check = (
-            min(limit.packets for limit in pending),
-            min(limit.bytes for limit in pending),
+            _NEVER if packets == _INF else int(packets),
+            _NEVER if octets == _INF else int(octets),
             self.soft_seq if not self.soft_fired else self.max_seq,
         )
 
@@ -210,21 +213,6 @@ class SaState:
         return plaintext[-1], plaintext[:end]
 
     # --- lifetimes -----------------------------------------------------------------------
-
-    def run_budget(self) -> tuple[int, int, int]:
-        """(packets, octets, sequence number) a run may reach before account() must check.
-
-        The thresholds of next_check as ints, the counts relative to the
-        counters: a run that stops right after crossing one and then calls
-        account() fires expiries on the same packet as per-packet calls would.
-        """
-        packets, octets, seq = self.next_check
-        c = self.counters
-        return (
-            _NEVER if packets == _INF else int(packets) - c.packets,
-            _NEVER if octets == _INF else int(octets) - c.bytes,
-            _NEVER if seq == _INF else int(seq),
-        )
 
     def account(self, octets: int, now: float, packets: int = 1) -> Sequence[ExpiryEvent]:
         """Count processed packets; return the expiry events they trigger."""
