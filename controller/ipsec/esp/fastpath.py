@@ -21,7 +21,15 @@ the frame that reaches a count or sequence-number limit, so that lifetimes
 fire exactly where ``SaState.account`` would have fired them.  What makes the
 answer correct stays here: sequence numbers, anti-replay checked before and
 updated only after the ICV (RFC 4303 3.4.3), the ICV, the padding check, and
-a fresh IPv4 checksum.
+the IPv4 checksum.
+
+The checksum is updated incrementally (RFC 1624) for the new total length and
+protocol, from the one the frame came with: the pipeline computes it for
+every IPv4 header of this shape (p4src/include/checksum.p4), and a header
+that came with a wrong one leaves with a wrong one, as through a router.  In
+one's-complement arithmetic modulo 0xFFFF a valid header's other words sum
+to -checksum, so the new checksum is 0xFFFE - (delta - checksum - 1) % 0xFFFF,
+which is RFC 1071's ~sum as the general path computes it in full.
 
 Offsets (crypto header 8, Ethernet 14):
 
@@ -64,22 +72,6 @@ _OUT_ESP = struct.Struct("!4sx19sH5sBH4s4sQQ")
 
 _REPLAYED = "sequence number replayed or left of the window"
 Refuse = Callable[[bytes, Result, str], bytes]  # (frame, result, reason) -> the answer to send
-
-
-def checksum(header_sum: int) -> int:
-    """IPv4 header checksum from the one's-complement sum of its other words (RFC 1071).
-
-    2**16 = 1 (mod 0xFFFF), so the header read as one big integer has the
-    same residue as the sum of its 16-bit words; callers add and remove
-    fields at their own positions because every position weighs 1.
-    """
-    return 0xFFFE - (header_sum - 1) % 0xFFFF
-
-
-def ipv4_checksum(frame: bytes, total: int, proto: int) -> int:
-    """Checksum of frame's IPv4 header with total length and protocol replaced."""
-    old = (frame[32] << 8 | frame[33]) + (frame[24] << 8 | frame[25]) + frame[31]
-    return checksum(int.from_bytes(frame[IP:ESP], "big") - old + total + proto)
 
 
 def run_end(sa: SaState, frames: Sequence[bytes], i: int, outbound: bool) -> int:
@@ -139,10 +131,8 @@ def encrypt_run(
             (aad_hi | seq).to_bytes(aad_len, "big"),
         )
         new_total = total + 34 + pad  # + ESP header 8, IV 8, pad, trailer 2, ICV 16
-        # checksum() inlined: the header's sum with total length and protocol replaced
-        header_sum = int.from_bytes(frame[IP:ESP], "big") - csum - total - proto + new_total
-        head = pack(answer, mid, new_total, ident, PROTO_ESP,
-                    0xFFFE - (header_sum + PROTO_ESP - 1) % 0xFFFF, src, dst,
+        csum = 0xFFFE - (new_total - total + PROTO_ESP - proto - csum - 1) % 0xFFFF  # RFC 1624
+        head = pack(answer, mid, new_total, ident, PROTO_ESP, csum, src, dst,
                     spi_hi | seq & _LOW, seq)  # fmt: skip
         out.append(head + sealed)
         octets += total
@@ -218,10 +208,9 @@ def decrypt_run(
             out.append(refuse(frame, Result.MALFORMED, "dummy packet (next header 59) discarded"))
             refused += 1
             continue
-        header_sum = int.from_bytes(frame[IP:ESP], "big") - csum - total - proto + 20 + stop
+        csum = 0xFFFE - (20 + stop - total + next_header - proto - csum - 1) % 0xFFFF
         # dst is 8 octets (address and SPI): "4s" packs the address only
-        head = pack(answer, mid, 20 + stop, ident, next_header,
-                    0xFFFE - (header_sum + next_header - 1) % 0xFFFF, src, dst)  # fmt: skip
+        head = pack(answer, mid, 20 + stop, ident, next_header, csum, src, dst)
         out.append(head + plain[:stop])
         octets += stop
     replay.top, replay.bitmap = top, bitmap
