@@ -63,12 +63,12 @@ _LOW = 0xFFFFFFFF
 # In: op head (0..4) | 5..23 (ethertype, version/IHL at 15..17) | total length |
 #     26..30 (identification, flags/fragment at 2..3, TTL) | protocol | checksum |
 #     source | destination; DECRYPT: destination + SPI (the inbound SA key), sequence number
-_IN_PLAIN = struct.Struct("!5s19sH5sBH4s4s")
+_IN_PLAIN = struct.Struct("!5s19sH5sBH8s")  # ENCRYPT: both addresses in one field
 _IN_ESP = struct.Struct("!5s19sH5sBH4s8sI")
 # Out: crypto header (4) + result 0 | 5..23 | total | 26..30 | protocol | checksum | src | dst
 _OUT_IP = struct.Struct("!4sx19sH5sBH4s4s")
 # ENCRYPT also appends the ESP header (SPI, sequence number) and the IV (64-bit sequence number)
-_OUT_ESP = struct.Struct("!4sx19sH5sBH4s4sQQ")
+_OUT_ESP = struct.Struct("!4sx19sH5sBH8sQQ")
 
 _REPLAYED = "sequence number replayed or left of the window"
 Refuse = Callable[[bytes, Result, str], bytes]  # (frame, result, reason) -> the answer to send
@@ -112,7 +112,7 @@ def encrypt_run(
     octets = 0
     for frame in frames[i:end]:
         try:
-            op, mid, total, ident, proto, csum, src, dst = unpack(frame)
+            op, mid, total, ident, proto, csum, addresses = unpack(frame)
         except struct.error:  # shorter than the headers: the general path refuses it
             break
         if (
@@ -132,7 +132,7 @@ def encrypt_run(
         )
         new_total = total + 34 + pad  # + ESP header 8, IV 8, pad, trailer 2, ICV 16
         csum = 0xFFFE - (new_total - total + PROTO_ESP - proto - csum - 1) % 0xFFFF  # RFC 1624
-        head = pack(answer, mid, new_total, ident, PROTO_ESP, csum, src, dst,
+        head = pack(answer, mid, new_total, ident, PROTO_ESP, csum, addresses,
                     spi_hi | seq & _LOW, seq)  # fmt: skip
         out.append(head + sealed)
         octets += total
