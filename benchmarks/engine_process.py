@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
 """What running the ESP engine in its own process costs: control calls and crypto-port pps.
 
-    sudo benchmarks/engine_process.py [--seconds 2]
+    sudo benchmarks/engine_process.py [--seconds 2] [--window 32] [--plain-sender]
 
 In a throw-away network namespace with a veth pair (the crypto link), it
 measures
   * control: installer calls per second, in process (``LockedEngine``) and over
     the engine-control socket to the engine process (``EngineClient``);
   * data path: ENCRYPT frames per second answered (result OK) on the veth (64 B
-    and 1400 B MPLS-in-IP, AES-GCM-128, up to 32 frames in flight) by the engine process,
-    and by ``AfPacketCryptoPort`` on a thread of this process (how the daemon
-    ran it before, sharing the daemon's GIL; here it shares it with the
-    sender). Frames are sent and counted on the switch side by this process.
+    and 1400 B MPLS-in-IP, AES-GCM-128, ``--window`` frames in flight) by the
+    engine process, and by ``AfPacketCryptoPort`` on a thread of this process
+    (how the daemon ran it before, sharing the daemon's GIL; here it shares it
+    with the sender). Frames are sent and counted on the switch side by this
+    process, through the same memory-mapped rings as the port where it can
+    (``--plain-sender``: one send and one recv a frame); each line also gives
+    the CPU time the engine (process or thread, from /proc) and the sender
+    spent per answered frame, which a busy machine changes far less than the
+    frames per second.
 Figures depend on the machine and its load; nothing is asserted.
 """
 
