@@ -126,33 +126,47 @@ class PacketRings:
         return frame
 
     def send(self, frames: list[bytes]) -> None:
-        """Queue frames in the TX ring and have the kernel send them all (one syscall)."""
+        """Queue frames in the TX ring and have the kernel send them all (one syscall).
+
+        Raises OSError, after the other frames went, for a frame the socket
+        refused or a slot the kernel held for a second (the rest of the batch
+        is then dropped).  The ring's index always stays where the kernel
+        expects the next frame, or the ring would stall.
+        """
         mm, words = self._map, self._words
         room = SLOT - _TX_DATA
         i = self._tx
         queued = 0
-        for frame in frames:
-            size = len(frame)
-            if size > room or size < 14:  # the socket's own path checks and reports these
-                if size:
+        refused: OSError | None = None
+        try:
+            for frame in frames:
+                size = len(frame)
+                if size > room or size < 14:  # the socket's own path checks and reports these
+                    if size:
+                        self._flush(queued)
+                        queued = 0
+                        try:
+                            self._plain.send(frame)
+                        except OSError as exc:
+                            refused = exc
+                    continue
+                w = (RX_SLOTS + i) * _SLOT_WORDS
+                if words[w]:  # still the kernel's: flush and wait for room
                     self._flush(queued)
                     queued = 0
-                    self._plain.send(frame)
-                continue
-            w = (RX_SLOTS + i) * _SLOT_WORDS
-            if words[w]:  # still the kernel's: flush and wait for room
-                self._flush(queued)
-                queued = 0
-                self._wait_room(w)
-            start = w * 4 + _TX_DATA
-            mm[start : start + size] = frame
-            # The kernel reads TX slots only inside our send(): no order needed among these.
-            words[w + 1] = words[w + 2] = size  # tp_len, tp_snaplen
-            words[w] = _TP_STATUS_SEND_REQUEST
-            queued += 1
-            i = i + 1 if i + 1 < TX_SLOTS else 0
-        self._tx = i
+                    self._wait_room(w)
+                start = w * 4 + _TX_DATA
+                mm[start : start + size] = frame
+                # The kernel reads TX slots only inside our send(): no order needed here.
+                words[w + 1] = words[w + 2] = size  # tp_len, tp_snaplen
+                words[w] = _TP_STATUS_SEND_REQUEST
+                queued += 1
+                i = i + 1 if i + 1 < TX_SLOTS else 0
+        finally:
+            self._tx = i
         self._flush(queued)
+        if refused is not None:
+            raise refused
 
     def _flush(self, queued: int) -> None:
         if queued:
