@@ -235,7 +235,21 @@ class EspEngine:
             self._emit(sa.check_limits(now))
             if sa.hard_reason is not None:
                 return i
-        end = fastpath.run_end(sa, frames, i, op == _ENCRYPT)
+        # Where the run must end for account() to see every limit in time: after the frame
+        # that may reach a packet or sequence-number limit (next_check), so the loop needs no
+        # per-frame test; refused frames are not counted, so a run they shorten reaches none.
+        # An octet limit it could reach (64 KiB a frame at most) makes it one frame long,
+        # which happens only in the last few MB before such a limit.
+        packets_at, octets_at, seq_at = sa.next_check
+        counters = sa.counters
+        left = packets_at - counters.packets
+        if op == _ENCRYPT and seq_at - sa.seq < left:
+            left = seq_at - sa.seq
+        end = i + left if left > 0 else i + 1
+        if end > len(frames):
+            end = len(frames)
+        if octets_at - counters.bytes <= 0xFFFF * (end - i):
+            end = i + 1
         if op == _ENCRYPT:
             j, packets, octets = fastpath.encrypt_run(sa, frames, i, end, out)
         else:

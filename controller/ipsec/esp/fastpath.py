@@ -74,24 +74,6 @@ _REPLAYED = "sequence number replayed or left of the window"
 Refuse = Callable[[bytes, Result, str], bytes]  # (frame, result, reason) -> the answer to send
 
 
-def run_end(sa: SaState, frames: Sequence[bytes], i: int, outbound: bool) -> int:
-    """Where a run of the SA's frames from i must end for account() to see every limit in time.
-
-    A run stops after the frame that may reach a packet or sequence-number
-    limit (SaState.next_check), so the loop needs no per-frame check; refused
-    frames are not counted, so a run that ends early because of them reaches
-    no limit.  An octet limit the run could reach (at most 64 KiB a frame)
-    makes it one frame long, which happens only in the last few MB before it.
-    """
-    packets, octets, seq = sa.next_check
-    counters = sa.counters
-    left = packets - counters.packets
-    if outbound:
-        left = min(left, seq - sa.seq)
-    end = min(len(frames), i + max(left, 1))
-    return i + 1 if octets - counters.bytes <= 0xFFFF * (end - i) else end
-
-
 def encrypt_run(
     sa: SaState, frames: Sequence[bytes], i: int, end: int, out: list[bytes]
 ) -> tuple[int, int, int]:
@@ -101,12 +83,10 @@ def encrypt_run(
     octets); the caller accounts them to the SA (``SaState.account``).  The
     caller checked that the SA may encrypt (installed, not retired, not
     expired), that frames[i] asks for it, and chose ``end`` so that no
-    lifetime can be reached before the run's last frame (see ``run_end``).
+    lifetime can be reached before the run's last frame (``EspEngine._run``).
     """
     request = frames[i][:5]  # version, op, sa_index, result: the same for the whole run
-    answer = request[:2] + sa.index_bytes
-    encrypt = sa.gcm_encrypt
-    nonce_hi, aad_hi, aad_len, spi_hi = sa.nonce_hi, sa.aad_hi, sa.aad_len, sa.spi_hi
+    encrypt, nonce_hi, aad_hi, aad_len, spi_hi, answer = sa.encrypt_setup
     pack, unpack, trailers = _OUT_ESP.pack, _IN_PLAIN.unpack_from, _TRAILERS
     start = seq = sa.seq
     octets = 0

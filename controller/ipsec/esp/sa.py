@@ -28,7 +28,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Sequence
 
-from controller.ipsec.crypto_port import Result
+from controller.ipsec.crypto_port import VERSION, Op, Result
 from controller.ipsec.esp.replay import ReplayWindow
 from controller.ipsec.esp.transforms import AuthError, GcmTransform, LengthError, make_transform
 from controller.ipsec.installer import (
@@ -78,6 +78,7 @@ class SaState:
         "aad_len",
         "added",
         "counters",
+        "encrypt_setup",
         "esn",
         "fast",
         "gcm_decrypt",
@@ -125,6 +126,12 @@ class SaState:
             self.gcm_decrypt = self.transform.aead.decrypt
         self.fast = False
         self.refresh_path()
+        # What fastpath.encrypt_run reads, in one attribute: AEAD, nonce, AAD and ESP header
+        # prefixes, and the answer's first octets (version, op ENCRYPT, this sa_index).
+        self.encrypt_setup = (
+            self.gcm_encrypt, self.nonce_hi, self.aad_hi, self.aad_len, self.spi_hi,
+            bytes((VERSION, Op.ENCRYPT)) + self.index_bytes,
+        )  # fmt: skip
         self.seq = 0  # last sequence number sent
         self.max_seq = (1 << 64) - 1 if params.esn else (1 << 32) - 1
         self.soft_seq = self.max_seq - (self.max_seq >> 4)
