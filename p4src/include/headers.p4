@@ -161,6 +161,7 @@ struct local_metadata_t {
     bit<16>      l4_sport;
     bit<16>      l4_dport;
     bit<16>      encap_len;    // IP length after MPLS-in-IP encapsulation
+    bit<16>      mtu_excess;   // encap_len - tunnel_mtu, saturating at 0
     bit<1>       ipv4_csum;    // recompute hdr.ipv4's checksum on the way out
     bit<1>       inner_ipv4_csum; // ... and hdr.inner_ipv4's
 }

@@ -54,6 +54,11 @@ control TunnelEncap(inout headers_t hdr,
     @id(ACTION_SET_OUTBOUND_SA)
     action set_outbound_sa(sa_index_t sa_index) {
         meta.sa_index = sa_index;
+        // The MTU check's subtract (apply below): here, in a table action, the
+        // result lands in metadata for a compare with zero; written beside the
+        // compare, p4c substitutes it back into the condition, and a Tofino
+        // gateway compares a field with constants only. Saturating: 0 when it fits.
+        meta.mtu_excess = meta.encap_len |-| meta.tunnel_mtu;
     }
 
     @id(ACTION_NO_OUTBOUND_SA)
@@ -84,10 +89,6 @@ control TunnelEncap(inout headers_t hdr,
         if (meta.drop_reason != DROP_NONE) {
             return;
         }
-        tunnel_sa.apply();
-        if (meta.drop_reason != DROP_NONE) {
-            return;
-        }
         // Only IPv4 or IPv6 is routed in a VRF, so one of the two is valid here;
         // testing both (not "else") lets p4c see the header it reads is valid.
         bit<16> inner_len = 0;
@@ -101,7 +102,11 @@ control TunnelEncap(inout headers_t hdr,
         } else {
             meta.encap_len = inner_len + 4 + 20;
         }
-        if (meta.encap_len > meta.tunnel_mtu) {
+        tunnel_sa.apply();
+        if (meta.drop_reason != DROP_NONE) {
+            return;
+        }
+        if (meta.mtu_excess != 0) {
             meta.punt_reason = PUNT_MTU_EXCEEDED;
             return;
         }

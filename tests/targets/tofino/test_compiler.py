@@ -118,9 +118,15 @@ def test_tna_program_compiles_for_tofino_with_the_v1model_names(tmp_path: Path) 
             "bf-p4c / p4c-barefoot not found (SL3VPN_TOFINO_PREFIX, SL3VPN_P4_PREFIX, PATH)"
         )
     result = compile_tna(TNA_PROGRAM, tmp_path / "out", tool=tool)
+    # Shown by pytest -rP (or -s): the stage count goes into targets/tofino/README.md.
+    print(f"{' '.join(result.command)}\nTofino 1 table placement: {result.stages}")
     assert result.ok, f"{' '.join(result.command)}\n{result.output[-4000:]}"
     assert result.stages is not None, "the compiler reported no table placement"
-    assert 1 <= result.stages.total <= TOFINO1_STAGES, result.stages
+    # p4c-barefoot exits 0 for a placement longer than the chip (the assembler
+    # rejects it), so the stage limit is checked here.
+    assert 1 <= result.stages.total <= TOFINO1_STAGES, (
+        f"needs {result.stages}, Tofino 1 has {TOFINO1_STAGES} per gress"
+    )
     assert result.stages.per_gress.get("ingress", 0) >= 1, result.stages
 
     tna = text_format.Parse(result.p4info.read_text(), p4i.P4Info())
