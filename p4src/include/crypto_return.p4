@@ -159,26 +159,31 @@ control CryptoReturn(inout headers_t hdr,
                         bgp = 1;
                     }
                 }
-                bit<1> other_dst = 0;
+                // One flag per 32-bit word, so the four compares are independent
+                // (one stage on Tofino) and the last test reads five bits.
+                bit<1> other_w3 = 0;
+                bit<1> other_w2 = 0;
+                bit<1> other_w1 = 0;
+                bit<1> other_w0 = 0;
                 if (hdr.ipv4.isValid()) {
                     if (hdr.ipv4.dst_addr != meta.sa_local_addr[31:0]) {
-                        other_dst = 1;
+                        other_w0 = 1;
                     }
                 } else if (hdr.ipv6.isValid()) {
                     if (hdr.ipv6.dst_addr[127:96] != meta.sa_local_addr[127:96]) {
-                        other_dst = 1;
+                        other_w3 = 1;
                     }
                     if (hdr.ipv6.dst_addr[95:64] != meta.sa_local_addr[95:64]) {
-                        other_dst = 1;
+                        other_w2 = 1;
                     }
                     if (hdr.ipv6.dst_addr[63:32] != meta.sa_local_addr[63:32]) {
-                        other_dst = 1;
+                        other_w1 = 1;
                     }
                     if (hdr.ipv6.dst_addr[31:0] != meta.sa_local_addr[31:0]) {
-                        other_dst = 1;
+                        other_w0 = 1;
                     }
                 }
-                if (bgp == 1 && other_dst == 0) {
+                if (bgp == 1 && other_w3 == 0 && other_w2 == 0 && other_w1 == 0 && other_w0 == 0) {
                     meta.punt_reason = PUNT_CONTROL_SA;
                 } else {
                     meta.drop_reason = DROP_SA_POLICY;

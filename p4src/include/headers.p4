@@ -160,6 +160,7 @@ struct local_metadata_t {
     bit<8>       l4_proto;
     bit<16>      l4_sport;
     bit<16>      l4_dport;
+    bit<16>      inner_len;    // IP length of the tenant packet to encapsulate
     bit<16>      encap_len;    // IP length after MPLS-in-IP encapsulation
     bit<16>      mtu_excess;   // encap_len - tunnel_mtu, saturating at 0
     bit<1>       ipv4_csum;    // recompute hdr.ipv4's checksum on the way out

@@ -19,6 +19,7 @@ control TunnelEncap(inout headers_t hdr,
     @id(ACTION_SET_TUNNEL_V4)
     action set_tunnel_v4(ipv4_addr_t src_addr, ipv4_addr_t dst_addr, bit<16> mtu) {
         meta.outer_v6 = 0;
+        meta.encap_len = meta.inner_len + 4 + 20;  // MPLS + outer IP4 header
         meta.outer_src = (bit<128>) src_addr;
         meta.outer_dst = (bit<128>) dst_addr;
         meta.tunnel_mtu = mtu;
@@ -27,6 +28,7 @@ control TunnelEncap(inout headers_t hdr,
     @id(ACTION_SET_TUNNEL_V6)
     action set_tunnel_v6(ipv6_addr_t src_addr, ipv6_addr_t dst_addr, bit<16> mtu) {
         meta.outer_v6 = 1;
+        meta.encap_len = meta.inner_len + 4 + 40;  // MPLS + outer IP6 header
         meta.outer_src = src_addr;
         meta.outer_dst = dst_addr;
         meta.tunnel_mtu = mtu;
@@ -85,22 +87,17 @@ control TunnelEncap(inout headers_t hdr,
             meta.drop_reason = DROP_LABEL_STACK;
             return;
         }
+        // Only IPv4 or IPv6 is routed in a VRF, so one of the two is valid here;
+        // testing both (not "else") lets p4c see the header it reads is valid.
+        // Before the tunnel lookup, so its action can add the overhead at once.
+        if (hdr.ipv4.isValid()) {
+            meta.inner_len = hdr.ipv4.total_len;
+        } else if (hdr.ipv6.isValid()) {
+            meta.inner_len = hdr.ipv6.payload_len + 40;
+        }
         tunnel.apply();
         if (meta.drop_reason != DROP_NONE) {
             return;
-        }
-        // Only IPv4 or IPv6 is routed in a VRF, so one of the two is valid here;
-        // testing both (not "else") lets p4c see the header it reads is valid.
-        bit<16> inner_len = 0;
-        if (hdr.ipv4.isValid()) {
-            inner_len = hdr.ipv4.total_len;
-        } else if (hdr.ipv6.isValid()) {
-            inner_len = hdr.ipv6.payload_len + 40;
-        }
-        if (meta.outer_v6 == 1) {
-            meta.encap_len = inner_len + 4 + 40;
-        } else {
-            meta.encap_len = inner_len + 4 + 20;
         }
         tunnel_sa.apply();
         if (meta.drop_reason != DROP_NONE) {
