@@ -58,6 +58,13 @@ const bit<8> ND_OPT_TARGET_LLA = 2;
 const bit<16> ARP_OP_REQUEST = 1;
 const bit<16> ARP_OP_REPLY = 2;
 
+// ICMPV6_ND_FIRST <= t <= ICMPV6_ND_LAST, spelled as matches by value and mask
+// (133; 134-135; 136-137): a Tofino gateway compares ranges over 12 bits at
+// most, and both bounds of an 8-bit range take 15.
+bool icmpv6_is_nd(in bit<8> t) {
+    return t == ICMPV6_ND_FIRST || t[7:1] == 7w67 || t[7:1] == 7w68;  // 67: 134-135, 68: 136-137
+}
+
 // Label TTL model (RFC 3443 short pipe): the VPN label is pushed with TTL 255
 // and ignored at the egress C-PE; the tenant IP TTL is decremented once at
 // each C-PE and the tunnel counts as one hop. The outer (black) IP header

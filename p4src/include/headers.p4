@@ -200,7 +200,9 @@ struct local_metadata_t {
     bit<8>       l4_proto;
     bit<16>      l4_sport;
     bit<16>      l4_dport;
+    bit<16>      inner_len;    // IP length of the tenant packet to encapsulate
     bit<16>      encap_len;    // IP length after MPLS-in-IP encapsulation
+    bit<16>      mtu_excess;   // encap_len - tunnel_mtu, saturating at 0
     bit<1>       ipv4_csum;    // recompute hdr.ipv4's checksum on the way out
     bit<1>       inner_ipv4_csum; // ... and hdr.inner_ipv4's
     bit<1>       nd_csum;      // recompute the ICMPv6 checksum of an NA built from an NS
