@@ -1,22 +1,51 @@
 """Adj-RIB-Out (RFC 4271 3.2), sans I/O: what we advertised to each neighbour.
 
 ``AdjRibOut`` keeps, per neighbour, the attributes and labels last sent for each
-NLRI and the NLRIs whose best path changed since the last flush. Flushing one
-neighbour runs export policy on the current best path of each pending NLRI and
-sends the difference as UPDATEs on its session; nothing is resent unchanged.
+NLRI and the NLRIs whose best path changed since the last flush. Flushing runs
+export policy on the current best path of each pending NLRI and sends the
+difference as UPDATEs; nothing is resent unchanged.
+
+Update groups (as FRR and GoBGP have them): neighbours whose outbound treatment
+is the same (``update_group_key``: colour, AS, client or not, next hop handling,
+negotiated families and codec) are flushed together. Export policy runs once
+per NLRI for the whole group and each distinct set of changes is encoded once;
+per neighbour only the split horizon and ORIGINATOR_ID checks
+(``policy.peer_may_get``), the diff against what it holds, and the write.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from dataclasses import dataclass
+
 from controller.bgp import convert
 from controller.bgp import session as s
 from controller.bgp.config import SpeakerConfig
-from controller.bgp.path import Attrs, Color, Family, IPAddress, Nlri
-from controller.bgp.policy import export_attrs
+from controller.bgp.path import Attrs, Color, Family, IPAddress, Nlri, Path
+from controller.bgp.policy import group_export, peer_may_get
 from controller.bgp.rib import Rib
 from controller.bgp.wire.route_refresh import RefreshSubtype, RouteRefreshMessage
 
 Sent = dict[Nlri, tuple[Attrs, tuple[int, ...]]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Export:
+    """A best path as the group would send it, and what the per-peer checks need."""
+
+    path: Path
+    src: IPAddress | None  # the neighbour it came from, for the split horizon
+    entry: tuple[Attrs, tuple[int, ...]]
+
+
+def update_group_key(sess: s.Session, cfg: SpeakerConfig) -> Hashable | None:
+    """What ``policy.group_export`` and the encoder depend on; None before the OPENs."""
+    neg = sess.negotiated
+    if neg is None or sess.peer_open is None:
+        return None
+    n = sess.neighbor
+    black_hop = (sess.local_address, n.local_address) if n.color is Color.BLACK else None
+    return (n.color, n.remote_as, n.rr_client, black_hop, neg.families, neg.codec)
 
 
 class AdjRibOut:
@@ -30,6 +59,8 @@ class AdjRibOut:
         self.black = black
         self.sent: dict[IPAddress, Sent] = {}
         self.pending: dict[IPAddress, set[Nlri]] = {}
+        # End-of-RIB owed after the initial send, sent once that send is flushed.
+        self.eor_due: dict[IPAddress, list[Family]] = {}
 
     def add_peer(self, peer: IPAddress) -> None:
         self.sent[peer] = {}
@@ -41,6 +72,12 @@ class AdjRibOut:
     def session_down(self, peer: IPAddress) -> None:
         self.sent[peer] = {}
         self.pending[peer].clear()
+        self.eor_due.pop(peer, None)
+
+    def remove_peer(self, peer: IPAddress) -> None:
+        self.sent.pop(peer, None)
+        self.pending.pop(peer, None)
+        self.eor_due.pop(peer, None)
 
     def mark(self, peer: IPAddress, nlri: Nlri) -> None:
         """The best path of ``nlri`` changed: look at it again on the next flush."""
@@ -50,17 +87,18 @@ class AdjRibOut:
         return self.red if color is Color.RED else self.black
 
     def send_initial(self, peer: IPAddress, sess: s.Session) -> None:
-        """Our whole Adj-RIB-Out for a new session, then End-of-RIB per family (RFC 4724 2)."""
+        """Our whole Adj-RIB-Out for a new session, then End-of-RIB per family (RFC 4724 2).
+
+        Sent on the next ``flush``, so peers that come up together share the work."""
         neg = sess.negotiated
         if neg is None:
             return
         rib = self._rib(sess.neighbor.color)
+        pending = self.pending[peer]
         for p in rib.best_paths():
             if p.nlri.family in neg.families:
-                self.pending[peer].add(p.nlri)
-        self.flush_peer(peer)
-        for fam in sorted(neg.families):
-            sess.send(convert.end_of_rib(fam))
+                pending.add(p.nlri)
+        self.eor_due[peer] = sorted(neg.families)
 
     def resend(self, peer: IPAddress, sess: s.Session, fam: Family, enhanced: bool) -> None:
         """RFC 2918 / RFC 7313 4: resend the whole Adj-RIB-Out, bracketed by BoRR/EoRR."""
@@ -77,42 +115,93 @@ class AdjRibOut:
             sess.send(RouteRefreshMessage(fam.afi, fam.safi, RefreshSubtype.EORR))
 
     def flush(self) -> None:
-        for peer in self.sessions:
-            if self.pending[peer]:
-                self.flush_peer(peer)
+        groups: dict[Hashable, list[IPAddress]] = {}
+        for peer, sess in self.sessions.items():
+            if self.pending[peer] or peer in self.eor_due:
+                groups.setdefault(update_group_key(sess, self.cfg), []).append(peer)
+        for key, peers in groups.items():
+            if key is None:  # not up: nothing can go out, as before the OPENs
+                for peer in peers:
+                    self.pending[peer].clear()
+                continue
+            self._flush_group(peers)
 
     def flush_peer(self, peer: IPAddress) -> None:
-        sess = self.sessions[peer]
-        pending, self.pending[peer] = self.pending[peer], set()
-        neg = sess.negotiated
-        if neg is None or sess.peer_open is None:
+        if update_group_key(self.sessions[peer], self.cfg) is None:
+            self.pending[peer].clear()
             return
-        dst = sess.neighbor
-        rib = self._rib(dst.color)
+        self._flush_group([peer])
+
+    def _flush_group(self, peers: list[IPAddress]) -> None:
+        """Flush peers that share one update group key."""
+        first = self.sessions[peers[0]]
+        neg = first.negotiated
+        assert neg is not None
+        rib = self._rib(first.neighbor.color)
+        todo = {peer: self.pending[peer] for peer in peers}
+        for peer in peers:
+            self.pending[peer] = set()
+        # One order for the whole group, so peers with the same changes send the same bytes.
+        union = set().union(*todo.values())
+        order = list(union)
+        exports = self._exports(order, rib, first)
+        encoded: dict[tuple[tuple[Nlri, ...], tuple[Nlri, ...]], list[bytes]] = {}
+        for peer in peers:
+            sess = self.sessions[peer]
+            pending = todo[peer]
+            mine = order if len(pending) == len(union) else [n for n in order if n in pending]
+            announce, withdraw = self._diff(peer, sess, mine, exports)
+            if announce or withdraw:
+                key = (tuple(n for n, _, _ in announce), tuple(withdraw))
+                msgs = encoded.get(key)
+                if msgs is None:
+                    updates = convert.encode_updates(announce, withdraw, neg)
+                    msgs = encoded[key] = sess.encode_all(updates)
+                for data in msgs:
+                    sess.send_encoded(data, "update")
+            for fam in self.eor_due.pop(peer, ()):
+                sess.send(convert.end_of_rib(fam))
+
+    def _exports(self, nlris: list[Nlri], rib: Rib, first: s.Session) -> dict[Nlri, _Export]:
+        """Export policy once per NLRI for the group; absent = nothing to send."""
+        dst = first.neighbor
+        out: dict[Nlri, _Export] = {}
+        families = first.negotiated.families if first.negotiated else frozenset()
+        for nlri in nlris:
+            if nlri.family not in families:
+                continue
+            best = rib.best(nlri)
+            if best is None:
+                continue
+            src = self.sessions[best.source.peer].neighbor if best.source.peer else None
+            attrs = group_export(best, src, dst, self.cfg, first.local_address)
+            if attrs is not None and attrs.next_hop is not None:
+                out[nlri] = _Export(best, src.address if src else None, (attrs, best.labels))
+        return out
+
+    def _diff(
+        self, peer: IPAddress, sess: s.Session, nlris: list[Nlri], exports: dict[Nlri, _Export]
+    ) -> tuple[list[tuple[Nlri, Attrs, tuple[int, ...]]], list[Nlri]]:
+        """What this peer must be sent for ``nlris`` given what it holds."""
+        assert sess.negotiated is not None and sess.peer_open is not None
+        families = sess.negotiated.families
+        router_id = sess.peer_open.bgp_id
         out = self.sent[peer]
         announce: list[tuple[Nlri, Attrs, tuple[int, ...]]] = []
         withdraw: list[Nlri] = []
-        for nlri in pending:
-            if nlri.family not in neg.families:
+        for nlri in nlris:
+            if nlri.family not in families:
                 continue
-            best = rib.best(nlri)
-            attrs = None
-            if best is not None:
-                src = self.sessions[best.source.peer].neighbor if best.source.peer else None
-                attrs = export_attrs(
-                    best, src, dst, self.cfg, sess.peer_open.bgp_id, sess.local_address
-                )
-                if attrs is not None and attrs.next_hop is None:
-                    attrs = None
-            if attrs is None:
+            ex = exports.get(nlri)
+            if ex is not None and not peer_may_get(ex.path, ex.src, peer, router_id):
+                ex = None
+            if ex is None:
                 if out.pop(nlri, None) is not None:
                     withdraw.append(nlri)
                 continue
-            assert best is not None
-            entry = (attrs, best.labels)
+            entry = ex.entry
             if out.get(nlri) == entry:
                 continue
             out[nlri] = entry
-            announce.append((nlri, attrs, best.labels))
-        for msg in convert.encode_updates(announce, withdraw, neg):
-            sess.send(msg)
+            announce.append((nlri, entry[0], entry[1]))
+        return announce, withdraw

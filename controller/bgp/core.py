@@ -153,8 +153,7 @@ class SpeakerCore:
         self._apply(rib, rib.withdraw_peer(peer))
         self.spoof_watch.peer_down(peer)
         del self.sessions[peer]
-        self.out.sent.pop(peer, None)
-        self.out.pending.pop(peer, None)
+        self.out.remove_peer(peer)
         self.gr.peers.pop(peer, None)
         self._pump()
 
