@@ -10,7 +10,8 @@ is the same (``update_group_key``: colour, AS, client or not, next hop handling,
 negotiated families and codec) are flushed together. Export policy runs once
 per NLRI for the whole group and each distinct set of changes is encoded once;
 per neighbour only the split horizon and ORIGINATOR_ID checks
-(``policy.peer_may_get``), the diff against what it holds, and the write.
+(``policy.peer_may_get``), the RT-Constrain filter (``rtc.py``), the diff
+against what it holds, and the write.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from dataclasses import dataclass
 from controller.bgp import convert
 from controller.bgp import session as s
 from controller.bgp.config import SpeakerConfig
-from controller.bgp.path import Attrs, Color, Family, IPAddress, Nlri, Path
+from controller.bgp.path import RTC, Attrs, Color, Family, IPAddress, Nlri, Path, is_vpn_family
 from controller.bgp.policy import group_export, peer_may_get
 from controller.bgp.rib import Rib
+from controller.bgp.rtc import RtConstrain, route_targets
 from controller.bgp.wire.route_refresh import RefreshSubtype, RouteRefreshMessage
 
 Sent = dict[Nlri, tuple[Attrs, tuple[int, ...]]]
@@ -36,6 +38,15 @@ class _Export:
     path: Path
     src: IPAddress | None  # the neighbour it came from, for the split horizon
     entry: tuple[Attrs, tuple[int, ...]]
+    rts: frozenset[int] | None  # route targets of a VPN-IP route (RT-Constrain), else None
+
+
+def _client_path(rib: Rib, best: Path) -> Path:
+    """RFC 4684 3.2: to a non-client, a membership goes with a client's path when the best
+    came from a non-client, so the other RR learns what our clients want."""
+    if best.source.peer is None or best.source.rr_client:
+        return best
+    return next((p for p in rib.paths(best.nlri) if p.source.rr_client), best)
 
 
 def update_group_key(sess: s.Session, cfg: SpeakerConfig) -> Hashable | None:
@@ -59,25 +70,52 @@ class AdjRibOut:
         self.black = black
         self.sent: dict[IPAddress, Sent] = {}
         self.pending: dict[IPAddress, set[Nlri]] = {}
-        # End-of-RIB owed after the initial send, sent once that send is flushed.
+        # End-of-RIB owed after the initial send, sent once that send is flushed; the
+        # VPN ones of a peer whose VPN routes wait for its RT memberships wait too.
         self.eor_due: dict[IPAddress, list[Family]] = {}
+        self.eor_held: dict[IPAddress, list[Family]] = {}
+        self.rtc = RtConstrain()
 
     def add_peer(self, peer: IPAddress) -> None:
         self.sent[peer] = {}
         self.pending[peer] = set()
 
-    def session_up(self, peer: IPAddress) -> None:
+    def session_up(self, peer: IPAddress, families: frozenset[Family]) -> None:
         self.sent[peer] = {}
+        self.rtc.session_up(peer, families)
 
     def session_down(self, peer: IPAddress) -> None:
         self.sent[peer] = {}
         self.pending[peer].clear()
-        self.eor_due.pop(peer, None)
+        self._forget(peer)
 
     def remove_peer(self, peer: IPAddress) -> None:
         self.sent.pop(peer, None)
         self.pending.pop(peer, None)
+        self._forget(peer)
+
+    def _forget(self, peer: IPAddress) -> None:
         self.eor_due.pop(peer, None)
+        self.eor_held.pop(peer, None)
+        self.rtc.session_down(peer)
+
+    def rtc_opened(self, peer: IPAddress) -> None:
+        """The peer's RT memberships are in (End-of-RIB or a first one): its VPN routes go."""
+        self.rtc_wants(peer, None)
+        held = self.eor_held.pop(peer, None)
+        if held:
+            self.eor_due.setdefault(peer, []).extend(held)
+
+    def rtc_wants(self, peer: IPAddress, rt: int | None) -> None:
+        """The peer's interest changed (in route target ``rt``; None: anything)."""
+        pending = self.pending.get(peer)
+        if pending is None:
+            return
+        if rt is None:
+            pending |= self.rtc.matching(peer, (p.nlri for p in self.red.best_paths()))
+            pending.update(n for n in self.sent[peer] if is_vpn_family(n.family))
+        else:
+            pending |= self.rtc.by_rt.get(rt, set())
 
     def mark(self, peer: IPAddress, nlri: Nlri) -> None:
         """The best path of ``nlri`` changed: look at it again on the next flush."""
@@ -98,7 +136,23 @@ class AdjRibOut:
         for p in rib.best_paths():
             if p.nlri.family in neg.families:
                 pending.add(p.nlri)
-        self.eor_due[peer] = sorted(neg.families)
+        fams = sorted(neg.families)
+        interest = self.rtc.interest(peer)
+        if interest is not None and not interest.open:
+            self.eor_held[peer] = [f for f in fams if is_vpn_family(f)]
+            fams = [f for f in fams if not is_vpn_family(f)]
+        self.eor_due[peer] = fams
+
+    def send_memberships(self, peer: IPAddress, sess: s.Session) -> None:
+        """Our RT memberships and their End-of-RIB now, even while our restart defers the
+        rest (RFC 4724 4.1): the peer holds our VPN routes back until it has them (RFC
+        4684 6), and we wait for those before our deferral ends."""
+        neg = sess.negotiated
+        if neg is None or RTC not in neg.families:
+            return
+        self.pending[peer].update(p.nlri for p in self.red.best_paths(RTC))
+        self.eor_due[peer] = [RTC]
+        self.flush_peer(peer)
 
     def resend(self, peer: IPAddress, sess: s.Session, fam: Family, enhanced: bool) -> None:
         """RFC 2918 / RFC 7313 4: resend the whole Adj-RIB-Out, bracketed by BoRR/EoRR."""
@@ -173,10 +227,13 @@ class AdjRibOut:
             best = rib.best(nlri)
             if best is None:
                 continue
+            if nlri.family == RTC and not dst.rr_client:
+                best = _client_path(rib, best)
             src = self.sessions[best.source.peer].neighbor if best.source.peer else None
             attrs = group_export(best, src, dst, self.cfg, first.local_address)
             if attrs is not None and attrs.next_hop is not None:
-                out[nlri] = _Export(best, src.address if src else None, (attrs, best.labels))
+                rts = route_targets(best.attrs) if is_vpn_family(nlri.family) else None
+                out[nlri] = _Export(best, src.address if src else None, (attrs, best.labels), rts)
         return out
 
     def _diff(
@@ -186,6 +243,7 @@ class AdjRibOut:
         assert sess.negotiated is not None and sess.peer_open is not None
         families = sess.negotiated.families
         router_id = sess.peer_open.bgp_id
+        interest = self.rtc.interest(peer)
         out = self.sent[peer]
         announce: list[tuple[Nlri, Attrs, tuple[int, ...]]] = []
         withdraw: list[Nlri] = []
@@ -195,6 +253,8 @@ class AdjRibOut:
             ex = exports.get(nlri)
             if ex is not None and not peer_may_get(ex.path, ex.src, peer, router_id):
                 ex = None
+            elif ex is not None and interest and ex.rts is not None and not interest.allows(ex.rts):
+                ex = None  # RFC 4684: not asked for
             if ex is None:
                 if out.pop(nlri, None) is not None:
                     withdraw.append(nlri)

@@ -33,15 +33,18 @@ from controller.bgp.path import (
     Path,
     Source,
     Tunnel,
+    is_vpn_family,
 )
 from controller.bgp.propagate import Propagator
 from controller.bgp.refusals import Refusals
 from controller.bgp.resolve import Resolution, Resolver
 from controller.bgp.rib import Change, Rib
+from controller.bgp.rtc import DEFAULT_MEMBERSHIP, local_memberships
 from controller.bgp.sessionevents import SessionEvents
 from controller.bgp.spoofwatch import SpoofWatch
 from controller.bgp.vpnview import RouteEvent, VpnView
 from controller.bgp.vrf import LabelAllocator, Vrf
+from controller.bgp.wire.attributes.ext_communities import ExtCommunity
 from controller.bgp.wire.route_refresh import RouteRefreshMessage
 
 log = logging.getLogger(__name__)
@@ -100,6 +103,8 @@ class SpeakerCore:
             self.add_neighbor(n)
         self._originate_red_loopbacks()
         self._originate_black_loopback(None)
+        self._memberships: set[Nlri] = set()
+        self._originate_memberships()
 
     def _red_cost(self, p: Path) -> int | None:
         """Red RIB candidates: red loopback claims (draft 3.1), then VPN resolution (2, 4)."""
@@ -212,6 +217,48 @@ class SpeakerCore:
         self.vpn.refresh(v, prefix)
         self._pump()
         return label
+
+    def set_vrf_import_rts(self, vrf: str, rts: Sequence[str], now: float) -> None:
+        """Change what a VRF imports: its view is recomputed and our RT memberships
+        (RFC 4684) follow, new ones announced, dropped ones withdrawn."""
+        self.now = now
+        v = self._vrf(vrf)
+        try:
+            v.import_rts = frozenset(ExtCommunity.route_target(rt) for rt in rts)
+        except ValueError as exc:
+            raise ConfigError(f"vrf {vrf}: {exc}") from None
+        dirty = set()
+        for p in list(self.red.best_paths()):
+            if is_vpn_family(p.nlri.family) and v.set_candidates(p.nlri, self.red.paths(p.nlri)):
+                dirty.add(p.nlri.prefix)
+        for prefix in list(v.imported):
+            for nlri in list(v.imported.get(prefix, {})):
+                if v.set_candidates(nlri, self.red.paths(nlri)):
+                    dirty.add(prefix)
+        for prefix in dirty:
+            self.vpn.refresh(v, prefix)
+        self._originate_memberships()
+        self._pump()
+
+    def _originate_memberships(self) -> None:
+        """RFC 4684: one membership route per import RT of our VRFs, and the default one
+        to ask an RR's clients for all their VPN routes (sent to clients only, policy.py)."""
+        want: set[Nlri] = set()
+        if self.cfg.rt_constrain:
+            want = local_memberships(
+                self.cfg.local_as, (rt for v in self.vrfs.values() for rt in v.import_rts)
+            )
+            clients = any(n.rr_client for n in self.cfg.neighbors)
+            if clients or any(d.rr_client for d in self.cfg.dynamic_neighbors):
+                want.add(DEFAULT_MEMBERSHIP)
+        attrs = Attrs(next_hop=self.cfg.router_id, local_pref=100)
+        changes: list[Change | None] = []
+        for nlri in want - self._memberships:
+            changes.append(self.red.update(Path(nlri, attrs, Source(Color.RED))))
+        for nlri in self._memberships - want:
+            changes.append(self.red.withdraw(nlri, None))
+        self._memberships = want
+        self._apply(self.red, changes)
 
     def remove_vrf_route(self, vrf: str, prefix: IPNetwork, now: float) -> None:
         self.now = now

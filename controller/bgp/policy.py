@@ -17,6 +17,7 @@ from collections.abc import Container
 
 from controller.bgp.config import NeighborConfig, SpeakerConfig
 from controller.bgp.path import AS_SEQUENCE, Attrs, Color, IPAddress, Path, is_vpn_family
+from controller.bgp.rtc import DEFAULT_MEMBERSHIP
 
 
 def import_reject(
@@ -105,6 +106,8 @@ def group_export(
         return None  # draft 3.3/3.4: nothing crosses between red and black
     if dst.color is Color.BLACK and is_vpn_family(path.nlri.family):
         return None
+    if path.source.local and path.nlri == DEFAULT_MEMBERSHIP and not dst.rr_client:
+        return None  # RFC 4684 3.2: an RR asks its clients for everything, no one else
     a = path.attrs
     ibgp_src = src is not None and src.remote_as == cfg.local_as
     ibgp_dst = dst.remote_as == cfg.local_as

@@ -14,7 +14,7 @@ from controller.bgp import session as s
 from controller.bgp.adjribout import AdjRibOut
 from controller.bgp.graceful import GracefulRestart
 from controller.bgp.inbound import Importer
-from controller.bgp.path import Color, Family, IPAddress
+from controller.bgp.path import RTC, Color, Family, IPAddress
 from controller.bgp.rib import Change, Rib
 from controller.bgp.spoofwatch import SpoofWatch
 from controller.bgp.wire.route_refresh import RefreshSubtype, RouteRefreshMessage
@@ -58,11 +58,13 @@ class SessionEvents:
 
     def handle(self, peer: IPAddress, sess: s.Session, ev: s.SessionEvent, now: float) -> None:
         if isinstance(ev, s.Up):
-            self.out.session_up(peer)
+            self.out.session_up(peer, ev.negotiated.families)
             rib = self.rib(sess.neighbor.color)
             self.apply(rib, self.gr.session_up(peer, ev.negotiated, rib, now))
             if not self.gr.deferring:
                 self.out.send_initial(peer, sess)
+            else:
+                self.out.send_memberships(peer, sess)
         elif isinstance(ev, s.Down):
             self._on_down(peer, sess, ev, now)
         elif isinstance(ev.message, RouteRefreshMessage):
@@ -120,3 +122,5 @@ class SessionEvents:
         self.apply(rib, changes)
         if eor is not None:
             self.apply(rib, self.gr.end_of_rib(peer, eor, rib))
+            if eor == RTC and self.out.rtc.end_of_rib(peer):
+                self.out.rtc_opened(peer)
