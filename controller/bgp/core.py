@@ -33,13 +33,12 @@ from controller.bgp.path import (
     Path,
     Source,
     Tunnel,
-    is_vpn_family,
 )
 from controller.bgp.propagate import Propagator
 from controller.bgp.refusals import Refusals
 from controller.bgp.resolve import Resolution, Resolver
 from controller.bgp.rib import Change, Rib
-from controller.bgp.rtc import DEFAULT_MEMBERSHIP, local_memberships
+from controller.bgp.rtc import originate_memberships, wanted_memberships
 from controller.bgp.sessionevents import SessionEvents
 from controller.bgp.spoofwatch import SpoofWatch
 from controller.bgp.vpnview import RouteEvent, VpnView
@@ -227,36 +226,13 @@ class SpeakerCore:
             v.import_rts = frozenset(ExtCommunity.route_target(rt) for rt in rts)
         except ValueError as exc:
             raise ConfigError(f"vrf {vrf}: {exc}") from None
-        dirty = set()
-        for p in list(self.red.best_paths()):
-            if is_vpn_family(p.nlri.family) and v.set_candidates(p.nlri, self.red.paths(p.nlri)):
-                dirty.add(p.nlri.prefix)
-        for prefix in list(v.imported):
-            for nlri in list(v.imported.get(prefix, {})):
-                if v.set_candidates(nlri, self.red.paths(nlri)):
-                    dirty.add(prefix)
-        for prefix in dirty:
-            self.vpn.refresh(v, prefix)
+        self.propagator.reimport(v)
         self._originate_memberships()
         self._pump()
 
     def _originate_memberships(self) -> None:
-        """RFC 4684: one membership route per import RT of our VRFs, and the default one
-        to ask an RR's clients for all their VPN routes (sent to clients only, policy.py)."""
-        want: set[Nlri] = set()
-        if self.cfg.rt_constrain:
-            want = local_memberships(
-                self.cfg.local_as, (rt for v in self.vrfs.values() for rt in v.import_rts)
-            )
-            clients = any(n.rr_client for n in self.cfg.neighbors)
-            if clients or any(d.rr_client for d in self.cfg.dynamic_neighbors):
-                want.add(DEFAULT_MEMBERSHIP)
-        attrs = Attrs(next_hop=self.cfg.router_id, local_pref=100)
-        changes: list[Change | None] = []
-        for nlri in want - self._memberships:
-            changes.append(self.red.update(Path(nlri, attrs, Source(Color.RED))))
-        for nlri in self._memberships - want:
-            changes.append(self.red.withdraw(nlri, None))
+        want = wanted_memberships(self.cfg, self.vrfs.values())
+        changes = originate_memberships(self.red, self._memberships, want, self.cfg.router_id)
         self._memberships = want
         self._apply(self.red, changes)
 

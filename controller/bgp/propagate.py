@@ -114,6 +114,19 @@ class Propagator:
             for name, prefix in sorted(dirty, key=_vrf_order):
                 self.vpn.refresh(self.vrfs[name], prefix)
 
+    def reimport(self, v: Vrf) -> None:
+        """What ``v`` imports changed: its candidates for every VPN route, again."""
+        dirty = set()
+        for p in list(self.red.best_paths()):
+            if is_vpn_family(p.nlri.family) and v.set_candidates(p.nlri, self.red.paths(p.nlri)):
+                dirty.add(p.nlri.prefix)
+        for prefix in list(v.imported):
+            for nlri in list(v.imported.get(prefix, {})):
+                if v.set_candidates(nlri, self.red.paths(nlri)):
+                    dirty.add(prefix)
+        for prefix in dirty:
+            self.vpn.refresh(v, prefix)
+
     def _vpn_targets(
         self, ch: Change, free: list[Target], constrained: dict[IPAddress, Target]
     ) -> list[Target]:

@@ -23,7 +23,20 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from controller.bgp.path import RTC, Attrs, Family, IPAddress, Nlri, Path, is_vpn_family
+from controller.bgp.config import SpeakerConfig
+from controller.bgp.path import (
+    RTC,
+    Attrs,
+    Color,
+    Family,
+    IPAddress,
+    Nlri,
+    Path,
+    Source,
+    is_vpn_family,
+)
+from controller.bgp.rib import Change, Rib
+from controller.bgp.vrf import Vrf
 from controller.bgp.wire.attributes.ext_communities import ExtCommunity
 from controller.bgp.wire.nlri.rtc import MAX_BITS, RtMembership
 
@@ -48,6 +61,32 @@ def local_memberships(local_as: int, rts: Iterable[ExtCommunity]) -> set[Nlri]:
 
 
 DEFAULT_MEMBERSHIP = membership_nlri(RtMembership())
+
+
+def wanted_memberships(cfg: SpeakerConfig, vrfs: Iterable[Vrf]) -> set[Nlri]:
+    """RFC 4684: one membership route per import RT of our VRFs, and the default one to
+    ask an RR's clients for all their VPN routes (sent to clients only, policy.py)."""
+    if not cfg.rt_constrain:
+        return set()
+    want = local_memberships(cfg.local_as, (rt for v in vrfs for rt in v.import_rts))
+    clients = any(n.rr_client for n in cfg.neighbors)
+    if clients or any(d.rr_client for d in cfg.dynamic_neighbors):
+        want.add(DEFAULT_MEMBERSHIP)
+    return want
+
+
+def originate_memberships(
+    rib: Rib, have: set[Nlri], want: set[Nlri], next_hop: IPAddress
+) -> list[Change | None]:
+    """Our membership routes from ``have`` to ``want`` in the red RIB."""
+    attrs = Attrs(next_hop=next_hop, local_pref=100)
+    changes: list[Change | None] = []
+    for nlri in want - have:
+        changes.append(rib.update(Path(nlri, attrs, Source(Color.RED))))
+    for nlri in have - want:
+        changes.append(rib.withdraw(nlri, None))
+    return changes
+
 
 # Route targets of an Attrs, by the identity of its ext_communities tuple: many routes
 # share one (convert.py hands out one Attrs per distinct attribute set). The tuple is
