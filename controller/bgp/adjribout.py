@@ -75,24 +75,33 @@ class AdjRibOut:
         self.eor_due: dict[IPAddress, list[Family]] = {}
         self.eor_held: dict[IPAddress, list[Family]] = {}
         self.rtc = RtConstrain()
+        # Bumped whenever the set of peers, their sessions or their ``sent`` dicts change:
+        # the propagator keeps its per-peer lists until then (``pending`` sets stay the
+        # same objects for a peer's life), which spares an RR with many peers hashing
+        # every peer address on every UPDATE.
+        self.version = 0
 
     def add_peer(self, peer: IPAddress) -> None:
         self.sent[peer] = {}
         self.pending[peer] = set()
+        self.version += 1
 
     def session_up(self, peer: IPAddress, families: frozenset[Family]) -> None:
         self.sent[peer] = {}
         self.rtc.session_up(peer, families)
+        self.version += 1
 
     def session_down(self, peer: IPAddress) -> None:
         self.sent[peer] = {}
         self.pending[peer].clear()
         self._forget(peer)
+        self.version += 1
 
     def remove_peer(self, peer: IPAddress) -> None:
         self.sent.pop(peer, None)
         self.pending.pop(peer, None)
         self._forget(peer)
+        self.version += 1
 
     def _forget(self, peer: IPAddress) -> None:
         self.eor_due.pop(peer, None)
@@ -170,9 +179,10 @@ class AdjRibOut:
 
     def flush(self) -> None:
         groups: dict[Hashable, list[IPAddress]] = {}
-        for peer, sess in self.sessions.items():
-            if self.pending[peer] or peer in self.eor_due:
-                groups.setdefault(update_group_key(sess, self.cfg), []).append(peer)
+        eor_due = self.eor_due
+        for peer, pending in self.pending.items():
+            if pending or (eor_due and peer in eor_due):
+                groups.setdefault(update_group_key(self.sessions[peer], self.cfg), []).append(peer)
         for key, peers in groups.items():
             if key is None:  # not up: nothing can go out, as before the OPENs
                 for peer in peers:
@@ -192,9 +202,11 @@ class AdjRibOut:
         neg = first.negotiated
         assert neg is not None
         rib = self._rib(first.neighbor.color)
-        todo = {peer: self.pending[peer] for peer in peers}
+        todo = {}
         for peer in peers:
-            self.pending[peer] = set()
+            pending = self.pending[peer]
+            todo[peer] = pending.copy()
+            pending.clear()
         # One order for the whole group, so peers with the same changes send the same bytes.
         union = set().union(*todo.values())
         order = list(union)

@@ -23,6 +23,7 @@ from controller.bgp.vpnview import VpnView
 from controller.bgp.vrf import Vrf
 
 Target = tuple[IPAddress, Sent, set[Nlri]]
+_Targets = tuple[list[Target], list[Target], dict[IPAddress, Target]]
 
 
 @dataclass(eq=False)
@@ -39,6 +40,7 @@ class Propagator:
     spoof_watch: SpoofWatch
     _red_loopbacks_seen: set[IPAddress] = field(default_factory=set, init=False)
     _vrf_dirty: set[tuple[str, IPNetwork]] | None = field(default=None, init=False)
+    _target_cache: dict[Color, tuple[int, _Targets]] = field(default_factory=dict, init=False)
 
     def known_red_loopbacks(self) -> set[IPAddress]:
         """Our red loopbacks and those learnt from other C-PEs' routes."""
@@ -56,15 +58,7 @@ class Propagator:
         assert self._vrf_dirty is not None
         color = Color.RED if rib is self.red else Color.BLACK
         rtc = self.out.rtc
-        # Looked up once per batch, not once per change: an RR has many peers and routes.
-        targets: list[Target] = [
-            (peer, self.out.sent[peer], self.out.pending[peer])
-            for peer, sess in self.sessions.items()
-            if sess.neighbor.color is color and sess.established
-        ]
-        # VPN-IP changes go to RT-Constrain peers by their route targets (rtc.py).
-        free = [t for t in targets if t[0] not in rtc.peers]
-        constrained = {t[0]: t for t in targets if t[0] in rtc.peers}
+        targets, free, constrained = self._targets(color)
         for ch in changes:
             if ch is None:
                 continue
@@ -80,8 +74,9 @@ class Propagator:
                     pending.add(ch.nlri)
             if ch.nlri.family == RTC:
                 if not ch.best_changed:  # a client's path may be what goes to non-clients
-                    for _, _, pending in targets:
-                        pending.add(ch.nlri)
+                    for peer, _, pending in targets:
+                        if not self.sessions[peer].neighbor.rr_client:
+                            pending.add(ch.nlri)
                 for peer, rt, opened in rtc.membership_paths(ch.nlri, rib.paths(ch.nlri)):
                     if opened:
                         self.out.rtc_opened(peer)
@@ -113,6 +108,24 @@ class Propagator:
             # used, cost a sixth of the BGP time of a big UPDATE.
             for name, prefix in sorted(dirty, key=_vrf_order):
                 self.vpn.refresh(self.vrfs[name], prefix)
+
+    def _targets(self, color: Color) -> tuple[list[Target], list[Target], dict[IPAddress, Target]]:
+        """The established peers of a colour: all, without RT-Constrain, with it (VPN-IP
+        changes go to those by their route targets, rtc.py). Kept until the Adj-RIB-Out's
+        peers change: an RR has many peers and sees many UPDATEs."""
+        cached = self._target_cache.get(color)
+        if cached is not None and cached[0] == self.out.version:
+            return cached[1]
+        rtc = self.out.rtc
+        targets: list[Target] = [
+            (peer, self.out.sent[peer], self.out.pending[peer])
+            for peer, sess in self.sessions.items()
+            if sess.neighbor.color is color and sess.established
+        ]
+        free = [t for t in targets if t[0] not in rtc.peers]
+        constrained = {t[0]: t for t in targets if t[0] in rtc.peers}
+        self._target_cache[color] = (self.out.version, (targets, free, constrained))
+        return targets, free, constrained
 
     def reimport(self, v: Vrf) -> None:
         """What ``v`` imports changed: its candidates for every VPN route, again."""
