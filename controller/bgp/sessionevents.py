@@ -22,6 +22,10 @@ from controller.bgp.wire.route_refresh import RefreshSubtype, RouteRefreshMessag
 Apply = Callable[[Rib, Sequence[Change | None]], None]
 
 
+def _established(sess: s.Session) -> bool:
+    return sess.established
+
+
 class SessionEvents:
     def __init__(
         self,
@@ -76,8 +80,7 @@ class SessionEvents:
         if self.gr.initial_rib_complete:
             return
         deferring = self.gr.deferring
-        up = {peer: sess.established for peer, sess in self.sessions.items()}
-        if not self.gr.check_complete(up, now) or not deferring:
+        if not self.gr.check_complete(self.sessions, _established, now) or not deferring:
             return
         # Restart over: selection runs, the app and the peers get its outcome.
         for peer, sess in self.sessions.items():
