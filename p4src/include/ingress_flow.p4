@@ -31,10 +31,16 @@
             // Unknown port or unbound VLAN: recorded, nothing else to do.
         } else if (meta.src_role == ROLE_CPU) {
             control_spd.apply(hdr, meta, std);
-        } else if (meta.src_role == ROLE_RED) {
-            red_classify.apply(hdr, meta, std);
-        } else if (meta.src_role == ROLE_BLACK) {
-            black_classify.apply(hdr, meta, std);
+        } else if (meta.src_role == ROLE_RED || meta.src_role == ROLE_BLACK) {
+            // ARP/NS for our address from a known neighbour: answered here
+            // (fwd_done); anything else is classified as before.
+            neighbour_reply.apply(hdr, meta, std);
+            if (meta.fwd_done == 1) {
+            } else if (meta.src_role == ROLE_RED) {
+                red_classify.apply(hdr, meta, std);
+            } else {
+                black_classify.apply(hdr, meta, std);
+            }
         }
 
         if (meta.route_in_vrf == 1 && meta.drop_reason == DROP_NONE
