@@ -20,7 +20,7 @@ from controller.bgp.claims import LoopbackClaims
 from controller.bgp.config import ConfigError, NeighborConfig, SpeakerConfig
 from controller.bgp.graceful import GracefulRestart
 from controller.bgp.inbound import Importer
-from controller.bgp.originate import black_loopback_path, host_nlri, red_loopback_paths
+from controller.bgp.originate import black_loopback_changes, red_loopback_paths
 from controller.bgp.path import (
     IPV4_UNICAST,
     IPV6_UNICAST,
@@ -38,12 +38,11 @@ from controller.bgp.propagate import Propagator
 from controller.bgp.refusals import Refusals
 from controller.bgp.resolve import Resolution, Resolver
 from controller.bgp.rib import Change, Rib
-from controller.bgp.rtc import originate_memberships, wanted_memberships
 from controller.bgp.sessionevents import SessionEvents
 from controller.bgp.spoofwatch import SpoofWatch
 from controller.bgp.vpnview import RouteEvent, VpnView
-from controller.bgp.vrf import LabelAllocator, Vrf
-from controller.bgp.wire.attributes.ext_communities import ExtCommunity
+from controller.bgp.vrf import LabelAllocator
+from controller.bgp.vrfroutes import VrfRoutes, build_vrfs
 from controller.bgp.wire.route_refresh import RouteRefreshMessage
 
 log = logging.getLogger(__name__)
@@ -66,12 +65,7 @@ class SpeakerCore:
         for lo in cfg.red_loopbacks:
             self.spoof_watch.add_red(lo.address)
         self.labels = LabelAllocator(*cfg.label_range)
-        self.vrfs: dict[str, Vrf] = {}
-        for vc in cfg.vrfs:
-            try:
-                self.vrfs[vc.name] = Vrf(vc, self.labels)
-            except ValueError as exc:
-                raise ConfigError(str(exc)) from None
+        self.vrfs = build_vrfs(cfg, self.labels)
         self.black_loopback = cfg.black_loopback
         self.out = AdjRibOut(cfg, self.sessions, self.red, self.black)
         self._ops: list[tuple[IPAddress, s.TransportOp]] = []
@@ -102,8 +96,8 @@ class SpeakerCore:
             self.add_neighbor(n)
         self._originate_red_loopbacks()
         self._originate_black_loopback(None)
-        self._memberships: set[Nlri] = set()
-        self._originate_memberships()
+        self.vrf_ops = VrfRoutes(cfg, self.vrfs, self.red, self.vpn, self.propagator)
+        self._apply(self.red, self.vrf_ops.originate_memberships())
 
     def _red_cost(self, p: Path) -> int | None:
         """Red RIB candidates: red loopback claims (draft 3.1), then VPN resolution (2, 4)."""
@@ -204,16 +198,9 @@ class SpeakerCore:
     def add_vrf_route(self, vrf: str, prefix: IPNetwork, now: float) -> int:
         """Add a tenant's local route: exported as VPN-IP on red sessions; returns its label."""
         self.now = now
-        v = self._vrf(vrf)
-        label = v.add_local(prefix)
-        nh = v.config.red_loopback
-        if nh is None:
-            lo = self.cfg.red_loopback_for(vrf)
-            assert lo is not None  # SpeakerConfig guarantees a red loopback when there are VRFs
-            nh = lo.address
-        path = v.export_path(prefix, nh, self.cfg.mpls_in_ipsec_tunnel_type)
-        self._apply(self.red, [self.red.update(path)])
-        self.vpn.refresh(v, prefix)
+        label, changes = self.vrf_ops.add(vrf, prefix)
+        self._apply(self.red, changes)
+        self.vrf_ops.refresh(vrf, prefix)
         self._pump()
         return label
 
@@ -221,27 +208,15 @@ class SpeakerCore:
         """Change what a VRF imports: its view is recomputed and our RT memberships
         (RFC 4684) follow, new ones announced, dropped ones withdrawn."""
         self.now = now
-        v = self._vrf(vrf)
-        try:
-            v.import_rts = frozenset(ExtCommunity.route_target(rt) for rt in rts)
-        except ValueError as exc:
-            raise ConfigError(f"vrf {vrf}: {exc}") from None
-        self.propagator.reimport(v)
-        self._originate_memberships()
+        self._apply(self.red, self.vrf_ops.set_import_rts(vrf, rts))
         self._pump()
-
-    def _originate_memberships(self) -> None:
-        want = wanted_memberships(self.cfg, self.vrfs.values())
-        changes = originate_memberships(self.red, self._memberships, want, self.cfg.router_id)
-        self._memberships = want
-        self._apply(self.red, changes)
 
     def remove_vrf_route(self, vrf: str, prefix: IPNetwork, now: float) -> None:
         self.now = now
-        v = self._vrf(vrf)
-        if v.remove_local(prefix):
-            self._apply(self.red, [self.red.withdraw(v.export_nlri(prefix), None)])
-            self.vpn.refresh(v, prefix)
+        changes = self.vrf_ops.remove(vrf, prefix)
+        if changes:
+            self._apply(self.red, changes)
+            self.vrf_ops.refresh(vrf, prefix)
         self._pump()
 
     def announce(
@@ -278,12 +253,6 @@ class SpeakerCore:
         self._pump()
         return True
 
-    def _vrf(self, name: str) -> Vrf:
-        v = self.vrfs.get(name)
-        if v is None:
-            raise ConfigError(f"vrf {name!r}: not configured")
-        return v
-
     def _dynamic(self, peer: IPAddress) -> s.Session | None:
         """A session for ``peer`` from a dynamic-neighbour range, created on first contact."""
         if not self.cfg.dynamic_neighbors:
@@ -309,11 +278,7 @@ class SpeakerCore:
         self._apply(self.red, [self.red.update(p) for p in paths])
 
     def _originate_black_loopback(self, old: IPAddress | None) -> None:
-        """Draft 3.1 MAY: the black loopback on black sessions; ``old`` goes after a move."""
-        path = black_loopback_path(self.cfg, self.black_loopback)
-        changes: list[Change | None] = [] if path is None else [self.black.update(path)]
-        if path is not None and old is not None and old != self.black_loopback:
-            changes.append(self.black.withdraw(host_nlri(old), None))
+        changes = black_loopback_changes(self.cfg, self.black, self.black_loopback, old)
         self._apply(self.black, changes)
 
     # ---- transport events -------------------------------------------------------

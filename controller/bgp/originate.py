@@ -6,6 +6,7 @@
 * Optionally (draft 3.1 MAY, ``advertise_black_loopback``) the black loopback's
   host route on the black side; export sets its next hop to our end of each
   black session (``policy.export_attrs``).
+* A tenant's local route as the VPN-IP path its VRF exports (draft 2).
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from controller.bgp.path import (
     Attrs,
     Color,
     IPAddress,
+    IPNetwork,
     Nlri,
     Path,
     Source,
     Tunnel,
 )
+from controller.bgp.rib import Change, Rib
+from controller.bgp.vrf import Vrf
 
 
 def host_nlri(addr: IPAddress) -> Nlri:
@@ -45,3 +49,24 @@ def black_loopback_path(cfg: SpeakerConfig, black: IPAddress | None) -> Path | N
     if not cfg.advertise_black_loopback or black is None:
         return None
     return Path(host_nlri(black), Attrs(next_hop=black, local_pref=100), Source(Color.BLACK))
+
+
+def black_loopback_changes(
+    cfg: SpeakerConfig, rib: Rib, black: IPAddress | None, old: IPAddress | None
+) -> list[Change | None]:
+    """Draft 3.1 MAY: the black loopback on black sessions; ``old`` goes after a move."""
+    path = black_loopback_path(cfg, black)
+    changes: list[Change | None] = [] if path is None else [rib.update(path)]
+    if path is not None and old is not None and old != black:
+        changes.append(rib.withdraw(host_nlri(old), None))
+    return changes
+
+
+def vrf_route_path(cfg: SpeakerConfig, v: Vrf, prefix: IPNetwork) -> Path:
+    """A tenant's local route as the VPN-IP path we export; next hop: the VRF's red loopback."""
+    nh = v.config.red_loopback
+    if nh is None:
+        lo = cfg.red_loopback_for(v.config.name)
+        assert lo is not None  # SpeakerConfig guarantees a red loopback when there are VRFs
+        nh = lo.address
+    return v.export_path(prefix, nh, cfg.mpls_in_ipsec_tunnel_type)
