@@ -99,7 +99,9 @@ class Daemon:
         self.control_peers = control_peers_of(cfg, peer_black)
         self.started = 0.0
         self.sync = SwitchSync(self.state, lambda: self.link.client, self._converged)
-        self.plane = ControlPlane(cfg, self.state, self.control_peers, self.sync.wake)
+        self.plane = ControlPlane(
+            cfg, self.state, self.control_peers, self.sync.wake, self.sync.room
+        )
         self.engine_link: EngineLink | None = None
         self.link = SwitchLink(cfg, base, run_dir, self.sync.forget, self._spawn)
         self.host = HostPorts(cfg, macs, self.link.send_out, self.plane.needs_route)
