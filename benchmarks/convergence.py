@@ -49,6 +49,7 @@ from _bgp_remote import RR, Remote, cpe_bgp_config, ip, updates_in  # noqa: E402
 
 from controller.app.compose import Composer  # noqa: E402
 from controller.app.desired import DesiredState, SaPair  # noqa: E402
+from controller.app.gcpolicy import settle_after_start  # noqa: E402
 from controller.app.switch import (  # noqa: E402
     Pipeline,
     compile_p4info,
@@ -150,7 +151,7 @@ class Cpe:
                 self.sync.wake()
 
 
-async def run(n: int, shape: str, pipe: Pipeline) -> dict[str, float]:
+async def run(n: int, shape: str, pipe: Pipeline, default_gc: bool) -> dict[str, float]:
     port = free_port()
     sim = subprocess.Popen(
         [sys.executable, "-m", "controller", "p4sim", "run", "--no-p4", "--device-id", "1",
@@ -173,9 +174,13 @@ async def run(n: int, shape: str, pipe: Pipeline) -> dict[str, float]:
         tasks = [asyncio.create_task(cpe.compose()), asyncio.create_task(cpe.sync.run())]
         data = remote.burst(n, shape)
         # The remote and the RR live in this process, the daemon has its own: out of
-        # the collector's sight, so that it walks only what the C-PE builds.
+        # the collector's sight (frozen), so that it walks only what the C-PE builds;
+        # the daemon's settings (controller/app/gcpolicy.py) unless --gc-default.
         gc.collect()
         gc.freeze()
+        thresholds = gc.get_threshold()
+        if not default_gc:
+            settle_after_start()
         gc.callbacks.append(cpe.clocks)
         s0, c0 = _cpu_of(sim.pid), time.thread_time()
         prof = cProfile.Profile() if PROFILE else None
@@ -191,6 +196,7 @@ async def run(n: int, shape: str, pipe: Pipeline) -> dict[str, float]:
         switch_cpu = _cpu_of(sim.pid) - s0
         gc.callbacks.remove(cpe.clocks)
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
         await sending
         held = len(await client.read([TableEntry("vrf_fib_v4")]))
         if held < n:
@@ -235,6 +241,7 @@ def main() -> None:
     ap.add_argument("--routes", type=int, action="append", help="default: 1000, 10000, 100000")
     ap.add_argument("--shape", choices=["packed", "single"], action="append", help="default packed")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each row (default 1)")
+    ap.add_argument("--gc-default", action="store_true", help="CPython's GC thresholds")
     ap.add_argument("--smoke", action="store_true", help="100 routes: checks it runs")
     args = ap.parse_args()
     if args.smoke:
@@ -259,7 +266,7 @@ def main() -> None:
     for n in routes:
         for shape in args.shape or ["packed"]:
             for _ in range(args.repeat):
-                r = asyncio.run(run(n, shape, pipe))
+                r = asyncio.run(run(n, shape, pipe, args.gc_default))
                 print(
                     f"{n:>7} {shape:>6} {r['updates']:>8.0f} {r['median_s']:>7.3f}"
                     f" {r['p99_s']:>7.3f} {r['all_s']:>7.3f} {r['rounds']:>6.0f}"
