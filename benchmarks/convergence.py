@@ -139,12 +139,16 @@ class Cpe:
         writer.write = write  # type: ignore[method-assign]
 
     async def compose(self) -> None:
-        """ControlPlane.route_events: each route event through the composer, then wake."""
-        clocks, comp = self.clocks, self.comp
+        """ControlPlane.route_events: each route event through the composer, then wake.
+        (It takes queued events without a turn of the loop, as get() does; timed per
+        turn, not per event, so that the clock costs less than what it measures.)"""
+        clocks, comp, events = self.clocks, self.comp, self.speaker.events
         while True:
-            ev = await self.speaker.events.get()
+            ev = await events.get()
             c0 = time.thread_time()
             comp.route_event(ev)
+            while not events.empty():
+                comp.route_event(events.get_nowait())
             clocks.compose += time.thread_time() - c0
             if comp.dirty:
                 comp.dirty = False
