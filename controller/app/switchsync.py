@@ -27,7 +27,7 @@ from controller.p4rt.errors import P4RuntimeClientError
 log = logging.getLogger("sl3vpn.daemon")
 
 # Entries composed and not yet taken by a write round before BGP's reader waits:
-# two Write batches' worth, so the next round is ready when one ends.
+# a few Write batches' worth, so the next round is ready when one ends.
 BACKLOG_LIMIT = 2000
 ROOM_WAIT_MAX = 1.0  # seconds BGP waits for one round at most (a hung switch)
 
@@ -82,7 +82,9 @@ class SwitchSync:
         First a turn of the loop, so that what the read produced is composed; then,
         while too much waits and a round is under way (or about to start), wait for
         the round to take it. With no switch to write to, nothing waits: BGP must go on
-        (its peers' keepalives are read by this reader).
+        (its peers' keepalives are read by this reader). Nor while rounds are full
+        (deletes held after a start, or the switch to be read again): each of those
+        reads and rebuilds everything, so fewer, bigger ones are better.
         """
         await asyncio.sleep(0)
         while self.state.backlog() > self.backlog_limit and self._can_write():
@@ -98,6 +100,9 @@ class SwitchSync:
         self._taken.clear()
 
     def _can_write(self) -> bool:
+        """The next round is an incremental one, and there is a switch to write to."""
+        if self.hold_deletes or self.writer.last is None:
+            return False
         client = self._client()
         return client is not None and client.codec is not None
 

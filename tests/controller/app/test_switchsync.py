@@ -72,6 +72,17 @@ async def test_room_never_waits_without_a_switch(cpe_config: Config) -> None:
     assert d.backlog() > 1
 
 
+async def test_room_never_waits_while_rounds_are_full(
+    switch: P4RuntimeClient, cpe_config: Config
+) -> None:
+    d = state(cpe_config)
+    sync = SwitchSync(d, lambda: switch, lambda: True, backlog_limit=1)
+    for i in range(5):
+        d.set_route(remote_route(i))
+    assert sync.hold_deletes  # after a start: every round reads the switch, rebuilds all
+    await asyncio.wait_for(sync.room(), 0.5)
+
+
 async def test_changes_during_a_round_end_in_order(
     switch: P4RuntimeClient, cpe_config: Config
 ) -> None:
