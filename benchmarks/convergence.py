@@ -58,6 +58,7 @@ from controller.app.switch import (  # noqa: E402
     p4sim_bundle,
 )
 from controller.app.switchsync import SwitchSync  # noqa: E402
+from controller.bgp import aio  # noqa: E402
 from controller.bgp.aio import BgpSpeaker  # noqa: E402
 from controller.config import parse  # noqa: E402
 from controller.p4rt import P4RuntimeClient, TableEntry  # noqa: E402
@@ -107,13 +108,14 @@ class Clocks:
 class Cpe:
     """The C-PE's parts as the daemon composes them, and when each route reached the switch."""
 
-    def __init__(self, client: P4RuntimeClient, rr_port: int) -> None:
+    def __init__(self, client: P4RuntimeClient, rr_port: int, paced: bool) -> None:
         self.state = DesiredState(parse(CPE), {})
         self.state.set_sa("198.51.100.1", None, SaPair(2, 1))  # A's tunnel has its SA
         self.comp = Composer(self.state, {}, None)
         self.sync = SwitchSync(self.state, lambda: client, lambda: True)
         self.sync.hold_deletes = False  # converged: the burst comes in steady state
-        self.speaker = BgpSpeaker(cpe_bgp_config(rr_port), listen_port=None, pace=self.sync.room)
+        pace = self.sync.room if paced else None
+        self.speaker = BgpSpeaker(cpe_bgp_config(rr_port), listen_port=None, pace=pace)
         self.speaker.set_transport(ip(RR), ip("127.0.0.1"), None)
         self.clocks = Clocks()
         self.clocks.time_bgp(self.speaker)
@@ -155,7 +157,9 @@ class Cpe:
                 self.sync.wake()
 
 
-async def run(n: int, shape: str, pipe: Pipeline, default_gc: bool) -> dict[str, float]:
+async def run(
+    n: int, shape: str, pipe: Pipeline, default_gc: bool, paced: bool
+) -> dict[str, float]:
     port = free_port()
     sim = subprocess.Popen(
         [sys.executable, "-m", "controller", "p4sim", "run", "--no-p4", "--device-id", "1",
@@ -167,7 +171,7 @@ async def run(n: int, shape: str, pipe: Pipeline, default_gc: bool) -> dict[str,
     try:
         client = await connect(f"127.0.0.1:{port}", 1, 1, timeout=60)
         await ensure_pipeline(client, pipe)
-        cpe = Cpe(client, remote.port)
+        cpe = Cpe(client, remote.port, paced)
         await cpe.sync.write_state()  # ports etc.: not part of the figures
         cpe.sync.writer.rpc_seconds = 0.0
         accepted = asyncio.create_task(remote.accept())
@@ -246,10 +250,17 @@ def main() -> None:
     ap.add_argument("--shape", choices=["packed", "single"], action="append", help="default packed")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each row (default 1)")
     ap.add_argument("--gc-default", action="store_true", help="CPython's GC thresholds")
+    ap.add_argument(
+        "--unpaced",
+        action="store_true",
+        help="BGP's reader as it was: 64 KiB reads, no back-pressure from the writer",
+    )
     ap.add_argument("--smoke", action="store_true", help="100 routes: checks it runs")
     args = ap.parse_args()
     if args.smoke:
         args.routes = [100]
+    if args.unpaced:
+        aio.READ_SIZE = 65536
     routes = args.routes or [1000, 10000, 100000]
     program = ROOT / "p4src" / "cpe.p4"
     defines = {"CPU_PORT": "255", "CRYPTO_PORT": "254"}
@@ -270,7 +281,7 @@ def main() -> None:
     for n in routes:
         for shape in args.shape or ["packed"]:
             for _ in range(args.repeat):
-                r = asyncio.run(run(n, shape, pipe, args.gc_default))
+                r = asyncio.run(run(n, shape, pipe, args.gc_default, not args.unpaced))
                 print(
                     f"{n:>7} {shape:>6} {r['updates']:>8.0f} {r['median_s']:>7.3f}"
                     f" {r['p99_s']:>7.3f} {r['all_s']:>7.3f} {r['rounds']:>6.0f}"
