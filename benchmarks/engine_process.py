@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
 """What running the ESP engine in its own process costs: control calls and crypto-port pps.
 
-    sudo benchmarks/engine_process.py [--seconds 2]
+    sudo benchmarks/engine_process.py [--seconds 2] [--window 32] [--plain-sender]
 
 In a throw-away network namespace with a veth pair (the crypto link), it
 measures
   * control: installer calls per second, in process (``LockedEngine``) and over
     the engine-control socket to the engine process (``EngineClient``);
   * data path: ENCRYPT frames per second answered (result OK) on the veth (64 B
-    and 1400 B MPLS-in-IP, AES-GCM-128, up to 32 frames in flight) by the engine process,
-    and by ``AfPacketCryptoPort`` on a thread of this process (how the daemon
-    ran it before, sharing the daemon's GIL; here it shares it with the
-    sender). Frames are sent and counted on the switch side by this process.
+    and 1400 B MPLS-in-IP, AES-GCM-128, ``--window`` frames in flight) by the
+    engine process, and by ``AfPacketCryptoPort`` on a thread of this process
+    (how the daemon ran it before, sharing the daemon's GIL; here it shares it
+    with the sender). Frames are sent and counted on the switch side by this
+    process, through the same memory-mapped rings as the port where it can
+    (``--plain-sender``: one send and one recv a frame); each line also gives
+    the CPU time the engine (process or thread, from /proc) and the sender
+    spent per answered frame, which a busy machine changes far less than the
+    frames per second.
 Figures depend on the machine and its load; nothing is asserted.
 """
 
@@ -35,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from esp_engine import A, B, _frame, _rate  # type: ignore[import-not-found]
 
 from controller.ipsec import crypto_port as cp
-from controller.ipsec.esp import EspEngine
+from controller.ipsec.esp import EspEngine, ring
 from controller.ipsec.esp.client import EngineClient
 from controller.ipsec.esp.ports import AfPacketCryptoPort, LockedEngine
 from controller.ipsec.installer import CipherSuite, Direction, SaInstaller, SaKeys, SaParams
@@ -65,57 +70,107 @@ def control_rate(installer: SaInstaller, seconds: float) -> tuple[float, float]:
     return pairs, counters
 
 
-def pps(size: int, seconds: float) -> float:
-    """ENCRYPT requests answered OK per second on the veth, WINDOW in flight.
+class _Switch:
+    """The switch side of the crypto link: frames out and in, the cheapest way available.
 
-    The sender takes every answer that is ready at once and sends as many new
-    requests, so that its own per-frame cost is small next to the engine's. An
-    answer with a non-zero result (a refusal, which costs the engine no crypto)
-    stops the run with an error instead of being counted; frames that are no
-    answer at all (the kernel's own IPv6 multicast) are ignored.
+    With PACKET_MMAP rings (controller/ipsec/esp/ring.py) it costs a few struct
+    calls a frame, so that the engine, not this sender, is what is measured;
+    ``--plain-sender`` uses one send/recv a frame (what the benchmark did before).
     """
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
-    sock.bind((SW, 0))
-    sock.setsockopt(263, 23, 1)  # PACKET_IGNORE_OUTGOING
-    sock.setblocking(False)
-    frame = cp.CryptoHeader(cp.Op.ENCRYPT, 1).encode() + _frame(A, B, bytes(size))
-    buf = bytearray(65535)
-    answered = 0
-    for _ in range(WINDOW):
-        sock.send(frame)
-    start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        if not select.select([sock], [], [], 1.0)[0]:
-            break
-        ready = 0
+
+    def __init__(self, plain: bool) -> None:
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+        self.sock.bind((SW, 0))
+        self.sock.setsockopt(263, 23, 1)  # PACKET_IGNORE_OUTGOING
+        self.rings = None if plain or not ring.supported() else ring.PacketRings(self.sock)
+        self.sock.setblocking(self.rings is not None)
+        self.buf = bytearray(65535)
+
+    def send(self, frames: list[bytes]) -> None:
+        if self.rings is not None:
+            self.rings.send(frames)
+            return
+        for frame in frames:
+            self.sock.send(frame)
+
+    def receive(self) -> list[bytes]:
+        """What arrived, after waiting up to 1 s for the first frame."""
+        if self.rings is not None:
+            frames = self.rings.receive(256)
+            if not frames:
+                self.rings.wait(1.0)
+                frames = self.rings.receive(256)
+            return frames
+        if not select.select([self.sock], [], [], 1.0)[0]:
+            return []
+        frames = []
         while True:
             try:
-                got = sock.recv_into(buf)
+                got = self.sock.recv_into(self.buf)
             except BlockingIOError:
-                break
-            if got < cp.HEADER_LEN or buf[:2] != frame[:2]:
+                return frames
+            frames.append(bytes(self.buf[: min(got, cp.HEADER_LEN)]))
+
+    def close(self) -> None:
+        if self.rings is not None:
+            self.rings.close()
+        self.sock.close()
+
+
+def cpu_seconds(path: str) -> float:
+    """User + system CPU time of a process or thread from /proc (``/proc/PID[/task/TID]``)."""
+    fields = Path(path, "stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pps(size: int, seconds: float, plain: bool, window: int, engine: str) -> tuple[float, ...]:
+    """ENCRYPT requests answered OK per second on the veth, ``window`` in flight.
+
+    The sender takes every answer that is ready at once and sends as many new
+    requests. An answer with a non-zero result (a refusal, which costs the
+    engine no crypto) stops the run with an error instead of being counted;
+    frames that are no answer at all (the kernel's own IPv6 multicast) are ignored.
+    Returns (frames/s, the engine's and the sender's CPU microseconds a frame);
+    ``engine`` is the /proc directory of the engine's process or thread.
+    """
+    switch = _Switch(plain)
+    frame = cp.CryptoHeader(cp.Op.ENCRYPT, 1).encode() + _frame(A, B, bytes(size))
+    answered = 0
+    switch.send([frame] * window)
+    start, engine_cpu, sender_cpu = time.perf_counter(), cpu_seconds(engine), time.thread_time()
+    while time.perf_counter() - start < seconds:
+        frames = switch.receive()
+        if not frames:
+            break
+        ready = 0
+        for got in frames:
+            if len(got) < cp.HEADER_LEN or got[:2] != frame[:2]:
                 continue  # not an answer (e.g. the kernel's IPv6 multicast on the veth)
-            if buf[4] != cp.Result.OK:
-                raise SystemExit(f"engine refused a request: {bytes(buf[: cp.HEADER_LEN]).hex()}")
+            if got[4] != cp.Result.OK:
+                raise SystemExit(f"engine refused a request: {bytes(got[: cp.HEADER_LEN]).hex()}")
             ready += 1
         answered += ready
-        for _ in range(ready):
-            sock.send(frame)
+        switch.send([frame] * ready)
     rate = answered / (time.perf_counter() - start)
-    sock.close()
-    return rate
+    engine_cpu = cpu_seconds(engine) - engine_cpu
+    sender_cpu = time.thread_time() - sender_cpu
+    switch.close()
+    return rate, engine_cpu / answered * 1e6, sender_cpu / answered * 1e6
 
 
-def measure(label: str, installer: SaInstaller, seconds: float) -> None:
-    pairs, counters = control_rate(installer, seconds)
+def measure(label: str, installer: SaInstaller, args: argparse.Namespace, engine: str) -> None:
+    pairs, counters = control_rate(installer, args.seconds)
     print(f"{label:>18}: control {pairs:9,.0f} add+delete/s {counters:9,.0f} counters/s")
     installer.add_sa(outbound(1))
     for size in (64, 1400):
-        print(f"{label:>18}: data {size:5d} B {pps(size, seconds):9,.0f} ENCRYPT frames/s")
+        rate, engine_us, sender_us = pps(size, args.seconds, args.plain_sender, args.window, engine)
+        print(f"{label:>18}: data {size:5d} B {rate:9,.0f} ENCRYPT frames/s; CPU a frame: "
+              f"engine {engine_us:5.2f} us (= {1e6 / engine_us:9,.0f}/s a core), "
+              f"sender {sender_us:5.2f} us")  # fmt: skip
     installer.delete_sa(1)
 
 
-def inner(seconds: float) -> int:
+def inner(args: argparse.Namespace) -> int:
     for argv in (["ip", "link", "add", SW, "type", "veth", "peer", "name", ENG],
                  ["ip", "link", "set", SW, "up"], ["ip", "link", "set", ENG, "up"]):  # fmt: skip
         subprocess.run(argv, check=True)
@@ -130,7 +185,7 @@ def inner(seconds: float) -> int:
             while not path.exists() and time.monotonic() < deadline:
                 time.sleep(0.05)
             client.connect()
-            measure("engine process", client, seconds)
+            measure("engine process", client, args, f"/proc/{proc.pid}")
             client.close()
         finally:
             proc.terminate()
@@ -138,7 +193,8 @@ def inner(seconds: float) -> int:
     engine = LockedEngine(EspEngine())
     port = AfPacketCryptoPort(ENG, engine)
     port.start()
-    measure("in-process thread", engine, seconds)
+    assert port._thread is not None
+    measure("in-process thread", engine, args, f"/proc/self/task/{port._thread.native_id}")
     port.close()
     return 0
 
@@ -147,6 +203,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--window", type=int, default=WINDOW, help="frames in flight")
+    parser.add_argument(
+        "--plain-sender", action="store_true", help="switch side with one send/recv a frame"
+    )
     parser.add_argument(
         "--smoke", action="store_true", help="tiny sizes, about a second: checks that it runs"
     )
@@ -154,7 +214,7 @@ def main() -> int:
     if args.smoke:
         args.seconds = 0.1
     if args.inner:
-        return inner(args.seconds)
+        return inner(args)
     if os.geteuid() != 0:
         print("needs root (a network namespace with a veth pair)", file=sys.stderr)
         return 2
@@ -162,7 +222,8 @@ def main() -> int:
     subprocess.run(["ip", "netns", "add", ns], check=True)
     try:
         argv = ["ip", "netns", "exec", ns, sys.executable, __file__, "--inner"]
-        argv += ["--seconds", str(args.seconds)]
+        argv += ["--seconds", str(args.seconds), "--window", str(args.window)]
+        argv += ["--plain-sender"] if args.plain_sender else []
         return subprocess.run(argv, check=False).returncode
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)

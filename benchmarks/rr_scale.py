@@ -10,13 +10,18 @@ i mod T: its routes carry RD <i>:<tenant>, RT 65000:<tenant>, one label.
 The control SAs are not simulated; the octets each RR moved are printed so
 their ESP cost can be added from benchmarks/esp_engine.py.
 
-Converged = every RR's Loc-RIB holds all R routes and every C-PE has received
-every other C-PE's routes and End-of-RIB from each RR (no RT-Constrain: each
-C-PE gets all routes, as an RR without RFC 4684 sends them). "RR CPU" is the
-process CPU time spent inside the RR cores, per route received and per route
-sent (route x peer).
+RT-Constrain (RFC 4684, on by default as in the product): each C-PE first
+advertises one membership route, its tenant's RT, and the membership
+End-of-RIB; the RRs then send it only its tenant's routes. With --no-rtc
+nobody offers the family and every C-PE gets every route.
+
+Converged = every RR's Loc-RIB holds all R routes and every C-PE has received,
+from each RR, every route it should get (its tenant's, or with --no-rtc all,
+but its own) and the VPN End-of-RIB. "RR CPU" is the process CPU time spent
+inside the RR cores, per route received and per route sent (route x peer).
 
 Usage: benchmarks/rr_scale.py [--cpes 1000] [--tenants 100] [--routes 100000] [--rrs 1 2]
+                              [--no-rtc] [--profile FILE]
        benchmarks/rr_scale.py --smoke   (20 C-PEs, 4 tenants, 400 routes: seconds)
 """
 
@@ -26,10 +31,13 @@ import _venv  # noqa: F401  (first: re-runs this under the checkout's .venv Pyth
 
 # isort: split
 import argparse
+import cProfile
 import gc
 import ipaddress
+import pstats
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from controller.bgp import convert
@@ -37,7 +45,8 @@ from controller.bgp import session as s
 from controller.bgp.aio import gc_paused
 from controller.bgp.config import NeighborConfig, SpeakerConfig
 from controller.bgp.core import SpeakerCore
-from controller.bgp.path import VPNV4, Attrs, Color, Nlri
+from controller.bgp.path import RTC, VPNV4, Attrs, Color, Nlri
+from controller.bgp.rtc import local_memberships
 from controller.bgp.wire.attributes.ext_communities import ExtCommunity
 from controller.bgp.wire.nlri.rd import RouteDistinguisher
 
@@ -59,16 +68,19 @@ def cpe_addr(i: int) -> Addr:
 class Cpe:
     """A simulated C-PE: one sans-I/O session per RR, its routes, what it received."""
 
-    def __init__(self, i: int, rrs: list[Addr], tenant: int, n_routes: int, base: int) -> None:
+    def __init__(
+        self, i: int, rrs: list[Addr], tenant: int, n_routes: int, base: int, rtc: bool
+    ) -> None:
         self.addr = cpe_addr(i)
+        self.tenant = tenant
         nbrs = tuple(NeighborConfig(r, AS, Color.RED, families=(VPNV4,)) for r in rrs)
-        cfg = SpeakerConfig(AS, self.addr, neighbors=nbrs)
+        cfg = SpeakerConfig(AS, self.addr, neighbors=nbrs, rt_constrain=rtc)
         self.sessions = {r: s.Session(n, cfg) for r, n in zip(rrs, nbrs, strict=True)}
-        attrs = Attrs(
-            next_hop=self.addr,
-            local_pref=100,
-            ext_communities=(ExtCommunity.route_target(f"{AS}:{tenant + 1}"),),
-        )
+        rt = ExtCommunity.route_target(f"{AS}:{tenant + 1}")
+        attrs = Attrs(next_hop=self.addr, local_pref=100, ext_communities=(rt,))
+        # RFC 4684: the membership of its one import RT, sent before its VPN routes.
+        member = Attrs(next_hop=self.addr, local_pref=100)
+        self.memberships = [(n, member, ()) for n in local_memberships(AS, [rt])]
         rd = RouteDistinguisher.parse(f"{self.addr}:{tenant + 1}")
         self.routes: list[tuple[Nlri, Attrs, tuple[int, ...]]] = [
             (
@@ -81,6 +93,15 @@ class Cpe:
         self.received: dict[Addr, int] = dict.fromkeys(rrs, 0)
         self.eor: set[Addr] = set()
 
+    def send_memberships(self) -> None:
+        for sess in self.sessions.values():
+            assert sess.negotiated is not None, "session not established"
+            if RTC not in sess.negotiated.families:
+                continue
+            for msg in convert.encode_updates(self.memberships, [], sess.negotiated):
+                sess.send(msg)
+            sess.send(convert.end_of_rib(RTC))
+
     def send_routes(self) -> None:
         for sess in self.sessions.values():
             assert sess.negotiated is not None, "session not established"
@@ -92,16 +113,18 @@ class Cpe:
         for ev in self.sessions[rr].events():
             if isinstance(ev, s.Received):
                 upd = ev.message
-                if upd.end_of_rib is not None:  # type: ignore[attr-defined]
+                eor = upd.end_of_rib  # type: ignore[attr-defined]
+                if eor == VPNV4:
                     self.eor.add(rr)
-                else:
-                    self.received[rr] += len(upd.announced())  # type: ignore[attr-defined]
+                elif eor is None:
+                    got = upd.announced()  # type: ignore[attr-defined]
+                    self.received[rr] += sum(1 for fam, _ in got if fam == VPNV4)
 
 
 class Fabric:
     """In-memory TCP between the RR cores and the C-PE sessions; RR CPU time is summed."""
 
-    def __init__(self, rrs: list[Addr], cpes: list[Cpe]) -> None:
+    def __init__(self, rrs: list[Addr], cpes: list[Cpe], rtc: bool) -> None:
         self.now = 0.0
         self.cpes = {c.addr: c for c in cpes}
         self.rrs: dict[Addr, SpeakerCore] = {}
@@ -113,7 +136,7 @@ class Fabric:
                 for c in cpes
             ]
             others = [NeighborConfig(o, AS, Color.RED, families=(VPNV4,)) for o in rrs if o != r]
-            cfg = SpeakerConfig(AS, r, neighbors=tuple(clients + others))
+            cfg = SpeakerConfig(AS, r, neighbors=tuple(clients + others), rt_constrain=rtc)
             self.rrs[r] = SpeakerCore(cfg)
         self.links: dict[tuple[Addr, int], tuple[Addr, Addr, int]] = {}
         self.next_conn = 1
@@ -196,14 +219,14 @@ class Fabric:
         self.settle()
 
 
-def run(n_cpes: int, tenants: int, n_routes: int, n_rrs: int) -> None:
+def run(n_cpes: int, tenants: int, n_routes: int, n_rrs: int, rtc: bool) -> None:
     gc.collect()
     rss0 = rss_kib()
     rrs = [Addr((10 << 24) | (255 << 16) | (k + 1)) for k in range(n_rrs)]
     per = n_routes // n_cpes
-    cpes = [Cpe(i, rrs, i % tenants, per, i * per) for i in range(n_cpes)]
+    cpes = [Cpe(i, rrs, i % tenants, per, i * per, rtc) for i in range(n_cpes)]
     total = per * n_cpes
-    fab = Fabric(rrs, cpes)
+    fab = Fabric(rrs, cpes, rtc)
     t = time.perf_counter()
     fab.start()
     fab.settle()
@@ -212,7 +235,13 @@ def run(n_cpes: int, tenants: int, n_routes: int, n_rrs: int) -> None:
         if all(sess.established for c in cpes for sess in c.sessions.values()):
             break
     up = sum(sess.established for c in cpes for sess in c.sessions.values())
-    print(f"  sessions: {up} of {n_cpes * n_rrs} Established in {time.perf_counter() - t:.1f} s")
+    print(
+        f"  sessions: {up} of {n_cpes * n_rrs} Established, memberships in, in "
+        f"{time.perf_counter() - t:.1f} s"
+    )
+    for c in cpes:
+        c.send_memberships()
+    fab.settle()
     rss_up = rss_kib()
     cpu_up, fab.rr_cpu, fab.octets = fab.rr_cpu, 0.0, 0
     t0, c0 = time.perf_counter(), time.process_time()
@@ -221,9 +250,11 @@ def run(n_cpes: int, tenants: int, n_routes: int, n_rrs: int) -> None:
     fab.settle()
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     rss1 = rss_kib()
-    ribs = [len(rr.red) for rr in fab.rrs.values()]
-    want = total - per  # every C-PE gets every route but its own
-    short = sum(1 for c in cpes for r in rrs if c.received[r] < want or r not in c.eor)
+    ribs = [sum(1 for _ in rr.red.best_paths(VPNV4)) for rr in fab.rrs.values()]
+    # Every route but its own: of its tenant (RT-Constrain), or of everyone.
+    in_tenant = Counter(c.tenant for c in cpes)
+    want = {c.addr: (in_tenant[c.tenant] if rtc else n_cpes) * per - per for c in cpes}
+    short = sum(1 for c in cpes for r in rrs if c.received[r] < want[c.addr] or r not in c.eor)
     state = "converged" if short == 0 and all(n == total for n in ribs) else "NOT converged"
     sent = sum(sum(c.received.values()) for c in cpes)
     print(f"  {state}: RR Loc-RIBs {ribs} of {total}; {short} C-PE sessions short")
@@ -248,12 +279,26 @@ def main() -> int:
     ap.add_argument("--routes", type=int, default=100_000)
     ap.add_argument("--rrs", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--smoke", action="store_true", help="20 C-PEs, 4 tenants, 400 routes")
+    ap.add_argument("--no-rtc", action="store_true", help="no RT-Constrain: all routes to all")
+    ap.add_argument("--profile", metavar="FILE", help="cProfile the runs into FILE")
     args = ap.parse_args()
     if args.smoke:
         args.cpes, args.tenants, args.routes = 20, 4, 400
+    prof = cProfile.Profile() if args.profile else None
     for n in args.rrs:
-        print(f"{n} RR(s), {args.cpes} C-PEs, {args.tenants} tenants, {args.routes} routes:")
-        run(args.cpes, args.tenants, args.routes, n)
+        rtc = "without" if args.no_rtc else "with"
+        print(
+            f"{n} RR(s), {args.cpes} C-PEs, {args.tenants} tenants, {args.routes} routes, "
+            f"{rtc} RT-Constrain:"
+        )
+        if prof is not None:
+            prof.enable()
+        run(args.cpes, args.tenants, args.routes, n, not args.no_rtc)
+        if prof is not None:
+            prof.disable()
+    if prof is not None:
+        prof.dump_stats(args.profile)
+        pstats.Stats(args.profile).sort_stats("cumulative").print_stats(25)
     return 0
 
 

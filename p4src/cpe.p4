@@ -11,6 +11,7 @@
 #include "include/parser.p4"
 #include "include/checksum.p4"
 #include "include/port_classify.p4"
+#include "include/neighbour_reply.p4"
 #include "include/red_classify.p4"
 #include "include/black_classify.p4"
 #include "include/crypto_return.p4"

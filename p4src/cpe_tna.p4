@@ -22,6 +22,7 @@
 #include "tna/v1model_compat.p4"
 #include "tna/parser.p4"
 #include "include/port_classify.p4"
+#include "include/neighbour_reply.p4"
 #include "include/red_classify.p4"
 #include "include/black_classify.p4"
 #include "include/crypto_return.p4"

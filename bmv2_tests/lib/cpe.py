@@ -387,6 +387,25 @@ class Cpe:
     def set_up_vpn_label(self, label: int, vrf: int) -> None:
         self.insert(TableEntry("vpn_label", {"label": label}, "set_label_vrf", {"vrf_id": vrf}))
 
+    def set_up_neighbour_answer(
+        self, port: int, vrf: int, target: str, asker: str, asker_mac: str, router: int = 1
+    ) -> None:
+        """The pipeline answers ``asker`` (a neighbour the controller knows on ``port``)
+        when it asks for our ``target`` (arp_reply / nd_reply by the target's family)."""
+        match = {
+            "port": port,
+            "vrf_id": vrf,
+            "target_ip": target,
+            "sender_ip": asker,
+            "sender_mac": asker_mac,
+        }
+        if ipaddress.ip_address(target).version == 4:
+            entry = TableEntry("arp_reply", match, "arp_answer", {"my_mac": router_mac(port)})
+        else:
+            params = {"my_mac": router_mac(port), "router": router}
+            entry = TableEntry("nd_reply", match, "nd_answer", params)
+        self.insert(entry)
+
 
 def control_ends(fam: Family, mode: Mode) -> tuple[str, str]:
     """(the RR's address, ours) on a red BGP session in this control SA mode."""

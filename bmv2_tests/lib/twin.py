@@ -18,7 +18,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from bmv2_tests.lib.cpe import DATA_PORTS, RED_A1, V4, V6, VRF_A, Cpe, Tunnel
+from bmv2_tests.lib.cpe import (
+    BLACK,
+    BLACK_GW_MAC,
+    DATA_PORTS,
+    RED_A1,
+    V4,
+    V6,
+    VRF_A,
+    Cpe,
+    Tunnel,
+    host_mac,
+)
 from bmv2_tests.lib.outcome import Outcome, Prober, Stimulus
 from bmv2_tests.lib.session import cpe_session, start_kind
 from bmv2_tests.lib.target import RunningTarget, program_kind
@@ -103,6 +114,11 @@ def set_up_realistic_state(cpe: Cpe) -> list[Tunnel]:
             TableEntry(spd, {"l4_dport": (500, 0xFFFF)}, "spd_bypass", priority=5),
             TableEntry(spd, {"l4_dport": (0, 0)}, "spd_discard", priority=1),
         )
+    # The ARP/NS seeds of fuzzframes.py come from neighbours the controller knows.
+    cpe.set_up_neighbour_answer(RED_A1, VRF_A, V4.our_red_addr, V4.tenant_host1, host_mac(RED_A1))
+    cpe.set_up_neighbour_answer(RED_A1, VRF_A, V6.our_red_addr, "fe80::2", host_mac(RED_A1))
+    cpe.set_up_neighbour_answer(BLACK, 0, V4.our_black_if, "203.0.113.254", BLACK_GW_MAC)
+    cpe.set_up_neighbour_answer(BLACK, 0, V6.our_black_if, "fe80::1", BLACK_GW_MAC, router=0)
     # A subnet of VRF A also reachable in VRF B through a red port: route leaking
     # is configuration, not a leak, and exercises the nexthop's own VRF.
     cpe.set_up_local_host(V4, 20, "10.77.0.0/16", RED_A1, port_vrf=VRF_A)

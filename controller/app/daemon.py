@@ -217,9 +217,13 @@ class Daemon:
         if self.plane.ipsec is not None:
             await self.plane.ipsec.stop()
         self.host.close()
-        await self.link.close(self.keep_switch)
+        # The switch and the ESP engine stop side by side (each gets SIGTERM, then SIGKILL
+        # after its grace time): one after the other, a slow switch exit under CPU load
+        # delayed the engine's and the whole stop past what a supervisor waits for.
+        closing = [self.link.close(self.keep_switch)]
         if self.engine_link is not None:  # --keep-switch keeps the whole data path
-            await self.engine_link.close(self.keep_switch)
+            closing.append(self.engine_link.close(self.keep_switch))
+        await asyncio.gather(*closing)
         log.info("%s stopped", self.cfg.node.name)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:

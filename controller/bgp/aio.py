@@ -14,7 +14,7 @@ import gc
 import ipaddress
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from typing import Any
 
 from controller.bgp import session as s
@@ -186,6 +186,10 @@ class BgpSpeaker:
         label = self.core.add_vrf_route(vrf, prefix, self.clock())
         self._drain()
         return label
+
+    def set_vrf_import_rts(self, vrf: str, rts: Sequence[str]) -> None:
+        self.core.set_vrf_import_rts(vrf, rts, self.clock())
+        self._drain()
 
     def remove_vrf_route(self, vrf: str, prefix: IPNetwork) -> None:
         self.core.remove_vrf_route(vrf, prefix, self.clock())

@@ -156,6 +156,8 @@ class SpeakerConfig:
     graceful_restart: GracefulRestartConfig = GracefulRestartConfig()
     # Draft 3.1 MAY: the black loopback's host route on the black sessions.
     advertise_black_loopback: bool = False
+    # RFC 4684 (rtc.py): offered on red sessions with a VPN-IP family.
+    rt_constrain: bool = True
 
     def __post_init__(self) -> None:
         seen: set[IPAddress] = set()

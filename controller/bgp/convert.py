@@ -23,6 +23,7 @@ from controller.bgp.path import (
 )
 from controller.bgp.path import (
     IPV4_UNICAST,
+    RTC,
     Attrs,
     Family,
     IPAddress,
@@ -32,6 +33,7 @@ from controller.bgp.path import (
     Source,
     Tunnel,
 )
+from controller.bgp.rtc import membership_nlri, wire_membership
 from controller.bgp.wire.attributes.as_path import As4Path, AsPath, AsSegment
 from controller.bgp.wire.attributes.base import PathAttribute, UnknownAttribute
 from controller.bgp.wire.attributes.basic import LocalPref, Med, NextHopAttr
@@ -53,6 +55,7 @@ from controller.bgp.wire.message import BgpMessage
 from controller.bgp.wire.nlri.labels import label_stack
 from controller.bgp.wire.nlri.nexthop import NextHop
 from controller.bgp.wire.nlri.prefix import encode_prefix
+from controller.bgp.wire.nlri.rtc import RtMembership
 from controller.bgp.wire.nlri.vpn import VpnPrefix
 from controller.bgp.wire.update import Update
 
@@ -106,6 +109,8 @@ def _to_key(family: Family, n: WireNlri) -> tuple[Nlri, tuple[int, ...]]:
         if len(labels) == 1:  # the usual stack: one label
             return Nlri(family, n.prefix, n.rd), _one_label(labels[0].value)
         return Nlri(family, n.prefix, n.rd), tuple(lb.value for lb in labels)
+    if isinstance(n, RtMembership):
+        return membership_nlri(n), ()
     return Nlri(family, n), ()
 
 
@@ -319,6 +324,8 @@ def _chunks(items: list[bytes], room: int) -> Iterator[int]:
 
 
 def _wire_nlri(nlri: Nlri, labels: tuple[int, ...]) -> WireNlri:
+    if nlri.family == RTC:
+        return wire_membership(nlri)
     if nlri.rd is not None:
         return VpnPrefix(nlri.rd, nlri.prefix, label_stack(*labels))
     return nlri.prefix
@@ -376,7 +383,7 @@ def encode_updates(
 
 
 def _nlri_bytes(fam: Family, obj: WireNlri) -> bytes:
-    if isinstance(obj, VpnPrefix):
+    if isinstance(obj, VpnPrefix | RtMembership):
         return obj.encode()
     return encode_prefix(obj)
 

@@ -38,10 +38,12 @@ from controller.bgp.propagate import Propagator
 from controller.bgp.refusals import Refusals
 from controller.bgp.resolve import Resolution, Resolver
 from controller.bgp.rib import Change, Rib
+from controller.bgp.rtc import originate_memberships, wanted_memberships
 from controller.bgp.sessionevents import SessionEvents
 from controller.bgp.spoofwatch import SpoofWatch
 from controller.bgp.vpnview import RouteEvent, VpnView
 from controller.bgp.vrf import LabelAllocator, Vrf
+from controller.bgp.wire.attributes.ext_communities import ExtCommunity
 from controller.bgp.wire.route_refresh import RouteRefreshMessage
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,8 @@ class SpeakerCore:
             self.add_neighbor(n)
         self._originate_red_loopbacks()
         self._originate_black_loopback(None)
+        self._memberships: set[Nlri] = set()
+        self._originate_memberships()
 
     def _red_cost(self, p: Path) -> int | None:
         """Red RIB candidates: red loopback claims (draft 3.1), then VPN resolution (2, 4)."""
@@ -153,8 +157,7 @@ class SpeakerCore:
         self._apply(rib, rib.withdraw_peer(peer))
         self.spoof_watch.peer_down(peer)
         del self.sessions[peer]
-        self.out.sent.pop(peer, None)
-        self.out.pending.pop(peer, None)
+        self.out.remove_peer(peer)
         self.gr.peers.pop(peer, None)
         self._pump()
 
@@ -213,6 +216,25 @@ class SpeakerCore:
         self.vpn.refresh(v, prefix)
         self._pump()
         return label
+
+    def set_vrf_import_rts(self, vrf: str, rts: Sequence[str], now: float) -> None:
+        """Change what a VRF imports: its view is recomputed and our RT memberships
+        (RFC 4684) follow, new ones announced, dropped ones withdrawn."""
+        self.now = now
+        v = self._vrf(vrf)
+        try:
+            v.import_rts = frozenset(ExtCommunity.route_target(rt) for rt in rts)
+        except ValueError as exc:
+            raise ConfigError(f"vrf {vrf}: {exc}") from None
+        self.propagator.reimport(v)
+        self._originate_memberships()
+        self._pump()
+
+    def _originate_memberships(self) -> None:
+        want = wanted_memberships(self.cfg, self.vrfs.values())
+        changes = originate_memberships(self.red, self._memberships, want, self.cfg.router_id)
+        self._memberships = want
+        self._apply(self.red, changes)
 
     def remove_vrf_route(self, vrf: str, prefix: IPNetwork, now: float) -> None:
         self.now = now

@@ -23,12 +23,16 @@ The speaker core owns the RIBs and applies what this module decides.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from controller.bgp.config import GracefulRestartConfig
 from controller.bgp.negotiate import Negotiated
 from controller.bgp.path import Family, IPAddress
 from controller.bgp.rib import Change, Rib
+
+S = TypeVar("S")
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,7 @@ class GracefulRestart:
         self.peers: dict[IPAddress, PeerGr] = {}
         self.completed_at: float | None = None
         self.completed_by = ""
+        self._waiting_hint: IPAddress | None = None
 
     def peer(self, peer: IPAddress) -> PeerGr:
         p = self.peers.get(peer)
@@ -165,18 +170,27 @@ class GracefulRestart:
 
     # ---- initial RIB / restarting speaker ---------------------------------------------
 
-    def check_complete(self, established: dict[IPAddress, bool], now: float) -> bool:
-        """True once, when the initial RIB becomes complete (End-of-RIBs in, or timer)."""
+    def check_complete(
+        self, sessions: Mapping[IPAddress, S], established: Callable[[S], bool], now: float
+    ) -> bool:
+        """True once, when the initial RIB becomes complete (End-of-RIBs in, or timer).
+
+        Called after every input: the peer found waiting last time is looked at first,
+        so an RR with many peers does not scan them all on every UPDATE."""
         if self.initial_rib_complete:
             return False
-        waiting = [
-            p
-            for p, up in established.items()
-            if not up or (p in self.peers and self.peers[p].awaiting_eor)
-        ]
         timed_out = self.deferral_deadline is not None and now >= self.deferral_deadline
-        if waiting and not timed_out:
-            return False
+        if not timed_out:
+            hint = self._waiting_hint
+            sess = sessions.get(hint) if hint is not None else None
+            if hint is not None and sess is not None and self._waits(hint, established(sess)):
+                return False
+            self._waiting_hint = next(
+                (p for p, x in sessions.items() if self._waits(p, established(x))), None
+            )
+            if self._waiting_hint is not None:
+                return False
+        waiting = [p for p, x in sessions.items() if self._waits(p, established(x))]
         self.initial_rib_complete = True
         self.completed_at = now
         self.completed_by = (
@@ -184,6 +198,10 @@ class GracefulRestart:
         )
         log.info("initial RIB complete (%s)", self.completed_by)
         return True
+
+    def _waits(self, peer: IPAddress, up: bool) -> bool:
+        st = self.peers.get(peer)
+        return not up or (st is not None and bool(st.awaiting_eor))
 
     def status(self, now: float) -> dict[str, object]:
         return {

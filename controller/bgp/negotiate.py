@@ -4,7 +4,8 @@ RFC 5492 capability advertisement; families (RFC 4760), 4-octet AS (RFC 6793),
 route refresh (RFC 2918) and enhanced route refresh (RFC 7313), graceful
 restart (RFC 4724: every family we offer, F bit set after a restart that kept
 the forwarding state, R bit while we wait for our peers' End-of-RIB after it),
-extended messages (RFC 8654). Unknown capabilities are ignored (RFC 5492 3).
+extended messages (RFC 8654), RT membership (RFC 4684, see ``offered_families``).
+Unknown capabilities are ignored (RFC 5492 3).
 
 A black session never offers a VPN-IP family (draft section 2): the neighbour
 config refuses it, and ``local_open`` filters again for defence in depth.
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from controller.bgp.config import NeighborConfig, SpeakerConfig
-from controller.bgp.path import Color, Family, is_vpn_family
+from controller.bgp.path import RTC, Color, Family, is_vpn_family
 from controller.bgp.wire.capabilities import (
     Capability,
     EnhancedRouteRefresh,
@@ -32,10 +33,15 @@ from controller.bgp.wire.errors import BgpError
 from controller.bgp.wire.open import Open
 
 
-def offered_families(neighbor: NeighborConfig) -> tuple[Family, ...]:
+def offered_families(neighbor: NeighborConfig, cfg: SpeakerConfig) -> tuple[Family, ...]:
+    """The families of the neighbour's config, and RT membership (RFC 4684) with VPN-IP
+    on a red session unless ``rt_constrain`` is off; never VPN-IP nor RT membership on
+    a black one (route targets are tenant information)."""
     fams = neighbor.families
     if neighbor.color is Color.BLACK:
-        fams = tuple(f for f in fams if not is_vpn_family(f))
+        return tuple(f for f in fams if not is_vpn_family(f) and f != RTC)
+    if cfg.rt_constrain and RTC not in fams and any(is_vpn_family(f) for f in fams):
+        fams = (*fams, RTC)
     return fams
 
 
@@ -47,7 +53,7 @@ def local_graceful_restart(
     if not gr.enabled:
         return None
     fams = tuple(
-        GracefulRestartFamily(f.afi, f.safi, preserved) for f in offered_families(neighbor)
+        GracefulRestartFamily(f.afi, f.safi, preserved) for f in offered_families(neighbor, cfg)
     )
     return GracefulRestart(restart_time=gr.restart_time, restarting=restarting, families=fams)
 
@@ -56,7 +62,8 @@ def local_open(
     neighbor: NeighborConfig, cfg: SpeakerConfig, restarting: bool = False, preserved: bool = False
 ) -> Open:
     """Our OPEN; ``restarting``/``preserved`` set the R and F bits after our own restart."""
-    caps: list[Capability] = [MultiProtocol(f.afi, f.safi) for f in offered_families(neighbor)]
+    fams = offered_families(neighbor, cfg)
+    caps: list[Capability] = [MultiProtocol(f.afi, f.safi) for f in fams]
     caps += [RouteRefresh(), EnhancedRouteRefresh()]
     gr = local_graceful_restart(neighbor, cfg, restarting, preserved)
     if gr is not None:

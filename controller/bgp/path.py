@@ -14,7 +14,7 @@ import ipaddress
 from dataclasses import dataclass, field, replace
 
 from controller.bgp.wire.attributes.ext_communities import ExtCommunity
-from controller.bgp.wire.constants import IPV4_UNICAST, IPV6_UNICAST, VPNV4, VPNV6, Family
+from controller.bgp.wire.constants import IPV4_UNICAST, IPV6_UNICAST, RTC, VPNV4, VPNV6, Family
 from controller.bgp.wire.nlri.rd import RouteDistinguisher
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -26,6 +26,7 @@ FAMILY_NAMES = {
     IPV6_UNICAST: "ipv6-unicast",
     VPNV4: "vpnv4",
     VPNV6: "vpnv6",
+    RTC: "rtc",
 }
 FAMILIES_BY_NAME = {name: fam for fam, name in FAMILY_NAMES.items()}
 
@@ -93,6 +94,15 @@ class Nlri:
         return f"Nlri({self.family}, {self.prefix}, {self.rd})"
 
     def __str__(self) -> str:
+        if self.family == RTC:  # RT membership (RFC 4684), kept as a prefix: see rtc.py
+            plen = self.prefix.prefixlen
+            if plen == 0:
+                return "rt-membership default"
+            v = int(self.prefix.network_address) >> 32
+            rt = (v & ((1 << 64) - 1)).to_bytes(8, "big")
+            if plen == 96:
+                return f"rt-membership {v >> 64} {ExtCommunity(rt[0], rt[1], rt[2:])}"
+            return f"rt-membership {v >> 64} {rt.hex()}/{plen}"
         if self.rd is None:
             return str(self.prefix)
         return f"{self.rd}:{self.prefix}"

@@ -17,6 +17,7 @@ from collections.abc import Container
 
 from controller.bgp.config import NeighborConfig, SpeakerConfig
 from controller.bgp.path import AS_SEQUENCE, Attrs, Color, IPAddress, Path, is_vpn_family
+from controller.bgp.rtc import DEFAULT_MEMBERSHIP
 
 
 def import_reject(
@@ -76,15 +77,38 @@ def export_attrs(
     ``session_address`` is our end of the TCP connection: the next hop we set when
     a black EBGP route must point at ourselves (RFC 4271 5.1.3).
     """
+    if not peer_may_get(path, src.address if src else None, dst.address, dst_router_id):
+        return None
+    return group_export(path, src, dst, cfg, session_address)
+
+
+def peer_may_get(
+    path: Path, src: IPAddress | None, dst: IPAddress, dst_router_id: IPAddress | None
+) -> bool:
+    """The per-peer part of export: not back to the neighbour ``src`` it came from (split
+    horizon), not to the router that originated it (it would only drop it as a loop, RFC
+    4456 8)."""
+    if src is not None and src == dst:
+        return False
+    return dst_router_id is None or path.attrs.originator_id != dst_router_id
+
+
+def group_export(
+    path: Path,
+    src: NeighborConfig | None,
+    dst: NeighborConfig,
+    cfg: SpeakerConfig,
+    session_address: IPAddress | None = None,
+) -> Attrs | None:
+    """Export policy without the per-peer checks of ``peer_may_get``: the same for every
+    peer with the same ``update_group_key`` (adjribout.py), so computed once for them all."""
     if path.source.color is not dst.color:
         return None  # draft 3.3/3.4: nothing crosses between red and black
     if dst.color is Color.BLACK and is_vpn_family(path.nlri.family):
         return None
-    if src is not None and src.address == dst.address:
-        return None
+    if path.source.local and path.nlri == DEFAULT_MEMBERSHIP and not dst.rr_client:
+        return None  # RFC 4684 3.2: an RR asks its clients for everything, no one else
     a = path.attrs
-    if dst_router_id is not None and a.originator_id == dst_router_id:
-        return None  # it would only drop it as a loop (RFC 4456 8)
     ibgp_src = src is not None and src.remote_as == cfg.local_as
     ibgp_dst = dst.remote_as == cfg.local_as
     if ibgp_src and ibgp_dst:

@@ -13,13 +13,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from controller.bgp import session as s
-from controller.bgp.adjribout import AdjRibOut
+from controller.bgp.adjribout import AdjRibOut, Sent
 from controller.bgp.config import SpeakerConfig
-from controller.bgp.path import Color, IPAddress, IPNetwork, is_vpn_family
+from controller.bgp.path import RTC, Color, IPAddress, IPNetwork, Nlri, is_vpn_family
 from controller.bgp.rib import Change, Rib
+from controller.bgp.rtc import route_targets
 from controller.bgp.spoofwatch import SpoofWatch
 from controller.bgp.vpnview import VpnView
 from controller.bgp.vrf import Vrf
+
+Target = tuple[IPAddress, Sent, set[Nlri]]
+_Targets = tuple[list[Target], list[Target], dict[IPAddress, Target]]
 
 
 @dataclass(eq=False)
@@ -36,6 +40,7 @@ class Propagator:
     spoof_watch: SpoofWatch
     _red_loopbacks_seen: set[IPAddress] = field(default_factory=set, init=False)
     _vrf_dirty: set[tuple[str, IPNetwork]] | None = field(default=None, init=False)
+    _target_cache: dict[Color, tuple[int, _Targets]] = field(default_factory=dict, init=False)
 
     def known_red_loopbacks(self) -> set[IPAddress]:
         """Our red loopbacks and those learnt from other C-PEs' routes."""
@@ -52,22 +57,32 @@ class Propagator:
             self._vrf_dirty = set()
         assert self._vrf_dirty is not None
         color = Color.RED if rib is self.red else Color.BLACK
-        # Looked up once per batch, not once per change: an RR has many peers and routes.
-        targets = [
-            (peer, self.out.sent[peer], self.out.pending[peer])
-            for peer, sess in self.sessions.items()
-            if sess.neighbor.color is color and sess.established
-        ]
+        rtc = self.out.rtc
+        targets, free, constrained = self._targets(color)
         for ch in changes:
             if ch is None:
                 continue
+            vpn = is_vpn_family(ch.nlri.family)
             if ch.best_changed:
                 src = ch.new.source.peer if ch.new is not None else None
-                for peer, sent, pending in targets:
+                these = targets
+                if vpn and color is Color.RED:
+                    these = self._vpn_targets(ch, free, constrained)
+                for peer, sent, pending in these:
                     if peer == src and ch.nlri not in sent:
                         continue  # its own route, and nothing of ours to withdraw there
                     pending.add(ch.nlri)
-            if is_vpn_family(ch.nlri.family):
+            if ch.nlri.family == RTC:
+                if not ch.best_changed:  # a client's path may be what goes to non-clients
+                    for peer, _, pending in targets:
+                        if not self.sessions[peer].neighbor.rr_client:
+                            pending.add(ch.nlri)
+                for peer, rt, opened in rtc.membership_paths(ch.nlri, rib.paths(ch.nlri)):
+                    if opened:
+                        self.out.rtc_opened(peer)
+                    self.out.rtc_wants(peer, rt)
+                continue
+            if vpn:
                 if color is Color.RED and self.vrfs:
                     paths = rib.paths(ch.nlri)
                     self.spoof_watch.vpn_paths(ch.nlri, paths)
@@ -93,6 +108,51 @@ class Propagator:
             # used, cost a sixth of the BGP time of a big UPDATE.
             for name, prefix in sorted(dirty, key=_vrf_order):
                 self.vpn.refresh(self.vrfs[name], prefix)
+
+    def _targets(self, color: Color) -> tuple[list[Target], list[Target], dict[IPAddress, Target]]:
+        """The established peers of a colour: all, without RT-Constrain, with it (VPN-IP
+        changes go to those by their route targets, rtc.py). Kept until the Adj-RIB-Out's
+        peers change: an RR has many peers and sees many UPDATEs."""
+        cached = self._target_cache.get(color)
+        if cached is not None and cached[0] == self.out.version:
+            return cached[1]
+        rtc = self.out.rtc
+        targets: list[Target] = [
+            (peer, self.out.sent[peer], self.out.pending[peer])
+            for peer, sess in self.sessions.items()
+            if sess.neighbor.color is color and sess.established
+        ]
+        free = [t for t in targets if t[0] not in rtc.peers]
+        constrained = {t[0]: t for t in targets if t[0] in rtc.peers}
+        self._target_cache[color] = (self.out.version, (targets, free, constrained))
+        return targets, free, constrained
+
+    def reimport(self, v: Vrf) -> None:
+        """What ``v`` imports changed: its candidates for every VPN route, again."""
+        dirty = set()
+        for p in list(self.red.best_paths()):
+            if is_vpn_family(p.nlri.family) and v.set_candidates(p.nlri, self.red.paths(p.nlri)):
+                dirty.add(p.nlri.prefix)
+        for prefix in list(v.imported):
+            for nlri in list(v.imported.get(prefix, {})):
+                if v.set_candidates(nlri, self.red.paths(nlri)):
+                    dirty.add(prefix)
+        for prefix in dirty:
+            self.vpn.refresh(v, prefix)
+
+    def _vpn_targets(
+        self, ch: Change, free: list[Target], constrained: dict[IPAddress, Target]
+    ) -> list[Target]:
+        """Peers without RT-Constrain, and the constrained ones that want (or hold) it."""
+        rtc = self.out.rtc
+        rtc.vpn_best_changed(ch.nlri, ch.old, ch.new)
+        if not constrained:
+            return free
+        rts: frozenset[int] = frozenset()
+        for p in (ch.old, ch.new):
+            if p is not None:
+                rts |= route_targets(p.attrs)
+        return free + [constrained[p] for p in rtc.peers_for(rts) if p in constrained]
 
     def _track_red_loopback(self, ch: Change, color: Color) -> None:
         if color is not Color.RED or ch.nlri.prefix.num_addresses != 1:

@@ -205,14 +205,31 @@ class Session:
         """Send an UPDATE or ROUTE-REFRESH on the established connection."""
         if self.conn is None:
             return
-        try:
-            data = msg.encode(self._ctx[self.conn])
-        except ValueError as exc:  # MessageTooLong and values the codec cannot carry
-            log.warning("neighbor %s: %s not sent: %s", self.neighbor.address, msg.TYPE.name, exc)
-            self.counters["send-errors"] += 1
+        for data in self.encode_all([msg]):
+            self.send_encoded(data, msg.TYPE.name.lower())
+
+    def encode_all(self, msgs: list[BgpMessage]) -> list[bytes]:
+        """``msgs`` encoded for this session, to be sent here or on sessions with the same
+        codec (an update group); one that cannot be encoded is logged, counted and left out."""
+        if self.conn is None:
+            return []
+        ctx = self._ctx[self.conn]
+        out = []
+        for msg in msgs:
+            try:
+                out.append(msg.encode(ctx))
+            except ValueError as exc:  # MessageTooLong and values the codec cannot carry
+                name = msg.TYPE.name
+                log.warning("neighbor %s: %s not sent: %s", self.neighbor.address, name, exc)
+                self.counters["send-errors"] += 1
+        return out
+
+    def send_encoded(self, data: bytes, kind: str) -> None:
+        """Send a message ``encode_all`` made; ``kind`` names its type for the counters."""
+        if self.conn is None:
             return
         self._ops.append(Write(self.conn, data))
-        self.counters[f"out-{msg.TYPE.name.lower()}"] += 1
+        self.counters[f"out-{kind}"] += 1
 
     def reset(self, err: BgpError, now: float) -> None:
         """Tear the session down with the NOTIFICATION ``err`` names (RFC 7606 session reset)."""

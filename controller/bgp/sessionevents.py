@@ -14,12 +14,16 @@ from controller.bgp import session as s
 from controller.bgp.adjribout import AdjRibOut
 from controller.bgp.graceful import GracefulRestart
 from controller.bgp.inbound import Importer
-from controller.bgp.path import Color, Family, IPAddress
+from controller.bgp.path import RTC, Color, Family, IPAddress
 from controller.bgp.rib import Change, Rib
 from controller.bgp.spoofwatch import SpoofWatch
 from controller.bgp.wire.route_refresh import RefreshSubtype, RouteRefreshMessage
 
 Apply = Callable[[Rib, Sequence[Change | None]], None]
+
+
+def _established(sess: s.Session) -> bool:
+    return sess.established
 
 
 class SessionEvents:
@@ -58,11 +62,13 @@ class SessionEvents:
 
     def handle(self, peer: IPAddress, sess: s.Session, ev: s.SessionEvent, now: float) -> None:
         if isinstance(ev, s.Up):
-            self.out.session_up(peer)
+            self.out.session_up(peer, ev.negotiated.families)
             rib = self.rib(sess.neighbor.color)
             self.apply(rib, self.gr.session_up(peer, ev.negotiated, rib, now))
             if not self.gr.deferring:
                 self.out.send_initial(peer, sess)
+            else:
+                self.out.send_memberships(peer, sess)
         elif isinstance(ev, s.Down):
             self._on_down(peer, sess, ev, now)
         elif isinstance(ev.message, RouteRefreshMessage):
@@ -74,8 +80,7 @@ class SessionEvents:
         if self.gr.initial_rib_complete:
             return
         deferring = self.gr.deferring
-        up = {peer: sess.established for peer, sess in self.sessions.items()}
-        if not self.gr.check_complete(up, now) or not deferring:
+        if not self.gr.check_complete(self.sessions, _established, now) or not deferring:
             return
         # Restart over: selection runs, the app and the peers get its outcome.
         for peer, sess in self.sessions.items():
@@ -120,3 +125,5 @@ class SessionEvents:
         self.apply(rib, changes)
         if eor is not None:
             self.apply(rib, self.gr.end_of_rib(peer, eor, rib))
+            if eor == RTC and self.out.rtc.end_of_rib(peer):
+                self.out.rtc_opened(peer)

@@ -72,6 +72,7 @@ def speaker_config(cfg: Config) -> SpeakerConfig:
             security_handle_subtlv=enc.security_handle_subtlv,
             label_range=cfg.bgp.label_range,
             advertise_black_loopback=cfg.bgp.advertise_black_loopback,
+            rt_constrain=cfg.bgp.rt_constrain,
             graceful_restart=GracefulRestartConfig(
                 gr.enabled, gr.restart_time, gr.stale_time, gr.deferral_time
             ),

@@ -10,7 +10,8 @@ Top-level sections (see ``examples/cpe1.yml`` and ``examples/rr1.yml``)::
     vrfs:      name, rd, import, export, label_mode, label, routes, interfaces
     extranet:  from, to, prefixes (red → red across VRFs by explicit policy, draft 7)
     bgp:       neighbors (address, as, type red|black, families, rr client), cluster_id,
-               graceful_restart (enabled, restart_time, stale_time, deferral_time)
+               graceful_restart (enabled, restart_time, stale_time, deferral_time),
+               rt_constrain (RFC 4684, default on)
     ike:       auth (psk | certificates), proposals, lifetimes, sa_mode, NAT-T
     tunnel_encapsulation: the draft's two code points without IANA values
     logging, metrics, control_socket

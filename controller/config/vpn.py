@@ -190,6 +190,9 @@ class Bgp(Strict):
     # Draft 3.1 MAY: originate the black loopback (host route) on the black sessions,
     # next hop our end of each session. Off by default: a provider usually routes it.
     advertise_black_loopback: bool = False
+    # RFC 4684 RT-Constrain on red sessions that carry VPN-IP, used when the peer offers it
+    # too: a C-PE gets only its tenants' routes. Off: every VPN route goes to every peer.
+    rt_constrain: bool = True
     # Draft 3.2: C-PEs admitted by their certificates, no per-C-PE configuration
     # (controller/config/discovery.py).
     auto_discovery: AutoDiscovery | None = None

@@ -5,7 +5,10 @@ use 10.1.1.1/24), and one Linux namespace can only keep them apart with VRF
 devices (l3mdev), which not every kernel has (this CI kernel has none). The
 C-PE needs very little on a red port: answer ARP/ND for its gateway address,
 answer pings to it, resolve tenant hosts, and learn who is where. That is done
-here, sans I/O: frames in, reply frames and learned neighbours out.
+here, sans I/O: frames in, reply frames and learned neighbours out. Once a
+neighbour is learned, the switch answers its ARP/NS for our addresses itself
+(``controller/app/desired/replies.py``), so what reaches this code is first
+contact, a changed MAC, and everything that is not a request for our address.
 
 Wire formats: Ethernet II; ARP (RFC 826); IPv4 (RFC 791) + ICMP echo (RFC
 792); IPv6 (RFC 8200) + ICMPv6 echo (RFC 4443) and neighbour solicitation /

@@ -88,8 +88,7 @@ control BlackClassify(inout headers_t hdr,
             return;
         }
         if (hdr.ipv6.isValid() && hdr.icmp.isValid()
-                && hdr.icmp.icmp_type >= ICMPV6_ND_FIRST
-                && hdr.icmp.icmp_type <= ICMPV6_ND_LAST) {
+                && icmpv6_is_nd(hdr.icmp.icmp_type)) {
             meta.punt_reason = PUNT_ND;
             return;
         }

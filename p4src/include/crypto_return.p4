@@ -148,14 +148,42 @@ control CryptoReturn(inout headers_t hdr,
                 return;
             }
             if (meta.sa_control == 1) {
-                bit<128> dst = 0;
-                if (hdr.ipv4.isValid()) {
-                    dst = (bit<128>) hdr.ipv4.dst_addr;
-                } else if (hdr.ipv6.isValid()) {
-                    dst = hdr.ipv6.dst_addr;
+                // BGP to the SA's local address, tested in steps that each read
+                // at most 32 bits of packet and metadata: a Tofino gateway takes
+                // 4 bytes of PHV per condition. An IPv4 packet's control SA
+                // comes from inbound_sa_v4 (inbound_sa_control_v4), so the upper
+                // 96 bits of sa_local_addr are zero and the low 32 decide.
+                bit<1> bgp = 0;
+                if (hdr.tcp.isValid()) {
+                    if (hdr.tcp.src_port == TCP_PORT_BGP || hdr.tcp.dst_port == TCP_PORT_BGP) {
+                        bgp = 1;
+                    }
                 }
-                if (hdr.tcp.isValid() && dst == meta.sa_local_addr
-                        && (hdr.tcp.src_port == TCP_PORT_BGP || hdr.tcp.dst_port == TCP_PORT_BGP)) {
+                // One flag per 32-bit word, so the four compares are independent
+                // (one stage on Tofino) and the last test reads five bits.
+                bit<1> other_w3 = 0;
+                bit<1> other_w2 = 0;
+                bit<1> other_w1 = 0;
+                bit<1> other_w0 = 0;
+                if (hdr.ipv4.isValid()) {
+                    if (hdr.ipv4.dst_addr != meta.sa_local_addr[31:0]) {
+                        other_w0 = 1;
+                    }
+                } else if (hdr.ipv6.isValid()) {
+                    if (hdr.ipv6.dst_addr[127:96] != meta.sa_local_addr[127:96]) {
+                        other_w3 = 1;
+                    }
+                    if (hdr.ipv6.dst_addr[95:64] != meta.sa_local_addr[95:64]) {
+                        other_w2 = 1;
+                    }
+                    if (hdr.ipv6.dst_addr[63:32] != meta.sa_local_addr[63:32]) {
+                        other_w1 = 1;
+                    }
+                    if (hdr.ipv6.dst_addr[31:0] != meta.sa_local_addr[31:0]) {
+                        other_w0 = 1;
+                    }
+                }
+                if (bgp == 1 && other_w3 == 0 && other_w2 == 0 && other_w1 == 0 && other_w0 == 0) {
                     meta.punt_reason = PUNT_CONTROL_SA;
                 } else {
                     meta.drop_reason = DROP_SA_POLICY;

@@ -48,6 +48,22 @@ const bit<16> TCP_PORT_BGP = 179;
 // ICMPv6 neighbour discovery (RFC 4861): router solicit .. redirect.
 const bit<8> ICMPV6_ND_FIRST = 133;
 const bit<8> ICMPV6_ND_LAST = 137;
+const bit<8> ICMPV6_NS = 135;
+const bit<8> ICMPV6_NA = 136;
+// RFC 4861 4.6.1 option types; 4.4 NA flags (R, S, O are the top three bits).
+const bit<8> ND_OPT_SOURCE_LLA = 1;
+const bit<8> ND_OPT_TARGET_LLA = 2;
+
+// RFC 826 operations (hardware type 1 = Ethernet).
+const bit<16> ARP_OP_REQUEST = 1;
+const bit<16> ARP_OP_REPLY = 2;
+
+// ICMPV6_ND_FIRST <= t <= ICMPV6_ND_LAST, spelled as matches by value and mask
+// (133; 134-135; 136-137): a Tofino gateway compares ranges over 12 bits at
+// most, and both bounds of an 8-bit range take 15.
+bool icmpv6_is_nd(in bit<8> t) {
+    return t == ICMPV6_ND_FIRST || t[7:1] == 7w67 || t[7:1] == 7w68;  // 67: 134-135, 68: 136-137
+}
 
 // Label TTL model (RFC 3443 short pipe): the VPN label is pushed with TTL 255
 // and ignored at the egress C-PE; the tenant IP TTL is decremented once at
@@ -127,6 +143,7 @@ const bit<8> PUNT_BLACK_POLICY = 9; // black_acl punt (e.g. black BGP sessions)
 #define BLACK_FIB_SIZE 1024
 #define BLACK_NEXTHOP_SIZE 256
 #define MY_ADDR_SIZE 64
+#define NEIGHBOUR_REPLY_SIZE 4096
 #define BLACK_ACL_SIZE 256
 #define SPD_SIZE 256
 #define MAX_PORTS 512

@@ -9,6 +9,7 @@
         packet.extract(hdr.ethernet);
         transition select(hdr.ethernet.ether_type) {
             ETHERTYPE_VLAN: parse_vlan;
+            ETHERTYPE_ARP: parse_arp;
             ETHERTYPE_IPV4: parse_ipv4;
             ETHERTYPE_IPV6: parse_ipv6;
             default: accept;
@@ -18,10 +19,27 @@
     state parse_vlan {
         packet.extract(hdr.vlan);
         transition select(hdr.vlan.ether_type) {
+            ETHERTYPE_ARP: parse_arp;
             ETHERTYPE_IPV4: parse_ipv4;
             ETHERTYPE_IPV6: parse_ipv6;
             default: accept;
         }
+    }
+
+    state parse_arp {
+        // Only Ethernet/IPv4 ARP (hardware type 1, protocol 0x0800) is
+        // extracted; anything else is left unparsed (and punted as ARP, as
+        // before). The address lengths are checked in neighbour_reply.p4
+        // (Tofino selects on 32 bits at most).
+        transition select(packet.lookahead<bit<32>>()) {
+            32w0x00010800: extract_arp;
+            default: accept;
+        }
+    }
+
+    state extract_arp {
+        packet.extract(hdr.arp);
+        transition accept;
     }
 
     state parse_ipv4 {
@@ -43,7 +61,7 @@
         transition select(hdr.ipv6.next_hdr) {
             IP_PROTO_TCP: parse_tcp;
             IP_PROTO_UDP: parse_udp;
-            IP_PROTO_ICMPV6: parse_icmp;
+            IP_PROTO_ICMPV6: parse_icmpv6;
             IP_PROTO_ESP: parse_esp;
             IP_PROTO_MPLS_IN_IP: parse_mpls;
             default: accept;
@@ -104,6 +122,24 @@
 
     state parse_icmp {
         packet.extract(hdr.icmp);
+        transition accept;
+    }
+
+    state parse_icmpv6 {
+        packet.extract(hdr.icmp);
+        // A neighbour solicitation of 32 octets: target and exactly one
+        // 8-octet option (a source link-layer address, checked in
+        // neighbour_reply.p4). Anything else, and every other ICMPv6
+        // message, stays payload.
+        transition select(hdr.icmp.icmp_type, hdr.ipv6.payload_len) {
+            (ICMPV6_NS, 16w32): parse_nd;
+            default: accept;
+        }
+    }
+
+    state parse_nd {
+        packet.extract(hdr.nd);
+        packet.extract(hdr.nd_opt);
         transition accept;
     }
 

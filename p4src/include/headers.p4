@@ -30,6 +30,20 @@ header ethernet_h {
     bit<16>    ether_type;
 }
 
+// RFC 826 ARP for Ethernet and IPv4 (htype 1, ptype 0x0800, hlen 6, plen 4):
+// the only kind the parser extracts (parse_arp), 28 octets.
+header arp_h {
+    bit<16>     htype;
+    bit<16>     ptype;
+    bit<8>      hlen;
+    bit<8>      plen;
+    bit<16>     oper;
+    mac_addr_t  sha;
+    ipv4_addr_t spa;
+    mac_addr_t  tha;
+    ipv4_addr_t tpa;
+}
+
 // IEEE 802.1Q tag; ether_type is the type of what follows the tag.
 header vlan_h {
     bit<3>    pcp;
@@ -105,6 +119,29 @@ header icmp_h {
     bit<16> checksum;
 }
 
+// RFC 4861 4.3/4.4: what follows the ICMPv6 type, code and checksum in a
+// neighbour solicitation or advertisement (flags R, S, O in the top bits of
+// an NA; reserved in an NS), and one link-layer address option (4.6.1,
+// length 1 = 8 octets: source in an NS, target in an NA).
+header nd_h {
+    bit<32>     flags;
+    ipv6_addr_t target;
+}
+
+header nd_lla_opt_h {
+    bit<8>     type;
+    bit<8>     len;
+    mac_addr_t lladdr;
+}
+
+// The ICMPv6 checksum of an ND message of exactly these headers (RFC 4443
+// 2.3): the pseudo-header (RFC 8200 8.1: source, destination, upper-layer
+// length, zero, next header; the length's and the zeros' high words add
+// nothing to the sum) and the message without its checksum field.
+#define ND_CHECKSUM_FIELDS(ip6, icmp6, nd, opt) \
+    { ip6.src_addr, ip6.dst_addr, ip6.payload_len, 8w0, ip6.next_hdr, \
+      icmp6.icmp_type, icmp6.icmp_code, nd.flags, nd.target, opt.type, opt.len, opt.lladdr }
+
 // RFC 4303 ESP header (the part the pipeline can see).
 header esp_h {
     bit<32> spi;
@@ -117,6 +154,7 @@ struct headers_t {
     crypto_h     crypto;
     ethernet_h   ethernet;
     vlan_h       vlan;
+    arp_h        arp;
     ipv4_h       ipv4;        // the outermost IPv4 header
     ipv6_h       ipv6;        // the outermost IPv6 header
     mpls_h       mpls;
@@ -125,6 +163,8 @@ struct headers_t {
     tcp_h        tcp;
     udp_h        udp;
     icmp_h       icmp;
+    nd_h         nd;          // NS with one source link-layer option (parse_nd)
+    nd_lla_opt_h nd_opt;
     esp_h        esp;
 }
 
@@ -160,9 +200,12 @@ struct local_metadata_t {
     bit<8>       l4_proto;
     bit<16>      l4_sport;
     bit<16>      l4_dport;
+    bit<16>      inner_len;    // IP length of the tenant packet to encapsulate
     bit<16>      encap_len;    // IP length after MPLS-in-IP encapsulation
+    bit<16>      mtu_excess;   // encap_len - tunnel_mtu, saturating at 0
     bit<1>       ipv4_csum;    // recompute hdr.ipv4's checksum on the way out
     bit<1>       inner_ipv4_csum; // ... and hdr.inner_ipv4's
+    bit<1>       nd_csum;      // recompute the ICMPv6 checksum of an NA built from an NS
 }
 
 #endif  // SL3VPN_HEADERS_P4

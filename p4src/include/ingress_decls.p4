@@ -9,6 +9,7 @@
     PACKET_BYTE_COUNTER(PUNT_REASON_COUNT) punt_counter;
 
     PortClassify() port_classify;
+    NeighbourReply() neighbour_reply;
     RedClassify() red_classify;
     BlackClassify() black_classify;
     CryptoReturn() crypto_return;

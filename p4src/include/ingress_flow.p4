@@ -7,9 +7,11 @@
 // P4Runtime name CpeIngress.<control>.<table> in both programs.
         hdr.packet_out.setInvalid();
 
-        meta.orig_port = std.ingress_port;
+        // Two branches rather than an overwrite: one step, not two, on Tofino.
         if (hdr.crypto.isValid()) {
             meta.orig_port = (port_t) hdr.crypto.ingress_port;
+        } else {
+            meta.orig_port = std.ingress_port;
         }
         if (hdr.ipv4.isValid()) {
             meta.l4_proto = hdr.ipv4.protocol;
@@ -31,31 +33,40 @@
             // Unknown port or unbound VLAN: recorded, nothing else to do.
         } else if (meta.src_role == ROLE_CPU) {
             control_spd.apply(hdr, meta, std);
-        } else if (meta.src_role == ROLE_RED) {
-            red_classify.apply(hdr, meta, std);
-        } else if (meta.src_role == ROLE_BLACK) {
-            black_classify.apply(hdr, meta, std);
-        }
-
-        if (meta.route_in_vrf == 1 && meta.drop_reason == DROP_NONE
-                && meta.punt_reason == PUNT_NONE) {
-            vrf_routing.apply(hdr, meta, std);
-            if (meta.fwd_kind == FWD_LOCAL) {
-                local_delivery.apply(hdr, meta, std);
-            } else if (meta.fwd_kind == FWD_REMOTE) {
-                tunnel_encap.apply(hdr, meta, std);
+        } else if (meta.src_role == ROLE_RED || meta.src_role == ROLE_BLACK) {
+            // ARP/NS for our address from a known neighbour: answered here
+            // (fwd_done); anything else is classified as before.
+            neighbour_reply.apply(hdr, meta, std);
+            if (meta.fwd_done == 1) {
+            } else if (meta.src_role == ROLE_RED) {
+                red_classify.apply(hdr, meta, std);
+            } else {
+                black_classify.apply(hdr, meta, std);
             }
         }
-        if (meta.route_black == 1 && meta.drop_reason == DROP_NONE) {
+
+        // route_in_vrf and route_black come from exclusive branches above (red or
+        // decrypted; controller or encrypted), so at most one is set: "else" says
+        // so to the compiler, which can then place the black FIB beside the VRF
+        // path on Tofino instead of after it.
+        if (meta.route_in_vrf == 1) {
+            if (meta.drop_reason == DROP_NONE && meta.punt_reason == PUNT_NONE) {
+                vrf_routing.apply(hdr, meta, std);
+                if (meta.fwd_kind == FWD_LOCAL) {
+                    local_delivery.apply(hdr, meta, std);
+                } else if (meta.fwd_kind == FWD_REMOTE) {
+                    tunnel_encap.apply(hdr, meta, std);
+                }
+            }
+        } else if (meta.route_black == 1 && meta.drop_reason == DROP_NONE) {
             black_routing.apply(hdr, meta, std);
         }
+        // The no-decision drop is the guard's "else" (fwd_done is 0 there), so
+        // Tofino can set it in the guard's stage, not after it.
         if (meta.fwd_done == 1 && meta.drop_reason == DROP_NONE
                 && meta.punt_reason == PUNT_NONE) {
             isolation_guard.apply(hdr, meta, std);
-        }
-
-        if (meta.drop_reason == DROP_NONE && meta.punt_reason == PUNT_NONE
-                && meta.fwd_done == 0) {
+        } else if (meta.drop_reason == DROP_NONE && meta.punt_reason == PUNT_NONE) {
             meta.drop_reason = DROP_NO_DECISION;
         }
         // IPv4 headers of exactly 20 octets get their checksum recomputed on

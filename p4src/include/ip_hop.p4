@@ -14,12 +14,20 @@
 
 void ipv4_ttl_decrement(inout ipv4_h ip) {
     ip.ttl = ip.ttl - 1;
-    // HC' = ~(~HC + ~m + m') in ones' complement, m the 16-bit word of TTL and
-    // protocol: it drops by 0x0100 (the TTL check guarantees TTL > 1), so
-    // ~m + m' is 0xFEFF. One end-around carry fold suffices: 0xFFFF + 0xFEFF
-    // folds to 0xFEFF.
-    bit<17> sum = ((bit<17>) (~ip.hdr_checksum)) + 17w0xFEFF;
-    ip.hdr_checksum = ~(sum[15:0] + ((bit<16>) sum[16:16]));
+    // RFC 1624 equation 3, HC' = ~(~HC + ~m + m'), with m the 16-bit word of TTL
+    // and protocol: the TTL check guarantees TTL > 1, so m drops by 0x0100 and
+    // ~m + m' is 0xFEFF. Written as one add of a constant chosen by a compare,
+    // the same result as the complement/fold form for all 65,536 checksums
+    // (tests/p4src/test_ip_hop.py), because Tofino runs an action in one ALU
+    // operation per field and cannot chain the fold and the complement. The
+    // compare is written "high octet 0xFF, or exactly 0xFEFF" (>= 0xFEFF): a
+    // Tofino gateway matches a 16-bit field by value and mask, but compares
+    // ranges over 12 bits at most.
+    if (ip.hdr_checksum[15:8] == 0xFF || ip.hdr_checksum == 0xFEFF) {
+        ip.hdr_checksum = ip.hdr_checksum + 0x0101;
+    } else {
+        ip.hdr_checksum = ip.hdr_checksum + 0x0100;
+    }
 }
 
 #endif  // SL3VPN_IP_HOP_P4

@@ -35,6 +35,7 @@ control CpeDeparser(packet_out packet, in headers_t hdr) {
         packet.emit(hdr.crypto);
         packet.emit(hdr.ethernet);
         packet.emit(hdr.vlan);
+        packet.emit(hdr.arp);
         packet.emit(hdr.ipv4);
         packet.emit(hdr.ipv6);
         packet.emit(hdr.mpls);
@@ -43,6 +44,8 @@ control CpeDeparser(packet_out packet, in headers_t hdr) {
         packet.emit(hdr.tcp);
         packet.emit(hdr.udp);
         packet.emit(hdr.icmp);
+        packet.emit(hdr.nd);
+        packet.emit(hdr.nd_opt);
         packet.emit(hdr.esp);
     }
 }

@@ -13,8 +13,7 @@ control RedClassify(inout headers_t hdr,
                 || (hdr.vlan.isValid() && hdr.vlan.ether_type == ETHERTYPE_ARP)) {
             meta.punt_reason = PUNT_ARP;
         } else if (hdr.ipv6.isValid() && hdr.icmp.isValid()
-                   && hdr.icmp.icmp_type >= ICMPV6_ND_FIRST
-                   && hdr.icmp.icmp_type <= ICMPV6_ND_LAST) {
+                   && icmpv6_is_nd(hdr.icmp.icmp_type)) {
             meta.punt_reason = PUNT_ND;
         } else if (hdr.ipv4.isValid() || hdr.ipv6.isValid()) {
             meta.route_in_vrf = 1;

@@ -19,6 +19,7 @@ control TunnelEncap(inout headers_t hdr,
     @id(ACTION_SET_TUNNEL_V4)
     action set_tunnel_v4(ipv4_addr_t src_addr, ipv4_addr_t dst_addr, bit<16> mtu) {
         meta.outer_v6 = 0;
+        meta.encap_len = meta.inner_len + 4 + 20;  // MPLS + outer IP4 header
         meta.outer_src = (bit<128>) src_addr;
         meta.outer_dst = (bit<128>) dst_addr;
         meta.tunnel_mtu = mtu;
@@ -27,6 +28,7 @@ control TunnelEncap(inout headers_t hdr,
     @id(ACTION_SET_TUNNEL_V6)
     action set_tunnel_v6(ipv6_addr_t src_addr, ipv6_addr_t dst_addr, bit<16> mtu) {
         meta.outer_v6 = 1;
+        meta.encap_len = meta.inner_len + 4 + 40;  // MPLS + outer IP6 header
         meta.outer_src = src_addr;
         meta.outer_dst = dst_addr;
         meta.tunnel_mtu = mtu;
@@ -54,6 +56,11 @@ control TunnelEncap(inout headers_t hdr,
     @id(ACTION_SET_OUTBOUND_SA)
     action set_outbound_sa(sa_index_t sa_index) {
         meta.sa_index = sa_index;
+        // The MTU check's subtract (apply below): here, in a table action, the
+        // result lands in metadata for a compare with zero; written beside the
+        // compare, p4c substitutes it back into the condition, and a Tofino
+        // gateway compares a field with constants only. Saturating: 0 when it fits.
+        meta.mtu_excess = meta.encap_len |-| meta.tunnel_mtu;
     }
 
     @id(ACTION_NO_OUTBOUND_SA)
@@ -80,6 +87,14 @@ control TunnelEncap(inout headers_t hdr,
             meta.drop_reason = DROP_LABEL_STACK;
             return;
         }
+        // Only IPv4 or IPv6 is routed in a VRF, so one of the two is valid here;
+        // testing both (not "else") lets p4c see the header it reads is valid.
+        // Before the tunnel lookup, so its action can add the overhead at once.
+        if (hdr.ipv4.isValid()) {
+            meta.inner_len = hdr.ipv4.total_len;
+        } else if (hdr.ipv6.isValid()) {
+            meta.inner_len = hdr.ipv6.payload_len + 40;
+        }
         tunnel.apply();
         if (meta.drop_reason != DROP_NONE) {
             return;
@@ -88,20 +103,7 @@ control TunnelEncap(inout headers_t hdr,
         if (meta.drop_reason != DROP_NONE) {
             return;
         }
-        // Only IPv4 or IPv6 is routed in a VRF, so one of the two is valid here;
-        // testing both (not "else") lets p4c see the header it reads is valid.
-        bit<16> inner_len = 0;
-        if (hdr.ipv4.isValid()) {
-            inner_len = hdr.ipv4.total_len;
-        } else if (hdr.ipv6.isValid()) {
-            inner_len = hdr.ipv6.payload_len + 40;
-        }
-        if (meta.outer_v6 == 1) {
-            meta.encap_len = inner_len + 4 + 40;
-        } else {
-            meta.encap_len = inner_len + 4 + 20;
-        }
-        if (meta.encap_len > meta.tunnel_mtu) {
+        if (meta.mtu_excess != 0) {
             meta.punt_reason = PUNT_MTU_EXCEEDED;
             return;
         }

@@ -41,6 +41,9 @@ control VrfRouting(inout headers_t hdr,
     }
 
     @id(TABLE_VRF_FIB_V4)
+#ifdef SL3VPN_TNA
+    @alpm(1)  // Tofino: algorithmic LPM in SRAM, see the README ("TNA")
+#endif
     table vrf_fib_v4 {
         key = {
             meta.vrf_id       : exact @name("vrf_id");
@@ -58,6 +61,9 @@ control VrfRouting(inout headers_t hdr,
     }
 
     @id(TABLE_VRF_FIB_V6)
+#ifdef SL3VPN_TNA
+    @alpm(1)  // Tofino: algorithmic LPM in SRAM, see the README ("TNA")
+#endif
     table vrf_fib_v6 {
         key = {
             meta.vrf_id       : exact @name("vrf_id");

@@ -50,6 +50,7 @@ control CpeTnaIngressDeparser(packet_out pkt,
                               in ingress_intrinsic_metadata_for_deparser_t ig_dprsr_md) {
     Checksum() ipv4_checksum;
     Checksum() inner_ipv4_checksum;
+    Checksum() nd_checksum;
 
     apply {
         if (meta.ipv4_csum == 1) {
@@ -58,6 +59,11 @@ control CpeTnaIngressDeparser(packet_out pkt,
         if (meta.inner_ipv4_csum == 1) {
             hdr.inner_ipv4.hdr_checksum =
                 inner_ipv4_checksum.update(IPV4_CHECKSUM_FIELDS(hdr.inner_ipv4));
+        }
+        if (meta.nd_csum == 1) {
+            // A neighbour advertisement built from a solicitation (neighbour_reply.p4).
+            hdr.icmp.checksum = nd_checksum.update(
+                ND_CHECKSUM_FIELDS(hdr.ipv6, hdr.icmp, hdr.nd, hdr.nd_opt));
         }
         pkt.emit(hdr);
     }

@@ -53,7 +53,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    stages = result.stages if result.stages is not None else "stage count not reported"
+    if result.stages is None:
+        print(f"tofino: {args.program}: the compiler reported no table placement", file=sys.stderr)
+        return 1
+    if not result.fits:
+        print(
+            f"tofino: {args.program}: table placement needs {result.stages}; {args.target} "
+            f"has {result.stage_limit} per gress (the assembler rejects it)",
+            file=sys.stderr,
+        )
+        return 1
+    stages = result.stages
     print(f"tofino: {args.program}: compiled for {args.target}, {stages}; P4Info {result.p4info}")
     return 0
 

@@ -5,7 +5,8 @@ The compiler is p4c's Tofino back end (``backends/tofino`` in p4lang/p4c, built 
 the bare ``p4c-barefoot`` compiler. Both take the same target/arch/P4Runtime flags; the
 driver needs ``--verbose 1`` for its summary logs, the bare compiler ``-T table_summary:1``.
 
-Table placement is written to ``<out>/**/table_summary.log`` with lines such as
+Table placement is written to ``<out>/**/table_summary.log`` (the driver) or to the
+compiler's output (``p4c-barefoot -T table_summary:1``) with lines such as
 ``Number of stages in table allocation: 7`` and
 ``  Number of stages for ingress table allocation: 7`` (bf-p4c mau/table_summary.cpp);
 the last allocation attempt is the one that counts.
@@ -26,6 +27,9 @@ from pathlib import Path
 TOOL_NAMES = ("bf-p4c", "p4c-barefoot")
 PREFIX_VARIABLES = ("SL3VPN_TOFINO_PREFIX", "SL3VPN_P4_PREFIX")
 TARGET_MACRO = {"tofino": "1", "tofino2": "2"}
+# MAU stages per gress. p4c-barefoot exits 0 for a placement that needs more (only
+# the assembler, bfas, rejects it: "tofino supports up to 12 stages, using N").
+STAGE_LIMIT = {"tofino": 12, "tofino2": 20}
 
 _TOTAL = re.compile(r"Number of stages in table allocation:\s*(\d+)")
 _PER_GRESS = re.compile(r"Number of stages for (ingress|egress|ghost) table allocation:\s*(-?\d+)")
@@ -55,10 +59,17 @@ class CompileResult:
     out_dir: Path
     p4info: Path
     stages: StageUsage | None
+    stage_limit: int = STAGE_LIMIT["tofino"]
 
     @property
     def ok(self) -> bool:
+        """The compiler succeeded and wrote P4Info (placement length not checked)."""
         return self.returncode == 0 and self.p4info.is_file()
+
+    @property
+    def fits(self) -> bool:
+        """ok, and the table placement fits the target's stages."""
+        return self.ok and self.stages is not None and self.stages.total <= self.stage_limit
 
 
 def find_compiler(prefix: Path | None = None, env: Mapping[str, str] | None = None) -> Path | None:
@@ -158,5 +169,7 @@ def compile_tna(
         output=proc.stdout,
         out_dir=out_dir,
         p4info=out_dir / "p4info.txtpb",
-        stages=read_stage_usage(out_dir),
+        # bf-p4c writes table_summary.log; p4c-barefoot's -T table_summary:1 prints it.
+        stages=read_stage_usage(out_dir) or parse_stage_usage(proc.stdout),
+        stage_limit=STAGE_LIMIT[target],
     )

@@ -18,6 +18,12 @@ from controller.bgp.negotiate import local_open
 from controller.bgp.path import Color
 from controller.bgp.vrf import VrfConfig
 from controller.bgp.wire import CodecContext, Keepalive, RouteRefreshMessage, Update
+from controller.bgp.wire.attributes.as_path import AsPath
+from controller.bgp.wire.attributes.basic import LocalPref, Origin
+from controller.bgp.wire.attributes.ext_communities import ExtCommunity
+from controller.bgp.wire.attributes.mp import MpReachNlri, MpUnreachNlri
+from controller.bgp.wire.nlri.nexthop import NextHop
+from controller.bgp.wire.nlri.rtc import RtMembership
 from controller.bgp.wire.notification import Notification
 from tests.interop.peers.routes import red_loopback_update, vpn_update
 
@@ -81,6 +87,21 @@ def open_for(src: str) -> bytes:
     return local_open(NeighborConfig(ip(TARGET), 65000, Color.RED), me).encode(CodecContext())
 
 
+# RT memberships (RFC 4684): default, one full route target, one cut to its type octets.
+MEMBERSHIPS = (
+    RtMembership(),
+    RtMembership.create(65000, ExtCommunity.route_target("65000:1").encode()),
+    RtMembership(48, 65000 << 64 | 0x0002 << 48),
+)
+
+
+def rtc_update() -> Update:
+    """RT membership routes as a client or a route reflector sends them."""
+    base = (Origin(0), AsPath(()), LocalPref(100))
+    reach = MpReachNlri(1, 132, NextHop(ipaddress.IPv4Address("10.255.0.7")), MEMBERSHIPS)
+    return Update(attributes=(*base, reach))
+
+
 def seeds() -> list[tuple[str, bytes]]:
     ctx = CodecContext()
     gone = Update(withdrawn=(ipaddress.IPv4Network("10.255.0.7/32"),))
@@ -91,6 +112,8 @@ def seeds() -> list[tuple[str, bytes]]:
         ("update-vpnv4", vpn_update("10.7.0.0/24", "10.255.0.7", 107).encode(ctx)),
         ("update-vpnv6", vpn_update("2001:db8:7::/48", "::ffff:10.255.0.7", 108).encode(ctx)),
         ("update-withdraw", gone.encode(ctx)),
+        ("update-rtc", rtc_update().encode(ctx)),
+        ("withdraw-rtc", Update(attributes=(MpUnreachNlri(1, 132, MEMBERSHIPS[1:]),)).encode(ctx)),
         ("route-refresh", RouteRefreshMessage(1, 128).encode(ctx)),
         ("notification", Notification(6, 2).encode(ctx)),
     ]

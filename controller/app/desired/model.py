@@ -25,6 +25,8 @@ TABLE_ORDER = (
     "my_black_v4",
     "my_black_v6",
     "black_acl",
+    "arp_reply",
+    "nd_reply",
     "black_nexthop",
     "black_fib_v4",
     "black_fib_v6",

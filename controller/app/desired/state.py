@@ -27,7 +27,7 @@ import ipaddress
 from collections.abc import Callable, Iterable, Iterator
 from typing import cast
 
-from controller.app.desired import adopt, node, vpn
+from controller.app.desired import adopt, node, replies, vpn
 from controller.app.desired.extranet import extranet
 from controller.app.desired.model import (
     BGP_PORT,
@@ -62,6 +62,7 @@ STATIC: tuple[tuple[str, Render], ...] = (
 INPUTS: tuple[tuple[str, Render], ...] = (
     ("black_routing", node.black_routing),
     ("red_local", node.red_local),
+    ("neighbour_replies", replies.neighbour_replies),
     ("extranet", extranet),
 )
 VPN = ("tunnels", "labels", "routes")

@@ -183,6 +183,86 @@ class EspEngine:
 
     def process(self, frame: bytes) -> bytes:
         """Answer one crypto-port frame; b"" if it has no readable header at all."""
+        out: list[bytes] = []
+        if self._run((frame,), 0, out):
+            return out[0]
+        return self._process_one(frame)
+
+    def process_many(self, frames: Sequence[bytes]) -> list[bytes]:
+        """Answers to frames read together (e.g. all a port had queued), in order.
+
+        Consecutive frames of one SA in the common shape are answered by one
+        fast-path run (fastpath.py); any other frame by the general path.
+        """
+        out: list[bytes] = []
+        run, one = self._run, self._process_one
+        i, n = 0, len(frames)
+        while i < n:
+            j = run(frames, i, out)
+            if j == i:
+                out.append(one(frames[i]))
+                j += 1
+            i = j
+        return out
+
+    def _run(self, frames: Sequence[bytes], i: int, out: list[bytes]) -> int:
+        """Answer frames from i in one fast-path run, if frames[i] qualifies; where it stopped.
+
+        The SA is found once per run; time lifetimes are checked once per run
+        (a run lasts microseconds), count and sequence limits after the frame
+        that reaches them, as the general path does.
+        """
+        frame = frames[i]
+        if len(frame) < fastpath.ESP or frame[0] != VERSION:
+            return i
+        op = frame[1]
+        if op == _ENCRYPT:
+            index = frame[2] << 8 | frame[3]
+            sa = self._outbound.get(self._alias.get(index, index) if self._alias else index)
+            if sa is None or sa.retired:
+                return i
+        elif op == _DECRYPT:
+            sa = self._inbound.get(frame[38:46])
+            if sa is None:
+                return i
+        else:
+            return i
+        if not sa.fast or sa.hard_reason is not None:
+            return i
+        now = 0.0
+        if sa.timed:
+            now = self._clock()
+            self._emit(sa.check_limits(now))
+            if sa.hard_reason is not None:
+                return i
+        # Where the run must end for account() to see every limit in time: after the frame
+        # that may reach a packet or sequence-number limit (next_check), so the loop needs no
+        # per-frame test; refused frames are not counted, so a run they shorten reaches none.
+        # An octet limit it could reach (64 KiB a frame at most) makes it one frame long,
+        # which happens only in the last few MB before such a limit.
+        packets_at, octets_at, seq_at = sa.next_check
+        counters = sa.counters
+        left = packets_at - counters.packets
+        if op == _ENCRYPT and seq_at - sa.seq < left:
+            left = seq_at - sa.seq
+        end = i + left if left > 0 else i + 1
+        if end > len(frames):
+            end = len(frames)
+        if octets_at - counters.bytes <= 0xFFFF * (end - i):
+            end = i + 1
+        if op == _ENCRYPT:
+            j, packets, octets = fastpath.encrypt_run(sa, frames, i, end, out)
+        else:
+            self._sa = sa  # refusals inside the run are counted on it
+            j, packets, octets = fastpath.decrypt_run(sa, frames, i, end, out, self._refuse)
+        if j != i:
+            events = sa.account(octets, now, packets)
+            if events:
+                self._emit(events)
+        return j
+
+    def _process_one(self, frame: bytes) -> bytes:
+        """The general path: any frame, any SA; refusals answered with their reason."""
         if len(frame) < HEADER_LEN:
             self._count(Result.MALFORMED, f"crypto-port frame of {len(frame)} octets")
             return b""
@@ -200,11 +280,6 @@ class EspEngine:
         except PacketError as exc:
             return self._refuse(frame, Result.MALFORMED, str(exc))
 
-    def process_many(self, frames: list[bytes]) -> list[bytes]:
-        """Answers to frames read together (e.g. all a port had queued), in order."""
-        process = self.process
-        return [process(frame) for frame in frames]
-
     def _encrypt(self, frame: bytes) -> bytes:
         index = frame[2] << 8 | frame[3]
         sa = self._outbound.get(self._alias.get(index, index) if self._alias else index)
@@ -213,12 +288,6 @@ class EspEngine:
             raise Reject(Result.NO_SA, f"no outbound SA {index}")
         self._sa = sa
         now = self._lifetimes(sa) if sa.timed or sa.hard_reason is not None else 0.0
-        if sa.fast and fastpath.plain_ipv4(frame):
-            out = fastpath.encrypt(sa, frame)
-            events = sa.account((frame[24] << 8 | frame[25]) - 20, now)
-            if events:
-                self._emit(events)
-            return out
         view = IpView(frame, HEADER_LEN)
         p = sa.params
         encap = p.udp_encap
@@ -251,10 +320,6 @@ class EspEngine:
         return out
 
     def _decrypt(self, frame: bytes) -> bytes:
-        if fastpath.plain_ipv4(frame) and frame[31] == PROTO_ESP:
-            sa = self._inbound.get(frame[38:46])
-            if sa is not None and sa.fast and (frame[24] << 8 | frame[25]) - 20 >= fastpath.MIN_ESP:
-                return self._decrypt_fast(sa, frame)
         view = IpView(frame, HEADER_LEN)
         body = view.payload
         dport = 0
@@ -296,15 +361,6 @@ class EspEngine:
             data = trim_inner(data, version)
             out = b"".join((answer, view.l2[:-2], ethertype_for(version), data))
         events = sa.account(len(data), now)
-        if events:
-            self._emit(events)
-        return out
-
-    def _decrypt_fast(self, sa: SaState, frame: bytes) -> bytes:
-        self._sa = sa
-        now = self._lifetimes(sa) if sa.timed or sa.hard_reason is not None else 0.0
-        out = fastpath.decrypt(sa, frame)
-        events = sa.account(len(out) - fastpath.ESP, now)
         if events:
             self._emit(events)
         return out

@@ -1,17 +1,35 @@
-"""The common case of the ESP engine, without per-frame objects: IPv4 transport mode, AES-GCM.
+"""The common case of the ESP engine, in runs of frames: IPv4 transport mode, AES-GCM.
 
 Most crypto-port frames are the pipeline's MPLS-in-IP packets: a crypto
 header, an untagged Ethernet header and an IPv4 header without options, with
-an SA in transport mode, no UDP encapsulation, AES-GCM (RFC 4106).  For those
-the fixed offsets are known, so the frame is read by index and the answer is
-assembled in one join, instead of building an :class:`~.packet.IpView` and
-re-summing the IPv4 header.
+an SA in transport mode, no UDP encapsulation, AES-GCM (RFC 4106).  A port
+hands the engine the frames it read in one wakeup, and consecutive frames
+mostly belong to one SA, so the engine finds the SA once and lets a *run*
+loop take every following frame of the same SA and shape.  Per frame the loop
+does what the answer needs and nothing else: one ``unpack_from`` for the
+fixed offsets, the sequence number as an int, the nonce and the AAD as one
+``int.to_bytes`` each from per-SA prefixes, one AES-GCM call, one ``pack`` of
+the answer's headers and one concatenation.  No per-frame objects, calls into
+the SA or logging; counters, sequence number and anti-replay window live in
+locals and are written back once when the run ends.
 
-Both functions return None when a frame is not of that exact shape; the
-engine then takes its general path, which handles (and refuses, with a reason)
-everything else.  What makes the answer correct stays here: sequence numbers
-(via the SA), anti-replay checked before and updated only after the ICV, the
-ICV itself, the padding check, and a fresh IPv4 checksum.
+A run stops at the first frame that is not of that exact shape (another SA or
+op, IPv4 options, a fragment, VLAN tag, a truncated frame) and returns where
+it stopped; the engine gives that frame to its general path, which handles
+(and refuses, with a reason) everything else.  A run also stops right after
+the frame that reaches a count or sequence-number limit, so that lifetimes
+fire exactly where ``SaState.account`` would have fired them.  What makes the
+answer correct stays here: sequence numbers, anti-replay checked before and
+updated only after the ICV (RFC 4303 3.4.3), the ICV, the padding check, and
+the IPv4 checksum.
+
+The checksum is updated incrementally (RFC 1624) for the new total length and
+protocol, from the one the frame came with: the pipeline computes it for
+every IPv4 header of this shape (p4src/include/checksum.p4), and a header
+that came with a wrong one leaves with a wrong one, as through a router.  In
+one's-complement arithmetic modulo 0xFFFF a valid header's other words sum
+to -checksum, so the new checksum is 0xFFFE - (delta - checksum - 1) % 0xFFFF,
+which is RFC 1071's ~sum as the general path computes it in full.
 
 Offsets (crypto header 8, Ethernet 14):
 
@@ -23,11 +41,13 @@ Offsets (crypto header 8, Ethernet 14):
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable, Sequence
 
 from cryptography.exceptions import InvalidTag
 
 from controller.ipsec.crypto_port import Result
-from controller.ipsec.esp.sa import Reject, SaState
+from controller.ipsec.esp.replay import infer_esn
+from controller.ipsec.esp.sa import SaState
 
 IP = 22  # first octet of the IPv4 header
 ESP = IP + 20  # first octet of the IPv4 payload
@@ -38,93 +58,141 @@ MIN_ESP = 8 + 8 + 4 + _ICV  # ESP header, IV, the shortest aligned trailer, ICV
 _PAD = bytes(range(1, 256))  # RFC 4303 section 2.4: default padding 1, 2, 3, ...
 # pad length (0..3, 4-octet alignment for GCM) and next header -> padding + trailer
 _TRAILERS = [_PAD[:pad] + bytes((pad, nh)) for pad in range(4) for nh in range(256)]
-_SEQ = struct.Struct("!IQ")  # ESP sequence number (low 32 bits), then the GCM IV (all 64)
-# version, op | sa_index | result 0 (pad) | ... | total length | ... | protocol, checksum | ...
-_HEAD = struct.Struct("!2s2sx19sH5sBH8s")
+_SHAPE = b"\x08\x00\x45"  # ethertype IPv4, version 4 with IHL 5 (no options)
+_LOW = 0xFFFFFFFF
+# In: op head (0..4) | 5..23 (ethertype, version/IHL at 15..17) | total length |
+#     26..30 (identification, flags/fragment at 2..3, TTL) | protocol | checksum |
+#     source | destination; DECRYPT: destination + SPI (the inbound SA key), sequence number
+_IN_PLAIN = struct.Struct("!5s19sH5sBH8s")  # ENCRYPT: both addresses in one field
+_IN_ESP = struct.Struct("!5s19sH5sBH4s8sI")
+# Out: crypto header (4) + result 0 | 5..23 | total | 26..30 | protocol | checksum | src | dst
+_OUT_IP = struct.Struct("!4sx19sH5sBH4s4s")
+# ENCRYPT also appends the ESP header (SPI, sequence number) and the IV (64-bit sequence number)
+_OUT_ESP = struct.Struct("!4sx19sH5sBH8sQQ")
+
+_REPLAYED = "sequence number replayed or left of the window"
+Refuse = Callable[[bytes, Result, str], bytes]  # (frame, result, reason) -> the answer to send
 
 
-def plain_ipv4(frame: bytes) -> bool:
-    """Untagged IPv4 without options or fragmentation, whole within the frame."""
-    return (
-        len(frame) >= ESP
-        and frame[20] == 8
-        and frame[21] == 0
-        and frame[22] == 0x45
-        and not frame[28] & 0x3F
-        and not frame[29]
-        and 20 <= (frame[24] << 8 | frame[25]) <= len(frame) - IP
-    )
+def encrypt_run(
+    sa: SaState, frames: Sequence[bytes], i: int, end: int, out: list[bytes]
+) -> tuple[int, int, int]:
+    """Encrypt frames[i:end] while they ask for this SA in the fast shape; append the answers.
 
-
-def ipv4_checksum(frame: bytes, total: int, proto: int) -> int:
-    """RFC 1071 checksum of frame's IPv4 header with total length and protocol replaced.
-
-    The one's-complement sum of 16-bit words is the header, read as one
-    integer, modulo 0xFFFF (2**16 = 1 mod 0xFFFF); the old checksum, length
-    and protocol are taken out and the new ones put in.
+    Returns (index of the first frame not taken, frames taken, protected
+    octets); the caller accounts them to the SA (``SaState.account``).  The
+    caller checked that the SA may encrypt (installed, not retired, not
+    expired), that frames[i] asks for it, and chose ``end`` so that no
+    lifetime can be reached before the run's last frame (``EspEngine._run``).
     """
-    old = (frame[32] << 8 | frame[33]) + (frame[24] << 8 | frame[25]) + frame[31]
-    s = int.from_bytes(frame[IP:ESP], "big") - old + total + proto
-    return 0xFFFE - (s - 1) % 0xFFFF
-
-
-def encrypt(sa: SaState, frame: bytes) -> bytes:
-    """ESP transport-mode answer for a frame plain_ipv4() accepted; the SA counts it."""
-    end = IP + ((frame[24] << 8) | frame[25])
-    size = end - ESP
-    pad = -(size + 2) % 4
-    seq = sa.seq + 1
+    request = frames[i][:5]  # version, op, sa_index, result: the same for the whole run
+    encrypt, nonce_hi, aad_hi, aad_len, spi_hi, answer = sa.encrypt_setup
+    pack, unpack, trailers = _OUT_ESP.pack, _IN_PLAIN.unpack_from, _TRAILERS
+    start = seq = sa.seq
+    octets = 0
+    for frame in frames[i:end]:
+        try:
+            op, mid, total, ident, proto, csum, addresses = unpack(frame)
+        except struct.error:  # shorter than the headers: the general path refuses it
+            break
+        if (
+            op != request
+            or mid[15:18] != _SHAPE
+            or ident[2] & 0x3F
+            or ident[3]
+            or not 20 <= total <= len(frame) - IP
+        ):
+            break
+        seq += 1
+        pad = (2 - total) & 3  # to a multiple of 4 with the 2 trailer octets (RFC 4106 3)
+        sealed = encrypt(
+            (nonce_hi | seq).to_bytes(12, "big"),
+            frame[ESP : IP + total] + trailers[pad << 8 | proto],
+            (aad_hi | seq).to_bytes(aad_len, "big"),
+        )
+        new_total = total + 34 + pad  # + ESP header 8, IV 8, pad, trailer 2, ICV 16
+        csum = 0xFFFE - (new_total - total + PROTO_ESP - proto - csum - 1) % 0xFFFF  # RFC 1624
+        head = pack(answer, mid, new_total, ident, PROTO_ESP, csum, addresses,
+                    spi_hi | seq & _LOW, seq)  # fmt: skip
+        out.append(head + sealed)
+        octets += total
     sa.seq = seq
-    head = _SEQ.pack(seq & 0xFFFFFFFF, seq)  # seq (4) | IV = 64-bit seq (8)
-    iv = head[4:]
-    spi = sa.spi_bytes
-    sealed = sa.gcm_encrypt(
-        sa.salt + iv,
-        frame[ESP:end] + _TRAILERS[pad << 8 | frame[31]],
-        spi + iv if sa.esn else spi + head[:4],
-    )
-    total = 20 + 16 + size + pad + 2 + _ICV
-    return b"".join((_answer_head(sa, frame, total, PROTO_ESP), spi, head, sealed))
+    taken = seq - start
+    return i + taken, taken, octets - 20 * taken
 
 
-def decrypt(sa: SaState, frame: bytes) -> bytes:
-    """The restored frame for an ESP frame plain_ipv4() accepted; Reject says why not.
+def decrypt_run(
+    sa: SaState, frames: Sequence[bytes], i: int, end: int, out: list[bytes], refuse: Refuse
+) -> tuple[int, int, int]:
+    """Decrypt frames[i:end] while they are ESP for this SA in the fast shape; append answers.
 
-    The caller found ``sa`` by frame[38:46], checked its lifetimes and that the
-    ESP packet is at least MIN_ESP octets long.  The reasons are the ones
-    SaState.decrypt gives.
+    Returns (index of the first frame not taken, packets accepted, octets
+    restored), as encrypt_run.  Replays, forgeries and bad padding are
+    answered with ``refuse`` and the run goes on.  The caller found ``sa``
+    by frames[i][38:46], checked that it is not expired and chose ``end``.
     """
-    end = IP + ((frame[24] << 8) | frame[25])
+    key = frames[i][38:46]
+    answer = frames[i][:2] + sa.index_bytes
+    decrypt, salt, esn = sa.gcm_decrypt, sa.salt, sa.esn
     replay = sa.replay
     assert replay is not None
-    seq = replay.infer((frame[46] << 24) | (frame[47] << 16) | (frame[48] << 8) | frame[49])
-    if seq is None or not replay.check(seq):
-        raise Reject(Result.REPLAY, "sequence number replayed or left of the window")
-    aad = frame[42:46] + seq.to_bytes(8, "big") if sa.esn else frame[42:50]
-    try:
-        plain = sa.gcm_decrypt(sa.salt + frame[50:58], frame[58:end], aad)
-    except InvalidTag:
-        raise Reject(Result.AUTH_FAILED, "ICV check failed") from None
-    replay.update(seq)  # only authenticated packets move the window
-    pad = plain[-2]
-    stop = len(plain) - 2 - pad
-    if stop < 0 or plain[stop:-2] != _PAD[:pad]:
-        raise Reject(Result.MALFORMED, f"bad ESP padding (pad length {pad})")
-    next_header = plain[-1]
-    if next_header == _NO_NEXT_HEADER:  # RFC 4303 2.6: a TFC dummy packet, to be dropped
-        raise Reject(Result.MALFORMED, "dummy packet (next header 59) discarded")
-    return _answer_head(sa, frame, 20 + stop, next_header) + plain[:stop]
-
-
-def _answer_head(sa: SaState, frame: bytes, total: int, proto: int) -> bytes:
-    """Crypto header (this SA, result OK), Ethernet, and the IPv4 header with new length/proto."""
-    return _HEAD.pack(
-        frame[:2],
-        sa.index_bytes,
-        frame[5:24],
-        total,
-        frame[26:31],
-        proto,
-        ipv4_checksum(frame, total, proto),
-        frame[34:ESP],
-    )
+    # The window as locals: bit k of bitmap set = sequence number top - k was received.
+    top, bitmap, size, mask = replay.top, replay.bitmap, replay.size, replay.mask
+    pack, unpack = _OUT_IP.pack, _IN_ESP.unpack_from
+    first = len(out)
+    refused = octets = 0
+    for frame in frames[i:end]:
+        try:
+            op, mid, total, ident, proto, csum, src, dst, seq = unpack(frame)
+        except struct.error:
+            break
+        if (
+            op[1] != 2
+            or op[0] != 1
+            or dst != key
+            or proto != PROTO_ESP
+            or mid[15:18] != _SHAPE
+            or ident[2] & 0x3F
+            or ident[3]
+            or not 20 + MIN_ESP <= total <= len(frame) - IP
+        ):
+            break
+        if esn:
+            seq = infer_esn(top, size, seq) or 0
+            aad = frame[42:46] + seq.to_bytes(8, "big")
+        else:
+            aad = frame[42:50]
+        if not seq or (seq <= top and size and (top - seq >= size or bitmap >> (top - seq) & 1)):
+            out.append(refuse(frame, Result.REPLAY, _REPLAYED))
+            refused += 1
+            continue
+        try:
+            plain = decrypt(salt + frame[50:58], frame[58 : IP + total], aad)
+        except InvalidTag:
+            out.append(refuse(frame, Result.AUTH_FAILED, "ICV check failed"))
+            refused += 1
+            continue
+        if seq > top:  # only authenticated packets move the window
+            bitmap = ((bitmap << (seq - top)) | 1) & mask if seq - top < size else 1
+            top = seq
+        elif size:
+            bitmap |= 1 << (top - seq)
+        pad = plain[-2]
+        stop = len(plain) - 2 - pad
+        if stop < 0 or (pad and plain[stop:-2] != _PAD[:pad]):
+            out.append(refuse(frame, Result.MALFORMED, f"bad ESP padding (pad length {pad})"))
+            refused += 1
+            continue
+        next_header = plain[-1]
+        if next_header == _NO_NEXT_HEADER:  # RFC 4303 2.6: a TFC dummy packet, to be dropped
+            out.append(refuse(frame, Result.MALFORMED, "dummy packet (next header 59) discarded"))
+            refused += 1
+            continue
+        csum = 0xFFFE - (20 + stop - total + next_header - proto - csum - 1) % 0xFFFF
+        # dst is 8 octets (address and SPI): "4s" packs the address only
+        head = pack(answer, mid, 20 + stop, ident, next_header, csum, src, dst)
+        out.append(head + plain[:stop])
+        octets += stop
+    replay.top, replay.bitmap = top, bitmap
+    taken = len(out) - first
+    return i + taken, taken - refused, octets

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from controller.ipsec.esp import ring
 from controller.ipsec.esp.engine import EspEngine
 from controller.ipsec.installer import (
     ExpiryCallback,
@@ -149,6 +150,13 @@ class AfPacketCryptoPort:
             except OSError:  # not root: as much as net.core.[rw]mem_max allows
                 self.sock.setsockopt(socket.SOL_SOCKET, plain, SOCKET_BUFFER)
         self._buf = bytearray(_MAX_FRAME)
+        # Memory-mapped rings where the kernel and CPU allow: no recv/send per frame.
+        self.rings: ring.PacketRings | None = None
+        if ring.supported() and not self._outgoing_seen:
+            try:
+                self.rings = ring.PacketRings(self.sock)
+            except OSError as exc:
+                log.info("crypto port %s: no PACKET_MMAP rings (%s): recv/send", ifname, exc)
         self.frames = 0
         self.kernel_drops = 0  # frames the kernel dropped: our receive buffer was full
         self._closed = False
@@ -160,6 +168,9 @@ class AfPacketCryptoPort:
 
     def serve(self) -> None:
         """Answer frames until close(); one bad frame never stops the loop."""
+        if self.rings is not None:
+            self._serve_rings(self.rings)
+            return
         while not self._closed:
             try:
                 frames = self._read_batch()
@@ -185,6 +196,25 @@ class AfPacketCryptoPort:
                         len(answer),
                         exc,
                     )
+
+    def _serve_rings(self, rings: ring.PacketRings) -> None:
+        """serve() with the rings: one poll per idle wait, one send per batch of answers."""
+        while not self._closed:
+            frames = rings.receive(BATCH)
+            if not frames:
+                try:
+                    rings.wait()
+                except OSError:  # closing
+                    return
+                continue
+            self.frames += len(frames)
+            answers = self.engine.process_many(frames)
+            try:
+                rings.send(answers)
+            except (OSError, ValueError) as exc:  # ValueError: the mapping is closed
+                if self._closed:
+                    return
+                log.warning("crypto port %s: answers not all sent: %s", self.ifname, exc)
 
     def _read_batch(self) -> list[bytes]:
         """Wait for one frame, then take what else is queued (up to BATCH) without waiting."""
@@ -216,15 +246,25 @@ class AfPacketCryptoPort:
         except OSError:  # closed
             return 0
         drops = int.from_bytes(stats[4:8], sys.byteorder)
+        if self.rings is not None:  # frames too long for a slot that could not be read either
+            drops += self.rings.lost
+            self.rings.lost = 0
         self.kernel_drops += drops
         return drops
 
     def close(self) -> None:
         self._closed = True
+        rings = self.rings
+        if rings is not None:
+            rings.wake()
+            if self._thread is not None:
+                self._thread.join(timeout=2)
+            if self._thread is None or not self._thread.is_alive():
+                rings.close()  # unmapped only once the thread no longer reads it
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
-        if self._thread is not None:
+        if rings is None and self._thread is not None:
             self._thread.join(timeout=2)
 
 

@@ -79,7 +79,12 @@ class EngineProcess:
     def run(self) -> None:
         self.port.start()
         threading.Thread(target=self._ticker, name="engine-tick", daemon=True).start()
-        log.info("ESP engine on %s, control socket %s", self.port.ifname, self.socket_path)
+        log.info(
+            "ESP engine on %s (%s), control socket %s",
+            self.port.ifname,
+            "PACKET_MMAP rings" if self.port.rings is not None else "recv/send a frame",
+            self.socket_path,
+        )
         accept_loop(self.listener, self.service)
         self.close()
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Sequence
 
-from controller.ipsec.crypto_port import Result
+from controller.ipsec.crypto_port import VERSION, Op, Result
 from controller.ipsec.esp.replay import ReplayWindow
 from controller.ipsec.esp.transforms import AuthError, GcmTransform, LengthError, make_transform
 from controller.ipsec.installer import (
@@ -45,6 +45,7 @@ from controller.ipsec.installer import (
 _ESP = struct.Struct("!II")
 _PAD = bytes(range(1, 256))  # RFC 4303 section 2.4: default padding 1, 2, 3, ...
 _INF = float("inf")
+_NEVER = 1 << 80  # an int past any count or sequence number: "no limit" for a run
 
 
 _Aead = Callable[[bytes, bytes, bytes], bytes]  # (nonce, data, associated data) -> output
@@ -73,8 +74,11 @@ class _Limits:
 
 class SaState:
     __slots__ = (
+        "aad_hi",
+        "aad_len",
         "added",
         "counters",
+        "encrypt_setup",
         "esn",
         "fast",
         "gcm_decrypt",
@@ -84,6 +88,7 @@ class SaState:
         "index_bytes",
         "max_seq",
         "next_check",
+        "nonce_hi",
         "params",
         "replay",
         "retired",
@@ -93,6 +98,7 @@ class SaState:
         "soft_fired",
         "soft_seq",
         "spi_bytes",
+        "spi_hi",
         "timed",
         "transform",
         "tunnel",
@@ -106,6 +112,13 @@ class SaState:
         self.esn = params.esn
         self.spi_bytes = params.spi.to_bytes(4, "big")
         self.salt = params.keys.salt
+        # Prefixes the fast path ORs the sequence number into (RFC 4106 sections 4 and 5):
+        # nonce = salt | 64-bit IV (the sequence number), AAD = SPI | 32- or 64-bit sequence
+        # number, ESP header = SPI | low 32 bits.
+        self.nonce_hi = int.from_bytes(self.salt, "big") << 64
+        self.aad_hi = params.spi << (64 if params.esn else 32)
+        self.aad_len = 12 if params.esn else 8
+        self.spi_hi = params.spi << 32
         self.gcm_encrypt: _Aead = _not_gcm
         self.gcm_decrypt: _Aead = _not_gcm
         if isinstance(self.transform, GcmTransform):  # bound once: the fast path calls them
@@ -113,6 +126,12 @@ class SaState:
             self.gcm_decrypt = self.transform.aead.decrypt
         self.fast = False
         self.refresh_path()
+        # What fastpath.encrypt_run reads, in one attribute: AEAD, nonce, AAD and ESP header
+        # prefixes, and the answer's first octets (version, op ENCRYPT, this sa_index).
+        self.encrypt_setup = (
+            self.gcm_encrypt, self.nonce_hi, self.aad_hi, self.aad_len, self.spi_hi,
+            bytes((VERSION, Op.ENCRYPT)) + self.index_bytes,
+        )  # fmt: skip
         self.seq = 0  # last sequence number sent
         self.max_seq = (1 << 64) - 1 if params.esn else (1 << 32) - 1
         self.soft_seq = self.max_seq - (self.max_seq >> 4)
@@ -147,11 +166,14 @@ class SaState:
         if not self.soft_fired:
             pending.append(self.soft)
         if not pending:
-            self.next_check = (_INF, _INF, _INF)
+            self.next_check = (_NEVER, _NEVER, _NEVER)
             return
+        packets = min(limit.packets for limit in pending)
+        octets = min(limit.bytes for limit in pending)
+        # as ints (no limit: _NEVER), so that runs of the fast path compute with them as they are
         self.next_check = (
-            min(limit.packets for limit in pending),
-            min(limit.bytes for limit in pending),
+            _NEVER if packets == _INF else int(packets),
+            _NEVER if octets == _INF else int(octets),
             self.soft_seq if not self.soft_fired else self.max_seq,
         )
 
@@ -199,14 +221,14 @@ class SaState:
 
     # --- lifetimes -----------------------------------------------------------------------
 
-    def account(self, octets: int, now: float) -> Sequence[ExpiryEvent]:
-        """Count one processed packet; return the expiry events it triggers."""
+    def account(self, octets: int, now: float, packets: int = 1) -> Sequence[ExpiryEvent]:
+        """Count processed packets; return the expiry events they trigger."""
         counters = self.counters
-        counters.packets += 1
+        counters.packets += packets
         counters.bytes += octets
-        packets, octets_limit, seq = self.next_check
+        packets_limit, octets_limit, seq = self.next_check
         if (
-            counters.packets >= packets
+            counters.packets >= packets_limit
             or counters.bytes >= octets_limit
             or self.seq >= seq
             or self.timed

@@ -8,6 +8,7 @@ RFC 7427 AUTH data = len(AlgorithmIdentifier) | AlgorithmIdentifier | signature
 
 from __future__ import annotations
 
+import functools
 import hmac
 
 from controller.ipsec.ike.crypto.prf import PrfAlg
@@ -25,7 +26,14 @@ def signed_octets(
 
 
 def psk_auth(prf: PrfAlg, psk: bytes, octets: bytes) -> bytes:
-    return prf(prf(psk, KEY_PAD), octets)
+    return prf(_padded_key(prf, bytes(psk)), octets)  # bytes: the memo needs a hashable key
+
+
+@functools.lru_cache(maxsize=64)
+def _padded_key(prf: PrfAlg, psk: bytes) -> bytes:
+    """prf(Shared Secret, "Key Pad for IKEv2"): the same for every SA with this key, so
+    computed once (in memory only, like the key it comes from)."""
+    return prf(psk, KEY_PAD)
 
 
 def verify_psk(prf: PrfAlg, psk: bytes, octets: bytes, method: int, data: bytes) -> None:

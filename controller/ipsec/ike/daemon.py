@@ -168,15 +168,15 @@ class IkeDaemon:
                 return
             sa = self._half_open.get((hdr.spi_i, src))
             if sa is None:
-                sa, first = self._new_responder(data, src, dst, now) or (None, None)
+                sa, first = self._new_responder(data, hdr, src, dst, now) or (None, None)
         if sa is None:
             self.log(f"IKE message for unknown SPI {ours.hex()} from {src[0]} dropped")
             return
-        sa.receive(data, src, dst, now, first)
+        sa.receive(data, src, dst, now, first, hdr)
         self._collect(sa)
 
     def _new_responder(
-        self, data: bytes, src: Addr, dst: Addr, now: float
+        self, data: bytes, hdr: IkeHeader, src: Addr, dst: Addr, now: float
     ) -> tuple[IkeSa, Message] | None:
         cfg = next((c for c in self.configs if c.remote_addr in (None, src[0])), None)
         by_identity = cfg is None
@@ -189,11 +189,10 @@ class IkeDaemon:
             self.log(f"IKE_SA_INIT from {src[0]} matches no config, dropped")
             return None
         try:
-            msg = decode_message(data)
+            msg = decode_message(data, header=hdr)
         except IkeError as exc:
             self.log(f"IKE_SA_INIT from {src[0]} refused: {exc}")
             if exc.notify is not None:  # IKE_SA_INIT needs no keys: answer in the clear
-                hdr = IkeHeader.decode(data)
                 req = Message(ExchangeType.IKE_SA_INIT, 0, hdr.spi_i, bytes(8), False, True)
                 resp = error_response(req, exc.notify, exc.data)
                 self._out.extend(Datagram(d, dst, src) for d in encode_message(resp))
@@ -321,10 +320,13 @@ class IkeDaemon:
         due = sa.next_deadline()
         if due is not None and (self._soonest is None or due < self._soonest):
             self._soonest = due
-        self._out += sa.outbox
-        self._events += [(sa, e) for e in sa.events]
-        sa.outbox, sa.events = [], []
-        if sa.state != IkeState.CONNECTING:
+        if sa.outbox:
+            self._out += sa.outbox
+            sa.outbox = []
+        if sa.events:
+            self._events += [(sa, e) for e in sa.events]
+            sa.events = []
+        if sa.state != IkeState.CONNECTING and self._half_open:
             self._half_open.pop((sa.spi_i, sa.remote), None)
             for key in [k for k, v in self._half_open.items() if v is sa]:
                 del self._half_open[key]

@@ -103,10 +103,21 @@ def select(offered: list[Proposal], ours: list[Proposal], skip_dh: bool = False)
     Returns a proposal with one transform per type, the offer's number and SPI.
     ``skip_dh`` ignores DH (IKE_AUTH's CHILD_SA, where no KE travels).
     """
+    return _choose(offered, _shapes(ours), skip_dh)
+
+
+def select_configured(
+    offered: list[Proposal], texts: list[str], protocol: int, skip_dh: bool = False
+) -> Proposal | None:
+    """:func:`select` against our configured proposal strings, parsed once per config."""
+    return _choose(offered, _configured(tuple(texts), protocol), skip_dh)
+
+
+def _choose(offered: list[Proposal], ours: tuple[Shape, ...], skip_dh: bool) -> Proposal | None:
     if len(offered) > 16:  # not worth remembering (and a peer could fill the memo)
-        found = _select(_shapes(offered), _shapes(ours), skip_dh)
+        found = _select(_shapes(offered), ours, skip_dh)
     else:
-        found = _select_memo(_shapes(offered), _shapes(ours), skip_dh)
+        found = _select_memo(_shapes(offered), ours, skip_dh)
     if found is None:
         return None
     offer = offered[found[0]]
@@ -117,7 +128,12 @@ Shape = tuple[int, tuple[Transform, ...]]  # (protocol, transforms) of a proposa
 
 
 def _shapes(props: list[Proposal]) -> tuple[Shape, ...]:
-    return tuple((p.protocol, tuple(p.transforms)) for p in props)
+    return tuple([(p.protocol, tuple(p.transforms)) for p in props])
+
+
+@functools.lru_cache(maxsize=256)
+def _configured(texts: tuple[str, ...], protocol: int) -> tuple[Shape, ...]:
+    return tuple([(protocol, _transforms(t, protocol)) for t in texts])
 
 
 def _select(
@@ -170,5 +186,4 @@ def _by_type(transforms: tuple[Transform, ...]) -> dict[int, list[Transform]]:
 
 
 def one(prop: Proposal, ttype: int) -> Transform | None:
-    ts = prop.of_type(ttype)
-    return ts[0] if ts else None
+    return prop.first(ttype)

@@ -10,7 +10,6 @@ flight, and the next request we accept from the peer is ``mid_in``; a copy of
 from __future__ import annotations
 
 import os
-import secrets
 from collections import deque
 from collections.abc import Callable
 from typing import ClassVar, Protocol
@@ -30,6 +29,7 @@ from controller.ipsec.ike.state import (
 )
 from controller.ipsec.ike.wire.consts import ExchangeType
 from controller.ipsec.ike.wire.errors import IkeError
+from controller.ipsec.ike.wire.header import IkeHeader
 from controller.ipsec.ike.wire.ident import Identity
 from controller.ipsec.ike.wire.message import (
     Fragment,
@@ -44,7 +44,10 @@ __all__ = ["Addr", "Datagram", "Exchanges", "IkeSa", "IkeState", "Task", "random
 
 def random_spi() -> int:
     """An inbound ESP SPI (>= 256, RFC 4303 2.1) when no installer allocates them."""
-    return 0x100 + secrets.randbelow(0xFFFFFFFF - 0xFF)
+    while True:  # uniform over 256..2**32-1; one system call, retried 1 time in 2**24
+        spi = int.from_bytes(os.urandom(4), "big")
+        if spi >= 0x100:
+            return spi
 
 
 class Task:
@@ -211,23 +214,30 @@ class IkeSa:
         return encode_message(msg, self.cipher_out if msg.encrypted else None, frag)
 
     def emit(self, packets: list[bytes], now: float | None = None) -> None:
-        self.outbox.extend(Datagram(p, self.local, self.remote) for p in packets)
+        self.outbox += [Datagram(p, self.local, self.remote) for p in packets]
         if now is not None:
             self.last_sent = now
 
     # -- datagrams we receive -------------------------------------------------------
 
     def receive(
-        self, data: bytes, src: Addr, dst: Addr, now: float, decoded: Message | None = None
+        self,
+        data: bytes,
+        src: Addr,
+        dst: Addr,
+        now: float,
+        decoded: Message | None = None,
+        header: IkeHeader | None = None,
     ) -> None:
         """One datagram for this SA; never raises for anything the peer sent.
 
-        ``decoded``: the datagram already decoded (an IKE_SA_INIT request, in the clear).
+        ``decoded``: the datagram already decoded (an IKE_SA_INIT request, in the clear);
+        ``header``: its IKE header, already decoded (by the daemon, to find this SA).
         """
         try:
             got = decoded
             if got is None:
-                one = decode_message(data, self.cipher_in)
+                one = decode_message(data, self.cipher_in, header)
                 got = self._reasm.add(one) if isinstance(one, Fragment) else one
                 if got is None:
                     return
@@ -279,17 +289,21 @@ class IkeSa:
     # -- timers ---------------------------------------------------------------------
 
     def next_deadline(self) -> float | None:
-        times = [self._retransmit_at, self.rekey_at, self.expire_at]
-        if self.state == IkeState.CONNECTING and not self.initiator:
+        times = [t for t in (self._retransmit_at, self.rekey_at, self.expire_at) if t is not None]
+        state = self.state
+        if state == IkeState.CONNECTING and not self.initiator:
             times.append(self.created + HALF_OPEN_TIMEOUT)
-        if self.state == IkeState.ESTABLISHED and self.cfg.dpd_seconds:
-            times.append(self.last_heard + self.cfg.dpd_seconds)
-        if self.state == IkeState.ESTABLISHED and self.nat_here:
-            times.append(self.last_sent + self.cfg.nat_keepalive)
+        elif state == IkeState.ESTABLISHED:
+            if self.cfg.dpd_seconds:
+                times.append(self.last_heard + self.cfg.dpd_seconds)
+            if self.nat_here:
+                times.append(self.last_sent + self.cfg.nat_keepalive)
         for c in self.children:
-            times += [c.rekey_at, c.expire_at]
-        real = [t for t in times if t is not None]
-        return min(real) if real else None
+            if c.rekey_at is not None:
+                times.append(c.rekey_at)
+            if c.expire_at is not None:
+                times.append(c.expire_at)
+        return min(times) if times else None
 
     def tick(self, now: float) -> None:
         if self.state == IkeState.DELETED:

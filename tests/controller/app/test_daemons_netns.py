@@ -188,10 +188,19 @@ def converged(lab: Lab, node: str) -> bool:
 
 
 def test_daemon_restart_keeps_the_switch_and_writes_only_the_difference(lab: Lab) -> None:
+    # a1 talks to its gateway over both families, so cpe1 has learned it (and told its
+    # switch to answer it); b1 answers, so cpe2 knows b1.
+    lab.wait("a1 known to cpe1", lambda: _answers_on_both_families(lab), timeout=30)
     before = set(lab.status("cpe1")["tables"])
+    assert any(t.startswith("arp_reply") and "10.1.1.10" in t for t in before), before
     switch_pid = lab.status("cpe1")["switch"]["pid"]
     lab.stop("cpe1")
     (lab.dir / "cpe1-status.json").unlink()
+    # With cpe1's daemon gone, a1 forgets its neighbours and must ask for its gateway
+    # again: the switch answers its ARP and NS itself, and its traffic still flows.
+    lab.ns["a1"].run(["ip", "neigh", "flush", "dev", "eth0"])
+    lab.ns["a1"].run(["ip", "-6", "neigh", "flush", "dev", "eth0"])
+    assert _answers_on_both_families(lab), "a1 lost its gateway while cpe1's daemon was down"
     lab.start("cpe1", "--keep-switch")
     lab.wait("cpe1 to reconverge", lambda: converged(lab, "cpe1"), timeout=90)
     st = lab.status("cpe1")
@@ -206,6 +215,10 @@ def test_daemon_restart_keeps_the_switch_and_writes_only_the_difference(lab: Lab
     assert writes["insert"] < len(after)
     lab.ping("a1", "10.2.2.10", count=1)
     assert lab.ping("a1", "10.2.2.10", count=3)
+
+
+def _answers_on_both_families(lab: Lab) -> bool:
+    return lab.ping("a1", "10.2.2.10") and lab.ping("a1", "2001:db8:2::10")
 
 
 def test_switch_restart_repushes_pipeline_and_state(lab: Lab) -> None:

@@ -61,6 +61,11 @@ async def test_state_is_accepted_by_the_switch_and_reads_back(
         "vpn_label label=100 -> set_label_vrf(vrf_id=1)",
         "vrf_fib_v4 vrf_id=1 ipv4_dst=10.1.1.10/32 -> route_local(nexthop_id=1)",
         "vrf_fib_v6 vrf_id=1 ipv6_dst=2001:db8:1:1::1/128 -> route_to_cpu()",
+        # the pipeline answers ARP for our addresses from the neighbours we know
+        "arp_reply port=3 vrf_id=0 target_ip=203.0.113.2 sender_ip=203.0.113.1 "
+        "sender_mac=02:aa:00:00:00:01 -> arp_answer(my_mac=02:00:00:00:01:03)",
+        "arp_reply port=1 vrf_id=1 target_ip=10.1.1.1 sender_ip=10.1.1.10 "
+        "sender_mac=02:bb:00:00:00:10 -> arp_answer(my_mac=02:00:00:00:01:01)",
     ):
         assert want in tables, want
     assert "dst_addr=198.51.100.12" in tables and "mtu=1452" in tables
@@ -95,10 +100,12 @@ async def test_withdrawn_route_and_lost_neighbour_are_deleted(
     d.remove_route("blue", net("10.2.2.0/24"))
     d.neighbours.discard(Neighbour(ip("203.0.113.1"), "02:aa:00:00:00:01", 3))
     counts = await write(switch, d)
-    # route, tunnel, tunnel_sa, inbound_sa; black nexthop, host route, default route
-    assert counts == {"insert": 0, "modify": 0, "delete": 7}
+    # route, tunnel, tunnel_sa, inbound_sa; black nexthop, host route, default route,
+    # and the pipeline's ARP answer to that neighbour
+    assert counts == {"insert": 0, "modify": 0, "delete": 8}
     tables = "\n".join(await switch.dump_tables())
     assert "black_fib" not in tables and "tunnel" not in tables
+    assert "sender_ip=203.0.113.1" not in tables
 
 
 async def test_transport_mode_control_sa_entries_are_accepted(

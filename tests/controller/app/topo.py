@@ -100,6 +100,8 @@ control_socket: "{{CTL}}/rr1.sock"
 """
 
 
+STOP_GRACE = 45.0  # seconds a daemon gets to stop cleanly before SIGKILL
+
 # The program each switch kind runs as (in its command line).
 SWITCH_PROGRAM = {"p4sim": b"p4sim", "bmv2": b"simple_switch_grpc"}
 
@@ -201,10 +203,17 @@ class Lab:
             self.switch_pids.add(pid)
         proc.send_signal(sig)
         try:
-            proc.wait(10)
+            # The daemon's own stop is bounded (switch and engine: SIGTERM, 5 s, SIGKILL);
+            # under CPU load it has taken well over 10 s. Killing it earlier would leave its
+            # switch running, and the next start would adopt that switch instead of
+            # starting one (seen in CI: a restarted cpe2 with no switch PID of its own).
+            proc.wait(STOP_GRACE)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+            if sig == signal.SIGTERM:
+                msg = f"{node}: daemon still running {STOP_GRACE} s after SIGTERM"
+                raise AssertionError(msg) from None
 
     def status(self, node: str) -> dict:  # type: ignore[type-arg]
         path = self.dir / f"{node}-status.json"

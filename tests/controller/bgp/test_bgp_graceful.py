@@ -47,8 +47,9 @@ pytestmark = pytest.mark.unit
 B_CFG = ("10.255.0.2", "10.255.0.2", "198.51.100.2")
 # Our capability on a red session: code 64, length 18, flags+time, then IPv4 unicast,
 # IPv6 unicast, VPN-IPv4, VPN-IPv6 (AFI 2 octets, SAFI, flags with F = 0x80).
-GOLDEN_FRESH = bytes.fromhex("4012007800010100000201000001800000028000")
-GOLDEN_RESTARTED = bytes.fromhex("4012807800010180000201800001808000028080")
+# The last family is RT membership (1/132, RFC 4684), offered with VPN-IP by default.
+GOLDEN_FRESH = bytes.fromhex("401600780001010000020100000180000002800000018400")
+GOLDEN_RESTARTED = bytes.fromhex("401680780001018000020180000180800002808000018480")
 
 
 def our_gr(node: SpeakerCore, peer: str) -> GracefulRestart:
@@ -125,6 +126,7 @@ def test_capability_golden_bytes_fresh_and_restarted() -> None:
             (2, 1, restarting),
             (1, 128, restarting),
             (2, 128, restarting),
+            (1, 132, restarting),
         ]
 
 
@@ -354,8 +356,8 @@ def test_show_bgp_tells_what_is_kept_stale_and_our_own_restart() -> None:
     net.advance(10)
     (rec,) = [d for d in sessions_data(rr, net.now) if d["neighbor"] == B]
     gr = rec["graceful_restart"]
-    assert rec["stale"] == 2  # B's red loopback route and its VPN route
-    assert gr["stale_families"] == ["ipv4-unicast", "ipv6-unicast", "vpnv4", "vpnv6"]
+    assert rec["stale"] == 3  # B's red loopback route, its VPN route, its RT membership
+    assert gr["stale_families"] == ["ipv4-unicast", "ipv6-unicast", "rtc", "vpnv4", "vpnv6"]
     assert gr["restart_timer"] == 110.0 and gr["peer_restart_time"] == 120
     assert gr["peer_preserved"] == []  # B's first start: F bits clear
     text = render("bgp", sessions_data(rr, net.now))
@@ -368,7 +370,7 @@ def test_show_bgp_tells_what_is_kept_stale_and_our_own_restart() -> None:
         for s in fam.samples
         if s.name == "sl3vpn_bgp_prefixes_stale" and s.labels == {"neighbor": B, "color": "red"}
     ]
-    assert stale == [2]
+    assert stale == [3]
     assert "Graceful restart: restart time 120s\n" in text
     new = restart_b(net, rrs=(RR, "192.0.2.101"))
     net.down.clear()

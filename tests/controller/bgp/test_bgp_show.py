@@ -62,6 +62,7 @@ def test_show_adj_rib_in_and_out_of_a_neighbor() -> None:
     assert {(d["family"], d["nlri"]) for d in sent} == {
         ("ipv4-unicast", "10.255.0.1/32"),
         ("vpnv4", "10.255.0.1:1:172.16.1.0/24"),
+        ("rtc", "rt-membership 65000 rt 65000:100"),  # its VRF's import RT (RFC 4684)
     }
     got = show.neighbor_routes_data(rr, ip(A), "received")
     assert [d["nlri"] for d in got] == [d["nlri"] for d in sorted(sent, key=lambda d: d["nlri"])]

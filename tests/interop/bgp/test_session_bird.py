@@ -21,11 +21,9 @@ from peers.bird import Bird
 from peers.daemon import Daemon
 from peers.fixtures import BgpLab
 from peers.netns import Lab
-from test_session_gobgp import cpe, cpe_pair, events_until, run_in, wait_for
+from test_session_gobgp import cpe_pair, events_until, our_rr_with_cpe, run_in, wait_for
 
-from controller.bgp.aio import BgpSpeaker
-from controller.bgp.config import NeighborConfig, SpeakerConfig
-from controller.bgp.path import VPNV4, Color, Tunnel
+from controller.bgp.path import VPNV4, Tunnel
 from controller.bgp.resolve import Verdict
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
@@ -84,38 +82,9 @@ def test_bird_client_of_our_rr(bgp_lab: BgpLab) -> None:
     )
     bird = peer.daemon
     assert isinstance(bird, Bird)
-    me = peer.client_ip(0)
-    rr_cfg = SpeakerConfig(
-        65000,
-        ip("10.255.255.1"),
-        neighbors=(
-            NeighborConfig(
-                ip(peer.address),
-                65000,
-                Color.RED,
-                rr_client=True,
-                local_address=ip(me),
-                connect_retry_time=1,
-                idle_hold_time=0.5,
-            ),
-            NeighborConfig(ip("127.0.0.2"), 65000, Color.RED, rr_client=True, passive=True),
-        ),
-    )
 
     async def scenario() -> None:
-        rr = BgpSpeaker(rr_cfg, listen_host="127.0.0.1", listen_port=0)
-        await rr.start()
-        assert rr.port is not None
-        base = cpe("127.0.0.2", "127.0.0.1", "10.255.0.3", "198.51.100.3", b"\x33", port=rr.port)
-        c = BgpSpeaker(base, listen_port=None)
-        await c.start()
-        try:
-            for addr in (peer.address, "127.0.0.2"):
-                rr.set_transport_protected(ip(addr), True)
-            c.set_transport_protected(ip("127.0.0.1"), True)
-            await wait_for(
-                lambda: all(s.established for s in rr.core.sessions.values()), "RR sessions"
-            )
+        async with our_rr_with_cpe(peer) as (_rr, c):
             c.add_vrf_route("blue", net("172.16.3.0/24"))
             await wait_for(
                 lambda: any(
@@ -143,8 +112,5 @@ def test_bird_client_of_our_rr(bgp_lab: BgpLab) -> None:
             assert "10.255.0.3:1 172.16.3.0/24" in routes
             assert "BGP.originator_id: 10.255.0.3" in routes
             assert "BGP.cluster_list: 10.255.255.1" in routes
-        finally:
-            await c.stop()
-            await rr.stop()
 
     run_in(peer.lab.us.call, scenario)

@@ -37,7 +37,10 @@ ip = ipaddress.ip_address
 net = ipaddress.ip_network
 
 
-def cpe(me: str, rr: str, red: str, black: str, handle: bytes, **n_kw: object) -> SpeakerConfig:
+def cpe(
+    me: str, rr: str, red: str, black: str, handle: bytes, rt: str = "65000:100", **n_kw: object
+) -> SpeakerConfig:
+    """A C-PE of one tenant (VRF blue importing and exporting ``rt``), client of ``rr``."""
     n = NeighborConfig(
         ip(rr),
         65000,
@@ -53,7 +56,7 @@ def cpe(me: str, rr: str, red: str, black: str, handle: bytes, **n_kw: object) -
         black_loopback=ip(black),
         red_loopbacks=(RedLoopback(ip(red), handle),),
         neighbors=(n,),
-        vrfs=(VrfConfig("blue", f"{red}:1", ("65000:100",), ("65000:100",)),),
+        vrfs=(VrfConfig("blue", f"{red}:1", (rt,), (rt,)),),
     )
 
 
@@ -83,16 +86,19 @@ async def start_clients(rr: str, *speakers: BgpSpeaker) -> None:
 
 @contextlib.asynccontextmanager
 async def cpe_pair(
-    peer: RunningPeer, handles: tuple[bytes, bytes] = (b"\x00\x00\x10\x01", b"\x00\x00\x10\x02")
+    peer: RunningPeer,
+    handles: tuple[bytes, bytes] = (b"\x00\x00\x10\x01", b"\x00\x00\x10\x02"),
+    rts: tuple[str, str] = ("65000:100", "65000:100"),
 ) -> AsyncIterator[tuple[BgpSpeaker, BgpSpeaker]]:
-    """Our C-PEs A (10.255.0.1 / 198.51.100.1) and B (.2), clients of ``peer``, sessions up."""
+    """Our C-PEs A (10.255.0.1 / 198.51.100.1) and B (.2), clients of ``peer``, sessions up;
+    ``rts``: the route target of each one's tenant."""
     rr = peer.address
     speakers = [
         BgpSpeaker(
-            cpe(peer.client_ip(i), rr, f"10.255.0.{i + 1}", f"198.51.100.{i + 1}", h),
+            cpe(peer.client_ip(i), rr, f"10.255.0.{i + 1}", f"198.51.100.{i + 1}", h, rt),
             listen_port=None,
         )
-        for i, h in enumerate(handles)
+        for i, (h, rt) in enumerate(zip(handles, rts, strict=True))
     ]
     try:
         await start_clients(rr, *speakers)
@@ -100,6 +106,44 @@ async def cpe_pair(
     finally:
         for sp in speakers:
             await sp.stop()
+
+
+@contextlib.asynccontextmanager
+async def our_rr_with_cpe(
+    peer: RunningPeer, rr_client: bool = True
+) -> AsyncIterator[tuple[BgpSpeaker, BgpSpeaker]]:
+    """Our RR (10.255.255.1) peering with the daemon from the first test-side address
+    (as a client or not), and our C-PE C (10.255.0.3), its client over loopback; every
+    session protected and up."""
+    n = NeighborConfig(
+        ip(peer.address),
+        65000,
+        Color.RED,
+        rr_client=rr_client,
+        local_address=ip(peer.client_ip(0)),
+        connect_retry_time=1,
+        idle_hold_time=0.5,
+    )
+    c_n = NeighborConfig(ip("127.0.0.2"), 65000, Color.RED, rr_client=True, passive=True)
+    rr = BgpSpeaker(
+        SpeakerConfig(65000, ip("10.255.255.1"), neighbors=(n, c_n)),
+        listen_host="127.0.0.1",
+        listen_port=0,
+    )
+    await rr.start()
+    assert rr.port is not None
+    c_cfg = cpe("127.0.0.2", "127.0.0.1", "10.255.0.3", "198.51.100.3", b"\x33", port=rr.port)
+    c = BgpSpeaker(c_cfg, listen_port=None)
+    await c.start()
+    try:
+        for addr in (peer.address, "127.0.0.2"):
+            rr.set_transport_protected(ip(addr), True)
+        c.set_transport_protected(ip("127.0.0.1"), True)
+        await wait_for(lambda: all(s.established for s in rr.core.sessions.values()), "RR up")
+        yield rr, c
+    finally:
+        await c.stop()
+        await rr.stop()
 
 
 def tap(sp: BgpSpeaker, received: bytearray, sent: bytearray) -> None:
@@ -209,58 +253,9 @@ def test_our_rr_reflects_between_gobgp_and_our_cpe(bgp_lab: BgpLab) -> None:
     peer = bgp_lab.start("gobgp", families=FAMILIES, clients=1, rr=False)
     gobgp = peer.daemon
     assert isinstance(gobgp, GoBgp)
-    me = peer.client_ip(0)
-    rr_cfg = SpeakerConfig(
-        65000,
-        ip("10.255.255.1"),
-        neighbors=(
-            NeighborConfig(
-                ip(peer.address),
-                65000,
-                Color.RED,
-                rr_client=True,
-                local_address=ip(me),
-                connect_retry_time=1,
-                idle_hold_time=0.5,
-            ),
-            NeighborConfig(ip("127.0.0.2"), 65000, Color.RED, rr_client=True, passive=True),
-        ),
-    )
-    c_cfg = cpe("127.0.0.2", "127.0.0.1", "10.255.0.3", "198.51.100.3", b"\x33")
 
     async def scenario() -> None:
-        rr = BgpSpeaker(rr_cfg, listen_host="127.0.0.1", listen_port=0)
-        await rr.start()
-        port = rr.port
-        assert port is not None
-        c_n = c_cfg.neighbors[0]
-        c = BgpSpeaker(
-            SpeakerConfig(
-                **{
-                    **c_cfg.__dict__,
-                    "neighbors": (
-                        NeighborConfig(
-                            c_n.address,
-                            65000,
-                            Color.RED,
-                            port=port,
-                            local_address=c_n.local_address,
-                            connect_retry_time=1,
-                            idle_hold_time=0.5,
-                        ),
-                    ),
-                }
-            ),
-            listen_port=None,
-        )
-        await c.start()
-        try:
-            for peer_addr in (peer.address, "127.0.0.2"):
-                rr.set_transport_protected(ip(peer_addr), True)
-            c.set_transport_protected(ip("127.0.0.1"), True)
-            await wait_for(
-                lambda: all(s.established for s in rr.core.sessions.values()), "RR sessions"
-            )
+        async with our_rr_with_cpe(peer) as (_rr, c):
             c.add_vrf_route("blue", net("172.16.3.0/24"))
             # GoBGP originates a red loopback-less VPN route: it reaches our C-PE via our RR.
             await asyncio.to_thread(
@@ -299,8 +294,5 @@ def test_our_rr_reflects_between_gobgp_and_our_cpe(bgp_lab: BgpLab) -> None:
             assert [ev.verdict for ev in gob] == [Verdict.NO_ENCAP]
             # ... while our RR, which forwards nothing, reflected it as it came.
             assert c.core.red.paths(ref.nlri)[0].attrs.tunnels == ()
-        finally:
-            await c.stop()
-            await rr.stop()
 
     run_in(peer.lab.us.call, scenario)

@@ -17,7 +17,7 @@ import pytest
 from .netns import Netns
 
 T = TypeVar("T")
-FAMILIES = ("ipv4", "ipv6", "vpnv4", "vpnv6")
+FAMILIES = ("ipv4", "ipv6", "vpnv4", "vpnv6", "rtc")  # rtc (RFC 4684): GoBGP only
 
 
 @dataclass

@@ -26,6 +26,7 @@ from controller.bgp.wire import (
     Capability,
     Family,
 )
+from controller.bgp.wire.constants import RTC
 
 from .bird import Bird
 from .daemon import Daemon, Neighbor, PeerSpec, require_binaries
@@ -41,6 +42,7 @@ WIRE_FAMILY = {
     "ipv6": Family(AFI_IPV6, SAFI_UNICAST),
     "vpnv4": Family(AFI_IPV4, SAFI_MPLS_VPN),
     "vpnv6": Family(AFI_IPV6, SAFI_MPLS_VPN),
+    "rtc": RTC,
 }
 
 

@@ -12,6 +12,7 @@ _AFI_SAFI = {
     "ipv6": "ipv6-unicast",
     "vpnv4": "l3vpn-ipv4-unicast",
     "vpnv6": "l3vpn-ipv6-unicast",
+    "rtc": "rtc",
 }
 API_PORT = 50051  # inside the daemon's own namespace, so never shared
 

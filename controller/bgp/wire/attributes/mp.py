@@ -16,7 +16,8 @@
     +-------------------------------+
 
 NLRI of IPv4/IPv6 unicast and multicast decode to ``ipaddress`` networks, of
-VPN-IPv4/VPN-IPv6 (SAFI 128) to :class:`VpnPrefix`; other families keep next
+VPN-IPv4/VPN-IPv6 (SAFI 128) to :class:`VpnPrefix`, of RT membership (AFI 1,
+SAFI 132, RFC 4684) to :class:`RtMembership`; other families keep next
 hop and NLRI as raw bytes. Any malformation is an RFC 7606 7.11/5.3 error
 handled by session reset (we do not implement AFI/SAFI disable).
 """
@@ -33,6 +34,7 @@ from controller.bgp.wire.constants import (
     AFI_IPV6,
     SAFI_MPLS_VPN,
     SAFI_MULTICAST,
+    SAFI_RT_CONSTRAIN,
     SAFI_UNICAST,
     Family,
     UpdateSubcode,
@@ -41,21 +43,28 @@ from controller.bgp.wire.context import CodecContext
 from controller.bgp.wire.errors import BgpError, ErrorAction
 from controller.bgp.wire.nlri.nexthop import NextHop
 from controller.bgp.wire.nlri.prefix import IPNetwork, decode_prefixes, encode_prefix
+from controller.bgp.wire.nlri.rtc import RtMembership, decode_rt_memberships
 from controller.bgp.wire.nlri.vpn import VpnPrefix, decode_vpn_prefixes
 from controller.bgp.wire.reader import Reader
 
-Nlri = IPNetwork | VpnPrefix
+Nlri = IPNetwork | VpnPrefix | RtMembership
 _WIDTH = {AFI_IPV4: 32, AFI_IPV6: 128}
 
 
 def is_known_family(family: Family) -> bool:
+    if family.safi == SAFI_RT_CONSTRAIN:
+        return family.afi == AFI_IPV4
     return family.afi in _WIDTH and family.safi in (SAFI_UNICAST, SAFI_MULTICAST, SAFI_MPLS_VPN)
 
 
 def encode_nlri(family: Family, nlri: tuple[Nlri, ...]) -> bytes:
     out = bytearray()
     for n in nlri:
-        if isinstance(n, VpnPrefix):
+        if isinstance(n, RtMembership) or family.safi == SAFI_RT_CONSTRAIN:
+            if not isinstance(n, RtMembership) or family.safi != SAFI_RT_CONSTRAIN:
+                raise ValueError(f"{n} in a {family} attribute")
+            out += n.encode()
+        elif isinstance(n, VpnPrefix):
             if family.safi != SAFI_MPLS_VPN:
                 raise ValueError(f"VPN prefix {n} in a {family} attribute")
             out += n.encode()
@@ -67,6 +76,8 @@ def encode_nlri(family: Family, nlri: tuple[Nlri, ...]) -> bytes:
 
 
 def decode_nlri(family: Family, data: bytes, error: Callable[[str], BgpError]) -> tuple[Nlri, ...]:
+    if family.safi == SAFI_RT_CONSTRAIN:
+        return decode_rt_memberships(data, error)
     width = _WIDTH[family.afi]
     if family.safi == SAFI_MPLS_VPN:
         return decode_vpn_prefixes(data, width, error)

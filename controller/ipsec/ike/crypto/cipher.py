@@ -52,8 +52,12 @@ class SkCipher:
     _gcm: AESGCM | None = field(default=None, init=False, compare=False)
 
     def __post_init__(self) -> None:
+        self._salt = b""
         if self.encr in AEAD_ENCRS:  # built once: key set-up is not per message
             self._gcm = AESGCM(self.encr_key[:-SALT_LEN])
+            self._salt = self.encr_key[-SALT_LEN:]
+        # per message these are read several times: plain attributes, not properties
+        self._iv_len, self._icv_len = self.iv_len, self.icv_len
 
     def __repr__(self) -> str:
         return f"SkCipher(encr={self.encr}, integ={self.integ}, keys=<hidden>)"
@@ -72,19 +76,16 @@ class SkCipher:
 
     def sealed_len(self, plain_len: int) -> int:
         """Length of IV + ciphertext (with padding and pad length) + ICV."""
-        if self.aead:
-            return self.iv_len + plain_len + 1 + self.icv_len
+        if self._gcm is not None:
+            return self._iv_len + plain_len + 1 + self._icv_len
         padded = (plain_len + 1 + 15) // 16 * 16
-        return self.iv_len + padded + self.icv_len
+        return self._iv_len + padded + self._icv_len
 
     def seal(self, aad: bytes, plain: bytes) -> bytes:
         """``aad``: every octet of the message before the IV, lengths already final."""
-        if self.aead:
+        if self._gcm is not None:
             iv = os.urandom(8)
-            nonce = self.encr_key[-SALT_LEN:] + iv
-            assert self._gcm is not None
-            ct = self._gcm.encrypt(nonce, plain + b"\0", aad)
-            return iv + ct
+            return iv + self._gcm.encrypt(self._salt + iv, plain + b"\0", aad)
         pad = (-(len(plain) + 1)) % 16
         iv = os.urandom(16)
         enc = Cipher(algorithms.AES(self.encr_key), modes.CBC(iv)).encryptor()
@@ -93,14 +94,12 @@ class SkCipher:
 
     def open(self, aad: bytes, sealed: bytes) -> bytes:
         """Verify and decrypt; an integrity failure is dropped silently (RFC 7296 2.21.2)."""
-        if len(sealed) < self.iv_len + self.icv_len + 1:
+        if len(sealed) < self._iv_len + self._icv_len + 1:
             raise IkeError(None, f"encrypted payload of {len(sealed)} octets is too short")
-        iv = sealed[: self.iv_len]
-        if self.aead:
+        iv = sealed[: self._iv_len]
+        if self._gcm is not None:
             try:
-                nonce = self.encr_key[-SALT_LEN:] + iv
-                assert self._gcm is not None
-                plain = self._gcm.decrypt(nonce, sealed[8:], aad)
+                plain = self._gcm.decrypt(self._salt + iv, sealed[8:], aad)
             except InvalidTag:
                 raise IkeError(None, "encrypted payload failed its integrity check") from None
         else:

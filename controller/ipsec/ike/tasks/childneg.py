@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import struct
 from typing import TYPE_CHECKING
 
 from controller.ipsec.ike.child import ChildSa
 from controller.ipsec.ike.config import ChildConfig
 from controller.ipsec.ike.crypto.keys import derive_child_keys
-from controller.ipsec.ike.proposals import one, parse_proposals, select
+from controller.ipsec.ike.proposals import one, parse_proposals, select_configured
 from controller.ipsec.ike.wire.consts import Esn, Notify, Protocol, TransformType
 from controller.ipsec.ike.wire.errors import IkeError, syntax
 from controller.ipsec.ike.wire.message import Message
 from controller.ipsec.ike.wire.notify import NotifyPayload
-from controller.ipsec.ike.wire.sa import Proposal, SaPayload
+from controller.ipsec.ike.wire.sa import Proposal, SaPayload, Transform
 from controller.ipsec.ike.wire.ts import TrafficSelector, TsiPayload, TsrPayload, narrow
 
 if TYPE_CHECKING:
@@ -42,11 +43,20 @@ def _wanted_set(tag: str | None) -> int | None:
 
 
 def offer(cfg: ChildConfig, spi: int, pfs: bool) -> SaPayload:
-    props = parse_proposals(cfg.esp_proposals, Protocol.ESP, struct.pack("!I", spi))
-    if not pfs:
-        for p in props:
-            p.transforms = [t for t in p.transforms if t.type != TransformType.DH]
-    return SaPayload(props)
+    spi_octets = struct.pack("!I", spi)
+    offered = _offered(tuple(cfg.esp_proposals), pfs)
+    return SaPayload(
+        [Proposal(n, Protocol.ESP, spi_octets, list(ts)) for n, ts in enumerate(offered, 1)]
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _offered(texts: tuple[str, ...], pfs: bool) -> tuple[tuple[Transform, ...], ...]:
+    """The transforms of each configured ESP proposal, DH left out without PFS."""
+    props = parse_proposals(list(texts), Protocol.ESP)
+    if pfs:
+        return tuple([tuple(p.transforms) for p in props])
+    return tuple([tuple([t for t in p.transforms if t.type != TransformType.DH]) for p in props])
 
 
 def add_request(msg: Message, cfg: ChildConfig, spi: int, pfs: bool) -> None:
@@ -90,8 +100,8 @@ def responder_choose(
             # tunnel mode (another config for the same selectors may still take it).
             mode_refused = mode_refused or cfg
             continue
-        chosen = select(
-            sa_p.proposals, parse_proposals(cfg.esp_proposals, Protocol.ESP), skip_dh=not with_dh
+        chosen = select_configured(
+            sa_p.proposals, cfg.esp_proposals, Protocol.ESP, skip_dh=not with_dh
         )
         if chosen is None:
             raise IkeError(Notify.NO_PROPOSAL_CHOSEN, f"no acceptable ESP proposal for {cfg.name}")
@@ -133,9 +143,7 @@ def initiator_accept(
     sa_p, tsi, tsr = msg.get(SaPayload), msg.get(TsiPayload), msg.get(TsrPayload)
     if sa_p is None or tsi is None or tsr is None or len(sa_p.proposals) != 1:
         raise syntax("CHILD_SA response lacks SA, TSi or TSr")
-    chosen = select(
-        sa_p.proposals, parse_proposals(cfg.esp_proposals, Protocol.ESP), skip_dh=not pfs
-    )
+    chosen = select_configured(sa_p.proposals, cfg.esp_proposals, Protocol.ESP, skip_dh=not pfs)
     if chosen is None or len(chosen.spi) != 4:
         raise IkeError(None, f"CHILD_SA {cfg.name}: responder chose a proposal we did not offer")
     local, remote = narrow(tsi.selectors, cfg.local_ts), narrow(tsr.selectors, cfg.remote_ts)

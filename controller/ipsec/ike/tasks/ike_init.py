@@ -14,7 +14,7 @@ from controller.ipsec.ike import x509
 from controller.ipsec.ike.crypto.dh import DhExchange
 from controller.ipsec.ike.crypto.keys import IkeSuite, derive_ike_keys, skeyseed
 from controller.ipsec.ike.crypto.prf import PRFS
-from controller.ipsec.ike.proposals import one, parse_proposals, select
+from controller.ipsec.ike.proposals import one, parse_proposals, select_configured
 from controller.ipsec.ike.tasks import DONE, RETRY, Task
 from controller.ipsec.ike.wire.auth import CertReqPayload
 from controller.ipsec.ike.wire.consts import (
@@ -28,7 +28,7 @@ from controller.ipsec.ike.wire.consts import (
 from controller.ipsec.ike.wire.errors import IkeError, syntax
 from controller.ipsec.ike.wire.message import Message
 from controller.ipsec.ike.wire.notify import NotifyPayload
-from controller.ipsec.ike.wire.sa import Proposal, SaPayload
+from controller.ipsec.ike.wire.sa import Proposal, SaPayload, Transform
 from controller.ipsec.ike.wire.simple import KePayload, NoncePayload
 
 if TYPE_CHECKING:
@@ -50,6 +50,12 @@ def nat_hash(spi_i: bytes, spi_r: bytes, addr: Addr) -> bytes:
 
 
 def suite_of(prop: Proposal) -> IkeSuite:
+    return _suite(tuple(prop.transforms))
+
+
+@functools.lru_cache(maxsize=64)  # the same few chosen proposals, and IkeSuite is frozen
+def _suite(transforms: tuple[Transform, ...]) -> IkeSuite:
+    prop = Proposal(0, Protocol.IKE, b"", list(transforms))
     encr, prf, dh = (
         one(prop, t) for t in (TransformType.ENCR, TransformType.PRF, TransformType.DH)
     )
@@ -139,8 +145,7 @@ class IkeInit(Task):
         sa_p, ke, nonce = msg.get(SaPayload), msg.get(KePayload), msg.get(NoncePayload)
         if sa_p is None or ke is None or nonce is None:
             raise syntax("IKE_SA_INIT request lacks SA, KE or Nonce")
-        ours = parse_proposals(sa.cfg.ike_proposals, Protocol.IKE)
-        chosen = select(sa_p.proposals, ours)
+        chosen = select_configured(sa_p.proposals, sa.cfg.ike_proposals, Protocol.IKE)
         if chosen is None:
             raise IkeError(Notify.NO_PROPOSAL_CHOSEN, "no acceptable IKE proposal")
         dh = one(chosen, TransformType.DH)
@@ -181,7 +186,7 @@ class IkeInit(Task):
         sa_p, ke, nonce = msg.get(SaPayload), msg.get(KePayload), msg.get(NoncePayload)
         if sa_p is None or ke is None or nonce is None or len(sa_p.proposals) != 1:
             raise syntax("IKE_SA_INIT response lacks SA, KE or Nonce")
-        chosen = select(sa_p.proposals, parse_proposals(sa.cfg.ike_proposals, Protocol.IKE))
+        chosen = select_configured(sa_p.proposals, sa.cfg.ike_proposals, Protocol.IKE)
         if chosen is None or ke.group != self.group:
             raise IkeError(Notify.NO_PROPOSAL_CHOSEN, "responder chose something we did not offer")
         self.chosen = chosen

@@ -60,6 +60,19 @@ class IkeHeader:
             self.length,
         )
 
+    @staticmethod
+    def pack(
+        spi_i: bytes,
+        spi_r: bytes,
+        next_payload: int,
+        exchange: int,
+        flags: int,
+        mid: int,
+        length: int,
+    ) -> bytes:
+        """The encoded header of version 2.0, without building an IkeHeader first."""
+        return _FMT.pack(spi_i, spi_r, next_payload, 0x20, exchange, flags, mid, length)
+
     @classmethod
     def decode(cls, data: bytes) -> IkeHeader:
         if len(data) < HEADER_LEN:

@@ -45,9 +45,15 @@ class Identity:
 
     def body(self) -> bytes:
         """ID type, 3 reserved octets, data: what RFC 7296 2.15 MACs (RestOfIDPayload)."""
+        return _identity_body(self)
+
+    def _body(self) -> bytes:
         return bytes([self.id_type, 0, 0, 0]) + self.data
 
     def __str__(self) -> str:
+        return _identity_text(self)
+
+    def _text(self) -> str:
         if self.id_type in (IdType.IPV4_ADDR, IdType.IPV6_ADDR):
             return str(ipaddress.ip_address(self.data))
         if self.id_type in (IdType.FQDN, IdType.RFC822_ADDR):
@@ -66,6 +72,11 @@ def dn_der(text: str) -> bytes:
 @functools.lru_cache(maxsize=256)
 def _identity_from_str(text: str) -> Identity:
     return Identity._parse(text)
+
+
+# every IKE_AUTH names the peer by its identity's text: the same few peers, again and again
+_identity_text = functools.lru_cache(maxsize=1024)(Identity._text)
+_identity_body = functools.lru_cache(maxsize=1024)(Identity._body)
 
 
 class _IdPayload(Payload):

@@ -23,15 +23,18 @@ from controller.ipsec.ike.wire.payload import (
     GENERIC_LEN,
     Payload,
     decode_chain,
-    decode_raw,
+    decode_raws,
     encode_chain,
-    walk_chain,
+    split_chain,
 )
 
 if TYPE_CHECKING:
     from controller.ipsec.ike.crypto.cipher import SkCipher
 
 T = TypeVar("T", bound=Payload)
+_ENCRYPTED = (PayloadType.SK, PayloadType.SKF)
+_RESPONSE, _INITIATOR = int(Flag.RESPONSE), int(Flag.INITIATOR)
+_GENERIC = struct.Struct("!BBH")
 MAX_FRAGMENTS = 64  # bound on reassembly state a peer can make us hold
 
 
@@ -69,10 +72,15 @@ class Message:
 
     @property
     def flags(self) -> int:
-        return (Flag.RESPONSE if self.response else 0) | (Flag.INITIATOR if self.initiator else 0)
+        return (_RESPONSE if self.response else 0) | (_INITIATOR if self.initiator else 0)
 
     def header(self, next_payload: int, length: int) -> IkeHeader:
         return IkeHeader(
+            self.spi_i, self.spi_r, next_payload, self.exchange, self.flags, self.message_id, length
+        )
+
+    def encoded_header(self, next_payload: int, length: int) -> bytes:
+        return IkeHeader.pack(
             self.spi_i, self.spi_r, next_payload, self.exchange, self.flags, self.message_id, length
         )
 
@@ -83,22 +91,22 @@ def encode_message(
     """Datagrams for ``msg``; ``fragment_size`` (max datagram octets) enables RFC 7383."""
     if not msg.encrypted:
         first, body = encode_chain(msg.payloads)
-        return [msg.header(first, HEADER_LEN + len(body)).encode() + body]
+        return [msg.encoded_header(first, HEADER_LEN + len(body)) + body]
     if cipher is None:
         raise ValueError("an encrypted message needs an SK cipher")
     first, inner = encode_chain(msg.payloads)
     whole = HEADER_LEN + GENERIC_LEN + cipher.sealed_len(len(inner))
     if fragment_size is None or whole <= fragment_size:
-        head = msg.header(PayloadType.SK, whole).encode()
-        gen = struct.pack("!BBH", first, 0, whole - HEADER_LEN)
-        return [head + gen + cipher.seal(head + gen, inner)]
+        head = msg.encoded_header(PayloadType.SK, whole)
+        head += _GENERIC.pack(first, 0, whole - HEADER_LEN)
+        return [head + cipher.seal(head, inner)]
     overhead = HEADER_LEN + GENERIC_LEN + 4 + cipher.sealed_len(0)
     room = max(fragment_size - overhead - 16, 16)  # 16: worst-case CBC padding
     chunks = [inner[i : i + room] for i in range(0, len(inner), room)]
     out = []
     for n, chunk in enumerate(chunks, 1):
         length = HEADER_LEN + GENERIC_LEN + 4 + cipher.sealed_len(len(chunk))
-        head = msg.header(PayloadType.SKF, length).encode()
+        head = msg.encoded_header(PayloadType.SKF, length)
         gen = struct.pack("!BBH", first if n == 1 else 0, 0, length - HEADER_LEN)
         gen += struct.pack("!HH", n, len(chunks))
         out.append(head + gen + cipher.seal(head + gen, chunk))
@@ -127,37 +135,44 @@ class Fragment:
     plain: bytes
 
 
-def decode_message(data: bytes, cipher: SkCipher | None = None) -> Message | Fragment:
-    """Parse (and open) one datagram. Raises only :class:`IkeError`."""
-    hdr = IkeHeader.decode(data)
-    raws = walk_chain(hdr.next_payload, data[HEADER_LEN:], HEADER_LEN)
+def decode_message(
+    data: bytes, cipher: SkCipher | None = None, header: IkeHeader | None = None
+) -> Message | Fragment:
+    """Parse (and open) one datagram. Raises only :class:`IkeError`.
+
+    ``header``: ``IkeHeader.decode(data)`` when the caller has it already.
+    """
+    hdr = header if header is not None else IkeHeader.decode(data)
     msg = Message(
         hdr.exchange, hdr.message_id, hdr.spi_i, hdr.spi_r, hdr.is_response, hdr.from_initiator
     )
-    if not raws or raws[-1].type_code not in (PayloadType.SK, PayloadType.SKF):
-        msg.payloads = [decode_raw(r) for r in raws]
+    raws = split_chain(hdr.next_payload, data, HEADER_LEN)
+    if not raws or raws[-1][0] not in _ENCRYPTED:
+        msg.payloads = decode_raws(raws)
         return msg
-    last = raws[-1]
     if len(raws) > 1:
         # RFC 7296 3.14: nothing may precede SK except in IKE_SA_INIT (not encrypted)
         raise syntax("payloads in the clear before the encrypted payload")
     if cipher is None:
         raise IkeError(None, "encrypted payload but no keys for this IKE SA yet")
     msg.encrypted = True
-    if last.type_code == PayloadType.SK:
-        aad = data[: last.offset + GENERIC_LEN]
-        plain = cipher.open(aad, last.body)
-        msg.payloads = _authenticated(decode_chain, last.next_payload, plain)
+    kind, _, body = raws[0]
+    # the only payload, so its generic header sits right after the IKE header
+    (first_inner,) = struct.unpack_from("!B", data, HEADER_LEN)
+    aad_end = HEADER_LEN + GENERIC_LEN
+    if kind == PayloadType.SK:
+        plain = cipher.open(data[:aad_end], body)
+        msg.payloads = _authenticated(decode_chain, first_inner, plain)
         return msg
-    if len(last.body) < 4:
+    if len(body) < 4:
         raise syntax("SKF payload truncated")
-    number, total = struct.unpack_from("!HH", last.body)
+    number, total = struct.unpack_from("!HH", body)
     if not 1 <= number <= total or total > MAX_FRAGMENTS:
         raise IkeError(None, f"fragment {number} of {total} is out of range")
-    if (number == 1) == (last.next_payload == 0):
-        raise IkeError(None, f"fragment {number} has next payload {last.next_payload}")
-    plain = cipher.open(data[: last.offset + GENERIC_LEN + 4], last.body[4:])
-    return Fragment(hdr, number, total, last.next_payload, plain)
+    if (number == 1) == (first_inner == 0):
+        raise IkeError(None, f"fragment {number} has next payload {first_inner}")
+    plain = cipher.open(data[: aad_end + 4], body[4:])
+    return Fragment(hdr, number, total, first_inner, plain)
 
 
 class Reassembler:

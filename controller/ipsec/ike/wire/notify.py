@@ -19,6 +19,8 @@ from controller.ipsec.ike.wire.consts import ERROR_NOTIFY_MAX, PayloadType
 from controller.ipsec.ike.wire.errors import syntax
 from controller.ipsec.ike.wire.payload import Payload, need, register
 
+_HEAD = struct.Struct("!BBH")
+
 
 @register
 @dataclass
@@ -34,15 +36,17 @@ class NotifyPayload(Payload):
         return self.notify_type <= ERROR_NOTIFY_MAX
 
     def encode_body(self) -> bytes:
-        head = struct.pack("!BBH", self.protocol, len(self.spi), self.notify_type)
+        head = _HEAD.pack(self.protocol, len(self.spi), self.notify_type)
         return head + self.spi + self.data
 
     @classmethod
     def decode_body(cls, body: bytes) -> NotifyPayload:
         need(body, 4, "NOTIFY payload")
-        proto, spi_size, ntype = struct.unpack_from("!BBH", body)
-        need(body, 4 + spi_size, "NOTIFY SPI")
-        return cls(ntype, body[4 + spi_size :], proto, body[4 : 4 + spi_size])
+        proto, spi_size, ntype = _HEAD.unpack_from(body)
+        if spi_size:
+            need(body, 4 + spi_size, "NOTIFY SPI")
+            return cls(ntype, body[4 + spi_size :], proto, body[4 : 4 + spi_size])
+        return cls(ntype, body[4:], proto)
 
 
 @register

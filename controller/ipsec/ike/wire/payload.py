@@ -68,6 +68,8 @@ P = TypeVar("P", bound=type[Payload])
 
 def register(cls: P) -> P:
     _REGISTRY[cls.TYPE] = cls
+    # a plain class attribute in front of the base's property: encoding reads it per payload
+    setattr(cls, "payload_type", cls.TYPE)  # noqa: B010
     return cls
 
 
@@ -79,74 +81,75 @@ def encode_chain(
     payloads: Iterable[Payload], last_next: int = PayloadType.NONE
 ) -> tuple[int, bytes]:
     """Encode payloads; returns (type of the first, bytes). ``last_next`` chains on."""
-    items = list(payloads)
-    types = [p.payload_type for p in items]
-    types.append(last_next)
+    items = payloads if isinstance(payloads, list) else list(payloads)
+    if not items:
+        return last_next, b""
     parts = []
     pack = _GENERIC.pack
+    last = len(items) - 1
     for i, p in enumerate(items):
         body = p.encode_body()
-        parts.append(pack(types[i + 1], 0x80 if p.critical else 0, GENERIC_LEN + len(body)))
+        nxt = items[i + 1].payload_type if i < last else last_next
+        parts.append(pack(nxt, 0x80 if p.critical else 0, GENERIC_LEN + len(body)))
         parts.append(body)
-    return types[0], b"".join(parts)
+    return items[0].payload_type, b"".join(parts)
 
 
-@dataclass(slots=True)
-class RawPayload:
-    """One payload as found on the wire, before its body is interpreted."""
-
-    type_code: int
-    critical: bool
-    next_payload: int
-    body: bytes
-    offset: int  # of the generic header, within the buffer walked
+RawPayload = tuple[int, bool, bytes]  # type code, critical bit, body: before decoding
 
 
-def walk_chain(first: int, data: bytes, base: int = 0) -> list[RawPayload]:
-    """Split a chain; stops after an SK/SKF payload (its body holds the rest)."""
+def split_chain(first: int, data: bytes, start: int = 0) -> list[RawPayload]:
+    """Split the chain starting at ``data[start]``; stops after an SK/SKF payload (its
+    body holds the rest). Offsets in errors count from the start of ``data``."""
     raws: list[RawPayload] = []
-    nxt, pos, size = first, 0, len(data)
+    nxt, pos, size = first, start, len(data)
     unpack = _GENERIC.unpack_from
     while nxt != _NONE:
         if size - pos < GENERIC_LEN:
-            raise syntax(f"payload {nxt} header truncated at offset {base + pos}")
+            raise syntax(f"payload {nxt} header truncated at offset {pos}")
         n2, flags, length = unpack(data, pos)
         if length < GENERIC_LEN or pos + length > size:
-            raise syntax(f"payload {nxt} at offset {base + pos} has bad length {length}")
-        raws.append(
-            RawPayload(
-                nxt, bool(flags & 0x80), n2, data[pos + GENERIC_LEN : pos + length], base + pos
-            )
-        )
+            raise syntax(f"payload {nxt} at offset {pos} has bad length {length}")
+        raws.append((nxt, flags >= 0x80, data[pos + GENERIC_LEN : pos + length]))
         pos += length
         if nxt in _ENCRYPTED:
             break
         nxt = n2
     if pos != size:
-        raise syntax(f"{len(data) - pos} octets after the last payload")
+        raise syntax(f"{size - pos} octets after the last payload")
     return raws
 
 
-def decode_raw(raw: RawPayload) -> Payload:
-    cls = _REGISTRY.get(raw.type_code)
-    if cls is None:
-        if raw.critical:
-            raise IkeError(
-                Notify.UNSUPPORTED_CRITICAL_PAYLOAD,
-                f"unknown critical payload type {raw.type_code}",
-                bytes([raw.type_code]),
-            )
-        return UnknownPayload(raw.type_code, raw.body)
-    try:
-        return cls.decode_body(raw.body)
-    except IkeError:
-        raise
-    except (ValueError, IndexError, struct.error) as exc:
-        raise syntax(f"payload {PayloadType(raw.type_code).name}: {exc}") from None
+def decode_raws(raws: list[RawPayload]) -> list[Payload]:
+    """Each payload's body by its registered class; unknown ones are kept as they came."""
+    out: list[Payload] = []
+    registry = _REGISTRY
+    for type_code, critical, body in raws:
+        cls = registry.get(type_code)
+        if cls is None:
+            out.append(_unknown(type_code, critical, body))
+            continue
+        try:
+            out.append(cls.decode_body(body))
+        except IkeError:
+            raise
+        except (ValueError, IndexError, struct.error) as exc:
+            raise syntax(f"payload {PayloadType(type_code).name}: {exc}") from None
+    return out
+
+
+def _unknown(type_code: int, critical: bool, body: bytes) -> UnknownPayload:
+    if critical:
+        raise IkeError(
+            Notify.UNSUPPORTED_CRITICAL_PAYLOAD,
+            f"unknown critical payload type {type_code}",
+            bytes([type_code]),
+        )
+    return UnknownPayload(type_code, body)
 
 
 def decode_chain(first: int, data: bytes) -> list[Payload]:
-    return [decode_raw(r) for r in walk_chain(first, data)]
+    return decode_raws(split_chain(first, data))
 
 
 def need(body: bytes, n: int, what: str) -> None:

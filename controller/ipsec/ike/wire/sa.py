@@ -27,14 +27,16 @@ from __future__ import annotations
 import functools
 import struct
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from controller.ipsec.ike.wire.consts import ATTR_KEY_LENGTH, PayloadType
 from controller.ipsec.ike.wire.errors import syntax
 from controller.ipsec.ike.wire.payload import Payload, need, need_at, register
 
 
-@dataclass(frozen=True)
-class Transform:
+class Transform(NamedTuple):
+    """One transform; a tuple, so memo lookups keyed by transforms hash and compare in C."""
+
     type: int
     id: int
     key_length: int | None = None  # bits; the Key Length attribute (TV, type 14)
@@ -83,6 +85,13 @@ class Proposal:
 
     def of_type(self, ttype: int) -> list[Transform]:
         return [t for t in self.transforms if t.type == ttype]
+
+    def first(self, ttype: int) -> Transform | None:
+        """The first transform of this type, or None."""
+        for t in self.transforms:
+            if t.type == ttype:
+                return t
+        return None
 
     def encode(self, last: bool) -> bytes:
         body = _encode_transforms(tuple(self.transforms))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from controller.ipsec.ike.wire.consts import PayloadType, TsType
 from controller.ipsec.ike.wire.errors import syntax
@@ -31,6 +31,32 @@ class TrafficSelector:
     end_port: int
     start: IpAddress
     end: IpAddress
+    _key: tuple[int, ...] = field(default=(), init=False, repr=False, compare=False)
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Selectors key the encoding and narrowing memos of every CHILD_SA exchange; the
+        # generated __eq__ and __hash__ would go through ipaddress's Python code each time.
+        key = (
+            self.protocol,
+            self.start_port,
+            self.end_port,
+            self.start.version,
+            int(self.start),
+            int(self.end),
+        )
+        object.__setattr__(self, "_key", key)
+        object.__setattr__(self, "_hash", hash(key))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, TrafficSelector):
+            return NotImplemented
+        return self._key == other._key
 
     @classmethod
     def host(cls, addr: str, protocol: int = 0, port: int | None = None) -> TrafficSelector:
@@ -89,15 +115,13 @@ class _TsPayload(Payload):
         pos, out = 4, []
         for _ in range(count):
             need_at(body, pos, 8, "traffic selector")
-            ts_type, proto, length, sp, ep = struct.unpack_from("!BBHHH", body, pos)
+            ts_type, _, length = struct.unpack_from("!BBH", body, pos)
             alen = _ADDRESS_LEN.get(ts_type)
             if alen is None:
                 raise syntax(f"traffic selector type {ts_type} unknown")
             if length != 8 + 2 * alen or pos + length > len(body):
                 raise syntax(f"traffic selector length {length} for type {ts_type}")
-            a = body[pos + 8 : pos + 8 + alen]
-            b = body[pos + 8 + alen : pos + length]
-            out.append(TrafficSelector(proto, sp, ep, _address(a), _address(b)))
+            out.append(_selector(body[pos + 1 : pos + length], alen))
             pos += length
         if pos != len(body):
             raise syntax("TS payload: trailing octets after the selectors")
@@ -118,10 +142,19 @@ class TsrPayload(_TsPayload):
     selectors: list[TrafficSelector]
 
 
-# Addresses are immutable and the same few recur in every exchange with a peer; so do
-# the selectors we send (from the configuration), each encoded once.
+# Selectors are immutable and the same few recur in every exchange with a peer: those
+# we receive are built once per distinct encoding, those we send encoded once.
 _address = functools.lru_cache(maxsize=4096)(ipaddress.ip_address)
 _encode = functools.lru_cache(maxsize=1024)(TrafficSelector.encode)
+
+
+@functools.lru_cache(maxsize=4096)
+def _selector(wire: bytes, alen: int) -> TrafficSelector:
+    """From a selector's octets after its TS Type (length already checked)."""
+    proto, _, sp, ep = struct.unpack_from("!BHHH", wire)
+    return TrafficSelector(proto, sp, ep, _address(wire[7 : 7 + alen]), _address(wire[7 + alen :]))
+
+
 _ADDRESS_LEN = {TsType.IPV4_ADDR_RANGE: 4, TsType.IPV6_ADDR_RANGE: 16}
 
 
@@ -135,17 +168,31 @@ def _intersect(a: TrafficSelector, b: TrafficSelector) -> TrafficSelector | None
     lo, hi = max(a.start_port, b.start_port), min(a.end_port, b.end_port)
     if start > end or lo > hi:
         return None
-    return TrafficSelector(a.protocol or b.protocol, lo, hi, kind(start), kind(end))
+    got = TrafficSelector(a.protocol or b.protocol, lo, hi, kind(start), kind(end))
+    # the same object as an operand when equal: fewer distinct selectors in the memos
+    return a if got == a else b if got == b else got
 
 
 def narrow(
     proposed: list[TrafficSelector], allowed: list[TrafficSelector]
 ) -> list[TrafficSelector]:
     """RFC 7296 2.9: the parts of the proposed selectors our policy allows."""
+    if len(proposed) > 8 or len(allowed) > 8:  # not worth remembering
+        return list(_narrow(tuple(proposed), tuple(allowed)))
+    return list(_narrow_memo(tuple(proposed), tuple(allowed)))
+
+
+def _narrow(
+    proposed: tuple[TrafficSelector, ...], allowed: tuple[TrafficSelector, ...]
+) -> tuple[TrafficSelector, ...]:
     out: list[TrafficSelector] = []
     for p in proposed:
         for a in allowed:
             x = _intersect(p, a)
             if x is not None and x not in out:
                 out.append(x)
-    return out
+    return tuple(out)
+
+
+# Each CHILD_SA narrows the same few selectors (a peer's offer) against the same config.
+_narrow_memo = functools.lru_cache(maxsize=1024)(_narrow)

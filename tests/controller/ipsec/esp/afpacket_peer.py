@@ -11,7 +11,7 @@ import socket
 import sys
 import time
 
-from esp_testlib import eth, ip_packet, request, sa_params
+from esp_testlib import BIG_PAYLOAD, eth, ip_packet, request, sa_params
 
 from controller.ipsec import crypto_port as cp
 from controller.ipsec.esp import EspEngine
@@ -30,6 +30,10 @@ clear = eth(4, ip_packet(4, outbound=True))
 requests = [request(cp.Op.ENCRYPT, clear, 5, port=i) for i in (1, 2)]
 requests.append(request(cp.Op.ENCRYPT, clear, 99, port=3))
 requests += [request(cp.Op.ENCRYPT, clear, 5, port=i) for i in range(10, 10 + BATCH + 36)]
+# Longer than a ring slot both ways (the veths have MTU 9000): read and sent the slow way.
+big = ip_packet(4, outbound=True)
+big.payload.load = BIG_PAYLOAD
+requests.append(request(cp.Op.ENCRYPT, eth(4, big), 5, port=4000))
 answers = []
 for frame in requests:
     switch.send(frame)
@@ -50,6 +54,7 @@ print(
             "key": params.keys.enc_key.hex(),
             "salt": params.keys.salt.hex(),
             "frames": port.frames,
+            "rings": port.rings is not None,
         }
     )
 )

@@ -33,6 +33,8 @@ MPLS_PAYLOAD = bytes.fromhex("00064140") + bytes(
     IP(src="10.1.0.1", dst="10.2.0.1") / Raw(b"x" * 40)
 )
 
+BIG_PAYLOAD = bytes(range(256)) * 16  # 4 KiB: longer than a crypto-port ring slot
+
 
 def keys_for(suite: CipherSuite) -> SaKeys:
     return SaKeys(

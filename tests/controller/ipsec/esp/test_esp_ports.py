@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from esp_testlib import eth, ip_packet, request, sa_params, scapy_sa, split
+from esp_testlib import BIG_PAYLOAD, eth, ip_packet, request, sa_params, scapy_sa, split
 from scapy.layers.ipsec import ESP
 from scapy.layers.l2 import Ether
 
 from controller.ipsec import crypto_port as cp
-from controller.ipsec.esp import EspEngine
+from controller.ipsec.esp import EspEngine, ring
 from controller.ipsec.esp.ports import BATCH, AfPacketCryptoPort, InlineCryptoPort, LockedEngine
 from controller.ipsec.installer import CipherSuite, Direction, SaKeys
 from targets.p4sim.runtime.ports.base import PortManager
@@ -83,6 +83,8 @@ def test_afpacket_port_on_a_veth_in_a_namespace() -> None:
                 ],
                 check=True,
             )
+        for name in ("crypto0", "crypto1"):
+            subprocess.run([*ipn, "set", name, "mtu", "9000"], check=True)
         for name in ("crypto0", "crypto1", "lo"):
             subprocess.run([*ipn, "set", name, "up"], check=True)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), *sys.path]))
@@ -113,7 +115,7 @@ def test_afpacket_port_on_a_veth_in_a_namespace() -> None:
         (1, cp.Result.OK),
         (2, cp.Result.OK),
         (3, cp.Result.NO_SA),
-    ] + [(port, cp.Result.OK) for port in burst]
+    ] + [(port, cp.Result.OK) for port in burst] + [(4000, cp.Result.OK)]
     keys = SaKeys(enc_key=bytes.fromhex(report["key"]), salt=bytes.fromhex(report["salt"]))
     params = sa_params(Direction.OUTBOUND, sa_index=5, suite=CipherSuite.AES_GCM_16_128, keys=keys)
     clear = ip_packet(4, outbound=True)
@@ -121,10 +123,12 @@ def test_afpacket_port_on_a_veth_in_a_namespace() -> None:
         if hdr.result == cp.Result.OK:
             esp_pkt = Ether(frame).payload
             assert esp_pkt[ESP].spi == params.spi
-            assert bytes(scapy_sa(params).decrypt(esp_pkt).payload) == bytes(clear.payload)
+            expect = BIG_PAYLOAD if hdr.ingress_port == 4000 else bytes(clear.payload)
+            assert bytes(scapy_sa(params).decrypt(esp_pkt).payload) == expect
     sequence_numbers = [esp_seq(frame) for h, frame in answers if h.result == cp.Result.OK]
-    assert sequence_numbers == list(range(1, len(burst) + 3))
-    assert report["frames"] == 3 + len(burst)
+    assert sequence_numbers == list(range(1, len(burst) + 4))
+    assert report["frames"] == 4 + len(burst)
+    assert report["rings"] == ring.supported()  # the memory-mapped rings where they apply
 
 
 def esp_seq(frame: bytes) -> int:
