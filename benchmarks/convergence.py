@@ -1,22 +1,17 @@
 #!/usr/bin/env python3
 """Convergence: from BGP UPDATEs on a C-PE's socket to their P4 entries in the switch.
 
-The C-PE's path is the daemon's: the BGP speaker core parses the UPDATEs and
-resolves each VPN route (red loopback route, Tunnel Encapsulation attribute),
-the composer turns RouteEvents into desired state, the writer takes the
-entries that changed (``DesiredState.changes()``) and writes them over
-P4Runtime to p4sim running ``p4src/cpe.p4`` as a separate process (as in the
-product).
+The C-PE runs the daemon's own parts on one event loop: its ``BgpSpeaker``
+reads the session's socket (``controller/bgp/aio.py``), a task composes the
+route events into desired state (as ``ControlPlane.route_events``), and
+``SwitchSync`` writes the changes over P4Runtime to p4sim running
+``p4src/cpe.p4`` as a separate process (as in the product); BGP's reader waits
+on ``SwitchSync.room()`` while the writer is behind (back-pressure).
 
-A remote C-PE announces N VPN-IPv4 routes at once through a route reflector
-(sans-I/O cores pumped in process; neither is timed). What the RR sends the
-C-PE is one burst of bytes, all on the C-PE's socket at t0; the C-PE reads it
-as the daemon does, 64 KiB per read, and writes a round after every
-``--reads-per-write`` reads (default 1). With ``--overlap`` the reader and the
-writer are two tasks on one loop, as in the daemon, so reads go on while a
-Write is in flight; on a burst the reader then has the loop for a whole read
-between any two steps of a write round (each batch of 500 entries), so the
-first routes wait for nearly the whole burst. A route's latency is the end of the Write that
+A remote C-PE announces N VPN-IPv4 routes at once through a route reflector:
+both are sans-I/O cores pumped in this process, untimed; the RR's session to
+the C-PE is a real TCP connection on loopback. t0 is when the RR starts to send
+the whole burst on it. A route's latency is the end of the write round that
 carried its entry minus t0; the last one is when all N are in the switch
 (checked afterwards by reading the table back).
 
@@ -25,9 +20,9 @@ their attributes into one UPDATE, as it does when it reads many of the
 remote's UPDATEs at once; ``single``, one route per UPDATE (an RR that got
 them one by one), the per-UPDATE costs at their worst.
 
-    benchmarks/convergence.py                  # N = 1000 and 10000, both shapes
-    benchmarks/convergence.py --overlap        # reads overlap Writes, as in the daemon
-    benchmarks/convergence.py --routes 100000 --shape packed
+    benchmarks/convergence.py                  # N = 1000, 10000 and 100000, packed
+    benchmarks/convergence.py --routes 10000 --shape single
+    benchmarks/convergence.py --smoke          # 100 routes: checks it runs
 """
 
 from __future__ import annotations
@@ -37,8 +32,9 @@ import _venv  # noqa: F401  (first: re-runs this under the checkout's .venv Pyth
 # isort: split
 import argparse
 import asyncio
+import cProfile
 import gc
-import ipaddress
+import os
 import socket
 import statistics
 import subprocess
@@ -48,12 +44,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "controller" / "bgp"))
 
-from bgp_pump import RR, A, B, Net, ip, vpn_trio  # noqa: E402
+from _bgp_remote import RR, Remote, cpe_bgp_config, ip, updates_in  # noqa: E402
 
 from controller.app.compose import Composer  # noqa: E402
-from controller.app.desired import TABLE_ORDER, DesiredState, SaPair  # noqa: E402
+from controller.app.desired import DesiredState, SaPair  # noqa: E402
+from controller.app.gcpolicy import settle_after_start  # noqa: E402
 from controller.app.switch import (  # noqa: E402
     Pipeline,
     compile_p4info,
@@ -61,13 +57,13 @@ from controller.app.switch import (  # noqa: E402
     ensure_pipeline,
     p4sim_bundle,
 )
-from controller.app.writer import SwitchWriter  # noqa: E402
-from controller.bgp import session as s  # noqa: E402
-from controller.bgp.aio import gc_paused  # noqa: E402
+from controller.app.switchsync import SwitchSync  # noqa: E402
+from controller.bgp import aio  # noqa: E402
+from controller.bgp.aio import BgpSpeaker  # noqa: E402
 from controller.config import parse  # noqa: E402
 from controller.p4rt import P4RuntimeClient, TableEntry  # noqa: E402
 
-READ = 65536  # what the daemon's BGP reader asks the socket for (controller/bgp/aio.py)
+PROFILE = os.environ.get("CONVERGENCE_PROFILE")  # a file: cProfile of the timed part
 
 CPE = """
 node: {name: bench, role: cpe, as: 65000, router_id: 192.0.2.2}
@@ -83,18 +79,157 @@ vrfs:
 """
 
 
-class GcClock:
-    """CPU seconds spent in the cyclic garbage collector (gc.callbacks)."""
+class Clocks:
+    """CPU seconds (thread time: load disturbs it less) of the C-PE's parts, and of its GC."""
 
     def __init__(self) -> None:
-        self.seconds = 0.0
-        self._start = 0.0
+        self.bgp = self.compose = self.gc = 0.0
+        self._gc_start = 0.0
 
-    def __call__(self, phase: str, info: dict[str, int]) -> None:
+    def __call__(self, phase: str, info: dict[str, int]) -> None:  # a gc.callbacks entry
         if phase == "start":
-            self._start = time.thread_time()
+            self._gc_start = time.thread_time()
         else:
-            self.seconds += time.thread_time() - self._start
+            self.gc += time.thread_time() - self._gc_start
+
+    def time_bgp(self, speaker: BgpSpeaker) -> None:
+        """Count the CPU time of the speaker core's handling of received bytes."""
+        core = speaker.core
+        inner = core.data_received
+
+        def data_received(*args: object) -> None:
+            c0 = time.thread_time()
+            inner(*args)  # type: ignore[arg-type]
+            self.bgp += time.thread_time() - c0
+
+        core.data_received = data_received  # type: ignore[method-assign]
+
+
+class Cpe:
+    """The C-PE's parts as the daemon composes them, and when each route reached the switch."""
+
+    def __init__(self, client: P4RuntimeClient, rr_port: int, paced: bool) -> None:
+        self.state = DesiredState(parse(CPE), {})
+        self.state.set_sa("198.51.100.1", None, SaPair(2, 1))  # A's tunnel has its SA
+        self.comp = Composer(self.state, {}, None)
+        self.sync = SwitchSync(self.state, lambda: client, lambda: True)
+        self.sync.hold_deletes = False  # converged: the burst comes in steady state
+        pace = self.sync.room if paced else None
+        self.speaker = BgpSpeaker(cpe_bgp_config(rr_port), listen_port=None, pace=pace)
+        self.speaker.set_transport(ip(RR), ip("127.0.0.1"), None)
+        self.clocks = Clocks()
+        self.clocks.time_bgp(self.speaker)
+        self.t0 = 0.0
+        self.expected = 0
+        self.latencies: list[float] = []
+        self.done = asyncio.Event()
+        self._count_rounds()
+
+    def _count_rounds(self) -> None:
+        """Every entry a round inserts lands when the round ends (its last Write answered)."""
+        writer = self.sync.writer
+        inner = writer.write
+
+        async def write(*args: object, **kw: object) -> dict[str, int]:
+            counts = await inner(*args, **kw)  # type: ignore[arg-type]
+            if self.expected:
+                self.latencies += [time.perf_counter() - self.t0] * counts["insert"]
+                if len(self.latencies) >= self.expected:
+                    self.done.set()
+            return counts
+
+        writer.write = write  # type: ignore[method-assign]
+
+    async def compose(self) -> None:
+        """ControlPlane.route_events: each route event through the composer, then wake.
+        (It takes queued events without a turn of the loop, as get() does; timed per
+        turn, not per event, so that the clock costs less than what it measures.)"""
+        clocks, comp, events = self.clocks, self.comp, self.speaker.events
+        while True:
+            ev = await events.get()
+            c0 = time.thread_time()
+            comp.route_event(ev)
+            while not events.empty():
+                comp.route_event(events.get_nowait())
+            clocks.compose += time.thread_time() - c0
+            if comp.dirty:
+                comp.dirty = False
+                self.sync.wake()
+
+
+async def run(
+    n: int, shape: str, pipe: Pipeline, default_gc: bool, paced: bool
+) -> dict[str, float]:
+    port = free_port()
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "controller", "p4sim", "run", "--no-p4", "--device-id", "1",
+         "--grpc-server-addr", f"127.0.0.1:{port}", "--cpu-port", "255"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    remote = Remote()
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        client = await connect(f"127.0.0.1:{port}", 1, 1, timeout=60)
+        await ensure_pipeline(client, pipe)
+        cpe = Cpe(client, remote.port, paced)
+        await cpe.sync.write_state()  # ports etc.: not part of the figures
+        cpe.sync.writer.rpc_seconds = 0.0
+        accepted = asyncio.create_task(remote.accept())
+        await cpe.speaker.start()
+        cpe.speaker.set_transport_protected(ip(RR), True)  # the control SA is up
+        await accepted
+        await remote.exchange()
+        tasks = [asyncio.create_task(cpe.compose()), asyncio.create_task(cpe.sync.run())]
+        data = remote.burst(n, shape)
+        # The remote and the RR live in this process, the daemon has its own: out of
+        # the collector's sight (frozen), so that it walks only what the C-PE builds;
+        # the daemon's settings (controller/app/gcpolicy.py) unless --gc-default.
+        gc.collect()
+        gc.freeze()
+        thresholds = gc.get_threshold()
+        if not default_gc:
+            settle_after_start()
+        gc.callbacks.append(cpe.clocks)
+        s0, c0 = _cpu_of(sim.pid), time.thread_time()
+        prof = cProfile.Profile() if PROFILE else None
+        if prof is not None:
+            prof.enable()
+        cpe.expected, cpe.t0 = n, time.perf_counter()
+        sending = asyncio.create_task(remote.send(data))
+        await asyncio.wait_for(cpe.done.wait(), timeout=600)
+        cpu = time.thread_time() - c0
+        if prof is not None:
+            prof.disable()
+            prof.dump_stats(PROFILE)
+        switch_cpu = _cpu_of(sim.pid) - s0
+        gc.callbacks.remove(cpe.clocks)
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+        await sending
+        held = len(await client.read([TableEntry("vrf_fib_v4")]))
+        if held < n:
+            raise SystemExit(f"the switch holds {held} vrf_fib_v4 entries, not {n}")
+        latencies = sorted(cpe.latencies[:n])
+        clocks = cpe.clocks
+        return {
+            "updates": updates_in(data),
+            "median_s": statistics.median(latencies),
+            "p99_s": latencies[int(0.99 * (len(latencies) - 1))],
+            "all_s": latencies[-1],
+            "bgp_s": clocks.bgp,
+            "compose_s": clocks.compose,
+            "write_s": cpu - clocks.bgp - clocks.compose,
+            "rpc_s": cpe.sync.writer.rpc_seconds,
+            "gc_s": clocks.gc,
+            "switch_s": switch_cpu,
+            "rounds": cpe.sync.writer.totals["rounds"],
+        }
+    finally:
+        for task in tasks:
+            task.cancel()
+        remote.close()
+        sim.terminate()
+        sim.wait(10)
 
 
 def free_port() -> int:
@@ -103,210 +238,56 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def writes(net: Net, sender: str, to: str) -> tuple[int, list[bytes]]:
-    """The sender's pending writes to ``to``: (the receiver's conn id, the bytes)."""
-    out: list[bytes] = []
-    conn = 0
-    for peer, op in net.node(sender).transport_ops():
-        if peer == ip(to) and isinstance(op, s.Write):
-            conn = net.links[(ip(sender), op.conn)][1]
-            out.append(op.data)
-    return conn, out
-
-
-def burst(n: int, shape: str) -> tuple[Net, int, bytes]:
-    """The RR's UPDATEs to B for A's N routes: (the net, B's conn id, the bytes)."""
-    net = vpn_trio()
-    net.node(B).route_events()
-    a, rr = net.node(A), net.node(RR)
-    base = int(ipaddress.IPv4Address("172.16.0.0"))
-    for i in range(n):
-        a.add_vrf_route("blue", ipaddress.ip_network((base + 256 * i, 24)), net.now)
-    conn, updates = writes(net, A, RR)
-    if shape == "packed":  # the RR reads A's stream as the daemon does, 64 KiB at a time
-        stream = b"".join(updates)
-        pieces = [stream[i : i + READ] for i in range(0, len(stream), READ)]
-    else:  # each UPDATE handled on its own: the RR reflects each one as it comes
-        pieces = updates
-    for data in pieces:
-        rr.data_received(ip(A), conn, data, net.now)
-    conn, out = writes(net, RR, B)
-    return net, conn, b"".join(out)
-
-
-class Convergence:
-    """The C-PE's side of one burst: reads through BGP and the composer, write rounds."""
-
-    def __init__(self, net: Net, conn: int, comp: Composer, writer: SwitchWriter,
-                 client: P4RuntimeClient, state: DesiredState) -> None:  # fmt: skip
-        self.b, self.conn, self.comp, self.writer = net.node(B), conn, comp, writer
-        self.client, self.state, self.now = client, state, net.now
-        self.bgp = self.compose = 0.0  # CPU seconds (thread time: load disturbs it less)
-        self.latencies: list[float] = []
-        self.waiting = 0  # routes composed, not yet in a write round
-        self.t0 = time.perf_counter()
-
-    def read(self, chunk: bytes) -> None:
-        c0 = time.thread_time()
-        with gc_paused():  # as the daemon's reader does
-            self.b.data_received(ip(RR), self.conn, chunk, self.now)
-        events = self.b.route_events()
-        c1 = time.thread_time()
-        for ev in events:
-            self.comp.route_event(ev)
-        self.bgp += c1 - c0
-        self.compose += time.thread_time() - c1
-        self.waiting += sum(1 for e in events if not e.local)
-
-    async def write(self) -> None:
-        """A write round for every route composed so far (the state's changes are taken
-        before the round's first await, so routes composed meanwhile wait for the next)."""
-        routes, self.waiting = self.waiting, 0
-        await self.writer.write(self.client, self.state)
-        self.latencies += [time.perf_counter() - self.t0] * routes
-
-    async def sequential(self, reads: list[bytes], per_write: int) -> None:
-        """Read, compose, write, one after the other: no overlap with the switch."""
-        self.t0 = time.perf_counter()
-        for k, chunk in enumerate(reads, 1):
-            self.read(chunk)
-            if k % per_write == 0 or k == len(reads):
-                await self.write()
-
-    async def overlapped(self, reads: list[bytes]) -> None:
-        """As the daemon runs: the reader and the writer are tasks on one loop, so the
-        next read is handled while a Write is in flight (daemon.py's _writer: woken by
-        news, it waits 10 ms for a burst to land, then writes what changed)."""
-        news = asyncio.Event()
-        reading = True
-
-        async def reader() -> None:
-            nonlocal reading
-            for chunk in reads:
-                self.read(chunk)
-                news.set()
-                await asyncio.sleep(0)  # the daemon's reader awaits the socket
-            reading = False
-            news.set()
-
-        async def writer() -> None:
-            while reading or self.waiting:
-                await news.wait()
-                news.clear()
-                await asyncio.sleep(0.01)
-                if self.waiting:
-                    await self.write()
-
-        self.t0 = time.perf_counter()
-        await asyncio.gather(reader(), writer())
-
-
-async def run(
-    n: int, shape: str, per_write: int, pipe: Pipeline, sequential: bool
-) -> dict[str, float]:
-    port = free_port()
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "controller", "p4sim", "run", "--no-p4", "--device-id", "1",
-         "--grpc-server-addr", f"127.0.0.1:{port}", "--cpu-port", "255"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        client = await connect(f"127.0.0.1:{port}", 1, 1, timeout=60)
-        await ensure_pipeline(client, pipe)
-        state = DesiredState(parse(CPE), {})
-        state.set_sa("198.51.100.1", None, SaPair(2, 1))  # A's tunnel already has its SA
-        comp = Composer(state, {}, None)
-        writer = SwitchWriter(TABLE_ORDER)
-        await writer.write(client, state)  # ports etc.: not part of the figures
-        writer.rpc_seconds = 0.0
-        net, conn, data = burst(n, shape)
-        # The remote and the RR live in this process, the daemon has its own: out of
-        # the collector's sight, so that it walks only what the C-PE builds.
-        gc.collect()
-        gc.freeze()
-        updates = sum(1 for i in _frames(data) if data[i + 18] == 2)
-        reads = [data[i : i + READ] for i in range(0, len(data), READ)]
-        c = Convergence(net, conn, comp, writer, client, state)
-        gc_clock = GcClock()
-        gc.callbacks.append(gc_clock)
-        c0 = time.thread_time()
-        await (c.sequential(reads, per_write) if sequential else c.overlapped(reads))
-        write = time.thread_time() - c0 - c.bgp - c.compose
-        latencies = c.latencies
-        gc.callbacks.remove(gc_clock)
-        gc.unfreeze()
-        held = len(await client.read([TableEntry("vrf_fib_v4")]))
-        await client.close()
-        if held < n:
-            raise SystemExit(f"the switch holds {held} vrf_fib_v4 entries, not {n}")
-        latencies.sort()
-        return {
-            "routes": n,
-            "updates": updates,
-            "reads": len(reads),
-            "median_s": statistics.median(latencies),
-            "p99_s": latencies[int(0.99 * (len(latencies) - 1))],
-            "all_s": latencies[-1],
-            "bgp_s": c.bgp,
-            "compose_s": c.compose,
-            "write_s": write,
-            "rpc_s": writer.rpc_seconds,
-            "gc_s": gc_clock.seconds,
-        }
-    finally:
-        sim.terminate()
-        sim.wait(10)
-
-
-def _frames(data: bytes) -> list[int]:
-    """Offsets of the BGP messages in a stream."""
-    out, i = [], 0
-    while i < len(data):
-        out.append(i)
-        i += int.from_bytes(data[i + 16 : i + 18], "big")
-    return out
+def _cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--routes", type=int, action="append", help="default: 1000 and 10000")
-    ap.add_argument("--shape", choices=["packed", "single"], action="append")
-    ap.add_argument(
-        "--overlap",
-        action="store_true",
-        help="reader and writer as two tasks, as the daemon runs them (default: a write "
-        "round after every --reads-per-write reads, nothing overlapping)",
-    )
-    ap.add_argument("--reads-per-write", type=int, default=1, help="default 1")
+    ap.add_argument("--routes", type=int, action="append", help="default: 1000, 10000, 100000")
+    ap.add_argument("--shape", choices=["packed", "single"], action="append", help="default packed")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each row (default 1)")
+    ap.add_argument("--gc-default", action="store_true", help="CPython's GC thresholds")
+    ap.add_argument(
+        "--unpaced",
+        action="store_true",
+        help="BGP's reader as it was: 64 KiB reads, no back-pressure from the writer",
+    )
     ap.add_argument("--smoke", action="store_true", help="100 routes: checks it runs")
     args = ap.parse_args()
     if args.smoke:
         args.routes = [100]
+    if args.unpaced:
+        aio.READ_SIZE = 65536
+    routes = args.routes or [1000, 10000, 100000]
     program = ROOT / "p4src" / "cpe.p4"
     defines = {"CPU_PORT": "255", "CRYPTO_PORT": "254"}
-    most = max(args.routes or [10000]) + 1024  # the C-PE's own routes too
+    most = max(routes) + 1024  # the C-PE's own routes too
     if most > 16384:  # the program's vrf_fib_v4 default; a bigger VPN needs a bigger table
         defines["VRF_FIB_V4_SIZE"] = str(most)
         print(f"(p4src/cpe.p4 built with VRF_FIB_V4_SIZE={most})")
     pipe = Pipeline(compile_p4info(program, defines), p4sim_bundle(program, defines), 1)
-    mode = "reader and writer as tasks, as the daemon" if args.overlap else "a round per read"
-    print(f"seconds from t0 (the burst on the socket) to the Write carrying each route ({mode});")
-    print("BGP/compose/write: the C-PE's CPU seconds in its speaker core, composer and writer;")
-    print("GC: CPU seconds of the garbage collector, included in those three")
+    print("seconds from t0 (the burst on the C-PE's socket) to the end of the write round")
+    print("carrying each route; BGP/compose/write: the C-PE's CPU seconds in its speaker core,")
+    print("composer and the rest (writer, loop); GC: CPU seconds of the garbage collector,")
+    print("included in those; switch: p4sim's CPU seconds; load: 1-minute load average after")
     print(
-        f"{'routes':>7} {'shape':>6} {'UPDATEs':>8} {'reads':>5} {'median':>7} {'p99':>7}"
-        f" {'all':>7} {'BGP':>6} {'compose':>7} {'write':>6} {'RPC wall':>9} {'GC':>6}"
+        f"{'routes':>7} {'shape':>6} {'UPDATEs':>8} {'median':>7} {'p99':>7} {'all':>7}"
+        f" {'rounds':>6} {'BGP':>6} {'compose':>7} {'write':>6} {'RPC wall':>8} {'GC':>6}"
+        f" {'switch':>6} {'load':>5}"
     )
-    for n in args.routes or [1000, 10000]:
-        for shape in args.shape or ["packed", "single"]:
+    for n in routes:
+        for shape in args.shape or ["packed"]:
             for _ in range(args.repeat):
-                r = asyncio.run(run(n, shape, args.reads_per_write, pipe, not args.overlap))
+                r = asyncio.run(run(n, shape, pipe, args.gc_default, not args.unpaced))
                 print(
-                    f"{n:>7} {shape:>6} {r['updates']:>8.0f} {r['reads']:>5.0f}"
-                    f" {r['median_s']:>7.3f} {r['p99_s']:>7.3f} {r['all_s']:>7.3f}"
+                    f"{n:>7} {shape:>6} {r['updates']:>8.0f} {r['median_s']:>7.3f}"
+                    f" {r['p99_s']:>7.3f} {r['all_s']:>7.3f} {r['rounds']:>6.0f}"
                     f" {r['bgp_s']:>6.3f} {r['compose_s']:>7.3f} {r['write_s']:>6.3f}"
-                    f" {r['rpc_s']:>9.3f} {r['gc_s']:>6.3f}",
+                    f" {r['rpc_s']:>8.3f} {r['gc_s']:>6.3f} {r['switch_s']:>6.2f}"
+                    f" {os.getloadavg()[0]:>5.1f}",
                     flush=True,
                 )
 

@@ -134,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
             black_gateway=gateway,
             keep_switch=args.keep_switch,
             run_dir=Path(args.run_dir),
+            tune_gc=True,
         )
         return asyncio.run(daemon.run())
     except (DaemonError, SwitchError, ControlSocketError, OSError) as exc:

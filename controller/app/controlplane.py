@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from controller.app import redsessions
@@ -61,8 +61,10 @@ class ControlPlane:
         state: DesiredState,
         control_peers: dict[str, IPAddress],
         wake: Callable[[], None],
+        pace: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.cfg, self.state = cfg, state
+        self.pace = pace  # BGP's reader waits here while the switch writer is behind
         self.control_peers = control_peers  # peer black address -> its red address (RRs)
         self.wake = wake  # the desired state changed: have it written
         self.composer = Composer(
@@ -185,6 +187,7 @@ class ControlPlane:
             with_handles(speaker_config(cfg), cfg, local_sets(cfg, self.state.vrf_ids)),
             listen_port=cfg.bgp.listen_port,
             restarted=restarted,
+            pace=self.pace,
         )
         self.sync_red_sessions()  # transport mode: sessions between black addresses
         await self.bgp.start()

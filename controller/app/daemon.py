@@ -38,6 +38,7 @@ from typing import Any, cast
 from controller.api.metrics_http import MetricsHttpServer
 from controller.api.server import ControlServer
 from controller.api.source import StatusSource
+from controller.app import gcpolicy
 from controller.app import switch as sw
 from controller.app.controlplane import ControlPlane, ControlPlaneError
 from controller.app.desired import DesiredState
@@ -89,9 +90,11 @@ class Daemon:
         black_gateway: IPAddress | None = None,
         keep_switch: bool = False,
         run_dir: Path = Path("/tmp"),
+        tune_gc: bool = False,
     ) -> None:
         self.cfg, self.base = cfg, base
         self.keep_switch = keep_switch
+        self.tune_gc = tune_gc  # the process is ours alone: gcpolicy's settings once up
         self.run_dir = run_dir
         self.black_gateway = black_gateway
         macs = {p.port: port_mac(cfg.node.name, p.port) for p in cfg.switch.ports}
@@ -99,7 +102,9 @@ class Daemon:
         self.control_peers = control_peers_of(cfg, peer_black)
         self.started = 0.0
         self.sync = SwitchSync(self.state, lambda: self.link.client, self._converged)
-        self.plane = ControlPlane(cfg, self.state, self.control_peers, self.sync.wake)
+        self.plane = ControlPlane(
+            cfg, self.state, self.control_peers, self.sync.wake, self.sync.room
+        )
         self.engine_link: EngineLink | None = None
         self.link = SwitchLink(cfg, base, run_dir, self.sync.forget, self._spawn)
         self.host = HostPorts(cfg, macs, self.link.send_out, self.plane.needs_route)
@@ -124,6 +129,8 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self.mobility.reload()))
         try:
             await self.start()
+            if self.tune_gc:
+                gcpolicy.settle_after_start()
             await self._stop.wait()
             return 1 if self.failed else 0
         finally:

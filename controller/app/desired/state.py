@@ -267,6 +267,11 @@ class DesiredState:
         self._dirty_routes.clear()
         return self._store.take()
 
+    def backlog(self) -> int:
+        """About how many entries the next ``changes()`` reports (routes not yet rendered
+        count one each): what the switch writer has still to take."""
+        return len(self._dirty_routes) + self._store.backlog()
+
     def view(self) -> dict[Key, TableEntry]:
         """What the incremental path holds now (up to the last ``changes()``)."""
         return self._store.view()

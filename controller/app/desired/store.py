@@ -64,6 +64,10 @@ class EntryStore:
         """The keys the next take would report."""
         return set(self._dirty)
 
+    def backlog(self) -> int:
+        """How many keys the next take would report."""
+        return len(self._dirty)
+
     def get(self, key: Key) -> TableEntry | None:
         for part in self._sections.values():
             found = part.get(key)

@@ -188,3 +188,48 @@ async def test_a_connection_to_another_of_our_addresses_is_refused() -> None:
         writer.close()
     finally:
         await rr.stop()
+
+
+async def test_pace_holds_the_next_read_until_the_application_has_room() -> None:
+    """Back-pressure: the reader awaits ``pace`` after each read, so a slow consumer
+    stops the reading (TCP then slows the peer) instead of queueing without bound."""
+    rr_addr, a_addr, b_addr = "127.0.0.1", "127.0.0.2", "127.0.0.3"
+    rr = _rr("10.255.255.1", rr_addr, (a_addr, b_addr))
+    await rr.start()
+    port = rr.port
+    assert port
+    gate = asyncio.Event()
+    gate.set()
+    waits = 0
+
+    async def pace() -> None:
+        nonlocal waits
+        waits += 1
+        await gate.wait()
+
+    a = BgpSpeaker(_cpe(a_addr, "10.255.0.1", "198.51.100.1", rr_addr, port), listen_port=None)
+    b = BgpSpeaker(
+        _cpe(b_addr, "10.255.0.2", "198.51.100.2", rr_addr, port), listen_port=None, pace=pace
+    )
+    try:
+        for sp in (a, b):
+            await sp.start()
+        for sp, peer in ((rr, a_addr), (rr, b_addr), (a, rr_addr), (b, rr_addr)):
+            sp.set_transport_protected(ip(peer), True)
+        await _wait(lambda: all(sp.core.sessions[ip(rr_addr)].established for sp in (a, b)))
+        await asyncio.sleep(0.2)  # the End-of-RIBs
+        gate.clear()
+        n = 4000  # ~60 KB of packed UPDATEs: several of the reader's 16 KiB reads
+        for i in range(n):
+            a.add_vrf_route("blue", ipaddress.ip_network((0xAC100000 + 256 * i, 24)))
+        held, still = 0, 0
+        while still < 5:  # until B takes no more for half a second
+            await asyncio.sleep(0.1)
+            still, held = (still + 1, held) if b.events.qsize() == held else (0, b.events.qsize())
+        assert 0 < held < n  # the rest waits on B's socket, unread
+        gate.set()
+        await _wait(lambda: b.events.qsize() >= n)
+        assert waits > 2
+    finally:
+        for sp in (a, b, rr):
+            await sp.stop()
