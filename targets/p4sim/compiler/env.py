@@ -179,7 +179,15 @@ class Env:
     # -- constants --------------------------------------------------------------
     def const_value(self, e: A.Expr, ty: T.P4Type) -> Any:
         """Fold a compile-time constant expression; `ty` gives the width context."""
-        v = self._fold(e)
+        # Typed by the expression generator, so bit<W> operations wrap at W and int
+        # ones fold in arbitrary precision before their implicit cast (P4_16 8.9).
+        from targets.p4sim.compiler.gen import Gen
+
+        gen = Gen(self)
+        val = gen.expr(e, gen.root_scope, ty if isinstance(ty, T.BitsT) else None)
+        if not val.is_const:
+            raise CompileError(e.loc, "expression is not a compile-time constant")
+        v = val.const
         if isinstance(ty, T.BitsT) and isinstance(v, int) and not isinstance(v, bool):
             return v & ty.mask
         return v

@@ -83,6 +83,20 @@ class ExprGen:
             return self.coerce(v, want, e.loc)
         return v
 
+    def operand(self, e: A.Expr, sc: Scope, want: T.P4Type | None) -> Val:
+        """An operand typed on its own first: an int constant expression folds in
+        arbitrary precision and is cast only afterwards (P4_16 8.9, 8.11.2), so
+        ``t[7:1] == 134 >> 1`` compares with 67, as p4c folds it. Only an int
+        that is not constant (a ``?:`` of int arms) takes its type from ``want``."""
+        if not isinstance(want, T.BitsT):
+            return self.expr(e, sc, want)
+        start = len(self.em.lines)
+        v = self.expr(e, sc, None)
+        if v.type != T.INFINT or v.is_const:
+            return v
+        del self.em.lines[start:]
+        return self.expr(e, sc, want)
+
     def _expr(self, e: A.Expr, sc: Scope, want: T.P4Type | None) -> Val:
         if isinstance(e, A.IntLit):
             if e.width is None:
@@ -332,9 +346,13 @@ class ExprGen:
         if not (hi.is_const and lo.is_const):
             raise self.err(e.loc, "slice bounds must be compile-time constants")
         t = base.type
+        h, low = int(hi.const), int(lo.const)
+        if t == T.INFINT and base.is_const and 0 <= low <= h:
+            # a slice of an int constant: its two's complement bits (p4c 1.2.4.8 folds it)
+            c = (base.const >> low) & ((1 << (h - low + 1)) - 1)
+            return Val(T.BitsT(h - low + 1), repr(c), const=c)
         if not isinstance(t, T.BitsT):
             raise self.err(e.loc, f"cannot slice a value of type {t}")
-        h, low = int(hi.const), int(lo.const)
         if not (0 <= low <= h < t.width):
             raise self.err(e.loc, f"slice [{h}:{low}] out of range for {t}")
         w = h - low + 1

@@ -16,7 +16,7 @@ COMPARE = {"<", ">", "<=", ">="}
 
 class OperatorGen(ExprGen):
     def unary(self, e: A.Unary, sc: Scope, want: T.P4Type | None) -> Val:
-        v = self.expr(e.expr, sc, want)
+        v = self.operand(e.expr, sc, want)
         t = v.type
         if e.op == "!":
             if t != T.BOOL:
@@ -27,7 +27,9 @@ class OperatorGen(ExprGen):
         if t == T.INFINT:
             if v.const is None:
                 raise self.err(e.loc, "values of type int must be compile-time constants")
-            c = -v.const if e.op == "-" else ~v.const
+            if e.op == "~":  # p4c: the complement of an int has no width to complement in
+                raise self.err(e.loc, "~ cannot be applied to an int: give it a width (8w0)")
+            c = -v.const
             return Val(T.INFINT, repr(c), const=c)
         if not isinstance(t, T.BitsT):
             raise self.err(e.loc, f"{e.op} needs a bit<W>/int<W> operand, not {t}")
@@ -46,31 +48,28 @@ class OperatorGen(ExprGen):
                 c = (a.const and b.const) if op == "&&" else (a.const or b.const)
                 return Val(T.BOOL, repr(c), const=c)
             return Val(T.BOOL, f"({a.src} {'and' if op == '&&' else 'or'} {b.src})")
-        a = self.expr(e.left, sc, None if op in ("<<", ">>") else want)
-        b = self.expr(e.right, sc, a.type if op not in ("<<", ">>", "++") else None)
+        a = self.operand(e.left, sc, want)
+        b = self.operand(e.right, sc, a.type if op not in ("<<", ">>", "++") else None)
         if op == "++":
             return self.concat(a, b, e.loc)
         if op in ("<<", ">>"):
-            return self.shift(a, b, op, e.loc, want)
-        if a.type == T.INFINT and b.type != T.INFINT:
+            return self.shift(a, b, op, e.loc)
+        if a.type == T.INFINT and not a.is_const and b.type != T.INFINT:
             a = self.expr(e.left, sc, b.type)
         aggregate = a.kind == "list" or b.kind == "list" or isinstance(a.type, T.StructT | T.StackT)
         if aggregate and op in ("==", "!="):
             return self.aggregate_eq(a, b, op, e.loc)
         a, b = self.unify(a, b, e.loc, op)
         t = a.type
+        if op in ("/", "%") and b.is_const and b.const == 0:
+            raise self.err(e.loc, "division by zero" if op == "/" else "modulo by zero")
         if op in ("==", "!="):
             if a.is_const and b.is_const:
                 c = (a.const == b.const) == (op == "==")
                 return Val(T.BOOL, repr(c), const=c)
             return Val(T.BOOL, f"({a.src} {op} {b.src})")
         if t == T.INFINT:
-            if a.const is None or b.const is None:
-                raise self.err(e.loc, "values of type int must be compile-time constants")
-            c = self.env._fold(
-                A.Binary(e.loc, op, A.IntLit(e.loc, a.const), A.IntLit(e.loc, b.const))
-            )
-            return Val(T.BOOL if op in COMPARE else T.INFINT, repr(c), const=c)
+            return self.int_binary(a, b, op, e.loc)
         if not isinstance(t, T.BitsT):
             raise self.err(e.loc, f"operator {op} cannot be applied to {t}")
         w, m = t.width, t.mask
@@ -101,11 +100,21 @@ class OperatorGen(ExprGen):
             return Val(v.type, repr(c), const=c)
         return v
 
-    def shift(self, a: Val, b: Val, op: str, loc: Loc, want: T.P4Type | None) -> Val:
+    def int_binary(self, a: Val, b: Val, op: str, loc: Loc) -> Val:
+        """An operator on two int values, folded in arbitrary precision (P4_16 8.9.1)."""
+        if a.const is None or b.const is None:
+            raise self.err(loc, "values of type int must be compile-time constants")
+        if op in ("|+|", "|-|"):
+            raise self.err(loc, f"{op} needs operands with a width, not int")
+        if op in ("/", "%") and (a.const < 0 or b.const < 0):
+            what = "division" if op == "/" else "modulo"
+            raise self.err(loc, f"{what} is not defined for negative int values")
+        c = self.env._fold(A.Binary(loc, op, A.IntLit(loc, a.const), A.IntLit(loc, b.const)))
+        return Val(T.BOOL if op in COMPARE else T.INFINT, repr(c), const=c)
+
+    def shift(self, a: Val, b: Val, op: str, loc: Loc) -> Val:
         if a.type == T.INFINT and b.const is None:  # p4c infers no width from the context
             raise self.err(loc, "width of the left operand of a shift needs to be specified")
-        if a.type == T.INFINT and want is not None and isinstance(want, T.BitsT):
-            a = self.coerce(a, want, loc)
         if b.type == T.INFINT:
             if b.const is None or b.const < 0:
                 raise self.err(loc, "shift amount must be a non-negative constant or unsigned")
@@ -113,8 +122,8 @@ class OperatorGen(ExprGen):
             raise self.err(loc, f"shift amount must be unsigned, not {b.type}")
         t = a.type
         if t == T.INFINT:
-            if b.const is None:
-                raise self.err(loc, "shift of an int constant by a run-time amount")
+            if a.const is None or b.const is None:
+                raise self.err(loc, "values of type int must be compile-time constants")
             c = a.const << b.const if op == "<<" else a.const >> b.const
             return Val(T.INFINT, repr(c), const=c)
         if not isinstance(t, T.BitsT):
