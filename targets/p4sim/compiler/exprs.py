@@ -83,20 +83,6 @@ class ExprGen:
             return self.coerce(v, want, e.loc)
         return v
 
-    def operand(self, e: A.Expr, sc: Scope, want: T.P4Type | None) -> Val:
-        """An operand typed on its own first: an int constant expression folds in
-        arbitrary precision and is cast only afterwards (P4_16 8.9, 8.11.2), so
-        ``t[7:1] == 134 >> 1`` compares with 67, as p4c folds it. Only an int
-        that is not constant (a ``?:`` of int arms) takes its type from ``want``."""
-        if not isinstance(want, T.BitsT):
-            return self.expr(e, sc, want)
-        start = len(self.em.lines)
-        v = self.expr(e, sc, None)
-        if v.type != T.INFINT or v.is_const:
-            return v
-        del self.em.lines[start:]
-        return self.expr(e, sc, want)
-
     def _expr(self, e: A.Expr, sc: Scope, want: T.P4Type | None) -> Val:
         if isinstance(e, A.IntLit):
             if e.width is None:
@@ -121,14 +107,18 @@ class ExprGen:
         if isinstance(e, A.Call):
             return self.call(e, sc)
         if isinstance(e, A.Unary):
-            return self.unary(e, sc, want)
+            return self.unary(e, sc)
         if isinstance(e, A.Binary):
-            return self.binary(e, sc, want)
+            return self.binary(e, sc)
         if isinstance(e, A.Cond):
             cv = self.cond(e.cond, sc)
-            a = self.maybe_dead(e.then, sc, want, cv.is_const and not cv.const)
-            bt = a.type if a.type != T.INFINT else want
+            # arms fold on their own; the context's bit<W> applies to the result
+            arm_want = None if isinstance(want, T.BitsT) else want
+            a = self.maybe_dead(e.then, sc, arm_want, cv.is_const and not cv.const)
+            bt = a.type if a.type != T.INFINT else arm_want
             b = self.maybe_dead(e.other, sc, bt, cv.is_const and bool(cv.const))
+            if a.type == T.INFINT and b.type == T.INFINT:  # p4c too, even if cond is constant
+                raise self.err(e.loc, "?: needs a width on at least one of its int arms")
             a, b = self.unify(a, b, e.loc, "?:")
             if cv.is_const:
                 return a if cv.const else b
@@ -368,10 +358,10 @@ class ExprGen:
         return Val(rt, src, path=base.path, slice=(h, low), obj=base)
 
     # implemented by the operator generator (operators.py)
-    def unary(self, e: A.Unary, sc: Scope, want: T.P4Type | None) -> Val:  # overridden
+    def unary(self, e: A.Unary, sc: Scope) -> Val:  # overridden
         raise NotImplementedError
 
-    def binary(self, e: A.Binary, sc: Scope, want: T.P4Type | None) -> Val:  # overridden
+    def binary(self, e: A.Binary, sc: Scope) -> Val:  # overridden
         raise NotImplementedError
 
     # implemented by the statement generator

@@ -15,8 +15,9 @@ COMPARE = {"<", ">", "<=", ">="}
 
 
 class OperatorGen(ExprGen):
-    def unary(self, e: A.Unary, sc: Scope, want: T.P4Type | None) -> Val:
-        v = self.operand(e.expr, sc, want)
+    def unary(self, e: A.Unary, sc: Scope) -> Val:
+        # no context type inside: an int operand folds in arbitrary precision first
+        v = self.expr(e.expr, sc)
         t = v.type
         if e.op == "!":
             if t != T.BOOL:
@@ -40,7 +41,7 @@ class OperatorGen(ExprGen):
             return Val(t, f"(-{v.src} & {t.mask})")
         return Val(t, f"({v.src} ^ {t.mask})")
 
-    def binary(self, e: A.Binary, sc: Scope, want: T.P4Type | None) -> Val:
+    def binary(self, e: A.Binary, sc: Scope) -> Val:
         op = e.op
         if op in ("&&", "||"):
             a, b = self.cond(e.left, sc), self.cond(e.right, sc)
@@ -48,14 +49,15 @@ class OperatorGen(ExprGen):
                 c = (a.const and b.const) if op == "&&" else (a.const or b.const)
                 return Val(T.BOOL, repr(c), const=c)
             return Val(T.BOOL, f"({a.src} {'and' if op == '&&' else 'or'} {b.src})")
-        a = self.operand(e.left, sc, want)
-        b = self.operand(e.right, sc, a.type if op not in ("<<", ">>", "++") else None)
+        # The context's type (`want`) is not pushed into the operands: int operands
+        # fold in arbitrary precision and are cast only afterwards (P4_16 8.9,
+        # 8.11.2), so `t[7:1] == 134 >> 1` compares with 67 as in p4c, not with 3.
+        a = self.expr(e.left, sc)
+        b = self.expr(e.right, sc, a.type if op not in ("<<", ">>", "++") else None)
         if op == "++":
             return self.concat(a, b, e.loc)
         if op in ("<<", ">>"):
             return self.shift(a, b, op, e.loc)
-        if a.type == T.INFINT and not a.is_const and b.type != T.INFINT:
-            a = self.expr(e.left, sc, b.type)
         aggregate = a.kind == "list" or b.kind == "list" or isinstance(a.type, T.StructT | T.StackT)
         if aggregate and op in ("==", "!="):
             return self.aggregate_eq(a, b, op, e.loc)
