@@ -112,7 +112,14 @@ class OperatorGen(ExprGen):
             what = "division" if op == "/" else "modulo"
             raise self.err(loc, f"{what} is not defined for negative int values")
         c = self.env._fold(A.Binary(loc, op, A.IntLit(loc, a.const), A.IntLit(loc, b.const)))
-        return Val(T.BOOL if op in COMPARE else T.INFINT, repr(c), const=c)
+        if op in COMPARE:
+            return Val(T.BOOL, repr(c), const=c)
+        return self.int_val(c, loc)
+
+    def int_val(self, c: int, loc: Loc) -> Val:
+        if c.bit_length() > T.INT_BITS_LIMIT:
+            raise self.err(loc, f"int constant of {c.bit_length()} bits: too large to fold")
+        return Val(T.INFINT, repr(c), const=c)
 
     def shift(self, a: Val, b: Val, op: str, loc: Loc) -> Val:
         if a.type == T.INFINT and b.const is None:  # p4c infers no width from the context
@@ -126,8 +133,9 @@ class OperatorGen(ExprGen):
         if t == T.INFINT:
             if a.const is None or b.const is None:
                 raise self.err(loc, "values of type int must be compile-time constants")
-            c = a.const << b.const if op == "<<" else a.const >> b.const
-            return Val(T.INFINT, repr(c), const=c)
+            if op == "<<" and a.const and b.const > T.INT_BITS_LIMIT:
+                raise self.err(loc, f"int shifted left by {b.const} bits: too large to fold")
+            return self.int_val(a.const << b.const if op == "<<" else a.const >> b.const, loc)
         if not isinstance(t, T.BitsT):
             raise self.err(loc, f"cannot shift a value of type {t}")
         if op == "<<":
