@@ -1,7 +1,7 @@
 // More places an int constant expression meets a typed context; each folds in
 // arbitrary precision first (P4_16 8.9): select ranges, table ranges, action
 // arguments of const entries and default actions, local consts, serializable
-// enum members, widths, stack indexes and function arguments.
+// enum members, widths, stack indexes, function arguments and int<W> contexts.
 #include <core.p4>
 #include <v1model.p4>
 
@@ -18,6 +18,8 @@ header data_t {
     bit<8> kind;
     bit<8> idx;
     bit<8> fn;
+    bit<8> sgn;
+    bit<8> slt;
 }
 
 header one_t {
@@ -82,6 +84,9 @@ control MyIngress(inout headers_t hdr, inout metadata_t meta,
         hdr.st[2].v = 7;
         hdr.data.idx = hdr.st[(1 << 10) >> 9].v;             // 7
         hdr.data.fn = plus(400 >> 1, 3 * 100 / 6);            // 200 + 50
+        int<8> s = -(300 >> 1);                                // -150 wraps to 106
+        hdr.data.sgn = (bit<8>)s;
+        if ((int<8>)hdr.data.t < -(256 >> 2)) { hdr.data.slt = 1; } else { hdr.data.slt = 2; }
     }
 }
 
