@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
+
 from targets.p4sim import types as T
 from targets.p4sim.compiler.exprs import ExprGen, signed_src
 from targets.p4sim.compiler.scope import Scope
@@ -12,6 +15,21 @@ from targets.p4sim.frontend.errors import Loc
 ARITH = {"+", "-", "*", "/", "%", "|+|", "|-|"}
 BITWISE = {"&", "|", "^"}
 COMPARE = {"<", ">", "<=", ">="}
+# / and % of int refuse negative operands (as p4c), so Python's floor division is P4's
+INT_OPS: dict[str, Callable[[int, int], int | bool]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.floordiv,
+    "%": operator.mod,
+    "&": operator.and_,
+    "|": operator.or_,
+    "^": operator.xor,
+    "<": operator.lt,
+    ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
+}
 
 
 class OperatorGen(ExprGen):
@@ -111,7 +129,9 @@ class OperatorGen(ExprGen):
         if op in ("/", "%") and (a.const < 0 or b.const < 0):
             what = "division" if op == "/" else "modulo"
             raise self.err(loc, f"{what} is not defined for negative int values")
-        c = self.env._fold(A.Binary(loc, op, A.IntLit(loc, a.const), A.IntLit(loc, b.const)))
+        if op not in INT_OPS:
+            raise self.err(loc, f"operator {op} cannot be applied to int")
+        c = INT_OPS[op](a.const, b.const)
         if op in COMPARE:
             return Val(T.BOOL, repr(c), const=c)
         return self.int_val(c, loc)
