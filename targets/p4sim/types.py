@@ -47,6 +47,9 @@ ERROR = SimpleT("error")
 STRING = SimpleT("string")
 VOID = SimpleT("void")
 INFINT = SimpleT("int")
+# int values (literals, folded constants) have at most this many bits: arbitrary
+# precision, but bounded memory, and Python prints ints of at most 4300 digits
+INT_BITS_LIMIT = 4096
 MATCH_KIND = SimpleT("match_kind")
 DONTCARE = SimpleT("_")
 

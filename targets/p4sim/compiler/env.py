@@ -179,64 +179,18 @@ class Env:
     # -- constants --------------------------------------------------------------
     def const_value(self, e: A.Expr, ty: T.P4Type) -> Any:
         """Fold a compile-time constant expression; `ty` gives the width context."""
-        v = self._fold(e)
+        # Typed by the expression generator, so bit<W> operations wrap at W and int
+        # ones fold in arbitrary precision before their implicit cast (P4_16 8.9).
+        from targets.p4sim.compiler.gen import Gen
+
+        gen = Gen(self)
+        val = gen.expr(e, gen.root_scope, ty if isinstance(ty, T.BitsT) else None)
+        if not val.is_const:
+            raise CompileError(e.loc, "expression is not a compile-time constant")
+        v = val.const
         if isinstance(ty, T.BitsT) and isinstance(v, int) and not isinstance(v, bool):
             return v & ty.mask
         return v
-
-    def _fold(self, e: A.Expr) -> Any:
-        if isinstance(e, A.IntLit):
-            return e.value if e.width is None else e.value & ((1 << e.width) - 1)
-        if isinstance(e, A.BoolLit):
-            return e.value
-        if isinstance(e, A.StrLit):
-            return e.value
-        if isinstance(e, A.Name):
-            if e.name in self.consts:
-                return self.consts[e.name][1]
-            raise CompileError(e.loc, f"{e.name} is not a compile-time constant")
-        if isinstance(e, A.Member) and isinstance(e.expr, A.Name):
-            base = e.expr.name
-            if base == "error" and e.name in self.errors:
-                return self.errors[e.name]
-            t = self.types.get(base)
-            if isinstance(t, T.EnumT) and e.name in t.members:
-                return t.members[e.name]
-        if isinstance(e, A.Unary):
-            v = self._fold(e.expr)
-            return {"-": lambda: -v, "~": lambda: ~v, "!": lambda: not v}[e.op]()
-        if isinstance(e, A.Cast):
-            v = self._fold(e.expr)
-            t = self.resolve(e.to)
-            return v & t.mask if isinstance(t, T.BitsT) else v
-        if isinstance(e, A.Binary):
-            a, b = self._fold(e.left), self._fold(e.right)
-            ops: dict[str, Any] = {
-                "+": lambda: a + b,
-                "-": lambda: a - b,
-                "*": lambda: a * b,
-                "/": lambda: a // b,
-                "%": lambda: a % b,
-                "<<": lambda: a << b,
-                ">>": lambda: a >> b,
-                "&": lambda: a & b,
-                "|": lambda: a | b,
-                "^": lambda: a ^ b,
-                "==": lambda: a == b,
-                "!=": lambda: a != b,
-                "<": lambda: a < b,
-                ">": lambda: a > b,
-                "<=": lambda: a <= b,
-                ">=": lambda: a >= b,
-                "&&": lambda: a and b,
-                "||": lambda: a or b,
-            }
-            if e.op in ops:
-                try:
-                    return ops[e.op]()
-                except ZeroDivisionError:
-                    raise CompileError(e.loc, "division by zero") from None
-        raise CompileError(e.loc, "expression is not a compile-time constant")
 
     def error_loc(self, loc: Loc, msg: str) -> CompileError:
         return CompileError(loc, msg)

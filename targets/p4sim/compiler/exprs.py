@@ -107,14 +107,18 @@ class ExprGen:
         if isinstance(e, A.Call):
             return self.call(e, sc)
         if isinstance(e, A.Unary):
-            return self.unary(e, sc, want)
+            return self.unary(e, sc)
         if isinstance(e, A.Binary):
-            return self.binary(e, sc, want)
+            return self.binary(e, sc)
         if isinstance(e, A.Cond):
             cv = self.cond(e.cond, sc)
-            a = self.maybe_dead(e.then, sc, want, cv.is_const and not cv.const)
-            bt = a.type if a.type != T.INFINT else want
+            # arms fold on their own; the context's bit<W> applies to the result
+            arm_want = None if isinstance(want, T.BitsT) else want
+            a = self.maybe_dead(e.then, sc, arm_want, cv.is_const and not cv.const)
+            bt = a.type if a.type != T.INFINT else arm_want
             b = self.maybe_dead(e.other, sc, bt, cv.is_const and bool(cv.const))
+            if a.type == T.INFINT and b.type == T.INFINT:  # p4c too, even if cond is constant
+                raise self.err(e.loc, "?: needs a width on at least one of its int arms")
             a, b = self.unify(a, b, e.loc, "?:")
             if cv.is_const:
                 return a if cv.const else b
@@ -332,9 +336,13 @@ class ExprGen:
         if not (hi.is_const and lo.is_const):
             raise self.err(e.loc, "slice bounds must be compile-time constants")
         t = base.type
+        h, low = int(hi.const), int(lo.const)
+        if t == T.INFINT and base.is_const and 0 <= low <= h:
+            # a slice of an int constant: its two's complement bits (p4c 1.2.4.8 folds it)
+            c = (base.const >> low) & ((1 << (h - low + 1)) - 1)
+            return Val(T.BitsT(h - low + 1), repr(c), const=c)
         if not isinstance(t, T.BitsT):
             raise self.err(e.loc, f"cannot slice a value of type {t}")
-        h, low = int(hi.const), int(lo.const)
         if not (0 <= low <= h < t.width):
             raise self.err(e.loc, f"slice [{h}:{low}] out of range for {t}")
         w = h - low + 1
@@ -350,10 +358,10 @@ class ExprGen:
         return Val(rt, src, path=base.path, slice=(h, low), obj=base)
 
     # implemented by the operator generator (operators.py)
-    def unary(self, e: A.Unary, sc: Scope, want: T.P4Type | None) -> Val:  # overridden
+    def unary(self, e: A.Unary, sc: Scope) -> Val:  # overridden
         raise NotImplementedError
 
-    def binary(self, e: A.Binary, sc: Scope, want: T.P4Type | None) -> Val:  # overridden
+    def binary(self, e: A.Binary, sc: Scope) -> Val:  # overridden
         raise NotImplementedError
 
     # implemented by the statement generator

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
+
 from targets.p4sim import types as T
 from targets.p4sim.compiler.exprs import ExprGen, signed_src
 from targets.p4sim.compiler.scope import Scope
@@ -12,11 +15,27 @@ from targets.p4sim.frontend.errors import Loc
 ARITH = {"+", "-", "*", "/", "%", "|+|", "|-|"}
 BITWISE = {"&", "|", "^"}
 COMPARE = {"<", ">", "<=", ">="}
+# / and % of int refuse negative operands (as p4c), so Python's floor division is P4's
+INT_OPS: dict[str, Callable[[int, int], int | bool]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.floordiv,
+    "%": operator.mod,
+    "&": operator.and_,
+    "|": operator.or_,
+    "^": operator.xor,
+    "<": operator.lt,
+    ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
+}
 
 
 class OperatorGen(ExprGen):
-    def unary(self, e: A.Unary, sc: Scope, want: T.P4Type | None) -> Val:
-        v = self.expr(e.expr, sc, want)
+    def unary(self, e: A.Unary, sc: Scope) -> Val:
+        # no context type inside: an int operand folds in arbitrary precision first
+        v = self.expr(e.expr, sc)
         t = v.type
         if e.op == "!":
             if t != T.BOOL:
@@ -27,7 +46,9 @@ class OperatorGen(ExprGen):
         if t == T.INFINT:
             if v.const is None:
                 raise self.err(e.loc, "values of type int must be compile-time constants")
-            c = -v.const if e.op == "-" else ~v.const
+            if e.op == "~":  # p4c: the complement of an int has no width to complement in
+                raise self.err(e.loc, "~ cannot be applied to an int: give it a width (8w0)")
+            c = -v.const
             return Val(T.INFINT, repr(c), const=c)
         if not isinstance(t, T.BitsT):
             raise self.err(e.loc, f"{e.op} needs a bit<W>/int<W> operand, not {t}")
@@ -38,7 +59,7 @@ class OperatorGen(ExprGen):
             return Val(t, f"(-{v.src} & {t.mask})")
         return Val(t, f"({v.src} ^ {t.mask})")
 
-    def binary(self, e: A.Binary, sc: Scope, want: T.P4Type | None) -> Val:
+    def binary(self, e: A.Binary, sc: Scope) -> Val:
         op = e.op
         if op in ("&&", "||"):
             a, b = self.cond(e.left, sc), self.cond(e.right, sc)
@@ -46,31 +67,29 @@ class OperatorGen(ExprGen):
                 c = (a.const and b.const) if op == "&&" else (a.const or b.const)
                 return Val(T.BOOL, repr(c), const=c)
             return Val(T.BOOL, f"({a.src} {'and' if op == '&&' else 'or'} {b.src})")
-        a = self.expr(e.left, sc, None if op in ("<<", ">>") else want)
+        # The context's type (`want`) is not pushed into the operands: int operands
+        # fold in arbitrary precision and are cast only afterwards (P4_16 8.9,
+        # 8.11.2), so `t[7:1] == 134 >> 1` compares with 67 as in p4c, not with 3.
+        a = self.expr(e.left, sc)
         b = self.expr(e.right, sc, a.type if op not in ("<<", ">>", "++") else None)
         if op == "++":
             return self.concat(a, b, e.loc)
         if op in ("<<", ">>"):
-            return self.shift(a, b, op, e.loc, want)
-        if a.type == T.INFINT and b.type != T.INFINT:
-            a = self.expr(e.left, sc, b.type)
+            return self.shift(a, b, op, e.loc)
         aggregate = a.kind == "list" or b.kind == "list" or isinstance(a.type, T.StructT | T.StackT)
         if aggregate and op in ("==", "!="):
             return self.aggregate_eq(a, b, op, e.loc)
         a, b = self.unify(a, b, e.loc, op)
         t = a.type
+        if op in ("/", "%") and b.is_const and b.const == 0:
+            raise self.err(e.loc, "division by zero" if op == "/" else "modulo by zero")
         if op in ("==", "!="):
             if a.is_const and b.is_const:
                 c = (a.const == b.const) == (op == "==")
                 return Val(T.BOOL, repr(c), const=c)
             return Val(T.BOOL, f"({a.src} {op} {b.src})")
         if t == T.INFINT:
-            if a.const is None or b.const is None:
-                raise self.err(e.loc, "values of type int must be compile-time constants")
-            c = self.env._fold(
-                A.Binary(e.loc, op, A.IntLit(e.loc, a.const), A.IntLit(e.loc, b.const))
-            )
-            return Val(T.BOOL if op in COMPARE else T.INFINT, repr(c), const=c)
+            return self.int_binary(a, b, op, e.loc)
         if not isinstance(t, T.BitsT):
             raise self.err(e.loc, f"operator {op} cannot be applied to {t}")
         w, m = t.width, t.mask
@@ -101,11 +120,30 @@ class OperatorGen(ExprGen):
             return Val(v.type, repr(c), const=c)
         return v
 
-    def shift(self, a: Val, b: Val, op: str, loc: Loc, want: T.P4Type | None) -> Val:
+    def int_binary(self, a: Val, b: Val, op: str, loc: Loc) -> Val:
+        """An operator on two int values, folded in arbitrary precision (P4_16 8.9.1)."""
+        if a.const is None or b.const is None:
+            raise self.err(loc, "values of type int must be compile-time constants")
+        if op in ("|+|", "|-|"):
+            raise self.err(loc, f"{op} needs operands with a width, not int")
+        if op in ("/", "%") and (a.const < 0 or b.const < 0):
+            what = "division" if op == "/" else "modulo"
+            raise self.err(loc, f"{what} is not defined for negative int values")
+        if op not in INT_OPS:
+            raise self.err(loc, f"operator {op} cannot be applied to int")
+        c = INT_OPS[op](a.const, b.const)
+        if op in COMPARE:
+            return Val(T.BOOL, repr(c), const=c)
+        return self.int_val(c, loc)
+
+    def int_val(self, c: int, loc: Loc) -> Val:
+        if c.bit_length() > T.INT_BITS_LIMIT:
+            raise self.err(loc, f"int constant of {c.bit_length()} bits: too large to fold")
+        return Val(T.INFINT, repr(c), const=c)
+
+    def shift(self, a: Val, b: Val, op: str, loc: Loc) -> Val:
         if a.type == T.INFINT and b.const is None:  # p4c infers no width from the context
             raise self.err(loc, "width of the left operand of a shift needs to be specified")
-        if a.type == T.INFINT and want is not None and isinstance(want, T.BitsT):
-            a = self.coerce(a, want, loc)
         if b.type == T.INFINT:
             if b.const is None or b.const < 0:
                 raise self.err(loc, "shift amount must be a non-negative constant or unsigned")
@@ -113,10 +151,11 @@ class OperatorGen(ExprGen):
             raise self.err(loc, f"shift amount must be unsigned, not {b.type}")
         t = a.type
         if t == T.INFINT:
-            if b.const is None:
-                raise self.err(loc, "shift of an int constant by a run-time amount")
-            c = a.const << b.const if op == "<<" else a.const >> b.const
-            return Val(T.INFINT, repr(c), const=c)
+            if a.const is None or b.const is None:
+                raise self.err(loc, "values of type int must be compile-time constants")
+            if op == "<<" and a.const and b.const > T.INT_BITS_LIMIT:
+                raise self.err(loc, f"int shifted left by {b.const} bits: too large to fold")
+            return self.int_val(a.const << b.const if op == "<<" else a.const >> b.const, loc)
         if not isinstance(t, T.BitsT):
             raise self.err(loc, f"cannot shift a value of type {t}")
         if op == "<<":

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from targets.p4sim.frontend.errors import CompileError, Loc
+from targets.p4sim.types import INT_BITS_LIMIT
 
 KEYWORDS = frozenset(
     [
@@ -167,7 +168,12 @@ def _parse_int(text: str, loc: Loc) -> tuple[int, int | None, bool]:
         else:
             v = int(t, 10)
     except ValueError:
-        raise CompileError(loc, f"malformed integer literal {text!r}") from None
+        if t.isdigit():  # Python reads at most 4300 decimal digits
+            raise CompileError(loc, "integer literal too large") from None
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise CompileError(loc, f"malformed integer literal {shown!r}") from None
+    if v.bit_length() > INT_BITS_LIMIT:
+        raise CompileError(loc, f"integer literal of {v.bit_length()} bits: too large")
     return v, width, signed
 
 
