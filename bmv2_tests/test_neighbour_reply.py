@@ -159,3 +159,14 @@ def test_solicitation_without_source_link_layer_option_is_punted(cpe: Cpe) -> No
         / ICMPv6ND_NS(tgt=fam.our_red_addr)
     )
     expect_punted(cpe, RED_A1, dad, 6)
+
+
+def test_solicitation_cut_short_in_its_option_is_punted(cpe: Cpe) -> None:
+    """The option's fields are undefined when its extract ran out of frame. Before the
+    program checked the option header itself, BMv2 once answered such a frame in the
+    differential test (after other traffic); this sequence alone did not reproduce it."""
+    fam = FAMILIES[6]
+    mac, asker = set_up_known_host(cpe, 6)
+    whole = request(6, mac, asker, fam.our_red_addr)
+    expect_answer(cpe, RED_A1, whole, expected_reply(6, RED_A1, mac, asker, fam.our_red_addr))
+    expect_punted(cpe, RED_A1, whole[:-1], 6)

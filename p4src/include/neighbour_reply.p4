@@ -93,10 +93,13 @@ control NeighbourReply(inout headers_t hdr,
         if (hdr.arp.isValid() && hdr.arp.hlen == 6 && hdr.arp.plen == 4
                 && hdr.arp.oper == ARP_OP_REQUEST) {
             arp_reply.apply();
-        } else if (hdr.nd.isValid() && hdr.icmp.icmp_code == 0 && hdr.ipv6.hop_limit == 255
+        } else if (hdr.nd_opt.isValid() && hdr.icmp.icmp_code == 0 && hdr.ipv6.hop_limit == 255
                    && hdr.nd_opt.type == ND_OPT_SOURCE_LLA && hdr.nd_opt.len == 1) {
             // RFC 4861 7.1.1 validity; a solicitation without a source
             // link-layer option (DAD, from ::) is not parsed as hdr.nd.
+            // hdr.nd_opt, not hdr.nd: a frame cut short inside the option
+            // leaves hdr.nd valid and the option's fields undefined (BMv2
+            // keeps the previous packet's; found by the differential test).
             nd_reply.apply();
         }
     }
