@@ -26,21 +26,25 @@
 // Tofino gateway matches a 16-bit field by value and mask, but compares
 // ranges over 12 bits at most. `dec` gets the checksum of `ip` after the hop
 // (the same header, or the copy IPV4_HOP_INTO writes).
-#define IPV4_HOP_CHECKSUM(ip, dec) \
+// `dec` gets the checksum of `ip` after the hop (the same header, or the copy
+// IPV4_HOP_INTO writes); FIELDS are the other writes of the hop, repeated in
+// both branches so that each branch is one Tofino table.
+#define IPV4_HOP_CHECKSUM(ip, dec, FIELDS) \
     if (ip.hdr_checksum[15:8] == 0xFF || ip.hdr_checksum == 0xFEFF) { \
+        FIELDS \
         dec.hdr_checksum = ip.hdr_checksum + 0x0101; \
     } else { \
+        FIELDS \
         dec.hdr_checksum = ip.hdr_checksum + 0x0100; \
     }
 
 #define IPV4_TTL_DECREMENT(ip) \
-    ip.ttl = ip.ttl - 1; \
-    IPV4_HOP_CHECKSUM(ip, ip)
+    IPV4_HOP_CHECKSUM(ip, ip, ip.ttl = ip.ttl - 1;)
 
 // The hop written into another header (the encapsulation's inner one), each
 // field once from the received header: the move and the hop in one step,
 // where a copy followed by IPV4_TTL_DECREMENT would be two.
-#define IPV4_HOP_INTO(ip, dec) \
+#define IPV4_HOP_FIELDS(ip, dec) \
     dec.setValid(); \
     dec.version = ip.version; \
     dec.ihl = ip.ihl; \
@@ -52,8 +56,10 @@
     dec.ttl = ip.ttl - 1; \
     dec.protocol = ip.protocol; \
     dec.src_addr = ip.src_addr; \
-    dec.dst_addr = ip.dst_addr; \
-    IPV4_HOP_CHECKSUM(ip, dec)
+    dec.dst_addr = ip.dst_addr;
+
+#define IPV4_HOP_INTO(ip, dec) \
+    IPV4_HOP_CHECKSUM(ip, dec, IPV4_HOP_FIELDS(ip, dec))
 
 #define IPV6_HOP_INTO(ip, dec) \
     dec.setValid(); \

@@ -138,26 +138,23 @@ control TunnelEncap(inout headers_t hdr,
                 meta.punt_reason = PUNT_MTU_EXCEEDED;
             } else {
                 meta.fwd_done = 1;
-                // Every rewrite below reads only headers as received and the tunnel's
-                // metadata, and each field is written once, so on Tofino it is one
-                // step: the tenant header moves behind the label with its hop taken
-                // (ip_hop.p4), the outer header of the other family replaces it.
+                // Every rewrite below reads only headers as received and the
+                // tunnel's metadata, and each field is written once, so on
+                // Tofino it is one step (and few tables): the tenant header
+                // moves behind the label with its hop taken (ip_hop.p4), the
+                // outer header replaces it (only one of ipv4/ipv6 is valid, so
+                // invalidating the other family is a no-op or the removal).
                 if (hdr.ipv4.isValid()) {
                     IPV4_HOP_INTO(hdr.ipv4, hdr.inner_ipv4)
-                    if (meta.outer_v6 == 1) {
-                        hdr.ipv4.setInvalid();
-                        PUSH_OUTER_V6
-                    } else {
-                        PUSH_OUTER_V4
-                    }
                 } else if (hdr.ipv6.isValid()) {
                     IPV6_HOP_INTO(hdr.ipv6, hdr.inner_ipv6)
-                    if (meta.outer_v6 == 1) {
-                        PUSH_OUTER_V6
-                    } else {
-                        hdr.ipv6.setInvalid();
-                        PUSH_OUTER_V4
-                    }
+                }
+                if (meta.outer_v6 == 1) {
+                    hdr.ipv4.setInvalid();
+                    PUSH_OUTER_V6
+                } else {
+                    hdr.ipv6.setInvalid();
+                    PUSH_OUTER_V4
                 }
                 // The outer header sets the Ethernet type, so a tag just goes.
                 hdr.vlan.setInvalid();
