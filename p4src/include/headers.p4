@@ -200,9 +200,14 @@ struct local_metadata_t {
     bit<8>       l4_proto;
     bit<16>      l4_sport;
     bit<16>      l4_dport;
-    bit<16>      inner_len;    // IP length of the tenant packet to encapsulate
-    bit<16>      encap_len;    // IP length after MPLS-in-IP encapsulation
-    bit<16>      mtu_excess;   // encap_len - tunnel_mtu, saturating at 0
+    bit<16>      encap_len_v4; // IP length of the tenant packet once in MPLS-in-IPv4
+    bit<16>      encap_len_v6; // ... and in MPLS-in-IPv6 (both computed before the FIB)
+    bit<16>      encap_less1_v4; // encap_len_v4 - 1 (for the MTU check)
+    bit<16>      encap_less1_v6; // encap_len_v6 - 1
+    bit<16>      encap_len;    // IP length after MPLS-in-IP encapsulation (the tunnel's)
+    bit<1>       hop_expired;  // the routed header's TTL/hop limit is 1 or 0
+    bit<1>       sa_missing;   // the tunnel has no outbound SA
+    bit<16>      mtu_room;     // tunnel_mtu - (encap_len - 1), saturating: 0 = too big
     bit<1>       ipv4_csum;    // recompute hdr.ipv4's checksum on the way out
     bit<1>       inner_ipv4_csum; // ... and hdr.inner_ipv4's
     bit<1>       nd_csum;      // recompute the ICMPv6 checksum of an NA built from an NS

@@ -1,10 +1,25 @@
 // The ingress flow shared by the v1model and TNA programs: included inside
 // the apply block of each CpeIngress, after its architecture-specific start
 // (port counter, direct packet-outs). Written against the v1model names
-// `std.ingress_port`, `std.egress_spec` and `mark_to_drop(std)`, which the TNA
-// program provides for its own metadata (tna/v1model_compat.p4). The text is
-// included rather than wrapped in a control so that every table keeps its
-// P4Runtime name CpeIngress.<control>.<table> in both programs.
+// `std.ingress_port` and `std.egress_spec`, which the TNA program provides
+// for its own metadata (tna/v1model_compat.p4); drops and the egress port
+// reach TNA's intrinsic metadata under SL3VPN_TNA. The text is included
+// rather than wrapped in a control so that every table keeps its P4Runtime
+// name CpeIngress.<control>.<table> in both programs.
+
+// Count a drop under its reason and take it (the reason is kept in meta too).
+#ifdef SL3VPN_TNA
+#define CPE_DROP(reason) \
+            meta.drop_reason = reason; \
+            drop_counter.count((bit<32>) reason); \
+            ig_dprsr_md.drop_ctl = 1;
+#else
+#define CPE_DROP(reason) \
+            meta.drop_reason = reason; \
+            drop_counter.count((bit<32>) reason); \
+            mark_to_drop(std);
+#endif
+
         hdr.packet_out.setInvalid();
 
         // Two branches rather than an overwrite: one step, not two, on Tofino.
@@ -51,8 +66,28 @@
         // path on Tofino instead of after it.
         if (meta.route_in_vrf == 1) {
             if (meta.drop_reason == DROP_NONE && meta.punt_reason == PUNT_NONE) {
+                // The encapsulated IP lengths for both outer families, from the
+                // routed header alone, before the lookup: the tunnel action then
+                // takes its length and MTU room in one step (tunnel_encap.p4).
+                // Only IPv4 or IPv6 is routed in a VRF; testing both (not "else")
+                // lets p4c see the header it reads is valid. Written here, not in
+                // a function with the metadata as a parameter: p4c-bm2-ss then
+                // names a field BMv2 cannot find.
+                if (hdr.ipv4.isValid()) {
+                    meta.encap_len_v4 = hdr.ipv4.total_len + (4 + 20);  // MPLS + outer IPv4
+                    meta.encap_len_v6 = hdr.ipv4.total_len + (4 + 40);  // MPLS + outer IPv6
+                    meta.encap_less1_v4 = hdr.ipv4.total_len + (4 + 20 - 1);
+                    meta.encap_less1_v6 = hdr.ipv4.total_len + (4 + 40 - 1);
+                } else if (hdr.ipv6.isValid()) {
+                    meta.encap_len_v4 = hdr.ipv6.payload_len + (40 + 4 + 20);
+                    meta.encap_len_v6 = hdr.ipv6.payload_len + (40 + 4 + 40);
+                    meta.encap_less1_v4 = hdr.ipv6.payload_len + (40 + 4 + 20 - 1);
+                    meta.encap_less1_v6 = hdr.ipv6.payload_len + (40 + 4 + 40 - 1);
+                }
                 vrf_routing.apply(hdr, meta, std);
-                if (meta.fwd_kind == FWD_LOCAL) {
+                if (meta.hop_expired == 1) {
+                    // Punted by vrf_routing when a route matched.
+                } else if (meta.fwd_kind == FWD_LOCAL) {
                     local_delivery.apply(hdr, meta, std);
                 } else if (meta.fwd_kind == FWD_REMOTE) {
                     tunnel_encap.apply(hdr, meta, std);
@@ -61,14 +96,8 @@
         } else if (meta.route_black == 1 && meta.drop_reason == DROP_NONE) {
             black_routing.apply(hdr, meta, std);
         }
-        // The no-decision drop is the guard's "else" (fwd_done is 0 there), so
-        // Tofino can set it in the guard's stage, not after it.
-        if (meta.fwd_done == 1 && meta.drop_reason == DROP_NONE
-                && meta.punt_reason == PUNT_NONE) {
-            isolation_guard.apply(hdr, meta, std);
-        } else if (meta.drop_reason == DROP_NONE && meta.punt_reason == PUNT_NONE) {
-            meta.drop_reason = DROP_NO_DECISION;
-        }
+        // The guard's port lookup (isolation.p4), for every packet.
+        isolation_guard.apply(hdr, meta, std);
         // IPv4 headers of exactly 20 octets get their checksum recomputed on
         // the way out (the ones the pipeline builds among them); one with
         // options keeps the checksum it came with or the incremental update
@@ -79,9 +108,18 @@
         if (hdr.inner_ipv4.isValid() && hdr.inner_ipv4.ihl == 5) {
             meta.inner_ipv4_csum = 1;
         }
+        // The one place that acts: a drop decided earlier, a punt, or the
+        // isolation guard's verdict (isolation.p4), each drop counted and taken
+        // in its own branch so that on Tofino the verdict and the drop are one
+        // step. On TNA the intrinsic metadata are set in the same branches
+        // (not copied from std afterwards): one step less again.
         if (meta.drop_reason != DROP_NONE) {
             drop_counter.count((bit<32>) meta.drop_reason);
+#ifdef SL3VPN_TNA
+            ig_dprsr_md.drop_ctl = 1;
+#else
             mark_to_drop(std);
+#endif
         } else if (meta.punt_reason != PUNT_NONE) {
             punt_counter.count((bit<32>) meta.punt_reason);
             hdr.crypto.setInvalid();
@@ -90,4 +128,23 @@
             hdr.packet_in.reason = meta.punt_reason;
             hdr.packet_in.pad = 0;
             std.egress_spec = CPU_PORT;
+#ifdef SL3VPN_TNA
+            ig_tm_md.ucast_egress_port = CPU_PORT;
+#endif
+        } else if (meta.fwd_done == 0) {
+            CPE_DROP(DROP_NO_DECISION)
+        } else if (meta.dst_role == ROLE_NONE
+                && std.egress_spec != CPU_PORT && std.egress_spec != CRYPTO_PORT) {
+            CPE_DROP(DROP_EGRESS_PORT_UNKNOWN)
+        } else if (meta.src_role == ROLE_RED && meta.dst_role == ROLE_BLACK
+                && meta.via_encrypt == 0) {
+            CPE_DROP(DROP_RED_TO_BLACK_CLEAR)
+        } else if (meta.src_role == ROLE_BLACK && meta.dst_role == ROLE_RED
+                && meta.via_sa == 0) {
+            CPE_DROP(DROP_BLACK_TO_RED_NO_SA)
         }
+#ifdef SL3VPN_TNA
+        else {
+            ig_tm_md.ucast_egress_port = std.egress_spec;
+        }
+#endif

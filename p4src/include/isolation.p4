@@ -12,6 +12,11 @@
 #ifndef SL3VPN_ISOLATION_P4
 #define SL3VPN_ISOLATION_P4
 
+// The verdict, in the flow's last step:
+//   no forwarding decision                          -> DROP_NO_DECISION
+//   egress port with no role (not CPU/crypto port)  -> DROP_EGRESS_PORT_UNKNOWN
+//   red in, black out, not via the engine           -> DROP_RED_TO_BLACK_CLEAR
+//   black in, red out, not decrypted through an SA  -> DROP_BLACK_TO_RED_NO_SA
 control IsolationGuard(inout headers_t hdr,
                        inout local_metadata_t meta,
                        inout standard_metadata_t std) {
@@ -40,16 +45,14 @@ control IsolationGuard(inout headers_t hdr,
         size = PORT_TABLE_SIZE;
     }
 
+    // Only the lookup: the verdict is the last step of the ingress flow
+    // (ingress_flow.p4), where each of its drops is counted and taken in the
+    // branch that decides it. On Tofino that is one step less than a verdict
+    // recorded here and acted on after. The lookup runs for every packet
+    // (dst_role is read only by the verdict), so it need not wait for the
+    // checks that decide whether the packet leaves at all.
     apply {
         egress_port_role.apply();
-        if (meta.dst_role == ROLE_NONE
-                && std.egress_spec != CPU_PORT && std.egress_spec != CRYPTO_PORT) {
-            meta.drop_reason = DROP_EGRESS_PORT_UNKNOWN;
-        } else if (meta.src_role == ROLE_RED && meta.dst_role == ROLE_BLACK && meta.via_encrypt == 0) {
-            meta.drop_reason = DROP_RED_TO_BLACK_CLEAR;
-        } else if (meta.src_role == ROLE_BLACK && meta.dst_role == ROLE_RED && meta.via_sa == 0) {
-            meta.drop_reason = DROP_BLACK_TO_RED_NO_SA;
-        }
     }
 }
 

@@ -62,35 +62,42 @@ control LocalDelivery(inout headers_t hdr,
         size = EXTRANET_SIZE;
     }
 
+    // if/else rather than early returns (a return is a flag p4c tests in a
+    // later step on Tofino). The rewrites do not wait for the extranet check:
+    // a packet it denies is dropped, whatever its headers.
     apply {
         red_nexthop.apply();
-        if (meta.fwd_done == 0) {
-            return;
-        }
-        if (meta.dst_vrf_id != meta.vrf_id) {
-            extranet.apply();
-            if (meta.fwd_done == 0) {
-                return;
+        if (meta.fwd_done == 1) {
+            if (meta.dst_vrf_id != meta.vrf_id) {
+                extranet.apply();
             }
-        }
-        // Routing in a VRF needs IPv4 or IPv6 (red_classify, crypto_return), so
-        // one of the two is valid; testing both lets p4c see it too.
-        if (hdr.ipv4.isValid()) {
-            ipv4_ttl_decrement(hdr.ipv4);
-        } else if (hdr.ipv6.isValid()) {
-            hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
-        }
-        if (hdr.vlan.isValid()) {
-            hdr.ethernet.ether_type = hdr.vlan.ether_type;
-            hdr.vlan.setInvalid();
-        }
-        if (meta.out_vlan != 0) {
-            hdr.vlan.setValid();
-            hdr.vlan.pcp = 0;
-            hdr.vlan.dei = 0;
-            hdr.vlan.vid = meta.out_vlan;
-            hdr.vlan.ether_type = hdr.ethernet.ether_type;
-            hdr.ethernet.ether_type = ETHERTYPE_VLAN;
+            // Routing in a VRF needs IPv4 or IPv6 (red_classify, crypto_return), so
+            // one of the two is valid; testing both lets p4c see it too.
+            if (hdr.ipv4.isValid()) {
+                IPV4_TTL_DECREMENT(hdr.ipv4)
+            } else if (hdr.ipv6.isValid()) {
+                hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
+            }
+            // Untag, retag or tag, each in one step from the received headers (a
+            // strip followed by a push would be two dependent steps on Tofino).
+            if (meta.out_vlan == 0) {
+                if (hdr.vlan.isValid()) {
+                    hdr.ethernet.ether_type = hdr.vlan.ether_type;
+                    hdr.vlan.setInvalid();
+                }
+            } else if (hdr.vlan.isValid()) {
+                hdr.vlan.pcp = 0;
+                hdr.vlan.dei = 0;
+                hdr.vlan.vid = meta.out_vlan;
+                hdr.ethernet.ether_type = ETHERTYPE_VLAN;
+            } else {
+                hdr.vlan.setValid();
+                hdr.vlan.pcp = 0;
+                hdr.vlan.dei = 0;
+                hdr.vlan.vid = meta.out_vlan;
+                hdr.vlan.ether_type = hdr.ethernet.ether_type;
+                hdr.ethernet.ether_type = ETHERTYPE_VLAN;
+            }
         }
     }
 }

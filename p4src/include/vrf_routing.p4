@@ -82,22 +82,25 @@ control VrfRouting(inout headers_t hdr,
 
     apply {
         vrf_counter.count((bit<32>) meta.vrf_id);
+        // The C-PE is one IP hop in either direction; expiry is punted so the
+        // controller can answer with ICMP Time Exceeded. Tested beside the
+        // lookup (it reads only the header) and acted on after it without
+        // touching fwd_kind, so on Tofino the punt shares a stage with the next
+        // hop and tunnel lookups (ingress_flow.p4 skips those on hop_expired).
+        // The decrement itself happens where the packet is committed to leave
+        // (LocalDelivery, TunnelEncap), so packets punted before that are the
+        // ones received.
+        if ((hdr.ipv4.isValid() && hdr.ipv4.ttl <= 1)
+                || (hdr.ipv6.isValid() && hdr.ipv6.hop_limit <= 1)) {
+            meta.hop_expired = 1;
+        }
         if (hdr.ipv4.isValid()) {
             vrf_fib_v4.apply();
         } else if (hdr.ipv6.isValid()) {
             vrf_fib_v6.apply();
         }
-        if (meta.fwd_kind == FWD_NONE) {
-            return;
-        }
-        // The C-PE is one IP hop in either direction; expiry is punted so the
-        // controller can answer with ICMP Time Exceeded. The decrement itself
-        // happens where the packet is committed to leave (LocalDelivery,
-        // TunnelEncap), so packets punted before that are the ones received.
-        if ((hdr.ipv4.isValid() && hdr.ipv4.ttl <= 1)
-                || (hdr.ipv6.isValid() && hdr.ipv6.hop_limit <= 1)) {
+        if (meta.fwd_kind != FWD_NONE && meta.hop_expired == 1) {
             meta.punt_reason = PUNT_TTL_EXPIRED;
-            meta.fwd_kind = FWD_NONE;
         }
     }
 }

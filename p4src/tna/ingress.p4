@@ -1,7 +1,7 @@
 // TNA ingress: the v1model CpeIngress's flow (include/ingress_flow.p4) between
 // a TNA start, which fills the shared controls' `std` from the intrinsic
-// metadata, and a TNA end, which turns their decision into
-// ucast_egress_port or drop_ctl. The same counters and control instances
+// metadata, and the flow's last step, which (under SL3VPN_TNA) turns their
+// decision into ucast_egress_port or drop_ctl. The same counters and control instances
 // (../include/ingress_decls.p4) give the same P4Runtime names.
 
 #ifndef SL3VPN_TNA_INGRESS_P4
@@ -23,7 +23,6 @@ control CpeIngress(inout headers_t hdr,
     apply {
         std.ingress_port = ig_intr_md.ingress_port;
         std.egress_spec = 0;
-        std.drop = 0;
         port_rx_counter.count((bit<32>) std.ingress_port);
 
         if (hdr.packet_out.isValid() && hdr.packet_out.do_forward == 0) {
@@ -33,11 +32,6 @@ control CpeIngress(inout headers_t hdr,
             exit;
         }
 #include "../include/ingress_flow.p4"
-
-        ig_tm_md.ucast_egress_port = std.egress_spec;
-        if (std.drop == 1) {
-            ig_dprsr_md.drop_ctl = 1;
-        }
     }
 }
 

@@ -37,5 +37,5 @@ def test_the_p4_source_uses_the_checked_constants() -> None:
     text = IP_HOP.read_text()
     cond = "if (ip.hdr_checksum[15:8] == 0xFF || ip.hdr_checksum == 0xFEFF) {"
     assert cond in text, "ip_hop.p4 no longer has the condition this test checks"
-    assert "ip.hdr_checksum = ip.hdr_checksum + 0x0101;" in text
-    assert "ip.hdr_checksum = ip.hdr_checksum + 0x0100;" in text
+    assert "dec.hdr_checksum = ip.hdr_checksum + 0x0101;" in text
+    assert "dec.hdr_checksum = ip.hdr_checksum + 0x0100;" in text
