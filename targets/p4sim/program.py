@@ -10,7 +10,7 @@ from typing import Any
 from targets.p4sim import p4info as P
 from targets.p4sim.compiler.arch import generate
 from targets.p4sim.compiler.env import Env
-from targets.p4sim.compiler.gen import Generated
+from targets.p4sim.compiler.gen import Generated, fold_const
 from targets.p4sim.frontend.errors import CompileError, Loc
 from targets.p4sim.frontend.parser import parse
 from targets.p4sim.frontend.preprocess import preprocess
@@ -184,7 +184,7 @@ def _match(k: Any, kind: str, width: int) -> FieldMatch | None:
 def compile_text(text: str, filename: str) -> Program:
     try:
         prog = parse(text, filename)
-        env = Env(prog)
+        env = Env(prog, fold_const)
         gen = generate(env)
         p4info, ids = build_p4info(gen)
         program = Program(filename, gen, p4info, ids)

@@ -6,6 +6,7 @@ name the position of the offending source.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from targets.p4sim import types as T
@@ -13,10 +14,15 @@ from targets.p4sim.compiler.infos import NewTypeInfo
 from targets.p4sim.frontend import ast as A
 from targets.p4sim.frontend.errors import CompileError, Loc
 
+# Folds a constant expression in a bit<W> context (or none): the expression generator's
+# (gen.fold_const), handed in so that this module does not import the generator.
+ConstFolder = Callable[["Env", A.Expr, "T.BitsT | None"], Any]
+
 
 class Env:
-    def __init__(self, program: A.Program) -> None:
+    def __init__(self, program: A.Program, fold: ConstFolder) -> None:
         self.program = program
+        self._fold = fold
         self.decls: dict[str, A.Decl] = {}
         self.types: dict[str, T.P4Type] = {}
         self.consts: dict[str, tuple[T.P4Type, Any]] = {}
@@ -181,13 +187,7 @@ class Env:
         """Fold a compile-time constant expression; `ty` gives the width context."""
         # Typed by the expression generator, so bit<W> operations wrap at W and int
         # ones fold in arbitrary precision before their implicit cast (P4_16 8.9).
-        from targets.p4sim.compiler.gen import Gen
-
-        gen = Gen(self)
-        val = gen.expr(e, gen.root_scope, ty if isinstance(ty, T.BitsT) else None)
-        if not val.is_const:
-            raise CompileError(e.loc, "expression is not a compile-time constant")
-        v = val.const
+        v = self._fold(self, e, ty if isinstance(ty, T.BitsT) else None)
         if isinstance(ty, T.BitsT) and isinstance(v, int) and not isinstance(v, bool):
             return v & ty.mask
         return v

@@ -266,3 +266,12 @@ class Gen(ParserGen):
                 )
             ]
         return [(name, T.width_of(t), annotations, nt)]
+
+
+def fold_const(env: Env, e: A.Expr, ty: T.BitsT | None) -> Any:
+    """The value of a compile-time constant expression (``Env``'s folder)."""
+    gen = Gen(env)
+    val = gen.expr(e, gen.root_scope, ty)
+    if not val.is_const:
+        raise CompileError(e.loc, "expression is not a compile-time constant")
+    return val.const
