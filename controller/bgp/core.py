@@ -122,6 +122,8 @@ class SpeakerCore:
         self.out.add_peer(n.address)
         if now is not None:
             self.now = now
+            if n.rr_client:  # a discovered client: it must be asked for all its VPN routes
+                self._apply(self.red, self.vrf_ops.originate_memberships(clients=True))
             self.sessions[n.address].start(now)
             self._pump()
 

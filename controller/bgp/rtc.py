@@ -63,13 +63,15 @@ def local_memberships(local_as: int, rts: Iterable[ExtCommunity]) -> set[Nlri]:
 DEFAULT_MEMBERSHIP = membership_nlri(RtMembership())
 
 
-def wanted_memberships(cfg: SpeakerConfig, vrfs: Iterable[Vrf]) -> set[Nlri]:
+def wanted_memberships(cfg: SpeakerConfig, vrfs: Iterable[Vrf], clients: bool = False) -> set[Nlri]:
     """RFC 4684: one membership route per import RT of our VRFs, and the default one to
-    ask an RR's clients for all their VPN routes (sent to clients only, policy.py)."""
+    ask an RR's clients for all their VPN routes (sent to clients only, policy.py).
+    ``clients``: a route reflector client is configured beyond ``cfg`` (one added at run
+    time, e.g. a C-PE discovered by its certificate, draft 3.2)."""
     if not cfg.rt_constrain:
         return set()
     want = local_memberships(cfg.local_as, (rt for v in vrfs for rt in v.import_rts))
-    clients = any(n.rr_client for n in cfg.neighbors)
+    clients = clients or any(n.rr_client for n in cfg.neighbors)
     if clients or any(d.rr_client for d in cfg.dynamic_neighbors):
         want.add(DEFAULT_MEMBERSHIP)
     return want

@@ -39,6 +39,7 @@ class VrfRoutes:
     ) -> None:
         self.cfg, self.vrfs, self.red, self.vpn, self.propagator = cfg, vrfs, red, vpn, prop
         self.memberships: set[Nlri] = set()  # the RT membership routes we originate
+        self.has_clients = False  # a client was added at run time (see originate_memberships)
 
     def vrf(self, name: str) -> Vrf:
         v = self.vrfs.get(name)
@@ -74,8 +75,10 @@ class VrfRoutes:
         self.propagator.reimport(v)
         return self.originate_memberships()
 
-    def originate_memberships(self) -> Changes:
-        want = wanted_memberships(self.cfg, self.vrfs.values())
+    def originate_memberships(self, clients: bool = False) -> Changes:
+        """``clients``: a route reflector client exists that ``cfg`` does not list."""
+        want = wanted_memberships(self.cfg, self.vrfs.values(), clients or self.has_clients)
+        self.has_clients = self.has_clients or clients
         changes = originate_memberships(self.red, self.memberships, want, self.cfg.router_id)
         self.memberships = want
         return changes
