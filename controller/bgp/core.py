@@ -96,7 +96,8 @@ class SpeakerCore:
             self.add_neighbor(n)
         self._originate_red_loopbacks()
         self._originate_black_loopback(None)
-        self.vrf_ops = VrfRoutes(cfg, self.vrfs, self.red, self.vpn, self.propagator)
+        clients = lambda: any(x.neighbor.rr_client for x in self.sessions.values())  # noqa: E731
+        self.vrf_ops = VrfRoutes(cfg, self.vrfs, self.red, self.vpn, self.propagator, clients)
         self._apply(self.red, self.vrf_ops.originate_memberships())
 
     def _red_cost(self, p: Path) -> int | None:
@@ -123,7 +124,7 @@ class SpeakerCore:
         if now is not None:
             self.now = now
             if n.rr_client:  # a discovered client: it must be asked for all its VPN routes
-                self._apply(self.red, self.vrf_ops.originate_memberships(clients=True))
+                self._apply(self.red, self.vrf_ops.originate_memberships())
             self.sessions[n.address].start(now)
             self._pump()
 

@@ -66,8 +66,8 @@ DEFAULT_MEMBERSHIP = membership_nlri(RtMembership())
 def wanted_memberships(cfg: SpeakerConfig, vrfs: Iterable[Vrf], clients: bool = False) -> set[Nlri]:
     """RFC 4684: one membership route per import RT of our VRFs, and the default one to
     ask an RR's clients for all their VPN routes (sent to clients only, policy.py).
-    ``clients``: a route reflector client is configured beyond ``cfg`` (one added at run
-    time, e.g. a C-PE discovered by its certificate, draft 3.2)."""
+    ``clients``: a route reflector client is configured now, beyond what ``cfg`` lists
+    (one added at run time, e.g. a C-PE discovered by its certificate, draft 3.2)."""
     if not cfg.rt_constrain:
         return set()
     want = local_memberships(cfg.local_as, (rt for v in vrfs for rt in v.import_rts))

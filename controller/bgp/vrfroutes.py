@@ -8,7 +8,7 @@ call returns the RIB changes; the core applies them and runs its loop.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from controller.bgp.config import ConfigError, SpeakerConfig
 from controller.bgp.originate import vrf_route_path
@@ -35,11 +35,19 @@ def build_vrfs(cfg: SpeakerConfig, labels: LabelAllocator) -> dict[str, Vrf]:
 
 class VrfRoutes:
     def __init__(
-        self, cfg: SpeakerConfig, vrfs: dict[str, Vrf], red: Rib, vpn: VpnView, prop: Propagator
+        self,
+        cfg: SpeakerConfig,
+        vrfs: dict[str, Vrf],
+        red: Rib,
+        vpn: VpnView,
+        prop: Propagator,
+        clients: Callable[[], bool],
     ) -> None:
+        """``clients``: whether a route reflector client is configured now (one added at
+        run time included, e.g. a C-PE discovered by its certificate, draft 3.2)."""
         self.cfg, self.vrfs, self.red, self.vpn, self.propagator = cfg, vrfs, red, vpn, prop
         self.memberships: set[Nlri] = set()  # the RT membership routes we originate
-        self.has_clients = False  # a client was added at run time (see originate_memberships)
+        self.clients = clients
 
     def vrf(self, name: str) -> Vrf:
         v = self.vrfs.get(name)
@@ -75,10 +83,8 @@ class VrfRoutes:
         self.propagator.reimport(v)
         return self.originate_memberships()
 
-    def originate_memberships(self, clients: bool = False) -> Changes:
-        """``clients``: a route reflector client exists that ``cfg`` does not list."""
-        want = wanted_memberships(self.cfg, self.vrfs.values(), clients or self.has_clients)
-        self.has_clients = self.has_clients or clients
+    def originate_memberships(self) -> Changes:
+        want = wanted_memberships(self.cfg, self.vrfs.values(), self.clients())
         changes = originate_memberships(self.red, self.memberships, want, self.cfg.router_id)
         self.memberships = want
         return changes
