@@ -82,42 +82,42 @@ control BlackClassify(inout headers_t hdr,
         size = BLACK_ACL_SIZE;
     }
 
+    // if/else rather than early returns (a return is a flag p4c tests in a
+    // later step on Tofino).
     apply {
         if (hdr.ethernet.isValid() && hdr.ethernet.ether_type == ETHERTYPE_ARP) {
             meta.punt_reason = PUNT_ARP;
-            return;
-        }
-        if (hdr.ipv6.isValid() && hdr.icmp.isValid()
+        } else if (hdr.ipv6.isValid() && hdr.icmp.isValid()
                 && icmpv6_is_nd(hdr.icmp.icmp_type)) {
             meta.punt_reason = PUNT_ND;
-            return;
-        }
-        if (hdr.ipv4.isValid()) {
-            my_black_v4.apply();
-        } else if (hdr.ipv6.isValid()) {
-            my_black_v6.apply();
-        }
-        if (hdr.mpls.isValid() || meta.l4_proto == IP_PROTO_MPLS_IN_IP) {
-            meta.drop_reason = DROP_CLEAR_MPLS_IN_IP;
-        } else if (hdr.esp.isValid() && meta.to_loopback == 1) {
-            // Decrypt pass: the engine finds the SA by SPI and fills sa_index.
-            hdr.crypto.setValid();
-            hdr.crypto.version = CRYPTO_VERSION;
-            hdr.crypto.op = CRYPTO_OP_DECRYPT;
-            hdr.crypto.sa_index = 0;
-            hdr.crypto.result = CRYPTO_RESULT_OK;
-            hdr.crypto.reserved = 0;
-            hdr.crypto.ingress_port = (bit<16>) meta.orig_port;
-            std.egress_spec = CRYPTO_PORT;
-            meta.fwd_done = 1;
-        } else if (meta.to_us == 1 && hdr.udp.isValid() && !hdr.esp.isValid()
-                   && (hdr.udp.dst_port == UDP_PORT_IKE
-                       || hdr.udp.dst_port == UDP_PORT_IKE_NATT)) {
-            meta.punt_reason = PUNT_IKE;
-        } else if (meta.to_us == 1 && hdr.icmp.isValid()) {
-            meta.punt_reason = PUNT_ICMP;
         } else {
-            black_acl.apply();
+            if (hdr.ipv4.isValid()) {
+                my_black_v4.apply();
+            } else if (hdr.ipv6.isValid()) {
+                my_black_v6.apply();
+            }
+            if (hdr.mpls.isValid() || meta.l4_proto == IP_PROTO_MPLS_IN_IP) {
+                meta.drop_reason = DROP_CLEAR_MPLS_IN_IP;
+            } else if (hdr.esp.isValid() && meta.to_loopback == 1) {
+                // Decrypt pass: the engine finds the SA by SPI and fills sa_index.
+                hdr.crypto.setValid();
+                hdr.crypto.version = CRYPTO_VERSION;
+                hdr.crypto.op = CRYPTO_OP_DECRYPT;
+                hdr.crypto.sa_index = 0;
+                hdr.crypto.result = CRYPTO_RESULT_OK;
+                hdr.crypto.reserved = 0;
+                hdr.crypto.ingress_port = (bit<16>) meta.orig_port;
+                std.egress_spec = CRYPTO_PORT;
+                meta.fwd_done = 1;
+            } else if (meta.to_us == 1 && hdr.udp.isValid() && !hdr.esp.isValid()
+                       && (hdr.udp.dst_port == UDP_PORT_IKE
+                           || hdr.udp.dst_port == UDP_PORT_IKE_NATT)) {
+                meta.punt_reason = PUNT_IKE;
+            } else if (meta.to_us == 1 && hdr.icmp.isValid()) {
+                meta.punt_reason = PUNT_ICMP;
+            } else {
+                black_acl.apply();
+            }
         }
     }
 }

@@ -104,38 +104,33 @@ control CryptoReturn(inout headers_t hdr,
         size = VPN_LABEL_SIZE;
     }
 
+    // if/else rather than early returns: p4c turns each return into a flag
+    // that every later statement tests, more tables and steps on Tofino.
     apply {
         if (hdr.crypto.version != CRYPTO_VERSION
                 || (hdr.crypto.op != CRYPTO_OP_ENCRYPT && hdr.crypto.op != CRYPTO_OP_DECRYPT)) {
             meta.drop_reason = DROP_CRYPTO_BAD_HEADER;
-            return;
-        }
-        if (hdr.crypto.result != CRYPTO_RESULT_OK) {
-            if (hdr.crypto.result == CRYPTO_RESULT_NO_SA) {
-                meta.drop_reason = DROP_UNKNOWN_SA;
-            } else if (hdr.crypto.result == CRYPTO_RESULT_AUTH_FAILED) {
-                meta.drop_reason = DROP_DECRYPT_FAILED;
-            } else if (hdr.crypto.result == CRYPTO_RESULT_REPLAY) {
-                meta.drop_reason = DROP_REPLAY;
-            } else if (hdr.crypto.result == CRYPTO_RESULT_SA_EXPIRED) {
-                meta.drop_reason = DROP_SA_EXPIRED;
-            } else if (hdr.crypto.result == CRYPTO_RESULT_SEQ_EXHAUSTED) {
-                meta.drop_reason = DROP_SEQ_EXHAUSTED;
+        } else if (hdr.crypto.result != CRYPTO_RESULT_OK) {
+            // The engine's error, as a drop reason. The codes NO_SA..REPLAY (1-3)
+            // map onto UNKNOWN_SA..REPLAY (7-9) and MALFORMED..SEQ_EXHAUSTED (4-6)
+            // onto ESP_MALFORMED..SEQ_EXHAUSTED (13-15), in order, so two offsets
+            // do it: three branches where one per code took six, each branch a
+            // Tofino table. Any other code counts as a malformed packet.
+            if (hdr.crypto.result[7:2] == 0) {
+                meta.drop_reason = hdr.crypto.result + (DROP_UNKNOWN_SA - CRYPTO_RESULT_NO_SA);
+            } else if (hdr.crypto.result[7:3] == 0 && hdr.crypto.result[1:0] != 3) {
+                meta.drop_reason = hdr.crypto.result + (DROP_ESP_MALFORMED - CRYPTO_RESULT_MALFORMED);
             } else {
                 meta.drop_reason = DROP_ESP_MALFORMED;
             }
-            return;
-        }
-        meta.sa_index = hdr.crypto.sa_index;
-        // ENCRYPT and DECRYPT are two branches, not an early return: p4c's
-        // validity analysis does not follow a return, and the DECRYPT path reads
-        // hdr.crypto after the ENCRYPT path has invalidated it.
-        if (hdr.crypto.op == CRYPTO_OP_ENCRYPT) {
+        } else if (hdr.crypto.op == CRYPTO_OP_ENCRYPT) {
+            meta.sa_index = hdr.crypto.sa_index;
             sa_tx_counter.count((bit<32>) hdr.crypto.sa_index);
             meta.via_encrypt = 1;
             meta.route_black = 1;
             hdr.crypto.setInvalid();
         } else {
+            meta.sa_index = hdr.crypto.sa_index;
             sa_rx_counter.count((bit<32>) hdr.crypto.sa_index);
             if (hdr.ipv4.isValid()) {
                 inbound_sa_v4.apply();
@@ -145,9 +140,8 @@ control CryptoReturn(inout headers_t hdr,
                 meta.drop_reason = DROP_ESP_MALFORMED;
             }
             if (meta.via_sa == 0) {
-                return;
-            }
-            if (meta.sa_control == 1) {
+                // Not bound to this source (or not IP): dropped above.
+            } else if (meta.sa_control == 1) {
                 // BGP to the SA's local address, tested in steps that each read
                 // at most 32 bits of packet and metadata: a Tofino gateway takes
                 // 4 bytes of PHV per condition. An IPv4 packet's control SA
@@ -188,38 +182,37 @@ control CryptoReturn(inout headers_t hdr,
                 } else {
                     meta.drop_reason = DROP_SA_POLICY;
                 }
-                return;
-            }
-            if (!hdr.mpls.isValid()) {
+            } else if (!hdr.mpls.isValid()) {
                 // Not MPLS-in-IP on an MPLS SA (BGP, ICMP, a tenant packet in
                 // the clear inside ESP): never punted, never routed.
                 meta.drop_reason = DROP_SA_POLICY;
-                return;
-            }
-            if (hdr.mpls.bos == 0 || !(hdr.inner_ipv4.isValid() || hdr.inner_ipv6.isValid())) {
+            } else if (hdr.mpls.bos == 0 || !(hdr.inner_ipv4.isValid() || hdr.inner_ipv6.isValid())) {
                 meta.drop_reason = DROP_LABEL_STACK;
-                return;
-            }
-            vpn_label.apply();
-            if (meta.drop_reason != DROP_NONE) {
-                return;
-            }
-            // Pop the label and strip the outer IP header (short pipe: the label
-            // TTL is not copied into the tenant header).
-            if (hdr.inner_ipv4.isValid()) {
-                hdr.ipv6.setInvalid();
-                hdr.ipv4 = hdr.inner_ipv4;
-                hdr.ethernet.ether_type = ETHERTYPE_IPV4;
             } else {
-                hdr.ipv4.setInvalid();
-                hdr.ipv6 = hdr.inner_ipv6;
-                hdr.ethernet.ether_type = ETHERTYPE_IPV6;
+                vpn_label.apply();
+                if (meta.drop_reason == DROP_NONE) {
+                    // Pop the label and strip the outer IP header (short pipe:
+                    // the label TTL is not copied into the tenant header).
+                    // The checksum marks (ingress_flow.p4) move with the header.
+                    if (hdr.inner_ipv4.isValid()) {
+                        hdr.ipv6.setInvalid();
+                        hdr.ipv4 = hdr.inner_ipv4;
+                        meta.ipv4_csum = meta.inner_ipv4_csum;
+                        hdr.ethernet.ether_type = ETHERTYPE_IPV4;
+                    } else {
+                        hdr.ipv4.setInvalid();
+                        meta.ipv4_csum = 0;
+                        hdr.ipv6 = hdr.inner_ipv6;
+                        hdr.ethernet.ether_type = ETHERTYPE_IPV6;
+                    }
+                    hdr.inner_ipv4.setInvalid();
+                    meta.inner_ipv4_csum = 0;
+                    hdr.inner_ipv6.setInvalid();
+                    hdr.mpls.setInvalid();
+                    hdr.crypto.setInvalid();
+                    meta.route_in_vrf = 1;
+                }
             }
-            hdr.inner_ipv4.setInvalid();
-            hdr.inner_ipv6.setInvalid();
-            hdr.mpls.setInvalid();
-            hdr.crypto.setInvalid();
-            meta.route_in_vrf = 1;
         }
     }
 }

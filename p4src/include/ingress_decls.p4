@@ -19,3 +19,5 @@
     TunnelEncap() tunnel_encap;
     BlackRouting() black_routing;
     IsolationGuard() isolation_guard;
+    LocalRewrite() local_rewrite;
+    TunnelPush() tunnel_push;

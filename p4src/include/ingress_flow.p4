@@ -41,6 +41,21 @@
             meta.l4_dport = hdr.udp.dst_port;
         }
 
+        // IPv4 headers of exactly 20 octets get their checksum recomputed on
+        // the way out (the ones the pipeline builds among them); one with
+        // options keeps the checksum it came with or the incremental update
+        // of its TTL decrement (ip_hop.p4). Marked here on the headers as
+        // parsed; the two rewrites that move IPv4 headers, the decrypted
+        // packet's pop (crypto_return.p4) and the encapsulation (TunnelPush),
+        // move the marks with them, and nothing else changes a header's length.
+        // On Tofino the marks then cost no step at the end of the flow.
+        if (hdr.ipv4.isValid() && hdr.ipv4.ihl == 5) {
+            meta.ipv4_csum = 1;
+        }
+        if (hdr.inner_ipv4.isValid() && hdr.inner_ipv4.ihl == 5) {
+            meta.inner_ipv4_csum = 1;
+        }
+
         port_classify.apply(hdr, meta, std);
         if (hdr.crypto.isValid()) {
             crypto_return.apply(hdr, meta, std);
@@ -96,17 +111,18 @@
         } else if (meta.route_black == 1 && meta.drop_reason == DROP_NONE) {
             black_routing.apply(hdr, meta, std);
         }
-        // The guard's port lookup (isolation.p4), for every packet.
+        // The guard's port lookup (isolation.p4), for every packet, as soon as
+        // the egress port is known: before the VRF deliveries' checks and
+        // rewrites, which do not change it. On Tofino 1 a table is placed no
+        // earlier than what precedes it in the program, so here it shares a
+        // stage with those rewrites rather than following them.
         isolation_guard.apply(hdr, meta, std);
-        // IPv4 headers of exactly 20 octets get their checksum recomputed on
-        // the way out (the ones the pipeline builds among them); one with
-        // options keeps the checksum it came with or the incremental update
-        // of its TTL decrement (ip_hop.p4).
-        if (hdr.ipv4.isValid() && hdr.ipv4.ihl == 5) {
-            meta.ipv4_csum = 1;
-        }
-        if (hdr.inner_ipv4.isValid() && hdr.inner_ipv4.ihl == 5) {
-            meta.inner_ipv4_csum = 1;
+        if (meta.hop_expired == 1) {
+            // Punted with the header as received.
+        } else if (meta.fwd_kind == FWD_LOCAL) {
+            local_rewrite.apply(hdr, meta);
+        } else if (meta.fwd_kind == FWD_REMOTE) {
+            tunnel_push.apply(hdr, meta);
         }
         // The one place that acts: a drop decided earlier, a punt, or the
         // isolation guard's verdict (isolation.p4), each drop counted and taken

@@ -58,8 +58,10 @@
     dec.src_addr = ip.src_addr; \
     dec.dst_addr = ip.dst_addr;
 
-#define IPV4_HOP_INTO(ip, dec) \
-    IPV4_HOP_CHECKSUM(ip, dec, IPV4_HOP_FIELDS(ip, dec))
+// EXTRA: further writes of the caller's, made in the same branches (one
+// Tofino table each, not a third one after them).
+#define IPV4_HOP_INTO(ip, dec, EXTRA) \
+    IPV4_HOP_CHECKSUM(ip, dec, IPV4_HOP_FIELDS(ip, dec) EXTRA)
 
 #define IPV6_HOP_INTO(ip, dec) \
     dec.setValid(); \

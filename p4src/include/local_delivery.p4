@@ -43,8 +43,9 @@ control LocalDelivery(inout headers_t hdr,
 
     @id(ACTION_EXTRANET_DENY)
     action extranet_deny() {
+        // fwd_done stays: the drop reason comes first in the verdict
+        // (ingress_flow.p4), and LocalRewrite need not wait for this table.
         meta.drop_reason = DROP_EXTRANET_DENIED;
-        meta.fwd_done = 0;
     }
 
     // Which VRF may deliver into which other VRF on this C-PE.
@@ -62,15 +63,25 @@ control LocalDelivery(inout headers_t hdr,
         size = EXTRANET_SIZE;
     }
 
-    // if/else rather than early returns (a return is a flag p4c tests in a
-    // later step on Tofino). The rewrites do not wait for the extranet check:
-    // a packet it denies is dropped, whatever its headers.
+    // The next hop and, across VRFs, the extranet check; the rewrites are
+    // LocalRewrite, applied after the isolation guard's lookup (ingress_flow.p4).
     apply {
         red_nexthop.apply();
+        if (meta.fwd_done == 1 && meta.dst_vrf_id != meta.vrf_id) {
+            extranet.apply();
+        }
+    }
+}
+
+// The rewrites of local delivery, for a packet LocalDelivery found a next hop
+// for. No tables, so no P4Runtime objects; a control of its own for the reason
+// TunnelPush is (tunnel_encap.p4): after the guard's lookup in program order,
+// so that the lookup need not wait behind it on Tofino. They do not wait for
+// the extranet check either: a packet it denies is dropped, whatever its
+// headers.
+control LocalRewrite(inout headers_t hdr, inout local_metadata_t meta) {
+    apply {
         if (meta.fwd_done == 1) {
-            if (meta.dst_vrf_id != meta.vrf_id) {
-                extranet.apply();
-            }
             // Routing in a VRF needs IPv4 or IPv6 (red_classify, crypto_return), so
             // one of the two is valid; testing both lets p4c see it too.
             if (hdr.ipv4.isValid()) {

@@ -87,10 +87,11 @@ control NeighbourReply(inout headers_t hdr,
     apply {
         // A tagged frame is answered only on a bound subinterface (vrf_id is
         // then the subinterface's); on a black port only untagged.
+        // (if/else, not an early return: a return is a flag p4c tests in a later
+        // step on Tofino.)
         if (hdr.vlan.isValid() && meta.is_subif == 0) {
-            return;
-        }
-        if (hdr.arp.isValid() && hdr.arp.hlen == 6 && hdr.arp.plen == 4
+            // Not answered: classified as any other frame.
+        } else if (hdr.arp.isValid() && hdr.arp.hlen == 6 && hdr.arp.plen == 4
                 && hdr.arp.oper == ARP_OP_REQUEST) {
             arp_reply.apply();
         } else if (hdr.nd_opt.isValid() && hdr.icmp.icmp_code == 0 && hdr.ipv6.hop_limit == 255

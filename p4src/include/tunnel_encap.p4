@@ -121,8 +121,11 @@ control TunnelEncap(inout headers_t hdr,
         size = TUNNEL_TABLE_SIZE;
     }
 
-    // if/else rather than early returns: p4c turns a return into a flag that
-    // every later statement tests, one more dependent step on Tofino.
+    // The lookups and the checks on their results; the encapsulation itself
+    // is TunnelPush, applied after the isolation guard's lookup
+    // (ingress_flow.p4). if/else rather than early returns: p4c turns a return
+    // into a flag that every later statement tests, one more dependent step
+    // on Tofino.
     apply {
         if (hdr.mpls.isValid()) {
             // A tenant's own MPLS-in-IP occupies the label/inner slots.
@@ -138,39 +141,63 @@ control TunnelEncap(inout headers_t hdr,
                 meta.punt_reason = PUNT_MTU_EXCEEDED;
             } else {
                 meta.fwd_done = 1;
-                // Every rewrite below reads only headers as received and the
-                // tunnel's metadata, and each field is written once, so on
-                // Tofino it is one step (and few tables): the tenant header
-                // moves behind the label with its hop taken (ip_hop.p4), the
-                // outer header replaces it (only one of ipv4/ipv6 is valid, so
-                // invalidating the other family is a no-op or the removal).
-                if (hdr.ipv4.isValid()) {
-                    IPV4_HOP_INTO(hdr.ipv4, hdr.inner_ipv4)
-                } else if (hdr.ipv6.isValid()) {
-                    IPV6_HOP_INTO(hdr.ipv6, hdr.inner_ipv6)
-                }
-                if (meta.outer_v6 == 1) {
-                    hdr.ipv4.setInvalid();
-                    PUSH_OUTER_V6
-                } else {
-                    hdr.ipv6.setInvalid();
-                    PUSH_OUTER_V4
-                }
-                // The outer header sets the Ethernet type, so a tag just goes.
-                hdr.vlan.setInvalid();
-                hdr.mpls.setValid();
-                hdr.mpls.label = meta.label;
-                hdr.mpls.tc = 0;
-                hdr.mpls.bos = 1;
-                hdr.mpls.ttl = MPLS_PUSH_TTL;
-                hdr.crypto.setValid();
-                hdr.crypto.version = CRYPTO_VERSION;
-                hdr.crypto.op = CRYPTO_OP_ENCRYPT;
-                hdr.crypto.sa_index = meta.sa_index;
-                hdr.crypto.result = CRYPTO_RESULT_OK;
-                hdr.crypto.reserved = 0;
-                hdr.crypto.ingress_port = (bit<16>) meta.orig_port;
             }
+        }
+    }
+}
+
+// The second half of remote delivery: the encapsulation of a packet
+// TunnelEncap passed. No tables, so no P4Runtime objects. A control of its own
+// because on Tofino 1 a table runs after everything placed before it in the
+// program (the next-table chain): written after the isolation guard's
+// egress_port_role, whose key (the egress port) is final once the lookups
+// ran, that lookup shares a stage with these rewrites instead of waiting
+// behind them.
+control TunnelPush(inout headers_t hdr, inout local_metadata_t meta) {
+    apply {
+        // TunnelEncap's last branch (fwd_done), told from what the lookups
+        // wrote rather than from what the checks wrote, so that this does not
+        // wait for the checks either: mtu_room is 0 unless the tunnel hit
+        // (its action writes it) and the packet fits, and no label stack
+        // means the lookups ran.
+        if (meta.mtu_room != 0 && meta.sa_missing == 0) {
+            // Every rewrite below reads only headers as received and the
+            // tunnel's metadata, and each field is written once, so on
+            // Tofino it is one step (and few tables): the tenant header
+            // moves behind the label with its hop taken (ip_hop.p4), the
+            // outer header replaces it (only one of ipv4/ipv6 is valid, so
+            // invalidating the other family is a no-op or the removal).
+            // The checksum marks move with the headers (ingress_flow.p4 set
+            // them on the tenant header): the inner IPv4 header is the tenant's,
+            // the outer IPv4 header is 20 octets.
+            if (hdr.ipv4.isValid()) {
+                IPV4_HOP_INTO(hdr.ipv4, hdr.inner_ipv4, meta.inner_ipv4_csum = meta.ipv4_csum;)
+            } else if (hdr.ipv6.isValid()) {
+                IPV6_HOP_INTO(hdr.ipv6, hdr.inner_ipv6)
+            }
+            if (meta.outer_v6 == 1) {
+                hdr.ipv4.setInvalid();
+                meta.ipv4_csum = 0;
+                PUSH_OUTER_V6
+            } else {
+                hdr.ipv6.setInvalid();
+                meta.ipv4_csum = 1;
+                PUSH_OUTER_V4
+            }
+            // The outer header sets the Ethernet type, so a tag just goes.
+            hdr.vlan.setInvalid();
+            hdr.mpls.setValid();
+            hdr.mpls.label = meta.label;
+            hdr.mpls.tc = 0;
+            hdr.mpls.bos = 1;
+            hdr.mpls.ttl = MPLS_PUSH_TTL;
+            hdr.crypto.setValid();
+            hdr.crypto.version = CRYPTO_VERSION;
+            hdr.crypto.op = CRYPTO_OP_ENCRYPT;
+            hdr.crypto.sa_index = meta.sa_index;
+            hdr.crypto.result = CRYPTO_RESULT_OK;
+            hdr.crypto.reserved = 0;
+            hdr.crypto.ingress_port = (bit<16>) meta.orig_port;
         }
     }
 }
