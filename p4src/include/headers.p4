@@ -176,6 +176,7 @@ struct local_metadata_t {
     bit<1>       is_subif;     // red frame arrived with a bound 802.1Q tag
     bit<1>       route_in_vrf; // run the VRF FIB
     bit<1>       route_black;  // run the black FIB
+    bit<1>       black_in;     // a black port's frame for black_classify
     bit<1>       via_sa;       // decrypted and bound to the outer source's tunnel
     bit<1>       sa_control;   // ... and the SA is a control SA (red BGP), not an MPLS SA
     bit<128>     sa_local_addr; // a control SA's local address (IPv4 in the low 32 bits)

@@ -71,14 +71,17 @@
             } else if (meta.src_role == ROLE_RED) {
                 red_classify.apply(hdr, meta, std);
             } else {
-                black_classify.apply(hdr, meta, std);
+                meta.black_in = 1;
             }
         }
 
-        // route_in_vrf and route_black come from exclusive branches above (red or
-        // decrypted; controller or encrypted), so at most one is set: "else" says
-        // so to the compiler, which can then place the black FIB beside the VRF
-        // path on Tofino instead of after it.
+        // route_in_vrf, route_black and black_in come from exclusive branches
+        // above (red or decrypted; controller or encrypted; a black port's
+        // frame), so at most one is set: "else" says so to the compiler, which
+        // can then place the black FIB and the black classification beside the
+        // VRF path on Tofino instead of before or after it. (Before it, the
+        // black classification's tables would fill the stages the VRF path's
+        // classification needs.)
         if (meta.route_in_vrf == 1) {
             if (meta.drop_reason == DROP_NONE && meta.punt_reason == PUNT_NONE) {
                 // The encapsulated IP lengths for both outer families, from the
@@ -110,6 +113,8 @@
             }
         } else if (meta.route_black == 1 && meta.drop_reason == DROP_NONE) {
             black_routing.apply(hdr, meta, std);
+        } else if (meta.black_in == 1) {
+            black_classify.apply(hdr, meta, std);
         }
         // The guard's port lookup (isolation.p4), for every packet, as soon as
         // the egress port is known: before the VRF deliveries' checks and
