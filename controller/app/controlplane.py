@@ -118,13 +118,18 @@ class ControlPlane:
         return self.ipsec
 
     def open_control_sas(self) -> None:
-        """Accept IKE from every red neighbour's black address; initiate where it is ours to."""
+        """Accept IKE from every red neighbour's black address; initiate where it is ours to,
+        and where it is not, after a grace if the peer has not (controller/ipsec/rejoin.py):
+        after our restart it still holds the SAs of our previous life and waits for nothing."""
         assert self.ipsec is not None
+        now = self.ipsec.service.now
         for peer_black in self.control_peers:
             self.ipsec.accept(peer_black)
             if self._initiates_to(peer_black):
-                self.ipsec.tunnels.packet_needs_tunnel(peer_black, now=self.ipsec.service.now)
+                self.ipsec.tunnels.packet_needs_tunnel(peer_black, now=now)
                 self.ipsec.service.poke()
+            else:
+                self.ipsec.tunnels.rejoin.plan(peer_black, now)
         self._open_discovery()
 
     def _open_discovery(self) -> None:

@@ -139,6 +139,11 @@ class IkeDaemon:
         sa.queue(Informational(True, delete_ike=True), now)
         self._collect(sa)
 
+    def abandon(self, sa: IkeSa, reason: str) -> None:
+        """Drop ``sa`` here without a word to the peer (one it never answered)."""
+        sa.fail(reason)
+        self._collect(sa)
+
     def move(
         self, sa: IkeSa, now: float, local_ip: str | None = None, remote_ip: str | None = None
     ) -> bool:
