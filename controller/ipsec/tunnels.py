@@ -39,8 +39,8 @@ Choices worth knowing:
   * A peer's INITIAL_CONTACT (RFC 7296 2.4) drops its old IKE SA, but the ESP SAs
     of its CHILD_SAs stay in service until its new CHILD_SAs replace them: the
     peer's ESP engine may well have outlived its IKE daemon (ours does). The other
-    way round, we initiate once after our own start to peers that leave it to us and
-    have not come within a grace (controller/ipsec/rejoin.py).
+    way round, a peer that leaves initiating to us but sends on an IKE SA we do not
+    know (we restarted) gets our IKE SA at once (controller/ipsec/rejoin.py).
   * A peer is its black loopback (its IKE identity and config), never the address
     its IKE SA comes from: behind a NAT that is the NAT's public address and port,
     where its SAs then send UDP-encapsulated ESP (RFC 3948).
@@ -161,6 +161,7 @@ class TunnelManager:
         self._retry_at: dict[tuple[str, str | None], float] = {}
         self._backoff: dict[tuple[str, str | None], float] = {}
         self.rejoin = Rejoin(self)  # after our restart, to peers that wait for us (rejoin.py)
+        daemon.on_unknown_sa = self.rejoin.stale
 
     # -- app calls ----------------------------------------------------------------------
 
@@ -258,7 +259,7 @@ class TunnelManager:
         ]
         for tun in due:
             self.start(tun, now, defer=True)
-        started = self.rejoin.tick(now) or bool(due)
+        started = bool(due)
         for key, when in list(self._retry_at.items()):
             retry = self.tunnels.get(key)
             if retry is None:
