@@ -185,9 +185,9 @@ def test_p4sim_killed(fault_lab, tmp_path) -> None:
 
 def test_daemon_killed(fault_lab, tmp_path) -> None:
     """kill -9 of cpe2's daemon, then a new one (a supervisor's restart): p4sim and the ESP
-    engine keep forwarding meanwhile and are adopted. Echoes are lost only while no
-    daemon runs: the tenant hosts' ARP for their gateway is answered by the daemon, so a
-    host whose entry expires meanwhile stops sending until the new daemon answers."""
+    engine keep forwarding meanwhile and are adopted. Echoes may be lost only while no
+    daemon runs: the pipeline answers a known tenant host's ARP/NS for its gateway
+    (neighbour_reply.p4), but a host the daemon never learned waits for the new one."""
     lab = fault_lab
     ns, dst = _path(lab)
     log, run_dir = _log(lab, "cpe2"), lab.state.run_dir
