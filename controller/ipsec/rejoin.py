@@ -76,11 +76,11 @@ class Rejoin:
             return False  # we are setting up with it already, or a tunnel of ours sees to it
         self.tried[peer] = now
         self.mgr.log(f"peer {peer}: {why}: initiating")
-        self.mgr.start(Tunnel(peer, None), now)
+        self.mgr.start(Tunnel(peer, None), now)  # logs why if it cannot (e.g. no key)
         sa = self._any_sa(peer)
         if sa is not None:
             self.ours[peer] = sa
-        return True
+        return sa is not None
 
     def peer_up(self, sa: IkeSa) -> None:
         """An IKE SA the peer initiated came up: our attempt, if still unanswered, goes."""
