@@ -76,7 +76,20 @@ class Nlri:
     def __init__(
         self, family: Family, prefix: IPNetwork, rd: RouteDistinguisher | None = None
     ) -> None:
-        full, plen, width = network_parts(prefix)
+        self._set(family, *network_parts(prefix), rd)
+
+    @classmethod
+    def of_parts(
+        cls, family: Family, full: int, plen: int, width: int, rd: RouteDistinguisher | None
+    ) -> Nlri:
+        """From a prefix as ints (address masked to ``plen`` bits, width 32 or 128)."""
+        self = object.__new__(cls)
+        self._set(family, full, plen, width, rd)
+        return self
+
+    def _set(
+        self, family: Family, full: int, plen: int, width: int, rd: RouteDistinguisher | None
+    ) -> None:
         self.family = family
         self.rd = rd
         # (address << 8 | length) << 1 | IPv6: one int holds the whole prefix

@@ -52,6 +52,9 @@ def test_equal_and_hashed_as_its_parts(
     assert x.prefix is x.prefix  # built once
     assert hash(x.prefix) == hash(a) and str(x.prefix) == str(a) and repr(x.prefix) == repr(a)
     assert x == Nlri(x.family, x.prefix, rd_a)
+    parts = (int(a.network_address), a.prefixlen, a.max_prefixlen)
+    z = Nlri.of_parts(x.family, *parts, rd_a)
+    assert z == x and hash(z) == hash(x) and z.prefix == a and str(z) == str(x)
 
 
 def test_same_bits_different_width_or_family_differ() -> None:

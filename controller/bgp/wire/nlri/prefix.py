@@ -131,11 +131,15 @@ def network_parts(net: IPNetwork) -> tuple[int, int, int]:
     return int(net.network_address), net.prefixlen, net.max_prefixlen
 
 
+def address_from_bits(addr_bytes: bytes, plen: int, width: int) -> int:
+    """The address of a truncated prefix field as an int, bits past ``plen`` cleared."""
+    full = int.from_bytes(addr_bytes, "big") << (width - 8 * len(addr_bytes))
+    return full & (((1 << width) - 1) ^ ((1 << (width - plen)) - 1))
+
+
 def network_from_bits(addr_bytes: bytes, plen: int, width: int) -> IPNetwork:
     """Build the network from a truncated address, masking bits past ``plen``."""
-    full = int.from_bytes(addr_bytes, "big") << (width - 8 * len(addr_bytes))
-    full &= ((1 << width) - 1) ^ ((1 << (width - plen)) - 1)
-    return _network(full, plen, width)
+    return _network(address_from_bits(addr_bytes, plen, width), plen, width)
 
 
 def encode_prefix(net: IPNetwork) -> bytes:
