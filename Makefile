@@ -23,7 +23,7 @@ typecheck:
 	.venv/bin/mypy $(wildcard controller targets)
 
 pytest:
-	.venv/bin/pytest -q
+	.venv/bin/pytest -q --durations=25
 
 # The packet suite again with the TNA program (p4src/cpe_tna.p4) on p4sim: the
 # same tests and expected frames as cpe.p4 in `pytest`.

@@ -117,14 +117,22 @@ class ControlPlane:
         await self.ipsec.start()
         return self.ipsec
 
-    def open_control_sas(self) -> None:
-        """Accept IKE from every red neighbour's black address; initiate where it is ours to."""
+    def open_control_sas(self, lost_sas: bool = False) -> None:
+        """Accept IKE from every red neighbour's black address; initiate where it is ours
+        to. Where it is not, the peer still holds the SAs of our previous life if we lost
+        ours (``lost_sas``: killed or crashed) and would wait for nothing: we initiate at
+        once then, else as soon as it shows it holds some (controller/ipsec/rejoin.py)."""
         assert self.ipsec is not None
+        now = self.ipsec.service.now
         for peer_black in self.control_peers:
             self.ipsec.accept(peer_black)
             if self._initiates_to(peer_black):
-                self.ipsec.tunnels.packet_needs_tunnel(peer_black, now=self.ipsec.service.now)
-                self.ipsec.service.poke()
+                self.ipsec.tunnels.packet_needs_tunnel(peer_black, now=now)
+            else:
+                self.ipsec.tunnels.rejoin.watch(peer_black)
+                if lost_sas:
+                    self.ipsec.tunnels.rejoin.lost(peer_black, now)
+        self.ipsec.service.poke()
         self._open_discovery()
 
     def _open_discovery(self) -> None:

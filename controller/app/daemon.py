@@ -186,7 +186,8 @@ class Daemon:
         self.host.route_control_peers(self.control_peers, self.black_gateway)
         # a C-PE discovered by certificate: its red loopback is reached through its SA too
         self.plane.discovered_hooks.append(self._route_discovered)
-        self.plane.open_control_sas()
+        lost = self.engine_link is not None and self.engine_link.lost_sas
+        self.plane.open_control_sas(lost_sas=lost)
 
     def _route_discovered(self, peer: Discovered, joined: bool) -> None:
         if joined:

@@ -48,6 +48,9 @@ class EngineLink:
         self.proc: P4SimProcess | None = None
         self.adopted_pid: int | None = None
         self.inherited: list[dict[str, Any]] = []  # the SAs found in an adopted engine
+        # our previous life's engine died with its SAs (killed or crashed: a clean stop
+        # removes its PID file), so the peers may still hold SAs with us (ipsec/rejoin.py)
+        self.lost_sas = False
         self.restarts = 0
 
     async def start(self) -> None:
@@ -55,6 +58,9 @@ class EngineLink:
         try:
             hello = self.client.connect()
         except EngineUnavailable:
+            self.lost_sas = self.pid_file.exists()
+            if self.lost_sas:
+                log.info("the ESP engine of our previous life is gone: its SAs are lost")
             await self._spawn()
             return
         if hello.get("interface") != self.interface:

@@ -61,6 +61,9 @@ FSM_UNEXPECTED_IN_OPENCONFIRM = 2
 FSM_UNEXPECTED_IN_ESTABLISHED = 3
 
 LARGE_HOLD_TIME = 240.0  # RFC 4271 8.2.2: "suggested default value ... is 4 minutes"
+# An OPEN on a second connection this soon after Established (without the R bit) is
+# the other end of a simultaneous connect, not a restart (Fsm._peer_restarted).
+COLLISION_WINDOW = 10.0
 
 
 @dataclass
@@ -72,6 +75,7 @@ class _Conn:
     hold_deadline: float | None = None
     keepalive_deadline: float | None = None
     delay_open_deadline: float | None = None
+    established_at: float | None = None
 
 
 @dataclass
@@ -240,7 +244,7 @@ class Fsm:
         for other_id, other in list(self.conns.items()):
             if other_id == conn:
                 continue
-            if other.state is State.ESTABLISHED and self.peer_restarts_gracefully:
+            if other.state is State.ESTABLISHED and self._peer_restarted(other, peer, now):
                 # RFC 4724 4.2: the peer restarted; drop the old session as if its TCP
                 # connection had failed (its routes are kept stale by the speaker).
                 del self.conns[other_id]
@@ -268,12 +272,29 @@ class Fsm:
                 return True
         return False
 
+    def _peer_restarted(self, est: _Conn, peer: PeerOpen, now: float) -> bool:
+        """An OPEN on a new connection while ``est`` is Established: the peer restarted
+        (RFC 4724 4.2), or both ends connected at once and ``est`` got there first?
+        Each end then sees the other's OPEN on the second connection moments after
+        Established: taking that for a restart reset every session at a common start.
+        A restarting peer says so in the R bit; without it, only an OPEN well after
+        Established counts as a restart (e.g. a peer whose host rebooted, whose old
+        connection never closed); a new connection just after that is a collision,
+        and the Established one stands (RFC 4271 6.8)."""
+        if not self.peer_restarts_gracefully:
+            return False
+        if peer.restarting:
+            return True
+        since = est.established_at
+        return since is None or now - since >= COLLISION_WINDOW
+
     def keepalive_received(self, conn: int, now: float) -> None:
         c = self.conns.get(conn)
         if c is None:
             return
         if c.state is State.OPEN_CONFIRM:
             c.state = State.ESTABLISHED
+            c.established_at = now
             self.established_conn = conn
             self.base_state = State.IDLE
             self.last_error = ""

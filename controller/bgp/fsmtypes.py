@@ -50,6 +50,8 @@ class PeerOpen:
     asn: int  # from the 4-octet AS capability when present (RFC 6793)
     hold_time: int
     router_id: ipaddress.IPv4Address
+    # RFC 4724 3: the Restart State (R) bit of its Graceful Restart capability
+    restarting: bool = False
 
 
 def check_open(cfg: FsmConfig, peer: PeerOpen) -> None:

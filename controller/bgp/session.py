@@ -278,7 +278,11 @@ class Session:
             self._error(conn, err, now)
             return
         self._pending[conn] = neg
-        self.fsm.open_received(conn, f.PeerOpen(msg.asn, msg.hold_time, msg.bgp_id), now)
+        gr = neg.graceful_restart
+        restarting = gr is not None and gr.restarting
+        self.fsm.open_received(
+            conn, f.PeerOpen(msg.asn, msg.hold_time, msg.bgp_id, restarting), now
+        )
         if conn in self.fsm.conns:
             self._ctx[conn] = neg.codec
             self._readers[conn].ctx = neg.codec

@@ -38,7 +38,9 @@ Choices worth knowing:
     (controller/ipsec/collisions.py).
   * A peer's INITIAL_CONTACT (RFC 7296 2.4) drops its old IKE SA, but the ESP SAs
     of its CHILD_SAs stay in service until its new CHILD_SAs replace them: the
-    peer's ESP engine may well have outlived its IKE daemon (ours does).
+    peer's ESP engine may well have outlived its IKE daemon (ours does). The other
+    way round, a peer that leaves initiating to us but sends on an IKE SA we do not
+    know (we restarted) gets our IKE SA at once (controller/ipsec/rejoin.py).
   * A peer is its black loopback (its IKE identity and config), never the address
     its IKE SA comes from: behind a NAT that is the NAT's public address and port,
     where its SAs then send UDP-encapsulated ESP (RFC 3948).
@@ -61,6 +63,7 @@ from controller.ipsec.ike.events import ChildDown, ChildUp, Event, IkeDown, IkeU
 from controller.ipsec.ike.sa import IkeSa, IkeState
 from controller.ipsec.ike.wire.ts import TrafficSelector
 from controller.ipsec.installer import ExpiryEvent, ExpiryKind, Lifetime
+from controller.ipsec.rejoin import Rejoin
 from controller.ipsec.sad import SaDatabase
 from controller.ipsec.tunnel import Tunnel
 
@@ -157,6 +160,8 @@ class TunnelManager:
         self._said: set[tuple[str, str]] = set()  # (peer, message) logged once
         self._retry_at: dict[tuple[str, str | None], float] = {}
         self._backoff: dict[tuple[str, str | None], float] = {}
+        self.rejoin = Rejoin(self)  # after our restart, to peers that wait for us (rejoin.py)
+        daemon.on_unknown_sa = self.rejoin.stale
 
     # -- app calls ----------------------------------------------------------------------
 
@@ -224,6 +229,7 @@ class TunnelManager:
                 peer = self.peer_of(sa)
                 if not sa.initiator:
                     self._peer_progress(peer, now)
+                    self.rejoin.peer_up(sa)
                 for tun in self.tunnels.values():
                     if tun.peer == peer and tun.ike is None:
                         tun.ike = sa  # the peer initiated while we waited

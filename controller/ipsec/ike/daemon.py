@@ -61,6 +61,8 @@ class IkeDaemon:
         self.on_readdressed: Callable[[IkeSa, str], None] | None = None
         # a peer authenticated (either role): see IkeSa.on_authenticated
         self.on_authenticated: Callable[[IkeSa], None] | None = None
+        # a request on an IKE SA we do not know came from this address (RFC 7296 2.21.4)
+        self.on_unknown_sa: Callable[[str, float], object] | None = None
 
     # -- the app's calls ----------------------------------------------------------------
 
@@ -139,6 +141,11 @@ class IkeDaemon:
         sa.queue(Informational(True, delete_ike=True), now)
         self._collect(sa)
 
+    def abandon(self, sa: IkeSa, reason: str) -> None:
+        """Drop ``sa`` here without a word to the peer (one it never answered)."""
+        sa.fail(reason)
+        self._collect(sa)
+
     def move(
         self, sa: IkeSa, now: float, local_ip: str | None = None, remote_ip: str | None = None
     ) -> bool:
@@ -171,6 +178,8 @@ class IkeDaemon:
                 sa, first = self._new_responder(data, hdr, src, dst, now) or (None, None)
         if sa is None:
             self.log(f"IKE message for unknown SPI {ours.hex()} from {src[0]} dropped")
+            if not hdr.is_response and self.on_unknown_sa is not None:
+                self.on_unknown_sa(src[0], now)  # a hint only: nothing here is authenticated
             return
         sa.receive(data, src, dst, now, first, hdr)
         self._collect(sa)

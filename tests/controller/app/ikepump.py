@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Protocol
 
 from controller.ipsec.ike.daemon import IkeDaemon
@@ -14,8 +14,11 @@ class IkeNode(Protocol):
     tunnels: TunnelManager
 
 
-def pump(nodes: Mapping[str, IkeNode], now: float = 0.0, rounds: int = 50) -> None:
-    """Deliver datagrams (by destination address) and events until all is quiet."""
+def pump(
+    nodes: Mapping[str, IkeNode], now: float = 0.0, rounds: int = 50, drop: Collection[str] = ()
+) -> None:
+    """Deliver datagrams (by destination address) and events until all is quiet; those
+    to an address in ``drop`` are lost."""
     for _ in range(rounds):
         busy = False
         for node in nodes.values():
@@ -23,6 +26,7 @@ def pump(nodes: Mapping[str, IkeNode], now: float = 0.0, rounds: int = 50) -> No
             node.tunnels.on_events(events, now)
             for dg in out:
                 busy = True
-                nodes[dg.dst[0]].daemon.receive(dg.data, dg.src, dg.dst, now)
+                if dg.dst[0] not in drop:
+                    nodes[dg.dst[0]].daemon.receive(dg.data, dg.src, dg.dst, now)
         if not busy:
             return

@@ -36,10 +36,11 @@ CPE_BLACK, CPE_RED = "198.51.100.11", "10.255.0.11"
 RR_BLACK, RR_RED = "198.51.100.1", "10.255.0.1"
 
 
-def config(black: str, red: str, mode: str | None) -> Config:
+def config(black: str, red: str, mode: str | None, role: str = "cpe", bgp: str = "") -> Config:
+    """``bgp``: the configuration's bgp section, if any (YAML, at column 0)."""
     control = f", control_sa: {{mode: {mode}}}" if mode else ""
     text = f"""
-node: {{name: n{black[-2:].strip(".")}, role: cpe, as: 65000, router_id: 192.0.2.1}}
+node: {{name: n{black[-2:].strip(".")}, role: {role}, as: 65000, router_id: 192.0.2.1}}
 loopbacks: {{black: {black}, red: {red}}}
 switch:
   ports:
@@ -47,7 +48,7 @@ switch:
     - {{port: 255, role: cpu}}
     - {{port: 254, role: crypto}}
 ike: {{auth: {{psk: "k"}}{control}}}
-"""
+{bgp}"""
     return parse(text, "n.yml", Path("."))
 
 

@@ -53,10 +53,18 @@ def test_an_engine_serving_another_interface_is_not_adopted(tmp_path: Path) -> N
         asyncio.run(link.start())
 
 
-def test_an_engine_that_cannot_start_is_reported_with_its_last_log_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("left", [False, True])
+def test_an_engine_that_cannot_start_is_reported_with_its_last_log_line(
+    tmp_path: Path, left: bool
+) -> None:
+    """... and a PID file our previous engine left (killed, not stopped) says we lost
+    its SAs, which the peers still hold (controller/ipsec/rejoin.py)."""
     link = EngineLink("cpe9", tmp_path, "no-such-if0")
+    if left:
+        link.pid_file.write_text("999999999\n")  # no such process
     with pytest.raises(EngineError, match=r"ESP engine exited at start: .*no-such-if0"):
         asyncio.run(link.start())
+    assert link.lost_sas is left
 
 
 def test_an_engine_that_dies_is_replaced_and_refilled(tmp_path: Path, monkeypatch) -> None:

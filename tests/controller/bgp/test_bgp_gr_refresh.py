@@ -3,6 +3,7 @@
 import pytest
 from bgp_pump import RR, A, B, Net, inject, ip, net_, states, vpn_trio
 
+from controller.bgp.fsm import COLLISION_WINDOW
 from controller.bgp.path import IPV4_UNICAST, VPNV4, VPNV6
 from controller.bgp.wire.capabilities import (
     GracefulRestart,
@@ -135,6 +136,7 @@ def test_new_connection_from_restarted_peer_replaces_established_session() -> No
     a, b, rr = net.node(A), net.node(B), net.node(RR)
     b.add_vrf_route("blue", net_("172.16.2.0/24"), net.now)
     net.settle()
+    net.advance(COLLISION_WINDOW)  # up a while: a new OPEN sooner, without R, is a collision
     a.route_events()
     # B restarts: its side of the TCP connection is gone, the RR has not noticed yet.
     ((bconn, (_, rrconn)),) = [

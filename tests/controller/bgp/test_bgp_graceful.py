@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from controller.bgp import convert
 from controller.bgp.config import ConfigError, GracefulRestartConfig
 from controller.bgp.core import SpeakerCore
+from controller.bgp.fsm import COLLISION_WINDOW
 from controller.bgp.negotiate import local_open
 from controller.bgp.path import IPV4_UNICAST, VPNV4
 from controller.bgp.wire.capabilities import (
@@ -177,7 +178,8 @@ def test_hold_timer_expiry_is_a_graceful_restart() -> None:
 
 def test_new_open_without_f_bit_drops_stale_routes_at_once() -> None:
     net, a, rr = trio_with_b_routes("172.16.2.0/24")
-    # B restarts without keeping its forwarding state (restarted=False: F bits clear).
+    net.advance(COLLISION_WINDOW)  # sessions up a while (sooner, without R: a collision)
+    # B restarts without keeping its forwarding state (restarted=False: F and R bits clear).
     restart_b(net, restarted=False)
     net.advance(3)
     assert states(rr)[B] == "Established"

@@ -8,6 +8,7 @@ import pytest
 from swan_common import our_config, start_service, swanctl_conf, wait_event
 from swan_netns import SS_IP, Topo
 
+from controller.ipsec.ike.adapter import IkeService
 from controller.ipsec.ike.events import ChildDown, ChildUp, IkeDown, IkeRekeyed, IkeUp
 from controller.ipsec.ike.sa import IkeState
 
@@ -263,10 +264,38 @@ async def test_our_restart_initial_contact_makes_strongswan_drop_the_old_ike_sa(
     await asyncio.sleep(0.1)  # the transports release ports 500/4500 on the next loop turn
     svc = await start_service(topo, our_config())
     try:
-        new = svc.initiate("ss", SS_IP)
-        await wait_event(svc, lambda s, e: isinstance(e, ChildUp) and s is new)
-        sas = await topo.charon.wait_gone(old.spi_i.hex())
-        assert new.spi_i.hex() in sas and sas.count("ESTABLISHED") == 1
-        assert "INITIAL_CONTACT" in topo.charon.log_text()
+        await _initial_contact_replaces(topo, svc, old.spi_i.hex())
+    finally:
+        await svc.stop()
+
+
+async def _initial_contact_replaces(topo: Topo, svc: IkeService, old_spi: str) -> None:
+    """We initiate holding no other IKE SA with strongSwan: it drops the old one."""
+    new = svc.initiate("ss", SS_IP)
+    await wait_event(svc, lambda s, e: isinstance(e, ChildUp) and s is new)
+    sas = await topo.charon.wait_gone(old_spi)
+    assert new.spi_i.hex() in sas and sas.count("ESTABLISHED") == 1
+    assert "INITIAL_CONTACT" in topo.charon.log_text()
+
+
+async def test_strongswans_liveness_check_on_a_dead_ike_sa_is_our_hint(topo: Topo) -> None:
+    """strongSwan initiated (a client to its RR) and checks liveness after a second idle;
+    our daemon dies without a word. strongSwan's next check is an IKE request on an IKE
+    SA the new daemon does not know: the hint on which an RR initiates to a client that
+    waits for it (controller/ipsec/rejoin.py), and strongSwan moves to the new IKE SA."""
+    await topo.charon.load(swanctl_conf(extra_conn="dpd_delay = 1s"))
+    svc = await start_service(topo, our_config())
+    try:
+        await topo.charon.swanctl("--initiate", "--child", "net", "--timeout", "10")
+        old, _ = await wait_event(svc, lambda s, e: isinstance(e, ChildUp))
+    finally:
+        await svc.stop()  # no DELETE goes out: strongSwan keeps its IKE SA
+    await asyncio.sleep(0.1)
+    svc = await start_service(topo, our_config())
+    try:
+        hints: asyncio.Queue[str] = asyncio.Queue()
+        svc.daemon.on_unknown_sa = lambda src, now: hints.put_nowait(src)
+        assert await asyncio.wait_for(hints.get(), 15) == SS_IP
+        await _initial_contact_replaces(topo, svc, old.spi_r.hex())
     finally:
         await svc.stop()
