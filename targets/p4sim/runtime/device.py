@@ -28,6 +28,7 @@ from targets.p4sim.runtime.table_codec import (
     param_ids_from_p4info,
 )
 from targets.p4sim.runtime.table_schema import Schemas
+from targets.p4sim.runtime.wire_inserts import WireInserts
 from targets.p4sim.state import StateError
 
 log = logging.getLogger("p4sim.runtime")
@@ -49,6 +50,7 @@ class Pipeline:
     pids: ParamIds
     headers: dict[str, ControllerHeader]
     schemas: Schemas
+    wire_inserts: WireInserts | None = None  # built at the first Write that brings its bytes
 
 
 def _pipeline(config: p4r.ForwardingPipelineConfig, program: LoadedProgram) -> Pipeline:
@@ -183,24 +185,35 @@ class Device:
         return self.pipeline
 
     # -- write / read --------------------------------------------------------
-    def write(self, req: p4r.WriteRequest) -> list[P4RTError | None]:
-        """Top-level problems raise; otherwise one result per update (None = OK)."""
+    def write(self, req: p4r.WriteRequest, wire: bytes | None = None) -> list[P4RTError | None]:
+        """Top-level problems raise; otherwise one result per update (None = OK).
+
+        ``wire``, the request's serialized bytes when the caller has them (the
+        gRPC server), lets INSERTs of the common shape be decoded from them
+        (wire_inserts.py); the results are the same either way.
+        """
         with self.lock, _gc_paused():
             self.arbitration.check_writer(req.device_id, election_int(req.election_id), req.role)
             pipe = self._require_pipeline()
             if req.atomicity != p4r.WriteRequest.CONTINUE_ON_ERROR:
                 name = p4r.WriteRequest.Atomicity.Name(req.atomicity)
                 raise unimplemented(f"atomicity {name} is not supported (use CONTINUE_ON_ERROR)")
-            results: list[P4RTError | None] = []
-            for upd in req.updates:
+            updates = req.updates
+
+            def one(i: int) -> P4RTError | None:
                 try:
-                    self._update(pipe, upd)
-                    results.append(None)
+                    self._update(pipe, updates[i])
                 except P4RTError as exc:
-                    results.append(exc)
+                    return exc
                 except StateError as exc:
-                    results.append(P4RTError.from_state(exc))
-            return results
+                    return P4RTError.from_state(exc)
+                return None
+
+            if wire is None:
+                return [one(i) for i in range(len(updates))]
+            if pipe.wire_inserts is None:
+                pipe.wire_inserts = WireInserts(pipe.schemas)
+            return pipe.wire_inserts.write(wire, len(updates), one)
 
     def _update(self, pipe: Pipeline, upd: p4r.Update) -> None:
         if upd.type not in (p4r.Update.INSERT, p4r.Update.MODIFY, p4r.Update.DELETE):
