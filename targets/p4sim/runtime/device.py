@@ -74,20 +74,23 @@ def _first_difference(want: p4i.P4Info, got: p4i.P4Info) -> str:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def _gc_paused(before_resume: Callable[[], None] | None = None) -> Iterator[None]:
     """No cyclic GC while a batch is decoded or encoded.
 
     A batch of 1,000 entries allocates tens of thousands of small objects;
     every 700 of them the collector would scan the young generation, and now
     and then all of the table state: at 100,000 entries that was a third of a
     write's CPU time. Nothing a batch allocates forms cycles, so nothing waits
-    for the collector; it runs as usual after the batch.
+    for the collector; it runs as usual after the batch, unless ``before_resume``
+    (the switch process's table_gc.py) has moved them out of its way first.
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if before_resume is not None:
+            before_resume()
         if enabled:
             gc.enable()
 
@@ -105,6 +108,7 @@ class Device:
         self.emit: EmitFn | None = None
         self.tracer: Callable[[str], None] | None = None
         self.packet_errors = 0
+        self.after_write: Callable[[], None] | None = None  # GC policy of a switch process
 
     # -- pipeline ------------------------------------------------------------
     def _verify(self, config: p4r.ForwardingPipelineConfig) -> Pipeline:
@@ -192,7 +196,7 @@ class Device:
         gRPC server), lets INSERTs of the common shape be decoded from them
         (wire_inserts.py); the results are the same either way.
         """
-        with self.lock, _gc_paused():
+        with self.lock, _gc_paused(self.after_write):
             self.arbitration.check_writer(req.device_id, election_int(req.election_id), req.role)
             pipe = self._require_pipeline()
             if req.atomicity != p4r.WriteRequest.CONTINUE_ON_ERROR:

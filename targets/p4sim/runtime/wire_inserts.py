@@ -20,9 +20,10 @@ decoded from the parsed message the general way, which reports its error as
 before. So this path only ever accepts what that path accepts, with the same
 result (tests/targets/p4sim/runtime/test_wire_inserts.py compares them).
 
-When every value of a matched entry is in canonical form (shortest bytes),
-the TableEntry bytes of the request are what a Read answers for the entry
-(table_schema.py's template), so they are kept as its read cache.
+Values are matched in canonical form only (shortest bytes; padded ones go the
+general way), so the TableEntry bytes of a matched request are what a Read
+answers for the entry (table_schema.py's template): they are kept as its read
+cache.
 """
 
 from __future__ import annotations
@@ -65,14 +66,20 @@ def _param_head(pid: int, n: int) -> bytes:
 _LPM_TAIL = rb"\x10[\x01-\x7f]"  # LPM prefix_len 1..127 (larger ones are two bytes)
 
 
+def _canonical(n: int) -> bytes:
+    """An n-byte value in canonical form (spec 8.4: no leading zero byte but for 0 itself)."""
+    return b"." if n == 1 else rb"[\x01-\xff]" + b".{%d}" % (n - 1)
+
+
 def _values(head: Callable[[int, int], bytes], ident: int, width: int, tail: bytes) -> bytes:
-    """One group: the field with its value in each length from 1 to ceil(width/8) bytes.
+    """One group: the field with its canonical value in each length up to ceil(width/8) bytes.
 
     The header length does not depend on the value's length (all lengths are
     one byte below MAX_WIDTH), so the value is always at the same offset.
+    Padded values are left to the general path, so what matches is the read form.
     """
     return _choice(
-        [re.escape(head(ident, n)) + b".{%d}" % n + tail for n in range(1, (width + 7) // 8 + 1)]
+        [re.escape(head(ident, n)) + _canonical(n) + tail for n in range(1, (width + 7) // 8 + 1)]
     )
 
 
@@ -80,7 +87,7 @@ class _Action:
     def __init__(self, name: str, group: int) -> None:
         self.name = name
         self.group = group  # the action body: action_id and params
-        self.params: list[tuple[int, int, int]] = []  # (index in groups(), width, header length)
+        self.params: list[tuple[int, int, int]] = []  # (index in groups(), value start, _odd)
 
 
 class _TableWire:
@@ -92,13 +99,16 @@ class _TableWire:
         self.group = group  # the TableEntry body
         g = group + 1
         parts = [re.escape(b"\x08" + varint(self.table.id))]
-        # (index in Match.groups(), width, header length, lpm) per key field
-        self.keys: list[tuple[int, int, int, bool]] = []
-        for k in self.table.keys:
+        # (index in Match.groups(), value start, value end, width if not a multiple of 8)
+        self.keys: list[tuple[int, int, int | None, int]] = []
+        self.lpm: tuple[int, int, int] | None = None  # (index in groups(), key position, width)
+        for i, k in enumerate(self.table.keys):
             lpm = k.match_kind is MatchKind.LPM
             head = _lpm_head if lpm else _exact_head
             parts.append(_values(head, k.id, k.bitwidth, _LPM_TAIL if lpm else b""))
-            self.keys.append((g - 1, k.bitwidth, len(head(k.id, 1)), lpm))
+            self.keys.append((g - 1, len(head(k.id, 1)), -2 if lpm else None, _odd(k.bitwidth)))
+            if lpm:
+                self.lpm = (g - 1, i, k.bitwidth)
             g += 1
         g_keys_end = g - 1  # the last key's group
         choices = []
@@ -111,7 +121,7 @@ class _TableWire:
             body = [re.escape(b"\x08" + varint(action_id))]
             for pid, (_, width) in spec.params.items():
                 body.append(_values(_param_head, pid, width, b""))
-                act.params.append((g - 1, width, len(_param_head(pid, 1))))
+                act.params.append((g - 1, len(_param_head(pid, 1)), _odd(width)))
                 g += 1
             self.actions.append(act)
             choices.append(b"(" + b"".join(body) + b")")
@@ -120,6 +130,12 @@ class _TableWire:
         self.pattern = b"(" + b"".join(parts) + b")"
         self.next_group = g
         self.keys_end = g_keys_end
+
+
+def _odd(width: int) -> int:
+    """The width to check values against, or 0 where a canonical value of at most
+    width/8 bytes always fits (width a multiple of 8)."""
+    return width if width % 8 else 0
 
 
 def eligible(schema: TableSchema) -> bool:
@@ -253,36 +269,28 @@ class WireInserts:
             return _DECLINED
         groups = m.groups()
         from_bytes = int.from_bytes
-        padded = False  # a value with a leading zero byte: not the read form
-        key: list[int] = []
-        plen = 0
-        for g, width, at, lpm in tw.keys:
-            raw = groups[g]
-            data = raw[at:-2] if lpm else raw[at:]
-            value = from_bytes(data, "big")
-            if value >> width:
+        key = []
+        for g, at, stop, odd in tw.keys:
+            value = from_bytes(groups[g][at:stop], "big")
+            if odd and value >> odd:
                 return _DECLINED
-            if lpm:
-                plen = raw[-1]
-                if plen > width or value & ((1 << width - plen) - 1):
-                    return _DECLINED
-            if not data[0] and len(data) > 1:
-                padded = True
             key.append(value)
-        args: list[int] = []
-        for g, width, at in act.params:
-            data = groups[g][at:]
-            value = from_bytes(data, "big")
-            if value >> width:
+        plen = 0
+        if tw.lpm is not None:
+            g, i, width = tw.lpm
+            plen = groups[g][-1]
+            if plen > width or key[i] & ((1 << width - plen) - 1):
                 return _DECLINED
-            if not data[0] and len(data) > 1:
-                padded = True
+        args = []
+        for g, at, odd in act.params:
+            value = from_bytes(groups[g][at:], "big")
+            if odd and value >> odd:
+                return _DECLINED
             args.append(value)
         entry, ident = tw.schema.new_entry(key, plen, ActionCall(act.name, tuple(args)))
         try:
             tw.table.insert_checked(entry, ident)
         except StateError as exc:
             return P4RTError.from_state(exc)
-        if not padded:
-            entry.wire = (entry.action, 0, whole[start:end])
+        entry.wire = (entry.action, 0, whole[start:end])  # the read form: see the module doc
         return None
