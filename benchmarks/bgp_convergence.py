@@ -8,6 +8,9 @@ the first UPDATE octet sent to the moment the receiver's Loc-RIB holds all N
 destinations (ours: checked in-process every 10 ms; GoBGP: `gobgp global rib
 summary` polled every 200 ms, so GoBGP's figure can be up to 0.2 s high).
 Memory per route is the RSS growth of the receiving process divided by N.
+CPU is the receiver's own over the same span (ours: the speaker's thread;
+gobgpd: all its threads, /proc/PID/stat): on a shared machine the wall-clock
+ratio swings with the load, the CPU ratio much less.
 
 GoBGP runs in its own network namespace (needs root, like the interop tests).
 
@@ -31,6 +34,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "interop"))
 
@@ -79,7 +83,19 @@ def feeder(sock: socket.socket, src: str) -> object:
     return sp
 
 
-def run_ours(feed: bytes, n: int) -> tuple[float, float]:
+def cpu_secs(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc/PID/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Result(NamedTuple):
+    secs: float  # wall clock, first octet sent to all N routes in the Loc-RIB
+    cpu: float  # the receiver's CPU seconds over that span
+    mem: float  # RSS growth per route, octets
+
+
+def run_ours(feed: bytes, n: int) -> Result:
     ready = threading.Event()
     done = threading.Event()
     box: dict[str, object] = {}
@@ -104,10 +120,12 @@ def run_ours(feed: bytes, n: int) -> tuple[float, float]:
         await sp.start()
         sp.set_transport_protected(ipaddress.ip_address("127.0.0.1"), True)
         box["port"] = sp.port
+        box["cpu0"] = time.thread_time()
         ready.set()
         while len(sp.core.red) < n:
             await asyncio.sleep(0.01)
         box["t_end"] = time.perf_counter()
+        box["cpu1"] = time.thread_time()
         box["rss1"] = rss_kib()
         done.set()
         while not stop.is_set():
@@ -129,10 +147,11 @@ def run_ours(feed: bytes, n: int) -> tuple[float, float]:
     sp.close()  # type: ignore[attr-defined]
     secs = float(box["t_end"]) - t0  # type: ignore[arg-type]
     kib = int(box["rss1"]) - int(box["rss0"])  # type: ignore[call-overload]
-    return secs, kib * 1024 / n
+    cpu = float(box["cpu1"]) - float(box["cpu0"])  # type: ignore[arg-type]
+    return Result(secs, cpu, kib * 1024 / n)
 
 
-def run_gobgp(feed: bytes, n: int, limit: float) -> tuple[float, float]:
+def run_gobgp(feed: bytes, n: int, limit: float) -> Result:
     from peers.daemon import Neighbor, PeerSpec
     from peers.gobgp import GoBgp
     from peers.netns import make_lab
@@ -150,6 +169,7 @@ def run_gobgp(feed: bytes, n: int, limit: float) -> tuple[float, float]:
         rss0 = rss_kib(gobgp_pid)
         sock = lab.us.tcp_connect(lab.us_ips[0], lab.peer_ip, 179)
         sp = feeder(sock, lab.us_ips[0])
+        cpu0 = cpu_secs(gobgp_pid)
         t0 = time.perf_counter()
         sock.sendall(feed)
         while True:
@@ -160,9 +180,10 @@ def run_gobgp(feed: bytes, n: int, limit: float) -> tuple[float, float]:
                 raise SystemExit(f"gobgp: not all {n} routes after {limit:.0f} s: {out.strip()}")
             time.sleep(0.2)
         secs = time.perf_counter() - t0
+        cpu = cpu_secs(gobgp_pid) - cpu0
         rss1 = rss_kib(gobgp_pid)
         sp.close()  # type: ignore[attr-defined]
-        return secs, (rss1 - rss0) * 1024 / n
+        return Result(secs, cpu, (rss1 - rss0) * 1024 / n)
     finally:
         if daemon is not None:
             daemon.stop()
@@ -181,19 +202,27 @@ def main() -> int:
     print(
         f"feed: {n} VPN-IPv4 routes, {len(feed)} octets, built in {time.perf_counter() - t:.2f} s"
     )
-    ours, ours_mem = run_ours(feed, n)
-    print(f"ours : {ours:7.2f} s  {n / ours:9.0f} routes/s  {ours_mem:6.0f} B/route (RSS growth)")
+    ours = run_ours(feed, n)
+    show("ours ", ours, n)
     if args.skip_gobgp:
         return 0
     if os.geteuid() != 0 or shutil.which("gobgpd") is None:
         print("gobgp: skipped: needs root and gobgpd (Debian package gobgpd)")
         return 0
-    gob, gob_mem = run_gobgp(feed, n, limit=60 + n / 100)
-    print(f"gobgp: {gob:7.2f} s  {n / gob:9.0f} routes/s  {gob_mem:6.0f} B/route (RSS growth)")
-    # a small feed may not grow the RSS at all (--smoke): no memory ratio then
-    memory = f"{ours_mem / gob_mem:.2f}x" if gob_mem > 0 else "n/a"
-    print(f"ratio ours/gobgp time: {ours / gob:.2f}x   memory: {memory}")
+    gob = run_gobgp(feed, n, limit=60 + n / 100)
+    show("gobgp", gob, n)
+    # a small feed may not grow the RSS (or use a clock tick of CPU): no ratio then
+    memory = f"{ours.mem / gob.mem:.2f}x" if gob.mem > 0 else "n/a"
+    cpu = f"{ours.cpu / gob.cpu:.2f}x" if gob.cpu > 0 else "n/a"
+    print(f"ratio ours/gobgp time: {ours.secs / gob.secs:.2f}x   CPU: {cpu}   memory: {memory}")
     return 0
+
+
+def show(who: str, r: Result, n: int) -> None:
+    print(
+        f"{who}: {r.secs:7.2f} s  {n / r.secs:9.0f} routes/s  CPU {r.cpu:6.2f} s  "
+        f"{r.mem:6.0f} B/route (RSS growth)"
+    )
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ class AdjRibOut:
         # VPN ones of a peer whose VPN routes wait for its RT memberships wait too.
         self.eor_due: dict[IPAddress, list[Family]] = {}
         self.eor_held: dict[IPAddress, list[Family]] = {}
-        self.rtc = RtConstrain()
+        self.rtc = RtConstrain(red.best_paths)
         # Bumped whenever the set of peers, their sessions or their ``sent`` dicts change:
         # the propagator keeps its per-peer lists until then (``pending`` sets stay the
         # same objects for a peer's life), which spares an RR with many peers hashing
@@ -124,7 +124,7 @@ class AdjRibOut:
             pending |= self.rtc.matching(peer, (p.nlri for p in self.red.best_paths()))
             pending.update(n for n in self.sent[peer] if is_vpn_family(n.family))
         else:
-            pending |= self.rtc.by_rt.get(rt, set())
+            pending |= self.rtc.with_rt(rt)
 
     def mark(self, peer: IPAddress, nlri: Nlri) -> None:
         """The best path of ``nlri`` changed: look at it again on the next flush."""

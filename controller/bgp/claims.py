@@ -56,11 +56,10 @@ class LoopbackClaims:
         self._prune_at = 1024  # bounded memory when routes come and go
 
     def is_red_loopback_route(self, path: Path) -> bool:
-        net = path.nlri.prefix
         tt = self.cfg.mpls_in_ipsec_tunnel_type
         return (
             path.nlri.rd is None
-            and net.num_addresses == 1
+            and path.nlri.prefix.num_addresses == 1
             and any(t.tunnel_type == tt for t in path.attrs.tunnels)
         )
 

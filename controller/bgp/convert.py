@@ -103,9 +103,10 @@ def _one_label(value: int) -> tuple[int]:
 def _to_key(family: Family, n: WireNlri) -> tuple[Nlri, tuple[int, ...]]:
     if isinstance(n, VpnPrefix):
         labels = n.labels
+        nlri = Nlri.of_parts(family, *n.parts, n.rd)  # no ipaddress network on the way
         if len(labels) == 1:  # the usual stack: one label
-            return Nlri(family, n.prefix, n.rd), _one_label(labels[0].value)
-        return Nlri(family, n.prefix, n.rd), tuple(lb.value for lb in labels)
+            return nlri, _one_label(labels[0].value)
+        return nlri, tuple(lb.value for lb in labels)
     if isinstance(n, RtMembership):
         return membership_nlri(n), ()
     return Nlri(family, n), ()

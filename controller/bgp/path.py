@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from controller.bgp.wire.attributes.ext_communities import ExtCommunity
 from controller.bgp.wire.constants import IPV4_UNICAST, IPV6_UNICAST, RTC, VPNV4, VPNV6, Family
+from controller.bgp.wire.nlri.prefix import network_of, network_parts
 from controller.bgp.wire.nlri.rd import RouteDistinguisher
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -63,19 +64,46 @@ class Color(enum.Enum):
 class Nlri:
     """A destination: the RIB key; ``rd`` is set for the VPN families.
 
-    Hand-written rather than a dataclass: it is hashed on every RIB operation, so
-    the hash is computed once (``ipaddress`` hashes are slow) and kept.
+    Hand-written rather than a dataclass, and compact: a table holds one per
+    route. The prefix is kept as one int (address, length, width) rather than
+    an ``ipaddress`` network (~240 octets with its address object and instance
+    dict); ``prefix`` builds the network on first use and keeps it. The hash is
+    computed once, from ints (``ipaddress`` hashes in Python).
     """
 
-    __slots__ = ("_hash", "family", "prefix", "rd")
+    __slots__ = ("_hash", "_key", "_net", "family", "rd")
 
     def __init__(
         self, family: Family, prefix: IPNetwork, rd: RouteDistinguisher | None = None
     ) -> None:
+        self._set(family, *network_parts(prefix), rd)
+
+    @classmethod
+    def of_parts(
+        cls, family: Family, full: int, plen: int, width: int, rd: RouteDistinguisher | None
+    ) -> Nlri:
+        """From a prefix as ints (address masked to ``plen`` bits, width 32 or 128)."""
+        self = object.__new__(cls)
+        self._set(family, full, plen, width, rd)
+        return self
+
+    def _set(
+        self, family: Family, full: int, plen: int, width: int, rd: RouteDistinguisher | None
+    ) -> None:
         self.family = family
-        self.prefix = prefix
         self.rd = rd
-        self._hash = hash((family, prefix, rd))
+        # (address << 8 | length) << 1 | IPv6: one int holds the whole prefix
+        self._key = (full << 8 | plen) << 1 | (width == 128)
+        self._net: IPNetwork | None = None
+        self._hash = hash((family, self._key, rd))
+
+    @property
+    def prefix(self) -> IPNetwork:
+        net = self._net
+        if net is None:
+            key = self._key
+            net = self._net = network_of(key >> 9, (key >> 1) & 0xFF, 128 if key & 1 else 32)
+        return net
 
     def __hash__(self) -> int:
         return self._hash
@@ -85,7 +113,7 @@ class Nlri:
             return NotImplemented
         return (
             self._hash == other._hash
-            and self.prefix == other.prefix
+            and self._key == other._key
             and self.rd == other.rd
             and self.family == other.family
         )

@@ -16,7 +16,15 @@ from __future__ import annotations
 from collections.abc import Container
 
 from controller.bgp.config import NeighborConfig, SpeakerConfig
-from controller.bgp.path import AS_SEQUENCE, Attrs, Color, IPAddress, Path, is_vpn_family
+from controller.bgp.path import (
+    AS_SEQUENCE,
+    Attrs,
+    Color,
+    IPAddress,
+    IPNetwork,
+    Path,
+    is_vpn_family,
+)
 from controller.bgp.rtc import DEFAULT_MEMBERSHIP
 
 
@@ -34,9 +42,7 @@ def import_reject(
         if _is_red_loopback_route(path, cfg, red_loopbacks):
             return "red loopback route received on a black session ignored (draft 3.1)"
     else:
-        net = path.nlri.prefix
-        own = [lo.address for lo in cfg.red_loopbacks]
-        if path.nlri.rd is None and net.num_addresses == 1 and net.network_address in own:
+        if path.nlri.rd is None and _is_own_loopback(path.nlri.prefix, cfg):
             # Ours reflected back, or a plain route to it: dropped. Another originator's red
             # loopback route for it goes in, to be refused and reported as a duplicate
             # (draft 3.1, controller/bgp/claims.py).
@@ -53,6 +59,11 @@ def import_reject(
     if a.next_hop is None:
         return "no next hop"
     return None
+
+
+def _is_own_loopback(net: IPNetwork, cfg: SpeakerConfig) -> bool:
+    addr = net.network_address
+    return net.num_addresses == 1 and any(lo.address == addr for lo in cfg.red_loopbacks)
 
 
 def _is_red_loopback_route(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from controller.bgp.config import SpeakerConfig
@@ -149,10 +149,15 @@ class Interest:
 class RtConstrain:
     """Per-peer interests, and an index of the VPN-IP best paths by route target."""
 
-    def __init__(self) -> None:
+    def __init__(self, best_paths: Callable[[], Iterable[Path]]) -> None:
+        """``best_paths``: the red RIB's best paths, read when the RT index is built."""
         self.peers: dict[IPAddress, Interest] = {}
         self._holders: dict[Nlri, set[IPAddress]] = {}
-        self.by_rt: dict[int, set[Nlri]] = {}
+        self._best_paths = best_paths
+        # The VPN-IP best paths by route target, kept only while a peer negotiated the
+        # family (None otherwise): ~40 octets and a set insert per route of a full
+        # table that no one would read.
+        self._by_rt: dict[int, set[Nlri]] | None = None
         # Which peers want a route target, and those that want more than exact ones:
         # a VPN change is looked at for these peers only, not for every constrained peer.
         self.rt_peers: dict[int, set[IPAddress]] = {}
@@ -162,6 +167,11 @@ class RtConstrain:
         self.session_down(peer)
         if RTC in families:
             self.peers[peer] = Interest()
+            if self._by_rt is None:
+                self._by_rt = {}
+                for p in self._best_paths():
+                    if is_vpn_family(p.nlri.family):
+                        self.vpn_best_changed(p.nlri, None, p)
 
     def session_down(self, peer: IPAddress) -> None:
         i = self.peers.pop(peer, None)
@@ -172,6 +182,8 @@ class RtConstrain:
         for rt in i.exact:
             self._index_peer(peer, rt, False)
         self.wide.discard(peer)
+        if not self.peers:
+            self._by_rt = None
 
     def _index_peer(self, peer: IPAddress, rt: int, wants: bool) -> None:
         if wants:
@@ -234,16 +246,25 @@ class RtConstrain:
         return out
 
     def vpn_best_changed(self, nlri: Nlri, old: Path | None, new: Path | None) -> None:
+        by_rt = self._by_rt
+        if by_rt is None:
+            return
         was = route_targets(old.attrs) if old is not None else frozenset()
         now = route_targets(new.attrs) if new is not None else frozenset()
         for rt in was - now:
-            s = self.by_rt.get(rt)
+            s = by_rt.get(rt)
             if s is not None:
                 s.discard(nlri)
                 if not s:
-                    del self.by_rt[rt]
+                    del by_rt[rt]
         for rt in now - was:
-            self.by_rt.setdefault(rt, set()).add(nlri)
+            by_rt.setdefault(rt, set()).add(nlri)
+
+    def with_rt(self, rt: int) -> set[Nlri]:
+        """The VPN-IP NLRIs whose best path carries route target ``rt`` (a peer must have
+        negotiated the family: the index exists only then)."""
+        assert self._by_rt is not None, "RT index read with no RT-Constrain peer"
+        return self._by_rt.get(rt, set())
 
     def matching(self, peer: IPAddress, best_vpn: Iterable[Nlri]) -> set[Nlri]:
         """The VPN NLRIs the peer's interest covers (``best_vpn``: all of them, used
@@ -253,5 +274,5 @@ class RtConstrain:
             return {n for n in best_vpn if is_vpn_family(n.family)}
         out: set[Nlri] = set()
         for rt in i.exact:
-            out |= self.by_rt.get(rt, set())
+            out |= self.with_rt(rt)
         return out

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Self, TypeVar
 
-from controller.bgp.wire.constants import ErrorCode, Family
+from controller.bgp.wire.constants import ErrorCode, Family, family_of
 from controller.bgp.wire.errors import BgpError
 from controller.bgp.wire.reader import Reader
 
@@ -93,7 +93,7 @@ class MultiProtocol(Capability):
 
     @property
     def family(self) -> Family:
-        return Family(self.afi, self.safi)
+        return family_of(self.afi, self.safi)
 
     def encode_value(self) -> bytes:
         return self.afi.to_bytes(2, "big") + b"\x00" + bytes([self.safi])

@@ -59,6 +59,15 @@ _FAMILY_NAMES = {
     VPNV6: "vpnv6",
     RTC: "rtc",
 }
+_SHARED = {(f.afi, f.safi): f for f in _FAMILY_NAMES}
+
+
+def family_of(afi: int, safi: int) -> Family:
+    """The family of an (AFI, SAFI) pair, the module's shared object for the known ones.
+
+    Every route of a table holds its family: one shared tuple instead of one per
+    route (64 octets each) when decoded from the wire."""
+    return _SHARED.get((afi, safi)) or Family(afi, safi)
 
 
 class ErrorCode(enum.IntEnum):

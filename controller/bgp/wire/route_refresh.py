@@ -27,6 +27,7 @@ from controller.bgp.wire.constants import (
     Family,
     MessageType,
     RouteRefreshSubcode,
+    family_of,
 )
 from controller.bgp.wire.context import CodecContext
 from controller.bgp.wire.errors import BgpError
@@ -51,7 +52,7 @@ class RouteRefreshMessage(BgpMessage):
 
     @property
     def family(self) -> Family:
-        return Family(self.afi, self.safi)
+        return family_of(self.afi, self.safi)
 
     def encode_body(self, ctx: CodecContext) -> bytes:
         return self.afi.to_bytes(2, "big") + bytes([self.subtype, self.safi])

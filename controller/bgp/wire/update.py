@@ -113,7 +113,8 @@ class Update(BgpMessage):
         out: list[tuple[Family, Nlri]] = [(IPV4_UNICAST, n) for n in self.nlri]
         mp = self.get(MpReachNlri)
         if mp is not None:
-            out += [(mp.family, n) for n in mp.nlri]
+            fam = mp.family
+            out += [(fam, n) for n in mp.nlri]
         return out
 
     def withdrawals(self) -> list[tuple[Family, Nlri]]:
@@ -121,7 +122,8 @@ class Update(BgpMessage):
         out: list[tuple[Family, Nlri]] = [(IPV4_UNICAST, n) for n in self.withdrawn]
         mp = self.get(MpUnreachNlri)
         if mp is not None:
-            out += [(mp.family, n) for n in mp.nlri]
+            fam = mp.family
+            out += [(fam, n) for n in mp.nlri]
         return out
 
     def encode_body(self, ctx: CodecContext) -> bytes:

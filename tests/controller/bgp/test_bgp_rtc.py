@@ -199,3 +199,34 @@ def test_default_membership_goes_to_clients_not_to_the_other_rr() -> None:
     assert ipaddress.ip_network("172.16.2.0/24") not in {
         p.nlri.prefix for p in net.node(A).red.best_paths(VPNV4) if not p.source.local
     }
+
+
+def test_rt_index_built_when_the_first_constrained_peer_comes_and_again_after() -> None:
+    """The RR keeps its route-target index only while a peer negotiated RT-Constrain: routes
+    learnt before the first such peer, and before it comes back, still reach it by RT."""
+    net = Net()
+    net.add(RR, SpeakerCore(rr_config(RR, [A, X])))
+    net.add(A, cpe(1, "65000:100", [RR], rt_constrain=False))
+    x = net.add(X, RawPeer(X, RR))
+    net.down.add(X)
+    start_all(net)
+    net.node(A).add_vrf_route("t", net_("172.16.1.0/24"), net.now)
+    net.settle()
+    for second in ("172.16.20.0/24", "172.16.21.0/24"):
+        # up, routes by RT, down (no constrained peer left: index dropped), up again
+        net.down.discard(X)
+        net.advance(10)
+        assert x.sess.established and x.vpn() == set()
+        x.send_memberships(["65000:100"])
+        net.settle()
+        assert x.vpn() == {"172.16.1.0/24"}
+        net.node(A).add_vrf_route("t", net_(second), net.now)
+        net.settle()  # learnt while the index is kept: goes by RT too
+        assert x.vpn() == {"172.16.1.0/24", second}
+        net.node(A).remove_vrf_route("t", net_(second), net.now)
+        net.settle()
+        assert x.vpn() == {"172.16.1.0/24"}
+        net.down.add(X)
+        net.cut(X, RR)
+        net.advance(1)
+        x.got.clear()

@@ -38,6 +38,7 @@ from controller.bgp.wire.constants import (
     SAFI_UNICAST,
     Family,
     UpdateSubcode,
+    family_of,
 )
 from controller.bgp.wire.context import CodecContext
 from controller.bgp.wire.errors import BgpError, ErrorAction
@@ -107,7 +108,7 @@ class MpReachNlri(PathAttribute):
 
     @property
     def family(self) -> Family:
-        return Family(self.afi, self.safi)
+        return family_of(self.afi, self.safi)
 
     def encode_value(self, ctx: CodecContext) -> bytes:
         fam = self.family
@@ -134,7 +135,7 @@ class MpReachNlri(PathAttribute):
         nh_raw = r.take(r.u8("next hop length"), "next hop")
         reserved = r.u8("reserved")
         rest = r.rest()
-        fam = Family(afi, safi)
+        fam = family_of(afi, safi)
         if not is_known_family(fam):
             return cls(afi, safi, reserved=reserved, raw_next_hop=nh_raw, raw_nlri=rest)
         nh = NextHop.decode(
@@ -160,7 +161,7 @@ class MpUnreachNlri(PathAttribute):
 
     @property
     def family(self) -> Family:
-        return Family(self.afi, self.safi)
+        return family_of(self.afi, self.safi)
 
     def encode_value(self, ctx: CodecContext) -> bytes:
         fam = self.family

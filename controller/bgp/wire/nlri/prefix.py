@@ -115,14 +115,31 @@ def _fast_is_faithful() -> bool:
     return True
 
 
-_network = _network_fast if _fast_is_faithful() else _network_slow
+_FAITHFUL = _fast_is_faithful()
+_network = _network_fast if _FAITHFUL else _network_slow
+
+
+def network_of(full: int, plen: int, width: int) -> IPNetwork:
+    """The network of an already masked address ``full``, ``plen`` bits, ``width`` 32 or 128."""
+    return _network(full, plen, width)
+
+
+def network_parts(net: IPNetwork) -> tuple[int, int, int]:
+    """(address as an int, prefix length, width): what ``network_of`` takes back."""
+    if _FAITHFUL:  # the attributes the fast constructor sets, read without property calls
+        return net.network_address._ip, net._prefixlen, net._max_prefixlen  # type: ignore[union-attr]
+    return int(net.network_address), net.prefixlen, net.max_prefixlen
+
+
+def address_from_bits(addr_bytes: bytes, plen: int, width: int) -> int:
+    """The address of a truncated prefix field as an int, bits past ``plen`` cleared."""
+    full = int.from_bytes(addr_bytes, "big") << (width - 8 * len(addr_bytes))
+    return full & (((1 << width) - 1) ^ ((1 << (width - plen)) - 1))
 
 
 def network_from_bits(addr_bytes: bytes, plen: int, width: int) -> IPNetwork:
     """Build the network from a truncated address, masking bits past ``plen``."""
-    full = int.from_bytes(addr_bytes, "big") << (width - 8 * len(addr_bytes))
-    full &= ((1 << width) - 1) ^ ((1 << (width - plen)) - 1)
-    return _network(full, plen, width)
+    return _network(address_from_bits(addr_bytes, plen, width), plen, width)
 
 
 def encode_prefix(net: IPNetwork) -> bytes:

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from controller.bgp.wire.errors import BgpError
 from controller.bgp.wire.nlri.labels import (
@@ -24,25 +23,75 @@ from controller.bgp.wire.nlri.labels import (
     WITHDRAW_LABEL_FIELD,
     Label,
 )
-from controller.bgp.wire.nlri.prefix import IPNetwork, network_from_bits
+from controller.bgp.wire.nlri.prefix import (
+    IPNetwork,
+    address_from_bits,
+    network_of,
+    network_parts,
+)
 from controller.bgp.wire.nlri.rd import RouteDistinguisher
 
 
-@dataclass(frozen=True, slots=True)
 class VpnPrefix:
-    """A VPN-IP route key (RD + prefix) and its label stack.
+    """A VPN-IP route key (RD + prefix) and its label stack; immutable.
 
     Equality and hashing cover the labels too; use :attr:`key` to index RIBs.
     An empty ``labels`` encodes the withdrawal label field 0x800000.
+
+    The prefix is held as ints (:attr:`parts`); a decoded one builds its
+    ``ipaddress`` network only when :attr:`prefix` is read, which a speaker
+    filling its RIB from the ints never does (a full table decodes 10^5-10^6).
     """
 
-    rd: RouteDistinguisher
-    prefix: IPNetwork
-    labels: tuple[Label, ...] = ()
+    __slots__ = ("_full", "_net", "_plen", "_width", "labels", "rd")
+
+    def __init__(
+        self, rd: RouteDistinguisher, prefix: IPNetwork, labels: tuple[Label, ...] = ()
+    ) -> None:
+        self.rd = rd
+        self.labels = labels
+        self._full, self._plen, self._width = network_parts(prefix)
+        self._net: IPNetwork | None = prefix
+
+    @classmethod
+    def decoded(
+        cls, rd: RouteDistinguisher, full: int, plen: int, width: int, labels: tuple[Label, ...]
+    ) -> VpnPrefix:
+        """From the fields as read (``full`` already masked to ``plen`` bits)."""
+        self = object.__new__(cls)
+        self.rd, self.labels = rd, labels
+        self._full, self._plen, self._width, self._net = full, plen, width, None
+        return self
+
+    @property
+    def prefix(self) -> IPNetwork:
+        net = self._net
+        if net is None:
+            net = self._net = network_of(self._full, self._plen, self._width)
+        return net
+
+    @property
+    def parts(self) -> tuple[int, int, int]:
+        """(address as an int, prefix length, width 32 or 128)."""
+        return self._full, self._plen, self._width
 
     @property
     def key(self) -> tuple[RouteDistinguisher, IPNetwork]:
         return (self.rd, self.prefix)
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.rd, self._full, self._plen, self._width, self.labels)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, VpnPrefix):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return f"VpnPrefix(rd={self.rd!r}, prefix={self.prefix!r}, labels={self.labels!r})"
 
     def __str__(self) -> str:
         text = f"{self.rd}:{self.prefix}"
@@ -55,11 +104,11 @@ class VpnPrefix:
             stack = b"".join(lb.encode() for lb in self.labels)
         else:
             stack = WITHDRAW_LABEL_FIELD.to_bytes(3, "big")
-        plen = self.prefix.prefixlen
+        plen = self._plen
         bits = len(stack) * 8 + 64 + plen
         if bits > 255:
             raise ValueError(f"{self}: {len(self.labels)} labels and /{plen} exceed 255 bits")
-        addr = self.prefix.network_address.packed[: (plen + 7) // 8]
+        addr = self._full.to_bytes(self._width // 8, "big")[: (plen + 7) // 8]
         return bytes([bits]) + stack + self.rd.encode() + addr
 
 
@@ -130,5 +179,6 @@ def decode_vpn_prefixes(
             raise error(f"/{plen} VPN prefix needs {nbytes} octets, {n - i} left")
         addr = data[i : i + nbytes]
         i += nbytes
-        out.append(VpnPrefix(rd, network_from_bits(addr, plen, width), tuple(labels)))
+        full = address_from_bits(addr, plen, width)
+        out.append(VpnPrefix.decoded(rd, full, plen, width, tuple(labels)))
     return tuple(out)

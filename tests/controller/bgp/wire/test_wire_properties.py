@@ -21,8 +21,9 @@ from controller.bgp.wire import (
 )
 from controller.bgp.wire.capabilities import decode_capabilities
 from controller.bgp.wire.constants import MARKER
+from controller.bgp.wire.nlri.vpn import VpnPrefix, decode_vpn_prefixes
 
-from .strategies import CTX, attribute, capability, mp_reach, v4net
+from .strategies import CTX, attribute, capability, mp_reach, v4net, v6net, vpn
 
 pytestmark = pytest.mark.unit
 fast = settings(
@@ -200,3 +201,16 @@ def test_text_parsers_only_raise_value_error_naming_the_text(text: str) -> None:
         except ValueError as exc:
             assert repr(text) in str(exc)
             assert "\n" not in str(exc)
+
+
+@fast
+@given(st.one_of(vpn(v4net()), vpn(v6net())))
+def test_decoded_vpn_prefix_is_the_one_encoded(v: VpnPrefix) -> None:
+    """A decoded VPN prefix holds ints until its network is read: equal, hashed, printed
+    and encoded like the one built from the network."""
+    (back,) = decode_vpn_prefixes(v.encode(), v.prefix.max_prefixlen, lambda w: BgpError(3, 1, w))
+    assert back == v and hash(back) == hash(v)
+    assert back.parts == (int(v.prefix.network_address), v.prefix.prefixlen, v.prefix.max_prefixlen)
+    assert repr(back) == repr(v) and str(back) == str(v) and back.encode() == v.encode()
+    assert back.prefix == v.prefix and isinstance(back.prefix, type(v.prefix))
+    assert back != VpnPrefix(v.rd, v.prefix) or not v.labels

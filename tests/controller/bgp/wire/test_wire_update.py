@@ -32,6 +32,7 @@ from controller.bgp.wire.attributes import (
     TunnelEncapsulation,
     UnknownAttribute,
 )
+from controller.bgp.wire.constants import family_of
 
 pytestmark = pytest.mark.unit
 CTX = CodecContext()
@@ -114,6 +115,15 @@ def test_vpnv6_withdraw_uses_withdrawal_label() -> None:
     back = decode_message(data, CTX)
     assert isinstance(back, Update)
     assert back.withdrawals() == [(VPNV6, route)]
+    # decoded routes share the module's family object (one per route otherwise)
+    assert back.withdrawals()[0][0] is VPNV6
+
+
+def test_decoded_families_are_shared_for_known_pairs_only() -> None:
+    assert family_of(1, 128) is VPNV4 and family_of(2, 128) is VPNV6
+    odd = family_of(3, 77)
+    assert odd == (3, 77) and str(odd) == "afi3/safi77"
+    assert MpReachNlri(1, 128).family is VPNV4
 
 
 def test_end_of_rib_markers() -> None:
