@@ -70,8 +70,11 @@ class _WriteCall(NamedTuple):
     wire: bytes
 
 
+_decode_write = _decoder(p4r.WriteRequest)
+
+
 def _write_decoder(data: bytes) -> _WriteCall | Malformed:
-    request = _decoder(p4r.WriteRequest)(data)
+    request = _decode_write(data)
     return request if isinstance(request, Malformed) else _WriteCall(request, data)
 
 
