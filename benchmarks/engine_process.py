@@ -2,6 +2,7 @@
 """What running the ESP engine in its own process costs: control calls and crypto-port pps.
 
     sudo benchmarks/engine_process.py [--seconds 2] [--window 32] [--plain-sender]
+    sudo benchmarks/engine_process.py --pin --runs 5 [--baseline DIR]
 
 In a throw-away network namespace with a veth pair (the crypto link), it
 measures
@@ -17,6 +18,13 @@ measures
     the CPU time the engine (process or thread, from /proc) and the sender
     spent per answered frame, which a busy machine changes far less than the
     frames per second.
+
+``--pin`` puts the engine process on CPU 0 and this sender on CPU 1, so the
+two do not take turns on one core (they would on a 2-core machine shared with
+other jobs). ``--runs N`` repeats the engine-process data path N times and ends
+with min / median / max. ``--baseline DIR`` runs, alternately with this
+checkout's, the engine process of another checkout (e.g. ``git archive`` of an
+older commit, unpacked to DIR): the same sender, the same SA, the same minute.
 Figures depend on the machine and its load; nothing is asserted.
 """
 
@@ -29,6 +37,7 @@ import argparse
 import os
 import select
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,6 +54,7 @@ from controller.ipsec.esp.client import EngineClient
 from controller.ipsec.esp.ports import AfPacketCryptoPort, LockedEngine
 from controller.ipsec.installer import CipherSuite, Direction, SaInstaller, SaKeys, SaParams
 
+ROOT = Path(__file__).resolve().parents[1]
 SW, ENG = "bsw0", "beng0"
 WINDOW = 32
 
@@ -163,28 +173,89 @@ def measure(label: str, installer: SaInstaller, args: argparse.Namespace, engine
     print(f"{label:>18}: control {pairs:9,.0f} add+delete/s {counters:9,.0f} counters/s")
     installer.add_sa(outbound(1))
     for size in (64, 1400):
-        rate, engine_us, sender_us = pps(size, args.seconds, args.plain_sender, args.window, engine)
-        print(f"{label:>18}: data {size:5d} B {rate:9,.0f} ENCRYPT frames/s; CPU a frame: "
-              f"engine {engine_us:5.2f} us (= {1e6 / engine_us:9,.0f}/s a core), "
-              f"sender {sender_us:5.2f} us")  # fmt: skip
+        got = pps(size, args.seconds, args.plain_sender, args.window, engine)
+        print(data_line(label, size, got), flush=True)
     installer.delete_sa(1)
+
+
+def data_line(label: str, size: int, got: tuple[float, ...]) -> str:
+    rate, engine_us, sender_us = got
+    return (f"{label:>18}: data {size:5d} B {rate:9,.0f} ENCRYPT frames/s; CPU a frame: "
+            f"engine {engine_us:5.2f} us (= {1e6 / engine_us:9,.0f}/s a core), "
+            f"sender {sender_us:5.2f} us")  # fmt: skip
+
+
+def start_engine(root: Path, sock: Path, pin: bool) -> subprocess.Popen[bytes]:
+    """The engine process of the checkout at ``root`` (on CPU 0 when pinned)."""
+    env = dict(os.environ, PYTHONPATH=str(root))
+    argv = [sys.executable, "-m", "controller.ipsec.esp.process", "--interface", ENG,
+            "--socket", str(sock)]  # fmt: skip
+    if pin:
+        argv = ["taskset", "-c", "0", *argv]
+    return subprocess.Popen(argv, cwd=root, env=env, stderr=subprocess.DEVNULL)
+
+
+def connect(path: Path) -> EngineClient:
+    """A client of the engine process that is starting to listen on ``path``."""
+    client = EngineClient(path)
+    deadline = time.monotonic() + 10
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    client.connect()
+    return client
+
+
+def engine_runs(args: argparse.Namespace, tmp: Path) -> None:
+    """The engine process's data path, ``--runs`` times (alternating with ``--baseline``)."""
+    roots = [("this", ROOT)]
+    if args.baseline:
+        roots.insert(0, ("baseline", Path(args.baseline).resolve()))
+    figures: dict[tuple[str, int], list[tuple[float, ...]]] = {}
+    for run in range(args.runs):
+        for name, root in roots:
+            path = tmp / f"engine-{name}-{run}.sock"
+            proc = start_engine(root, path, args.pin)
+            try:
+                client = connect(path)
+                label = f"{name} engine" if args.baseline else "engine process"
+                if run == 0 and not args.baseline:
+                    measure(label, client, args, f"/proc/{proc.pid}")
+                else:
+                    client.add_sa(outbound(1))
+                    for size in (64, 1400):
+                        got = pps(size, args.seconds, args.plain_sender, args.window,
+                                  f"/proc/{proc.pid}")  # fmt: skip
+                        figures.setdefault((name, size), []).append(got)
+                        print(data_line(f"{label} #{run + 1}", size, got), flush=True)
+                client.close()
+            finally:
+                proc.terminate()
+                proc.wait()
+    for (name, size), got in figures.items():
+        rate, engine_us, sender_us = (spread([g[k] for g in got]) for k in range(3))
+        print(f"{name} engine, {size} B, {len(got)} runs (min / median / max): frames/s {rate};"
+              f" CPU a frame: engine {engine_us} us, sender {sender_us} us")  # fmt: skip
+
+
+def spread(values: list[float]) -> str:
+    fmt = ",.0f" if values[0] > 100 else ".2f"
+    return " / ".join(format(v, fmt) for v in (min(values), statistics.median(values), max(values)))
 
 
 def inner(args: argparse.Namespace) -> int:
     for argv in (["ip", "link", "add", SW, "type", "veth", "peer", "name", ENG],
                  ["ip", "link", "set", SW, "up"], ["ip", "link", "set", ENG, "up"]):  # fmt: skip
         subprocess.run(argv, check=True)
+    if args.pin:
+        os.sched_setaffinity(0, {1})  # the sender; the engine process gets CPU 0
     with tempfile.TemporaryDirectory() as tmp:
+        if args.runs > 1 or args.baseline:
+            engine_runs(args, Path(tmp))
+            return 0
         path = Path(tmp) / "engine.sock"
-        proc = subprocess.Popen([sys.executable, "-m", "controller.ipsec.esp.process",
-                                 "--interface", ENG, "--socket", str(path)],
-                                stderr=subprocess.DEVNULL)  # fmt: skip
+        proc = start_engine(ROOT, path, args.pin)
         try:
-            client = EngineClient(path)
-            deadline = time.monotonic() + 10
-            while not path.exists() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            client.connect()
+            client = connect(path)
             measure("engine process", client, args, f"/proc/{proc.pid}")
             client.close()
         finally:
@@ -207,6 +278,9 @@ def main() -> int:
     parser.add_argument(
         "--plain-sender", action="store_true", help="switch side with one send/recv a frame"
     )
+    parser.add_argument("--pin", action="store_true", help="engine on CPU 0, sender on CPU 1")
+    parser.add_argument("--runs", type=int, default=1, help="engine-process data-path runs")
+    parser.add_argument("--baseline", metavar="DIR", help="alternate with DIR's engine process")
     parser.add_argument(
         "--smoke", action="store_true", help="tiny sizes, about a second: checks that it runs"
     )
@@ -224,6 +298,9 @@ def main() -> int:
         argv = ["ip", "netns", "exec", ns, sys.executable, __file__, "--inner"]
         argv += ["--seconds", str(args.seconds), "--window", str(args.window)]
         argv += ["--plain-sender"] if args.plain_sender else []
+        argv += ["--pin"] if args.pin else []
+        argv += ["--runs", str(args.runs)]
+        argv += ["--baseline", args.baseline] if args.baseline else []
         return subprocess.run(argv, check=False).returncode
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)

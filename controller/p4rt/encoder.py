@@ -33,6 +33,8 @@ from controller.p4rt.schema import P4Schema, Table
 
 
 def _varint(n: int) -> bytes:
+    if n < 0x80:
+        return bytes((n,))
     out = bytearray()
     while n > 0x7F:
         out.append(0x80 | (n & 0x7F))
@@ -42,7 +44,10 @@ def _varint(n: int) -> bytes:
 
 
 def _delimited(tag: int, payload: bytes) -> bytes:
-    return bytes((tag,)) + _varint(len(payload)) + payload
+    size = len(payload)
+    if size < 0x80:  # most of a table entry's parts: tag and length in one step
+        return bytes((tag, size)) + payload
+    return bytes((tag,)) + _varint(size) + payload
 
 
 def _ipv4(text: str) -> int | None:

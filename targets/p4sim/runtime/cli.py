@@ -102,6 +102,7 @@ async def serve(args: argparse.Namespace) -> int:
     )
     from targets.p4sim.runtime.program import ProgramError
     from targets.p4sim.runtime.server import start_server
+    from targets.p4sim.runtime.table_gc import TableGc
 
     device = Device(getattr(args, "loader", None) or load_engine, args.device_id, args.cpu_port)
     if args.program and not args.no_p4:
@@ -111,6 +112,8 @@ async def serve(args: argparse.Namespace) -> int:
         except (ProgramError, OSError) as exc:
             print(f"sl3vpn p4sim run: {args.program}: {exc}", file=sys.stderr)
             return 1
+    # A process of its own: what Writes add to the tables is kept out of GC passes.
+    device.after_write = TableGc().after_write
     if args.trace:
         device.tracer = lambda line: print(line, file=sys.stderr, flush=True)
     ports = PortManager(device, PcapRecorder(Path(args.pcap)) if args.pcap else None)

@@ -28,6 +28,7 @@ from targets.p4sim.runtime.table_codec import (
     param_ids_from_p4info,
 )
 from targets.p4sim.runtime.table_schema import Schemas
+from targets.p4sim.runtime.wire_inserts import WireInserts
 from targets.p4sim.state import StateError
 
 log = logging.getLogger("p4sim.runtime")
@@ -49,6 +50,7 @@ class Pipeline:
     pids: ParamIds
     headers: dict[str, ControllerHeader]
     schemas: Schemas
+    wire_inserts: WireInserts | None = None  # built at the first Write that brings its bytes
 
 
 def _pipeline(config: p4r.ForwardingPipelineConfig, program: LoadedProgram) -> Pipeline:
@@ -72,20 +74,23 @@ def _first_difference(want: p4i.P4Info, got: p4i.P4Info) -> str:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def _gc_paused(before_resume: Callable[[], None] | None = None) -> Iterator[None]:
     """No cyclic GC while a batch is decoded or encoded.
 
     A batch of 1,000 entries allocates tens of thousands of small objects;
     every 700 of them the collector would scan the young generation, and now
     and then all of the table state: at 100,000 entries that was a third of a
     write's CPU time. Nothing a batch allocates forms cycles, so nothing waits
-    for the collector; it runs as usual after the batch.
+    for the collector; it runs as usual after the batch, unless ``before_resume``
+    (the switch process's table_gc.py) has moved them out of its way first.
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if before_resume is not None:
+            before_resume()
         if enabled:
             gc.enable()
 
@@ -103,6 +108,7 @@ class Device:
         self.emit: EmitFn | None = None
         self.tracer: Callable[[str], None] | None = None
         self.packet_errors = 0
+        self.after_write: Callable[[], None] | None = None  # GC policy of a switch process
 
     # -- pipeline ------------------------------------------------------------
     def _verify(self, config: p4r.ForwardingPipelineConfig) -> Pipeline:
@@ -183,24 +189,35 @@ class Device:
         return self.pipeline
 
     # -- write / read --------------------------------------------------------
-    def write(self, req: p4r.WriteRequest) -> list[P4RTError | None]:
-        """Top-level problems raise; otherwise one result per update (None = OK)."""
-        with self.lock, _gc_paused():
+    def write(self, req: p4r.WriteRequest, wire: bytes | None = None) -> list[P4RTError | None]:
+        """Top-level problems raise; otherwise one result per update (None = OK).
+
+        ``wire``, the request's serialized bytes when the caller has them (the
+        gRPC server), lets INSERTs of the common shape be decoded from them
+        (wire_inserts.py); the results are the same either way.
+        """
+        with self.lock, _gc_paused(self.after_write):
             self.arbitration.check_writer(req.device_id, election_int(req.election_id), req.role)
             pipe = self._require_pipeline()
             if req.atomicity != p4r.WriteRequest.CONTINUE_ON_ERROR:
                 name = p4r.WriteRequest.Atomicity.Name(req.atomicity)
                 raise unimplemented(f"atomicity {name} is not supported (use CONTINUE_ON_ERROR)")
-            results: list[P4RTError | None] = []
-            for upd in req.updates:
+            updates = req.updates
+
+            def one(i: int) -> P4RTError | None:
                 try:
-                    self._update(pipe, upd)
-                    results.append(None)
+                    self._update(pipe, updates[i])
                 except P4RTError as exc:
-                    results.append(exc)
+                    return exc
                 except StateError as exc:
-                    results.append(P4RTError.from_state(exc))
-            return results
+                    return P4RTError.from_state(exc)
+                return None
+
+            if wire is None:
+                return [one(i) for i in range(len(updates))]
+            if pipe.wire_inserts is None:
+                pipe.wire_inserts = WireInserts(pipe.schemas)
+            return pipe.wire_inserts.write(wire, len(updates), one)
 
     def _update(self, pipe: Pipeline, upd: p4r.Update) -> None:
         if upd.type not in (p4r.Update.INSERT, p4r.Update.MODIFY, p4r.Update.DELETE):

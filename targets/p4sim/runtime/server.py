@@ -14,7 +14,7 @@ import functools
 import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Hashable
-from typing import Any
+from typing import Any, NamedTuple
 
 import grpc
 from finsy.proto import p4r, p4r_grpc
@@ -61,6 +61,21 @@ def _decoder(kind: type[Message]) -> Callable[[bytes], Any]:
             return Malformed(kind, exc)
 
     return decode
+
+
+class _WriteCall(NamedTuple):
+    """A decoded WriteRequest with the bytes it came from (for the wire fast path)."""
+
+    request: p4r.WriteRequest
+    wire: bytes
+
+
+_decode_write = _decoder(p4r.WriteRequest)
+
+
+def _write_decoder(data: bytes) -> _WriteCall | Malformed:
+    request = _decode_write(data)
+    return request if isinstance(request, Malformed) else _WriteCall(request, data)
 
 
 def _refuse_malformed(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -129,10 +144,13 @@ class P4RuntimeServicer(p4r_grpc.P4RuntimeServicer):
         return p4r.GetForwardingPipelineConfigResponse(config=config)
 
     async def Write(
-        self, request: p4r.WriteRequest, context: grpc.aio.ServicerContext
+        self,
+        request: p4r.WriteRequest,
+        context: grpc.aio.ServicerContext,
+        wire: bytes | None = None,
     ) -> p4r.WriteResponse:
         try:
-            results = self.device.write(request)
+            results = self.device.write(request, wire)
         except P4RTError as err:
             await _abort(context, err)
         if any(r is not None for r in results):
@@ -153,6 +171,11 @@ class P4RuntimeServicer(p4r_grpc.P4RuntimeServicer):
             return
         for i in range(0, max(len(found), 1), READ_CHUNK):
             yield b"".join([field(READ_ENTITIES, e) for e in found[i : i + READ_CHUNK]])
+
+    async def write_call(
+        self, call: _WriteCall, context: grpc.aio.ServicerContext
+    ) -> p4r.WriteResponse:
+        return await self.Write(call.request, context, call.wire)
 
     # -- stream channel --------------------------------------------------------
     async def StreamChannel(
@@ -252,8 +275,8 @@ def _add_servicer(servicer: P4RuntimeServicer, server: grpc.aio.Server) -> None:
     """Register the service as the generated code does, but with Read answering bytes."""
     handlers = {
         "Write": grpc.unary_unary_rpc_method_handler(
-            _refuse_malformed(servicer.Write),
-            _decoder(p4r.WriteRequest),
+            _refuse_malformed(servicer.write_call),
+            _write_decoder,
             p4r.WriteResponse.SerializeToString,
         ),
         "Read": grpc.unary_stream_rpc_method_handler(

@@ -146,7 +146,7 @@ class TableSchema:
         self.shared: dict[int, Exact] = {}
 
     # -- writes ------------------------------------------------------------
-    def decode(self, te: p4r.TableEntry) -> tuple[TableEntry, tuple[object, ...]] | None:
+    def decode(self, te: p4r.TableEntry) -> tuple[TableEntry, tuple[int, tuple[int, ...]]] | None:
         """A valid non-default entry of a plain table and its identity, or None (go slow).
 
         Entries with direct-resource data or idle-timeout fields go slow too.
@@ -197,10 +197,19 @@ class TableSchema:
         li = self.lpm_pos
         if li >= 0 and vals[li] is None:
             vals[li] = 0  # an omitted LPM field is the /0 wildcard
-        key: tuple[int, ...] = tuple(vals)  # type: ignore[arg-type]
+        entry, ident = self.new_entry(vals, plen, call)  # type: ignore[arg-type]
+        entry.controller_metadata = te.controller_metadata
+        return entry, ident
+
+    def new_entry(
+        self, key: list[int], plen: int, call: ActionCall
+    ) -> tuple[TableEntry, tuple[int, tuple[int, ...]]]:
+        """An entry of this plain table from checked key values, and its identity."""
+        li = self.lpm_pos
+        values = tuple(key)
         shared = self.shared  # small values repeat (VRF ids, ports): one Exact each
         matches: list[Exact | Lpm] = []
-        for i, v in enumerate(key):
+        for i, v in enumerate(values):
             if i == li:
                 matches.append(Lpm(v, plen))
                 continue
@@ -210,8 +219,7 @@ class TableSchema:
                 if v < SHARED_BELOW:
                     shared[v] = m
             matches.append(m)
-        entry = TableEntry(tuple(matches), call, 0, controller_metadata=te.controller_metadata)
-        return entry, (plen, key)
+        return TableEntry(tuple(matches), call, 0), (plen, values)
 
     def decode_action(self, te: p4r.TableEntry) -> ActionCall | None:
         """The direct action of a non-default entry if it is valid as given, else None."""
