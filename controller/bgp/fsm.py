@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from controller.bgp.fsmtypes import (
     Action,
     Close,
+    Conn,
     Connect,
     Down,
     Established,
@@ -61,21 +62,10 @@ FSM_UNEXPECTED_IN_OPENCONFIRM = 2
 FSM_UNEXPECTED_IN_ESTABLISHED = 3
 
 LARGE_HOLD_TIME = 240.0  # RFC 4271 8.2.2: "suggested default value ... is 4 minutes"
-# An OPEN on a second connection this soon after Established (without the R bit) is
-# the other end of a simultaneous connect, not a restart (Fsm._peer_restarted).
+# Sooner after Established, a second connection's OPEN without the R bit is the other
+# end of a simultaneous connect, not a restart (taken for one, it reset every red
+# session at a common start).
 COLLISION_WINDOW = 10.0
-
-
-@dataclass
-class _Conn:
-    outbound: bool
-    state: State = State.OPEN_SENT
-    peer_open: PeerOpen | None = None
-    hold_time: int = 0
-    hold_deadline: float | None = None
-    keepalive_deadline: float | None = None
-    delay_open_deadline: float | None = None
-    established_at: float | None = None
 
 
 @dataclass
@@ -86,7 +76,7 @@ class Fsm:
     started: bool = False
     idle_reason: str = "not started"
     last_error: str = ""
-    conns: dict[int, _Conn] = field(default_factory=dict)
+    conns: dict[int, Conn] = field(default_factory=dict)
     connect_retry_deadline: float | None = None
     idle_hold_deadline: float | None = None
     actions: list[Action] = field(default_factory=list)
@@ -183,14 +173,14 @@ class Fsm:
         if delay > 0:
             # DelayOpen: stay in Connect/Active with the connection up, OPEN not yet sent.
             state = State.CONNECT if outbound else State.ACTIVE
-            self.conns[conn] = _Conn(
+            self.conns[conn] = Conn(
                 outbound,
                 state,
                 hold_deadline=now + LARGE_HOLD_TIME,
                 delay_open_deadline=now + delay,
             )
             return
-        self.conns[conn] = _Conn(outbound, hold_deadline=now + LARGE_HOLD_TIME)
+        self.conns[conn] = Conn(outbound, hold_deadline=now + LARGE_HOLD_TIME)
         self.actions.append(SendOpen(conn))
 
     def accepts_open(self, conn: int) -> bool:
@@ -239,7 +229,7 @@ class Fsm:
         self._arm(c, now)
         self.actions.append(SendKeepalive(conn))
 
-    def _collision(self, conn: int, c: _Conn, peer: PeerOpen, now: float) -> bool:
+    def _collision(self, conn: int, c: Conn, peer: PeerOpen, now: float) -> bool:
         """RFC 4271 6.8; True when ``conn`` itself was closed."""
         for other_id, other in list(self.conns.items()):
             if other_id == conn:
@@ -272,21 +262,14 @@ class Fsm:
                 return True
         return False
 
-    def _peer_restarted(self, est: _Conn, peer: PeerOpen, now: float) -> bool:
-        """An OPEN on a new connection while ``est`` is Established: the peer restarted
-        (RFC 4724 4.2), or both ends connected at once and ``est`` got there first?
-        Each end then sees the other's OPEN on the second connection moments after
-        Established: taking that for a restart reset every session at a common start.
-        A restarting peer says so in the R bit; without it, only an OPEN well after
-        Established counts as a restart (e.g. a peer whose host rebooted, whose old
-        connection never closed); a new connection just after that is a collision,
-        and the Established one stands (RFC 4271 6.8)."""
+    def _peer_restarted(self, est: Conn, peer: PeerOpen, now: float) -> bool:
+        """A new connection's OPEN while ``est`` is Established: the peer's restart
+        (RFC 4724 4.2: R bit set, or well after Established, e.g. its host rebooted), or
+        the second half of a simultaneous connect, where ``est`` stands (RFC 4271 6.8)."""
         if not self.peer_restarts_gracefully:
             return False
-        if peer.restarting:
-            return True
         since = est.established_at
-        return since is None or now - since >= COLLISION_WINDOW
+        return peer.restarting or since is None or now - since >= COLLISION_WINDOW
 
     def keepalive_received(self, conn: int, now: float) -> None:
         c = self.conns.get(conn)
@@ -356,16 +339,16 @@ class Fsm:
                 self.actions.append(SendKeepalive(conn))
                 c.keepalive_deadline = now + c.hold_time / 3
 
-    def _arm(self, c: _Conn, now: float) -> None:
+    def _arm(self, c: Conn, now: float) -> None:
         self._arm_hold(c, now)
         c.keepalive_deadline = now + c.hold_time / 3 if c.hold_time else None
 
-    def _arm_hold(self, c: _Conn, now: float) -> None:
+    def _arm_hold(self, c: Conn, now: float) -> None:
         c.hold_deadline = now + c.hold_time if c.hold_time else None
 
     # ---- failures ----
 
-    def _fsm_error(self, conn: int, c: _Conn, now: float) -> None:
+    def _fsm_error(self, conn: int, c: Conn, now: float) -> None:
         sub = {
             State.OPEN_SENT: FSM_UNEXPECTED_IN_OPENSENT,
             State.OPEN_CONFIRM: FSM_UNEXPECTED_IN_OPENCONFIRM,
@@ -400,7 +383,7 @@ class Fsm:
         if had_session:
             self.actions.append(Down(reason, graceful=graceful))
 
-    def _after_loss(self, c: _Conn, reason: str, now: float, graceful: bool) -> None:
+    def _after_loss(self, c: Conn, reason: str, now: float, graceful: bool) -> None:
         if c.state is State.ESTABLISHED:
             self.established_conn = None
             self.actions.append(Down(reason, graceful=graceful))

@@ -54,6 +54,20 @@ class PeerOpen:
     restarting: bool = False
 
 
+@dataclass
+class Conn:
+    """One TCP connection of a peer's FSM (there may briefly be two, RFC 4271 6.8)."""
+
+    outbound: bool
+    state: State = State.OPEN_SENT
+    peer_open: PeerOpen | None = None
+    hold_time: int = 0
+    hold_deadline: float | None = None
+    keepalive_deadline: float | None = None
+    delay_open_deadline: float | None = None
+    established_at: float | None = None
+
+
 def check_open(cfg: FsmConfig, peer: PeerOpen) -> None:
     """RFC 4271 6.2: the OPEN checks that depend on our configuration."""
     if peer.asn != cfg.peer_as:
