@@ -124,3 +124,16 @@ def test_our_segments_to_the_neighbour_leave_black_in_the_clear(cpe: Cpe, versio
     )
     cpe.dp.expect(BLACK, bytes(Ether(src=router_mac(BLACK), dst=BLACK_GW_MAC) / seg))
     cpe.dp.expect_none()
+
+
+def test_a_family_entry_never_matches_the_other_family(cpe: Cpe) -> None:
+    """The IPv4 neighbour's entries key on the IPv4 source, which an IPv6 packet does
+    not have (an invalid header's field, unspecified in P4: a target might leave the
+    last IPv4 packet's there). An IPv6 segment to port 179 right after the
+    neighbour's IPv4 one stays a drop (so it does on p4sim and on BMv2)."""
+    ours4, nbr4, _, _ = set_up(cpe, 4)
+    ours6, _, stranger6, _ = PLAN[6]
+    cpe.insert(TableEntry("my_black_v6", {"ipv6_dst": ours6}, "my_address"))
+    expect_punt(cpe, segment(4, nbr4, ours4, 50123, BGP_PORT, "S"))
+    expect_drop(cpe, segment(6, stranger6, ours6, 50123, BGP_PORT, "S"))
+    expect_drop(cpe, segment(6, stranger6, ours6, BGP_PORT, 41126, "SA"))
