@@ -169,11 +169,13 @@ class StreamChannel:
 
     async def _run(self, stub: Any) -> None:
         delay = self.backoff[0]
+        answered = False  # until the switch first answers, a refusal is it starting up
         while True:
             call = stub.StreamChannel(self._requests())
             try:
                 async for resp in call:
                     delay = self.backoff[0]
+                    answered = True
                     self._handle(resp)
                 reason = "stream closed by the switch"
             except grpc.aio.AioRpcError as exc:
@@ -183,7 +185,8 @@ class StreamChannel:
             self._failure = reason
             self._answered.set()
             self._set_primary(False)
-            log.warning("p4rt %s: %s; reconnecting in %.1fs", self.address, reason, delay)
+            level = logging.WARNING if answered else logging.INFO
+            log.log(level, "p4rt %s: %s; reconnecting in %.1fs", self.address, reason, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.backoff[1])
 

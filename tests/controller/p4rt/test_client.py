@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from finsy.proto import p4i
@@ -254,7 +255,7 @@ async def test_backup_client_connects_without_primaryship(client: P4RuntimeClien
     await backup.close()
 
 
-async def test_reconnects_after_stream_loss(client: P4RuntimeClient, fake) -> None:  # type: ignore[no-untyped-def]
+async def test_reconnects_after_stream_loss(client: P4RuntimeClient, fake, caplog) -> None:  # type: ignore[no-untyped-def]
     switch, _ = fake
     events: list[bool] = []
     client.on_primary(events.append)
@@ -262,6 +263,19 @@ async def test_reconnects_after_stream_loss(client: P4RuntimeClient, fake) -> No
     await wait_for(lambda: events == [False, True])
     assert client.is_primary
     await client.insert([route(1, "10.0.0.0/8", 1)])
+    # a switch that answered and then dropped the stream is worth a warning
+    assert any(
+        r.levelno == logging.WARNING and "reconnecting" in r.getMessage() for r in caplog.records
+    )
+
+
+async def test_a_switch_still_starting_is_not_a_warning(caplog) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.INFO, logger="controller.p4rt")
+    cli = P4RuntimeClient("127.0.0.1:1", backoff=(0.01, 0.05))
+    with pytest.raises(NotPrimaryError):
+        await cli.connect(timeout=0.3)
+    refusals = [r for r in caplog.records if "reconnecting" in r.getMessage()]
+    assert refusals and all(r.levelno == logging.INFO for r in refusals)
 
 
 async def test_connect_to_nothing_fails_clearly() -> None:
